@@ -1,0 +1,18 @@
+"""Engagement Workbench: the router. Shared sidebar filters, page groups, nothing else."""
+
+import streamlit as st
+
+from engagement import ui
+
+st.set_page_config(page_title="Engagement Workbench", page_icon="📈", layout="wide")
+
+store = ui.get_store()
+ui.demo_banner(store)
+ui.sidebar_filters(store)
+
+pages = {
+    "Overview": [
+        st.Page("pages/overview.py", title="Overview", icon="📊", default=True),
+    ],
+}
+st.navigation(pages).run()

@@ -1,0 +1,12 @@
+"""Engagement Workbench: does customer-engagement work pay?
+
+The library behind the Streamlit app and the ``python -m engagement`` CLI. Importable from a
+notebook with no Streamlit running::
+
+    from engagement.store import Store
+    from engagement.kpis import overview_kpis
+    store = Store.open()
+    overview_kpis(store)
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,47 @@
+"""Confidence intervals for the proportions and means shown next to every headline number."""
+
+from __future__ import annotations
+
+import math
+
+from scipy import stats
+
+
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion (Wilson 1927).
+
+    Good coverage even for small ``n`` or proportions near 0 or 1, unlike the plain Wald interval.
+    Returns ``(nan, nan)`` when ``n`` is 0.
+
+    >>> [round(x, 4) for x in wilson_interval(81, 263)]
+    [0.2553, 0.3662]
+    """
+    if n <= 0:
+        return (math.nan, math.nan)
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half_width = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return (max(0.0, centre - half_width), min(1.0, centre + half_width))
+
+
+def mean_interval(mean: float, sd: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Student-t interval for a mean from its summary statistics."""
+    if n < 2 or sd is None or math.isnan(sd):
+        return (math.nan, math.nan)
+    t = float(stats.t.ppf(0.5 + confidence / 2, df=n - 1))
+    half_width = t * sd / math.sqrt(n)
+    return (mean - half_width, mean + half_width)
+
+
+def median_rank_bounds(n: int, confidence: float = 0.95) -> tuple[int, int]:
+    """1-based ranks of the order statistics bounding a distribution-free CI for the median.
+
+    Normal approximation to the binomial(n, 1/2) (Conover, Practical Nonparametric Statistics, 3rd
+    ed., section 3.2): lower = n/2 - z*sqrt(n)/2, upper = 1 + n/2 + z*sqrt(n)/2.
+    """
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    lower = max(1, math.floor(n / 2 - z * math.sqrt(n) / 2))
+    upper = min(n, math.ceil(1 + n / 2 + z * math.sqrt(n) / 2))
+    return lower, upper

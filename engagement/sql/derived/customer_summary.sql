@@ -1,0 +1,73 @@
+-- Grain: one row per customer (every customer record, plus any customer id seen only on orders).
+-- Lifetime purchase facts and the default lifecycle stage as of the dataset's latest activity.
+with facts as (
+    select * from dataset_facts
+),
+
+purchase_totals as (
+    select
+        customer_id,
+        min(ordered_at) as first_order_at,
+        max(ordered_at) as last_order_at,
+        count(*) as order_count,
+        sum(net_revenue) as revenue,
+        arg_min(net_revenue, order_number) as first_order_revenue,
+        arg_min(discount, order_number) > 0 as is_first_order_discounted,
+        arg_max(days_since_previous_order, order_number) as gap_before_last_order_days
+    from order_facts
+    group by customer_id
+),
+
+known_customers as (
+    select customer_id from customers
+    union
+    select customer_id from purchase_totals
+),
+
+joined as (
+    select
+        k.customer_id,
+        c.created_at,
+        coalesce(c.acquisition_channel, 'unknown') as acquisition_channel,
+        c.country,
+        coalesce(c.is_loyalty_member, false) as is_loyalty_member,
+        c.loyalty_tier,
+        coalesce(c.accepts_marketing, false) as accepts_marketing,
+        p.first_order_at,
+        p.last_order_at,
+        coalesce(p.order_count, 0) as order_count,
+        coalesce(p.revenue, 0)::decimal(18, 2) as revenue,
+        p.first_order_revenue,
+        coalesce(p.is_first_order_discounted, false) as is_first_order_discounted,
+        p.gap_before_last_order_days,
+        date_trunc('month', p.first_order_at)::date as cohort_month,
+        epoch(facts.as_of - p.last_order_at) / 86400.0 as days_since_last_order,
+        facts.at_risk_days,
+        facts.lapsed_days
+    from known_customers as k
+    left join customers as c using (customer_id)
+    left join purchase_totals as p using (customer_id)
+    cross join facts
+),
+
+vip_cut as (
+    select quantile_cont(revenue, 0.9) as vip_revenue from joined where order_count > 0
+),
+
+final as (
+    select
+        joined.* exclude (at_risk_days, lapsed_days),
+        case
+            when order_count = 0 then 'prospect'
+            when days_since_last_order > lapsed_days then 'lapsed'
+            when days_since_last_order > at_risk_days then 'at_risk'
+            when gap_before_last_order_days > lapsed_days then 'won_back'
+            when revenue >= vip_cut.vip_revenue or loyalty_tier = 'gold' then 'vip'
+            when order_count = 1 then 'new'
+            else 'repeat'
+        end as lifecycle_stage
+    from joined
+    cross join vip_cut
+)
+
+select * from final

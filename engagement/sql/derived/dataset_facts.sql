@@ -1,0 +1,27 @@
+-- Grain: one row for the whole dataset.
+-- The "as of" moment every recency is measured from is the latest recorded activity, not the wall
+-- clock, so that an export analysed next month gives the same answers as today. The default
+-- at-risk cut adapts to the brand: the 80th percentile of its own days between purchases.
+with activity as (
+    select max(ordered_at) as activity_at from orders
+    union all select max(occurred_at) from events
+    union all select max(responded_at) from surveys
+),
+
+gaps as (
+    select quantile_cont(days_since_previous_order, 0.8) as p80_gap_days
+    from order_facts
+    where days_since_previous_order is not null
+),
+
+final as (
+    select
+        (select max(activity_at) from activity) as as_of,
+        (select min(ordered_at) from order_facts) as first_order_at,
+        (select max(ordered_at) from order_facts) as last_order_at,
+        greatest(30, round(coalesce(gaps.p80_gap_days, 90)))::integer as at_risk_days,
+        greatest(180, 2 * round(coalesce(gaps.p80_gap_days, 90)))::integer as lapsed_days
+    from gaps
+)
+
+select * from final

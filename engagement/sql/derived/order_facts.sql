@@ -1,0 +1,24 @@
+-- Grain: one row per purchase order (refunded and cancelled orders are not purchases and are left out).
+-- Numbers each customer's purchases in time order and measures the gap since the previous one.
+with purchases as (
+    select order_id, customer_id, ordered_at, net_revenue, coalesce(discount, 0) as discount, channel, currency
+    from orders
+    where status not in ('refunded', 'cancelled')
+),
+
+numbered as (
+    select
+        *,
+        row_number() over (partition by customer_id order by ordered_at, order_id) as order_number,
+        lag(ordered_at) over (partition by customer_id order by ordered_at, order_id) as previous_ordered_at
+    from purchases
+),
+
+final as (
+    select
+        *,
+        epoch(ordered_at - previous_ordered_at) / 86400.0 as days_since_previous_order
+    from numbered
+)
+
+select * from final

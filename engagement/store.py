@@ -1,0 +1,343 @@
+"""The DuckDB store: canonical tables, the load log, derived tables and query access.
+
+One ``Store`` (one DuckDB connection) per process; every thread or Streamlit session works on its
+own ``store.cursor()``. Every write is one transaction: a reader sees the data before a load or
+after it, never half of it. Derived tables (``engagement/sql/derived``) are rebuilt inside the same
+transaction as the load that changes their inputs.
+
+Example
+-------
+>>> store = Store.open(":memory:")
+>>> store.is_empty()
+True
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from engagement import config
+from engagement.schema import KINDS, TABLES, TableSpec
+from engagement.sql import read_sql
+
+# Rebuilt in this order after every load or undo: each may read the ones before it.
+DERIVED_TABLES = ("order_facts", "dataset_facts", "customer_summary", "customer_months")
+
+LOADS_DDL = """
+CREATE TABLE IF NOT EXISTS loads (
+    load_id BIGINT PRIMARY KEY,
+    kind VARCHAR NOT NULL,
+    file_name VARCHAR,
+    sha256 VARCHAR,
+    source_format VARCHAR,
+    rows_read BIGINT,
+    rows_loaded BIGINT,
+    rows_updated BIGINT,
+    rows_quarantined BIGINT,
+    validation_summary JSON,
+    loaded_at TIMESTAMP NOT NULL,
+    undone_at TIMESTAMP
+)
+"""
+
+
+class ReadOnlyStoreError(RuntimeError):
+    """A write was attempted on a store opened read-only."""
+
+
+@dataclass(frozen=True)
+class LoadSummary:
+    load_id: int
+    kind: str
+    rows_read: int
+    rows_loaded: int
+    rows_updated: int
+    rows_quarantined: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "load_id": self.load_id, "kind": self.kind, "rows_read": self.rows_read,
+            "rows_loaded": self.rows_loaded, "rows_updated": self.rows_updated,
+            "rows_quarantined": self.rows_quarantined,
+        }
+
+
+def replaced_table(kind: str) -> str:
+    """Table keeping the rows a load overwrote, so that the load can be undone."""
+    return f"replaced_{kind}"
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _staging_select(spec: TableSpec, frame_columns: list[str]) -> str:
+    """SELECT that casts a registered frame to the table's types; absent optional columns are NULL."""
+    parts = []
+    for column in spec.columns:
+        if column.name in frame_columns:
+            parts.append(f"CAST({_quote(column.name)} AS {column.sql_type}) AS {_quote(column.name)}")
+        elif spec.name == "events" and column.name == "event_id":
+            # Exports without an event id get a deterministic one, so reloading is idempotent.
+            parts.append(
+                "md5(concat_ws('|', customer_id, CAST(occurred_at AS VARCHAR), event_type, "
+                "coalesce(campaign_id, ''))) AS event_id"
+            )
+        else:
+            parts.append(f"CAST(NULL AS {column.sql_type}) AS {_quote(column.name)}")
+    return "SELECT " + ", ".join(parts) + " FROM incoming_frame"
+
+
+class Store:
+    """A DuckDB database holding the canonical and derived tables."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, path: str, read_only: bool):
+        self._connection = connection
+        self.path = path
+        self.read_only = read_only
+        self._write_lock = threading.Lock()
+
+    @classmethod
+    def open(cls, path: str | Path | None = None, read_only: bool | None = None) -> "Store":
+        """Open (and if needed create) the database at ``path`` (default: ``config.db_path()``)."""
+        path = str(path if path is not None else config.db_path())
+        read_only = config.read_only() if read_only is None else read_only
+        if path != ":memory:" and not read_only:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        connection = duckdb.connect(path, read_only=read_only)
+        store = cls(connection, path, read_only)
+        if not read_only:
+            store.ensure_schema()
+        return store
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for one thread or session (DuckDB connections are not shared across threads)."""
+        return self._connection.cursor()
+
+    # ----------------------------------------------------------------- schema
+    def ensure_schema(self) -> None:
+        self._require_writable()
+        cur = self.cursor()
+        cur.execute("BEGIN")
+        try:
+            for kind in KINDS:
+                spec = TABLES[kind]
+                cur.execute(spec.create_sql())
+                cur.execute(spec.create_sql(replaced_table(kind)))
+                cur.execute(
+                    f"ALTER TABLE {_quote(replaced_table(kind))} "
+                    "ADD COLUMN IF NOT EXISTS replaced_by_load_id BIGINT"
+                )
+            cur.execute(LOADS_DDL)
+            if not self._has_table(cur, "customer_summary"):
+                self._refresh_derived(cur)
+            cur.execute("COMMIT")
+        except Exception:
+            cur.execute("ROLLBACK")
+            raise
+
+    @staticmethod
+    def _has_table(cur: duckdb.DuckDBPyConnection, name: str) -> bool:
+        return bool(cur.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = $name", {"name": name}
+        ).fetchall()[0][0])
+
+    def _require_writable(self) -> None:
+        if self.read_only:
+            raise ReadOnlyStoreError("This workbench is opened read-only; loading and undoing are disabled.")
+
+    # ------------------------------------------------------------------ loads
+    def load_frame(
+        self,
+        kind: str,
+        frame: pd.DataFrame,
+        *,
+        file_name: str | None = None,
+        sha256: str | None = None,
+        source_format: str = "canonical",
+        rows_read: int | None = None,
+        quarantined: pd.DataFrame | None = None,
+        validation_summary: dict | None = None,
+        refresh_derived: bool = True,
+    ) -> LoadSummary:
+        """Upsert ``frame`` (canonical columns of ``kind``) by natural key in one transaction.
+
+        Rows whose key already exists replace the stored row (the old row is kept in
+        ``replaced_<kind>`` for undo); new keys are inserted. Derived tables are rebuilt before the
+        transaction commits (``refresh_derived=False`` skips that for a batch of loads that ends with
+        ``refresh_derived()``). ``quarantined`` rows (refused by validation) are stored in
+        ``quarantine`` with their reason and counted, never dropped.
+        """
+        self._require_writable()
+        if kind not in TABLES:
+            raise ValueError(f"Unknown kind {kind!r}; expected one of {', '.join(KINDS)}.")
+        spec = TABLES[kind]
+        n_quarantined = 0 if quarantined is None else len(quarantined)
+        with self._write_lock:
+            cur = self.cursor()
+            cur.execute("BEGIN")
+            try:
+                load_id = cur.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchall()[0][0]
+                cur.register("incoming_frame", frame)
+                cur.execute("CREATE OR REPLACE TEMP TABLE staging AS " + _staging_select(spec, list(frame.columns)))
+                cur.unregister("incoming_frame")
+                key_match = " AND ".join(f"t.{_quote(k)} = s.{_quote(k)}" for k in spec.key)
+                target = _quote(kind)
+                rows_updated = cur.execute(
+                    f"SELECT count(*) FROM staging s WHERE EXISTS (SELECT 1 FROM {target} t WHERE {key_match})"
+                ).fetchall()[0][0]
+                if rows_updated:
+                    cur.execute(
+                        f"INSERT INTO {_quote(replaced_table(kind))} "
+                        f"SELECT t.*, $load_id FROM {target} t WHERE EXISTS (SELECT 1 FROM staging s WHERE {key_match})",
+                        {"load_id": load_id},
+                    )
+                    cur.execute(f"DELETE FROM {target} t WHERE EXISTS (SELECT 1 FROM staging s WHERE {key_match})")
+                cur.execute(f"INSERT INTO {target} SELECT *, $load_id FROM staging", {"load_id": load_id})
+                rows_loaded = len(frame) - rows_updated
+                if quarantined is not None and len(quarantined):
+                    self._store_quarantine(cur, load_id, kind, quarantined)
+                cur.execute(
+                    "INSERT INTO loads VALUES ($load_id, $kind, $file_name, $sha256, $source_format, $rows_read, "
+                    "$rows_loaded, $rows_updated, $rows_quarantined, $validation_summary, $loaded_at, NULL)",
+                    {
+                        "load_id": load_id, "kind": kind, "file_name": file_name, "sha256": sha256,
+                        "source_format": source_format,
+                        "rows_read": rows_read if rows_read is not None else len(frame) + n_quarantined,
+                        "rows_loaded": rows_loaded, "rows_updated": rows_updated,
+                        "rows_quarantined": n_quarantined,
+                        "validation_summary": json.dumps(validation_summary or {}, default=str),
+                        "loaded_at": datetime.now(timezone.utc).replace(tzinfo=None),
+                    },
+                )
+                cur.execute("DROP TABLE staging")
+                if refresh_derived:
+                    self._refresh_derived(cur)
+                cur.execute("COMMIT")
+            except Exception:
+                cur.execute("ROLLBACK")
+                raise
+        return LoadSummary(
+            load_id=load_id, kind=kind,
+            rows_read=rows_read if rows_read is not None else len(frame) + n_quarantined,
+            rows_loaded=rows_loaded, rows_updated=rows_updated, rows_quarantined=n_quarantined,
+        )
+
+    @staticmethod
+    def _store_quarantine(cur: duckdb.DuckDBPyConnection, load_id: int, kind: str, rows: pd.DataFrame) -> None:
+        """Keep refused rows as JSON text with their reason and original row number."""
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS quarantine (load_id BIGINT, kind VARCHAR, row_number BIGINT, "
+            "reason VARCHAR, row_json JSON)"
+        )
+        payload = pd.DataFrame({
+            "load_id": load_id,
+            "kind": kind,
+            "row_number": rows["row_number"] if "row_number" in rows else range(1, len(rows) + 1),
+            "reason": rows["reason"] if "reason" in rows else "refused by validation",
+            "row_json": [
+                json.dumps(r, default=str)
+                for r in rows.drop(columns=[c for c in ("row_number", "reason") if c in rows]).to_dict("records")
+            ],
+        })
+        cur.register("quarantine_frame", payload)
+        cur.execute("INSERT INTO quarantine SELECT * FROM quarantine_frame")
+        cur.unregister("quarantine_frame")
+
+    def undo(self, load_id: int) -> None:
+        """Undo one load: remove its rows and bring back the rows it replaced, in one transaction.
+
+        Refused when a later, still active load replaced rows this load wrote (undo that one first).
+        """
+        self._require_writable()
+        with self._write_lock:
+            cur = self.cursor()
+            cur.execute("BEGIN")
+            try:
+                row = cur.execute(
+                    "SELECT kind, undone_at FROM loads WHERE load_id = $id", {"id": load_id}
+                ).fetchall()
+                if not row:
+                    raise ValueError(f"There is no load {load_id}.")
+                kind, undone_at = row[0]
+                if undone_at is not None:
+                    raise ValueError(f"Load {load_id} was already undone at {undone_at}.")
+                replaced = _quote(replaced_table(kind))
+                blocking = cur.execute(
+                    f"SELECT min(replaced_by_load_id) FROM {replaced} WHERE load_id = $id", {"id": load_id}
+                ).fetchall()[0][0]
+                if blocking is not None:
+                    raise ValueError(
+                        f"Load {blocking} overwrote rows of load {load_id}; undo load {blocking} first."
+                    )
+                spec = TABLES[kind]
+                columns = ", ".join(_quote(c) for c in spec.column_names + ["load_id"])
+                cur.execute(f"DELETE FROM {_quote(kind)} WHERE load_id = $id", {"id": load_id})
+                cur.execute(
+                    f"INSERT INTO {_quote(kind)} SELECT {columns} FROM {replaced} WHERE replaced_by_load_id = $id",
+                    {"id": load_id},
+                )
+                cur.execute(f"DELETE FROM {replaced} WHERE replaced_by_load_id = $id", {"id": load_id})
+                cur.execute(
+                    "UPDATE loads SET undone_at = $at WHERE load_id = $id",
+                    {"id": load_id, "at": datetime.now(timezone.utc).replace(tzinfo=None)},
+                )
+                self._refresh_derived(cur)
+                cur.execute("COMMIT")
+            except Exception:
+                cur.execute("ROLLBACK")
+                raise
+
+    def refresh_derived(self) -> None:
+        """Rebuild every derived table in one transaction."""
+        self._require_writable()
+        with self._write_lock:
+            cur = self.cursor()
+            cur.execute("BEGIN")
+            try:
+                self._refresh_derived(cur)
+                cur.execute("COMMIT")
+            except Exception:
+                cur.execute("ROLLBACK")
+                raise
+
+    @staticmethod
+    def _refresh_derived(cur: duckdb.DuckDBPyConnection) -> None:
+        for name in DERIVED_TABLES:
+            cur.execute(f"CREATE OR REPLACE TABLE {_quote(name)} AS " + read_sql(f"derived/{name}"))
+
+    # ---------------------------------------------------------------- reading
+    def query(self, name: str, params: dict[str, Any] | None = None,
+              cursor: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
+        """Run ``engagement/sql/<name>.sql`` with bound parameters and return a DataFrame."""
+        cur = cursor or self.cursor()
+        return cur.execute(read_sql(name), params or {}).df()
+
+    def is_empty(self) -> bool:
+        cur = self.cursor()
+        return not cur.execute("SELECT count(*) FROM loads WHERE undone_at IS NULL").fetchall()[0][0]
+
+    def table_counts(self) -> dict[str, int]:
+        cur = self.cursor()
+        return {kind: cur.execute(f"SELECT count(*) FROM {_quote(kind)}").fetchall()[0][0] for kind in KINDS}
+
+    def loads(self) -> pd.DataFrame:
+        return self.cursor().execute("SELECT * FROM loads ORDER BY load_id DESC").df()
+
+    def is_demo(self) -> bool:
+        """True while any active load came from the demo generator."""
+        cur = self.cursor()
+        return bool(cur.execute(
+            "SELECT count(*) FROM loads WHERE source_format = 'demo' AND undone_at IS NULL"
+        ).fetchall()[0][0])

@@ -1,0 +1,187 @@
+"""Streamlit glue: the only module of the library that imports streamlit.
+
+It holds the process-wide store, the shared sidebar filters mirrored in the URL's query parameters
+(so a copied link reopens the same view), cached view data, and small rendering helpers that every
+page uses the same way.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from datetime import date
+from typing import Any, Callable, Sequence
+
+import pandas as pd
+import streamlit as st
+
+from engagement import config
+from engagement.exports import to_safe_csv
+from engagement.filters import Filters
+from engagement.store import Store
+
+DEMO_NOTICE = (
+    "You are looking at **demo data**: a generated brand of {customers:,} customers over 24 months, "
+    "with planted patterns. Load your own exports on the Data page to replace it."
+)
+
+
+@st.cache_resource(show_spinner="Opening the database…")
+def get_store() -> Store:
+    """One DuckDB connection for the whole process; on an empty database, load the demo brand."""
+    store = Store.open(config.db_path(), read_only=config.read_only())
+    if not store.read_only and store.is_empty():
+        from engagement.ingest import ingest_demo
+
+        ingest_demo(store)
+    return store
+
+
+def data_version(store: Store) -> str:
+    """Changes whenever a load or an undo commits, so cached view data is never stale."""
+    row = store.cursor().execute(
+        "SELECT coalesce(max(load_id), 0), count(undone_at) FROM loads"
+    ).fetchall()[0]
+    return f"{row[0]}-{row[1]}"
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _cached_call(module: str, name: str, version: str, args: tuple, kwargs: tuple) -> Any:
+    function = getattr(importlib.import_module(module), name)
+    return function(get_store(), *args, **dict(kwargs))
+
+
+def view_data(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``function(store, *args, **kwargs)`` once per data version and arguments, shared by sessions."""
+    store = get_store()
+    return _cached_call(function.__module__, function.__qualname__, data_version(store), args,
+                        tuple(sorted(kwargs.items())))
+
+
+# -------------------------------------------------------- URL-mirrored state
+def _from_query(key: str, parse: Callable[[str], Any], default: Any) -> Any:
+    raw = st.query_params.get(key)
+    if raw is None:
+        return default
+    try:
+        return parse(raw)
+    except (ValueError, TypeError):
+        return default
+
+
+def synced_choice(label: str, options: Sequence[Any], key: str, default: Any = None,
+                  widget: Callable[..., Any] | None = None, **widget_kwargs: Any) -> Any:
+    """A single-choice widget whose value lives in the URL as ``?key=value``.
+
+    ``widget`` is ``st.selectbox`` (default), ``st.radio`` or ``st.segmented_control``; options are
+    compared as strings in the URL.
+    """
+    options = list(options)
+    widget = widget or st.selectbox
+    by_text = {str(o): o for o in options}
+    if key not in st.session_state:
+        fallback = default if default in options else (options[0] if options else None)
+        st.session_state[key] = _from_query(key, lambda raw: by_text[raw], fallback)
+    elif st.session_state[key] not in options and options:
+        st.session_state[key] = default if default in options else options[0]
+    value = widget(label, options, key=key, **widget_kwargs)
+    st.query_params[key] = str(value)
+    return value
+
+
+def synced_number(label: str, key: str, default: float, widget: Callable[..., Any] | None = None,
+                  **widget_kwargs: Any) -> Any:
+    """A number input or slider whose value lives in the URL as ``?key=value``."""
+    widget = widget or st.number_input
+    cast = type(default)
+    if key not in st.session_state:
+        value = _from_query(key, cast, default)
+        low, high = widget_kwargs.get("min_value"), widget_kwargs.get("max_value")
+        if (low is not None and value < low) or (high is not None and value > high):
+            value = default
+        st.session_state[key] = value
+    value = widget(label, key=key, **widget_kwargs)
+    st.query_params[key] = str(value)
+    return value
+
+
+def _split(raw: str) -> list[str]:
+    return [part for part in raw.split(",") if part]
+
+
+def sidebar_filters(store: Store) -> Filters:
+    """Shared sidebar: date range, acquisition channel and customer segment, mirrored in the URL."""
+    from engagement.kpis import data_range, default_filters
+
+    range_ = view_data(data_range)
+    defaults = default_filters(range_)
+    low = range_.first_order_date or defaults.start
+    high = range_.last_order_date or defaults.end
+
+    if "date_range" not in st.session_state:
+        start = _from_query("start", date.fromisoformat, defaults.start)
+        end = _from_query("end", date.fromisoformat, defaults.end)
+        start, end = max(min(start, high), low), min(max(end, low), high)
+        st.session_state["date_range"] = (start, max(start, end))
+    if "channels" not in st.session_state:
+        st.session_state["channels"] = [c for c in _from_query("channel", _split, []) if c in range_.channels]
+    if "segments" not in st.session_state:
+        st.session_state["segments"] = [s for s in _from_query("segment", _split, []) if s in range_.segments]
+
+    with st.sidebar:
+        st.subheader("Filters")
+        picked = st.date_input("Date range", key="date_range", min_value=low, max_value=high,
+                               help="Orders and answers in these days (end included). KPIs compare with "
+                                    "the same number of days just before.")
+        channels = st.multiselect("Acquisition channel", range_.channels, key="channels",
+                                  placeholder="All channels")
+        segments = st.multiselect("Customer segment (lifecycle stage)", range_.segments, key="segments",
+                                  placeholder="All segments")
+    # While a range is being picked the widget briefly holds one date.
+    start = picked[0] if len(picked) > 0 else defaults.start
+    end = picked[1] if len(picked) > 1 else start
+    filters = Filters(start=start, end=end, channels=tuple(channels), segments=tuple(segments))
+    st.session_state["filters"] = filters
+    write_filters_to_url(filters)
+    return filters
+
+
+def write_filters_to_url(filters: Filters) -> None:
+    st.query_params["start"] = filters.start.isoformat()
+    st.query_params["end"] = filters.end.isoformat()
+    for key, values in (("channel", filters.channels), ("segment", filters.segments)):
+        if values:
+            st.query_params[key] = ",".join(values)
+        elif key in st.query_params:
+            del st.query_params[key]
+
+
+def current_filters() -> Filters:
+    """The sidebar selection of this run (set by app.py before the page runs)."""
+    return st.session_state["filters"]
+
+
+# ------------------------------------------------------------------ helpers
+def demo_banner(store: Store) -> None:
+    if store.is_demo():
+        customers = store.cursor().execute("SELECT count(*) FROM customers").fetchall()[0][0]
+        st.info(DEMO_NOTICE.format(customers=customers), icon="🧪")
+
+
+def download_csv(frame: pd.DataFrame, file_name: str, label: str = "Download CSV", key: str | None = None) -> None:
+    """A download button for ``frame`` as CSV, neutralised against spreadsheet formula injection."""
+    st.download_button(label, to_safe_csv(frame), file_name=file_name, mime="text/csv", key=key or file_name)
+
+
+def format_value(value: float, unit: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if unit == "share":
+        return f"{value:.1%}"
+    if unit == "money":
+        return f"${value:,.2f}"
+    if unit == "days":
+        return f"{value:,.0f} days"
+    if unit == "score":
+        return f"{value:+.0f}"
+    return f"{value:,.2f}"

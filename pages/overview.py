@@ -1,0 +1,46 @@
+"""Overview: the headline engagement KPIs for the selected period, against the period before."""
+
+import streamlit as st
+
+from engagement import charts, ui
+from engagement.kpis import aov_by_month, overview_kpis
+
+filters = ui.current_filters()
+previous = filters.previous_period()
+
+st.title("Overview")
+st.caption(
+    f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y} ({filters.days} days), compared with "
+    f"{previous.start:%d %b %Y} – {previous.end:%d %b %Y}. Hover a number for its definition."
+)
+
+kpis = ui.view_data(overview_kpis, filters)
+for row in (kpis[:3], kpis[3:]):
+    for column, kpi in zip(st.columns(3), row):
+        delta = None
+        if kpi.previous_n and kpi.value == kpi.value and kpi.previous_value == kpi.previous_value:
+            delta = ui.format_value(kpi.change, "score" if kpi.unit == "score" else kpi.unit)
+            if kpi.unit == "share":
+                delta = f"{kpi.change * 100:+.1f} pts"
+        column.metric(
+            kpi.label, ui.format_value(kpi.value, kpi.unit), delta=delta, help=kpi.definition,
+            delta_color="inverse" if kpi.key == "median_days_between_orders" else "normal",
+            border=True,
+        )
+        interval = (
+            f"95 % CI {ui.format_value(kpi.ci_low, kpi.unit)} to {ui.format_value(kpi.ci_high, kpi.unit)} · "
+            if kpi.ci_low == kpi.ci_low else ""
+        )
+        column.caption(f"{interval}n = {kpi.n:,} · before: {ui.format_value(kpi.previous_value, kpi.unit)} "
+                       f"(n = {kpi.previous_n:,})")
+
+monthly = ui.view_data(aov_by_month, filters)
+if monthly.empty:
+    st.warning("No purchases in this period and selection. Widen the date range or clear the filters.")
+else:
+    left, right = st.columns(2)
+    left.altair_chart(charts.aov_trend_chart(monthly), width="stretch")
+    right.altair_chart(charts.monthly_revenue_chart(monthly), width="stretch")
+    with st.expander("Monthly figures"):
+        st.dataframe(monthly.drop(columns=["order_value_sd"]), hide_index=True, width="stretch")
+        ui.download_csv(monthly, "aov_by_month.csv")

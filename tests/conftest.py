@@ -1,0 +1,83 @@
+"""Shared fixtures: a hand-built tiny store, and one demo database for the whole test session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from engagement.store import Store
+
+# The demo database the AppTest and view tests read: 5,000 customers keeps the suite fast on 2 cores.
+DEMO_TEST_CUSTOMERS = 5_000
+
+
+def hand_fixture_frames() -> dict[str, pd.DataFrame]:
+    """Four customers and a handful of orders and answers, small enough to compute KPIs by hand.
+
+    The expected values are written out in tests/test_kpis.py.
+    """
+    ts = pd.to_datetime
+    customers = pd.DataFrame({
+        "customer_id": ["A", "B", "C", "D"],
+        "created_at": ts(["2024-11-01", "2025-01-15", "2024-11-20", "2025-02-01"]),
+        "acquisition_channel": ["paid_social", "organic_search", "paid_social", "referral"],
+        "is_loyalty_member": [True, True, False, True],
+        "loyalty_tier": ["silver", "bronze", None, "bronze"],
+        "accepts_marketing": [True, False, True, True],
+    })
+    orders = pd.DataFrame({
+        "order_id": ["o1", "o2", "o3", "o4", "o5", "o6"],
+        "customer_id": ["A", "A", "A", "B", "C", "C"],
+        "ordered_at": ts(["2025-01-10", "2025-02-09", "2025-03-01", "2025-01-20", "2024-12-01", "2025-01-31"]),
+        "net_revenue": [100.0, 50.0, 30.0, 80.0, 40.0, 60.0],
+        "status": ["paid", "fulfilled", "cancelled", "paid", "paid", "paid"],
+        "currency": ["USD"] * 6,
+    })
+    surveys = pd.DataFrame({
+        "response_id": ["r1", "r2", "r3", "r4", "r5", "r6"],
+        "customer_id": ["A", "A", "B", "C", "C", "B"],
+        "responded_at": ts(["2025-01-12", "2025-02-12", "2025-01-25", "2025-02-05", "2025-03-05", "2024-12-15"]),
+        "kind": ["nps"] * 6,
+        "score": [10, 9, 7, 3, 0, 10],
+    })
+    return {"customers": customers, "orders": orders, "surveys": surveys}
+
+
+@pytest.fixture()
+def hand_store() -> Store:
+    store = Store.open(":memory:", read_only=False)
+    for kind, frame in hand_fixture_frames().items():
+        store.load_frame(kind, frame)
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def demo_db_path(tmp_path_factory) -> Path:
+    """A demo database built once per test session through the normal load path."""
+    from engagement.ingest import ingest_demo
+
+    path = tmp_path_factory.mktemp("demo") / "engagement.duckdb"
+    store = Store.open(path, read_only=False)
+    ingest_demo(store, customers=DEMO_TEST_CUSTOMERS, seed=42)
+    store.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_store(demo_db_path) -> Store:
+    store = Store.open(demo_db_path, read_only=True)
+    yield store
+    store.close()
+
+
+@pytest.fixture()
+def app_env(demo_db_path, monkeypatch):
+    """Point the app at the demo database (read-only, so tests share it safely)."""
+    monkeypatch.setenv("ENGAGEMENT_DB", str(demo_db_path))
+    monkeypatch.setenv("ENGAGEMENT_READ_ONLY", "1")
+    yield
+    os.environ.pop("ENGAGEMENT_DB", None)

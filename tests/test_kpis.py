@@ -1,0 +1,94 @@
+"""Overview KPIs against a hand calculation on tests/conftest.py's four-customer fixture."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import pytest
+from statsmodels.stats.proportion import proportion_confint
+
+from engagement.filters import Filters
+from engagement.kpis import data_range, default_filters, overview_kpis
+
+WINDOW = Filters(start=date(2025, 1, 1), end=date(2025, 3, 31))
+
+
+@pytest.fixture()
+def kpis(hand_store):
+    return {k.key: k for k in overview_kpis(hand_store, WINDOW)}
+
+
+def test_repeat_purchase_rate_by_hand(kpis):
+    """Buyers in Q1 2025: A (o1, o2; o3 is cancelled), B (o4), C (o6; o5 is in December).
+    Only A bought twice in the window: 1 / 3."""
+    k = kpis["repeat_purchase_rate"]
+    assert k.n == 3
+    assert k.value == pytest.approx(1 / 3)
+    # Wilson interval as computed by statsmodels (an outside implementation).
+    low, high = proportion_confint(1, 3, alpha=0.05, method="wilson")
+    assert (k.ci_low, k.ci_high) == pytest.approx((low, high), abs=1e-9)
+
+
+def test_median_days_between_orders_by_hand(kpis):
+    """Repeat purchases in the window: A's o2 (30 days after o1) and C's o6 (61 days after o5).
+    Median of (30, 61) = 45.5."""
+    k = kpis["median_days_between_orders"]
+    assert k.n == 2
+    assert k.value == pytest.approx(45.5)
+
+
+def test_aov_and_returning_share_by_hand(kpis):
+    """Purchases in the window: 100 + 50 + 80 + 60 = 290 over 4 orders, AOV 72.5.
+    Returning (2nd or later order): o2 50 + o6 60 = 110; 110 / 290 = 0.37931."""
+    assert kpis["average_order_value"].value == pytest.approx(72.5)
+    assert kpis["average_order_value"].n == 4
+    assert kpis["returning_revenue_share"].value == pytest.approx(110 / 290)
+
+
+def test_active_loyalty_members_by_hand(kpis):
+    """Members A, B, D; purchases in the 90 days before 1 Apr 2025: A and B. 2 / 3."""
+    k = kpis["active_loyalty_members_90d"]
+    assert k.n == 3
+    assert k.value == pytest.approx(2 / 3)
+
+
+def test_nps_by_hand(kpis):
+    """Answers in the window: 10, 9 (promoters), 7 (passive), 3, 0 (detractors); r6 is in December.
+    NPS = (2 - 2) / 5 = 0. Adjusted Wald (Rocks 2016): n' = 8, p' = d' = 2.75 / 8 = 0.34375,
+    se = sqrt((0.34375 + 0.34375 - 0) / 8) = 0.293151, half width = 1.959964 * 0.293151 = 0.574566."""
+    k = kpis["nps"]
+    assert k.n == 5
+    assert k.value == pytest.approx(0.0)
+    assert k.ci_low == pytest.approx(-57.4566, abs=1e-3)
+    assert k.ci_high == pytest.approx(57.4566, abs=1e-3)
+
+
+def test_previous_period_by_hand(kpis):
+    """The 90 days before (3 Oct - 31 Dec 2024): only C's o5, so one buyer, no repeat; one answer (10)."""
+    assert kpis["repeat_purchase_rate"].previous_n == 1
+    assert kpis["repeat_purchase_rate"].previous_value == 0.0
+    assert kpis["nps"].previous_value == pytest.approx(100.0)
+    assert kpis["nps"].previous_n == 1
+
+
+def test_filters_select_customers(hand_store):
+    """Only paid_social (A and C): buyers A, C; repeat A -> 1 / 2."""
+    filters = Filters(start=WINDOW.start, end=WINDOW.end, channels=("paid_social",))
+    k = {k.key: k for k in overview_kpis(hand_store, filters)}["repeat_purchase_rate"]
+    assert (k.n, k.value) == (2, 0.5)
+
+
+def test_empty_window_gives_nan_not_error(hand_store):
+    filters = Filters(start=date(2020, 1, 1), end=date(2020, 1, 31))
+    k = {k.key: k for k in overview_kpis(hand_store, filters)}
+    assert k["repeat_purchase_rate"].n == 0 and math.isnan(k["repeat_purchase_rate"].value)
+    assert k["nps"].n == 0
+
+
+def test_default_filters_cover_last_twelve_months(hand_store):
+    range_ = data_range(hand_store)
+    assert range_.first_order_date == date(2024, 12, 1)
+    assert range_.last_order_date == date(2025, 2, 9)  # o3 on 1 March is cancelled
+    filters = default_filters(range_)
+    assert filters.end == date(2025, 2, 9) and filters.start == date(2024, 12, 1)
