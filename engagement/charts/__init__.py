@@ -1,4 +1,6 @@
-"""Altair charts for the views: functions ``result -> alt.Chart`` with no Streamlit calls.
+"""Altair charts: functions ``result -> alt.Chart`` with no Streamlit calls, one module per view area.
+
+This module holds the Overview charts; other areas live beside it (``charts/cohorts.py``, ...).
 
 Tests inspect ``chart.to_dict()``; the app renders them with ``st.altair_chart``.
 """
