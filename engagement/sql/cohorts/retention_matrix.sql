@@ -1,0 +1,104 @@
+-- Grain: one row per split value per acquisition cohort per period since acquisition (cohorts acquired in the
+-- window), plus per split value per period one row with cohort_start null: all cohorts together, using only
+-- the cells those cohorts have fully lived through. Sufficient statistics only; engagement/cohorts.py makes
+-- the rates and intervals. A period a cohort has not finished yet (as of the data's latest activity) is not
+-- mature: its counts are null, never 0.
+with facts as (
+    select as_of from dataset_facts
+),
+
+cells as (
+    select
+        case $split
+            when 'channel' then acquisition_channel
+            when 'discount' then
+                case when is_first_order_discounted then 'discounted first order' else 'full-price first order' end
+            else 'all customers'
+        end as split_value,
+        cohort_start,
+        period_number,
+        sum(active_customers) as active_customers,
+        sum(purchases) as purchases,
+        sum(revenue)::double as revenue
+    from cohort_cells
+    where cohort_grain = $grain
+      and cohort_start >= date_trunc($grain, $start::timestamp)::date
+      and cohort_start < $end_exclusive
+      and (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
+      and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
+    group by all
+),
+
+cohorts as (
+    select
+        split_value,
+        cohort_start,
+        sum(active_customers) filter (where period_number = 0) as cohort_customers,
+        sum(revenue) filter (where period_number = 0) as cohort_first_period_revenue,
+        date_diff($grain, cohort_start, date_trunc($grain, (select as_of from facts))::date) as complete_periods
+    from cells
+    group by all
+),
+
+grid as (
+    select cohorts.*, unnest(range((select max(complete_periods) from cohorts))) as period_number
+    from cohorts
+    where complete_periods > 0
+),
+
+matrix as (
+    select
+        g.split_value,
+        g.cohort_start,
+        g.period_number,
+        g.cohort_customers,
+        g.cohort_first_period_revenue,
+        g.period_number < g.complete_periods as is_mature,
+        case when g.period_number < g.complete_periods then coalesce(c.active_customers, 0) end
+            as active_customers,
+        case when g.period_number < g.complete_periods then coalesce(c.purchases, 0) end as purchases,
+        case when g.period_number < g.complete_periods then coalesce(c.revenue, 0) end as revenue,
+        case when g.period_number < g.complete_periods then
+            sum(coalesce(c.revenue, 0)) over (
+                partition by g.split_value, g.cohort_start order by g.period_number
+                rows between unbounded preceding and current row
+            )
+        end as cumulative_revenue
+    from grid as g
+    left join cells as c using (split_value, cohort_start, period_number)
+),
+
+all_cohorts as (
+    -- Cohort-size weights: the customer rates and LTV below are sums over customers, which is the
+    -- size-weighted mean of the cohorts' rates; revenue retention is weighted explicitly.
+    select
+        split_value,
+        null::date as cohort_start,
+        period_number,
+        sum(cohort_customers) as cohort_customers,
+        sum(cohort_first_period_revenue) as cohort_first_period_revenue,
+        true as is_mature,
+        sum(active_customers) as active_customers,
+        sum(purchases) as purchases,
+        sum(revenue) as revenue,
+        sum(cumulative_revenue) as cumulative_revenue,
+        count(*) as cohorts,
+        sum(cohort_customers * revenue / nullif(cohort_first_period_revenue, 0))
+            / sum(cohort_customers) filter (where cohort_first_period_revenue <> 0) as revenue_retention
+    from matrix
+    where is_mature
+    group by split_value, period_number
+),
+
+final as (
+    select
+        *,
+        1 as cohorts,
+        revenue / nullif(cohort_first_period_revenue, 0) as revenue_retention
+    from matrix
+    union all by name
+    select * from all_cohorts
+)
+
+select * from final
+order by split_value, cohort_start nulls first, period_number

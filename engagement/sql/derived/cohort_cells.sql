@@ -1,0 +1,45 @@
+-- Grain: one row per cohort grain (week, month, quarter) per acquisition cohort per period since acquisition
+-- per acquisition channel per first-order discount flag per default lifecycle stage.
+-- Counts distinct active customers, purchases and revenue, so a cohort view is a small group-by over this
+-- table whatever the filters. Period 0 holds every customer of the cohort (their first purchase is in it),
+-- so the cohort size is the period-0 count.
+with grains as (
+    select unnest(['week', 'month', 'quarter']) as cohort_grain
+),
+
+buyers as (
+    select customer_id, first_order_at, acquisition_channel, is_first_order_discounted, lifecycle_stage
+    from customer_summary
+    where order_count > 0
+),
+
+customer_periods as (
+    select
+        g.cohort_grain,
+        o.customer_id,
+        date_trunc(g.cohort_grain, o.ordered_at)::date as period_start,
+        count(*) as purchases,
+        sum(o.net_revenue) as revenue
+    from order_facts as o
+    cross join grains as g
+    group by all
+),
+
+final as (
+    select
+        p.cohort_grain,
+        date_trunc(p.cohort_grain, b.first_order_at)::date as cohort_start,
+        date_diff(p.cohort_grain, date_trunc(p.cohort_grain, b.first_order_at)::date, p.period_start)
+            as period_number,
+        b.acquisition_channel,
+        b.is_first_order_discounted,
+        b.lifecycle_stage,
+        count(*) as active_customers,
+        sum(p.purchases) as purchases,
+        sum(p.revenue)::decimal(18, 2) as revenue
+    from customer_periods as p
+    join buyers as b using (customer_id)
+    group by all
+)
+
+select * from final
