@@ -14,5 +14,9 @@ pages = {
     "Overview": [
         st.Page("pages/overview.py", title="Overview", icon="📊", default=True),
     ],
+    "Retention": [
+        st.Page("pages/cohorts.py", title="Cohorts", icon="🧱"),
+        st.Page("pages/lifecycle.py", title="Lifecycle", icon="🔄"),
+    ],
 }
 st.navigation(pages).run()

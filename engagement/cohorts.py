@@ -25,10 +25,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
 from engagement.filters import Filters
-from engagement.intervals import wilson_interval
 from engagement.store import Store
 
 GRAINS = ("month", "week", "quarter")
@@ -87,6 +88,18 @@ def cohort_label(start: Any, grain: str) -> str:
     return f"{ts:%Y-%m}"
 
 
+def _wilson_bounds(successes: pd.Series, n: pd.Series, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """95 % Wilson intervals for many cells at once (same formula as ``intervals.wilson_interval``)."""
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    k, n = successes.to_numpy(dtype="float64"), n.to_numpy(dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = k / n
+        denominator = 1 + z * z / n
+        centre = (p + z * z / (2 * n)) / denominator
+        half_width = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return np.clip(centre - half_width, 0.0, None), np.clip(centre + half_width, None, 1.0)
+
+
 def _check(grain: str, split: str) -> None:
     if grain not in GRAINS:
         raise ValueError(f"Unknown cohort grain {grain!r}; expected one of {', '.join(GRAINS)}.")
@@ -121,15 +134,11 @@ def retention_matrix(store: Store, filters: Filters, grain: str = "month", split
     for column in ("cohort_customers", "active_customers", "purchases", "revenue", "cumulative_revenue",
                    "cohort_first_period_revenue", "revenue_retention"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
-    frame["cohort_label"] = [cohort_label(s, grain) for s in frame["cohort_start"]]
+    labels = {start: cohort_label(start, grain) for start in frame["cohort_start"].unique()}
+    frame["cohort_label"] = frame["cohort_start"].map(labels).fillna(cohort_label(None, grain))
     frame["customer_retention"] = frame["active_customers"] / frame["cohort_customers"]
     frame["ltv"] = frame["cumulative_revenue"] / frame["cohort_customers"]
-    bounds = [
-        wilson_interval(int(a), int(n)) if a == a and n == n else (math.nan, math.nan)
-        for a, n in zip(frame["active_customers"], frame["cohort_customers"])
-    ]
-    frame["ci_low"] = [b[0] for b in bounds]
-    frame["ci_high"] = [b[1] for b in bounds]
+    frame["ci_low"], frame["ci_high"] = _wilson_bounds(frame["active_customers"], frame["cohort_customers"])
     frame["cohorts"] = frame["cohorts"].astype("int64")
     columns = ["split_value", "cohort_start", "cohort_label", "period_number", "cohort_customers", "is_mature",
                "active_customers", "purchases", "revenue", "cumulative_revenue", "customer_retention", "ci_low",

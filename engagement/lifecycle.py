@@ -85,6 +85,7 @@ class ThresholdDefaults:
 
     thresholds: StageThresholds
     as_of: datetime | None
+    first_order_at: datetime | None
     purchase_gaps: int
     p80_gap_days: float
     median_gap_days: float
@@ -108,10 +109,12 @@ def default_thresholds(store: Store, cursor=None) -> ThresholdDefaults:
 
     at_risk = int(number(row["at_risk_days"], 90))
     lapsed = max(int(number(row["lapsed_days"], 180)), at_risk + 1)
-    as_of = None if pd.isna(row["as_of"]) else pd.Timestamp(row["as_of"]).to_pydatetime()
+    def moment(value):
+        return None if value is None or pd.isna(value) else pd.Timestamp(value).to_pydatetime()
+
     return ThresholdDefaults(
         thresholds=StageThresholds(at_risk_days=at_risk, lapsed_days=lapsed),
-        as_of=as_of, purchase_gaps=int(row["purchase_gaps"]),
+        as_of=moment(row["as_of"]), first_order_at=moment(row["first_order_at"]), purchase_gaps=int(row["purchase_gaps"]),
         p80_gap_days=number(row["p80_gap_days"], math.nan), median_gap_days=number(row["median_gap_days"], math.nan),
     )
 
@@ -149,6 +152,14 @@ def month_end_moments(filters: Filters, as_of: datetime | None) -> tuple[datetim
     if not moments or moments[-1] < final:
         moments.append(final)
     return tuple(moments)
+
+
+def transition_days(defaults: ThresholdDefaults) -> list[date]:
+    """Days a transition can start or end on: every month end of the data, then its latest activity's day."""
+    if defaults.as_of is None or defaults.first_order_at is None:
+        return []
+    window = Filters(start=defaults.first_order_at.date(), end=defaults.as_of.date())
+    return [m.date() for m in month_end_moments(window, defaults.as_of)]
 
 
 def stage_sizes(store: Store, filters: Filters, thresholds: StageThresholds, moments: tuple[datetime, ...],

@@ -173,6 +173,16 @@ def download_csv(frame: pd.DataFrame, file_name: str, label: str = "Download CSV
     st.download_button(label, to_safe_csv(frame), file_name=file_name, mime="text/csv", key=key or file_name)
 
 
+def download_csv_on_click(make_frame: Callable[[], pd.DataFrame], file_name: str, label: str = "Download CSV",
+                          key: str | None = None) -> None:
+    """A download button whose CSV is built only when clicked (for lists too big to build on every rerun).
+
+    ``make_frame`` runs on another thread without Streamlit context: give it the store, not ``st`` calls.
+    """
+    st.download_button(label, lambda: to_safe_csv(make_frame()), file_name=file_name, mime="text/csv",
+                       key=key or file_name, on_click="ignore")
+
+
 def format_value(value: float, unit: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"

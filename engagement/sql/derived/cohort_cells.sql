@@ -3,25 +3,23 @@
 -- Counts distinct active customers, purchases and revenue, so a cohort view is a small group-by over this
 -- table whatever the filters. Period 0 holds every customer of the cohort (their first purchase is in it),
 -- so the cohort size is the period-0 count.
-with grains as (
-    select unnest(['week', 'month', 'quarter']) as cohort_grain
-),
-
-buyers as (
+with buyers as (
     select customer_id, first_order_at, acquisition_channel, is_first_order_discounted, lifecycle_stage
     from customer_summary
     where order_count > 0
 ),
 
 customer_periods as (
-    select
-        g.cohort_grain,
-        o.customer_id,
-        date_trunc(g.cohort_grain, o.ordered_at)::date as period_start,
-        count(*) as purchases,
-        sum(o.net_revenue) as revenue
-    from order_facts as o
-    cross join grains as g
+    -- Months come from customer_months and quarters nest months; only weeks need the purchases again.
+    select 'month' as cohort_grain, customer_id, activity_month as period_start, orders as purchases, revenue
+    from customer_months
+    union all
+    select 'quarter', customer_id, date_trunc('quarter', activity_month)::date, sum(orders), sum(revenue)
+    from customer_months
+    group by all
+    union all
+    select 'week', customer_id, date_trunc('week', ordered_at)::date, count(*), sum(net_revenue)
+    from order_facts
     group by all
 ),
 

@@ -8,17 +8,6 @@ with moments as (
     select unnest($moments::timestamp[]) as moment_at
 ),
 
-selected_customers as (
-    select
-        customer_id,
-        loyalty_tier,
-        coalesce(least(created_at, first_order_at), first_order_at, created_at) as known_at,
-        first_order_at
-    from customer_summary
-    where (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
-      and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
-),
-
 vip_cut as (
     select quantile_cont(revenue, 1 - $vip_top_share::double) as vip_revenue
     from customer_summary
@@ -33,22 +22,30 @@ buyer_states as (
         p.orders_so_far,
         p.revenue_so_far,
         p.gap_before_this_order_days,
+        p.loyalty_tier,
         epoch(m.moment_at - p.ordered_at) / 86400.0 as days_since_last_order
     from purchase_states as p
     join moments as m
       on m.moment_at >= p.ordered_at
-     and (p.next_ordered_at is null or m.moment_at < p.next_ordered_at)
+     and m.moment_at < p.state_ends_at
+    where (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], p.acquisition_channel))
+      and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], p.current_lifecycle_stage))
 ),
 
 prospects as (
+    -- Known by the moment (signed up, or first seen on an order) without a purchase on or before it.
     select m.moment_at, s.customer_id
-    from selected_customers as s
+    from customer_summary as s
     join moments as m
-      on s.known_at <= m.moment_at
+      on coalesce(least(s.created_at, s.first_order_at), s.first_order_at, s.created_at) <= m.moment_at
      and (s.first_order_at is null or s.first_order_at > m.moment_at)
+    where (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], s.acquisition_channel))
+      and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], s.lifecycle_stage))
 ),
 
-final as (
+staged as (
+    -- Stage codes index the list in "final" (and engagement.lifecycle.STAGES); grouping on a small integer
+    -- keeps the size queries fast.
     select
         b.moment_at,
         b.customer_id,
@@ -56,20 +53,26 @@ final as (
         b.revenue_so_far,
         b.days_since_last_order,
         case
-            when b.days_since_last_order > $lapsed_days then 'lapsed'
-            when b.days_since_last_order > $at_risk_days then 'at_risk'
-            when b.gap_before_this_order_days > $lapsed_days then 'won_back'
+            when b.days_since_last_order > $lapsed_days then 7
+            when b.days_since_last_order > $at_risk_days then 6
+            when b.gap_before_this_order_days > $lapsed_days then 5
             when b.revenue_so_far >= vip_cut.vip_revenue
-                 or list_contains($vip_tiers::varchar[], s.loyalty_tier) then 'vip'
-            when b.orders_so_far = 1 then 'new'
-            else 'repeat'
-        end as lifecycle_stage
+                 or list_contains($vip_tiers::varchar[], b.loyalty_tier) then 4
+            when b.orders_so_far = 1 then 2
+            else 3
+        end::utinyint as stage_code
     from buyer_states as b
-    join selected_customers as s using (customer_id)
     cross join vip_cut
     union all
-    select moment_at, customer_id, 0, 0, null, 'prospect'
+    select moment_at, customer_id, 0, 0, null, 1::utinyint
     from prospects
+),
+
+final as (
+    select
+        *,
+        ['prospect', 'new', 'repeat', 'vip', 'won_back', 'at_risk', 'lapsed'][stage_code] as lifecycle_stage
+    from staged
 )
 
 select * from final

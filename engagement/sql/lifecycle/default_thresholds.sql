@@ -1,6 +1,7 @@
 -- Grain: one row for the whole dataset: the default stage thresholds and what they come from.
 select
     f.as_of,
+    f.first_order_at,
     f.at_risk_days,
     f.lapsed_days,
     (select count(*) from order_facts where days_since_previous_order is not null) as purchase_gaps,
