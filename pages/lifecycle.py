@@ -44,12 +44,16 @@ current = ui.view_data(current_stages, filters, thresholds)
 definitions = stage_definitions(thresholds)
 st.subheader("Stages today")
 total = int(current["customers"].sum()) if not current.empty else 0
-for column, row in zip(st.columns(len(STAGES)), current.itertuples()):
-    column.metric(row.stage_label, f"{row.customers:,}", help=definitions[row.lifecycle_stage], border=True)
-    column.caption(f"{row.share:.1%} (95 % CI {row.ci_low:.1%}–{row.ci_high:.1%})" if total else "–")
 st.dataframe(
-    pd.DataFrame({"Stage": [STAGE_LABELS[s] for s in STAGES], "Definition": [definitions[s] for s in STAGES]}),
+    pd.DataFrame({
+        "Stage": current["stage_label"], "Customers": current["customers"], "Share": current["share"] * 100,
+        "95 % CI": [f"{low:.1%} – {high:.1%}" for low, high in zip(current["ci_low"], current["ci_high"])],
+        "Definition": [definitions[s] for s in current["lifecycle_stage"]],
+    }),
     hide_index=True, width="stretch",
+    column_config={"Customers": st.column_config.NumberColumn(format="localized"),
+                   "Share": st.column_config.ProgressColumn(format="%.1f%%", min_value=0, max_value=100),
+                   "Definition": st.column_config.TextColumn(width="large")},
 )
 st.caption(f"n = {total:,} known customers. Rules apply in this order, first match wins: lapsed, at risk, won "
            "back, VIP, new, repeat. The loyalty tier is today's tier (exports carry no tier history).")
@@ -97,11 +101,13 @@ if km.subjects:
     cells = st.columns(5)
     for column, days in zip(cells, (30, 90, 180, 365)):
         share, low, high = km.event_probability_by(days)
-        column.metric(f"2nd purchase within {days} days", f"{share:.1%}", border=True)
+        column.metric(f"Within {days} days", f"{share:.1%}", border=True,
+                      help=f"Share of first-time buyers who bought a second time within {days} days (Kaplan-Meier).")
         column.caption(f"95 % CI {low:.1%}–{high:.1%}")
-    median = (f"{km.median:.0f} days" if km.median == km.median else "not reached")
-    cells[4].metric("Median time to 2nd purchase", median, border=True,
-                    help="Half the customers have bought a second time by then (Kaplan-Meier).")
+    median = f"{km.median:.0f} days" if km.median == km.median else "–"
+    cells[4].metric("Median wait", median, border=True,
+                    help="Days by which half the first-time buyers have bought a second time (Kaplan-Meier); "
+                         "'–' when fewer than half ever come back within the data.")
     cells[4].caption(f"n = {km.subjects:,} first-time buyers, {km.events:,} came back, {km.censored:,} censored")
 
 # ---------------------------------------------------------------- activation

@@ -36,8 +36,9 @@ def retention_heatmap(matrix: CohortMatrix, metric: str = "customers", split_val
         frame.loc[frame["cohort_label"] != "All cohorts (weighted)", "cohort_label"].unique().tolist())
     many = frame["period_number"].nunique() > 30 or len(cohort_order) > 40
     base = alt.Chart(frame).encode(
-        x=alt.X("period_number:O", title=_PERIOD_TITLE[matrix.grain]),
-        y=alt.Y("cohort_label:O", title="Cohort (first purchase)", sort=cohort_order),
+        x=alt.X("period_number:O", title=_PERIOD_TITLE[matrix.grain], axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("cohort_label:O", title="Cohort (first purchase)", sort=cohort_order,
+                axis=alt.Axis(labelLimit=220)),
     )
     color_scale = alt.Scale(scheme="blues") if unit == "share" else alt.Scale(scheme="greens")
     if metric == "customers":
@@ -69,9 +70,8 @@ def retention_heatmap(matrix: CohortMatrix, metric: str = "customers", split_val
             tooltip=tooltip,
         )
         chart = rect + text
-    height = max(200, min(18 * len(cohort_order), 1400))
     title = f"{label} by {matrix.grain}ly acquisition cohort (blank: period not over yet)"
-    return chart.properties(height=height, title=title)
+    return chart.properties(height=alt.Step(24 if not many else 9), title=title)
 
 
 def ltv_curves(matrix: CohortMatrix, split_value: str | None = None) -> alt.Chart:
@@ -108,7 +108,7 @@ def split_comparison(matrix: CohortMatrix, metric: str = "customers") -> alt.Cha
     frame = matrix.averages[matrix.averages["period_number"] > (0 if metric != "ltv" else -1)].copy()
     frame["value"] = frame[column]
     x = alt.X("period_number:Q", title=_PERIOD_TITLE[matrix.grain], axis=alt.Axis(tickMinStep=1))
-    color = alt.Color("split_value:N", title=None)
+    color = alt.Color("split_value:N", title=None, scale=alt.Scale(scheme="tableau10"))
     tooltip = [
         alt.Tooltip("split_value:N", title="Group"),
         alt.Tooltip("period_number:Q", title="Period"),

@@ -83,7 +83,8 @@ def funnel_chart(funnel: PurchaseFunnel) -> alt.Chart:
     ]
     base = alt.Chart(frame).encode(
         y=alt.Y("step:N", title=None, sort=list(frame["step"])),
-        x=alt.X("customers:Q", title="Customers"),
+        x=alt.X("customers:Q", title="Customers",
+                scale=alt.Scale(domain=[0, max(1, int(frame["customers"].max())) * 1.9])),
         tooltip=[
             alt.Tooltip("step:N", title="Step"),
             alt.Tooltip("customers:Q", title="Customers", format=","),
