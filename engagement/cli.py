@@ -2,6 +2,9 @@
 
     python -m engagement demo [--db PATH] [--seed N] [--customers N]
     python -m engagement report kpis [--db PATH] [--start DATE --end DATE] --format json|csv
+    python -m engagement report cohorts [--grain month|week|quarter] [--metric customers|revenue|ltv]
+        [--split none|channel|discount] --format json|csv
+    python -m engagement report lifecycle [--at-risk-days N --lapsed-days N --vip-top-share X] --format json|csv
 
 Results go to stdout; errors go to stderr with exit code 1 (2 for usage errors).
 """
@@ -115,6 +118,100 @@ def cmd_report_kpis(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- retention: cohorts and lifecycle
+def _filters_from_args(store, args: argparse.Namespace):
+    from engagement.filters import Filters
+    from engagement.kpis import data_range, default_filters
+
+    defaults = default_filters(data_range(store))
+    try:
+        return Filters(start=args.start or defaults.start, end=args.end or defaults.end,
+                       channels=tuple(args.channel or ()), segments=tuple(args.segment or ()))
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
+def cmd_report_cohorts(args: argparse.Namespace) -> int:
+    from engagement.cohorts import METRICS, cohort_records, retention_matrix
+
+    store = _open_store(args)
+    filters = _filters_from_args(store, args)
+    matrix = retention_matrix(store, filters, grain=args.grain, split=args.split)
+    records = cohort_records(matrix, args.metric)
+    if args.format == "json":
+        column, label, unit, definition = METRICS[args.metric]
+        emit({
+            "grain": args.grain, "metric": args.metric, "split": args.split, "label": label, "unit": unit,
+            "definition": definition, "start": filters.start.isoformat(), "end": filters.end.isoformat(),
+            "as_of": str(matrix.as_of) if matrix.as_of else None,
+            "note": "cohort 'all' is the cohort-size-weighted average over mature cells; immature cells are null",
+            "cells": records,
+        }, "json")
+    else:
+        emit(records, "csv")
+    return 0
+
+
+def cmd_report_lifecycle(args: argparse.Namespace) -> int:
+    from engagement.lifecycle import (
+        StageThresholds, current_stages, default_thresholds, purchase_funnel, stage_definitions,
+        time_to_second_purchase,
+    )
+
+    store = _open_store(args)
+    filters = _filters_from_args(store, args)
+    defaults = default_thresholds(store)
+    try:
+        thresholds = StageThresholds(
+            at_risk_days=args.at_risk_days or defaults.thresholds.at_risk_days,
+            lapsed_days=args.lapsed_days or defaults.thresholds.lapsed_days,
+            vip_top_share=args.vip_top_share,
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    definitions = stage_definitions(thresholds)
+    stages = [
+        {"stage": row.lifecycle_stage, "customers": int(row.customers), "share": row.share,
+         "ci_low": row.ci_low, "ci_high": row.ci_high, "definition": definitions[row.lifecycle_stage]}
+        for row in current_stages(store, filters, thresholds).itertuples()
+    ]
+    funnel = purchase_funnel(store, filters, args.min_tenure_days)
+    funnel_records = [
+        {"step": s.step, "customers": s.customers, "n_previous_step": s.previous_customers,
+         "conversion": s.conversion if i else None, "ci_low": s.ci_low, "ci_high": s.ci_high,
+         "share_of_first": s.share_of_first}
+        for i, s in enumerate(funnel.steps)
+    ]
+    if args.format == "csv":
+        emit(stages, "csv")
+        return 0
+    km = time_to_second_purchase(store, filters)
+    by_day = {}
+    for days in (30, 90, 180, 365):
+        share, low, high = km.event_probability_by(days)
+        by_day[f"within_{days}_days"] = {"share": share, "ci_low": low, "ci_high": high}
+    emit({
+        "as_of": str(defaults.as_of) if defaults.as_of else None,
+        "thresholds": {"at_risk_days": thresholds.at_risk_days, "lapsed_days": thresholds.lapsed_days,
+                       "vip_top_share": thresholds.vip_top_share, "vip_tiers": list(thresholds.vip_tiers),
+                       "default_explanation": defaults.explanation},
+        "customers": sum(s["customers"] for s in stages),
+        "stages": stages,
+        "funnel": {"first_purchase_from": filters.start.isoformat(), "first_purchase_to": filters.end.isoformat(),
+                   "min_tenure_days": funnel.min_tenure_days, "steps": funnel_records},
+        "time_to_second_purchase": {
+            "method": "Kaplan-Meier; customers without a second purchase are censored at the data's end",
+            "first_time_buyers": km.subjects, "second_purchases": km.events, "censored": km.censored,
+            "median_days": None if km.median != km.median else km.median,
+            "median_ci_low": None if km.median_ci_low != km.median_ci_low else km.median_ci_low,
+            "median_ci_high": None if km.median_ci_high != km.median_ci_high or km.median_ci_high == float("inf")
+            else km.median_ci_high,
+            **by_day,
+        },
+    }, "json")
+    return 0
+
+
 # ------------------------------------------------------------------ parser
 def _add_db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", help=f"DuckDB file (default: $ENGAGEMENT_DB or {config.DEFAULT_DB_PATH})")
@@ -150,6 +247,30 @@ def build_parser() -> argparse.ArgumentParser:
     _add_filters(kpis)
     _add_format(kpis)
     kpis.set_defaults(handler=cmd_report_kpis)
+
+    # retention: cohorts and lifecycle
+    cohorts = reports.add_parser("cohorts", help="acquisition cohort matrix: cohort, period, value, cohort size")
+    _add_db(cohorts)
+    _add_filters(cohorts)
+    cohorts.add_argument("--grain", choices=("month", "week", "quarter"), default="month")
+    cohorts.add_argument("--metric", choices=("customers", "revenue", "ltv"), default="customers",
+                         help="customers retained (share), revenue retention, or cumulative revenue per customer")
+    cohorts.add_argument("--split", choices=("none", "channel", "discount"), default="none",
+                         help="split cohorts by acquisition channel or first-order discount")
+    _add_format(cohorts)
+    cohorts.set_defaults(handler=cmd_report_cohorts)
+
+    lifecycle = reports.add_parser("lifecycle", help="customers per lifecycle stage, the purchase funnel and "
+                                                     "time to second purchase")
+    _add_db(lifecycle)
+    _add_filters(lifecycle)
+    lifecycle.add_argument("--at-risk-days", type=int, help="default: the brand's 80th percentile purchase gap")
+    lifecycle.add_argument("--lapsed-days", type=int, help="default: twice that, at least 180")
+    lifecycle.add_argument("--vip-top-share", type=float, default=0.10, help="top share of buyers by revenue")
+    lifecycle.add_argument("--min-tenure-days", type=int, default=90,
+                           help="funnel: only customers whose first purchase is at least this old")
+    _add_format(lifecycle)
+    lifecycle.set_defaults(handler=cmd_report_lifecycle)
 
     return parser
 

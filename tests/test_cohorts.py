@@ -1,0 +1,224 @@
+"""Acquisition cohorts against a hand calculation and against pandas on the raw orders."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import pandas as pd
+import pytest
+from statsmodels.stats.proportion import proportion_confint
+
+from engagement.charts import cohorts as cohort_charts
+from engagement.cohorts import cohort_records, matrix_table, retention_matrix
+from engagement.filters import Filters
+from engagement.store import Store
+
+ALL_TIME = Filters(start=date(2024, 1, 1), end=date(2025, 12, 31))
+
+
+def cohort_fixture_frames() -> dict[str, pd.DataFrame]:
+    """Seven customers, three monthly cohorts; the latest activity (30 Apr 2025) is inside April.
+
+    Jan cohort: J1 (Jan 100, Feb 50, Apr 20), J2 (Jan 80, Feb 40 + Feb 10), J3 (Jan 60), J4 (Jan 30 with a
+    discount, Mar 30). Feb cohort: F1 (Feb 200, Mar 100), F2 (Feb 50, Mar 25; a cancelled Mar order of 999).
+    Mar cohort: M1 (Mar 70). Apr: A1 (Apr 5 and Apr 30), whose cohort has not completed a month.
+    """
+    ts = pd.to_datetime
+    customers = pd.DataFrame({
+        "customer_id": ["J1", "J2", "J3", "J4", "F1", "F2", "M1", "A1"],
+        "created_at": ts(["2025-01-05", "2025-01-20", "2025-01-31", "2025-01-15", "2025-02-03", "2025-02-28",
+                          "2025-03-10", "2025-04-05"]),
+        "acquisition_channel": ["email", "paid_social", "email", "paid_social", "email", "email", "email", "email"],
+    })
+    rows = [
+        ("o1", "J1", "2025-01-05 10:00", 100, 0, "paid"), ("o2", "J1", "2025-02-10", 50, 0, "paid"),
+        ("o3", "J1", "2025-04-02", 20, 0, "paid"),
+        ("o4", "J2", "2025-01-20", 80, 0, "paid"), ("o5", "J2", "2025-02-01", 40, 0, "paid"),
+        ("o6", "J2", "2025-02-20", 10, 0, "fulfilled"),
+        ("o7", "J3", "2025-01-31 23:00", 60, 0, "paid"),
+        ("o8", "J4", "2025-01-15", 30, 5, "paid"), ("o9", "J4", "2025-03-03", 30, 0, "paid"),
+        ("o10", "F1", "2025-02-03", 200, 0, "paid"), ("o11", "F1", "2025-03-15", 100, 0, "paid"),
+        ("o12", "F2", "2025-02-28", 50, 0, "paid"), ("o13", "F2", "2025-03-01", 25, 0, "paid"),
+        ("o14", "F2", "2025-03-02", 999, 0, "cancelled"),
+        ("o15", "M1", "2025-03-10", 70, 0, "paid"),
+        ("o16", "A1", "2025-04-05", 40, 0, "paid"), ("o17", "A1", "2025-04-30 12:00", 10, 0, "paid"),
+    ]
+    orders = pd.DataFrame(rows, columns=["order_id", "customer_id", "ordered_at", "net_revenue", "discount", "status"])
+    orders["ordered_at"] = ts(orders["ordered_at"], format="ISO8601")
+    orders["net_revenue"] = orders["net_revenue"].astype(float)
+    orders["discount"] = orders["discount"].astype(float)
+    return {"customers": customers, "orders": orders}
+
+
+@pytest.fixture(scope="module")
+def cohort_store():
+    store = Store.open(":memory:", read_only=False)
+    for kind, frame in cohort_fixture_frames().items():
+        store.load_frame(kind, frame)
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def monthly(cohort_store):
+    return retention_matrix(cohort_store, ALL_TIME, "month")
+
+
+def _cell(frame, cohort, period, column):
+    if cohort is None:
+        row = frame[frame["period_number"] == period]
+    else:
+        row = frame[(frame["cohort_label"] == cohort) & (frame["period_number"] == period)]
+    assert len(row) == 1, (cohort, period)
+    return row.iloc[0][column]
+
+
+def test_cohort_sizes_and_active_customers_by_hand(monthly):
+    """Jan: 4 customers; Feb: J1, J2 (J2 twice, counted once). Mar: J4. Feb cohort: 2, Mar: F1 and F2
+    (F2's cancelled order is not a purchase). Mar cohort: M1. April's cohort has no complete month."""
+    cells = monthly.cells
+    assert sorted(cells["cohort_label"].unique()) == ["2025-01", "2025-02", "2025-03"]
+    assert [_cell(cells, "2025-01", p, "active_customers") for p in (0, 1, 2)] == [4, 2, 1]
+    assert [_cell(cells, "2025-02", p, "active_customers") for p in (0, 1)] == [2, 2]
+    assert _cell(cells, "2025-01", 0, "cohort_customers") == 4
+    assert _cell(cells, "2025-03", 0, "cohort_customers") == 1
+
+
+def test_cells_not_lived_through_are_blank_not_zero(monthly):
+    """As of 30 Apr 12:00 April is not over: Jan's period 3 (J1 bought on 2 Apr!) and Feb's period 2 are
+    immature, so they are missing rather than 25 % or 0 %."""
+    cells = monthly.cells
+    jan_3 = cells[(cells["cohort_label"] == "2025-01") & (cells["period_number"] == 3)]
+    assert jan_3.empty or jan_3["customer_retention"].isna().all()
+    for cohort, period in (("2025-02", 2), ("2025-03", 1), ("2025-03", 2)):
+        row = cells[(cells["cohort_label"] == cohort) & (cells["period_number"] == period)].iloc[0]
+        assert not row["is_mature"]
+        assert math.isnan(row["customer_retention"]) and math.isnan(row["revenue_retention"])
+        assert math.isnan(row["ltv"])
+    table = matrix_table(monthly, "customers")
+    assert table.loc[table["cohort"] == "2025-02", "month 2"].isna().all()
+
+
+def test_retention_revenue_and_ltv_by_hand(monthly):
+    """Jan revenue: p0 100+80+60+30 = 270, p1 50+40+10 = 100, p2 30. Feb: p0 250, p1 100+25 = 125.
+    Retention Jan 2/4, 1/4; Feb 2/2. Revenue retention Jan 100/270, 30/270; Feb 125/250.
+    LTV Jan 270/4, 370/4, 400/4; Feb 250/2, 375/2; Mar 70/1."""
+    cells = monthly.cells
+    assert _cell(cells, "2025-01", 1, "customer_retention") == pytest.approx(0.5)
+    assert _cell(cells, "2025-01", 2, "customer_retention") == pytest.approx(0.25)
+    assert _cell(cells, "2025-02", 1, "customer_retention") == pytest.approx(1.0)
+    assert _cell(cells, "2025-01", 1, "revenue_retention") == pytest.approx(100 / 270)
+    assert _cell(cells, "2025-01", 2, "revenue_retention") == pytest.approx(30 / 270)
+    assert _cell(cells, "2025-02", 1, "revenue_retention") == pytest.approx(0.5)
+    assert [_cell(cells, "2025-01", p, "ltv") for p in (0, 1, 2)] == pytest.approx([67.5, 92.5, 100.0])
+    assert [_cell(cells, "2025-02", p, "ltv") for p in (0, 1)] == pytest.approx([125.0, 187.5])
+    assert _cell(cells, "2025-03", 0, "ltv") == pytest.approx(70.0)
+
+
+def test_cross_cohort_average_is_size_weighted_over_mature_cells(monthly):
+    """Period 1: Jan (n=4, 50 %) and Feb (n=2, 100 %) are mature, Mar is not:
+    (4 * 0.5 + 2 * 1.0) / 6 = 0.6667 (an unweighted mean would give 0.75).
+    Period 2: only Jan is mature: 0.25 (counting Feb's unfinished period as 0 would give 1/6).
+    Revenue retention p1: (4 * 100/270 + 2 * 0.5) / 6 = 0.413580. LTV p1: (370 + 375) / 6 = 124.1667;
+    p0: (270 + 250 + 70) / 7 = 84.2857."""
+    averages = monthly.averages
+    assert _cell(averages, None, 1, "customer_retention") == pytest.approx(4 / 6)
+    assert _cell(averages, None, 1, "cohort_customers") == 6
+    assert _cell(averages, None, 1, "cohorts") == 2
+    assert _cell(averages, None, 2, "customer_retention") == pytest.approx(0.25)
+    assert _cell(averages, None, 2, "cohort_customers") == 4
+    assert _cell(averages, None, 1, "revenue_retention") == pytest.approx((4 * 100 / 270 + 2 * 0.5) / 6)
+    assert _cell(averages, None, 1, "ltv") == pytest.approx(745 / 6)
+    assert _cell(averages, None, 0, "ltv") == pytest.approx(590 / 7)
+    # Wilson interval from statsmodels (outside implementation) on the pooled counts 4 of 6.
+    low, high = proportion_confint(4, 6, alpha=0.05, method="wilson")
+    assert (_cell(averages, None, 1, "ci_low"), _cell(averages, None, 1, "ci_high")) == pytest.approx((low, high))
+
+
+def test_quarter_grain_censors_the_unfinished_quarter(cohort_store):
+    """Q1 2025 holds the seven Jan-Mar customers; Q2 is not over, so only period 0 is mature.
+    Q1 revenue of the Q1 cohort: J1 150 + J2 130 + J3 60 + J4 60 + F1 300 + F2 75 + M1 70 = 845; LTV 845 / 7."""
+    matrix = retention_matrix(cohort_store, ALL_TIME, "quarter")
+    mature = matrix.cells[matrix.cells["is_mature"]]
+    assert mature["cohort_label"].tolist() == ["2025-Q1"] and mature["period_number"].tolist() == [0]
+    assert mature.iloc[0]["cohort_customers"] == 7
+    assert mature.iloc[0]["ltv"] == pytest.approx(845 / 7)
+
+
+def test_weekly_cohorts_keep_every_customer(cohort_store):
+    """Every buyer falls in exactly one weekly cohort; weeks run Monday to Sunday (ISO). A1's first order
+    (Sat 5 Apr) is in the week of Mon 31 Mar, which is over by 30 Apr: all 8 buyers are counted."""
+    matrix = retention_matrix(cohort_store, ALL_TIME, "week")
+    sizes = matrix.cells[matrix.cells["period_number"] == 0]
+    assert sizes["cohort_customers"].sum() == 8
+    j1_week = sizes[sizes["cohort_label"] == "2024-12-30 wk"]  # 5 Jan 2025 is a Sunday: week of 30 Dec
+    assert j1_week["cohort_customers"].tolist() == [1]
+
+
+def test_split_by_first_order_discount(cohort_store):
+    """Only J4's first order had a discount: a Jan cohort of one who came back in period 2, not period 1."""
+    matrix = retention_matrix(cohort_store, ALL_TIME, "month", split="discount")
+    discounted = matrix.cells[matrix.cells["split_value"] == "discounted first order"]
+    assert discounted["cohort_label"].unique().tolist() == ["2025-01"]
+    assert [_cell(discounted, "2025-01", p, "active_customers") for p in (0, 1, 2)] == [1, 0, 1]
+    full_price = matrix.averages[matrix.averages["split_value"] == "full-price first order"]
+    assert _cell(full_price, None, 0, "cohort_customers") == 6
+
+
+def test_channel_filter_and_window_select_cohorts(cohort_store):
+    """paid_social: J2 and J4 only. A window starting in February drops the January cohort."""
+    paid = retention_matrix(cohort_store, Filters(ALL_TIME.start, ALL_TIME.end, channels=("paid_social",)))
+    assert _cell(paid.cells, "2025-01", 0, "cohort_customers") == 2
+    assert _cell(paid.cells, "2025-01", 1, "customer_retention") == pytest.approx(0.5)  # J2 in Feb
+    later = retention_matrix(cohort_store, Filters(date(2025, 2, 10), date(2025, 12, 31)))
+    assert sorted(later.cells["cohort_label"].unique()) == ["2025-02", "2025-03"]
+
+
+def test_records_and_chart_carry_counts(monthly):
+    records = cohort_records(monthly, "customers")
+    first = records[0]
+    assert first["cohort"] == "all" and first["period"] == 0 and first["cohort_size"] == 7
+    feb_2 = [r for r in records if r["cohort"] == "2025-02-01" and r["period"] == 2]
+    assert feb_2 and feb_2[0]["value"] is None and feb_2[0]["is_mature"] is False
+    assert feb_2[0]["cohort_size"] == 2
+    spec = cohort_charts.retention_heatmap(monthly, "customers").to_dict()
+    layer = spec["layer"][0]
+    titles = [t["title"] for t in layer["encoding"]["tooltip"]]
+    assert "Customers who bought" in titles and "Cohort size" in titles
+    data = spec["datasets"][spec["data"]["name"]] if "data" in spec else next(iter(spec["datasets"].values()))
+    assert all(row["is_mature"] for row in data)  # immature cells are not drawn at all
+
+
+def test_unknown_grain_is_refused(cohort_store):
+    with pytest.raises(ValueError, match="grain"):
+        retention_matrix(cohort_store, ALL_TIME, "day")
+
+
+def test_demo_matrix_matches_pandas_on_raw_orders(demo_store):
+    """The SQL matrix equals an independent pandas computation from the raw orders (benchmarks module)."""
+    from benchmarks.views_benchmark import pandas_retention_matrix
+
+    filters = Filters(date(2024, 11, 1), date(2026, 10, 31))
+    cur = demo_store.cursor()
+    orders = cur.execute("SELECT customer_id, ordered_at, net_revenue::double AS net_revenue, status FROM orders").df()
+    as_of = cur.execute("SELECT as_of FROM dataset_facts").fetchall()[0][0]
+    expected = pandas_retention_matrix(orders, as_of, "month")
+    got = retention_matrix(demo_store, filters, "month").cells
+    got = got[got["is_mature"]].assign(cohort_start=lambda f: pd.to_datetime(f["cohort_start"]))
+    got = got.set_index(["cohort_start", "period_number"])
+    expected = expected.set_index(["cohort_start", "period_number"])
+    assert len(got) == len(expected) and set(got.index) == set(expected.index)
+    expected = expected.reindex(got.index)
+    assert (got["active_customers"].to_numpy() == expected["active_customers"].to_numpy()).all()
+    assert got["revenue"].to_numpy() == pytest.approx(expected["revenue"].to_numpy())
+    assert got["cohort_customers"].to_numpy() == pytest.approx(expected["cohort_customers"].to_numpy())
+
+
+def test_demo_seasonality_shows_in_cohort_sizes(demo_store):
+    """Planted truth: sign-ups peak in November and December, so those cohorts are the biggest."""
+    matrix = retention_matrix(demo_store, Filters(date(2024, 11, 1), date(2026, 10, 31)), "month")
+    sizes = matrix.cells[matrix.cells["period_number"] == 0].set_index("cohort_label")["cohort_customers"]
+    peak = sizes[[label for label in sizes.index if label.endswith(("-11", "-12"))]]
+    others = sizes[[label for label in sizes.index if not label.endswith(("-11", "-12"))]]
+    assert peak.mean() > 1.3 * others.median()
