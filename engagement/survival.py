@@ -12,8 +12,8 @@ Crowley 1982, as in SAS PROC LIFETEST and statsmodels' ``SurvfuncRight.quantile_
 Example
 -------
 >>> km = kaplan_meier([1, 2, 3], [1, 1, 0], [0, 0, 1])
->>> [round(s, 4) for s in km.table["survival"]]
-[0.6667, 0.3333, 0.3333]
+>>> [round(s, 4) for s in km.table["survival"]]  # one row per time with an event
+[0.6667, 0.3333]
 """
 
 from __future__ import annotations

@@ -222,3 +222,20 @@ def test_demo_seasonality_shows_in_cohort_sizes(demo_store):
     peak = sizes[[label for label in sizes.index if label.endswith(("-11", "-12"))]]
     others = sizes[[label for label in sizes.index if not label.endswith(("-11", "-12"))]]
     assert peak.mean() > 1.3 * others.median()
+
+
+def test_cohort_page_takes_its_controls_from_the_url(app_env):
+    """A shared link reopens the same cohort view: grain, metric and split come from the query string."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
+    at.query_params.update({"cohorts_grain": "quarter", "cohorts_metric": "ltv", "cohorts_split": "discount"})
+    at.run()
+    at.switch_page("pages/cohorts.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.radio(key="cohorts_grain").value == "quarter"
+    assert at.radio(key="cohorts_metric").value == "ltv"
+    assert at.selectbox(key="cohorts_split").value == "discount"
+    assert len(at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")) >= 3  # heatmap, split, LTV

@@ -220,3 +220,20 @@ def test_demo_kaplan_meier_matches_statsmodels_on_raw_rows(demo_store, demo_raw)
     assert km.table["time"].to_numpy() == pytest.approx(reference.surv_times)
     assert km.table["survival"].to_numpy() == pytest.approx(reference.surv_prob)
     assert km.table["se"].to_numpy() == pytest.approx(reference.surv_prob_se)
+
+
+def test_lifecycle_page_thresholds_come_from_the_url(app_env):
+    """Changing the at-risk cut through the link changes the definitions shown on the page."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
+    at.query_params.update({"lifecycle_at_risk_days": "45", "lifecycle_lapsed_days": "200"})
+    at.run()
+    at.switch_page("pages/lifecycle.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.number_input(key="lifecycle_at_risk_days").value == 45
+    definitions = at.dataframe[0].value["Definition"].tolist()
+    assert any("46-200 days ago" in text for text in definitions)
+    assert len(at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")) >= 4
