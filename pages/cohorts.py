@@ -54,7 +54,9 @@ else:
                  help="Size-weighted over the cohorts that have completed period 1. " + METRICS["customers"][3])
         b.caption(f"95 % CI {row['ci_low']:.1%} to {row['ci_high']:.1%} · n = {int(row['cohort_customers']):,} "
                   f"customers in {int(row['cohorts'])} cohorts")
-        last = shown[shown["period_number"] == shown["period_number"].max()].iloc[0]
+        # The latest period that at least half of the customers' cohorts have completed (not one lone cohort).
+        broad = shown[shown["cohort_customers"] >= 0.5 * customers]
+        last = broad[broad["period_number"] == broad["period_number"].max()].iloc[0]
         c.metric(f"Revenue per customer by {grain} {int(last['period_number'])}", ui.format_value(last["ltv"], "money"),
                  border=True, help="Cumulative net revenue per customer (size-weighted over mature cohorts).")
         c.caption(f"n = {int(last['cohort_customers']):,} customers in {int(last['cohorts'])} cohorts "

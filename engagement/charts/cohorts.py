@@ -41,11 +41,11 @@ def retention_heatmap(matrix: CohortMatrix, metric: str = "customers", split_val
                 axis=alt.Axis(labelLimit=220)),
     )
     color_scale = alt.Scale(scheme="blues") if unit == "share" else alt.Scale(scheme="greens")
-    if metric == "customers":
-        # Period 0 is 100 % by construction: keep the scale for the periods that carry information.
+    if unit == "share":
+        # Period 0 is 100 % by construction: keep the colour range for the periods that carry information.
         later = frame.loc[frame["period_number"] > 0, "value"]
         if len(later):
-            color_scale = alt.Scale(scheme="blues", domain=[0, float(later.max()) or 1.0], clamp=True)
+            color_scale = alt.Scale(scheme="blues", domain=[0, float(later.quantile(0.99)) or 1.0], clamp=True)
     tooltip = [
         alt.Tooltip("cohort_label:N", title="Cohort"),
         alt.Tooltip("period_number:O", title="Period"),
