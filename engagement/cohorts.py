@@ -23,11 +23,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from engagement.filters import Filters
 from engagement.store import Store
@@ -90,7 +90,7 @@ def cohort_label(start: Any, grain: str) -> str:
 
 def _wilson_bounds(successes: pd.Series, n: pd.Series, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """95 % Wilson intervals for many cells at once (same formula as ``intervals.wilson_interval``)."""
-    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
     k, n = successes.to_numpy(dtype="float64"), n.to_numpy(dtype="float64")
     with np.errstate(divide="ignore", invalid="ignore"):
         p = k / n

@@ -30,7 +30,8 @@ from engagement.sql import read_sql
 
 # Rebuilt in this order after every load or undo: each may read the ones before it.
 DERIVED_TABLES = (
-    "order_facts", "dataset_facts", "customer_summary", "customer_months", "purchase_states", "cohort_cells",
+    "order_facts", "dataset_facts", "customer_summary", "customer_months", "purchases", "purchase_states",
+    "cohort_cells",
 )
 
 LOADS_DDL = """
