@@ -77,32 +77,48 @@ def pandas_retention_matrix(orders: pd.DataFrame, as_of: datetime, grain: str = 
     return out
 
 
-def pandas_stages_at(orders: pd.DataFrame, customers: pd.DataFrame, moment: datetime, at_risk_days: float,
-                     lapsed_days: float, vip_top_share: float = 0.10, vip_tiers=("gold",)) -> pd.Series:
-    """Lifecycle stage of every customer known at ``moment`` (index customer_id), by the documented rules."""
+def pandas_stages_at(orders: pd.DataFrame, customers: pd.DataFrame, moments, at_risk_days: float,
+                     lapsed_days: float, vip_top_share: float = 0.10, vip_tiers=("gold",)) -> pd.DataFrame:
+    """Lifecycle stage of every customer known at each moment, by the documented rules.
+
+    Returns one row per moment per customer: ``moment_at, customer_id, lifecycle_stage``. The per-purchase
+    state (purchases and revenue so far, gap before, until when it holds) is computed once from the raw
+    orders, then each moment picks the purchase in force, as the SQL does.
+    """
+    moments = [moments] if isinstance(moments, (datetime, pd.Timestamp)) else list(moments)
     purchases = raw_purchases(orders)
-    lifetime = purchases.groupby("customer_id")["net_revenue"].sum().astype("float64")
-    vip_revenue = float(np.quantile(lifetime.to_numpy(), 1 - vip_top_share))  # linear, as quantile_cont
-    upto = purchases[purchases["ordered_at"] <= moment]
-    previous = upto.groupby("customer_id")["ordered_at"].shift()
-    last = upto.assign(previous_at=previous).groupby("customer_id").tail(1).set_index("customer_id")
+    by_customer = purchases.groupby("customer_id", sort=False)
+    ordered_at = purchases["ordered_at"]
     state = pd.DataFrame({
-        "orders": upto.groupby("customer_id").size(),
-        "revenue": upto.groupby("customer_id")["net_revenue"].sum().astype("float64"),
-        "recency": (pd.Timestamp(moment) - last["ordered_at"]).dt.total_seconds() / 86400,
-        "gap": (last["ordered_at"] - last["previous_at"]).dt.total_seconds() / 86400,
+        "customer_id": purchases["customer_id"].to_numpy(),
+        "ordered_at": ordered_at.to_numpy(),
+        "ends_at": by_customer["ordered_at"].shift(-1).astype("datetime64[us]")
+        .fillna(pd.Timestamp("9999-12-31").as_unit("us")).to_numpy(),
+        "orders": (by_customer.cumcount() + 1).to_numpy(),
+        "revenue": by_customer["net_revenue"].cumsum().astype("float64").to_numpy(),
+        "gap": ((ordered_at - by_customer["ordered_at"].shift()).dt.total_seconds() / 86400).to_numpy(),
     })
+    lifetime = by_customer["net_revenue"].sum().astype("float64")
+    vip_revenue = float(np.quantile(lifetime.to_numpy(), 1 - vip_top_share))  # linear, as quantile_cont
     tiers = customers.set_index("customer_id")["loyalty_tier"]
-    state["tier"] = tiers.reindex(state.index)
-    stage = pd.Series(np.select(
-        [state["recency"] > lapsed_days, state["recency"] > at_risk_days, state["gap"] > lapsed_days,
-         (state["revenue"] >= vip_revenue) | state["tier"].isin(vip_tiers), state["orders"] == 1],
-        ["lapsed", "at_risk", "won_back", "vip", "new"], "repeat"), index=state.index)
-    first_order = purchases.groupby("customer_id")["ordered_at"].min()
+    state["is_vip_tier"] = tiers.reindex(state["customer_id"]).isin(vip_tiers).to_numpy()
+    first_order = by_customer["ordered_at"].min()
     created = customers.set_index("customer_id")["created_at"]
     known_at = pd.concat([created, first_order], axis=1).min(axis=1)
-    prospects = known_at[(known_at <= moment) & ~known_at.index.isin(stage.index)].index
-    return pd.concat([stage, pd.Series("prospect", index=prospects)])
+    first_order = first_order.reindex(known_at.index)
+    frames = []
+    for moment in moments:
+        moment = pd.Timestamp(moment)
+        now = state[(state["ordered_at"] <= moment) & (moment < state["ends_at"])]
+        recency = (moment - now["ordered_at"]).dt.total_seconds() / 86400
+        stage = np.select(
+            [recency > lapsed_days, recency > at_risk_days, now["gap"] > lapsed_days,
+             (now["revenue"] >= vip_revenue) | now["is_vip_tier"], now["orders"] == 1],
+            ["lapsed", "at_risk", "won_back", "vip", "new"], "repeat")
+        prospects = known_at[(known_at <= moment) & ~(first_order <= moment)].index
+        frames.append(pd.DataFrame({"moment_at": moment, "customer_id": now["customer_id"], "lifecycle_stage": stage}))
+        frames.append(pd.DataFrame({"moment_at": moment, "customer_id": prospects, "lifecycle_stage": "prospect"}))
+    return pd.concat(frames, ignore_index=True)
 
 
 def pandas_funnel(orders: pd.DataFrame, start: datetime, end_exclusive: datetime, as_of: datetime,
@@ -126,6 +142,14 @@ def pandas_second_purchase_durations(orders: pd.DataFrame, start: datetime, end_
     end = second.fillna(pd.Timestamp(as_of))
     return pd.DataFrame({"day": np.floor((end - first).dt.total_seconds() / 86400).astype("int64"),
                          "is_second_purchase": second.notna()})
+
+
+def pandas_transitions(orders, customers, from_at, to_at, thresholds) -> pd.DataFrame:
+    """Customers by stage at ``from_at`` (rows) and ``to_at`` (columns); 'not_yet_known' when unknown at first."""
+    stages = pandas_stages_at(orders, customers, (from_at, to_at), thresholds.at_risk_days, thresholds.lapsed_days)
+    wide = stages.pivot(index="customer_id", columns="moment_at", values="lifecycle_stage")
+    wide = wide.dropna(subset=[pd.Timestamp(to_at)]).fillna("not_yet_known")
+    return pd.crosstab(wide[pd.Timestamp(from_at)], wide[pd.Timestamp(to_at)])
 
 
 # ------------------------------------------------------------------ timing
@@ -178,17 +202,15 @@ def main(argv: list[str] | None = None) -> int:
          lambda: pandas_retention_matrix(orders, as_of, "week")),
         ("lifecycle: stages today",
          lambda: current_stages(store, everything, t),
-         lambda: pandas_stages_at(orders, customers, as_of, t.at_risk_days, t.lapsed_days).value_counts()),
+         lambda: pandas_stages_at(orders, customers, as_of, t.at_risk_days, t.lapsed_days)
+         ["lifecycle_stage"].value_counts()),
         (f"lifecycle: stage sizes at {len(moments)} month ends",
          lambda: stage_sizes(store, last_year, t, moments),
-         lambda: [pandas_stages_at(orders, customers, m, t.at_risk_days, t.lapsed_days).value_counts()
-                  for m in moments]),
+         lambda: pandas_stages_at(orders, customers, moments, t.at_risk_days, t.lapsed_days)
+         .groupby(["moment_at", "lifecycle_stage"]).size()),
         ("lifecycle: transition matrix (6 months)",
          lambda: stage_transitions(store, everything, t, from_day, as_of.date()),
-         lambda: pd.crosstab(*pd.concat([
-             pandas_stages_at(orders, customers, end_of_day(from_day), t.at_risk_days, t.lapsed_days),
-             pandas_stages_at(orders, customers, as_of, t.at_risk_days, t.lapsed_days)],
-             axis=1).fillna("not_yet_known").T.to_numpy())),
+         lambda: pandas_transitions(orders, customers, end_of_day(from_day), as_of, t)),
         ("lifecycle: purchase funnel",
          lambda: purchase_funnel(store, last_year, 90),
          lambda: pandas_funnel(orders, params["start"], params["end_exclusive"], as_of, 90)),

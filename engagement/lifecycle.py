@@ -119,6 +119,12 @@ def default_thresholds(store: Store, cursor=None) -> ThresholdDefaults:
     )
 
 
+def _as_of(cur) -> datetime | None:
+    """The data's latest activity (``dataset_facts.as_of``): the moment "today" means."""
+    rows = cur.execute("SELECT as_of FROM dataset_facts").fetchall()
+    return rows[0][0] if rows and rows[0][0] is not None else None
+
+
 def _staged(cur, name: str, params: dict[str, Any]) -> pd.DataFrame:
     """Run ``sql/lifecycle/<name>.sql`` with the stage rules prepended as the CTE ``customer_stages``."""
     sql = ("with customer_stages as (\n" + read_sql("lifecycle/customer_stages") + "\n)\n"
@@ -185,7 +191,7 @@ def stage_sizes(store: Store, filters: Filters, thresholds: StageThresholds, mom
 def current_stages(store: Store, filters: Filters, thresholds: StageThresholds, cursor=None) -> pd.DataFrame:
     """Stage sizes at the data's latest activity, with a 95 % Wilson interval on each share."""
     cur = cursor or store.cursor()
-    as_of = default_thresholds(store, cursor=cur).as_of
+    as_of = _as_of(cur)
     if as_of is None:
         return pd.DataFrame(columns=["lifecycle_stage", "stage_label", "customers", "share", "ci_low", "ci_high"])
     frame = stage_sizes(store, filters, thresholds, (as_of,), cursor=cur)
@@ -216,7 +222,7 @@ def stage_transitions(store: Store, filters: Filters, thresholds: StageThreshold
         raise ValueError(f"The second date ({to_day}) must be after the first ({from_day}).")
     cur = cursor or store.cursor()
     from_at, to_at = end_of_day(from_day), end_of_day(to_day)
-    as_of = default_thresholds(store, cursor=cur).as_of
+    as_of = _as_of(cur)
     if as_of is not None:
         to_at = min(to_at, as_of)
     params = {**_stage_params(filters, thresholds, (from_at, to_at)), "from_at": from_at, "to_at": to_at}
@@ -236,7 +242,7 @@ def stage_customers(store: Store, filters: Filters, thresholds: StageThresholds,
     if stage not in STAGES:
         raise ValueError(f"Unknown stage {stage!r}; expected one of {', '.join(STAGES)}.")
     cur = cursor or store.cursor()
-    as_of = default_thresholds(store, cursor=cur).as_of or end_of_day(date.today())
+    as_of = _as_of(cur) or end_of_day(date.today())
     return _staged(cur, "stage_customers", {**_stage_params(filters, thresholds, (as_of,)), "stage": stage})
 
 

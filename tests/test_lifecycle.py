@@ -180,8 +180,8 @@ def test_demo_stages_match_pandas_and_the_summary_table(demo_store, demo_raw):
     t = defaults.thresholds
     everything = Filters(date(2024, 11, 1), date(2026, 10, 31))
     got = _stages(current_stages(demo_store, everything, t))
-    expected = pandas_stages_at(*demo_raw, defaults.as_of, t.at_risk_days, t.lapsed_days).value_counts()
-    assert got == {k: int(v) for k, v in expected.items()}
+    expected = pandas_stages_at(*demo_raw, defaults.as_of, t.at_risk_days, t.lapsed_days)
+    assert got == {k: int(v) for k, v in expected["lifecycle_stage"].value_counts().items()}
     summary = demo_store.cursor().execute(
         "SELECT lifecycle_stage, count(*) FROM customer_summary GROUP BY 1").fetchall()
     assert got == dict(summary)
@@ -195,8 +195,8 @@ def test_demo_stage_sizes_over_time_match_pandas(demo_store, demo_raw):
     t = default_thresholds(demo_store).thresholds
     moment = end_of_day(date(2026, 3, 31))
     got = _stages(stage_sizes(demo_store, Filters(date(2024, 11, 1), date(2026, 10, 31)), t, (moment,)))
-    expected = pandas_stages_at(*demo_raw, moment, t.at_risk_days, t.lapsed_days).value_counts()
-    assert got == {k: int(v) for k, v in expected.items()}
+    expected = pandas_stages_at(*demo_raw, moment, t.at_risk_days, t.lapsed_days)
+    assert got == {k: int(v) for k, v in expected["lifecycle_stage"].value_counts().items()}
 
 
 def test_demo_repeat_rate_planted_truth(demo_store):
@@ -237,3 +237,15 @@ def test_lifecycle_page_thresholds_come_from_the_url(app_env):
     definitions = at.dataframe[0].value["Definition"].tolist()
     assert any("46-200 days ago" in text for text in definitions)
     assert len(at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")) >= 4
+
+
+def test_demo_transitions_match_pandas(demo_store, demo_raw):
+    from benchmarks.views_benchmark import pandas_transitions
+
+    defaults = default_thresholds(demo_store)
+    matrix = stage_transitions(demo_store, Filters(date(2024, 11, 1), date(2026, 10, 31)), defaults.thresholds,
+                               date(2026, 4, 30), date(2026, 10, 31))
+    expected = pandas_transitions(*demo_raw, end_of_day(date(2026, 4, 30)), defaults.as_of, defaults.thresholds)
+    expected = expected.stack()
+    expected = {(f, t): int(n) for (f, t), n in expected.items() if n}
+    assert {(r.from_stage, r.to_stage): int(r.customers) for r in matrix.frame.itertuples()} == expected
