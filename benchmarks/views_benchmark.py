@@ -30,7 +30,6 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 NOT_PURCHASES = ("refunded", "cancelled")
-_PERIOD_CODE = {"month": "M", "quarter": "Q", "week": "W-SUN"}  # W-SUN: weeks ending Sunday, starting Monday
 
 
 # ------------------------------------------------------------- pandas references
@@ -42,7 +41,15 @@ def raw_purchases(orders: pd.DataFrame) -> pd.DataFrame:
 
 
 def _truncate(moments: pd.Series, grain: str) -> pd.Series:
-    return moments.dt.to_period(_PERIOD_CODE[grain]).dt.start_time
+    """Start of the week (Monday), month or quarter, vectorised with numpy (``dt.to_period`` is far slower)."""
+    if grain == "week":
+        days = moments.dt.normalize()
+        return days - pd.to_timedelta(days.dt.day_of_week, unit="D")
+    months = moments.to_numpy().astype("datetime64[M]")
+    if grain == "quarter":
+        month_numbers = months.astype("int64")
+        months = (month_numbers - month_numbers % 3).astype("datetime64[M]")
+    return pd.Series(months.astype("datetime64[us]"), index=moments.index)
 
 
 def _periods_between(start: pd.Series, end: pd.Series, grain: str) -> pd.Series:
