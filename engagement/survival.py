@@ -81,6 +81,11 @@ def kaplan_meier(times: Sequence[float], events: Sequence[int], censored: Sequen
                           "events": np.asarray(events, dtype="int64"),
                           "censored": np.asarray(censored, dtype="int64")})
     frame = frame.groupby("time", as_index=False)[["events", "censored"]].sum().sort_values("time")
+    if frame.empty:
+        empty = pd.DataFrame(columns=["time", "at_risk", "events", "censored", "survival", "se", "ci_low",
+                                      "ci_high"], dtype="float64")
+        return KaplanMeierResult(table=empty, subjects=0, events=0, censored=0, median=math.nan,
+                                 median_ci_low=math.nan, median_ci_high=math.nan, confidence=confidence)
     subjects = int(frame["events"].sum() + frame["censored"].sum())
     # At risk at t: everyone whose time is t or later (events and censorings at t both count).
     leaving = (frame["events"] + frame["censored"]).to_numpy()

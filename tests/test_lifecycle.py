@@ -249,3 +249,15 @@ def test_demo_transitions_match_pandas(demo_store, demo_raw):
     expected = expected.stack()
     expected = {(f, t): int(n) for (f, t), n in expected.items() if n}
     assert {(r.from_stage, r.to_stage): int(r.customers) for r in matrix.frame.itertuples()} == expected
+
+
+def test_an_empty_store_gives_empty_results_not_errors():
+    """What the pages show before any load: no stages, an empty funnel and curve (no exceptions)."""
+    store = Store.open(":memory:", read_only=False)
+    defaults = default_thresholds(store)
+    assert defaults.as_of is None and defaults.thresholds.at_risk_days == 90  # the documented fallback
+    assert current_stages(store, ALL_TIME, defaults.thresholds).empty
+    assert purchase_funnel(store, ALL_TIME).steps[0].customers == 0
+    assert time_to_second_purchase(store, ALL_TIME).subjects == 0
+    assert stage_customers(store, ALL_TIME, defaults.thresholds, "new").empty
+    store.close()

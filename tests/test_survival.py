@@ -85,3 +85,9 @@ def test_all_censored_gives_no_curve_and_no_median():
     assert km.table.empty and km.subjects == 3 and km.events == 0
     assert math.isnan(km.median)
     assert km.survival_at(10) == 1.0
+
+
+def test_no_subjects_gives_an_empty_result():
+    km = kaplan_meier([], [], [])
+    assert km.subjects == 0 and km.table.empty and math.isnan(km.median)
+    assert km.event_probability_by(30) == (0.0, 0.0, 0.0)
