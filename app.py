@@ -14,5 +14,8 @@ pages = {
     "Overview": [
         st.Page("pages/overview.py", title="Overview", icon="📊", default=True),
     ],
+    "Data": [
+        st.Page("pages/sql_notebook.py", title="SQL notebook", icon="🧮"),
+    ],
 }
 st.navigation(pages).run()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import math
 from datetime import date
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import pandas as pd
 import streamlit as st
@@ -18,7 +18,10 @@ import streamlit as st
 from engagement import config
 from engagement.exports import to_safe_csv
 from engagement.filters import Filters
-from engagement.store import Store
+from engagement.store import QueryRecord, Store, record_queries
+
+if TYPE_CHECKING:
+    from engagement.notebook_export import LibraryCall, ViewRecipe
 
 DEMO_NOTICE = (
     "You are looking at **demo data**: a generated brand of {customers:,} customers over 24 months, "
@@ -46,16 +49,28 @@ def data_version(store: Store) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def _cached_call(module: str, name: str, version: str, args: tuple, kwargs: tuple) -> Any:
+def _cached_call(module: str, name: str, version: str, args: tuple, kwargs: tuple) -> tuple[Any, tuple]:
+    """The result and the SQL files (with parameters) the call ran, for "Show SQL" and notebooks."""
     function = getattr(importlib.import_module(module), name)
-    return function(get_store(), *args, **dict(kwargs))
+    with record_queries() as queries:
+        result = function(get_store(), *args, **dict(kwargs))
+    return result, tuple(queries)
+
+
+def _cached_run(function: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[Any, tuple]:
+    store = get_store()
+    return _cached_call(function.__module__, function.__qualname__, data_version(store), args,
+                        tuple(sorted(kwargs.items())))
 
 
 def view_data(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Call ``function(store, *args, **kwargs)`` once per data version and arguments, shared by sessions."""
-    store = get_store()
-    return _cached_call(function.__module__, function.__qualname__, data_version(store), args,
-                        tuple(sorted(kwargs.items())))
+    return _cached_run(function, args, kwargs)[0]
+
+
+def view_queries(function: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[QueryRecord, ...]:
+    """The SQL files and parameters ``view_data(function, *args, **kwargs)`` ran (from the same cache)."""
+    return _cached_run(function, args, kwargs)[1]
 
 
 # -------------------------------------------------------- URL-mirrored state
@@ -185,3 +200,55 @@ def format_value(value: float, unit: str) -> str:
     if unit == "score":
         return f"{value:+.0f}"
     return f"{value:,.2f}"
+
+
+# ------------------------------------------------- "Show SQL" and notebooks
+def view_recipe(title: str, *calls: "LibraryCall", filters: Filters | None = None,
+                description: str = "") -> "ViewRecipe":
+    """A view's recipe: its library calls, each with the SQL it ran (taken from the ``view_data`` cache).
+
+    Call it after the page's ``view_data`` calls with the same arguments (then it costs nothing):
+    ``recipe = ui.view_recipe("Cohorts", LibraryCall.of(retention_matrix, filters), filters=filters)``.
+    """
+    from engagement.notebook_export import ViewRecipe
+
+    filled = tuple(c.with_queries(view_queries(c.callable, *c.args, **dict(c.kwargs))) for c in calls)
+    return ViewRecipe(title=title, calls=filled, filters=filters, description=description)
+
+
+def show_sql(recipe: "ViewRecipe", label: str = "Show SQL") -> None:
+    """An expander with every SQL file the view ran, its bound parameters, and the SQL text."""
+    from engagement.notebook_export import sql_text
+
+    queries = recipe.queries()
+    with st.expander(label):
+        if not queries and not recipe.sql_cells:
+            st.caption("This view ran no SQL of its own.")
+        for query in queries:
+            st.code(sql_text(query), language="sql")
+        for number, sql in enumerate(recipe.sql_cells, start=1):
+            st.code(f"-- cell {number}\n{sql.strip()}", language="sql")
+
+
+def notebook_download(recipe: "ViewRecipe", label: str = "Open as notebook", key: str | None = None) -> None:
+    """A download button for the view as a Jupyter notebook (same filters, same library calls, its SQL)."""
+    import os
+
+    from engagement.notebook_export import file_name, notebook_text
+
+    store = get_store()
+    path = store.path if store.path == ":memory:" else os.path.abspath(store.path)
+    name = file_name(recipe)
+    st.download_button(label, notebook_text(recipe, path), file_name=name, mime="application/x-ipynb+json",
+                       key=key or f"notebook-{name}", icon=":material/download:",
+                       help="A Jupyter notebook that recomputes this view with the engagement library "
+                            "and shows the SQL it ran.")
+
+
+def view_exports(recipe: "ViewRecipe", key: str | None = None) -> None:
+    """"Open as notebook" and "Show SQL" side by side: the two lines every view ends with."""
+    left, right = st.columns([1, 2], vertical_alignment="top")
+    with left:
+        notebook_download(recipe, key=key)
+    with right:
+        show_sql(recipe)
