@@ -2,6 +2,7 @@
 
     python -m engagement demo [--db PATH] [--seed N] [--customers N]
     python -m engagement report kpis [--db PATH] [--start DATE --end DATE] --format json|csv
+    python -m engagement sql "QUERY" [--db PATH] [--timeout SECONDS] [--max-rows N] [--format csv|json]
 
 Results go to stdout; errors go to stderr with exit code 1 (2 for usage errors).
 """
@@ -115,6 +116,56 @@ def cmd_report_kpis(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------ SQL notebook
+def cmd_sql(args: argparse.Namespace) -> int:
+    """One read-only query through the notebook's safety layer; rows to stdout, the summary to stderr."""
+    from pathlib import Path
+
+    from engagement.exports import to_safe_csv
+    from engagement.notebook_export import open_store
+    from engagement.sql_safety import QueryCancelled, QueryFailed, QueryRefused, harden_process, run_query
+
+    path = args.db or str(config.db_path())
+    if not Path(path).exists():
+        raise CliError(f"No database at {path}. Create one with `python -m engagement demo` or load an export.")
+    try:
+        store = open_store(path, notice=lambda text: print(text, file=sys.stderr))
+    except Exception as exc:  # duckdb raises IOException for corrupt files
+        raise CliError(f"Cannot open the database at {path}: {exc}") from exc
+    harden_process(store)
+    try:
+        result = run_query(store, args.query, max_rows=args.max_rows, timeout_seconds=args.timeout)
+    except QueryRefused as exc:
+        raise CliError(f"refused: {exc}") from None
+    except QueryCancelled as exc:
+        raise CliError(f"cancelled: {exc}") from None
+    except QueryFailed as exc:
+        raise CliError(f"query failed: {exc}") from None
+    finally:
+        store.close()
+    if args.format == "json":
+        emit(result.frame.to_dict("records"), "json")
+    else:
+        sys.stdout.write(to_safe_csv(result.frame))
+    more = f"; more rows exist, raise --max-rows (now {args.max_rows:,})" if result.truncated else ""
+    print(f"{result.summary()}{more}", file=sys.stderr)
+    return 0
+
+
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive number of seconds")
+    return number
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive number")
+    return number
+
+
 # ------------------------------------------------------------------ parser
 def _add_db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", help=f"DuckDB file (default: $ENGAGEMENT_DB or {config.DEFAULT_DB_PATH})")
@@ -150,6 +201,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_filters(kpis)
     _add_format(kpis)
     kpis.set_defaults(handler=cmd_report_kpis)
+
+    sql = commands.add_parser("sql", help="run one read-only SQL query (the SQL notebook's safety rules)")
+    sql.add_argument("query", help="one SELECT statement over the workbench's tables")
+    _add_db(sql)
+    sql.add_argument("--timeout", type=_positive_float, default=30.0, help="cancel after this many seconds (30)")
+    sql.add_argument("--max-rows", type=_positive_int, default=10_000, help="at most this many rows (10000)")
+    _add_format(sql, default="csv")
+    sql.set_defaults(handler=cmd_sql)
 
     return parser
 

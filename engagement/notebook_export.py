@@ -19,6 +19,7 @@ True
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import datetime as dt
 import enum
@@ -254,11 +255,11 @@ def sql_text(query: QueryRecord) -> str:
 
 
 # ------------------------------------------------------- used in notebooks
-def open_store(path: str | os.PathLike[str]) -> Store:
+def open_store(path: str | os.PathLike[str], notice: Callable[[str], Any] = print) -> Store:
     """Open the workbench database read-only; if another process holds it for writing, a snapshot copy.
 
     DuckDB refuses a read-only connection to a file another process writes; the copy (with its
-    write-ahead log) is a consistent view of the data as of the copy.
+    write-ahead log) is the data as of the copy. ``notice`` receives the sentence saying so.
     """
     try:
         return Store.open(path, read_only=True)
@@ -266,12 +267,13 @@ def open_store(path: str | os.PathLike[str]) -> Store:
         if "lock" not in str(exc).lower():
             raise
     folder = Path(tempfile.mkdtemp(prefix="engagement-snapshot-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # a snapshot can be large: never leave it behind
     snapshot = folder / Path(path).name
     shutil.copyfile(path, snapshot)
     if Path(f"{path}.wal").exists():
         shutil.copyfile(f"{path}.wal", f"{snapshot}.wal")
-    print(f"The workbench app holds {path} for writing; reading a snapshot copied at "
-          f"{dt.datetime.now():%H:%M:%S} ({snapshot}).")
+    notice(f"The workbench app holds {path} for writing; reading a snapshot copied at "
+           f"{dt.datetime.now():%H:%M:%S} ({snapshot}).")
     return Store.open(snapshot, read_only=True)
 
 

@@ -371,8 +371,12 @@ def harden_process(connection: Any, data_dir: Path | None = None) -> None:
     the database is open, and it disables pandas replacement scans, so the app does not call it.
     """
     cursor = connection.cursor()
-    folder = str(Path(os.path.realpath(data_dir or config.DATA_DIR)))
-    cursor.execute("SET allowed_directories = $dirs", {"dirs": [folder]}).fetchall()
+    folders = [str(Path(os.path.realpath(data_dir or config.DATA_DIR)))]
+    # DuckDB spills large sorts and joins to its temp directory: keep that usable.
+    temp = cursor.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
+    if temp:
+        folders.append(str(Path(os.path.realpath(temp))))
+    cursor.execute("SET allowed_directories = $dirs", {"dirs": folders}).fetchall()
     cursor.execute("SET autoinstall_known_extensions = false").fetchall()
     cursor.execute("SET autoload_known_extensions = false").fetchall()
     cursor.execute("SET enable_external_access = false").fetchall()
