@@ -78,9 +78,9 @@ def run_one(index: int) -> None:
     execute([current().cells[index]])
 
 
-def save(name: str) -> None:
+def save(name_key: str) -> None:
     try:
-        nb = save_notebook(store, Notebook(name=name, cells=current().cells, description=state["sqlnb"].description))
+        nb = save_notebook(store, Notebook(name=state.get(name_key, ""), cells=current().cells, description=state["sqlnb"].description))
     except (ValueError, RuntimeError) as exc:
         state["sqlnb_message"] = ("error", str(exc))
         return
@@ -95,9 +95,9 @@ with main:
     buttons = st.columns([1.2, 1.2, 2.4, 1], vertical_alignment="bottom")
     buttons[0].button("Run all", type="primary", on_click=lambda: execute(list(current().cells)), icon=":material/play_arrow:")
     buttons[1].button("Add cell", on_click=edit, args=(add_cell, "SELECT 1"), icon=":material/add:")
-    name = buttons[2].text_input("Name", value=state["sqlnb"].name, key=f"sqlnb_name_{wanted}",
-                                 label_visibility="collapsed", placeholder="Notebook name")
-    buttons[3].button("Save", on_click=lambda: save(name), disabled=store.read_only,
+    buttons[2].text_input("Name", value=state["sqlnb"].name, key=f"sqlnb_name_{wanted}",
+                          label_visibility="collapsed", placeholder="Notebook name")
+    buttons[3].button("Save", on_click=save, args=(f"sqlnb_name_{wanted}",), disabled=store.read_only,
                       help="Read-only workbench: saving is disabled." if store.read_only else
                       "Saves a new version; earlier versions are kept.")
     if "sqlnb_message" in state:
