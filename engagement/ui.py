@@ -246,9 +246,6 @@ def notebook_download(recipe: "ViewRecipe", label: str = "Open as notebook", key
 
 
 def view_exports(recipe: "ViewRecipe", key: str | None = None) -> None:
-    """"Open as notebook" and "Show SQL" side by side: the two lines every view ends with."""
-    left, right = st.columns([1, 2], vertical_alignment="top")
-    with left:
-        notebook_download(recipe, key=key)
-    with right:
-        show_sql(recipe)
+    """"Open as notebook" and "Show SQL": what every view ends with."""
+    notebook_download(recipe, key=key)
+    show_sql(recipe)

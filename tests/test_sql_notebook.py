@@ -137,6 +137,9 @@ def test_suggest_chart_picks_a_sensible_start():
     assert suggest_chart(pd.DataFrame({"channel": ["a"], "n": [1]})) == QuickChartSpec("channel", "n", mark="bar")
     assert suggest_chart(pd.DataFrame({"x": [1.0], "y": [2.0]})) == QuickChartSpec("x", "y", mark="point")
     assert suggest_chart(pd.DataFrame({"name": ["a"]})) is None
+    by_month = pd.DataFrame({"month": pd.to_datetime(["2025-01-01", "2025-01-01", "2025-02-01"]),
+                             "channel": ["web", "pos", "web"], "revenue": [1.0, 2.0, 3.0]})
+    assert suggest_chart(by_month) == QuickChartSpec("month", "revenue", color="channel", mark="line")
 
 
 # ------------------------------------------------------------------- page

@@ -25,6 +25,7 @@ import pandas as pd
 MARKS = ("bar", "line", "point", "area")
 # Altair refuses to embed more rows by default; beyond this the chart shows the first rows and says so.
 MAX_CHART_ROWS = 5_000
+MAX_SUGGESTED_COLOURS = 12
 
 
 @dataclass(frozen=True)
@@ -64,16 +65,24 @@ def _escape(name: str) -> str:
 
 
 def suggest_chart(frame: pd.DataFrame) -> QuickChartSpec | None:
-    """A sensible first chart: first date or text column as x, first number as y; None if no number."""
+    """A sensible first chart: first date or text column as x, first number as y; None if no number.
+
+    When x repeats and another text column has at most 12 values, that column becomes the colour.
+    """
     numbers = [c for c in frame.columns if field_type(frame[c]) == "quantitative"]
     if not numbers:
         return None
     dates = [c for c in frame.columns if field_type(frame[c]) == "temporal"]
     labels = [c for c in frame.columns if field_type(frame[c]) == "nominal"]
+    # A second label with few values splits the series (month x channel -> one line per channel).
+    groups = [c for c in labels if frame[c].nunique() <= MAX_SUGGESTED_COLOURS]
     if dates:
-        return QuickChartSpec(x=str(dates[0]), y=str(numbers[0]), mark="line")
+        colour = str(groups[0]) if groups and frame[dates[0]].duplicated().any() else None
+        return QuickChartSpec(x=str(dates[0]), y=str(numbers[0]), color=colour, mark="line")
     if labels:
-        return QuickChartSpec(x=str(labels[0]), y=str(numbers[0]), mark="bar")
+        rest = [c for c in groups if c != labels[0]]
+        colour = str(rest[0]) if rest and frame[labels[0]].duplicated().any() else None
+        return QuickChartSpec(x=str(labels[0]), y=str(numbers[0]), color=colour, mark="bar")
     if len(numbers) >= 2:
         return QuickChartSpec(x=str(numbers[0]), y=str(numbers[1]), mark="point")
     return None
