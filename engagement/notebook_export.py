@@ -247,11 +247,43 @@ def notebook_text(recipe: ViewRecipe, db_path: str | os.PathLike[str]) -> str:
     return nbformat.writes(build_notebook(recipe, db_path))
 
 
+def sql_literal_value(value: Any) -> str:
+    """A DuckDB literal for a bound parameter value (for display and for pasting into a SQL cell).
+
+    >>> sql_literal_value(dt.datetime(2025, 6, 1)), sql_literal_value(["it's", "b"]), sql_literal_value(None)
+    ("TIMESTAMP '2025-06-01 00:00:00'", "['it''s', 'b']", 'NULL')
+    """
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, Decimal)) or (hasattr(value, "item") and not isinstance(value, str)):
+        number = value.item() if hasattr(value, "item") else value
+        return "NULL" if isinstance(number, float) and math.isnan(number) else str(number)
+    if isinstance(value, (dt.datetime, pd.Timestamp)):
+        return f"TIMESTAMP '{value:%Y-%m-%d %H:%M:%S}'"
+    if isinstance(value, dt.date):
+        return f"DATE '{value.isoformat()}'"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(sql_literal_value(v) for v in value) + "]"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def sql_with_values(query: QueryRecord) -> str:
+    """The query's SQL with each ``$name`` replaced by its value: what ran, ready to paste into a SQL cell."""
+    def literal(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return sql_literal_value(query.params[name]) if name in query.params else match.group(0)
+
+    return re.sub(r"\$([A-Za-z_][A-Za-z0-9_]*)", literal, read_sql(query.name))
+
+
 def sql_text(query: QueryRecord) -> str:
-    """The SQL of a recorded query with its parameters as a comment block (for "Show SQL")."""
-    params = "\n".join(f"--   ${k} = {to_source(v)}" for k, v in query.params.items())
-    head = f"-- engagement/sql/{query.name}.sql\n" + (f"-- parameters:\n{params}\n" if params else "")
-    return head + read_sql(query.name).strip()
+    """The SQL of a recorded query, its parameters listed on top and filled in (for "Show SQL")."""
+    params = "\n".join(f"--   ${k} = {sql_literal_value(v)}" for k, v in query.params.items())
+    head = f"-- engagement/sql/{query.name}.sql\n" + (
+        f"-- parameters (filled in below):\n{params}\n" if params else "")
+    return head + sql_with_values(query).strip()
 
 
 # ------------------------------------------------------- used in notebooks

@@ -23,6 +23,7 @@ from engagement.notebook_export import (
     LibraryCall, ViewRecipe, as_frame, build_notebook, file_name, sql_literal, sql_text, to_source,
 )
 from engagement.sql import read_sql
+from engagement.sql_safety import run_query
 from engagement.store import QueryRecord, record_queries
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,6 +85,18 @@ def test_recipe_notebook_holds_the_calls_and_the_exact_sql(demo_store):
     assert "-- engagement/sql/kpis/window_totals.sql" in sql_text(QueryRecord("kpis/window_totals", {"start": 1}))
 
 
+def test_show_sql_text_runs_in_a_sql_cell_and_gives_the_same_rows(demo_store):
+    """What "Show SQL" shows, pasted into the SQL notebook, returns exactly what the view's query returned."""
+    for name in ("kpis/window_totals", "kpis/aov_by_month"):
+        query = QueryRecord(name, FILTERS.params())
+        shown = sql_text(query)
+        code_lines = [line for line in shown.splitlines() if not line.lstrip().startswith("--")]
+        assert not any("$" in line for line in code_lines)  # every parameter filled in
+        pasted = run_query(demo_store, shown)
+        expected = demo_store.query(name, FILTERS.params())
+        assert pasted.frame.astype(str).equals(expected.astype(str)), name
+
+
 def test_as_frame_shows_dataclasses_and_frames(demo_store):
     kpis = overview_kpis(demo_store, FILTERS)
     frame = as_frame(kpis)
@@ -117,6 +130,7 @@ def test_exported_overview_notebook_reproduces_the_page(app_env, demo_db_path, d
     show_sql = next(e for e in at.expander if e.label == "Show SQL")
     code = "\n".join(c.value for c in show_sql.code)
     assert "engagement/sql/kpis/window_totals.sql" in code and "$channels = ['paid_social', 'referral']" in code
+    assert any(b.label == "Open as notebook" for b in at.get("download_button"))
     page_values = {m.label: m.value for m in at.metric}
 
     # The same recipe the page builds, executed in a fresh kernel against the demo database.
