@@ -6,6 +6,15 @@ Each call carries the SQL files and bound parameters it ran (recorded by ``store
 the notebook shows the exact SQL and can re-run it. :func:`build_notebook` turns a recipe into an
 ``nbformat`` notebook; arguments become Python source with :func:`to_source`.
 
+A page adds "Open as notebook" and "Show SQL" after its ``ui.view_data`` calls, with the same arguments
+(the SQL comes from the same cache entry, so this costs nothing)::
+
+    recipe = ui.view_recipe("Cohorts", LibraryCall.of(retention_matrix, filters, grain, result_name="matrix"),
+                            filters=filters)
+    ui.view_exports(recipe)
+
+Only SQL run through ``store.query`` on the calling thread is recorded.
+
 Example
 -------
 >>> from datetime import date
