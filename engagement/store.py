@@ -81,8 +81,8 @@ def record_queries() -> Iterator[list[QueryRecord]]:
     stack.append(queries)
     try:
         yield queries
-    finally:
-        stack.remove(queries)
+    finally:  # by identity: a nested recording may hold equal contents
+        del stack[next(i for i, q in enumerate(stack) if q is queries)]
 
 
 class ReadOnlyStoreError(RuntimeError):

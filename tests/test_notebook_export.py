@@ -59,6 +59,16 @@ def test_sql_literal_round_trips(sql):
     assert eval(sql_literal(sql)).strip("\n") == sql.strip("\n")
 
 
+def test_nested_recordings_each_get_their_queries(hand_store):
+    with record_queries() as outer:
+        with record_queries() as inner:
+            hand_store.query("kpis/data_range")
+        hand_store.query("kpis/data_range")
+    assert [q.name for q in inner] == ["kpis/data_range"]
+    assert len(outer) == 2
+    assert hand_store.last_query() == QueryRecord("kpis/data_range", {})
+
+
 def test_library_calls_must_be_importable():
     def local_helper(store):
         return store
