@@ -72,7 +72,7 @@ SAFE_TABLE_FUNCTIONS = frozenset({
     "summary",
 })
 # Loaded scalar functions that act outside the query: writing to DuckDB's log, running serialized SQL.
-REFUSED_FUNCTIONS = frozenset({"write_log", "json_execute_serialized_sql", "sleep_ms"})
+REFUSED_FUNCTIONS = frozenset({"write_log", "json_execute_serialized_sql"})
 REFUSED_VIEWS = frozenset({"duckdb_logs"})  # may hold other sessions' queries
 
 _STATEMENT_REASONS = {

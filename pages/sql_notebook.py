@@ -100,6 +100,9 @@ with main:
     buttons[3].button("Save", on_click=save, args=(f"sqlnb_name_{wanted}",), disabled=store.read_only,
                       help="Read-only workbench: saving is disabled." if store.read_only else
                       "Saves a new version; earlier versions are kept.")
+    if state["sqlnb"].version is not None:
+        st.caption(f"Version {state['sqlnb'].version} saved {state['sqlnb'].saved_at:%d %b %Y %H:%M} UTC. "
+                   f"Link to it: `…/sql_notebook?{share_query(state['sqlnb'])}`")
     if "sqlnb_message" in state:
         kind, text = state.pop("sqlnb_message")
         (st.success if kind == "success" else st.error)(text)
