@@ -146,8 +146,8 @@ with main:
                                             index=colours.index(spec.color) if spec.color in colours else 0)
                 mark = picks[3].selectbox("Mark", MARKS, index=MARKS.index(spec.mark), key=f"m_{cell.cell_id}")
                 chosen_spec = QuickChartSpec(x=x, y=y, color=None if colour == "(none)" else colour, mark=mark)
-                if chosen_spec != cell.chart:  # kept with the cell, so saving keeps the chart
-                    state["sqlnb"] = update_cell(current(), index, chart=chosen_spec)
+                if chosen_spec != cell.chart and (cell.chart or chosen_spec != spec):  # the analyst's choice:
+                    state["sqlnb"] = update_cell(current(), index, chart=chosen_spec)  # saved with the cell
                 try:
                     st.altair_chart(quick_chart(result.frame, chosen_spec), width="stretch")
                 except ValueError as exc:
