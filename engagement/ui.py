@@ -232,6 +232,7 @@ def show_sql(recipe: "ViewRecipe", label: str = "Show SQL") -> None:
 
 def notebook_download(recipe: "ViewRecipe", label: str = "Open as notebook", key: str | None = None) -> None:
     """A download button for the view as a Jupyter notebook (same filters, same library calls, its SQL)."""
+    import functools
     import os
 
     from engagement.notebook_export import file_name, notebook_text
@@ -239,7 +240,9 @@ def notebook_download(recipe: "ViewRecipe", label: str = "Open as notebook", key
     store = get_store()
     path = store.path if store.path == ":memory:" else os.path.abspath(store.path)
     name = file_name(recipe)
-    st.download_button(label, notebook_text(recipe, path), file_name=name, mime="application/x-ipynb+json",
+    # Built only when clicked (no nbformat import or notebook on every run), without a rerun.
+    st.download_button(label, functools.partial(notebook_text, recipe, path), file_name=name,
+                       mime="application/x-ipynb+json", on_click="ignore",
                        key=key or f"notebook-{name}", icon=":material/download:",
                        help="A Jupyter notebook that recomputes this view with the engagement library "
                             "and shows the SQL it ran.")
