@@ -284,7 +284,10 @@ def sql_with_values(query: QueryRecord) -> str:
         name = match.group(1)
         return sql_literal_value(query.params[name]) if name in query.params else match.group(0)
 
-    return re.sub(r"\$([A-Za-z_][A-Za-z0-9_]*)", literal, read_sql(query.name))
+    return "\n".join(
+        line if line.lstrip().startswith("--") else re.sub(r"\$([A-Za-z_][A-Za-z0-9_]*)", literal, line)
+        for line in read_sql(query.name).splitlines()
+    )
 
 
 def sql_text(query: QueryRecord) -> str:
