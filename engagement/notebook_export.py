@@ -49,7 +49,7 @@ import pandas as pd
 
 from engagement.filters import Filters
 from engagement.sql import read_sql
-from engagement.store import QueryRecord, Store
+from engagement.store import QueryRecord, Store, StoreLockedError
 
 NOTEBOOK_KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
@@ -307,6 +307,8 @@ def open_store(path: str | os.PathLike[str], notice: Callable[[str], Any] = prin
     """
     try:
         return Store.open(path, read_only=True)
+    except StoreLockedError:
+        pass
     except duckdb.IOException as exc:
         if "lock" not in str(exc).lower():
             raise

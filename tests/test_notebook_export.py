@@ -7,6 +7,8 @@ import datetime
 import enum
 import json
 import math
+import shutil
+import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -20,7 +22,7 @@ from engagement import ui
 from engagement.filters import Filters
 from engagement.kpis import aov_by_month, overview_kpis
 from engagement.notebook_export import (
-    LibraryCall, ViewRecipe, as_frame, build_notebook, file_name, sql_literal, sql_text, to_source,
+    LibraryCall, ViewRecipe, as_frame, build_notebook, file_name, open_store, sql_literal, sql_text, to_source,
 )
 from engagement.sql import read_sql
 from engagement.sql_safety import run_query
@@ -89,7 +91,9 @@ def test_recipe_notebook_holds_the_calls_and_the_exact_sql(demo_store):
     assert "channels=('paid_social', 'referral')" in sources
     assert read_sql("kpis/window_totals").strip() in sources  # the SQL text, in full
     # Two windows ran (the period and the one before), each shown with its own parameters.
-    assert [q.name for q in recipe.queries()] == ["kpis/window_totals", "kpis/window_totals"]
+    windows = [q for q in recipe.queries() if q.name == "kpis/window_totals"]
+    assert [q.params["start"] for q in windows] == [datetime.datetime(2025, 6, 1), datetime.datetime(2024, 6, 1)]
+    assert all(f"engagement/sql/{q.name}.sql" in sources for q in recipe.queries())
     assert "datetime.datetime(2025, 6, 1, 0, 0)" in sources and "datetime.datetime(2024, 6, 1, 0, 0)" in sources
     assert file_name(recipe) == "overview-kpis.ipynb"
     assert "-- engagement/sql/kpis/window_totals.sql" in sql_text(QueryRecord("kpis/window_totals", {"start": 1}))
@@ -105,6 +109,26 @@ def test_show_sql_text_runs_in_a_sql_cell_and_gives_the_same_rows(demo_store):
         pasted = run_query(demo_store, shown)
         expected = demo_store.query(name, FILTERS.params())
         assert pasted.frame.astype(str).equals(expected.astype(str)), name
+
+
+def test_open_store_reads_a_snapshot_while_another_process_writes(demo_db_path, tmp_path):
+    path = tmp_path / "busy.duckdb"
+    shutil.copyfile(demo_db_path, path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('ready', flush=True); "
+                               "time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        notices: list[str] = []
+        store = open_store(path, notice=notices.append)
+        assert store.path != str(path) and "snapshot" in notices[0]
+        assert store.table_counts()["customers"] == 5000  # the session demo's 5,000 customers (conftest)
+        store.close()
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def test_as_frame_shows_dataclasses_and_frames(demo_store):
