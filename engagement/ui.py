@@ -29,9 +29,14 @@ DEMO_NOTICE = (
 )
 
 
-@st.cache_resource(show_spinner="Opening the database…")
 def get_store() -> Store:
     """One DuckDB connection for the whole process; on an empty database, load the demo brand."""
+    require_app_shell()
+    return _process_store()
+
+
+@st.cache_resource(show_spinner="Opening the database…")
+def _process_store() -> Store:
     store = Store.open(config.db_path(), read_only=config.read_only())
     if not store.read_only and store.is_empty():
         from engagement.ingest import ingest_demo
@@ -171,8 +176,25 @@ def write_filters_to_url(filters: Filters) -> None:
             del st.query_params[key]
 
 
+def require_app_shell() -> None:
+    """Make sure this page runs inside app.py's navigation, even from a deep link.
+
+    A link such as ``/cohorts?grain=week`` opened before anyone has loaded ``/`` on a freshly started
+    server reaches Streamlit's legacy ``pages/`` mode (its class-wide ``uses_pages_directory`` flag is
+    only cleared by the first ``st.navigation`` call), which runs the page alone: no sidebar filters,
+    no banner. Clearing the flag and rerunning runs app.py, which routes to the same page and keeps the
+    query parameters. Every page reaches it first, through :func:`get_store` or :func:`current_filters`.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def current_filters() -> Filters:
     """The sidebar selection of this run (set by app.py before the page runs)."""
+    require_app_shell()
     return st.session_state["filters"]
 
 
