@@ -112,7 +112,7 @@ class LiftEstimate:
     test: str
     n_control: int
     n_variant: int
-    mean_control: float
+    mean_control: float  # raw arm means; with CUPED the lifts are the adjusted ones
     mean_variant: float
     absolute_lift: float
     standard_error: float
@@ -253,7 +253,7 @@ def compare_arms(control: SampleStats, variant: SampleStats, kind: str, *, alpha
     diff = mv.mean - mc.mean
     se = math.sqrt(mc.variance / mc.n + mv.variance / mv.n)
     if adjust:
-        test, dof, crit = ("CUPED z" if kind == "binary" else "CUPED Welch z"), math.inf, stats.norm.ppf(1 - alpha / 2)
+        test, dof, crit = "CUPED z", math.inf, stats.norm.ppf(1 - alpha / 2)
         statistic = diff / se if se > 0 else math.nan
         p_value = 2 * stats.norm.sf(abs(statistic)) if se > 0 else math.nan
     elif kind == "binary":
@@ -273,7 +273,7 @@ def compare_arms(control: SampleStats, variant: SampleStats, kind: str, *, alpha
     relative, relative_se = _relative(mc, mv)
     crit = float(crit)
     return LiftEstimate(
-        test=test, n_control=control.n, n_variant=variant.n, mean_control=mc.mean, mean_variant=mv.mean,
+        test=test, n_control=control.n, n_variant=variant.n, mean_control=control.mean, mean_variant=variant.mean,
         absolute_lift=diff, standard_error=se, ci_low=diff - crit * se, ci_high=diff + crit * se,
         relative_lift=relative, relative_standard_error=relative_se,
         relative_ci_low=relative - crit * relative_se, relative_ci_high=relative + crit * relative_se,

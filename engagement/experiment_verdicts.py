@@ -102,7 +102,7 @@ def metric_verdict(*, label: str, unit: str, variant: str, control: str, estimat
     correction = CORRECTION_NAMES[options.correction]
     p_text = p_phrase(p_value_adjusted) + (f" after {correction} correction" if options.correction != "none" else "")
     if not math.isnan(estimate.variance_reduction):
-        p_text += f"; CUPED-adjusted, variance {estimate.variance_reduction:.0%} lower"
+        p_text += f"; CUPED-adjusted, variance {estimate.variance_reduction:.1%} lower"
     if p_value_adjusted < options.alpha:
         direction = "raised" if estimate.absolute_lift > 0 else "lowered"
         return ("positive" if estimate.absolute_lift > 0 else "negative"), (
