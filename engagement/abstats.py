@@ -205,7 +205,7 @@ def _adjusted_moments(arm: SampleStats, theta: float, grand_covariate_mean: floa
 # ------------------------------------------------------------------ comparisons
 def _relative(mc: _Moments, mv: _Moments) -> tuple[float, float]:
     """Relative lift and its delta-method standard error (arms independent)."""
-    if mc.mean == 0 or mc.n == 0 or mv.n == 0:
+    if mc.n == 0 or mv.n == 0 or mc.mean ** 4 == 0:  # also a control mean so small its 4th power underflows
         return math.nan, math.nan
     ratio = mv.mean / mc.mean
     variance = mv.variance / (mv.n * mc.mean ** 2) + mv.mean ** 2 * mc.variance / (mc.n * mc.mean ** 4)
@@ -265,8 +265,8 @@ def compare_arms(control: SampleStats, variant: SampleStats, kind: str, *, alpha
     else:
         test = "Welch t"
         a, b = mc.variance / mc.n, mv.variance / mv.n
-        dof = (a + b) ** 2 / (a ** 2 / (mc.n - 1) + b ** 2 / (mv.n - 1)) if (a + b) > 0 and min(mc.n, mv.n) > 1 \
-            else math.nan
+        denominator = a ** 2 / (mc.n - 1) + b ** 2 / (mv.n - 1) if min(mc.n, mv.n) > 1 else 0.0
+        dof = (a + b) ** 2 / denominator if denominator > 0 else math.nan  # Welch-Satterthwaite
         crit = stats.t.ppf(1 - alpha / 2, dof) if dof == dof else math.nan
         statistic = diff / se if se > 0 else math.nan
         p_value = 2 * stats.t.sf(abs(statistic), dof) if se > 0 and dof == dof else math.nan
