@@ -14,5 +14,8 @@ pages = {
     "Overview": [
         st.Page("pages/overview.py", title="Overview", icon="📊", default=True),
     ],
+    "Experiments": [
+        st.Page("pages/experiments.py", title="Experiments", icon="🧪"),
+    ],
 }
 st.navigation(pages).run()

@@ -519,3 +519,44 @@ def analysis_summary(analysis: ExperimentAnalysis) -> dict[str, Any]:
         **({"segment_by": analysis.segment_by, "segments": result_records(analysis, segments=True)}
            if analysis.segment_results else {}),
     }
+
+
+def results_table(results: Sequence[MetricResult]) -> pd.DataFrame:
+    """A readable table of results (formatted text), one row per metric, variant and segment."""
+    from engagement.experiment_verdicts import format_amount, format_p, format_relative
+
+    rows = []
+    for r in results:
+        e = r.estimate
+        low, high, rel_low, rel_high = r.interval
+        rows.append({
+            "Metric": r.label, "Variant": r.variant, "Segment": r.segment,
+            "n (variant / control)": f"{e.n_variant:,} / {e.n_control:,}",
+            "Control": format_amount(e.mean_control, r.unit), "Variant value": format_amount(e.mean_variant, r.unit),
+            "Lift": format_amount(e.absolute_lift, r.unit, signed=True),
+            "Lift CI": f"{format_amount(low, r.unit, True)} to {format_amount(high, r.unit, True)}",
+            "Lift %": format_relative(e.relative_lift),
+            "Lift % CI": f"{format_relative(rel_low)} to {format_relative(rel_high)}",
+            "p": format_p(r.p_value), "Adjusted p": format_p(r.p_value_adjusted),
+            "CUPED variance cut": "–" if math.isnan(e.variance_reduction) else f"{e.variance_reduction:.1%}",
+            "P(beats control)": "–" if math.isnan(r.bayes.probability_to_beat_control)
+            else f"{r.bayes.probability_to_beat_control:.1%}",
+            "Expected loss if shipped": format_amount(r.bayes.expected_loss, r.unit),
+            "Detectable lift (80 % power)": format_relative(r.mde_relative).lstrip("+"),
+            "Verdict": r.status.replace("_", " "),
+        })
+    frame = pd.DataFrame(rows)
+    if not frame.empty and (frame["Segment"] == ALL_SEGMENTS).all():
+        frame = frame.drop(columns=["Segment"])
+    return frame
+
+
+def srm_table(analysis: ExperimentAnalysis) -> pd.DataFrame:
+    """Units per variant against the intended split."""
+    srm = analysis.srm
+    total = sum(srm.observed)
+    return pd.DataFrame({
+        "Variant": srm.variants, "Units": srm.observed,
+        "Share": [o / total if total else math.nan for o in srm.observed],
+        "Intended share": srm.expected_shares, "Expected units": [round(e) for e in srm.expected],
+    })

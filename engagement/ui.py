@@ -109,6 +109,22 @@ def _split(raw: str) -> list[str]:
     return [part for part in raw.split(",") if part]
 
 
+def synced_multichoice(label: str, options: Sequence[Any], key: str, default: Sequence[Any] = (),
+                       **widget_kwargs: Any) -> list[Any]:
+    """A multiselect whose values live in the URL as ``?key=a,b``."""
+    options = list(options)
+    by_text = {str(o): o for o in options}
+    if key not in st.session_state:
+        fallback = [d for d in default if d in options]
+        st.session_state[key] = _from_query(key, lambda raw: [by_text[p] for p in _split(raw) if p in by_text],
+                                            fallback)
+    else:
+        st.session_state[key] = [v for v in st.session_state[key] if v in options]
+    value = st.multiselect(label, options, key=key, **widget_kwargs)
+    st.query_params[key] = ",".join(map(str, value))
+    return value
+
+
 def sidebar_filters(store: Store) -> Filters:
     """Shared sidebar: date range, acquisition channel and customer segment, mirrored in the URL."""
     from engagement.kpis import data_range, default_filters
