@@ -28,6 +28,8 @@ from scipy import stats
 
 SRM_THRESHOLD = 0.001
 """Sample ratio mismatch is declared below this chi-square p-value (the industry's usual, strict cut)."""
+SRM_WARNING = 0.01
+"""Below this (but above the threshold) the split is flagged as borderline: shown, with a caution."""
 
 CORRECTIONS = ("holm", "bh", "none")
 KINDS = ("binary", "continuous")
@@ -98,6 +100,10 @@ class SrmCheck:
     @property
     def failed(self) -> bool:
         return self.p_value < self.threshold
+
+    @property
+    def is_borderline(self) -> bool:
+        return self.threshold <= self.p_value < SRM_WARNING
 
     @property
     def expected(self) -> tuple[float, ...]:

@@ -61,6 +61,10 @@ def srm_message(srm: abstats.SrmCheck) -> str:
         return (f"Sample ratio mismatch: the units per arm ({split}) are far from the intended split "
                 f"(chi-square {p_phrase(srm.p_value)}, threshold {srm.threshold}). Assignment or logging is "
                 "broken, so every result below is untrustworthy: fix the cause before reading any lift.")
+    if srm.is_borderline:
+        return (f"Sample ratio borderline: units per arm ({split}) are further from the intended split than "
+                f"usual (chi-square {p_phrase(srm.p_value)}), though not past the {srm.threshold} alarm threshold. "
+                "Results are shown, but check assignment and logging before acting on them.")
     return (f"Sample ratio OK: units per arm ({split}) match the intended split "
             f"(chi-square {p_phrase(srm.p_value)}).")
 

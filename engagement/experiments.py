@@ -351,7 +351,7 @@ def _numeric(frame: pd.DataFrame, column: str) -> pd.Series:
         example = frame.loc[bad, column].iloc[0]
         raise ExperimentInputError(
             f"Column {column!r} must hold numbers; row {int(bad.idxmax()) + 2} holds {example!r} "
-            f"({int(bad.sum()):,} such rows).")
+            f"({int(bad.sum()):,} non-numeric row(s) in all).")
     return values.astype(float)
 
 

@@ -107,6 +107,8 @@ except ExperimentInputError as exc:
 # ------------------------------------------------------------------ health checks first
 if analysis.srm.failed:
     st.error(analysis.srm_message, icon=":material/gpp_bad:")
+elif analysis.srm.is_borderline:
+    st.warning(analysis.srm_message, icon=":material/warning:")
 else:
     st.success(analysis.srm_message, icon=":material/verified:")
 with st.expander("Units per arm (sample-ratio check)", expanded=analysis.srm.failed):
