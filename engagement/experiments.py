@@ -166,6 +166,15 @@ def _stats_for(rows: pd.DataFrame) -> abstats.SampleStats:
     )
 
 
+def guess_control(variants: Sequence[str]) -> str | None:
+    """The variant that looks like a control ("control", "holdout", "No E-Mail", ...), else the first."""
+    for variant in variants:
+        name = str(variant).strip().lower()
+        if name in ("control", "holdout", "baseline", "a") or "control" in name or name.startswith(("no ", "no_")):
+            return variant
+    return variants[0] if variants else None
+
+
 def _pick_control(variants: Sequence[str], control: str | None) -> str:
     if control is not None:
         if control not in variants:
@@ -173,7 +182,7 @@ def _pick_control(variants: Sequence[str], control: str | None) -> str:
                 f"There is no variant {control!r}; the variants are: {', '.join(map(str, variants))}."
             )
         return control
-    return "control" if "control" in variants else variants[0]
+    return guess_control(variants)
 
 
 def _unit_variance(arm: abstats.SampleStats, kind: str) -> float:

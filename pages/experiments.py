@@ -6,7 +6,7 @@ import streamlit as st
 from engagement import abstats, ui
 from engagement.charts.experiments import forest_plot
 from engagement.experiments import (
-    SEGMENT_BY_OPTIONS, AnalysisOptions, ExperimentInputError, ExperimentQuery, experiment_analysis,
+    SEGMENT_BY_OPTIONS, AnalysisOptions, ExperimentInputError, ExperimentQuery, experiment_analysis, guess_control,
     list_experiments, read_unit_file, result_records, results_table, srm_table, summary_analysis,
     unit_file_analysis,
 )
@@ -76,8 +76,9 @@ try:
         columns = list(frame.columns)
         a, b, c, d = st.columns(4)
         variant_col = ui.synced_choice("Variant column", columns, key="experiments_variant_col", widget=a.selectbox)
-        control = ui.synced_choice("Control variant", sorted(frame[variant_col].dropna().astype(str).unique()),
-                                   key="experiments_control", widget=b.selectbox)
+        variants = sorted(frame[variant_col].dropna().astype(str).unique())
+        control = ui.synced_choice("Control variant", variants, key="experiments_control",
+                                   default=guess_control(variants), widget=b.selectbox)
         covariate = ui.synced_choice("Covariate (CUPED)", ["none", *columns], key="experiments_covariate",
                                      widget=c.selectbox)
         segment_col = ui.synced_choice("Segment column", ["none", *columns], key="experiments_segment_col",

@@ -12,9 +12,8 @@ STATUS_COLOURS = {
     "early": "#bf8700", "untrustworthy": "#8250df", "no_data": "#afb8c1",
 }
 STATUS_LABELS = {
-    "positive": "Raised (unlikely chance)", "negative": "Lowered (unlikely chance)",
-    "inconclusive": "No clear difference", "early": "Too early to call",
-    "untrustworthy": "Untrustworthy (SRM)", "no_data": "No data",
+    "positive": "Raised", "negative": "Lowered", "inconclusive": "No clear difference",
+    "early": "Too early", "untrustworthy": "Untrustworthy (SRM)", "no_data": "No data",
 }
 
 
@@ -36,8 +35,12 @@ def forest_frame(results) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def forest_plot(results, title: str = "Relative lift vs control (bars: 95 % CI)") -> alt.Chart:
+def forest_plot(results, title: str = "Relative lift vs control") -> alt.Chart:
     """Relative lift per metric and variant with its interval; a rule at zero marks 'no change'."""
+    results = list(results)
+    level = f"{(1 - results[0].estimate.alpha) * 100:.0f} %" if results else "95 %"
+    kind = "always-valid CI" if any(r.sequential is not None for r in results) else "CI"
+    title = f"{title} (bars: {level} {kind})"
     frame = forest_frame(results)
     if frame.empty:
         frame = pd.DataFrame(columns=["row", "lift_pct", "low_pct", "high_pct", "status", "n_variant", "n_control",
