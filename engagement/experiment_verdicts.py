@@ -76,6 +76,10 @@ def metric_verdict(*, label: str, unit: str, variant: str, control: str, estimat
     negative, inconclusive, no_data."""
     if estimate.n_control == 0 or estimate.n_variant == 0 or math.isnan(estimate.absolute_lift):
         return "no_data", f"{label}: not enough data in {variant} or {control} to compare."
+    if not estimate.standard_error > 0:
+        return "no_data", (f"{label}: no unit differs from the others in its arm ({control} "
+                           f"{format_amount(estimate.mean_control, unit)}, {variant} "
+                           f"{format_amount(estimate.mean_variant, unit)}), so there is no variation to test.")
     if sequential is not None:
         low, high, rel_low, rel_high = (sequential.ci_low, sequential.ci_high, sequential.relative_ci_low,
                                         sequential.relative_ci_high)

@@ -46,6 +46,17 @@ def forest_plot(results, title: str = "Relative lift vs control") -> alt.Chart:
         frame = pd.DataFrame(columns=["row", "lift_pct", "low_pct", "high_pct", "status", "n_variant", "n_control",
                                       "p_value_adjusted", "metric", "variant", "segment"])
     order = list(frame["row"])
+    # One tiny segment can have an interval of thousands of %: clip the axis so the others stay readable
+    # (the tooltip keeps the real bounds).
+    domain = None
+    if not frame.empty:
+        bounds = pd.concat([frame["low_pct"].abs(), frame["high_pct"].abs()])
+        limit = max(50.0, 1.5 * float(bounds.quantile(0.75)))
+        low, high = float(frame["low_pct"].min()), float(frame["high_pct"].max())
+        if low < -limit or high > limit:
+            domain = [max(low, -limit), min(high, limit)]
+            title += f"; bars clipped at {domain[0]:+.0f} % and {domain[1]:+.0f} %"
+    x_scale = alt.Scale(domain=domain, clamp=True) if domain else alt.Undefined
     y = alt.Y("row:N", title=None, sort=order, axis=alt.Axis(labelLimit=320))
     colour = alt.Color("status:N", title="Verdict",
                        scale=alt.Scale(domain=list(STATUS_LABELS.values()), range=list(STATUS_COLOURS.values())),
@@ -63,7 +74,8 @@ def forest_plot(results, title: str = "Relative lift vs control") -> alt.Chart:
     ]
     base = alt.Chart(frame)
     bars = base.mark_rule(strokeWidth=3).encode(
-        y=y, x=alt.X("low_pct:Q", title="Relative lift (%)"), x2="high_pct:Q", color=colour, tooltip=tooltip)
+        y=y, x=alt.X("low_pct:Q", title="Relative lift (%)", scale=x_scale), x2="high_pct:Q", color=colour,
+        tooltip=tooltip)
     points = base.mark_point(filled=True, size=90).encode(y=y, x="lift_pct:Q", color=colour, tooltip=tooltip)
     # The zero line shares the rows' data: a layer with its own data breaks the row axis in Streamlit.
     zero = base.mark_rule(strokeDash=[4, 4], color="#444").encode(x=alt.datum(0))
