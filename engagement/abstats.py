@@ -408,3 +408,13 @@ def minimum_detectable_effect(variance_control: float, n_control: int, variance_
     if n_control <= 0 or n_variant <= 0:
         return math.nan
     return _z_sum(alpha, power) * math.sqrt(variance_control / n_control + variance_variant / n_variant)
+
+
+def minimum_detectable_relative_lift(baseline_mean: float, standard_deviation: float, n_per_arm: int,
+                                     alpha: float = 0.05, power: float = 0.8) -> float:
+    """Smallest relative change of a mean (or a rate, with sd = sqrt(p (1 - p))) found with ``n_per_arm``
+    units per arm, assuming the same spread in both arms."""
+    if baseline_mean == 0:
+        return math.nan
+    variance = standard_deviation ** 2
+    return minimum_detectable_effect(variance, n_per_arm, variance, n_per_arm, alpha, power) / abs(baseline_mean)

@@ -120,7 +120,8 @@ def cmd_report_kpis(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------ experiments
 def _analysis_options(args: argparse.Namespace):
-    from engagement.experiments import AnalysisOptions, parse_split
+    from engagement.experiment_inputs import parse_split
+    from engagement.experiments import AnalysisOptions
 
     return AnalysisOptions(
         control=args.control, correction=args.correction, alpha=args.alpha, use_cuped=not args.no_cuped,
@@ -138,7 +139,8 @@ def _emit_analysis(analysis, fmt: str) -> None:
 
 
 def cmd_abtest(args: argparse.Namespace) -> int:
-    from engagement.experiments import ExperimentInputError, read_unit_file, unit_file_analysis
+    from engagement.experiment_inputs import read_unit_file, unit_file_analysis
+    from engagement.experiments import ExperimentInputError
 
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
     try:

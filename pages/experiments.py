@@ -5,10 +5,10 @@ import streamlit as st
 
 from engagement import abstats, ui
 from engagement.charts.experiments import forest_plot
+from engagement.experiment_inputs import read_unit_file, summary_analysis, unit_file_analysis
 from engagement.experiments import (
     SEGMENT_BY_OPTIONS, AnalysisOptions, ExperimentInputError, ExperimentQuery, experiment_analysis, guess_control,
-    list_experiments, read_unit_file, result_records, results_table, srm_table, summary_analysis,
-    unit_file_analysis,
+    list_experiments, result_records, results_table, srm_table, with_options,
 )
 from engagement.schema import ENGAGEMENT_EVENT_TYPES
 
@@ -89,7 +89,7 @@ try:
             st.info("Pick at least one metric column.")
             st.stop()
         analysis = unit_file_analysis(
-            frame, variant_col, metrics, AnalysisOptions(**{**options.__dict__, "control": control}),
+            frame, variant_col, metrics, with_options(options, control=control),
             covariate=None if covariate == "none" else covariate,
             segment_column=None if segment_col == "none" else segment_col, name=upload.name)
     else:
@@ -100,7 +100,7 @@ try:
                                  "conversions": [1_000, 1_100], "sum": [None, None], "sum_squares": [None, None]})
         typed = st.data_editor(template.drop(columns=["sum", "sum_squares"] if kind == "binary" else ["conversions"]),
                                num_rows="dynamic", key=f"experiments_summary_{kind}", width="stretch")
-        analysis = summary_analysis(typed, kind, options)
+        analysis = summary_analysis(typed, kind, options, label="conversion rate" if kind == "binary" else "mean")
 except ExperimentInputError as exc:
     st.error(str(exc))
     st.stop()
@@ -152,10 +152,18 @@ with st.expander("Power calculator: how many units does a test need?"):
                           widget=p3.number_input, disabled=power_kind == "rate")
     mde = ui.synced_number("Relative lift to detect (%)", key="experiments_power_mde", default=5.0,
                            min_value=0.1, widget=p4.number_input)
+    units = ui.synced_number("Units per arm you can get", key="experiments_power_units", default=5_000,
+                             min_value=10, step=1_000)
+    spread = (baseline / 100 * (1 - baseline / 100)) ** 0.5 if power_kind == "rate" else sd
+    mean = baseline / 100 if power_kind == "rate" else baseline
     try:
         n_arm = (abstats.sample_size_for_rate(baseline / 100, mde / 100, float(alpha)) if power_kind == "rate"
                  else abstats.sample_size_for_mean(baseline, sd, mde / 100, float(alpha)))
-        st.metric("Units per arm (80 % power, two-sided)", f"{n_arm:,}",
-                  help=f"Total for control + one variant: {2 * n_arm:,}. Normal approximation.")
+        left, right = st.columns(2)
+        left.metric(f"Units per arm to detect {mde:g} % (80 % power, two-sided)", f"{n_arm:,}",
+                    help=f"Total for control + one variant: {2 * n_arm:,}. Normal approximation.")
+        right.metric(f"Detectable lift with {int(units):,} units per arm",
+                     f"{abstats.minimum_detectable_relative_lift(mean, spread, int(units), float(alpha)):.1%}",
+                     help="The smallest relative change this many units find 80 % of the time.")
     except ValueError as exc:
         st.error(str(exc))

@@ -227,6 +227,15 @@ def test_mde_matches_statsmodels():
     assert abstats.minimum_detectable_effect(sd ** 2, n, sd ** 2, n) == pytest.approx(effect * sd, rel=1e-5)
 
 
+def test_relative_mde_for_a_rate_matches_statsmodels():
+    """10 % baseline, 5,000 units per arm. By hand: (1.959964 + 0.841621) * sqrt(2 * 0.09 / 5000) / 0.1
+    = 2.801585 * 0.006 / 0.1 = 0.168095. statsmodels (which also counts the opposite tail) within 1e-4."""
+    mde = abstats.minimum_detectable_relative_lift(0.1, math.sqrt(0.1 * 0.9), 5_000)
+    assert mde == pytest.approx(0.168095, abs=1e-6)
+    effect = NormalIndPower().solve_power(nobs1=5_000, alpha=0.05, power=0.8, ratio=1.0)
+    assert mde == pytest.approx(effect * math.sqrt(0.1 * 0.9) / 0.1, rel=1e-4)
+
+
 # ------------------------------------------------------------------ properties
 arm_sizes = st.integers(min_value=2, max_value=5_000)
 

@@ -19,9 +19,10 @@ from statsmodels.stats.weightstats import ttest_ind
 
 from engagement import cli
 from engagement.charts.experiments import forest_plot
+from engagement.experiment_inputs import parse_split, read_unit_file, summary_analysis, unit_file_analysis
 from engagement.experiments import (
     AnalysisOptions, ExperimentInputError, ExperimentQuery, analysis_summary, experiment_analysis, experiment_ids,
-    experiment_stats, parse_split, read_unit_file, summary_analysis, unit_file_analysis,
+    experiment_stats,
 )
 
 HILLSTROM = Path("/work/shared/data/hillstrom/"
