@@ -24,10 +24,30 @@ assignments as (
     where a.experiment_id = $experiment_id
 ),
 
+assignment_span as (
+    select
+        min(assigned_at) - to_days(cast($window_days as integer)) as first_at,
+        max(window_end_at) as last_at
+    from assignments
+),
+
+-- Only rows inside the experiment's overall span reach the per-customer range joins below.
+span_orders as (
+    select o.customer_id, o.ordered_at, o.net_revenue
+    from order_facts as o, assignment_span as span
+    where o.ordered_at >= span.first_at and o.ordered_at < span.last_at
+),
+
+span_events as (
+    select e.customer_id, e.occurred_at
+    from events as e, assignment_span as span
+    where e.event_type = $event_type and e.occurred_at >= span.first_at and e.occurred_at < span.last_at
+),
+
 after_assignment as (
     select a.customer_id, count(*) as orders, sum(o.net_revenue)::double as revenue
     from assignments as a
-    join order_facts as o
+    join span_orders as o
         on o.customer_id = a.customer_id
         and o.ordered_at >= a.assigned_at
         and o.ordered_at < a.window_end_at
@@ -37,7 +57,7 @@ after_assignment as (
 before_assignment as (
     select a.customer_id, sum(o.net_revenue)::double as revenue
     from assignments as a
-    join order_facts as o
+    join span_orders as o
         on o.customer_id = a.customer_id
         and o.ordered_at >= a.assigned_at - to_days(cast($window_days as integer))
         and o.ordered_at < a.assigned_at
@@ -47,11 +67,10 @@ before_assignment as (
 event_units as (
     select distinct a.customer_id
     from assignments as a
-    join events as e
+    join span_events as e
         on e.customer_id = a.customer_id
         and e.occurred_at >= a.assigned_at
         and e.occurred_at < a.window_end_at
-    where e.event_type = $event_type
 ),
 
 units as (
