@@ -21,10 +21,23 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Mapping, Sequence
 
 import numpy as np
-from scipy import stats
+
+# The normal distribution from the standard library: scipy.stats costs about a second at app start-up,
+# so it is imported only where the t and chi-square distributions are needed.
+_NORMAL = NormalDist()
+
+
+def _normal_sf(z: float) -> float:
+    """Upper tail of the standard normal, accurate far into the tail (1 - cdf would round to 0)."""
+    return 0.5 * math.erfc(z / math.sqrt(2))
+
+
+def _normal_quantile(q: float) -> float:
+    return _NORMAL.inv_cdf(q)
 
 SRM_THRESHOLD = 0.001
 """Sample ratio mismatch is declared below this chi-square p-value (the industry's usual, strict cut)."""
@@ -181,6 +194,8 @@ def sample_ratio_check(counts: Mapping[str, int], intended_shares: Mapping[str, 
         terms = np.where(expected > 0, (observed - expected) ** 2 / expected, np.where(observed > 0, np.inf, 0.0))
     chi_square = float(terms.sum())
     dof = len(variants) - 1
+    from scipy import stats
+
     p_value = float(stats.chi2.sf(chi_square, dof)) if math.isfinite(chi_square) else 0.0
     return SrmCheck(variants, tuple(int(x) for x in observed), tuple(float(s) for s in shares), chi_square, dof,
                     p_value, threshold)
@@ -259,20 +274,22 @@ def compare_arms(control: SampleStats, variant: SampleStats, kind: str, *, alpha
     diff = mv.mean - mc.mean
     se = math.sqrt(mc.variance / mc.n + mv.variance / mv.n)
     if adjust:
-        test, dof, crit = "CUPED z", math.inf, stats.norm.ppf(1 - alpha / 2)
+        test, dof, crit = "CUPED z", math.inf, _normal_quantile(1 - alpha / 2)
         statistic = diff / se if se > 0 else math.nan
-        p_value = 2 * stats.norm.sf(abs(statistic)) if se > 0 else math.nan
+        p_value = 2 * _normal_sf(abs(statistic)) if se > 0 else math.nan
     elif kind == "binary":
-        test, dof, crit = "two-proportion z", math.inf, stats.norm.ppf(1 - alpha / 2)
+        test, dof, crit = "two-proportion z", math.inf, _normal_quantile(1 - alpha / 2)
         pooled = (control.total + variant.total) / (control.n + variant.n)
         se_pooled = math.sqrt(pooled * (1 - pooled) * (1 / control.n + 1 / variant.n))
         statistic = diff / se_pooled if se_pooled > 0 else math.nan
-        p_value = 2 * stats.norm.sf(abs(statistic)) if se_pooled > 0 else (1.0 if diff == 0 else math.nan)
+        p_value = 2 * _normal_sf(abs(statistic)) if se_pooled > 0 else (1.0 if diff == 0 else math.nan)
     else:
         test = "Welch t"
         a, b = mc.variance / mc.n, mv.variance / mv.n
         denominator = a ** 2 / (mc.n - 1) + b ** 2 / (mv.n - 1) if min(mc.n, mv.n) > 1 else 0.0
         dof = (a + b) ** 2 / denominator if denominator > 0 else math.nan  # Welch-Satterthwaite
+        from scipy import stats
+
         crit = stats.t.ppf(1 - alpha / 2, dof) if dof == dof else math.nan
         statistic = diff / se if se > 0 else math.nan
         p_value = 2 * stats.t.sf(abs(statistic), dof) if se > 0 and dof == dof else math.nan
@@ -330,9 +347,10 @@ def bayesian_view(estimate: LiftEstimate) -> BayesianView:
     if not (s > 0) or m != m:
         return BayesianView(math.nan, math.nan, math.nan)
     z = m / s
-    loss_ship = -m * stats.norm.cdf(-z) + s * stats.norm.pdf(z)  # E[max(-lift, 0)]
-    loss_keep = m * stats.norm.cdf(z) + s * stats.norm.pdf(z)  # E[max(lift, 0)]
-    return BayesianView(float(stats.norm.cdf(z)), float(loss_ship), float(loss_keep))
+    density = _NORMAL.pdf(z)
+    loss_ship = -m * _normal_sf(z) + s * density  # E[max(-lift, 0)]; Phi(-z) = sf(z)
+    loss_keep = m * _normal_sf(-z) + s * density  # E[max(lift, 0)]; Phi(z) = sf(-z)
+    return BayesianView(float(_normal_sf(-z)), float(loss_ship), float(loss_keep))
 
 
 # ------------------------------------------------------------------ sequential
@@ -369,7 +387,7 @@ def sequential_view(estimate: LiftEstimate, tuning_n: int | None = None) -> Sequ
 
 # ------------------------------------------------------------------ power
 def _z_sum(alpha: float, power: float) -> float:
-    return float(stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power))
+    return _normal_quantile(1 - alpha / 2) + _normal_quantile(power)
 
 
 def sample_size_per_arm(variance_control: float, variance_variant: float, mde_absolute: float,
