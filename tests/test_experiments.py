@@ -304,38 +304,38 @@ def test_summary_json_lists_srm_first(demo_store):
     assert keys.index("srm_p_value") < keys.index("metrics")
 
 
-def test_page_shows_srm_failure_loudly(full_demo_db_path, monkeypatch):
+def _experiments_page_with_upload(data: bytes, metric: str):
+    """The Experiments page (on the session demo) with a per-unit CSV uploaded."""
     from streamlit.testing.v1 import AppTest
 
-    monkeypatch.setenv("ENGAGEMENT_DB", str(full_demo_db_path))
-    monkeypatch.setenv("ENGAGEMENT_READ_ONLY", "1")
     root = Path(__file__).resolve().parents[1]
     at = AppTest.from_file(str(root / "app.py"), default_timeout=120)
-    at.query_params["experiments_id"] = "EXP-sms-winback"
+    at.query_params.update({"experiments_source": "Per-unit file", "experiments_variant_col": "arm",
+                            "experiments_metrics": metric})
     at.run()
     at.switch_page("pages/experiments.py")
     at.run()
+    at.get("file_uploader")[0].set_value(("units.csv", data, "text/csv"))
+    return at.run()
+
+
+def test_page_shows_srm_failure_loudly(app_env):
+    """1,000 vs 1,300 units against an intended 50/50: chi2 = 300^2 / 2,300 = 39.1, p < 0.001."""
+    rng = np.random.default_rng(5)
+    arm = np.array(["control"] * 1_000 + ["treatment"] * 1_300)
+    data = pd.DataFrame({"arm": arm, "converted": (rng.random(len(arm)) < 0.3).astype(int)})
+    at = _experiments_page_with_upload(data.to_csv(index=False).encode(), "converted")
     assert not at.exception, [e.message for e in at.exception]
     assert any("Sample ratio mismatch" in e.value for e in at.error)
     assert any("Untrustworthy" in m.value for m in at.markdown)
 
 
 def test_page_analyses_an_uploaded_per_unit_file(app_env):
-    from streamlit.testing.v1 import AppTest
-
     rng = np.random.default_rng(3)
     arm = rng.choice(["control", "treatment"], 4_000)
     converted = (rng.random(4_000) < np.where(arm == "treatment", 0.16, 0.08)).astype(int)
     data = pd.DataFrame({"arm": arm, "converted": converted}).to_csv(index=False).encode()
-    root = Path(__file__).resolve().parents[1]
-    at = AppTest.from_file(str(root / "app.py"), default_timeout=120)
-    at.query_params.update({"experiments_source": "Per-unit file", "experiments_variant_col": "arm",
-                            "experiments_metrics": "converted"})
-    at.run()
-    at.switch_page("pages/experiments.py")
-    at.run()
-    at.get("file_uploader")[0].set_value(("units.csv", data, "text/csv"))
-    at.run()
+    at = _experiments_page_with_upload(data, "converted")
     assert not at.exception, [e.message for e in at.exception]
     _, p = proportions_ztest([converted[arm == "treatment"].sum(), converted[arm == "control"].sum()],
                              [(arm == "treatment").sum(), (arm == "control").sum()])
