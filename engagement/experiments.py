@@ -260,7 +260,12 @@ def analyze(name: str, stats: pd.DataFrame, specs: Mapping[str, MetricSpec], uni
     missing = [m for m in specs if m not in set(stats["metric"])]
     if missing:
         raise ExperimentInputError(f"No values for metric(s): {', '.join(missing)}.")
-    srm = abstats.sample_ratio_check({v: int(unit_counts[v]) for v in variants}, dict(options.intended_split) or None)
+    planned = dict(options.intended_split)
+    if planned and set(planned) != set(variants):
+        raise ExperimentInputError(
+            f"The intended split names {', '.join(sorted(planned))}, but the variants are {', '.join(variants)}. "
+            "Name every variant once (e.g. control=50,treatment=50).")
+    srm = abstats.sample_ratio_check({v: int(unit_counts[v]) for v in variants}, planned or None)
     overall = _compare_group(stats, specs, control, options, ALL_SEGMENTS)
     results = _finish(overall, control, options, srm.failed)
     segment_results: list[MetricResult] = []

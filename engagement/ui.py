@@ -109,6 +109,18 @@ def _split(raw: str) -> list[str]:
     return [part for part in raw.split(",") if part]
 
 
+def synced_text(label: str, key: str, default: str = "", **widget_kwargs: Any) -> str:
+    """A text input whose value lives in the URL as ``?key=text`` (left out of the URL when empty)."""
+    if key not in st.session_state:
+        st.session_state[key] = _from_query(key, str, default)
+    value = st.text_input(label, key=key, **widget_kwargs)
+    if value:
+        st.query_params[key] = value
+    elif key in st.query_params:
+        del st.query_params[key]
+    return value
+
+
 def synced_multichoice(label: str, options: Sequence[Any], key: str, default: Sequence[Any] = (),
                        **widget_kwargs: Any) -> list[Any]:
     """A multiselect whose values live in the URL as ``?key=a,b``."""

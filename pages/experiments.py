@@ -5,7 +5,7 @@ import streamlit as st
 
 from engagement import abstats, ui
 from engagement.charts.experiments import forest_plot
-from engagement.experiment_inputs import read_unit_file, summary_analysis, unit_file_analysis
+from engagement.experiment_inputs import parse_split, read_unit_file, summary_analysis, unit_file_analysis
 from engagement.experiments import (
     SEGMENT_BY_OPTIONS, AnalysisOptions, ExperimentInputError, ExperimentQuery, experiment_analysis, guess_control,
     list_experiments, result_records, results_table, srm_table, with_options,
@@ -42,8 +42,16 @@ with st.expander("Analysis settings", expanded=False):
     planned = ui.synced_number("Planned units per arm (0 = not set)", key="experiments_planned", default=0,
                                min_value=0, step=500, widget=c5.number_input, help="Reading a fixed-size test before this size is "
                                                            "flagged as too early.")
-options = AnalysisOptions(correction=correction, alpha=float(alpha), use_cuped=cuped == "on",
-                          sequential=sequential == "on", planned_n_per_arm=int(planned) or None)
+    split_text = ui.synced_text("Intended split", key="experiments_split", placeholder="e.g. control=50,treatment=50",
+                                help="Shares per variant for the sample-ratio check. Empty: the demo's plan for "
+                                     "its experiments, otherwise an equal split.")
+try:
+    options = AnalysisOptions(correction=correction, alpha=float(alpha), use_cuped=cuped == "on",
+                              sequential=sequential == "on", planned_n_per_arm=int(planned) or None,
+                              intended_split=parse_split(split_text))
+except ExperimentInputError as exc:
+    st.error(str(exc))
+    st.stop()
 
 analysis = None
 try:

@@ -253,6 +253,18 @@ def test_unit_file_errors_are_plain(tmp_path):
     with pytest.raises(ExperimentInputError, match="variant=share"):
         parse_split("control:50")
     assert parse_split("control=60, treatment=40") == (("control", 0.6), ("treatment", 0.4))
+    two_arms = pd.DataFrame({"arm": ["a", "b"] * 50, "spend": 1.0})
+    with pytest.raises(ExperimentInputError, match="intended split names a, c"):
+        unit_file_analysis(two_arms, "arm", ["spend"], AnalysisOptions(intended_split=(("a", 0.5), ("c", 0.5))))
+
+
+def test_intended_split_changes_the_srm_check():
+    """600 vs 400 units: a mismatch against 50/50 (chi2 = 40, p ~ 2.5e-10) but a perfect match against 60/40."""
+    frame = pd.DataFrame({"arm": ["a"] * 600 + ["b"] * 400, "spend": 1.0})
+    equal = unit_file_analysis(frame, "arm", ["spend"], AnalysisOptions())
+    assert equal.srm.chi_square == pytest.approx(40.0) and equal.srm.failed
+    planned = unit_file_analysis(frame, "arm", ["spend"], AnalysisOptions(intended_split=parse_split("a=60,b=40")))
+    assert planned.srm.chi_square == pytest.approx(0.0) and not planned.srm.failed
 
 
 # ------------------------------------------------------------------ typed-in summaries
