@@ -421,11 +421,16 @@ def sample_size_for_mean(baseline_mean: float, standard_deviation: float, relati
 
 
 def minimum_detectable_effect(variance_control: float, n_control: int, variance_variant: float, n_variant: int,
-                              alpha: float = 0.05, power: float = 0.8) -> float:
-    """Smallest absolute lift detected with probability ``power`` at the current sample sizes."""
+                              alpha: float = 0.05, power: float = 0.8, critical_value: float | None = None) -> float:
+    """Smallest absolute lift detected with probability ``power`` at the current sample sizes.
+
+    ``critical_value`` replaces z_{1-alpha/2} for wider (e.g. always-valid) intervals: an approximation
+    that treats the wider boundary like a fixed one.
+    """
     if n_control <= 0 or n_variant <= 0:
         return math.nan
-    return _z_sum(alpha, power) * math.sqrt(variance_control / n_control + variance_variant / n_variant)
+    z_sum = _z_sum(alpha, power) if critical_value is None else critical_value + _normal_quantile(power)
+    return z_sum * math.sqrt(variance_control / n_control + variance_variant / n_variant)
 
 
 def minimum_detectable_relative_lift(baseline_mean: float, standard_deviation: float, n_per_arm: int,

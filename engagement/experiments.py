@@ -186,6 +186,13 @@ def _unit_variance(arm: abstats.SampleStats, kind: str) -> float:
     return arm.mean * (1 - arm.mean) if kind == "binary" else arm.variance
 
 
+def _sequential_critical_value(estimate: abstats.LiftEstimate, sequential: abstats.SequentialView | None):
+    """Half-width of the always-valid interval in standard errors (None for the fixed-horizon test)."""
+    if sequential is None or not estimate.standard_error > 0:
+        return None
+    return (sequential.ci_high - estimate.absolute_lift) / estimate.standard_error
+
+
 def _compare_group(group: pd.DataFrame, specs: Mapping[str, MetricSpec], control: str,
                    options: AnalysisOptions, segment: str) -> list[dict[str, Any]]:
     """Every variant x metric comparison of one segment, before the multiple-testing correction."""
@@ -215,8 +222,9 @@ def _compare_group(group: pd.DataFrame, specs: Mapping[str, MetricSpec], control
                 "spec": spec, "segment": segment, "variant": variant, "estimate": estimate,
                 "sequential": sequential,
                 "p_value": sequential.p_value if sequential is not None else estimate.p_value,
-                "mde": abstats.minimum_detectable_effect(var_c, arms[control].n, var_v, arm.n,
-                                                         options.alpha, options.power),
+                "mde": abstats.minimum_detectable_effect(
+                    var_c, arms[control].n, var_v, arm.n, options.alpha, options.power,
+                    critical_value=_sequential_critical_value(estimate, sequential)),
             })
     return out
 

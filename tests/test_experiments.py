@@ -145,8 +145,9 @@ def test_early_read_is_flagged_unless_sequential(demo_store):
     sequential = experiment_analysis(demo_store, ExperimentQuery(
         "EXP-recs-email", options=AnalysisOptions(planned_n_per_arm=10_000, sequential=True)))
     assert all(r.status != "early" for r in sequential.results)
-    for r in sequential.results:  # always-valid intervals are wider than fixed ones
+    for r, fixed in zip(sequential.results, early.results):  # always-valid intervals are wider than fixed ones
         assert r.interval[0] < r.estimate.ci_low and r.interval[1] > r.estimate.ci_high
+        assert r.mde_absolute > fixed.mde_absolute  # and so is the smallest lift they can detect
 
 
 def test_report_experiment_cli(full_demo_db_path):
