@@ -16,6 +16,7 @@ writes the plain-language verdicts.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
@@ -288,7 +289,7 @@ def analyze(name: str, stats: pd.DataFrame, specs: Mapping[str, MetricSpec], uni
 
 def with_options(options: AnalysisOptions, **changes: Any) -> AnalysisOptions:
     """A copy of ``options`` with some fields changed (the dataclass is frozen)."""
-    return AnalysisOptions(**{**options.__dict__, **changes})
+    return dataclasses.replace(options, **changes)
 
 
 # ----------------------------------------------------------------- loaded experiments

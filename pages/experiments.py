@@ -24,7 +24,7 @@ st.caption("Did the personalised campaign really work, and by how much? The samp
            "analysed on everyone it assigned (use the segment breakdown instead).")
 
 source = ui.synced_choice("Data", ["Loaded experiment", "Per-unit file", "Typed-in summary"],
-                          key="experiments_source", widget=st.segmented_control)
+                          key="experiments_source", widget=st.segmented_control) or "Loaded experiment"
 
 with st.expander("Analysis settings", expanded=False):
     c1, c2, c3, c4, c5 = st.columns(5)
@@ -40,8 +40,8 @@ with st.expander("Analysis settings", expanded=False):
                                   widget=c4.radio, horizontal=True,
                                   help="Intervals and p-values that stay valid however often you look.")
     planned = ui.synced_number("Planned units per arm (0 = not set)", key="experiments_planned", default=0,
-                               min_value=0, step=500, widget=c5.number_input, help="Reading a fixed-size test before this size is "
-                                                           "flagged as too early.")
+                               min_value=0, step=500, widget=c5.number_input,
+                               help="Reading a fixed-size test before this size is flagged as too early.")
     split_text = ui.synced_text("Intended split", key="experiments_split", placeholder="e.g. control=50,treatment=50",
                                 help="Shares per variant for the sample-ratio check. Empty: the demo's plan for "
                                      "its experiments, otherwise an equal split.")
@@ -70,7 +70,8 @@ try:
         event = ui.synced_choice("Extra metric: customers with event", ["none", *ENGAGEMENT_EVENT_TYPES],
                                  key="experiments_event", widget=right.selectbox)
         segment_by = ui.synced_choice("Segment breakdown", list(SEGMENT_BY_OPTIONS), key="experiments_segment",
-                                      widget=far.selectbox)
+                                      widget=far.selectbox,
+                                      format_func=lambda o: "No breakdown" if o == "none" else o.replace("_", " "))
         query = ExperimentQuery(experiment_id, int(window), segment_by, None if event == "none" else event, options)
         analysis = ui.view_data(experiment_analysis, query)
     elif source == "Per-unit file":
