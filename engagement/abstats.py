@@ -354,7 +354,12 @@ def bayesian_view(estimate: LiftEstimate) -> BayesianView:
 
 
 # ------------------------------------------------------------------ sequential
-def sequential_view(estimate: LiftEstimate, tuning_n: int | None = None) -> SequentialView:
+SEQUENTIAL_TUNING_N = 5_000
+"""Units (both arms) at which the always-valid interval is tightest when no planned size is known
+(GrowthBook's default). It must not follow the data: a tuning that changes between looks voids the guarantee."""
+
+
+def sequential_view(estimate: LiftEstimate, tuning_n: int = SEQUENTIAL_TUNING_N) -> SequentialView:
     """Always-valid (anytime) interval and p-value from the normal-mixture martingale.
 
     Asymptotic confidence sequence of Waudby-Smith et al. (2023, "Time-uniform central limit theory and
@@ -368,10 +373,10 @@ def sequential_view(estimate: LiftEstimate, tuning_n: int | None = None) -> Sequ
     alpha = estimate.alpha
     n = estimate.n_control + estimate.n_variant
     se = estimate.standard_error
-    if not (se > 0) or n == 0:
+    tuning_n = int(tuning_n)
+    if not (se > 0) or n == 0 or tuning_n <= 0:
         nan = math.nan
-        return SequentialView(nan, nan, nan, nan, nan, int(tuning_n or n))
-    tuning_n = int(tuning_n or n)
+        return SequentialView(nan, nan, nan, nan, nan, tuning_n)
     rho2 = (-2 * math.log(alpha) + math.log(-2 * math.log(alpha) + 1)) / tuning_n
     ratio = n * rho2
     multiplier = math.sqrt(2 * (ratio + 1) / ratio * math.log(math.sqrt(ratio + 1) / alpha))  # half-width / se

@@ -213,7 +213,7 @@ def _compare_group(group: pd.DataFrame, specs: Mapping[str, MetricSpec], control
             estimate = abstats.compare_arms(arms[control], arm, spec.kind, alpha=options.alpha,
                                             use_covariate=with_covariate, theta=theta,
                                             grand_covariate_mean=grand_x)
-            tuning = 2 * options.planned_n_per_arm if options.planned_n_per_arm else None
+            tuning = 2 * options.planned_n_per_arm if options.planned_n_per_arm else abstats.SEQUENTIAL_TUNING_N
             sequential = abstats.sequential_view(estimate, tuning) if options.sequential else None
             var_c, var_v = _unit_variance(arms[control], spec.kind), _unit_variance(arm, spec.kind)
             if with_covariate and not math.isnan(estimate.variance_reduction):

@@ -183,7 +183,7 @@ def test_sequential_interval_by_hand():
     = sqrt(2.252011 * ln(59.78680)) = sqrt(2.252011 * 4.090786) = sqrt(9.212496) = 3.035209
     (vs 1.959964 for the fixed-horizon interval)."""
     estimate = compare_arms(SampleStats(1000, 100, 100), SampleStats(1000, 130, 130), "binary")
-    view = abstats.sequential_view(estimate)
+    view = abstats.sequential_view(estimate, tuning_n=2_000)
     assert (view.ci_high - estimate.absolute_lift) / estimate.standard_error == pytest.approx(3.035209, abs=2e-6)
     # The p-value is below alpha exactly when the interval excludes zero.
     assert (view.p_value < 0.05) == (view.ci_low > 0 or view.ci_high < 0)
