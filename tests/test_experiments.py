@@ -354,3 +354,17 @@ def test_page_analyses_an_uploaded_per_unit_file(app_env):
                              [(arm == "treatment").sum(), (arm == "control").sum()])
     assert p < 1e-6  # the planted 8-point lift on 4,000 rows
     assert any("raised converted" in m.value for m in at.markdown)
+
+
+def test_forest_plot_clips_a_runaway_interval_and_says_so():
+    """Arm c has 5 units: its relative interval spans hundreds of %, which would flatten the others."""
+    typed = pd.DataFrame({"variant": ["control", "b", "c"], "units": [1_000, 1_000, 5],
+                          "conversions": [100, 120, 1]})
+    results = summary_analysis(typed, "binary", AnalysisOptions()).results
+    spec = forest_plot(results).to_dict()
+    assert "clipped" in spec["title"]
+    low, high = spec["layer"][1]["encoding"]["x"]["scale"]["domain"]
+    c = next(r for r in results if r.variant == "c")
+    assert low > c.estimate.relative_ci_low * 100 and high < c.estimate.relative_ci_high * 100
+    b = next(r for r in results if r.variant == "b")
+    assert low < b.estimate.relative_ci_low * 100 and high > b.estimate.relative_ci_high * 100

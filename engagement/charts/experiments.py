@@ -51,7 +51,7 @@ def forest_plot(results, title: str = "Relative lift vs control") -> alt.Chart:
     domain = None
     if not frame.empty:
         bounds = pd.concat([frame["low_pct"].abs(), frame["high_pct"].abs()])
-        limit = max(50.0, 1.5 * float(bounds.quantile(0.75)))
+        limit = max(100.0, 4 * float(bounds.median()))
         low, high = float(frame["low_pct"].min()), float(frame["high_pct"].max())
         if low < -limit or high > limit:
             domain = [max(low, -limit), min(high, limit)]
