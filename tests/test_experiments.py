@@ -357,9 +357,10 @@ def test_page_analyses_an_uploaded_per_unit_file(app_env):
 
 
 def test_forest_plot_clips_a_runaway_interval_and_says_so():
-    """Arm c has 5 units: its relative interval spans hundreds of %, which would flatten the others."""
-    typed = pd.DataFrame({"variant": ["control", "b", "c"], "units": [1_000, 1_000, 5],
-                          "conversions": [100, 120, 1]})
+    """Arm c has 5 units: its relative interval (about -250 % to +450 %) would flatten the others (about
+    -10 % to +50 %)."""
+    typed = pd.DataFrame({"variant": ["control", "b", "c", "d", "e"], "units": [1_000, 1_000, 5, 1_000, 1_000],
+                          "conversions": [100, 120, 1, 110, 105]})
     results = summary_analysis(typed, "binary", AnalysisOptions()).results
     spec = forest_plot(results).to_dict()
     assert "clipped" in spec["title"]
