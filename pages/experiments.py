@@ -72,6 +72,10 @@ try:
         segment_by = ui.synced_choice("Segment breakdown", list(SEGMENT_BY_OPTIONS), key="experiments_segment",
                                       widget=far.selectbox,
                                       format_func=lambda o: "No breakdown" if o == "none" else o.replace("_", " "))
+        arms = sorted(catalogue.loc[catalogue["experiment_id"] == experiment_id, "variant"].astype(str))
+        if "control" not in arms:  # no arm called control: let the user say which one it is
+            options = with_options(options, control=ui.synced_choice(
+                "Control variant", arms, key="experiments_loaded_control", default=guess_control(arms)))
         query = ExperimentQuery(experiment_id, int(window), segment_by, None if event == "none" else event, options)
         analysis = ui.view_data(experiment_analysis, query)
     elif source == "Per-unit file":
