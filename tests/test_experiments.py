@@ -369,3 +369,17 @@ def test_forest_plot_clips_a_runaway_interval_and_says_so():
     assert low > c.estimate.relative_ci_low * 100 and high < c.estimate.relative_ci_high * 100
     b = next(r for r in results if r.variant == "b")
     assert low < b.estimate.relative_ci_low * 100 and high > b.estimate.relative_ci_high * 100
+
+
+def test_choosing_the_other_arm_as_control_flips_every_lift(demo_store):
+    default = experiment_analysis(demo_store, ExperimentQuery("EXP-subject-line"))
+    swapped = experiment_analysis(demo_store, ExperimentQuery(
+        "EXP-subject-line", options=AnalysisOptions(control="treatment", use_cuped=False)))
+    plain = experiment_analysis(demo_store, ExperimentQuery("EXP-subject-line",
+                                                            options=AnalysisOptions(use_cuped=False)))
+    assert default.control == "control" and swapped.control == "treatment"
+    for a, b in zip(plain.results, swapped.results):
+        assert b.estimate.absolute_lift == pytest.approx(-a.estimate.absolute_lift)
+        assert b.p_value == pytest.approx(a.p_value)
+    with pytest.raises(ExperimentInputError, match="no variant 'nobody'"):
+        experiment_analysis(demo_store, ExperimentQuery("EXP-subject-line", options=AnalysisOptions(control="nobody")))
