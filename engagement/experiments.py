@@ -141,6 +141,11 @@ class ExperimentAnalysis:
     segment_by: str = "none"
     segment_results: tuple[MetricResult, ...] = ()
     notes: tuple[str, ...] = ()
+    segment_srm: tuple[tuple[str, abstats.SrmCheck], ...] = ()
+
+    @property
+    def segments_failing_srm(self) -> tuple[str, ...]:
+        return tuple(segment for segment, check in self.segment_srm if check.failed)
 
     @property
     def is_trustworthy(self) -> bool:
@@ -278,13 +283,18 @@ def analyze(name: str, stats: pd.DataFrame, specs: Mapping[str, MetricSpec], uni
     overall = _compare_group(stats, specs, control, options, ALL_SEGMENTS)
     results = _finish(overall, control, options, srm.failed)
     segment_results: list[MetricResult] = []
+    segment_srm: list[tuple[str, abstats.SrmCheck]] = []
     if segment_by != "none":
         raw = []
+        first_metric = next(iter(specs))
         for segment, group in stats.groupby("segment", sort=True):
             raw.extend(_compare_group(group, specs, control, options, str(segment)))
+            counts = group[group["metric"] == first_metric].groupby("variant")["n"].sum()
+            segment_srm.append((str(segment), abstats.sample_ratio_check(
+                {v: int(counts.get(v, 0)) for v in variants}, planned or None)))
         segment_results = _finish(raw, control, options, srm.failed)
     return ExperimentAnalysis(name, control, variants, srm, options, tuple(results), segment_by,
-                              tuple(segment_results), tuple(notes))
+                              tuple(segment_results), tuple(notes), tuple(segment_srm))
 
 
 def with_options(options: AnalysisOptions, **changes: Any) -> AnalysisOptions:
@@ -391,7 +401,9 @@ def analysis_summary(analysis: ExperimentAnalysis) -> dict[str, Any]:
         "correction": analysis.options.correction, "alpha": analysis.options.alpha,
         "notes": list(analysis.notes),
         "metrics": result_records(analysis),
-        **({"segment_by": analysis.segment_by, "segments": result_records(analysis, segments=True)}
+        **({"segment_by": analysis.segment_by, "segments": result_records(analysis, segments=True),
+            "segment_srm": [{"segment": seg, "observed": list(check.observed), "p_value": check.p_value,
+                             "failed": check.failed} for seg, check in analysis.segment_srm]}
            if analysis.segment_results else {}),
     }
 

@@ -151,6 +151,11 @@ st.caption("P(beats control) and expected loss: Bayesian view with a flat prior 
 if analysis.segment_results:
     with st.expander(f"Segment breakdown ({analysis.segment_by.replace('_', ' ')}), "
                      f"{options.correction} correction across all segments", expanded=True):
+        if analysis.segments_failing_srm:
+            st.warning(f"Units per arm are off the intended split (p < 0.001) within: "
+                       f"{', '.join(analysis.segments_failing_srm)}. Treat those segments' results with suspicion; "
+                       "for lifecycle stage the treatment itself can move customers between stages.",
+                       icon=":material/warning:")
         st.altair_chart(forest_plot(analysis.segment_results, "Relative lift by segment"), width="stretch")
         st.dataframe(results_table(analysis.segment_results), hide_index=True, width="stretch")
 

@@ -130,6 +130,20 @@ def test_segment_breakdown_is_corrected_across_the_whole_family(demo_store):
     assert [r.p_value_adjusted for r in segments] == pytest.approx(multipletests(raw, method="holm")[1])
 
 
+def test_segment_srm_flags_a_lopsided_segment():
+    """Segment x: 500 vs 500 (fine); segment y: 300 vs 500 (chi2 = 200^2 / 800 = 50, p < 0.001)."""
+    frame = pd.DataFrame({
+        "arm": ["a"] * 500 + ["b"] * 500 + ["a"] * 300 + ["b"] * 500,
+        "where": ["x"] * 1_000 + ["y"] * 800,
+        "converted": np.tile([0, 1], 900),
+    })
+    analysis = unit_file_analysis(frame, "arm", ["converted"], AnalysisOptions(), segment_column="where")
+    checks = dict(analysis.segment_srm)
+    assert checks["x"].chi_square == pytest.approx(0.0)
+    assert checks["y"].chi_square == pytest.approx(50.0)
+    assert analysis.segments_failing_srm == ("y",)
+
+
 def test_event_metric_and_unknown_experiment(demo_store):
     analysis = experiment_analysis(demo_store, ExperimentQuery("EXP-recs-email", event_type="email_click"))
     assert "event_rate" in {r.metric for r in analysis.results}
