@@ -14,6 +14,9 @@ pages = {
     "Overview": [
         st.Page("pages/overview.py", title="Overview", icon="📊", default=True),
     ],
+    "Experiments": [
+        st.Page("pages/experiments.py", title="Experiments", icon="🧪"),
+    ],
     "Data": [
         st.Page("pages/sql_notebook.py", title="SQL notebook", icon="🧮"),
     ],

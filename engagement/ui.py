@@ -129,6 +129,34 @@ def _split(raw: str) -> list[str]:
     return [part for part in raw.split(",") if part]
 
 
+def synced_text(label: str, key: str, default: str = "", **widget_kwargs: Any) -> str:
+    """A text input whose value lives in the URL as ``?key=text`` (left out of the URL when empty)."""
+    if key not in st.session_state:
+        st.session_state[key] = _from_query(key, str, default)
+    value = st.text_input(label, key=key, **widget_kwargs)
+    if value:
+        st.query_params[key] = value
+    elif key in st.query_params:
+        del st.query_params[key]
+    return value
+
+
+def synced_multichoice(label: str, options: Sequence[Any], key: str, default: Sequence[Any] = (),
+                       **widget_kwargs: Any) -> list[Any]:
+    """A multiselect whose values live in the URL as ``?key=a,b``."""
+    options = list(options)
+    by_text = {str(o): o for o in options}
+    if key not in st.session_state:
+        fallback = [d for d in default if d in options]
+        st.session_state[key] = _from_query(key, lambda raw: [by_text[p] for p in _split(raw) if p in by_text],
+                                            fallback)
+    else:
+        st.session_state[key] = [v for v in st.session_state[key] if v in options]
+    value = st.multiselect(label, options, key=key, **widget_kwargs)
+    st.query_params[key] = ",".join(map(str, value))
+    return value
+
+
 def sidebar_filters(store: Store) -> Filters:
     """Shared sidebar: date range, acquisition channel and customer segment, mirrored in the URL."""
     from engagement.kpis import data_range, default_filters
