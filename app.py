@@ -18,5 +18,11 @@ pages = {
         st.Page("pages/cohorts.py", title="Cohorts", icon="🧱"),
         st.Page("pages/lifecycle.py", title="Lifecycle", icon="🔄"),
     ],
+    "Experiments": [
+        st.Page("pages/experiments.py", title="Experiments", icon="🧪"),
+    ],
+    "Data": [
+        st.Page("pages/sql_notebook.py", title="SQL notebook", icon="🧮"),
+    ],
 }
 st.navigation(pages).run()
