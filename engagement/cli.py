@@ -152,7 +152,10 @@ def cmd_report_cohorts(args: argparse.Namespace) -> int:
             "cells": records,
         }, "json")
     else:
-        emit(records, "csv")
+        from engagement.exports import to_safe_csv
+
+        # convert_dtypes keeps whole counts whole next to the blank (immature) cells.
+        sys.stdout.write(to_safe_csv(pd.DataFrame([_clean(r) for r in records]).convert_dtypes()))
     return 0
 
 

@@ -240,3 +240,21 @@ def test_cohort_page_takes_its_controls_from_the_url(app_env):
     assert at.radio(key="cohorts_metric").value == "ltv"
     assert at.selectbox(key="cohorts_split").value == "discount"
     assert len(at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")) >= 3  # heatmap, split, LTV
+
+
+def test_cli_report_cohorts(demo_db_path, capsys):
+    """`report cohorts` prints cohort, period, value and cohort size; immature cells are null."""
+    import json
+
+    from engagement.cli import main
+
+    assert main(["report", "cohorts", "--db", str(demo_db_path), "--grain", "quarter", "--metric", "ltv",
+                 "--start", "2024-11-01", "--format", "json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["grain"] == "quarter" and payload["metric"] == "ltv"
+    cell = payload["cells"][0]
+    assert {"cohort", "period", "value", "cohort_size"} <= set(cell) and cell["cohort"] == "all"
+    assert any(c["value"] is None and not c["is_mature"] for c in payload["cells"])
+    assert main(["report", "cohorts", "--db", str(demo_db_path), "--format", "csv"]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert header.startswith("cohort,period,value,cohort_size")

@@ -261,3 +261,21 @@ def test_an_empty_store_gives_empty_results_not_errors():
     assert time_to_second_purchase(store, ALL_TIME).subjects == 0
     assert stage_customers(store, ALL_TIME, defaults.thresholds, "new").empty
     store.close()
+
+
+def test_cli_report_lifecycle(demo_db_path, capsys):
+    """`report lifecycle` prints counts per stage (summing to all customers) and the funnel with n and CIs."""
+    import json
+
+    from engagement.cli import main
+
+    assert main(["report", "lifecycle", "--db", str(demo_db_path), "--format", "json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert sum(s["customers"] for s in payload["stages"]) == payload["customers"] > 0
+    steps = payload["funnel"]["steps"]
+    assert [s["step"] for s in steps] == ["1st order", "2nd order", "3rd order", "4th+ order"]
+    assert steps[1]["ci_low"] < steps[1]["conversion"] < steps[1]["ci_high"]
+    assert payload["time_to_second_purchase"]["first_time_buyers"] > 0
+    assert main(["report", "lifecycle", "--db", str(demo_db_path), "--at-risk-days", "400",
+                 "--lapsed-days", "100"]) == 1  # refused with a message, not a traceback
+    assert "longer than the at-risk" in capsys.readouterr().err
