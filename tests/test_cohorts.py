@@ -258,3 +258,13 @@ def test_cli_report_cohorts(demo_db_path, capsys):
     assert main(["report", "cohorts", "--db", str(demo_db_path), "--format", "csv"]) == 0
     header = capsys.readouterr().out.splitlines()[0]
     assert header.startswith("cohort,period,value,cohort_size")
+
+
+def test_ltv_and_split_charts_show_only_mature_cells(cohort_store):
+    matrix = retention_matrix(cohort_store, ALL_TIME, "month", split="discount")
+    ltv = cohort_charts.ltv_curves(matrix, "full-price first order").to_dict()
+    rows = ltv["datasets"][ltv["layer"][0]["data"]["name"]]
+    assert rows and all(r["is_mature"] and r["split_value"] == "full-price first order" for r in rows)
+    split = cohort_charts.split_comparison(matrix, "customers").to_dict()
+    assert {layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"]
+            for layer in split["layer"]} == {"area", "line"}  # 95 % band and the curve

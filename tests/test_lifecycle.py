@@ -279,3 +279,15 @@ def test_cli_report_lifecycle(demo_db_path, capsys):
     assert main(["report", "lifecycle", "--db", str(demo_db_path), "--at-risk-days", "400",
                  "--lapsed-days", "100"]) == 1  # refused with a message, not a traceback
     assert "longer than the at-risk" in capsys.readouterr().err
+
+
+def test_lifecycle_charts_carry_counts(life_store):
+    sizes = stage_sizes(life_store, ALL_TIME, THRESHOLDS, (end_of_day(date(2025, 3, 31)), datetime(2025, 6, 30, 12)))
+    spec = lifecycle_charts.stage_sizes_chart(sizes).to_dict()
+    assert "Customers" in [t["title"] for t in spec["encoding"]["tooltip"]]
+    km_spec = lifecycle_charts.time_to_second_purchase_chart(time_to_second_purchase(life_store, ALL_TIME)).to_dict()
+    line = km_spec["layer"][1]
+    assert line["mark"]["interpolate"] == "step-after"  # a survival curve is a step function
+    funnel = lifecycle_charts.funnel_chart(purchase_funnel(life_store, ALL_TIME, 0)).to_dict()
+    labels = [r["label"] for r in next(iter(funnel["datasets"].values()))]
+    assert labels[1].startswith("2 · 28.6% of previous (95% CI")

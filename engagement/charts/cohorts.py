@@ -66,7 +66,7 @@ def retention_heatmap(matrix: CohortMatrix, metric: str = "customers", split_val
         text = base.mark_text(fontSize=10).encode(
             text="cell_text:N",
             color=alt.condition(alt.datum.period_number == 0, alt.value("white"), alt.value("black"))
-            if metric == "customers" else alt.value("black"),
+            if unit == "share" else alt.value("black"),
             tooltip=tooltip,
         )
         chart = rect + text
