@@ -94,10 +94,11 @@ class ThresholdDefaults:
     def explanation(self) -> str:
         if not self.purchase_gaps:
             return "No repeat purchases yet: the default at-risk cut falls back to 90 days."
-        return (f"Default at-risk cut: {self.thresholds.at_risk_days} days, the 80th percentile of the "
-                f"{self.purchase_gaps:,} gaps between consecutive purchases ({self.p80_gap_days:.0f} days, "
-                f"at least 30; median gap {self.median_gap_days:.0f} days). Default lapsed cut: twice that, "
-                "at least 180 days.")
+        floor = ", raised to the 30-day minimum" if self.p80_gap_days < 29.5 else ""
+        return (f"Default at-risk cut: {self.thresholds.at_risk_days} days: the 80th percentile of this brand's "
+                f"{self.purchase_gaps:,} gaps between consecutive purchases is {self.p80_gap_days:.0f} days"
+                f"{floor} (median gap {self.median_gap_days:.0f} days). Default lapsed cut: twice that, at "
+                f"least 180 days ({self.thresholds.lapsed_days} days).")
 
 
 def default_thresholds(store: Store, cursor=None) -> ThresholdDefaults:
@@ -109,13 +110,15 @@ def default_thresholds(store: Store, cursor=None) -> ThresholdDefaults:
 
     at_risk = int(number(row["at_risk_days"], 90))
     lapsed = max(int(number(row["lapsed_days"], 180)), at_risk + 1)
+
     def moment(value):
         return None if value is None or pd.isna(value) else pd.Timestamp(value).to_pydatetime()
 
     return ThresholdDefaults(
         thresholds=StageThresholds(at_risk_days=at_risk, lapsed_days=lapsed),
-        as_of=moment(row["as_of"]), first_order_at=moment(row["first_order_at"]), purchase_gaps=int(row["purchase_gaps"]),
-        p80_gap_days=number(row["p80_gap_days"], math.nan), median_gap_days=number(row["median_gap_days"], math.nan),
+        as_of=moment(row["as_of"]), first_order_at=moment(row["first_order_at"]),
+        purchase_gaps=int(row["purchase_gaps"]), p80_gap_days=number(row["p80_gap_days"], math.nan),
+        median_gap_days=number(row["median_gap_days"], math.nan),
     )
 
 
