@@ -1,0 +1,154 @@
+"""NPS and CSAT charts: functions ``result -> alt.Chart`` with no Streamlit calls.
+
+Every score is drawn with its 95 % interval and every tooltip gives n; groups with fewer than
+``SMALL_GROUP_MIN`` answers are drawn faded and labelled as small.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from engagement.comment_themes import ThemeResult
+from engagement.nps import SMALL_GROUP_MIN, BehaviourLink, SurveyScale
+
+CATEGORY_COLOURS = ["#2e7d32", "#9e9e9e", "#c62828"]  # top box, middle, bottom box
+
+
+def _size_note(frame: pd.DataFrame) -> pd.Series:
+    return frame["is_small"].map({True: f"small (n < {SMALL_GROUP_MIN})", False: "ok"})
+
+
+def _score_domain(scale: SurveyScale) -> list[float]:
+    return [-100, 100] if scale.kind == "nps" else [0, 100]
+
+
+def score_trend_chart(trend: pd.DataFrame, scale: SurveyScale, grain: str = "month") -> alt.Chart:
+    """Score per period (line) with its 95 % interval (band); small periods drawn as hollow points."""
+    data = trend.assign(sample=_size_note(trend))
+    base = alt.Chart(data).encode(x=alt.X("period:T", title=grain.capitalize()))
+    band = base.mark_area(opacity=0.25).encode(
+        y=alt.Y("ci_low:Q", title=f"{scale.score_label} (band: 95 % CI)", scale=alt.Scale(domain=_score_domain(scale))),
+        y2="ci_high:Q",
+    )
+    line = base.mark_line().encode(y="score:Q")
+    points = base.mark_point(size=50, filled=True).encode(
+        y="score:Q",
+        opacity=alt.Opacity("sample:N", scale=alt.Scale(domain=["ok", f"small (n < {SMALL_GROUP_MIN})"],
+                                                         range=[1.0, 0.35]), title="Sample"),
+        tooltip=[
+            alt.Tooltip("period:T", title=grain.capitalize(), format="%d %b %Y" if grain == "week" else "%b %Y"),
+            alt.Tooltip("score:Q", title=scale.score_label, format="+.1f" if scale.kind == "nps" else ".1f"),
+            alt.Tooltip("ci_low:Q", title="95% CI low", format=".1f"),
+            alt.Tooltip("ci_high:Q", title="95% CI high", format=".1f"),
+            alt.Tooltip("responses:Q", title="Answers (n)", format=","),
+            alt.Tooltip("sample:N", title="Sample"),
+        ],
+    )
+    return (band + line + points).properties(
+        height=300, title=f"{scale.score_label} by {grain} ({scale.interval_method} 95 % CI as band)")
+
+
+def category_split_chart(trend: pd.DataFrame, scale: SurveyScale, grain: str = "month") -> alt.Chart:
+    """Share of top box, middle and bottom box answers per period (stacked to 100 %)."""
+    order = [scale.top_label, scale.middle_label, scale.bottom_label]
+    long = trend.melt(id_vars=["period", "responses"], value_vars=["top_share", "middle_share", "bottom_share"],
+                      var_name="category", value_name="share")
+    long["category"] = long["category"].map(dict(zip(["top_share", "middle_share", "bottom_share"], order)))
+    long["order"] = long["category"].map({c: i for i, c in enumerate(order)})
+    return alt.Chart(long).mark_bar().encode(
+        x=alt.X("period:T", title=grain.capitalize()),
+        y=alt.Y("share:Q", title="Share of answers", axis=alt.Axis(format="%"), stack="normalize"),
+        color=alt.Color("category:N", title="Answer", scale=alt.Scale(domain=order, range=CATEGORY_COLOURS)),
+        order=alt.Order("order:Q"),
+        tooltip=[
+            alt.Tooltip("period:T", title=grain.capitalize(), format="%d %b %Y" if grain == "week" else "%b %Y"),
+            alt.Tooltip("category:N", title="Answer"),
+            alt.Tooltip("share:Q", title="Share", format=".1%"),
+            alt.Tooltip("responses:Q", title="Answers (n)", format=","),
+        ],
+    ).properties(height=300, title=f"{scale.top_label.capitalize()}, {scale.middle_label} and "
+                                   f"{scale.bottom_label} by {grain}")
+
+
+def breakdown_chart(frame: pd.DataFrame, scale: SurveyScale, dimension_label: str) -> alt.Chart:
+    """Score per group (point) with its 95 % interval (rule), sorted by score; small groups faded."""
+    data = frame.assign(sample=_size_note(frame))
+    opacity = alt.Opacity("sample:N", scale=alt.Scale(domain=["ok", f"small (n < {SMALL_GROUP_MIN})"],
+                                                      range=[1.0, 0.35]), title="Sample")
+    y = alt.Y("group_value:N", title=dimension_label, sort=alt.EncodingSortField("score", order="descending"))
+    base = alt.Chart(data).encode(y=y, opacity=opacity)
+    rule = base.mark_rule(strokeWidth=2).encode(
+        x=alt.X("ci_low:Q", title=f"{scale.score_label} (95 % CI)", scale=alt.Scale(domain=_score_domain(scale))),
+        x2="ci_high:Q",
+    )
+    point = base.mark_point(filled=True, size=80).encode(
+        x="score:Q",
+        tooltip=[
+            alt.Tooltip("group_value:N", title=dimension_label),
+            alt.Tooltip("score:Q", title=scale.score_label, format=".1f"),
+            alt.Tooltip("ci_low:Q", title="95% CI low", format=".1f"),
+            alt.Tooltip("ci_high:Q", title="95% CI high", format=".1f"),
+            alt.Tooltip("responses:Q", title="Answers (n)", format=","),
+            alt.Tooltip("sample:N", title="Sample"),
+        ],
+    )
+    return (rule + point).properties(height=max(120, 32 * len(data)),
+                                     title=f"{scale.score_label} by {dimension_label.lower()}")
+
+
+def behaviour_chart(link: BehaviourLink, measure: str = "repurchase") -> alt.Chart:
+    """Repurchase rate (``measure="repurchase"``) or revenue per customer by answer category, with 95 % CI."""
+    frame = link.frame()
+    if measure == "repurchase":
+        value, low, high, title, fmt = "repurchase_rate", "repurchase_ci_low", "repurchase_ci_high", \
+            f"Repurchased within {link.horizon_days} days", ".1%"
+        axis = alt.Axis(format="%")
+    else:
+        value, low, high, title, fmt = "revenue_per_customer", "revenue_ci_low", "revenue_ci_high", \
+            f"Revenue per customer in {link.horizon_days} days ($)", "$,.2f"
+        axis = alt.Axis(format="$,.0f")
+    order = list(frame["answer"])
+    base = alt.Chart(frame).encode(x=alt.X("answer:N", title="Answer", sort=order))
+    bars = base.mark_bar(opacity=0.8).encode(
+        y=alt.Y(f"{value}:Q", title=title, axis=axis),
+        color=alt.Color("answer:N", scale=alt.Scale(domain=order, range=CATEGORY_COLOURS), legend=None),
+        tooltip=[
+            alt.Tooltip("answer:N", title="Answer"),
+            alt.Tooltip(f"{value}:Q", title=title, format=fmt),
+            alt.Tooltip(f"{low}:Q", title="95% CI low", format=fmt),
+            alt.Tooltip(f"{high}:Q", title="95% CI high", format=fmt),
+            alt.Tooltip("customers:Q", title="Customers (n)", format=","),
+        ],
+    )
+    errors = base.mark_errorbar(ticks=True, color="black").encode(y=f"{low}:Q", y2=f"{high}:Q")
+    return (bars + errors).properties(height=260, title=f"{title} (error bars: 95 % CI)")
+
+
+def theme_share_chart(result: ThemeResult, scale: SurveyScale) -> alt.Chart:
+    """Share of top-box and bottom-box comments per theme, side by side, with 95 % Wilson intervals."""
+    labels = {"top": scale.top_label, "bottom": scale.bottom_label, "middle": scale.middle_label}
+    data = result.shares[result.shares["category"].isin(["top", "bottom"])].copy()
+    data["answer"] = data["category"].map(labels)
+    domain = [scale.top_label, scale.bottom_label]
+    base = alt.Chart(data).encode(
+        y=alt.Y("label:N", title="Theme (top words)", sort=alt.EncodingSortField("theme_id")),
+        yOffset=alt.YOffset("answer:N", sort=domain),
+    )
+    bars = base.mark_bar().encode(
+        x=alt.X("share:Q", title="Share of the group's comments", axis=alt.Axis(format="%")),
+        color=alt.Color("answer:N", title="Answer",
+                        scale=alt.Scale(domain=domain, range=[CATEGORY_COLOURS[0], CATEGORY_COLOURS[2]])),
+        tooltip=[
+            alt.Tooltip("label:N", title="Theme"),
+            alt.Tooltip("answer:N", title="Answer"),
+            alt.Tooltip("share:Q", title="Share", format=".1%"),
+            alt.Tooltip("ci_low:Q", title="95% CI low", format=".1%"),
+            alt.Tooltip("ci_high:Q", title="95% CI high", format=".1%"),
+            alt.Tooltip("comments:Q", title="Comments", format=","),
+            alt.Tooltip("category_comments:Q", title="Comments in group (n)", format=","),
+        ],
+    )
+    errors = base.mark_errorbar(ticks=True, color="black").encode(x="ci_low:Q", x2="ci_high:Q")
+    return (bars + errors).properties(height=max(160, 50 * data["label"].nunique()),
+                                      title=f"Comment themes: {scale.bottom_label} vs {scale.top_label}")
