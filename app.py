@@ -14,5 +14,8 @@ pages = {
     "Overview": [
         st.Page("pages/overview.py", title="Overview", icon="📊", default=True),
     ],
+    "Voice & value": [
+        st.Page("pages/nps.py", title="NPS and CSAT", icon="💬"),
+    ],
 }
 st.navigation(pages).run()

@@ -197,6 +197,19 @@ def proportion_difference(successes_a: int, n_a: int, successes_b: int, n_b: int
                             "Agresti-Caffo interval and z test for two independent proportions")
 
 
+def difference_sentence(d: SurveyDifference) -> str:
+    """The comparison in one plain sentence: difference, interval, p-value, sample sizes, verdict."""
+    if math.isnan(d.ci_low):
+        return (f"Not enough answers to compare {d.label_a} (n = {d.n_a:,}) with {d.label_b} (n = {d.n_b:,}).")
+    text = (f"{d.label_a} minus {d.label_b}: {d.difference:+.1f} points (95 % CI {d.ci_low:+.1f} to "
+            f"{d.ci_high:+.1f}, p = {d.p_value:.3g}; n = {d.n_a:,} and {d.n_b:,}). ")
+    text += ("Significant at the 5 % level." if d.is_significant
+             else "Not significant at the 5 % level: the difference could be chance.")
+    if min(d.n_a, d.n_b) < SMALL_GROUP_MIN:
+        text += f" Caution: a sample has fewer than {SMALL_GROUP_MIN} answers."
+    return text
+
+
 # ------------------------------------------------------------- views (SQL)
 def _summarise(scale: SurveyScale, top: int, middle: int, bottom: int) -> tuple[float, float, float]:
     """(score, ci_low, ci_high) in points for one group's counts."""

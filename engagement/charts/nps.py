@@ -76,14 +76,16 @@ def breakdown_chart(frame: pd.DataFrame, scale: SurveyScale, dimension_label: st
     data = frame.assign(sample=_size_note(frame))
     opacity = alt.Opacity("sample:N", scale=alt.Scale(domain=["ok", f"small (n < {SMALL_GROUP_MIN})"],
                                                       range=[1.0, 0.35]), title="Sample")
-    y = alt.Y("group_value:N", title=dimension_label, sort=alt.EncodingSortField("score", order="descending"))
+    # An explicit order: a field sort is dropped when Vega-Lite unions the layers' domains.
+    order = list(data.sort_values("score", ascending=False)["group_value"])
+    y = alt.Y("group_value:N", title=dimension_label, sort=order)
     base = alt.Chart(data).encode(y=y, opacity=opacity)
     rule = base.mark_rule(strokeWidth=2).encode(
-        x=alt.X("ci_low:Q", title=f"{scale.score_label} (95 % CI)", scale=alt.Scale(domain=_score_domain(scale))),
+        x=alt.X("ci_low:Q", title=f"{scale.score_label} (line: 95 % CI)", scale=alt.Scale(domain=_score_domain(scale))),
         x2="ci_high:Q",
     )
     point = base.mark_point(filled=True, size=80).encode(
-        x="score:Q",
+        x=alt.X("score:Q", title=f"{scale.score_label} (line: 95 % CI)"),
         tooltip=[
             alt.Tooltip("group_value:N", title=dimension_label),
             alt.Tooltip("score:Q", title=scale.score_label, format=".1f"),
@@ -93,8 +95,7 @@ def breakdown_chart(frame: pd.DataFrame, scale: SurveyScale, dimension_label: st
             alt.Tooltip("sample:N", title="Sample"),
         ],
     )
-    return (rule + point).properties(height=max(120, 32 * len(data)),
-                                     title=f"{scale.score_label} by {dimension_label.lower()}")
+    return (rule + point).properties(height=alt.Step(32), title=f"{scale.score_label} by {dimension_label.lower()}")
 
 
 def behaviour_chart(link: BehaviourLink, measure: str = "repurchase") -> alt.Chart:
@@ -109,9 +110,9 @@ def behaviour_chart(link: BehaviourLink, measure: str = "repurchase") -> alt.Cha
             f"Revenue per customer in {link.horizon_days} days ($)", "$,.2f"
         axis = alt.Axis(format="$,.0f")
     order = list(frame["answer"])
-    base = alt.Chart(frame).encode(x=alt.X("answer:N", title="Answer", sort=order))
+    base = alt.Chart(frame).encode(y=alt.Y("answer:N", title=None, sort=order))
     bars = base.mark_bar(opacity=0.8).encode(
-        y=alt.Y(f"{value}:Q", title=title, axis=axis),
+        x=alt.X(f"{value}:Q", title=title, axis=axis),
         color=alt.Color("answer:N", scale=alt.Scale(domain=order, range=CATEGORY_COLOURS), legend=None),
         tooltip=[
             alt.Tooltip("answer:N", title="Answer"),
@@ -121,34 +122,29 @@ def behaviour_chart(link: BehaviourLink, measure: str = "repurchase") -> alt.Cha
             alt.Tooltip("customers:Q", title="Customers (n)", format=","),
         ],
     )
-    errors = base.mark_errorbar(ticks=True, color="black").encode(y=f"{low}:Q", y2=f"{high}:Q")
-    return (bars + errors).properties(height=260, title=f"{title} (error bars: 95 % CI)")
+    errors = base.mark_rule(color="black", strokeWidth=2).encode(x=alt.X(f"{low}:Q", title=title), x2=f"{high}:Q")
+    # Heights as a step per row: Streamlit drops a fixed height on layered charts with a discrete axis.
+    return (bars + errors).properties(height=alt.Step(40), title=f"{title} (black line: 95 % CI)")
 
 
-def theme_share_chart(result: ThemeResult, scale: SurveyScale) -> alt.Chart:
-    """Share of top-box and bottom-box comments per theme, side by side, with 95 % Wilson intervals."""
-    labels = {"top": scale.top_label, "bottom": scale.bottom_label, "middle": scale.middle_label}
-    data = result.shares[result.shares["category"].isin(["top", "bottom"])].copy()
-    data["answer"] = data["category"].map(labels)
-    domain = [scale.top_label, scale.bottom_label]
-    base = alt.Chart(data).encode(
-        y=alt.Y("label:N", title="Theme (top words)", sort=alt.EncodingSortField("theme_id")),
-        yOffset=alt.YOffset("answer:N", sort=domain),
-    )
-    bars = base.mark_bar().encode(
-        x=alt.X("share:Q", title="Share of the group's comments", axis=alt.Axis(format="%")),
-        color=alt.Color("answer:N", title="Answer",
-                        scale=alt.Scale(domain=domain, range=[CATEGORY_COLOURS[0], CATEGORY_COLOURS[2]])),
+def theme_share_chart(result: ThemeResult, colour: str = CATEGORY_COLOURS[2]) -> alt.Chart:
+    """Share of one group's comments per theme (bars, largest first) with 95 % Wilson intervals."""
+    data = result.frame()
+    share_title = f"Share of {result.group}' comments"
+    base = alt.Chart(data).encode(y=alt.Y("theme:N", title=None, sort=list(data["theme"]),
+                                          axis=alt.Axis(labelLimit=260)))
+    bars = base.mark_bar(color=colour, opacity=0.85).encode(
+        x=alt.X("share:Q", title=share_title, axis=alt.Axis(format="%")),
         tooltip=[
-            alt.Tooltip("label:N", title="Theme"),
-            alt.Tooltip("answer:N", title="Answer"),
+            alt.Tooltip("theme:N", title="Theme"),
             alt.Tooltip("share:Q", title="Share", format=".1%"),
             alt.Tooltip("ci_low:Q", title="95% CI low", format=".1%"),
             alt.Tooltip("ci_high:Q", title="95% CI high", format=".1%"),
             alt.Tooltip("comments:Q", title="Comments", format=","),
-            alt.Tooltip("category_comments:Q", title="Comments in group (n)", format=","),
+            alt.Tooltip("top_words:N", title="Top words"),
         ],
     )
-    errors = base.mark_errorbar(ticks=True, color="black").encode(x="ci_low:Q", x2="ci_high:Q")
-    return (bars + errors).properties(height=max(160, 50 * data["label"].nunique()),
-                                      title=f"Comment themes: {scale.bottom_label} vs {scale.top_label}")
+    errors = base.mark_rule(color="black", strokeWidth=2).encode(x=alt.X("ci_low:Q", title=share_title), x2="ci_high:Q")
+    return (bars + errors).properties(
+        height=alt.Step(30),
+        title=f"Themes of {result.group}' comments (n = {result.comments_used:,}; {result.unclear:,} unclear)")
