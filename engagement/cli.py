@@ -115,6 +115,71 @@ def cmd_report_kpis(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------- NPS and CSAT
+def _report_filters(store, args: argparse.Namespace):
+    from engagement.filters import Filters
+    from engagement.kpis import data_range, default_filters
+
+    defaults = default_filters(data_range(store))
+    try:
+        return Filters(start=args.start or defaults.start, end=args.end or defaults.end,
+                       channels=tuple(args.channel or ()), segments=tuple(args.segment or ()))
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
+def cmd_report_survey(args: argparse.Namespace) -> int:
+    """NPS (or CSAT) per group of --by, each with n and its 95 % interval."""
+    from engagement.csat import CSAT_SCALE
+    from engagement.nps import NPS_SCALE, SMALL_GROUP_MIN, breakdown_records, survey_breakdown
+
+    scale = NPS_SCALE if args.report == "nps" else CSAT_SCALE
+    store = _open_store(args)
+    filters = _report_filters(store, args)
+    records = breakdown_records(survey_breakdown(store, filters, scale, args.by), scale)
+    if args.format == "csv":
+        emit(records, "csv")
+    else:
+        emit({
+            "survey": scale.kind, "by": args.by, "start": filters.start.isoformat(), "end": filters.end.isoformat(),
+            "channels": list(filters.channels), "segments": list(filters.segments),
+            "interval_method": scale.interval_method, "confidence": 0.95, "small_group_min": SMALL_GROUP_MIN,
+            "groups": records,
+        }, "json")
+    return 0
+
+
+def cmd_report_survey_outcomes(args: argparse.Namespace) -> int:
+    """Repurchase, churn and revenue in the N days after the answer, per answer category, with 95 % CIs."""
+    from engagement.csat import CSAT_SCALE
+    from engagement.nps import NPS_SCALE, behaviour_after_answer, behaviour_verdict
+
+    scale = NPS_SCALE if args.report.startswith("nps") else CSAT_SCALE
+    if args.days < 1:
+        raise CliError("--days must be at least 1.")
+    store = _open_store(args)
+    filters = _report_filters(store, args)
+    link = behaviour_after_answer(store, filters, scale, args.days)
+    records = link.frame().to_dict("records")
+    if args.format == "csv":
+        emit(records, "csv")
+    else:
+        rep, rev = link.repurchase_difference, link.revenue_difference
+        emit({
+            "survey": scale.kind, "days": args.days, "start": filters.start.isoformat(),
+            "end": filters.end.isoformat(), "unit": "each customer's first answer in the period",
+            "censored": link.censored, "groups": records,
+            "repurchase_difference": {"between": [rep.label_a, rep.label_b], "points": rep.difference,
+                                      "ci_low": rep.ci_low, "ci_high": rep.ci_high, "p_value": rep.p_value,
+                                      "method": rep.method},
+            "revenue_difference": {"between": [rev.label_a, rev.label_b], "dollars": rev.difference,
+                                   "ci_low": rev.ci_low, "ci_high": rev.ci_high, "p_value": rev.p_value,
+                                   "method": rev.method},
+            "verdict": behaviour_verdict(link),
+        }, "json")
+    return 0
+
+
 # ------------------------------------------------------------------ parser
 def _add_db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", help=f"DuckDB file (default: $ENGAGEMENT_DB or {config.DEFAULT_DB_PATH})")
@@ -150,6 +215,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_filters(kpis)
     _add_format(kpis)
     kpis.set_defaults(handler=cmd_report_kpis)
+
+    from engagement.nps import DIMENSIONS
+
+    for survey, what in (("nps", "NPS"), ("csat", "CSAT (% satisfied)")):
+        report_survey = reports.add_parser(
+            survey, help=f"{what} per group with answers, top/middle/bottom counts and the 95 % interval")
+        _add_db(report_survey)
+        _add_filters(report_survey)
+        report_survey.add_argument("--by", choices=["all", *DIMENSIONS], default="all",
+                                   help="group answers by this (default: all answers in one group)")
+        _add_format(report_survey)
+        report_survey.set_defaults(handler=cmd_report_survey)
+
+        outcomes = reports.add_parser(
+            f"{survey}-outcomes", help=f"repurchase, churn and revenue in the N days after a {what} answer, "
+                                       "per answer category, with 95 % intervals (censored answers left out)")
+        _add_db(outcomes)
+        _add_filters(outcomes)
+        outcomes.add_argument("--days", type=int, default=90, help="follow-up window after the answer (default 90)")
+        _add_format(outcomes)
+        outcomes.set_defaults(handler=cmd_report_survey_outcomes)
 
     return parser
 
