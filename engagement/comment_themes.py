@@ -29,6 +29,8 @@ from engagement.store import Store
 
 RANDOM_STATE = 42
 DEFAULT_THEMES = 8
+# The newest comments of the period, at most this many: enough for stable themes, and a few seconds of NMF.
+MAX_COMMENTS = 10_000
 # A comment joins a theme only when that theme holds at least this share of its weight.
 DOMINANT_WEIGHT_SHARE = 0.5
 TOP_WORDS = 6
@@ -150,7 +152,8 @@ def extract_themes(comments: pd.Series, n_themes: int = DEFAULT_THEMES, group: s
 
 
 def survey_comment_themes(store: Store, filters: Filters, scale: SurveyScale = NPS_SCALE,
-                          n_themes: int = DEFAULT_THEMES, max_comments: int = 20_000, cursor=None) -> CommentThemes:
+                          n_themes: int = DEFAULT_THEMES, max_comments: int = MAX_COMMENTS,
+                          cursor=None) -> CommentThemes:
     """Themes of the window's bottom-box and top-box comments (the newest ``max_comments`` of all comments)."""
     params = {**filters.params(), **scale.params(), "limit": int(max_comments)}
     comments = store.query("nps/answer_comments", params, cursor=cursor)

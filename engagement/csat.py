@@ -15,7 +15,9 @@ from engagement.intervals import wilson_interval
 from engagement.nps import SurveyDifference, SurveyScale, proportion_difference
 
 CSAT_INTERVAL_METHOD = "Wilson score interval (Wilson 1927)"
-CSAT_DIFFERENCE_METHOD = "Agresti-Caffo interval and z test for the difference of two proportions (Agresti & Caffo 2000)"
+CSAT_DIFFERENCE_METHOD = (
+    "Agresti-Caffo interval and z test for the difference of two proportions (Agresti & Caffo 2000)"
+)
 
 CSAT_SCALE = SurveyScale(
     kind="csat", top_min=4, bottom_max=2, top_label="satisfied", middle_label="neutral",

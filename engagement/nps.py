@@ -367,7 +367,8 @@ def behaviour_after_answer(store: Store, filters: Filters, scale: SurveyScale = 
     bottom box with Agresti-Caffo (rates) and Welch (revenue).
     """
     params = {**filters.params(), **scale.params(), "horizon_days": int(horizon_days)}
-    rows = {r["category"]: r for r in store.query("nps/outcomes_after_answer", params, cursor=cursor).to_dict("records")}
+    frame = store.query("nps/outcomes_after_answer", params, cursor=cursor)
+    rows = {r["category"]: r for r in frame.to_dict("records")}
     outcomes = []
     for category in ("top", "middle", "bottom"):
         r = rows.get(category, {})

@@ -4,7 +4,7 @@ import streamlit as st
 
 from engagement import ui
 from engagement.charts import nps as charts
-from engagement.comment_themes import PROBLEM_TEXT, survey_comment_themes
+from engagement.comment_themes import MAX_COMMENTS, PROBLEM_TEXT, survey_comment_themes
 from engagement.csat import CSAT_SCALE
 from engagement.nps import (
     DIMENSIONS, NPS_SCALE, SMALL_GROUP_MIN, behaviour_after_answer, behaviour_verdict, bottom_box_answers,
@@ -30,7 +30,7 @@ if overall.empty or int(overall["responses"].sum()) == 0:
     st.stop()
 row = overall.iloc[0]
 versus_before = ui.view_data(compare_with_previous_period, filters, scale)
-score_text = f"{row['score']:+.0f}" if survey == "NPS" else f"{row['score']:.1f} %"
+score_text = f"{row['score']:+.0f}" if survey == "NPS" else f"{row['score']:.1f}%"
 columns = st.columns(4)
 columns[0].metric(scale.score_label, score_text, border=True,
                   delta=None if versus_before.n_b == 0 else f"{versus_before.difference:+.1f} pts vs before",
@@ -41,8 +41,8 @@ for column, (label, count, share) in zip(columns[1:], [
 ]):
     column.metric(label.capitalize(), f"{row[share]:.1%}", border=True)
     column.caption(f"{int(row[count]):,} of {int(row['responses']):,} answers")
-st.caption(f"**Against the previous {filters.days} days** ({scale.difference_method}): "
-           + difference_sentence(versus_before))
+st.caption(f"**Against the previous {filters.days} days:** {difference_sentence(versus_before)} "
+           f"Test: {scale.difference_method}.")
 
 # One view at a time (a radio, not st.tabs): charts in hidden tabs render at zero size, and only the
 # chosen view's data is computed.
@@ -58,8 +58,9 @@ if view == "Trend":
     left.altair_chart(charts.score_trend_chart(trend, scale, grain), width="stretch")
     right.altair_chart(charts.category_split_chart(trend, scale, grain), width="stretch")
     small = int(trend["is_small"].sum())
-    st.caption(f"Band: 95 % interval ({scale.interval_method}). Faded points: {small} {grain}s with fewer than "
-               f"{SMALL_GROUP_MIN} answers." if small else f"Band: 95 % interval ({scale.interval_method}).")
+    st.caption(f"Band: 95 % interval ({scale.interval_method}). Faded points: {small} of {len(trend)} {grain}s have "
+               f"fewer than {SMALL_GROUP_MIN} answers (a partial first or last {grain} often does)."
+               if small else f"Band: 95 % interval ({scale.interval_method}).")
 
 elif view == "Breakdowns":
     dimension = ui.synced_choice("Break down by", list(DIMENSIONS), key="nps_by", format_func=DIMENSIONS.get)
@@ -119,10 +120,10 @@ elif view == "Comment themes":
     n_themes = ui.synced_number("Themes per group", key="nps_themes", default=8, widget=st.slider,
                                 min_value=3, max_value=12)
     themes = ui.view_data(survey_comment_themes, filters, scale, n_themes)
-    st.caption("Each group's comments get their own themes: TF-IDF (words and word pairs) + NMF (scikit-learn, "
-               "fixed seed); a theme is named by its top words. A comment counts for a theme when the theme holds "
-               "at least half its weight; the rest are 'unclear'. Bars: share of the group's comments, 95 % "
-               "Wilson interval.")
+    st.caption(f"The newest {MAX_COMMENTS:,} comments of the period at most. Each group's comments get their own "
+               "themes: TF-IDF (words and word pairs) + NMF (scikit-learn, fixed seed); a theme is named by its top "
+               "words. A comment counts for a theme when the theme holds at least half its weight; the rest are "
+               "'unclear'. Bars: share of the group's comments, 95 % Wilson interval.")
     for column, result, colour in zip(st.columns(2), (themes.bottom, themes.top),
                                       (charts.CATEGORY_COLOURS[2], charts.CATEGORY_COLOURS[0])):
         with column:
@@ -141,9 +142,9 @@ elif view == "Comment themes":
 else:  # Close the loop
     which = ui.synced_choice("Show", ["With a comment", "All"], key="nps_loop", widget=st.radio, horizontal=True)
     answers = ui.view_data(bottom_box_answers, filters, scale, which == "With a comment")
-    st.caption(f"The newest {bottom} (score ≤ {scale.bottom_max}) in the period, up to 1,000, with what a follow-up "
-               "needs: comment, lifetime revenue, orders and lifecycle stage today; 'purchased since' tells whether "
-               "they bought again after answering.")
+    st.caption(f"{int(row['bottom_box']):,} {bottom} (score ≤ {scale.bottom_max}) in the period; the newest 1,000 "
+               "are listed with what a follow-up needs: lifecycle stage today, lifetime revenue and orders, whether "
+               "they bought again after answering, and the comment.")
     if answers.empty:
         st.info(f"No {bottom} in this period and selection.")
     else:

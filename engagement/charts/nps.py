@@ -19,16 +19,12 @@ def _size_note(frame: pd.DataFrame) -> pd.Series:
     return frame["is_small"].map({True: f"small (n < {SMALL_GROUP_MIN})", False: "ok"})
 
 
-def _score_domain(scale: SurveyScale) -> list[float]:
-    return [-100, 100] if scale.kind == "nps" else [0, 100]
-
-
 def score_trend_chart(trend: pd.DataFrame, scale: SurveyScale, grain: str = "month") -> alt.Chart:
     """Score per period (line) with its 95 % interval (band); small periods drawn as hollow points."""
     data = trend.assign(sample=_size_note(trend))
     base = alt.Chart(data).encode(x=alt.X("period:T", title=grain.capitalize()))
     band = base.mark_area(opacity=0.25).encode(
-        y=alt.Y("ci_low:Q", title=f"{scale.score_label} (band: 95 % CI)", scale=alt.Scale(domain=_score_domain(scale))),
+        y=alt.Y("ci_low:Q", title=f"{scale.score_label} (band: 95 % CI)", scale=alt.Scale(zero=False)),
         y2="ci_high:Q",
     )
     line = base.mark_line().encode(y="score:Q")
@@ -46,7 +42,7 @@ def score_trend_chart(trend: pd.DataFrame, scale: SurveyScale, grain: str = "mon
         ],
     )
     return (band + line + points).properties(
-        height=300, title=f"{scale.score_label} by {grain} ({scale.interval_method} 95 % CI as band)")
+        height=300, title=f"{scale.score_label} by {grain} (band: 95 % CI)")
 
 
 def category_split_chart(trend: pd.DataFrame, scale: SurveyScale, grain: str = "month") -> alt.Chart:
@@ -56,8 +52,10 @@ def category_split_chart(trend: pd.DataFrame, scale: SurveyScale, grain: str = "
                       var_name="category", value_name="share")
     long["category"] = long["category"].map(dict(zip(["top_share", "middle_share", "bottom_share"], order)))
     long["order"] = long["category"].map({c: i for i, c in enumerate(order)})
+    time_unit = "yearmonth" if grain == "month" else "yearmonthdate"
     return alt.Chart(long).mark_bar().encode(
-        x=alt.X("period:T", title=grain.capitalize()),
+        x=alt.X("period:O", timeUnit=time_unit, title=grain.capitalize(),
+                axis=alt.Axis(format="%b %Y" if grain == "month" else "%d %b %y", labelAngle=-45)),
         y=alt.Y("share:Q", title="Share of answers", axis=alt.Axis(format="%"), stack="normalize"),
         color=alt.Color("category:N", title="Answer", scale=alt.Scale(domain=order, range=CATEGORY_COLOURS)),
         order=alt.Order("order:Q"),
@@ -81,7 +79,7 @@ def breakdown_chart(frame: pd.DataFrame, scale: SurveyScale, dimension_label: st
     y = alt.Y("group_value:N", title=dimension_label, sort=order)
     base = alt.Chart(data).encode(y=y, opacity=opacity)
     rule = base.mark_rule(strokeWidth=2).encode(
-        x=alt.X("ci_low:Q", title=f"{scale.score_label} (line: 95 % CI)", scale=alt.Scale(domain=_score_domain(scale))),
+        x=alt.X("ci_low:Q", title=f"{scale.score_label} (line: 95 % CI)"),
         x2="ci_high:Q",
     )
     point = base.mark_point(filled=True, size=80).encode(

@@ -1,6 +1,6 @@
 -- Grain: one row per bottom-box answer (score <= $bottom_max) of kind $kind in the window ($start,
 -- $end_exclusive) from the selected customers ($channels, $segments), newest first, at most $limit
--- rows. Carries what a follow-up call needs: the comment, the customer's value and lifecycle stage.
+-- rows. Carries what a follow-up call needs: the customer's lifecycle stage and value, and the comment.
 with selected_customers as (
     select customer_id, acquisition_channel, lifecycle_stage, revenue, order_count, last_order_at
     from customer_summary
@@ -13,13 +13,13 @@ final as (
         s.responded_at,
         s.customer_id,
         s.score,
-        coalesce(nullif(trim(s.touchpoint), ''), 'unknown') as touchpoint,
-        s.comment,
+        c.lifecycle_stage,
         c.revenue::double as lifetime_revenue,
         c.order_count,
-        c.lifecycle_stage,
-        c.acquisition_channel,
         coalesce(c.last_order_at > s.responded_at, false) as has_purchased_since,
+        s.comment,
+        coalesce(nullif(trim(s.touchpoint), ''), 'unknown') as touchpoint,
+        c.acquisition_channel,
         s.response_id
     from surveys as s
     join selected_customers as c using (customer_id)
