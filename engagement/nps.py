@@ -20,8 +20,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from statistics import NormalDist
+
 import pandas as pd
-from scipy import stats
 
 from engagement.filters import Filters
 from engagement.intervals import mean_interval, wilson_interval
@@ -94,7 +95,11 @@ class NpsResult:
 
 
 def _z(confidence: float) -> float:
-    return float(stats.norm.ppf(0.5 + confidence / 2))
+    return NormalDist().inv_cdf(0.5 + confidence / 2)
+
+
+def _two_sided_p(z: float) -> float:
+    return 2 * (1 - NormalDist().cdf(abs(z)))
 
 
 def _adjusted(promoters: int, passives: int, detractors: int) -> tuple[float, float]:
@@ -165,7 +170,7 @@ def nps_difference(a: tuple[int, int, int], b: tuple[int, int, int], label_a: st
     se = math.sqrt(var_a + var_b)
     centre = centre_a - centre_b
     half_width = _z(confidence) * se
-    p_value = 2 * float(stats.norm.sf(abs(centre) / se))
+    p_value = _two_sided_p(centre / se)
     score_a = 100 * (a[0] - a[2]) / n_a
     score_b = 100 * (b[0] - b[2]) / n_b
     return SurveyDifference(label_a, label_b, n_a, n_b, score_a, score_b, score_a - score_b,
@@ -190,7 +195,7 @@ def proportion_difference(successes_a: int, n_a: int, successes_b: int, n_b: int
     se = math.sqrt(p_a * (1 - p_a) / (n_a + 2) + p_b * (1 - p_b) / (n_b + 2))
     centre = p_a - p_b
     half_width = _z(confidence) * se
-    p_value = 2 * float(stats.norm.sf(abs(centre) / se)) if se > 0 else math.nan
+    p_value = _two_sided_p(centre / se) if se > 0 else math.nan
     share_a, share_b = 100 * successes_a / n_a, 100 * successes_b / n_b
     return SurveyDifference(label_a, label_b, n_a, n_b, share_a, share_b, share_a - share_b,
                             100 * (centre - half_width), 100 * (centre + half_width), p_value,
@@ -350,6 +355,8 @@ def mean_difference(mean_a: float, sd_a: float, n_a: int, mean_b: float, sd_b: f
     if se == 0:
         return SurveyDifference(label_a, label_b, n_a, n_b, mean_a, mean_b, mean_a - mean_b, mean_a - mean_b,
                                 mean_a - mean_b, math.nan, "Welch t test")
+    from scipy import stats  # lazily: scipy.stats costs about a second at start-up
+
     df = (va + vb) ** 2 / (va**2 / (n_a - 1) + vb**2 / (n_b - 1))
     t_crit = float(stats.t.ppf(0.5 + confidence / 2, df))
     diff = mean_a - mean_b

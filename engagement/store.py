@@ -29,7 +29,7 @@ from engagement.schema import KINDS, TABLES, TableSpec
 from engagement.sql import read_sql
 
 # Rebuilt in this order after every load or undo: each may read the ones before it.
-DERIVED_TABLES = ("order_facts", "dataset_facts", "customer_summary", "customer_months")
+DERIVED_TABLES = ("order_facts", "dataset_facts", "customer_summary", "customer_months", "purchases")
 
 LOADS_DDL = """
 CREATE TABLE IF NOT EXISTS loads (
