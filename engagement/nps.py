@@ -99,7 +99,13 @@ def _z(confidence: float) -> float:
 
 
 def _two_sided_p(z: float) -> float:
-    return 2 * (1 - NormalDist().cdf(abs(z)))
+    """2 * P(Z > |z|) via erfc, which keeps tiny p-values instead of rounding 1 - cdf to 0."""
+    return math.erfc(abs(z) / math.sqrt(2))
+
+
+def format_p(p_value: float) -> str:
+    """p-values as people read them: "p < 0.0001" for tiny ones, else 2-3 significant digits."""
+    return "p < 0.0001" if p_value < 1e-4 else f"p = {p_value:.2g}" if p_value < 0.01 else f"p = {p_value:.3f}"
 
 
 def _adjusted(promoters: int, passives: int, detractors: int) -> tuple[float, float]:
@@ -207,7 +213,7 @@ def difference_sentence(d: SurveyDifference) -> str:
     if math.isnan(d.ci_low):
         return (f"Not enough answers to compare {d.label_a} (n = {d.n_a:,}) with {d.label_b} (n = {d.n_b:,}).")
     text = (f"{d.label_a} minus {d.label_b}: {d.difference:+.1f} points (95 % CI {d.ci_low:+.1f} to "
-            f"{d.ci_high:+.1f}, p = {d.p_value:.3g}; n = {d.n_a:,} and {d.n_b:,}). ")
+            f"{d.ci_high:+.1f}, {format_p(d.p_value)}; n = {d.n_a:,} and {d.n_b:,}). ")
     text += ("Significant at the 5 % level." if d.is_significant
              else "Not significant at the 5 % level: the difference could be chance.")
     if min(d.n_a, d.n_b) < SMALL_GROUP_MIN:
@@ -413,7 +419,7 @@ def behaviour_verdict(link: BehaviourLink) -> str:
     direction = "more" if rep.difference > 0 else "less"
     text = (f"{rep.label_a.capitalize()} repurchased {abs(rep.difference):.1f} points {direction} often than "
             f"{rep.label_b} within {link.horizon_days} days (95 % CI {rep.ci_low:+.1f} to {rep.ci_high:+.1f}, "
-            f"p = {rep.p_value:.3g}; n = {rep.n_a:,} and {rep.n_b:,}). ")
+            f"{format_p(rep.p_value)}; n = {rep.n_a:,} and {rep.n_b:,}). ")
     if rep.is_significant and rep.difference > 0:
         text += "Yes: in this data the score predicts repurchase."
     elif rep.is_significant:
@@ -422,7 +428,7 @@ def behaviour_verdict(link: BehaviourLink) -> str:
         text += "The difference could be chance: no evidence here that the score predicts repurchase."
     if not math.isnan(rev.ci_low):
         text += (f" Revenue per customer differs by ${rev.difference:,.2f} "
-                 f"(95 % CI ${rev.ci_low:,.2f} to ${rev.ci_high:,.2f}, Welch p = {rev.p_value:.3g}).")
+                 f"(95 % CI ${rev.ci_low:,.2f} to ${rev.ci_high:,.2f}, Welch {format_p(rev.p_value)}).")
     return text
 
 

@@ -25,7 +25,7 @@ from engagement.intervals import wilson_interval
 from engagement.kpis import data_range, default_filters
 from engagement.nps import (
     NPS_SCALE, SMALL_GROUP_MIN, behaviour_after_answer, behaviour_verdict, bottom_box_answers, breakdown_records,
-    compare_groups, compare_with_previous_period, mean_difference, nps_difference, nps_summary,
+    compare_groups, compare_with_previous_period, format_p, mean_difference, nps_difference, nps_summary,
     proportion_difference, survey_breakdown, survey_trend,
 )
 from engagement.store import Store
@@ -350,3 +350,13 @@ def test_page_views_render(view, app_env):
     assert any(m.label == "NPS" for m in at.metric)
     assert any("adjusted Wald (Rocks 2016)" in c.value for c in at.caption)
     assert VIEW_MARKERS[view](at), view
+
+
+def test_tiny_p_values_survive_and_read_plainly():
+    """z = 9: scipy.stats.norm.sf(9) * 2 = 2.2571768e-19 (1 - cdf would round it to 0)."""
+    d = nps_difference((900, 50, 50), (300, 300, 400))
+    assert 0 < d.p_value < 1e-10
+    assert nps_difference((60, 25, 15), (40, 30, 30)).p_value == pytest.approx(
+        2 * stats.norm.sf(0.3398058 / 0.1095707), rel=1e-5)
+    assert format_p(2.2571768e-19) == "p < 0.0001" and format_p(0.0019271) == "p = 0.0019"
+    assert format_p(0.133) == "p = 0.133"
