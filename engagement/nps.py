@@ -339,6 +339,24 @@ class BehaviourLink:
     def followed_up(self) -> int:
         return sum(o.followed_up for o in self.outcomes)
 
+    def readable_table(self) -> pd.DataFrame:
+        """The outcomes as text for a screen: each rate or mean with its 95 % interval beside it."""
+        def share(value: float, bounds: tuple[float, float]) -> str:
+            return "–" if math.isnan(value) else f"{value:.1%} ({bounds[0]:.1%} – {bounds[1]:.1%})"
+
+        def money(value: float, bounds: tuple[float, float]) -> str:
+            if math.isnan(value):
+                return "–"
+            return f"${value:,.2f}" + ("" if math.isnan(bounds[0]) else f" (${bounds[0]:,.2f} – ${bounds[1]:,.2f})")
+
+        days = self.horizon_days
+        return pd.DataFrame([{
+            "answer": o.label, "customers followed up": o.followed_up, "censored (left out)": o.censored,
+            f"repurchased within {days} days (95 % CI)": share(o.repurchase_rate, o.repurchase_ci),
+            f"churned: no purchase in {days} days (95 % CI)": share(o.churn_rate, o.churn_ci),
+            f"revenue per customer in {days} days (95 % CI)": money(o.revenue_per_customer, o.revenue_ci),
+        } for o in self.outcomes])
+
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame([{
             "answer": o.label, "customers": o.followed_up, "censored": o.censored,

@@ -103,10 +103,7 @@ elif view == "Behaviour after the answer":
     left, right = st.columns(2)
     left.altair_chart(charts.behaviour_chart(link, "repurchase"), width="stretch")
     right.altair_chart(charts.behaviour_chart(link, "revenue"), width="stretch")
-    outcome_table = link.frame()
-    st.dataframe(outcome_table, hide_index=True, width="stretch", column_config={
-        c: st.column_config.NumberColumn(format="percent") for c in outcome_table.columns if "rate" in c
-        or c.startswith(("repurchase_ci", "churn_ci"))})
+    st.dataframe(link.readable_table(), hide_index=True, width="stretch")
     st.caption(
         f"One answer per customer: their first {survey} answer in the period. Repurchase = at least one purchase "
         f"in the {horizon} days after it; churn = no purchase in that window (its complement); revenue per "
@@ -114,7 +111,7 @@ elif view == "Behaviour after the answer":
         f"{bottom}: Agresti-Caffo and Welch. **{link.censored:,} answers are left out (censored)**: their "
         f"{horizon}-day window runs past the last purchase in the data, so their outcome is not known yet. "
         "Observational: satisfied customers may differ in other ways too.")
-    ui.download_csv(outcome_table, f"{scale.kind}_behaviour_{horizon}d.csv", key="nps_behaviour_csv")
+    ui.download_csv(link.frame(), f"{scale.kind}_behaviour_{horizon}d.csv", key="nps_behaviour_csv")
 
 elif view == "Comment themes":
     n_themes = ui.synced_number("Themes per group", key="nps_themes", default=8, widget=st.slider,

@@ -360,3 +360,12 @@ def test_tiny_p_values_survive_and_read_plainly():
         2 * stats.norm.sf(0.3398058 / 0.1095707), rel=1e-5)
     assert format_p(2.2571768e-19) == "p < 0.0001" and format_p(0.0019271) == "p = 0.0019"
     assert format_p(0.133) == "p = 0.133"
+
+
+def test_readable_outcome_table_puts_the_interval_beside_the_rate(outcome_store):
+    """Regression value of the layout: X's repurchase 1 of 1 with Wilson (0.2065, 1.0)."""
+    link = behaviour_after_answer(outcome_store, Filters(date(2025, 1, 1), date(2025, 6, 30)), NPS_SCALE, 30)
+    table = link.readable_table()
+    low, high = wilson_interval(1, 1)
+    assert table.iloc[0]["repurchased within 30 days (95 % CI)"] == f"100.0% ({low:.1%} – {high:.1%})"
+    assert table.iloc[0]["revenue per customer in 30 days (95 % CI)"] == "$50.00"  # n = 1: no interval

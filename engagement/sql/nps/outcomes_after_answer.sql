@@ -39,13 +39,22 @@ categorised as (
     cross join data_end as d
 ),
 
+-- Only purchases that can fall in some answer's follow-up window, of customers who answered.
+candidate_orders as (
+    select o.order_id, o.customer_id, o.ordered_at, o.net_revenue
+    from order_facts as o
+    semi join first_answers using (customer_id)
+    where o.ordered_at > $start
+      and o.ordered_at <= $end_exclusive + $horizon_days * interval 1 day
+),
+
 follow_up as (
     select
         a.response_id,
         count(o.order_id) as purchases,
         coalesce(sum(o.net_revenue), 0)::double as revenue
     from categorised as a
-    left join order_facts as o
+    left join candidate_orders as o
         on o.customer_id = a.customer_id
         and o.ordered_at > a.responded_at
         and o.ordered_at <= a.responded_at + $horizon_days * interval 1 day
