@@ -157,7 +157,14 @@ def write_filters_to_url(filters: Filters) -> None:
 
 
 def current_filters() -> Filters:
-    """The sidebar selection of this run (set by app.py before the page runs)."""
+    """The sidebar selection of this run (set by app.py before the page runs).
+
+    A deep link opened before any session has run app.py (just after the server started) makes
+    Streamlit run the page file on its own (its pages/ folder fallback): the page then draws the
+    sidebar itself instead of failing.
+    """
+    if "filters" not in st.session_state:
+        return sidebar_filters(get_store())
     return st.session_state["filters"]
 
 
