@@ -78,7 +78,8 @@ elif view == "Breakdowns":
     ui.download_csv(table, f"{scale.kind}_by_{dimension}.csv", key="nps_breakdown_csv")
 
 elif view == "Compare two groups":
-    st.caption(f"Test: {scale.difference_method}. The two groups must not share answers (independent samples).")
+    st.caption(f"Test: {scale.difference_method}. Pick Month or Week to compare two periods. The two groups must "
+               "not share answers (independent samples).")
     compare_by = ui.synced_choice("Groups from", list(DIMENSIONS), key="nps_compare_by", format_func=DIMENSIONS.get)
     groups = list(ui.view_data(survey_breakdown, filters, scale, compare_by)["group_value"])
     if len(groups) < 2:

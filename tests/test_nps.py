@@ -369,3 +369,15 @@ def test_readable_outcome_table_puts_the_interval_beside_the_rate(outcome_store)
     low, high = wilson_interval(1, 1)
     assert table.iloc[0]["repurchased within 30 days (95 % CI)"] == f"100.0% ({low:.1%} – {high:.1%})"
     assert table.iloc[0]["revenue per customer in 30 days (95 % CI)"] == "$50.00"  # n = 1: no interval
+
+
+def test_an_empty_window_gives_empty_results_not_errors(hand_store):
+    """No answers in 2020: every view returns an empty or NaN result the page can explain."""
+    empty = Filters(date(2020, 1, 1), date(2020, 1, 31))
+    assert survey_breakdown(hand_store, empty, NPS_SCALE).empty
+    assert survey_trend(hand_store, empty, NPS_SCALE, "week").empty
+    d = compare_with_previous_period(hand_store, empty, NPS_SCALE)
+    assert (d.n_a, d.n_b) == (0, 0) and math.isnan(d.ci_low)
+    link = behaviour_after_answer(hand_store, empty, NPS_SCALE, 30)
+    assert link.followed_up == 0 and "Not enough answers" in behaviour_verdict(link)
+    assert bottom_box_answers(hand_store, empty, NPS_SCALE).empty
