@@ -128,7 +128,7 @@ def behaviour_chart(link: BehaviourLink, measure: str = "repurchase") -> alt.Cha
 def theme_share_chart(result: ThemeResult, colour: str = CATEGORY_COLOURS[2]) -> alt.Chart:
     """Share of one group's comments per theme (bars, largest first) with 95 % Wilson intervals."""
     data = result.frame()
-    share_title = f"Share of {result.group}' comments"
+    share_title = "Share of the group's comments"
     base = alt.Chart(data).encode(y=alt.Y("theme:N", title=None, sort=list(data["theme"]),
                                           axis=alt.Axis(labelLimit=260)))
     bars = base.mark_bar(color=colour, opacity=0.85).encode(
@@ -145,4 +145,4 @@ def theme_share_chart(result: ThemeResult, colour: str = CATEGORY_COLOURS[2]) ->
     errors = base.mark_rule(color="black", strokeWidth=2).encode(x=alt.X("ci_low:Q", title=share_title), x2="ci_high:Q")
     return (bars + errors).properties(
         height=alt.Step(30),
-        title=f"Themes of {result.group}' comments (n = {result.comments_used:,}; {result.unclear:,} unclear)")
+        title=f"n = {result.comments_used:,} comments ({result.unclear:,} unclear)")
