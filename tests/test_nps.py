@@ -381,3 +381,17 @@ def test_an_empty_window_gives_empty_results_not_errors(hand_store):
     link = behaviour_after_answer(hand_store, empty, NPS_SCALE, 30)
     assert link.followed_up == 0 and "Not enough answers" in behaviour_verdict(link)
     assert bottom_box_answers(hand_store, empty, NPS_SCALE).empty
+
+
+def test_behaviour_and_theme_charts_carry_their_intervals(outcome_store):
+    from engagement.comment_themes import extract_themes
+
+    link = behaviour_after_answer(outcome_store, Filters(date(2025, 1, 1), date(2025, 6, 30)), NPS_SCALE, 30)
+    spec = nps_charts.behaviour_chart(link, "revenue").to_dict()
+    rule = spec["layer"][1]["encoding"]
+    assert (rule["x"]["field"], rule["x2"]["field"]) == ("revenue_ci_low", "revenue_ci_high")
+    assert {"customers"} <= {t["field"] for t in spec["layer"][0]["encoding"]["tooltip"]}
+    themes = extract_themes(pd.Series(["late parcel", "parcel was late", "stale beans", "beans were stale"] * 6), 2)
+    spec = nps_charts.theme_share_chart(themes).to_dict()
+    assert spec["layer"][1]["encoding"]["x2"]["field"] == "ci_high"
+    assert "n = 24 comments" in spec["title"]
