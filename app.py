@@ -17,5 +17,11 @@ pages = {
     "Voice & value": [
         st.Page("pages/nps.py", title="NPS and CSAT", icon="💬"),
     ],
+    "Experiments": [
+        st.Page("pages/experiments.py", title="Experiments", icon="🧪"),
+    ],
+    "Data": [
+        st.Page("pages/sql_notebook.py", title="SQL notebook", icon="🧮"),
+    ],
 }
 st.navigation(pages).run()
