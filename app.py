@@ -14,5 +14,9 @@ pages = {
     "Overview": [
         st.Page("pages/overview.py", title="Overview", icon="📊", default=True),
     ],
+    "Voice & value": [
+        st.Page("pages/engagement.py", title="Engagement", icon="🤝"),
+        st.Page("pages/roi.py", title="ROI", icon="💰"),
+    ],
 }
 st.navigation(pages).run()

@@ -179,7 +179,7 @@ def format_value(value: float, unit: str) -> str:
     if unit == "share":
         return f"{value:.1%}"
     if unit == "money":
-        return f"${value:,.2f}"
+        return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
     if unit == "days":
         return f"{value:,.0f} days"
     if unit == "score":
