@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
+from statistics import NormalDist
 
 import pandas as pd
-from scipy import stats
 
 from engagement.filters import Filters
 from engagement.intervals import mean_interval, wilson_interval
@@ -73,7 +73,7 @@ CIRCULARITY_NOTE = (
     "prior spend."
 )
 
-_Z95 = float(stats.norm.ppf(0.975))
+_Z95 = NormalDist().inv_cdf(0.975)
 
 
 @dataclass(frozen=True)
@@ -191,6 +191,8 @@ def welch_interval(mean_a: float, var_a: float, n_a: int, mean_b: float, var_b: 
     if se == 0:
         return difference, 0.0, difference, difference
     df = (va + vb) ** 2 / (va * va / (n_a - 1) + vb * vb / (n_b - 1))
+    from scipy import stats  # lazily: scipy.stats costs about a second at start-up
+
     t = float(stats.t.ppf(0.5 + confidence / 2, df))
     return difference, se, difference - t * se, difference + t * se
 

@@ -29,10 +29,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from engagement.engagement_score import (
     DEFAULT_THRESHOLD, EngagementWeights, materialise_scores, welch_interval,
@@ -93,7 +93,7 @@ class OlsFit:
         return (self.se_hc1 if robust else self.se_classical)[self.names.index(name)]
 
     def table(self) -> pd.DataFrame:
-        z = float(stats.norm.ppf(0.975))
+        z = NormalDist().inv_cdf(0.975)
         frame = pd.DataFrame({"term": self.names, "coefficient": self.coefficients,
                               "se_classical": self.se_classical, "se_hc1": self.se_hc1})
         frame["ci_low_hc1"] = frame["coefficient"] - z * frame["se_hc1"]
@@ -345,7 +345,7 @@ def observational_estimate(store: Store, filters: Filters, post_days: int = 90,
         n_total - n_engaged, float(moments["s_post_revenue"].sum()) - sum_e,
         float(moments["s_post_revenue__post_revenue"].sum()) - sq_e,
     )
-    z = float(stats.norm.ppf(0.975))
+    z = NormalDist().inv_cdf(0.975)
     b, se = fit.coefficient("engaged"), fit.se("engaged")
     return ObservationalEstimate(pre.start, cutoff, filters.end, float(threshold), naive, b, se,
                                  b - z * se, b + z * se, fit)
@@ -357,6 +357,8 @@ SRM_ALPHA = 0.001  # a sample-ratio test below this flags a broken assignment (e
 def experiments(store: Store) -> pd.DataFrame:
     """Experiments in the assignments, newest first, with ``has_control`` for usable holdouts and
     ``srm_p_value``, a binomial test of the control share against an equal split."""
+    from scipy import stats  # lazily: scipy.stats costs about a second at start-up
+
     frame = store.query("roi/experiments")
     frame["srm_p_value"] = [
         stats.binomtest(int(c), int(n), 0.5).pvalue if n else math.nan
@@ -382,6 +384,8 @@ def holdout_estimate(store: Store, experiment_id: str, outcome_days: int = 30,
     t, c = arms.loc["treatment"], arms.loc["control"]
     difference = _mean_difference(int(t["customers"]), float(t["revenue"]), float(t["revenue_squares"]),
                                   int(c["customers"]), float(c["revenue"]), float(c["revenue_squares"]))
+    from scipy import stats
+
     srm = stats.binomtest(int(t["customers"]), int(t["customers"] + c["customers"]), 0.5).pvalue
     return HoldoutEstimate(
         experiment_id, int(outcome_days), pd.Timestamp(row["first_assigned_at"].iloc[0]).date(),
