@@ -193,3 +193,23 @@ def test_demo_channels_measured_by_clicks(demo_store):
     assert {"email", "sms"} <= set(frame.index)
     assert (frame["clicks"] > 0).all() and (frame["converted_clicks"] <= frame["clicks"]).all()
     assert (frame["conversion_rate_ci_low"] <= frame["conversion_rate"]).all()
+
+
+def test_page_weights_and_threshold_come_from_the_link(app_env, demo_store):
+    """A shared link carries the weights and the threshold; the page shows the matching engaged count."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
+    at.query_params["engagement_w_orders"] = "0.0"
+    at.query_params["engagement_threshold"] = "2.0"
+    at.run()
+    at.switch_page("pages/engagement.py")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    filters = at.session_state["filters"]
+    expected = engagement_view(demo_store, filters, EngagementWeights(orders=0.0), 2.0).engaged_customers
+    metric = next(m for m in at.metric if m.label == "Engaged customers")
+    assert metric.value == f"{expected:,}"
+    assert expected != engagement_view(demo_store, filters).engaged_customers  # the link changed the answer

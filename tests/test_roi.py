@@ -211,3 +211,19 @@ def test_cli_report_engagement_csv(demo_db_path):
 def test_cli_rejects_bad_margin(demo_db_path, capsys):
     assert cli.main(["report", "roi", "--db", str(demo_db_path), "--margin", "40"]) == 1
     assert "margin" in capsys.readouterr().err
+
+
+def test_roi_page_labels_the_observational_method(app_env):
+    """Chosen through the link, the observational method is labelled as such, with the shrinkage shown."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
+    at.query_params["roi_method"] = "observational"
+    at.query_params["roi_margin"] = "50.0"
+    at.run()
+    at.switch_page("pages/roi.py")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("not causal" in w.value for w in at.warning)
+    assert any("shrinks the naive gap" in m.value for m in at.markdown)
+    assert any(m.label == "ROI" for m in at.metric)

@@ -48,8 +48,7 @@ def score_distribution_chart(view: EngagementView) -> alt.Chart:
     )
     rule = alt.Chart(pd.DataFrame({"threshold": [view.threshold]})).mark_rule(color="red", strokeDash=[4, 3]).encode(
         x="threshold:Q", tooltip=[alt.Tooltip("threshold:Q", title="Engaged from score")])
-    return (line + rule).properties(height=280, title=alt.TitleParams(
-        "Who would count as engaged", subtitle="share of customers at or above each score; red: threshold"))
+    return (line + rule).properties(height=280, title="Who would count as engaged (red: threshold)")
 
 
 def score_components_chart(view: EngagementView) -> alt.Chart:
