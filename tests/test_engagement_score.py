@@ -213,3 +213,19 @@ def test_page_weights_and_threshold_come_from_the_link(app_env, demo_store):
     metric = next(m for m in at.metric if m.label == "Engaged customers")
     assert metric.value == f"{expected:,}"
     assert expected != engagement_view(demo_store, filters).engaged_customers  # the link changed the answer
+
+
+def test_charts_carry_intervals_and_threshold(score_store):
+    """Charts are checked through their spec: the intervals and the threshold are in the data drawn."""
+    from engagement.charts import engagement as charts
+
+    view = engagement_view(score_store, WINDOW, EngagementWeights(), 10)
+    spec = charts.segment_comparison_chart(view.comparisons[1]).to_dict()
+    rows = next(iter(spec["datasets"].values()))
+    assert {r["segment"]: r["value"] for r in rows} == {"Engaged": 115.0, "Unengaged": 0.0}
+    assert {"ci_low", "ci_high", "n"} <= set(rows[0])
+    spec = charts.score_distribution_chart(view).to_dict()
+    assert any(r.get("threshold") == 10 for rows in spec["datasets"].values() for r in rows)
+    channels = channel_engagement(score_store, WINDOW)
+    spec = charts.channel_engagement_chart(channels).to_dict()
+    assert [panel["title"] for panel in spec["hconcat"]] == ["Recipients who clicked", "Clicks followed by a purchase"]

@@ -227,3 +227,16 @@ def test_roi_page_labels_the_observational_method(app_env):
     assert any("not causal" in w.value for w in at.warning)
     assert any("shrinks the naive gap" in m.value for m in at.markdown)
     assert any(m.label == "ROI" for m in at.metric)
+
+
+def test_charts_show_break_even_and_both_estimates(demo_store, demo_filters):
+    from engagement.charts import roi as charts
+
+    report = roi_report(demo_store, demo_filters, method=METHOD_OBSERVATIONAL)
+    spec = charts.roi_interval_chart(report.result).to_dict()
+    rows = next(iter(spec["datasets"].values()))
+    assert rows[0]["zero"] == 0 and rows[0]["ci_low"] == pytest.approx(report.result.roi_ci_low)
+    spec = charts.adjustment_chart(report.observational).to_dict()
+    rows = next(iter(spec["datasets"].values()))
+    assert [r["estimate"] for r in rows] == ["Naive difference", "Adjusted (OLS)"]
+    assert rows[1]["value"] == pytest.approx(report.observational.adjusted)
