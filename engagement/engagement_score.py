@@ -141,6 +141,7 @@ class EngagementView:
     engaged_revenue_share: SegmentValue
     components: pd.DataFrame  # one row per behaviour or activity
     distribution: pd.DataFrame  # one row per score bucket and engaged flag
+    top_customers: pd.DataFrame  # the highest scores, one row per customer (``top`` rows at most)
 
 
 def score_params(filters: Filters, weights: EngagementWeights, threshold: float) -> dict:
@@ -253,7 +254,7 @@ def _comparisons(rows: pd.DataFrame) -> tuple[tuple[SegmentComparison, ...], Seg
 
 
 def engagement_view(store: Store, filters: Filters, weights: EngagementWeights = EngagementWeights(),
-                    threshold: float = DEFAULT_THRESHOLD) -> EngagementView:
+                    threshold: float = DEFAULT_THRESHOLD, top: int = 5_000) -> EngagementView:
     """Scores, engaged-vs-unengaged comparisons and score make-up for one selection.
 
     Parameters
@@ -265,12 +266,15 @@ def engagement_view(store: Store, filters: Filters, weights: EngagementWeights =
         Points per behaviour.
     threshold : float
         A customer with ``score >= threshold`` is engaged.
+    top : int
+        How many of the highest-scoring customers to return (one scoring pass serves everything).
     """
     cur = materialise_scores(store, filters, weights, threshold)
     try:
         rows = cur.execute(read_sql("engagement/segment_comparison")).df()
         components = cur.execute(read_sql("engagement/score_components"), weights.params()).df()
         distribution = cur.execute(read_sql("engagement/score_distribution")).df()
+        top_customers = _top_scores(cur, top)
     finally:
         cur.execute("DROP TABLE IF EXISTS customer_scores").fetchall()
     comparisons, share = _comparisons(rows)
@@ -281,7 +285,15 @@ def engagement_view(store: Store, filters: Filters, weights: EngagementWeights =
     components["customer_share"] = components["customers"] / components["population"].where(components["population"] > 0)
     customers = int(rows["customers"].sum())
     engaged = int(rows.loc[rows["is_engaged"], "customers"].sum())
-    return EngagementView(customers, engaged, float(threshold), comparisons, share, components, distribution)
+    return EngagementView(customers, engaged, float(threshold), comparisons, share, components, distribution,
+                          top_customers)
+
+
+def _top_scores(cursor, limit: int | None) -> pd.DataFrame:
+    return cursor.execute(
+        "SELECT * FROM customer_scores ORDER BY score DESC, customer_id LIMIT $limit",
+        {"limit": limit if limit is not None else 2**62},
+    ).df()
 
 
 def customer_scores(store: Store, filters: Filters, weights: EngagementWeights = EngagementWeights(),
@@ -289,10 +301,7 @@ def customer_scores(store: Store, filters: Filters, weights: EngagementWeights =
     """Per-customer counts, score and engaged flag, highest score first (``limit`` rows if given)."""
     cur = materialise_scores(store, filters, weights, threshold)
     try:
-        frame = cur.execute(
-            "SELECT * FROM customer_scores ORDER BY score DESC, customer_id LIMIT $limit",
-            {"limit": limit if limit is not None else 2**62},
-        ).df()
+        frame = _top_scores(cur, limit)
     finally:
         cur.execute("DROP TABLE IF EXISTS customer_scores").fetchall()
     return frame

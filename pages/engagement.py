@@ -7,7 +7,7 @@ from engagement import ui
 from engagement.charts import engagement as charts
 from engagement.engagement_score import (
     BEHAVIOURS, CIRCULARITY_NOTE, DEFAULT_THRESHOLD, REVENUE_SHARE_DEFINITION, SCORE_DEFINITION, EngagementWeights,
-    channel_engagement, comparisons_as_records, customer_scores, engagement_view,
+    channel_engagement, comparisons_as_records, engagement_view,
 )
 
 filters = ui.current_filters()
@@ -120,6 +120,6 @@ else:
     ui.download_csv(channels, "channel_engagement.csv")
 
 with st.expander("Most engaged customers (top 5,000)"):
-    top = ui.view_data(customer_scores, filters, weights, threshold, 5_000)
+    top = view.top_customers
     st.dataframe(top.head(200), hide_index=True, width="stretch")
     ui.download_csv(top, "engagement_scores_top5000.csv")

@@ -16,16 +16,22 @@ sends as (
     group by channel
 ),
 
+window_events as materialized (
+    select event_id, customer_id, occurred_at, event_type
+    from events
+    semi join selected_customers using (customer_id)
+    where event_type in ('email_click', 'sms_click', 'email_open')
+      and occurred_at >= $start and occurred_at < $end_exclusive
+),
+
 clicks as (
     select
         event_id,
         customer_id,
         occurred_at,
         case event_type when 'email_click' then 'email' when 'sms_click' then 'sms' end as channel
-    from events
-    semi join selected_customers using (customer_id)
+    from window_events
     where event_type in ('email_click', 'sms_click')
-      and occurred_at >= $start and occurred_at < $end_exclusive
 ),
 
 clicks_then_orders as (
@@ -60,9 +66,8 @@ orders_after_clicks as (
 
 opens as (
     select 'email' as channel, count(*) as opens
-    from events
-    semi join selected_customers using (customer_id)
-    where event_type = 'email_open' and occurred_at >= $start and occurred_at < $end_exclusive
+    from window_events
+    where event_type = 'email_open'
 ),
 
 channels as (

@@ -13,15 +13,12 @@ with selected_customers as (
       and coalesce(created_at, first_order_at) < $end_exclusive
 ),
 
-window_orders as (
-    select customer_id, count(*) as orders, sum(net_revenue)::double as revenue
-    from order_facts
-    where ordered_at >= $start and ordered_at < $end_exclusive
-    group by customer_id
-),
-
-orders_to_date as (
-    select customer_id, sum(net_revenue)::double as revenue_to_date
+customer_orders as (
+    select
+        customer_id,
+        count(*) filter (where ordered_at >= $start) as orders,
+        coalesce(sum(net_revenue) filter (where ordered_at >= $start), 0)::double as revenue,
+        sum(net_revenue)::double as revenue_to_date
     from order_facts
     where ordered_at < $end_exclusive
     group by customer_id
@@ -63,10 +60,9 @@ counted as (
         coalesce(e.sms_delivered, 0) as sms_delivered,
         coalesce(e.social_follows, 0) as social_follows,
         coalesce(o.revenue, 0) as revenue,
-        coalesce(d.revenue_to_date, 0) as revenue_to_date
+        coalesce(o.revenue_to_date, 0) as revenue_to_date
     from selected_customers as s
-    left join window_orders as o using (customer_id)
-    left join orders_to_date as d using (customer_id)
+    left join customer_orders as o using (customer_id)
     left join window_events as e using (customer_id)
 ),
 
