@@ -132,6 +132,12 @@ class HoldoutEstimate:
     last_assigned: date
     difference: MeanDifference
     srm_p_value: float  # equal intended split assumed
+    data_as_of: date
+
+    @property
+    def windows_complete(self) -> bool:
+        """False when the data ends before the last assigned customer's outcome window does."""
+        return self.last_assigned + timedelta(days=self.outcome_days) <= self.data_as_of
 
 
 @dataclass(frozen=True)
@@ -390,6 +396,7 @@ def holdout_estimate(store: Store, experiment_id: str, outcome_days: int = 30,
     return HoldoutEstimate(
         experiment_id, int(outcome_days), pd.Timestamp(row["first_assigned_at"].iloc[0]).date(),
         pd.Timestamp(row["last_assigned_at"].iloc[0]).date(), difference, float(srm),
+        pd.Timestamp(row["data_as_of"].iloc[0]).date(),
     )
 
 
@@ -492,7 +499,7 @@ def report_as_record(report: RoiReport) -> dict:
             "treatment_customers": d.treated_n, "control_customers": d.control_n,
             "treatment_mean_revenue": d.treated_mean, "control_mean_revenue": d.control_mean,
             "difference_per_customer": d.difference, "difference_ci_low": d.ci_low, "difference_ci_high": d.ci_high,
-            "sample_ratio_p_value": h.srm_p_value,
+            "sample_ratio_p_value": h.srm_p_value, "outcome_windows_complete": h.windows_complete,
         })
     if report.observational is not None:
         o = report.observational

@@ -100,6 +100,9 @@ if report.holdout is not None:
     st.markdown(f"Difference per customer: **{ui.format_value(d.difference, 'money')}** (95 % Welch CI "
                 f"{ui.format_value(d.ci_low, 'money')} to {ui.format_value(d.ci_high, 'money')}), times "
                 f"{d.treated_n:,} treated customers. Assigned {h.first_assigned:%d %b %Y} – {h.last_assigned:%d %b %Y}.")
+    if not h.windows_complete:
+        st.warning(f"The data end on {h.data_as_of:%d %b %Y}, before the last {h.outcome_days}-day outcome window does: "
+                   "late-assigned customers have had less time to buy, which dilutes the difference. Shorten the window.")
     if h.srm_p_value < SRM_ALPHA:
         st.warning(f"Sample-ratio mismatch: {d.treated_n:,} vs {d.control_n:,} is unlikely under an equal split "
                  f"(p = {h.srm_p_value:.2g}). Assignment or logging is broken; do not trust this estimate.")

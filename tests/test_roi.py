@@ -6,7 +6,7 @@ import io
 import json
 import math
 from contextlib import redirect_stdout
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -240,3 +240,13 @@ def test_charts_show_break_even_and_both_estimates(demo_store, demo_filters):
     rows = next(iter(spec["datasets"].values()))
     assert [r["estimate"] for r in rows] == ["Naive difference", "Adjusted (OLS)"]
     assert rows[1]["value"] == pytest.approx(report.observational.adjusted)
+
+
+def test_holdout_flags_outcome_windows_past_the_data(demo_store):
+    """The data end on 31 Oct 2026; the SMS win-back test assigned customers until late summer, so a
+    90-day window from its last assignment runs past the data, a 30-day one from the subject-line test does not."""
+    late = holdout_estimate(demo_store, "EXP-sms-winback", outcome_days=90)
+    early = holdout_estimate(demo_store, "EXP-subject-line", outcome_days=30)
+    assert late.data_as_of == date(2026, 10, 31)
+    assert late.last_assigned + timedelta(days=90) > late.data_as_of
+    assert not late.windows_complete and early.windows_complete

@@ -1,5 +1,6 @@
 -- Grain: one row per experiment in experiment_assignments: its arms, size and assignment span, and
--- whether it has a control arm (a holdout the ROI page can measure incremental revenue against).
+-- whether it has a control arm (a holdout the ROI page can measure incremental revenue against), and
+-- the moment the data ends (to tell whether every outcome window is complete).
 with final as (
     select
         experiment_id,
@@ -13,4 +14,8 @@ with final as (
     order by first_assigned_at desc, experiment_id
 )
 
-select *, control_customers > 0 and control_customers < customers as has_control from final
+select
+    final.*,
+    control_customers > 0 and control_customers < customers as has_control,
+    (select as_of from dataset_facts) as data_as_of
+from final
