@@ -491,6 +491,8 @@ def report_as_record(report: RoiReport) -> dict:
         "period_start": r.period_start.isoformat(), "period_end": r.period_end.isoformat(),
         "payback_months": r.payback_months, "payback_months_ci_low": r.payback_ci_low,
         "payback_months_ci_high": r.payback_ci_high,
+        # Payback values are null when they do not exist: no positive incremental gross profit (at that bound).
+        "payback_reached": math.isfinite(r.payback_months),
     }
     if report.holdout is not None:
         h, d = report.holdout, report.holdout.difference
