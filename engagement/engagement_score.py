@@ -69,8 +69,8 @@ REVENUE_SHARE_DEFINITION = (
 )
 CIRCULARITY_NOTE = (
     "Purchases count towards the score, so part of the gap between engaged and unengaged customers is "
-    "there by construction. The ROI page measures revenue after the scoring period and adjusts for "
-    "prior spend."
+    "there by construction (set the purchase weight to 0 to compare on the other behaviours only). The ROI "
+    "page measures revenue after the scoring period and adjusts for prior spend."
 )
 
 _Z95 = NormalDist().inv_cdf(0.975)
