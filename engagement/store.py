@@ -29,7 +29,7 @@ from engagement.schema import KINDS, TABLES, TableSpec
 from engagement.sql import read_sql
 
 # Rebuilt in this order after every load or undo: each may read the ones before it.
-DERIVED_TABLES = ("order_facts", "dataset_facts", "customer_summary", "customer_months")
+DERIVED_TABLES = ("order_facts", "dataset_facts", "customer_summary", "customer_months", "purchases")
 
 LOADS_DDL = """
 CREATE TABLE IF NOT EXISTS loads (
@@ -51,6 +51,10 @@ CREATE TABLE IF NOT EXISTS loads (
 
 class ReadOnlyStoreError(RuntimeError):
     """A write was attempted on a store opened read-only."""
+
+
+class StoreLockedError(RuntimeError):
+    """Another process holds the database file (DuckDB allows one writing process per file)."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,17 @@ class Store:
         read_only = config.read_only() if read_only is None else read_only
         if path != ":memory:" and not read_only:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        connection = duckdb.connect(path, read_only=read_only)
+        try:
+            connection = duckdb.connect(path, read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            holder = str(exc).split("Conflicting lock is held in", 1)[-1].split(". See also")[0].strip()
+            raise StoreLockedError(
+                f"The database {path} is in use by another process ({holder}). DuckDB lets one process "
+                "write a database file at a time: load through the running app's Data page, or stop the "
+                "app (or the other command) and try again."
+            ) from exc
         store = cls(connection, path, read_only)
         if not read_only:
             store.ensure_schema()
