@@ -27,7 +27,8 @@ with st.expander("Score weights and the engaged threshold (editable; kept in the
                                      min_value=0.0, step=1.0, help="A customer is engaged when the score reaches this.")
 weights = EngagementWeights(**values)
 
-view = ui.view_data(engagement_view, filters, weights, threshold)
+with st.spinner("Scoring every customer…"):
+    view = ui.view_data(engagement_view, filters, weights, threshold)
 if view.customers == 0:
     st.warning("No customers in this selection. Widen the date range or clear the filters.")
     st.stop()
@@ -102,7 +103,8 @@ right.dataframe(components[components["kind"] == "activity"][["label", "occurren
 st.subheader("Channel engagement: clicks and purchases, not opens")
 conversion_days = ui.synced_number("A click converts when a purchase follows within (days)", key="engagement_conversion_days",
                                    default=7, min_value=1, max_value=90, step=1)
-channels = ui.view_data(channel_engagement, filters, conversion_days)
+with st.spinner("Matching clicks to purchases…"):
+    channels = ui.view_data(channel_engagement, filters, conversion_days)
 if channels.empty:
     st.info("No messages or clicks in this period and selection.")
 else:

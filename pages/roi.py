@@ -53,8 +53,9 @@ with c3:
     st.caption("Charge what the measured treatment cost: a holdout measures only what its own treatment adds.")
 
 try:
-    report = ui.view_data(roi_report, filters, margin_pct / 100, method, experiment_id, outcome_days, post_days,
-                          programme, typed_cost, EngagementWeights(), threshold)
+    with st.spinner("Estimating incremental revenue…"):
+        report = ui.view_data(roi_report, filters, margin_pct / 100, method, experiment_id, outcome_days, post_days,
+                              programme, typed_cost, EngagementWeights(), threshold)
 except RoiInputError as exc:
     st.warning(str(exc))
     st.stop()

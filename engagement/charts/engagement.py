@@ -39,9 +39,10 @@ def score_distribution_chart(view: EngagementView) -> alt.Chart:
     total = by_bucket["customers"].sum()
     by_bucket["at_or_above"] = by_bucket["customers"][::-1].cumsum()[::-1] / total if total else 0.0
     by_bucket["customers_at_or_above"] = by_bucket["customers"][::-1].cumsum()[::-1]
-    line = alt.Chart(by_bucket).mark_line(point=True, interpolate="step-after").encode(
+    line = alt.Chart(by_bucket).mark_line(interpolate="step-after").encode(
         x=alt.X("bucket_start:Q", title="Engagement score"),
-        y=alt.Y("at_or_above:Q", title="Customers at or above this score", axis=alt.Axis(format=".0%")),
+        y=alt.Y("at_or_above:Q", title="Share at or above", axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(domain=[0, 1.05])),
         tooltip=[alt.Tooltip("bucket_start:Q", title="Score", format=",.1f"),
                  alt.Tooltip("at_or_above:Q", title="Share at or above", format=".1%"),
                  alt.Tooltip("customers_at_or_above:Q", title="Customers", format=",")],
