@@ -145,6 +145,7 @@ class EngagementView:
 
 
 def score_params(filters: Filters, weights: EngagementWeights, threshold: float) -> dict:
+    """Bound parameters of ``sql/engagement/customer_scores.sql``."""
     return {**filters.params(), **weights.params(), "threshold": float(threshold)}
 
 

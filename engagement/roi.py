@@ -165,10 +165,6 @@ class RoiResult:
     def incremental_gross_profit(self) -> float:
         return self.margin * self.incremental_revenue
 
-    @property
-    def months(self) -> float:
-        return ((self.period_end - self.period_start).days + 1) / DAYS_PER_MONTH
-
 
 @dataclass(frozen=True)
 class RoiReport:
