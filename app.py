@@ -18,5 +18,11 @@ pages = {
         st.Page("pages/engagement.py", title="Engagement", icon="🤝"),
         st.Page("pages/roi.py", title="ROI", icon="💰"),
     ],
+    "Experiments": [
+        st.Page("pages/experiments.py", title="Experiments", icon="🧪"),
+    ],
+    "Data": [
+        st.Page("pages/sql_notebook.py", title="SQL notebook", icon="🧮"),
+    ],
 }
 st.navigation(pages).run()
