@@ -14,8 +14,13 @@ pages = {
     "Overview": [
         st.Page("pages/overview.py", title="Overview", icon="📊", default=True),
     ],
+    "Retention": [
+        st.Page("pages/rfm_clv.py", title="RFM and CLV", icon="💎"),
+    ],
     "Voice & value": [
         st.Page("pages/nps.py", title="NPS and CSAT", icon="💬"),
+        st.Page("pages/engagement.py", title="Engagement", icon="🤝"),
+        st.Page("pages/roi.py", title="ROI", icon="💰"),
     ],
     "Experiments": [
         st.Page("pages/experiments.py", title="Experiments", icon="🧪"),

@@ -395,3 +395,10 @@ def test_behaviour_and_theme_charts_carry_their_intervals(outcome_store):
     spec = nps_charts.theme_share_chart(themes).to_dict()
     assert spec["layer"][1]["encoding"]["x2"]["field"] == "ci_high"
     assert "n = 24 comments" in spec["title"]
+
+
+def test_report_help_lists_the_survey_commands(capsys):
+    """argparse formats help with %: a bare "95 % interval" in a help text used to crash --help."""
+    assert cli_main(["report", "--help"]) == 0
+    text = capsys.readouterr().out
+    assert all(name in text for name in ("nps", "csat", "nps-outcomes", "csat-outcomes", "95 % interval"))
