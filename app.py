@@ -14,5 +14,8 @@ pages = {
     "Overview": [
         st.Page("pages/overview.py", title="Overview", icon="📊", default=True),
     ],
+    "Retention": [
+        st.Page("pages/rfm_clv.py", title="RFM and CLV", icon="💎"),
+    ],
 }
 st.navigation(pages).run()
