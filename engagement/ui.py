@@ -165,7 +165,7 @@ def current_filters() -> Filters:
 def demo_banner(store: Store) -> None:
     if store.is_demo():
         customers = store.cursor().execute("SELECT count(*) FROM customers").fetchall()[0][0]
-        st.info(DEMO_NOTICE.format(customers=customers), icon="🧪")
+        st.info(DEMO_NOTICE.format(customers=customers))
 
 
 def download_csv(frame: pd.DataFrame, file_name: str, label: str = "Download CSV", key: str | None = None) -> None:

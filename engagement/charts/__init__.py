@@ -15,7 +15,7 @@ def aov_trend_chart(frame: pd.DataFrame) -> alt.Chart:
     """Average order value per month (line) with its 95 % interval (band); tooltips give n."""
     base = alt.Chart(frame).encode(x=alt.X("month:T", title="Month"))
     band = base.mark_area(opacity=0.25).encode(
-        y=alt.Y("ci_low:Q", title="Average order value ($)"),
+        y=alt.Y("ci_low:Q", title="Average order value ($)", scale=alt.Scale(zero=False)),
         y2="ci_high:Q",
     )
     line = base.mark_line(point=True).encode(
@@ -34,7 +34,7 @@ def aov_trend_chart(frame: pd.DataFrame) -> alt.Chart:
 def monthly_revenue_chart(frame: pd.DataFrame) -> alt.Chart:
     """Monthly revenue as bars; tooltips give orders and revenue."""
     return alt.Chart(frame).mark_bar().encode(
-        x=alt.X("month:T", title="Month"),
+        x=alt.X("yearmonth(month):O", title="Month", axis=alt.Axis(format="%b %Y", labelAngle=-45)),
         y=alt.Y("revenue:Q", title="Net revenue ($)"),
         tooltip=[
             alt.Tooltip("month:T", title="Month", format="%b %Y"),

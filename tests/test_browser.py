@@ -1,0 +1,126 @@
+"""End-to-end: the real app in headless Chromium, as a person uses it.
+
+Starts `streamlit run app.py` on a free local port against a fresh copy of the demo database, visits
+every page, uploads an export, and opens a shared link in a new browser context. Screenshots of every
+page are written to tests/screenshots/ for people to look at (never compared pixel by pixel).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOTS = ROOT / "tests" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PAGES = re.findall(r'st\.Page\("pages/([^"]+)\.py"', (ROOT / "app.py").read_text(encoding="utf-8"))
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(demo_db_path, tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: the README's test command installs it (apt-get install chromium).")
+    db = tmp_path_factory.mktemp("browser") / "engagement.duckdb"
+    shutil.copy(demo_db_path, db)
+    port = _free_port()
+    env = {**os.environ, "ENGAGEMENT_DB": str(db), "ENGAGEMENT_READ_ONLY": ""}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless",
+         "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not start: " + (proc.stdout.read() if proc.stdout else ""))
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _wait_rendered(page, timeout_ms: int = 60_000) -> None:
+    """Wait until the script has finished running (the status widget is gone) and a title is shown."""
+    page.wait_for_selector("h1", timeout=timeout_ms)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms
+    )
+    page.wait_for_timeout(1500)  # charts and canvases paint after the script ends
+
+
+def _assert_no_error(page, name: str) -> None:
+    exceptions = page.locator('[data-testid="stException"]')
+    assert exceptions.count() == 0, f"{name}: {exceptions.first.inner_text()}"
+    errors = page.locator('[data-testid="stAlertContentError"]')
+    assert errors.count() == 0, f"{name}: {errors.first.inner_text()}"
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_renders_its_chart(app_url, browser, name):
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    path = "" if name == "overview" else name
+    page.goto(f"{app_url}/{path}")
+    _wait_rendered(page)
+    _assert_no_error(page, name)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    if name not in ("data", "sql_notebook"):
+        assert page.locator(".vega-embed").count() > 0, f"{name} shows no chart"
+    page.close()
+
+
+def test_overview_kpis_rendered(app_url, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    page.goto(app_url)
+    _wait_rendered(page)
+    metrics = page.locator('[data-testid="stMetric"]')
+    assert metrics.count() >= 6
+    assert "Repeat purchase rate" in page.inner_text("body")
+    assert "demo data" in page.inner_text("body")
+    page.close()
+
+
+def test_shared_link_reopens_same_filters(app_url, browser):
+    """A copied URL opened in a fresh browser context (another person) applies the same filters."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1200})
+    page = context.new_page()
+    page.goto(f"{app_url}/?start=2026-01-01&end=2026-03-31&channel=referral")
+    _wait_rendered(page)
+    body = page.inner_text("body")
+    assert "01 Jan 2026 – 31 Mar 2026" in body
+    assert "referral" in page.locator('[data-testid="stSidebar"]').inner_text()
+    assert "start=2026-01-01" in page.url and "channel=referral" in page.url
+    context.close()

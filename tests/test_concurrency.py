@@ -1,0 +1,148 @@
+"""Readers never see half a load: 20 concurrent sessions read while a load and an undo commit,
+and a load killed mid-way leaves the previous data intact."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from engagement.store import ReadOnlyStoreError, Store
+
+from conftest import hand_fixture_frames
+
+ROOT = Path(__file__).resolve().parents[1]
+# One query, one snapshot: raw table totals and derived-table totals must agree with each other.
+TOTALS_SQL = """
+SELECT
+    (SELECT count(*) FROM orders) AS orders,
+    (SELECT sum(net_revenue) FROM orders WHERE status NOT IN ('refunded', 'cancelled')) AS purchase_revenue,
+    (SELECT sum(revenue) FROM customer_summary) AS summary_revenue,
+    (SELECT count(*) FROM order_facts) AS purchases
+"""
+
+
+def _orders(n: int, seed: int, prefix: str) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "order_id": [f"{prefix}{i}" for i in range(n)],
+        "customer_id": rng.choice(["A", "B", "C", "D"], size=n),
+        "ordered_at": pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 86400 * 300, n), unit="s"),
+        "net_revenue": np.round(rng.gamma(2.0, 30.0, n), 2),
+        "status": "paid",
+        "currency": "USD",
+    })
+
+
+@pytest.fixture()
+def file_store(tmp_path) -> Store:
+    store = Store.open(tmp_path / "concurrency.duckdb", read_only=False)
+    for kind, frame in hand_fixture_frames().items():
+        store.load_frame(kind, frame)
+    store.load_frame("orders", _orders(50_000, seed=1, prefix="base-"))
+    yield store
+    store.close()
+
+
+def test_twenty_readers_see_old_or_new_never_a_mix(file_store):
+    before = tuple(file_store.cursor().execute(TOTALS_SQL).fetchall()[0])
+    observed: list[tuple] = []
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        cursor = file_store.cursor()
+        try:
+            while not stop.is_set():
+                observed.append(tuple(cursor.execute(TOTALS_SQL).fetchall()[0]))
+        except BaseException as exc:  # noqa: BLE001 - any failure fails the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reader) for _ in range(20)]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    summary = file_store.load_frame("orders", _orders(100_000, seed=2, prefix="new-"))
+    after_load = tuple(file_store.cursor().execute(TOTALS_SQL).fetchall()[0])
+    time.sleep(0.2)
+    file_store.undo(summary.load_id)
+    after_undo = tuple(file_store.cursor().execute(TOTALS_SQL).fetchall()[0])
+    time.sleep(0.2)
+    stop.set()
+    for t in threads:
+        t.join()
+
+    assert errors == []
+    assert after_undo == before
+    assert after_load[0] == before[0] + 100_000
+    assert len(observed) > 20
+    assert set(observed) <= {before, after_load}, "a reader saw a state between two commits"
+    for orders, purchase_revenue, summary_revenue, purchases in observed:
+        assert purchase_revenue == summary_revenue  # raw and derived tables from the same commit
+
+
+KILLED_LOADER = """
+import sys, numpy as np, pandas as pd
+from engagement.store import Store
+store = Store.open(sys.argv[1], read_only=False)
+n = 3_000_000
+rng = np.random.default_rng(3)
+frame = pd.DataFrame({
+    "order_id": np.char.add("killed-", np.arange(n).astype(str)),
+    "customer_id": rng.choice(["A", "B", "C"], size=n),
+    "ordered_at": pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 86400 * 300, n), unit="s"),
+    "net_revenue": np.round(rng.gamma(2.0, 30.0, n), 2),
+    "status": "paid",
+})
+print("loading", flush=True)
+store.load_frame("orders", frame)
+print("done", flush=True)
+"""
+
+
+def test_load_killed_midway_leaves_previous_data(file_store, tmp_path):
+    path = file_store.path
+    before = tuple(file_store.cursor().execute(TOTALS_SQL).fetchall()[0])
+    file_store.close()  # the loader process needs the write lock
+
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_LOADER, path], cwd=ROOT,
+                            stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.stdout.readline().strip() == "loading"
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    reopened = Store.open(path, read_only=False)
+    try:
+        assert tuple(reopened.cursor().execute(TOTALS_SQL).fetchall()[0]) == before
+        assert reopened.cursor().execute(
+            "SELECT count(*) FROM orders WHERE order_id LIKE 'killed-%'").fetchall()[0][0] == 0
+        assert reopened.cursor().execute(
+            "SELECT count(*) FROM loads WHERE kind = 'orders'").fetchall()[0][0] == 2
+    finally:
+        reopened.close()
+
+
+def test_read_only_store_refuses_writes_underneath(file_store):
+    path = file_store.path
+    file_store.close()
+    store = Store.open(path, read_only=True)
+    try:
+        with pytest.raises(ReadOnlyStoreError):
+            store.load_frame("orders", _orders(1, seed=4, prefix="ro-"))
+        with pytest.raises(ReadOnlyStoreError):
+            store.undo(1)
+        # Even SQL that bypasses the store's checks is refused by DuckDB itself.
+        with pytest.raises(duckdb.Error):
+            store.cursor().execute("DELETE FROM orders")
+    finally:
+        store.close()
