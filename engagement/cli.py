@@ -2,6 +2,7 @@
 
     python -m engagement demo [--db PATH] [--seed N] [--customers N]
     python -m engagement report kpis [--db PATH] [--start DATE --end DATE] --format json|csv
+    python -m engagement report clv [--calibration-end DATE] [--unit day|week] [--horizon-days N] --format json
 
 Results go to stdout; errors go to stderr with exit code 1 (2 for usage errors).
 """
@@ -115,6 +116,20 @@ def cmd_report_kpis(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------ RFM and CLV
+def cmd_report_clv(args: argparse.Namespace) -> int:
+    from engagement.clv import clv_as_record, fit_clv
+
+    store = _open_store(args)
+    try:
+        result = fit_clv(store, calibration_end=args.calibration_end, unit=args.unit, horizon_days=args.horizon_days,
+                         channels=tuple(args.channel or ()), segments=tuple(args.segment or ()))
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    emit(clv_as_record(result), args.format)
+    return 0
+
+
 # ------------------------------------------------------------------ parser
 def _add_db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", help=f"DuckDB file (default: $ENGAGEMENT_DB or {config.DEFAULT_DB_PATH})")
@@ -150,6 +165,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_filters(kpis)
     _add_format(kpis)
     kpis.set_defaults(handler=cmd_report_kpis)
+
+    clv = reports.add_parser("clv", help="BG/NBD + Gamma-Gamma fit (r, alpha, a, b; p, q, gamma), holdout check "
+                                         "and CLV forecast")
+    _add_db(clv)
+    clv.add_argument("--calibration-end", type=_date,
+                     help="last day of the calibration period (default: the end of the data minus at most 26 weeks)")
+    clv.add_argument("--unit", choices=("day", "week"), default="week", help="time unit of recency, T and alpha")
+    clv.add_argument("--horizon-days", type=int, default=90, help="forecast horizon in days (default 90)")
+    clv.add_argument("--channel", action="append", help="acquisition channel (repeat for several)")
+    clv.add_argument("--segment", action="append", help="lifecycle stage (repeat for several)")
+    _add_format(clv, choices=("json",))
+    clv.set_defaults(handler=cmd_report_clv)
 
     return parser
 

@@ -126,6 +126,21 @@ def _grouped(store: Store, params: dict, name: str, cursor) -> pd.DataFrame:
     return relation.query("customer_summary_rows", read_sql(name)).df()
 
 
+def bgnbd_groups(store: Store, calibration_end: date, observation_end: date | None = None, unit: str = "week",
+                 channels: tuple[str, ...] = (), segments: tuple[str, ...] = (), cursor=None) -> pd.DataFrame:
+    """The BG/NBD's sufficient statistics: one row per distinct (frequency, recency, T) with its
+    customer count (the fitting weight) and holdout purchase sums."""
+    params = _summary_params(calibration_end, observation_end or calibration_end, unit, channels, segments)
+    return _grouped(store, params, "clv/bgnbd_groups", cursor)
+
+
+def gamma_gamma_groups(store: Store, calibration_end: date, unit: str = "week", channels: tuple[str, ...] = (),
+                       segments: tuple[str, ...] = (), cursor=None) -> pd.DataFrame:
+    """The Gamma-Gamma inputs: one row per distinct (frequency, monetary_value) of repeat customers."""
+    params = _summary_params(calibration_end, calibration_end, unit, channels, segments)
+    return _grouped(store, params, "clv/gamma_gamma_groups", cursor)
+
+
 def _fit_both(groups: pd.DataFrame, spend: pd.DataFrame, unit: str) -> tuple[BgNbdFit, GammaGammaFit | None]:
     bgnbd = fit_bgnbd(groups["frequency"], groups["recency"], groups["T"], groups["customers"], unit=unit)
     spend_fit = None

@@ -37,7 +37,7 @@ def rfm_segment_chart(result: RfmSegments) -> alt.Chart:
 def rfm_grid_chart(result: RfmSegments) -> alt.Chart:
     """Recency score x frequency score heatmap of customer counts, labelled with the segment."""
     base = alt.Chart(result.grid).encode(
-        x=alt.X("f_score:O", title="Frequency score (5 = most orders)"),
+        x=alt.X("f_score:O", title="Frequency score (5 = most orders)", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("r_score:O", sort="descending", title="Recency score (5 = most recent)"),
     )
     cells = base.mark_rect().encode(
@@ -64,7 +64,8 @@ def holdout_chart(holdout: HoldoutCheck) -> alt.Chart:
     long = bins.melt(id_vars=["frequency_label", "customers"], value_vars=["predicted_mean", "actual_mean"],
                      var_name="series", value_name="purchases")
     long["series"] = long["series"].map({"predicted_mean": "Predicted (BG/NBD)", "actual_mean": "Actual"})
-    x = alt.X("frequency_label:O", sort=order, title="Repeat purchases in the calibration period")
+    x = alt.X("frequency_label:O", sort=order, title="Repeat purchases in the calibration period",
+              axis=alt.Axis(labelAngle=0))
     lines = alt.Chart(long).mark_line(point=True).encode(
         x=x, y=alt.Y("purchases:Q", title="Mean repeat purchases in the holdout"),
         color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top")),
@@ -85,16 +86,18 @@ def holdout_chart(holdout: HoldoutCheck) -> alt.Chart:
 
 
 def forecast_bands_chart(result: ClvResult) -> alt.Chart:
-    """Customers per probability-alive band, with the revenue they are predicted to bring."""
+    """Customers per probability-alive band, stacked by kind (one purchase day vs repeat customers)."""
     frame = result.forecast_bands.assign(
         band=lambda f: [f"{a:.0%}–{b:.0%}" for a, b in zip(f["probability_alive_from"], f["probability_alive_to"])]
     )
+    bands = sorted(frame["band"].unique(), key=lambda b: int(b.split("%")[0]))
     return alt.Chart(frame).mark_bar().encode(
-        x=alt.X("band:O", sort=frame["band"].tolist(), title="Probability still active"),
+        x=alt.X("band:O", sort=bands, title="Probability still active", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("customers:Q", title="Customers"),
-        color=alt.Color("predicted_revenue:Q", title="Predicted revenue", scale=alt.Scale(scheme="greens")),
+        color=alt.Color("customer_kind:N", title=None, legend=alt.Legend(orient="top")),
         tooltip=[
-            alt.Tooltip("band:O", title="P(alive)"), alt.Tooltip("customers:Q", format=",", title="Customers"),
+            alt.Tooltip("band:O", title="P(alive)"), alt.Tooltip("customer_kind:N", title="Customers"),
+            alt.Tooltip("customers:Q", format=",", title="Count"),
             alt.Tooltip("expected_purchases:Q", format=",.1f", title=f"Expected purchases ({result.horizon_days} d)"),
             alt.Tooltip("predicted_revenue:Q", format="$,.0f", title=f"Predicted revenue ({result.horizon_days} d)"),
         ],
