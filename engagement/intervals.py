@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from scipy import stats
+from statistics import NormalDist
 
 
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -18,7 +18,7 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     """
     if n <= 0:
         return (math.nan, math.nan)
-    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
     p = successes / n
     denominator = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
@@ -30,6 +30,8 @@ def mean_interval(mean: float, sd: float, n: int, confidence: float = 0.95) -> t
     """Student-t interval for a mean from its summary statistics."""
     if n < 2 or sd is None or math.isnan(sd):
         return (math.nan, math.nan)
+    from scipy import stats  # lazily: scipy.stats costs about a second at start-up
+
     t = float(stats.t.ppf(0.5 + confidence / 2, df=n - 1))
     half_width = t * sd / math.sqrt(n)
     return (mean - half_width, mean + half_width)
@@ -41,7 +43,7 @@ def median_rank_bounds(n: int, confidence: float = 0.95) -> tuple[int, int]:
     Normal approximation to the binomial(n, 1/2) (Conover, Practical Nonparametric Statistics, 3rd
     ed., section 3.2): lower = n/2 - z*sqrt(n)/2, upper = 1 + n/2 + z*sqrt(n)/2.
     """
-    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
     lower = max(1, math.floor(n / 2 - z * math.sqrt(n) / 2))
     upper = min(n, math.ceil(1 + n / 2 + z * math.sqrt(n) / 2))
     return lower, upper

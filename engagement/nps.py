@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy import stats
+from statistics import NormalDist
 
 NPS_INTERVAL_METHOD = "adjusted Wald (Rocks 2016)"
 
@@ -46,7 +46,7 @@ def nps_summary(promoters: int, passives: int, detractors: int, confidence: floa
     n = promoters + passives + detractors
     if n == 0:
         return NpsResult(0, 0, 0, 0, math.nan, math.nan, math.nan)
-    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
     n_adj = n + 3
     p_adj = (promoters + 0.75) / n_adj
     d_adj = (detractors + 0.75) / n_adj
