@@ -37,37 +37,78 @@ def log_likelihood_terms(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: 
     ``L = B(a, b+x)/B(a, b) * G(r+x) alpha^r / (G(r) (alpha+T)^(r+x))
     + [x > 0] B(a+1, b+x-1)/B(a, b) * G(r+x) alpha^r / (G(r) (alpha+t_x)^(r+x))``
     """
-    r, alpha, a, b = params
-    common = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + betaln(a, b + x) - betaln(a, b)
-    still_active = -(r + x) * np.log(alpha + T)
-    repeat = x > 0
-    # B(a+1, b+x-1) / B(a, b+x) = a / (b+x-1); only defined for x > 0.
-    dropped_out = np.where(
-        repeat,
-        np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0)) - (r + x) * np.log(alpha + t_x),
-        -np.inf,
-    )
-    return common + np.logaddexp(still_active, dropped_out)
+    x, t_x, T = _as_arrays(x, t_x, T)
+    order = np.concatenate([np.flatnonzero(x == 0), np.flatnonzero(x != 0)])
+    terms = np.empty(len(x))
+    terms[order] = _Likelihood(x, t_x, T, None).terms(np.asarray(params, dtype=float))
+    return terms
+
+
+class _Likelihood:
+    """The weighted log-likelihood and its gradient in one pass. The special functions depend on a
+    customer only through x, so they are evaluated once per distinct frequency; the log-sum of the
+    two terms of eq. 6 is only needed for repeat customers."""
+
+    def __init__(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weights: np.ndarray | None):
+        w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
+        self.n_rows = len(x)
+        self.xu, index = np.unique(x, return_inverse=True)
+        # Weighted counts per distinct x carry the terms that only depend on x.
+        self.weight_u = np.bincount(index, weights=w, minlength=len(self.xu))
+        once = x == 0
+        self.T0, self.w0 = T[once], w[once]
+        self.x1, self.t_x1, self.T1, self.w1 = x[~once], t_x[~once], T[~once], w[~once]
+        self.index1 = index[~once]
+
+    def terms(self, params) -> np.ndarray:
+        """Per-row log-likelihood (rows with x = 0 first, then repeat rows, as stored)."""
+        r, alpha, a, b = params
+        xu = self.xu
+        common_u = gammaln(r + xu) - gammaln(r) + r * np.log(alpha) + betaln(a, b + xu) - betaln(a, b)
+        zero = common_u[0] - r * np.log(alpha + self.T0) if len(self.T0) else np.empty(0)
+        active = -(r + self.x1) * np.log(alpha + self.T1)
+        dropped = np.log(a) - np.log(b + self.x1 - 1) - (r + self.x1) * np.log(alpha + self.t_x1)
+        return np.concatenate([zero, common_u[self.index1] + np.logaddexp(active, dropped)])
+
+    def value_and_gradient(self, params) -> tuple[float, np.ndarray]:
+        r, alpha, a, b = params
+        xu, wu = self.xu, self.weight_u
+        common_u = gammaln(r + xu) - gammaln(r) + r * np.log(alpha) + betaln(a, b + xu) - betaln(a, b)
+        d_r_u = digamma(r + xu) - digamma(r) + np.log(alpha)
+        d_a_u = digamma(a + b) - digamma(a + b + xu)
+        d_b_u = digamma(a + b) + digamma(b + xu) - digamma(b) - digamma(a + b + xu)
+        value = float(np.dot(wu, common_u))
+        gradient = np.array([np.dot(wu, d_r_u), np.dot(wu, np.full_like(xu, r / alpha)), np.dot(wu, d_a_u),
+                             np.dot(wu, d_b_u)])
+        # Customers without repeat purchases: only the "still active" term.
+        log_alpha_T0 = np.log(alpha + self.T0)
+        value -= r * np.dot(self.w0, log_alpha_T0)
+        gradient[0] -= np.dot(self.w0, log_alpha_T0)
+        gradient[1] -= r * np.sum(self.w0 / (alpha + self.T0))
+        # Repeat customers: the log of the sum of both terms, and its weights in the derivatives.
+        log_alpha_T, log_alpha_tx = np.log(alpha + self.T1), np.log(alpha + self.t_x1)
+        active = -(r + self.x1) * log_alpha_T
+        dropped = np.log(a) - np.log(b + self.x1 - 1) - (r + self.x1) * log_alpha_tx
+        total = np.logaddexp(active, dropped)
+        w_active = np.exp(active - total)
+        w_dropped = 1.0 - w_active
+        value += np.dot(self.w1, total)
+        gradient[0] -= np.dot(self.w1, w_active * log_alpha_T + w_dropped * log_alpha_tx)
+        gradient[1] -= np.dot(self.w1, (r + self.x1) * (w_active / (alpha + self.T1) + w_dropped / (alpha + self.t_x1)))
+        gradient[2] += np.dot(self.w1, w_dropped) / a
+        gradient[3] -= np.dot(self.w1, w_dropped / (b + self.x1 - 1))
+        return value, gradient
+
+    def total(self, params) -> float:
+        return self.value_and_gradient(params)[0]
+
+    def gradient(self, params) -> np.ndarray:
+        return self.value_and_gradient(params)[1]
 
 
 def _gradient(params: np.ndarray, x, t_x, T, weights) -> np.ndarray:
     """Gradient of the weighted log-likelihood with respect to (r, alpha, a, b)."""
-    r, alpha, a, b = params
-    still_active = -(r + x) * np.log(alpha + T)
-    repeat = x > 0
-    dropped_out = np.where(
-        repeat,
-        np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0)) - (r + x) * np.log(alpha + t_x),
-        -np.inf,
-    )
-    total = np.logaddexp(still_active, dropped_out)
-    w_active, w_dropped = np.exp(still_active - total), np.exp(dropped_out - total)
-    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w_active * np.log(alpha + T) - w_dropped * np.log(alpha + t_x)
-    d_alpha = r / alpha - w_active * (r + x) / (alpha + T) - w_dropped * (r + x) / (alpha + t_x)
-    d_a = digamma(a + b) - digamma(a + b + x) + w_dropped / a
-    d_b = (digamma(a + b) + digamma(b + x) - digamma(b) - digamma(a + b + x)
-           - w_dropped / np.where(repeat, b + x - 1, 1.0))
-    return np.array([np.sum(weights * d) for d in (d_r, d_alpha, d_a, d_b)])
+    return _Likelihood(*_as_arrays(x, t_x, T), weights).gradient(np.asarray(params, dtype=float))
 
 
 @dataclass(frozen=True)
@@ -139,19 +180,18 @@ def fit_bgnbd(frequency, recency, T, weights=None, unit: str = "week") -> BgNbdF
     if np.any(t_x > T_ + 1e-9) or np.any(x < 0):
         raise ValueError("Each customer needs 0 <= recency <= T and frequency >= 0.")
     n = float(w.sum())
+    likelihood = _Likelihood(x, t_x, T_, w)
 
     def objective(log_params):
         params = np.exp(log_params)
-        value = -np.sum(w * log_likelihood_terms(params, x, t_x, T_)) / n
-        gradient = -_gradient(params, x, t_x, T_, w) * params / n
-        return value, gradient
+        value, gradient = likelihood.value_and_gradient(params)
+        return -value / n, -gradient * params / n
 
     start = np.log([1.0, max(float(np.average(T_, weights=w)), 1e-3), 1.0, 1.0])
     result = minimize(objective, start, jac=True, method="BFGS", options={"gtol": 1e-10, "maxiter": 2000})
     params = np.exp(result.x)
-    log_likelihood = float(np.sum(w * log_likelihood_terms(params, x, t_x, T_)))
-    hessian = _numerical_hessian(lambda p: _gradient(p, x, t_x, T_, w), params)
-    standard_errors = _standard_errors(hessian)
+    log_likelihood = likelihood.total(params)
+    standard_errors = _standard_errors(_numerical_hessian(likelihood.gradient, params))
     return BgNbdFit(
         *map(float, params), log_likelihood=log_likelihood, n_customers=int(round(n)),
         standard_errors=standard_errors, converged=bool(result.success or np.max(np.abs(result.jac)) < 1e-6),
