@@ -37,7 +37,7 @@ with rfm_tab:
             "average_recency_days", "average_orders",
         ]]
         st.dataframe(table, hide_index=True, width="stretch", column_config={
-            "label": "Segment", "definition": "Definition",
+            "label": "Segment", "definition": "Definition", "customers": "Customers",
             "customer_share": st.column_config.NumberColumn("Customers %", format="percent"),
             "revenue": st.column_config.NumberColumn("Revenue", format="dollar"),
             "revenue_share": st.column_config.NumberColumn("Revenue %", format="percent"),
@@ -89,6 +89,8 @@ with clv_tab:
         cols[3].metric(f"Predicted revenue, {clv.horizon_days} d", f"${clv.predicted_revenue:,.0f}", border=True,
                        help="Expected purchases × Gamma-Gamma expected purchase value, per customer, summed.")
         st.altair_chart(charts.forecast_bands_chart(clv), width="stretch")
+        st.caption("BG/NBD lets a customer drop out only right after a purchase, so customers with a single "
+                   "purchase day always show P(alive) = 100 %; their low expected purchases carry the signal.")
         fit, spend = clv.forward_bgnbd, clv.forward_gamma_gamma
         st.markdown("**Fitted parameters (± standard error)**")
         params = [
@@ -103,7 +105,15 @@ with clv_tab:
             f"spend is independent of frequency: correlation here {clv.frequency_value_correlation:+.2f}."
         )
         st.markdown(f"**Top {len(clv.top_customers)} customers by predicted revenue**")
-        st.dataframe(clv.top_customers, hide_index=True, width="stretch")
+        number = st.column_config.NumberColumn
+        st.dataframe(clv.top_customers, hide_index=True, width="stretch", column_config={
+            "frequency": number("Repeat purchases"), "recency": number(f"Recency ({unit}s)", format="%.1f"),
+            "T": number(f"Age ({unit}s)", format="%.1f"), "monetary_value": number("Avg repeat value", format="dollar"),
+            "probability_alive": number("P(alive)", format="percent"),
+            "expected_purchases": number("Expected purchases", format="%.2f"),
+            "expected_purchase_value": number("Expected value / purchase", format="dollar"),
+            "predicted_revenue": number(f"Predicted revenue ({clv.horizon_days} d)", format="dollar"),
+        })
         ui.download_csv(clv.top_customers, "clv_top_customers.csv", key="rfm_clv_top_csv")
 
 with check_tab:
@@ -126,7 +136,11 @@ with check_tab:
             f"Calibration fit: r = {clv.bgnbd.r:.3f}, alpha = {clv.bgnbd.alpha:.3f}, a = {clv.bgnbd.a:.3f}, "
             f"b = {clv.bgnbd.b:.3f}; n = {clv.bgnbd.n_customers:,}; log-likelihood {clv.bgnbd.log_likelihood:,.1f}."
         )
-        st.dataframe(check.bins.drop(columns=["frequency_bin", "predicted", "actual"]), hide_index=True)
+        st.dataframe(check.bins[["frequency_label", "customers", "predicted_mean", "actual_mean", "actual_ci_low",
+                                 "actual_ci_high"]], hide_index=True, column_config={
+            "frequency_label": "Calibration repeat purchases", "customers": "Customers",
+            **{c: st.column_config.NumberColumn(c.replace("_", " ").capitalize(), format="%.2f")
+               for c in ("predicted_mean", "actual_mean", "actual_ci_low", "actual_ci_high")}})
 
 with churn_tab:
     try:

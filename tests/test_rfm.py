@@ -110,3 +110,24 @@ def test_segment_chart_and_grid_chart_specs(demo_store):
 def test_empty_window_gives_an_empty_result(hand_store):
     result = rfm_segments(hand_store, Filters(start=date(2020, 1, 1), end=date(2020, 1, 31)))
     assert result.customers == 0 and result.segments.empty
+
+
+def test_rfm_clv_page_shows_models_with_sample_sizes(app_env):
+    """The page renders every tab; the forecast horizon comes from the URL (a shared link reproduces it)."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    root = Path(__file__).resolve().parents[1]
+    at = AppTest.from_file(str(root / "app.py"), default_timeout=120)
+    at.query_params["rfm_clv_horizon"] = "30"
+    at.run()
+    at.switch_page("pages/rfm_clv.py")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    labels = [m.label for m in at.metric]
+    for label in ("Expected purchases, 30 d", "Predicted holdout purchases", "Forecast error", "Holdout AUC"):
+        assert label in labels, labels
+    captions = " ".join(c.value for c in at.caption)
+    assert "n = " in captions and "Hanley-McNeil" in captions
+    assert len(at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")) >= 5
