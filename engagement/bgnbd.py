@@ -153,7 +153,7 @@ class BgNbdFit:
 
 
 def fit_bgnbd(frequency, recency, T, weights=None, unit: str = "week") -> BgNbdFit:
-    """Fit BG/NBD by maximum likelihood (BFGS on log-parameters with the analytic gradient).
+    """Fit BG/NBD by maximum likelihood (L-BFGS-B on log-parameters, analytic gradient).
 
     Parameters
     ----------
@@ -188,7 +188,8 @@ def fit_bgnbd(frequency, recency, T, weights=None, unit: str = "week") -> BgNbdF
         return -value / n, -gradient * params / n
 
     start = np.log([1.0, max(float(np.average(T_, weights=w)), 1e-3), 1.0, 1.0])
-    result = minimize(objective, start, jac=True, method="BFGS", options={"gtol": 1e-10, "maxiter": 2000})
+    result = minimize(objective, start, jac=True, method="L-BFGS-B",
+                      options={"gtol": 1e-9, "ftol": 1e-15, "maxiter": 2000})
     params = np.exp(result.x)
     log_likelihood = likelihood.total(params)
     standard_errors = _standard_errors(_numerical_hessian(likelihood.gradient, params))

@@ -120,10 +120,20 @@ def default_calibration_end(first_day: date, observation_end: date) -> date:
     return observation_end - timedelta(days=holdout)
 
 
-def _grouped(store: Store, params: dict, name: str, cursor) -> pd.DataFrame:
+def _summary_rows(store: Store, params: dict, cursor):
+    """``clv/customer_summary.sql`` materialised once as an Arrow table (the scan of the orders is the
+    expensive step; every grouping and the forecast then read this table)."""
     cur = cursor or store.cursor()
-    relation = cur.sql(read_sql("clv/customer_summary"), params=params)
-    return relation.query("customer_summary_rows", read_sql(name)).df()
+    return cur.sql(read_sql("clv/customer_summary"), params=params).to_arrow_table()
+
+
+def _over_summary(store: Store, rows, name: str, cursor) -> pd.DataFrame:
+    cur = cursor or store.cursor()
+    return cur.from_arrow(rows).query("customer_summary_rows", read_sql(name)).df()
+
+
+def _grouped(store: Store, params: dict, name: str, cursor) -> pd.DataFrame:
+    return _over_summary(store, _summary_rows(store, params, cursor), name, cursor)
 
 
 def bgnbd_groups(store: Store, calibration_end: date, observation_end: date | None = None, unit: str = "week",
@@ -217,17 +227,20 @@ def fit_clv(store: Store, calibration_end: date | None = None, unit: str = "week
         raise ValueError("The forecast horizon must be at least one day.")
 
     calibration = _summary_params(calibration_end, observation_end, unit, channels, segments)
-    groups = _grouped(store, calibration, "clv/bgnbd_groups", cursor)
+    calibration_rows = _summary_rows(store, calibration, cursor)
+    groups = _over_summary(store, calibration_rows, "clv/bgnbd_groups", cursor)
     if groups.empty:
         raise ValueError("No customers in this selection bought before the calibration end.")
-    bgnbd, spend = _fit_both(groups, _grouped(store, calibration, "clv/gamma_gamma_groups", cursor), unit)
+    spend_groups = _over_summary(store, calibration_rows, "clv/gamma_gamma_groups", cursor)
+    bgnbd, spend = _fit_both(groups, spend_groups, unit)
     holdout = holdout_check(bgnbd, groups, (observation_end - calibration_end).days)
 
     whole = _summary_params(observation_end, observation_end, unit, channels, segments)
-    forward_groups = _grouped(store, whole, "clv/bgnbd_groups", cursor)
-    forward_spend_groups = _grouped(store, whole, "clv/gamma_gamma_groups", cursor)
+    whole_rows = _summary_rows(store, whole, cursor)
+    forward_groups = _over_summary(store, whole_rows, "clv/bgnbd_groups", cursor)
+    forward_spend_groups = _over_summary(store, whole_rows, "clv/gamma_gamma_groups", cursor)
     forward_bgnbd, forward_spend = _fit_both(forward_groups, forward_spend_groups, unit)
-    bands, top = _forecast(store, whole, forward_bgnbd, forward_spend, forward_groups, horizon_days, cursor)
+    bands, top = _forecast(store, whole_rows, forward_bgnbd, forward_spend, forward_groups, horizon_days, cursor)
     return ClvResult(
         unit=unit, calibration_end=calibration_end, observation_end=observation_end, horizon_days=horizon_days,
         bgnbd=bgnbd, gamma_gamma=spend, holdout=holdout, forward_bgnbd=forward_bgnbd,
@@ -237,7 +250,7 @@ def fit_clv(store: Store, calibration_end: date | None = None, unit: str = "week
     )
 
 
-def _forecast(store: Store, params: dict, fit: BgNbdFit, spend: GammaGammaFit | None, groups: pd.DataFrame,
+def _forecast(store: Store, rows, fit: BgNbdFit, spend: GammaGammaFit | None, groups: pd.DataFrame,
               horizon_days: int, cursor) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Predict per (x, t_x, T) group in numpy, then join to customers and aggregate in DuckDB."""
     x, t_x, T = groups["frequency"], groups["recency"], groups["T"]
@@ -255,8 +268,7 @@ def _forecast(store: Store, params: dict, fit: BgNbdFit, spend: GammaGammaFit | 
     cur.register("group_predictions", group_predictions)
     cur.register("gamma_gamma_params", gamma_gamma_params)
     try:
-        customers = cur.sql(read_sql("clv/customer_summary"), params=params)
-        forecast = customers.query("customer_summary_rows", read_sql("clv/customer_forecast"))
+        forecast = cur.from_arrow(rows).query("customer_summary_rows", read_sql("clv/customer_forecast"))
         bands = forecast.query("customer_forecast", read_sql("clv/forecast_bands")).df()
         top = forecast.order("predicted_revenue desc, customer_id").limit(TOP_CUSTOMERS).df()
     finally:

@@ -35,12 +35,32 @@ def log_likelihood_terms(params: np.ndarray, x: np.ndarray, m: np.ndarray) -> np
 
 
 def _gradient(params: np.ndarray, x, m, weights) -> np.ndarray:
-    p, q, gamma = params
-    px = p * x
-    d_p = x * (digamma(px + q) - digamma(px) + np.log(m) + np.log(x) - np.log(gamma + m * x))
-    d_q = digamma(px + q) - digamma(q) + np.log(gamma) - np.log(gamma + m * x)
-    d_gamma = q / gamma - (px + q) / (gamma + m * x)
-    return np.array([np.sum(weights * d) for d in (d_p, d_q, d_gamma)])
+    return _Likelihood(x, m, weights).value_and_gradient(params)[1]
+
+
+class _Likelihood:
+    """Weighted log-likelihood and gradient; the gamma functions depend on a customer only through x,
+    so they are evaluated once per distinct frequency."""
+
+    def __init__(self, x: np.ndarray, m: np.ndarray, weights: np.ndarray):
+        self.x, self.m, self.w = x, m, np.asarray(weights, dtype=float)
+        self.xu, self.index = np.unique(x, return_inverse=True)
+        self.weight_u = np.bincount(self.index, weights=self.w, minlength=len(self.xu))
+        self.log_m, self.log_x = np.log(m), np.log(x)
+
+    def value_and_gradient(self, params) -> tuple[float, np.ndarray]:
+        p, q, gamma = params
+        xu, wu, w = self.xu, self.weight_u, self.w
+        pxu = p * xu
+        px = p * self.x
+        log_total = np.log(gamma + self.m * self.x)
+        value = (np.dot(wu, gammaln(pxu + q) - gammaln(pxu)) + w.sum() * (q * np.log(gamma) - gammaln(q))
+                 + np.dot(w, (px - 1) * self.log_m + px * self.log_x - (px + q) * log_total))
+        d_p = (np.dot(wu, xu * (digamma(pxu + q) - digamma(pxu)))
+               + np.dot(w, self.x * (self.log_m + self.log_x - log_total)))
+        d_q = np.dot(wu, digamma(pxu + q)) + w.sum() * (np.log(gamma) - digamma(q)) - np.dot(w, log_total)
+        d_gamma = w.sum() * q / gamma - np.dot(w, (px + q) / (gamma + self.m * self.x))
+        return float(value), np.array([d_p, d_q, d_gamma])
 
 
 @dataclass(frozen=True)
@@ -104,21 +124,24 @@ def fit_gamma_gamma(frequency, monetary_value, weights=None) -> GammaGammaFit:
         raise ValueError("The Gamma-Gamma model needs at least 3 repeat customers with positive spend.")
     n = float(w.sum())
 
+    likelihood = _Likelihood(x, m, w)
+
     def objective(log_params):
         params = np.exp(log_params)
-        value = -np.sum(w * log_likelihood_terms(params, x, m)) / n
-        return value, -_gradient(params, x, m, w) * params / n
+        value, gradient = likelihood.value_and_gradient(params)
+        return -value / n, -gradient * params / n
 
     mean_value = float(np.average(m, weights=w))
     start = np.log([1.0, 2.0, mean_value])
-    result = minimize(objective, start, jac=True, method="BFGS", options={"gtol": 1e-10, "maxiter": 2000})
+    result = minimize(objective, start, jac=True, method="L-BFGS-B",
+                      options={"gtol": 1e-9, "ftol": 1e-15, "maxiter": 2000})
     params = np.exp(result.x)
     from engagement.bgnbd import _numerical_hessian, _standard_errors
 
-    hessian = _numerical_hessian(lambda p: _gradient(p, x, m, w), params)
+    hessian = _numerical_hessian(lambda p: likelihood.value_and_gradient(p)[1], params)
     return GammaGammaFit(
         *map(float, params),
-        log_likelihood=float(np.sum(w * log_likelihood_terms(params, x, m))),
+        log_likelihood=likelihood.value_and_gradient(params)[0],
         n_customers=int(round(n)),
         standard_errors=_standard_errors(hessian),
         converged=bool(result.success or np.max(np.abs(result.jac)) < 1e-6),

@@ -1,8 +1,8 @@
 """RFM: recency, frequency and monetary quintile scores, and the named segments built on them.
 
-SQL (``sql/rfm/customer_scores.sql``) scores every customer who bought in the selected window;
-``sql/rfm/segments.sql`` and ``sql/rfm/score_grid.sql`` aggregate those rows inside DuckDB. This
-module adds shares and intervals.
+SQL (``sql/rfm/customer_scores.sql``) scores every customer who bought in the selected window and
+``sql/rfm/score_grid.sql`` aggregates those rows inside DuckDB to sums per (R, F) cell; this module
+adds up the cells of each segment and computes shares, means and intervals.
 """
 
 from __future__ import annotations
@@ -68,23 +68,35 @@ def customer_scores(store: Store, filters: Filters, cursor=None) -> pd.DataFrame
 def rfm_segments(store: Store, filters: Filters, cursor=None) -> RfmSegments:
     """Sizes, revenue and averages of each RFM segment, with shares and a 95 % CI on revenue per customer."""
     params = filters.params()
-    segments = run_over(store, "rfm/customer_scores", params, "rfm/segments", "customer_scores", cursor)
     grid = run_over(store, "rfm/customer_scores", params, "rfm/score_grid", "customer_scores", cursor)
-    customers = int(segments["customers"].sum()) if len(segments) else 0
-    revenue = float(segments["revenue"].sum()) if len(segments) else 0.0
-    segments["label"] = segments["segment"].map(SEGMENT_LABELS)
-    segments["definition"] = segments["segment"].map(SEGMENT_DEFINITIONS)
-    segments["customer_share"] = segments["customers"] / customers if customers else math.nan
-    segments["revenue_share"] = segments["revenue"] / revenue if revenue else math.nan
-    segments["revenue_per_customer"] = segments["revenue"] / segments["customers"]
+    sums = grid.groupby("segment", as_index=False)[
+        ["customers", "revenue", "revenue_squared", "recency_days", "orders"]].sum()
+    customers = int(sums["customers"].sum())
+    revenue = float(sums["revenue"].sum())
+    n = sums["customers"]
+    segments = pd.DataFrame({
+        "segment": sums["segment"],
+        "label": sums["segment"].map(SEGMENT_LABELS),
+        "definition": sums["segment"].map(SEGMENT_DEFINITIONS),
+        "customers": n,
+        "customer_share": n / customers if customers else math.nan,
+        "revenue": sums["revenue"],
+        "revenue_share": sums["revenue"] / revenue if revenue else math.nan,
+        "revenue_per_customer": sums["revenue"] / n,
+        "average_recency_days": sums["recency_days"] / n,
+        "average_orders": sums["orders"] / n,
+    })
+    variance = (sums["revenue_squared"] - n * segments["revenue_per_customer"] ** 2) / (n - 1)
     bounds = [
-        mean_interval(mean, sd if sd == sd else math.nan, int(n))
-        for mean, sd, n in zip(segments["revenue_per_customer"], segments["revenue_sd"], segments["customers"])
+        mean_interval(mean, math.sqrt(max(v, 0.0)) if k > 1 else math.nan, int(k))
+        for mean, v, k in zip(segments["revenue_per_customer"], variance.fillna(0.0), n)
     ]
     segments["revenue_per_customer_ci_low"] = [b[0] for b in bounds]
     segments["revenue_per_customer_ci_high"] = [b[1] for b in bounds]
     grid["label"] = grid["segment"].map(SEGMENT_LABELS)
+    grid["average_m_score"] = grid["m_score"] / grid["customers"]
     return RfmSegments(
-        segments=segments.drop(columns=["revenue_sd"]), grid=grid, customers=customers, revenue=revenue,
+        segments=segments.sort_values("revenue", ascending=False, ignore_index=True),
+        grid=grid.drop(columns=["revenue_squared"]), customers=customers, revenue=revenue,
         as_of=params["end_exclusive"],
     )

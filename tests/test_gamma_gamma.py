@@ -57,7 +57,7 @@ def test_likelihood_equals_scipy_beta_prime_density():
 
 
 def test_fit_equals_an_independent_scipy_maximisation():
-    """Our BFGS with the analytic gradient reaches the maximum Nelder-Mead finds on scipy.stats' density."""
+    """Our L-BFGS-B with the analytic gradient reaches the maximum Nelder-Mead finds on scipy.stats' density."""
     from scipy import optimize, stats
 
     rng = np.random.default_rng(42)
