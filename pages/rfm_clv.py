@@ -13,11 +13,13 @@ from engagement.rfm import rfm_segments
 filters = ui.current_filters()
 st.title("RFM and CLV")
 
-rfm_tab, clv_tab, check_tab, churn_tab = st.tabs(
-    ["RFM segments", "CLV forecast", "Model check (holdout)", "Churn risk"])
+SECTIONS = ["RFM segments", "CLV forecast", "Model check (holdout)", "Churn risk"]
+# One section at a time, so that a visit computes only what it shows (the models are the slow part).
+section = ui.synced_choice("Section", SECTIONS, "rfm_clv_section", SECTIONS[0], widget=st.segmented_control,
+                           label_visibility="collapsed") or SECTIONS[0]
 
 # ------------------------------------------------------------------ RFM
-with rfm_tab:
+if section == SECTIONS[0]:
     rfm = ui.view_data(rfm_segments, filters)
     st.caption(
         f"Customers who bought between {filters.start:%d %b %Y} and {filters.end:%d %b %Y} "
@@ -64,14 +66,14 @@ with st.sidebar:
 clv, clv_problem = None, None
 if first_day is None:
     clv_problem = "There are no purchases to model yet."
-else:
+elif section in SECTIONS[1:3]:
     calibration_end = max(first_day, observation_end - timedelta(days=int(holdout_days)))
     try:
         clv = ui.view_data(fit_clv, calibration_end, unit or "week", int(horizon), filters.channels, filters.segments)
     except ValueError as problem:
         clv_problem = str(problem)
 
-with clv_tab:
+if section == SECTIONS[1]:
     if clv is None:
         st.warning(clv_problem)
     else:
@@ -116,7 +118,7 @@ with clv_tab:
         })
         ui.download_csv(clv.top_customers, "clv_top_customers.csv", key="rfm_clv_top_csv")
 
-with check_tab:
+if section == SECTIONS[2]:
     if clv is None:
         st.warning(clv_problem)
     else:
@@ -142,7 +144,7 @@ with check_tab:
             **{c: st.column_config.NumberColumn(c.replace("_", " ").capitalize(), format="%.2f")
                for c in ("predicted_mean", "actual_mean", "actual_ci_low", "actual_ci_high")}})
 
-with churn_tab:
+if section == SECTIONS[3]:
     try:
         churn = ui.view_data(fit_churn_model, int(horizon), filters.channels, filters.segments)
     except ValueError as problem:
@@ -172,5 +174,8 @@ with churn_tab:
         with st.expander("Calibration table (holdout)"):
             st.dataframe(churn.calibration, hide_index=True, width="stretch")
         st.markdown(f"**Highest-value customers at risk (top {len(churn.at_risk_customers)})**")
-        st.dataframe(churn.at_risk_customers, hide_index=True, width="stretch")
+        st.dataframe(churn.at_risk_customers, hide_index=True, width="stretch", column_config={
+            "churn_risk": st.column_config.NumberColumn("Churn risk", format="percent"),
+            "recency_days": st.column_config.NumberColumn("Days since last order", format="%.0f"),
+            "revenue": st.column_config.NumberColumn("Lifetime revenue", format="dollar")})
         ui.download_csv(churn.at_risk_customers, "churn_at_risk_customers.csv", key="rfm_clv_churn_csv")

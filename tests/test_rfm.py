@@ -112,8 +112,14 @@ def test_empty_window_gives_an_empty_result(hand_store):
     assert result.customers == 0 and result.segments.empty
 
 
-def test_rfm_clv_page_shows_models_with_sample_sizes(app_env):
-    """The page renders every tab; the forecast horizon comes from the URL (a shared link reproduces it)."""
+@pytest.mark.parametrize("section, expected", [
+    ("RFM segments", ["Champions"]),
+    ("CLV forecast", ["Expected purchases, 30 d", "Average P(alive)"]),
+    ("Model check (holdout)", ["Predicted holdout purchases", "Forecast error"]),
+    ("Churn risk", ["Holdout AUC", "Hanley-McNeil"]),
+])
+def test_rfm_clv_page_sections_from_a_shared_link(app_env, section, expected):
+    """Each section renders with its numbers and sample sizes; section and horizon come from the URL."""
     from pathlib import Path
 
     from streamlit.testing.v1 import AppTest
@@ -121,13 +127,15 @@ def test_rfm_clv_page_shows_models_with_sample_sizes(app_env):
     root = Path(__file__).resolve().parents[1]
     at = AppTest.from_file(str(root / "app.py"), default_timeout=120)
     at.query_params["rfm_clv_horizon"] = "30"
+    at.query_params["rfm_clv_section"] = section
     at.run()
     at.switch_page("pages/rfm_clv.py")
     at.run()
     assert not at.exception, [e.message for e in at.exception]
-    labels = [m.label for m in at.metric]
-    for label in ("Expected purchases, 30 d", "Predicted holdout purchases", "Forecast error", "Holdout AUC"):
-        assert label in labels, labels
-    captions = " ".join(c.value for c in at.caption)
-    assert "n = " in captions and "Hanley-McNeil" in captions
-    assert len(at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")) >= 5
+    assert not at.warning, [w.value for w in at.warning]
+    text = " ".join([m.label for m in at.metric] + [c.value for c in at.caption]
+                    + [str(d.value.to_dict()) for d in at.dataframe])
+    for fragment in expected:
+        assert fragment in text, fragment
+    assert "n = " in text
+    assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")

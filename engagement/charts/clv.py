@@ -128,8 +128,8 @@ def churn_calibration_chart(result: ChurnModelResult) -> alt.Chart:
 def feature_importance_chart(result: ChurnModelResult) -> alt.Chart:
     """Permutation importance: how much holdout AUC drops when a feature is shuffled."""
     return alt.Chart(result.feature_importance).mark_bar().encode(
-        y=alt.Y("feature:N", sort="-x", title=None),
+        y=alt.Y("feature:N", sort="-x", title=None, axis=alt.Axis(labelLimit=200, labelOverlap=False)),
         x=alt.X("auc_drop:Q", title="Drop in holdout AUC when shuffled"),
         tooltip=[alt.Tooltip("feature:N"), alt.Tooltip("auc_drop:Q", format=".4f"),
                  alt.Tooltip("auc_drop_sd:Q", format=".4f", title="SD over 3 shuffles")],
-    ).properties(height=320, title="What drives the churn score")
+    ).properties(height=22 * len(result.feature_importance), title="What drives the churn score")
