@@ -69,7 +69,9 @@ if first_day is None:
 elif section in SECTIONS[1:3]:
     calibration_end = max(first_day, observation_end - timedelta(days=int(holdout_days)))
     try:
-        clv = ui.view_data(fit_clv, calibration_end, unit or "week", int(horizon), filters.channels, filters.segments)
+        with st.spinner("Fitting BG/NBD and Gamma-Gamma (once per data version; about 45 s at 1M customers)…"):
+            clv = ui.view_data(fit_clv, calibration_end, unit or "week", int(horizon), filters.channels,
+                               filters.segments)
     except ValueError as problem:
         clv_problem = str(problem)
 
@@ -146,7 +148,8 @@ if section == SECTIONS[2]:
 
 if section == SECTIONS[3]:
     try:
-        churn = ui.view_data(fit_churn_model, int(horizon), filters.channels, filters.segments)
+        with st.spinner("Training the churn model (once per data version; about 25 s at 1M customers)…"):
+            churn = ui.view_data(fit_churn_model, int(horizon), filters.channels, filters.segments)
     except ValueError as problem:
         st.warning(str(problem))
     else:
