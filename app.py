@@ -17,5 +17,11 @@ pages = {
     "Retention": [
         st.Page("pages/rfm_clv.py", title="RFM and CLV", icon="💎"),
     ],
+    "Experiments": [
+        st.Page("pages/experiments.py", title="Experiments", icon="🧪"),
+    ],
+    "Data": [
+        st.Page("pages/sql_notebook.py", title="SQL notebook", icon="🧮"),
+    ],
 }
 st.navigation(pages).run()
