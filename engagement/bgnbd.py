@@ -12,9 +12,12 @@ likelihood as fitting on customers, and keeps a 1M-customer fit small.
 
 Example
 -------
->>> fit = fit_bgnbd([0, 2, 5], [0.0, 10.0, 30.0], [30.0, 35.0, 38.0], unit="week")
->>> 0 < fit.probability_alive(2, 10.0, 35.0)[0] < 1
-True
+With the published CDNOW parameters, a customer with 2 repeat purchases, the last in week 30.43 of
+38.86, is expected to buy 1.226 times in the next 39 weeks (Hardie's BG/NBD spreadsheet):
+
+>>> fit = BgNbdFit(0.243, 4.414, 0.793, 2.426, -9582.4, 2357, (0.0,) * 4, True, "week")
+>>> round(float(fit.expected_purchases(39, 2, 30.43, 38.86)[0]), 3)
+1.226
 """
 
 from __future__ import annotations

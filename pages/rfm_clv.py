@@ -61,7 +61,7 @@ with st.sidebar:
         "Holdout period (days)", "rfm_clv_holdout", 182, min_value=7, max_value=730, step=1,
         help="The model is fitted on the history before the last N days and checked against them.")
     unit = ui.synced_choice("Time unit", ["week", "day"], "rfm_clv_unit", "week", widget=st.segmented_control,
-                            help="Unit of recency, T and alpha (r, a and b do not depend on it).")
+                            help="Unit of recency, T and alpha (r, a and b do not depend on it).") or "week"
 
 clv, clv_problem = None, None
 if first_day is None:
@@ -70,7 +70,7 @@ elif section in SECTIONS[1:3]:
     calibration_end = max(first_day, observation_end - timedelta(days=int(holdout_days)))
     try:
         with st.spinner("Fitting BG/NBD and Gamma-Gamma (once per data version; about 45 s at 1M customers)…"):
-            clv = ui.view_data(fit_clv, calibration_end, unit or "week", int(horizon), filters.channels,
+            clv = ui.view_data(fit_clv, calibration_end, unit, int(horizon), filters.channels,
                                filters.segments)
     except ValueError as problem:
         clv_problem = str(problem)
