@@ -74,7 +74,8 @@ select 'K' || (i % 1000)::varchar || '-' || i::varchar, c.customer_id, 'email',
 from (select i, floor($customers * random())::bigint as idx from range($customers * 2) t(i)) as m
 join customer_index as c using (idx);
 
-insert into loads values (1, 'orders', 'synthetic benchmark', null, 'benchmark', 0, 0, 0, 0, '{}', now()::timestamp, null);
+insert into loads values
+    (1, 'orders', 'synthetic benchmark', null, 'benchmark', 0, 0, 0, 0, '{}', now()::timestamp, null);
 """
 
 

@@ -182,7 +182,9 @@ def holdout_check(fit: BgNbdFit, groups: pd.DataFrame, holdout_days: int) -> Hol
     ]
     bins["actual_ci_low"] = [i[0] for i in intervals]
     bins["actual_ci_high"] = [i[1] for i in intervals]
-    bins["frequency_label"] = [f"{int(f)}+" if f == HOLDOUT_FREQUENCY_CAP else str(int(f)) for f in bins["frequency_bin"]]
+    bins["frequency_label"] = [
+        f"{int(f)}+" if f == HOLDOUT_FREQUENCY_CAP else str(int(f)) for f in bins["frequency_bin"]
+    ]
     return HoldoutCheck(
         bins=bins.drop(columns=["actual_squared"]), customers=int(n.sum()),
         predicted_total=float(bins["predicted"].sum()), actual_total=float(bins["actual"].sum()),

@@ -29,6 +29,14 @@ def test_demo_churn_model_discriminates_and_is_calibrated(churn_result):
     assert (churn_result.at_risk_customers["churn_risk"] >= 0.5).all()
 
 
+def test_churn_result_pickles_for_the_app_cache(churn_result):
+    import pickle
+
+    restored = pickle.loads(pickle.dumps(churn_result))
+    assert restored.auc == churn_result.auc
+    assert restored.calibration.equals(churn_result.calibration)
+
+
 def test_auc_agrees_with_a_rank_count_on_the_holdout():
     """roc_auc_score equals the Mann-Whitney share of (churner, stayer) pairs ranked correctly."""
     from sklearn.metrics import roc_auc_score

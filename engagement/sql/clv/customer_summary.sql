@@ -4,21 +4,16 @@
 -- frequency = purchase days - 1, recency = last - first purchase day, T = $calibration_end - first
 -- purchase day, both in units of $unit_days days; monetary_value = average value of the repeat
 -- purchase days. Purchase days after $calibration_end, up to $observation_end, are the holdout.
-with selected_customers as (
-    select customer_id
-    from customer_summary
-    where (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
-      and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
-),
-
-purchase_days as (
+with purchase_days as (
+    -- derived `purchases` carries the filter columns, so the customer selection needs no join.
     select
-        o.customer_id,
-        o.ordered_at::date as purchase_day,
-        sum(o.net_revenue)::double as day_value
-    from order_facts as o
-    semi join selected_customers using (customer_id)
-    where o.ordered_at::date <= $observation_end::date
+        customer_id,
+        ordered_at::date as purchase_day,
+        sum(net_revenue)::double as day_value
+    from purchases
+    where ordered_at::date <= $observation_end::date
+      and (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
+      and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
     group by all
 ),
 

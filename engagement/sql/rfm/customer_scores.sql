@@ -2,18 +2,14 @@
 -- Recency is measured from the end of the window. Quintile scores use percent_rank, so tied
 -- customers share a score (the lowest tie gets the lower score): with many one-order customers
 -- some frequency scores stay empty instead of splitting identical customers at random.
-with selected_customers as (
-    select customer_id
-    from customer_summary
-    where (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
+with window_orders as (
+    -- derived `purchases` is date-ordered and carries the filter columns: no join, and DuckDB skips
+    -- row groups outside the window.
+    select customer_id, ordered_at, net_revenue
+    from purchases
+    where ordered_at >= $start and ordered_at < $end_exclusive
+      and (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
       and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
-),
-
-window_orders as (
-    select o.customer_id, o.ordered_at, o.net_revenue
-    from order_facts as o
-    semi join selected_customers using (customer_id)
-    where o.ordered_at >= $start and o.ordered_at < $end_exclusive
 ),
 
 per_customer as (
