@@ -17,6 +17,10 @@ pages = {
     "Retention": [
         st.Page("pages/rfm_clv.py", title="RFM and CLV", icon="💎"),
     ],
+    "Voice & value": [
+        st.Page("pages/engagement.py", title="Engagement", icon="🤝"),
+        st.Page("pages/roi.py", title="ROI", icon="💰"),
+    ],
     "Experiments": [
         st.Page("pages/experiments.py", title="Experiments", icon="🧪"),
     ],

@@ -3,6 +3,8 @@
     python -m engagement demo [--db PATH] [--seed N] [--customers N]
     python -m engagement report kpis [--db PATH] [--start DATE --end DATE] --format json|csv
     python -m engagement report clv [--calibration-end DATE] [--unit day|week] [--horizon-days N] --format json
+    python -m engagement report engagement [--threshold 10] [--weights orders=3,...] --format json|csv
+    python -m engagement report roi [--margin 0.4] [--method auto|holdout|observational] --format json|csv
     python -m engagement sql "QUERY" [--db PATH] [--timeout SECONDS] [--max-rows N] [--format csv|json]
     python -m engagement abtest FILE --variant-col COL --control NAME --metrics m1,m2 [--covariate COL]
         [--correction holm|bh|none] --format json|csv
@@ -131,6 +133,83 @@ def cmd_report_clv(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     emit(clv_as_record(result), args.format)
+# ---------------------------------------------------------- engagement / ROI
+def _weights(raw: str | None):
+    """``orders=3,referrals=5`` -> EngagementWeights (unnamed behaviours keep their default)."""
+    from dataclasses import fields
+
+    from engagement.engagement_score import EngagementWeights
+
+    if not raw:
+        return EngagementWeights()
+    known = {f.name for f in fields(EngagementWeights)}
+    values = {}
+    for part in raw.split(","):
+        name, _, value = part.partition("=")
+        name = name.strip()
+        if name not in known:
+            raise CliError(f"Unknown behaviour {name!r} in --weights; use {', '.join(sorted(known))}.")
+        try:
+            values[name] = float(value)
+        except ValueError:
+            raise CliError(f"The weight of {name} must be a number, not {value!r}.") from None
+    try:
+        return EngagementWeights(**values)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _filters_from_args(store, args: argparse.Namespace):
+    from engagement.filters import Filters
+    from engagement.kpis import data_range, default_filters
+
+    defaults = default_filters(data_range(store))
+    try:
+        return Filters(start=args.start or defaults.start, end=args.end or defaults.end,
+                       channels=tuple(args.channel or ()), segments=tuple(args.segment or ()))
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def cmd_report_engagement(args: argparse.Namespace) -> int:
+    from engagement.engagement_score import channel_engagement, comparisons_as_records, engagement_view
+
+    store = _open_store(args)
+    filters = _filters_from_args(store, args)
+    weights = _weights(args.weights)
+    view = engagement_view(store, filters, weights, args.threshold)
+    records = comparisons_as_records(view)
+    if args.format == "json":
+        channels = channel_engagement(store, filters, args.conversion_days)
+        emit({
+            "start": filters.start.isoformat(), "end": filters.end.isoformat(),
+            "weights": weights.params(), "threshold": args.threshold,
+            "customers": view.customers, "engaged_customers": view.engaged_customers,
+            "comparisons": records,
+            "score_components": view.components.drop(columns=["population"]).to_dict("records"),
+            "channels": channels.to_dict("records"),
+        }, "json")
+    else:
+        emit(records, "csv")
+    return 0
+
+
+def cmd_report_roi(args: argparse.Namespace) -> int:
+    from engagement.roi import RoiInputError, report_as_record, roi_report
+
+    if not 0 < args.margin <= 1:
+        raise CliError(f"--margin is a fraction between 0 and 1 (0.4 = 40 %), not {args.margin}.")
+    store = _open_store(args)
+    filters = _filters_from_args(store, args)
+    try:
+        report = roi_report(
+            store, filters, margin=args.margin, method=args.method, experiment_id=args.experiment,
+            outcome_days=args.outcome_days, post_days=args.post_days, programme=args.programme,
+            typed_cost=args.cost, weights=_weights(args.weights), threshold=args.threshold,
+        )
+    except RoiInputError as exc:
+        raise CliError(str(exc)) from exc
+    emit(report_as_record(report), args.format)
     return 0
 
 
@@ -296,6 +375,32 @@ def build_parser() -> argparse.ArgumentParser:
     clv.add_argument("--segment", action="append", help="lifecycle stage (repeat for several)")
     _add_format(clv, choices=("json",))
     clv.set_defaults(handler=cmd_report_clv)
+    # engagement / ROI
+    engagement = reports.add_parser("engagement", help="engaged vs unengaged customers, score make-up, channels")
+    _add_db(engagement)
+    _add_filters(engagement)
+    _add_format(engagement)
+    _add_engagement_definition(engagement)
+    engagement.add_argument("--conversion-days", type=int, default=7,
+                            help="a click converts when a purchase follows within this many days (default 7)")
+    engagement.set_defaults(handler=cmd_report_engagement)
+
+    roi = reports.add_parser("roi", help="return on engagement spending, with its interval and method")
+    _add_db(roi)
+    _add_filters(roi)
+    _add_format(roi)
+    _add_engagement_definition(roi)
+    roi.add_argument("--margin", type=float, default=0.4, help="gross margin as a fraction (default 0.4)")
+    roi.add_argument("--method", choices=("auto", "holdout", "observational"), default="auto",
+                     help="auto: a holdout when an experiment has a clean control arm, else observational")
+    roi.add_argument("--experiment", help="experiment id for the holdout method (default: the latest clean one)")
+    roi.add_argument("--outcome-days", type=int, default=30, help="holdout: revenue counted this many days from assignment")
+    roi.add_argument("--post-days", type=int, default=90,
+                     help="observational: the last N days of the period are the outcome period (default 90)")
+    roi.add_argument("--programme", help="programme in program_costs to charge (default: all programmes)")
+    roi.add_argument("--cost", type=float, help="a typed-in cost instead of the loaded program_costs")
+    roi.set_defaults(handler=cmd_report_roi)
+
     sql = commands.add_parser("sql", help="run one read-only SQL query (the SQL notebook's safety rules)")
     sql.add_argument("query", help="one SELECT statement over the workbench's tables")
     _add_db(sql)
@@ -326,6 +431,11 @@ def build_parser() -> argparse.ArgumentParser:
     abtest.set_defaults(handler=cmd_abtest)
 
     return parser
+
+
+def _add_engagement_definition(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--threshold", type=float, default=10.0, help="engaged when the score reaches this (default 10)")
+    parser.add_argument("--weights", help="points per behaviour, e.g. orders=3,email_clicks=1,referrals=5")
 
 
 def main(argv: list[str] | None = None) -> int:
