@@ -133,6 +133,9 @@ def cmd_report_clv(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     emit(clv_as_record(result), args.format)
+    return 0
+
+
 # ---------------------------------------------------------- engagement / ROI
 def _weights(raw: str | None):
     """``orders=3,referrals=5`` -> EngagementWeights (unnamed behaviours keep their default)."""
@@ -375,6 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     clv.add_argument("--segment", action="append", help="lifecycle stage (repeat for several)")
     _add_format(clv, choices=("json",))
     clv.set_defaults(handler=cmd_report_clv)
+
     # engagement / ROI
     engagement = reports.add_parser("engagement", help="engaged vs unengaged customers, score make-up, channels")
     _add_db(engagement)
