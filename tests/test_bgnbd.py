@@ -14,7 +14,9 @@ from engagement.bgnbd import BgNbdFit, _gradient, fit_bgnbd, log_likelihood_term
 from engagement.clv import bgnbd_groups, clv_as_record, fit_clv, summary_data_from_orders
 from engagement.store import Store
 
-CDNOW_SAMPLE = "/work/shared/data/cdnow/CDNOW_sample.txt"
+from conftest import SHARED_DATA
+
+CDNOW_SAMPLE = str(SHARED_DATA) + "/cdnow/CDNOW_sample.txt"
 CALIBRATION_END = date(1997, 9, 30)
 
 

@@ -12,7 +12,9 @@ from engagement.clv import gamma_gamma_groups
 from engagement.gamma_gamma import GammaGammaFit, _gradient, fit_gamma_gamma, log_likelihood_terms
 from engagement.store import Store
 
-CDNOW_SAMPLE = "/work/shared/data/cdnow/CDNOW_sample.txt"
+from conftest import SHARED_DATA
+
+CDNOW_SAMPLE = str(SHARED_DATA) + "/cdnow/CDNOW_sample.txt"
 CALIBRATION_END = date(1997, 9, 30)
 
 

@@ -25,7 +25,9 @@ from engagement.roi import (
 )
 from engagement.store import Store
 
-HILLSTROM = Path("/work/shared/data/hillstrom/Kevin_Hillstrom_MineThatData_E-MailAnalytics_DataMiningChallenge_2008.03.20.csv.gz")
+from conftest import SHARED_DATA
+
+HILLSTROM = Path(str(SHARED_DATA) + "/hillstrom/Kevin_Hillstrom_MineThatData_E-MailAnalytics_DataMiningChallenge_2008.03.20.csv.gz")
 FORMULA = "post_revenue ~ engaged + pre_spend + tenure_years + C(acquisition_channel)"
 
 
