@@ -23,9 +23,9 @@ from engagement.experiment_inputs import parse_split, read_unit_file, summary_an
 from engagement.experiments import (
     AnalysisOptions, ExperimentInputError, ExperimentQuery, analysis_summary, experiment_analysis, experiment_ids,
     experiment_stats,
+)
 
 from conftest import SHARED_DATA
-)
 
 HILLSTROM = Path(str(SHARED_DATA) + "/hillstrom/"
                  "Kevin_Hillstrom_MineThatData_E-MailAnalytics_DataMiningChallenge_2008.03.20.csv.gz")
