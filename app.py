@@ -17,6 +17,12 @@ pages = {
     "Retention": [
         st.Page("pages/cohorts.py", title="Cohorts", icon="🧱"),
         st.Page("pages/lifecycle.py", title="Lifecycle", icon="🔄"),
+        st.Page("pages/rfm_clv.py", title="RFM and CLV", icon="💎"),
+    ],
+    "Voice & value": [
+        st.Page("pages/nps.py", title="NPS and CSAT", icon="💬"),
+        st.Page("pages/engagement.py", title="Engagement", icon="🤝"),
+        st.Page("pages/roi.py", title="ROI", icon="💰"),
     ],
     "Experiments": [
         st.Page("pages/experiments.py", title="Experiments", icon="🧪"),

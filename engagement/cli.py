@@ -5,6 +5,9 @@
     python -m engagement report cohorts [--grain month|week|quarter] [--metric customers|revenue|ltv]
         [--split none|channel|discount] --format json|csv
     python -m engagement report lifecycle [--at-risk-days N --lapsed-days N --vip-top-share X] --format json|csv
+    python -m engagement report clv [--calibration-end DATE] [--unit day|week] [--horizon-days N] --format json
+    python -m engagement report engagement [--threshold 10] [--weights orders=3,...] --format json|csv
+    python -m engagement report roi [--margin 0.4] [--method auto|holdout|observational] --format json|csv
     python -m engagement sql "QUERY" [--db PATH] [--timeout SECONDS] [--max-rows N] [--format csv|json]
     python -m engagement abtest FILE --variant-col COL --control NAME --metrics m1,m2 [--covariate COL]
         [--correction holm|bh|none] --format json|csv
@@ -122,7 +125,100 @@ def cmd_report_kpis(args: argparse.Namespace) -> int:
     return 0
 
 
-# ---------------------------------------------------------------- retention: cohorts and lifecycle
+# ------------------------------------------------------------ RFM and CLV
+def cmd_report_clv(args: argparse.Namespace) -> int:
+    from engagement.clv import clv_as_record, fit_clv
+
+    store = _open_store(args)
+    try:
+        result = fit_clv(store, calibration_end=args.calibration_end, unit=args.unit, horizon_days=args.horizon_days,
+                         channels=tuple(args.channel or ()), segments=tuple(args.segment or ()))
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    emit(clv_as_record(result), args.format)
+    return 0
+
+
+# ------------------------------------------------------------- NPS and CSAT
+def cmd_report_survey(args: argparse.Namespace) -> int:
+    """NPS (or CSAT) per group of --by, each with n and its 95 % interval."""
+    from engagement.csat import CSAT_SCALE
+    from engagement.nps import NPS_SCALE, SMALL_GROUP_MIN, breakdown_records, survey_breakdown
+
+    scale = NPS_SCALE if args.report == "nps" else CSAT_SCALE
+    store = _open_store(args)
+    filters = _filters_from_args(store, args)
+    records = breakdown_records(survey_breakdown(store, filters, scale, args.by), scale)
+    if args.format == "csv":
+        emit(records, "csv")
+    else:
+        emit({
+            "survey": scale.kind, "by": args.by, "start": filters.start.isoformat(), "end": filters.end.isoformat(),
+            "channels": list(filters.channels), "segments": list(filters.segments),
+            "interval_method": scale.interval_method, "confidence": 0.95, "small_group_min": SMALL_GROUP_MIN,
+            "groups": records,
+        }, "json")
+    return 0
+
+
+def cmd_report_survey_outcomes(args: argparse.Namespace) -> int:
+    """Repurchase, churn and revenue in the N days after the answer, per answer category, with 95 % CIs."""
+    from engagement.csat import CSAT_SCALE
+    from engagement.nps import NPS_SCALE, behaviour_after_answer, behaviour_verdict
+
+    scale = NPS_SCALE if args.report.startswith("nps") else CSAT_SCALE
+    if args.days < 1:
+        raise CliError("--days must be at least 1.")
+    store = _open_store(args)
+    filters = _filters_from_args(store, args)
+    link = behaviour_after_answer(store, filters, scale, args.days)
+    records = link.frame().to_dict("records")
+    if args.format == "csv":
+        emit(records, "csv")
+    else:
+        rep, rev = link.repurchase_difference, link.revenue_difference
+        emit({
+            "survey": scale.kind, "days": args.days, "start": filters.start.isoformat(),
+            "end": filters.end.isoformat(), "unit": "each customer's first answer in the period",
+            "censored": link.censored, "groups": records,
+            "repurchase_difference": {"between": [rep.label_a, rep.label_b], "points": rep.difference,
+                                      "ci_low": rep.ci_low, "ci_high": rep.ci_high, "p_value": rep.p_value,
+                                      "method": rep.method},
+            "revenue_difference": {"between": [rev.label_a, rev.label_b], "dollars": rev.difference,
+                                   "ci_low": rev.ci_low, "ci_high": rev.ci_high, "p_value": rev.p_value,
+                                   "method": rev.method},
+            "verdict": behaviour_verdict(link),
+        }, "json")
+    return 0
+
+
+# ---------------------------------------------------------- engagement / ROI
+def _weights(raw: str | None):
+    """``orders=3,referrals=5`` -> EngagementWeights (unnamed behaviours keep their default)."""
+    from dataclasses import fields
+
+    from engagement.engagement_score import EngagementWeights
+
+    if not raw:
+        return EngagementWeights()
+    known = {f.name for f in fields(EngagementWeights)}
+    values = {}
+    for part in raw.split(","):
+        name, _, value = part.partition("=")
+        name = name.strip()
+        if name not in known:
+            raise CliError(f"Unknown behaviour {name!r} in --weights; use {', '.join(sorted(known))}.")
+        try:
+            values[name] = float(value)
+        except ValueError:
+            raise CliError(f"The weight of {name} must be a number, not {value!r}.") from None
+    try:
+        return EngagementWeights(**values)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+
+
+# ------------------------------------------------------ shared: the view filters from the command line
 def _filters_from_args(store, args: argparse.Namespace):
     from engagement.filters import Filters
     from engagement.kpis import data_range, default_filters
@@ -135,6 +231,7 @@ def _filters_from_args(store, args: argparse.Namespace):
         raise CliError(str(exc)) from None
 
 
+# ---------------------------------------------------------------- retention: cohorts and lifecycle
 def cmd_report_cohorts(args: argparse.Namespace) -> int:
     from engagement.cohorts import METRICS, cohort_records, retention_matrix
 
@@ -216,6 +313,47 @@ def cmd_report_lifecycle(args: argparse.Namespace) -> int:
             **by_day,
         },
     }, "json")
+
+
+def cmd_report_engagement(args: argparse.Namespace) -> int:
+    from engagement.engagement_score import channel_engagement, comparisons_as_records, engagement_view
+
+    store = _open_store(args)
+    filters = _filters_from_args(store, args)
+    weights = _weights(args.weights)
+    view = engagement_view(store, filters, weights, args.threshold)
+    records = comparisons_as_records(view)
+    if args.format == "json":
+        channels = channel_engagement(store, filters, args.conversion_days)
+        emit({
+            "start": filters.start.isoformat(), "end": filters.end.isoformat(),
+            "weights": weights.params(), "threshold": args.threshold,
+            "customers": view.customers, "engaged_customers": view.engaged_customers,
+            "comparisons": records,
+            "score_components": view.components.drop(columns=["population"]).to_dict("records"),
+            "channels": channels.to_dict("records"),
+        }, "json")
+    else:
+        emit(records, "csv")
+    return 0
+
+
+def cmd_report_roi(args: argparse.Namespace) -> int:
+    from engagement.roi import RoiInputError, report_as_record, roi_report
+
+    if not 0 < args.margin <= 1:
+        raise CliError(f"--margin is a fraction between 0 and 1 (0.4 = 40 %), not {args.margin}.")
+    store = _open_store(args)
+    filters = _filters_from_args(store, args)
+    try:
+        report = roi_report(
+            store, filters, margin=args.margin, method=args.method, experiment_id=args.experiment,
+            outcome_days=args.outcome_days, post_days=args.post_days, programme=args.programme,
+            typed_cost=args.cost, weights=_weights(args.weights), threshold=args.threshold,
+        )
+    except RoiInputError as exc:
+        raise CliError(str(exc)) from exc
+    emit(report_as_record(report), args.format)
     return 0
 
 
@@ -393,6 +531,65 @@ def build_parser() -> argparse.ArgumentParser:
                            help="funnel: only customers whose first purchase is at least this old")
     _add_format(lifecycle)
     lifecycle.set_defaults(handler=cmd_report_lifecycle)
+    from engagement.nps import DIMENSIONS
+
+    for survey, what in (("nps", "NPS"), ("csat", "CSAT (% satisfied)")):
+        report_survey = reports.add_parser(
+            survey, help=f"{what} per group with answers, top/middle/bottom counts and the 95 %% interval")
+        _add_db(report_survey)
+        _add_filters(report_survey)
+        report_survey.add_argument("--by", choices=["all", *DIMENSIONS], default="all",
+                                   help="group answers by this (default: all answers in one group)")
+        _add_format(report_survey)
+        report_survey.set_defaults(handler=cmd_report_survey)
+
+        outcomes = reports.add_parser(
+            f"{survey}-outcomes", help=f"repurchase, churn and revenue in the N days after a {what} answer, "
+                                       "per answer category, with 95 %% intervals (censored answers left out)")
+        _add_db(outcomes)
+        _add_filters(outcomes)
+        outcomes.add_argument("--days", type=int, default=90, help="follow-up window after the answer (default 90)")
+        _add_format(outcomes)
+        outcomes.set_defaults(handler=cmd_report_survey_outcomes)
+
+    clv = reports.add_parser("clv", help="BG/NBD + Gamma-Gamma fit (r, alpha, a, b; p, q, gamma), holdout check "
+                                         "and CLV forecast")
+    _add_db(clv)
+    clv.add_argument("--calibration-end", type=_date,
+                     help="last day of the calibration period (default: the end of the data minus at most 26 weeks)")
+    clv.add_argument("--unit", choices=("day", "week"), default="week", help="time unit of recency, T and alpha")
+    clv.add_argument("--horizon-days", type=int, default=90, help="forecast horizon in days (default 90)")
+    clv.add_argument("--channel", action="append", help="acquisition channel (repeat for several)")
+    clv.add_argument("--segment", action="append", help="lifecycle stage (repeat for several)")
+    _add_format(clv, choices=("json",))
+    clv.set_defaults(handler=cmd_report_clv)
+
+    # engagement / ROI
+    engagement = reports.add_parser("engagement", help="engaged vs unengaged customers, score make-up, channels")
+    _add_db(engagement)
+    _add_filters(engagement)
+    _add_format(engagement)
+    _add_engagement_definition(engagement)
+    engagement.add_argument("--conversion-days", type=int, default=7,
+                            help="a click converts when a purchase follows within this many days (default 7)")
+    engagement.set_defaults(handler=cmd_report_engagement)
+
+    roi = reports.add_parser("roi", help="return on engagement spending, with its interval and method")
+    _add_db(roi)
+    _add_filters(roi)
+    _add_format(roi)
+    _add_engagement_definition(roi)
+    roi.add_argument("--margin", type=float, default=0.4, help="gross margin as a fraction (default 0.4)")
+    roi.add_argument("--method", choices=("auto", "holdout", "observational"), default="auto",
+                     help="auto: a holdout when an experiment has a clean control arm, else observational")
+    roi.add_argument("--experiment", help="experiment id for the holdout method (default: the latest clean one)")
+    roi.add_argument("--outcome-days", type=int, default=30, help="holdout: revenue counted this many days from assignment")
+    roi.add_argument("--post-days", type=int, default=90,
+                     help="observational: the last N days of the period are the outcome period (default 90)")
+    roi.add_argument("--programme", help="programme in program_costs to charge (default: all programmes)")
+    roi.add_argument("--cost", type=float, help="a typed-in cost instead of the loaded program_costs")
+    roi.set_defaults(handler=cmd_report_roi)
+
     sql = commands.add_parser("sql", help="run one read-only SQL query (the SQL notebook's safety rules)")
     sql.add_argument("query", help="one SELECT statement over the workbench's tables")
     _add_db(sql)
@@ -423,6 +620,11 @@ def build_parser() -> argparse.ArgumentParser:
     abtest.set_defaults(handler=cmd_abtest)
 
     return parser
+
+
+def _add_engagement_definition(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--threshold", type=float, default=10.0, help="engaged when the score reaches this (default 10)")
+    parser.add_argument("--weights", help="points per behaviour, e.g. orders=3,email_clicks=1,referrals=5")
 
 
 def main(argv: list[str] | None = None) -> int:

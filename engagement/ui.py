@@ -45,6 +45,10 @@ def _process_store() -> Store:
     return store
 
 
+# Tests and the Data page reopen the database after replacing the file.
+get_store.clear = _process_store.clear  # type: ignore[attr-defined]
+
+
 def data_version(store: Store) -> str:
     """Changes whenever a load or an undo commits, so cached view data is never stale."""
     row = store.cursor().execute(
@@ -254,7 +258,7 @@ def format_value(value: float, unit: str) -> str:
     if unit == "share":
         return f"{value:.1%}"
     if unit == "money":
-        return f"${value:,.2f}"
+        return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
     if unit == "days":
         return f"{value:,.0f} days"
     if unit == "score":

@@ -10,6 +10,9 @@ import pytest
 
 from engagement.store import Store
 
+# Real public datasets live in ../shared/data beside the project (read-only; see its README).
+SHARED_DATA = Path(os.environ.get("ENGAGEMENT_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+
 # The demo database the AppTest and view tests read: 5,000 customers keeps the suite fast on 2 cores.
 DEMO_TEST_CUSTOMERS = 5_000
 

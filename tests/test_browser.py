@@ -119,8 +119,7 @@ def test_shared_link_reopens_same_filters(app_url, browser):
     page = context.new_page()
     page.goto(f"{app_url}/?start=2026-01-01&end=2026-03-31&channel=referral")
     _wait_rendered(page)
-    body = page.inner_text("body")
-    assert "01 Jan 2026 – 31 Mar 2026" in body
-    assert "referral" in page.locator('[data-testid="stSidebar"]').inner_text()
+    page.get_by_text("01 Jan 2026 – 31 Mar 2026", exact=False).wait_for(timeout=60_000)
+    page.locator('[data-testid="stSidebar"]').get_by_text("referral").wait_for(timeout=60_000)
     assert "start=2026-01-01" in page.url and "channel=referral" in page.url
     context.close()

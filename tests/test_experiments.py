@@ -25,7 +25,9 @@ from engagement.experiments import (
     experiment_stats,
 )
 
-HILLSTROM = Path("/work/shared/data/hillstrom/"
+from conftest import SHARED_DATA
+
+HILLSTROM = Path(str(SHARED_DATA) + "/hillstrom/"
                  "Kevin_Hillstrom_MineThatData_E-MailAnalytics_DataMiningChallenge_2008.03.20.csv.gz")
 ARMS = ("Mens E-Mail", "Womens E-Mail")
 CONTROL = "No E-Mail"

@@ -1,0 +1,204 @@
+"""RFM and CLV at scale: DuckDB view queries vs the same computation in pandas, and model fit times.
+
+Usage: python benchmarks/clv_benchmark.py [--db PATH] [--customers 1000000] [--orders 10000000] [--runs 3]
+
+Builds (once, then reuses) a synthetic database with the requested numbers of customers and orders,
+inserted with SQL and followed by the normal derived-table rebuild, plus engagement events and
+messages for the churn features. Prints, per view, the median query time in DuckDB, the median
+time of the same computation in pandas on frames already in memory (loading them is not counted,
+which favours pandas), and the ratio; then the BG/NBD + Gamma-Gamma fit and the churn model times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from engagement.clv import bgnbd_groups, fit_clv, observation_window  # noqa: E402
+from engagement.filters import Filters  # noqa: E402
+from engagement.rfm import rfm_segments  # noqa: E402
+from engagement.store import Store  # noqa: E402
+
+SYNTHETIC_SQL = """
+select setseed(0.42);
+insert into customers (customer_id, created_at, acquisition_channel, is_loyalty_member, accepts_marketing, load_id)
+select
+    'C' || lpad(i::varchar, 8, '0'),
+    timestamp '2024-01-01' + to_seconds((random() * 86400 * 600)::bigint),
+    ['paid_social', 'organic_search', 'referral', 'email'][1 + (i % 4)],
+    random() < 0.2,
+    random() < 0.7,
+    0
+from range($customers) t(i);
+
+create temp table customer_index as
+select row_number() over (order by customer_id) - 1 as idx, customer_id, created_at from customers;
+
+-- Skewed order counts: a few customers buy very often, most once or twice.
+insert into orders (order_id, customer_id, ordered_at, net_revenue, discount, currency, channel, status, load_id)
+select
+    'O' || i::varchar,
+    c.customer_id,
+    c.created_at + to_seconds((random() * greatest(1, epoch(timestamp '2025-12-31' - c.created_at)))::bigint),
+    round(10 + random() * 190, 2)::decimal(18, 2),
+    0,
+    'USD',
+    'web',
+    case when random() < 0.03 then 'refunded' else 'paid' end,
+    0
+from (select i, floor($customers * pow(random(), 2.5))::bigint as idx from range($orders) t(i)) as o
+join customer_index as c using (idx);
+
+insert into events (event_id, customer_id, occurred_at, event_type, channel, load_id)
+select
+    'E' || i::varchar, c.customer_id,
+    timestamp '2025-01-01' + to_seconds((random() * 86400 * 364)::bigint),
+    ['site_visit', 'email_click', 'sms_click', 'product_view', 'email_open'][1 + (i % 5)], 'web', 0
+from (select i, floor($customers * random())::bigint as idx from range($customers * 3) t(i)) as e
+join customer_index as c using (idx);
+
+insert into messages (campaign_id, customer_id, channel, sent_at, load_id)
+select 'K' || (i % 1000)::varchar || '-' || i::varchar, c.customer_id, 'email',
+       timestamp '2025-01-01' + to_seconds((random() * 86400 * 364)::bigint), 0
+from (select i, floor($customers * random())::bigint as idx from range($customers * 2) t(i)) as m
+join customer_index as c using (idx);
+
+insert into loads values
+    (1, 'orders', 'synthetic benchmark', null, 'benchmark', 0, 0, 0, 0, '{}', now()::timestamp, null);
+"""
+
+
+def build(path: Path, customers: int, orders: int) -> Store:
+    if path.exists():
+        return Store.open(path, read_only=True)
+    print(f"building {customers:,} customers / {orders:,} orders at {path} ...", flush=True)
+    started = time.perf_counter()
+    store = Store.open(path, read_only=False)
+    cur = store.cursor()
+    for statement in SYNTHETIC_SQL.split(";\n"):
+        if statement.strip():
+            params = {k: v for k, v in (("customers", customers), ("orders", orders)) if f"${k}" in statement}
+            cur.execute(statement, params).fetchall()
+    store.refresh_derived()
+    store.close()
+    print(f"built in {time.perf_counter() - started:.0f} s", flush=True)
+    return Store.open(path, read_only=True)
+
+
+def median_seconds(function, runs: int) -> tuple[float, float]:
+    """Median wall-clock and CPU seconds (CPU of every thread of this process) over ``runs`` calls.
+
+    On a shared machine the wall clock depends on other processes; CPU seconds do not.
+    """
+    walls, cpus = [], []
+    for _ in range(runs):
+        wall, cpu = time.perf_counter(), time.process_time()
+        function()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def timed(function) -> tuple[object, float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = function()
+    return result, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def pandas_rfm(orders: pd.DataFrame, start: pd.Timestamp, end_exclusive: pd.Timestamp) -> pd.DataFrame:
+    """RFM segment sizes and revenue in pandas (same definitions as sql/rfm/*.sql)."""
+    window = orders[(orders["ordered_at"] >= start) & (orders["ordered_at"] < end_exclusive)]
+    per = window.groupby("customer_id").agg(last=("ordered_at", "max"), orders=("ordered_at", "size"),
+                                            revenue=("net_revenue", "sum"))
+    per["recency_days"] = (end_exclusive - per["last"]).dt.total_seconds() / 86400
+    n = len(per)
+    for column, values in (("r", -per["recency_days"]), ("f", per["orders"]), ("m", per["revenue"])):
+        per[column] = np.minimum(5, 1 + np.floor(5 * (values.rank(method="min") - 1) / (n - 1))).astype(int)
+    r, f = per["r"], per["f"]
+    per["segment"] = np.select(
+        [(r == 5) & (f >= 4), r.between(3, 4) & (f >= 4), (r >= 4) & f.between(2, 3), (r == 5) & (f == 1),
+         (r == 4) & (f == 1), (r == 3) & (f == 3), (r == 3) & (f <= 2), (r <= 2) & (f == 5),
+         (r <= 2) & f.between(3, 4)],
+        ["champions", "loyal", "potential_loyalists", "new_customers", "promising", "need_attention",
+         "about_to_sleep", "cant_lose", "at_risk"], "hibernating")
+    return per.groupby("segment").agg(customers=("orders", "size"), revenue=("revenue", "sum"))
+
+
+def pandas_bgnbd_groups(orders: pd.DataFrame, calibration_end: pd.Timestamp, unit_days: int) -> pd.DataFrame:
+    """lifetimes-style summary (distinct purchase days) then (x, t_x, T) counts, in pandas."""
+    days = orders.assign(day=orders["ordered_at"].dt.floor("D"))
+    days = days[days["day"] <= calibration_end].groupby(["customer_id", "day"], as_index=False)["net_revenue"].sum()
+    per = days.groupby("customer_id")["day"].agg(["min", "max", "size"])
+    summary = pd.DataFrame({
+        "frequency": per["size"] - 1,
+        "recency": (per["max"] - per["min"]).dt.days / unit_days,
+        "T": (calibration_end - per["min"]).dt.days / unit_days,
+    })
+    return summary.groupby(["frequency", "recency", "T"]).size().reset_index(name="customers")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default=str(ROOT / "benchmarks" / "output" / "clv_benchmark.duckdb"))
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--orders", type=int, default=10_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    path = Path(args.db)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    store = build(path, args.customers, args.orders)
+
+    filters = Filters(start=date(2025, 1, 1), end=date(2025, 12, 31))
+    first_day, observation_end = observation_window(store)
+    calibration_end = date(2025, 6, 30)
+    orders = store.cursor().execute(
+        "SELECT customer_id, ordered_at, net_revenue::double AS net_revenue FROM order_facts").df()
+    params = filters.params()
+    start, end_exclusive = pd.Timestamp(params["start"]), pd.Timestamp(params["end_exclusive"])
+    print(f"{len(orders):,} purchases of {orders['customer_id'].nunique():,} customers; data end {observation_end}")
+
+    rows = []
+    duck = median_seconds(lambda: rfm_segments(store, filters), args.runs)
+    panda = median_seconds(lambda: pandas_rfm(orders, start, end_exclusive), args.runs)
+    rows.append(("RFM segments (12 months)", duck, panda))
+    duck = median_seconds(lambda: bgnbd_groups(store, calibration_end, observation_end, "week"), args.runs)
+    panda = median_seconds(lambda: pandas_bgnbd_groups(orders, pd.Timestamp(calibration_end), 7), args.runs)
+    rows.append(("BG/NBD sufficient statistics", duck, panda))
+
+    print(f"load average before timing: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"\n{'view':30s} {'duckdb wall':>11s} {'cpu':>6s} {'pandas wall':>11s} {'cpu':>6s} "
+          f"{'ratio wall':>10s} {'ratio cpu':>9s}")
+    for name, (duck, duck_cpu), (panda, panda_cpu) in rows:
+        print(f"{name:30s} {duck:10.2f}s {duck_cpu:5.1f}s {panda:10.2f}s {panda_cpu:5.1f}s "
+              f"{panda / duck:9.1f}x {panda_cpu / duck_cpu:8.1f}x")
+
+    from engagement.bgnbd import fit_bgnbd
+    from engagement.churn import fit_churn_model
+
+    groups = bgnbd_groups(store, calibration_end, observation_end, "week")
+    fit, wall, cpu = timed(lambda: fit_bgnbd(groups["frequency"], groups["recency"], groups["T"], groups["customers"]))
+    print(f"\nBG/NBD fit alone on {len(groups):,} (x, t_x, T) groups for {fit.n_customers:,} customers: "
+          f"{wall:.1f} s wall, {cpu:.1f} s CPU")
+    result, wall, cpu = timed(lambda: fit_clv(store, calibration_end=calibration_end, unit="week", horizon_days=90))
+    print(f"full CLV pipeline (2 order scans, 2 x BG/NBD + 2 x Gamma-Gamma fits, holdout check, forecast for "
+          f"{result.customers:,} customers): {wall:.1f} s wall, {cpu:.1f} s CPU")
+    churn, wall, cpu = timed(lambda: fit_churn_model(store, horizon_days=90))
+    print(f"churn model (features in SQL twice, {churn.training_customers:,} training rows, holdout AUC "
+          f"{churn.auc:.3f} on {churn.holdout_customers:,}, scoring {int(churn.risk_bands['customers'].sum()):,} "
+          f"customers): {wall:.1f} s wall, {cpu:.1f} s CPU")
+    store.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""NPS and CSAT charts: functions ``result -> alt.Chart`` with no Streamlit calls.
+
+Every score is drawn with its 95 % interval and every tooltip gives n; groups with fewer than
+``SMALL_GROUP_MIN`` answers are drawn faded and labelled as small.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from engagement.comment_themes import ThemeResult
+from engagement.nps import SMALL_GROUP_MIN, BehaviourLink, SurveyScale
+
+CATEGORY_COLOURS = ["#2e7d32", "#9e9e9e", "#c62828"]  # top box, middle, bottom box
+
+
+def _size_note(frame: pd.DataFrame) -> pd.Series:
+    return frame["is_small"].map({True: f"small (n < {SMALL_GROUP_MIN})", False: "ok"})
+
+
+def score_trend_chart(trend: pd.DataFrame, scale: SurveyScale, grain: str = "month") -> alt.Chart:
+    """Score per period (line) with its 95 % interval (band); small periods drawn as hollow points."""
+    data = trend.assign(sample=_size_note(trend))
+    base = alt.Chart(data).encode(x=alt.X("period:T", title=grain.capitalize()))
+    band = base.mark_area(opacity=0.25).encode(
+        y=alt.Y("ci_low:Q", title=f"{scale.score_label} (band: 95 % CI)", scale=alt.Scale(zero=False)),
+        y2="ci_high:Q",
+    )
+    line = base.mark_line().encode(y="score:Q")
+    points = base.mark_point(size=50, filled=True).encode(
+        y="score:Q",
+        opacity=alt.Opacity("sample:N", scale=alt.Scale(domain=["ok", f"small (n < {SMALL_GROUP_MIN})"],
+                                                         range=[1.0, 0.35]), title="Sample"),
+        tooltip=[
+            alt.Tooltip("period:T", title=grain.capitalize(), format="%d %b %Y" if grain == "week" else "%b %Y"),
+            alt.Tooltip("score:Q", title=scale.score_label, format="+.1f" if scale.kind == "nps" else ".1f"),
+            alt.Tooltip("ci_low:Q", title="95% CI low", format=".1f"),
+            alt.Tooltip("ci_high:Q", title="95% CI high", format=".1f"),
+            alt.Tooltip("responses:Q", title="Answers (n)", format=","),
+            alt.Tooltip("sample:N", title="Sample"),
+        ],
+    )
+    return (band + line + points).properties(
+        height=300, title=f"{scale.score_label} by {grain} (band: 95 % CI)")
+
+
+def category_split_chart(trend: pd.DataFrame, scale: SurveyScale, grain: str = "month") -> alt.Chart:
+    """Share of top box, middle and bottom box answers per period (stacked to 100 %)."""
+    order = [scale.top_label, scale.middle_label, scale.bottom_label]
+    long = trend.melt(id_vars=["period", "responses"], value_vars=["top_share", "middle_share", "bottom_share"],
+                      var_name="category", value_name="share")
+    long["category"] = long["category"].map(dict(zip(["top_share", "middle_share", "bottom_share"], order)))
+    long["order"] = long["category"].map({c: i for i, c in enumerate(order)})
+    time_unit = "yearmonth" if grain == "month" else "yearmonthdate"
+    return alt.Chart(long).mark_bar().encode(
+        x=alt.X("period:O", timeUnit=time_unit, title=grain.capitalize(),
+                axis=alt.Axis(format="%b %Y" if grain == "month" else "%d %b %y", labelAngle=-45)),
+        y=alt.Y("share:Q", title="Share of answers", axis=alt.Axis(format="%"), stack="normalize"),
+        color=alt.Color("category:N", title="Answer", scale=alt.Scale(domain=order, range=CATEGORY_COLOURS)),
+        order=alt.Order("order:Q"),
+        tooltip=[
+            alt.Tooltip("period:T", title=grain.capitalize(), format="%d %b %Y" if grain == "week" else "%b %Y"),
+            alt.Tooltip("category:N", title="Answer"),
+            alt.Tooltip("share:Q", title="Share", format=".1%"),
+            alt.Tooltip("responses:Q", title="Answers (n)", format=","),
+        ],
+    ).properties(height=300, title=f"{scale.top_label.capitalize()}, {scale.middle_label} and "
+                                   f"{scale.bottom_label} by {grain}")
+
+
+def breakdown_chart(frame: pd.DataFrame, scale: SurveyScale, dimension_label: str) -> alt.Chart:
+    """Score per group (point) with its 95 % interval (rule), sorted by score; small groups faded."""
+    data = frame.assign(sample=_size_note(frame))
+    opacity = alt.Opacity("sample:N", scale=alt.Scale(domain=["ok", f"small (n < {SMALL_GROUP_MIN})"],
+                                                      range=[1.0, 0.35]), title="Sample")
+    # An explicit order: a field sort is dropped when Vega-Lite unions the layers' domains.
+    order = list(data.sort_values("score", ascending=False)["group_value"])
+    y = alt.Y("group_value:N", title=dimension_label, sort=order)
+    base = alt.Chart(data).encode(y=y, opacity=opacity)
+    rule = base.mark_rule(strokeWidth=2).encode(
+        x=alt.X("ci_low:Q", title=f"{scale.score_label} (line: 95 % CI)"),
+        x2="ci_high:Q",
+    )
+    point = base.mark_point(filled=True, size=80).encode(
+        x=alt.X("score:Q", title=f"{scale.score_label} (line: 95 % CI)"),
+        tooltip=[
+            alt.Tooltip("group_value:N", title=dimension_label),
+            alt.Tooltip("score:Q", title=scale.score_label, format=".1f"),
+            alt.Tooltip("ci_low:Q", title="95% CI low", format=".1f"),
+            alt.Tooltip("ci_high:Q", title="95% CI high", format=".1f"),
+            alt.Tooltip("responses:Q", title="Answers (n)", format=","),
+            alt.Tooltip("sample:N", title="Sample"),
+        ],
+    )
+    return (rule + point).properties(height=alt.Step(32), title=f"{scale.score_label} by {dimension_label.lower()}")
+
+
+def behaviour_chart(link: BehaviourLink, measure: str = "repurchase") -> alt.Chart:
+    """Repurchase rate (``measure="repurchase"``) or revenue per customer by answer category, with 95 % CI."""
+    frame = link.frame()
+    if measure == "repurchase":
+        value, low, high, title, fmt = "repurchase_rate", "repurchase_ci_low", "repurchase_ci_high", \
+            f"Repurchased within {link.horizon_days} days", ".1%"
+        axis = alt.Axis(format="%")
+    else:
+        value, low, high, title, fmt = "revenue_per_customer", "revenue_ci_low", "revenue_ci_high", \
+            f"Revenue per customer in {link.horizon_days} days ($)", "$,.2f"
+        axis = alt.Axis(format="$,.0f")
+    order = list(frame["answer"])
+    base = alt.Chart(frame).encode(y=alt.Y("answer:N", title=None, sort=order))
+    bars = base.mark_bar(opacity=0.8).encode(
+        x=alt.X(f"{value}:Q", title=title, axis=axis),
+        color=alt.Color("answer:N", scale=alt.Scale(domain=order, range=CATEGORY_COLOURS), legend=None),
+        tooltip=[
+            alt.Tooltip("answer:N", title="Answer"),
+            alt.Tooltip(f"{value}:Q", title=title, format=fmt),
+            alt.Tooltip(f"{low}:Q", title="95% CI low", format=fmt),
+            alt.Tooltip(f"{high}:Q", title="95% CI high", format=fmt),
+            alt.Tooltip("customers:Q", title="Customers (n)", format=","),
+        ],
+    )
+    errors = base.mark_rule(color="black", strokeWidth=2).encode(x=alt.X(f"{low}:Q", title=title), x2=f"{high}:Q")
+    # Heights as a step per row: Streamlit drops a fixed height on layered charts with a discrete axis.
+    return (bars + errors).properties(height=alt.Step(40), title=f"{title} (black line: 95 % CI)")
+
+
+def theme_share_chart(result: ThemeResult, colour: str = CATEGORY_COLOURS[2]) -> alt.Chart:
+    """Share of one group's comments per theme (bars, largest first) with 95 % Wilson intervals."""
+    data = result.frame()
+    share_title = "Share of the group's comments"
+    base = alt.Chart(data).encode(y=alt.Y("theme:N", title=None, sort=list(data["theme"]),
+                                          axis=alt.Axis(labelLimit=260)))
+    bars = base.mark_bar(color=colour, opacity=0.85).encode(
+        x=alt.X("share:Q", title=share_title, axis=alt.Axis(format="%")),
+        tooltip=[
+            alt.Tooltip("theme:N", title="Theme"),
+            alt.Tooltip("share:Q", title="Share", format=".1%"),
+            alt.Tooltip("ci_low:Q", title="95% CI low", format=".1%"),
+            alt.Tooltip("ci_high:Q", title="95% CI high", format=".1%"),
+            alt.Tooltip("comments:Q", title="Comments", format=","),
+            alt.Tooltip("top_words:N", title="Top words"),
+        ],
+    )
+    errors = base.mark_rule(color="black", strokeWidth=2).encode(x=alt.X("ci_low:Q", title=share_title), x2="ci_high:Q")
+    return (bars + errors).properties(
+        height=alt.Step(30),
+        title=f"n = {result.comments_used:,} comments ({result.unclear:,} unclear)")

@@ -1,0 +1,51 @@
+"""ROI page charts: functions ``result -> alt.Chart``, no Streamlit calls."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from engagement.roi import ObservationalEstimate, RoiResult
+
+
+def adjustment_chart(estimate: ObservationalEstimate) -> alt.LayerChart:
+    """Naive and regression-adjusted revenue gap per customer, each with its 95 % interval."""
+    frame = pd.DataFrame([
+        {"estimate": "Naive difference", "value": estimate.naive.difference,
+         "ci_low": estimate.naive.ci_low, "ci_high": estimate.naive.ci_high, "interval": "Welch t"},
+        {"estimate": "Adjusted (OLS)", "value": estimate.adjusted,
+         "ci_low": estimate.adjusted_ci_low, "ci_high": estimate.adjusted_ci_high, "interval": "HC1 robust, normal"},
+    ])
+    title = "$ per customer"
+    base = alt.Chart(frame).encode(x=alt.X("estimate:N", title=None, sort=list(frame["estimate"]),
+                                           axis=alt.Axis(labelAngle=0)))
+    bars = base.mark_bar(size=70).encode(
+        y=alt.Y("value:Q", title=title),
+        color=alt.Color("estimate:N", legend=None, sort=list(frame["estimate"]),
+                        scale=alt.Scale(range=["#bbbbbb", "#1f77b4"])),
+        tooltip=["estimate:N", alt.Tooltip("value:Q", title="Difference", format="$,.2f"),
+                 alt.Tooltip("ci_low:Q", title="95% CI low", format="$,.2f"),
+                 alt.Tooltip("ci_high:Q", title="95% CI high", format="$,.2f"), "interval:N"],
+    )
+    whiskers = base.mark_rule(color="black", strokeWidth=2).encode(y=alt.Y("ci_low:Q", title=title), y2="ci_high:Q")
+    return (bars + whiskers).properties(height=280, title=alt.TitleParams(
+        "How much of the gap survives adjustment", subtitle="engaged minus unengaged, post-period revenue; lines: 95 % CI"))
+
+
+def roi_interval_chart(result: RoiResult) -> alt.LayerChart:
+    """ROI point estimate with its 95 % interval against break-even (ROI = 0, red)."""
+    frame = pd.DataFrame([{"label": "ROI", "roi": result.roi, "ci_low": result.roi_ci_low,
+                           "ci_high": result.roi_ci_high, "zero": 0.0}])
+    finite = [v for v in (result.roi_ci_low, result.roi_ci_high, result.roi) if v == v]
+    scale = alt.Scale(domain=[min([0.0, *finite]) - 0.1, max([0.0, *finite]) + 0.1])
+    base = alt.Chart(frame).encode(x=alt.X("label:N", title=None, axis=alt.Axis(labelAngle=0)))
+    whiskers = base.mark_rule(strokeWidth=3).encode(
+        y=alt.Y("ci_low:Q", title="Return on cost (0 = break-even)", axis=alt.Axis(format="%"), scale=scale),
+        y2="ci_high:Q")
+    point = base.mark_point(filled=True, size=150).encode(
+        y="roi:Q", tooltip=[alt.Tooltip("roi:Q", title="ROI", format=".0%"),
+                            alt.Tooltip("ci_low:Q", title="95% CI low", format=".0%"),
+                            alt.Tooltip("ci_high:Q", title="95% CI high", format=".0%")])
+    even = alt.Chart(frame).mark_rule(color="red", strokeDash=[4, 3], strokeWidth=2).encode(y="zero:Q")
+    return (whiskers + point + even).properties(height=280, title=alt.TitleParams(
+        "ROI with its 95 % interval", subtitle="red: break-even"))

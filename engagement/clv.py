@@ -1,0 +1,324 @@
+"""Predicted customer lifetime value: BG/NBD purchases x Gamma-Gamma spend, checked on a holdout.
+
+The pipeline, all aggregation in DuckDB:
+
+1. ``summary_data_from_orders`` (``sql/clv/customer_summary.sql``): frequency, recency, T and
+   monetary value per customer for a calibration period, plus their purchases in the holdout.
+2. ``sql/clv/bgnbd_groups.sql`` / ``gamma_gamma_groups.sql``: identical customers grouped with a
+   weight, so that a fit on 1M customers maximises a likelihood over a few thousand rows.
+3. Calibration fit (``calibration_end``) -> predicted vs actual repeat purchases in the holdout.
+4. Forward fit on the whole history -> probability alive, expected purchases and revenue in the
+   next ``horizon_days``; Python predicts per group, DuckDB joins the predictions back to customers.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from engagement.bgnbd import BgNbdFit, fit_bgnbd
+from engagement.gamma_gamma import GammaGammaFit, fit_gamma_gamma
+from engagement.intervals import mean_interval
+from engagement.sql import read_sql
+from engagement.store import Store
+
+UNIT_DAYS = {"day": 1, "week": 7}
+HOLDOUT_FREQUENCY_CAP = 7  # the holdout chart bins calibration frequencies 0..6 and "7+"
+TOP_CUSTOMERS = 100
+
+
+@dataclass(frozen=True)
+class HoldoutCheck:
+    """Predicted vs actual repeat purchases in the holdout, by calibration frequency."""
+
+    bins: pd.DataFrame  # frequency_bin, customers, predicted_mean, actual_mean, actual_ci_low, actual_ci_high
+    customers: int
+    predicted_total: float
+    actual_total: float
+    holdout_days: int
+
+    @property
+    def relative_error(self) -> float:
+        return (self.predicted_total - self.actual_total) / self.actual_total if self.actual_total else math.nan
+
+
+@dataclass(frozen=True)
+class ClvResult:
+    """Both fits, the holdout check and the forward forecast. Picklable (cached by the app)."""
+
+    unit: str
+    calibration_end: date
+    observation_end: date
+    horizon_days: int
+    bgnbd: BgNbdFit  # fitted on the calibration period
+    gamma_gamma: GammaGammaFit | None  # None when fewer than 3 repeat customers
+    holdout: HoldoutCheck
+    forward_bgnbd: BgNbdFit  # fitted on the whole history, used for the forecast
+    forward_gamma_gamma: GammaGammaFit | None
+    frequency_value_correlation: float  # Gamma-Gamma assumes ~0 (weighted Pearson over repeat customers)
+    forecast_bands: pd.DataFrame  # one row per P(alive) band
+    top_customers: pd.DataFrame  # highest predicted revenue in the horizon
+    fit_seconds: float
+    groups: int  # rows the BG/NBD likelihood was evaluated on (distinct x, t_x, T)
+
+    @property
+    def customers(self) -> int:
+        return int(self.forecast_bands["customers"].sum())
+
+    @property
+    def expected_purchases(self) -> float:
+        return float(self.forecast_bands["expected_purchases"].sum())
+
+    @property
+    def predicted_revenue(self) -> float:
+        return float(self.forecast_bands["predicted_revenue"].sum())
+
+    @property
+    def average_probability_alive(self) -> float:
+        bands = self.forecast_bands
+        return float((bands["average_probability_alive"] * bands["customers"]).sum() / bands["customers"].sum())
+
+
+def _summary_params(calibration_end: date, observation_end: date, unit: str,
+                    channels: tuple[str, ...], segments: tuple[str, ...]) -> dict:
+    if unit not in UNIT_DAYS:
+        raise ValueError(f"Unknown time unit {unit!r}; use 'day' or 'week'.")
+    return {
+        "calibration_end": calibration_end, "observation_end": observation_end, "unit_days": UNIT_DAYS[unit],
+        "channels": list(channels), "segments": list(segments),
+    }
+
+
+def summary_data_from_orders(store: Store, calibration_end: date, observation_end: date | None = None,
+                             unit: str = "week", channels: tuple[str, ...] = (), segments: tuple[str, ...] = (),
+                             cursor=None) -> pd.DataFrame:
+    """Per-customer model inputs, like lifetimes' ``summary_data_from_transaction_data``.
+
+    Returns one row per customer whose first purchase is on or before ``calibration_end``:
+    ``frequency``, ``recency``, ``T`` (in ``unit``), ``monetary_value`` and the holdout columns.
+    """
+    observation_end = observation_end or calibration_end
+    params = _summary_params(calibration_end, observation_end, unit, channels, segments)
+    return store.query("clv/customer_summary", params, cursor=cursor)
+
+
+def observation_window(store: Store, cursor=None) -> tuple[date | None, date | None]:
+    """(first purchase day, observation end) of the dataset."""
+    row = store.query("clv/observation_window", cursor=cursor).iloc[0]
+    as_date = (lambda v: None if v is None or pd.isna(v) else pd.Timestamp(v).date())
+    return as_date(row["first_purchase_day"]), as_date(row["observation_end"])
+
+
+def default_calibration_end(first_day: date, observation_end: date) -> date:
+    """Hold out the last half of the history, at most 26 weeks (the rest calibrates the model)."""
+    holdout = min(182, max(1, (observation_end - first_day).days // 2))
+    return observation_end - timedelta(days=holdout)
+
+
+def _summary_rows(store: Store, params: dict, cursor):
+    """``clv/customer_summary.sql`` materialised once as an Arrow table (the scan of the orders is the
+    expensive step; every grouping and the forecast then read this table)."""
+    cur = cursor or store.cursor()
+    return cur.sql(read_sql("clv/customer_summary"), params=params).to_arrow_table()
+
+
+def _over_summary(store: Store, rows, name: str, cursor) -> pd.DataFrame:
+    cur = cursor or store.cursor()
+    return cur.from_arrow(rows).query("customer_summary_rows", read_sql(name)).df()
+
+
+def _grouped(store: Store, params: dict, name: str, cursor) -> pd.DataFrame:
+    return _over_summary(store, _summary_rows(store, params, cursor), name, cursor)
+
+
+def bgnbd_groups(store: Store, calibration_end: date, observation_end: date | None = None, unit: str = "week",
+                 channels: tuple[str, ...] = (), segments: tuple[str, ...] = (), cursor=None) -> pd.DataFrame:
+    """The BG/NBD's sufficient statistics: one row per distinct (frequency, recency, T) with its
+    customer count (the fitting weight) and holdout purchase sums."""
+    params = _summary_params(calibration_end, observation_end or calibration_end, unit, channels, segments)
+    return _grouped(store, params, "clv/bgnbd_groups", cursor)
+
+
+def gamma_gamma_groups(store: Store, calibration_end: date, unit: str = "week", channels: tuple[str, ...] = (),
+                       segments: tuple[str, ...] = (), cursor=None) -> pd.DataFrame:
+    """The Gamma-Gamma inputs: one row per distinct (frequency, monetary_value) of repeat customers."""
+    params = _summary_params(calibration_end, calibration_end, unit, channels, segments)
+    return _grouped(store, params, "clv/gamma_gamma_groups", cursor)
+
+
+def _fit_both(groups: pd.DataFrame, spend: pd.DataFrame, unit: str) -> tuple[BgNbdFit, GammaGammaFit | None]:
+    bgnbd = fit_bgnbd(groups["frequency"], groups["recency"], groups["T"], groups["customers"], unit=unit)
+    spend_fit = None
+    if spend["customers"].sum() >= 3:
+        spend_fit = fit_gamma_gamma(spend["frequency"], spend["monetary_value"], spend["customers"])
+    return bgnbd, spend_fit
+
+
+def holdout_check(fit: BgNbdFit, groups: pd.DataFrame, holdout_days: int) -> HoldoutCheck:
+    """Compare predicted and actual holdout purchases per calibration-frequency bin (like lifetimes'
+    ``plot_calibration_purchases_vs_holdout_purchases``), with a 95 % t interval on the actual mean."""
+    t = holdout_days / UNIT_DAYS[fit.unit]
+    predicted = fit.expected_purchases(t, groups["frequency"], groups["recency"], groups["T"])
+    frame = pd.DataFrame({
+        "frequency_bin": np.minimum(groups["frequency"].to_numpy(), HOLDOUT_FREQUENCY_CAP),
+        "customers": groups["customers"].to_numpy(),
+        "predicted": predicted * groups["customers"].to_numpy(),
+        "actual": groups["holdout_purchases"].to_numpy(dtype=float),
+        "actual_squared": groups["holdout_purchases_squared"].to_numpy(dtype=float),
+    })
+    bins = frame.groupby("frequency_bin", as_index=False).sum()
+    n = bins["customers"]
+    bins["predicted_mean"] = bins["predicted"] / n
+    bins["actual_mean"] = bins["actual"] / n
+    variance = (bins["actual_squared"] - n * bins["actual_mean"] ** 2) / (n - 1)
+    intervals = [
+        mean_interval(m, math.sqrt(max(v, 0.0)) if k > 1 else math.nan, int(k))
+        for m, v, k in zip(bins["actual_mean"], variance.fillna(0.0), n)
+    ]
+    bins["actual_ci_low"] = [i[0] for i in intervals]
+    bins["actual_ci_high"] = [i[1] for i in intervals]
+    bins["frequency_label"] = [
+        f"{int(f)}+" if f == HOLDOUT_FREQUENCY_CAP else str(int(f)) for f in bins["frequency_bin"]
+    ]
+    return HoldoutCheck(
+        bins=bins.drop(columns=["actual_squared"]), customers=int(n.sum()),
+        predicted_total=float(bins["predicted"].sum()), actual_total=float(bins["actual"].sum()),
+        holdout_days=holdout_days,
+    )
+
+
+def _weighted_correlation(frame: pd.DataFrame) -> float:
+    if frame["customers"].sum() < 3:
+        return math.nan
+    matrix = np.cov(frame["frequency"], frame["monetary_value"], aweights=frame["customers"])
+    denominator = math.sqrt(matrix[0, 0] * matrix[1, 1])
+    return float(matrix[0, 1] / denominator) if denominator else math.nan
+
+
+def fit_clv(store: Store, calibration_end: date | None = None, unit: str = "week", horizon_days: int = 90,
+            channels: tuple[str, ...] = (), segments: tuple[str, ...] = (), cursor=None) -> ClvResult:
+    """Fit BG/NBD and Gamma-Gamma, check them on the holdout, and forecast the next ``horizon_days``.
+
+    Parameters
+    ----------
+    calibration_end : date, optional
+        Last day of the calibration period (default: :func:`default_calibration_end`).
+    unit : {"week", "day"}
+        Time unit of recency, T and the parameters (alpha scales with it; r, a, b do not).
+    horizon_days : int
+        Forecast horizon for expected purchases and revenue.
+    channels, segments : tuple of str
+        Acquisition channels / lifecycle stages to model (empty: all customers).
+    """
+    started = time.perf_counter()
+    first_day, observation_end = observation_window(store, cursor)
+    if first_day is None:
+        raise ValueError("There are no purchases to fit a CLV model on.")
+    calibration_end = calibration_end or default_calibration_end(first_day, observation_end)
+    if not first_day <= calibration_end < observation_end:
+        raise ValueError(
+            f"The calibration end {calibration_end} must be on or after the first purchase ({first_day}) and "
+            f"before the end of the data ({observation_end}), so that a holdout period remains."
+        )
+    if horizon_days < 1:
+        raise ValueError("The forecast horizon must be at least one day.")
+
+    calibration = _summary_params(calibration_end, observation_end, unit, channels, segments)
+    calibration_rows = _summary_rows(store, calibration, cursor)
+    groups = _over_summary(store, calibration_rows, "clv/bgnbd_groups", cursor)
+    if groups.empty:
+        raise ValueError("No customers in this selection bought before the calibration end.")
+    spend_groups = _over_summary(store, calibration_rows, "clv/gamma_gamma_groups", cursor)
+    bgnbd, spend = _fit_both(groups, spend_groups, unit)
+    holdout = holdout_check(bgnbd, groups, (observation_end - calibration_end).days)
+
+    whole = _summary_params(observation_end, observation_end, unit, channels, segments)
+    whole_rows = _summary_rows(store, whole, cursor)
+    forward_groups = _over_summary(store, whole_rows, "clv/bgnbd_groups", cursor)
+    forward_spend_groups = _over_summary(store, whole_rows, "clv/gamma_gamma_groups", cursor)
+    forward_bgnbd, forward_spend = _fit_both(forward_groups, forward_spend_groups, unit)
+    bands, top = _forecast(store, whole_rows, forward_bgnbd, forward_spend, forward_groups, horizon_days, cursor)
+    return ClvResult(
+        unit=unit, calibration_end=calibration_end, observation_end=observation_end, horizon_days=horizon_days,
+        bgnbd=bgnbd, gamma_gamma=spend, holdout=holdout, forward_bgnbd=forward_bgnbd,
+        forward_gamma_gamma=forward_spend, frequency_value_correlation=_weighted_correlation(forward_spend_groups),
+        forecast_bands=bands, top_customers=top, fit_seconds=time.perf_counter() - started,
+        groups=len(forward_groups),
+    )
+
+
+def _forecast(store: Store, rows, fit: BgNbdFit, spend: GammaGammaFit | None, groups: pd.DataFrame,
+              horizon_days: int, cursor) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Predict per (x, t_x, T) group in numpy, then join to customers and aggregate in DuckDB."""
+    x, t_x, T = groups["frequency"], groups["recency"], groups["T"]
+    group_predictions = pd.DataFrame({
+        "frequency": x, "recency": t_x, "T": T,
+        "probability_alive": fit.probability_alive(x, t_x, T),
+        "expected_purchases": fit.expected_purchases(horizon_days / UNIT_DAYS[fit.unit], x, t_x, T),
+    })
+    gamma_gamma_params = pd.DataFrame([{
+        "p": spend.p if spend else math.nan, "q": spend.q if spend else math.nan,
+        "gamma": spend.gamma if spend else math.nan,
+        "population_mean_value": spend.population_mean_value if spend else math.nan,
+    }])
+    cur = cursor or store.cursor()
+    cur.register("group_predictions", group_predictions)
+    cur.register("gamma_gamma_params", gamma_gamma_params)
+    try:
+        forecast = cur.from_arrow(rows).query("customer_summary_rows", read_sql("clv/customer_forecast"))
+        bands = forecast.query("customer_forecast", read_sql("clv/forecast_bands")).df()
+        top = forecast.order("predicted_revenue desc, customer_id").limit(TOP_CUSTOMERS).df()
+    finally:
+        cur.unregister("group_predictions")
+        cur.unregister("gamma_gamma_params")
+    return bands, top
+
+
+def clv_as_record(result: ClvResult) -> dict:
+    """The CLI's JSON: parameters under their usual names, log-likelihoods, holdout check, forecast."""
+    def bgnbd(fit: BgNbdFit) -> dict:
+        values = dict(zip(("r", "alpha", "a", "b"), fit.params.tolist()))
+        values.update({f"{k}_se": se for k, se in zip(("r", "alpha", "a", "b"), fit.standard_errors)})
+        return {**values, "log_likelihood": fit.log_likelihood, "n_customers": fit.n_customers}
+
+    def gamma_gamma(fit: GammaGammaFit | None) -> dict:
+        names = ("p", "q", "gamma")
+        if fit is None:
+            return {name: None for name in names} | {"gamma_gamma_log_likelihood": None, "n_repeat_customers": 0}
+        values = dict(zip(names, fit.params.tolist()))
+        values.update({f"{k}_se": se for k, se in zip(names, fit.standard_errors)})
+        return {**values, "gamma_gamma_log_likelihood": fit.log_likelihood, "n_repeat_customers": fit.n_customers}
+
+    return {
+        "unit": result.unit,
+        "calibration_end": result.calibration_end.isoformat(),
+        "observation_end": result.observation_end.isoformat(),
+        **bgnbd(result.bgnbd),
+        **gamma_gamma(result.gamma_gamma),
+        "holdout": {
+            "days": result.holdout.holdout_days,
+            "customers": result.holdout.customers,
+            "predicted_repeat_purchases": result.holdout.predicted_total,
+            "actual_repeat_purchases": result.holdout.actual_total,
+            "relative_error": result.holdout.relative_error,
+            "by_calibration_frequency": result.holdout.bins[
+                ["frequency_label", "customers", "predicted_mean", "actual_mean", "actual_ci_low", "actual_ci_high"]
+            ].to_dict("records"),
+        },
+        "forecast": {
+            "horizon_days": result.horizon_days,
+            "model": {**bgnbd(result.forward_bgnbd), **gamma_gamma(result.forward_gamma_gamma)},
+            "customers": result.customers,
+            "expected_purchases": result.expected_purchases,
+            "predicted_revenue": result.predicted_revenue,
+            "average_probability_alive": result.average_probability_alive,
+            "frequency_value_correlation": result.frequency_value_correlation,
+            "by_probability_alive": result.forecast_bands.to_dict("records"),
+        },
+        "fit_seconds": result.fit_seconds,
+    }

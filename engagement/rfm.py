@@ -1,0 +1,102 @@
+"""RFM: recency, frequency and monetary quintile scores, and the named segments built on them.
+
+SQL (``sql/rfm/customer_scores.sql``) scores every customer who bought in the selected window and
+``sql/rfm/score_grid.sql`` aggregates those rows inside DuckDB to sums per (R, F) cell; this module
+adds up the cells of each segment and computes shares, means and intervals.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+
+from engagement.filters import Filters
+from engagement.intervals import mean_interval
+from engagement.sql import read_sql
+from engagement.store import Store
+
+# What each segment means, shown on the page and in the README (R = recency score, F = frequency score).
+SEGMENT_DEFINITIONS: dict[str, str] = {
+    "champions": "R 5, F 4-5: bought very recently and often.",
+    "loyal": "R 3-4, F 4-5: buy often, a little less recently than champions.",
+    "potential_loyalists": "R 4-5, F 2-3: recent, with a few orders; can become loyal.",
+    "new_customers": "R 5, F 1: first order very recently.",
+    "promising": "R 4, F 1: one recent order.",
+    "need_attention": "R 3, F 3: average on both; slipping.",
+    "about_to_sleep": "R 3, F 1-2: few orders, not recent.",
+    "cant_lose": "R 1-2, F 5: used to buy most often, gone quiet.",
+    "at_risk": "R 1-2, F 3-4: bought often, long ago.",
+    "hibernating": "R 1-2, F 1-2: few orders, long ago.",
+}
+
+SEGMENT_LABELS: dict[str, str] = {
+    "champions": "Champions", "loyal": "Loyal", "potential_loyalists": "Potential loyalists",
+    "new_customers": "New customers", "promising": "Promising", "need_attention": "Need attention",
+    "about_to_sleep": "About to sleep", "cant_lose": "Can't lose them", "at_risk": "At risk",
+    "hibernating": "Hibernating",
+}
+
+
+@dataclass(frozen=True)
+class RfmSegments:
+    """Segment sizes and value for one window and customer selection."""
+
+    segments: pd.DataFrame  # one row per segment (see segment_table columns)
+    grid: pd.DataFrame  # one row per (r_score, f_score) pair
+    customers: int
+    revenue: float
+    as_of: datetime  # recency is measured from here (the end of the window)
+
+
+def run_over(store: Store, base: str, params: dict, name: str, alias: str, cursor=None) -> pd.DataFrame:
+    """Run ``sql/<name>.sql`` over the (lazy) result of ``sql/<base>.sql``, visible to it as ``alias``.
+
+    Both queries run inside DuckDB in one plan; only the aggregate comes back to Python.
+    """
+    cur = cursor or store.cursor()
+    return cur.sql(read_sql(base), params=params).query(alias, read_sql(name)).df()
+
+
+def customer_scores(store: Store, filters: Filters, cursor=None) -> pd.DataFrame:
+    """One row per customer who bought in the window: recency (days), orders, revenue, scores, segment."""
+    return store.query("rfm/customer_scores", filters.params(), cursor=cursor)
+
+
+def rfm_segments(store: Store, filters: Filters, cursor=None) -> RfmSegments:
+    """Sizes, revenue and averages of each RFM segment, with shares and a 95 % CI on revenue per customer."""
+    params = filters.params()
+    grid = run_over(store, "rfm/customer_scores", params, "rfm/score_grid", "customer_scores", cursor)
+    sums = grid.groupby("segment", as_index=False)[
+        ["customers", "revenue", "revenue_squared", "recency_days", "orders"]].sum()
+    customers = int(sums["customers"].sum())
+    revenue = float(sums["revenue"].sum())
+    n = sums["customers"]
+    segments = pd.DataFrame({
+        "segment": sums["segment"],
+        "label": sums["segment"].map(SEGMENT_LABELS),
+        "definition": sums["segment"].map(SEGMENT_DEFINITIONS),
+        "customers": n,
+        "customer_share": n / customers if customers else math.nan,
+        "revenue": sums["revenue"],
+        "revenue_share": sums["revenue"] / revenue if revenue else math.nan,
+        "revenue_per_customer": sums["revenue"] / n,
+        "average_recency_days": sums["recency_days"] / n,
+        "average_orders": sums["orders"] / n,
+    })
+    variance = (sums["revenue_squared"] - n * segments["revenue_per_customer"] ** 2) / (n - 1)
+    bounds = [
+        mean_interval(mean, math.sqrt(max(v, 0.0)) if k > 1 else math.nan, int(k))
+        for mean, v, k in zip(segments["revenue_per_customer"], variance.fillna(0.0), n)
+    ]
+    segments["revenue_per_customer_ci_low"] = [b[0] for b in bounds]
+    segments["revenue_per_customer_ci_high"] = [b[1] for b in bounds]
+    grid["label"] = grid["segment"].map(SEGMENT_LABELS)
+    grid["average_m_score"] = grid["m_score"] / grid["customers"]
+    return RfmSegments(
+        segments=segments.sort_values("revenue", ascending=False, ignore_index=True),
+        grid=grid.drop(columns=["revenue_squared"]), customers=customers, revenue=revenue,
+        as_of=params["end_exclusive"],
+    )

@@ -1,0 +1,79 @@
+-- Grain: one row per answer category (top box, middle, bottom box) of kind $kind.
+-- Unit: a respondent's FIRST answer of the kind in the window ($start, $end_exclusive), for the
+-- selected customers ($channels, $segments). Outcome: the customer's purchases in the
+-- $horizon_days days after that answer. An answer whose follow-up window ends after the last
+-- recorded purchase in the data is censored (its outcome is not yet known): it is counted in
+-- `censored` and left out of every outcome column.
+with data_end as (
+    select last_order_at from dataset_facts
+),
+
+selected_customers as (
+    select customer_id
+    from customer_summary
+    where (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
+      and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
+),
+
+first_answers as (
+    select s.response_id, s.customer_id, s.responded_at, s.score
+    from surveys as s
+    semi join selected_customers using (customer_id)
+    where s.kind = $kind
+      and s.responded_at >= $start
+      and s.responded_at < $end_exclusive
+    qualify row_number() over (partition by s.customer_id order by s.responded_at, s.response_id) = 1
+),
+
+categorised as (
+    select
+        a.*,
+        case
+            when a.score >= $top_min then 'top'
+            when a.score <= $bottom_max then 'bottom'
+            else 'middle'
+        end as category,
+        a.responded_at + $horizon_days * interval 1 day > d.last_order_at
+            or d.last_order_at is null as is_censored
+    from first_answers as a
+    cross join data_end as d
+),
+
+-- Only purchases that can fall in some answer's follow-up window, of customers who answered.
+candidate_orders as (
+    select o.order_id, o.customer_id, o.ordered_at, o.net_revenue
+    from order_facts as o
+    semi join first_answers using (customer_id)
+    where o.ordered_at > $start
+      and o.ordered_at <= $end_exclusive + $horizon_days * interval 1 day
+),
+
+follow_up as (
+    select
+        a.response_id,
+        count(o.order_id) as purchases,
+        coalesce(sum(o.net_revenue), 0)::double as revenue
+    from categorised as a
+    left join candidate_orders as o
+        on o.customer_id = a.customer_id
+        and o.ordered_at > a.responded_at
+        and o.ordered_at <= a.responded_at + $horizon_days * interval 1 day
+    where not a.is_censored
+    group by a.response_id
+),
+
+final as (
+    select
+        a.category,
+        count(*) as answers,
+        count(*) filter (where a.is_censored) as censored,
+        count(f.response_id) as followed_up,
+        count(*) filter (where f.purchases > 0) as repurchasers,
+        avg(f.revenue) as revenue_per_customer,
+        stddev_samp(f.revenue) as revenue_sd
+    from categorised as a
+    left join follow_up as f using (response_id)
+    group by a.category
+)
+
+select * from final

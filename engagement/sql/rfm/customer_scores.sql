@@ -1,0 +1,54 @@
+-- Grain: one row per selected customer with at least one purchase in the window [$start, $end_exclusive).
+-- Recency is measured from the end of the window. Quintile scores use percent_rank, so tied
+-- customers share a score (the lowest tie gets the lower score): with many one-order customers
+-- some frequency scores stay empty instead of splitting identical customers at random.
+with window_orders as (
+    -- derived `purchases` is date-ordered and carries the filter columns: no join, and DuckDB skips
+    -- row groups outside the window.
+    select customer_id, ordered_at, net_revenue
+    from purchases
+    where ordered_at >= $start and ordered_at < $end_exclusive
+      and (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
+      and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
+),
+
+per_customer as (
+    select
+        customer_id,
+        epoch($end_exclusive::timestamp - max(ordered_at)) / 86400.0 as recency_days,
+        count(*) as orders,
+        sum(net_revenue)::double as revenue
+    from window_orders
+    group by customer_id
+),
+
+scored as (
+    select
+        *,
+        least(5, 1 + floor(5 * percent_rank() over (order by recency_days desc)))::integer as r_score,
+        least(5, 1 + floor(5 * percent_rank() over (order by orders)))::integer as f_score,
+        least(5, 1 + floor(5 * percent_rank() over (order by revenue)))::integer as m_score
+    from per_customer
+),
+
+final as (
+    select
+        *,
+        -- The widely used recency x frequency segment map (e.g. the "RFM segments" grid of Putler and
+        -- of most open-source RFM tutorials); monetary value is reported per segment, not used to name it.
+        case
+            when r_score = 5 and f_score >= 4 then 'champions'
+            when r_score between 3 and 4 and f_score >= 4 then 'loyal'
+            when r_score >= 4 and f_score between 2 and 3 then 'potential_loyalists'
+            when r_score = 5 and f_score = 1 then 'new_customers'
+            when r_score = 4 and f_score = 1 then 'promising'
+            when r_score = 3 and f_score = 3 then 'need_attention'
+            when r_score = 3 and f_score <= 2 then 'about_to_sleep'
+            when r_score <= 2 and f_score = 5 then 'cant_lose'
+            when r_score <= 2 and f_score between 3 and 4 then 'at_risk'
+            else 'hibernating'
+        end as segment
+    from scored
+)
+
+select * from final

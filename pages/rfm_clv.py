@@ -1,0 +1,184 @@
+"""RFM and CLV: who are the best customers, who is slipping away, and what are they worth next."""
+
+from datetime import timedelta
+
+import streamlit as st
+
+from engagement import ui
+from engagement.charts import clv as charts
+from engagement.churn import fit_churn_model
+from engagement.clv import fit_clv, observation_window
+from engagement.rfm import rfm_segments
+
+filters = ui.current_filters()
+st.title("RFM and CLV")
+
+SECTIONS = ["RFM segments", "CLV forecast", "Model check (holdout)", "Churn risk"]
+# One section at a time, so that a visit computes only what it shows (the models are the slow part).
+section = ui.synced_choice("Section", SECTIONS, "rfm_clv_section", SECTIONS[0], widget=st.segmented_control,
+                           label_visibility="collapsed") or SECTIONS[0]
+
+# ------------------------------------------------------------------ RFM
+if section == SECTIONS[0]:
+    rfm = ui.view_data(rfm_segments, filters)
+    st.caption(
+        f"Customers who bought between {filters.start:%d %b %Y} and {filters.end:%d %b %Y} "
+        f"(n = {rfm.customers:,}), scored 1–5 on recency (days since their last order, measured from the end "
+        "of the window), frequency (orders) and monetary value (revenue) by quintile. Tied customers share a "
+        "score, so with many one-order customers some frequency scores stay empty."
+    )
+    if rfm.customers == 0:
+        st.warning("No purchases in this window and selection. Widen the date range or clear the filters.")
+    else:
+        left, right = st.columns([3, 2])
+        left.altair_chart(charts.rfm_segment_chart(rfm), width="stretch")
+        right.altair_chart(charts.rfm_grid_chart(rfm), width="stretch")
+        table = rfm.segments[[
+            "label", "definition", "customers", "customer_share", "revenue", "revenue_share",
+            "revenue_per_customer", "revenue_per_customer_ci_low", "revenue_per_customer_ci_high",
+            "average_recency_days", "average_orders",
+        ]]
+        st.dataframe(table, hide_index=True, width="stretch", column_config={
+            "label": "Segment", "definition": "Definition", "customers": "Customers",
+            "customer_share": st.column_config.NumberColumn("Customers %", format="percent"),
+            "revenue": st.column_config.NumberColumn("Revenue", format="dollar"),
+            "revenue_share": st.column_config.NumberColumn("Revenue %", format="percent"),
+            "revenue_per_customer": st.column_config.NumberColumn("Revenue / customer", format="dollar"),
+            "revenue_per_customer_ci_low": st.column_config.NumberColumn("95% CI low", format="dollar"),
+            "revenue_per_customer_ci_high": st.column_config.NumberColumn("95% CI high", format="dollar"),
+            "average_recency_days": st.column_config.NumberColumn("Avg days since order", format="%.0f"),
+            "average_orders": st.column_config.NumberColumn("Avg orders", format="%.2f"),
+        })
+        ui.download_csv(rfm.segments, "rfm_segments.csv", key="rfm_clv_segments_csv")
+
+# ---------------------------------------------------------------- models
+first_day, observation_end = ui.view_data(observation_window)
+with st.sidebar:
+    st.subheader("CLV model")
+    horizon = ui.synced_number("Forecast horizon (days)", "rfm_clv_horizon", 90, min_value=7, max_value=730,
+                               step=1, help="Expected purchases, revenue and churn over this many days.")
+    holdout_days = ui.synced_number(
+        "Holdout period (days)", "rfm_clv_holdout", 182, min_value=7, max_value=730, step=1,
+        help="The model is fitted on the history before the last N days and checked against them.")
+    unit = ui.synced_choice("Time unit", ["week", "day"], "rfm_clv_unit", "week", widget=st.segmented_control,
+                            help="Unit of recency, T and alpha (r, a and b do not depend on it).") or "week"
+
+clv, clv_problem = None, None
+if first_day is None:
+    clv_problem = "There are no purchases to model yet."
+elif section in SECTIONS[1:3]:
+    calibration_end = max(first_day, observation_end - timedelta(days=int(holdout_days)))
+    try:
+        with st.spinner("Fitting BG/NBD and Gamma-Gamma (once per data version; about 45 s at 1M customers)…"):
+            clv = ui.view_data(fit_clv, calibration_end, unit, int(horizon), filters.channels,
+                               filters.segments)
+    except ValueError as problem:
+        clv_problem = str(problem)
+
+if section == SECTIONS[1]:
+    if clv is None:
+        st.warning(clv_problem)
+    else:
+        st.caption(
+            f"BG/NBD (purchases) × Gamma-Gamma (spend), fitted by maximum likelihood on every selected customer's "
+            f"full history up to {clv.observation_end:%d %b %Y} (date filters do not apply: the models need the "
+            f"whole history). Forecast for the next {clv.horizon_days} days. Fitted in {clv.fit_seconds:.1f} s."
+        )
+        cols = st.columns(4)
+        cols[0].metric("Customers modelled", f"{clv.customers:,}", border=True)
+        cols[1].metric("Average P(alive)", f"{clv.average_probability_alive:.1%}", border=True,
+                       help="Probability that a customer has not silently churned, given their purchase history.")
+        cols[2].metric(f"Expected purchases, {clv.horizon_days} d", f"{clv.expected_purchases:,.0f}", border=True,
+                       help="Sum over customers of E[purchase days in the horizon | history] (FHL 2005, eq. 10).")
+        cols[3].metric(f"Predicted revenue, {clv.horizon_days} d", f"${clv.predicted_revenue:,.0f}", border=True,
+                       help="Expected purchases × Gamma-Gamma expected purchase value, per customer, summed.")
+        st.altair_chart(charts.forecast_bands_chart(clv), width="stretch")
+        st.caption("BG/NBD lets a customer drop out only right after a purchase, so customers with a single "
+                   "purchase day always show P(alive) = 100 %; their low expected purchases carry the signal.")
+        fit, spend = clv.forward_bgnbd, clv.forward_gamma_gamma
+        st.markdown("**Fitted parameters (± standard error)**")
+        params = [
+            (name, value, se) for name, value, se in zip(("r", "alpha", "a", "b"), fit.params, fit.standard_errors)
+        ] + ([(name, value, se) for name, value, se in zip(("p", "q", "gamma"), spend.params, spend.standard_errors)]
+             if spend else [])
+        st.dataframe({"parameter": [p[0] for p in params], "estimate": [p[1] for p in params],
+                      "standard_error": [p[2] for p in params]}, hide_index=True)
+        st.caption(
+            f"BG/NBD: n = {fit.n_customers:,} customers, log-likelihood {fit.log_likelihood:,.1f}, time in "
+            f"{fit.unit}s. Gamma-Gamma: n = {spend.n_customers if spend else 0:,} repeat customers. It assumes "
+            f"spend is independent of frequency: correlation here {clv.frequency_value_correlation:+.2f}."
+        )
+        st.markdown(f"**Top {len(clv.top_customers)} customers by predicted revenue**")
+        number = st.column_config.NumberColumn
+        st.dataframe(clv.top_customers, hide_index=True, width="stretch", column_config={
+            "frequency": number("Repeat purchases"), "recency": number(f"Recency ({unit}s)", format="%.1f"),
+            "T": number(f"Age ({unit}s)", format="%.1f"), "monetary_value": number("Avg repeat value", format="dollar"),
+            "probability_alive": number("P(alive)", format="percent"),
+            "expected_purchases": number("Expected purchases", format="%.2f"),
+            "expected_purchase_value": number("Expected value / purchase", format="dollar"),
+            "predicted_revenue": number(f"Predicted revenue ({clv.horizon_days} d)", format="dollar"),
+        })
+        ui.download_csv(clv.top_customers, "clv_top_customers.csv", key="rfm_clv_top_csv")
+
+if section == SECTIONS[2]:
+    if clv is None:
+        st.warning(clv_problem)
+    else:
+        check = clv.holdout
+        st.caption(
+            f"Fitted on purchases up to {clv.calibration_end:%d %b %Y}, then asked to predict each customer's "
+            f"repeat purchases in the following {check.holdout_days} days, which it did not see. Lines close "
+            "together (actual inside its 95 % interval) mean the forecast can be trusted for planning."
+        )
+        cols = st.columns(3)
+        cols[0].metric("Predicted holdout purchases", f"{check.predicted_total:,.0f}", border=True)
+        cols[1].metric("Actual holdout purchases", f"{check.actual_total:,.0f}", border=True)
+        cols[2].metric("Forecast error", f"{check.relative_error:+.1%}", border=True,
+                       help="(predicted − actual) / actual, over all customers of the calibration period.")
+        st.altair_chart(charts.holdout_chart(check), width="stretch")
+        st.caption(
+            f"Calibration fit: r = {clv.bgnbd.r:.3f}, alpha = {clv.bgnbd.alpha:.3f}, a = {clv.bgnbd.a:.3f}, "
+            f"b = {clv.bgnbd.b:.3f}; n = {clv.bgnbd.n_customers:,}; log-likelihood {clv.bgnbd.log_likelihood:,.1f}."
+        )
+        st.dataframe(check.bins[["frequency_label", "customers", "predicted_mean", "actual_mean", "actual_ci_low",
+                                 "actual_ci_high"]], hide_index=True, column_config={
+            "frequency_label": "Calibration repeat purchases", "customers": "Customers",
+            **{c: st.column_config.NumberColumn(c.replace("_", " ").capitalize(), format="%.2f")
+               for c in ("predicted_mean", "actual_mean", "actual_ci_low", "actual_ci_high")}})
+
+if section == SECTIONS[3]:
+    try:
+        with st.spinner("Training the churn model (once per data version; about 25 s at 1M customers)…"):
+            churn = ui.view_data(fit_churn_model, int(horizon), filters.channels, filters.segments)
+    except ValueError as problem:
+        st.warning(str(problem))
+    else:
+        st.caption(
+            f"Gradient-boosted trees (scikit-learn) predicting **no purchase in the next {churn.horizon_days} days** "
+            "from recency, frequency, spend, recent engagement (visits, clicks, messages), loyalty and NPS. Trained "
+            f"on customers as of {churn.cutoff:%d %b %Y} with what happened next; judged on a random 30 % held out."
+        )
+        cols = st.columns(3)
+        cols[0].metric("Holdout AUC", f"{churn.auc:.3f}", border=True,
+                       help="Chance that a churner gets a higher score than a non-churner (0.5 = guessing).")
+        cols[0].caption(f"95 % CI {churn.auc_ci_low:.3f} to {churn.auc_ci_high:.3f} (Hanley-McNeil) · "
+                        f"n = {churn.holdout_customers:,}, {churn.holdout_churned:,} churned")
+        cols[1].metric("Brier score", f"{churn.brier_score:.3f}", border=True,
+                       help="Mean squared error of the predicted probabilities (lower is better).")
+        cols[1].caption(f"Base rate {churn.base_rate:.1%}: always predicting it scores "
+                        f"{churn.base_rate * (1 - churn.base_rate):.3f}")
+        cols[2].metric("Customers at risk now (≥ 50 %)",
+                       f"{int(churn.risk_bands.loc[churn.risk_bands['risk_from'] >= 0.5, 'customers'].sum()):,}",
+                       border=True)
+        cols[2].caption(f"of {int(churn.risk_bands['customers'].sum()):,} customers with a purchase")
+        left, right = st.columns(2)
+        left.altair_chart(charts.churn_calibration_chart(churn), width="stretch")
+        right.altair_chart(charts.feature_importance_chart(churn), width="stretch")
+        with st.expander("Calibration table (holdout)"):
+            st.dataframe(churn.calibration, hide_index=True, width="stretch")
+        st.markdown(f"**Highest-value customers at risk (top {len(churn.at_risk_customers)})**")
+        st.dataframe(churn.at_risk_customers, hide_index=True, width="stretch", column_config={
+            "churn_risk": st.column_config.NumberColumn("Churn risk", format="percent"),
+            "recency_days": st.column_config.NumberColumn("Days since last order", format="%.0f"),
+            "revenue": st.column_config.NumberColumn("Lifetime revenue", format="dollar")})
+        ui.download_csv(churn.at_risk_customers, "churn_at_risk_customers.csv", key="rfm_clv_churn_csv")

@@ -1,0 +1,130 @@
+"""ROI: does engagement spending pay? Incremental revenue by the most honest method the data allows."""
+
+import pandas as pd
+import streamlit as st
+
+from engagement import ui
+from engagement.charts import roi as charts
+from engagement.engagement_score import DEFAULT_THRESHOLD, EngagementWeights
+from engagement.roi import (
+    METHOD_HOLDOUT, METHOD_LABELS, ROI_INTERVAL_NOTE, SRM_ALPHA, RoiInputError, experiments, programmes,
+    report_as_record, roi_report,
+)
+
+filters = ui.current_filters()
+st.title("Return on engagement spending")
+st.caption("Incremental revenue, most honest method first: a randomised holdout when an experiment has a control "
+           "group; otherwise engaged vs unengaged customers compared after regression adjustment (observational).")
+
+known = ui.view_data(experiments)
+with_control = known[known["has_control"]]
+clean = with_control[with_control["srm_p_value"] >= SRM_ALPHA]
+
+c1, c2, c3 = st.columns(3)
+with c1:
+    margin_pct = ui.synced_number("Gross margin %", key="roi_margin", default=40.0, min_value=1.0, max_value=100.0,
+                                  step=1.0, help="Share of incremental revenue kept after cost of goods.")
+    method = ui.synced_choice("Method", ["auto", "holdout", "observational"], key="roi_method", default="auto",
+                              widget=st.radio, horizontal=True,
+                              help="auto: the holdout when an experiment with a clean control arm exists.")
+with c2:
+    experiment_id, outcome_days, post_days, threshold = None, 30, 90, DEFAULT_THRESHOLD
+    if method != "observational" and not with_control.empty:
+        ids = list(with_control["experiment_id"])
+        experiment_id = ui.synced_choice("Holdout experiment", ids, key="roi_experiment",
+                                         default=clean["experiment_id"].iloc[0] if not clean.empty else ids[0],
+                                         help="Auto picks the latest experiment whose arms pass the sample-ratio check.")
+        outcome_days = ui.synced_number("Revenue counted for (days after assignment)", key="roi_outcome_days",
+                                        default=30, min_value=1, max_value=365, step=1)
+    else:
+        post_days = ui.synced_number("Outcome period: the last N days of the date range", key="roi_post_days",
+                                     default=90, min_value=7, max_value=365, step=1)
+        threshold = ui.synced_number("Engaged from score (default weights, pre period)", key="roi_threshold",
+                                     default=DEFAULT_THRESHOLD, min_value=0.0, step=1.0)
+with c3:
+    cost_source = ui.synced_choice("Programme cost", ["loaded program_costs", "typed in"], key="roi_cost_source")
+    programme, typed_cost = None, None
+    if cost_source == "typed in":
+        typed_cost = ui.synced_number("Cost for the measured period ($)", key="roi_cost", default=10_000.0,
+                                      min_value=1.0, step=500.0)
+    else:
+        choice = ui.synced_choice("Programme", ["all programmes", *ui.view_data(programmes)], key="roi_programme")
+        programme = None if choice == "all programmes" else choice
+    st.caption("Charge what the measured treatment cost: a holdout measures only what its own treatment adds.")
+
+try:
+    with st.spinner("Estimating incremental revenue…"):
+        report = ui.view_data(roi_report, filters, margin_pct / 100, method, experiment_id, outcome_days, post_days,
+                              programme, typed_cost, EngagementWeights(), threshold)
+except RoiInputError as exc:
+    st.warning(str(exc))
+    st.stop()
+
+r = report.result
+if r.method == METHOD_HOLDOUT:
+    st.success(f"**{METHOD_LABELS[r.method]}**: {report.holdout.experiment_id}. Customers were assigned at random, "
+               "so the difference between the arms is caused by the treatment (within its interval).")
+else:
+    st.warning(f"**{METHOD_LABELS[r.method]}.** Engaged customers may differ from others in ways the covariates do not "
+               "capture (how much they like the product, say), so the adjusted gap likely still overstates what "
+               "engagement spending causes. A holdout would measure it.")
+
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("ROI", f"{r.roi:.0%}", border=True, help=ROI_INTERVAL_NOTE)
+m1.caption(f"95 % CI {r.roi_ci_low:.0%} to {r.roi_ci_high:.0%}")
+m2.metric("Incremental revenue", ui.format_value(r.incremental_revenue, "money"), border=True)
+m2.caption(f"95 % CI {ui.format_value(r.incremental_revenue_ci_low, 'money')} to "
+           f"{ui.format_value(r.incremental_revenue_ci_high, 'money')} · n = {r.units:,} customers")
+m3.metric("Cost", ui.format_value(r.cost, "money"), border=True, help=r.cost_source)
+m3.caption(f"{r.period_start:%d %b %Y} – {r.period_end:%d %b %Y} · gross profit "
+           f"{ui.format_value(r.incremental_gross_profit, 'money')} at {r.margin:.0%}")
+payback = "never" if r.payback_months == float("inf") else f"{r.payback_months:,.1f} months"
+m4.metric("Payback", payback, border=True,
+          help="Months of incremental gross profit (at this period's monthly rate) needed to cover the period's cost.")
+payback_high = "no bound" if r.payback_ci_high == float("inf") else f"{r.payback_ci_high:,.1f}"
+m4.caption(f"95 % CI {r.payback_ci_low:,.1f} to {payback_high} months")
+left, right = st.columns([1, 2])
+left.altair_chart(charts.roi_interval_chart(r), width="stretch")
+right.markdown("**How the interval is carried through.** " + ROI_INTERVAL_NOTE + " Payback falls as incremental "
+               "revenue rises, so its interval is the mapped one reversed; with a lower bound at or below zero profit "
+               "the payback has no upper bound. Costs are taken as known; the treated (or engaged) count as fixed.")
+
+if report.holdout is not None:
+    h, d = report.holdout, report.holdout.difference
+    st.subheader(f"Holdout: {h.experiment_id}")
+    arms = pd.DataFrame({"arm": ["treatment", "control"], "customers": [d.treated_n, d.control_n],
+                         f"revenue per customer, {h.outcome_days} days": [d.treated_mean, d.control_mean]})
+    st.caption("A holdout is measured over the experiment's own dates: the sidebar date range does not apply, the "
+               "acquisition-channel filter does (lifecycle stage is left out: it is measured after assignment).")
+    st.dataframe(arms, hide_index=True, column_config={
+        f"revenue per customer, {h.outcome_days} days": st.column_config.NumberColumn(format="dollar")})
+    st.markdown(f"Difference per customer: **{ui.format_value(d.difference, 'money')}** (95 % Welch CI "
+                f"{ui.format_value(d.ci_low, 'money')} to {ui.format_value(d.ci_high, 'money')}), times "
+                f"{d.treated_n:,} treated customers. Assigned {h.first_assigned:%d %b %Y} – {h.last_assigned:%d %b %Y}.")
+    if not h.windows_complete:
+        st.warning(f"The data end on {h.data_as_of:%d %b %Y}, before the last {h.outcome_days}-day outcome window does: "
+                   "late-assigned customers have had less time to buy, which dilutes the difference. Shorten the window.")
+    if h.srm_p_value < SRM_ALPHA:
+        st.warning(f"Sample-ratio mismatch: {d.treated_n:,} vs {d.control_n:,} is unlikely under an equal split "
+                 f"(p = {h.srm_p_value:.2g}). Assignment or logging is broken; do not trust this estimate.")
+    else:
+        st.caption(f"Sample-ratio check (equal split assumed): p = {h.srm_p_value:.2g}; below {SRM_ALPHA} would flag a broken split.")
+
+if report.observational is not None:
+    o = report.observational
+    st.subheader("Observational: engaged vs unengaged, adjusted")
+    st.caption(f"Scored {o.pre_start:%d %b %Y} – {o.cutoff - pd.Timedelta(days=1):%d %b %Y} (engaged: score ≥ "
+               f"{o.threshold:g}); revenue measured {o.cutoff:%d %b %Y} – {o.end:%d %b %Y}. Model: post-period revenue "
+               "~ engaged + pre-period spend + tenure + acquisition channel (OLS on DuckDB sufficient statistics, "
+               "HC1 robust interval).")
+    left, right = st.columns([2, 3])
+    left.altair_chart(charts.adjustment_chart(o), width="stretch")
+    right.markdown(f"Adjustment shrinks the naive gap of **{ui.format_value(o.naive.difference, 'money')}** to "
+                f"**{ui.format_value(o.adjusted, 'money')}** per engaged customer: **{o.shrinkage:.0%}** of it was "
+                f"explained by prior spend, tenure and channel. n = {o.naive.treated_n:,} engaged, "
+                f"{o.naive.control_n:,} unengaged; R² = {o.fit.r_squared:.2f}.")
+    with right.expander("Regression coefficients"):
+        st.dataframe(o.fit.table(), hide_index=True, width="stretch")
+
+record = pd.DataFrame([report_as_record(report)])
+ui.download_csv(record, "roi_report.csv")
