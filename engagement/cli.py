@@ -313,6 +313,7 @@ def cmd_report_lifecycle(args: argparse.Namespace) -> int:
             **by_day,
         },
     }, "json")
+    return 0
 
 
 def cmd_report_engagement(args: argparse.Namespace) -> int:
