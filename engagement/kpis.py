@@ -169,11 +169,14 @@ def data_range(store: Store, cursor=None) -> DataRange:
     def as_date(value):
         return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
 
+    def as_tuple(value):
+        return () if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) else tuple(value)
+
     return DataRange(
         first_order_date=as_date(row["first_order_date"]),
         last_order_date=as_date(row["last_order_date"]),
-        channels=tuple(row["channels"] if row["channels"] is not None else ()),
-        segments=tuple(row["segments"] if row["segments"] is not None else ()),
+        channels=as_tuple(row["channels"]),
+        segments=as_tuple(row["segments"]),
     )
 
 

@@ -46,3 +46,21 @@ def test_filters_come_from_the_url(app_env):
     assert not at.exception
     assert at.session_state["filters"].start.isoformat() == "2026-01-01"
     assert at.session_state["filters"].channels == ("referral",)
+
+
+def test_empty_read_only_database_renders_with_a_message(tmp_path, monkeypatch):
+    """A shared read-only link to a database nobody has loaded yet: no crash, a clear message."""
+    from engagement import ui
+    from engagement.store import Store
+
+    path = tmp_path / "empty.duckdb"
+    Store.open(path, read_only=False).close()
+    monkeypatch.setenv("ENGAGEMENT_DB", str(path))
+    monkeypatch.setenv("ENGAGEMENT_READ_ONLY", "1")
+    ui.get_store.clear()
+    try:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+        assert not at.exception, [e.message for e in at.exception]
+        assert any("No purchases" in w.value for w in at.warning)
+    finally:
+        ui.get_store.clear()
