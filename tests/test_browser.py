@@ -72,13 +72,23 @@ def browser():
         b.close()
 
 
-def _wait_rendered(page, timeout_ms: int = 60_000) -> None:
-    """Wait until the script has finished running (the status widget is gone) and a title is shown."""
+def _wait_rendered(page, timeout_ms: int = 120_000) -> None:
+    """Wait until a title is shown and the script has stayed finished (no running indicator, no
+    spinner) for two seconds: the indicator can appear a moment after the first elements paint."""
     page.wait_for_selector("h1", timeout=timeout_ms)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms
-    )
-    page.wait_for_timeout(1500)  # charts and canvases paint after the script ends
+    idle = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]') && " \
+           "!document.querySelector('[data-testid=\"stSpinner\"]')"
+    deadline = time.time() + timeout_ms / 1000
+    quiet_since = None
+    while time.time() < deadline:
+        if page.evaluate(idle):
+            quiet_since = quiet_since or time.time()
+            if time.time() - quiet_since >= 2.0:
+                return
+        else:
+            quiet_since = None
+        page.wait_for_timeout(250)
+    raise AssertionError("the page kept running for too long")
 
 
 def _assert_no_error(page, name: str) -> None:
