@@ -12,23 +12,23 @@ ui.sidebar_filters(store)
 
 pages = {
     "Overview": [
-        st.Page("pages/overview.py", title="Overview", icon="📊", default=True),
+        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
     ],
     "Retention": [
-        st.Page("pages/cohorts.py", title="Cohorts", icon="🧱"),
-        st.Page("pages/lifecycle.py", title="Lifecycle", icon="🔄"),
-        st.Page("pages/rfm_clv.py", title="RFM and CLV", icon="💎"),
+        st.Page("pages/cohorts.py", title="Cohorts", icon=":material/grid_on:"),
+        st.Page("pages/lifecycle.py", title="Lifecycle", icon=":material/sync_alt:"),
+        st.Page("pages/rfm_clv.py", title="RFM and CLV", icon=":material/diamond:"),
     ],
     "Voice & value": [
-        st.Page("pages/nps.py", title="NPS and CSAT", icon="💬"),
-        st.Page("pages/engagement.py", title="Engagement", icon="🤝"),
-        st.Page("pages/roi.py", title="ROI", icon="💰"),
+        st.Page("pages/nps.py", title="NPS and CSAT", icon=":material/reviews:"),
+        st.Page("pages/engagement.py", title="Engagement", icon=":material/handshake:"),
+        st.Page("pages/roi.py", title="ROI", icon=":material/payments:"),
     ],
     "Experiments": [
-        st.Page("pages/experiments.py", title="Experiments", icon="🧪"),
+        st.Page("pages/experiments.py", title="Experiments", icon=":material/science:"),
     ],
     "Data": [
-        st.Page("pages/sql_notebook.py", title="SQL notebook", icon="🧮"),
+        st.Page("pages/sql_notebook.py", title="SQL notebook", icon=":material/terminal:"),
     ],
 }
 st.navigation(pages).run()
