@@ -2,6 +2,9 @@
 
     python -m engagement demo [--db PATH] [--seed N] [--customers N]
     python -m engagement report kpis [--db PATH] [--start DATE --end DATE] --format json|csv
+    python -m engagement validate KIND FILE [--db PATH] [--source auto|canonical|shopify|klaviyo]
+    python -m engagement ingest KIND FILE [--db PATH] [--source ...] [--on-invalid reject|quarantine]
+    python -m engagement undo LOAD_ID [--db PATH]
 
 Results go to stdout; errors go to stderr with exit code 1 (2 for usage errors).
 """
@@ -115,6 +118,62 @@ def cmd_report_kpis(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------ intake
+def _print_result(result, out=None) -> None:
+    emit(result.as_dict(), "json", out=out)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Report only: the file is checked against the database's customers but nothing is written."""
+    from pathlib import Path
+
+    from engagement.ingest import ingest_file
+    from engagement.store import Store
+
+    path = args.db or str(config.db_path())
+    store = _open_store(args, read_only=True) if Path(path).exists() or path == ":memory:" else \
+        Store.open(":memory:", read_only=False)
+    result = ingest_file(store, args.kind, _existing_file(args.file), source=args.source,
+                         on_invalid=args.on_invalid, dry_run=True)
+    _print_result(result)
+    if result.status != "valid":
+        print(f"error: {result.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from engagement.ingest import ingest_file
+
+    store = _open_store(args, read_only=False)
+    result = ingest_file(store, args.kind, _existing_file(args.file), source=args.source,
+                         on_invalid=args.on_invalid)
+    _print_result(result)
+    if result.status != "loaded":
+        print(f"error: {result.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    store = _open_store(args, read_only=False)
+    try:
+        store.undo(args.load_id)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    emit({"load_id": args.load_id, "status": "undone", "table_counts": store.table_counts()}, "json")
+    return 0
+
+
+def _existing_file(path: str):
+    from pathlib import Path
+
+    file = Path(path)
+    if not file.is_file():
+        raise CliError(f"No file at {path}.")
+    return file
+
+
 # ------------------------------------------------------------------ parser
 def _add_db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", help=f"DuckDB file (default: $ENGAGEMENT_DB or {config.DEFAULT_DB_PATH})")
@@ -150,6 +209,28 @@ def build_parser() -> argparse.ArgumentParser:
     _add_filters(kpis)
     _add_format(kpis)
     kpis.set_defaults(handler=cmd_report_kpis)
+
+    from engagement.ingest import ON_INVALID
+    from engagement.schema import KINDS
+    from engagement.sources import SOURCES
+
+    for name, handler, help_text in (
+        ("validate", cmd_validate, "check an export against its suite; loads nothing (exit 1 if it would be rejected)"),
+        ("ingest", cmd_ingest, "validate an export and load it in one transaction (exit 1 when rejected)"),
+    ):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("kind", choices=KINDS)
+        sub.add_argument("file", help="CSV, TSV, .csv.gz, Parquet or XLSX export")
+        _add_db(sub)
+        sub.add_argument("--source", choices=SOURCES, default="auto", help="export format (default: detect)")
+        sub.add_argument("--on-invalid", choices=ON_INVALID, default="reject",
+                         help="reject the file, or load valid rows and quarantine the failing ones")
+        sub.set_defaults(handler=handler)
+
+    undo = commands.add_parser("undo", help="undo one load, restoring the rows it replaced")
+    undo.add_argument("load_id", type=int)
+    _add_db(undo)
+    undo.set_defaults(handler=cmd_undo)
 
     return parser
 
