@@ -109,9 +109,8 @@ def archive_dir_for(store: Store) -> Path | None:
 
 
 def _drop_temp_tables(cur: duckdb.DuckDBPyConnection) -> None:
-    cur.execute("DROP VIEW IF EXISTS valid_rows").fetchall()
-    for name in TEMP_TABLES:
-        cur.execute(f"DROP TABLE IF EXISTS {name}").fetchall()
+    for name in ("valid_rows",) + TEMP_TABLES + ("raw_unnumbered",):
+        readers.drop_temp(cur, name)
 
 
 def _rejection_message(report: ValidationReport, rows: int, on_invalid: str) -> str:
@@ -228,7 +227,8 @@ def _archive(store: Store, path: Path, file_name: str, sha256: str | None) -> st
 
 def ingest_file(store: Store, kind: str, path: str | Path, *, source: str = "auto", on_invalid: str = "reject",
                 mapping: dict[str, str] | None = None, file_name: str | None = None,
-                dry_run: bool = False, progress: Progress | None = None, engine: str | None = None) -> IngestResult:
+                dry_run: bool = False, progress: Progress | None = None, engine: str | None = None,
+                refresh_derived: bool = True) -> IngestResult:
     """Validate an export file and (unless ``dry_run``) load it in one transaction.
 
     Parameters
@@ -239,6 +239,9 @@ def ingest_file(store: Store, kind: str, path: str | Path, *, source: str = "aut
         keep the failing ones in the ``quarantine`` table with their reason and row number).
     mapping : {canonical column: header in the file} for files of an unknown layout.
     dry_run : validate and report only; the database is not written (``python -m engagement validate``).
+    engine : force ``great_expectations`` or ``duckdb`` validation (default: by file size, see validation).
+    refresh_derived : rebuild derived tables in the load's transaction (False for a batch ending with
+        ``store.refresh_derived()``).
 
     Returns
     -------
@@ -270,7 +273,7 @@ def ingest_file(store: Store, kind: str, path: str | Path, *, source: str = "aut
             return IngestResult("rejected" if not dry_run else "invalid", kind, file_name, str(exc), sha256=sha256)
         return _run(store, kind, cur, info, file_name=file_name, sha256=sha256, source=source,
                     on_invalid=on_invalid, mapping=mapping, dry_run=dry_run, progress=progress, engine=engine,
-                    archive_from=path)
+                    archive_from=path, refresh_derived=refresh_derived)
     finally:
         _drop_temp_tables(cur)
         cur.close()

@@ -44,12 +44,13 @@ def money_sql(text_sql: str, decimal_comma: bool, sql_type: str = "DECIMAL(18,2)
     cleaned = f"regexp_replace(trim({text_sql}), '^([-+]?)\\s*[$€£]\\s*', '\\1')"
     if decimal_comma:
         cleaned = f"replace(replace({cleaned}, '.', ''), ',', '.')"
-    else:
-        cleaned = (
-            f"CASE WHEN regexp_matches({cleaned}, '^[-+]?[0-9]{{1,3}}(,[0-9]{{3}})+(\\.[0-9]+)?$') "
-            f"THEN replace({cleaned}, ',', '') ELSE {cleaned} END"
-        )
-    return f"try_cast(nullif({cleaned}, '') AS {sql_type})"
+        return f"try_cast(nullif({cleaned}, '') AS {sql_type})"
+    cleaned = (
+        f"CASE WHEN regexp_matches({cleaned}, '^[-+]?[0-9]{{1,3}}(,[0-9]{{3}})+(\\.[0-9]+)?$') "
+        f"THEN replace({cleaned}, ',', '') ELSE {cleaned} END"
+    )
+    # Fast path first: plain numbers (nearly every cell) never reach the regular expressions.
+    return f"coalesce(try_cast({text_sql} AS {sql_type}), try_cast(nullif({cleaned}, '') AS {sql_type}))"
 
 
 def integer_sql(text_sql: str) -> str:
@@ -64,17 +65,27 @@ def boolean_sql(text_sql: str) -> str:
            f"WHEN list_contains({_list(FALSE_WORDS)}, {word}) THEN false END"
 
 
-def timestamp_sql(text_sql: str, date_order: str) -> str:
-    """Typed UTC TIMESTAMP from text; ``date_order`` is ``day_first`` or ``month_first`` for d/m/y text."""
+OFFSET_PATTERN = "[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?\\s*([+-][0-9]{2}:?[0-9]{2}|Z)$"
+
+
+def timestamp_sql(text_sql: str, date_order: str, has_offsets: bool = True) -> str:
+    """Typed UTC TIMESTAMP from text.
+
+    ``date_order`` is ``day_first`` or ``month_first`` for d/m/y text. ``has_offsets`` (found by
+    :func:`date_order_probe_sql`) adds the UTC conversion of ``... -0500`` times; a plain cast to
+    TIMESTAMP would silently drop the offset.
+    """
     text = blank_to_null(text_sql)
     slash_formats = DAY_FIRST_FORMATS if date_order == "day_first" else MONTH_FIRST_FORMATS
+    plain = f"coalesce(try_cast({text_sql} AS TIMESTAMP), try_strptime({text}, {_list(slash_formats)}))"
+    if not has_offsets:
+        return plain
     return (
         f"CASE WHEN {text} IS NULL THEN NULL "
-        f"WHEN regexp_matches({text}, '[0-9]{{2}}:[0-9]{{2}}(:[0-9]{{2}}(\\.[0-9]+)?)?\\s*[+-][0-9]{{2}}:?[0-9]{{2}}$') "
+        f"WHEN regexp_matches({text}, '{OFFSET_PATTERN}') "
         f"THEN CAST(coalesce(timezone('UTC', try_cast({text} AS TIMESTAMPTZ)), "
         f"timezone('UTC', try_strptime({text}, {_list(OFFSET_FORMATS)}))) AS TIMESTAMP) "
-        f"ELSE coalesce(try_cast(regexp_replace({text}, 'Z$', '') AS TIMESTAMP), "
-        f"try_strptime({text}, {_list(slash_formats)})) END"
+        f"ELSE {plain} END"
     )
 
 
@@ -84,11 +95,12 @@ def date_order_probe_sql(text_sql: str) -> str:
     return (
         f"count(*) FILTER (WHERE try_cast({parts}.a AS INTEGER) > 12), "
         f"count(*) FILTER (WHERE try_cast({parts}.b AS INTEGER) > 12), "
-        f"count(*) FILTER (WHERE {parts}.a <> '')"
+        f"count(*) FILTER (WHERE {parts}.a <> ''), "
+        f"count(*) FILTER (WHERE regexp_matches({text_sql}, '{OFFSET_PATTERN}'))"
     )
 
 
-def typed_sql(text_sql: str, sql_type: str, decimal_comma: bool, date_order: str) -> str:
+def typed_sql(text_sql: str, sql_type: str, decimal_comma: bool, date_order: str, has_offsets: bool = True) -> str:
     """Dispatch on the canonical column's SQL type."""
     if sql_type.startswith("DECIMAL") or sql_type == "DOUBLE":
         return money_sql(text_sql, decimal_comma, sql_type)
@@ -97,7 +109,7 @@ def typed_sql(text_sql: str, sql_type: str, decimal_comma: bool, date_order: str
     if sql_type == "BOOLEAN":
         return boolean_sql(text_sql)
     if sql_type == "TIMESTAMP":
-        return timestamp_sql(text_sql, date_order)
+        return timestamp_sql(text_sql, date_order, has_offsets)
     if sql_type == "DATE":
-        return f"CAST({timestamp_sql(text_sql, date_order)} AS DATE)"
+        return f"CAST({timestamp_sql(text_sql, date_order, has_offsets)} AS DATE)"
     return blank_to_null(text_sql)

@@ -146,11 +146,26 @@ def table_columns(cur: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return names
 
 
-def _materialise(cur: duckdb.DuckDBPyConnection, select_sql: str) -> tuple[tuple[str, ...], int]:
-    """Create ``raw_input`` from a SELECT whose columns are all text, numbering rows in file order."""
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE {RAW_TABLE} AS {select_sql}").fetchall()
+def drop_temp(cur: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop a temporary table or view if it exists, whichever it is."""
+    for kind in ("TABLE", "VIEW"):
+        try:
+            cur.execute(f"DROP {kind} IF EXISTS {_quote(name)}").fetchall()
+        except duckdb.CatalogException:
+            continue
+
+
+def _number_rows(cur: duckdb.DuckDBPyConnection) -> tuple[tuple[str, ...], int]:
+    """``raw_input``: a view adding ``file_row`` to ``raw_unnumbered`` (no copy of the data).
+
+    The rowid of a freshly created table follows insertion order, i.e. file order.
+    """
+    cur.execute(
+        f"CREATE OR REPLACE TEMP VIEW {RAW_TABLE} AS "
+        f"SELECT *, CAST(rowid + 2 AS BIGINT) AS {ROW_COLUMN} FROM raw_unnumbered"
+    ).fetchall()
     columns = tuple(c for c in table_columns(cur, RAW_TABLE) if c != ROW_COLUMN)
-    rows = cur.execute(f"SELECT count(*) FROM {RAW_TABLE}").fetchall()[0][0]
+    rows = cur.execute("SELECT count(*) FROM raw_unnumbered").fetchall()[0][0]
     return columns, rows
 
 
@@ -178,7 +193,6 @@ def _read_delimited(cur: duckdb.DuckDBPyConnection, path: Path, name: str, file_
         f"encoding={_literal(encoding)}, sample_size=-1, null_padding=true, "
         f"compression={_literal('gzip' if file_format == 'csv.gz' else 'none')}"
     )
-    # rowid of a freshly created table follows insertion order, i.e. file order.
     select = f"SELECT * FROM read_csv({_literal(str(path))}, {options})"
     try:
         cur.execute(f"CREATE OR REPLACE TEMP TABLE raw_unnumbered AS {select}").fetchall()
@@ -189,10 +203,7 @@ def _read_delimited(cur: duckdb.DuckDBPyConnection, path: Path, name: str, file_
             f"{first}. Check that every row has the same number of columns and that quotes are closed; "
             "re-export as CSV (UTF-8)."
         ) from exc
-    columns, rows = _materialise(
-        cur, f"SELECT *, CAST(rowid + 2 AS BIGINT) AS {ROW_COLUMN} FROM raw_unnumbered ORDER BY rowid"
-    )
-    cur.execute("DROP TABLE raw_unnumbered").fetchall()
+    columns, rows = _number_rows(cur)
     return ReadInfo(file_format, encoding, delimiter, decimal_comma, columns, rows, tuple(notes))
 
 
@@ -204,11 +215,11 @@ def _read_parquet(cur: duckdb.DuckDBPyConnection, path: Path, name: str) -> Read
             f"{name} is not a readable Parquet file ({str(exc).splitlines()[0]}). Write it again, or export CSV."
         ) from exc
     casts = ", ".join(f"CAST({_quote(c[0])} AS VARCHAR) AS {_quote(c[0])}" for c in described)
-    columns, rows = _materialise(
-        cur,
-        f"SELECT {casts}, CAST(file_row_number + 1 AS BIGINT) AS {ROW_COLUMN} "
-        f"FROM read_parquet({_literal(str(path))}, file_row_number=true) ORDER BY file_row_number",
-    )
+    cur.execute(
+        f"CREATE OR REPLACE TEMP TABLE raw_unnumbered AS SELECT {casts} "
+        f"FROM read_parquet({_literal(str(path))}, file_row_number=true) ORDER BY file_row_number"
+    ).fetchall()
+    columns, rows = _number_rows(cur)
     return ReadInfo("parquet", None, None, False, columns, rows,
                     ("Parquet has no header line: row numbers count data rows from 2, as a spreadsheet would.",))
 
@@ -223,19 +234,11 @@ def _read_xlsx(cur: duckdb.DuckDBPyConnection, path: Path, name: str) -> ReadInf
             f"{name} is not a readable Excel workbook ({exc}). Save it again as .xlsx, or export CSV (UTF-8)."
         ) from exc
     frame.columns = [str(c) for c in frame.columns]
-    frame[ROW_COLUMN] = range(2, len(frame) + 2)
-    cur.register("xlsx_frame", frame)
-    try:
-        casts = ", ".join(f"CAST({_quote(c)} AS VARCHAR) AS {_quote(c)}" for c in frame.columns if c != ROW_COLUMN)
-        columns, rows = _materialise(
-            cur, f"SELECT {casts}, CAST({ROW_COLUMN} AS BIGINT) AS {ROW_COLUMN} FROM xlsx_frame"
-        )
-    finally:
-        cur.unregister("xlsx_frame")
-    return ReadInfo("xlsx", None, None, False, columns, rows, ("Read the first sheet of the workbook.",))
+    return register_frame(cur, frame, file_format="xlsx", notes=("Read the first sheet of the workbook.",))
 
 
-def register_frame(cur: duckdb.DuckDBPyConnection, frame) -> ReadInfo:
+def register_frame(cur: duckdb.DuckDBPyConnection, frame, file_format: str = "frame",
+                   notes: tuple[str, ...] = ()) -> ReadInfo:
     """Put an in-memory frame (the demo generator's output) into ``raw_input`` like a file."""
     frame = frame.reset_index(drop=True)
     cur.register("incoming_raw_frame", frame)
@@ -244,8 +247,5 @@ def register_frame(cur: duckdb.DuckDBPyConnection, frame) -> ReadInfo:
         cur.execute(f"CREATE OR REPLACE TEMP TABLE raw_unnumbered AS SELECT {casts} FROM incoming_raw_frame").fetchall()
     finally:
         cur.unregister("incoming_raw_frame")
-    columns, rows = _materialise(
-        cur, f"SELECT *, CAST(rowid + 2 AS BIGINT) AS {ROW_COLUMN} FROM raw_unnumbered ORDER BY rowid"
-    )
-    cur.execute("DROP TABLE raw_unnumbered").fetchall()
-    return ReadInfo("frame", None, None, False, columns, rows)
+    columns, rows = _number_rows(cur)
+    return ReadInfo(file_format, None, None, False, columns, rows, notes)

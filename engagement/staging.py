@@ -56,67 +56,68 @@ def _mapped_columns(cur: duckdb.DuckDBPyConnection) -> list[str]:
     return [c for c in table_columns(cur, MAPPED_TABLE) if c != ROW_COLUMN]
 
 
-def _date_order(cur: duckdb.DuckDBPyConnection, column: str, decimal_comma: bool) -> str | None:
-    """``day_first``/``month_first`` for a column holding d/m/y-like dates; None when it holds none."""
-    day_first, month_first, slash_dates = cur.execute(
+def _probe_dates(cur: duckdb.DuckDBPyConnection, column: str, decimal_comma: bool) -> tuple[str | None, bool]:
+    """(``day_first``/``month_first``/None when the column has no d/m/y-like dates, has UTC offsets)."""
+    day_first, month_first, slash_dates, offsets = cur.execute(
         f"SELECT {date_order_probe_sql(_quote(column))} FROM {MAPPED_TABLE}"
     ).fetchall()[0]
     if not slash_dates:
-        return None
+        return None, bool(offsets)
     if day_first and not month_first:
-        return "day_first"
+        return "day_first", bool(offsets)
     if month_first and not day_first:
-        return "month_first"
+        return "month_first", bool(offsets)
     # Undecidable from the values (all parts <= 12, or both kinds present): follow the file's locale.
-    return "day_first" if decimal_comma else "month_first"
+    return ("day_first" if decimal_comma else "month_first"), bool(offsets)
 
 
 def stage(cur: duckdb.DuckDBPyConnection, kind: str, select_sql: str, decimal_comma: bool,
           has_customers_table: bool = True) -> StagedInput:
-    """Create ``mapped_input`` (text) and ``checked_input`` (typed + flags) on ``cur``."""
+    """Create ``mapped_input`` (text, a view) and ``checked_input`` (typed + flags) on ``cur``.
+
+    One pass over the file: the inner SELECT types each column once, the outer one derives the
+    ``_parses`` flags and computed columns from the typed values.
+    """
     spec = TABLES[kind]
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE {MAPPED_TABLE} AS {select_sql}").fetchall()
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW {MAPPED_TABLE} AS {select_sql}").fetchall()
     present = _mapped_columns(cur)
-    parts = [ROW_COLUMN]
+    inner, outer = [ROW_COLUMN], [ROW_COLUMN]
     flags, date_orders = [], []
     for column in spec.columns:
         if column.name not in present:
             continue
-        text = _quote(column.name)
-        order = "month_first"
+        name = _quote(column.name)
+        order, offsets = "month_first", False
         if column.sql_type in ("TIMESTAMP", "DATE"):
-            order = _date_order(cur, column.name, decimal_comma)
-            if order is not None:
-                date_orders.append((column.name, order))
-            order = order or "month_first"
-        typed = typed_sql(text, column.sql_type, decimal_comma, order)
-        parts.append(f"{typed} AS {text}")
+            found, offsets = _probe_dates(cur, column.name, decimal_comma)
+            if found is not None:
+                date_orders.append((column.name, found))
+            order = found or "month_first"
+        inner.append(f"{typed_sql(name, column.sql_type, decimal_comma, order, offsets)} AS {name}")
+        outer.append(name)
         if column.sql_type not in TEXT_TYPES:
             flag = f"{column.name}_parses"
-            parts.append(f"(nullif(trim({text}), '') IS NULL OR {typed} IS NOT NULL) AS {_quote(flag)}")
+            inner.append(f"nullif(trim({name}), '') IS NULL AS {_quote(column.name + '__blank')}")
+            outer.append(f"({_quote(column.name + '__blank')} OR {name} IS NOT NULL) AS {_quote(flag)}")
             flags.append(flag)
-    cur.execute(
-        f"CREATE OR REPLACE TEMP TABLE typed_input AS SELECT {', '.join(parts)} FROM {MAPPED_TABLE}"
-    ).fetchall()
 
-    extra, computed = [], []
+    computed = []
     if kind == "events" and "event_id" not in present:
-        extra.append(f"{EVENT_ID_SQL} AS event_id")
+        outer.append(f"{EVENT_ID_SQL} AS event_id")
         present.append("event_id")
     if "customer_id" in present and kind != "customers":
         known = "customer_id IN (SELECT customer_id FROM main.customers)" if has_customers_table else "false"
-        extra.append(f"CASE WHEN customer_id IS NULL THEN NULL ELSE {known} END AS customer_is_known")
+        outer.append(f"CASE WHEN customer_id IS NULL THEN NULL ELSE {known} END AS customer_is_known")
         computed.append("customer_is_known")
     reporting_currency = None
     if kind == "orders" and "currency" in present:
         reporting_currency = _reporting_currency(cur, has_customers_table)
-        extra.append("CASE WHEN currency IS NULL THEN NULL ELSE upper(currency) = $currency END "
+        outer.append("CASE WHEN currency IS NULL THEN NULL ELSE upper(currency) = $currency END "
                      "AS currency_is_reporting")
         computed.append("currency_is_reporting")
-    select = "SELECT *" + "".join(", " + e for e in extra) + " FROM typed_input ORDER BY " + ROW_COLUMN
+    select = (f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {MAPPED_TABLE}) typed")
     cur.execute(f"CREATE OR REPLACE TEMP TABLE {CHECKED_TABLE} AS {select}",
                 {"currency": reporting_currency} if reporting_currency is not None else {}).fetchall()
-    cur.execute("DROP TABLE typed_input").fetchall()
     rows = cur.execute(f"SELECT count(*) FROM {CHECKED_TABLE}").fetchall()[0][0]
     ordered = tuple(c for c in spec.column_names if c in present)
     return StagedInput(kind, rows, ordered, tuple(flags), tuple(computed), tuple(date_orders), reporting_currency)
