@@ -56,50 +56,87 @@ def _mapped_columns(cur: duckdb.DuckDBPyConnection) -> list[str]:
     return [c for c in table_columns(cur, MAPPED_TABLE) if c != ROW_COLUMN]
 
 
-def _probe_dates(cur: duckdb.DuckDBPyConnection, column: str, decimal_comma: bool) -> tuple[str | None, bool]:
-    """(``day_first``/``month_first``/None when the column has no d/m/y-like dates, has UTC offsets)."""
-    day_first, month_first, slash_dates, offsets = cur.execute(
-        f"SELECT {date_order_probe_sql(_quote(column))} FROM {MAPPED_TABLE}"
-    ).fetchall()[0]
-    if not slash_dates:
-        return None, bool(offsets)
-    if day_first and not month_first:
-        return "day_first", bool(offsets)
-    if month_first and not day_first:
-        return "month_first", bool(offsets)
+def _fast_cast(column: str, sql_type: str) -> str:
+    return f"try_cast({_quote(column)} AS {sql_type})"
+
+
+def _probe(cur: duckdb.DuckDBPyConnection, columns: list, decimal_comma: bool) -> dict[str, dict[str, int]]:
+    """One scan of the file answering, per typed column: how many non-blank cells a plain cast cannot
+    read, and for dates: d/m/y-like cells with a first part > 12, a second part > 12, and UTC offsets."""
+    parts, names = [], []
+    for column in columns:
+        name = _quote(column.name)
+        if column.sql_type.startswith("DECIMAL") or column.sql_type in ("TIMESTAMP", "DATE"):
+            fast_type = "TIMESTAMP" if column.sql_type == "DATE" else column.sql_type
+            parts.append(f"count(*) FILTER (WHERE nullif(trim({name}), '') IS NOT NULL "
+                         f"AND {_fast_cast(column.name, fast_type)} IS NULL)")
+            names.append((column.name, "slow"))
+        if column.sql_type in ("TIMESTAMP", "DATE"):
+            parts.append(date_order_probe_sql(name))
+            names.extend((column.name, key) for key in ("day_first", "month_first", "slash_dates", "offsets"))
+    if not parts:
+        return {}
+    values = cur.execute(f"SELECT {', '.join(parts)} FROM {MAPPED_TABLE}").fetchall()[0]
+    found: dict[str, dict[str, int]] = {}
+    for (column, key), value in zip(names, values):
+        found.setdefault(column, {})[key] = int(value)
+    return found
+
+
+def _date_order(probe: dict[str, int], decimal_comma: bool) -> str | None:
+    """``day_first``/``month_first`` for a column holding d/m/y-like dates; None when it holds none."""
+    if not probe.get("slash_dates"):
+        return None
+    if probe["day_first"] and not probe["month_first"]:
+        return "day_first"
+    if probe["month_first"] and not probe["day_first"]:
+        return "month_first"
     # Undecidable from the values (all parts <= 12, or both kinds present): follow the file's locale.
-    return ("day_first" if decimal_comma else "month_first"), bool(offsets)
+    return "day_first" if decimal_comma else "month_first"
 
 
 def stage(cur: duckdb.DuckDBPyConnection, kind: str, select_sql: str, decimal_comma: bool,
           has_customers_table: bool = True) -> StagedInput:
     """Create ``mapped_input`` (text, a view) and ``checked_input`` (typed + flags) on ``cur``.
 
-    One pass over the file: the inner SELECT types each column once, the outer one derives the
-    ``_parses`` flags and computed columns from the typed values.
+    A first scan (:func:`_probe`) finds the columns a plain cast reads completely (nearly always:
+    exports are machine-written); those are typed with that cast and their ``_parses`` flag is
+    constant true. Other columns get the forgiving parsers of :mod:`engagement.parsing`. The second
+    scan writes ``checked_input``: the inner SELECT types each column once, the outer one derives the
+    flags and computed columns from the typed values.
     """
     spec = TABLES[kind]
     cur.execute(f"CREATE OR REPLACE TEMP VIEW {MAPPED_TABLE} AS {select_sql}").fetchall()
     present = _mapped_columns(cur)
+    typed_columns = [c for c in spec.columns if c.name in present and c.sql_type not in TEXT_TYPES]
+    probes = _probe(cur, typed_columns, decimal_comma)
     inner, outer = [ROW_COLUMN], [ROW_COLUMN]
     flags, date_orders = [], []
     for column in spec.columns:
         if column.name not in present:
             continue
         name = _quote(column.name)
-        order, offsets = "month_first", False
-        if column.sql_type in ("TIMESTAMP", "DATE"):
-            found, offsets = _probe_dates(cur, column.name, decimal_comma)
-            if found is not None:
-                date_orders.append((column.name, found))
-            order = found or "month_first"
-        inner.append(f"{typed_sql(name, column.sql_type, decimal_comma, order, offsets)} AS {name}")
-        outer.append(name)
-        if column.sql_type not in TEXT_TYPES:
-            flag = f"{column.name}_parses"
-            inner.append(f"nullif(trim({name}), '') IS NULL AS {_quote(column.name + '__blank')}")
-            outer.append(f"({_quote(column.name + '__blank')} OR {name} IS NOT NULL) AS {_quote(flag)}")
-            flags.append(flag)
+        if column.sql_type in TEXT_TYPES:
+            inner.append(f"{typed_sql(name, column.sql_type, decimal_comma, 'month_first')} AS {name}")
+            outer.append(name)
+            continue
+        probe = probes.get(column.name, {})
+        order = _date_order(probe, decimal_comma)
+        if order is not None:
+            date_orders.append((column.name, order))
+        flag = f"{column.name}_parses"
+        flags.append(flag)
+        fast = probe.get("slow") == 0 and not probe.get("offsets") and not (
+            decimal_comma and column.sql_type.startswith("DECIMAL"))
+        if fast:
+            cast = _fast_cast(column.name, "TIMESTAMP" if column.sql_type == "DATE" else column.sql_type)
+            inner.append(f"CAST({cast} AS {column.sql_type}) AS {name}")
+            outer.extend([name, f"true AS {_quote(flag)}"])
+            continue
+        typed = typed_sql(name, column.sql_type, decimal_comma, order or "month_first", bool(probe.get("offsets", 1)))
+        inner.append(f"{typed} AS {name}")
+        inner.append(f"nullif(trim({name}), '') IS NULL AS {_quote(column.name + '__blank')}")
+        outer.extend([name, f"({_quote(column.name + '__blank')} OR {name} IS NOT NULL) AS {_quote(flag)}"])
 
     computed = []
     if kind == "events" and "event_id" not in present:
