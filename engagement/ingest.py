@@ -18,6 +18,7 @@ Example
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -221,7 +222,10 @@ def _archive(store: Store, path: Path, file_name: str, sha256: str | None) -> st
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
     safe_name = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in Path(file_name).name)
     target = directory / f"{stamp}-{(sha256 or 'nohash')[:12]}-{safe_name}"
-    shutil.copyfile(path, target)
+    try:
+        os.link(path, target)  # same file system: no copy, and it outlives the upload's temporary file
+    except OSError:
+        shutil.copyfile(path, target)
     return str(target)
 
 

@@ -282,8 +282,10 @@ FROM {RAW_TABLE} WHERE map_contains(MAP {sends}, {metric})
         types = "{" + ", ".join(f"{_lit(k)}: {_lit(v)}" for k, v in KLAVIYO_EVENT_TYPES.items()) + "}"
         channels = "{" + ", ".join(f"{_lit(k)}: {_lit(v)}" for k, v in KLAVIYO_EVENT_CHANNELS.items()) + "}"
         event_type = f"coalesce(map_extract_value(MAP {types}, {metric}), {metric})"
+        # Without an id column, staging derives one from the row's content (reloads stay idempotent).
+        event_id = f"{header.col('Event ID', 'Id')} AS event_id, " if header.find("Event ID", "Id") else ""
         select = f"""
-SELECT {header.col('Event ID', 'Id', 'Event Id')} AS event_id, {email} AS customer_id, {when} AS occurred_at,
+SELECT {event_id}{email} AS customer_id, {when} AS occurred_at,
        {event_type} AS event_type, map_extract_value(MAP {channels}, {event_type}) AS channel,
        {campaign} AS campaign_id, {ROW_COLUMN}
 FROM {RAW_TABLE} WHERE NOT map_contains(MAP {sends}, {metric}) OR {metric} = 'received sms'

@@ -256,16 +256,15 @@ class Store:
         cur.execute("BEGIN")
         try:
             load_id = cur.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchall()[0][0]
-            cur.execute(
-                "CREATE OR REPLACE TEMP TABLE staging AS " + _staging_select(spec, columns, source_table)
-            ).fetchall()
-            n_incoming = cur.execute("SELECT count(*) FROM staging").fetchall()[0][0]
             key_match = " AND ".join(f"t.{_quote(k)} = s.{_quote(k)}" for k in spec.key)
             target = _quote(kind)
+            incoming = f"({_staging_select(spec, columns, source_table)})"
             rows_updated = cur.execute(
-                f"SELECT count(*) FROM staging s WHERE EXISTS (SELECT 1 FROM {target} t WHERE {key_match})"
+                f"SELECT count(*) FROM {incoming} s WHERE EXISTS (SELECT 1 FROM {target} t WHERE {key_match})"
             ).fetchall()[0][0]
             if rows_updated:
+                # Overlap with stored rows: materialise once, keep the replaced rows for undo.
+                cur.execute(f"CREATE OR REPLACE TEMP TABLE staging AS SELECT * FROM {incoming}").fetchall()
                 cur.execute(
                     f"INSERT INTO {_quote(replaced_table(kind))} "
                     f"SELECT t.*, $load_id FROM {target} t WHERE EXISTS (SELECT 1 FROM staging s WHERE {key_match})",
@@ -274,7 +273,10 @@ class Store:
                 cur.execute(
                     f"DELETE FROM {target} t WHERE EXISTS (SELECT 1 FROM staging s WHERE {key_match})"
                 ).fetchall()
-            cur.execute(f"INSERT INTO {target} SELECT *, $load_id FROM staging", {"load_id": load_id}).fetchall()
+                incoming = "staging"
+            n_incoming = cur.execute(
+                f"INSERT INTO {target} SELECT *, $load_id FROM {incoming}", {"load_id": load_id}
+            ).fetchall()[0][0]
             rows_loaded = n_incoming - rows_updated
             n_quarantined = 0
             if quarantine_sql is not None:
@@ -299,7 +301,7 @@ class Store:
                     "loaded_at": datetime.now(timezone.utc).replace(tzinfo=None),
                 },
             ).fetchall()
-            cur.execute("DROP TABLE staging").fetchall()
+            cur.execute("DROP TABLE IF EXISTS staging").fetchall()
             if refresh_derived:
                 self._refresh_derived(cur)
             cur.execute("COMMIT")

@@ -269,24 +269,26 @@ def run_sql_checks(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_columns
             row_checks.append((e, failure, _denominator_sql(e, params)))
 
     if row_checks:
-        flags = ", ".join(f"{sql} AS f{e.index}" for e, sql, _ in row_checks)
-        bases = ", ".join(f"{base} AS n{e.index}" for e, _, base in row_checks)
-        flags_sql = f"CREATE OR REPLACE TEMP TABLE row_flags AS SELECT {ROW_COLUMN}, {flags} FROM {CHECKED_TABLE}"
-        cur.execute(flags_sql, _bound(flags_sql, params)).fetchall()
-        bases_sql = f"SELECT {bases} FROM {CHECKED_TABLE}"
-        denominators = cur.execute(bases_sql, _bound(bases_sql, params)).fetchall()[0]
-        counts = cur.execute(
-            "SELECT " + ", ".join(f"count(*) FILTER (WHERE f{e.index})" for e, _, _ in row_checks) + " FROM row_flags"
-        ).fetchall()[0]
-        reasons = {f"r{e.index}": e.description for e, _, _ in row_checks}
-        any_failed = " OR ".join(f"f{e.index}" for e, _, _ in row_checks)
-        reason_sql = "concat_ws('; ', " + ", ".join(
-            f"CASE WHEN f{e.index} THEN $r{e.index} END" for e, _, _ in row_checks) + ")"
-        cur.execute(
-            f"CREATE OR REPLACE TEMP TABLE {FAILURES_TABLE} AS SELECT {ROW_COLUMN}, {reason_sql} AS reason "
-            f"FROM row_flags WHERE {any_failed} ORDER BY {ROW_COLUMN}", reasons,
-        ).fetchall()
-        cur.execute("DROP TABLE row_flags").fetchall()
+        # Pass 1: counts and bases in one aggregate over the flags (windows for uniqueness inside).
+        flags = ", ".join(f"{failure} AS f{e.index}" for e, failure, _ in row_checks)
+        flagged = f"SELECT *, {flags} FROM {CHECKED_TABLE}"
+        aggregates = ", ".join(
+            f"count(*) FILTER (WHERE f{e.index}), {base}" for e, _, base in row_checks
+        )
+        counts_sql = f"SELECT {aggregates} FROM ({flagged}) flagged"
+        values = cur.execute(counts_sql, _bound(counts_sql, params)).fetchall()[0]
+        counts, denominators = values[0::2], values[1::2]
+        # Pass 2, only when something failed: the failing rows with their reasons.
+        if any(counts):
+            reasons = {f"r{e.index}": e.description for e, _, _ in row_checks}
+            any_failed = " OR ".join(f"f{e.index}" for e, _, _ in row_checks)
+            reason_sql = "concat_ws('; ', " + ", ".join(
+                f"CASE WHEN f{e.index} THEN $r{e.index} END" for e, _, _ in row_checks) + ")"
+            failures_sql = (f"CREATE OR REPLACE TEMP TABLE {FAILURES_TABLE} AS SELECT {ROW_COLUMN}, "
+                            f"{reason_sql} AS reason FROM ({flagged}) flagged WHERE {any_failed} ORDER BY {ROW_COLUMN}")
+            cur.execute(failures_sql, _bound(failures_sql, {**params, **reasons})).fetchall()
+        else:
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE {FAILURES_TABLE} (file_row BIGINT, reason VARCHAR)").fetchall()
         for (e, _, _), count, base in zip(row_checks, counts, denominators):
             results[e.index] = ExpectationResult(
                 e.label, ", ".join(e.columns), e.description, e.meta.get("fix", ""), e.level, count == 0,
