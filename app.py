@@ -14,5 +14,8 @@ pages = {
     "Overview": [
         st.Page("pages/overview.py", title="Overview", icon="📊", default=True),
     ],
+    "Data": [
+        st.Page("pages/data.py", title="Data", icon="📥"),
+    ],
 }
 st.navigation(pages).run()

@@ -344,17 +344,18 @@ def ingest_demo(store: Store, customers: int = 20_000, seed: int = 42) -> list[L
 
 
 # ----------------------------------------------------------- load history
-def load_history(store: Store) -> pd.DataFrame:
-    """Every load, newest first, with its counts and whether it was undone."""
-    return store.cursor().execute(
-        "SELECT load_id, kind, file_name, source_format, rows_read, rows_loaded, rows_updated, rows_quarantined, "
-        "loaded_at, undone_at, sha256 FROM loads ORDER BY load_id DESC"
-    ).df()
+def load_history(store: Store, limit: int = 200) -> pd.DataFrame:
+    """Every load (newest first) with its counts, validation engine and whether it was undone."""
+    return store.query("intake/load_history", {"limit": limit})
 
 
 def quarantined_rows(store: Store, load_id: int) -> pd.DataFrame:
     """The rows a load kept in quarantine: original row number, reason and the row as JSON text."""
-    return store.cursor().execute(
-        "SELECT row_number, reason, CAST(row_json AS VARCHAR) AS row_json FROM quarantine "
-        "WHERE load_id = $load_id ORDER BY row_number", {"load_id": load_id},
-    ).df()
+    return store.query("intake/quarantined_rows", {"load_id": load_id})
+
+
+def detect_kind(data: bytes, file_name: str) -> tuple[str | None, str, tuple[str, ...]]:
+    """(kind or None, source, header) of an upload, from its header alone."""
+    columns = readers.peek_columns(data, file_name)
+    source = sources.detect_source(columns)
+    return sources.detect_kind(columns, source), source, columns

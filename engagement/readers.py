@@ -249,3 +249,42 @@ def register_frame(cur: duckdb.DuckDBPyConnection, frame, file_format: str = "fr
         cur.unregister("incoming_raw_frame")
     columns, rows = _number_rows(cur)
     return ReadInfo(file_format, None, None, False, columns, rows, notes)
+
+
+def peek_columns(data: bytes, name: str) -> tuple[str, ...]:
+    """The header of an upload without reading the whole file (empty tuple when there is none)."""
+    import csv
+    import io
+
+    file_format = sniff_format(data[:8], name)
+    if file_format == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return tuple(pq.ParquetFile(io.BytesIO(data)).schema_arrow.names)
+        except Exception:  # a broken file is reported by the full read
+            return ()
+    if file_format == "xlsx":
+        import openpyxl
+
+        try:
+            sheet = openpyxl.load_workbook(io.BytesIO(data), read_only=True).worksheets[0]
+            first = next(sheet.iter_rows(max_row=1, values_only=True), ())
+            return tuple(str(c) for c in first if c is not None)
+        except Exception:
+            return ()
+    sample = data[:65536]
+    if file_format == "csv.gz":
+        try:
+            sample = gzip.GzipFile(fileobj=io.BytesIO(data)).read(65536)
+        except (OSError, EOFError):
+            return ()
+    if _looks_binary(sample):
+        return ()
+    text = sample.decode(sniff_encoding(sample), errors="replace").lstrip("\ufeff")
+    lines = text.splitlines()
+    if not lines:
+        return ()
+    delimiter = "\t" if file_format == "tsv" else sniff_delimiter(lines[0])
+    return tuple(next(csv.reader([lines[0]], delimiter=delimiter), []))
+

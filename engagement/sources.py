@@ -110,6 +110,20 @@ def detect_source(columns: tuple[str, ...]) -> str:
     return "canonical"
 
 
+def detect_kind(columns: tuple[str, ...], source: str | None = None) -> str | None:
+    """The kind a header most likely holds: by source layout, else the kind whose required columns it has."""
+    header = _Header(columns)
+    source = source or detect_source(columns)
+    if source == "shopify":
+        return "orders" if header.has("Name", "Lineitem quantity") else "customers"
+    if source == "klaviyo":
+        return "events" if header.find("Metric Name", "Event Name", "Metric", "Event") else "customers"
+    fits = [k for k, spec in TABLES.items()
+            if all(header.find(c) for c in spec.required_columns if not (k == "events" and c == "event_id"))]
+    # Prefer the most specific kind (the most required columns matched).
+    return max(fits, key=lambda k: len(TABLES[k].required_columns), default=None)
+
+
 def plan(kind: str, columns: tuple[str, ...], source: str, decimal_comma: bool,
          mapping: dict[str, str] | None = None, required: tuple[str, ...] | None = None) -> SourcePlan:
     """The SELECT from ``raw_input`` to canonical columns of ``kind`` for this ``source``.

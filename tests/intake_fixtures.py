@@ -34,8 +34,13 @@ def snapshot(store: Store) -> dict[str, list[tuple]]:
 
 
 @pytest.fixture()
-def intake_store(tmp_path) -> Store:
-    """Customers A-D, six orders and six NPS answers (tests/conftest.py), in a database file."""
+def intake_store(tmp_path, monkeypatch) -> Store:
+    """Customers A-D, six orders and six NPS answers (tests/conftest.py), in a database file.
+
+    Validation runs on the SQL evaluator here (GX costs seconds per file on a busy 2-core machine);
+    tests/test_validation.py proves GX and the SQL evaluator agree on every expectation type.
+    """
+    monkeypatch.setenv("ENGAGEMENT_VALIDATION_ENGINE", "duckdb")
     store = Store.open(tmp_path / "db" / "engagement.duckdb", read_only=False)
     for kind, frame in hand_fixture_frames().items():
         store.load_frame(kind, frame)
