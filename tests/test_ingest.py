@@ -224,3 +224,60 @@ def test_cli_validate_ingest_undo_exit_codes(intake_store, tmp_path, capsys):
     assert "already undone" in capsys.readouterr().err
     assert main(["ingest", "invoices", str(good), "--db", db]) == 2  # usage error: unknown kind
     assert main(["ingest", "orders", str(tmp_path / "missing.csv"), "--db", db]) == 1
+
+
+# ------------------------------------------------------------------ Data page
+def _data_page(db_path, monkeypatch, read_only: bool):
+    from streamlit.testing.v1 import AppTest
+
+    from engagement import ui
+
+    monkeypatch.setenv("ENGAGEMENT_DB", str(db_path))
+    monkeypatch.setenv("ENGAGEMENT_READ_ONLY", "1" if read_only else "0")
+    ui.get_store.clear()  # the store is a process-wide resource; point it at this database
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/data.py")
+    at.run()
+    return at
+
+
+def test_data_page_read_only_shows_history_without_controls(demo_db_path, monkeypatch):
+    from engagement import ui
+
+    at = _data_page(demo_db_path, monkeypatch, read_only=True)
+    try:
+        assert not at.exception
+        assert any("read-only" in i.value for i in at.info)
+        assert not at.get("file_uploader")
+        assert not [b for b in at.button if b.label == "Undo"]
+        assert at.dataframe  # the load history
+    finally:
+        ui.get_store.clear()
+
+
+def test_data_page_uploads_validates_loads_and_undoes(intake_store, monkeypatch):
+    from engagement import ui
+
+    db = intake_store.path
+    intake_store.close()
+    at = _data_page(db, monkeypatch, read_only=False)
+    try:
+        assert not at.exception, at.exception
+        text = ORDERS_HEADER + "\nw1,A,2025-04-01,10,0,USD,web,paid\nw2,A,2025-04-01,-1,0,USD,web,paid\n"
+        at.get("file_uploader")[0].set_value(("weekly.csv", text.encode(), "text/csv"))
+        at.run()
+        at.radio(key="data_on_invalid").set_value("quarantine").run()
+        next(b for b in at.button if b.label.startswith("Validate and load")).click().run()
+        assert not at.exception, at.exception
+        assert any("Loaded 1 of 2 rows" in s.value for s in at.success)
+        metrics = {m.label: m.value for m in at.metric}
+        assert metrics["Rows quarantined"] == "1" and metrics["Rows read"] == "2"
+        undo = [b for b in at.button if b.label == "Undo"]
+        assert undo, "each active load has an Undo button"
+        undo[0].click().run()
+        assert not at.exception
+        store = ui.get_store()
+        assert store.table_counts()["orders"] == 6  # back to the hand fixture's six orders
+    finally:
+        ui.get_store.clear()
