@@ -185,6 +185,10 @@ def _run(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: ReadInfo
     if rejected:
         return IngestResult("rejected", message=_rejection_message(report, staged.rows, on_invalid), **common)
 
+    if not report.failing_row_count:
+        # Nothing to quote back from the file: free the text copy before the load needs memory.
+        for name in (staging.MAPPED_TABLE, readers.RAW_TABLE, "raw_unnumbered"):
+            readers.drop_temp(cur, name)
     progress("archiving the raw file", 0.7)
     archive_path = _archive(store, archive_from, file_name, sha256) if archive_from is not None else None
     progress("loading in one transaction", 0.8)

@@ -36,7 +36,9 @@ def _list(values: tuple[str, ...]) -> str:
 
 
 def blank_to_null(text_sql: str) -> str:
-    return f"nullif(trim({text_sql}), '')"
+    """Text without surrounding spaces, NULL when blank; trims only cells that need it (trim is costly)."""
+    return (f"CASE WHEN starts_with({text_sql}, ' ') OR ends_with({text_sql}, ' ') "
+            f"THEN nullif(trim({text_sql}), '') ELSE nullif({text_sql}, '') END")
 
 
 def money_sql(text_sql: str, decimal_comma: bool, sql_type: str = "DECIMAL(18,2)") -> str:
@@ -90,13 +92,22 @@ def timestamp_sql(text_sql: str, date_order: str, has_offsets: bool = True) -> s
 
 
 def date_order_probe_sql(text_sql: str) -> str:
-    """Aggregates telling whether d/m/y text in a column has a first part > 12 (day first) or second > 12."""
+    """Aggregates over a date column: d/m/y-like cells with a first part > 12 (day first), a second
+    part > 12 (month first), any d/m/y-like cell, and cells with a UTC offset.
+
+    The regular expressions only run on cells a plain TIMESTAMP cast cannot read (d/m/y never can),
+    and the offset pattern only on cells with a ``+``, ``-`` or ``Z`` after the date part: machine-written
+    ISO timestamps, nearly every cell of a large export, cost two cheap string tests.
+    """
+    unreadable = f"try_cast({text_sql} AS TIMESTAMP) IS NULL"
     parts = f"regexp_extract({text_sql}, '^\\s*([0-9]{{1,2}})[/.-]([0-9]{{1,2}})[/.-][0-9]{{2,4}}', ['a', 'b'])"
+    tail = f"substr({text_sql}, 11)"
+    maybe_offset = f"(ends_with({text_sql}, 'Z') OR contains({tail}, '+') OR contains({tail}, '-'))"
     return (
-        f"count(*) FILTER (WHERE try_cast({parts}.a AS INTEGER) > 12), "
-        f"count(*) FILTER (WHERE try_cast({parts}.b AS INTEGER) > 12), "
-        f"count(*) FILTER (WHERE {parts}.a <> ''), "
-        f"count(*) FILTER (WHERE regexp_matches({text_sql}, '{OFFSET_PATTERN}'))"
+        f"count(*) FILTER (WHERE {unreadable} AND try_cast({parts}.a AS INTEGER) > 12), "
+        f"count(*) FILTER (WHERE {unreadable} AND try_cast({parts}.b AS INTEGER) > 12), "
+        f"count(*) FILTER (WHERE {unreadable} AND {parts}.a <> ''), "
+        f"count(*) FILTER (WHERE {maybe_offset} AND regexp_matches({text_sql}, '{OFFSET_PATTERN}'))"
     )
 
 

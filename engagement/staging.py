@@ -68,8 +68,8 @@ def _probe(cur: duckdb.DuckDBPyConnection, columns: list, decimal_comma: bool) -
         name = _quote(column.name)
         if column.sql_type.startswith("DECIMAL") or column.sql_type in ("TIMESTAMP", "DATE"):
             fast_type = "TIMESTAMP" if column.sql_type == "DATE" else column.sql_type
-            parts.append(f"count(*) FILTER (WHERE nullif(trim({name}), '') IS NOT NULL "
-                         f"AND {_fast_cast(column.name, fast_type)} IS NULL)")
+            parts.append(f"count(*) FILTER (WHERE {_fast_cast(column.name, fast_type)} IS NULL "
+                         f"AND nullif(trim({name}), '') IS NOT NULL)")
             names.append((column.name, "slow"))
         if column.sql_type in ("TIMESTAMP", "DATE"):
             parts.append(date_order_probe_sql(name))
