@@ -91,24 +91,24 @@ def timestamp_sql(text_sql: str, date_order: str, has_offsets: bool = True) -> s
     )
 
 
-def date_order_probe_sql(text_sql: str) -> str:
-    """Aggregates over a date column: d/m/y-like cells with a first part > 12 (day first), a second
-    part > 12 (month first), any d/m/y-like cell, and cells with a UTC offset.
+def slash_date_probe_sql(text_sql: str, table: str) -> str:
+    """Query counting, among cells a plain TIMESTAMP cast cannot read: d/m/y-like cells with a first
+    part > 12 (so day first), a second part > 12 (month first), and d/m/y-like cells at all.
 
-    The regular expressions only run on cells a plain TIMESTAMP cast cannot read (d/m/y never can),
-    and the offset pattern only on cells with a ``+``, ``-`` or ``Z`` after the date part: machine-written
-    ISO timestamps, nearly every cell of a large export, cost two cheap string tests.
+    The regular expression runs in the WHERE-filtered subquery only: machine-written ISO timestamps,
+    nearly every cell of a large export, never reach it.
     """
-    unreadable = f"try_cast({text_sql} AS TIMESTAMP) IS NULL"
     parts = f"regexp_extract({text_sql}, '^\\s*([0-9]{{1,2}})[/.-]([0-9]{{1,2}})[/.-][0-9]{{2,4}}', ['a', 'b'])"
-    tail = f"substr({text_sql}, 11)"
-    maybe_offset = f"(ends_with({text_sql}, 'Z') OR contains({tail}, '+') OR contains({tail}, '-'))"
     return (
-        f"count(*) FILTER (WHERE {unreadable} AND try_cast({parts}.a AS INTEGER) > 12), "
-        f"count(*) FILTER (WHERE {unreadable} AND try_cast({parts}.b AS INTEGER) > 12), "
-        f"count(*) FILTER (WHERE {unreadable} AND {parts}.a <> ''), "
-        f"count(*) FILTER (WHERE {maybe_offset} AND regexp_matches({text_sql}, '{OFFSET_PATTERN}'))"
+        "SELECT count(*) FILTER (WHERE try_cast(p.a AS INTEGER) > 12), "
+        "count(*) FILTER (WHERE try_cast(p.b AS INTEGER) > 12), count(*) FILTER (WHERE p.a <> '') "
+        f"FROM (SELECT {parts} AS p FROM {table} WHERE try_cast({text_sql} AS TIMESTAMP) IS NULL)"
     )
+
+
+def offset_probe_sql(text_sql: str, table: str) -> str:
+    """Query counting cells with a UTC offset (``-0500``, ``+01:00``, ``Z``)."""
+    return f"SELECT count(*) FROM {table} WHERE regexp_matches({text_sql}, '{OFFSET_PATTERN}')"
 
 
 def typed_sql(text_sql: str, sql_type: str, decimal_comma: bool, date_order: str, has_offsets: bool = True) -> str:
