@@ -14,8 +14,12 @@ pages = {
     "Overview": [
         st.Page("pages/overview.py", title="Overview", icon="📊", default=True),
     ],
+    "Experiments": [
+        st.Page("pages/experiments.py", title="Experiments", icon="🧪"),
+    ],
     "Data": [
         st.Page("pages/data.py", title="Data", icon="📥"),
+        st.Page("pages/sql_notebook.py", title="SQL notebook", icon="🧮"),
     ],
 }
 st.navigation(pages).run()

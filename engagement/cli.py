@@ -5,6 +5,10 @@
     python -m engagement validate KIND FILE [--db PATH] [--source auto|canonical|shopify|klaviyo]
     python -m engagement ingest KIND FILE [--db PATH] [--source ...] [--on-invalid reject|quarantine]
     python -m engagement undo LOAD_ID [--db PATH]
+    python -m engagement sql "QUERY" [--db PATH] [--timeout SECONDS] [--max-rows N] [--format csv|json]
+    python -m engagement abtest FILE --variant-col COL --control NAME --metrics m1,m2 [--covariate COL]
+        [--correction holm|bh|none] --format json|csv
+    python -m engagement report experiment EXPERIMENT_ID [--window-days 30] --format json|csv
 
 Results go to stdout; errors go to stderr with exit code 1 (2 for usage errors).
 """
@@ -172,6 +176,119 @@ def _existing_file(path: str):
     if not file.is_file():
         raise CliError(f"No file at {path}.")
     return file
+# ------------------------------------------------------------ SQL notebook
+def cmd_sql(args: argparse.Namespace) -> int:
+    """One read-only query through the notebook's safety layer; rows to stdout, the summary to stderr."""
+    from pathlib import Path
+
+    from engagement.exports import to_safe_csv
+    from engagement.notebook_export import open_store
+    from engagement.sql_safety import QueryCancelled, QueryFailed, QueryRefused, harden_process, run_query
+
+    path = args.db or str(config.db_path())
+    if not Path(path).exists():
+        raise CliError(f"No database at {path}. Create one with `python -m engagement demo` or load an export.")
+    try:
+        store = open_store(path, notice=lambda text: print(text, file=sys.stderr))
+    except Exception as exc:  # duckdb raises IOException for corrupt files
+        raise CliError(f"Cannot open the database at {path}: {exc}") from exc
+    harden_process(store)
+    try:
+        result = run_query(store, args.query, max_rows=args.max_rows, timeout_seconds=args.timeout)
+    except QueryRefused as exc:
+        raise CliError(f"refused: {exc}") from None
+    except QueryCancelled as exc:
+        raise CliError(f"cancelled: {exc}") from None
+    except QueryFailed as exc:
+        raise CliError(f"query failed: {exc}") from None
+    finally:
+        store.close()
+    if args.format == "json":
+        emit(result.frame.to_dict("records"), "json")
+    else:
+        sys.stdout.write(to_safe_csv(result.frame))
+    more = f"; more rows exist, raise --max-rows (now {args.max_rows:,})" if result.truncated else ""
+    print(f"{result.summary()}{more}", file=sys.stderr)
+    return 0
+
+
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive number of seconds")
+    return number
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive number")
+    return number
+
+
+# ------------------------------------------------------------ experiments
+def _analysis_options(args: argparse.Namespace):
+    from engagement.experiment_inputs import parse_split
+    from engagement.experiments import AnalysisOptions
+
+    return AnalysisOptions(
+        control=args.control, correction=args.correction, alpha=args.alpha, use_cuped=not args.no_cuped,
+        sequential=args.sequential, planned_n_per_arm=args.planned_n, intended_split=parse_split(args.split or ""),
+    )
+
+
+def _emit_analysis(analysis, fmt: str) -> None:
+    from engagement.experiments import analysis_summary, result_records
+
+    if fmt == "json":
+        emit(analysis_summary(analysis), "json")
+    else:
+        emit(result_records(analysis) + result_records(analysis, segments=True), "csv")
+
+
+def cmd_abtest(args: argparse.Namespace) -> int:
+    from engagement.experiment_inputs import read_unit_file, unit_file_analysis
+    from engagement.experiments import ExperimentInputError
+
+    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    try:
+        frame = read_unit_file(args.file)
+        analysis = unit_file_analysis(frame, args.variant_col, metrics, _analysis_options(args),
+                                      covariate=args.covariate, segment_column=args.segment_col,
+                                      name=str(args.file))
+    except ExperimentInputError as exc:
+        raise CliError(str(exc)) from None
+    _emit_analysis(analysis, args.format)
+    return 0
+
+
+def cmd_report_experiment(args: argparse.Namespace) -> int:
+    from engagement.experiments import ExperimentInputError, ExperimentQuery, experiment_analysis, experiment_ids
+
+    store = _open_store(args)
+    known = experiment_ids(store)
+    if args.experiment_id not in known:
+        raise CliError(f"No experiment {args.experiment_id!r}; loaded experiments: {', '.join(known) or 'none'}.")
+    try:
+        query = ExperimentQuery(args.experiment_id, window_days=args.window_days, segment_by=args.segment_by,
+                                event_type=args.event_type, options=_analysis_options(args))
+        analysis = experiment_analysis(store, query)
+    except ExperimentInputError as exc:
+        raise CliError(str(exc)) from None
+    _emit_analysis(analysis, args.format)
+    return 0
+
+
+def _add_analysis_options(parser: argparse.ArgumentParser, control_required: bool) -> None:
+    parser.add_argument("--control", required=control_required,
+                        help="the control variant" + ("" if control_required else " (default: 'control')"))
+    parser.add_argument("--correction", choices=("holm", "bh", "none"), default="holm",
+                        help="multiple-testing correction across variants x metrics (default holm)")
+    parser.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    parser.add_argument("--split", help="intended split, e.g. control=50,treatment=50 (default: equal)")
+    parser.add_argument("--no-cuped", action="store_true", help="do not adjust for the covariate")
+    parser.add_argument("--sequential", action="store_true", help="always-valid intervals and p-values")
+    parser.add_argument("--planned-n", type=int, help="planned units per arm (warns when read earlier)")
 
 
 # ------------------------------------------------------------------ parser
@@ -231,6 +348,34 @@ def build_parser() -> argparse.ArgumentParser:
     undo.add_argument("load_id", type=int)
     _add_db(undo)
     undo.set_defaults(handler=cmd_undo)
+    sql = commands.add_parser("sql", help="run one read-only SQL query (the SQL notebook's safety rules)")
+    sql.add_argument("query", help="one SELECT statement over the workbench's tables")
+    _add_db(sql)
+    sql.add_argument("--timeout", type=_positive_float, default=30.0, help="cancel after this many seconds (30)")
+    sql.add_argument("--max-rows", type=_positive_int, default=10_000, help="at most this many rows (10000)")
+    _add_format(sql, default="csv")
+    sql.set_defaults(handler=cmd_sql)
+
+    experiment = reports.add_parser("experiment", help="an A/B test on loaded assignments: SRM, lifts, verdicts")
+    experiment.add_argument("experiment_id")
+    _add_db(experiment)
+    experiment.add_argument("--window-days", type=int, default=30, help="days after assignment (default 30)")
+    experiment.add_argument("--segment-by", choices=("none", "lifecycle_stage", "acquisition_channel"),
+                            default="none", help="also break results down by this segment")
+    experiment.add_argument("--event-type", help="add the share of customers with this event type as a metric")
+    _add_analysis_options(experiment, control_required=False)
+    _add_format(experiment)
+    experiment.set_defaults(handler=cmd_report_experiment)
+
+    abtest = commands.add_parser("abtest", help="A/B test a per-unit results file (CSV, CSV.gz or Parquet)")
+    abtest.add_argument("file")
+    abtest.add_argument("--variant-col", required=True, help="column holding each unit's variant")
+    abtest.add_argument("--metrics", required=True, help="comma-separated metric columns (0/1 columns are rates)")
+    abtest.add_argument("--covariate", help="pre-period column for CUPED")
+    abtest.add_argument("--segment-col", help="column to break results down by")
+    _add_analysis_options(abtest, control_required=True)
+    _add_format(abtest)
+    abtest.set_defaults(handler=cmd_abtest)
 
     return parser
 

@@ -20,13 +20,7 @@ every page of the app has something true to find:
 
 Everything is vectorised with numpy (loops run over campaigns or purchase rounds, never over
 customers); one ``np.random.default_rng(seed)`` makes every draw, so a seed always gives the same
-frames. Times are kept as float days since ``DEMO_START`` until the frames are built.
-
-Example
--------
->>> frames = generate_demo(customers=2_000, seed=1)
->>> list(frames) == list(KINDS)
-True
+frames. Times stay float days since ``DEMO_START`` until the frames are built.
 """
 
 from __future__ import annotations
@@ -47,7 +41,7 @@ DEMO_EXPERIMENTS: dict[str, dict] = {
     "EXP-recs-email": {
         "truth": "lift", "intended_split": {"control": 0.5, "treatment": 0.5},
         "description": "Personalised product recommendations in e-mail (assigned February 2026). "
-                       "Treatment really raises 30-day conversion by about 4 points.",
+                       "Treatment really raises 30-day conversion, by about 4-5 points.",
     },
     "EXP-subject-line": {
         "truth": "null", "intended_split": {"control": 0.5, "treatment": 0.5},
@@ -56,10 +50,10 @@ DEMO_EXPERIMENTS: dict[str, dict] = {
     "EXP-sms-winback": {
         "truth": "srm", "intended_split": {"control": 0.5, "treatment": 0.5},
         "description": "SMS win-back offer to customers without an order in 90 days (assigned August 2026). "
-                       "A logging bug lost about 10 % of control assignments: a sample-ratio mismatch.",
+                       "A logging bug lost about 12 % of control assignments: a sample-ratio mismatch.",
     },
 }
-# When each experiment assigned customers: [start, end).
+# When each experiment assigned customers, [start, end); conversion windows end before DEMO_END.
 DEMO_EXPERIMENT_WINDOWS: dict[str, tuple[datetime, datetime]] = {
     "EXP-recs-email": (datetime(2026, 2, 1), datetime(2026, 3, 1)),
     "EXP-subject-line": (datetime(2026, 4, 1), datetime(2026, 5, 1)),
@@ -71,7 +65,7 @@ _HORIZON = (DEMO_END - DEMO_START).total_seconds() / _DAY_SECONDS
 _MONTH_STARTS = np.arange("2024-11", "2026-12", dtype="datetime64[M]")  # 24 months plus the end edge
 _MONTH_EDGES = (_MONTH_STARTS.astype("datetime64[D]") - np.datetime64(DEMO_START, "D")).astype(float)
 _CALENDAR_MONTH = _MONTH_STARTS[:-1].astype(int) % 12 + 1  # datetime64[M] counts from January 1970
-_SIGNUP_SEASON = np.ones(13)
+_SIGNUP_SEASON = np.ones(13)  # indexed by calendar month
 _SIGNUP_SEASON[[11, 12, 1]] = 1.8, 2.1, 0.9  # gifting season, then the January lull
 _ORDER_SEASON = np.ones(13)
 _ORDER_SEASON[[11, 12, 1, 2]] = 2.1, 2.5, 0.85, 0.9
@@ -89,11 +83,14 @@ _EVENT_CHANNELS = ("web", "email", "sms", "app", "community")
 _EVENT_TYPES = ("site_visit", "product_view", "add_to_cart", "email_click", "sms_click", "review",
                 "referral", "community_post", "support_ticket", "email_open", "social_follow")
 _EVENT_CODE = {name: code for code, name in enumerate(_EVENT_TYPES)}
+_TOUCHPOINTS = ("post_purchase", "relationship", "delivery", "support")
+
+Arrays = dict[str, np.ndarray]  # one table in column arrays: "who" is a customer index, "when" float days
 
 
 @dataclass
 class _Population:
-    """Observed attributes and latent traits of every customer (one array element per customer)."""
+    """Observed attributes and latent traits, one array element per customer."""
 
     created: np.ndarray  # days since DEMO_START
     channel: np.ndarray
@@ -124,6 +121,13 @@ def _month_index(days: np.ndarray) -> np.ndarray:
     return np.clip(np.searchsorted(_MONTH_EDGES, days, side="right") - 1, 0, 23)
 
 
+def _last_purchase(size: int, who: np.ndarray, when: np.ndarray) -> np.ndarray:
+    """Latest purchase day per customer; -inf for customers without one."""
+    last = np.full(size, -np.inf)
+    np.maximum.at(last, who, when)
+    return last
+
+
 def _timestamps(days: np.ndarray) -> np.ndarray:
     """Float days to naive UTC datetimes, floored to the second (so nothing passes DEMO_END)."""
     seconds = np.floor(np.asarray(days) * _DAY_SECONDS).astype("int64")
@@ -144,6 +148,7 @@ def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
 
 
 def _draw_customers(rng: np.random.Generator, n: int) -> _Population:
+    """Sign-ups growing ~4.5 % a month with a holiday peak, plus each customer's hidden traits."""
     month_weight = np.exp(0.045 * np.arange(24)) * _SIGNUP_SEASON[_CALENDAR_MONTH]
     month_weight[0] *= _LAUNCH_WAITLIST
     month = rng.choice(24, size=n, p=month_weight / month_weight.sum())
@@ -156,6 +161,7 @@ def _draw_customers(rng: np.random.Generator, n: int) -> _Population:
     # Marketplace buyers come without an e-mail address, so they cannot opt in.
     consent_chance = np.where(channel == _CHANNELS.index("email_signup"), 0.9, 0.62)
     accepts_marketing = (channel != _MARKETPLACE) & (rng.random(n) < consent_chance)
+    # Two kinds of buyer: a one-and-done majority and a core that buys often and rarely leaves.
     is_core = rng.random(n) < _sigmoid(-1.7 + _CHANNEL_QUALITY[channel] + 0.6 * engagement + 0.6 * satisfaction)
     dropout_logodds = np.where(is_core, -3.7, 1.7) + 0.5 * rng.standard_normal(n) - 0.8 * satisfaction
     monthly_rate = np.where(is_core, rng.gamma(2.5, 0.8, n), rng.gamma(1.0, 0.3, n)) * np.exp(0.25 * engagement)
@@ -168,7 +174,7 @@ def _draw_customers(rng: np.random.Generator, n: int) -> _Population:
 
 
 def _simulate_purchases(rng: np.random.Generator, pop: _Population) -> tuple[np.ndarray, np.ndarray]:
-    """Purchase times per customer: (customer index, days) for every order, one round per repeat."""
+    """(customer index, day) of every organic order; each round proposes the next one for all still alive."""
     # Most records are created at checkout; newsletter sign-ups buy a few weeks later, if ever.
     first = pop.created + np.where(rng.random(pop.size) < 0.7, 0.0, rng.exponential(20.0, pop.size))
     who = np.flatnonzero(~pop.is_prospect & (first <= _HORIZON))
@@ -190,31 +196,29 @@ def _simulate_purchases(rng: np.random.Generator, pop: _Population) -> tuple[np.
     return np.concatenate(found_who), np.concatenate(found_when)
 
 
-def _run_experiments(rng, pop, order_who, order_when) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    """Assignments of every experiment, and the extra orders (customer, days) its real lift causes."""
+def _run_experiments(rng, pop: _Population, order_who, order_when) -> tuple[Arrays, np.ndarray, np.ndarray]:
+    """Assignments of every experiment, and the extra orders (customer, day) the real lift causes."""
     columns = {"experiment": [], "who": [], "treated": [], "assigned": []}
     extra_who, extra_when = [], []
     for code, (experiment_id, (start, end)) in enumerate(DEMO_EXPERIMENT_WINDOWS.items()):
         truth = DEMO_EXPERIMENTS[experiment_id]["truth"]
         start_day, end_day = _days(start), _days(end)
         eligible = pop.accepts_marketing & (pop.created < start_day)
-        share = 0.25
-        if truth == "srm":  # win-back targets customers quiet for 90 days, a bigger test to see the bug
-            last_order = np.full(pop.size, -np.inf)
+        share = 0.4 if truth == "lift" else 0.25  # the lift test takes most of its pool, for power
+        if truth == "srm":  # win-back: customers quiet for 90 days, and a bigger test so the bug shows
             before = order_when < start_day
-            np.maximum.at(last_order, order_who[before], order_when[before])
-            eligible &= last_order < start_day - 90
+            eligible &= _last_purchase(pop.size, order_who[before], order_when[before]) < start_day - 90
             share = 0.45
         candidates = np.flatnonzero(eligible)
         who = np.sort(rng.choice(candidates, size=min(candidates.size, round(share * pop.size)), replace=False))
         treated = rng.random(who.size) < 0.5
         assigned = start_day + rng.random(who.size) * (end_day - start_day)
         if truth == "lift":
-            converts = treated & (rng.random(who.size) < 0.045)
+            converts = treated & (rng.random(who.size) < 0.05)
             extra_who.append(who[converts])
             extra_when.append(assigned[converts] + rng.uniform(0.5, 29.5, converts.sum()))
         elif truth == "srm":
-            logged = treated | (rng.random(who.size) >= 0.10)  # the bug: some control rows never logged
+            logged = treated | (rng.random(who.size) >= 0.12)  # the bug: some control rows never logged
             who, treated, assigned = who[logged], treated[logged], assigned[logged]
         for key, values in zip(columns, (np.full(who.size, code), who, treated, assigned)):
             columns[key].append(values)
@@ -222,7 +226,7 @@ def _run_experiments(rng, pop, order_who, order_when) -> tuple[dict[str, np.ndar
     return assignments, np.concatenate(extra_who), np.concatenate(extra_when)
 
 
-def _price_orders(rng, pop, who, when) -> dict[str, np.ndarray]:
+def _price_orders(rng, pop: _Population, who: np.ndarray, when: np.ndarray) -> Arrays:
     """Value, discount, status and channel of every order, sorted by time."""
     order = np.lexsort((who, when))
     who, when = who[order], when[order]
@@ -236,7 +240,7 @@ def _price_orders(rng, pop, who, when) -> dict[str, np.ndarray]:
     black_friday_week = ((month == 11) & (month_day >= 24)) | ((month == 12) & (month_day <= 2))
     rate = np.where(is_first & (rng.random(m) < 0.35), 0.15, 0.0)  # WELCOME15 on some first orders
     rate = np.maximum(rate, np.where(black_friday_week & (rng.random(m) < 0.6), 0.20, 0.0))
-    rate = np.maximum(rate, np.where(rng.random(m) < 0.06, 0.10, 0.0))
+    rate = np.maximum(rate, np.where(rng.random(m) < 0.06, 0.10, 0.0))  # occasional promo codes
     discount = np.round(gross * rate, 2)
     net = np.round(gross, 2) - discount
     status = np.where(when > _HORIZON - 3, _STATUS["paid"], _STATUS["fulfilled"])  # paid until shipped
@@ -254,7 +258,7 @@ def _price_orders(rng, pop, who, when) -> dict[str, np.ndarray]:
             "is_purchase": is_purchase, "channel": channel}
 
 
-def _loyalty(rng, pop: _Population, orders: dict) -> tuple[np.ndarray, np.ndarray]:
+def _loyalty(rng, pop: _Population, orders: Arrays) -> tuple[np.ndarray, np.ndarray]:
     """Membership, and tier by member spend (0 bronze, 1 silver, 2 gold, -1 none).
 
     Drawn after the orders so that the planted truth holds by construction: the programme
@@ -270,36 +274,35 @@ def _loyalty(rng, pop: _Population, orders: dict) -> tuple[np.ndarray, np.ndarra
     return is_member, tier
 
 
-def _send_campaigns(rng, pop) -> tuple[list[str], dict[str, np.ndarray]]:
-    """E-mail on about the 4th and 18th, SMS about the 11th, an extra of each for Black Friday."""
+def _send_campaigns(rng, pop: _Population) -> tuple[list[str], Arrays]:
+    """Campaign names, and one row per send: e-mail about the 4th and 18th, SMS about the 11th,
+    and one more of each for Black Friday. Only consenting customers who already exist receive."""
     names, who, when, channel, campaign = [], [], [], [], []
     for month, first_day in enumerate(_MONTH_EDGES[:-1]):
-        label = str(_MONTH_STARTS[month])
         plan = [("EM", "a", 3), ("EM", "b", 17), ("SMS", "a", 10)]
         if _CALENDAR_MONTH[month] == 11:
             plan += [("EM", "c", 27), ("SMS", "b", 27)]
         for kind, suffix, day in plan:
             send_day = first_day + day + rng.integers(0, 3) + 14 / 24  # mid-morning US East
             audience = pop.sms_opt_in if kind == "SMS" else pop.accepts_marketing
-            reach = (audience & (pop.created < send_day)) & (rng.random(pop.size) < (0.85 if kind == "SMS" else 0.75))
+            reach = audience & (pop.created < send_day) & (rng.random(pop.size) < (0.85 if kind == "SMS" else 0.75))
             chosen = np.flatnonzero(reach)
             who.append(chosen)
             when.append(send_day + rng.random(chosen.size) / 24)  # the ESP throttles over an hour
             channel.append(np.full(chosen.size, 1 if kind == "SMS" else 0))
             campaign.append(np.full(chosen.size, len(names)))
-            names.append(f"{kind}-{label}-{suffix}")
+            names.append(f"{kind}-{_MONTH_STARTS[month]}-{suffix}")
     columns = {"who": who, "when": when, "channel": channel, "campaign": campaign}
     return names, {key: np.concatenate(parts) for key, parts in columns.items()}
 
 
-def _record_events(rng, pop, messages, orders) -> dict[str, np.ndarray]:
+def _record_events(rng, pop: _Population, messages: Arrays, orders: Arrays) -> Arrays:
     """Opens and clicks on campaigns, browsing sessions, and events that follow orders."""
     engaged = np.exp(pop.engagement)
-    parts = []  # (customer, days, event type code, channel code, campaign code)
+    parts = []  # (customer, day, event type code, channel code, campaign code)
 
     def add(who, when, event_type, channel, campaign=None):
-        channel = np.broadcast_to(channel, who.shape)
-        parts.append((who, when, np.full(who.size, _EVENT_CODE[event_type]), channel,
+        parts.append((who, when, np.full(who.size, _EVENT_CODE[event_type]), np.broadcast_to(channel, who.shape),
                       np.full(who.size, -1) if campaign is None else campaign))
 
     e = pop.engagement[messages["who"]]
@@ -313,13 +316,11 @@ def _record_events(rng, pop, messages, orders) -> dict[str, np.ndarray]:
                                       (sms_clicked, messages["when"] + rng.exponential(0.05, e.size), "sms_click", 2)):
         add(messages["who"][mask], when[mask], kind, channel, messages["campaign"][mask])
 
+    # Browsing while the customer is around: from sign-up until two months after the last purchase.
     purchase = orders["is_purchase"]
-    last_order = np.full(pop.size, -np.inf)
-    np.maximum.at(last_order, orders["who"][purchase], orders["when"][purchase])
-    active_end = np.clip(np.maximum(last_order + 60, pop.created + 45), None, _HORIZON)
-    span = active_end - pop.created
-    sessions = rng.poisson(0.45 * engaged * span / 30.44)
-    who = np.repeat(np.arange(pop.size), sessions)
+    last_order = _last_purchase(pop.size, orders["who"][purchase], orders["when"][purchase])
+    span = np.clip(np.maximum(last_order + 60, pop.created + 45), None, _HORIZON) - pop.created
+    who = np.repeat(np.arange(pop.size), rng.poisson(0.45 * engaged * span / 30.44))
     when = pop.created[who] + rng.random(who.size) * span[who]
     device = np.where(rng.random(who.size) < 0.65, 0, 3)
     add(who, when, "site_visit", device)
@@ -329,7 +330,7 @@ def _record_events(rng, pop, messages, orders) -> dict[str, np.ndarray]:
     add(who[carted], when[carted] + 0.004, "add_to_cart", device[carted])
 
     who, when = orders["who"][purchase], orders["when"][purchase]
-    tracked = rng.random(who.size) < 0.3  # sessions we can tie to a customer before checkout
+    tracked = rng.random(who.size) < 0.3  # checkout sessions we can tie to a logged-in customer
     before = np.maximum(when[tracked] - rng.uniform(0.005, 0.04, tracked.sum()), pop.created[who[tracked]])
     for step, kind in enumerate(("site_visit", "product_view", "add_to_cart")):
         add(who[tracked], np.minimum(before + 0.002 * step, when[tracked]), kind, 0)
@@ -340,8 +341,7 @@ def _record_events(rng, pop, messages, orders) -> dict[str, np.ndarray]:
         np.where(rng.random(ticket.sum()) < 0.5, 0, 1))
 
     for kind, per_year, channel in (("referral", 0.15, 0), ("community_post", 0.3, 4), ("social_follow", 0.08, 4)):
-        count = rng.poisson(per_year * engaged * span / 365.25)
-        who = np.repeat(np.arange(pop.size), count)
+        who = np.repeat(np.arange(pop.size), rng.poisson(per_year * engaged * span / 365.25))
         add(who, pop.created[who] + rng.random(who.size) * span[who], kind, channel)
 
     columns = [np.concatenate(column) for column in zip(*parts)]
@@ -379,26 +379,26 @@ _COMMENT_THEMES = {
                             "friendly support, they replaced my order right away|lovely support staff, very responsive",
     },
 }
-_OPENERS = {"negative": ["", "Honestly, ", "Disappointed: ", "Not happy, "], "neutral": ["", "Overall ", "Hmm, "],
+_OPENERS = {"negative": ["", "Honestly, ", "Disappointed: ", "Frustrated, "], "neutral": ["", "Overall ", "Hmm, "],
             "positive": ["", "Honestly, ", "Wow, ", "So happy, "]}
 _CLOSERS = {"negative": [".", ", please fix this.", ". Might cancel.", ""], "neutral": [".", "", ", otherwise fine."],
             "positive": [".", "!", ", thank you!", ". Recommending you to friends."]}
 
 
 def _comment_bank() -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Every comment variant, grouped by sentiment (negative, neutral, positive): texts, offsets, counts."""
-    texts, counts = [], []
+    """Every comment variant grouped by sentiment (negative, neutral, positive): texts, group offsets, sizes."""
+    texts, sizes = [], []
     for sentiment, themes in _COMMENT_THEMES.items():
         group = [opener + phrase + closer for phrasings in themes.values() for phrase in phrasings.split("|")
                  for opener in _OPENERS[sentiment] for closer in _CLOSERS[sentiment]]
         texts += [text[0].upper() + text[1:] for text in group]
-        counts.append(len(group))
-    counts = np.array(counts)
-    return texts, np.cumsum(counts) - counts, counts
+        sizes.append(len(group))
+    sizes = np.array(sizes)
+    return texts, np.cumsum(sizes) - sizes, sizes
 
 
-def _collect_surveys(rng, pop, orders, events) -> dict[str, np.ndarray]:
-    """NPS after ~15 % of purchases; CSAT after some deliveries and support tickets."""
+def _collect_surveys(rng, pop: _Population, orders: Arrays, events: Arrays) -> Arrays:
+    """NPS after ~15 % of purchases; CSAT after some deliveries and half the support tickets."""
     who, when = orders["who"][orders["is_purchase"]], orders["when"][orders["is_purchase"]]
     asked = rng.random(who.size) < 0.15
     delivery = rng.random(who.size) < 0.06
@@ -410,15 +410,14 @@ def _collect_surveys(rng, pop, orders, events) -> dict[str, np.ndarray]:
                            when[delivery] + 4 + rng.exponential(2.0, delivery.sum()),
                            tickets_when + 1 + rng.exponential(1.0, answered.sum())])
     is_nps = np.arange(who.size) < asked.sum()
-    # touchpoints: 0 post_purchase, 1 relationship, 2 delivery, 3 support
-    touchpoint = np.concatenate([np.where(rng.random(asked.sum()) < 0.9, 0, 1),
+    touchpoint = np.concatenate([np.where(rng.random(asked.sum()) < 0.9, 0, 1),  # codes into _TOUCHPOINTS
                                  np.full(delivery.sum(), 2), np.full(answered.sum(), 3)])
     feeling = 0.85 * pop.satisfaction[who] + 0.5 * rng.standard_normal(who.size)
     score = np.where(is_nps, np.clip(np.rint(7.5 + 1.9 * feeling), 0, 10), np.clip(np.rint(3.9 + 1.1 * feeling), 1, 5))
     sentiment = np.where(is_nps, (score >= 9).astype(int) - (score <= 6), (score >= 4).astype(int) - (score <= 2)) + 1
-    texts, offsets, counts = _comment_bank()
+    texts, offsets, sizes = _comment_bank()
     comments = rng.random(who.size) < np.array([0.55, 0.3, 0.4])[sentiment]  # unhappy customers write more
-    comment = np.where(comments, offsets[sentiment] + (rng.random(who.size) * counts[sentiment]).astype(int), -1)
+    comment = np.where(comments, offsets[sentiment] + (rng.random(who.size) * sizes[sentiment]).astype(int), -1)
     keep = when <= _HORIZON
     order = np.lexsort((who[keep], when[keep]))
     columns = {"who": who, "when": when, "is_nps": is_nps, "score": score.astype("int32"),
@@ -426,7 +425,7 @@ def _collect_surveys(rng, pop, orders, events) -> dict[str, np.ndarray]:
     return {key: column[keep][order] for key, column in columns.items()} | {"texts": texts}
 
 
-def _program_costs(rng, pop, messages, orders, is_member) -> pd.DataFrame:
+def _program_costs(rng, pop: _Population, messages: Arrays, orders: Arrays, is_member: np.ndarray) -> pd.DataFrame:
     """Monthly cost per programme: platform fees that grow with the base, plus usage."""
     scale = pop.size / 20_000
     month = _month_index(messages["when"])
@@ -434,14 +433,14 @@ def _program_costs(rng, pop, messages, orders, is_member) -> pd.DataFrame:
     sms_sends = np.bincount(month[messages["channel"] == 1], minlength=24)
     purchase = orders["is_purchase"] & is_member[orders["who"]]
     member_revenue = np.bincount(_month_index(orders["when"][purchase]), weights=orders["net"][purchase], minlength=24)
-    always = np.ones(24)
-    launched = lambda moment: (_MONTH_STARTS[:-1] >= np.datetime64(moment, "M")).astype(float)  # noqa: E731
-    plan = [  # (program, channel, monthly cost before noise; zero = not running yet)
-        ("email", "email", 450 * scale * always + 0.0012 * email_sends),
-        ("sms", "sms", 150 * scale * always + 0.0105 * sms_sends),
-        ("loyalty", "loyalty", 900 * scale * always + 0.05 * member_revenue),  # platform + points redeemed
-        ("community", "community", 1200 * scale * launched(datetime(2025, 3, 1))),
-        ("personalization", "email", 1500 * scale * launched(datetime(2026, 1, 1))),
+    running = np.ones(24)
+    since = lambda moment: (_MONTH_STARTS[:-1] >= np.datetime64(moment, "M")).astype(float)  # noqa: E731
+    plan = [  # (program, channel, monthly cost before noise; zero while the programme did not run)
+        ("email", "email", 450 * scale * running + 0.0012 * email_sends),
+        ("sms", "sms", 150 * scale * running + 0.0105 * sms_sends),
+        ("loyalty", "loyalty", 900 * scale * running + 0.05 * member_revenue),  # platform + points redeemed
+        ("community", "community", 1200 * scale * since(datetime(2025, 3, 1))),
+        ("personalization", "email", 1500 * scale * since(datetime(2026, 1, 1))),
     ]
     rows = [(_MONTH_STARTS[m], program, channel, round(float(cost[m]) * (1 + 0.04 * rng.standard_normal()), 2))
             for program, channel, cost in plan for m in range(24) if cost[m] > 0]
@@ -483,55 +482,43 @@ def generate_demo(customers: int = 20_000, seed: int = 42) -> dict[str, pd.DataF
     surveys = _collect_surveys(rng, pop, orders, events)
     costs = _program_costs(rng, pop, messages, orders, is_member)
 
-    customer_ids = _ids("C", np.arange(1, customers + 1), 6)
-    emails = pc.binary_join_element_wise(pc.utf8_lower(customer_ids), "@example.com", "")
+    ids = _ids("C", np.arange(1, customers + 1), 6)
+    emails = pc.binary_join_element_wise(pc.utf8_lower(ids), "@example.com", "")
     frames = {
         "customers": {
-            "customer_id": pd.array(customer_ids, dtype="str"),
+            "customer_id": pd.array(ids, dtype="str"),
             "email": _labels(emails, np.where(pop.channel == _MARKETPLACE, -1, np.arange(customers))),
-            "created_at": _timestamps(pop.created),
-            "acquisition_channel": _labels(_CHANNELS, pop.channel),
-            "country": _labels(_COUNTRIES, pop.country),
-            "is_loyalty_member": is_member,
-            "loyalty_tier": _labels(("bronze", "silver", "gold"), tier),
-            "accepts_marketing": pop.accepts_marketing,
+            "created_at": _timestamps(pop.created), "acquisition_channel": _labels(_CHANNELS, pop.channel),
+            "country": _labels(_COUNTRIES, pop.country), "is_loyalty_member": is_member,
+            "loyalty_tier": _labels(("bronze", "silver", "gold"), tier), "accepts_marketing": pop.accepts_marketing,
         },
         "orders": {
             "order_id": pd.array(_ids("#", 100_001 + np.arange(orders["who"].size), 6), dtype="str"),
-            "customer_id": _labels(customer_ids, orders["who"]),
-            "ordered_at": _timestamps(orders["when"]),
-            "net_revenue": np.round(orders["net"], 2),
-            "discount": orders["discount"],
+            "customer_id": _labels(ids, orders["who"]), "ordered_at": _timestamps(orders["when"]),
+            "net_revenue": np.round(orders["net"], 2), "discount": orders["discount"],
             "currency": _labels(["USD"], np.zeros(orders["who"].size, dtype=int)),
-            "channel": _labels(_ORDER_CHANNELS, orders["channel"]),
-            "status": _labels(ORDER_STATUSES, orders["status"]),
+            "channel": _labels(_ORDER_CHANNELS, orders["channel"]), "status": _labels(ORDER_STATUSES, orders["status"]),
         },
         "events": {
             "event_id": pd.array(_ids("E", np.arange(1, events["who"].size + 1), 9), dtype="str"),
-            "customer_id": _labels(customer_ids, events["who"]),
-            "occurred_at": _timestamps(events["when"]),
-            "event_type": _labels(_EVENT_TYPES, events["type"]),
-            "channel": _labels(_EVENT_CHANNELS, events["channel"]),
+            "customer_id": _labels(ids, events["who"]), "occurred_at": _timestamps(events["when"]),
+            "event_type": _labels(_EVENT_TYPES, events["type"]), "channel": _labels(_EVENT_CHANNELS, events["channel"]),
             "campaign_id": _labels(campaign_names, events["campaign"]),
         },
         "messages": {
-            "campaign_id": _labels(campaign_names, messages["campaign"]),
-            "customer_id": _labels(customer_ids, messages["who"]),
-            "channel": _labels(("email", "sms"), messages["channel"]),
-            "sent_at": _timestamps(messages["when"]),
+            "campaign_id": _labels(campaign_names, messages["campaign"]), "customer_id": _labels(ids, messages["who"]),
+            "channel": _labels(("email", "sms"), messages["channel"]), "sent_at": _timestamps(messages["when"]),
         },
         "surveys": {
             "response_id": pd.array(_ids("R", np.arange(1, surveys["who"].size + 1), 8), dtype="str"),
-            "customer_id": _labels(customer_ids, surveys["who"]),
-            "responded_at": _timestamps(surveys["when"]),
-            "kind": _labels(("csat", "nps"), surveys["is_nps"].astype(int)),
-            "score": surveys["score"],
-            "touchpoint": _labels(("post_purchase", "relationship", "delivery", "support"), surveys["touchpoint"]),
+            "customer_id": _labels(ids, surveys["who"]), "responded_at": _timestamps(surveys["when"]),
+            "kind": _labels(("csat", "nps"), surveys["is_nps"].astype(int)), "score": surveys["score"],
+            "touchpoint": _labels(_TOUCHPOINTS, surveys["touchpoint"]),
             "comment": _labels(surveys["texts"], surveys["comment"]),
         },
         "experiment_assignments": {
             "experiment_id": _labels(list(DEMO_EXPERIMENT_WINDOWS), assignments["experiment"]),
-            "customer_id": _labels(customer_ids, assignments["who"]),
+            "customer_id": _labels(ids, assignments["who"]),
             "variant": _labels(("control", "treatment"), assignments["treated"].astype(int)),
             "assigned_at": _timestamps(assignments["assigned"]),
         },

@@ -82,9 +82,19 @@ class Kpi:
 
 
 def window_totals(store: Store, filters: Filters, cursor=None) -> dict[str, Any]:
-    """Sufficient statistics for one window (one row of ``kpis/window_totals.sql``)."""
-    row = store.query("kpis/window_totals", filters.params(), cursor=cursor).iloc[0].to_dict()
-    return row
+    """Sufficient statistics for one window (``kpis/window_totals.sql``), plus the order statistics
+    that bound the median gap's interval (``kpis/gap_quantiles.sql``)."""
+    totals = store.query("kpis/window_totals", filters.params(), cursor=cursor).iloc[0].to_dict()
+    n_gaps = int(totals["gaps"] or 0)
+    totals["gap_ci_low"] = totals["gap_ci_high"] = math.nan
+    if n_gaps:
+        lower, upper = median_rank_bounds(n_gaps)
+        # quantile_disc(x, (r - 0.5) / n) is the r-th smallest value (checked in tests/test_kpis.py).
+        bounds = store.query("kpis/gap_quantiles", {
+            **filters.params(), "lower_fraction": (lower - 0.5) / n_gaps, "upper_fraction": (upper - 0.5) / n_gaps,
+        }, cursor=cursor).iloc[0]
+        totals["gap_ci_low"], totals["gap_ci_high"] = float(bounds["lower_days"]), float(bounds["upper_days"])
+    return totals
 
 
 def _ratio(numerator: float, denominator: float) -> float:
@@ -98,13 +108,8 @@ def _kpis_from_totals(t: dict[str, Any]) -> dict[str, tuple[float, int, float, f
     out["repeat_purchase_rate"] = (_ratio(repeaters, buyers), buyers, *wilson_interval(repeaters, buyers))
 
     n_gaps = int(t["gaps"] or 0)
-    if n_gaps:
-        gaps = t["sorted_gap_days"]
-        lower, upper = median_rank_bounds(n_gaps)
-        median = float(pd.Series(gaps).median())
-        out["median_days_between_orders"] = (median, n_gaps, float(gaps[lower - 1]), float(gaps[upper - 1]))
-    else:
-        out["median_days_between_orders"] = (math.nan, 0, math.nan, math.nan)
+    median = float(t["median_gap_days"]) if n_gaps else math.nan
+    out["median_days_between_orders"] = (median, n_gaps, t["gap_ci_low"], t["gap_ci_high"])
 
     orders = int(t["orders"])
     aov = _ratio(t["revenue"], orders)

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import duckdb
 import pandas as pd
@@ -29,7 +30,7 @@ from engagement.schema import KINDS, TABLES, TableSpec
 from engagement.sql import read_sql
 
 # Rebuilt in this order after every load or undo: each may read the ones before it.
-DERIVED_TABLES = ("order_facts", "dataset_facts", "customer_summary", "customer_months")
+DERIVED_TABLES = ("order_facts", "dataset_facts", "customer_summary", "customer_months", "purchases")
 
 LOADS_DDL = """
 CREATE TABLE IF NOT EXISTS loads (
@@ -67,8 +68,47 @@ def _quarantine_payload(rows: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+@dataclass(frozen=True)
+class QueryRecord:
+    """One run of a SQL file: its name (``area/name``) and the parameters bound to it ("Show SQL")."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sql(self) -> str:
+        return read_sql(self.name)
+
+
+# Per thread: the lists that record_queries() is filling (nested recordings all receive the query).
+_recording = threading.local()
+
+
+@contextmanager
+def record_queries() -> Iterator[list[QueryRecord]]:
+    """Collect every ``Store.query`` this thread runs inside the block, in order.
+
+    >>> store = Store.open(":memory:")
+    >>> with record_queries() as queries:
+    ...     _ = store.query("kpis/data_range")
+    >>> [q.name for q in queries]
+    ['kpis/data_range']
+    """
+    stack = _recording.__dict__.setdefault("stack", [])
+    queries: list[QueryRecord] = []
+    stack.append(queries)
+    try:
+        yield queries
+    finally:  # by identity: a nested recording may hold equal contents
+        del stack[next(i for i, q in enumerate(stack) if q is queries)]
+
+
 class ReadOnlyStoreError(RuntimeError):
     """A write was attempted on a store opened read-only."""
+
+
+class StoreLockedError(RuntimeError):
+    """Another process holds the database file (DuckDB allows one writing process per file)."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +162,7 @@ class Store:
         self.path = path
         self.read_only = read_only
         self._write_lock = threading.Lock()
+        self._last_query = threading.local()
 
     @classmethod
     def open(cls, path: str | Path | None = None, read_only: bool | None = None) -> "Store":
@@ -130,7 +171,17 @@ class Store:
         read_only = config.read_only() if read_only is None else read_only
         if path != ":memory:" and not read_only:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        connection = duckdb.connect(path, read_only=read_only)
+        try:
+            connection = duckdb.connect(path, read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            holder = str(exc).split("Conflicting lock is held in", 1)[-1].split(". See also")[0].strip()
+            raise StoreLockedError(
+                f"The database {path} is in use by another process ({holder}). DuckDB lets one process "
+                "write a database file at a time: load through the running app's Data page, or stop the "
+                "app (or the other command) and try again."
+            ) from exc
         store = cls(connection, path, read_only)
         if not read_only:
             store.ensure_schema()
@@ -380,9 +431,21 @@ class Store:
     # ---------------------------------------------------------------- reading
     def query(self, name: str, params: dict[str, Any] | None = None,
               cursor: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
-        """Run ``engagement/sql/<name>.sql`` with bound parameters and return a DataFrame."""
+        """Run ``engagement/sql/<name>.sql`` with bound parameters and return a DataFrame.
+
+        The run is remembered for "Show SQL": :meth:`last_query` (per thread) and any active
+        :func:`record_queries` block.
+        """
         cur = cursor or self.cursor()
+        record = QueryRecord(name, dict(params or {}))
+        self._last_query.record = record
+        for queries in getattr(_recording, "stack", ()):
+            queries.append(record)
         return cur.execute(read_sql(name), params or {}).df()
+
+    def last_query(self) -> QueryRecord | None:
+        """The SQL file and parameters this thread last ran through :meth:`query`, if any."""
+        return getattr(self._last_query, "record", None)
 
     def is_empty(self) -> bool:
         cur = self.cursor()

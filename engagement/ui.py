@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import math
 from datetime import date
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import pandas as pd
 import streamlit as st
@@ -18,7 +18,10 @@ import streamlit as st
 from engagement import config
 from engagement.exports import to_safe_csv
 from engagement.filters import Filters
-from engagement.store import Store
+from engagement.store import QueryRecord, Store, record_queries
+
+if TYPE_CHECKING:
+    from engagement.notebook_export import LibraryCall, ViewRecipe
 
 DEMO_NOTICE = (
     "You are looking at **demo data**: a generated brand of {customers:,} customers over 24 months, "
@@ -26,9 +29,14 @@ DEMO_NOTICE = (
 )
 
 
-@st.cache_resource(show_spinner="Opening the database…")
 def get_store() -> Store:
     """One DuckDB connection for the whole process; on an empty database, load the demo brand."""
+    require_app_shell()
+    return _process_store()
+
+
+@st.cache_resource(show_spinner="Opening the database…")
+def _process_store() -> Store:
     store = Store.open(config.db_path(), read_only=config.read_only())
     if not store.read_only and store.is_empty():
         from engagement.ingest import ingest_demo
@@ -46,16 +54,28 @@ def data_version(store: Store) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def _cached_call(module: str, name: str, version: str, args: tuple, kwargs: tuple) -> Any:
+def _cached_call(module: str, name: str, version: str, args: tuple, kwargs: tuple) -> tuple[Any, tuple]:
+    """The result and the SQL files (with parameters) the call ran, for "Show SQL" and notebooks."""
     function = getattr(importlib.import_module(module), name)
-    return function(get_store(), *args, **dict(kwargs))
+    with record_queries() as queries:
+        result = function(get_store(), *args, **dict(kwargs))
+    return result, tuple(queries)
+
+
+def _cached_run(function: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[Any, tuple]:
+    store = get_store()
+    return _cached_call(function.__module__, function.__qualname__, data_version(store), args,
+                        tuple(sorted(kwargs.items())))
 
 
 def view_data(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Call ``function(store, *args, **kwargs)`` once per data version and arguments, shared by sessions."""
-    store = get_store()
-    return _cached_call(function.__module__, function.__qualname__, data_version(store), args,
-                        tuple(sorted(kwargs.items())))
+    return _cached_run(function, args, kwargs)[0]
+
+
+def view_queries(function: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[QueryRecord, ...]:
+    """The SQL files and parameters ``view_data(function, *args, **kwargs)`` ran (from the same cache)."""
+    return _cached_run(function, args, kwargs)[1]
 
 
 # -------------------------------------------------------- URL-mirrored state
@@ -109,6 +129,34 @@ def _split(raw: str) -> list[str]:
     return [part for part in raw.split(",") if part]
 
 
+def synced_text(label: str, key: str, default: str = "", **widget_kwargs: Any) -> str:
+    """A text input whose value lives in the URL as ``?key=text`` (left out of the URL when empty)."""
+    if key not in st.session_state:
+        st.session_state[key] = _from_query(key, str, default)
+    value = st.text_input(label, key=key, **widget_kwargs)
+    if value:
+        st.query_params[key] = value
+    elif key in st.query_params:
+        del st.query_params[key]
+    return value
+
+
+def synced_multichoice(label: str, options: Sequence[Any], key: str, default: Sequence[Any] = (),
+                       **widget_kwargs: Any) -> list[Any]:
+    """A multiselect whose values live in the URL as ``?key=a,b``."""
+    options = list(options)
+    by_text = {str(o): o for o in options}
+    if key not in st.session_state:
+        fallback = [d for d in default if d in options]
+        st.session_state[key] = _from_query(key, lambda raw: [by_text[p] for p in _split(raw) if p in by_text],
+                                            fallback)
+    else:
+        st.session_state[key] = [v for v in st.session_state[key] if v in options]
+    value = st.multiselect(label, options, key=key, **widget_kwargs)
+    st.query_params[key] = ",".join(map(str, value))
+    return value
+
+
 def sidebar_filters(store: Store) -> Filters:
     """Shared sidebar: date range, acquisition channel and customer segment, mirrored in the URL."""
     from engagement.kpis import data_range, default_filters
@@ -156,8 +204,25 @@ def write_filters_to_url(filters: Filters) -> None:
             del st.query_params[key]
 
 
+def require_app_shell() -> None:
+    """Make sure this page runs inside app.py's navigation, even from a deep link.
+
+    A link such as ``/cohorts?grain=week`` opened before anyone has loaded ``/`` on a freshly started
+    server reaches Streamlit's legacy ``pages/`` mode (its class-wide ``uses_pages_directory`` flag is
+    only cleared by the first ``st.navigation`` call), which runs the page alone: no sidebar filters,
+    no banner. Clearing the flag and rerunning runs app.py, which routes to the same page and keeps the
+    query parameters. Every page reaches it first, through :func:`get_store` or :func:`current_filters`.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def current_filters() -> Filters:
     """The sidebar selection of this run (set by app.py before the page runs)."""
+    require_app_shell()
     return st.session_state["filters"]
 
 
@@ -185,3 +250,55 @@ def format_value(value: float, unit: str) -> str:
     if unit == "score":
         return f"{value:+.0f}"
     return f"{value:,.2f}"
+
+
+# ------------------------------------------------- "Show SQL" and notebooks
+def view_recipe(title: str, *calls: "LibraryCall", filters: Filters | None = None,
+                description: str = "") -> "ViewRecipe":
+    """A view's recipe: its library calls, each with the SQL it ran (taken from the ``view_data`` cache).
+
+    Call it after the page's ``view_data`` calls with the same arguments (then it costs nothing):
+    ``recipe = ui.view_recipe("Cohorts", LibraryCall.of(retention_matrix, filters), filters=filters)``.
+    """
+    from engagement.notebook_export import ViewRecipe
+
+    filled = tuple(c.with_queries(view_queries(c.callable, *c.args, **dict(c.kwargs))) for c in calls)
+    return ViewRecipe(title=title, calls=filled, filters=filters, description=description)
+
+
+def show_sql(recipe: "ViewRecipe", label: str = "Show SQL") -> None:
+    """An expander with every SQL file the view ran, its bound parameters, and the SQL text."""
+    from engagement.notebook_export import sql_text
+
+    queries = recipe.queries()
+    with st.expander(label):
+        if not queries and not recipe.sql_cells:
+            st.caption("This view ran no SQL of its own.")
+        for query in queries:
+            st.code(sql_text(query), language="sql")
+        for number, sql in enumerate(recipe.sql_cells, start=1):
+            st.code(f"-- cell {number}\n{sql.strip()}", language="sql")
+
+
+def notebook_download(recipe: "ViewRecipe", label: str = "Open as notebook", key: str | None = None) -> None:
+    """A download button for the view as a Jupyter notebook (same filters, same library calls, its SQL)."""
+    import functools
+    import os
+
+    from engagement.notebook_export import file_name, notebook_text
+
+    store = get_store()
+    path = store.path if store.path == ":memory:" else os.path.abspath(store.path)
+    name = file_name(recipe)
+    # Built only when clicked (no nbformat import or notebook on every run), without a rerun.
+    st.download_button(label, functools.partial(notebook_text, recipe, path), file_name=name,
+                       mime="application/x-ipynb+json", on_click="ignore",
+                       key=key or f"notebook-{name}", icon=":material/download:",
+                       help="A Jupyter notebook that recomputes this view with the engagement library "
+                            "and shows the SQL it ran.")
+
+
+def view_exports(recipe: "ViewRecipe", key: str | None = None) -> None:
+    """"Open as notebook" and "Show SQL": what every view ends with."""
+    notebook_download(recipe, key=key)
+    show_sql(recipe)

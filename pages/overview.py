@@ -4,6 +4,7 @@ import streamlit as st
 
 from engagement import charts, ui
 from engagement.kpis import aov_by_month, overview_kpis
+from engagement.notebook_export import LibraryCall
 
 filters = ui.current_filters()
 previous = filters.previous_period()
@@ -44,3 +45,9 @@ else:
     with st.expander("Monthly figures"):
         st.dataframe(monthly.drop(columns=["order_value_sd"]), hide_index=True, width="stretch")
         ui.download_csv(monthly, "aov_by_month.csv")
+
+ui.view_exports(ui.view_recipe(
+    "Overview KPIs", LibraryCall.of(overview_kpis, filters, result_name="kpis", note="Headline KPIs"),
+    LibraryCall.of(aov_by_month, filters, result_name="monthly", note="Average order value by month"),
+    filters=filters, description="The headline engagement KPIs against the period before, and monthly AOV.",
+))

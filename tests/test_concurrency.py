@@ -146,3 +146,15 @@ def test_read_only_store_refuses_writes_underneath(file_store):
             store.cursor().execute("DELETE FROM orders")
     finally:
         store.close()
+
+
+def test_second_process_gets_a_clear_message_when_the_database_is_held(file_store):
+    """The app holds the write lock; a CLI command in another process says what to do instead."""
+    code = (
+        "import sys\nfrom engagement.cli import main\n"
+        f"sys.exit(main(['report', 'kpis', '--db', {file_store.path!r}]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 1
+    assert "in use by another process" in out.stderr and "Data page" in out.stderr

@@ -92,3 +92,25 @@ def test_default_filters_cover_last_twelve_months(hand_store):
     assert range_.last_order_date == date(2025, 2, 9)  # o3 on 1 March is cancelled
     filters = default_filters(range_)
     assert filters.end == date(2025, 2, 9) and filters.start == date(2024, 12, 1)
+
+
+def test_median_gap_interval_matches_order_statistics_on_raw_rows(demo_store):
+    """The interval's bounds are the order statistics at Conover's ranks, taken here with numpy
+    from the raw gaps of the window."""
+    import numpy as np
+
+    from engagement.intervals import median_rank_bounds
+    from engagement.kpis import window_totals
+
+    filters = default_filters(data_range(demo_store))
+    params = filters.params()
+    gaps = np.sort(demo_store.cursor().execute(
+        "SELECT days_since_previous_order FROM order_facts WHERE order_number > 1 "
+        "AND ordered_at >= $start AND ordered_at < $end_exclusive",
+        {"start": params["start"], "end_exclusive": params["end_exclusive"]},
+    ).df()["days_since_previous_order"].to_numpy())
+    totals = window_totals(demo_store, filters)
+    lower, upper = median_rank_bounds(len(gaps))
+    assert totals["gaps"] == len(gaps)
+    assert totals["median_gap_days"] == pytest.approx(np.median(gaps))
+    assert (totals["gap_ci_low"], totals["gap_ci_high"]) == (gaps[lower - 1], gaps[upper - 1])
