@@ -234,7 +234,10 @@ def _data_page(db_path, monkeypatch, read_only: bool):
 
     monkeypatch.setenv("ENGAGEMENT_DB", str(db_path))
     monkeypatch.setenv("ENGAGEMENT_READ_ONLY", "1" if read_only else "0")
-    ui.get_store.clear()  # the store is a process-wide resource; point it at this database
+    # Under AppTest, Streamlit's legacy pages flag is set again on every run, so require_app_shell()
+    # would st.rerun() each run and swallow button clicks; a real server clears it once for good.
+    monkeypatch.setattr(ui, "require_app_shell", lambda: None)
+    ui._process_store.clear()  # the store is a process-wide resource; point it at this database
     at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
     at.run()
     at.switch_page("pages/data.py")
@@ -253,7 +256,7 @@ def test_data_page_read_only_shows_history_without_controls(demo_db_path, monkey
         assert not [b for b in at.button if b.label == "Undo"]
         assert at.dataframe  # the load history
     finally:
-        ui.get_store.clear()
+        ui._process_store.clear()
 
 
 def test_data_page_uploads_validates_loads_and_undoes(intake_store, monkeypatch):
@@ -277,7 +280,7 @@ def test_data_page_uploads_validates_loads_and_undoes(intake_store, monkeypatch)
         assert undo, "each active load has an Undo button"
         undo[0].click().run()
         assert not at.exception
-        store = ui.get_store()
+        store = ui._process_store()
         assert store.table_counts()["orders"] == 6  # back to the hand fixture's six orders
     finally:
-        ui.get_store.clear()
+        ui._process_store.clear()
