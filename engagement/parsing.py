@@ -74,7 +74,7 @@ def timestamp_sql(text_sql: str, date_order: str, has_offsets: bool = True) -> s
     """Typed UTC TIMESTAMP from text.
 
     ``date_order`` is ``day_first`` or ``month_first`` for d/m/y text. ``has_offsets`` (found by
-    :func:`date_order_probe_sql`) adds the UTC conversion of ``... -0500`` times; a plain cast to
+    :func:`offset_probe_sql`) adds the UTC conversion of ``... -0500`` times; a plain cast to
     TIMESTAMP would silently drop the offset.
     """
     text = blank_to_null(text_sql)

@@ -11,7 +11,6 @@ import gzip
 import os
 from decimal import Decimal
 
-import pandas as pd
 import pytest
 
 from engagement.exports import to_safe_csv
