@@ -31,8 +31,10 @@ def show_result(result) -> None:
     table = report.results_frame().sort_values("success", kind="stable")  # failures first, suite order kept
     table.insert(0, "result", table.success.map({True: "pass", False: "FAIL"}))
     st.caption(f"{(~table.success).sum()} of {len(table)} expectations fail.")
+    order = ["result", "description", "unexpected_count", "unexpected_percent", "level", "fix", "expectation",
+             "column", "element_count", "engine", "note"]
     st.dataframe(
-        table.drop(columns=["success"]), hide_index=True, width="stretch", height=min(36 * (len(table) + 1), 800),
+        table[order], hide_index=True, width="stretch", height=min(36 * (len(table) + 1), 800),
         column_config={"unexpected_percent": st.column_config.NumberColumn("unexpected %", format="%.2f"),
                        "unexpected_count": st.column_config.NumberColumn("unexpected rows", format="%d")},
     )
