@@ -7,12 +7,10 @@ Row accounting: ``rows_read`` counts the rows of the kind after mapping (a Shopi
 counted in orders, not line items). A loaded file always has ``rows_read = rows_loaded +
 rows_updated + rows_quarantined``; a rejected file loads nothing and ``rows_rejected = rows_read``.
 
-Example
--------
->>> from engagement.store import Store
->>> result = ingest_file(Store.open(":memory:"), "orders", "orders.csv")  # doctest: +SKIP
->>> result.status, result.rows_read
-('rejected', 120)
+Example (a file on disk)::
+
+    result = ingest_file(Store.open("data/engagement.duckdb"), "orders", "orders.csv", on_invalid="quarantine")
+    result.status, result.rows_read, result.summary.rows_quarantined   # ('loaded', 120, 3)
 """
 
 from __future__ import annotations
