@@ -28,6 +28,7 @@ pages = {
         st.Page("pages/experiments.py", title="Experiments", icon=":material/science:"),
     ],
     "Data": [
+        st.Page("pages/data.py", title="Data", icon=":material/upload_file:"),
         st.Page("pages/sql_notebook.py", title="SQL notebook", icon=":material/terminal:"),
     ],
 }

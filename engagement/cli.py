@@ -8,6 +8,10 @@
     python -m engagement report clv [--calibration-end DATE] [--unit day|week] [--horizon-days N] --format json
     python -m engagement report engagement [--threshold 10] [--weights orders=3,...] --format json|csv
     python -m engagement report roi [--margin 0.4] [--method auto|holdout|observational] --format json|csv
+
+    python -m engagement validate KIND FILE [--db PATH] [--source auto|canonical|shopify|klaviyo]
+    python -m engagement ingest KIND FILE [--db PATH] [--source ...] [--on-invalid reject|quarantine]
+    python -m engagement undo LOAD_ID [--db PATH]
     python -m engagement sql "QUERY" [--db PATH] [--timeout SECONDS] [--max-rows N] [--format csv|json]
     python -m engagement abtest FILE --variant-col COL --control NAME --metrics m1,m2 [--covariate COL]
         [--correction holm|bh|none] --format json|csv
@@ -358,6 +362,60 @@ def cmd_report_roi(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------ intake
+def _print_result(result, out=None) -> None:
+    emit(result.as_dict(), "json", out=out)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Report only: the file is checked against the database's customers but nothing is written."""
+    from pathlib import Path
+
+    from engagement.ingest import ingest_file
+    from engagement.store import Store
+
+    path = args.db or str(config.db_path())
+    store = _open_store(args, read_only=True) if Path(path).exists() or path == ":memory:" else \
+        Store.open(":memory:", read_only=False)
+    result = ingest_file(store, args.kind, _existing_file(args.file), source=args.source,
+                         on_invalid=args.on_invalid, dry_run=True)
+    _print_result(result)
+    if result.status != "valid":
+        print(f"error: {result.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from engagement.ingest import ingest_file
+
+    store = _open_store(args, read_only=False)
+    result = ingest_file(store, args.kind, _existing_file(args.file), source=args.source,
+                         on_invalid=args.on_invalid)
+    _print_result(result)
+    if result.status != "loaded":
+        print(f"error: {result.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    store = _open_store(args, read_only=False)
+    try:
+        store.undo(args.load_id)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    emit({"load_id": args.load_id, "status": "undone", "table_counts": store.table_counts()}, "json")
+    return 0
+
+
+def _existing_file(path: str):
+    from pathlib import Path
+
+    file = Path(path)
+    if not file.is_file():
+        raise CliError(f"No file at {path}.")
+    return file
 # ------------------------------------------------------------ SQL notebook
 def cmd_sql(args: argparse.Namespace) -> int:
     """One read-only query through the notebook's safety layer; rows to stdout, the summary to stderr."""
@@ -591,6 +649,27 @@ def build_parser() -> argparse.ArgumentParser:
     roi.add_argument("--cost", type=float, help="a typed-in cost instead of the loaded program_costs")
     roi.set_defaults(handler=cmd_report_roi)
 
+    from engagement.ingest import ON_INVALID
+    from engagement.schema import KINDS
+    from engagement.sources import SOURCES
+
+    for name, handler, help_text in (
+        ("validate", cmd_validate, "check an export against its suite; loads nothing (exit 1 if it would be rejected)"),
+        ("ingest", cmd_ingest, "validate an export and load it in one transaction (exit 1 when rejected)"),
+    ):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("kind", choices=KINDS)
+        sub.add_argument("file", help="CSV, TSV, .csv.gz, Parquet or XLSX export")
+        _add_db(sub)
+        sub.add_argument("--source", choices=SOURCES, default="auto", help="export format (default: detect)")
+        sub.add_argument("--on-invalid", choices=ON_INVALID, default="reject",
+                         help="reject the file, or load valid rows and quarantine the failing ones")
+        sub.set_defaults(handler=handler)
+
+    undo = commands.add_parser("undo", help="undo one load, restoring the rows it replaced")
+    undo.add_argument("load_id", type=int)
+    _add_db(undo)
+    undo.set_defaults(handler=cmd_undo)
     sql = commands.add_parser("sql", help="run one read-only SQL query (the SQL notebook's safety rules)")
     sql.add_argument("query", help="one SELECT statement over the workbench's tables")
     _add_db(sql)

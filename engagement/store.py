@@ -53,6 +53,24 @@ CREATE TABLE IF NOT EXISTS loads (
 """
 
 
+QUARANTINE_DDL = (
+    "CREATE TABLE IF NOT EXISTS quarantine (load_id BIGINT, kind VARCHAR, row_number BIGINT, "
+    "reason VARCHAR, row_json JSON)"
+)
+
+
+def _quarantine_payload(rows: pd.DataFrame) -> pd.DataFrame:
+    """Refused rows as (row_number, reason, row_json): the row kept as JSON text, never dropped."""
+    return pd.DataFrame({
+        "row_number": rows["row_number"] if "row_number" in rows else range(1, len(rows) + 1),
+        "reason": rows["reason"] if "reason" in rows else "refused by validation",
+        "row_json": [
+            json.dumps(r, default=str)
+            for r in rows.drop(columns=[c for c in ("row_number", "reason") if c in rows]).to_dict("records")
+        ],
+    })
+
+
 @dataclass(frozen=True)
 class QueryRecord:
     """One run of a SQL file: its name (``area/name``) and the parameters bound to it ("Show SQL")."""
@@ -122,7 +140,7 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def _staging_select(spec: TableSpec, frame_columns: list[str]) -> str:
+def _staging_select(spec: TableSpec, frame_columns: list[str], source: str = "incoming_frame") -> str:
     """SELECT that casts a registered frame to the table's types; absent optional columns are NULL."""
     parts = []
     for column in spec.columns:
@@ -136,7 +154,7 @@ def _staging_select(spec: TableSpec, frame_columns: list[str]) -> str:
             )
         else:
             parts.append(f"CAST(NULL AS {column.sql_type}) AS {_quote(column.name)}")
-    return "SELECT " + ", ".join(parts) + " FROM incoming_frame"
+    return "SELECT " + ", ".join(parts) + " FROM " + _quote(source)
 
 
 class Store:
@@ -194,6 +212,7 @@ class Store:
                     "ADD COLUMN IF NOT EXISTS replaced_by_load_id BIGINT"
                 )
             cur.execute(LOADS_DDL)
+            cur.execute(QUARANTINE_DDL)
             if not self._has_table(cur, "customer_summary"):
                 self._refresh_derived(cur)
             cur.execute("COMMIT")
@@ -236,78 +255,117 @@ class Store:
         self._require_writable()
         if kind not in TABLES:
             raise ValueError(f"Unknown kind {kind!r}; expected one of {', '.join(KINDS)}.")
-        spec = TABLES[kind]
-        n_quarantined = 0 if quarantined is None else len(quarantined)
         with self._write_lock:
             cur = self.cursor()
-            cur.execute("BEGIN")
+            cur.register("incoming_frame", frame)
+            if quarantined is not None and len(quarantined):
+                cur.register("quarantine_frame", _quarantine_payload(quarantined))
             try:
-                load_id = cur.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchall()[0][0]
-                cur.register("incoming_frame", frame)
-                cur.execute("CREATE OR REPLACE TEMP TABLE staging AS " + _staging_select(spec, list(frame.columns)))
-                cur.unregister("incoming_frame")
-                key_match = " AND ".join(f"t.{_quote(k)} = s.{_quote(k)}" for k in spec.key)
-                target = _quote(kind)
-                rows_updated = cur.execute(
-                    f"SELECT count(*) FROM staging s WHERE EXISTS (SELECT 1 FROM {target} t WHERE {key_match})"
-                ).fetchall()[0][0]
-                if rows_updated:
-                    cur.execute(
-                        f"INSERT INTO {_quote(replaced_table(kind))} "
-                        f"SELECT t.*, $load_id FROM {target} t WHERE EXISTS (SELECT 1 FROM staging s WHERE {key_match})",
-                        {"load_id": load_id},
-                    )
-                    cur.execute(f"DELETE FROM {target} t WHERE EXISTS (SELECT 1 FROM staging s WHERE {key_match})")
-                cur.execute(f"INSERT INTO {target} SELECT *, $load_id FROM staging", {"load_id": load_id})
-                rows_loaded = len(frame) - rows_updated
-                if quarantined is not None and len(quarantined):
-                    self._store_quarantine(cur, load_id, kind, quarantined)
-                cur.execute(
-                    "INSERT INTO loads VALUES ($load_id, $kind, $file_name, $sha256, $source_format, $rows_read, "
-                    "$rows_loaded, $rows_updated, $rows_quarantined, $validation_summary, $loaded_at, NULL)",
-                    {
-                        "load_id": load_id, "kind": kind, "file_name": file_name, "sha256": sha256,
-                        "source_format": source_format,
-                        "rows_read": rows_read if rows_read is not None else len(frame) + n_quarantined,
-                        "rows_loaded": rows_loaded, "rows_updated": rows_updated,
-                        "rows_quarantined": n_quarantined,
-                        "validation_summary": json.dumps(validation_summary or {}, default=str),
-                        "loaded_at": datetime.now(timezone.utc).replace(tzinfo=None),
-                    },
+                return self._load(
+                    cur, kind, "incoming_frame", list(frame.columns),
+                    quarantine_sql="SELECT * FROM quarantine_frame" if quarantined is not None and len(quarantined)
+                    else None,
+                    file_name=file_name, sha256=sha256, source_format=source_format, rows_read=rows_read,
+                    validation_summary=validation_summary, refresh_derived=refresh_derived,
                 )
-                cur.execute("DROP TABLE staging")
-                if refresh_derived:
-                    self._refresh_derived(cur)
-                cur.execute("COMMIT")
-            except Exception:
-                cur.execute("ROLLBACK")
-                raise
+            finally:
+                cur.unregister("incoming_frame")
+                if quarantined is not None and len(quarantined):
+                    cur.unregister("quarantine_frame")
+
+    def load_table(
+        self,
+        kind: str,
+        cursor: duckdb.DuckDBPyConnection,
+        source_table: str,
+        columns: list[str],
+        *,
+        quarantine_sql: str | None = None,
+        file_name: str | None = None,
+        sha256: str | None = None,
+        source_format: str = "canonical",
+        rows_read: int | None = None,
+        validation_summary: dict | None = None,
+        refresh_derived: bool = True,
+    ) -> LoadSummary:
+        """Like :meth:`load_frame`, from a (temporary) table or view visible to ``cursor``.
+
+        Used by ingest for large files: the rows never leave DuckDB. ``quarantine_sql`` selects
+        ``(row_number, reason, row_json)`` for the refused rows.
+        """
+        self._require_writable()
+        with self._write_lock:
+            return self._load(
+                cursor, kind, source_table, columns, quarantine_sql=quarantine_sql, file_name=file_name,
+                sha256=sha256, source_format=source_format, rows_read=rows_read,
+                validation_summary=validation_summary, refresh_derived=refresh_derived,
+            )
+
+    def _load(self, cur: duckdb.DuckDBPyConnection, kind: str, source_table: str, columns: list[str], *,
+              quarantine_sql: str | None, file_name: str | None, sha256: str | None, source_format: str,
+              rows_read: int | None, validation_summary: dict | None, refresh_derived: bool) -> LoadSummary:
+        if kind not in TABLES:
+            raise ValueError(f"Unknown kind {kind!r}; expected one of {', '.join(KINDS)}.")
+        spec = TABLES[kind]
+        cur.execute("BEGIN")
+        try:
+            load_id = cur.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchall()[0][0]
+            key_match = " AND ".join(f"t.{_quote(k)} = s.{_quote(k)}" for k in spec.key)
+            target = _quote(kind)
+            incoming = f"({_staging_select(spec, columns, source_table)})"
+            rows_updated = cur.execute(
+                f"SELECT count(*) FROM {incoming} s WHERE EXISTS (SELECT 1 FROM {target} t WHERE {key_match})"
+            ).fetchall()[0][0]
+            if rows_updated:
+                # Overlap with stored rows: materialise once, keep the replaced rows for undo.
+                cur.execute(f"CREATE OR REPLACE TEMP TABLE staging AS SELECT * FROM {incoming}").fetchall()
+                cur.execute(
+                    f"INSERT INTO {_quote(replaced_table(kind))} "
+                    f"SELECT t.*, $load_id FROM {target} t WHERE EXISTS (SELECT 1 FROM staging s WHERE {key_match})",
+                    {"load_id": load_id},
+                ).fetchall()
+                cur.execute(
+                    f"DELETE FROM {target} t WHERE EXISTS (SELECT 1 FROM staging s WHERE {key_match})"
+                ).fetchall()
+                incoming = "staging"
+            n_incoming = cur.execute(
+                f"INSERT INTO {target} SELECT *, $load_id FROM {incoming}", {"load_id": load_id}
+            ).fetchall()[0][0]
+            rows_loaded = n_incoming - rows_updated
+            n_quarantined = 0
+            if quarantine_sql is not None:
+                cur.execute(QUARANTINE_DDL).fetchall()
+                cur.execute(
+                    "INSERT INTO quarantine SELECT $load_id, $kind, row_number, reason, row_json "
+                    f"FROM ({quarantine_sql})", {"load_id": load_id, "kind": kind},
+                ).fetchall()
+                n_quarantined = cur.execute(
+                    "SELECT count(*) FROM quarantine WHERE load_id = $load_id", {"load_id": load_id}
+                ).fetchall()[0][0]
+            rows_read = rows_read if rows_read is not None else n_incoming + n_quarantined
+            cur.execute(
+                "INSERT INTO loads VALUES ($load_id, $kind, $file_name, $sha256, $source_format, $rows_read, "
+                "$rows_loaded, $rows_updated, $rows_quarantined, $validation_summary, $loaded_at, NULL)",
+                {
+                    "load_id": load_id, "kind": kind, "file_name": file_name, "sha256": sha256,
+                    "source_format": source_format, "rows_read": rows_read,
+                    "rows_loaded": rows_loaded, "rows_updated": rows_updated,
+                    "rows_quarantined": n_quarantined,
+                    "validation_summary": json.dumps(validation_summary or {}, default=str),
+                    "loaded_at": datetime.now(timezone.utc).replace(tzinfo=None),
+                },
+            ).fetchall()
+            cur.execute("DROP TABLE IF EXISTS staging").fetchall()
+            if refresh_derived:
+                self._refresh_derived(cur)
+            cur.execute("COMMIT")
+        except Exception:
+            cur.execute("ROLLBACK")
+            raise
         return LoadSummary(
-            load_id=load_id, kind=kind,
-            rows_read=rows_read if rows_read is not None else len(frame) + n_quarantined,
+            load_id=load_id, kind=kind, rows_read=rows_read,
             rows_loaded=rows_loaded, rows_updated=rows_updated, rows_quarantined=n_quarantined,
         )
-
-    @staticmethod
-    def _store_quarantine(cur: duckdb.DuckDBPyConnection, load_id: int, kind: str, rows: pd.DataFrame) -> None:
-        """Keep refused rows as JSON text with their reason and original row number."""
-        cur.execute(
-            "CREATE TABLE IF NOT EXISTS quarantine (load_id BIGINT, kind VARCHAR, row_number BIGINT, "
-            "reason VARCHAR, row_json JSON)"
-        )
-        payload = pd.DataFrame({
-            "load_id": load_id,
-            "kind": kind,
-            "row_number": rows["row_number"] if "row_number" in rows else range(1, len(rows) + 1),
-            "reason": rows["reason"] if "reason" in rows else "refused by validation",
-            "row_json": [
-                json.dumps(r, default=str)
-                for r in rows.drop(columns=[c for c in ("row_number", "reason") if c in rows]).to_dict("records")
-            ],
-        })
-        cur.register("quarantine_frame", payload)
-        cur.execute("INSERT INTO quarantine SELECT * FROM quarantine_frame")
-        cur.unregister("quarantine_frame")
 
     def undo(self, load_id: int) -> None:
         """Undo one load: remove its rows and bring back the rows it replaced, in one transaction.
@@ -343,6 +401,8 @@ class Store:
                     {"id": load_id},
                 )
                 cur.execute(f"DELETE FROM {replaced} WHERE replaced_by_load_id = $id", {"id": load_id})
+                cur.execute(QUARANTINE_DDL)
+                cur.execute("DELETE FROM quarantine WHERE load_id = $id", {"id": load_id})
                 cur.execute(
                     "UPDATE loads SET undone_at = $at WHERE load_id = $id",
                     {"id": load_id, "at": datetime.now(timezone.utc).replace(tzinfo=None)},

@@ -217,9 +217,13 @@ def require_app_shell() -> None:
     no banner. Clearing the flag and rerunning runs app.py, which routes to the same page and keeps the
     query parameters. Every page reaches it first, through :func:`get_store` or :func:`current_filters`.
     """
+    from streamlit.runtime import Runtime
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
+    # AppTest resets the flag before every run and drives pages itself; a rerun there would only
+    # swallow the simulated clicks. Its runtime is a mock, which real servers never have.
+    under_app_test = type(getattr(Runtime, "_instance", None)).__name__ == "MagicMock"
+    if PagesManager.uses_pages_directory and not under_app_test:
         PagesManager.uses_pages_directory = False
         st.rerun()
 

@@ -1,0 +1,119 @@
+"""Ingest throughput against DuckDB's bare read of the same file.
+
+    python benchmarks/ingest_benchmark.py [--rows 5000000] [--customers 1000000] [--with-gx]
+
+Generates (fixed seed, in a temporary folder) a customers CSV and an orders CSV, loads the customers,
+then times:
+
+- baseline: ``CREATE TABLE t AS SELECT * FROM read_csv(file)`` into a fresh database file;
+- ingest: ``ingest_file`` for the orders (read as text, map, type, validate with the suite, load in
+  one transaction), with and without rebuilding the derived tables, stage by stage;
+- with ``--with-gx``: GX 1.x on pandas over the whole typed file (the option we measured and did not
+  take above ``ENGAGEMENT_GX_MAX_ROWS``).
+
+Target: validation + load at most 2x the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from engagement.ingest import ingest_file
+from engagement.store import Store
+
+
+def write_files(folder: Path, rows: int, customers: int) -> tuple[Path, Path]:
+    con = duckdb.connect()
+    con.execute("SELECT setseed(0.42)").fetchall()
+    customers_csv, orders_csv = folder / "customers.csv", folder / "orders.csv"
+    con.execute(f"""
+        COPY (SELECT 'c' || i AS customer_id, 'c' || i || '@example.com' AS email,
+                     TIMESTAMP '2023-01-01' + to_seconds(CAST(random() * 3.0e7 AS BIGINT)) AS created_at,
+                     ['paid_social', 'organic_search', 'referral', 'email'][1 + CAST(floor(random() * 4) AS INT)]
+                       AS acquisition_channel, 'US' AS country
+              FROM range({customers}) t(i)) TO '{customers_csv}' (HEADER)""").fetchall()
+    con.execute(f"""
+        COPY (SELECT '#' || (100000 + i) AS order_id, 'c' || CAST(floor(random() * {customers}) AS BIGINT) AS customer_id,
+                     TIMESTAMP '2024-01-01' + to_seconds(CAST(random() * 5.0e7 AS BIGINT)) AS ordered_at,
+                     round(5 + random() * 200, 2) AS net_revenue, round(random() * 10, 2) AS discount,
+                     'USD' AS currency, ['web', 'mobile_app', 'pos'][1 + CAST(floor(random() * 3) AS INT)] AS channel,
+                     ['paid', 'fulfilled', 'refunded', 'cancelled'][1 + CAST(floor(random() * 4) AS INT)] AS status
+              FROM range({rows}) t(i)) TO '{orders_csv}' (HEADER)""").fetchall()
+    con.close()
+    return customers_csv, orders_csv
+
+
+def baseline_seconds(folder: Path, csv: Path) -> float:
+    con = duckdb.connect(str(folder / "baseline.duckdb"))
+    started = time.perf_counter()
+    con.execute(f"CREATE OR REPLACE TABLE orders_raw AS SELECT * FROM read_csv('{csv}')").fetchall()
+    seconds = time.perf_counter() - started
+    con.close()
+    return seconds
+
+
+def timed_ingest(store: Store, csv: Path, refresh_derived: bool) -> tuple[float, list[tuple[str, float]], object]:
+    marks: list[tuple[str, float]] = []
+    started = time.perf_counter()
+    result = ingest_file(store, "orders", csv, progress=lambda stage, _: marks.append((stage, time.perf_counter())),
+                         refresh_derived=refresh_derived)
+    total = time.perf_counter() - started
+    stages = [(name, end - start) for (name, start), (_, end) in zip(marks, marks[1:] + [("end", started + total)])]
+    return total, stages, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--with-gx", action="store_true", help="also time GX on pandas over the whole file")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="ingest-bench-") as tmp:
+        folder = Path(tmp)
+        customers_csv, orders_csv = write_files(folder, args.rows, args.customers)
+        size_mb = orders_csv.stat().st_size / 1024 ** 2
+        print(f"orders CSV: {args.rows:,} rows, {size_mb:,.0f} MB")
+        base = min(baseline_seconds(folder, orders_csv) for _ in range(2))
+        print(f"baseline CREATE TABLE AS SELECT * FROM read_csv: {base:.2f} s ({args.rows / base / 1e6:.2f} M rows/s)")
+
+        store = Store.open(folder / "bench.duckdb", read_only=False)
+        started = time.perf_counter()
+        customers = ingest_file(store, "customers", customers_csv, refresh_derived=False)
+        print(f"customers ingest ({customers.rows_read:,} rows): {time.perf_counter() - started:.2f} s, {customers.status}")
+        for refresh in (False, True):
+            total, stages, result = timed_ingest(store, orders_csv, refresh)
+            assert result.status == "loaded", result.message
+            label = "validation + load" + (" + derived-table rebuild" if refresh else "")
+            print(f"ingest ({label}): {total:.2f} s = {args.rows / total / 1e6:.2f} M rows/s, "
+                  f"ratio to baseline {total / base:.2f}x; engine {result.report.engine}; "
+                  f"loaded {result.summary.rows_loaded:,} new / {result.summary.rows_updated:,} updated")
+            for name, seconds in stages:
+                print(f"    {name:<32} {seconds:6.2f} s")
+        if args.with_gx:
+            from engagement import staging, validation
+            from engagement.readers import read_into
+            from engagement.sources import plan
+
+            cur = store.cursor()
+            info = read_into(cur, orders_csv)
+            staged = staging.stage(cur, "orders", plan("orders", info.columns, "canonical", False).select_sql, False)
+            columns = staged.columns + staged.parse_flags + staged.computed
+            frame = cur.execute(f"SELECT {', '.join(columns)} FROM {staging.CHECKED_TABLE}").df()
+            started = time.perf_counter()
+            validation.run_great_expectations(frame, validation.load_suite("orders"), validation.run_parameters())
+            gx_seconds = time.perf_counter() - started
+            print(f"option not taken: GX on pandas over all {args.rows:,} rows: {gx_seconds:.2f} s "
+                  f"({gx_seconds / base:.1f}x the baseline on its own)")
+        store.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,290 @@
+"""Reading an export file into DuckDB as text, whatever shape it arrives in.
+
+Every reader puts the file into a temporary table of VARCHAR columns (``raw_input``) on the cursor it
+is given, plus ``file_row``: the row number a spreadsheet shows for that row (the header is row 1, so
+the first data row is row 2). Reading everything as text keeps leading zeros, formula-looking cells
+(``=1+1`` stays the text ``=1+1``) and lets validation say which row could not be parsed instead of the
+reader failing on row 3,214,007.
+
+Formats are recognised from the content, not only the name: gzip, Parquet (``PAR1``), XLSX (a zip),
+otherwise delimited text. Text is UTF-8 (with or without a byte-order mark) or, when it is not valid
+UTF-8, Latin-1; the delimiter (``,``, ``;``, tab or ``|``) is taken from the header line, and a
+semicolon file is assumed to write decimal commas (``12,50``), as European spreadsheet exports do.
+
+Problems that make the whole file unusable raise :class:`FileRejected` with a message that names the
+problem and the fix.
+"""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+RAW_TABLE = "raw_input"
+ROW_COLUMN = "file_row"
+SAMPLE_BYTES = 8 * 1024 * 1024
+DELIMITERS = (",", ";", "\t", "|")
+
+
+class FileRejected(ValueError):
+    """The whole file is refused; the message says what is wrong and how to fix it."""
+
+
+@dataclass(frozen=True)
+class ReadInfo:
+    """How a file was read: format, text encoding, delimiter, columns and data rows."""
+
+    file_format: str
+    encoding: str | None
+    delimiter: str | None
+    decimal_comma: bool
+    columns: tuple[str, ...]
+    rows: int
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal for a value we chose (paths, delimiters); never user cell values."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def sniff_format(head: bytes, name: str) -> str:
+    """``csv``, ``csv.gz``, ``parquet`` or ``xlsx`` from the first bytes, falling back to the name."""
+    if head.startswith(b"\x1f\x8b"):
+        return "csv.gz"
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if name.lower().endswith((".tsv", ".tab")):
+        return "tsv"
+    return "csv"
+
+
+def _looks_binary(sample: bytes) -> bool:
+    if not sample:
+        return False
+    if b"\x00" in sample[:4096] and not sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    control = sum(1 for b in sample[:4096] if b < 32 and b not in (9, 10, 13))
+    return control > 0.02 * min(len(sample), 4096)
+
+
+def sniff_encoding(sample: bytes) -> str:
+    """``utf-8`` when the sample decodes as UTF-8 (a cut multi-byte tail is allowed), else ``latin-1``."""
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(sample) - 3:
+            return "utf-8"
+        return "latin-1"
+
+
+def sniff_delimiter(header_line: str) -> str:
+    counts = {d: header_line.count(d) for d in DELIMITERS}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def _text_sample(path: Path, file_format: str) -> bytes:
+    opener = gzip.open if file_format == "csv.gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            return handle.read(SAMPLE_BYTES)
+    except (OSError, EOFError) as exc:
+        raise FileRejected(
+            f"{path.name} could not be decompressed ({exc}). Compress the CSV again with gzip, or upload it "
+            "uncompressed."
+        ) from exc
+
+
+def read_into(cur: duckdb.DuckDBPyConnection, path: str | Path, display_name: str | None = None) -> ReadInfo:
+    """Read ``path`` into the temporary table ``raw_input`` (text columns + ``file_row``) on ``cur``.
+
+    Raises
+    ------
+    FileRejected
+        Empty file, header without rows, binary data, an unreadable workbook or Parquet file.
+    """
+    path = Path(path)
+    name = display_name or path.name
+    if path.stat().st_size == 0:
+        raise FileRejected(f"{name} is empty (0 bytes). Export the data again; the file was probably not saved.")
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    file_format = sniff_format(head, name)
+    if file_format == "parquet":
+        info = _read_parquet(cur, path, name)
+    elif file_format == "xlsx":
+        info = _read_xlsx(cur, path, name)
+    else:
+        info = _read_delimited(cur, path, name, file_format)
+    if not info.columns or all(not c.strip() for c in info.columns):
+        raise FileRejected(f"{name} has no header row. Put the column names on the first line.")
+    if info.rows == 0:
+        raise FileRejected(
+            f"{name} has a header but no data rows. Export again with the date range that holds the data."
+        )
+    return info
+
+
+def table_columns(cur: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """Column names of a (temporary) table, in order."""
+    result = cur.execute(f"SELECT * FROM {_quote(table)} LIMIT 0")
+    names = [d[0] for d in result.description]
+    result.fetchall()
+    return names
+
+
+def drop_temp(cur: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop a temporary table or view if it exists, whichever it is."""
+    for kind in ("TABLE", "VIEW"):
+        try:
+            cur.execute(f"DROP {kind} IF EXISTS {_quote(name)}").fetchall()
+        except duckdb.CatalogException:
+            continue
+
+
+def _number_rows(cur: duckdb.DuckDBPyConnection) -> tuple[tuple[str, ...], int]:
+    """``raw_input``: a view adding ``file_row`` to ``raw_unnumbered`` (no copy of the data).
+
+    The rowid of a freshly created table follows insertion order, i.e. file order.
+    """
+    cur.execute(
+        f"CREATE OR REPLACE TEMP VIEW {RAW_TABLE} AS "
+        f"SELECT *, CAST(rowid + 2 AS BIGINT) AS {ROW_COLUMN} FROM raw_unnumbered"
+    ).fetchall()
+    columns = tuple(c for c in table_columns(cur, RAW_TABLE) if c != ROW_COLUMN)
+    rows = cur.execute("SELECT count(*) FROM raw_unnumbered").fetchall()[0][0]
+    return columns, rows
+
+
+def _read_delimited(cur: duckdb.DuckDBPyConnection, path: Path, name: str, file_format: str) -> ReadInfo:
+    sample = _text_sample(path, file_format)
+    if not sample.strip():
+        raise FileRejected(f"{name} is empty (no text). Export the data again; the file was probably not saved.")
+    if _looks_binary(sample):
+        raise FileRejected(
+            f"{name} is not a text file: it holds binary data (control bytes such as 0x00). Export the table as "
+            "CSV (UTF-8), or upload the original .xlsx or .parquet file."
+        )
+    encoding = sniff_encoding(sample)
+    text = sample.decode(encoding if encoding != "utf-16" else "utf-16", errors="replace").lstrip("\ufeff")
+    header_line = text.splitlines()[0] if text.splitlines() else ""
+    delimiter = "\t" if file_format == "tsv" else sniff_delimiter(header_line)
+    decimal_comma = delimiter == ";"
+    notes = []
+    if encoding == "latin-1":
+        notes.append("The file is not UTF-8; it was read as Latin-1 (Windows Western European).")
+    if decimal_comma:
+        notes.append("Semicolon-separated: numbers with a decimal comma (12,50) are read as 12.50.")
+    options = (
+        f"delim={_literal(delimiter)}, header=true, all_varchar=true, quote='\"', escape='\"', "
+        f"encoding={_literal(encoding)}, sample_size=-1, null_padding=true, "
+        f"compression={_literal('gzip' if file_format == 'csv.gz' else 'none')}"
+    )
+    select = f"SELECT * FROM read_csv({_literal(str(path))}, {options})"
+    try:
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE raw_unnumbered AS {select}").fetchall()
+    except duckdb.Error as exc:
+        first = str(exc).splitlines()[0]
+        raise FileRejected(
+            f"{name} could not be read as {'tab' if delimiter == chr(9) else repr(delimiter)}-separated text: "
+            f"{first}. Check that every row has the same number of columns and that quotes are closed; "
+            "re-export as CSV (UTF-8)."
+        ) from exc
+    columns, rows = _number_rows(cur)
+    return ReadInfo(file_format, encoding, delimiter, decimal_comma, columns, rows, tuple(notes))
+
+
+def _read_parquet(cur: duckdb.DuckDBPyConnection, path: Path, name: str) -> ReadInfo:
+    try:
+        described = cur.execute(f"DESCRIBE SELECT * FROM read_parquet({_literal(str(path))})").fetchall()
+    except duckdb.Error as exc:
+        raise FileRejected(
+            f"{name} is not a readable Parquet file ({str(exc).splitlines()[0]}). Write it again, or export CSV."
+        ) from exc
+    casts = ", ".join(f"CAST({_quote(c[0])} AS VARCHAR) AS {_quote(c[0])}" for c in described)
+    cur.execute(
+        f"CREATE OR REPLACE TEMP TABLE raw_unnumbered AS SELECT {casts} "
+        f"FROM read_parquet({_literal(str(path))}, file_row_number=true) ORDER BY file_row_number"
+    ).fetchall()
+    columns, rows = _number_rows(cur)
+    return ReadInfo("parquet", None, None, False, columns, rows,
+                    ("Parquet has no header line: row numbers count data rows from 2, as a spreadsheet would.",))
+
+
+def _read_xlsx(cur: duckdb.DuckDBPyConnection, path: Path, name: str) -> ReadInfo:
+    import pandas as pd
+
+    try:
+        frame = pd.read_excel(path, sheet_name=0, dtype=str, engine="openpyxl")
+    except Exception as exc:  # openpyxl raises many types for a broken workbook
+        raise FileRejected(
+            f"{name} is not a readable Excel workbook ({exc}). Save it again as .xlsx, or export CSV (UTF-8)."
+        ) from exc
+    frame.columns = [str(c) for c in frame.columns]
+    return register_frame(cur, frame, file_format="xlsx", notes=("Read the first sheet of the workbook.",))
+
+
+def register_frame(cur: duckdb.DuckDBPyConnection, frame, file_format: str = "frame",
+                   notes: tuple[str, ...] = ()) -> ReadInfo:
+    """Put an in-memory frame (the demo generator's output) into ``raw_input`` like a file."""
+    frame = frame.reset_index(drop=True)
+    cur.register("incoming_raw_frame", frame)
+    try:
+        casts = ", ".join(f"CAST({_quote(str(c))} AS VARCHAR) AS {_quote(str(c))}" for c in frame.columns)
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE raw_unnumbered AS SELECT {casts} FROM incoming_raw_frame").fetchall()
+    finally:
+        cur.unregister("incoming_raw_frame")
+    columns, rows = _number_rows(cur)
+    return ReadInfo(file_format, None, None, False, columns, rows, notes)
+
+
+def peek_columns(data: bytes, name: str) -> tuple[str, ...]:
+    """The header of an upload without reading the whole file (empty tuple when there is none)."""
+    import csv
+    import io
+
+    file_format = sniff_format(data[:8], name)
+    if file_format == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return tuple(pq.ParquetFile(io.BytesIO(data)).schema_arrow.names)
+        except Exception:  # a broken file is reported by the full read
+            return ()
+    if file_format == "xlsx":
+        import openpyxl
+
+        try:
+            sheet = openpyxl.load_workbook(io.BytesIO(data), read_only=True).worksheets[0]
+            first = next(sheet.iter_rows(max_row=1, values_only=True), ())
+            return tuple(str(c) for c in first if c is not None)
+        except Exception:
+            return ()
+    sample = data[:65536]
+    if file_format == "csv.gz":
+        try:
+            sample = gzip.GzipFile(fileobj=io.BytesIO(data)).read(65536)
+        except (OSError, EOFError):
+            return ()
+    if _looks_binary(sample):
+        return ()
+    text = sample.decode(sniff_encoding(sample), errors="replace").lstrip("\ufeff")
+    lines = text.splitlines()
+    if not lines:
+        return ()
+    delimiter = "\t" if file_format == "tsv" else sniff_delimiter(lines[0])
+    return tuple(next(csv.reader([lines[0]], delimiter=delimiter), []))
+

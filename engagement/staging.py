@@ -1,0 +1,223 @@
+"""From mapped text to typed, checkable rows: the ``checked`` temporary table validation runs on.
+
+``checked`` has one row per incoming row of the kind (one per order for a folded Shopify export) with
+
+- ``file_row``: the row number in the original file;
+- every canonical column the file provided, typed (NULL when blank or unreadable);
+- ``<column>_parses`` for every non-text column: false when the cell held text we could not read as
+  that type (a blank cell parses: missing values are the not-null expectation's business);
+- computed columns the suites refer to: ``customer_is_known`` (the customer exists in the stored
+  customers table, or in the same file for a customers load) and, for orders,
+  ``currency_is_reporting`` (the order's currency is the reporting currency: the most common currency
+  of the stored orders, or of the file when none are stored).
+
+Foreign keys cannot be a plain Great Expectations expectation on a file (GX sees only the file), so
+the lookup against the database happens here, in SQL, and the suite declares the rule as
+``expect_column_values_to_be_in_set(customer_is_known, [true])``: the JSON still says what is checked,
+and the report counts it like any other expectation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from engagement.parsing import OFFSET_PATTERN, offset_probe_sql, slash_date_probe_sql, typed_sql
+from engagement.readers import ROW_COLUMN, table_columns
+from engagement.schema import TABLES
+
+MAPPED_TABLE = "mapped_input"
+CHECKED_TABLE = "checked_input"
+TEXT_TYPES = ("VARCHAR",)
+EVENT_ID_SQL = (
+    "md5(concat_ws('|', customer_id, CAST(occurred_at AS VARCHAR), event_type, coalesce(campaign_id, '')))"
+)
+
+
+@dataclass(frozen=True)
+class StagedInput:
+    """What ``checked_input`` holds: the typed canonical columns, flag columns and computed columns."""
+
+    kind: str
+    rows: int
+    columns: tuple[str, ...]
+    parse_flags: tuple[str, ...]
+    computed: tuple[str, ...]
+    date_orders: tuple[tuple[str, str], ...]
+    reporting_currency: str | None
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _mapped_columns(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    return [c for c in table_columns(cur, MAPPED_TABLE) if c != ROW_COLUMN]
+
+
+def _fast_cast(column: str, sql_type: str) -> str:
+    return f"try_cast({_quote(column)} AS {sql_type})"
+
+
+def _probe(cur: duckdb.DuckDBPyConnection, columns: list, decimal_comma: bool) -> dict[str, dict[str, int]]:
+    """Per typed column: how many non-blank cells a plain cast cannot read (``slow``); for dates also
+    d/m/y-like cells with a first part > 12, a second part > 12, and cells with UTC offsets.
+
+    Separate WHERE-filtered queries, not FILTER clauses in one: DuckDB evaluates every FILTER
+    expression on every row, and the regular expressions must only see the few cells that need them.
+    """
+    parts, names = [], []
+    for column in columns:
+        if column.sql_type.startswith("DECIMAL") or column.sql_type in ("TIMESTAMP", "DATE"):
+            fast_type = "TIMESTAMP" if column.sql_type == "DATE" else column.sql_type
+            # Cells present but not read by the plain cast (a cell of spaces counts too: it then takes
+            # the forgiving path, which reads it as blank).
+            parts.append(f"count({_quote(column.name)}) - count({_fast_cast(column.name, fast_type)})")
+            names.append(column.name)
+    found: dict[str, dict[str, int]] = {}
+    if parts:
+        values = cur.execute(f"SELECT {', '.join(parts)} FROM {MAPPED_TABLE}").fetchall()[0]
+        found = {name: {"slow": int(value)} for name, value in zip(names, values)}
+    for column in columns:
+        if column.sql_type not in ("TIMESTAMP", "DATE"):
+            continue
+        name = _quote(column.name)
+        probe = found[column.name]
+        probe["offsets"] = int(cur.execute(offset_probe_sql(name, MAPPED_TABLE)).fetchall()[0][0])
+        probe["day_first"] = probe["month_first"] = probe["slash_dates"] = 0
+        if probe["slow"]:
+            day, month, slash = cur.execute(slash_date_probe_sql(name, MAPPED_TABLE)).fetchall()[0]
+            probe.update(day_first=int(day), month_first=int(month), slash_dates=int(slash))
+    return found
+
+
+def _date_order(probe: dict[str, int], decimal_comma: bool) -> str | None:
+    """``day_first``/``month_first`` for a column holding d/m/y-like dates; None when it holds none."""
+    if not probe.get("slash_dates"):
+        return None
+    if probe["day_first"] and not probe["month_first"]:
+        return "day_first"
+    if probe["month_first"] and not probe["day_first"]:
+        return "month_first"
+    # Undecidable from the values (all parts <= 12, or both kinds present): follow the file's locale.
+    return "day_first" if decimal_comma else "month_first"
+
+
+def stage(cur: duckdb.DuckDBPyConnection, kind: str, select_sql: str, decimal_comma: bool,
+          has_customers_table: bool = True) -> StagedInput:
+    """Create ``mapped_input`` (text, a view) and ``checked_input`` (typed + flags) on ``cur``.
+
+    Speculative typing: every number and date column is first typed with a plain cast (what
+    machine-written exports need), in one scan that also flags cells the cast could not read and
+    timestamps carrying a UTC offset. Only when a column has such cells is it probed
+    (:func:`_probe`: d/m/y order, offsets) and typed again with the forgiving parsers of
+    :mod:`engagement.parsing`. Money in a decimal-comma file always takes the forgiving parser, since
+    a plain cast would read ``1.234`` (one thousand two hundred thirty-four) as 1.234.
+    """
+    spec = TABLES[kind]
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW {MAPPED_TABLE} AS {select_sql}").fetchall()
+    present = _mapped_columns(cur)
+    file_columns = list(present)
+    typed_columns = [c for c in spec.columns if c.name in present and c.sql_type not in TEXT_TYPES]
+    forgiving = {c.name for c in typed_columns
+                 if c.sql_type in ("INTEGER", "BIGINT", "BOOLEAN")
+                 or (decimal_comma and c.sql_type.startswith("DECIMAL"))}
+    computed, extra, reporting_currency = _computed_columns(cur, kind, present, has_customers_table)
+    params = {"currency": reporting_currency} if reporting_currency is not None else {}
+
+    probes: dict[str, dict[str, int]] = {}
+    cur.execute(_checked_sql(spec, file_columns, forgiving, probes, decimal_comma, extra), params).fetchall()
+    needs_retry = _columns_needing_forgiving_parse(cur, [c for c in typed_columns if c.name not in forgiving])
+    if needs_retry:
+        forgiving |= needs_retry
+        probes = _probe(cur, [c for c in typed_columns if c.name in forgiving], decimal_comma)
+        cur.execute(_checked_sql(spec, file_columns, forgiving, probes, decimal_comma, extra), params).fetchall()
+    date_orders = tuple((name, order) for name, probe in probes.items()
+                        if (order := _date_order(probe, decimal_comma)) is not None)
+    rows = cur.execute(f"SELECT count(*) FROM {CHECKED_TABLE}").fetchall()[0][0]
+    ordered = tuple(c for c in spec.column_names if c in present)
+    flags = tuple(f"{c.name}_parses" for c in typed_columns)
+    return StagedInput(kind, rows, ordered, flags, tuple(computed), date_orders, reporting_currency)
+
+
+def _computed_columns(cur: duckdb.DuckDBPyConnection, kind: str, present: list[str],
+                      has_customers_table: bool) -> tuple[list[str], list[str], str | None]:
+    computed, extra = [], []
+    if kind == "events" and "event_id" not in present:
+        extra.append(f"{EVENT_ID_SQL} AS event_id")
+        present.append("event_id")
+    if "customer_id" in present and kind != "customers":
+        known = "customer_id IN (SELECT customer_id FROM main.customers)" if has_customers_table else "false"
+        extra.append(f"CASE WHEN customer_id IS NULL THEN NULL ELSE {known} END AS customer_is_known")
+        computed.append("customer_is_known")
+    reporting_currency = None
+    if kind == "orders" and "currency" in present:
+        reporting_currency = _reporting_currency(cur, has_customers_table)
+        extra.append("CASE WHEN currency IS NULL THEN NULL ELSE upper(currency) = $currency END "
+                     "AS currency_is_reporting")
+        computed.append("currency_is_reporting")
+    return computed, extra, reporting_currency
+
+
+def _checked_sql(spec, file_columns: list[str], forgiving: set[str], probes: dict, decimal_comma: bool,
+                 extra: list[str]) -> str:
+    """CREATE ``checked_input``: inner SELECT types each column once, outer derives flags from it."""
+    inner, outer = [ROW_COLUMN], [ROW_COLUMN]
+    for column in spec.columns:
+        if column.name not in file_columns:
+            continue
+        name = _quote(column.name)
+        present_flag = _quote(column.name + "__present")
+        if column.sql_type in TEXT_TYPES:
+            inner.append(f"{typed_sql(name, column.sql_type, decimal_comma, 'month_first')} AS {name}")
+            outer.append(name)
+            continue
+        flag = _quote(f"{column.name}_parses")
+        if column.name in forgiving:
+            probe = probes.get(column.name, {})
+            order = _date_order(probe, decimal_comma) or "month_first"
+            inner.append(f"{typed_sql(name, column.sql_type, decimal_comma, order, bool(probe.get('offsets', 1)))}"
+                         f" AS {name}")
+            inner.append(f"nullif(trim({name}), '') IS NOT NULL AS {present_flag}")
+            outer.extend([name, f"(NOT {present_flag} OR {name} IS NOT NULL) AS {flag}"])
+            continue
+        cast = _fast_cast(column.name, "TIMESTAMP" if column.sql_type == "DATE" else column.sql_type)
+        inner.append(f"CAST({cast} AS {column.sql_type}) AS {name}")
+        inner.append(f"{name} IS NOT NULL AS {present_flag}")
+        outer.extend([name, f"(NOT {present_flag} OR {name} IS NOT NULL) AS {flag}"])
+        if column.sql_type in ("TIMESTAMP", "DATE"):
+            inner.append(f"regexp_matches({name}, '{OFFSET_PATTERN}') AS {_quote(column.name + '__offset')}")
+            outer.append(_quote(column.name + "__offset"))
+    select = f"SELECT {', '.join(outer + extra)} FROM (SELECT {', '.join(inner)} FROM {MAPPED_TABLE}) typed"
+    return f"CREATE OR REPLACE TEMP TABLE {CHECKED_TABLE} AS {select}"
+
+
+def _columns_needing_forgiving_parse(cur: duckdb.DuckDBPyConnection, columns: list) -> set[str]:
+    """Plainly cast columns with unread cells or UTC offsets (offsets a plain cast would drop)."""
+    if not columns:
+        return set()
+    checks = []
+    for column in columns:
+        checks.append(f"count(*) FILTER (WHERE NOT {_quote(column.name + '_parses')})")
+        checks.append(f"count(*) FILTER (WHERE {_quote(column.name + '__offset')})"
+                      if column.sql_type in ("TIMESTAMP", "DATE") else "0")
+    values = cur.execute(f"SELECT {', '.join(checks)} FROM {CHECKED_TABLE}").fetchall()[0]
+    return {c.name for c, unread, offsets in zip(columns, values[0::2], values[1::2]) if unread or offsets}
+
+
+def _reporting_currency(cur: duckdb.DuckDBPyConnection, has_tables: bool) -> str | None:
+    """Most common currency of the stored orders; of this file when the store holds none."""
+    stored = []
+    if has_tables:
+        stored = cur.execute(
+            "SELECT upper(currency) FROM main.orders WHERE currency IS NOT NULL "
+            "GROUP BY ALL ORDER BY count(*) DESC, 1 LIMIT 1"
+        ).fetchall()
+    if stored:
+        return stored[0][0]
+    in_file = cur.execute(
+        f"SELECT upper(trim(currency)) FROM {MAPPED_TABLE} WHERE nullif(trim(currency), '') IS NOT NULL "
+        "GROUP BY ALL ORDER BY count(*) DESC, 1 LIMIT 1"
+    ).fetchall()
+    return in_file[0][0] if in_file else None

@@ -1,0 +1,248 @@
+"""Every bad input of issue 3: a clear message naming the problem and the fix, and the database unchanged.
+
+Each rejection test takes a snapshot of every table a load can touch (canonical tables, replaced_*,
+loads, quarantine) before the attempt and compares it after. Accepted oddities (Latin-1, BOM,
+decimal commas, mixed dates, extra columns, formula-looking cells) are checked for correct values.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from decimal import Decimal
+
+import pytest
+
+from engagement.exports import to_safe_csv
+from engagement.ingest import ingest_file
+
+from intake_fixtures import ORDERS_HEADER, intake_store, snapshot, table, write  # noqa: F401
+
+CUSTOMERS_HEADER = "customer_id,email,created_at,acquisition_channel,country"
+
+
+def _rejected(store, tmp_path, kind, name, text, *, encoding="utf-8", **kwargs):
+    before = snapshot(store)
+    result = ingest_file(store, kind, write(tmp_path, name, text, encoding), **kwargs)
+    assert result.status == "rejected", result.message
+    assert snapshot(store) == before, "a rejected file changed the database"
+    assert not (tmp_path / "db" / "archive").exists() or not any((tmp_path / "db" / "archive").iterdir())
+    return result
+
+
+def test_empty_file(intake_store, tmp_path):
+    result = _rejected(intake_store, tmp_path, "orders", "orders.csv", "")
+    assert "orders.csv is empty (0 bytes)" in result.message and "Export the data again" in result.message
+
+
+def test_whitespace_only_file(intake_store, tmp_path):
+    result = _rejected(intake_store, tmp_path, "orders", "orders.csv", "\n\n  \n")
+    assert "is empty" in result.message
+
+
+def test_header_only(intake_store, tmp_path):
+    result = _rejected(intake_store, tmp_path, "orders", "orders.csv", ORDERS_HEADER + "\n")
+    assert "has a header but no data rows" in result.message and "date range" in result.message
+
+
+def test_binary_data_named_csv(intake_store, tmp_path):
+    before = snapshot(intake_store)
+    path = tmp_path / "orders.csv"
+    path.write_bytes(bytes(range(256)) * 64)
+    result = ingest_file(intake_store, "orders", path)
+    assert result.status == "rejected"
+    assert "is not a text file" in result.message and "Export the table as CSV (UTF-8)" in result.message
+    assert snapshot(intake_store) == before
+
+
+def test_corrupt_gzip(intake_store, tmp_path):
+    before = snapshot(intake_store)
+    path = tmp_path / "orders.csv.gz"
+    path.write_bytes(gzip.compress((ORDERS_HEADER + "\no9,A,2025-01-01,1,0,USD,web,paid\n").encode())[:30])
+    result = ingest_file(intake_store, "orders", path)
+    assert result.status == "rejected" and "could not be decompressed" in result.message
+    assert snapshot(intake_store) == before
+
+
+def test_latin1_is_read_without_garbling(intake_store, tmp_path):
+    text = CUSTOMERS_HEADER + "\nE,josé@example.com,2025-01-01,referral,FR\nF,zoë@example.com,2025-01-02,referral,DE\n"
+    result = ingest_file(intake_store, "customers", write(tmp_path, "c.csv", text, "latin-1"))
+    assert result.status == "loaded", result.message
+    assert result.read_info.encoding == "latin-1" and any("Latin-1" in n for n in result.notes)
+    emails = table(intake_store, "SELECT email FROM customers WHERE customer_id IN ('E', 'F') ORDER BY 1").email
+    assert list(emails) == ["josé@example.com", "zoë@example.com"]
+
+
+def test_utf8_with_bom_keeps_the_first_column_name(intake_store, tmp_path):
+    text = "\ufeff" + CUSTOMERS_HEADER + "\nE,żaneta@example.com,2025-01-01,referral,PL\n"
+    result = ingest_file(intake_store, "customers", write(tmp_path, "c.csv", text))
+    assert result.status == "loaded", result.message
+    assert table(intake_store, "SELECT email FROM customers WHERE customer_id = 'E'").email[0] == "żaneta@example.com"
+
+
+def test_semicolons_and_decimal_commas(intake_store, tmp_path):
+    text = ("order_id;customer_id;ordered_at;net_revenue;discount;currency;status\n"
+            "o7;A;31.03.2025;1.234,50;0,99;USD;paid\n"
+            "o8;B;01.04.2025;12,5;;USD;paid\n")
+    result = ingest_file(intake_store, "orders", write(tmp_path, "o.csv", text))
+    assert result.status == "loaded", result.message
+    rows = table(intake_store, "SELECT order_id, net_revenue, discount, ordered_at FROM orders "
+                               "WHERE order_id IN ('o7', 'o8') ORDER BY 1")
+    assert list(rows.net_revenue) == [Decimal("1234.50"), Decimal("12.50")]
+    assert float(rows.discount[0]) == 0.99
+    assert list(rows.ordered_at.dt.date.astype(str)) == ["2025-03-31", "2025-04-01"]
+
+
+def test_mixed_date_formats_in_one_column(intake_store, tmp_path):
+    # 2025-03-31 written four ways, plus a UTC offset: 14:00 at -05:00 is 19:00 UTC.
+    text = ORDERS_HEADER + "\n" + "\n".join([
+        "m1,A,2025-03-31,10,0,USD,web,paid",
+        "m2,A,31/03/2025,10,0,USD,web,paid",
+        "m3,A,2025-03-31T08:30:00Z,10,0,USD,web,paid",
+        "m4,A,2025-03-31 14:00:00 -0500,10,0,USD,web,paid",
+        "m5,A,05/04/2025 10:15,10,0,USD,web,paid",
+    ]) + "\n"
+    result = ingest_file(intake_store, "orders", write(tmp_path, "o.csv", text))
+    assert result.status == "loaded", result.message
+    got = table(intake_store, "SELECT order_id, CAST(ordered_at AS VARCHAR) AS at_text FROM orders "
+                              "WHERE order_id LIKE 'm%' ORDER BY 1").at_text.tolist()
+    # 31/03 has a first part > 12, so the column is read day first: 05/04/2025 is 5 April.
+    assert got == ["2025-03-31 00:00:00", "2025-03-31 00:00:00", "2025-03-31 08:30:00", "2025-03-31 19:00:00",
+                   "2025-04-05 10:15:00"]
+    assert any("day first" in n for n in result.notes)
+
+
+def test_unreadable_date_is_named_with_its_row(intake_store, tmp_path):
+    text = ORDERS_HEADER + "\nd1,A,2025-03-31,10,0,USD,web,paid\nd2,A,next tuesday,10,0,USD,web,paid\n"
+    result = _rejected(intake_store, tmp_path, "orders", "o.csv", text)
+    assert "ordered_at is not a date/time: 1 row(s)" in result.message
+    assert result.failing_rows.row_number.tolist() == [3]  # header is row 1, d2 is row 3
+
+
+def test_duplicate_keys_inside_the_file(intake_store, tmp_path):
+    text = ORDERS_HEADER + "\nk1,A,2025-03-01,10,0,USD,web,paid\nk1,B,2025-03-02,20,0,USD,web,paid\n" \
+                           "k2,B,2025-03-02,20,0,USD,web,paid\n"
+    result = _rejected(intake_store, tmp_path, "orders", "o.csv", text)
+    assert "order_id appears more than once in the file: 2 row(s)" in result.message
+    assert result.failing_rows.row_number.tolist() == [2, 3]
+
+
+def test_duplicate_keys_quarantined_keep_the_row_identity(intake_store, tmp_path):
+    text = ORDERS_HEADER + "\nk1,A,2025-03-01,10,0,USD,web,paid\nk1,B,2025-03-02,20,0,USD,web,paid\n" \
+                           "k2,B,2025-03-02,20,0,USD,web,paid\n"
+    result = ingest_file(intake_store, "orders", write(tmp_path, "o.csv", text), on_invalid="quarantine")
+    s = result.summary
+    assert (result.rows_read, s.rows_loaded, s.rows_updated, s.rows_quarantined) == (3, 1, 0, 2)
+    assert result.rows_read == s.rows_loaded + s.rows_updated + s.rows_quarantined
+    q = table(intake_store, f"SELECT row_number, reason FROM quarantine WHERE load_id = {s.load_id} ORDER BY 1")
+    assert q.row_number.tolist() == [2, 3] and q.reason.str.contains("appears more than once").all()
+
+
+def test_negative_totals(intake_store, tmp_path):
+    text = ORDERS_HEADER + "\nn1,A,2025-03-01,-12.50,0,USD,web,paid\nn2,A,2025-03-01,12.50,0,USD,web,paid\n"
+    result = _rejected(intake_store, tmp_path, "orders", "o.csv", text)
+    assert "net_revenue is negative: 1 row(s)" in result.message
+    assert "on-invalid = quarantine" in result.message  # the way out is named
+
+
+def test_nps_11_and_minus_1(intake_store, tmp_path):
+    text = ("response_id,customer_id,responded_at,kind,score\n"
+            "s1,A,2025-03-01,nps,11\ns2,B,2025-03-01,nps,-1\ns3,C,2025-03-01,nps,10\ns4,C,2025-03-01,csat,5\n")
+    result = _rejected(intake_store, tmp_path, "surveys", "s.csv", text)
+    assert "NPS score outside 0-10: 2 row(s)" in result.message
+    nps = next(r for r in result.report.results if r.description == "NPS score outside 0-10")
+    # Hand count: 3 NPS answers, 2 outside 0-10 -> 66.7 % of the rows the check applies to.
+    assert nps.unexpected_count == 2 and nps.unexpected_percent == pytest.approx(200 / 3)
+
+
+def test_csat_outside_1_to_5(intake_store, tmp_path):
+    text = "response_id,customer_id,responded_at,kind,score\nc1,A,2025-03-01,csat,0\nc2,A,2025-03-01,csat,3\n"
+    result = _rejected(intake_store, tmp_path, "surveys", "s.csv", text)
+    assert "CSAT score outside 1-5: 1 row(s)" in result.message
+
+
+def test_currency_mix_within_one_file(intake_store, tmp_path):
+    text = ORDERS_HEADER + "\nu1,A,2025-03-01,10,0,USD,web,paid\nu2,A,2025-03-01,10,0,EUR,web,paid\n"
+    result = _rejected(intake_store, tmp_path, "orders", "o.csv", text)
+    assert "currency differs from the reporting currency: 1 row(s)" in result.message
+
+
+def test_missing_required_column(intake_store, tmp_path):
+    text = "order_id,customer_id,ordered_at,status\nx1,A,2025-03-01,paid\n"
+    result = _rejected(intake_store, tmp_path, "orders", "o.csv", text)
+    assert "Missing required column for orders: net_revenue" in result.message
+    assert "map them on the Data page" in result.message
+
+
+def test_extra_unknown_columns_are_ignored_and_said_so(intake_store, tmp_path):
+    text = ORDERS_HEADER + ",gift_wrap,utm_source\ne1,A,2025-03-01,10,0,USD,web,paid,yes,newsletter\n"
+    result = ingest_file(intake_store, "orders", write(tmp_path, "o.csv", text))
+    assert result.status == "loaded"
+    assert any("Ignored 2 column(s) we do not use: gift_wrap, utm_source" in n for n in result.notes)
+    assert "gift_wrap" not in table(intake_store, "SELECT * FROM orders LIMIT 1").columns
+
+
+def test_file_over_the_size_limit(intake_store, tmp_path, monkeypatch):
+    monkeypatch.setenv("ENGAGEMENT_MAX_UPLOAD_MB", "0.0001")  # about 105 bytes
+    text = ORDERS_HEADER + "\n" + "\n".join(f"z{i},A,2025-03-01,10,0,USD,web,paid" for i in range(10)) + "\n"
+    result = _rejected(intake_store, tmp_path, "orders", "o.csv", text)
+    assert "over the 0 MB limit" in result.message and "ENGAGEMENT_MAX_UPLOAD_MB" in result.message
+
+
+def test_unknown_customer_is_a_failed_foreign_key(intake_store, tmp_path):
+    text = ORDERS_HEADER + "\nf1,NOBODY,2025-03-01,10,0,USD,web,paid\n"
+    result = _rejected(intake_store, tmp_path, "orders", "o.csv", text)
+    assert "customer_id is not a known customer: 1 row(s)" in result.message
+
+
+def test_future_timestamp(intake_store, tmp_path):
+    text = ORDERS_HEADER + "\nt1,A,2099-01-01,10,0,USD,web,paid\n"
+    result = _rejected(intake_store, tmp_path, "orders", "o.csv", text)
+    assert "ordered_at is in the future or before 2000: 1 row(s)" in result.message
+
+
+def test_formula_cells_are_text_and_neutralised_in_downloads(intake_store, tmp_path):
+    text = (CUSTOMERS_HEADER + ",loyalty_tier\n"
+            'E,=HYPERLINK("http://x.example"),2025-01-01,+paid,@risk,\n'
+            "F,-f@example.com,2025-01-01,referral,US,=1+1\n")
+    result = ingest_file(intake_store, "customers", write(tmp_path, "c.csv", text), on_invalid="quarantine")
+    assert result.summary.rows_loaded == 1 and result.summary.rows_quarantined == 1  # F: tier "=1+1"
+    stored = table(intake_store, "SELECT email, acquisition_channel, country FROM customers WHERE customer_id = 'E'")
+    assert stored.iloc[0].tolist() == ['=HYPERLINK("http://x.example")', "+paid", "@risk"]  # text, verbatim
+    download = to_safe_csv(result.failing_rows)
+    assert "'=1+1" in download and "'-f@example.com" in download
+    assert ",=1+1" not in download
+    assert "'=HYPERLINK" in to_safe_csv(stored)
+
+
+def test_reject_mode_never_loads_a_partial_file(intake_store, tmp_path):
+    """One bad row among many valid ones: with reject, not one row of the file is loaded."""
+    good = "\n".join(f"g{i},A,2025-03-01,{i},0,USD,web,paid" for i in range(500))
+    text = ORDERS_HEADER + "\n" + good + "\nbad,A,2025-03-01,-1,0,USD,web,paid\n"
+    result = _rejected(intake_store, tmp_path, "orders", "o.csv", text)
+    assert result.rows_read == 501 and result.rows_rejected == 501
+    assert table(intake_store, "SELECT count(*) AS n FROM orders WHERE order_id LIKE 'g%'").n[0] == 0
+
+
+def test_wrong_kind_for_a_shopify_export(intake_store, tmp_path):
+    text = "Name,Email,Financial Status,Created at,Lineitem quantity,Lineitem price\n#1,a@x.com,paid,2025-01-01,1,5\n"
+    result = _rejected(intake_store, tmp_path, "customers", "s.csv", text)
+    assert "Shopify orders export; load it as kind 'orders'" in result.message
+
+
+def test_cli_reports_rejection_on_stderr_with_exit_1(intake_store, tmp_path, capsys):
+    from engagement.cli import main
+
+    path = write(tmp_path, "o.csv", ORDERS_HEADER + "\nn1,A,2025-03-01,-1,0,USD,web,paid\n")
+    db = intake_store.path
+    before = snapshot(intake_store)
+    intake_store.close()
+    assert main(["ingest", "orders", str(path), "--db", db]) == 1
+    err = capsys.readouterr().err
+    assert "net_revenue is negative" in err and "Nothing was loaded" in err
+    from engagement.store import Store
+
+    reopened = Store.open(db, read_only=True)
+    assert snapshot(reopened) == before
+    reopened.close()
+    assert os.path.exists(db)
