@@ -16,14 +16,13 @@ st.caption("Exports are read, checked against their Great Expectations suite (ex
 
 def show_result(result) -> None:
     """The outcome of one validate/load: counts, every expectation, failing rows with their row numbers."""
-    icon = {"loaded": "✅", "valid": "✅", "rejected": "⛔", "invalid": "⚠️"}[result.status]
-    (st.success if result.status in ("loaded", "valid") else st.error)(f"{icon} {result.message}")
+    (st.success if result.status in ("loaded", "valid") else st.error)(result.message)
     d = result.as_dict()
     cols = st.columns(5)
     for column, key in zip(cols, ("rows_read", "rows_loaded", "rows_updated", "rows_quarantined", "rows_rejected")):
         column.metric(key.replace("_", " ").capitalize(), f"{d[key]:,}")
     for note in result.notes:
-        st.caption(f"ℹ️ {note}")
+        st.caption(note)
     if result.report is None:
         return
     report = result.report
@@ -74,7 +73,7 @@ def mapping_form(data: bytes, name: str, kind: str, header: tuple) -> None:
 
 if store.read_only:
     st.info("This workbench is opened read-only: uploading, mapping and undo are switched off. "
-            "The load history below shows what the numbers are built from.", icon="🔒")
+            "The load history below shows what the numbers are built from.", icon=":material/lock:")
 else:
     upload = st.file_uploader("Export file", type=["csv", "tsv", "txt", "gz", "parquet", "xlsx"],
                               key="data_upload", help="CSV (UTF-8 or Latin-1, comma/semicolon/tab), TSV, .csv.gz, "

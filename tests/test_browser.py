@@ -133,3 +133,46 @@ def test_shared_link_reopens_same_filters(app_url, browser):
     page.locator('[data-testid="stSidebar"]').get_by_text("referral").wait_for(timeout=60_000)
     assert "start=2026-01-01" in page.url and "channel=referral" in page.url
     context.close()
+
+
+def _aov_orders(page) -> int:
+    """The order count behind the Overview's average order value (its caption: 'n = 15,256 · ...')."""
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text="Average order value")
+    caption = metric.locator("xpath=ancestor::div[contains(@class, 'stVerticalBlock')][1]").inner_text()
+    return int(re.search(r"n = ([\d,]+)", caption).group(1).replace(",", ""))
+
+
+def test_upload_through_data_page_shows_in_overview(app_url, browser, demo_db_path, tmp_path):
+    """An analyst uploads an orders export on the Data page; the Overview then counts the new orders."""
+    import duckdb
+
+    with duckdb.connect(str(demo_db_path), read_only=True) as con:
+        customer_id, last_day = con.execute(
+            "SELECT customer_id, (SELECT max(ordered_at)::date FROM orders) FROM customers ORDER BY customer_id LIMIT 1"
+        ).fetchall()[0]
+    export = tmp_path / "orders_export.csv"
+    export.write_text(
+        "order_id,customer_id,ordered_at,net_revenue,discount,currency,channel,status\n"
+        + "".join(f"#E2E-{i},{customer_id},{last_day} 10:0{i}:00,{50 + i}.00,0,USD,web,paid\n" for i in range(3)),
+        encoding="utf-8",
+    )
+    context = browser.new_context(viewport={"width": 1400, "height": 1600})
+    page = context.new_page()
+    page.goto(app_url)
+    _wait_rendered(page)
+    before = _aov_orders(page)
+
+    page.goto(f"{app_url}/data")
+    _wait_rendered(page)
+    page.locator('input[type="file"]').set_input_files(str(export))
+    page.get_by_role("button", name="Validate and load into orders").click()
+    page.locator('[data-testid="stAlertContentSuccess"]').wait_for(timeout=120_000)
+    _wait_rendered(page)
+    _assert_no_error(page, "data")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "data_after_upload.png"), full_page=True)
+
+    page.goto(app_url)
+    _wait_rendered(page)
+    assert _aov_orders(page) == before + 3
+    context.close()
