@@ -95,11 +95,11 @@ with main:
     buttons = st.columns([1.2, 1.2, 2.4, 1], vertical_alignment="bottom")
     buttons[0].button("Run all", type="primary", on_click=lambda: execute(list(current().cells)), icon=":material/play_arrow:")
     buttons[1].button("Add cell", on_click=edit, args=(add_cell, "SELECT 1"), icon=":material/add:")
-    buttons[2].text_input("Name", value=state["sqlnb"].name, key=f"sqlnb_name_{wanted}",
-                          label_visibility="collapsed", placeholder="Notebook name")
-    buttons[3].button("Save", on_click=save, args=(f"sqlnb_name_{wanted}",), disabled=store.read_only,
-                      help="Read-only workbench: saving is disabled." if store.read_only else
-                      "Saves a new version; earlier versions are kept.")
+    if not store.read_only:  # shared read-only links get no control that writes
+        buttons[2].text_input("Name", value=state["sqlnb"].name, key=f"sqlnb_name_{wanted}",
+                              label_visibility="collapsed", placeholder="Notebook name")
+        buttons[3].button("Save", on_click=save, args=(f"sqlnb_name_{wanted}",),
+                          help="Saves a new version; earlier versions are kept.")
     if state["sqlnb"].version is not None:
         st.caption(f"Version {state['sqlnb'].version} saved {state['sqlnb'].saved_at:%d %b %Y %H:%M} UTC. "
                    f"Link to it: `…/sql_notebook?{share_query(state['sqlnb'])}`")

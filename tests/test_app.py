@@ -64,3 +64,16 @@ def test_empty_read_only_database_renders_with_a_message(tmp_path, monkeypatch):
         assert any("No purchases" in w.value for w in at.warning)
     finally:
         ui.get_store.clear()
+
+
+@pytest.mark.parametrize("page", ["pages/data.py", "pages/sql_notebook.py"])
+def test_read_only_mode_shows_no_writing_controls(page, app_env):
+    """Links shared with leadership (ENGAGEMENT_READ_ONLY=1): no upload, undo, mapping or save."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page(page)
+    at.run()
+    assert not at.exception
+    labels = [b.label for b in at.button]
+    assert not any(label in ("Undo", "Save", "Validate and load into orders") for label in labels), labels
+    assert not at.get("file_uploader")
