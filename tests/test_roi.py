@@ -81,7 +81,6 @@ def test_naive_difference_matches_scipy_welch(demo_store, demo_filters, raw_outc
     assert (estimate.naive.ci_low, estimate.naive.ci_high) == pytest.approx((welch.low, welch.high), rel=1e-9)
 
 
-@pytest.mark.skipif(not HILLSTROM.exists(), reason="real dataset not available")
 def test_moment_assembly_on_hillstrom_matches_statsmodels():
     """Real data (Hillstrom 2008 e-mail test, 64,000 customers): spend ~ emailed + history + recency +
     C(channel) fitted from per-channel sums (pandas here, DuckDB in the app) equals statsmodels."""
