@@ -31,8 +31,6 @@ HILLSTROM = Path(str(SHARED_DATA) + "/hillstrom/"
                  "Kevin_Hillstrom_MineThatData_E-MailAnalytics_DataMiningChallenge_2008.03.20.csv.gz")
 ARMS = ("Mens E-Mail", "Womens E-Mail")
 CONTROL = "No E-Mail"
-# The real datasets are part of the project set-up (../shared beside the checkout): missing is a failure,
-# never a silent skip.
 
 
 def run_cli(argv: list[str]) -> tuple[int, str]:
