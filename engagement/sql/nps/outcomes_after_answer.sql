@@ -15,14 +15,26 @@ selected_customers as (
       and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
 ),
 
+-- The first answer of each respondent: a group-by (min of the (responded_at, response_id, score)
+-- tuple) instead of a row_number() window; the customer filter is applied after it, on one row per
+-- respondent, which selects the same answers because the selection is per customer.
+first_in_window as (
+    select customer_id, min((responded_at, response_id, score)) as first_answer
+    from surveys
+    where kind = $kind
+      and responded_at >= $start
+      and responded_at < $end_exclusive
+    group by customer_id
+),
+
 first_answers as (
-    select s.response_id, s.customer_id, s.responded_at, s.score
-    from surveys as s
+    select
+        f.first_answer[2] as response_id,
+        f.customer_id,
+        f.first_answer[1] as responded_at,
+        f.first_answer[3] as score
+    from first_in_window as f
     semi join selected_customers using (customer_id)
-    where s.kind = $kind
-      and s.responded_at >= $start
-      and s.responded_at < $end_exclusive
-    qualify row_number() over (partition by s.customer_id order by s.responded_at, s.response_id) = 1
 ),
 
 categorised as (
