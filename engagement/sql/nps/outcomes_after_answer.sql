@@ -15,14 +15,26 @@ selected_customers as (
       and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
 ),
 
+-- The first answer of each respondent: a group-by (min of the (responded_at, response_id, score)
+-- tuple) instead of a row_number() window; the customer filter is applied after it, on one row per
+-- respondent, which selects the same answers because the selection is per customer.
+first_in_window as (
+    select customer_id, min((responded_at, response_id, score)) as first_answer
+    from surveys
+    where kind = $kind
+      and responded_at >= $start
+      and responded_at < $end_exclusive
+    group by customer_id
+),
+
 first_answers as (
-    select s.response_id, s.customer_id, s.responded_at, s.score
-    from surveys as s
+    select
+        f.first_answer[2] as response_id,
+        f.customer_id,
+        f.first_answer[1] as responded_at,
+        f.first_answer[3] as score
+    from first_in_window as f
     semi join selected_customers using (customer_id)
-    where s.kind = $kind
-      and s.responded_at >= $start
-      and s.responded_at < $end_exclusive
-    qualify row_number() over (partition by s.customer_id order by s.responded_at, s.response_id) = 1
 ),
 
 categorised as (
@@ -39,26 +51,22 @@ categorised as (
     cross join data_end as d
 ),
 
--- Only purchases that can fall in some answer's follow-up window, of customers who answered.
-candidate_orders as (
-    select o.order_id, o.customer_id, o.ordered_at, o.net_revenue
-    from order_facts as o
-    semi join first_answers using (customer_id)
-    where o.ordered_at > $start
-      and o.ordered_at <= $end_exclusive + $horizon_days * interval 1 day
-),
-
+-- Purchases in each followed-up answer's window: one inner join (answers with no purchase get no
+-- row here and count as zero purchases and zero revenue in `final`). The date bounds on the
+-- purchases themselves let DuckDB skip orders outside every window before the join.
 follow_up as (
     select
         a.response_id,
-        count(o.order_id) as purchases,
-        coalesce(sum(o.net_revenue), 0)::double as revenue
+        count(*) as purchases,
+        sum(o.net_revenue)::double as revenue
     from categorised as a
-    left join candidate_orders as o
+    join order_facts as o
         on o.customer_id = a.customer_id
         and o.ordered_at > a.responded_at
         and o.ordered_at <= a.responded_at + $horizon_days * interval 1 day
     where not a.is_censored
+      and o.ordered_at > $start
+      and o.ordered_at <= $end_exclusive + $horizon_days * interval 1 day
     group by a.response_id
 ),
 
@@ -67,10 +75,10 @@ final as (
         a.category,
         count(*) as answers,
         count(*) filter (where a.is_censored) as censored,
-        count(f.response_id) as followed_up,
-        count(*) filter (where f.purchases > 0) as repurchasers,
-        avg(f.revenue) as revenue_per_customer,
-        stddev_samp(f.revenue) as revenue_sd
+        count(*) filter (where not a.is_censored) as followed_up,
+        count(f.response_id) as repurchasers,
+        avg(coalesce(f.revenue, 0)) filter (where not a.is_censored) as revenue_per_customer,
+        stddev_samp(coalesce(f.revenue, 0)) filter (where not a.is_censored) as revenue_sd
     from categorised as a
     left join follow_up as f using (response_id)
     group by a.category

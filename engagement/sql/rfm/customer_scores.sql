@@ -22,13 +22,26 @@ per_customer as (
     group by customer_id
 ),
 
+-- Frequency takes few distinct values: its percent_rank, (rank - 1) / (n - 1) with rank - 1 = the number
+-- of customers with fewer orders, comes from a group-by over those values instead of a window sort
+-- over every customer (same double arithmetic as DuckDB's percent_rank, 0 when n = 1).
+frequency_ranks as (
+    select
+        orders,
+        (sum(count(*)) over (order by orders) - count(*))::double
+            / nullif((select count(*) from per_customer) - 1, 0)::double as f_rank
+    from per_customer
+    group by orders
+),
+
 scored as (
     select
-        *,
-        least(5, 1 + floor(5 * percent_rank() over (order by recency_days desc)))::integer as r_score,
-        least(5, 1 + floor(5 * percent_rank() over (order by orders)))::integer as f_score,
-        least(5, 1 + floor(5 * percent_rank() over (order by revenue)))::integer as m_score
-    from per_customer
+        p.*,
+        least(5, 1 + floor(5 * percent_rank() over (order by p.recency_days desc)))::integer as r_score,
+        least(5, 1 + floor(5 * coalesce(fr.f_rank, 0)))::integer as f_score,
+        least(5, 1 + floor(5 * percent_rank() over (order by p.revenue)))::integer as m_score
+    from per_customer as p
+    join frequency_ranks as fr using (orders)
 ),
 
 final as (
