@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -108,7 +109,10 @@ def test_show_sql_text_runs_in_a_sql_cell_and_gives_the_same_rows(demo_store):
         assert not any("$" in line for line in code_lines)  # every parameter filled in
         pasted = run_query(demo_store, shown)
         expected = demo_store.query(name, FILTERS.params())
-        assert pasted.frame.astype(str).equals(expected.astype(str)), name
+        # Same rows and values; floating-point aggregates (stddev over DOUBLE) may differ in the last bits
+        # between two runs of the same query, because DuckDB sums in parallel.
+        pd.testing.assert_frame_equal(pasted.frame.reset_index(drop=True), expected.reset_index(drop=True),
+                                      check_dtype=False, rtol=1e-9, obj=name)
 
 
 def test_open_store_reads_a_snapshot_while_another_process_writes(demo_db_path, tmp_path):
