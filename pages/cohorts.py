@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from engagement import ui
+from engagement.notebook_export import LibraryCall
 from engagement.charts import cohorts as cohort_charts
 from engagement.cohorts import GRAINS, METRICS, SPLITS, cohort_records, matrix_table, retention_matrix
 
@@ -88,3 +89,8 @@ else:
         with right:
             ui.download_csv(pd.DataFrame(cohort_records(matrix, metric)), f"cohorts_{grain}_{metric}_long.csv",
                             label="Download every cell with counts (CSV)", key="cohorts_download_long")
+
+ui.view_exports(ui.view_recipe(
+    "Acquisition cohorts", LibraryCall.of(retention_matrix, filters, grain, split, result_name="matrix",
+                                          note="Cohort retention matrix"),
+    filters=filters), key="cohorts_export")

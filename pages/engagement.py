@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from engagement import ui
+from engagement.notebook_export import LibraryCall
 from engagement.charts import engagement as charts
 from engagement.engagement_score import (
     BEHAVIOURS, CIRCULARITY_NOTE, DEFAULT_THRESHOLD, REVENUE_SHARE_DEFINITION, SCORE_DEFINITION, EngagementWeights,
@@ -125,3 +126,8 @@ with st.expander("Most engaged customers (top 5,000)"):
     top = view.top_customers
     st.dataframe(top.head(200), hide_index=True, width="stretch")
     ui.download_csv(top, "engagement_scores_top5000.csv")
+
+ui.view_exports(ui.view_recipe(
+    "Engagement", LibraryCall.of(engagement_view, filters, weights, threshold, result_name="view",
+                                 note="Engaged vs unengaged"),
+    filters=filters), key="engagement_export")

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from engagement import ui
+from engagement.notebook_export import LibraryCall
 from engagement.charts import lifecycle as lifecycle_charts
 from engagement.lifecycle import (
     STAGE_LABELS, STAGES, StageThresholds, current_stages, default_thresholds, month_end_moments,
@@ -120,3 +121,9 @@ st.caption(f"{count:,} customers are {STAGE_LABELS[stage].lower()} today: {defin
 ui.download_csv_on_click(lambda: stage_customers(store, filters, thresholds, stage), f"customers_{stage}.csv",
                          label=f"Download the {count:,} {STAGE_LABELS[stage].lower()} customers (CSV)",
                          key="lifecycle_download_stage")
+
+ui.view_exports(ui.view_recipe(
+    "Customer lifecycle",
+    LibraryCall.of(current_stages, filters, thresholds, result_name="stages", note="Stages today"),
+    LibraryCall.of(stage_sizes, filters, thresholds, moments, result_name="sizes", note="Stage sizes over time"),
+    filters=filters), key="lifecycle_export")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from engagement import ui
+from engagement.notebook_export import LibraryCall
 from engagement.charts import nps as charts
 from engagement.comment_themes import MAX_COMMENTS, PROBLEM_TEXT, survey_comment_themes
 from engagement.csat import CSAT_SCALE
@@ -151,3 +152,8 @@ else:  # Close the loop
             "has_purchased_since": st.column_config.CheckboxColumn("purchased since"),
         })
         ui.download_csv(answers, f"recent_{bottom}.csv", label=f"Download {bottom} (CSV)", key="nps_loop_csv")
+
+ui.view_exports(ui.view_recipe(
+    f"{scale.kind.upper()} overview", LibraryCall.of(survey_breakdown, filters, scale, result_name="overall",
+                                                     note="Score with its 95 % interval"),
+    filters=filters), key="nps_export")
