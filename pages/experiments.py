@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from engagement import abstats, ui
+from engagement.notebook_export import LibraryCall
 from engagement.charts.experiments import forest_plot
 from engagement.experiment_inputs import parse_split, read_unit_file, summary_analysis, unit_file_analysis
 from engagement.experiments import (
@@ -185,3 +186,9 @@ with st.expander("Power calculator: how many units does a test need?"):
                      help="The smallest relative change this many units find 80 % of the time.")
     except ValueError as exc:
         st.error(str(exc))
+
+if source == "Loaded experiment":  # files and typed-in numbers are not in the database a notebook opens
+    ui.view_exports(ui.view_recipe(
+        f"Experiment {query.experiment_id}", LibraryCall.of(experiment_analysis, query, result_name="analysis",
+                                                            note="SRM, lifts and verdicts"),
+    ), key="experiments_export")

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from engagement import ui
+from engagement.notebook_export import LibraryCall
 from engagement.charts import roi as charts
 from engagement.engagement_score import DEFAULT_THRESHOLD, EngagementWeights
 from engagement.roi import (
@@ -128,3 +129,9 @@ if report.observational is not None:
 
 record = pd.DataFrame([report_as_record(report)])
 ui.download_csv(record, "roi_report.csv")
+
+ui.view_exports(ui.view_recipe(
+    "Engagement ROI", LibraryCall.of(roi_report, filters, margin_pct / 100, method, experiment_id, outcome_days,
+                                     post_days, programme, typed_cost, EngagementWeights(), threshold,
+                                     result_name="report", note="Incremental revenue and ROI"),
+    filters=filters), key="roi_export")

@@ -13,6 +13,8 @@ from datetime import date
 import pytest
 
 from engagement.cohorts import retention_matrix
+from engagement.experiments import ExperimentQuery, experiment_analysis
+from engagement.roi import roi_report
 from engagement.csat import CSAT_SCALE
 from engagement.engagement_score import DEFAULT_THRESHOLD, EngagementWeights, engagement_view
 from engagement.filters import Filters
@@ -34,10 +36,13 @@ def _recipes(store):
                                       result_name="view")],
         "nps": [LibraryCall.of(survey_breakdown, FILTERS, NPS_SCALE, result_name="overall")],
         "csat": [LibraryCall.of(survey_breakdown, FILTERS, CSAT_SCALE, result_name="overall")],
+        "roi": [LibraryCall.of(roi_report, FILTERS, 0.4, "observational", None, 30, 90, None, 1000.0,
+                               EngagementWeights(), DEFAULT_THRESHOLD, result_name="report")],
+        "experiments": [LibraryCall.of(experiment_analysis, ExperimentQuery("EXP-recs-email"), result_name="analysis")],
     }
 
 
-@pytest.mark.parametrize("view", ["cohorts", "lifecycle", "engagement", "nps", "csat"])
+@pytest.mark.parametrize("view", ["cohorts", "lifecycle", "engagement", "nps", "csat", "roi", "experiments"])
 def test_view_notebook_cells_run(view, demo_store, demo_db_path):
     calls = _recipes(demo_store)[view]
     recipe = ViewRecipe(title=view, calls=tuple(calls), filters=FILTERS)
