@@ -25,7 +25,7 @@ from statistics import NormalDist
 import pandas as pd
 
 from engagement.filters import Filters
-from engagement.intervals import mean_interval, wilson_interval
+from engagement.intervals import mean_interval, welch_interval, wilson_interval
 from engagement.sql import read_sql
 from engagement.store import Store
 
@@ -177,26 +177,6 @@ def _variance(total: float, squares: float, n: int) -> float:
 def _mean_value(total: float, squares: float, n: int) -> SegmentValue:
     mean = _ratio(total, n)
     return SegmentValue(mean, *mean_interval(mean, math.sqrt(_variance(total, squares, n)) if n > 1 else math.nan, n), n)
-
-
-def welch_interval(mean_a: float, var_a: float, n_a: int, mean_b: float, var_b: float, n_b: int,
-                   confidence: float = 0.95) -> tuple[float, float, float, float]:
-    """Difference ``mean_a - mean_b`` with its Welch standard error and t interval.
-
-    Returns ``(difference, se, ci_low, ci_high)``; the degrees of freedom follow Welch-Satterthwaite.
-    """
-    difference = mean_a - mean_b
-    if n_a < 2 or n_b < 2:
-        return difference, math.nan, math.nan, math.nan
-    va, vb = var_a / n_a, var_b / n_b
-    se = math.sqrt(va + vb)
-    if se == 0:
-        return difference, 0.0, difference, difference
-    df = (va + vb) ** 2 / (va * va / (n_a - 1) + vb * vb / (n_b - 1))
-    from scipy import stats  # lazily: scipy.stats costs about a second at start-up
-
-    t = float(stats.t.ppf(0.5 + confidence / 2, df))
-    return difference, se, difference - t * se, difference + t * se
 
 
 def _comparisons(rows: pd.DataFrame) -> tuple[tuple[SegmentComparison, ...], SegmentValue]:

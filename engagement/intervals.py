@@ -47,3 +47,23 @@ def median_rank_bounds(n: int, confidence: float = 0.95) -> tuple[int, int]:
     lower = max(1, math.floor(n / 2 - z * math.sqrt(n) / 2))
     upper = min(n, math.ceil(1 + n / 2 + z * math.sqrt(n) / 2))
     return lower, upper
+
+
+def welch_interval(mean_a: float, var_a: float, n_a: int, mean_b: float, var_b: float, n_b: int,
+                   confidence: float = 0.95) -> tuple[float, float, float, float]:
+    """Difference ``mean_a - mean_b`` with its Welch standard error and t interval.
+
+    Returns ``(difference, se, ci_low, ci_high)``; the degrees of freedom follow Welch-Satterthwaite.
+    """
+    difference = mean_a - mean_b
+    if n_a < 2 or n_b < 2:
+        return difference, math.nan, math.nan, math.nan
+    va, vb = var_a / n_a, var_b / n_b
+    se = math.sqrt(va + vb)
+    if se == 0:
+        return difference, 0.0, difference, difference
+    df = (va + vb) ** 2 / (va * va / (n_a - 1) + vb * vb / (n_b - 1))
+    from scipy import stats  # lazily: scipy.stats costs about a second at start-up
+
+    t = float(stats.t.ppf(0.5 + confidence / 2, df))
+    return difference, se, difference - t * se, difference + t * se

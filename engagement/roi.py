@@ -34,10 +34,9 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-from engagement.engagement_score import (
-    DEFAULT_THRESHOLD, EngagementWeights, materialise_scores, welch_interval,
-)
+from engagement.engagement_score import DEFAULT_THRESHOLD, EngagementWeights, materialise_scores
 from engagement.filters import Filters
+from engagement.intervals import welch_interval
 from engagement.sql import read_sql
 from engagement.store import Store
 
