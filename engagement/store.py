@@ -31,8 +31,8 @@ from engagement.sql import read_sql
 
 # Rebuilt in this order after every load or undo: each may read the ones before it.
 DERIVED_TABLES = (
-    "order_facts", "dataset_facts", "customer_summary", "customer_months", "purchases", "purchase_states",
-    "cohort_cells",
+    "order_facts", "dataset_facts", "customer_summary", "customer_months", "purchases", "purchase_days",
+    "purchase_states", "cohort_cells", "survey_answers",
 )
 
 LOADS_DDL = """
@@ -166,6 +166,7 @@ class Store:
         self.read_only = read_only
         self._write_lock = threading.Lock()
         self._last_query = threading.local()
+        self._snapshot = threading.local()
 
     @classmethod
     def open(cls, path: str | Path | None = None, read_only: bool | None = None) -> "Store":
@@ -194,8 +195,30 @@ class Store:
         self._connection.close()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A cursor for one thread or session (DuckDB connections are not shared across threads)."""
-        return self._connection.cursor()
+        """A cursor for one thread or session (DuckDB connections are not shared across threads).
+
+        Inside :meth:`snapshot` it is that block's cursor, so every read there sees the same data.
+        """
+        active = getattr(self._snapshot, "cursor", None)
+        return active if active is not None else self._connection.cursor()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Run a block's reads in one transaction: a view made of several queries sees one committed state,
+        never the data before a load in one query and after it in the next. Per thread; nests.
+        """
+        if getattr(self._snapshot, "cursor", None) is not None:
+            yield self._snapshot.cursor
+            return
+        cur = self._connection.cursor()
+        cur.execute("BEGIN TRANSACTION")
+        self._snapshot.cursor = cur
+        try:
+            yield cur
+        finally:
+            self._snapshot.cursor = None
+            cur.execute("ROLLBACK")  # reads only: nothing to keep
+            cur.close()
 
     # ----------------------------------------------------------------- schema
     def ensure_schema(self) -> None:
@@ -229,6 +252,8 @@ class Store:
     def _require_writable(self) -> None:
         if self.read_only:
             raise ReadOnlyStoreError("This workbench is opened read-only; loading and undoing are disabled.")
+        if getattr(self._snapshot, "cursor", None) is not None:
+            raise RuntimeError("Loads and undos cannot run inside a read snapshot (Store.snapshot).")
 
     # ------------------------------------------------------------------ loads
     def load_frame(

@@ -61,8 +61,10 @@ def data_version(store: Store) -> str:
 def _cached_call(module: str, name: str, version: str, args: tuple, kwargs: tuple) -> tuple[Any, tuple]:
     """The result and the SQL files (with parameters) the call ran, for "Show SQL" and notebooks."""
     function = getattr(importlib.import_module(module), name)
-    with record_queries() as queries:
-        result = function(get_store(), *args, **dict(kwargs))
+    store = get_store()
+    # One snapshot per view: its queries all see the same committed data even while a load commits.
+    with record_queries() as queries, store.snapshot():
+        result = function(store, *args, **dict(kwargs))
     return result, tuple(queries)
 
 
