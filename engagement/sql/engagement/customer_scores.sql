@@ -15,59 +15,21 @@ with selected_customers as (
 ),
 
 whole_months as (
+    -- Grouped on its own, straight from the table, so DuckDB keeps its column statistics (64-bit sums).
     select
-        customer_key, orders, revenue, 0::decimal(18, 2) as revenue_after_window, email_clicks, sms_clicks,
-        site_visits, reviews, referrals, community_posts, email_opens, sms_delivered, social_follows
+        customer_key,
+        sum(orders) as orders, sum(revenue) as revenue, sum(email_clicks) as email_clicks,
+        sum(sms_clicks) as sms_clicks, sum(site_visits) as site_visits, sum(reviews) as reviews,
+        sum(referrals) as referrals, sum(community_posts) as community_posts, sum(email_opens) as email_opens,
+        sum(sms_delivered) as sms_delivered, sum(social_follows) as social_follows
     from engagement_months
     where activity_month >= $whole_months_start and activity_month < $whole_months_end
+    group by customer_key
 ),
 
-later_months as (
-    select
-        customer_key, 0 as orders, 0::decimal(18, 2) as revenue, revenue as revenue_after_window,
-        0 as email_clicks, 0 as sms_clicks, 0 as site_visits, 0 as reviews, 0 as referrals, 0 as community_posts,
-        0 as email_opens, 0 as sms_delivered, 0 as social_follows
-    from engagement_months
-    where activity_month >= $later_months_start and orders > 0
-),
-
-partial_month_events as (
-    select
-        c.customer_key,
-        0 as orders, 0::decimal(18, 2) as revenue, 0::decimal(18, 2) as revenue_after_window,
-        (e.event_type = 'email_click')::integer as email_clicks,
-        (e.event_type = 'sms_click')::integer as sms_clicks,
-        (e.event_type = 'site_visit')::integer as site_visits,
-        (e.event_type = 'review')::integer as reviews,
-        (e.event_type = 'referral')::integer as referrals,
-        (e.event_type = 'community_post')::integer as community_posts,
-        (e.event_type = 'email_open')::integer as email_opens,
-        (e.event_type = 'sms_delivered')::integer as sms_delivered,
-        (e.event_type = 'social_follow')::integer as social_follows
-    from events as e
-    join engagement_customers as c using (customer_id)
-    where ((e.occurred_at >= $start and e.occurred_at < $whole_months_start)
-           or (e.occurred_at >= $whole_months_end and e.occurred_at < $end_exclusive))
-      and e.event_type in ('email_click', 'sms_click', 'site_visit', 'review', 'referral', 'community_post',
-                           'email_open', 'sms_delivered', 'social_follow')
-),
-
-partial_month_purchases as (
-    -- Purchases on the days around the whole months: in the window, or after it until $later_months_start.
-    select
-        c.customer_key,
-        (o.ordered_at < $end_exclusive)::integer as orders,
-        case when o.ordered_at < $end_exclusive then o.net_revenue else 0 end as revenue,
-        case when o.ordered_at < $end_exclusive then 0 else o.net_revenue end as revenue_after_window,
-        0 as email_clicks, 0 as sms_clicks, 0 as site_visits, 0 as reviews, 0 as referrals, 0 as community_posts,
-        0 as email_opens, 0 as sms_delivered, 0 as social_follows
-    from order_facts as o
-    join engagement_customers as c using (customer_id)
-    where (o.ordered_at >= $start and o.ordered_at < $whole_months_start)
-       or (o.ordered_at >= $whole_months_end and o.ordered_at < $later_months_start)
-),
-
-customer_totals as (
+partial_months as (
+    -- The days outside the whole months: events in the window, purchases in it or after it until
+    -- $later_months_start, and the purchases of later months (revenue after the window only).
     select
         customer_key,
         sum(orders) as orders, sum(revenue) as revenue, sum(revenue_after_window) as revenue_after_window,
@@ -75,13 +37,39 @@ customer_totals as (
         sum(reviews) as reviews, sum(referrals) as referrals, sum(community_posts) as community_posts,
         sum(email_opens) as email_opens, sum(sms_delivered) as sms_delivered, sum(social_follows) as social_follows
     from (
-        select * from whole_months
+        select
+            c.customer_key,
+            0 as orders, 0::decimal(18, 2) as revenue, 0::decimal(18, 2) as revenue_after_window,
+            (e.event_type = 'email_click')::integer as email_clicks,
+            (e.event_type = 'sms_click')::integer as sms_clicks,
+            (e.event_type = 'site_visit')::integer as site_visits,
+            (e.event_type = 'review')::integer as reviews,
+            (e.event_type = 'referral')::integer as referrals,
+            (e.event_type = 'community_post')::integer as community_posts,
+            (e.event_type = 'email_open')::integer as email_opens,
+            (e.event_type = 'sms_delivered')::integer as sms_delivered,
+            (e.event_type = 'social_follow')::integer as social_follows
+        from events as e
+        join engagement_customers as c using (customer_id)
+        where ((e.occurred_at >= $start and e.occurred_at < $whole_months_start)
+               or (e.occurred_at >= $whole_months_end and e.occurred_at < $end_exclusive))
+          and e.event_type in ('email_click', 'sms_click', 'site_visit', 'review', 'referral', 'community_post',
+                               'email_open', 'sms_delivered', 'social_follow')
         union all
-        select * from later_months
+        select
+            c.customer_key,
+            (o.ordered_at < $end_exclusive)::integer,
+            case when o.ordered_at < $end_exclusive then o.net_revenue else 0 end,
+            case when o.ordered_at < $end_exclusive then 0 else o.net_revenue end,
+            0, 0, 0, 0, 0, 0, 0, 0, 0
+        from order_facts as o
+        join engagement_customers as c using (customer_id)
+        where (o.ordered_at >= $start and o.ordered_at < $whole_months_start)
+           or (o.ordered_at >= $whole_months_end and o.ordered_at < $later_months_start)
         union all
-        select * from partial_month_events
-        union all
-        select * from partial_month_purchases
+        select customer_key, 0, 0, revenue, 0, 0, 0, 0, 0, 0, 0, 0, 0
+        from engagement_months
+        where activity_month >= $later_months_start and orders > 0
     )
     group by customer_key
 ),
@@ -93,20 +81,21 @@ counted as (
         s.acquisition_channel,
         s.lifecycle_stage,
         epoch($end_exclusive::timestamp - s.known_since) / 86400.0 as tenure_days,
-        coalesce(t.orders, 0)::bigint as orders,
-        coalesce(t.email_clicks, 0)::bigint as email_clicks,
-        coalesce(t.sms_clicks, 0)::bigint as sms_clicks,
-        coalesce(t.site_visits, 0)::bigint as site_visits,
-        coalesce(t.reviews, 0)::bigint as reviews,
-        coalesce(t.referrals, 0)::bigint as referrals,
-        coalesce(t.community_posts, 0)::bigint as community_posts,
-        coalesce(t.email_opens, 0)::bigint as email_opens,
-        coalesce(t.sms_delivered, 0)::bigint as sms_delivered,
-        coalesce(t.social_follows, 0)::bigint as social_follows,
-        coalesce(t.revenue, 0)::double as revenue,
-        (s.lifetime_revenue - coalesce(t.revenue_after_window, 0))::double as revenue_to_date
+        (coalesce(w.orders, 0) + coalesce(p.orders, 0))::bigint as orders,
+        (coalesce(w.email_clicks, 0) + coalesce(p.email_clicks, 0))::bigint as email_clicks,
+        (coalesce(w.sms_clicks, 0) + coalesce(p.sms_clicks, 0))::bigint as sms_clicks,
+        (coalesce(w.site_visits, 0) + coalesce(p.site_visits, 0))::bigint as site_visits,
+        (coalesce(w.reviews, 0) + coalesce(p.reviews, 0))::bigint as reviews,
+        (coalesce(w.referrals, 0) + coalesce(p.referrals, 0))::bigint as referrals,
+        (coalesce(w.community_posts, 0) + coalesce(p.community_posts, 0))::bigint as community_posts,
+        (coalesce(w.email_opens, 0) + coalesce(p.email_opens, 0))::bigint as email_opens,
+        (coalesce(w.sms_delivered, 0) + coalesce(p.sms_delivered, 0))::bigint as sms_delivered,
+        (coalesce(w.social_follows, 0) + coalesce(p.social_follows, 0))::bigint as social_follows,
+        (coalesce(w.revenue, 0) + coalesce(p.revenue, 0))::double as revenue,
+        (s.lifetime_revenue - coalesce(p.revenue_after_window, 0))::double as revenue_to_date
     from selected_customers as s
-    left join customer_totals as t using (customer_key)
+    left join whole_months as w using (customer_key)
+    left join partial_months as p using (customer_key)
 ),
 
 scored as (
