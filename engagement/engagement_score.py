@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
-from datetime import datetime, time, timedelta
 from statistics import NormalDist
 
 import pandas as pd
@@ -147,38 +146,9 @@ class EngagementView:
     top_customers: pd.DataFrame  # the highest scores, one row per customer (``top`` rows at most)
 
 
-def window_params(filters: Filters) -> dict[str, datetime]:
-    """The whole calendar months inside the window, and where the months after it start.
-
-    ``customer_scores.sql`` sums ``[whole_months_start, whole_months_end)`` from the monthly table and reads only
-    the days outside it (``[start, whole_months_start)`` and ``[whole_months_end, end_exclusive)``) from the raw
-    rows; purchases from ``later_months_start`` on are summed by month too. A window with no whole month has
-    ``whole_months_start = whole_months_end = end_exclusive``.
-
-    >>> from datetime import date
-    >>> p = window_params(Filters(date(2025, 1, 15), date(2025, 3, 31)))
-    >>> [p[k].date().isoformat() for k in ("whole_months_start", "whole_months_end", "later_months_start")]
-    ['2025-02-01', '2025-04-01', '2025-04-01']
-    """
-    start = datetime.combine(filters.start, time.min)
-    end_exclusive = datetime.combine(filters.end + timedelta(days=1), time.min)
-    first_whole = _month_start_on_or_after(start)
-    end_whole = end_exclusive.replace(day=1)
-    if first_whole >= end_whole:
-        first_whole = end_whole = end_exclusive
-    return {"whole_months_start": first_whole, "whole_months_end": end_whole,
-            "later_months_start": _month_start_on_or_after(end_exclusive)}
-
-
-def _month_start_on_or_after(moment: datetime) -> datetime:
-    if moment == moment.replace(day=1):
-        return moment
-    return (moment.replace(day=1) + timedelta(days=32)).replace(day=1)
-
-
 def score_params(filters: Filters, weights: EngagementWeights, threshold: float) -> dict:
     """Bound parameters of ``sql/engagement/customer_scores.sql``."""
-    return {**filters.params(), **window_params(filters), **weights.params(), "threshold": float(threshold)}
+    return {**filters.params(), **weights.params(), "threshold": float(threshold)}
 
 
 def materialise_scores(store: Store, filters: Filters, weights: EngagementWeights, threshold: float,
@@ -303,9 +273,8 @@ def engagement_view(store: Store, filters: Filters, weights: EngagementWeights =
 
 
 def _top_scores(cursor, limit: int | None) -> pd.DataFrame:
-    # customer_key numbers customers in customer_id order: the same ties order, compared as integers.
     return cursor.execute(
-        "SELECT * EXCLUDE (customer_key) FROM customer_scores ORDER BY score DESC, customer_key LIMIT $limit",
+        "SELECT * FROM customer_scores ORDER BY score DESC, customer_id LIMIT $limit",
         {"limit": limit if limit is not None else 2**62},
     ).df()
 

@@ -32,8 +32,8 @@ from engagement.sql import read_sql
 # Rebuilt in this order after every load or undo: each may read the ones before it.
 DERIVED_TABLES = (
     "order_facts", "dataset_facts", "customer_summary", "customer_months", "purchases", "purchase_days",
-    "purchase_states", "cohort_cells", "survey_answers", "engagement_customers", "engagement_months",
-    "message_send_days", "click_facts", "click_purchases", "email_open_days",
+    "purchase_states", "cohort_cells", "survey_answers", "message_send_days", "click_facts", "click_purchases",
+    "email_open_days",
 )
 
 LOADS_DDL = """

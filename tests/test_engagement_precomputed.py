@@ -1,11 +1,12 @@
-"""The Engagement page's precomputed path (derived per-customer-month counts, small channel tables) equals a
-direct computation on the raw rows: pandas on the raw customers, orders, events and messages
-(benchmarks/engagement_benchmark.py, the benchmark's reference), for windows that start and end inside months,
-windows inside one month, non-default weights and the shared filters."""
+"""The Engagement page equals a direct computation on the raw rows: pandas on the raw customers, orders, events
+and messages (benchmarks/engagement_benchmark.py, the benchmark's reference). Channel engagement reads small
+precomputed tables (message_send_days, click_facts, click_purchases, email_open_days), the scores read order_facts
+and events; both are checked for windows that start and end inside months, windows inside one month, non-default
+weights and the shared filters."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,7 @@ from benchmarks.engagement_benchmark import (
     pandas_channel_engagement, pandas_customer_scores, pandas_engagement_summary,
 )
 from engagement.engagement_score import (
-    MAX_CONVERSION_DAYS, EngagementWeights, channel_engagement, customer_scores, engagement_view, window_params,
+    MAX_CONVERSION_DAYS, EngagementWeights, channel_engagement, customer_scores, engagement_view,
 )
 from engagement.filters import Filters
 
@@ -46,23 +47,6 @@ def raw(demo_store):
 
 def _weights() -> dict[str, float]:
     return {name.removeprefix("w_"): value for name, value in WEIGHTS.params().items()}
-
-
-def test_window_params_split_whole_months_from_partial_days():
-    """Worked by hand: 17 Feb 2025 - 9 Jan 2026 has whole months March to December; the purchases after it are
-    read by day up to 1 Feb 2026, then by month. 5-20 June has no whole month."""
-    p = window_params(WINDOWS[0])
-    assert (p["whole_months_start"], p["whole_months_end"], p["later_months_start"]) == (
-        datetime(2025, 3, 1), datetime(2026, 1, 1), datetime(2026, 2, 1))
-    p = window_params(WINDOWS[1])
-    assert (p["whole_months_start"], p["whole_months_end"], p["later_months_start"]) == (
-        datetime(2025, 11, 1), datetime(2026, 11, 1), datetime(2026, 11, 1))
-    p = window_params(WINDOWS[2])
-    assert (p["whole_months_start"], p["whole_months_end"], p["later_months_start"]) == (
-        datetime(2025, 6, 21), datetime(2025, 6, 21), datetime(2025, 7, 1))
-    p = window_params(Filters(start=date(2025, 12, 2), end=date(2025, 12, 31)))
-    assert (p["whole_months_start"], p["whole_months_end"], p["later_months_start"]) == (
-        datetime(2026, 1, 1), datetime(2026, 1, 1), datetime(2026, 1, 1))
 
 
 @pytest.mark.parametrize("filters", WINDOWS, ids=lambda f: f"{f.start}..{f.end}")

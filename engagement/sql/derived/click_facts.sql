@@ -1,5 +1,5 @@
--- Grain: one row per e-mail or SMS click by a known customer, with the messaging channel, the customer's integer
--- key and filter attributes, and the customer's first purchase after the click (null when none): the click
+-- Grain: one row per e-mail or SMS click by a known customer, with the messaging channel, the customer's filter
+-- attributes, and the customer's first purchase after the click (null when none): the click
 -- converts within N days when that purchase is at most N days later. Stored in click order.
 with clicks as (
     select
@@ -15,14 +15,13 @@ final as (
     select
         k.event_id,
         k.customer_id,
-        c.customer_key,
         c.acquisition_channel,
         c.lifecycle_stage,
         k.channel,
         k.clicked_at,
         o.ordered_at as next_purchase_at
     from clicks as k
-    join engagement_customers as c using (customer_id)
+    join customer_summary as c using (customer_id)
     asof left join order_facts as o
         on o.customer_id = k.customer_id
        and o.ordered_at > k.clicked_at

@@ -29,7 +29,7 @@ click_totals as (
     select
         channel,
         count(*) as clicks,
-        count(distinct customer_key) as clickers,
+        count(distinct customer_id) as clickers,
         count(*) filter (where next_purchase_at <= clicked_at + to_days($conversion_days::integer))
             as converted_clicks
     from clicks
@@ -40,7 +40,7 @@ orders_after_clicks as (
     -- Each purchase once per channel, however many of the channel's clicks it followed.
     select channel, count(*) as orders_after_click, sum(net_revenue)::double as revenue_after_click
     from (
-        select distinct channel, customer_key, order_number, net_revenue
+        select distinct channel, order_id, net_revenue
         from click_purchases
         where clicked_at >= $start and clicked_at < $end_exclusive
           and ordered_at <= clicked_at + to_days($conversion_days::integer)
