@@ -120,20 +120,33 @@ def default_calibration_end(first_day: date, observation_end: date) -> date:
     return observation_end - timedelta(days=holdout)
 
 
+# Derived tables holding clv/customer_summary.sql for the page's default settings (days as the unit), and
+# the query that reads each in the unit asked for.
+STORED_SUMMARIES = {"clv_calibration_summary": "clv/stored_calibration_summary",
+                    "clv_history_summary": "clv/stored_history_summary"}
+
+
 def _summary_rows(store: Store, params: dict, cursor):
-    """``clv/customer_summary.sql`` materialised once as an Arrow table (the scan of the orders is the
-    expensive step; every grouping and the forecast then read this table)."""
+    """``clv/customer_summary.sql``'s rows as a DuckDB relation that every grouping and the forecast read.
+
+    When a derived table stores them for these parameters (the page's defaults), a projection of it;
+    otherwise the query runs once and is materialised as an Arrow table (the scan of the orders is the
+    expensive step).
+    """
     cur = cursor or store.cursor()
-    return cur.sql(read_sql("clv/customer_summary"), params=params).to_arrow_table()
+    in_days = {**params, "unit_days": 1}
+    for table, reader in STORED_SUMMARIES.items():
+        if store.stored_view_params(table, cur) == in_days:
+            return cur.sql(read_sql(reader), params={"unit_days": params["unit_days"]})
+    return cur.from_arrow(cur.sql(read_sql("clv/customer_summary"), params=params).to_arrow_table())
 
 
-def _over_summary(store: Store, rows, name: str, cursor) -> pd.DataFrame:
-    cur = cursor or store.cursor()
-    return cur.from_arrow(rows).query("customer_summary_rows", read_sql(name)).df()
+def _over_summary(rows, name: str) -> pd.DataFrame:
+    return rows.query("customer_summary_rows", read_sql(name)).df()
 
 
 def _grouped(store: Store, params: dict, name: str, cursor) -> pd.DataFrame:
-    return _over_summary(store, _summary_rows(store, params, cursor), name, cursor)
+    return _over_summary(_summary_rows(store, params, cursor), name)
 
 
 def bgnbd_groups(store: Store, calibration_end: date, observation_end: date | None = None, unit: str = "week",
@@ -216,6 +229,7 @@ def fit_clv(store: Store, calibration_end: date | None = None, unit: str = "week
         Acquisition channels / lifecycle stages to model (empty: all customers).
     """
     started = time.perf_counter()
+    cursor = cursor or store.cursor()  # one connection: the summary relations and the forecast's frames meet on it
     first_day, observation_end = observation_window(store, cursor)
     if first_day is None:
         raise ValueError("There are no purchases to fit a CLV model on.")
@@ -230,17 +244,17 @@ def fit_clv(store: Store, calibration_end: date | None = None, unit: str = "week
 
     calibration = _summary_params(calibration_end, observation_end, unit, channels, segments)
     calibration_rows = _summary_rows(store, calibration, cursor)
-    groups = _over_summary(store, calibration_rows, "clv/bgnbd_groups", cursor)
+    groups = _over_summary(calibration_rows, "clv/bgnbd_groups")
     if groups.empty:
         raise ValueError("No customers in this selection bought before the calibration end.")
-    spend_groups = _over_summary(store, calibration_rows, "clv/gamma_gamma_groups", cursor)
+    spend_groups = _over_summary(calibration_rows, "clv/gamma_gamma_groups")
     bgnbd, spend = _fit_both(groups, spend_groups, unit)
     holdout = holdout_check(bgnbd, groups, (observation_end - calibration_end).days)
 
     whole = _summary_params(observation_end, observation_end, unit, channels, segments)
     whole_rows = _summary_rows(store, whole, cursor)
-    forward_groups = _over_summary(store, whole_rows, "clv/bgnbd_groups", cursor)
-    forward_spend_groups = _over_summary(store, whole_rows, "clv/gamma_gamma_groups", cursor)
+    forward_groups = _over_summary(whole_rows, "clv/bgnbd_groups")
+    forward_spend_groups = _over_summary(whole_rows, "clv/gamma_gamma_groups")
     forward_bgnbd, forward_spend = _fit_both(forward_groups, forward_spend_groups, unit)
     bands, top = _forecast(store, whole_rows, forward_bgnbd, forward_spend, forward_groups, horizon_days, cursor)
     return ClvResult(
@@ -270,7 +284,7 @@ def _forecast(store: Store, rows, fit: BgNbdFit, spend: GammaGammaFit | None, gr
     cur.register("group_predictions", group_predictions)
     cur.register("gamma_gamma_params", gamma_gamma_params)
     try:
-        forecast = cur.from_arrow(rows).query("customer_summary_rows", read_sql("clv/customer_forecast"))
+        forecast = rows.query("customer_summary_rows", read_sql("clv/customer_forecast"))
         bands = forecast.query("customer_forecast", read_sql("clv/forecast_bands")).df()
         top = forecast.order("predicted_revenue desc, customer_id").limit(TOP_CUSTOMERS).df()
     finally:

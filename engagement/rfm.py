@@ -2,7 +2,9 @@
 
 SQL (``sql/rfm/customer_scores.sql``) scores every customer who bought in the selected window and
 ``sql/rfm/score_grid.sql`` aggregates those rows inside DuckDB to sums per (R, F) cell; this module
-adds up the cells of each segment and computes shares, means and intervals.
+adds up the cells of each segment and computes shares, means and intervals. For the page's default
+window and selection the scores are stored at load time (derived ``rfm_default_scores``, the same
+query's result), so the default view only aggregates a stored table.
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ class RfmSegments:
     as_of: datetime  # recency is measured from here (the end of the window)
 
 
+STORED_SCORES = "rfm_default_scores"  # derived table: rfm/customer_scores.sql for the default window
+
+
 def run_over(store: Store, base: str, params: dict, name: str, alias: str, cursor=None) -> pd.DataFrame:
     """Run ``sql/<name>.sql`` over the (lazy) result of ``sql/<base>.sql``, visible to it as ``alias``.
 
@@ -60,15 +65,28 @@ def run_over(store: Store, base: str, params: dict, name: str, alias: str, curso
     return cur.sql(read_sql(base), params=params).query(alias, read_sql(name)).df()
 
 
+def _stored_scores(store: Store, params: dict, cur):
+    """The stored scores as a relation when they were computed with exactly ``params``, else None."""
+    return cur.table(STORED_SCORES) if store.stored_view_params(STORED_SCORES, cur) == params else None
+
+
 def customer_scores(store: Store, filters: Filters, cursor=None) -> pd.DataFrame:
     """One row per customer who bought in the window: recency (days), orders, revenue, scores, segment."""
-    return store.query("rfm/customer_scores", filters.params(), cursor=cursor)
+    params = filters.params()
+    cur = cursor or store.cursor()
+    stored = _stored_scores(store, params, cur)
+    return stored.df() if stored is not None else store.query("rfm/customer_scores", params, cursor=cur)
 
 
 def rfm_segments(store: Store, filters: Filters, cursor=None) -> RfmSegments:
     """Sizes, revenue and averages of each RFM segment, with shares and a 95 % CI on revenue per customer."""
     params = filters.params()
-    grid = run_over(store, "rfm/customer_scores", params, "rfm/score_grid", "customer_scores", cursor)
+    cur = cursor or store.cursor()
+    stored = _stored_scores(store, params, cur)
+    if stored is not None:
+        grid = stored.query("customer_scores", read_sql("rfm/score_grid")).df()
+    else:
+        grid = run_over(store, "rfm/customer_scores", params, "rfm/score_grid", "customer_scores", cur)
     sums = grid.groupby("segment", as_index=False)[
         ["customers", "revenue", "revenue_squared", "recency_days", "orders"]].sum()
     customers = int(sums["customers"].sum())
