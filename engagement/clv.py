@@ -164,8 +164,13 @@ def gamma_gamma_groups(store: Store, calibration_end: date, unit: str = "week", 
     return _grouped(store, params, "clv/gamma_gamma_groups", cursor)
 
 
-def _fit_both(groups: pd.DataFrame, spend: pd.DataFrame, unit: str) -> tuple[BgNbdFit, GammaGammaFit | None]:
-    bgnbd = fit_bgnbd(groups["frequency"], groups["recency"], groups["T"], groups["customers"], unit=unit)
+def _fit_both(groups: pd.DataFrame, spend: pd.DataFrame, unit: str,
+              start: BgNbdFit | None = None) -> tuple[BgNbdFit, GammaGammaFit | None]:
+    """Both fits. ``start``: a BG/NBD fit of the same customers on a shorter history, where the optimiser
+    starts (at 1M customers 23 instead of 29 likelihood evaluations; Gamma-Gamma's default start did
+    better than its calibration fit, 28 against 66, so it keeps it)."""
+    bgnbd = fit_bgnbd(groups["frequency"], groups["recency"], groups["T"], groups["customers"], unit=unit,
+                      start=None if start is None else start.params)
     spend_fit = None
     if spend["customers"].sum() >= 3:
         spend_fit = fit_gamma_gamma(spend["frequency"], spend["monetary_value"], spend["customers"])
@@ -255,7 +260,7 @@ def fit_clv(store: Store, calibration_end: date | None = None, unit: str = "week
     whole_rows = _summary_rows(store, whole, cursor)
     forward_groups = _over_summary(whole_rows, "clv/bgnbd_groups")
     forward_spend_groups = _over_summary(whole_rows, "clv/gamma_gamma_groups")
-    forward_bgnbd, forward_spend = _fit_both(forward_groups, forward_spend_groups, unit)
+    forward_bgnbd, forward_spend = _fit_both(forward_groups, forward_spend_groups, unit, start=bgnbd)
     bands, top = _forecast(store, whole_rows, forward_bgnbd, forward_spend, forward_groups, horizon_days, cursor)
     return ClvResult(
         unit=unit, calibration_end=calibration_end, observation_end=observation_end, horizon_days=horizon_days,
