@@ -86,11 +86,20 @@ def calibration_table(predicted: np.ndarray, observed: np.ndarray, bins: int = 1
     return pd.DataFrame(rows)
 
 
+# Derived tables holding clv/churn_features.sql for the page's default horizon (training and scoring).
+STORED_FEATURES = ("churn_training_features", "churn_current_features")
+
+
 def _features(store: Store, cutoff: datetime, horizon_days: int, channels, segments, cursor) -> pd.DataFrame:
-    return store.query("clv/churn_features", {
-        "cutoff": cutoff, "label_end": cutoff + timedelta(days=horizon_days),
-        "channels": list(channels), "segments": list(segments),
-    }, cursor=cursor)
+    """``clv/churn_features.sql`` as of ``cutoff``: from a derived table when one stores exactly these
+    parameters (the page's default horizon), otherwise computed on demand."""
+    params = {"cutoff": cutoff, "label_end": cutoff + timedelta(days=horizon_days),
+              "channels": list(channels), "segments": list(segments)}
+    cur = cursor or store.cursor()
+    for table in STORED_FEATURES:
+        if store.stored_view_params(table, cur) == params:
+            return cur.table(table).df()
+    return store.query("clv/churn_features", params, cursor=cur)
 
 
 def fit_churn_model(store: Store, horizon_days: int = 90, channels: tuple[str, ...] = (),

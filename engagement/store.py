@@ -33,7 +33,7 @@ from engagement.sql import read_sql
 DERIVED_TABLES = (
     "order_facts", "dataset_facts", "customer_summary", "customer_months", "purchases", "purchase_days",
     "purchase_states", "cohort_cells", "survey_answers", "rfm_default_scores", "clv_calibration_summary",
-    "clv_history_summary",
+    "clv_history_summary", "churn_training_features", "churn_current_features",
 )
 
 # Derived tables that store a view query's result for the settings its page opens with. For these,
@@ -45,6 +45,8 @@ STORED_VIEWS = {
     "rfm_default_scores": "rfm/customer_scores",
     "clv_calibration_summary": "clv/customer_summary",
     "clv_history_summary": "clv/customer_summary",
+    "churn_training_features": "clv/churn_features",
+    "churn_current_features": "clv/churn_features",
 }
 
 LOADS_DDL = """

@@ -77,3 +77,17 @@ def test_clv_fit_is_the_same_from_stored_and_on_demand_inputs(demo_store):
     assert stored.forward_gamma_gamma.params.tolist() == on_demand.forward_gamma_gamma.params.tolist()
     pd.testing.assert_frame_equal(stored.forecast_bands, on_demand.forecast_bands)
     pd.testing.assert_frame_equal(stored.top_customers, on_demand.top_customers)
+
+
+def test_churn_default_horizon_reads_the_stored_features(demo_store):
+    from datetime import datetime, time
+
+    from engagement.churn import STORED_FEATURES, _features
+
+    _, observation_end = observation_window(demo_store)
+    end_of_data = datetime.combine(observation_end + timedelta(days=1), time.min)
+    for table, cutoff in zip(STORED_FEATURES, (end_of_data - timedelta(days=90), end_of_data)):
+        params = {"cutoff": cutoff, "label_end": cutoff + timedelta(days=90), "channels": [], "segments": []}
+        assert demo_store.stored_view_params(table) == params
+        pd.testing.assert_frame_equal(_sorted(_features(demo_store, cutoff, 90, (), (), None)),
+                                      _sorted(_on_demand(demo_store, "clv/churn_features", params)), check_exact=True)
