@@ -27,7 +27,11 @@ FEATURES = (
 )
 RANDOM_STATE = 42
 HOLDOUT_SHARE = 0.3
-MAX_TRAINING_ROWS = 100_000  # beyond this the fit samples customers (fixed seed); holdout AUC is still on all held-out
+# Beyond this the fit trains on a sample stratified by the label (fixed seed); holdout AUC is still on every
+# held-out customer. On the 1M-customer demo (725,361 customers, 217,520 held out), 100,000 training rows
+# gave AUC 0.9885 (95 % CI 0.9882-0.9889) in 1.1 s, 50,000 gave 0.9882 in 0.46 s and 20,000 gave 0.9875,
+# outside that interval.
+MAX_TRAINING_ROWS = 50_000
 AT_RISK_LIST_SIZE = 200
 
 
@@ -145,7 +149,8 @@ def _train_and_score(store, frame, cutoff, end_of_data, horizon_days, channels, 
     is_holdout = rng.random(len(frame)) < HOLDOUT_SHARE
     train, holdout = frame[~is_holdout], frame[is_holdout]
     if len(train) > MAX_TRAINING_ROWS:
-        train = train.sample(MAX_TRAINING_ROWS, random_state=RANDOM_STATE)
+        train = train.groupby("is_churned", group_keys=False).sample(
+            frac=MAX_TRAINING_ROWS / len(train), random_state=RANDOM_STATE)
     model = HistGradientBoostingClassifier(max_iter=150, learning_rate=0.1, early_stopping=True,
                                            n_iter_no_change=10, random_state=RANDOM_STATE)
     model.fit(train[list(FEATURES)], train["is_churned"])
