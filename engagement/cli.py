@@ -6,6 +6,8 @@
         [--split none|channel|discount] --format json|csv
     python -m engagement report lifecycle [--at-risk-days N --lapsed-days N --vip-top-share X] --format json|csv
     python -m engagement report clv [--calibration-end DATE] [--unit day|week] [--horizon-days N] --format json
+    python -m engagement report nps|csat [--by all|touchpoint|channel|stage|loyalty|country|month|week] --format json|csv
+    python -m engagement report nps-outcomes|csat-outcomes [--days 90] --format json|csv
     python -m engagement report engagement [--threshold 10] [--weights orders=3,...] --format json|csv
     python -m engagement report roi [--margin 0.4] [--method auto|holdout|observational] --format json|csv
 

@@ -14,17 +14,10 @@ from engagement.commands.common import (
 
 
 def cmd_report_kpis(args: argparse.Namespace) -> int:
-    from engagement.filters import Filters
-    from engagement.kpis import data_range, default_filters, kpis_as_records, overview_kpis
+    from engagement.kpis import kpis_as_records, overview_kpis
 
     store = open_store(args)
-    defaults = default_filters(data_range(store))
-    filters = Filters(
-        start=args.start or defaults.start,
-        end=args.end or defaults.end,
-        channels=tuple(args.channel or ()),
-        segments=tuple(args.segment or ()),
-    )
+    filters = filters_from_args(store, args)
     records = kpis_as_records(overview_kpis(store, filters))
     if args.format == "json":
         emit({

@@ -65,7 +65,7 @@ def add_survey_report_parsers(reports) -> None:
     """report nps, nps-outcomes, csat and csat-outcomes, in that order."""
     from engagement.nps import DIMENSIONS
 
-    for survey, what in (("nps", "NPS"), ("csat", "CSAT (% satisfied)")):
+    for survey, what in (("nps", "NPS"), ("csat", "CSAT (%% satisfied)")):
         report_survey = reports.add_parser(
             survey, help=f"{what} per group with answers, top/middle/bottom counts and the 95 %% interval")
         add_db_option(report_survey)
