@@ -102,7 +102,7 @@ def _features(store: Store, cutoff: datetime, horizon_days: int, channels, segme
     cur = cursor or store.cursor()
     for table in STORED_FEATURES:
         if store.stored_view_params(table, cur) == params:
-            return cur.table(table).df()
+            return store.query(f"clv/stored_{table}", cursor=cur)
     return store.query("clv/churn_features", params, cursor=cur)
 
 

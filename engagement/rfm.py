@@ -17,7 +17,7 @@ import pandas as pd
 
 from engagement.filters import Filters
 from engagement.intervals import mean_interval
-from engagement.sql import read_sql
+from engagement.query_records import QueryRecord
 from engagement.store import Store
 
 # What each segment means, shown on the page and in the README (R = recency score, F = frequency score).
@@ -56,37 +56,28 @@ class RfmSegments:
 STORED_SCORES = "rfm_default_scores"  # derived table: rfm/customer_scores.sql for the default window
 
 
-def run_over(store: Store, base: str, params: dict, name: str, alias: str, cursor=None) -> pd.DataFrame:
-    """Run ``sql/<name>.sql`` over the (lazy) result of ``sql/<base>.sql``, visible to it as ``alias``.
-
-    Both queries run inside DuckDB in one plan; only the aggregate comes back to Python.
-    """
-    cur = cursor or store.cursor()
-    return cur.sql(read_sql(base), params=params).query(alias, read_sql(name)).df()
-
-
-def _stored_scores(store: Store, params: dict, cur):
-    """The stored scores as a relation when they were computed with exactly ``params``, else None."""
-    return cur.table(STORED_SCORES) if store.stored_view_params(STORED_SCORES, cur) == params else None
+def _scores_run(store: Store, params: dict, cur) -> QueryRecord:
+    """The run that scores the customers: a read of the stored scores when they were computed with exactly
+    ``params``, else rfm/customer_scores.sql."""
+    if store.stored_view_params(STORED_SCORES, cur) == params:
+        return QueryRecord("rfm/stored_default_scores")
+    return QueryRecord("rfm/customer_scores", params)
 
 
 def customer_scores(store: Store, filters: Filters, cursor=None) -> pd.DataFrame:
     """One row per customer who bought in the window: recency (days), orders, revenue, scores, segment."""
-    params = filters.params()
     cur = cursor or store.cursor()
-    stored = _stored_scores(store, params, cur)
-    return stored.df() if stored is not None else store.query("rfm/customer_scores", params, cursor=cur)
+    scores = _scores_run(store, filters.params(), cur)
+    return store.query(scores.name, scores.params, cursor=cur)
 
 
 def rfm_segments(store: Store, filters: Filters, cursor=None) -> RfmSegments:
     """Sizes, revenue and averages of each RFM segment, with shares and a 95 % CI on revenue per customer."""
     params = filters.params()
     cur = cursor or store.cursor()
-    stored = _stored_scores(store, params, cur)
-    if stored is not None:
-        grid = stored.query("customer_scores", read_sql("rfm/score_grid")).df()
-    else:
-        grid = run_over(store, "rfm/customer_scores", params, "rfm/score_grid", "customer_scores", cur)
+    # Scored (or read from the stored scores) and aggregated in one statement: only the (R, F) sums come back.
+    scores = _scores_run(store, params, cur)
+    grid = store.query("rfm/score_grid", cursor=cur, inputs=(("customer_scores", scores),))
     sums = grid.groupby("segment", as_index=False)[
         ["customers", "revenue", "revenue_squared", "recency_days", "orders"]].sum()
     customers = int(sums["customers"].sum())

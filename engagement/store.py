@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -26,6 +26,7 @@ import duckdb
 import pandas as pd
 
 from engagement import config
+from engagement.query_records import QueryRecord, note_query, record_queries  # noqa: F401 (re-exported)
 from engagement.schema import KINDS, TABLES, TableSpec
 from engagement.sql import read_sql
 
@@ -83,41 +84,6 @@ def _quarantine_payload(rows: pd.DataFrame) -> pd.DataFrame:
             for r in rows.drop(columns=[c for c in ("row_number", "reason") if c in rows]).to_dict("records")
         ],
     })
-
-
-@dataclass(frozen=True)
-class QueryRecord:
-    """One run of a SQL file: its name (``area/name``) and the parameters bound to it ("Show SQL")."""
-
-    name: str
-    params: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def sql(self) -> str:
-        return read_sql(self.name)
-
-
-# Per thread: the lists that record_queries() is filling (nested recordings all receive the query).
-_recording = threading.local()
-
-
-@contextmanager
-def record_queries() -> Iterator[list[QueryRecord]]:
-    """Collect every ``Store.query`` this thread runs inside the block, in order.
-
-    >>> store = Store.open(":memory:")
-    >>> with record_queries() as queries:
-    ...     _ = store.query("kpis/data_range")
-    >>> [q.name for q in queries]
-    ['kpis/data_range']
-    """
-    stack = _recording.__dict__.setdefault("stack", [])
-    queries: list[QueryRecord] = []
-    stack.append(queries)
-    try:
-        yield queries
-    finally:  # by identity: a nested recording may hold equal contents
-        del stack[next(i for i, q in enumerate(stack) if q is queries)]
 
 
 class ReadOnlyStoreError(RuntimeError):
@@ -490,18 +456,26 @@ class Store:
 
     # ---------------------------------------------------------------- reading
     def query(self, name: str, params: dict[str, Any] | None = None,
-              cursor: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
+              cursor: duckdb.DuckDBPyConnection | None = None,
+              inputs: tuple[tuple[str, QueryRecord], ...] = ()) -> pd.DataFrame:
         """Run ``engagement/sql/<name>.sql`` with bound parameters and return a DataFrame.
 
+        ``inputs`` are the relations the file reads that other SQL files produce, as (name it reads,
+        their run); they run in the same statement, as CTEs (see :meth:`QueryRecord.statement`).
         The run is remembered for "Show SQL": :meth:`last_query` (per thread) and any active
         :func:`record_queries` block.
         """
         cur = cursor or self.cursor()
-        record = QueryRecord(name, dict(params or {}))
+        record = QueryRecord(name, dict(params or {}), tuple(inputs))
+        self.remember_query(record)
+        if not inputs:
+            return cur.execute(read_sql(name), params or {}).df()
+        return cur.execute(record.statement(), record.all_params()).df()
+
+    def remember_query(self, record: QueryRecord) -> None:
+        """Note a run of a SQL file for "Show SQL" when the library ran it through DuckDB's relation API."""
         self._last_query.record = record
-        for queries in getattr(_recording, "stack", ()):
-            queries.append(record)
-        return cur.execute(read_sql(name), params or {}).df()
+        note_query(record)
 
     def last_query(self) -> QueryRecord | None:
         """The SQL file and parameters this thread last ran through :meth:`query`, if any."""

@@ -11,7 +11,8 @@ import pytest
 from engagement.clv import STORED_SUMMARIES, _summary_params, _summary_rows, fit_clv, observation_window
 from engagement.filters import Filters
 from engagement.kpis import data_range, default_filters
-from engagement.rfm import STORED_SCORES, customer_scores, rfm_segments, run_over
+from engagement.query_records import QueryRecord, record_queries
+from engagement.rfm import STORED_SCORES, customer_scores, rfm_segments
 from engagement.sql import read_sql
 from engagement.store import STORED_VIEWS, Store
 
@@ -42,8 +43,12 @@ def test_rfm_page_default_reads_the_stored_scores_and_gets_the_on_demand_result(
     on_demand = _on_demand(demo_store, "rfm/customer_scores", filters.params())
     pd.testing.assert_frame_equal(_sorted(customer_scores(demo_store, filters)), _sorted(on_demand), check_exact=True)
 
-    grid = run_over(demo_store, "rfm/customer_scores", filters.params(), "rfm/score_grid", "customer_scores")
-    result = rfm_segments(demo_store, filters)
+    scores = QueryRecord("rfm/customer_scores", filters.params())
+    grid = demo_store.query("rfm/score_grid", inputs=(("customer_scores", scores),))
+    with record_queries() as queries:
+        result = rfm_segments(demo_store, filters)
+    assert [q.name for q in queries] == ["rfm/score_grid"]
+    assert queries[0].inputs[0][1].name == "rfm/stored_default_scores"  # what "Show SQL" prints ran
     assert result.customers == grid["customers"].sum() == len(on_demand)
     assert result.revenue == pytest.approx(on_demand["revenue"].sum(), rel=1e-12)
     # Another window is not stored: it is computed on demand.
@@ -61,7 +66,9 @@ def test_clv_page_default_reads_the_stored_summaries_and_gets_the_on_demand_rows
         params = _summary_params(calibration, observation_end, unit, (), ())
         assert {**params, "unit_days": 1} in stored_params.values()
         cur = demo_store.cursor()
-        rows = _summary_rows(demo_store, params, cur).df()
+        relation, summary = _summary_rows(demo_store, params, cur)
+        assert summary.name in STORED_SUMMARIES.values()
+        rows = relation.df()
         pd.testing.assert_frame_equal(_sorted(rows), _sorted(_on_demand(demo_store, "clv/customer_summary", params)),
                                       check_exact=True)
 
