@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -26,15 +26,30 @@ import duckdb
 import pandas as pd
 
 from engagement import config
+from engagement.query_records import QueryRecord, note_query, record_queries  # noqa: F401 (re-exported)
 from engagement.schema import KINDS, TABLES, TableSpec
 from engagement.sql import read_sql
 
 # Rebuilt in this order after every load or undo: each may read the ones before it.
 DERIVED_TABLES = (
     "order_facts", "dataset_facts", "customer_summary", "customer_months", "purchases", "purchase_days",
-    "purchase_states", "cohort_cells", "survey_answers", "message_send_days", "click_facts", "click_purchases",
-    "email_open_days",
+    "purchase_states", "cohort_cells", "survey_answers", "rfm_default_scores", "clv_calibration_summary",
+    "clv_history_summary", "churn_training_features", "churn_current_features", "message_send_days", "click_facts",
+    "click_purchases", "email_open_days",
 )
+
+# Derived tables that store a view query's result for the settings its page opens with. For these,
+# ``derived/<name>.sql`` selects those settings (one row of the view query's bound parameters, read from
+# ``dataset_facts`` only) and the table holds the view query (value here) run with them. A view reads
+# the table when asked for exactly those parameters (:meth:`Store.stored_view_params`) and runs its
+# query on demand otherwise, so both paths return the same rows.
+STORED_VIEWS = {
+    "rfm_default_scores": "rfm/customer_scores",
+    "clv_calibration_summary": "clv/customer_summary",
+    "clv_history_summary": "clv/customer_summary",
+    "churn_training_features": "clv/churn_features",
+    "churn_current_features": "clv/churn_features",
+}
 
 LOADS_DDL = """
 CREATE TABLE IF NOT EXISTS loads (
@@ -70,41 +85,6 @@ def _quarantine_payload(rows: pd.DataFrame) -> pd.DataFrame:
             for r in rows.drop(columns=[c for c in ("row_number", "reason") if c in rows]).to_dict("records")
         ],
     })
-
-
-@dataclass(frozen=True)
-class QueryRecord:
-    """One run of a SQL file: its name (``area/name``) and the parameters bound to it ("Show SQL")."""
-
-    name: str
-    params: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def sql(self) -> str:
-        return read_sql(self.name)
-
-
-# Per thread: the lists that record_queries() is filling (nested recordings all receive the query).
-_recording = threading.local()
-
-
-@contextmanager
-def record_queries() -> Iterator[list[QueryRecord]]:
-    """Collect every ``Store.query`` this thread runs inside the block, in order.
-
-    >>> store = Store.open(":memory:")
-    >>> with record_queries() as queries:
-    ...     _ = store.query("kpis/data_range")
-    >>> [q.name for q in queries]
-    ['kpis/data_range']
-    """
-    stack = _recording.__dict__.setdefault("stack", [])
-    queries: list[QueryRecord] = []
-    stack.append(queries)
-    try:
-        yield queries
-    finally:  # by identity: a nested recording may hold equal contents
-        del stack[next(i for i, q in enumerate(stack) if q is queries)]
 
 
 class ReadOnlyStoreError(RuntimeError):
@@ -156,6 +136,12 @@ def _staging_select(spec: TableSpec, frame_columns: list[str], source: str = "in
         else:
             parts.append(f"CAST(NULL AS {column.sql_type}) AS {_quote(column.name)}")
     return "SELECT " + ", ".join(parts) + " FROM " + _quote(source)
+
+
+def _stored_view_settings(cur: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
+    """The one row of ``derived/<name>.sql`` as the parameters of ``STORED_VIEWS[name]``."""
+    relation = cur.sql(read_sql(f"derived/{name}"))
+    return dict(zip(relation.columns, relation.fetchall()[0]))
 
 
 class Store:
@@ -455,22 +441,42 @@ class Store:
     @staticmethod
     def _refresh_derived(cur: duckdb.DuckDBPyConnection) -> None:
         for name in DERIVED_TABLES:
-            cur.execute(f"CREATE OR REPLACE TABLE {_quote(name)} AS " + read_sql(f"derived/{name}"))
+            if name in STORED_VIEWS:
+                params = _stored_view_settings(cur, name)
+                cur.execute(f"CREATE OR REPLACE TABLE {_quote(name)} AS " + read_sql(STORED_VIEWS[name]), params)
+            else:
+                cur.execute(f"CREATE OR REPLACE TABLE {_quote(name)} AS " + read_sql(f"derived/{name}"))
+
+    def stored_view_params(self, name: str, cursor: duckdb.DuckDBPyConnection | None = None) -> dict | None:
+        """The bound parameters stored view ``name`` (a key of ``STORED_VIEWS``) was built with, or None when
+        this database has not built it (created by an older version and not reloaded since)."""
+        cur = cursor or self.cursor()
+        if not self._has_table(cur, name):
+            return None
+        return _stored_view_settings(cur, name)
 
     # ---------------------------------------------------------------- reading
     def query(self, name: str, params: dict[str, Any] | None = None,
-              cursor: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
+              cursor: duckdb.DuckDBPyConnection | None = None,
+              inputs: tuple[tuple[str, QueryRecord], ...] = ()) -> pd.DataFrame:
         """Run ``engagement/sql/<name>.sql`` with bound parameters and return a DataFrame.
 
+        ``inputs`` are the relations the file reads that other SQL files produce, as (name it reads,
+        their run); they run in the same statement, as CTEs (see :meth:`QueryRecord.statement`).
         The run is remembered for "Show SQL": :meth:`last_query` (per thread) and any active
         :func:`record_queries` block.
         """
         cur = cursor or self.cursor()
-        record = QueryRecord(name, dict(params or {}))
+        record = QueryRecord(name, dict(params or {}), tuple(inputs))
+        self.remember_query(record)
+        if not inputs:
+            return cur.execute(read_sql(name), params or {}).df()
+        return cur.execute(record.statement(), record.all_params()).df()
+
+    def remember_query(self, record: QueryRecord) -> None:
+        """Note a run of a SQL file for "Show SQL" when the library ran it through DuckDB's relation API."""
         self._last_query.record = record
-        for queries in getattr(_recording, "stack", ()):
-            queries.append(record)
-        return cur.execute(read_sql(name), params or {}).df()
+        note_query(record)
 
     def last_query(self) -> QueryRecord | None:
         """The SQL file and parameters this thread last ran through :meth:`query`, if any."""

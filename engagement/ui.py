@@ -265,8 +265,8 @@ def format_value(value: float, unit: str) -> str:
         return f"{value:.1%}"
     if unit == "money":
         return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
-    if unit == "days":
-        return f"{value:,.0f} days"
+    if unit == "days":  # a tenth of a day matters when the typical gap is a week
+        return f"{value:,.1f} days" if abs(value) < 100 else f"{value:,.0f} days"
     if unit == "score":
         return f"{value:+.0f}"
     return f"{value:,.2f}"

@@ -185,3 +185,11 @@ def test_window_totals_match_pandas_on_raw_rows(demo_store, days, channels, segm
         assert want["gaps"] > 1 and want["customers_with_orders"] > 10  # a case worth comparing
         for key, value in want.items():
             assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-9, nan_ok=True), key
+
+
+def test_cli_report_kpis_refuses_a_start_after_the_end(demo_db_path, capsys):
+    """A plain message and exit 1, not a traceback (as the other reports do)."""
+    from engagement.cli import main
+
+    assert main(["report", "kpis", "--db", str(demo_db_path), "--start", "2026-01-01", "--end", "2025-01-01"]) == 1
+    assert "before the start date" in capsys.readouterr().err
