@@ -27,6 +27,7 @@ import pandas as pd
 from engagement.filters import Filters
 from engagement.intervals import mean_interval, welch_interval, wilson_interval
 from engagement.sql import read_sql
+from engagement.query_records import QueryRecord
 from engagement.store import Store
 
 # Behaviour -> label. Order is the order shown on the page and in the CLI.
@@ -148,7 +149,21 @@ class EngagementView:
 
 def score_params(filters: Filters, weights: EngagementWeights, threshold: float) -> dict:
     """Bound parameters of ``sql/engagement/customer_scores.sql``."""
-    return {**filters.params(), **weights.params(), "threshold": float(threshold)}
+    return {"channels": list(filters.channels), "segments": list(filters.segments), **weights.params(),
+            "threshold": float(threshold)}
+
+
+STORED_COUNTS = "engagement_default_counts"  # derived table: engagement/customer_counts.sql, default window
+
+
+def counts_run(store: Store, filters: Filters, cursor=None) -> QueryRecord:
+    """The run giving the per-customer counts of ``filters``' window: a read of the stored counts when they
+    were computed for this window (every customer; the selection is applied when scoring), else
+    engagement/customer_counts.sql for the window and selection."""
+    every_customer = {**filters.params(), "channels": [], "segments": []}
+    if store.stored_view_params(STORED_COUNTS, cursor) == every_customer:
+        return QueryRecord("engagement/stored_default_counts")
+    return QueryRecord("engagement/customer_counts", filters.params())
 
 
 def materialise_scores(store: Store, filters: Filters, weights: EngagementWeights, threshold: float,
@@ -158,10 +173,11 @@ def materialise_scores(store: Store, filters: Filters, weights: EngagementWeight
     Returns the cursor (a new one when none is given); the table lives as long as the cursor.
     """
     cur = cursor or store.cursor()
-    cur.execute(
-        "CREATE OR REPLACE TEMP TABLE customer_scores AS " + read_sql("engagement/customer_scores"),
-        score_params(filters, weights, threshold),
-    ).fetchall()
+    scores = QueryRecord("engagement/customer_scores", score_params(filters, weights, threshold),
+                         (("customer_counts", counts_run(store, filters, cur)),))
+    store.remember_query(scores)
+    cur.execute("CREATE OR REPLACE TEMP TABLE customer_scores AS " + scores.statement(),
+                scores.all_params()).fetchall()
     return cur
 
 

@@ -35,7 +35,7 @@ DERIVED_TABLES = (
     "order_facts", "dataset_facts", "customer_summary", "customer_months", "purchases", "purchase_days",
     "purchase_states", "cohort_cells", "survey_answers", "rfm_default_scores", "clv_calibration_summary",
     "clv_history_summary", "churn_training_features", "churn_current_features", "message_send_days", "click_facts",
-    "click_purchases", "email_open_days",
+    "click_purchases", "email_open_days", "engagement_default_counts",
 )
 
 # Derived tables that store a view query's result for the settings its page opens with. For these,
@@ -49,6 +49,7 @@ STORED_VIEWS = {
     "clv_history_summary": "clv/customer_summary",
     "churn_training_features": "clv/churn_features",
     "churn_current_features": "clv/churn_features",
+    "engagement_default_counts": "engagement/customer_counts",
 }
 
 LOADS_DDL = """

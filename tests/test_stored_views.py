@@ -98,3 +98,28 @@ def test_churn_default_horizon_reads_the_stored_features(demo_store):
         assert demo_store.stored_view_params(table) == params
         pd.testing.assert_frame_equal(_sorted(_features(demo_store, cutoff, 90, (), (), None)),
                                       _sorted(_on_demand(demo_store, "clv/churn_features", params)), check_exact=True)
+
+
+def test_engagement_default_window_reads_the_stored_counts_for_any_selection_and_weights(demo_store):
+    """The stored counts cover every customer of the default window; a selection, other weights and another
+    threshold are applied when scoring, and give what scoring on demand gives."""
+    from engagement.engagement_score import STORED_COUNTS, EngagementWeights, counts_run
+    from engagement.engagement_score import customer_scores as engagement_scores
+
+    default = default_filters(data_range(demo_store))
+    selection = Filters(default.start, default.end, channels=("paid_social", "referral"), segments=("repeat", "vip"))
+    weights = EngagementWeights(orders=2.0, site_visits=0.5, referrals=7.0)
+    assert counts_run(demo_store, selection).name == "engagement/stored_default_counts"
+    other = Filters(default.start + timedelta(days=1), default.end)
+    assert counts_run(demo_store, other).name == "engagement/customer_counts"
+
+    stored = engagement_scores(demo_store, selection, weights, threshold=4.0)
+    # On demand: customer_counts.sql for the window and selection, scored here by hand with the same weights.
+    counts = _on_demand(demo_store, "engagement/customer_counts", selection.params())
+    score = (counts["orders"] * 2.0 + counts["email_clicks"] + counts["sms_clicks"] + counts["site_visits"] * 0.5
+             + counts["reviews"] * 3.0 + counts["referrals"] * 7.0 + counts["community_posts"] * 2.0)
+    expected = counts.assign(score=score.astype(float), is_engaged=score >= 4.0)
+    assert len(stored) == len(expected) > 100
+    pd.testing.assert_frame_equal(_sorted(stored)[list(expected.columns)], _sorted(expected),
+                                  check_exact=False, rtol=1e-12, check_dtype=False)
+    assert demo_store.stored_view_params(STORED_COUNTS)["channels"] == []
