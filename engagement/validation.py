@@ -29,7 +29,7 @@ import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import duckdb
 import pandas as pd
@@ -388,8 +388,11 @@ def _merge(sql_results: list[ExpectationResult], gx_results: dict[int, dict[str,
 
 def validate_checked(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_columns: tuple[str, ...],
                      provided_columns: tuple[str, ...], rows: int, engine: str | None = None,
-                     now: datetime | None = None) -> ValidationReport:
-    """Validate the staged ``checked_input`` with ``suite``; leaves ``row_failures`` on ``cur``."""
+                     now: datetime | None = None, read_text: Callable[[], None] | None = None) -> ValidationReport:
+    """Validate the staged ``checked_input`` with ``suite``; leaves ``row_failures`` on ``cur``.
+
+    ``read_text`` (see ``staging.stage``) is called before failing rows are quoted from the file's text.
+    """
     import time
 
     started = time.perf_counter()
@@ -401,6 +404,8 @@ def validate_checked(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_colum
         frame = cur.execute(f"SELECT {columns} FROM {CHECKED_TABLE}").df()
         results = _merge(results, run_great_expectations(frame, suite, parameters), suite)
         del frame
+    if failing and read_text is not None:
+        read_text()
     return ValidationReport(
         kind=suite.kind, rows=rows, engine=engine, results=tuple(results), failing_row_count=failing,
         sample_failures=failing_rows(cur, limit=SAMPLE_ROWS), seconds=time.perf_counter() - started,
