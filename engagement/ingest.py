@@ -39,7 +39,7 @@ from engagement.validation import ValidationReport
 ON_INVALID = ("reject", "quarantine")
 FAILING_ROWS_LIMIT = 200_000
 TEMP_TABLES = (readers.RAW_TABLE, staging.MAPPED_TABLE, staging.CHECKED_TABLE, staging.CHECKED_ROWS,
-               staging.HEAD_TABLE, staging.CURRENCY_TABLE, validation.FAILURES_TABLE)
+               staging.HEAD_TABLE, validation.FAILURES_TABLE)
 
 Progress = Callable[[str, float], None]
 

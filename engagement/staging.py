@@ -32,7 +32,7 @@ MAPPED_TABLE = "mapped_input"
 CHECKED_TABLE = "checked_input"
 CHECKED_ROWS = "checked_rows"
 HEAD_TABLE = "checked_head"
-CURRENCY_TABLE = "reporting_currency"
+CURRENCY_VARIABLE = "engagement_reporting_currency"
 HEAD_ROWS = 50_000
 TEXT_TYPES = ("VARCHAR",)
 EVENT_ID_SQL = (
@@ -186,17 +186,17 @@ def _checked_view(cur: duckdb.DuckDBPyConnection, kind: str, present: list[str],
     typed straight from the file) and, for orders, ``currency_is_reporting``.
 
     The currency flag is computed here, after the typing pass, because the reporting currency may be
-    the file's own most common currency (a view cannot bind parameters: the code sits in a one-row table).
+    the file's own most common currency. A view cannot bind parameters, so the code is bound to a
+    variable of this cursor's session (a scalar subquery would add a cross product to every query).
     Returns the reporting currency (None when the file has no currency column).
     """
     row_number = "" if numbered else f"CAST(rowid + 2 AS BIGINT) AS {ROW_COLUMN}, "
     currency_flag, reporting_currency = "", None
     if kind == "orders" and "currency" in present:
         reporting_currency = _reporting_currency(cur, has_tables)
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE {CURRENCY_TABLE} AS SELECT CAST($code AS VARCHAR) AS code",
-                    {"code": reporting_currency}).fetchall()
+        cur.execute(f"SET VARIABLE {CURRENCY_VARIABLE} = CAST($code AS VARCHAR)", {"code": reporting_currency}).fetchall()
         currency_flag = (f", CASE WHEN currency IS NULL THEN NULL ELSE upper(currency) = "
-                         f"(SELECT code FROM {CURRENCY_TABLE}) END AS currency_is_reporting")
+                         f"getvariable('{CURRENCY_VARIABLE}') END AS currency_is_reporting")
     cur.execute(f"CREATE OR REPLACE TEMP VIEW {CHECKED_TABLE} AS "
                 f"SELECT {row_number}*{currency_flag} FROM {CHECKED_ROWS}").fetchall()
     return reporting_currency
