@@ -17,6 +17,7 @@ import math
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,7 @@ import pandas as pd
 from engagement.bgnbd import BgNbdFit, fit_bgnbd
 from engagement.gamma_gamma import GammaGammaFit, fit_gamma_gamma
 from engagement.intervals import mean_interval
+from engagement.query_records import QueryRecord
 from engagement.sql import read_sql
 from engagement.store import Store
 
@@ -83,6 +85,44 @@ class ClvResult:
         bands = self.forecast_bands
         return float((bands["average_probability_alive"] * bands["customers"]).sum() / bands["customers"].sum())
 
+    @property
+    def parameters(self) -> pd.DataFrame:
+        """The forecast's fitted parameters and standard errors: BG/NBD r, alpha, a, b, then Gamma-Gamma p, q, gamma."""
+        return fit_parameters(self.forward_bgnbd, self.forward_gamma_gamma)
+
+    @property
+    def calibration_parameters(self) -> pd.DataFrame:
+        """The same for the fits on the calibration period (the model the holdout check judges)."""
+        return fit_parameters(self.bgnbd, self.gamma_gamma)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """The headline figures of the forecast and of the holdout check, one row each (``figure``, ``value``)."""
+        days = self.horizon_days
+        figures = {
+            "Customers modelled": self.customers,
+            "Average P(alive)": self.average_probability_alive,
+            f"Expected purchases, {days} d": self.expected_purchases,
+            f"Predicted revenue, {days} d": self.predicted_revenue,
+            "Frequency-value correlation": self.frequency_value_correlation,
+            f"Predicted holdout purchases, {self.holdout.holdout_days} d": self.holdout.predicted_total,
+            f"Actual holdout purchases, {self.holdout.holdout_days} d": self.holdout.actual_total,
+            "Holdout forecast error": self.holdout.relative_error,
+        }
+        return pd.DataFrame({"figure": list(figures), "value": [float(v) for v in figures.values()]})
+
+
+def fit_parameters(bgnbd: BgNbdFit, gamma_gamma: GammaGammaFit | None) -> pd.DataFrame:
+    """One row per fitted parameter: ``parameter``, ``estimate``, ``standard_error`` (no Gamma-Gamma rows
+    when too few repeat customers were there to fit it)."""
+    names, estimates, errors = ["r", "alpha", "a", "b"], list(bgnbd.params), list(bgnbd.standard_errors)
+    if gamma_gamma is not None:
+        names += ["p", "q", "gamma"]
+        estimates += list(gamma_gamma.params)
+        errors += list(gamma_gamma.standard_errors)
+    return pd.DataFrame({"parameter": names, "estimate": np.asarray(estimates, dtype=float),
+                         "standard_error": np.asarray(errors, dtype=float)})
+
 
 def _summary_params(calibration_end: date, observation_end: date, unit: str,
                     channels: tuple[str, ...], segments: tuple[str, ...]) -> dict:
@@ -120,20 +160,24 @@ def default_calibration_end(first_day: date, observation_end: date) -> date:
     return observation_end - timedelta(days=holdout)
 
 
-def _summary_rows(store: Store, params: dict, cursor):
+def _summary_rows(store: Store, params: dict, cursor) -> tuple[Any, QueryRecord]:
     """``clv/customer_summary.sql`` materialised once as an Arrow table (the scan of the orders is the
-    expensive step; every grouping and the forecast then read this table)."""
+    expensive step; every grouping and the forecast then read this table), and the record of that run."""
     cur = cursor or store.cursor()
-    return cur.sql(read_sql("clv/customer_summary"), params=params).to_arrow_table()
+    summary = QueryRecord("clv/customer_summary", params)
+    store.remember_query(summary)
+    return cur.sql(read_sql(summary.name), params=params).to_arrow_table(), summary
 
 
-def _over_summary(store: Store, rows, name: str, cursor) -> pd.DataFrame:
+def _over_summary(store: Store, rows, summary: QueryRecord, name: str, cursor) -> pd.DataFrame:
+    """``sql/<name>.sql`` over the materialised summary ``rows``, which it reads as ``customer_summary_rows``."""
     cur = cursor or store.cursor()
+    store.remember_query(QueryRecord(name, inputs=(("customer_summary_rows", summary),)))
     return cur.from_arrow(rows).query("customer_summary_rows", read_sql(name)).df()
 
 
 def _grouped(store: Store, params: dict, name: str, cursor) -> pd.DataFrame:
-    return _over_summary(store, _summary_rows(store, params, cursor), name, cursor)
+    return _over_summary(store, *_summary_rows(store, params, cursor), name, cursor)
 
 
 def bgnbd_groups(store: Store, calibration_end: date, observation_end: date | None = None, unit: str = "week",
@@ -229,20 +273,21 @@ def fit_clv(store: Store, calibration_end: date | None = None, unit: str = "week
         raise ValueError("The forecast horizon must be at least one day.")
 
     calibration = _summary_params(calibration_end, observation_end, unit, channels, segments)
-    calibration_rows = _summary_rows(store, calibration, cursor)
-    groups = _over_summary(store, calibration_rows, "clv/bgnbd_groups", cursor)
+    calibration_rows, calibration_summary = _summary_rows(store, calibration, cursor)
+    groups = _over_summary(store, calibration_rows, calibration_summary, "clv/bgnbd_groups", cursor)
     if groups.empty:
         raise ValueError("No customers in this selection bought before the calibration end.")
-    spend_groups = _over_summary(store, calibration_rows, "clv/gamma_gamma_groups", cursor)
+    spend_groups = _over_summary(store, calibration_rows, calibration_summary, "clv/gamma_gamma_groups", cursor)
     bgnbd, spend = _fit_both(groups, spend_groups, unit)
     holdout = holdout_check(bgnbd, groups, (observation_end - calibration_end).days)
 
     whole = _summary_params(observation_end, observation_end, unit, channels, segments)
-    whole_rows = _summary_rows(store, whole, cursor)
-    forward_groups = _over_summary(store, whole_rows, "clv/bgnbd_groups", cursor)
-    forward_spend_groups = _over_summary(store, whole_rows, "clv/gamma_gamma_groups", cursor)
+    whole_rows, whole_summary = _summary_rows(store, whole, cursor)
+    forward_groups = _over_summary(store, whole_rows, whole_summary, "clv/bgnbd_groups", cursor)
+    forward_spend_groups = _over_summary(store, whole_rows, whole_summary, "clv/gamma_gamma_groups", cursor)
     forward_bgnbd, forward_spend = _fit_both(forward_groups, forward_spend_groups, unit)
-    bands, top = _forecast(store, whole_rows, forward_bgnbd, forward_spend, forward_groups, horizon_days, cursor)
+    bands, top = _forecast(store, whole_rows, whole_summary, forward_bgnbd, forward_spend, forward_groups,
+                           horizon_days, cursor)
     return ClvResult(
         unit=unit, calibration_end=calibration_end, observation_end=observation_end, horizon_days=horizon_days,
         bgnbd=bgnbd, gamma_gamma=spend, holdout=holdout, forward_bgnbd=forward_bgnbd,
@@ -252,8 +297,16 @@ def fit_clv(store: Store, calibration_end: date | None = None, unit: str = "week
     )
 
 
-def _forecast(store: Store, rows, fit: BgNbdFit, spend: GammaGammaFit | None, groups: pd.DataFrame,
-              horizon_days: int, cursor) -> tuple[pd.DataFrame, pd.DataFrame]:
+# The forecast's SQL reads two frames computed here; "Show SQL" says so (they cannot be re-run as SQL alone).
+FORECAST_FRAMES = (
+    ("group_predictions", "P(alive) and expected purchases per (frequency, recency, T) group, computed in Python "
+                          "from the fitted BG/NBD"),
+    ("gamma_gamma_params", "the fitted Gamma-Gamma parameters p, q, gamma (one row), from Python"),
+)
+
+
+def _forecast(store: Store, rows, summary: QueryRecord, fit: BgNbdFit, spend: GammaGammaFit | None,
+              groups: pd.DataFrame, horizon_days: int, cursor) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Predict per (x, t_x, T) group in numpy, then join to customers and aggregate in DuckDB."""
     x, t_x, T = groups["frequency"], groups["recency"], groups["T"]
     group_predictions = pd.DataFrame({
@@ -269,6 +322,10 @@ def _forecast(store: Store, rows, fit: BgNbdFit, spend: GammaGammaFit | None, gr
     cur = cursor or store.cursor()
     cur.register("group_predictions", group_predictions)
     cur.register("gamma_gamma_params", gamma_gamma_params)
+    forecast_run = QueryRecord("clv/customer_forecast", inputs=(("customer_summary_rows", summary),),
+                               frames=FORECAST_FRAMES)
+    store.remember_query(forecast_run)
+    store.remember_query(QueryRecord("clv/forecast_bands", inputs=(("customer_forecast", forecast_run),)))
     try:
         forecast = cur.from_arrow(rows).query("customer_summary_rows", read_sql("clv/customer_forecast"))
         bands = forecast.query("customer_forecast", read_sql("clv/forecast_bands")).df()

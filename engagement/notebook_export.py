@@ -13,7 +13,9 @@ A page adds "Open as notebook" and "Show SQL" after its ``ui.view_data`` calls, 
                             filters=filters)
     ui.view_exports(recipe)
 
-Only SQL run through ``store.query`` on the calling thread is recorded.
+Only SQL run through ``store.query`` on the calling thread is recorded, and what library code notes with
+``store.remember_query`` when it runs SQL files through DuckDB's relation API (RFM, CLV; see
+``engagement/query_records.py`` for how a chain of files is shown and re-run).
 
 Example
 -------
@@ -48,7 +50,6 @@ import duckdb
 import pandas as pd
 
 from engagement.filters import Filters
-from engagement.sql import read_sql
 from engagement.store import QueryRecord, Store, StoreLockedError
 
 NOTEBOOK_KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -57,7 +58,11 @@ NOTEBOOK_KERNEL = {"name": "python3", "display_name": "Python 3", "language": "p
 # ------------------------------------------------------------------ recipes
 @dataclass(frozen=True)
 class LibraryCall:
-    """``result_name = module.function(store, *args, **kwargs)``, and the SQL it ran (``queries``)."""
+    """``result_name = module.function(store, *args, **kwargs)``, and the SQL it ran (``queries``).
+
+    ``show`` names attributes of the result (``"segments"``, ``"holdout.bins"``) that the notebook displays
+    after the result's own table, each in a cell of its own: the tables the page shows.
+    """
 
     module: str
     function: str
@@ -66,15 +71,18 @@ class LibraryCall:
     note: str = ""
     result_name: str = ""
     queries: tuple[QueryRecord, ...] = ()
+    show: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, function: Callable[..., Any], *args: Any, note: str = "", result_name: str = "",
-           **kwargs: Any) -> "LibraryCall":
+           show: tuple[str, ...] = (), **kwargs: Any) -> "LibraryCall":
         """Describe ``function(store, *args, **kwargs)``; ``function`` must live in an importable module."""
         if "." in function.__qualname__ or function.__module__ == "__main__":
             raise ValueError(f"{function.__qualname__} is not a module-level function; a notebook cannot import it.")
+        if not all(re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", name) for name in show):
+            raise ValueError(f"show takes attribute names such as 'segments' or 'holdout.bins', not {show!r}.")
         return cls(function.__module__, function.__qualname__, tuple(args), tuple(sorted(kwargs.items())),
-                   note=note, result_name=result_name)
+                   note=note, result_name=result_name, show=tuple(show))
 
     @property
     def callable(self) -> Callable[..., Any]:
@@ -200,6 +208,7 @@ def build_notebook(recipe: ViewRecipe, db_path: str | os.PathLike[str]):
         line = _call_source(call, recipe, imports)
         cells.append(v4.new_markdown_cell(f"## {call.note or call.function.replace('_', ' ').capitalize()}"))
         cells.append(v4.new_code_cell("\n".join(sorted(imports)) + "\n\n" + line + f"\nas_frame({call.variable})"))
+        cells.extend(v4.new_code_cell(f"{call.variable}.{name}") for name in call.show)
         cells.extend(_sql_cells(call))
     for number, sql in enumerate(recipe.sql_cells, start=1):
         cells.append(v4.new_markdown_cell(f"## Cell {number}\n\n```sql\n{sql.strip()}\n```"))
@@ -239,13 +248,24 @@ def _sql_cells(call: LibraryCall) -> list:
             distinct.append(query)
     for query in distinct:
         imports: set[str] = set()
-        params = to_source(query.params, imports)
+        params = to_source(query.all_params(), imports)
+        reads = "".join(f"\n\nIt reads `{alias}`, the result of `engagement/sql/{record.name}.sql` (a CTE below)."
+                        for alias, record in query.chain())
+        reads += "".join(f"\n\nIt reads `{alias}`: {what}. This SQL does not run on its own; the library "
+                         "call above reproduces its result." for alias, what in query.all_frames())
         cells.append(v4.new_markdown_cell(
-            f"SQL it ran: `engagement/sql/{query.name}.sql` with parameters `{params}`\n\n"
-            f"```sql\n{query.sql.strip()}\n```"
+            f"SQL it ran: `engagement/sql/{query.name}.sql` with parameters `{params}`{reads}\n\n"
+            f"```sql\n{query.statement().strip()}\n```"
         ))
+        if not query.runnable:
+            continue
+        if query.inputs:
+            own_params = to_source(query.params, imports)
+            code = f"store.query({query.name!r}, {own_params}, inputs={to_source(query.inputs, imports)})"
+        else:
+            code = f"store.query({query.name!r}, {params})"
         prefix = "\n".join(sorted(imports)) + "\n\n" if imports else ""
-        cells.append(v4.new_code_cell(f"{prefix}store.query({query.name!r}, {params})"))
+        cells.append(v4.new_code_cell(prefix + code))
     return cells
 
 
@@ -282,18 +302,23 @@ def sql_with_values(query: QueryRecord) -> str:
     """The query's SQL with each ``$name`` replaced by its value: what ran, ready to paste into a SQL cell."""
     def literal(match: re.Match[str]) -> str:
         name = match.group(1)
-        return sql_literal_value(query.params[name]) if name in query.params else match.group(0)
+        return sql_literal_value(params[name]) if name in params else match.group(0)
 
+    params = query.all_params()
     return "\n".join(
         line if line.lstrip().startswith("--") else re.sub(r"\$([A-Za-z_][A-Za-z0-9_]*)", literal, line)
-        for line in read_sql(query.name).splitlines()
+        for line in query.statement().splitlines()
     )
 
 
 def sql_text(query: QueryRecord) -> str:
     """The SQL of a recorded query, its parameters listed on top and filled in (for "Show SQL")."""
-    params = "\n".join(f"--   ${k} = {sql_literal_value(v)}" for k, v in query.params.items())
-    head = f"-- engagement/sql/{query.name}.sql\n" + (
+    params = "\n".join(f"--   ${k} = {sql_literal_value(v)}" for k, v in query.all_params().items())
+    reads = "".join(f"-- reads `{alias}`: engagement/sql/{record.name}.sql, as a CTE below\n"
+                    for alias, record in query.chain())
+    reads += "".join(f"-- reads `{alias}`: {what} (not in the database: this SQL does not run on its own)\n"
+                     for alias, what in query.all_frames())
+    head = f"-- engagement/sql/{query.name}.sql\n" + reads + (
         f"-- parameters (filled in below):\n{params}\n" if params else "")
     return head + sql_with_values(query).strip()
 

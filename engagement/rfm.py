@@ -15,7 +15,7 @@ import pandas as pd
 
 from engagement.filters import Filters
 from engagement.intervals import mean_interval
-from engagement.sql import read_sql
+from engagement.query_records import QueryRecord
 from engagement.store import Store
 
 # What each segment means, shown on the page and in the README (R = recency score, F = frequency score).
@@ -51,15 +51,6 @@ class RfmSegments:
     as_of: datetime  # recency is measured from here (the end of the window)
 
 
-def run_over(store: Store, base: str, params: dict, name: str, alias: str, cursor=None) -> pd.DataFrame:
-    """Run ``sql/<name>.sql`` over the (lazy) result of ``sql/<base>.sql``, visible to it as ``alias``.
-
-    Both queries run inside DuckDB in one plan; only the aggregate comes back to Python.
-    """
-    cur = cursor or store.cursor()
-    return cur.sql(read_sql(base), params=params).query(alias, read_sql(name)).df()
-
-
 def customer_scores(store: Store, filters: Filters, cursor=None) -> pd.DataFrame:
     """One row per customer who bought in the window: recency (days), orders, revenue, scores, segment."""
     return store.query("rfm/customer_scores", filters.params(), cursor=cursor)
@@ -68,7 +59,9 @@ def customer_scores(store: Store, filters: Filters, cursor=None) -> pd.DataFrame
 def rfm_segments(store: Store, filters: Filters, cursor=None) -> RfmSegments:
     """Sizes, revenue and averages of each RFM segment, with shares and a 95 % CI on revenue per customer."""
     params = filters.params()
-    grid = run_over(store, "rfm/customer_scores", params, "rfm/score_grid", "customer_scores", cursor)
+    # Scored and aggregated in one statement: only the (R, F) sums come back to Python.
+    scores = QueryRecord("rfm/customer_scores", params)
+    grid = store.query("rfm/score_grid", cursor=cursor, inputs=(("customer_scores", scores),))
     sums = grid.groupby("segment", as_index=False)[
         ["customers", "revenue", "revenue_squared", "recency_days", "orders"]].sum()
     customers = int(sums["customers"].sum())

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -26,13 +26,14 @@ import duckdb
 import pandas as pd
 
 from engagement import config
+from engagement.query_records import QueryRecord, note_query, record_queries  # noqa: F401 (re-exported)
 from engagement.schema import KINDS, TABLES, TableSpec
 from engagement.sql import read_sql
 
 # Rebuilt in this order after every load or undo: each may read the ones before it.
 DERIVED_TABLES = (
-    "order_facts", "dataset_facts", "customer_summary", "customer_months", "purchases", "purchase_states",
-    "cohort_cells",
+    "order_facts", "dataset_facts", "customer_summary", "customer_months", "purchases", "purchase_days",
+    "purchase_states", "cohort_cells", "survey_answers",
 )
 
 LOADS_DDL = """
@@ -69,41 +70,6 @@ def _quarantine_payload(rows: pd.DataFrame) -> pd.DataFrame:
             for r in rows.drop(columns=[c for c in ("row_number", "reason") if c in rows]).to_dict("records")
         ],
     })
-
-
-@dataclass(frozen=True)
-class QueryRecord:
-    """One run of a SQL file: its name (``area/name``) and the parameters bound to it ("Show SQL")."""
-
-    name: str
-    params: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def sql(self) -> str:
-        return read_sql(self.name)
-
-
-# Per thread: the lists that record_queries() is filling (nested recordings all receive the query).
-_recording = threading.local()
-
-
-@contextmanager
-def record_queries() -> Iterator[list[QueryRecord]]:
-    """Collect every ``Store.query`` this thread runs inside the block, in order.
-
-    >>> store = Store.open(":memory:")
-    >>> with record_queries() as queries:
-    ...     _ = store.query("kpis/data_range")
-    >>> [q.name for q in queries]
-    ['kpis/data_range']
-    """
-    stack = _recording.__dict__.setdefault("stack", [])
-    queries: list[QueryRecord] = []
-    stack.append(queries)
-    try:
-        yield queries
-    finally:  # by identity: a nested recording may hold equal contents
-        del stack[next(i for i, q in enumerate(stack) if q is queries)]
 
 
 class ReadOnlyStoreError(RuntimeError):
@@ -166,6 +132,7 @@ class Store:
         self.read_only = read_only
         self._write_lock = threading.Lock()
         self._last_query = threading.local()
+        self._snapshot = threading.local()
 
     @classmethod
     def open(cls, path: str | Path | None = None, read_only: bool | None = None) -> "Store":
@@ -194,8 +161,30 @@ class Store:
         self._connection.close()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A cursor for one thread or session (DuckDB connections are not shared across threads)."""
-        return self._connection.cursor()
+        """A cursor for one thread or session (DuckDB connections are not shared across threads).
+
+        Inside :meth:`snapshot` it is that block's cursor, so every read there sees the same data.
+        """
+        active = getattr(self._snapshot, "cursor", None)
+        return active if active is not None else self._connection.cursor()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Run a block's reads in one transaction: a view made of several queries sees one committed state,
+        never the data before a load in one query and after it in the next. Per thread; nests.
+        """
+        if getattr(self._snapshot, "cursor", None) is not None:
+            yield self._snapshot.cursor
+            return
+        cur = self._connection.cursor()
+        cur.execute("BEGIN TRANSACTION")
+        self._snapshot.cursor = cur
+        try:
+            yield cur
+        finally:
+            self._snapshot.cursor = None
+            cur.execute("ROLLBACK")  # reads only: nothing to keep
+            cur.close()
 
     # ----------------------------------------------------------------- schema
     def ensure_schema(self) -> None:
@@ -229,6 +218,8 @@ class Store:
     def _require_writable(self) -> None:
         if self.read_only:
             raise ReadOnlyStoreError("This workbench is opened read-only; loading and undoing are disabled.")
+        if getattr(self._snapshot, "cursor", None) is not None:
+            raise RuntimeError("Loads and undos cannot run inside a read snapshot (Store.snapshot).")
 
     # ------------------------------------------------------------------ loads
     def load_frame(
@@ -431,18 +422,26 @@ class Store:
 
     # ---------------------------------------------------------------- reading
     def query(self, name: str, params: dict[str, Any] | None = None,
-              cursor: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
+              cursor: duckdb.DuckDBPyConnection | None = None,
+              inputs: tuple[tuple[str, QueryRecord], ...] = ()) -> pd.DataFrame:
         """Run ``engagement/sql/<name>.sql`` with bound parameters and return a DataFrame.
 
+        ``inputs`` are the relations the file reads that other SQL files produce, as (name it reads,
+        their run); they run in the same statement, as CTEs (see :meth:`QueryRecord.statement`).
         The run is remembered for "Show SQL": :meth:`last_query` (per thread) and any active
         :func:`record_queries` block.
         """
         cur = cursor or self.cursor()
-        record = QueryRecord(name, dict(params or {}))
+        record = QueryRecord(name, dict(params or {}), tuple(inputs))
+        self.remember_query(record)
+        if not inputs:
+            return cur.execute(read_sql(name), params or {}).df()
+        return cur.execute(record.statement(), record.all_params()).df()
+
+    def remember_query(self, record: QueryRecord) -> None:
+        """Note a run of a SQL file for "Show SQL" when the library ran it through DuckDB's relation API."""
         self._last_query.record = record
-        for queries in getattr(_recording, "stack", ()):
-            queries.append(record)
-        return cur.execute(read_sql(name), params or {}).df()
+        note_query(record)
 
     def last_query(self) -> QueryRecord | None:
         """The SQL file and parameters this thread last ran through :meth:`query`, if any."""

@@ -61,8 +61,10 @@ def data_version(store: Store) -> str:
 def _cached_call(module: str, name: str, version: str, args: tuple, kwargs: tuple) -> tuple[Any, tuple]:
     """The result and the SQL files (with parameters) the call ran, for "Show SQL" and notebooks."""
     function = getattr(importlib.import_module(module), name)
-    with record_queries() as queries:
-        result = function(get_store(), *args, **dict(kwargs))
+    store = get_store()
+    # One snapshot per view: its queries all see the same committed data even while a load commits.
+    with record_queries() as queries, store.snapshot():
+        result = function(store, *args, **dict(kwargs))
     return result, tuple(queries)
 
 
@@ -263,8 +265,8 @@ def format_value(value: float, unit: str) -> str:
         return f"{value:.1%}"
     if unit == "money":
         return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
-    if unit == "days":
-        return f"{value:,.0f} days"
+    if unit == "days":  # a tenth of a day matters when the typical gap is a week
+        return f"{value:,.1f} days" if abs(value) < 100 else f"{value:,.0f} days"
     if unit == "score":
         return f"{value:+.0f}"
     return f"{value:,.2f}"

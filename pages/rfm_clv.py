@@ -8,6 +8,7 @@ from engagement import ui
 from engagement.charts import clv as charts
 from engagement.churn import fit_churn_model
 from engagement.clv import fit_clv, observation_window
+from engagement.notebook_export import LibraryCall
 from engagement.rfm import rfm_segments
 
 filters = ui.current_filters()
@@ -50,6 +51,9 @@ if section == SECTIONS[0]:
             "average_orders": st.column_config.NumberColumn("Avg orders", format="%.2f"),
         })
         ui.download_csv(rfm.segments, "rfm_segments.csv", key="rfm_clv_segments_csv")
+    ui.view_exports(ui.view_recipe("RFM segments", LibraryCall.of(
+        rfm_segments, filters, result_name="rfm", note="RFM segments", show=("segments", "grid")),
+        filters=filters), key="rfm_clv_rfm_export")
 
 # ---------------------------------------------------------------- models
 first_day, observation_end = ui.view_data(observation_window)
@@ -97,12 +101,7 @@ if section == SECTIONS[1]:
                    "purchase day always show P(alive) = 100 %; their low expected purchases carry the signal.")
         fit, spend = clv.forward_bgnbd, clv.forward_gamma_gamma
         st.markdown("**Fitted parameters (± standard error)**")
-        params = [
-            (name, value, se) for name, value, se in zip(("r", "alpha", "a", "b"), fit.params, fit.standard_errors)
-        ] + ([(name, value, se) for name, value, se in zip(("p", "q", "gamma"), spend.params, spend.standard_errors)]
-             if spend else [])
-        st.dataframe({"parameter": [p[0] for p in params], "estimate": [p[1] for p in params],
-                      "standard_error": [p[2] for p in params]}, hide_index=True)
+        st.dataframe(clv.parameters, hide_index=True)
         st.caption(
             f"BG/NBD: n = {fit.n_customers:,} customers, log-likelihood {fit.log_likelihood:,.1f}, time in "
             f"{fit.unit}s. Gamma-Gamma: n = {spend.n_customers if spend else 0:,} repeat customers. It assumes "
@@ -146,6 +145,14 @@ if section == SECTIONS[2]:
             **{c: st.column_config.NumberColumn(c.replace("_", " ").capitalize(), format="%.2f")
                for c in ("predicted_mean", "actual_mean", "actual_ci_low", "actual_ci_high")}})
 
+if section in SECTIONS[1:3] and clv is not None:
+    ui.view_exports(ui.view_recipe("CLV forecast", LibraryCall.of(
+        fit_clv, calibration_end, unit, int(horizon), filters.channels, filters.segments, result_name="clv",
+        note="BG/NBD and Gamma-Gamma fits, holdout check and forecast",
+        show=("summary", "parameters", "forecast_bands", "top_customers", "holdout.bins", "calibration_parameters")),
+        description="Date filters do not apply (the models need each customer's whole history); the channel and "
+                    "segment filters do."), key="rfm_clv_clv_export")
+
 if section == SECTIONS[3]:
     try:
         with st.spinner("Training the churn model (once per data version; about 25 s at 1M customers)…"):
@@ -182,3 +189,7 @@ if section == SECTIONS[3]:
             "recency_days": st.column_config.NumberColumn("Days since last order", format="%.0f"),
             "revenue": st.column_config.NumberColumn("Lifetime revenue", format="dollar")})
         ui.download_csv(churn.at_risk_customers, "churn_at_risk_customers.csv", key="rfm_clv_churn_csv")
+        ui.view_exports(ui.view_recipe("Churn risk", LibraryCall.of(
+            fit_churn_model, int(horizon), filters.channels, filters.segments, result_name="churn",
+            note="Churn model: holdout quality and current risk",
+            show=("calibration", "feature_importance", "risk_bands", "at_risk_customers"))), key="rfm_clv_churn_export")

@@ -158,3 +158,22 @@ def test_second_process_gets_a_clear_message_when_the_database_is_held(file_stor
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.returncode == 1
     assert "in use by another process" in out.stderr and "Data page" in out.stderr
+
+
+def test_snapshot_keeps_one_state_across_queries_while_a_load_commits(file_store):
+    """A view made of several queries runs them in one snapshot (Store.snapshot, used by ui.view_data):
+    a load committed by another session between two of its queries is not seen by the second."""
+    before = tuple(file_store.cursor().execute(TOTALS_SQL).fetchall()[0])
+    with file_store.snapshot():
+        first = tuple(file_store.cursor().execute(TOTALS_SQL).fetchall()[0])
+        writer = threading.Thread(
+            target=lambda: file_store.load_frame("orders", _orders(1_000, seed=5, prefix="during-")))
+        writer.start()
+        writer.join()
+        assert tuple(file_store.cursor().execute(TOTALS_SQL).fetchall()[0]) == first == before
+    assert tuple(file_store.cursor().execute(TOTALS_SQL).fetchall()[0]) != before
+
+
+def test_writes_are_refused_inside_a_read_snapshot(file_store):
+    with file_store.snapshot(), pytest.raises(RuntimeError, match="read snapshot"):
+        file_store.load_frame("orders", _orders(1, seed=6, prefix="inside-"))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import date, timedelta
 
+import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
@@ -114,3 +115,81 @@ def test_median_gap_interval_matches_order_statistics_on_raw_rows(demo_store):
     assert totals["gaps"] == len(gaps)
     assert totals["median_gap_days"] == pytest.approx(np.median(gaps))
     assert (totals["gap_ci_low"], totals["gap_ci_high"]) == (gaps[lower - 1], gaps[upper - 1])
+
+
+def _pandas_window_totals(store, filters: Filters) -> dict:
+    """The same sufficient statistics from the raw ``orders`` and ``surveys`` rows, in pandas: buyers by
+    grouping per customer, gaps from a per-customer sort (independent of the SQL's neighbour columns)."""
+    import numpy as np
+
+    from engagement.intervals import median_rank_bounds
+
+    cur = store.cursor()
+    orders = cur.execute("SELECT order_id, customer_id, ordered_at, net_revenue::double AS net_revenue, status "
+                         "FROM orders").df()
+    customers = cur.execute("SELECT customer_id, acquisition_channel, lifecycle_stage, is_loyalty_member "
+                            "FROM customer_summary").df()
+    surveys = cur.execute("SELECT customer_id, responded_at, kind, score FROM surveys").df()
+    selected = customers
+    if filters.channels:
+        selected = selected[selected.acquisition_channel.isin(filters.channels)]
+    if filters.segments:
+        selected = selected[selected.lifecycle_stage.isin(filters.segments)]
+    purchases = orders[~orders.status.isin(["refunded", "cancelled"])].sort_values(
+        ["customer_id", "ordered_at", "order_id"])
+    purchases["rank"] = purchases.groupby("customer_id").cumcount() + 1
+    purchases["gap"] = purchases.groupby("customer_id").ordered_at.diff().dt.total_seconds() / 86400
+    purchases = purchases[purchases.customer_id.isin(selected.customer_id)]
+    p = filters.params()
+    start, end = p["start"], p["end_exclusive"]
+    window = purchases[(purchases.ordered_at >= start) & (purchases.ordered_at < end)]
+    per_customer = window.groupby("customer_id").size()
+    gaps = np.sort(window.loc[window["rank"] > 1, "gap"].to_numpy())
+    members = selected[selected.is_loyalty_member.fillna(False).astype(bool)]
+    recent = purchases[(purchases.ordered_at >= end - pd.Timedelta(days=90)) & (purchases.ordered_at < end)]
+    answers = surveys[(surveys.kind == "nps") & (surveys.responded_at >= start) & (surveys.responded_at < end)
+                      & surveys.customer_id.isin(selected.customer_id)]
+    lower, upper = median_rank_bounds(len(gaps)) if len(gaps) else (None, None)
+    return {
+        "customers_with_orders": len(per_customer), "repeat_customers": int((per_customer >= 2).sum()),
+        "orders": len(window), "revenue": window.net_revenue.sum(),
+        "order_value_sd": window.net_revenue.std(ddof=1),
+        "returning_revenue": window.loc[window["rank"] > 1, "net_revenue"].sum(),
+        "gaps": len(gaps), "median_gap_days": np.median(gaps) if len(gaps) else math.nan,
+        "gap_ci_low": gaps[lower - 1] if len(gaps) else math.nan,
+        "gap_ci_high": gaps[upper - 1] if len(gaps) else math.nan,
+        "loyalty_members": len(members),
+        "loyalty_members_active_90d": int(members.customer_id.isin(recent.customer_id).sum()),
+        "promoters": int((answers.score >= 9).sum()), "passives": int(answers.score.between(7, 8).sum()),
+        "detractors": int((answers.score <= 6).sum()),
+    }
+
+
+@pytest.mark.parametrize("days, channels, segments", [
+    (365, (), ()),                                   # the default window
+    (30, (), ()),                                    # shorter than the 90 days of the loyalty KPI
+    (120, ("paid_social", "referral"), ()),
+    (200, (), ("repeat", "vip", "at_risk")),
+    (61, ("organic_search",), ("won_back", "repeat")),
+])
+def test_window_totals_match_pandas_on_raw_rows(demo_store, days, channels, segments):
+    """window_totals counts buyers from neighbouring purchase times, sums orders from daily totals and
+    selects the gap order statistics through a histogram; pandas does it the plain way on raw rows."""
+    from engagement.kpis import window_totals
+
+    end = data_range(demo_store).last_order_date
+    filters = Filters(start=end - timedelta(days=days - 1), end=end, channels=channels, segments=segments)
+    for window in (filters, filters.previous_period()):
+        got = window_totals(demo_store, window)
+        want = _pandas_window_totals(demo_store, window)
+        assert want["gaps"] > 1 and want["customers_with_orders"] > 10  # a case worth comparing
+        for key, value in want.items():
+            assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-9, nan_ok=True), key
+
+
+def test_cli_report_kpis_refuses_a_start_after_the_end(demo_db_path, capsys):
+    """A plain message and exit 1, not a traceback (as the other reports do)."""
+    from engagement.cli import main
+
+    assert main(["report", "kpis", "--db", str(demo_db_path), "--start", "2026-01-01", "--end", "2025-01-01"]) == 1
+    assert "before the start date" in capsys.readouterr().err

@@ -112,14 +112,16 @@ def test_empty_window_gives_an_empty_result(hand_store):
     assert result.customers == 0 and result.segments.empty
 
 
-@pytest.mark.parametrize("section, expected", [
-    ("RFM segments", ["Champions"]),
-    ("CLV forecast", ["Expected purchases, 30 d", "Average P(alive)"]),
-    ("Model check (holdout)", ["Predicted holdout purchases", "Forecast error"]),
-    ("Churn risk", ["Holdout AUC", "Hanley-McNeil"]),
+@pytest.mark.parametrize("section, expected, sql_files", [
+    ("RFM segments", ["Champions"], ["rfm/score_grid", "rfm/customer_scores"]),
+    ("CLV forecast", ["Expected purchases, 30 d", "Average P(alive)"],
+     ["clv/customer_summary", "clv/bgnbd_groups", "clv/gamma_gamma_groups", "clv/forecast_bands"]),
+    ("Model check (holdout)", ["Predicted holdout purchases", "Forecast error"], ["clv/bgnbd_groups"]),
+    ("Churn risk", ["Holdout AUC", "Hanley-McNeil"], ["clv/churn_features"]),
 ])
-def test_rfm_clv_page_sections_from_a_shared_link(app_env, section, expected):
-    """Each section renders with its numbers and sample sizes; section and horizon come from the URL."""
+def test_rfm_clv_page_sections_from_a_shared_link(app_env, section, expected, sql_files):
+    """Each section renders with its numbers and sample sizes, "Open as notebook" and "Show SQL" with the SQL
+    it ran; section and horizon come from the URL."""
     from pathlib import Path
 
     from streamlit.testing.v1 import AppTest
@@ -139,3 +141,8 @@ def test_rfm_clv_page_sections_from_a_shared_link(app_env, section, expected):
         assert fragment in text, fragment
     assert "n = " in text
     assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
+    assert any(b.label == "Open as notebook" for b in at.get("download_button"))
+    show_sql = next(e for e in at.expander if e.label == "Show SQL")
+    code = "\n".join(c.value for c in show_sql.code)
+    for name in sql_files:
+        assert f"engagement/sql/{name}.sql" in code, name

@@ -2,16 +2,20 @@
 
 The Overview's notebook is executed end to end with nbclient in tests/test_notebook_export.py; here the
 code cells of the other views' notebooks are run in-process (faster), which proves their arguments turn back
-into valid Python and their library calls work.
+into valid Python and their library calls work. For RFM, CLV and churn the recipes carry the SQL the calls
+ran (as the page's do), so their SQL cells run too, and the notebook's results are compared with the page's.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 
+import pandas as pd
 import pytest
 
+from engagement.churn import fit_churn_model
+from engagement.clv import fit_clv, observation_window
 from engagement.cohorts import retention_matrix
 from engagement.experiments import ExperimentQuery, experiment_analysis
 from engagement.roi import roi_report
@@ -20,15 +24,31 @@ from engagement.engagement_score import DEFAULT_THRESHOLD, EngagementWeights, en
 from engagement.filters import Filters
 from engagement.lifecycle import current_stages, default_thresholds, month_end_moments, stage_sizes
 from engagement.nps import NPS_SCALE, survey_breakdown
-from engagement.notebook_export import LibraryCall, ViewRecipe, notebook_text
+from engagement.notebook_export import LibraryCall, ViewRecipe, notebook_text, sql_text
+from engagement.rfm import rfm_segments
+from engagement.sql_safety import run_query
+from engagement.store import record_queries
 
 FILTERS = Filters(start=date(2025, 11, 1), end=date(2026, 10, 31), channels=("referral",))
+
+
+def _clv_arguments(store):
+    """What the page passes by default: a 182-day holdout, weeks, a 90-day horizon, the sidebar's selection."""
+    first_day, observation_end = observation_window(store)
+    return observation_end - timedelta(days=182), "week", 90, FILTERS.channels, FILTERS.segments
 
 
 def _recipes(store):
     defaults = default_thresholds(store)
     moments = month_end_moments(FILTERS, defaults.as_of)
     return {
+        # As pages/rfm_clv.py describes its sections.
+        "rfm": [LibraryCall.of(rfm_segments, FILTERS, result_name="rfm", show=("segments", "grid"))],
+        "clv": [LibraryCall.of(fit_clv, *_clv_arguments(store), result_name="clv",
+                               show=("summary", "parameters", "forecast_bands", "top_customers", "holdout.bins",
+                                     "calibration_parameters"))],
+        "churn": [LibraryCall.of(fit_churn_model, 90, FILTERS.channels, FILTERS.segments, result_name="churn",
+                                 show=("calibration", "feature_importance", "risk_bands", "at_risk_customers"))],
         "cohorts": [LibraryCall.of(retention_matrix, FILTERS, "month", "none", result_name="matrix")],
         "lifecycle": [LibraryCall.of(current_stages, FILTERS, defaults.thresholds, result_name="stages"),
                       LibraryCall.of(stage_sizes, FILTERS, defaults.thresholds, moments, result_name="sizes")],
@@ -42,16 +62,107 @@ def _recipes(store):
     }
 
 
-@pytest.mark.parametrize("view", ["cohorts", "lifecycle", "engagement", "nps", "csat", "roi", "experiments"])
-def test_view_notebook_cells_run(view, demo_store, demo_db_path):
-    calls = _recipes(demo_store)[view]
-    recipe = ViewRecipe(title=view, calls=tuple(calls), filters=FILTERS)
-    notebook = json.loads(notebook_text(recipe, demo_db_path))
+def _with_their_sql(store, calls):
+    """The calls with the SQL they ran, recorded the way the page's cache records it."""
+    recorded = []
+    for call in calls:
+        with record_queries() as queries:
+            call.callable(store, *call.args, **dict(call.kwargs))
+        recorded.append(call.with_queries(queries))
+    return recorded
+
+
+def _run_code_cells(notebook: dict, view: str) -> dict:
     namespace: dict = {}
     for cell in notebook["cells"]:
         if cell["cell_type"] == "code":
             source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
             lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
             exec(compile("\n".join(lines), f"<{view} notebook>", "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+@pytest.mark.parametrize("view", ["cohorts", "lifecycle", "engagement", "nps", "csat", "roi", "experiments",
+                                  "rfm", "clv", "churn"])
+def test_view_notebook_cells_run(view, demo_store, demo_db_path):
+    calls = _recipes(demo_store)[view]
+    if view in ("rfm", "clv", "churn"):
+        calls = _with_their_sql(demo_store, calls)
+    recipe = ViewRecipe(title=view, calls=tuple(calls), filters=FILTERS)
+    notebook = json.loads(notebook_text(recipe, demo_db_path))
+    namespace = _run_code_cells(notebook, view)
     for call in calls:
         assert call.result_name in namespace, f"{view}: {call.result_name} was not computed"
+    if view in ("rfm", "clv", "churn"):
+        sources = ["".join(c["source"]) for c in notebook["cells"]]
+        for call in calls:
+            assert call.queries, f"{view}: the call recorded no SQL"
+            for name in call.show:  # each table the page shows has its own cell
+                assert f"{call.result_name}.{name}" in sources
+            for query in call.queries:
+                assert any(f"engagement/sql/{query.name}.sql" in s for s in sources)
+        _same_as_the_page(view, namespace, demo_store)
+
+
+def _same_as_the_page(view: str, namespace: dict, store) -> None:
+    """The notebook's results equal what the page computes with the same arguments."""
+    if view == "rfm":
+        page = rfm_segments(store, FILTERS)
+        notebook = namespace["rfm"]
+        assert notebook.customers == page.customers > 0
+        # Revenue sums over DOUBLE: the last bits may differ between two runs (DuckDB sums in parallel).
+        pd.testing.assert_frame_equal(notebook.segments, page.segments, rtol=1e-9)
+        pd.testing.assert_frame_equal(notebook.grid, page.grid, rtol=1e-9)
+    elif view == "clv":
+        page = fit_clv(store, *_clv_arguments(store))
+        notebook = namespace["clv"]
+        assert notebook.customers == page.customers > 0
+        assert notebook.summary["figure"].tolist() == page.summary["figure"].tolist()
+        # Maximum-likelihood fits: two runs of the same code on the same data agree to about 1e-6 (the
+        # optimiser starts from DOUBLE sums whose last bits vary), so compare to 1e-4.
+        for table in ("summary", "parameters", "calibration_parameters", "forecast_bands"):
+            pd.testing.assert_frame_equal(getattr(notebook, table), getattr(page, table), rtol=1e-4, obj=table)
+        pd.testing.assert_frame_equal(notebook.holdout.bins, page.holdout.bins, rtol=1e-4)
+        assert notebook.parameters["parameter"].tolist() == ["r", "alpha", "a", "b", "p", "q", "gamma"]
+        top = 10  # the top of the list, where predicted revenues are far apart
+        assert notebook.top_customers["customer_id"][:top].tolist() == page.top_customers["customer_id"][:top].tolist()
+    else:
+        page = fit_churn_model(store, 90, FILTERS.channels, FILTERS.segments)
+        notebook = namespace["churn"]
+        assert (notebook.auc, notebook.brier_score) == pytest.approx((page.auc, page.brier_score), rel=1e-9)
+        pd.testing.assert_frame_equal(notebook.risk_bands, page.risk_bands, rtol=1e-9)
+
+
+@pytest.mark.parametrize("view", ["rfm", "clv"])
+def test_show_sql_of_chained_queries_runs_in_a_sql_cell(view, demo_store):
+    """RFM and CLV chain SQL files inside DuckDB. What "Show SQL" prints for each step, pasted into the SQL
+    notebook, runs on its own and gives that step's rows; a step that reads a frame computed in Python
+    (the CLV forecast) says so instead."""
+    (call,) = _with_their_sql(demo_store, _recipes(demo_store)[view])
+    chained = [q for q in call.queries if q.inputs]
+    assert chained, f"{view}: no chained step recorded"
+    for query in call.queries:
+        shown = sql_text(query)
+        if not query.runnable:  # the forecast joins predictions computed in Python, and the bands read it
+            assert query.name in ("clv/customer_forecast", "clv/forecast_bands")
+            assert "group_predictions" in shown and "does not run on its own" in shown
+            continue
+        pasted = run_query(demo_store, shown, max_rows=1_000_000).frame
+        expected = demo_store.query(query.name, query.params, inputs=query.inputs)
+        # Some steps (the groupings) have no ORDER BY: compare the rows in one order.
+        pd.testing.assert_frame_equal(_sorted(pasted), _sorted(expected), check_dtype=False, rtol=1e-9,
+                                      obj=query.name)
+    if view == "clv":
+        from engagement.clv import bgnbd_groups
+
+        # The recorded chain is what the library fitted on: the calibration period's BG/NBD groups.
+        calibration_end, unit, _, channels, segments = _clv_arguments(demo_store)
+        first = next(q for q in call.queries if q.name == "clv/bgnbd_groups")
+        _, observation_end = observation_window(demo_store)
+        library = bgnbd_groups(demo_store, calibration_end, observation_end, unit, channels, segments)
+        pd.testing.assert_frame_equal(_sorted(demo_store.query(first.name, first.params, inputs=first.inputs)),
+                                      _sorted(library), check_dtype=False, rtol=1e-9)
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values(list(frame.columns), ignore_index=True)

@@ -92,4 +92,6 @@ final as (
     left join future_orders as f using (customer_id)
 )
 
+-- A stable row order: churn.py draws the model's random holdout split by row position.
 select * from final
+order by customer_id

@@ -1,5 +1,6 @@
 -- Grain: one row per purchase order (refunded and cancelled orders are not purchases and are left out).
--- Numbers each customer's purchases in time order and measures the gap since the previous one.
+-- Numbers each customer's purchases in time order, measures the gap since the previous one and keeps the
+-- neighbouring purchase times (windowed counts of buyers need them: see kpis/window_totals.sql).
 with purchases as (
     select order_id, customer_id, ordered_at, net_revenue, coalesce(discount, 0) as discount, channel, currency
     from orders
@@ -10,7 +11,8 @@ numbered as (
     select
         *,
         row_number() over (partition by customer_id order by ordered_at, order_id) as order_number,
-        lag(ordered_at) over (partition by customer_id order by ordered_at, order_id) as previous_ordered_at
+        lag(ordered_at) over (partition by customer_id order by ordered_at, order_id) as previous_ordered_at,
+        lead(ordered_at) over (partition by customer_id order by ordered_at, order_id) as next_ordered_at
     from purchases
 ),
 

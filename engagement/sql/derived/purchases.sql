@@ -1,6 +1,8 @@
 -- Grain: one row per purchase, with the buying customer's attributes the shared filters select on.
 -- A wide, date-ordered copy of order_facts: windowed views filter it without joins, and the
--- ordering lets DuckDB skip row groups outside the selected dates.
+-- ordering lets DuckDB skip row groups outside the selected dates. The customer's neighbouring purchase
+-- times are never null, so window counts compare them without null checks: previous_ordered_at is
+-- '-infinity' on a first purchase, next_ordered_at 'infinity' on the latest one.
 with final as (
     select
         o.order_id,
@@ -10,6 +12,8 @@ with final as (
         o.discount,
         o.order_number,
         o.days_since_previous_order,
+        coalesce(o.previous_ordered_at, '-infinity'::timestamp) as previous_ordered_at,
+        coalesce(o.next_ordered_at, 'infinity'::timestamp) as next_ordered_at,
         s.acquisition_channel,
         s.lifecycle_stage,
         s.is_loyalty_member

@@ -44,23 +44,19 @@ span_events as (
     where e.event_type = $event_type and e.occurred_at >= span.first_at and e.occurred_at < span.last_at
 ),
 
-after_assignment as (
-    select a.customer_id, count(*) as orders, sum(o.net_revenue)::double as revenue
-    from assignments as a
-    join span_orders as o
-        on o.customer_id = a.customer_id
-        and o.ordered_at >= a.assigned_at
-        and o.ordered_at < a.window_end_at
-    group by a.customer_id
-),
-
-before_assignment as (
-    select a.customer_id, sum(o.net_revenue)::double as revenue
+-- One range join for both windows around the assignment: the $window_days before it (the covariate)
+-- and the $window_days after it (the outcomes).
+around_assignment as (
+    select
+        a.customer_id,
+        count(*) filter (where o.ordered_at >= a.assigned_at) as orders,
+        sum(o.net_revenue) filter (where o.ordered_at >= a.assigned_at)::double as revenue,
+        sum(o.net_revenue) filter (where o.ordered_at < a.assigned_at)::double as pre_revenue
     from assignments as a
     join span_orders as o
         on o.customer_id = a.customer_id
         and o.ordered_at >= a.assigned_at - to_days(cast($window_days as integer))
-        and o.ordered_at < a.assigned_at
+        and o.ordered_at < a.window_end_at
     group by a.customer_id
 ),
 
@@ -78,15 +74,14 @@ units as (
         a.segment,
         a.variant,
         a.window_end_at > facts.as_of as is_window_incomplete,
-        coalesce(b.revenue, 0) as pre_revenue,
+        coalesce(p.pre_revenue, 0) as pre_revenue,
         (coalesce(p.orders, 0) > 0)::double as conversion,
         coalesce(p.revenue, 0) as revenue_per_customer,
         coalesce(p.orders, 0)::double as orders_per_customer,
         (e.customer_id is not null)::double as event_rate
     from assignments as a
     cross join facts
-    left join after_assignment as p using (customer_id)
-    left join before_assignment as b using (customer_id)
+    left join around_assignment as p using (customer_id)
     left join event_units as e using (customer_id)
 ),
 

@@ -1,22 +1,33 @@
--- Grain: one row per calendar month in the window ($start, $end_exclusive) for the selected customers.
-with selected_customers as (
-    select customer_id
-    from customer_summary
-    where (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
+-- Grain: one row per calendar month in the window ($start, $end_exclusive) for the selected customers
+-- ($channels, $segments; an empty list selects all), summed from the daily totals in `purchase_days`.
+with selected_days as (
+    select *
+    from purchase_days
+    where purchase_day >= $start::date and purchase_day < $end_exclusive::date
+      and (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
       and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
+),
+
+monthly as (
+    select
+        date_trunc('month', purchase_day)::date as month,
+        sum(orders)::bigint as orders,
+        sum(revenue)::double as revenue,
+        sum(revenue_squared)::double as revenue_squared
+    from selected_days
+    group by all
 ),
 
 final as (
     select
-        date_trunc('month', o.ordered_at)::date as month,
-        count(*) as orders,
-        sum(o.net_revenue)::double as revenue,
-        avg(o.net_revenue)::double as average_order_value,
-        stddev_samp(o.net_revenue::double) as order_value_sd
-    from order_facts as o
-    semi join selected_customers using (customer_id)
-    where o.ordered_at >= $start and o.ordered_at < $end_exclusive
-    group by all
+        month,
+        orders,
+        revenue,
+        revenue / orders as average_order_value,
+        case when orders > 1
+            then sqrt(greatest(revenue_squared - revenue * revenue / orders, 0) / (orders - 1))
+        end as order_value_sd
+    from monthly
     order by month
 )
 

@@ -1,60 +1,75 @@
--- Grain: one row for one date window ($start inclusive, $end_exclusive exclusive) and one customer
--- selection ($channels, $segments; an empty list selects all). Sufficient statistics only: the
+-- Grain: one row for one date window ($start inclusive, $end_exclusive exclusive, both midnights) and one
+-- customer selection ($channels, $segments; an empty list selects all). Sufficient statistics only: the
 -- rates, intervals and comparisons are computed from them in engagement/kpis.py.
-with selected_purchases as (
-    select *
-    from purchases
-    where (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
+--
+-- No grouping by customer: a customer bought in the window exactly when one of their purchases in it has
+-- no earlier purchase in it (its previous one is before $start; '-infinity' when there is none), and bought
+-- at least twice when that purchase's next one is also before $end_exclusive. Order sums come from
+-- `purchase_days`.
+with day_totals as (
+    select
+        coalesce(sum(orders), 0)::bigint as orders,
+        coalesce(sum(revenue), 0)::double as revenue,
+        coalesce(sum(revenue_squared), 0)::double as revenue_squared,
+        coalesce(sum(returning_revenue), 0)::double as returning_revenue,
+        coalesce(sum(repeat_orders), 0)::bigint as gaps
+    from purchase_days
+    where purchase_day >= $start::date and purchase_day < $end_exclusive::date
+      and (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
       and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
-),
-
-window_orders as (
-    select customer_id, net_revenue, order_number, days_since_previous_order
-    from selected_purchases
-    where ordered_at >= $start and ordered_at < $end_exclusive
 ),
 
 order_totals as (
     select
-        count(*) as orders,
-        coalesce(sum(net_revenue), 0)::double as revenue,
-        stddev_samp(net_revenue::double) as order_value_sd,
-        coalesce(sum(net_revenue) filter (where order_number > 1), 0)::double as returning_revenue,
-        count(days_since_previous_order) filter (where order_number > 1) as gaps,
-        median(days_since_previous_order) filter (where order_number > 1) as median_gap_days
-    from window_orders
+        orders,
+        revenue,
+        case when orders > 1
+            then sqrt(greatest(revenue_squared - revenue * revenue / orders, 0) / (orders - 1))
+        end as order_value_sd,
+        returning_revenue,
+        gaps
+    from day_totals
 ),
 
 buyer_totals as (
-    select count(*) as customers_with_orders, count(*) filter (where orders >= 2) as repeat_customers
-    from (select customer_id, count(*) as orders from window_orders group by customer_id)
+    select
+        count(*) filter (
+            where ordered_at >= $start
+              and previous_ordered_at < $start
+        ) as customers_with_orders,
+        count(*) filter (
+            where ordered_at >= $start
+              and previous_ordered_at < $start
+              and next_ordered_at < $end_exclusive
+        ) as repeat_customers,
+        count(*) filter (
+            where is_loyalty_member
+              and ordered_at >= $end_exclusive - interval 90 day
+              and previous_ordered_at < $end_exclusive - interval 90 day
+        ) as loyalty_members_active_90d
+    from purchases
+    where ordered_at >= least($start, $end_exclusive - interval 90 day) and ordered_at < $end_exclusive
+      and (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
+      and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
 ),
 
 loyalty as (
-    select
-        (select count(*)
-         from customer_summary
-         where is_loyalty_member
-           and (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
-           and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
-        ) as loyalty_members,
-        (select count(distinct customer_id)
-         from selected_purchases
-         where is_loyalty_member
-           and ordered_at >= $end_exclusive - interval 90 day and ordered_at < $end_exclusive
-        ) as loyalty_members_active_90d
+    select count(*) as loyalty_members
+    from customer_summary
+    where is_loyalty_member
+      and (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
+      and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
 ),
 
 nps_answers as (
     select
-        count(*) filter (where s.score >= 9) as promoters,
-        count(*) filter (where s.score between 7 and 8) as passives,
-        count(*) filter (where s.score <= 6) as detractors
-    from surveys as s
-    join customer_summary as c using (customer_id)
-    where s.kind = 'nps' and s.responded_at >= $start and s.responded_at < $end_exclusive
-      and (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], c.acquisition_channel))
-      and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], c.lifecycle_stage))
+        count(*) filter (where score >= 9) as promoters,
+        count(*) filter (where score between 7 and 8) as passives,
+        count(*) filter (where score <= 6) as detractors
+    from survey_answers
+    where kind = 'nps' and responded_at >= $start and responded_at < $end_exclusive
+      and (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
+      and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
 ),
 
 final as (

@@ -3,33 +3,16 @@
 -- $end_exclusive) by the selected customers ($channels, $segments; an empty list selects all).
 -- Counts only: the top box (score >= $top_min), the bottom box (score <= $bottom_max) and the middle;
 -- scores and intervals are computed from them in engagement/nps.py and engagement/csat.py.
-with selected_customers as (
-    select
-        customer_id,
-        acquisition_channel,
-        lifecycle_stage,
-        coalesce(country, 'unknown') as country,
-        coalesce(loyalty_tier, case when is_loyalty_member then 'member (no tier)' else 'non-member' end)
-            as loyalty_segment
-    from customer_summary
-    where (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
+with answers as (
+    -- derived `survey_answers` carries the customer attributes: no join, and the date order lets DuckDB
+    -- skip row groups outside the window.
+    select score, responded_at, touchpoint, acquisition_channel, lifecycle_stage, loyalty_segment, country
+    from survey_answers
+    where kind = $kind
+      and responded_at >= $start
+      and responded_at < $end_exclusive
+      and (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
       and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
-),
-
-answers as (
-    select
-        s.score,
-        s.responded_at,
-        coalesce(nullif(trim(s.touchpoint), ''), 'unknown') as touchpoint,
-        c.acquisition_channel,
-        c.lifecycle_stage,
-        c.loyalty_segment,
-        c.country
-    from surveys as s
-    join selected_customers as c using (customer_id)
-    where s.kind = $kind
-      and s.responded_at >= $start
-      and s.responded_at < $end_exclusive
 ),
 
 grouped as (

@@ -2,20 +2,14 @@
 -- one answer of kind $kind in the window ($start, $end_exclusive) from the selected customers
 -- ($channels, $segments). Counts of the top box (score >= $top_min), middle and bottom box
 -- (score <= $bottom_max); scores and intervals are computed in engagement/nps.py.
-with selected_customers as (
-    select customer_id
-    from customer_summary
-    where (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
+with answers as (
+    select score, date_trunc($grain, responded_at)::date as period
+    from survey_answers
+    where kind = $kind
+      and responded_at >= $start
+      and responded_at < $end_exclusive
+      and (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
       and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
-),
-
-answers as (
-    select s.score, date_trunc($grain, s.responded_at)::date as period
-    from surveys as s
-    semi join selected_customers using (customer_id)
-    where s.kind = $kind
-      and s.responded_at >= $start
-      and s.responded_at < $end_exclusive
 ),
 
 final as (

@@ -1,0 +1,101 @@
+"""What every command shares: the error type, JSON/CSV output, opening the database, common options."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from engagement import config
+
+
+class CliError(Exception):
+    """A problem to report to the user in plain words (exit code 1)."""
+
+
+def parse_date(value: str) -> date:
+    """argparse type for ``YYYY-MM-DD``; anything else is a usage error (exit code 2)."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date; use YYYY-MM-DD") from None
+
+
+def json_safe(value: Any) -> Any:
+    """JSON-safe scalars: NaN becomes null, numpy and Decimal values become plain numbers."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (ValueError, AttributeError):
+            pass
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value.__class__.__name__ == "Decimal":
+        return float(value)
+    return value
+
+
+def emit(records: list[dict[str, Any]] | dict[str, Any], fmt: str, out=None) -> None:
+    """Print records as JSON (a list or an object) or CSV (one row per record)."""
+    from engagement.exports import to_safe_csv
+
+    out = out or sys.stdout
+    if fmt == "json":
+        out.write(json.dumps(json_safe(records), indent=2, default=str) + "\n")
+    else:
+        rows = records if isinstance(records, list) else [records]
+        out.write(to_safe_csv(pd.DataFrame([json_safe(r) for r in rows])))
+
+
+def open_store(args: argparse.Namespace, read_only: bool = True):
+    """The database of ``--db`` (default ``$ENGAGEMENT_DB``); a missing file or a lock is a CliError."""
+    from engagement.store import Store
+
+    path = args.db or str(config.db_path())
+    if path != ":memory:" and read_only:
+        from pathlib import Path
+
+        if not Path(path).exists():
+            raise CliError(f"No database at {path}. Create one with `python -m engagement demo` or load an export.")
+    try:
+        return Store.open(path, read_only=read_only)
+    except Exception as exc:  # duckdb raises IOException for locks and corrupt files
+        raise CliError(f"Cannot open the database at {path}: {exc}") from exc
+
+
+def filters_from_args(store, args: argparse.Namespace):
+    """The view filters from --start/--end/--channel/--segment, defaulting to the last 12 months of data."""
+    from engagement.filters import Filters
+    from engagement.kpis import data_range, default_filters
+
+    defaults = default_filters(data_range(store))
+    try:
+        return Filters(start=args.start or defaults.start, end=args.end or defaults.end,
+                       channels=tuple(args.channel or ()), segments=tuple(args.segment or ()))
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
+# ------------------------------------------------------------------ options shared by several commands
+def add_db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", help=f"DuckDB file (default: $ENGAGEMENT_DB or {config.DEFAULT_DB_PATH})")
+
+
+def add_format_option(parser: argparse.ArgumentParser, choices=("json", "csv"), default="json") -> None:
+    parser.add_argument("--format", choices=choices, default=default)
+
+
+def add_filter_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--start", type=parse_date, help="first day (YYYY-MM-DD); default: 12 months before --end")
+    parser.add_argument("--end", type=parse_date, help="last day, inclusive; default: the last order date")
+    parser.add_argument("--channel", action="append", help="acquisition channel (repeat for several)")
+    parser.add_argument("--segment", action="append", help="lifecycle stage (repeat for several)")

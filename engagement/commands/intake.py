@@ -1,0 +1,110 @@
+"""Getting data in and out again: demo, validate, ingest, undo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from engagement import config
+from engagement.commands.common import CliError, add_db_option, emit, open_store
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from engagement.ingest import ingest_demo
+
+    store = open_store(args, read_only=False)
+    if not store.is_empty() and not args.force:
+        raise CliError(f"The database at {store.path} already holds data; pass --force to add the demo to it.")
+    summaries = ingest_demo(store, customers=args.customers, seed=args.seed)
+    emit([s.as_dict() for s in summaries], "json")
+    return 0
+
+
+def _print_result(result, out=None) -> None:
+    emit(result.as_dict(), "json", out=out)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Report only: the file is checked against the database's customers but nothing is written."""
+    from pathlib import Path
+
+    from engagement.ingest import ingest_file
+    from engagement.store import Store
+
+    path = args.db or str(config.db_path())
+    store = open_store(args, read_only=True) if Path(path).exists() or path == ":memory:" else \
+        Store.open(":memory:", read_only=False)
+    result = ingest_file(store, args.kind, _existing_file(args.file), source=args.source,
+                         on_invalid=args.on_invalid, dry_run=True)
+    _print_result(result)
+    if result.status != "valid":
+        print(f"error: {result.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from engagement.ingest import ingest_file
+
+    store = open_store(args, read_only=False)
+    result = ingest_file(store, args.kind, _existing_file(args.file), source=args.source,
+                         on_invalid=args.on_invalid)
+    _print_result(result)
+    if result.status != "loaded":
+        print(f"error: {result.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    store = open_store(args, read_only=False)
+    try:
+        store.undo(args.load_id)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    emit({"load_id": args.load_id, "status": "undone", "table_counts": store.table_counts()}, "json")
+    return 0
+
+
+def _existing_file(path: str):
+    from pathlib import Path
+
+    file = Path(path)
+    if not file.is_file():
+        raise CliError(f"No file at {path}.")
+    return file
+
+
+# ------------------------------------------------------------------ parsers
+def add_demo_parser(commands) -> None:
+    demo = commands.add_parser("demo", help="generate the demo brand and load it")
+    add_db_option(demo)
+    demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--customers", type=int, default=20_000)
+    demo.add_argument("--force", action="store_true", help="load even if the database holds data")
+    demo.set_defaults(handler=cmd_demo)
+
+
+def add_load_parsers(commands) -> None:
+    """validate, ingest and undo."""
+    from engagement.ingest import ON_INVALID
+    from engagement.schema import KINDS
+    from engagement.sources import SOURCES
+
+    for name, handler, help_text in (
+        ("validate", cmd_validate, "check an export against its suite; loads nothing (exit 1 if it would be rejected)"),
+        ("ingest", cmd_ingest, "validate an export and load it in one transaction (exit 1 when rejected)"),
+    ):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("kind", choices=KINDS)
+        sub.add_argument("file", help="CSV, TSV, .csv.gz, Parquet or XLSX export")
+        add_db_option(sub)
+        sub.add_argument("--source", choices=SOURCES, default="auto", help="export format (default: detect)")
+        sub.add_argument("--on-invalid", choices=ON_INVALID, default="reject",
+                         help="reject the file, or load valid rows and quarantine the failing ones")
+        sub.set_defaults(handler=handler)
+
+    undo = commands.add_parser("undo", help="undo one load, restoring the rows it replaced")
+    undo.add_argument("load_id", type=int)
+    add_db_option(undo)
+    undo.set_defaults(handler=cmd_undo)

@@ -1,0 +1,21 @@
+-- Grain: one row per purchase day per acquisition channel per lifecycle stage per loyalty membership.
+-- Additive sums of the purchases made that day (from `purchases`), so windowed totals and monthly
+-- trends add up a few thousand rows instead of reading every purchase. Windows start and end on
+-- whole days (engagement/filters.py), so sums over these rows are exact.
+with final as (
+    select
+        ordered_at::date as purchase_day,
+        acquisition_channel,
+        lifecycle_stage,
+        is_loyalty_member,
+        count(*) as orders,
+        sum(net_revenue) as revenue,
+        sum(net_revenue * net_revenue) as revenue_squared,
+        coalesce(sum(net_revenue) filter (where order_number > 1), 0) as returning_revenue,
+        count(*) filter (where order_number > 1) as repeat_orders
+    from purchases
+    group by all
+    order by purchase_day
+)
+
+select * from final

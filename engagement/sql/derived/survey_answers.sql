@@ -1,0 +1,24 @@
+-- Grain: one row per survey answer from a known customer, with the customer attributes the shared filters
+-- and the survey breakdowns select on. Ordered by answer time so a windowed read skips row groups outside
+-- the dates, without a join to customer_summary at view time.
+with final as (
+    select
+        s.response_id,
+        s.customer_id,
+        s.responded_at,
+        s.kind,
+        s.score,
+        coalesce(nullif(trim(s.touchpoint), ''), 'unknown') as touchpoint,
+        nullif(trim(s.comment), '') as comment,
+        c.acquisition_channel,
+        c.lifecycle_stage,
+        c.is_loyalty_member,
+        coalesce(c.loyalty_tier, case when c.is_loyalty_member then 'member (no tier)' else 'non-member' end)
+            as loyalty_segment,
+        coalesce(c.country, 'unknown') as country
+    from surveys as s
+    join customer_summary as c using (customer_id)
+    order by s.responded_at
+)
+
+select * from final
