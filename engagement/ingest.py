@@ -21,8 +21,8 @@ import os
 import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from contextlib import nullcontext
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -167,7 +167,7 @@ def _stage_and_validate(store: Store, cur: duckdb.DuckDBPyConnection, kind: str,
     text = _FileText(cur, info, file_name)
     if not plan.row_preserving:
         text()  # folding or filtering rows needs the numbered text table first
-    progress("typing and checking columns", 0.35)
+    progress("reading and typing the columns", 0.35)
     # Reading straight from the file: a CSV error surfaces in the typing query.
     with readers.unreadable_text_rejected(file_name, info.delimiter) if text.deferred else nullcontext():
         staged = staging.stage(cur, kind, plan.select_sql, info.decimal_comma,
@@ -183,8 +183,8 @@ def _stage_and_validate(store: Store, cur: duckdb.DuckDBPyConnection, kind: str,
 
 
 def _run(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: ReadInfo, *, file_name: str,
-         sha256_of: Callable[[], str | None], source: str, on_invalid: str, mapping: dict[str, str] | None, dry_run: bool,
-         progress: Progress, engine: str | None, archive_from: Path | None,
+         sha256_of: Callable[[], str | None], source: str, on_invalid: str, mapping: dict[str, str] | None,
+         dry_run: bool, progress: Progress, engine: str | None, archive_from: Path | None,
          refresh_derived: bool = True, source_label: str | None = None) -> IngestResult:
     try:
         plan, staged, report, info = _stage_and_validate(store, cur, kind, info, source, mapping, progress, engine,
@@ -307,7 +307,7 @@ def ingest_file(store: Store, kind: str, path: str | Path, *, source: str = "aut
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as hasher:
         digest = hasher.submit(file_sha256, path)
         try:
-            progress("reading the file", 0.05)
+            progress("opening the file", 0.05)
             try:
                 info = readers.read_into(cur, path, file_name, defer_text=True)
             except FileRejected as exc:

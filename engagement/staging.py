@@ -1,6 +1,7 @@
 """From mapped text to typed, checkable rows: the ``checked_input`` view validation runs on.
 
-``checked_input`` (a view over the temporary table ``checked_rows``) has one row per incoming row of the kind (one per order for a folded Shopify export) with
+``checked_input`` (a view over the temporary table ``checked_rows``) has one row per incoming row of
+the kind (one per order for a folded Shopify export) with
 
 - ``file_row``: the row number in the original file;
 - every canonical column the file provided, typed (NULL when blank or unreadable);
@@ -33,7 +34,7 @@ CHECKED_TABLE = "checked_input"
 CHECKED_ROWS = "checked_rows"
 HEAD_TABLE = "checked_head"
 CURRENCY_VARIABLE = "engagement_reporting_currency"
-HEAD_ROWS = 50_000
+HEAD_ROWS = 10_000
 TEXT_TYPES = ("VARCHAR",)
 EVENT_ID_SQL = (
     "md5(concat_ws('|', customer_id, CAST(occurred_at AS VARCHAR), event_type, coalesce(campaign_id, '')))"
@@ -194,7 +195,8 @@ def _checked_view(cur: duckdb.DuckDBPyConnection, kind: str, present: list[str],
     currency_flag, reporting_currency = "", None
     if kind == "orders" and "currency" in present:
         reporting_currency = _reporting_currency(cur, has_tables)
-        cur.execute(f"SET VARIABLE {CURRENCY_VARIABLE} = CAST($code AS VARCHAR)", {"code": reporting_currency}).fetchall()
+        cur.execute(f"SET VARIABLE {CURRENCY_VARIABLE} = CAST($code AS VARCHAR)",
+                    {"code": reporting_currency}).fetchall()
         currency_flag = (f", CASE WHEN currency IS NULL THEN NULL ELSE upper(currency) = "
                          f"getvariable('{CURRENCY_VARIABLE}') END AS currency_is_reporting")
     cur.execute(f"CREATE OR REPLACE TEMP VIEW {CHECKED_TABLE} AS "

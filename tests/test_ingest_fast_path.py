@@ -2,7 +2,8 @@
 
 A canonical CSV is typed in the pass that reads it; its text table is read only when rows fail (to
 quote them) or a column needs the forgiving parsers. These tests pin that the shortcut changes
-nothing a user can see: values, row numbers, quarantine text, rejections, and the one-pass typing when nothing needs the text.
+nothing a user can see: values, row numbers, quarantine text, rejections; and that a clean file is
+typed in one pass without its text table.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def test_failing_rows_keep_their_row_numbers_and_their_text(intake_store, tmp_pa
     assert result.status == "loaded" and text_reads == ["orders.csv"]
     quarantined = table(intake_store, "SELECT row_number, reason, row_json FROM quarantine ORDER BY row_number")
     assert quarantined.row_number.tolist() == [3, 6]  # row 3: unknown status; row 6: negative revenue
-    assert "net_revenue is negative" in quarantined.reason.iloc[1] and '"net_revenue":"-3.00"' in quarantined.row_json.iloc[1]
+    assert "net_revenue is negative" in quarantined.reason.iloc[1]
+    assert '"net_revenue":"-3.00"' in quarantined.row_json.iloc[1]
     assert '"status":"paid, and noted"' in quarantined.row_json.iloc[0]
     assert result.failing_rows.row_number.tolist() == [3, 6]
     s = result.summary
