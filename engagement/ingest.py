@@ -38,8 +38,8 @@ from engagement.validation import ValidationReport
 
 ON_INVALID = ("reject", "quarantine")
 FAILING_ROWS_LIMIT = 200_000
-TEMP_TABLES = (readers.RAW_TABLE, staging.MAPPED_TABLE, staging.CHECKED_TABLE, staging.CHECKED_ROWS,
-               staging.HEAD_TABLE, validation.FAILURES_TABLE)
+TEMP_TABLES = (readers.RAW_TABLE, staging.MAPPED_TABLE, staging.CHECKED_TABLE, staging.NUMBERED_ROWS,
+               staging.CHECKED_ROWS, staging.HEAD_TABLE, validation.FAILURES_TABLE)
 
 Progress = Callable[[str, float], None]
 
@@ -226,7 +226,7 @@ def _run(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: ReadInfo
         if report.failing_row_count else ""
     )
     cur.execute(
-        f"CREATE OR REPLACE TEMP VIEW valid_rows AS SELECT {column_sql} FROM {staging.CHECKED_TABLE} c"
+        f"CREATE OR REPLACE TEMP VIEW valid_rows AS SELECT {column_sql} FROM {staging.NUMBERED_ROWS} c"
         f"{without_failures}"
     ).fetchall()
     quarantine_sql = None

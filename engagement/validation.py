@@ -36,7 +36,7 @@ import pandas as pd
 
 from engagement import config
 from engagement.readers import ROW_COLUMN
-from engagement.staging import CHECKED_TABLE, MAPPED_TABLE
+from engagement.staging import CHECKED_TABLE, LOOKUP_COLUMNS, MAPPED_TABLE, NUMBERED_ROWS
 
 FAILURES_TABLE = "row_failures"
 SAMPLE_ROWS = 20
@@ -233,8 +233,10 @@ def _unique_failure_sql(cur: duckdb.DuckDBPyConnection, e: Expectation) -> str:
     table = f"dup_keys_{e.index}"
     cols = ", ".join(_quote(c) for c in e.columns)
     some_key = " OR ".join(f"{_quote(c)} IS NOT NULL" for c in e.columns)
+    # Keys are file columns: read them without the lookups' joins (a join is computed even when unused).
+    source = CHECKED_TABLE if set(e.columns) & set(LOOKUP_COLUMNS) else NUMBERED_ROWS
     cur.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {cols} FROM {CHECKED_TABLE} "
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {cols} FROM {source} "
         f"WHERE {some_key} GROUP BY ALL HAVING count(*) > 1"
     ).fetchall()
     if not cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]:

@@ -102,3 +102,21 @@ def test_a_file_folded_by_its_source_is_read_as_text_first(intake_store, tmp_pat
     result = ingest_file(intake_store, "orders", path, on_invalid="quarantine")
     assert result.source_format == "shopify" and text_reads == ["shopify.csv"]
     assert result.rows_read == 1 and result.read_info.rows == 2  # two line items, one order
+
+
+def test_row_numbers_hold_in_a_file_read_in_parallel_chunks(intake_store, tmp_path):
+    # 300,000 rows span several row groups and CSV buffers, read by more than one thread: numbering by
+    # position must follow the file, whatever order the lookups (the customer join) return rows in.
+    rows = [f"#{i},{'ABCD'[i % 4]},2025-03-01 10:00:00,10.00,0,USD,web,paid" for i in range(300_000)]
+    for position in (7, 123_456, 299_998):
+        rows[position] = f"#{position},A,2025-03-01 10:00:00,-{position},0,USD,web,paid"
+    rows[200_001] = "#200001,NOBODY,2025-03-01 10:00:00,10.00,0,USD,web,paid"
+    path = write(tmp_path, "orders.csv", ORDERS_HEADER + "\n" + "\n".join(rows) + "\n")
+    result = ingest_file(intake_store, "orders", path, on_invalid="quarantine")
+    assert result.status == "loaded", result.message
+    quarantined = table(intake_store, "SELECT row_number, reason, row_json FROM quarantine ORDER BY row_number")
+    assert quarantined.row_number.tolist() == [9, 123_458, 200_003, 300_000]  # data row i is row i + 2
+    for row_number, row_json in zip(quarantined.row_number, quarantined.row_json):
+        assert f'"order_id":"#{row_number - 2}"' in row_json
+    assert quarantined.reason.iloc[2] == "customer_id is not a known customer"
+    assert table(intake_store, "SELECT count(*) AS n FROM orders WHERE order_id LIKE '#%'").n.iloc[0] == 299_996
