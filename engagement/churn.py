@@ -27,7 +27,11 @@ FEATURES = (
 )
 RANDOM_STATE = 42
 HOLDOUT_SHARE = 0.3
-MAX_TRAINING_ROWS = 100_000  # beyond this the fit samples customers (fixed seed); holdout AUC is still on all held-out
+# Beyond this the fit trains on a sample stratified by the label (fixed seed); holdout AUC is still on every
+# held-out customer. On the 1M-customer demo (725,361 customers, 217,520 held out), 100,000 training rows
+# gave AUC 0.9885 (95 % CI 0.9882-0.9889) in 1.1 s, 50,000 gave 0.9882 in 0.46 s and 20,000 gave 0.9875,
+# outside that interval.
+MAX_TRAINING_ROWS = 50_000
 AT_RISK_LIST_SIZE = 200
 
 
@@ -86,11 +90,20 @@ def calibration_table(predicted: np.ndarray, observed: np.ndarray, bins: int = 1
     return pd.DataFrame(rows)
 
 
+# Derived tables holding clv/churn_features.sql for the page's default horizon (training and scoring).
+STORED_FEATURES = ("churn_training_features", "churn_current_features")
+
+
 def _features(store: Store, cutoff: datetime, horizon_days: int, channels, segments, cursor) -> pd.DataFrame:
-    return store.query("clv/churn_features", {
-        "cutoff": cutoff, "label_end": cutoff + timedelta(days=horizon_days),
-        "channels": list(channels), "segments": list(segments),
-    }, cursor=cursor)
+    """``clv/churn_features.sql`` as of ``cutoff``: from a derived table when one stores exactly these
+    parameters (the page's default horizon), otherwise computed on demand."""
+    params = {"cutoff": cutoff, "label_end": cutoff + timedelta(days=horizon_days),
+              "channels": list(channels), "segments": list(segments)}
+    cur = cursor or store.cursor()
+    for table in STORED_FEATURES:
+        if store.stored_view_params(table, cur) == params:
+            return store.query(f"clv/stored_{table}", cursor=cur)
+    return store.query("clv/churn_features", params, cursor=cur)
 
 
 def fit_churn_model(store: Store, horizon_days: int = 90, channels: tuple[str, ...] = (),
@@ -136,7 +149,8 @@ def _train_and_score(store, frame, cutoff, end_of_data, horizon_days, channels, 
     is_holdout = rng.random(len(frame)) < HOLDOUT_SHARE
     train, holdout = frame[~is_holdout], frame[is_holdout]
     if len(train) > MAX_TRAINING_ROWS:
-        train = train.sample(MAX_TRAINING_ROWS, random_state=RANDOM_STATE)
+        train = train.groupby("is_churned", group_keys=False).sample(
+            frac=MAX_TRAINING_ROWS / len(train), random_state=RANDOM_STATE)
     model = HistGradientBoostingClassifier(max_iter=150, learning_rate=0.1, early_stopping=True,
                                            n_iter_no_change=10, random_state=RANDOM_STATE)
     model.fit(train[list(FEATURES)], train["is_churned"])

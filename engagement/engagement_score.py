@@ -45,6 +45,8 @@ ACTIVITIES: dict[str, str] = {
     "social_follows": "Social follows",
 }
 DEFAULT_THRESHOLD = 10.0
+# Longest click-to-purchase window: derived click_purchases keeps the purchases this many days after each click.
+MAX_CONVERSION_DAYS = 90
 
 SCORE_DEFINITION = (
     "Engagement score = sum over behaviours of weight x number of times the customer did it in the "
@@ -294,7 +296,10 @@ def channel_engagement(store: Store, filters: Filters, conversion_days: int = 7)
     ``click_rate`` = customers who clicked / customers who received a message in the period;
     ``conversion_rate`` = clicks followed by a purchase within ``conversion_days`` days / clicks.
     Opens are returned as ``opens_activity`` only to show them apart: they are not engagement.
+    ``conversion_days`` runs from 1 to :data:`MAX_CONVERSION_DAYS`.
     """
+    if not 1 <= int(conversion_days) <= MAX_CONVERSION_DAYS:
+        raise ValueError(f"The conversion window must be 1 to {MAX_CONVERSION_DAYS} days, not {conversion_days}.")
     frame = store.query("engagement/channel_engagement", {**filters.params(), "conversion_days": int(conversion_days)})
     for rate, hits, n in (("click_rate", "clickers", "recipients"), ("conversion_rate", "converted_clicks", "clicks")):
         bounds = [wilson_interval(int(h), int(k)) for h, k in zip(frame[hits], frame[n])]

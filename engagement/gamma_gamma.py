@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import digamma, gammaln
 
+from engagement.bgnbd import _numerical_hessian, _standard_errors, single_threaded_blas
+
 PARAMETER_NAMES = ("p", "q", "gamma")
 
 
@@ -39,27 +41,32 @@ def _gradient(params: np.ndarray, x, m, weights) -> np.ndarray:
 
 
 class _Likelihood:
-    """Weighted log-likelihood and gradient; the gamma functions depend on a customer only through x,
-    so they are evaluated once per distinct frequency."""
+    """Weighted log-likelihood and gradient. The gamma functions depend on a customer only through x, so
+    they are evaluated once per distinct frequency; the terms linear in p and q are summed once here, so
+    that a step of the optimiser computes one logarithm per row, ``log(gamma + m_x x)``."""
 
     def __init__(self, x: np.ndarray, m: np.ndarray, weights: np.ndarray):
-        self.x, self.m, self.w = x, m, np.asarray(weights, dtype=float)
-        self.xu, self.index = np.unique(x, return_inverse=True)
-        self.weight_u = np.bincount(self.index, weights=self.w, minlength=len(self.xu))
-        self.log_m, self.log_x = np.log(m), np.log(x)
+        w = np.asarray(weights, dtype=float)
+        self.xu, index = np.unique(x, return_inverse=True)
+        self.weight_u = np.bincount(index, weights=w, minlength=len(self.xu))
+        self.w, self.wx, self.n = w, w * x, w.sum()
+        self.total_value = m * x  # m_x x: the customer's total repeat spend
+        log_m, log_x = np.log(m), np.log(x)
+        self.sum_w_log_m = np.dot(w, log_m)
+        self.sum_wx_log_mx = np.dot(self.wx, log_m + log_x)
 
     def value_and_gradient(self, params) -> tuple[float, np.ndarray]:
         p, q, gamma = params
-        xu, wu, w = self.xu, self.weight_u, self.w
+        xu, wu, n = self.xu, self.weight_u, self.n
         pxu = p * xu
-        px = p * self.x
-        log_total = np.log(gamma + self.m * self.x)
-        value = (np.dot(wu, gammaln(pxu + q) - gammaln(pxu)) + w.sum() * (q * np.log(gamma) - gammaln(q))
-                 + np.dot(w, (px - 1) * self.log_m + px * self.log_x - (px + q) * log_total))
-        d_p = (np.dot(wu, xu * (digamma(pxu + q) - digamma(pxu)))
-               + np.dot(w, self.x * (self.log_m + self.log_x - log_total)))
-        d_q = np.dot(wu, digamma(pxu + q)) + w.sum() * (np.log(gamma) - digamma(q)) - np.dot(w, log_total)
-        d_gamma = w.sum() * q / gamma - np.dot(w, (px + q) / (gamma + self.m * self.x))
+        log_total = np.log(gamma + self.total_value)
+        inverse_total = 1.0 / (gamma + self.total_value)
+        wx_log_total, w_log_total = np.dot(self.wx, log_total), np.dot(self.w, log_total)
+        value = (np.dot(wu, gammaln(pxu + q) - gammaln(pxu)) + n * (q * np.log(gamma) - gammaln(q))
+                 + p * self.sum_wx_log_mx - self.sum_w_log_m - p * wx_log_total - q * w_log_total)
+        d_p = np.dot(wu, xu * (digamma(pxu + q) - digamma(pxu))) + self.sum_wx_log_mx - wx_log_total
+        d_q = np.dot(wu, digamma(pxu + q)) + n * (np.log(gamma) - digamma(q)) - w_log_total
+        d_gamma = n * q / gamma - p * np.dot(self.wx, inverse_total) - q * np.dot(self.w, inverse_total)
         return float(value), np.array([d_p, d_q, d_gamma])
 
 
@@ -97,7 +104,7 @@ class GammaGammaFit:
         return np.where(x > 0, conditional, self.population_mean_value)
 
 
-def fit_gamma_gamma(frequency, monetary_value, weights=None) -> GammaGammaFit:
+def fit_gamma_gamma(frequency, monetary_value, weights=None, start=None) -> GammaGammaFit:
     """Fit the Gamma-Gamma model by maximum likelihood on repeat customers.
 
     Parameters
@@ -108,6 +115,8 @@ def fit_gamma_gamma(frequency, monetary_value, weights=None) -> GammaGammaFit:
         Average value of those repeat purchases, m_x > 0.
     weights : array-like, optional
         Number of customers with this (x, m_x) (default 1).
+    start : array-like, optional
+        Starting (p, q, gamma); by default (1, 2, the mean of m_x).
 
     Returns
     -------
@@ -132,13 +141,12 @@ def fit_gamma_gamma(frequency, monetary_value, weights=None) -> GammaGammaFit:
         return -value / n, -gradient * params / n
 
     mean_value = float(np.average(m, weights=w))
-    start = np.log([1.0, 2.0, mean_value])
-    result = minimize(objective, start, jac=True, method="L-BFGS-B",
-                      options={"gtol": 1e-9, "ftol": 1e-15, "maxiter": 2000})
-    params = np.exp(result.x)
-    from engagement.bgnbd import _numerical_hessian, _standard_errors
-
-    hessian = _numerical_hessian(lambda p: likelihood.value_and_gradient(p)[1], params)
+    start = np.log([1.0, 2.0, mean_value] if start is None else start)
+    with single_threaded_blas():
+        result = minimize(objective, start, jac=True, method="L-BFGS-B",
+                          options={"gtol": 1e-9, "ftol": 1e-15, "maxiter": 2000})
+        params = np.exp(result.x)
+        hessian = _numerical_hessian(lambda p: likelihood.value_and_gradient(p)[1], params)
     return GammaGammaFit(
         *map(float, params),
         log_likelihood=likelihood.value_and_gradient(params)[0],

@@ -2,7 +2,9 @@
 
 SQL (``sql/rfm/customer_scores.sql``) scores every customer who bought in the selected window and
 ``sql/rfm/score_grid.sql`` aggregates those rows inside DuckDB to sums per (R, F) cell; this module
-adds up the cells of each segment and computes shares, means and intervals.
+adds up the cells of each segment and computes shares, means and intervals. For the page's default
+window and selection the scores are stored at load time (derived ``rfm_default_scores``, the same
+query's result), so the default view only aggregates a stored table.
 """
 
 from __future__ import annotations
@@ -51,17 +53,31 @@ class RfmSegments:
     as_of: datetime  # recency is measured from here (the end of the window)
 
 
+STORED_SCORES = "rfm_default_scores"  # derived table: rfm/customer_scores.sql for the default window
+
+
+def _scores_run(store: Store, params: dict, cur) -> QueryRecord:
+    """The run that scores the customers: a read of the stored scores when they were computed with exactly
+    ``params``, else rfm/customer_scores.sql."""
+    if store.stored_view_params(STORED_SCORES, cur) == params:
+        return QueryRecord("rfm/stored_default_scores")
+    return QueryRecord("rfm/customer_scores", params)
+
+
 def customer_scores(store: Store, filters: Filters, cursor=None) -> pd.DataFrame:
     """One row per customer who bought in the window: recency (days), orders, revenue, scores, segment."""
-    return store.query("rfm/customer_scores", filters.params(), cursor=cursor)
+    cur = cursor or store.cursor()
+    scores = _scores_run(store, filters.params(), cur)
+    return store.query(scores.name, scores.params, cursor=cur)
 
 
 def rfm_segments(store: Store, filters: Filters, cursor=None) -> RfmSegments:
     """Sizes, revenue and averages of each RFM segment, with shares and a 95 % CI on revenue per customer."""
     params = filters.params()
-    # Scored and aggregated in one statement: only the (R, F) sums come back to Python.
-    scores = QueryRecord("rfm/customer_scores", params)
-    grid = store.query("rfm/score_grid", cursor=cursor, inputs=(("customer_scores", scores),))
+    cur = cursor or store.cursor()
+    # Scored (or read from the stored scores) and aggregated in one statement: only the (R, F) sums come back.
+    scores = _scores_run(store, params, cur)
+    grid = store.query("rfm/score_grid", cursor=cur, inputs=(("customer_scores", scores),))
     sums = grid.groupby("segment", as_index=False)[
         ["customers", "revenue", "revenue_squared", "recency_days", "orders"]].sum()
     customers = int(sums["customers"].sum())

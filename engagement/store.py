@@ -33,8 +33,23 @@ from engagement.sql import read_sql
 # Rebuilt in this order after every load or undo: each may read the ones before it.
 DERIVED_TABLES = (
     "order_facts", "dataset_facts", "customer_summary", "customer_months", "purchases", "purchase_days",
-    "purchase_states", "cohort_cells", "survey_answers",
+    "purchase_states", "cohort_cells", "survey_answers", "rfm_default_scores", "clv_calibration_summary",
+    "clv_history_summary", "churn_training_features", "churn_current_features", "message_send_days", "click_facts",
+    "click_purchases", "email_open_days",
 )
+
+# Derived tables that store a view query's result for the settings its page opens with. For these,
+# ``derived/<name>.sql`` selects those settings (one row of the view query's bound parameters, read from
+# ``dataset_facts`` only) and the table holds the view query (value here) run with them. A view reads
+# the table when asked for exactly those parameters (:meth:`Store.stored_view_params`) and runs its
+# query on demand otherwise, so both paths return the same rows.
+STORED_VIEWS = {
+    "rfm_default_scores": "rfm/customer_scores",
+    "clv_calibration_summary": "clv/customer_summary",
+    "clv_history_summary": "clv/customer_summary",
+    "churn_training_features": "clv/churn_features",
+    "churn_current_features": "clv/churn_features",
+}
 
 LOADS_DDL = """
 CREATE TABLE IF NOT EXISTS loads (
@@ -121,6 +136,12 @@ def _staging_select(spec: TableSpec, frame_columns: list[str], source: str = "in
         else:
             parts.append(f"CAST(NULL AS {column.sql_type}) AS {_quote(column.name)}")
     return "SELECT " + ", ".join(parts) + " FROM " + _quote(source)
+
+
+def _stored_view_settings(cur: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
+    """The one row of ``derived/<name>.sql`` as the parameters of ``STORED_VIEWS[name]``."""
+    relation = cur.sql(read_sql(f"derived/{name}"))
+    return dict(zip(relation.columns, relation.fetchall()[0]))
 
 
 class Store:
@@ -418,7 +439,19 @@ class Store:
     @staticmethod
     def _refresh_derived(cur: duckdb.DuckDBPyConnection) -> None:
         for name in DERIVED_TABLES:
-            cur.execute(f"CREATE OR REPLACE TABLE {_quote(name)} AS " + read_sql(f"derived/{name}"))
+            if name in STORED_VIEWS:
+                params = _stored_view_settings(cur, name)
+                cur.execute(f"CREATE OR REPLACE TABLE {_quote(name)} AS " + read_sql(STORED_VIEWS[name]), params)
+            else:
+                cur.execute(f"CREATE OR REPLACE TABLE {_quote(name)} AS " + read_sql(f"derived/{name}"))
+
+    def stored_view_params(self, name: str, cursor: duckdb.DuckDBPyConnection | None = None) -> dict | None:
+        """The bound parameters stored view ``name`` (a key of ``STORED_VIEWS``) was built with, or None when
+        this database has not built it (created by an older version and not reloaded since)."""
+        cur = cursor or self.cursor()
+        if not self._has_table(cur, name):
+            return None
+        return _stored_view_settings(cur, name)
 
     # ---------------------------------------------------------------- reading
     def query(self, name: str, params: dict[str, Any] | None = None,

@@ -73,7 +73,7 @@ if first_day is None:
 elif section in SECTIONS[1:3]:
     calibration_end = max(first_day, observation_end - timedelta(days=int(holdout_days)))
     try:
-        with st.spinner("Fitting BG/NBD and Gamma-Gamma (once per data version; about 45 s at 1M customers)…"):
+        with st.spinner("Fitting BG/NBD and Gamma-Gamma (once per data version; a second or two at 1M customers)…"):
             clv = ui.view_data(fit_clv, calibration_end, unit, int(horizon), filters.channels,
                                filters.segments)
     except ValueError as problem:
@@ -155,7 +155,7 @@ if section in SECTIONS[1:3] and clv is not None:
 
 if section == SECTIONS[3]:
     try:
-        with st.spinner("Training the churn model (once per data version; about 25 s at 1M customers)…"):
+        with st.spinner("Training the churn model (once per data version; about 6 s at 1M customers)…"):
             churn = ui.view_data(fit_churn_model, int(horizon), filters.channels, filters.segments)
     except ValueError as problem:
         st.warning(str(problem))

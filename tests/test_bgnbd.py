@@ -202,3 +202,18 @@ def test_holdout_chart_shows_predicted_and_actual(cdnow_store):
     series = {row["series"] for dataset in spec["datasets"].values() for row in dataset if "series" in row}
     assert series == {"Predicted (BG/NBD)", "Actual"}
     assert "Calibration vs holdout" in spec["title"]
+
+
+def test_optimised_likelihood_equals_the_sum_of_equation_6_terms():
+    # The fit's likelihood gathers per-distinct-value logarithms and rewrites the log-sum of eq. 6;
+    # the per-customer terms (log_likelihood_terms, eq. 6 as printed) must add up to the same value.
+    from engagement.bgnbd import _Likelihood
+
+    rng = np.random.default_rng(42)
+    x = rng.integers(0, 8, 400).astype(float)
+    T = rng.integers(1, 60, 400).astype(float)
+    t_x = np.where(x > 0, np.floor(T * rng.uniform(0, 1, 400)), 0.0)
+    w = rng.integers(1, 9, 400).astype(float)
+    for params in ([0.5, 4.0, 0.9, 2.2], [0.24, 4.4, 0.79, 2.4], [2.0, 0.5, 3.0, 0.6]):
+        expected = np.sum(w * log_likelihood_terms(np.array(params), x, t_x, T))
+        assert _Likelihood(x, t_x, T, w).total(np.array(params)) == pytest.approx(expected, rel=1e-12)

@@ -101,3 +101,18 @@ def test_expected_average_value_is_a_weighted_mean_of_population_and_own_mean():
 def test_too_few_repeat_customers_is_a_clear_error():
     with pytest.raises(ValueError, match="at least 3 repeat customers"):
         fit_gamma_gamma([1, 0], [10.0, 5.0])
+
+
+def test_optimised_likelihood_equals_the_sum_of_the_per_customer_densities():
+    # The fit sums the terms linear in p and q once; the per-customer log densities (the 2013 note,
+    # eq. 4, as printed in log_likelihood_terms) must add up to the same value.
+    from engagement.gamma_gamma import _Likelihood
+
+    rng = np.random.default_rng(42)
+    x = rng.integers(1, 10, 300).astype(float)
+    m = rng.gamma(4.0, 10.0, 300)
+    w = rng.integers(1, 5, 300).astype(float)
+    for params in ([6.25, 3.74, 15.44], [1.0, 2.0, 40.0]):
+        expected = np.sum(w * log_likelihood_terms(np.array(params), x, m))
+        value = _Likelihood(x, m, w).value_and_gradient(np.array(params))[0]
+        assert value == pytest.approx(expected, rel=1e-12)

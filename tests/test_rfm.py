@@ -113,9 +113,11 @@ def test_empty_window_gives_an_empty_result(hand_store):
 
 
 @pytest.mark.parametrize("section, expected, sql_files", [
-    ("RFM segments", ["Champions"], ["rfm/score_grid", "rfm/customer_scores"]),
+    # The page's default window and holdout read the stored views (tests/test_stored_views.py); horizon 30 is
+    # not the stored churn horizon, so churn computes its features on demand.
+    ("RFM segments", ["Champions"], ["rfm/score_grid", "rfm/stored_default_scores"]),
     ("CLV forecast", ["Expected purchases, 30 d", "Average P(alive)"],
-     ["clv/customer_summary", "clv/bgnbd_groups", "clv/gamma_gamma_groups", "clv/forecast_bands"]),
+     ["clv/stored_history_summary", "clv/bgnbd_groups", "clv/gamma_gamma_groups", "clv/forecast_bands"]),
     ("Model check (holdout)", ["Predicted holdout purchases", "Forecast error"], ["clv/bgnbd_groups"]),
     ("Churn risk", ["Holdout AUC", "Hanley-McNeil"], ["clv/churn_features"]),
 ])

@@ -90,8 +90,8 @@ def add_engagement_report_parsers(reports) -> None:
     add_filter_options(engagement)
     add_format_option(engagement)
     _add_engagement_definition(engagement)
-    engagement.add_argument("--conversion-days", type=int, default=7,
-                            help="a click converts when a purchase follows within this many days (default 7)")
+    engagement.add_argument("--conversion-days", type=int, default=7, choices=range(1, 91), metavar="DAYS",
+                            help="a click converts when a purchase follows within this many days (1 to 90, default 7)")
     engagement.set_defaults(handler=cmd_report_engagement)
 
     roi = reports.add_parser("roi", help="return on engagement spending, with its interval and method")

@@ -4,12 +4,14 @@
 -- frequency = purchase days - 1, recency = last - first purchase day, T = $calibration_end - first
 -- purchase day, both in units of $unit_days days; monetary_value = average value of the repeat
 -- purchase days. Purchase days after $calibration_end, up to $observation_end, are the holdout.
+-- Values are summed as DECIMAL (exact, so the same in every run and in the stored copies of this
+-- query) and turned into doubles only at the end.
 with purchase_days as (
     -- derived `purchases` carries the filter columns, so the customer selection needs no join.
     select
         customer_id,
         ordered_at::date as purchase_day,
-        sum(net_revenue)::double as day_value
+        sum(net_revenue) as day_value
     from purchases
     where ordered_at::date <= $observation_end::date
       and (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
@@ -43,9 +45,9 @@ final as (
         c.frequency,
         date_diff('day', c.first_purchase_day, c.last_purchase_day) / $unit_days::double as recency,
         date_diff('day', c.first_purchase_day, $calibration_end::date) / $unit_days::double as T,
-        case when c.frequency > 0 then c.repeat_value / c.frequency end as monetary_value,
+        case when c.frequency > 0 then c.repeat_value::double / c.frequency end as monetary_value,
         coalesce(h.holdout_frequency, 0) as holdout_frequency,
-        coalesce(h.holdout_value, 0) as holdout_value
+        coalesce(h.holdout_value, 0)::double as holdout_value
     from calibration as c
     left join holdout as h using (customer_id)
 )

@@ -6,4 +6,4 @@ with final as (
     group by frequency, monetary_value
 )
 
-select * from final
+select * from final order by frequency, monetary_value

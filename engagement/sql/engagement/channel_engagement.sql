@@ -1,73 +1,61 @@
 -- Grain: one row per messaging channel (email, sms, push) for the selected customers in the window
 -- [$start, $end_exclusive): sends, recipients, clicks, clickers, and clicks followed by a purchase within
--- $conversion_days days. Opens are counted only to be shown apart, as activity.
-with selected_customers as (
-    select customer_id
-    from customer_summary
-    where (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
+-- $conversion_days days (1 to 90). Opens are counted only to be shown apart, as activity.
+-- Reads the small derived tables message_send_days, click_facts, click_purchases and email_open_days, never the
+-- raw messages or events.
+with sends as (
+    -- A recipient is counted at their first send in the window: the one whose previous send was before it.
+    select
+        channel,
+        sum(sends)::bigint as sends,
+        coalesce(sum(sends) filter (where previous_sent_on is null or previous_sent_on < $start::date), 0)::bigint
+            as recipients
+    from message_send_days
+    where sent_on >= $start::date and sent_on < $end_exclusive::date
+      and (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
       and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
-),
-
-sends as (
-    select channel, count(*) as sends, count(distinct customer_id) as recipients
-    from messages
-    semi join selected_customers using (customer_id)
-    where sent_at >= $start and sent_at < $end_exclusive
     group by channel
 ),
 
-window_events as materialized (
-    select event_id, customer_id, occurred_at, event_type
-    from events
-    semi join selected_customers using (customer_id)
-    where event_type in ('email_click', 'sms_click', 'email_open')
-      and occurred_at >= $start and occurred_at < $end_exclusive
-),
-
 clicks as (
-    select
-        event_id,
-        customer_id,
-        occurred_at,
-        case event_type when 'email_click' then 'email' when 'sms_click' then 'sms' end as channel
-    from window_events
-    where event_type in ('email_click', 'sms_click')
-),
-
-clicks_then_orders as (
-    select c.channel, c.event_id, o.order_id, o.net_revenue
-    from clicks as c
-    join order_facts as o
-        on o.customer_id = c.customer_id
-       and o.ordered_at > c.occurred_at
-       and o.ordered_at <= c.occurred_at + to_days($conversion_days::integer)
-),
-
-converted as (
-    select distinct event_id from clicks_then_orders
+    select *
+    from click_facts
+    where clicked_at >= $start and clicked_at < $end_exclusive
+      and (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
+      and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
 ),
 
 click_totals as (
     select
-        c.channel,
+        channel,
         count(*) as clicks,
-        count(distinct c.customer_id) as clickers,
-        count(v.event_id) as converted_clicks
-    from clicks as c
-    left join converted as v using (event_id)
-    group by c.channel
+        count(distinct customer_id) as clickers,
+        count(*) filter (where next_purchase_at <= clicked_at + to_days($conversion_days::integer))
+            as converted_clicks
+    from clicks
+    group by channel
 ),
 
 orders_after_clicks as (
+    -- Each purchase once per channel, however many of the channel's clicks it followed.
     select channel, count(*) as orders_after_click, sum(net_revenue)::double as revenue_after_click
-    from (select distinct channel, order_id, net_revenue from clicks_then_orders)
+    from (
+        select distinct channel, order_id, net_revenue
+        from click_purchases
+        where clicked_at >= $start and clicked_at < $end_exclusive
+          and ordered_at <= clicked_at + to_days($conversion_days::integer)
+          and (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
+          and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
+    )
     group by channel
 ),
 
 opens as (
-    select 'email' as channel, count(*) as opens
-    from window_events
-    where event_type = 'email_open'
+    select 'email' as channel, coalesce(sum(opens), 0)::bigint as opens
+    from email_open_days
+    where opened_on >= $start::date and opened_on < $end_exclusive::date
+      and (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
+      and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
 ),
 
 channels as (

@@ -1,0 +1,15 @@
+-- Grain: one row per customer with a purchase before the churn model's default training cutoff (clv/churn_features.sql stored for it).
+-- This file selects clv/churn_features.sql's bound parameters for the page's default 90-day horizon
+-- (pages/rfm_clv.py): features as of 90 days before the end of the data's last day, labelled by a
+-- purchase in the 90 days after, every channel and segment. store.py builds the table by running that
+-- query with them; churn.py reads it when asked for exactly these parameters.
+with final as (
+    select
+        (as_of::date + 1)::timestamp - interval 90 day as cutoff,
+        (as_of::date + 1)::timestamp as label_end,
+        []::varchar[] as channels,
+        []::varchar[] as segments
+    from dataset_facts
+)
+
+select * from final
