@@ -15,10 +15,13 @@ Example (a file on disk)::
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,7 +38,8 @@ from engagement.validation import ValidationReport
 
 ON_INVALID = ("reject", "quarantine")
 FAILING_ROWS_LIMIT = 200_000
-TEMP_TABLES = (readers.RAW_TABLE, staging.MAPPED_TABLE, staging.CHECKED_TABLE, validation.FAILURES_TABLE)
+TEMP_TABLES = (readers.RAW_TABLE, staging.MAPPED_TABLE, staging.CHECKED_TABLE, staging.NUMBERED_ROWS,
+               staging.CHECKED_ROWS, staging.HEAD_TABLE, validation.FAILURES_TABLE)
 
 Progress = Callable[[str, float], None]
 
@@ -134,9 +138,23 @@ def _check_arguments(kind: str, source: str, on_invalid: str) -> None:
         raise ValueError(f"on_invalid must be one of {', '.join(ON_INVALID)}.")
 
 
+class _FileText:
+    """The text table of a lazily opened file (``readers.read_into(defer_text=True)``), read once when needed."""
+
+    def __init__(self, cur: duckdb.DuckDBPyConnection, info: ReadInfo, file_name: str):
+        self.cur, self.info, self.file_name = cur, info, file_name
+
+    @property
+    def deferred(self) -> bool:
+        return self.info.deferred_select is not None
+
+    def __call__(self) -> None:
+        self.info = readers.read_text(self.cur, self.info, self.file_name)
+
+
 def _stage_and_validate(store: Store, cur: duckdb.DuckDBPyConnection, kind: str, info: ReadInfo, source: str,
-                        mapping: dict[str, str] | None, progress: Progress,
-                        engine: str | None) -> tuple[sources.SourcePlan, staging.StagedInput, ValidationReport]:
+                        mapping: dict[str, str] | None, progress: Progress, engine: str | None,
+                        file_name: str) -> tuple[sources.SourcePlan, staging.StagedInput, ValidationReport, ReadInfo]:
     suite = validation.load_suite(kind)
     mapping_notes: tuple[str, ...] = ()
     if mapping is None and source == "auto":
@@ -145,25 +163,36 @@ def _stage_and_validate(store: Store, cur: duckdb.DuckDBPyConnection, kind: str,
             mapping = saved["mapping"]
             mapping_notes = (f"Used the saved column mapping '{saved['name']}' (same header).",)
     plan = sources.plan(kind, info.columns, source, info.decimal_comma, mapping, required=suite.required_columns)
-    plan = sources.SourcePlan(plan.source, plan.select_sql, plan.mapped, plan.ignored_columns,
-                              mapping_notes + plan.notes)
-    progress("typing and checking columns", 0.35)
-    staged = staging.stage(cur, kind, plan.select_sql, info.decimal_comma)
+    plan = dataclasses.replace(plan, notes=mapping_notes + plan.notes)
+    text = _FileText(cur, info, file_name)
+    if not plan.row_preserving:
+        text()  # folding or filtering rows needs the numbered text table first
+    progress("reading and typing the columns", 0.35)
+    # Reading straight from the file: a CSV error surfaces in the typing query.
+    with readers.unreadable_text_rejected(file_name, info.delimiter) if text.deferred else nullcontext():
+        staged = staging.stage(cur, kind, plan.select_sql, info.decimal_comma,
+                               read_text=text if text.deferred else None)
     progress(f"validating {staged.rows:,} rows", 0.5)
     checked_columns = staged.columns + staged.parse_flags + staged.computed
-    report = validation.validate_checked(cur, suite, checked_columns, staged.columns, staged.rows, engine=engine)
-    return plan, staged, report
+    report = validation.validate_checked(cur, suite, checked_columns, staged.columns, staged.rows, engine=engine,
+                                         read_text=text if text.deferred else None)
+    info = text.info
+    if info.rows is None:  # typed straight from the file, one row per file row, text never needed
+        info = dataclasses.replace(info, rows=staged.rows, deferred_select=None)
+    return plan, staged, report, info
 
 
 def _run(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: ReadInfo, *, file_name: str,
-         sha256: str | None, source: str, on_invalid: str, mapping: dict[str, str] | None, dry_run: bool,
-         progress: Progress, engine: str | None, archive_from: Path | None,
+         sha256_of: Callable[[], str | None], source: str, on_invalid: str, mapping: dict[str, str] | None,
+         dry_run: bool, progress: Progress, engine: str | None, archive_from: Path | None,
          refresh_derived: bool = True, source_label: str | None = None) -> IngestResult:
     try:
-        plan, staged, report = _stage_and_validate(store, cur, kind, info, source, mapping, progress, engine)
+        plan, staged, report, info = _stage_and_validate(store, cur, kind, info, source, mapping, progress, engine,
+                                                         file_name)
     except FileRejected as exc:
         return IngestResult("rejected" if not dry_run else "invalid", kind, file_name, str(exc),
-                            sha256=sha256, read_info=info, notes=info.notes)
+                            sha256=sha256_of(), read_info=info, notes=info.notes)
+    sha256 = sha256_of()
     notes = info.notes + plan.notes + tuple(
         f"{column}: dates read {order.replace('_', ' ')} (d/m/y)" if order == "day_first" else
         f"{column}: slash dates read month first (m/d/y)" for column, order in staged.date_orders
@@ -192,9 +221,13 @@ def _run(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: ReadInfo
     progress("loading in one transaction", 0.8)
     columns = list(staged.columns)
     column_sql = ", ".join(f'"{c}"' for c in columns)
+    without_failures = (
+        f" WHERE NOT EXISTS (SELECT 1 FROM {validation.FAILURES_TABLE} f WHERE f.file_row = c.file_row)"
+        if report.failing_row_count else ""
+    )
     cur.execute(
-        f"CREATE OR REPLACE TEMP VIEW valid_rows AS SELECT {column_sql} FROM {staging.CHECKED_TABLE} c "
-        f"WHERE NOT EXISTS (SELECT 1 FROM {validation.FAILURES_TABLE} f WHERE f.file_row = c.file_row)"
+        f"CREATE OR REPLACE TEMP VIEW valid_rows AS SELECT {column_sql} FROM {staging.NUMBERED_ROWS} c"
+        f"{without_failures}"
     ).fetchall()
     quarantine_sql = None
     if report.failing_row_count:
@@ -268,21 +301,24 @@ def ingest_file(store: Store, kind: str, path: str | Path, *, source: str = "aut
             f"{file_name} is {size / 1024 ** 2:,.1f} MB, over the {config.max_upload_bytes() / 1024 ** 2:,.0f} MB "
             "limit. Split the export by date range, or raise ENGAGEMENT_MAX_UPLOAD_MB.",
         )
-    progress("hashing", 0.02)
-    sha256 = file_sha256(path)
     cur = store.cursor()
-    try:
-        progress("reading the file", 0.05)
+    # The checksum is computed in a second thread while DuckDB reads and types the file (hashlib and
+    # DuckDB both release the GIL); it is first needed for the result, after validation.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as hasher:
+        digest = hasher.submit(file_sha256, path)
         try:
-            info = readers.read_into(cur, path, file_name)
-        except FileRejected as exc:
-            return IngestResult("rejected" if not dry_run else "invalid", kind, file_name, str(exc), sha256=sha256)
-        return _run(store, kind, cur, info, file_name=file_name, sha256=sha256, source=source,
-                    on_invalid=on_invalid, mapping=mapping, dry_run=dry_run, progress=progress, engine=engine,
-                    archive_from=path, refresh_derived=refresh_derived)
-    finally:
-        _drop_temp_tables(cur)
-        cur.close()
+            progress("opening the file", 0.05)
+            try:
+                info = readers.read_into(cur, path, file_name, defer_text=True)
+            except FileRejected as exc:
+                return IngestResult("rejected" if not dry_run else "invalid", kind, file_name, str(exc),
+                                    sha256=digest.result())
+            return _run(store, kind, cur, info, file_name=file_name, sha256_of=digest.result, source=source,
+                        on_invalid=on_invalid, mapping=mapping, dry_run=dry_run, progress=progress, engine=engine,
+                        archive_from=path, refresh_derived=refresh_derived)
+        finally:
+            _drop_temp_tables(cur)
+            cur.close()
 
 
 def ingest_bytes(store: Store, kind: str, data: bytes, file_name: str, **kwargs: Any) -> IngestResult:
@@ -317,7 +353,7 @@ def ingest_frame(
     cur = store.cursor()
     try:
         info = readers.register_frame(cur, frame)
-        result = _run(store, kind, cur, info, file_name=file_name or f"{kind}-frame", sha256=sha256,
+        result = _run(store, kind, cur, info, file_name=file_name or f"{kind}-frame", sha256_of=lambda: sha256,
                       source="canonical", on_invalid=on_invalid, mapping=None, dry_run=False,
                       progress=_no_progress, engine=None, archive_from=None, refresh_derived=refresh_derived,
                       source_label=source_format)

@@ -2,7 +2,10 @@
 
 Every reader puts the file into a temporary table of VARCHAR columns (``raw_input``) on the cursor it
 is given, plus ``file_row``: the row number a spreadsheet shows for that row (the header is row 1, so
-the first data row is row 2). Reading everything as text keeps leading zeros, formula-looking cells
+the first data row is row 2). Delimited text can instead be opened lazily (``defer_text=True``):
+``raw_input`` is then a view over the file without row numbers, which staging types in the same pass
+that reads it, and :func:`read_text` reads the text table only if it is needed (to quote failing rows,
+or to parse a column the forgiving way). Reading everything as text keeps leading zeros, formula-looking cells
 (``=1+1`` stays the text ``=1+1``) and lets validation say which row could not be parsed instead of the
 reader failing on row 3,214,007.
 
@@ -18,8 +21,10 @@ problem and the fix.
 from __future__ import annotations
 
 import gzip
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import duckdb
 
@@ -42,8 +47,10 @@ class ReadInfo:
     delimiter: str | None
     decimal_comma: bool
     columns: tuple[str, ...]
-    rows: int
+    rows: int | None  # None while the text is not read yet (see ``deferred_select``)
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # ``SELECT * FROM read_csv(...)`` of a file opened with ``defer_text=True`` and not yet read.
+    deferred_select: str | None = None
 
 
 def _quote(identifier: str) -> str:
@@ -108,8 +115,13 @@ def _text_sample(path: Path, file_format: str) -> bytes:
         ) from exc
 
 
-def read_into(cur: duckdb.DuckDBPyConnection, path: str | Path, display_name: str | None = None) -> ReadInfo:
+def read_into(cur: duckdb.DuckDBPyConnection, path: str | Path, display_name: str | None = None,
+              defer_text: bool = False) -> ReadInfo:
     """Read ``path`` into the temporary table ``raw_input`` (text columns + ``file_row``) on ``cur``.
+
+    With ``defer_text``, delimited text is only opened: ``raw_input`` is a view over the file whose
+    ``file_row`` is NULL, the header and the first data row are checked, and ``rows`` is None until
+    :func:`read_text` reads it (other formats are read at once either way).
 
     Raises
     ------
@@ -128,7 +140,7 @@ def read_into(cur: duckdb.DuckDBPyConnection, path: str | Path, display_name: st
     elif file_format == "xlsx":
         info = _read_xlsx(cur, path, name)
     else:
-        info = _read_delimited(cur, path, name, file_format)
+        info = _read_delimited(cur, path, name, file_format, defer_text)
     if not info.columns or all(not c.strip() for c in info.columns):
         raise FileRejected(f"{name} has no header row. Put the column names on the first line.")
     if info.rows == 0:
@@ -136,6 +148,33 @@ def read_into(cur: duckdb.DuckDBPyConnection, path: str | Path, display_name: st
             f"{name} has a header but no data rows. Export again with the date range that holds the data."
         )
     return info
+
+
+def read_text(cur: duckdb.DuckDBPyConnection, info: ReadInfo, display_name: str) -> ReadInfo:
+    """Read a lazily opened file (``defer_text``) into ``raw_input`` with row numbers; else a no-op."""
+    if info.deferred_select is None:
+        return info
+    with unreadable_text_rejected(display_name, info.delimiter):
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE raw_unnumbered AS {info.deferred_select}").fetchall()
+    columns, rows = _number_rows(cur)
+    return ReadInfo(info.file_format, info.encoding, info.delimiter, info.decimal_comma, columns, rows, info.notes)
+
+
+@contextmanager
+def unreadable_text_rejected(display_name: str, delimiter: str | None) -> Iterator[None]:
+    """Turn a DuckDB error raised while parsing delimited text into :class:`FileRejected`.
+
+    Wraps every statement that parses the file: with ``defer_text`` that is the staging query.
+    """
+    try:
+        yield
+    except duckdb.Error as exc:
+        first = str(exc).splitlines()[0]
+        separated = "tab" if delimiter == "\t" else repr(delimiter)
+        raise FileRejected(
+            f"{display_name} could not be read as {separated}-separated text: {first}. Check that every row has "
+            "the same number of columns and that quotes are closed; re-export as CSV (UTF-8)."
+        ) from exc
 
 
 def table_columns(cur: duckdb.DuckDBPyConnection, table: str) -> list[str]:
@@ -169,7 +208,8 @@ def _number_rows(cur: duckdb.DuckDBPyConnection) -> tuple[tuple[str, ...], int]:
     return columns, rows
 
 
-def _read_delimited(cur: duckdb.DuckDBPyConnection, path: Path, name: str, file_format: str) -> ReadInfo:
+def _read_delimited(cur: duckdb.DuckDBPyConnection, path: Path, name: str, file_format: str,
+                    defer_text: bool = False) -> ReadInfo:
     sample = _text_sample(path, file_format)
     if not sample.strip():
         raise FileRejected(f"{name} is empty (no text). Export the data again; the file was probably not saved.")
@@ -194,17 +234,17 @@ def _read_delimited(cur: duckdb.DuckDBPyConnection, path: Path, name: str, file_
         f"compression={_literal('gzip' if file_format == 'csv.gz' else 'none')}"
     )
     select = f"SELECT * FROM read_csv({_literal(str(path))}, {options})"
-    try:
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE raw_unnumbered AS {select}").fetchall()
-    except duckdb.Error as exc:
-        first = str(exc).splitlines()[0]
-        raise FileRejected(
-            f"{name} could not be read as {'tab' if delimiter == chr(9) else repr(delimiter)}-separated text: "
-            f"{first}. Check that every row has the same number of columns and that quotes are closed; "
-            "re-export as CSV (UTF-8)."
-        ) from exc
-    columns, rows = _number_rows(cur)
-    return ReadInfo(file_format, encoding, delimiter, decimal_comma, columns, rows, tuple(notes))
+    opened = ReadInfo(file_format, encoding, delimiter, decimal_comma, (), None, tuple(notes), select)
+    if not defer_text:
+        return read_text(cur, opened, name)
+    with unreadable_text_rejected(name, delimiter):
+        cur.execute(
+            f"CREATE OR REPLACE TEMP VIEW {RAW_TABLE} AS SELECT *, CAST(NULL AS BIGINT) AS {ROW_COLUMN} FROM ({select})"
+        ).fetchall()
+        columns = tuple(c for c in table_columns(cur, RAW_TABLE) if c != ROW_COLUMN)
+        has_rows = cur.execute(f"SELECT count(*) FROM (SELECT 1 FROM {RAW_TABLE} LIMIT 1)").fetchall()[0][0]
+    return ReadInfo(file_format, encoding, delimiter, decimal_comma, columns, None if has_rows else 0,
+                    tuple(notes), select)
 
 
 def _read_parquet(cur: duckdb.DuckDBPyConnection, path: Path, name: str) -> ReadInfo:

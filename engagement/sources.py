@@ -55,6 +55,9 @@ class SourcePlan:
     mapped: dict = field(default_factory=dict)
     ignored_columns: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    # One output row per file row, in file order (no GROUP BY, no WHERE): the rows can then be
+    # typed straight from the file and numbered by position (see ``staging.stage``).
+    row_preserving: bool = False
 
 
 def _quote(identifier: str) -> str:
@@ -185,7 +188,7 @@ def _mapped(kind: str, header: _Header, mapping: dict[str, str], source: str,
         source=source,
         select_sql=f"SELECT {', '.join(parts)}, {ROW_COLUMN} FROM {RAW_TABLE}",
         mapped={c: mapping[c] for c in spec.column_names if mapping.get(c) and header.find(mapping[c])},
-        ignored_columns=ignored, notes=notes,
+        ignored_columns=ignored, notes=notes, row_preserving=True,
     )
 
 
@@ -260,7 +263,7 @@ FROM {RAW_TABLE}
     if not header.find("Created At", "Created at", "Customer Created At"):
         notes += ("This export has no 'Created At' column, so created_at is empty and every row fails the "
                   "required check; add the column or map it.",)
-    return SourcePlan(source="shopify", select_sql=select, notes=notes)
+    return SourcePlan(source="shopify", select_sql=select, notes=notes, row_preserving=True)
 
 
 def _klaviyo_profiles(header: _Header) -> SourcePlan:
@@ -275,7 +278,7 @@ SELECT
 FROM {RAW_TABLE}
 """
     return SourcePlan(source="klaviyo", select_sql=select,
-                      notes=("Klaviyo profiles: customer_id is the lower-cased e-mail.",))
+                      notes=("Klaviyo profiles: customer_id is the lower-cased e-mail.",), row_preserving=True)
 
 
 def _klaviyo_events(header: _Header, kind: str) -> SourcePlan:

@@ -330,17 +330,16 @@ class Store:
                 f"SELECT count(*) FROM {incoming} s WHERE EXISTS (SELECT 1 FROM {target} t WHERE {key_match})"
             ).fetchall()[0][0]
             if rows_updated:
-                # Overlap with stored rows: materialise once, keep the replaced rows for undo.
-                cur.execute(f"CREATE OR REPLACE TEMP TABLE staging AS SELECT * FROM {incoming}").fetchall()
+                # Overlap with stored rows: keep the replaced rows for undo. The source is a table, a
+                # view over one or a registered frame, so reading it again costs less than a copy.
                 cur.execute(
                     f"INSERT INTO {_quote(replaced_table(kind))} "
-                    f"SELECT t.*, $load_id FROM {target} t WHERE EXISTS (SELECT 1 FROM staging s WHERE {key_match})",
+                    f"SELECT t.*, $load_id FROM {target} t WHERE EXISTS (SELECT 1 FROM {incoming} s WHERE {key_match})",
                     {"load_id": load_id},
                 ).fetchall()
                 cur.execute(
-                    f"DELETE FROM {target} t WHERE EXISTS (SELECT 1 FROM staging s WHERE {key_match})"
+                    f"DELETE FROM {target} t WHERE EXISTS (SELECT 1 FROM {incoming} s WHERE {key_match})"
                 ).fetchall()
-                incoming = "staging"
             n_incoming = cur.execute(
                 f"INSERT INTO {target} SELECT *, $load_id FROM {incoming}", {"load_id": load_id}
             ).fetchall()[0][0]
@@ -368,7 +367,6 @@ class Store:
                     "loaded_at": datetime.now(timezone.utc).replace(tzinfo=None),
                 },
             ).fetchall()
-            cur.execute("DROP TABLE IF EXISTS staging").fetchall()
             if refresh_derived:
                 self._refresh_derived(cur)
             cur.execute("COMMIT")

@@ -29,14 +29,14 @@ import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import duckdb
 import pandas as pd
 
 from engagement import config
 from engagement.readers import ROW_COLUMN
-from engagement.staging import CHECKED_TABLE, MAPPED_TABLE
+from engagement.staging import CHECKED_TABLE, LOOKUP_COLUMNS, MAPPED_TABLE, NUMBERED_ROWS
 
 FAILURES_TABLE = "row_failures"
 SAMPLE_ROWS = 20
@@ -233,8 +233,10 @@ def _unique_failure_sql(cur: duckdb.DuckDBPyConnection, e: Expectation) -> str:
     table = f"dup_keys_{e.index}"
     cols = ", ".join(_quote(c) for c in e.columns)
     some_key = " OR ".join(f"{_quote(c)} IS NOT NULL" for c in e.columns)
+    # Keys are file columns: read them without the lookups' joins (a join is computed even when unused).
+    source = CHECKED_TABLE if set(e.columns) & set(LOOKUP_COLUMNS) else NUMBERED_ROWS
     cur.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {cols} FROM {CHECKED_TABLE} "
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {cols} FROM {source} "
         f"WHERE {some_key} GROUP BY ALL HAVING count(*) > 1"
     ).fetchall()
     if not cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]:
@@ -388,8 +390,11 @@ def _merge(sql_results: list[ExpectationResult], gx_results: dict[int, dict[str,
 
 def validate_checked(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_columns: tuple[str, ...],
                      provided_columns: tuple[str, ...], rows: int, engine: str | None = None,
-                     now: datetime | None = None) -> ValidationReport:
-    """Validate the staged ``checked_input`` with ``suite``; leaves ``row_failures`` on ``cur``."""
+                     now: datetime | None = None, read_text: Callable[[], None] | None = None) -> ValidationReport:
+    """Validate the staged ``checked_input`` with ``suite``; leaves ``row_failures`` on ``cur``.
+
+    ``read_text`` (see ``staging.stage``) is called before failing rows are quoted from the file's text.
+    """
     import time
 
     started = time.perf_counter()
@@ -401,9 +406,12 @@ def validate_checked(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_colum
         frame = cur.execute(f"SELECT {columns} FROM {CHECKED_TABLE}").df()
         results = _merge(results, run_great_expectations(frame, suite, parameters), suite)
         del frame
+    if failing and read_text is not None:
+        read_text()
+    # Without failures, an empty frame of the same columns: the text (maybe still the file) is not read.
     return ValidationReport(
         kind=suite.kind, rows=rows, engine=engine, results=tuple(results), failing_row_count=failing,
-        sample_failures=failing_rows(cur, limit=SAMPLE_ROWS), seconds=time.perf_counter() - started,
+        sample_failures=failing_rows(cur, limit=SAMPLE_ROWS if failing else 0), seconds=time.perf_counter() - started,
     )
 
 
