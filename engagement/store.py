@@ -52,6 +52,10 @@ STORED_VIEWS = {
     "engagement_default_counts": "engagement/customer_counts",
 }
 
+# Kinds no derived table reads (tests/test_store_derived.py checks the SQL): loading or undoing them leaves the
+# derived tables as they are, so a programme-cost or experiment upload does not pay for a full rebuild.
+KINDS_NOT_DERIVED_FROM = frozenset({"experiment_assignments", "program_costs"})
+
 LOADS_DDL = """
 CREATE TABLE IF NOT EXISTS loads (
     load_id BIGINT PRIMARY KEY,
@@ -367,7 +371,7 @@ class Store:
                     "loaded_at": datetime.now(timezone.utc).replace(tzinfo=None),
                 },
             ).fetchall()
-            if refresh_derived:
+            if refresh_derived and kind not in KINDS_NOT_DERIVED_FROM:
                 self._refresh_derived(cur)
             cur.execute("COMMIT")
         except Exception:
@@ -418,7 +422,8 @@ class Store:
                     "UPDATE loads SET undone_at = $at WHERE load_id = $id",
                     {"id": load_id, "at": datetime.now(timezone.utc).replace(tzinfo=None)},
                 )
-                self._refresh_derived(cur)
+                if kind not in KINDS_NOT_DERIVED_FROM:
+                    self._refresh_derived(cur)
                 cur.execute("COMMIT")
             except Exception:
                 cur.execute("ROLLBACK")

@@ -1,0 +1,50 @@
+"""Which loads rebuild the derived tables: every kind a derived table reads does; the kinds none reads
+(store.KINDS_NOT_DERIVED_FROM) do not, and the SQL is checked so the list cannot go stale silently."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from engagement.sql import read_sql
+from engagement.store import DERIVED_TABLES, KINDS, KINDS_NOT_DERIVED_FROM, STORED_VIEWS
+
+
+def _derived_sql() -> dict[str, str]:
+    """The SQL each derived table is built from (a stored view's query, not its settings file, too)."""
+    texts = {name: read_sql(f"derived/{name}") for name in DERIVED_TABLES}
+    texts.update({f"{name} ({query})": read_sql(query) for name, query in STORED_VIEWS.items()})
+    return texts
+
+
+def test_no_derived_table_reads_the_kinds_that_skip_the_rebuild():
+    for kind in KINDS_NOT_DERIVED_FROM:
+        readers = [name for name, sql in _derived_sql().items() if re.search(rf"\b{kind}\b", sql)]
+        assert not readers, f"{kind} is read by {readers}: remove it from KINDS_NOT_DERIVED_FROM"
+
+
+def test_every_other_kind_is_read_by_some_derived_table():
+    for kind in set(KINDS) - KINDS_NOT_DERIVED_FROM:
+        assert any(re.search(rf"\b{kind}\b", sql) for sql in _derived_sql().values()), kind
+
+
+def _derived_table_oids(store) -> dict[str, int]:
+    """Each derived table's catalog id: CREATE OR REPLACE gives a rebuilt table a new one."""
+    rows = store.cursor().execute("SELECT table_name, table_oid FROM duckdb_tables()").fetchall()
+    return {name: oid for name, oid in rows if name in DERIVED_TABLES}
+
+
+def test_a_programme_cost_load_and_its_undo_do_not_rebuild_but_an_order_load_does(hand_store):
+    before = _derived_table_oids(hand_store)
+    assert set(before) == set(DERIVED_TABLES)
+    summary = hand_store.load_frame("program_costs", pd.DataFrame({
+        "period": ["2025-01-01"], "program": ["email"], "channel": ["email"], "cost": [120.0]}))
+    hand_store.undo(summary.load_id)
+    assert _derived_table_oids(hand_store) == before
+
+    hand_store.load_frame("orders", pd.DataFrame({
+        "order_id": ["rebuild-1"], "customer_id": ["A"], "ordered_at": [pd.Timestamp("2025-02-01")],
+        "net_revenue": [10.0], "status": ["paid"], "currency": ["USD"]}))
+    after_orders = _derived_table_oids(hand_store)
+    assert all(after_orders[name] != before[name] for name in DERIVED_TABLES)
