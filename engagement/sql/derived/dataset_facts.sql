@@ -1,7 +1,9 @@
 -- Grain: one row for the whole dataset.
 -- The "as of" moment every recency is measured from is the latest recorded activity, not the wall
 -- clock, so that an export analysed next month gives the same answers as today. The default
--- at-risk cut adapts to the brand: the 80th percentile of its own days between purchases.
+-- at-risk cut adapts to the brand: the 80th percentile of its own days between purchases. The default
+-- window of the pages (kpis.default_filters): the 12 months up to the last purchase day, or all of the
+-- data when shorter; the stored views of the pages' defaults read it from here.
 with activity as (
     select max(ordered_at) as activity_at from orders
     union all select max(occurred_at) from events
@@ -22,6 +24,15 @@ final as (
         greatest(30, round(coalesce(gaps.p80_gap_days, 90)))::integer as at_risk_days,
         greatest(180, 2 * round(coalesce(gaps.p80_gap_days, 90)))::integer as lapsed_days
     from gaps
+),
+
+with_default_window as (
+    select
+        *,
+        greatest(first_order_at::date, (last_order_at::date - interval 1 year)::date + 1)::timestamp
+            as default_window_start,
+        (last_order_at::date + 1)::timestamp as default_window_end_exclusive
+    from final
 )
 
-select * from final
+select * from with_default_window
