@@ -166,6 +166,13 @@ def counts_run(store: Store, filters: Filters, cursor=None) -> QueryRecord:
     return QueryRecord("engagement/customer_counts", filters.params())
 
 
+def scores_run(store: Store, filters: Filters, weights: EngagementWeights, threshold: float,
+               cursor=None) -> QueryRecord:
+    """The run scoring every selected customer: engagement/customer_scores.sql over the window's counts."""
+    return QueryRecord("engagement/customer_scores", score_params(filters, weights, threshold),
+                       (("customer_counts", counts_run(store, filters, cursor)),))
+
+
 def materialise_scores(store: Store, filters: Filters, weights: EngagementWeights, threshold: float,
                        cursor=None):
     """Score every selected customer into the temporary table ``customer_scores`` of ``cursor``.
@@ -173,12 +180,18 @@ def materialise_scores(store: Store, filters: Filters, weights: EngagementWeight
     Returns the cursor (a new one when none is given); the table lives as long as the cursor.
     """
     cur = cursor or store.cursor()
-    scores = QueryRecord("engagement/customer_scores", score_params(filters, weights, threshold),
-                         (("customer_counts", counts_run(store, filters, cur)),))
+    scores = scores_run(store, filters, weights, threshold, cur)
     store.remember_query(scores)
     cur.execute("CREATE OR REPLACE TEMP TABLE customer_scores AS " + scores.statement(),
                 scores.all_params()).fetchall()
     return cur
+
+
+def _read_scores(store: Store, cur, scores: QueryRecord, name: str, params: dict | None = None) -> pd.DataFrame:
+    """Run ``name`` on the materialised ``customer_scores``; "Show SQL" gets the same query chained after the
+    scoring (so it runs on its own when pasted), which gives the same rows."""
+    store.remember_query(QueryRecord(name, dict(params or {}), (("customer_scores", scores),)))
+    return cur.execute(read_sql(name), params or {}).df()
 
 
 def _ratio(numerator: float, denominator: float) -> float:
@@ -268,12 +281,14 @@ def engagement_view(store: Store, filters: Filters, weights: EngagementWeights =
     top : int
         How many of the highest-scoring customers to return (one scoring pass serves everything).
     """
-    cur = materialise_scores(store, filters, weights, threshold)
+    cur = store.cursor()
+    scores = scores_run(store, filters, weights, threshold, cur)
+    materialise_scores(store, filters, weights, threshold, cur)
     try:
-        rows = cur.execute(read_sql("engagement/segment_comparison")).df()
-        components = cur.execute(read_sql("engagement/score_components"), weights.params()).df()
-        distribution = cur.execute(read_sql("engagement/score_distribution")).df()
-        top_customers = _top_scores(cur, top)
+        rows = _read_scores(store, cur, scores, "engagement/segment_comparison")
+        components = _read_scores(store, cur, scores, "engagement/score_components", weights.params())
+        distribution = _read_scores(store, cur, scores, "engagement/score_distribution")
+        top_customers = _read_scores(store, cur, scores, "engagement/top_scores", _top_params(top))
     finally:
         cur.execute("DROP TABLE IF EXISTS customer_scores").fetchall()
     comparisons, share = _comparisons(rows)
@@ -288,19 +303,18 @@ def engagement_view(store: Store, filters: Filters, weights: EngagementWeights =
                           top_customers)
 
 
-def _top_scores(cursor, limit: int | None) -> pd.DataFrame:
-    return cursor.execute(
-        "SELECT * FROM customer_scores ORDER BY score DESC, customer_id LIMIT $limit",
-        {"limit": limit if limit is not None else 2**62},
-    ).df()
+def _top_params(limit: int | None) -> dict:
+    return {"limit": limit if limit is not None else 2**62}
 
 
 def customer_scores(store: Store, filters: Filters, weights: EngagementWeights = EngagementWeights(),
                     threshold: float = DEFAULT_THRESHOLD, limit: int | None = None) -> pd.DataFrame:
     """Per-customer counts, score and engaged flag, highest score first (``limit`` rows if given)."""
-    cur = materialise_scores(store, filters, weights, threshold)
+    cur = store.cursor()
+    scores = scores_run(store, filters, weights, threshold, cur)
+    materialise_scores(store, filters, weights, threshold, cur)
     try:
-        frame = _top_scores(cur, limit)
+        frame = _read_scores(store, cur, scores, "engagement/top_scores", _top_params(limit))
     finally:
         cur.execute("DROP TABLE IF EXISTS customer_scores").fetchall()
     return frame
