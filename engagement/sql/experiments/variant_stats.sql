@@ -20,7 +20,9 @@ assignments as (
             else 'all'
         end as segment
     from experiment_assignments as a
-    left join customer_summary as s using (customer_id)
+    -- joined only when a segment needs it (the constant condition empties the join otherwise)
+    left join customer_summary as s
+        on s.customer_id = a.customer_id and $segment_by in ('lifecycle_stage', 'acquisition_channel')
     where a.experiment_id = $experiment_id
 ),
 
