@@ -235,6 +235,10 @@ def test_behaviour_after_answer_by_hand(outcome_store):
     longer = behaviour_after_answer(outcome_store, window, NPS_SCALE, 60)
     assert longer.outcomes[0].revenue_per_customer == pytest.approx(90.0)
     assert (longer.outcomes[1].repurchasers, longer.outcomes[1].revenue_per_customer) == (1, pytest.approx(30.0))
+    # From 15 Jan, X's first answer in the window is the 3 of 1 Feb (their earlier one is before it); Y and Z
+    # answered before the window: one detractor (X), one promoter (W), no passive.
+    later = behaviour_after_answer(outcome_store, Filters(date(2025, 1, 15), date(2025, 6, 30)), NPS_SCALE, 30)
+    assert [o.answers for o in later.outcomes] == [1, 0, 1]
 
 
 def test_bottom_box_list(outcome_store):

@@ -1,6 +1,8 @@
 -- Grain: one row per survey answer from a known customer, with the customer attributes the shared filters
 -- and the survey breakdowns select on. Ordered by answer time so a windowed read skips row groups outside
--- the dates, without a join to customer_summary at view time.
+-- the dates, without a join to customer_summary at view time. previous_answered_at is the time of the same
+-- customer's previous answer of the same kind ('-infinity' when none), so "first answer in a window" is a
+-- filter (previous_answered_at < window start) instead of a group-by per customer.
 with final as (
     select
         s.response_id,
@@ -8,6 +10,10 @@ with final as (
         s.responded_at,
         s.kind,
         s.score,
+        coalesce(
+            lag(s.responded_at) over (partition by s.customer_id, s.kind order by s.responded_at, s.response_id),
+            '-infinity'::timestamp
+        ) as previous_answered_at,
         coalesce(nullif(trim(s.touchpoint), ''), 'unknown') as touchpoint,
         nullif(trim(s.comment), '') as comment,
         c.acquisition_channel,

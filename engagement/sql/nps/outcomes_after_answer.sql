@@ -8,33 +8,18 @@ with data_end as (
     select last_order_at from dataset_facts
 ),
 
-selected_customers as (
-    select customer_id
-    from customer_summary
-    where (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
-      and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
-),
-
--- The first answer of each respondent: a group-by (min of the (responded_at, response_id, score)
--- tuple) instead of a row_number() window; the customer filter is applied after it, on one row per
--- respondent, which selects the same answers because the selection is per customer.
-first_in_window as (
-    select customer_id, min((responded_at, response_id, score)) as first_answer
-    from surveys
+-- The first answer of each selected respondent in the window: derived `survey_answers` carries the
+-- customer's attributes and the time of their previous answer of the kind, so it is a filter (the previous
+-- answer is before the window) rather than a group-by per customer.
+first_answers as (
+    select response_id, customer_id, responded_at, score
+    from survey_answers
     where kind = $kind
       and responded_at >= $start
       and responded_at < $end_exclusive
-    group by customer_id
-),
-
-first_answers as (
-    select
-        f.first_answer[2] as response_id,
-        f.customer_id,
-        f.first_answer[1] as responded_at,
-        f.first_answer[3] as score
-    from first_in_window as f
-    semi join selected_customers using (customer_id)
+      and previous_answered_at < $start
+      and (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
+      and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
 ),
 
 categorised as (
