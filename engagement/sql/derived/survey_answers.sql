@@ -1,8 +1,9 @@
 -- Grain: one row per survey answer from a known customer, with the customer attributes the shared filters
--- and the survey breakdowns select on. Ordered by answer time so a windowed read skips row groups outside
--- the dates, without a join to customer_summary at view time. previous_answered_at is the time of the same
--- customer's previous answer of the same kind ('-infinity' when none), so "first answer in a window" is a
--- filter (previous_answered_at < window start) instead of a group-by per customer.
+-- and the survey breakdowns select on, and their lifetime facts (for the close-the-loop list). Ordered by
+-- answer time so a windowed read skips row groups outside the dates, without a join to customer_summary at
+-- view time. previous_answered_at is the time of the same customer's previous answer of the same kind
+-- ('-infinity' when none), so "first answer in a window" is a filter (previous_answered_at < window start)
+-- instead of a group-by per customer.
 with final as (
     select
         s.response_id,
@@ -21,7 +22,10 @@ with final as (
         c.is_loyalty_member,
         coalesce(c.loyalty_tier, case when c.is_loyalty_member then 'member (no tier)' else 'non-member' end)
             as loyalty_segment,
-        coalesce(c.country, 'unknown') as country
+        coalesce(c.country, 'unknown') as country,
+        c.revenue as customer_revenue,
+        c.order_count as customer_order_count,
+        c.last_order_at as customer_last_order_at
     from surveys as s
     join customer_summary as c using (customer_id)
     order by s.responded_at
