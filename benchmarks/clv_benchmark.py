@@ -23,7 +23,6 @@ import os
 import statistics
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 import numpy as np
