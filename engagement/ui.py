@@ -258,6 +258,14 @@ def download_csv_on_click(make_frame: Callable[[], pd.DataFrame], file_name: str
                        key=key or file_name, on_click="ignore")
 
 
+def rounds_to_zero(change: float, unit: str) -> bool:
+    """True when ``change`` shows as zero at :func:`format_value`'s precision (shares in points)."""
+    if change != change:
+        return False
+    step = {"share": 0.0005, "money": 0.005, "score": 0.5}.get(unit, 0.05 if abs(change) < 100 else 0.5)
+    return abs(change) < step
+
+
 def format_value(value: float, unit: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"

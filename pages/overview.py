@@ -23,9 +23,12 @@ for row in (kpis[:3], kpis[3:]):
             delta = ui.format_value(kpi.change, "score" if kpi.unit == "score" else kpi.unit)
             if kpi.unit == "share":
                 delta = f"{kpi.change * 100:+.1f} pts"
+        color = "inverse" if kpi.key == "median_days_between_orders" else "normal"
+        if delta is not None and ui.rounds_to_zero(kpi.change, kpi.unit):
+            color = "off"  # an unchanged figure is neither good nor bad news
         column.metric(
             kpi.label, ui.format_value(kpi.value, kpi.unit), delta=delta, help=kpi.definition,
-            delta_color="inverse" if kpi.key == "median_days_between_orders" else "normal",
+            delta_color=color,
             border=True,
         )
         interval = (

@@ -77,3 +77,14 @@ def test_read_only_mode_shows_no_writing_controls(page, app_env):
     labels = [b.label for b in at.button]
     assert not any(label in ("Undo", "Save", "Validate and load into orders") for label in labels), labels
     assert not at.get("file_uploader")
+
+
+def test_a_change_that_shows_as_zero_is_neither_good_nor_bad():
+    """The Overview greys out a delta that rounds to zero at the shown precision (it read "↑ 0.0 days" in red)."""
+    from engagement.ui import rounds_to_zero
+
+    assert rounds_to_zero(0.02, "days") and not rounds_to_zero(0.06, "days")
+    assert rounds_to_zero(0.0004, "share") and not rounds_to_zero(0.0006, "share")  # 0.04 vs 0.06 points
+    assert rounds_to_zero(0.4, "score") and not rounds_to_zero(-0.6, "score")
+    assert rounds_to_zero(0.004, "money") and not rounds_to_zero(0.01, "money")
+    assert not rounds_to_zero(float("nan"), "days")
