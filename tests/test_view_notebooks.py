@@ -133,9 +133,9 @@ def _same_as_the_page(view: str, namespace: dict, store) -> None:
         pd.testing.assert_frame_equal(notebook.risk_bands, page.risk_bands, rtol=1e-9)
 
 
-@pytest.mark.parametrize("view", ["rfm", "clv", "engagement"])
+@pytest.mark.parametrize("view", ["rfm", "clv", "engagement", "roi"])
 def test_show_sql_of_chained_queries_runs_in_a_sql_cell(view, demo_store):
-    """RFM, CLV and the engagement score chain SQL files inside DuckDB. What "Show SQL" prints for each step, pasted into the SQL
+    """RFM, CLV, the engagement score and ROI's observational model chain SQL files inside DuckDB. What "Show SQL" prints for each step, pasted into the SQL
     notebook, runs on its own and gives that step's rows; a step that reads a frame computed in Python
     (the CLV forecast) says so instead."""
     (call,) = _with_their_sql(demo_store, _recipes(demo_store)[view])

@@ -1,10 +1,10 @@
 -- Grain: one row per customer of the temporary customer_scores table (scored over the pre period,
 -- which ends at $cutoff): the engaged flag, the covariates, and net revenue in the post period
--- [$cutoff, $end_exclusive), the outcome of the regression-adjusted comparison.
+-- [$cutoff, $post_end_exclusive), the outcome of the regression-adjusted comparison.
 with post_orders as (
     select customer_id, sum(net_revenue)::double as post_revenue
     from order_facts
-    where ordered_at >= $cutoff and ordered_at < $end_exclusive
+    where ordered_at >= $cutoff and ordered_at < $post_end_exclusive
     group by customer_id
 ),
 
