@@ -28,7 +28,7 @@ import pandas as pd
 
 from engagement.filters import Filters
 from engagement.intervals import wilson_interval
-from engagement.sql import read_sql
+from engagement.query_records import QueryRecord
 from engagement.store import Store
 from engagement.survival import KaplanMeierResult, kaplan_meier
 
@@ -128,11 +128,11 @@ def _as_of(cur) -> datetime | None:
     return rows[0][0] if rows and rows[0][0] is not None else None
 
 
-def _staged(cur, name: str, params: dict[str, Any]) -> pd.DataFrame:
-    """Run ``sql/lifecycle/<name>.sql`` with the stage rules prepended as the CTE ``customer_stages``."""
-    sql = ("with customer_stages as (\n" + read_sql("lifecycle/customer_stages") + "\n)\n"
-           + read_sql(f"lifecycle/{name}"))
-    return cur.execute(sql, params).df()
+def _staged(store: Store, cur, name: str, params: dict[str, Any]) -> pd.DataFrame:
+    """Run ``sql/lifecycle/<name>.sql`` with the stage rules (``lifecycle/customer_stages.sql``) as the CTE
+    ``customer_stages``, recorded for "Show SQL" as one statement that runs on its own."""
+    stages = QueryRecord("lifecycle/customer_stages", params)
+    return store.query(f"lifecycle/{name}", params, cursor=cur, inputs=(("customer_stages", stages),))
 
 
 def _stage_params(filters: Filters, thresholds: StageThresholds, moments: tuple[datetime, ...]) -> dict[str, Any]:
@@ -178,7 +178,7 @@ def stage_sizes(store: Store, filters: Filters, thresholds: StageThresholds, mom
     Every stage appears at every moment (0 when empty); ``share`` is of the customers known at the moment.
     """
     cur = cursor or store.cursor()
-    frame = _staged(cur, "stage_sizes", _stage_params(filters, thresholds, moments))
+    frame = _staged(store, cur, "stage_sizes", _stage_params(filters, thresholds, moments))
     grid = pd.MultiIndex.from_product([pd.to_datetime(list(moments)), list(STAGES)],
                                       names=["moment_at", "lifecycle_stage"])
     frame["moment_at"] = pd.to_datetime(frame["moment_at"])
@@ -229,7 +229,7 @@ def stage_transitions(store: Store, filters: Filters, thresholds: StageThreshold
     if as_of is not None:
         to_at = min(to_at, as_of)
     params = {**_stage_params(filters, thresholds, (from_at, to_at)), "from_at": from_at, "to_at": to_at}
-    frame = _staged(cur, "stage_transitions", params)
+    frame = _staged(store, cur, "stage_transitions", params)
     frame["customers"] = frame["customers"].astype("int64")
     frame["from_customers"] = frame.groupby("from_stage")["customers"].transform("sum")
     frame["share_of_from"] = frame["customers"] / frame["from_customers"]
@@ -246,7 +246,7 @@ def stage_customers(store: Store, filters: Filters, thresholds: StageThresholds,
         raise ValueError(f"Unknown stage {stage!r}; expected one of {', '.join(STAGES)}.")
     cur = cursor or store.cursor()
     as_of = _as_of(cur) or end_of_day(date.today())
-    return _staged(cur, "stage_customers", {**_stage_params(filters, thresholds, (as_of,)), "stage": stage})
+    return _staged(store, cur, "stage_customers", {**_stage_params(filters, thresholds, (as_of,)), "stage": stage})
 
 
 @dataclass(frozen=True)

@@ -281,6 +281,8 @@ def sql_literal_value(value: Any) -> str:
 
     >>> sql_literal_value(dt.datetime(2025, 6, 1)), sql_literal_value(["it's", "b"]), sql_literal_value(None)
     ("TIMESTAMP '2025-06-01 00:00:00'", "['it''s', 'b']", 'NULL')
+    >>> sql_literal_value(dt.datetime(2025, 6, 1, 23, 59, 59, 999999))
+    "TIMESTAMP '2025-06-01 23:59:59.999999'"
     """
     if value is None:
         return "NULL"
@@ -289,8 +291,8 @@ def sql_literal_value(value: Any) -> str:
     if isinstance(value, (int, float, Decimal)) or (hasattr(value, "item") and not isinstance(value, str)):
         number = value.item() if hasattr(value, "item") else value
         return "NULL" if isinstance(number, float) and math.isnan(number) else str(number)
-    if isinstance(value, (dt.datetime, pd.Timestamp)):
-        return f"TIMESTAMP '{value:%Y-%m-%d %H:%M:%S}'"
+    if isinstance(value, (dt.datetime, pd.Timestamp)):  # microseconds kept: moments end at 23:59:59.999999
+        return f"TIMESTAMP '{value:%Y-%m-%d %H:%M:%S.%f}'" if value.microsecond else f"TIMESTAMP '{value:%Y-%m-%d %H:%M:%S}'"
     if isinstance(value, dt.date):
         return f"DATE '{value.isoformat()}'"
     if isinstance(value, (list, tuple)):

@@ -133,15 +133,15 @@ def _same_as_the_page(view: str, namespace: dict, store) -> None:
         pd.testing.assert_frame_equal(notebook.risk_bands, page.risk_bands, rtol=1e-9)
 
 
-@pytest.mark.parametrize("view", ["rfm", "clv", "engagement", "roi"])
+@pytest.mark.parametrize("view", ["rfm", "clv", "engagement", "roi", "lifecycle"])
 def test_show_sql_of_chained_queries_runs_in_a_sql_cell(view, demo_store):
-    """RFM, CLV, the engagement score and ROI's observational model chain SQL files inside DuckDB. What "Show SQL" prints for each step, pasted into the SQL
-    notebook, runs on its own and gives that step's rows; a step that reads a frame computed in Python
-    (the CLV forecast) says so instead."""
-    (call,) = _with_their_sql(demo_store, _recipes(demo_store)[view])
-    chained = [q for q in call.queries if q.inputs]
+    """RFM, CLV, the engagement score, ROI's observational model and the lifecycle stage views chain SQL files
+    inside DuckDB. What "Show SQL" prints for each step, pasted into the SQL notebook, runs on its own and gives
+    that step's rows; a step that reads a frame computed in Python (the CLV forecast) says so instead."""
+    queries = [q for call in _with_their_sql(demo_store, _recipes(demo_store)[view]) for q in call.queries]
+    chained = [q for q in queries if q.inputs]
     assert chained, f"{view}: no chained step recorded"
-    for query in call.queries:
+    for query in queries:
         shown = sql_text(query)
         if not query.runnable:  # the forecast joins predictions computed in Python, and the bands read it
             assert query.name in ("clv/customer_forecast", "clv/forecast_bands")
@@ -157,7 +157,7 @@ def test_show_sql_of_chained_queries_runs_in_a_sql_cell(view, demo_store):
 
         # The recorded chain is what the library fitted on: the calibration period's BG/NBD groups.
         calibration_end, unit, _, channels, segments = _clv_arguments(demo_store)
-        first = next(q for q in call.queries if q.name == "clv/bgnbd_groups")
+        first = next(q for q in queries if q.name == "clv/bgnbd_groups")
         _, observation_end = observation_window(demo_store)
         library = bgnbd_groups(demo_store, calibration_end, observation_end, unit, channels, segments)
         pd.testing.assert_frame_equal(_sorted(demo_store.query(first.name, first.params, inputs=first.inputs)),
