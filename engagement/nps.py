@@ -276,8 +276,11 @@ def survey_trend(store: Store, filters: Filters, scale: SurveyScale = NPS_SCALE,
     """One row per week or month with answers: counts, shares, score and its interval (for the band)."""
     if grain not in ("week", "month"):
         raise ValueError(f"Unknown grain {grain!r}; expected week or month.")
-    params = {**filters.params(), **scale.params(), "grain": grain}
-    return _scored(store.query("nps/answer_trend", params, cursor=cursor), scale)
+    # The breakdown by month or week is the trend: its group labels ('2025-01', '2025-01-06') become dates.
+    params = {**filters.params(), **scale.params(), "dimension": grain}
+    counts = store.query("nps/answer_counts", params, cursor=cursor)
+    counts.insert(0, "period", pd.to_datetime(counts.pop("group_value")).astype("datetime64[us]"))
+    return _scored(counts, scale)
 
 
 def _counts(frame: pd.DataFrame, group_value: str | None = None) -> tuple[int, int, int]:
