@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from scale_benchmark import median_time  # noqa: E402  (the same timing as the Overview's figures)
 
 
 # ------------------------------------------------------------- pandas references
@@ -110,16 +109,6 @@ def pandas_experiment_stats(assignments, purchases, events, experiment_id: str, 
                                                    cross_products=("cross", "sum"))
 
 
-# ------------------------------------------------------------------ harness
-def _median_seconds(function: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
 def main(argv: list[str] | None = None) -> int:
     from engagement.experiments import ExperimentQuery, experiment_analysis, list_experiments
     from engagement.kpis import data_range, default_filters
@@ -179,8 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'call':50} {'library s':>9} {'pandas s':>9} {'ratio':>6}  target (>= 20x, < 1 s)")
     for name, library_call, pandas_call in calls:
         library_call()  # warm the buffer manager once, as a running app would be
-        library_seconds = _median_seconds(library_call, args.runs)
-        pandas_seconds = _median_seconds(pandas_call, args.pandas_runs)
+        library_seconds = median_time(library_call, args.runs)
+        pandas_seconds = median_time(pandas_call, args.pandas_runs)
         ratio = pandas_seconds / library_seconds
         verdict = "ok" if ratio >= 20 and library_seconds < 1 else "MISSED"
         print(f"{name:50} {library_seconds:9.3f} {pandas_seconds:9.2f} {ratio:5.0f}x  {verdict}")

@@ -19,14 +19,15 @@ Example
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from statistics import NormalDist
 
+import duckdb
 import pandas as pd
 
 from engagement.filters import Filters
 from engagement.intervals import mean_interval, welch_interval, wilson_interval
-from engagement.sql import read_sql
 from engagement.query_records import QueryRecord
 from engagement.store import Store
 
@@ -174,24 +175,28 @@ def scores_run(store: Store, filters: Filters, weights: EngagementWeights, thres
 
 
 def materialise_scores(store: Store, filters: Filters, weights: EngagementWeights, threshold: float,
-                       cursor=None):
+                       cursor=None) -> tuple[duckdb.DuckDBPyConnection, QueryRecord]:
     """Score every selected customer into the temporary table ``customer_scores`` of ``cursor``.
 
-    Returns the cursor (a new one when none is given); the table lives as long as the cursor.
+    Returns the cursor (a new one when none is given; the table lives as long as it) and the scoring run,
+    which queries reading the table name as their input for "Show SQL" (:meth:`Store.query_materialised`).
     """
     cur = cursor or store.cursor()
     scores = scores_run(store, filters, weights, threshold, cur)
     store.remember_query(scores)
     cur.execute("CREATE OR REPLACE TEMP TABLE customer_scores AS " + scores.statement(),
                 scores.all_params()).fetchall()
-    return cur
+    return cur, scores
 
 
-def _read_scores(store: Store, cur, scores: QueryRecord, name: str, params: dict | None = None) -> pd.DataFrame:
-    """Run ``name`` on the materialised ``customer_scores``; "Show SQL" gets the same query chained after the
-    scoring (so it runs on its own when pasted), which gives the same rows."""
-    store.remember_query(QueryRecord(name, dict(params or {}), (("customer_scores", scores),)))
-    return cur.execute(read_sql(name), params or {}).df()
+@contextmanager
+def _scored_customers(store: Store, filters: Filters, weights: EngagementWeights, threshold: float):
+    """``(cursor, scoring run)`` with ``customer_scores`` materialised for the block, dropped after it."""
+    cur, scores = materialise_scores(store, filters, weights, threshold)
+    try:
+        yield cur, scores
+    finally:
+        cur.execute("DROP TABLE IF EXISTS customer_scores").fetchall()
 
 
 def _ratio(numerator: float, denominator: float) -> float:
@@ -281,16 +286,12 @@ def engagement_view(store: Store, filters: Filters, weights: EngagementWeights =
     top : int
         How many of the highest-scoring customers to return (one scoring pass serves everything).
     """
-    cur = store.cursor()
-    scores = scores_run(store, filters, weights, threshold, cur)
-    materialise_scores(store, filters, weights, threshold, cur)
-    try:
-        rows = _read_scores(store, cur, scores, "engagement/segment_comparison")
-        components = _read_scores(store, cur, scores, "engagement/score_components", weights.params())
-        distribution = _read_scores(store, cur, scores, "engagement/score_distribution")
-        top_customers = _read_scores(store, cur, scores, "engagement/top_scores", _top_params(top))
-    finally:
-        cur.execute("DROP TABLE IF EXISTS customer_scores").fetchall()
+    with _scored_customers(store, filters, weights, threshold) as (cur, scores):
+        reads = (("customer_scores", scores),)
+        rows = store.query_materialised("engagement/segment_comparison", {}, cur, reads)
+        components = store.query_materialised("engagement/score_components", weights.params(), cur, reads)
+        distribution = store.query_materialised("engagement/score_distribution", {}, cur, reads)
+        top_customers = store.query_materialised("engagement/top_scores", _top_params(top), cur, reads)
     comparisons, share = _comparisons(rows)
     components["label"] = components["behaviour"].map({**BEHAVIOURS, **ACTIVITIES})
     components["points"] = components["occurrences"] * components["weight"]
@@ -310,14 +311,9 @@ def _top_params(limit: int | None) -> dict:
 def customer_scores(store: Store, filters: Filters, weights: EngagementWeights = EngagementWeights(),
                     threshold: float = DEFAULT_THRESHOLD, limit: int | None = None) -> pd.DataFrame:
     """Per-customer counts, score and engaged flag, highest score first (``limit`` rows if given)."""
-    cur = store.cursor()
-    scores = scores_run(store, filters, weights, threshold, cur)
-    materialise_scores(store, filters, weights, threshold, cur)
-    try:
-        frame = _read_scores(store, cur, scores, "engagement/top_scores", _top_params(limit))
-    finally:
-        cur.execute("DROP TABLE IF EXISTS customer_scores").fetchall()
-    return frame
+    with _scored_customers(store, filters, weights, threshold) as (cur, scores):
+        return store.query_materialised("engagement/top_scores", _top_params(limit), cur,
+                                        (("customer_scores", scores),))
 
 
 def channel_engagement(store: Store, filters: Filters, conversion_days: int = 7) -> pd.DataFrame:

@@ -34,7 +34,7 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-from engagement.engagement_score import DEFAULT_THRESHOLD, EngagementWeights, materialise_scores, scores_run
+from engagement.engagement_score import DEFAULT_THRESHOLD, EngagementWeights, materialise_scores
 from engagement.filters import Filters
 from engagement.intervals import welch_interval
 from engagement.query_records import QueryRecord
@@ -309,9 +309,7 @@ def _materialise_outcomes(store: Store, filters: Filters, post_days: int, weight
     """As :func:`materialise_outcomes`, also returning the run that gives ``customer_outcomes`` (for "Show SQL":
     chained after the scoring, it runs on its own)."""
     pre, cutoff = observational_periods(filters, post_days)
-    cur = cursor or store.cursor()
-    scores = scores_run(store, pre, weights, threshold, cur)
-    materialise_scores(store, pre, weights, threshold, cur)
+    cur, scores = materialise_scores(store, pre, weights, threshold, cursor)
     outcomes = QueryRecord(
         "roi/customer_outcomes",
         {"cutoff": datetime.combine(cutoff, time.min), "post_end_exclusive": filters.params()["end_exclusive"]},
@@ -321,12 +319,6 @@ def _materialise_outcomes(store: Store, filters: Filters, post_days: int, weight
     cur.execute("CREATE OR REPLACE TEMP TABLE customer_outcomes AS " + read_sql(outcomes.name),
                 outcomes.params).fetchall()
     return cur, pre, cutoff, outcomes
-
-
-def _read_outcomes(store: Store, cur, outcomes: QueryRecord, name: str, params: dict | None = None) -> pd.DataFrame:
-    """Run ``name`` on the materialised ``customer_outcomes``, recording it chained after them."""
-    store.remember_query(QueryRecord(name, dict(params or {}), (("customer_outcomes", outcomes),)))
-    return cur.execute(read_sql(name), params or {}).df()
 
 
 def observational_estimate(store: Store, filters: Filters, post_days: int = 90,
@@ -339,7 +331,8 @@ def observational_estimate(store: Store, filters: Filters, post_days: int = 90,
     """
     cur, pre, cutoff, outcomes = _materialise_outcomes(store, filters, post_days, weights, threshold)
     try:
-        moments = _read_outcomes(store, cur, outcomes, "roi/ols_moments")
+        reads = (("customer_outcomes", outcomes),)
+        moments = store.query_materialised("roi/ols_moments", {}, cur, reads)
         if moments.empty or int(moments["n"].sum()) < 10:
             raise RoiInputError("Too few customers in this selection for a regression (fewer than 10).")
         n_engaged = int(moments["s_engaged"].sum())
@@ -352,10 +345,10 @@ def observational_estimate(store: Store, filters: Filters, post_days: int = 90,
             raise RoiInputError("The covariates are collinear in this selection (e.g. one channel only "
                                 "with no variation); the adjusted comparison cannot be computed.") from exc
         intercepts = [beta[0]] + [beta[0] + b for b in beta[1 + len(REGRESSORS):]]
-        meat = _read_outcomes(store, cur, outcomes, "roi/ols_residual_moments", {
+        meat = store.query_materialised("roi/ols_residual_moments", {
             "channel_names": list(moments["acquisition_channel"]), "channel_intercepts": [float(b) for b in intercepts],
             **{f"b_{name}": float(beta[1 + i]) for i, name in enumerate(REGRESSORS)},
-        })
+        }, cur, reads)
     finally:
         cur.execute("DROP TABLE IF EXISTS customer_outcomes").fetchall()
         cur.execute("DROP TABLE IF EXISTS customer_scores").fetchall()

@@ -477,6 +477,15 @@ class Store:
             return cur.execute(read_sql(name), params or {}).df()
         return cur.execute(record.statement(), record.all_params()).df()
 
+    def query_materialised(self, name: str, params: dict[str, Any], cursor: duckdb.DuckDBPyConnection,
+                           inputs: tuple[tuple[str, QueryRecord], ...]) -> pd.DataFrame:
+        """Run ``engagement/sql/<name>.sql`` on ``cursor``, where each input is already a temporary table named
+        as the file reads it. "Show SQL" gets the run with its inputs chained as CTEs: the same rows, and a
+        statement that runs on its own.
+        """
+        self.remember_query(QueryRecord(name, dict(params), tuple(inputs)))
+        return cursor.execute(read_sql(name), params).df()
+
     def remember_query(self, record: QueryRecord) -> None:
         """Note a run of a SQL file for "Show SQL" when the library ran it through DuckDB's relation API."""
         self._last_query.record = record
