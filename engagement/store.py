@@ -14,6 +14,7 @@ True
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from contextlib import contextmanager
@@ -55,6 +56,18 @@ STORED_VIEWS = {
 # Kinds no derived table reads (tests/test_store_derived.py checks the SQL): loading or undoing them leaves the
 # derived tables as they are, so a programme-cost or experiment upload does not pay for a full rebuild.
 KINDS_NOT_DERIVED_FROM = frozenset({"experiment_assignments", "program_costs"})
+
+# What built the derived tables: a fingerprint of their SQL. A database opened for writing by a version whose
+# derived SQL differs (new tables or columns) rebuilds them once, so views never read an older shape.
+DERIVED_BUILD_DDL = "CREATE TABLE IF NOT EXISTS derived_build (fingerprint VARCHAR NOT NULL)"
+
+
+def derived_fingerprint() -> str:
+    """sha256 of every SQL text the derived tables are built from, in build order."""
+    texts = [f"{name}\n{read_sql(f'derived/{name}')}\n{read_sql(STORED_VIEWS[name]) if name in STORED_VIEWS else ''}"
+             for name in DERIVED_TABLES]
+    return hashlib.sha256("\n".join(texts).encode()).hexdigest()
+
 
 LOADS_DDL = """
 CREATE TABLE IF NOT EXISTS loads (
@@ -228,7 +241,9 @@ class Store:
                 )
             cur.execute(LOADS_DDL)
             cur.execute(QUARANTINE_DDL)
-            if not self._has_table(cur, "customer_summary"):
+            cur.execute(DERIVED_BUILD_DDL)
+            built = cur.execute("SELECT fingerprint FROM derived_build").fetchall()
+            if built != [(derived_fingerprint(),)]:
                 self._refresh_derived(cur)
             cur.execute("COMMIT")
         except Exception:
@@ -450,6 +465,9 @@ class Store:
                 cur.execute(f"CREATE OR REPLACE TABLE {_quote(name)} AS " + read_sql(STORED_VIEWS[name]), params)
             else:
                 cur.execute(f"CREATE OR REPLACE TABLE {_quote(name)} AS " + read_sql(f"derived/{name}"))
+        cur.execute(DERIVED_BUILD_DDL)
+        cur.execute("DELETE FROM derived_build")
+        cur.execute("INSERT INTO derived_build VALUES ($fingerprint)", {"fingerprint": derived_fingerprint()})
 
     def stored_view_params(self, name: str, cursor: duckdb.DuckDBPyConnection | None = None) -> dict | None:
         """The bound parameters stored view ``name`` (a key of ``STORED_VIEWS``) was built with, or None when

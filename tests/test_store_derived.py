@@ -48,3 +48,28 @@ def test_a_programme_cost_load_and_its_undo_do_not_rebuild_but_an_order_load_doe
         "net_revenue": [10.0], "status": ["paid"], "currency": ["USD"]}))
     after_orders = _derived_table_oids(hand_store)
     assert all(after_orders[name] != before[name] for name in DERIVED_TABLES)
+
+
+def test_a_database_built_by_other_derived_sql_is_rebuilt_once_when_opened(tmp_path):
+    """A database whose derived tables came from an older version (another fingerprint) gets them rebuilt on the
+    next writable open, so views never read an older shape; an up-to-date one is not rebuilt."""
+    from engagement.store import Store, derived_fingerprint
+
+    path = tmp_path / "upgrade.duckdb"
+    store = Store.open(path, read_only=False)
+    store.load_frame("orders", pd.DataFrame({
+        "order_id": ["o1"], "customer_id": ["A"], "ordered_at": [pd.Timestamp("2025-02-01")],
+        "net_revenue": [10.0], "status": ["paid"], "currency": ["USD"]}))
+    cursor = store.cursor()
+    cursor.execute("UPDATE derived_build SET fingerprint = 'an older version'")
+    cursor.execute("DROP TABLE survey_answers")  # a table the older version did not have
+    store.close()
+
+    store = Store.open(path, read_only=False)
+    assert _derived_table_oids(store).keys() == set(DERIVED_TABLES)
+    assert store.cursor().execute("SELECT fingerprint FROM derived_build").fetchall() == [(derived_fingerprint(),)]
+    store.cursor().execute("UPDATE dataset_facts SET at_risk_days = -1")  # a mark a rebuild would erase
+    store.close()
+    store = Store.open(path, read_only=False)
+    assert store.cursor().execute("SELECT at_risk_days FROM dataset_facts").fetchall() == [(-1,)]  # not rebuilt
+    store.close()
