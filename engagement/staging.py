@@ -168,6 +168,78 @@ def stage(cur: duckdb.DuckDBPyConnection, kind: str, select_sql: str, decimal_co
     return StagedInput(kind, rows, ordered, flags, computed, date_orders, reporting_currency)
 
 
+STRICT_ROWS = "strict_rows"
+
+
+def stage_strict(cur: duckdb.DuckDBPyConnection, kind: str, select_sql: str, decimal_comma: bool) -> tuple[str, ...] | None:
+    """CREATE the view ``strict_rows``: the typed canonical columns read straight from the file, for a
+    load that writes the rows once and validates them where they are stored (``ingest``).
+
+    Every cell must be read as :func:`stage` would read it without the forgiving second pass: a cell
+    the plain cast cannot read, or a timestamp carrying a UTC offset, makes reading the view raise an
+    error, and the caller falls back to :func:`stage`. So the rows are typed exactly as ``stage`` would
+    type them, or not at all.
+
+    Returns the view's columns, or None when the file's head already needs the forgiving pass.
+    """
+    spec = TABLES[kind]
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW {MAPPED_TABLE} AS {select_sql}").fetchall()
+    present = _mapped_columns(cur)
+    file_columns = list(present)
+    typed_columns = [c for c in spec.columns if c.name in present and c.sql_type not in TEXT_TYPES]
+    forgiving = {c.name for c in typed_columns
+                 if c.sql_type in ("INTEGER", "BIGINT", "BOOLEAN")
+                 or (decimal_comma and c.sql_type.startswith("DECIMAL"))}
+    plain = [c for c in typed_columns if c.name not in forgiving]
+    extra = _derived_columns(kind, present)
+    if plain:
+        head = f"(SELECT * FROM {MAPPED_TABLE} LIMIT {HEAD_ROWS})"
+        cur.execute(_checked_sql(spec, file_columns, forgiving, {}, decimal_comma, [], numbered=False, source=head,
+                                 target=HEAD_TABLE)).fetchall()
+        needs_forgiving = _columns_needing_forgiving_parse(cur, plain, HEAD_TABLE)
+        cur.execute(f"DROP TABLE IF EXISTS {HEAD_TABLE}").fetchall()
+        if needs_forgiving:
+            return None
+    select = _checked_select(spec, file_columns, forgiving, {}, decimal_comma, extra, numbered=False)
+    outer = []
+    for column in spec.columns:
+        if column.name not in present:
+            continue
+        name = _quote(column.name)
+        refused = []
+        if column in typed_columns:
+            refused.append(f"NOT {_quote(column.name + '_parses')}")
+            if column.name not in forgiving and column.sql_type in ("TIMESTAMP", "DATE"):
+                refused.append(_quote(column.name + "__offset"))
+        if refused:
+            outer.append(f"CASE WHEN {' OR '.join(refused)} THEN error('{column.name}: needs the forgiving parse') "
+                         f"ELSE {name} END AS {name}")
+        else:
+            outer.append(name)
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW {STRICT_ROWS} AS SELECT {', '.join(outer)} FROM ({select}) checked"
+                ).fetchall()
+    return tuple(c for c in spec.column_names if c in present)
+
+
+def stage_loaded(cur: duckdb.DuckDBPyConnection, kind: str, columns: tuple[str, ...], load_id: int,
+                 rows: int) -> StagedInput:
+    """``checked_input`` over the rows a load has just written (``load_id``), read by :func:`stage_strict`.
+
+    Every cell was read (else writing them would have failed), so every ``_parses`` flag is true;
+    ``file_row`` is NULL: rows are quoted back from the file only by the path through :func:`stage`.
+    The reporting currency is that of the orders stored before this load.
+    """
+    spec = TABLES[kind]
+    typed = [c for c in spec.columns if c.name in columns and c.sql_type not in TEXT_TYPES]
+    flags = tuple(f"{c.name}_parses" for c in typed)
+    selected = ", ".join([f"CAST(NULL AS BIGINT) AS {ROW_COLUMN}"] + [_quote(c) for c in columns]
+                         + [f"true AS {_quote(flag)}" for flag in flags])
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW {CHECKED_ROWS} AS SELECT {selected} FROM main.{_quote(kind)} "
+                f"WHERE load_id = {int(load_id)}").fetchall()
+    computed, reporting_currency = _checked_views(cur, kind, list(columns), True, True, before_load_id=load_id)
+    return StagedInput(kind, rows, columns, flags, computed, (), reporting_currency)
+
+
 def _derived_columns(kind: str, present: list[str]) -> list[str]:
     """Columns computed from the row alone in the typing pass: the event id when the file has none."""
     if kind == "events" and "event_id" not in present:
@@ -177,7 +249,7 @@ def _derived_columns(kind: str, present: list[str]) -> list[str]:
 
 
 def _checked_views(cur: duckdb.DuckDBPyConnection, kind: str, present: list[str], numbered: bool,
-                   has_tables: bool) -> tuple[tuple[str, ...], str | None]:
+                   has_tables: bool, before_load_id: int | None = None) -> tuple[tuple[str, ...], str | None]:
     """CREATE ``numbered_rows`` (``checked_rows`` with ``file_row``) and ``checked_input`` (plus the lookups).
 
     ``file_row`` is the row's position when it was typed straight from the file: the typing pass is a
@@ -198,7 +270,7 @@ def _checked_views(cur: duckdb.DuckDBPyConnection, kind: str, present: list[str]
         known = "customer_id IN (SELECT customer_id FROM main.customers)" if has_tables else "false"
         lookups.append(f"CASE WHEN customer_id IS NULL THEN NULL ELSE {known} END AS customer_is_known")
     if kind == "orders" and "currency" in present:
-        reporting_currency = _reporting_currency(cur, has_tables)
+        reporting_currency = _reporting_currency(cur, has_tables, before_load_id)
         cur.execute(f"SET VARIABLE {CURRENCY_VARIABLE} = CAST($code AS VARCHAR)",
                     {"code": reporting_currency}).fetchall()
         lookups.append(f"CASE WHEN currency IS NULL THEN NULL ELSE upper(currency) = "
@@ -211,7 +283,15 @@ def _checked_views(cur: duckdb.DuckDBPyConnection, kind: str, present: list[str]
 def _checked_sql(spec, file_columns: list[str], forgiving: set[str], probes: dict, decimal_comma: bool,
                  extra: list[str], *, numbered: bool = True, source: str = MAPPED_TABLE,
                  target: str = CHECKED_ROWS) -> str:
-    """CREATE ``checked_rows``: inner SELECT types each column once, outer derives flags from it.
+    """CREATE ``checked_rows`` (or ``target``) AS :func:`_checked_select`."""
+    select = _checked_select(spec, file_columns, forgiving, probes, decimal_comma, extra, numbered=numbered,
+                             source=source)
+    return f"CREATE OR REPLACE TEMP TABLE {target} AS {select}"
+
+
+def _checked_select(spec, file_columns: list[str], forgiving: set[str], probes: dict, decimal_comma: bool,
+                    extra: list[str], *, numbered: bool = True, source: str = MAPPED_TABLE) -> str:
+    """SELECT the typed rows: inner SELECT types each column once, outer derives flags from it.
 
     ``numbered``: carry ``file_row`` from the text table (else rows are numbered by position later).
     """
@@ -241,8 +321,7 @@ def _checked_sql(spec, file_columns: list[str], forgiving: set[str], probes: dic
         if column.sql_type in ("TIMESTAMP", "DATE"):
             inner.append(f"regexp_matches({name}, '{OFFSET_PATTERN}') AS {_quote(column.name + '__offset')}")
             outer.append(_quote(column.name + "__offset"))
-    select = f"SELECT {', '.join(outer + extra)} FROM (SELECT {', '.join(inner)} FROM {source}) typed"
-    return f"CREATE OR REPLACE TEMP TABLE {target} AS {select}"
+    return f"SELECT {', '.join(outer + extra)} FROM (SELECT {', '.join(inner)} FROM {source}) typed"
 
 
 def _columns_needing_forgiving_parse(cur: duckdb.DuckDBPyConnection, columns: list, table: str) -> set[str]:
@@ -258,13 +337,15 @@ def _columns_needing_forgiving_parse(cur: duckdb.DuckDBPyConnection, columns: li
     return {c.name for c, unread, offsets in zip(columns, values[0::2], values[1::2]) if unread or offsets}
 
 
-def _reporting_currency(cur: duckdb.DuckDBPyConnection, has_tables: bool) -> str | None:
-    """Most common currency of the stored orders; of this file when the store holds none."""
+def _reporting_currency(cur: duckdb.DuckDBPyConnection, has_tables: bool,
+                        before_load_id: int | None = None) -> str | None:
+    """Most common currency of the stored orders (of loads before ``before_load_id`` when given: the
+    file's own rows may already be stored); of this file when the store holds none."""
     stored = []
     if has_tables:
         stored = cur.execute(
-            "SELECT upper(currency) FROM main.orders WHERE currency IS NOT NULL "
-            "GROUP BY ALL ORDER BY count(*) DESC, 1 LIMIT 1"
+            "SELECT upper(currency) FROM main.orders WHERE currency IS NOT NULL AND load_id < $before "
+            "GROUP BY ALL ORDER BY count(*) DESC, 1 LIMIT 1", {"before": before_load_id or 2 ** 62},
         ).fetchall()
     if stored:
         return stored[0][0]

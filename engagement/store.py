@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import duckdb
 import pandas as pd
@@ -319,49 +319,62 @@ class Store:
         rows_read: int | None = None,
         validation_summary: dict | None = None,
         refresh_derived: bool = True,
+        check_loaded: Callable[[duckdb.DuckDBPyConnection, int, int], dict[str, Any]] | None = None,
     ) -> LoadSummary:
         """Like :meth:`load_frame`, from a (temporary) table or view visible to ``cursor``.
 
         Used by ingest for large files: the rows never leave DuckDB. ``quarantine_sql`` selects
         ``(row_number, reason, row_json)`` for the refused rows.
+
+        ``check_loaded(cursor, load_id, rows)`` is called inside the transaction right after the rows are
+        inserted (``WHERE load_id = load_id`` selects them; no stored row has been replaced yet): raising
+        refuses the load (rolled back, the exception propagates), and the dict it returns overrides the
+        load's record (``sha256``, ``rows_read``, ``validation_summary``). Ingest validates a clean file
+        this way after writing it once, instead of writing it to a temporary table first.
         """
         self._require_writable()
         with self._write_lock:
             return self._load(
                 cursor, kind, source_table, columns, quarantine_sql=quarantine_sql, file_name=file_name,
                 sha256=sha256, source_format=source_format, rows_read=rows_read,
-                validation_summary=validation_summary, refresh_derived=refresh_derived,
+                validation_summary=validation_summary, refresh_derived=refresh_derived, check_loaded=check_loaded,
             )
 
     def _load(self, cur: duckdb.DuckDBPyConnection, kind: str, source_table: str, columns: list[str], *,
               quarantine_sql: str | None, file_name: str | None, sha256: str | None, source_format: str,
-              rows_read: int | None, validation_summary: dict | None, refresh_derived: bool) -> LoadSummary:
+              rows_read: int | None, validation_summary: dict | None, refresh_derived: bool,
+              check_loaded: Callable[[duckdb.DuckDBPyConnection, int, int], dict[str, Any]] | None = None,
+              ) -> LoadSummary:
         if kind not in TABLES:
             raise ValueError(f"Unknown kind {kind!r}; expected one of {', '.join(KINDS)}.")
         spec = TABLES[kind]
         cur.execute("BEGIN")
         try:
             load_id = cur.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchall()[0][0]
-            key_match = " AND ".join(f"t.{_quote(k)} = s.{_quote(k)}" for k in spec.key)
             target = _quote(kind)
+            had_rows = bool(cur.execute(f"SELECT count(*) FROM (SELECT 1 FROM {target} LIMIT 1)").fetchall()[0][0])
             incoming = f"({_staging_select(spec, columns, source_table)})"
-            rows_updated = cur.execute(
-                f"SELECT count(*) FROM {incoming} s WHERE EXISTS (SELECT 1 FROM {target} t WHERE {key_match})"
-            ).fetchall()[0][0]
-            if rows_updated:
-                # Overlap with stored rows: keep the replaced rows for undo. The source is a table, a
-                # view over one or a registered frame, so reading it again costs less than a copy.
-                cur.execute(
-                    f"INSERT INTO {_quote(replaced_table(kind))} "
-                    f"SELECT t.*, $load_id FROM {target} t WHERE EXISTS (SELECT 1 FROM {incoming} s WHERE {key_match})",
-                    {"load_id": load_id},
-                ).fetchall()
-                cur.execute(
-                    f"DELETE FROM {target} t WHERE EXISTS (SELECT 1 FROM {incoming} s WHERE {key_match})"
-                ).fetchall()
+            # New rows first, then the stored rows they replace: the incoming rows are read once (they
+            # may be a view over the file) and checked where they are stored.
             n_incoming = cur.execute(
                 f"INSERT INTO {target} SELECT *, $load_id FROM {incoming}", {"load_id": load_id}
             ).fetchall()[0][0]
+            record = dict(check_loaded(cur, load_id, n_incoming)) if check_loaded is not None else {}
+            sha256 = record.get("sha256", sha256)
+            rows_read = record.get("rows_read", rows_read)
+            validation_summary = record.get("validation_summary", validation_summary)
+            rows_updated = 0
+            if had_rows:
+                # Stored rows (of earlier loads) with a key this load brings: kept for undo, then removed.
+                key_match = " AND ".join(f"s.{_quote(k)} = t.{_quote(k)}" for k in spec.key)
+                replaced = (f"{target} t WHERE t.load_id < $load_id AND EXISTS "
+                            f"(SELECT 1 FROM {target} s WHERE s.load_id = $load_id AND {key_match})")
+                rows_updated = cur.execute(
+                    f"INSERT INTO {_quote(replaced_table(kind))} SELECT t.*, $load_id FROM {replaced}",
+                    {"load_id": load_id},
+                ).fetchall()[0][0]
+                if rows_updated:
+                    cur.execute(f"DELETE FROM {replaced}", {"load_id": load_id}).fetchall()
             rows_loaded = n_incoming - rows_updated
             n_quarantined = 0
             if quarantine_sql is not None:
