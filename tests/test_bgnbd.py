@@ -71,23 +71,37 @@ def test_predictions_match_Hardie_BGNBD_spreadsheet(cdnow_store):
 
 
 def test_sql_summary_matches_an_independent_pandas_summary(cdnow_store):
-    """frequency / recency / T from SQL equal a pandas computation on the raw file (distinct purchase days)."""
+    """Every column of the SQL summary equals a pandas computation on the raw file: frequency, recency and
+    T from distinct purchase days, monetary value as the mean value of the repeat purchase days (lifetimes'
+    definition), and the holdout's purchase days and value after the calibration end up to the data's end."""
     raw = read_cdnow_sample()
-    days = raw[raw["ordered_at"] <= pd.Timestamp(CALIBRATION_END)].groupby(["customer_id", "ordered_at"]).size()
-    days = days.reset_index()
-    per_customer = days.groupby("customer_id")["ordered_at"].agg(["min", "max", "count"])
+    observation_end = raw["ordered_at"].max().date()
+    days = raw.groupby(["customer_id", "ordered_at"], as_index=False)["dollars"].sum()
+    calibration = days[days["ordered_at"] <= pd.Timestamp(CALIBRATION_END)]
+    per_customer = calibration.groupby("customer_id")["ordered_at"].agg(["min", "max", "count"])
+    first_day = days.groupby("customer_id")["ordered_at"].transform("min")
+    repeat = calibration[calibration["ordered_at"] > first_day.loc[calibration.index]]
+    holdout = days[days["ordered_at"] > pd.Timestamp(CALIBRATION_END)].groupby("customer_id")["dollars"].agg(
+        ["count", "sum"])
     expected = pd.DataFrame({
         "frequency": per_customer["count"] - 1,
         "recency": (per_customer["max"] - per_customer["min"]).dt.days / 7,
         "T": (pd.Timestamp(CALIBRATION_END) - per_customer["min"]).dt.days / 7,
-    }).sort_index()
-    summary = summary_data_from_orders(cdnow_store, CALIBRATION_END, unit="week")
+        "monetary_value": repeat.groupby("customer_id")["dollars"].mean(),
+    }).join(holdout).fillna({"count": 0, "sum": 0.0}).sort_index()
+    summary = summary_data_from_orders(cdnow_store, CALIBRATION_END, observation_end, unit="week")
     summary.index = summary["customer_id"].astype(int)
     summary = summary.sort_index()
-    assert len(summary) == 2357
+    # FHL 2005, section 4: of the 2,357 customers, 1,411 made no repeat purchase in the 39 weeks.
+    assert len(summary) == 2357 and (summary["frequency"] == 0).sum() == 1411
     np.testing.assert_array_equal(summary["frequency"].to_numpy(), expected["frequency"].to_numpy())
     np.testing.assert_allclose(summary["recency"].to_numpy(), expected["recency"].to_numpy())
     np.testing.assert_allclose(summary["T"].to_numpy(), expected["T"].to_numpy())
+    np.testing.assert_allclose(summary["monetary_value"].to_numpy(dtype=float),
+                               expected["monetary_value"].to_numpy(dtype=float), rtol=1e-9)
+    np.testing.assert_array_equal(summary["holdout_frequency"].to_numpy(), expected["count"].to_numpy())
+    np.testing.assert_allclose(summary["holdout_value"].to_numpy(), expected["sum"].to_numpy(), rtol=1e-9)
+    assert summary["holdout_frequency"].sum() > 0
 
 
 def test_grouped_fit_equals_per_customer_fit(cdnow_store):

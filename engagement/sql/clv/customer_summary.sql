@@ -6,50 +6,51 @@
 -- purchase days. Purchase days after $calibration_end, up to $observation_end, are the holdout.
 -- Values are summed as DECIMAL (exact, so the same in every run and in the stored copies of this
 -- query) and turned into doubles only at the end.
-with purchase_days as (
-    -- derived `purchases` carries the filter columns, so the customer selection needs no join.
+--
+-- One group-by over the purchases, none over (customer, day): derived `purchases` carries each purchase's
+-- previous purchase time (a purchase opens a new purchase day when the previous one was on an earlier
+-- day, or there is none: '-infinity') and the customer's first purchase time, so purchase days are
+-- counted and the first day's value set apart without grouping by day. It also carries the filter
+-- columns, so the customer selection needs no join.
+with selected_purchases as (
     select
         customer_id,
         ordered_at::date as purchase_day,
-        sum(net_revenue) as day_value
+        first_ordered_at::date as first_purchase_day,
+        previous_ordered_at::date < ordered_at::date as opens_purchase_day,
+        net_revenue
     from purchases
     where ordered_at::date <= $observation_end::date
+      and first_ordered_at::date <= $calibration_end::date
       and (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
       and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
-    group by all
 ),
 
-calibration as (
+per_customer as (
     select
         customer_id,
-        min(purchase_day) as first_purchase_day,
-        max(purchase_day) as last_purchase_day,
-        count(*) - 1 as frequency,
-        sum(day_value) - arg_min(day_value, purchase_day) as repeat_value
-    from purchase_days
-    where purchase_day <= $calibration_end::date
-    group by customer_id
-),
-
-holdout as (
-    select customer_id, count(*) as holdout_frequency, sum(day_value) as holdout_value
-    from purchase_days
-    where purchase_day > $calibration_end::date
+        any_value(first_purchase_day) as first_purchase_day,
+        max(purchase_day) filter (where purchase_day <= $calibration_end::date) as last_purchase_day,
+        count(*) filter (where opens_purchase_day and purchase_day <= $calibration_end::date) - 1 as frequency,
+        coalesce(sum(net_revenue) filter (
+            where purchase_day <= $calibration_end::date and purchase_day > first_purchase_day), 0) as repeat_value,
+        count(*) filter (where opens_purchase_day and purchase_day > $calibration_end::date) as holdout_frequency,
+        coalesce(sum(net_revenue) filter (where purchase_day > $calibration_end::date), 0) as holdout_value
+    from selected_purchases
     group by customer_id
 ),
 
 final as (
     select
-        c.customer_id,
-        c.first_purchase_day,
-        c.frequency,
-        date_diff('day', c.first_purchase_day, c.last_purchase_day) / $unit_days::double as recency,
-        date_diff('day', c.first_purchase_day, $calibration_end::date) / $unit_days::double as T,
-        case when c.frequency > 0 then c.repeat_value::double / c.frequency end as monetary_value,
-        coalesce(h.holdout_frequency, 0) as holdout_frequency,
-        coalesce(h.holdout_value, 0)::double as holdout_value
-    from calibration as c
-    left join holdout as h using (customer_id)
+        customer_id,
+        first_purchase_day,
+        frequency,
+        date_diff('day', first_purchase_day, last_purchase_day) / $unit_days::double as recency,
+        date_diff('day', first_purchase_day, $calibration_end::date) / $unit_days::double as T,
+        case when frequency > 0 then repeat_value::double / frequency end as monetary_value,
+        holdout_frequency,
+        holdout_value::double as holdout_value
+    from per_customer
 )
 
 select * from final

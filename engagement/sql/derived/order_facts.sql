@@ -1,6 +1,7 @@
 -- Grain: one row per purchase order (refunded and cancelled orders are not purchases and are left out).
 -- Numbers each customer's purchases in time order, measures the gap since the previous one and keeps the
--- neighbouring purchase times (windowed counts of buyers need them: see kpis/window_totals.sql).
+-- neighbouring purchase times (windowed counts of buyers need them: see kpis/window_totals.sql) and the
+-- time of the customer's first purchase (CLV's per-customer summary needs no second group-by with it).
 with purchases as (
     select order_id, customer_id, ordered_at, net_revenue, coalesce(discount, 0) as discount, channel, currency
     from orders
@@ -12,7 +13,8 @@ numbered as (
         *,
         row_number() over (partition by customer_id order by ordered_at, order_id) as order_number,
         lag(ordered_at) over (partition by customer_id order by ordered_at, order_id) as previous_ordered_at,
-        lead(ordered_at) over (partition by customer_id order by ordered_at, order_id) as next_ordered_at
+        lead(ordered_at) over (partition by customer_id order by ordered_at, order_id) as next_ordered_at,
+        first_value(ordered_at) over (partition by customer_id order by ordered_at, order_id) as first_ordered_at
     from purchases
 ),
 

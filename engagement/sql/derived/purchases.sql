@@ -14,6 +14,7 @@ with final as (
         o.days_since_previous_order,
         coalesce(o.previous_ordered_at, '-infinity'::timestamp) as previous_ordered_at,
         coalesce(o.next_ordered_at, 'infinity'::timestamp) as next_ordered_at,
+        o.first_ordered_at,
         s.acquisition_channel,
         s.lifecycle_stage,
         s.is_loyalty_member
