@@ -113,6 +113,10 @@ class StoreLockedError(RuntimeError):
     """Another process holds the database file (DuckDB allows one writing process per file)."""
 
 
+class StoreOutdatedError(RuntimeError):
+    """A read-only store whose derived tables were built by other derived SQL (another version)."""
+
+
 @dataclass(frozen=True)
 class LoadSummary:
     load_id: int
@@ -198,6 +202,27 @@ class Store:
 
     def close(self) -> None:
         self._connection.close()
+
+    def derived_are_current(self) -> bool:
+        """Whether the derived tables were built by this version's derived SQL (see ``derived_build``)."""
+        cur = self.cursor()
+        if not self._has_table(cur, "derived_build"):
+            return False
+        return cur.execute("SELECT fingerprint FROM derived_build").fetchall() == [(derived_fingerprint(),)]
+
+    def require_current_derived(self) -> None:
+        """Raise :class:`StoreOutdatedError` with the fix when a read-only store's derived tables are stale.
+
+        A writable store rebuilds them when opened; a read-only one (a shared leadership link, a report
+        beside a running app) cannot, and its views would read tables without the columns they expect.
+        """
+        if self.derived_are_current():
+            return
+        raise StoreOutdatedError(
+            f"The database {self.path} was built by another version of Engagement Workbench (or is empty), and "
+            "a read-only instance cannot rebuild its derived tables. Run `python -m engagement upgrade --db "
+            f"{self.path}` once (or open the workbench on it once without read-only mode), then reload this page."
+        )
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor for one thread or session (DuckDB connections are not shared across threads).

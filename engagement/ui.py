@@ -18,7 +18,7 @@ import streamlit as st
 from engagement import config
 from engagement.exports import to_safe_csv
 from engagement.filters import Filters
-from engagement.store import QueryRecord, Store, record_queries
+from engagement.store import QueryRecord, Store, StoreLockedError, StoreOutdatedError, record_queries
 
 if TYPE_CHECKING:
     from engagement.notebook_export import LibraryCall, ViewRecipe
@@ -30,15 +30,29 @@ DEMO_NOTICE = (
 
 
 def get_store() -> Store:
-    """One DuckDB connection for the whole process; on an empty database, load the demo brand."""
+    """One DuckDB connection for the whole process; on an empty database, load the demo brand.
+
+    A database that cannot be opened (held by another process, or read-only and built by another
+    version) stops the page with the reason and the fix instead of a traceback.
+    """
     require_app_shell()
-    return _process_store()
+    try:
+        return _process_store()
+    except (StoreLockedError, StoreOutdatedError) as exc:
+        st.error(str(exc))
+        st.stop()
 
 
 @st.cache_resource(show_spinner="Opening the database…")
 def _process_store() -> Store:
     store = Store.open(config.db_path(), read_only=config.read_only())
-    if not store.read_only and store.is_empty():
+    if store.read_only:
+        try:
+            store.require_current_derived()
+        except StoreOutdatedError:
+            store.close()
+            raise
+    elif store.is_empty():
         from engagement.ingest import ingest_demo
 
         ingest_demo(store)

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from engagement.sql import read_sql
 from engagement.store import DERIVED_TABLES, KINDS, KINDS_NOT_DERIVED_FROM, STORED_VIEWS
@@ -73,3 +75,62 @@ def test_a_database_built_by_other_derived_sql_is_rebuilt_once_when_opened(tmp_p
     store = Store.open(path, read_only=False)
     assert store.cursor().execute("SELECT at_risk_days FROM dataset_facts").fetchall() == [(-1,)]  # not rebuilt
     store.close()
+
+
+def _stale_database(path) -> None:
+    """A database file whose derived tables an older version built (another fingerprint, a table missing)."""
+    from engagement.store import Store
+
+    store = Store.open(path, read_only=False)
+    store.load_frame("orders", pd.DataFrame({
+        "order_id": ["o1"], "customer_id": ["A"], "ordered_at": [pd.Timestamp("2025-02-01")],
+        "net_revenue": [10.0], "status": ["paid"], "currency": ["USD"]}))
+    store.cursor().execute("UPDATE derived_build SET fingerprint = 'an older version'")
+    store.cursor().execute("DROP TABLE survey_answers")
+    store.close()
+
+
+def test_a_read_only_instance_on_a_stale_database_says_how_to_upgrade_it(tmp_path, capsys):
+    """A read-only instance cannot rebuild: reports stop with the fix (`upgrade`), which rebuilds once; a
+    command that reads no view (validate) still runs."""
+    from engagement.cli import main
+    from engagement.store import Store, StoreOutdatedError
+
+    path = tmp_path / "stale.duckdb"
+    _stale_database(path)
+    store = Store.open(path, read_only=True)
+    assert not store.derived_are_current()
+    with pytest.raises(StoreOutdatedError, match="python -m engagement upgrade"):
+        store.require_current_derived()
+    store.close()
+
+    assert main(["report", "kpis", "--db", str(path), "--format", "json"]) == 1
+    assert "python -m engagement upgrade --db" in capsys.readouterr().err
+    export = tmp_path / "customers.csv"
+    export.write_text("customer_id,email,created_at\nZ,z@example.com,2025-01-01\n")
+    assert main(["validate", "customers", str(export), "--db", str(path)]) == 0
+    capsys.readouterr()
+
+    assert main(["upgrade", "--db", str(path)]) == 0
+    assert '"rebuilt"' in capsys.readouterr().out
+    assert main(["upgrade", "--db", str(path)]) == 0
+    assert '"already current"' in capsys.readouterr().out
+    assert main(["report", "kpis", "--db", str(path), "--format", "json"]) == 0
+
+
+def test_the_app_read_only_on_a_stale_database_shows_the_fix_not_a_traceback(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from engagement import ui
+
+    path = tmp_path / "stale.duckdb"
+    _stale_database(path)
+    monkeypatch.setenv("ENGAGEMENT_DB", str(path))
+    monkeypatch.setenv("ENGAGEMENT_READ_ONLY", "1")
+    ui.get_store.clear()
+    try:
+        at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120).run()
+        assert not at.exception, [e.message for e in at.exception]
+        assert any("python -m engagement upgrade" in e.value for e in at.error)
+    finally:
+        ui.get_store.clear()

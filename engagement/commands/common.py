@@ -56,9 +56,13 @@ def emit(records: list[dict[str, Any]] | dict[str, Any], fmt: str, out=None) -> 
         out.write(to_safe_csv(pd.DataFrame([json_safe(r) for r in rows])))
 
 
-def open_store(args: argparse.Namespace, read_only: bool = True):
-    """The database of ``--db`` (default ``$ENGAGEMENT_DB``); a missing file or a lock is a CliError."""
-    from engagement.store import Store
+def open_store(args: argparse.Namespace, read_only: bool = True, needs_derived: bool = True):
+    """The database of ``--db`` (default ``$ENGAGEMENT_DB``); a missing file or a lock is a CliError.
+
+    Read-only, a database whose derived tables another version built is a CliError too when the command
+    reads views (``needs_derived``): a writable open (``upgrade``, ``ingest``) rebuilds them.
+    """
+    from engagement.store import Store, StoreOutdatedError
 
     path = args.db or str(config.db_path())
     if path != ":memory:" and read_only:
@@ -67,9 +71,16 @@ def open_store(args: argparse.Namespace, read_only: bool = True):
         if not Path(path).exists():
             raise CliError(f"No database at {path}. Create one with `python -m engagement demo` or load an export.")
     try:
-        return Store.open(path, read_only=read_only)
+        store = Store.open(path, read_only=read_only)
     except Exception as exc:  # duckdb raises IOException for locks and corrupt files
         raise CliError(f"Cannot open the database at {path}: {exc}") from exc
+    if read_only and needs_derived:
+        try:
+            store.require_current_derived()
+        except StoreOutdatedError as exc:
+            store.close()
+            raise CliError(str(exc)) from None
+    return store
 
 
 def filters_from_args(store, args: argparse.Namespace):

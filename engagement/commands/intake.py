@@ -1,4 +1,4 @@
-"""Getting data in and out again: demo, validate, ingest, undo."""
+"""Getting data in and out again: demo, validate, ingest, undo, upgrade."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from engagement.store import Store
 
     path = args.db or str(config.db_path())
-    store = open_store(args, read_only=True) if Path(path).exists() or path == ":memory:" else \
+    store = open_store(args, read_only=True, needs_derived=False) if Path(path).exists() or path == ":memory:" else \
         Store.open(":memory:", read_only=False)
     result = ingest_file(store, args.kind, _existing_file(args.file), source=args.source,
                          on_invalid=args.on_invalid, dry_run=True)
@@ -53,6 +53,23 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if result.status != "loaded":
         print(f"error: {result.message}", file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_upgrade(args: argparse.Namespace) -> int:
+    """Open the database for writing once: derived tables built by another version are rebuilt."""
+    from engagement.store import Store
+
+    path = args.db or str(config.db_path())
+    try:
+        before = Store.open(path, read_only=True)
+    except Exception as exc:
+        raise CliError(f"Cannot open the database at {path}: {exc}") from exc
+    current = before.derived_are_current()
+    before.close()
+    if not current:
+        open_store(args, read_only=False).close()  # ensure_schema rebuilds them
+    emit({"db": path, "derived_tables": "already current" if current else "rebuilt"}, "json")
     return 0
 
 
@@ -108,3 +125,8 @@ def add_load_parsers(commands) -> None:
     undo.add_argument("load_id", type=int)
     add_db_option(undo)
     undo.set_defaults(handler=cmd_undo)
+
+    upgrade = commands.add_parser("upgrade", help="rebuild derived tables another version built (read-only "
+                                                  "instances need this once after an upgrade)")
+    add_db_option(upgrade)
+    upgrade.set_defaults(handler=cmd_upgrade)
