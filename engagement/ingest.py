@@ -272,6 +272,8 @@ def _run(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: ReadInfo
             if loaded is not None:
                 return loaded
         staged, report, info = _stage_and_validate(store, cur, kind, info, plan, progress, engine, file_name)
+    except readers.QuotedLineBreaks:
+        raise  # read again in one thread (ingest_file)
     except FileRejected as exc:
         return IngestResult("rejected" if not dry_run else "invalid", kind, file_name, str(exc),
                             sha256=sha256_of(), read_info=info, notes=info.notes)
@@ -390,15 +392,22 @@ def ingest_file(store: Store, kind: str, path: str | Path, *, source: str = "aut
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as hasher:
         digest = hasher.submit(file_sha256, path)
         try:
-            progress("opening the file", 0.05)
-            try:
-                info = readers.read_into(cur, path, file_name, defer_text=True)
-            except FileRejected as exc:
-                return IngestResult("rejected" if not dry_run else "invalid", kind, file_name, str(exc),
-                                    sha256=digest.result())
-            return _run(store, kind, cur, info, file_name=file_name, sha256_of=digest.result, source=source,
-                        on_invalid=on_invalid, mapping=mapping, dry_run=dry_run, progress=progress, engine=engine,
-                        archive_from=path, refresh_derived=refresh_derived)
+            # In parallel first; a file with line breaks in quoted cells is read again in one thread (every
+            # statement before that failed, so nothing was written).
+            for parallel in (True, False):
+                progress("opening the file", 0.05)
+                try:
+                    info = readers.read_into(cur, path, file_name, defer_text=True, parallel=parallel)
+                    return _run(store, kind, cur, info, file_name=file_name, sha256_of=digest.result,
+                                source=source, on_invalid=on_invalid, mapping=mapping, dry_run=dry_run,
+                                progress=progress, engine=engine, archive_from=path, refresh_derived=refresh_derived)
+                except readers.QuotedLineBreaks:
+                    if not parallel:
+                        raise
+                    _drop_temp_tables(cur)
+                except FileRejected as exc:
+                    return IngestResult("rejected" if not dry_run else "invalid", kind, file_name, str(exc),
+                                        sha256=digest.result())
         finally:
             _drop_temp_tables(cur)
             cur.close()

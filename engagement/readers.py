@@ -38,6 +38,11 @@ class FileRejected(ValueError):
     """The whole file is refused; the message says what is wrong and how to fix it."""
 
 
+class QuotedLineBreaks(FileRejected):
+    """The file has line breaks inside quoted cells (a multi-line comment), which DuckDB's parallel CSV
+    reader cannot combine with padding short rows: the caller reads it again with ``parallel=False``."""
+
+
 @dataclass(frozen=True)
 class ReadInfo:
     """How a file was read: format, text encoding, delimiter, columns and data rows."""
@@ -116,12 +121,14 @@ def _text_sample(path: Path, file_format: str) -> bytes:
 
 
 def read_into(cur: duckdb.DuckDBPyConnection, path: str | Path, display_name: str | None = None,
-              defer_text: bool = False) -> ReadInfo:
+              defer_text: bool = False, parallel: bool = True) -> ReadInfo:
     """Read ``path`` into the temporary table ``raw_input`` (text columns + ``file_row``) on ``cur``.
 
     With ``defer_text``, delimited text is only opened: ``raw_input`` is a view over the file whose
     ``file_row`` is NULL, the header and the first data row are checked, and ``rows`` is None until
-    :func:`read_text` reads it (other formats are read at once either way).
+    :func:`read_text` reads it (other formats are read at once either way). ``parallel=False`` reads
+    delimited text in one thread, which a file with line breaks in quoted cells needs
+    (:class:`QuotedLineBreaks`, raised by any statement that reads it in parallel).
 
     Raises
     ------
@@ -140,7 +147,7 @@ def read_into(cur: duckdb.DuckDBPyConnection, path: str | Path, display_name: st
     elif file_format == "xlsx":
         info = _read_xlsx(cur, path, name)
     else:
-        info = _read_delimited(cur, path, name, file_format, defer_text)
+        info = _read_delimited(cur, path, name, file_format, defer_text, parallel)
     if not info.columns or all(not c.strip() for c in info.columns):
         raise FileRejected(f"{name} has no header row. Put the column names on the first line.")
     if info.rows == 0:
@@ -171,6 +178,9 @@ def unreadable_text_rejected(display_name: str, delimiter: str | None) -> Iterat
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0]
         separated = "tab" if delimiter == "\t" else repr(delimiter)
+        if "quoted new lines" in str(exc):
+            raise QuotedLineBreaks(f"{display_name} has line breaks inside quoted cells; read it in one thread.") \
+                from exc
         raise FileRejected(
             f"{display_name} could not be read as {separated}-separated text: {first}. Check that every row has "
             "the same number of columns and that quotes are closed; re-export as CSV (UTF-8)."
@@ -209,7 +219,7 @@ def _number_rows(cur: duckdb.DuckDBPyConnection) -> tuple[tuple[str, ...], int]:
 
 
 def _read_delimited(cur: duckdb.DuckDBPyConnection, path: Path, name: str, file_format: str,
-                    defer_text: bool = False) -> ReadInfo:
+                    defer_text: bool = False, parallel: bool = True) -> ReadInfo:
     sample = _text_sample(path, file_format)
     if not sample.strip():
         raise FileRejected(f"{name} is empty (no text). Export the data again; the file was probably not saved.")
@@ -231,7 +241,7 @@ def _read_delimited(cur: duckdb.DuckDBPyConnection, path: Path, name: str, file_
     options = (
         f"delim={_literal(delimiter)}, header=true, all_varchar=true, quote='\"', escape='\"', "
         f"encoding={_literal(encoding)}, sample_size=-1, null_padding=true, "
-        f"compression={_literal('gzip' if file_format == 'csv.gz' else 'none')}"
+        f"compression={_literal('gzip' if file_format == 'csv.gz' else 'none')}{'' if parallel else ', parallel=false'}"
     )
     select = f"SELECT * FROM read_csv({_literal(str(path))}, {options})"
     opened = ReadInfo(file_format, encoding, delimiter, decimal_comma, (), None, tuple(notes), select)

@@ -246,3 +246,29 @@ def test_cli_reports_rejection_on_stderr_with_exit_1(intake_store, tmp_path, cap
     assert snapshot(reopened) == before
     reopened.close()
     assert os.path.exists(db)
+
+
+def test_line_breaks_inside_quoted_comments(intake_store, tmp_path):
+    """A survey export whose free-text comment spans lines (common in NPS exports) loads whole, the line break
+    kept, in every mode: DuckDB's parallel reader refuses quoted line breaks with short-row padding, so such a
+    file is read again in one thread. A failing row keeps its row number as a spreadsheet shows it (row 3: the
+    header is row 1, the two-line comment is one cell of row 2)."""
+    text = ("response_id,customer_id,responded_at,kind,score,comment\n"
+            's1,A,2025-03-01,nps,9,"Great service.\nWould buy again."\n'
+            's2,B,2025-03-02,nps,12,"Score typed wrong"\n'
+            "s3,C,2025-03-03,nps,3,slow\n")
+    path = tmp_path / "nps.csv"
+    path.write_text(text)
+    before = snapshot(intake_store)
+    rejected = ingest_file(intake_store, "surveys", path)
+    assert rejected.status == "rejected" and "NPS score outside 0-10: 1 row(s)" in rejected.message
+    assert snapshot(intake_store) == before
+    loaded = ingest_file(intake_store, "surveys", path, on_invalid="quarantine")
+    assert loaded.status == "loaded", loaded.message
+    assert (loaded.summary.rows_loaded, loaded.summary.rows_quarantined) == (2, 1)
+    assert table(intake_store, "SELECT row_number FROM quarantine").row_number.tolist() == [3]
+    comment = intake_store.cursor().execute("SELECT comment FROM surveys WHERE response_id = 's1'").fetchall()
+    assert comment == [("Great service.\nWould buy again.",)]
+    path.write_text(text.replace("nps,12", "nps,10"))
+    clean = ingest_file(intake_store, "surveys", path)
+    assert clean.status == "loaded" and clean.summary.rows_updated == 2 and clean.summary.rows_loaded == 1
