@@ -14,6 +14,7 @@
 -- columns, so the customer selection needs no join.
 with selected_purchases as (
     select
+        customer_key,
         customer_id,
         ordered_at::date as purchase_day,
         first_ordered_at::date as first_purchase_day,
@@ -27,8 +28,9 @@ with selected_purchases as (
 ),
 
 per_customer as (
+    -- grouped by the integer customer_key (see derived/customer_summary.sql): same groups as customer_id.
     select
-        customer_id,
+        any_value(customer_id) as customer_id,
         any_value(first_purchase_day) as first_purchase_day,
         max(purchase_day) filter (where purchase_day <= $calibration_end::date) as last_purchase_day,
         count(*) filter (where opens_purchase_day and purchase_day <= $calibration_end::date) - 1 as frequency,
@@ -37,7 +39,7 @@ per_customer as (
         count(*) filter (where opens_purchase_day and purchase_day > $calibration_end::date) as holdout_frequency,
         coalesce(sum(net_revenue) filter (where purchase_day > $calibration_end::date), 0) as holdout_value
     from selected_purchases
-    group by customer_id
+    group by customer_key
 ),
 
 final as (

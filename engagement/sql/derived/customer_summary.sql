@@ -1,5 +1,7 @@
 -- Grain: one row per customer (every customer record, plus any customer id seen only on orders).
 -- Lifetime purchase facts and the default lifecycle stage as of the dataset's latest activity.
+-- customer_key numbers the customers 1..n in customer_id order (exact, rebuilt with every derived table):
+-- views that group many rows by customer group by this integer, about 3x cheaper than by the text id.
 with facts as (
     select * from dataset_facts
 ),
@@ -65,7 +67,8 @@ final as (
             when revenue >= vip_cut.vip_revenue or loyalty_tier = 'gold' then 'vip'
             when order_count = 1 then 'new'
             else 'repeat'
-        end as lifecycle_stage
+        end as lifecycle_stage,
+        row_number() over (order by customer_id)::integer as customer_key
     from joined
     cross join vip_cut
 )

@@ -17,7 +17,8 @@ with final as (
         o.first_ordered_at,
         s.acquisition_channel,
         s.lifecycle_stage,
-        s.is_loyalty_member
+        s.is_loyalty_member,
+        s.customer_key
     from order_facts as o
     join customer_summary as s using (customer_id)
     order by o.ordered_at

@@ -5,7 +5,7 @@
 with window_orders as (
     -- derived `purchases` is date-ordered and carries the filter columns: no join, and DuckDB skips
     -- row groups outside the window.
-    select customer_id, ordered_at, net_revenue
+    select customer_key, customer_id, ordered_at, net_revenue
     from purchases
     where ordered_at >= $start and ordered_at < $end_exclusive
       and (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
@@ -13,13 +13,14 @@ with window_orders as (
 ),
 
 per_customer as (
+    -- grouped by the integer customer_key (see derived/customer_summary.sql): same groups as customer_id.
     select
-        customer_id,
+        any_value(customer_id) as customer_id,
         epoch($end_exclusive::timestamp - max(ordered_at)) / 86400.0 as recency_days,
         count(*) as orders,
         sum(net_revenue)::double as revenue
     from window_orders
-    group by customer_id
+    group by customer_key
 ),
 
 -- Frequency takes few distinct values: its percent_rank, (rank - 1) / (n - 1) with rank - 1 = the number
