@@ -223,7 +223,7 @@ def _load_in_one_pass(store: Store, cur: duckdb.DuckDBPyConnection, kind: str, i
         progress(f"validating {rows:,} rows", 0.5)
         staged = staging.stage_loaded(load_cur, kind, columns, load_id, rows)
         report = validation.validate_checked(load_cur, suite, staged.columns + staged.parse_flags + staged.computed,
-                                             staged.columns, rows, engine=engine)
+                                             staged.columns, rows, engine=engine, locate_failures=False)
         if report.file_errors or report.failing_row_count:
             raise _NotInOnePass()
         sha256 = sha256_of()

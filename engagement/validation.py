@@ -257,8 +257,12 @@ def _denominator_sql(e: Expectation, params: dict[str, Any]) -> str:
 
 def run_sql_checks(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_columns: tuple[str, ...],
                    provided_columns: tuple[str, ...], rows: int,
-                   parameters: dict[str, Any]) -> tuple[list[ExpectationResult], int]:
-    """Evaluate ``suite`` on ``checked_input``; write ``row_failures`` (file_row, reason). Returns results."""
+                   parameters: dict[str, Any], locate_failures: bool = True) -> tuple[list[ExpectationResult], int]:
+    """Evaluate ``suite`` on ``checked_input``; write ``row_failures`` (file_row, reason). Returns results.
+
+    ``locate_failures=False`` counts only: ``row_failures`` stays empty and the second number is the sum of
+    the expectations' failure counts (> 0 exactly when a row fails), not the number of failing rows.
+    """
     results: dict[int, ExpectationResult] = {}
     row_checks: list[tuple[Expectation, str, str]] = []
     params: dict[str, Any] = {}
@@ -296,7 +300,9 @@ def run_sql_checks(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_columns
         values = cur.execute(counts_sql, _bound(counts_sql, params)).fetchall()[0]
         counts, denominators = values[0::2], values[1::2]
         # Pass 2, only when something failed: the failing rows with their reasons.
-        if any(counts):
+        if any(counts) and not locate_failures:
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE {FAILURES_TABLE} (file_row BIGINT, reason VARCHAR)").fetchall()
+        elif any(counts):
             reasons = {f"r{e.index}": e.description for e, _, _ in row_checks}
             any_failed = " OR ".join(f"f{e.index}" for e, _, _ in row_checks)
             reason_sql = "concat_ws('; ', " + ", ".join(
@@ -315,8 +321,11 @@ def run_sql_checks(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_columns
         cur.execute(f"CREATE OR REPLACE TEMP TABLE {FAILURES_TABLE} (file_row BIGINT, reason VARCHAR)").fetchall()
     for e in suite.expectations:
         cur.execute(f"DROP TABLE IF EXISTS dup_keys_{e.index}").fetchall()
+    ordered = [results[i] for i in sorted(results)]
+    if not locate_failures:
+        return ordered, sum(r.unexpected_count or 0 for r in ordered if r.level == "row")
     failing = cur.execute(f"SELECT count(*) FROM {FAILURES_TABLE}").fetchall()[0][0]
-    return [results[i] for i in sorted(results)], failing
+    return ordered, failing
 
 
 # ----------------------------------------------------------- GX evaluator
@@ -390,17 +399,21 @@ def _merge(sql_results: list[ExpectationResult], gx_results: dict[int, dict[str,
 
 def validate_checked(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_columns: tuple[str, ...],
                      provided_columns: tuple[str, ...], rows: int, engine: str | None = None,
-                     now: datetime | None = None, read_text: Callable[[], None] | None = None) -> ValidationReport:
+                     now: datetime | None = None, read_text: Callable[[], None] | None = None,
+                     locate_failures: bool = True) -> ValidationReport:
     """Validate the staged ``checked_input`` with ``suite``; leaves ``row_failures`` on ``cur``.
 
     ``read_text`` (see ``staging.stage``) is called before failing rows are quoted from the file's text.
+    ``locate_failures=False`` (the one-pass load, which starts over on any failure) only counts: no failing
+    rows are listed or quoted, and ``failing_row_count`` is > 0 exactly when some row fails.
     """
     import time
 
     started = time.perf_counter()
     parameters = run_parameters(now)
     engine = engine or choose_engine(rows)
-    results, failing = run_sql_checks(cur, suite, checked_columns, provided_columns, rows, parameters)
+    results, failing = run_sql_checks(cur, suite, checked_columns, provided_columns, rows, parameters,
+                                      locate_failures=locate_failures)
     if engine == "great_expectations":
         columns = ", ".join(_quote(c) for c in checked_columns)
         frame = cur.execute(f"SELECT {columns} FROM {CHECKED_TABLE}").df()
@@ -409,9 +422,10 @@ def validate_checked(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_colum
     if failing and read_text is not None:
         read_text()
     # Without failures, an empty frame of the same columns: the text (maybe still the file) is not read.
+    quoted = failing and locate_failures
     return ValidationReport(
         kind=suite.kind, rows=rows, engine=engine, results=tuple(results), failing_row_count=failing,
-        sample_failures=failing_rows(cur, limit=SAMPLE_ROWS if failing else 0), seconds=time.perf_counter() - started,
+        sample_failures=failing_rows(cur, limit=SAMPLE_ROWS if quoted else 0), seconds=time.perf_counter() - started,
     )
 
 
