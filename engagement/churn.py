@@ -166,7 +166,9 @@ def _fit(store: Store, horizon_days: int, end_of_data: datetime, channels, segme
 
     # One OpenMP thread: on a shared 2-core box extra threads spin against each other (measured on the
     # 5,000-customer demo: 5 s with one thread, 80 s with the default; at 1M customers predictions on
-    # a few thousand rows took ~1 s each instead of milliseconds).
+    # a few thousand rows took ~1 s each instead of milliseconds). Two threads measured again at 1M with the
+    # machine's load average near 3 (5 alternating runs): scoring 862,826 customers took 1.05-4.0 s (median
+    # 2.2 s) against 1.6-2.7 s (median 1.8 s) with one, and the fit 0.8-5.2 s against 0.4-0.6 s.
     with threadpool_limits(limits=1):
         return _train_and_score(store, frame, cutoff, end_of_data, horizon_days, channels, segments, cursor)
 
