@@ -5,18 +5,29 @@ whether the customer bought in the N days after it (``sql/clv/churn_features.sql
 of those customers (fixed seed) is held out to measure discrimination (AUC with a 95 % interval) and
 calibration (predicted vs observed churn per decile of predicted risk), so users can judge how far
 to trust the scores. The fitted model then scores every customer as of the end of the data.
+
+The page's default request (the horizon and selection of the stored features, ``STORED_FEATURES``) is fitted
+once when data is loaded (:func:`store_default_churn_model`, called by ``Store._refresh_derived`` in the load's
+transaction) and its result kept in derived tables (``STORED_MODEL_TABLES``); :func:`fit_churn_model` returns
+that result when asked for exactly those settings, and fits on demand otherwise. The fit is deterministic
+(fixed seeds, one thread, rows in customer order), so both paths give the same result.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import time
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
+from importlib.metadata import version
 
 import numpy as np
 import pandas as pd
 
 from engagement.intervals import wilson_interval
+from engagement.query_records import QueryRecord
+from engagement.sql import read_sql
 from engagement.store import Store
 
 FEATURES = (
@@ -32,6 +43,9 @@ HOLDOUT_SHARE = 0.3
 # gave AUC 0.9885 (95 % CI 0.9882-0.9889) in 1.1 s, 50,000 gave 0.9882 in 0.46 s and 20,000 gave 0.9875,
 # outside that interval.
 MAX_TRAINING_ROWS = 50_000
+MODEL_PARAMETERS = {"max_iter": 150, "learning_rate": 0.1, "early_stopping": True, "n_iter_no_change": 10}
+IMPORTANCE_ROWS = 3_000  # held-out customers permuted for the importance, in 3 repeats
+IMPORTANCE_REPEATS = 3
 AT_RISK_LIST_SIZE = 200
 
 
@@ -110,6 +124,9 @@ def fit_churn_model(store: Store, horizon_days: int = 90, channels: tuple[str, .
                     segments: tuple[str, ...] = (), cursor=None) -> ChurnModelResult:
     """Train, evaluate on a holdout, and score current customers.
 
+    For the settings fitted at load time (the page's default) the stored result is returned instead: the same
+    result, read from derived tables in milliseconds.
+
     Parameters
     ----------
     horizon_days : int
@@ -117,12 +134,26 @@ def fit_churn_model(store: Store, horizon_days: int = 90, channels: tuple[str, .
     channels, segments : tuple of str
         Acquisition channels / lifecycle stages to include (empty: all).
     """
+    cur = cursor or store.cursor()
+    end_of_data = _end_of_data(store, cur)
+    stored = _stored_result(store, horizon_days, end_of_data - timedelta(days=horizon_days), channels, segments, cur)
+    if stored is not None:
+        return stored
+    return _fit(store, horizon_days, end_of_data, channels, segments, cur)
+
+
+def _end_of_data(store: Store, cur) -> datetime:
+    """Midnight after the dataset's last day: training cutoffs count back from it, current customers are scored
+    as of it."""
     from engagement.clv import observation_window
 
-    first_day, observation_end = observation_window(store, cursor)
+    first_day, observation_end = observation_window(store, cur)
     if first_day is None:
         raise ValueError("There are no purchases to train a churn model on.")
-    end_of_data = datetime.combine(observation_end + timedelta(days=1), time.min)
+    return datetime.combine(observation_end + timedelta(days=1), datetime.min.time())
+
+
+def _fit(store: Store, horizon_days: int, end_of_data: datetime, channels, segments, cursor) -> ChurnModelResult:
     cutoff = end_of_data - timedelta(days=horizon_days)
     frame = _features(store, cutoff, horizon_days, channels, segments, cursor)
     if len(frame) < 50 or frame["is_churned"].nunique() < 2:
@@ -135,7 +166,9 @@ def fit_churn_model(store: Store, horizon_days: int = 90, channels: tuple[str, .
 
     # One OpenMP thread: on a shared 2-core box extra threads spin against each other (measured on the
     # 5,000-customer demo: 5 s with one thread, 80 s with the default; at 1M customers predictions on
-    # a few thousand rows took ~1 s each instead of milliseconds).
+    # a few thousand rows took ~1 s each instead of milliseconds). Two threads measured again at 1M with the
+    # machine's load average near 3 (5 alternating runs): scoring 862,826 customers took 1.05-4.0 s (median
+    # 2.2 s) against 1.6-2.7 s (median 1.8 s) with one, and the fit 0.8-5.2 s against 0.4-0.6 s.
     with threadpool_limits(limits=1):
         return _train_and_score(store, frame, cutoff, end_of_data, horizon_days, channels, segments, cursor)
 
@@ -151,18 +184,17 @@ def _train_and_score(store, frame, cutoff, end_of_data, horizon_days, channels, 
     if len(train) > MAX_TRAINING_ROWS:
         train = train.groupby("is_churned", group_keys=False).sample(
             frac=MAX_TRAINING_ROWS / len(train), random_state=RANDOM_STATE)
-    model = HistGradientBoostingClassifier(max_iter=150, learning_rate=0.1, early_stopping=True,
-                                           n_iter_no_change=10, random_state=RANDOM_STATE)
+    model = HistGradientBoostingClassifier(**MODEL_PARAMETERS, random_state=RANDOM_STATE)
     model.fit(train[list(FEATURES)], train["is_churned"])
 
     observed = holdout["is_churned"].to_numpy()
     predicted = model.predict_proba(holdout[list(FEATURES)])[:, 1]
     auc = float(roc_auc_score(observed, predicted))
     positives = int(observed.sum())
-    importance_rows = holdout.sample(min(len(holdout), 3_000), random_state=RANDOM_STATE)
+    importance_rows = holdout.sample(min(len(holdout), IMPORTANCE_ROWS), random_state=RANDOM_STATE)
     importance = permutation_importance(
         model, importance_rows[list(FEATURES)], importance_rows["is_churned"], scoring="roc_auc",
-        n_repeats=3, random_state=RANDOM_STATE,
+        n_repeats=IMPORTANCE_REPEATS, random_state=RANDOM_STATE,
     )
     feature_importance = pd.DataFrame({
         "feature": FEATURES, "auc_drop": importance.importances_mean, "auc_drop_sd": importance.importances_std,
@@ -192,3 +224,83 @@ def _risk_bands(risk: np.ndarray, revenue: np.ndarray) -> pd.DataFrame:
     bands["risk_from"] = bands["band"] / 10
     bands["risk_to"] = (bands["band"] + 1) / 10
     return bands.drop(columns=["band"])
+
+
+# ---------------------------------------------------------------- fitted at load time
+# Derived tables holding the model fitted when data is loaded, with the stored features' settings (the page's
+# default): one row of settings and holdout quality, and one table per frame of the result (field it fills).
+STORED_MODEL = "churn_default_model"
+STORED_MODEL_FRAMES = {
+    "churn_default_calibration": "calibration",
+    "churn_default_importance": "feature_importance",
+    "churn_default_risk_bands": "risk_bands",
+    "churn_default_at_risk": "at_risk_customers",
+}
+STORED_MODEL_TABLES = (STORED_MODEL, *STORED_MODEL_FRAMES)
+_QUALITY_FIELDS = ("training_customers", "holdout_customers", "holdout_churned", "auc", "auc_ci_low", "auc_ci_high",
+                   "brier_score", "base_rate")
+
+
+def model_settings() -> str:
+    """Everything besides the data that decides the fitted model and its result, as JSON text. A stored result
+    is used only when it was fitted with these settings, and they are part of the derived tables' fingerprint,
+    so a change here (or another scikit-learn) refits at the next writable open."""
+    return json.dumps({
+        "features": FEATURES, "random_state": RANDOM_STATE, "holdout_share": HOLDOUT_SHARE,
+        "max_training_rows": MAX_TRAINING_ROWS, "model": MODEL_PARAMETERS, "importance_rows": IMPORTANCE_ROWS,
+        "importance_repeats": IMPORTANCE_REPEATS, "at_risk_list_size": AT_RISK_LIST_SIZE,
+        "scikit_learn": version("scikit-learn"),
+    }, sort_keys=True)
+
+
+def store_default_churn_model(store: Store, cur) -> None:
+    """Fit the model with the stored features' settings and store its result (or why it could not be fitted).
+
+    ``Store._refresh_derived`` calls this in the load's transaction, after the stored features are rebuilt.
+    ``fit_seconds`` in ``churn_default_model`` is what the fit added to the load.
+    """
+    settings = store.stored_view_params(STORED_FEATURES[0], cur)
+    channels, segments = tuple(settings["channels"]), tuple(settings["segments"])
+    started = time.perf_counter()
+    result, problem, horizon_days, cutoff = None, None, None, None
+    try:
+        end_of_data = _end_of_data(store, cur)  # raises when there are no purchases (the features are empty)
+        horizon_days = (settings["label_end"] - settings["cutoff"]).days
+        cutoff = (end_of_data - timedelta(days=horizon_days)).date()
+        result = _fit(store, horizon_days, end_of_data, channels, segments, cur)
+    except ValueError as reason:  # too little history: the default request raises the same error from the row
+        problem = str(reason)
+    row = {"horizon_days": horizon_days, "cutoff": cutoff, "channels": list(channels), "segments": list(segments),
+           "model_settings": model_settings(), "problem": problem,
+           **{name: getattr(result, name, None) for name in _QUALITY_FIELDS},
+           "fit_seconds": time.perf_counter() - started}
+    cur.execute(f"CREATE OR REPLACE TABLE {STORED_MODEL} AS " + read_sql(f"derived/{STORED_MODEL}"), row)
+    for table, field in STORED_MODEL_FRAMES.items():
+        if result is None:
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
+            continue
+        frame = getattr(result, field)
+        cur.register("churn_result_frame", frame.assign(position=np.arange(len(frame))))
+        try:
+            cur.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM churn_result_frame")
+        finally:
+            cur.unregister("churn_result_frame")
+
+
+def _stored_result(store: Store, horizon_days: int, cutoff: datetime, channels, segments,
+                   cur) -> ChurnModelResult | None:
+    """The result fitted at load time when it was fitted with exactly these settings, else None."""
+    if not store.has_table(STORED_MODEL, cur):
+        return None  # a database built by an older version, opened read-only
+    read = cur.execute(read_sql(f"clv/stored_{STORED_MODEL}"))
+    names = [column[0] for column in read.description]
+    row = dict(zip(names, read.fetchall()[0]))
+    asked = (horizon_days, cutoff.date(), list(channels), list(segments), model_settings())
+    if tuple(row[name] for name in ("horizon_days", "cutoff", "channels", "segments", "model_settings")) != asked:
+        return None
+    store.remember_query(QueryRecord(f"clv/stored_{STORED_MODEL}"))
+    if row["problem"] is not None:
+        raise ValueError(row["problem"])
+    frames = {field: store.query(f"clv/stored_{table}", cursor=cur) for table, field in STORED_MODEL_FRAMES.items()}
+    return ChurnModelResult(horizon_days=horizon_days, cutoff=row["cutoff"],
+                            **{name: row[name] for name in _QUALITY_FIELDS}, **frames)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engagement.churn import STORED_MODEL, STORED_MODEL_TABLES
 from engagement.schema import KINDS, TABLES
 from engagement.sql import read_sql
 from engagement.store import DERIVED_TABLES, Store, _quote
@@ -81,6 +82,12 @@ def schema_tables(store: Store) -> list[TableInfo]:
             definition = derived_definition(name)
             descriptions = {}
             kind, grain, key = "derived", _grain_comment(definition), ()
+        elif name in STORED_MODEL_TABLES:
+            # Filled from the churn model fitted at load (engagement/churn.py): the one-row table is built by its
+            # derived SQL, the others from the model's result; each is described by the SQL that reads it back.
+            definition = derived_definition(name) if name == STORED_MODEL else ""
+            descriptions = {}
+            kind, grain, key = "derived", _grain_comment(read_sql(f"clv/stored_{name}")), ()
         else:
             descriptions, kind, grain, key, definition = {}, "workbench", _WORKBENCH_GRAINS.get(name, ""), (), ""
             if name.startswith("replaced_"):
@@ -89,7 +96,7 @@ def schema_tables(store: Store) -> list[TableInfo]:
             name=name, kind=kind, grain=grain, rows=int(counts.get(name, 0)), key=tuple(key),
             columns=tuple(ColumnInfo(c, t, descriptions.get(c, "")) for c, t in cols), definition=definition,
         ))
-    canonical_order = {k: i for i, k in enumerate(KINDS + DERIVED_TABLES)}
+    canonical_order = {k: i for i, k in enumerate(KINDS + DERIVED_TABLES + STORED_MODEL_TABLES)}
     return sorted(tables, key=lambda t: (KIND_ORDER[t.kind], canonical_order.get(t.name, 99), t.name))
 
 

@@ -38,6 +38,8 @@ DERIVED_TABLES = (
     "clv_history_summary", "churn_training_features", "churn_current_features", "message_send_days", "click_facts",
     "click_purchases", "email_open_days", "engagement_default_counts",
 )
+# After them, a model fitted in Python on the stored churn features: the churn model with the page's default
+# settings, its result kept in derived tables too (engagement/churn.py, STORED_MODEL_TABLES).
 
 # Derived tables that store a view query's result for the settings its page opens with. For these,
 # ``derived/<name>.sql`` selects those settings (one row of the view query's bound parameters, read from
@@ -63,9 +65,13 @@ DERIVED_BUILD_DDL = "CREATE TABLE IF NOT EXISTS derived_build (fingerprint VARCH
 
 
 def derived_fingerprint() -> str:
-    """sha256 of every SQL text the derived tables are built from, in build order."""
+    """sha256 of every SQL text the derived tables are built from, in build order, and of the settings of the
+    churn model fitted with them."""
+    from engagement.churn import STORED_MODEL, STORED_MODEL_TABLES, model_settings
+
     texts = [f"{name}\n{read_sql(f'derived/{name}')}\n{read_sql(STORED_VIEWS[name]) if name in STORED_VIEWS else ''}"
              for name in DERIVED_TABLES]
+    texts.append(f"{STORED_MODEL_TABLES}\n{read_sql(f'derived/{STORED_MODEL}')}\n{model_settings()}")
     return hashlib.sha256("\n".join(texts).encode()).hexdigest()
 
 
@@ -281,6 +287,10 @@ class Store:
             "SELECT count(*) FROM information_schema.tables WHERE table_name = $name", {"name": name}
         ).fetchall()[0][0])
 
+    def has_table(self, name: str, cursor: duckdb.DuckDBPyConnection | None = None) -> bool:
+        """Whether this database has table ``name`` (a derived table an older version did not build may not)."""
+        return self._has_table(cursor or self.cursor(), name)
+
     def _require_writable(self) -> None:
         if self.read_only:
             raise ReadOnlyStoreError("This workbench is opened read-only; loading and undoing are disabled.")
@@ -495,14 +505,16 @@ class Store:
                 cur.execute("ROLLBACK")
                 raise
 
-    @staticmethod
-    def _refresh_derived(cur: duckdb.DuckDBPyConnection) -> None:
+    def _refresh_derived(self, cur: duckdb.DuckDBPyConnection) -> None:
+        from engagement.churn import store_default_churn_model
+
         for name in DERIVED_TABLES:
             if name in STORED_VIEWS:
                 params = _stored_view_settings(cur, name)
                 cur.execute(f"CREATE OR REPLACE TABLE {_quote(name)} AS " + read_sql(STORED_VIEWS[name]), params)
             else:
                 cur.execute(f"CREATE OR REPLACE TABLE {_quote(name)} AS " + read_sql(f"derived/{name}"))
+        store_default_churn_model(self, cur)
         cur.execute(DERIVED_BUILD_DDL)
         cur.execute("DELETE FROM derived_build")
         cur.execute("INSERT INTO derived_build VALUES ($fingerprint)", {"fingerprint": derived_fingerprint()})

@@ -110,6 +110,16 @@ def test_schema_browser_lists_tables_columns_rows_and_definitions(hand_store):
     assert tables["loads"].kind == "workbench"
 
 
+def test_schema_browser_lists_the_churn_model_fitted_at_load_as_derived(demo_store):
+    from engagement.churn import STORED_MODEL, STORED_MODEL_TABLES
+
+    tables = {t.name: t for t in schema_tables(demo_store)}
+    for name in STORED_MODEL_TABLES:
+        assert tables[name].kind == "derived" and tables[name].grain.startswith("one row"), name
+    assert tables[STORED_MODEL].rows == 1 and tables[STORED_MODEL].definition == derived_definition(STORED_MODEL)
+    assert tables["churn_default_at_risk"].rows == 200
+
+
 # ------------------------------------------------------------ quick charts
 def test_quick_chart_encodes_the_chosen_columns():
     frame = pd.DataFrame({"month": pd.to_datetime(["2025-01-01", "2025-02-01"]), "sum(revenue)": [3.5, 4.0],

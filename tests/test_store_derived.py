@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from engagement.churn import STORED_MODEL
 from engagement.sql import read_sql
 from engagement.store import DERIVED_TABLES, KINDS, KINDS_NOT_DERIVED_FROM, STORED_VIEWS
 
@@ -32,14 +33,15 @@ def test_every_other_kind_is_read_by_some_derived_table():
 
 
 def _derived_table_oids(store) -> dict[str, int]:
-    """Each derived table's catalog id: CREATE OR REPLACE gives a rebuilt table a new one."""
+    """Each derived table's catalog id (the SQL ones and the churn model fitted after them): CREATE OR REPLACE
+    gives a rebuilt table a new one."""
     rows = store.cursor().execute("SELECT table_name, table_oid FROM duckdb_tables()").fetchall()
-    return {name: oid for name, oid in rows if name in DERIVED_TABLES}
+    return {name: oid for name, oid in rows if name in (*DERIVED_TABLES, STORED_MODEL)}
 
 
 def test_a_programme_cost_load_and_its_undo_do_not_rebuild_but_an_order_load_does(hand_store):
     before = _derived_table_oids(hand_store)
-    assert set(before) == set(DERIVED_TABLES)
+    assert set(before) == {*DERIVED_TABLES, STORED_MODEL}  # the churn model is not refitted either
     summary = hand_store.load_frame("program_costs", pd.DataFrame({
         "period": ["2025-01-01"], "program": ["email"], "channel": ["email"], "cost": [120.0]}))
     hand_store.undo(summary.load_id)
@@ -49,7 +51,7 @@ def test_a_programme_cost_load_and_its_undo_do_not_rebuild_but_an_order_load_doe
         "order_id": ["rebuild-1"], "customer_id": ["A"], "ordered_at": [pd.Timestamp("2025-02-01")],
         "net_revenue": [10.0], "status": ["paid"], "currency": ["USD"]}))
     after_orders = _derived_table_oids(hand_store)
-    assert all(after_orders[name] != before[name] for name in DERIVED_TABLES)
+    assert all(after_orders[name] != before[name] for name in before)
 
 
 def test_a_database_built_by_other_derived_sql_is_rebuilt_once_when_opened(tmp_path):
@@ -64,11 +66,12 @@ def test_a_database_built_by_other_derived_sql_is_rebuilt_once_when_opened(tmp_p
         "net_revenue": [10.0], "status": ["paid"], "currency": ["USD"]}))
     cursor = store.cursor()
     cursor.execute("UPDATE derived_build SET fingerprint = 'an older version'")
-    cursor.execute("DROP TABLE survey_answers")  # a table the older version did not have
+    cursor.execute("DROP TABLE survey_answers")  # tables the older version did not have
+    cursor.execute(f"DROP TABLE {STORED_MODEL}")
     store.close()
 
     store = Store.open(path, read_only=False)
-    assert _derived_table_oids(store).keys() == set(DERIVED_TABLES)
+    assert _derived_table_oids(store).keys() == {*DERIVED_TABLES, STORED_MODEL}
     assert store.cursor().execute("SELECT fingerprint FROM derived_build").fetchall() == [(derived_fingerprint(),)]
     store.cursor().execute("UPDATE dataset_facts SET at_risk_days = -1")  # a mark a rebuild would erase
     store.close()

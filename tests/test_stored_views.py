@@ -100,6 +100,91 @@ def test_churn_default_horizon_reads_the_stored_features(demo_store):
                                       _sorted(_on_demand(demo_store, "clv/churn_features", params)), check_exact=True)
 
 
+PAGE_HORIZON_DAYS = 90  # pages/rfm_clv.py's default "Forecast horizon (days)" (checked against the page below)
+
+
+def _assert_same_churn_result(stored, on_demand) -> None:
+    """Field by field: scalars equal, frames equal to the last bit, with the same dtypes and row order."""
+    from dataclasses import fields
+
+    for field in fields(stored):
+        mine, theirs = getattr(stored, field.name), getattr(on_demand, field.name)
+        if isinstance(mine, pd.DataFrame):
+            assert len(mine) > 0, field.name
+            pd.testing.assert_frame_equal(mine, theirs, check_exact=True, obj=field.name)
+        else:
+            assert (mine, type(mine)) == (theirs, type(theirs)), field.name
+
+
+def test_churn_page_default_is_the_horizon_fitted_at_load():
+    from pathlib import Path
+    import re
+
+    page = (Path(__file__).resolve().parents[1] / "pages" / "rfm_clv.py").read_text(encoding="utf-8")
+    assert re.search(r'"rfm_clv_horizon", (\d+),', page).group(1) == str(PAGE_HORIZON_DAYS)
+    assert "fit_churn_model, int(horizon), filters.channels, filters.segments" in page
+
+
+def test_churn_default_reads_the_model_fitted_at_load_and_equals_fitting_on_demand(demo_store):
+    """The default request reads the stored result; fitting on demand (features computed by
+    clv/churn_features.sql, not read from the stored features) gives the same result, field by field."""
+    from engagement.churn import fit_churn_model
+
+    with record_queries() as queries:
+        stored = fit_churn_model(demo_store, PAGE_HORIZON_DAYS)
+    assert "clv/stored_churn_default_model" in [q.name for q in queries]
+    assert "clv/churn_features" not in [q.name for q in queries]
+    # Naming every channel selects the same customers but is not the stored setting: fitted on demand.
+    every_channel = tuple(data_range(demo_store).channels)
+    with record_queries() as queries:
+        on_demand = fit_churn_model(demo_store, PAGE_HORIZON_DAYS, channels=every_channel)
+    assert [q.name for q in queries].count("clv/churn_features") == 2
+    assert not any(q.name.startswith("clv/stored_churn") for q in queries)
+    _assert_same_churn_result(stored, on_demand)
+    assert stored.horizon_days == PAGE_HORIZON_DAYS and stored.auc > 0.6
+
+
+def test_churn_other_horizon_is_fitted_on_demand(demo_store):
+    from engagement.churn import fit_churn_model
+
+    with record_queries() as queries:
+        result = fit_churn_model(demo_store, 60)
+    assert [q.name for q in queries].count("clv/churn_features") == 2
+    assert "clv/stored_churn_default_model" not in [q.name for q in queries]
+    assert result.horizon_days == 60
+    _, observation_end = observation_window(demo_store)
+    assert result.cutoff == observation_end + timedelta(days=1) - timedelta(days=60)
+
+
+def test_churn_model_with_other_settings_does_not_read_the_stored_result(demo_store, monkeypatch):
+    """A stored result fitted with other model settings is not used (and the fingerprint changes, so a
+    writable open refits it)."""
+    import engagement.churn as churn
+    from engagement.store import derived_fingerprint
+
+    fingerprint = derived_fingerprint()
+    monkeypatch.setattr(churn, "IMPORTANCE_REPEATS", churn.IMPORTANCE_REPEATS + 1)
+    assert derived_fingerprint() != fingerprint
+    with record_queries() as queries:
+        churn.fit_churn_model(demo_store, PAGE_HORIZON_DAYS)
+    assert "clv/stored_churn_default_model" not in [q.name for q in queries]
+
+
+def test_churn_model_that_cannot_be_fitted_at_load_stores_why(hand_store):
+    """Four customers: too little history. The stored row keeps the on-demand error, raised for the default."""
+    from engagement.churn import STORED_MODEL, _end_of_data, _fit, fit_churn_model
+
+    cur = hand_store.cursor()
+    with pytest.raises(ValueError, match="Too little history") as on_demand:
+        _fit(hand_store, PAGE_HORIZON_DAYS, _end_of_data(hand_store, cur), (), (), cur)
+    row = cur.execute(f"SELECT problem, auc FROM {STORED_MODEL}").fetchall()
+    assert row == [(str(on_demand.value), None)]
+    with record_queries() as queries, pytest.raises(ValueError) as stored:
+        fit_churn_model(hand_store, PAGE_HORIZON_DAYS)
+    assert str(stored.value) == str(on_demand.value)
+    assert "clv/stored_churn_default_model" in [q.name for q in queries]
+
+
 def test_engagement_default_window_reads_the_stored_counts_for_any_selection_and_weights(demo_store):
     """The stored counts cover every customer of the default window; a selection, other weights and another
     threshold are applied when scoring, and give what scoring on demand gives."""

@@ -49,6 +49,10 @@ def _recipes(store):
                                      "calibration_parameters"))],
         "churn": [LibraryCall.of(fit_churn_model, 90, FILTERS.channels, FILTERS.segments, result_name="churn",
                                  show=("calibration", "feature_importance", "risk_bands", "at_risk_customers"))],
+        # The page's default (no selection): the model fitted at load, read from derived tables.
+        "churn_default": [LibraryCall.of(fit_churn_model, 90, (), (), result_name="churn",
+                                         show=("calibration", "feature_importance", "risk_bands",
+                                               "at_risk_customers"))],
         "cohorts": [LibraryCall.of(retention_matrix, FILTERS, "month", "none", result_name="matrix")],
         "lifecycle": [LibraryCall.of(current_stages, FILTERS, defaults.thresholds, result_name="stages"),
                       LibraryCall.of(stage_sizes, FILTERS, defaults.thresholds, moments, result_name="sizes")],
@@ -83,17 +87,17 @@ def _run_code_cells(notebook: dict, view: str) -> dict:
 
 
 @pytest.mark.parametrize("view", ["cohorts", "lifecycle", "engagement", "nps", "csat", "roi", "experiments",
-                                  "rfm", "clv", "churn"])
+                                  "rfm", "clv", "churn", "churn_default"])
 def test_view_notebook_cells_run(view, demo_store, demo_db_path):
     calls = _recipes(demo_store)[view]
-    if view in ("rfm", "clv", "churn"):
+    if view in ("rfm", "clv", "churn", "churn_default"):
         calls = _with_their_sql(demo_store, calls)
     recipe = ViewRecipe(title=view, calls=tuple(calls), filters=FILTERS)
     notebook = json.loads(notebook_text(recipe, demo_db_path))
     namespace = _run_code_cells(notebook, view)
     for call in calls:
         assert call.result_name in namespace, f"{view}: {call.result_name} was not computed"
-    if view in ("rfm", "clv", "churn"):
+    if view in ("rfm", "clv", "churn", "churn_default"):
         sources = ["".join(c["source"]) for c in notebook["cells"]]
         for call in calls:
             assert call.queries, f"{view}: the call recorded no SQL"
@@ -127,7 +131,7 @@ def _same_as_the_page(view: str, namespace: dict, store) -> None:
         top = 10  # the top of the list, where predicted revenues are far apart
         assert notebook.top_customers["customer_id"][:top].tolist() == page.top_customers["customer_id"][:top].tolist()
     else:
-        page = fit_churn_model(store, 90, FILTERS.channels, FILTERS.segments)
+        page = fit_churn_model(store, 90, FILTERS.channels if view == "churn" else (), FILTERS.segments)
         notebook = namespace["churn"]
         assert (notebook.auc, notebook.brier_score) == pytest.approx((page.auc, page.brier_score), rel=1e-9)
         pd.testing.assert_frame_equal(notebook.risk_bands, page.risk_bands, rtol=1e-9)
