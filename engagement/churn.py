@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from importlib.metadata import version
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -270,6 +271,10 @@ def store_default_churn_model(store: Store, cur) -> None:
         result = _fit(store, horizon_days, end_of_data, channels, segments, cur)
     except ValueError as reason:  # too little history: the default request raises the same error from the row
         problem = str(reason)
+    except Exception as reason:  # a modelling failure must not block loading data: the page shows it instead
+        if isinstance(reason, duckdb.Error):
+            raise  # the load's transaction is aborted: the load fails and is rolled back
+        problem = f"The churn model could not be fitted when the data was loaded ({type(reason).__name__}: {reason})."
     row = {"horizon_days": horizon_days, "cutoff": cutoff, "channels": list(channels), "segments": list(segments),
            "model_settings": model_settings(), "problem": problem,
            **{name: getattr(result, name, None) for name in _QUALITY_FIELDS},

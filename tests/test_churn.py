@@ -82,3 +82,21 @@ def test_churn_charts(churn_result):
 def test_too_long_horizon_is_a_clear_error(hand_store):
     with pytest.raises(ValueError, match="Too little history"):
         fit_churn_model(hand_store, horizon_days=90)
+
+
+def test_a_failing_default_fit_does_not_block_a_load(monkeypatch, tmp_path):
+    """A modelling failure at load time is stored as the default model's problem; the data still loads."""
+    from engagement import churn
+    from engagement.ingest import ingest_demo
+    from engagement.store import Store
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("solver diverged")
+
+    monkeypatch.setattr(churn, "_fit", broken)
+    store = Store.open(tmp_path / "broken.duckdb", read_only=False)
+    ingest_demo(store, customers=300, seed=3)
+    assert store.table_counts()["orders"] > 0
+    with pytest.raises(ValueError, match="RuntimeError: solver diverged"):
+        churn.fit_churn_model(store)
+    store.close()
