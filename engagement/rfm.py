@@ -1,10 +1,11 @@
 """RFM: recency, frequency and monetary quintile scores, and the named segments built on them.
 
-SQL (``sql/rfm/customer_scores.sql``) scores every customer who bought in the selected window and
-``sql/rfm/score_grid.sql`` aggregates those rows inside DuckDB to sums per (R, F) cell; this module
-adds up the cells of each segment and computes shares, means and intervals. For the page's default
-window and selection the scores are stored at load time (derived ``rfm_default_scores``, the same
-query's result), so the default view only aggregates a stored table.
+SQL sums every customer's purchases in the selected window (``sql/rfm/window_customers.sql``), scores
+the selected customers (``sql/rfm/customer_scores.sql``) and ``sql/rfm/score_grid.sql`` aggregates
+those rows inside DuckDB to sums per (R, F) cell, all in one statement; this module adds up the cells of
+each segment and computes shares, means and intervals. For the page's default window the per-customer
+sums of every customer are stored at load time (derived ``rfm_default_window_customers``, the same
+query's result), so the default window with any selection reads no purchases.
 """
 
 from __future__ import annotations
@@ -53,22 +54,28 @@ class RfmSegments:
     as_of: datetime  # recency is measured from here (the end of the window)
 
 
-STORED_SCORES = "rfm_default_scores"  # derived table: rfm/customer_scores.sql for the default window
+STORED_WINDOW = "rfm_default_window_customers"  # derived table: rfm/window_customers.sql, default window
+
+
+def _window_run(store: Store, params: dict, cur) -> QueryRecord:
+    """The run giving the window's per-customer sums: a read of the stored sums when they were computed for
+    this window (every customer; the selection is applied when scoring), else rfm/window_customers.sql."""
+    if store.stored_view_params(STORED_WINDOW, cur) == {**params, "channels": [], "segments": []}:
+        return QueryRecord("rfm/stored_default_window_customers")
+    return QueryRecord("rfm/window_customers", params)
 
 
 def _scores_run(store: Store, params: dict, cur) -> QueryRecord:
-    """The run that scores the customers: a read of the stored scores when they were computed with exactly
-    ``params``, else rfm/customer_scores.sql."""
-    if store.stored_view_params(STORED_SCORES, cur) == params:
-        return QueryRecord("rfm/stored_default_scores")
-    return QueryRecord("rfm/customer_scores", params)
+    """The run that scores the selected customers: rfm/customer_scores.sql over the window's sums."""
+    return QueryRecord("rfm/customer_scores", {"channels": params["channels"], "segments": params["segments"]},
+                       (("window_customers", _window_run(store, params, cur)),))
 
 
 def customer_scores(store: Store, filters: Filters, cursor=None) -> pd.DataFrame:
     """One row per customer who bought in the window: recency (days), orders, revenue, scores, segment."""
     cur = cursor or store.cursor()
     scores = _scores_run(store, filters.params(), cur)
-    return store.query(scores.name, scores.params, cursor=cur)
+    return store.query(scores.name, scores.params, cursor=cur, inputs=scores.inputs)
 
 
 def rfm_segments(store: Store, filters: Filters, cursor=None) -> RfmSegments:

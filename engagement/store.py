@@ -34,7 +34,7 @@ from engagement.sql import read_sql
 # Rebuilt in this order after every load or undo: each may read the ones before it.
 DERIVED_TABLES = (
     "order_facts", "dataset_facts", "customer_summary", "customer_months", "purchases", "purchase_days",
-    "purchase_states", "cohort_cells", "survey_answers", "rfm_default_scores", "clv_calibration_summary",
+    "purchase_states", "cohort_cells", "survey_answers", "rfm_default_window_customers", "clv_calibration_summary",
     "clv_history_summary", "churn_training_features", "churn_current_features", "message_send_days", "click_facts",
     "click_purchases", "email_open_days", "engagement_default_counts",
 )
@@ -47,7 +47,7 @@ DERIVED_TABLES = (
 # the table when asked for exactly those parameters (:meth:`Store.stored_view_params`) and runs its
 # query on demand otherwise, so both paths return the same rows.
 STORED_VIEWS = {
-    "rfm_default_scores": "rfm/customer_scores",
+    "rfm_default_window_customers": "rfm/window_customers",
     "clv_calibration_summary": "clv/customer_summary",
     "clv_history_summary": "clv/customer_summary",
     "churn_training_features": "clv/churn_features",

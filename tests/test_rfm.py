@@ -115,7 +115,7 @@ def test_empty_window_gives_an_empty_result(hand_store):
 @pytest.mark.parametrize("section, expected, sql_files", [
     # The page's default window and holdout read the stored views (tests/test_stored_views.py); horizon 30 is
     # not the stored churn horizon, so churn computes its features on demand.
-    ("RFM segments", ["Champions"], ["rfm/score_grid", "rfm/stored_default_scores"]),
+    ("RFM segments", ["Champions"], ["rfm/score_grid", "rfm/customer_scores", "rfm/stored_default_window_customers"]),
     ("CLV forecast", ["Expected purchases, 30 d", "Average P(alive)"],
      ["clv/stored_history_summary", "clv/bgnbd_groups", "clv/gamma_gamma_groups", "clv/forecast_bands"]),
     ("Model check (holdout)", ["Predicted holdout purchases", "Forecast error"], ["clv/bgnbd_groups"]),

@@ -12,7 +12,7 @@ from engagement.clv import STORED_SUMMARIES, _summary_params, _summary_rows, fit
 from engagement.filters import Filters
 from engagement.kpis import data_range, default_filters
 from engagement.query_records import QueryRecord, record_queries
-from engagement.rfm import STORED_SCORES, customer_scores, rfm_segments
+from engagement.rfm import STORED_WINDOW, customer_scores, rfm_segments
 from engagement.sql import read_sql
 from engagement.store import STORED_VIEWS, Store
 
@@ -37,24 +37,36 @@ def test_every_stored_view_equals_its_query_run_on_demand(demo_store):
                                       check_exact=True, obj=table)
 
 
-def test_rfm_page_default_reads_the_stored_scores_and_gets_the_on_demand_result(demo_store):
+def test_rfm_default_window_reads_the_stored_sums_for_any_selection_and_gets_the_on_demand_scores(demo_store):
+    """The default window's per-customer sums are stored for every customer; scoring them for a selection
+    (quintiles among the selected customers) gives exactly the scores computed from the purchases."""
     filters = default_filters(data_range(demo_store))
-    assert demo_store.stored_view_params(STORED_SCORES) == filters.params()
-    on_demand = _on_demand(demo_store, "rfm/customer_scores", filters.params())
-    pd.testing.assert_frame_equal(_sorted(customer_scores(demo_store, filters)), _sorted(on_demand), check_exact=True)
+    every = filters.params()
+    assert demo_store.stored_view_params(STORED_WINDOW) == every
+    channels = sorted(demo_store.cursor().execute(
+        "SELECT DISTINCT acquisition_channel FROM customer_summary").df()["acquisition_channel"])
+    selections = [filters, Filters(filters.start, filters.end, channels=tuple(channels[:2])),
+                  Filters(filters.start, filters.end, segments=("repeat", "vip", "at_risk"))]
+    for chosen in selections:
+        params = chosen.params()
+        computed = QueryRecord("rfm/customer_scores", {"channels": params["channels"], "segments": params["segments"]},
+                               (("window_customers", QueryRecord("rfm/window_customers", params)),))
+        on_demand = demo_store.cursor().execute(computed.statement(), computed.all_params()).df()
+        assert len(on_demand) > 100
+        pd.testing.assert_frame_equal(_sorted(customer_scores(demo_store, chosen)), _sorted(on_demand), check_exact=True)
 
-    scores = QueryRecord("rfm/customer_scores", filters.params())
-    grid = demo_store.query("rfm/score_grid", inputs=(("customer_scores", scores),))
-    with record_queries() as queries:
-        result = rfm_segments(demo_store, filters)
-    assert [q.name for q in queries] == ["rfm/score_grid"]
-    assert queries[0].inputs[0][1].name == "rfm/stored_default_scores"  # what "Show SQL" prints ran
-    assert result.customers == grid["customers"].sum() == len(on_demand)
-    assert result.revenue == pytest.approx(on_demand["revenue"].sum(), rel=1e-12)
+        with record_queries() as queries:
+            result = rfm_segments(demo_store, chosen)
+        assert [q.name for q in queries] == ["rfm/score_grid"]
+        window_run = queries[0].inputs[0][1].inputs[0][1]
+        assert window_run.name == "rfm/stored_default_window_customers"  # what "Show SQL" prints ran
+        assert result.customers == len(on_demand)
+        assert result.revenue == pytest.approx(on_demand["revenue"].sum(), rel=1e-12)
     # Another window is not stored: it is computed on demand.
     other = Filters(start=filters.start + timedelta(days=1), end=filters.end)
-    assert demo_store.stored_view_params(STORED_SCORES) != other.params()
-    assert rfm_segments(demo_store, other).customers <= result.customers
+    with record_queries() as queries:
+        assert rfm_segments(demo_store, other).customers <= len(customer_scores(demo_store, filters))
+    assert queries[0].inputs[0][1].inputs[0][1].name == "rfm/window_customers"
 
 
 @pytest.mark.parametrize("unit", ["week", "day"])

@@ -1,26 +1,13 @@
--- Grain: one row per selected customer with at least one purchase in the window [$start, $end_exclusive).
--- Recency is measured from the end of the window. Quintile scores use percent_rank, so tied
--- customers share a score (the lowest tie gets the lower score): with many one-order customers
+-- Grain: one row per customer of `window_customers` (rfm/window_customers.sql, or its stored copy for the
+-- default window) in the selection ($channels, $segments; an empty list selects all), with recency,
+-- frequency and monetary quintile scores and the named segment. Recency is measured from the end of the
+-- window. Quintile scores use percent_rank among the selected customers, so tied customers share a score (the lowest tie gets the lower score): with many one-order customers
 -- some frequency scores stay empty instead of splitting identical customers at random.
-with window_orders as (
-    -- derived `purchases` is date-ordered and carries the filter columns: no join, and DuckDB skips
-    -- row groups outside the window.
-    select customer_key, customer_id, ordered_at, net_revenue
-    from purchases
-    where ordered_at >= $start and ordered_at < $end_exclusive
-      and (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
+with per_customer as (
+    select customer_id, recency_days, orders, revenue
+    from window_customers
+    where (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
       and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
-),
-
-per_customer as (
-    -- grouped by the integer customer_key (see derived/customer_summary.sql): same groups as customer_id.
-    select
-        any_value(customer_id) as customer_id,
-        epoch($end_exclusive::timestamp - max(ordered_at)) / 86400.0 as recency_days,
-        count(*) as orders,
-        sum(net_revenue)::double as revenue
-    from window_orders
-    group by customer_key
 ),
 
 -- Frequency takes few distinct values: its percent_rank, (rank - 1) / (n - 1) with rank - 1 = the number
