@@ -39,8 +39,14 @@ def get_store() -> Store:
     try:
         return _process_store()
     except (StoreLockedError, StoreOutdatedError) as exc:
+        # No page can run: replace the navigation (else Streamlit lists the files in pages/) and say why.
+        st.navigation([st.Page(_nothing_to_show, title="Engagement Workbench", default=True)], position="hidden")
         st.error(str(exc))
         st.stop()
+
+
+def _nothing_to_show() -> None:
+    return None
 
 
 @st.cache_resource(show_spinner="Opening the database…")
