@@ -431,4 +431,5 @@ def clv_as_record(result: ClvResult) -> dict:
             "by_probability_alive": result.forecast_bands.to_dict("records"),
         },
         "fit_seconds": result.fit_seconds,
+        "fitted_at_load": result.fitted_at_load,  # read from the result stored at load (fit_seconds is that fit's)
     }
