@@ -217,7 +217,7 @@ def fit_bgnbd(frequency, recency, T, weights=None, unit: str = "week", start=Non
         result = minimize(objective, np.log(start), jac=True, method="L-BFGS-B",
                           options={"gtol": 1e-9, "ftol": 1e-15, "maxiter": 2000})
         params = np.exp(result.x)
-        log_likelihood = likelihood.total(params)
+        log_likelihood = float(likelihood.total(params))
         standard_errors = _standard_errors(_numerical_hessian(likelihood.gradient, params))
     return BgNbdFit(
         *map(float, params), log_likelihood=log_likelihood, n_customers=int(round(n)),

@@ -9,6 +9,10 @@ The pipeline, all aggregation in DuckDB:
 3. Calibration fit (``calibration_end``) -> predicted vs actual repeat purchases in the holdout.
 4. Forward fit on the whole history -> probability alive, expected purchases and revenue in the
    next ``horizon_days``; Python predicts per group, DuckDB joins the predictions back to customers.
+
+The page's default request (``engagement/clv_default.py``: a 182-day holdout, weeks, 90 days, every customer)
+is fitted once when data is loaded and its result stored in derived tables; :func:`fit_clv` returns it when
+asked for exactly those settings and fits on demand otherwise.
 """
 
 from __future__ import annotations
@@ -65,8 +69,9 @@ class ClvResult:
     frequency_value_correlation: float  # Gamma-Gamma assumes ~0 (weighted Pearson over repeat customers)
     forecast_bands: pd.DataFrame  # one row per P(alive) band
     top_customers: pd.DataFrame  # highest predicted revenue in the horizon
-    fit_seconds: float
+    fit_seconds: float  # of the fit that gave this result (when fitted at load, that load's)
     groups: int  # rows the BG/NBD likelihood was evaluated on (distinct x, t_x, T)
+    fitted_at_load: bool = False  # read from the result stored when the data was loaded (engagement/clv_default.py)
 
     @property
     def customers(self) -> int:
@@ -269,6 +274,9 @@ def fit_clv(store: Store, calibration_end: date | None = None, unit: str = "week
             channels: tuple[str, ...] = (), segments: tuple[str, ...] = (), cursor=None) -> ClvResult:
     """Fit BG/NBD and Gamma-Gamma, check them on the holdout, and forecast the next ``horizon_days``.
 
+    For the settings fitted at load time (the page's default) the stored result is returned instead: the same
+    result (``fitted_at_load`` set, ``fit_seconds`` that of the load's fit), read from derived tables.
+
     Parameters
     ----------
     calibration_end : date, optional
@@ -282,6 +290,21 @@ def fit_clv(store: Store, calibration_end: date | None = None, unit: str = "week
     """
     started = time.perf_counter()
     cursor = cursor or store.cursor()  # one connection: the summary relations and the forecast's frames meet on it
+    calibration_end, observation_end = requested_window(store, calibration_end, horizon_days, cursor)
+    from engagement.clv_default import stored_clv_result
+
+    stored = stored_clv_result(store, calibration_end, observation_end, unit, horizon_days, channels, segments,
+                               cursor)
+    if stored is not None:
+        return stored
+    return fit_clv_on_demand(store, calibration_end, observation_end, unit, horizon_days, channels, segments,
+                             cursor, started)
+
+
+def requested_window(store: Store, calibration_end: date | None, horizon_days: int,
+                     cursor) -> tuple[date, date]:
+    """(calibration end, observation end) of a request: the default calibration end when none is given; a
+    ``ValueError`` saying what is wrong when the data or the request leave nothing to fit or check."""
     first_day, observation_end = observation_window(store, cursor)
     if first_day is None:
         raise ValueError("There are no purchases to fit a CLV model on.")
@@ -293,7 +316,15 @@ def fit_clv(store: Store, calibration_end: date | None = None, unit: str = "week
         )
     if horizon_days < 1:
         raise ValueError("The forecast horizon must be at least one day.")
+    return calibration_end, observation_end
 
+
+def fit_clv_on_demand(store: Store, calibration_end: date, observation_end: date, unit: str, horizon_days: int,
+                      channels: tuple[str, ...], segments: tuple[str, ...], cursor,
+                      started: float | None = None) -> ClvResult:
+    """The fits, holdout check and forecast of :func:`fit_clv`, computed now (never the stored result), for a
+    window :func:`requested_window` accepted. ``started``: the ``perf_counter`` that ``fit_seconds`` counts from."""
+    started = time.perf_counter() if started is None else started
     calibration = _summary_params(calibration_end, observation_end, unit, channels, segments)
     calibration_rows, calibration_summary = _summary_rows(store, calibration, cursor)
     groups = _over_summary(store, calibration_rows, calibration_summary, "clv/bgnbd_groups")
@@ -400,4 +431,5 @@ def clv_as_record(result: ClvResult) -> dict:
             "by_probability_alive": result.forecast_bands.to_dict("records"),
         },
         "fit_seconds": result.fit_seconds,
+        "fitted_at_load": result.fitted_at_load,  # read from the result stored at load (fit_seconds is that fit's)
     }

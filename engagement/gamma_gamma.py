@@ -149,7 +149,7 @@ def fit_gamma_gamma(frequency, monetary_value, weights=None, start=None) -> Gamm
         hessian = _numerical_hessian(lambda p: likelihood.value_and_gradient(p)[1], params)
     return GammaGammaFit(
         *map(float, params),
-        log_likelihood=likelihood.value_and_gradient(params)[0],
+        log_likelihood=float(likelihood.value_and_gradient(params)[0]),
         n_customers=int(round(n)),
         standard_errors=_standard_errors(hessian),
         converged=bool(result.success or np.max(np.abs(result.jac)) < 1e-6),

@@ -16,12 +16,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engagement.churn import STORED_MODEL, STORED_MODEL_TABLES
+from engagement import churn, clv_default
 from engagement.schema import KINDS, TABLES
 from engagement.sql import read_sql
 from engagement.store import DERIVED_TABLES, Store, _quote
 
 KIND_ORDER = {"canonical": 0, "derived": 1, "workbench": 2}
+# Derived tables holding the results of models fitted at load, in build order, and their one-row tables.
+FITTED_AT_LOAD = clv_default.STORED_MODEL_TABLES + churn.STORED_MODEL_TABLES
+FITTED_AT_LOAD_ROWS = (clv_default.STORED_MODEL, churn.STORED_MODEL)
 
 
 @dataclass(frozen=True)
@@ -82,10 +85,11 @@ def schema_tables(store: Store) -> list[TableInfo]:
             definition = derived_definition(name)
             descriptions = {}
             kind, grain, key = "derived", _grain_comment(definition), ()
-        elif name in STORED_MODEL_TABLES:
-            # Filled from the churn model fitted at load (engagement/churn.py): the one-row table is built by its
-            # derived SQL, the others from the model's result; each is described by the SQL that reads it back.
-            definition = derived_definition(name) if name == STORED_MODEL else ""
+        elif name in FITTED_AT_LOAD:
+            # Filled from the models fitted at load (engagement/clv_default.py, engagement/churn.py): each one-row
+            # table is built by its derived SQL, the others from the model's result; each is described by the SQL
+            # that reads it back.
+            definition = derived_definition(name) if name in FITTED_AT_LOAD_ROWS else ""
             descriptions = {}
             kind, grain, key = "derived", _grain_comment(read_sql(f"clv/stored_{name}")), ()
         else:
@@ -96,7 +100,7 @@ def schema_tables(store: Store) -> list[TableInfo]:
             name=name, kind=kind, grain=grain, rows=int(counts.get(name, 0)), key=tuple(key),
             columns=tuple(ColumnInfo(c, t, descriptions.get(c, "")) for c, t in cols), definition=definition,
         ))
-    canonical_order = {k: i for i, k in enumerate(KINDS + DERIVED_TABLES + STORED_MODEL_TABLES)}
+    canonical_order = {k: i for i, k in enumerate(KINDS + DERIVED_TABLES + FITTED_AT_LOAD)}
     return sorted(tables, key=lambda t: (KIND_ORDER[t.kind], canonical_order.get(t.name, 99), t.name))
 
 

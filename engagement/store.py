@@ -38,8 +38,9 @@ DERIVED_TABLES = (
     "clv_history_summary", "churn_training_features", "churn_current_features", "message_send_days", "click_facts",
     "click_purchases", "email_open_days", "engagement_default_counts",
 )
-# After them, a model fitted in Python on the stored churn features: the churn model with the page's default
-# settings, its result kept in derived tables too (engagement/churn.py, STORED_MODEL_TABLES).
+# After them, models fitted in Python on the stored inputs, with the RFM/CLV page's default settings, their results
+# kept in derived tables too: the CLV models on the stored summaries (engagement/clv_default.py) and the churn
+# model on the stored churn features (engagement/churn.py), each listing its tables as STORED_MODEL_TABLES.
 
 # Derived tables that store a view query's result for the settings its page opens with. For these,
 # ``derived/<name>.sql`` selects those settings (one row of the view query's bound parameters, read from
@@ -66,12 +67,14 @@ DERIVED_BUILD_DDL = "CREATE TABLE IF NOT EXISTS derived_build (fingerprint VARCH
 
 def derived_fingerprint() -> str:
     """sha256 of every SQL text the derived tables are built from, in build order, and of the settings of the
-    churn model fitted with them."""
-    from engagement.churn import STORED_MODEL, STORED_MODEL_TABLES, model_settings
+    models fitted with them (CLV, churn)."""
+    from engagement import churn, clv_default
 
     texts = [f"{name}\n{read_sql(f'derived/{name}')}\n{read_sql(STORED_VIEWS[name]) if name in STORED_VIEWS else ''}"
              for name in DERIVED_TABLES]
-    texts.append(f"{STORED_MODEL_TABLES}\n{read_sql(f'derived/{STORED_MODEL}')}\n{model_settings()}")
+    for model in (clv_default, churn):
+        texts.append(f"{model.STORED_MODEL_TABLES}\n{read_sql(f'derived/{model.STORED_MODEL}')}\n"
+                     f"{model.model_settings()}")
     return hashlib.sha256("\n".join(texts).encode()).hexdigest()
 
 
@@ -507,6 +510,7 @@ class Store:
 
     def _refresh_derived(self, cur: duckdb.DuckDBPyConnection) -> None:
         from engagement.churn import store_default_churn_model
+        from engagement.clv_default import store_default_clv_model
 
         for name in DERIVED_TABLES:
             if name in STORED_VIEWS:
@@ -514,6 +518,7 @@ class Store:
                 cur.execute(f"CREATE OR REPLACE TABLE {_quote(name)} AS " + read_sql(STORED_VIEWS[name]), params)
             else:
                 cur.execute(f"CREATE OR REPLACE TABLE {_quote(name)} AS " + read_sql(f"derived/{name}"))
+        store_default_clv_model(self, cur)
         store_default_churn_model(self, cur)
         cur.execute(DERIVED_BUILD_DDL)
         cur.execute("DELETE FROM derived_build")

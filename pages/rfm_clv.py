@@ -73,7 +73,8 @@ if first_day is None:
 elif section in SECTIONS[1:3]:
     calibration_end = max(first_day, observation_end - timedelta(days=int(holdout_days)))
     try:
-        with st.spinner("Fitting BG/NBD and Gamma-Gamma (once per data version; a second or two at 1M customers)…"):
+        with st.spinner("Fitting BG/NBD and Gamma-Gamma (the default settings are fitted when data is loaded; "
+                        "others once per data version, a second or two at 1M customers)…"):
             clv = ui.view_data(fit_clv, calibration_end, unit, int(horizon), filters.channels,
                                filters.segments)
     except ValueError as problem:
@@ -86,7 +87,9 @@ if section == SECTIONS[1]:
         st.caption(
             f"BG/NBD (purchases) × Gamma-Gamma (spend), fitted by maximum likelihood on every selected customer's "
             f"full history up to {clv.observation_end:%d %b %Y} (date filters do not apply: the models need the "
-            f"whole history). Forecast for the next {clv.horizon_days} days. Fitted in {clv.fit_seconds:.1f} s."
+            f"whole history). Forecast for the next {clv.horizon_days} days. "
+            + (f"Fitted when the data was loaded (in {clv.fit_seconds:.1f} s) and read from stored results."
+               if clv.fitted_at_load else f"Fitted in {clv.fit_seconds:.1f} s.")
         )
         cols = st.columns(4)
         cols[0].metric("Customers modelled", f"{clv.customers:,}", border=True)

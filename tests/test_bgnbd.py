@@ -204,6 +204,12 @@ def test_cli_report_clv_prints_parameters(demo_db_path, capsys):
     record = json.loads(capsys.readouterr().out)
     for name in ("r", "alpha", "a", "b", "p", "q", "gamma", "log_likelihood", "forecast", "holdout"):
         assert record[name] is not None, name
+    # Its defaults are the page's (a 182-day holdout on this 2-year demo): the result stored at load, the same as
+    # a fit on demand (tests/test_stored_views.py); another horizon is fitted now.
+    assert record["fitted_at_load"] is True
+    assert main(["report", "clv", "--db", str(demo_db_path), "--horizon-days", "60", "--format", "json"]) == 0
+    other = json.loads(capsys.readouterr().out)
+    assert other["fitted_at_load"] is False and other["r"] == record["r"] and other["forecast"]["horizon_days"] == 60
     assert main(["report", "clv", "--db", str(demo_db_path), "--calibration-end", "1990-01-01"]) == 1
     assert "calibration end" in capsys.readouterr().err
 

@@ -112,16 +112,21 @@ def test_empty_window_gives_an_empty_result(hand_store):
     assert result.customers == 0 and result.segments.empty
 
 
-@pytest.mark.parametrize("section, expected, sql_files", [
+@pytest.mark.parametrize("section, horizon, expected, sql_files", [
     # The page's default window and holdout read the stored views (tests/test_stored_views.py); horizon 30 is
-    # not the stored churn horizon, so churn computes its features on demand.
-    ("RFM segments", ["Champions"], ["rfm/score_grid", "rfm/customer_scores", "rfm/stored_default_window_customers"]),
-    ("CLV forecast", ["Expected purchases, 30 d", "Average P(alive)"],
+    # not the stored CLV and churn horizon, so CLV fits on demand and churn computes its features on demand.
+    ("RFM segments", 30, ["Champions"], ["rfm/score_grid", "rfm/customer_scores", "rfm/stored_default_window_customers"]),
+    ("CLV forecast", 30, ["Expected purchases, 30 d", "Average P(alive)", "Fitted in"],
      ["clv/stored_history_summary", "clv/bgnbd_groups", "clv/gamma_gamma_groups", "clv/forecast_bands"]),
-    ("Model check (holdout)", ["Predicted holdout purchases", "Forecast error"], ["clv/bgnbd_groups"]),
-    ("Churn risk", ["Holdout AUC", "Hanley-McNeil"], ["clv/churn_features"]),
+    # The default horizon: the result fitted at load, read from derived tables.
+    ("CLV forecast", 90, ["Expected purchases, 90 d", "Fitted when the data was loaded"],
+     ["clv/stored_clv_default_model", "clv/stored_clv_default_forecast_bands", "clv/stored_clv_default_top_customers"]),
+    ("Model check (holdout)", 30, ["Predicted holdout purchases", "Forecast error"], ["clv/bgnbd_groups"]),
+    ("Model check (holdout)", 90, ["Predicted holdout purchases", "Forecast error"],
+     ["clv/stored_clv_default_model", "clv/stored_clv_default_holdout_bins"]),
+    ("Churn risk", 30, ["Holdout AUC", "Hanley-McNeil"], ["clv/churn_features"]),
 ])
-def test_rfm_clv_page_sections_from_a_shared_link(app_env, section, expected, sql_files):
+def test_rfm_clv_page_sections_from_a_shared_link(app_env, section, horizon, expected, sql_files):
     """Each section renders with its numbers and sample sizes, "Open as notebook" and "Show SQL" with the SQL
     it ran; section and horizon come from the URL."""
     from pathlib import Path
@@ -130,7 +135,7 @@ def test_rfm_clv_page_sections_from_a_shared_link(app_env, section, expected, sq
 
     root = Path(__file__).resolve().parents[1]
     at = AppTest.from_file(str(root / "app.py"), default_timeout=120)
-    at.query_params["rfm_clv_horizon"] = "30"
+    at.query_params["rfm_clv_horizon"] = str(horizon)
     at.query_params["rfm_clv_section"] = section
     at.run()
     at.switch_page("pages/rfm_clv.py")

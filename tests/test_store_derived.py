@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engagement.churn import STORED_MODEL
+from engagement import churn, clv_default
 from engagement.sql import read_sql
 from engagement.store import DERIVED_TABLES, KINDS, KINDS_NOT_DERIVED_FROM, STORED_VIEWS
 
@@ -32,16 +32,21 @@ def test_every_other_kind_is_read_by_some_derived_table():
         assert any(re.search(rf"\b{kind}\b", sql) for sql in _derived_sql().values()), kind
 
 
+# The SQL derived tables and the models fitted after them (CLV and churn: every table of their results).
+FITTED = (*DERIVED_TABLES, *clv_default.STORED_MODEL_TABLES, *churn.STORED_MODEL_TABLES)
+
+
 def _derived_table_oids(store) -> dict[str, int]:
-    """Each derived table's catalog id (the SQL ones and the churn model fitted after them): CREATE OR REPLACE
+    """Each derived table's catalog id (the SQL ones and the models fitted after them): CREATE OR REPLACE
     gives a rebuilt table a new one."""
     rows = store.cursor().execute("SELECT table_name, table_oid FROM duckdb_tables()").fetchall()
-    return {name: oid for name, oid in rows if name in (*DERIVED_TABLES, STORED_MODEL)}
+    return {name: oid for name, oid in rows if name in FITTED}
 
 
 def test_a_programme_cost_load_and_its_undo_do_not_rebuild_but_an_order_load_does(hand_store):
     before = _derived_table_oids(hand_store)
-    assert set(before) == {*DERIVED_TABLES, STORED_MODEL}  # the churn model is not refitted either
+    # The CLV models are not refitted either, nor the churn model (too little history here: only its row).
+    assert set(before) == {*DERIVED_TABLES, *clv_default.STORED_MODEL_TABLES, churn.STORED_MODEL}
     summary = hand_store.load_frame("program_costs", pd.DataFrame({
         "period": ["2025-01-01"], "program": ["email"], "channel": ["email"], "cost": [120.0]}))
     hand_store.undo(summary.load_id)
@@ -67,11 +72,13 @@ def test_a_database_built_by_other_derived_sql_is_rebuilt_once_when_opened(tmp_p
     cursor = store.cursor()
     cursor.execute("UPDATE derived_build SET fingerprint = 'an older version'")
     cursor.execute("DROP TABLE survey_answers")  # tables the older version did not have
-    cursor.execute(f"DROP TABLE {STORED_MODEL}")
+    cursor.execute(f"DROP TABLE {churn.STORED_MODEL}")
+    cursor.execute(f"DROP TABLE {clv_default.STORED_MODEL}")
     store.close()
 
     store = Store.open(path, read_only=False)
-    assert _derived_table_oids(store).keys() == {*DERIVED_TABLES, STORED_MODEL}
+    # One order: neither model can be fitted, so each keeps only its row (saying why).
+    assert _derived_table_oids(store).keys() == {*DERIVED_TABLES, churn.STORED_MODEL, clv_default.STORED_MODEL}
     assert store.cursor().execute("SELECT fingerprint FROM derived_build").fetchall() == [(derived_fingerprint(),)]
     store.cursor().execute("UPDATE dataset_facts SET at_risk_days = -1")  # a mark a rebuild would erase
     store.close()

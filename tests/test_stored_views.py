@@ -86,9 +86,13 @@ def test_clv_page_default_reads_the_stored_summaries_and_gets_the_on_demand_rows
 
 
 def test_clv_fit_is_the_same_from_stored_and_on_demand_inputs(demo_store):
+    from engagement.clv import fit_clv_on_demand
+
     first_day, observation_end = observation_window(demo_store)
     calibration_end = max(first_day, observation_end - timedelta(days=PAGE_HOLDOUT_DAYS))
-    stored = fit_clv(demo_store, calibration_end, "week", 90)
+    # Fitted now on the stored summaries (fit_clv would return the result stored at load).
+    stored = fit_clv_on_demand(demo_store, calibration_end, observation_end, "week", 90, (), (), demo_store.cursor())
+    assert not stored.fitted_at_load
     # A channel list naming every channel selects the same customers but is not the stored setting.
     channels = tuple(data_range(demo_store).channels)
     on_demand = fit_clv(demo_store, calibration_end, "week", 90, channels=channels)
@@ -96,6 +100,168 @@ def test_clv_fit_is_the_same_from_stored_and_on_demand_inputs(demo_store):
     assert stored.forward_gamma_gamma.params.tolist() == on_demand.forward_gamma_gamma.params.tolist()
     pd.testing.assert_frame_equal(stored.forecast_bands, on_demand.forecast_bands)
     pd.testing.assert_frame_equal(stored.top_customers, on_demand.top_customers)
+
+
+def test_clv_page_default_is_the_request_fitted_at_load():
+    from pathlib import Path
+    import re
+
+    from engagement.clv_default import DEFAULT_HORIZON_DAYS, DEFAULT_UNIT
+
+    page = (Path(__file__).resolve().parents[1] / "pages" / "rfm_clv.py").read_text(encoding="utf-8")
+    assert re.search(r'"rfm_clv_horizon", (\d+),', page).group(1) == str(DEFAULT_HORIZON_DAYS)
+    assert re.search(r'"rfm_clv_holdout", (\d+),', page).group(1) == str(PAGE_HOLDOUT_DAYS)
+    assert re.search(r'"rfm_clv_unit", "(\w+)",', page).group(1) == DEFAULT_UNIT
+    assert "max(first_day, observation_end - timedelta(days=int(holdout_days)))" in page
+    assert "fit_clv, calibration_end, unit, int(horizon), filters.channels,\n" in page
+
+
+def _assert_same_clv_result(stored, on_demand) -> None:
+    """Field by field, into the fits and the holdout check: scalars equal with the same types, frames equal to the
+    last bit with the same dtypes and row order. Not compared: ``fit_seconds`` (the stored result keeps its load's)
+    and ``fitted_at_load`` (which path gave the result)."""
+    from dataclasses import fields, is_dataclass
+
+    assert stored.fitted_at_load and not on_demand.fitted_at_load
+    for field in fields(stored):
+        if field.name in ("fit_seconds", "fitted_at_load"):
+            continue
+        mine, theirs = getattr(stored, field.name), getattr(on_demand, field.name)
+        if is_dataclass(mine):
+            assert type(mine) is type(theirs), field.name
+            for inner in fields(mine):
+                a, b = getattr(mine, inner.name), getattr(theirs, inner.name)
+                if isinstance(a, pd.DataFrame):
+                    assert len(a) > 0, f"{field.name}.{inner.name}"
+                    pd.testing.assert_frame_equal(a, b, check_exact=True, obj=f"{field.name}.{inner.name}")
+                else:
+                    assert (a, type(a)) == (b, type(b)), f"{field.name}.{inner.name}"
+                    if isinstance(a, tuple):
+                        assert [type(v) for v in a] == [type(v) for v in b], f"{field.name}.{inner.name}"
+        elif isinstance(mine, pd.DataFrame):
+            assert len(mine) > 0, field.name
+            pd.testing.assert_frame_equal(mine, theirs, check_exact=True, obj=field.name)
+        else:
+            assert (mine, type(mine)) == (theirs, type(theirs)), field.name
+
+
+def test_clv_default_reads_the_result_fitted_at_load_and_equals_fitting_on_demand(demo_store):
+    """The page's default request reads the stored result; fitting on demand (inputs computed by
+    clv/customer_summary.sql, not read from the stored summaries) gives the same result, field by field."""
+    from engagement.clv_default import DEFAULT_HORIZON_DAYS, DEFAULT_UNIT
+
+    first_day, observation_end = observation_window(demo_store)
+    calibration_end = max(first_day, observation_end - timedelta(days=PAGE_HOLDOUT_DAYS))
+    with record_queries() as queries:
+        stored = fit_clv(demo_store, calibration_end, DEFAULT_UNIT, DEFAULT_HORIZON_DAYS)
+    names = [q.name for q in queries]
+    assert "clv/stored_clv_default_model" in names and "clv/stored_clv_default_top_customers" in names
+    assert not any(name in ("clv/customer_summary", "clv/customer_forecast") or name in STORED_SUMMARIES.values()
+                   for name in names)
+    assert all(q.runnable for q in queries)  # "Show SQL" prints statements that run on their own
+    # Naming every channel selects the same customers but is not the stored setting: fitted on demand.
+    every_channel = tuple(data_range(demo_store).channels)
+    with record_queries() as queries:
+        on_demand = fit_clv(demo_store, calibration_end, DEFAULT_UNIT, DEFAULT_HORIZON_DAYS, channels=every_channel)
+    assert [q.name for q in queries].count("clv/customer_summary") == 2
+    assert not any(q.name.startswith("clv/stored_") for q in queries)
+    _assert_same_clv_result(stored, on_demand)
+    assert stored.gamma_gamma is not None and stored.customers > 1000 and stored.top_customers.shape[0] == 100
+
+
+@pytest.mark.parametrize("request_change", [{"horizon_days": 60}, {"unit": "day"}, {"holdout_days": 120}])
+def test_clv_other_settings_are_fitted_on_demand(demo_store, request_change):
+    from engagement.clv_default import DEFAULT_HORIZON_DAYS, DEFAULT_UNIT
+
+    first_day, observation_end = observation_window(demo_store)
+    holdout_days = request_change.get("holdout_days", PAGE_HOLDOUT_DAYS)
+    calibration_end = max(first_day, observation_end - timedelta(days=holdout_days))
+    with record_queries() as queries:
+        result = fit_clv(demo_store, calibration_end, request_change.get("unit", DEFAULT_UNIT),
+                         request_change.get("horizon_days", DEFAULT_HORIZON_DAYS))
+    assert "clv/stored_clv_default_model" not in [q.name for q in queries]
+    assert not result.fitted_at_load
+    assert (result.calibration_end, result.horizon_days, result.unit) == (
+        calibration_end, request_change.get("horizon_days", DEFAULT_HORIZON_DAYS),
+        request_change.get("unit", DEFAULT_UNIT))
+
+
+def test_clv_model_with_other_settings_does_not_read_the_stored_result(demo_store, monkeypatch):
+    """A result stored with other model settings (here a longer top list; likewise other code or libraries) is
+    not used, and the fingerprint changes, so a writable open refits it."""
+    from engagement import clv
+    from engagement.clv_default import DEFAULT_HORIZON_DAYS, DEFAULT_UNIT
+    from engagement.store import derived_fingerprint
+
+    first_day, observation_end = observation_window(demo_store)
+    calibration_end = max(first_day, observation_end - timedelta(days=PAGE_HOLDOUT_DAYS))
+    fingerprint = derived_fingerprint()
+    monkeypatch.setattr(clv, "TOP_CUSTOMERS", clv.TOP_CUSTOMERS + 1)
+    assert derived_fingerprint() != fingerprint
+    with record_queries() as queries:
+        result = fit_clv(demo_store, calibration_end, DEFAULT_UNIT, DEFAULT_HORIZON_DAYS)
+    assert "clv/stored_clv_default_model" not in [q.name for q in queries]
+    assert len(result.top_customers) == clv.TOP_CUSTOMERS
+
+
+def test_clv_model_that_cannot_be_fitted_at_load_stores_why(tmp_path):
+    """No purchases yet: the load succeeds and the stored row keeps the on-demand error."""
+    from engagement.clv_default import STORED_MODEL
+
+    store = Store.open(":memory:", read_only=False)
+    store.load_frame("customers", pd.DataFrame({
+        "customer_id": ["A"], "created_at": [pd.Timestamp("2025-01-01")], "acquisition_channel": ["referral"]}))
+    with pytest.raises(ValueError, match="no purchases") as on_demand:
+        fit_clv(store)
+    assert store.cursor().execute(f"SELECT problem, groups FROM {STORED_MODEL}").fetchall() == [
+        (str(on_demand.value), None)]
+    store.close()
+
+
+def _store_with_orders(tmp_path, name: str) -> Store:
+    from engagement.ingest import ingest_demo
+
+    store = Store.open(tmp_path / f"{name}.duckdb", read_only=False)
+    ingest_demo(store, customers=300, seed=3)
+    return store
+
+
+def test_a_failing_default_clv_fit_does_not_block_a_load(monkeypatch, tmp_path):
+    """A modelling failure at load time is stored as the default request's problem; the data still loads."""
+    from engagement import clv
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("solver diverged")
+
+    monkeypatch.setattr(clv, "fit_clv_on_demand", broken)
+    store = _store_with_orders(tmp_path, "broken")
+    assert store.table_counts()["orders"] > 0
+    first_day, observation_end = observation_window(store)
+    calibration_end = max(first_day, observation_end - timedelta(days=PAGE_HOLDOUT_DAYS))
+    with pytest.raises(ValueError, match="CLV model could not be fitted.*RuntimeError: solver diverged"):
+        fit_clv(store, calibration_end, "week", 90)
+    store.close()
+
+
+def test_a_database_error_fitting_the_default_clv_model_aborts_the_load(monkeypatch, tmp_path):
+    """A DuckDB error is not a modelling problem: the load fails and is rolled back."""
+    import duckdb
+
+    from engagement import clv
+
+    store = _store_with_orders(tmp_path, "aborted")
+    orders_before = store.table_counts()["orders"]
+
+    def broken(*args, **kwargs):
+        raise duckdb.IOException("disk full")
+
+    monkeypatch.setattr(clv, "fit_clv_on_demand", broken)
+    with pytest.raises(duckdb.IOException):
+        store.load_frame("orders", pd.DataFrame({
+            "order_id": ["late-1"], "customer_id": ["late"], "ordered_at": [pd.Timestamp("2030-01-01")],
+            "net_revenue": [10.0], "status": ["paid"], "currency": ["USD"]}))
+    assert store.table_counts()["orders"] == orders_before
+    store.close()
 
 
 def test_churn_default_horizon_reads_the_stored_features(demo_store):

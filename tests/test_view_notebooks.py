@@ -32,10 +32,11 @@ from engagement.store import record_queries
 FILTERS = Filters(start=date(2025, 11, 1), end=date(2026, 10, 31), channels=("referral",))
 
 
-def _clv_arguments(store):
-    """What the page passes by default: a 182-day holdout, weeks, a 90-day horizon, the sidebar's selection."""
+def _clv_arguments(store, channels=FILTERS.channels):
+    """What the page passes by default: a 182-day holdout, weeks, a 90-day horizon, the sidebar's selection
+    (with none, the request fitted at load)."""
     first_day, observation_end = observation_window(store)
-    return observation_end - timedelta(days=182), "week", 90, FILTERS.channels, FILTERS.segments
+    return observation_end - timedelta(days=182), "week", 90, channels, FILTERS.segments
 
 
 def _recipes(store):
@@ -47,6 +48,10 @@ def _recipes(store):
         "clv": [LibraryCall.of(fit_clv, *_clv_arguments(store), result_name="clv",
                                show=("summary", "parameters", "forecast_bands", "top_customers", "holdout.bins",
                                      "calibration_parameters"))],
+        # The page's default (no selection): the result fitted at load, read from derived tables.
+        "clv_default": [LibraryCall.of(fit_clv, *_clv_arguments(store, ()), result_name="clv",
+                                       show=("summary", "parameters", "forecast_bands", "top_customers",
+                                             "holdout.bins", "calibration_parameters"))],
         "churn": [LibraryCall.of(fit_churn_model, 90, FILTERS.channels, FILTERS.segments, result_name="churn",
                                  show=("calibration", "feature_importance", "risk_bands", "at_risk_customers"))],
         # The page's default (no selection): the model fitted at load, read from derived tables.
@@ -87,17 +92,17 @@ def _run_code_cells(notebook: dict, view: str) -> dict:
 
 
 @pytest.mark.parametrize("view", ["cohorts", "lifecycle", "engagement", "nps", "csat", "roi", "experiments",
-                                  "rfm", "clv", "churn", "churn_default"])
+                                  "rfm", "clv", "clv_default", "churn", "churn_default"])
 def test_view_notebook_cells_run(view, demo_store, demo_db_path):
     calls = _recipes(demo_store)[view]
-    if view in ("rfm", "clv", "churn", "churn_default"):
+    if view in ("rfm", "clv", "clv_default", "churn", "churn_default"):
         calls = _with_their_sql(demo_store, calls)
     recipe = ViewRecipe(title=view, calls=tuple(calls), filters=FILTERS)
     notebook = json.loads(notebook_text(recipe, demo_db_path))
     namespace = _run_code_cells(notebook, view)
     for call in calls:
         assert call.result_name in namespace, f"{view}: {call.result_name} was not computed"
-    if view in ("rfm", "clv", "churn", "churn_default"):
+    if view in ("rfm", "clv", "clv_default", "churn", "churn_default"):
         sources = ["".join(c["source"]) for c in notebook["cells"]]
         for call in calls:
             assert call.queries, f"{view}: the call recorded no SQL"
@@ -117,9 +122,10 @@ def _same_as_the_page(view: str, namespace: dict, store) -> None:
         # Revenue sums over DOUBLE: the last bits may differ between two runs (DuckDB sums in parallel).
         pd.testing.assert_frame_equal(notebook.segments, page.segments, rtol=1e-9)
         pd.testing.assert_frame_equal(notebook.grid, page.grid, rtol=1e-9)
-    elif view == "clv":
-        page = fit_clv(store, *_clv_arguments(store))
+    elif view in ("clv", "clv_default"):
+        page = fit_clv(store, *_clv_arguments(store, FILTERS.channels if view == "clv" else ()))
         notebook = namespace["clv"]
+        assert notebook.fitted_at_load == page.fitted_at_load == (view == "clv_default")
         assert notebook.customers == page.customers > 0
         assert notebook.summary["figure"].tolist() == page.summary["figure"].tolist()
         # Maximum-likelihood fits: two runs of the same code on the same data agree to about 1e-6 (the
@@ -170,3 +176,20 @@ def test_show_sql_of_chained_queries_runs_in_a_sql_cell(view, demo_store):
 
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(list(frame.columns), ignore_index=True)
+
+
+def test_show_sql_of_the_clv_default_reads_the_result_stored_at_load(demo_store):
+    """The page's default CLV request reads the result fitted at load: "Show SQL" prints the statements that read
+    it, each runs on its own in the SQL notebook, and gives the frames of the result the page shows."""
+    [call] = _with_their_sql(demo_store, _recipes(demo_store)["clv_default"])
+    result = fit_clv(demo_store, *call.args)
+    assert result.fitted_at_load
+    shown = {query.name: sql_text(query) for query in call.queries}
+    assert {"clv/stored_clv_default_model", "clv/stored_clv_default_top_customers",
+            "clv/stored_clv_default_forecast_bands", "clv/stored_clv_default_holdout_bins"} <= set(shown)
+    frames = {name: run_query(demo_store, text, max_rows=1_000_000).frame for name, text in shown.items()}
+    assert frames["clv/stored_clv_default_model"]["problem"].isna().all()
+    pd.testing.assert_frame_equal(frames["clv/stored_clv_default_top_customers"], result.top_customers,
+                                  check_dtype=False)
+    pd.testing.assert_frame_equal(frames["clv/stored_clv_default_forecast_bands"], result.forecast_bands,
+                                  check_dtype=False)

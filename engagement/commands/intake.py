@@ -34,8 +34,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     path = args.db or str(config.db_path())
     store = open_store(args, read_only=True, needs_derived=False) if Path(path).exists() or path == ":memory:" else \
         Store.open(":memory:", read_only=False)
-    result = ingest_file(store, args.kind, _existing_file(args.file), source=args.source,
-                         on_invalid=args.on_invalid, dry_run=True)
+    try:
+        result = ingest_file(store, args.kind, _existing_file(args.file), source=args.source,
+                             on_invalid=args.on_invalid, dry_run=True)
+    finally:  # closed now, not when collected: a later writable open in this process would conflict with it
+        store.close()
     _print_result(result)
     if result.status != "valid":
         print(f"error: {result.message}", file=sys.stderr)
