@@ -295,6 +295,23 @@ def test_report_nps_cli_matches_pandas_on_raw_rows(demo_store, demo_db_path, dem
         assert set(group) >= {"responses", "promoters", "passives", "detractors", "nps", "ci_low", "ci_high"}
 
 
+@pytest.mark.parametrize("dimension", ["touchpoint", "week"])
+def test_breakdown_mean_and_sd_match_pandas_on_raw_rows(demo_store, demo_filters, dimension):
+    """answer_counts.sql derives the mean and the sample standard deviation from counts per score; pandas
+    computes them from the raw answers of the window (ddof=1; NaN for a group of one answer)."""
+    params = demo_filters.params()
+    raw = demo_store.cursor().execute("SELECT responded_at, touchpoint, score FROM surveys WHERE kind = 'nps'").df()
+    raw = raw[(raw.responded_at >= params["start"]) & (raw.responded_at < params["end_exclusive"])]
+    keys = (raw.responded_at.dt.to_period("W-SUN").dt.start_time.dt.strftime("%Y-%m-%d") if dimension == "week"
+            else raw.touchpoint)
+    expected = raw.groupby(keys).score.agg(["size", "mean", "std"])
+    frame = survey_breakdown(demo_store, demo_filters, NPS_SCALE, dimension).set_index("group_value")
+    assert frame.index.tolist() == expected.index.tolist()
+    assert frame.responses.tolist() == expected["size"].tolist()
+    assert frame.mean_score.tolist() == pytest.approx(expected["mean"].tolist(), rel=1e-12)
+    assert frame.score_sd.tolist() == pytest.approx(expected["std"].tolist(), rel=1e-9, nan_ok=True)
+
+
 def test_report_nps_csv_by_month(demo_db_path):
     out = io.StringIO()
     with redirect_stdout(out):
