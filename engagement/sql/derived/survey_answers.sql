@@ -1,7 +1,7 @@
 -- Grain: one row per survey answer from a known customer, with the customer attributes the shared filters
 -- and the survey breakdowns select on, and their lifetime facts (for the close-the-loop list). Ordered by
--- answer time so a windowed read skips row groups outside the dates, without a join to customer_summary at
--- view time. previous_answered_at is the time of the same customer's previous answer of the same kind
+-- kind, then answer time, so a read of one kind's window (every survey view reads one kind) skips the row
+-- groups of the other kinds and outside the dates, without a join to customer_summary at view time. previous_answered_at is the time of the same customer's previous answer of the same kind
 -- ('-infinity' when none), so "first answer in a window" is a filter (previous_answered_at < window start)
 -- instead of a group-by per customer. later_purchases lists the customer's purchases after the answer
 -- (ordered_at, net_revenue; in time order, empty when none), so "what did they buy in the N days after
@@ -42,7 +42,7 @@ final as (
     from surveys as s
     join customer_summary as c using (customer_id)
     left join customer_purchases as p using (customer_id)
-    order by s.responded_at
+    order by s.kind, s.responded_at
 )
 
 select * from final

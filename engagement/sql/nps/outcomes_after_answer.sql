@@ -39,15 +39,15 @@ categorised as (
     cross join data_end as d
 ),
 
--- The purchases in each answer's follow-up window: later_purchases are all after the answer, so the window
--- is those up to $horizon_days days after it.
+-- The purchases in each followed-up answer's window: later_purchases are all after the answer, so the window
+-- is those up to $horizon_days days after it (a censored answer's outcome is never used: not computed).
 in_window as (
     select
         category,
         is_censored,
-        list_filter(
+        case when not is_censored then list_filter(
             later_purchases, lambda purchase: purchase.ordered_at <= responded_at + $horizon_days * interval 1 day
-        ) as window_purchases
+        ) end as window_purchases
     from categorised
 ),
 
