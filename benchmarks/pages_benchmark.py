@@ -81,10 +81,11 @@ def pandas_behaviour_after(surveys, customers, purchases, last_order_at, start, 
     return counts.join(outcome)
 
 
-def pandas_experiment_stats(assignments, purchases, events, experiment_id: str, window_days: int,
+def pandas_experiment_stats(assignments, purchases, events, as_of, experiment_id: str, window_days: int,
                             event_type: str) -> pd.DataFrame:
     """Per unit: conversion, revenue, orders and event rate in the window after assignment, revenue in the
-    window before it (the CUPED covariate); then n, sums and cross-products per variant and metric."""
+    window before it (the CUPED covariate), whether the window runs past the data; then n, sums, sums of
+    squares and cross-products per variant and metric, the covariate's sums and the incomplete-window count."""
     units = assignments[assignments.experiment_id == experiment_id][["customer_id", "variant", "assigned_at"]]
     window = pd.Timedelta(days=window_days)
     joined = units.merge(purchases, on="customer_id")
@@ -99,14 +100,19 @@ def pandas_experiment_stats(assignments, purchases, events, experiment_id: str, 
     per_unit = per_unit.fillna({"orders_per_customer": 0, "revenue_per_customer": 0.0, "pre_revenue": 0.0})
     per_unit["conversion"] = (per_unit.orders_per_customer > 0).astype(float)
     per_unit["event_rate"] = per_unit.index.isin(hit.customer_id).astype(float)
-    long = per_unit.melt(id_vars=["variant", "pre_revenue"],
+    per_unit["is_window_incomplete"] = per_unit.assigned_at + window > as_of
+    long = per_unit.melt(id_vars=["variant", "pre_revenue", "is_window_incomplete"],
                          value_vars=["conversion", "revenue_per_customer", "orders_per_customer", "event_rate"],
                          var_name="metric", value_name="value")
     long["value_squared"] = long.value ** 2
+    long["pre_squared"] = long.pre_revenue ** 2
     long["cross"] = long.value * long.pre_revenue
     return long.groupby(["variant", "metric"]).agg(n=("value", "size"), total=("value", "sum"),
                                                    sum_squares=("value_squared", "sum"),
-                                                   cross_products=("cross", "sum"))
+                                                   covariate_total=("pre_revenue", "sum"),
+                                                   covariate_sum_squares=("pre_squared", "sum"),
+                                                   cross_products=("cross", "sum"),
+                                                   units_window_incomplete=("is_window_incomplete", "sum"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     customers = cur.execute("SELECT customer_id, acquisition_channel, lifecycle_stage FROM customer_summary").df()
     purchases = cur.execute("SELECT customer_id, ordered_at, net_revenue::double AS net_revenue "
                             "FROM order_facts").df()
-    last_order_at = pd.Timestamp(cur.execute("SELECT last_order_at FROM dataset_facts").fetchall()[0][0])
+    last_order_at, as_of = map(pd.Timestamp,
+                               cur.execute("SELECT last_order_at, as_of FROM dataset_facts").fetchall()[0])
     assignments = cur.execute("SELECT experiment_id, customer_id, variant, assigned_at "
                               "FROM experiment_assignments").df()
     experiment_id = sorted(list_experiments(store)["experiment_id"].unique())[0]
@@ -156,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
          lambda: selected_answers(surveys, customers, "nps", start, end).query("score <= 6")
          .sort_values("responded_at", ascending=False).head(200)),
         (f"Experiments: {experiment_id} analysis", lambda: experiment_analysis(store, query),
-         lambda: pandas_experiment_stats(assignments, purchases, events, experiment_id, query.window_days,
+         lambda: pandas_experiment_stats(assignments, purchases, events, as_of, experiment_id, query.window_days,
                                          query.event_type)),
     ]
 
