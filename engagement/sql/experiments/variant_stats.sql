@@ -48,14 +48,18 @@ span_activity as (
 ),
 
 -- One range join for both windows around the assignment: the $window_days before it (the covariate)
--- and the $window_days after it (the outcomes).
-around_assignment as (
+-- and the $window_days after it (the outcomes). Units with no purchase or event in either window get no row
+-- here: every metric and the covariate are zero for them, so they add to n alone (see `unit_counts`).
+active_units as (
     select
-        a.customer_id,
-        count(*) filter (where not x.is_event and x.happened_at >= a.assigned_at) as orders,
-        sum(x.net_revenue) filter (where x.happened_at >= a.assigned_at)::double as revenue,
-        sum(x.net_revenue) filter (where x.happened_at < a.assigned_at)::double as pre_revenue,
-        bool_or(x.is_event and x.happened_at >= a.assigned_at) as has_event
+        any_value(a.segment) as segment,
+        any_value(a.variant) as variant,
+        coalesce(sum(x.net_revenue) filter (where x.happened_at < a.assigned_at), 0)::double as pre_revenue,
+        (count(*) filter (where not x.is_event and x.happened_at >= a.assigned_at) > 0)::double as conversion,
+        coalesce(sum(x.net_revenue) filter (where x.happened_at >= a.assigned_at), 0)::double
+            as revenue_per_customer,
+        (count(*) filter (where not x.is_event and x.happened_at >= a.assigned_at))::double as orders_per_customer,
+        coalesce(bool_or(x.is_event and x.happened_at >= a.assigned_at), false)::double as event_rate
     from assignments as a
     join span_activity as x
         on x.customer_id = a.customer_id
@@ -64,31 +68,24 @@ around_assignment as (
     group by a.customer_id
 ),
 
-units as (
-    select
-        a.segment,
-        a.variant,
-        a.window_end_at > facts.as_of as is_window_incomplete,
-        coalesce(p.pre_revenue, 0) as pre_revenue,
-        (coalesce(p.orders, 0) > 0)::double as conversion,
-        coalesce(p.revenue, 0) as revenue_per_customer,
-        coalesce(p.orders, 0)::double as orders_per_customer,
-        coalesce(p.has_event, false)::double as event_rate
-    from assignments as a
-    cross join facts
-    left join around_assignment as p using (customer_id)
-),
-
--- Every metric's sums in one pass over the units (one row per segment and variant), turned into one row per
--- metric afterwards: cheaper than unpivoting the units first and grouping four times as many rows.
-variant_sums as (
+unit_counts as (
     select
         segment,
         variant,
         count(*) as n,
+        count(*) filter (where window_end_at > (select as_of from facts)) as units_window_incomplete
+    from assignments
+    group by segment, variant
+),
+
+-- Every metric's sums in one pass over the active units (one row per segment and variant), turned into one
+-- row per metric afterwards: cheaper than unpivoting the units first and grouping four times as many rows.
+active_sums as (
+    select
+        segment,
+        variant,
         sum(pre_revenue) as covariate_total,
         sum(pre_revenue * pre_revenue) as covariate_sum_squares,
-        count(*) filter (where is_window_incomplete) as units_window_incomplete,
         sum(conversion) as conversion_total,
         sum(conversion * conversion) as conversion_sum_squares,
         sum(conversion * pre_revenue) as conversion_cross_products,
@@ -101,8 +98,32 @@ variant_sums as (
         sum(event_rate) as event_rate_total,
         sum(event_rate * event_rate) as event_rate_sum_squares,
         sum(event_rate * pre_revenue) as event_rate_cross_products
-    from units
+    from active_units
     group by segment, variant
+),
+
+variant_sums as (
+    select
+        u.segment,
+        u.variant,
+        u.n,
+        u.units_window_incomplete,
+        coalesce(s.covariate_total, 0) as covariate_total,
+        coalesce(s.covariate_sum_squares, 0) as covariate_sum_squares,
+        coalesce(s.conversion_total, 0) as conversion_total,
+        coalesce(s.conversion_sum_squares, 0) as conversion_sum_squares,
+        coalesce(s.conversion_cross_products, 0) as conversion_cross_products,
+        coalesce(s.revenue_total, 0) as revenue_total,
+        coalesce(s.revenue_sum_squares, 0) as revenue_sum_squares,
+        coalesce(s.revenue_cross_products, 0) as revenue_cross_products,
+        coalesce(s.orders_total, 0) as orders_total,
+        coalesce(s.orders_sum_squares, 0) as orders_sum_squares,
+        coalesce(s.orders_cross_products, 0) as orders_cross_products,
+        coalesce(s.event_rate_total, 0) as event_rate_total,
+        coalesce(s.event_rate_sum_squares, 0) as event_rate_sum_squares,
+        coalesce(s.event_rate_cross_products, 0) as event_rate_cross_products
+    from unit_counts as u
+    left join active_sums as s using (segment, variant)
 ),
 
 metric_sums as (
