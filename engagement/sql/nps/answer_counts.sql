@@ -15,8 +15,9 @@ with answers as (
       and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
 ),
 
--- The group of each answer: a name for the attribute breakdowns, a period start for the month and week ones
--- (formatted as a label once per group in `final`, not once per answer).
+-- The group of each answer: a name for the attribute breakdowns, the answer's day for the month and week
+-- ones (the day is cheap to take per answer; its month or week is taken once per day in `score_counts`,
+-- and formatted as a label once per group in `final`).
 grouped as (
     select
         case $dimension
@@ -29,20 +30,29 @@ grouped as (
             when 'week' then null
             else 'all'
         end as group_name,
-        case $dimension
-            when 'month' then date_trunc('month', responded_at)
-            when 'week' then date_trunc('week', responded_at)
-        end as period_start,
+        case when $dimension in ('month', 'week') then responded_at::date end as answered_on,
         score
     from answers
 ),
 
--- Scores are whole numbers on a short scale: count the answers per group and score first (one cheap
+-- Scores are whole numbers on a short scale: count the answers per group, day and score first (one cheap
 -- aggregate over the answers), then every statistic below comes from those few rows.
-score_counts as (
-    select group_name, period_start, score, count(*) as answers
+day_counts as (
+    select group_name, answered_on, score, count(*) as answers
     from grouped
-    group by group_name, period_start, score
+    group by group_name, answered_on, score
+),
+
+score_counts as (
+    select
+        group_name,
+        case $dimension
+            when 'month' then date_trunc('month', answered_on)
+            when 'week' then date_trunc('week', answered_on)
+        end as period_start,
+        score,
+        answers
+    from day_counts
 ),
 
 group_sums as (
