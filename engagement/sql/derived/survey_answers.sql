@@ -1,9 +1,10 @@
 -- Grain: one row per survey answer from a known customer, with the customer attributes the shared filters
 -- and the survey breakdowns select on, and their lifetime facts (for the close-the-loop list). Ordered by
 -- kind, then answer time, so a read of one kind's window (every survey view reads one kind) skips the row
--- groups of the other kinds and outside the dates, without a join to customer_summary at view time. previous_answered_at is the time of the same customer's previous answer of the same kind
--- ('-infinity' when none), so "first answer in a window" is a filter (previous_answered_at < window start)
--- instead of a group-by per customer. later_purchases lists the customer's purchases after the answer
+-- groups of the other kinds and outside the dates, without a join to customer_summary at view time.
+-- previous_answered_at is the time of the same customer's previous answer of the same kind ('-infinity' when
+-- none), so "first answer in a window" is a filter (previous_answered_at < window start) instead of a
+-- group-by per customer. later_purchases lists the customer's purchases after the answer
 -- (ordered_at, net_revenue; in time order, empty when none), so "what did they buy in the N days after
 -- answering" is a list filter on the answer's own row for any N, not a join of answers with purchases.
 with customer_purchases as (

@@ -13,7 +13,7 @@ with data_end as (
 -- answer is before the window) rather than a group-by per customer. It also carries the customer's purchases
 -- after the answer (later_purchases, in time order), so the follow-up needs no join with the purchases.
 first_answers as (
-    select response_id, responded_at, score, later_purchases
+    select responded_at, score, later_purchases
     from survey_answers
     where kind = $kind
       and responded_at >= $start
@@ -25,7 +25,6 @@ first_answers as (
 
 categorised as (
     select
-        a.response_id,
         a.responded_at,
         a.later_purchases,
         case
