@@ -97,7 +97,7 @@ def test_subject_line_null_effect_is_not_called_a_win(full_demo_store):
 
 def test_sql_sufficient_statistics_match_pandas_on_raw_tables(demo_store):
     """An independent pandas computation from the raw canonical tables (orders filtered by status here,
-    not via order_facts) for 30 days after / before each assignment."""
+    not via order_facts) for 30 days after / before each assignment; site visits in the 30 days after."""
     cur = demo_store.cursor()
     assignments = cur.execute("SELECT * FROM experiment_assignments WHERE experiment_id = 'EXP-recs-email'").df()
     orders = cur.execute("SELECT customer_id, ordered_at, net_revenue::double AS revenue FROM orders "
@@ -106,17 +106,30 @@ def test_sql_sufficient_statistics_match_pandas_on_raw_tables(demo_store):
     delta = (joined["ordered_at"] - joined["assigned_at"]).dt.total_seconds() / 86_400
     after = joined[(delta >= 0) & (delta < 30)].groupby("customer_id")["revenue"].agg(["sum", "count"])
     before = joined[(delta >= -30) & (delta < 0)].groupby("customer_id")["revenue"].sum()
+    visits = assignments.merge(cur.execute("SELECT customer_id, occurred_at FROM events "
+                                           "WHERE event_type = 'site_visit'").df(), on="customer_id")
+    visit_delta = (visits["occurred_at"] - visits["assigned_at"]).dt.total_seconds() / 86_400
+    visitors = set(visits[(visit_delta >= 0) & (visit_delta < 30)]["customer_id"])
     units = assignments.set_index("customer_id")[["variant"]]
     units["revenue"] = after["sum"].reindex(units.index).fillna(0)
-    units["converted"] = (after["count"].reindex(units.index).fillna(0) > 0).astype(float)
+    units["orders"] = after["count"].reindex(units.index).fillna(0)
+    units["converted"] = (units["orders"] > 0).astype(float)
+    units["visited"] = units.index.isin(visitors).astype(float)
     units["pre"] = before.reindex(units.index).fillna(0)
+    assert 0 < units["visited"].sum() < len(units)
 
-    stats = experiment_stats(demo_store, ExperimentQuery("EXP-recs-email"))
+    stats = experiment_stats(demo_store, ExperimentQuery("EXP-recs-email", event_type="site_visit"))
     for variant, rows in units.groupby("variant"):
         revenue = stats[(stats.variant == variant) & (stats.metric == "revenue_per_customer")].iloc[0]
         conversion = stats[(stats.variant == variant) & (stats.metric == "conversion")].iloc[0]
-        assert revenue.n == len(rows) and conversion.n == len(rows)
+        orders_per_customer = stats[(stats.variant == variant) & (stats.metric == "orders_per_customer")].iloc[0]
+        visit_rate = stats[(stats.variant == variant) & (stats.metric == "event_rate")].iloc[0]
+        assert revenue.n == len(rows) and conversion.n == len(rows) and visit_rate.n == len(rows)
         assert conversion.total == rows["converted"].sum()
+        assert orders_per_customer.total == rows["orders"].sum()
+        assert orders_per_customer.sum_squares == (rows["orders"] ** 2).sum()
+        assert visit_rate.total == rows["visited"].sum()
+        assert visit_rate.cross_products == pytest.approx((rows["visited"] * rows["pre"]).sum(), rel=1e-9, abs=1e-6)
         assert revenue.total == pytest.approx(rows["revenue"].sum(), rel=1e-9)
         assert revenue.sum_squares == pytest.approx((rows["revenue"] ** 2).sum(), rel=1e-9)
         assert revenue.covariate_total == pytest.approx(rows["pre"].sum(), rel=1e-9, abs=1e-6)

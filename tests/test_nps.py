@@ -268,6 +268,53 @@ def test_demo_promoters_repurchase_more_than_detractors(demo_store, demo_filters
     assert "Yes: in this data the score predicts repurchase." in behaviour_verdict(link)
 
 
+def test_later_purchases_are_the_raw_purchases_after_each_answer(demo_store):
+    """Derived survey_answers.later_purchases against the raw tables: each answer's customer's orders (not
+    refunded or cancelled) strictly after the answer, in time order; an empty list when there are none."""
+    cur = demo_store.cursor()
+    surveys = cur.execute("SELECT response_id, customer_id, responded_at FROM surveys").df()
+    orders = cur.execute("SELECT order_id, customer_id, ordered_at, net_revenue::double AS net_revenue FROM orders "
+                         "WHERE status NOT IN ('refunded', 'cancelled')").df()
+    joined = surveys.merge(orders, on="customer_id")
+    joined = joined[joined.ordered_at > joined.responded_at].sort_values(["response_id", "ordered_at", "order_id"])
+    expected = {response_id: list(zip(rows.ordered_at, rows.net_revenue))
+                for response_id, rows in joined.groupby("response_id")}
+    stored = cur.execute("SELECT response_id, later_purchases FROM survey_answers").fetchall()
+    assert len(stored) == len(surveys) and sum(bool(p) for _, p in stored) == len(expected) > 0
+    for response_id, purchases in stored:
+        assert [(p["ordered_at"], float(p["net_revenue"])) for p in purchases] == expected.get(response_id, [])
+
+
+@pytest.mark.parametrize("horizon_days", [30, 90, 180])
+def test_behaviour_after_answer_matches_pandas_on_raw_rows(demo_store, demo_filters, horizon_days):
+    """The behaviour link's counts and revenue against pandas on the raw surveys and orders: each respondent's
+    first NPS answer in the window, censored when answer + horizon is after the last purchase, and the
+    purchases in (answer, answer + horizon]."""
+    cur = demo_store.cursor()
+    params = demo_filters.params()
+    surveys = cur.execute("SELECT response_id, customer_id, responded_at, score FROM surveys WHERE kind = 'nps'").df()
+    orders = cur.execute("SELECT customer_id, ordered_at, net_revenue::double AS net_revenue FROM orders "
+                         "WHERE status NOT IN ('refunded', 'cancelled')").df()
+    in_window = surveys[(surveys.responded_at >= params["start"]) & (surveys.responded_at < params["end_exclusive"])]
+    first = in_window.sort_values(["responded_at", "response_id"]).drop_duplicates("customer_id")
+    horizon = pd.Timedelta(days=horizon_days)
+    first = first.assign(is_censored=first.responded_at + horizon > orders.ordered_at.max(),
+                         category=pd.cut(first.score, [-1, 6, 8, 10], labels=["bottom", "middle", "top"]))
+    followed = first[~first.is_censored]
+    joined = followed.merge(orders, on="customer_id")
+    joined = joined[(joined.ordered_at > joined.responded_at) & (joined.ordered_at <= joined.responded_at + horizon)]
+    revenue = joined.groupby("response_id").net_revenue.sum().reindex(followed.response_id, fill_value=0.0)
+    followed = followed.assign(revenue=revenue.to_numpy(), bought=followed.response_id.isin(joined.response_id))
+
+    link = behaviour_after_answer(demo_store, demo_filters, NPS_SCALE, horizon_days)
+    for outcome in link.outcomes:
+        rows = followed[followed.category == outcome.category]
+        assert outcome.answers == int((first.category == outcome.category).sum())
+        assert (outcome.followed_up, outcome.repurchasers) == (len(rows), int(rows.bought.sum()))
+        assert outcome.revenue_per_customer == pytest.approx(rows.revenue.mean(), rel=1e-9)
+        assert outcome.revenue_sd == pytest.approx(rows.revenue.std(), rel=1e-9)
+
+
 def test_demo_report_cli_shows_the_truth(demo_db_path):
     out = io.StringIO()
     with redirect_stdout(out):
@@ -293,6 +340,23 @@ def test_report_nps_cli_matches_pandas_on_raw_rows(demo_store, demo_db_path, dem
         assert (group["responses"], group["promoters"], group["detractors"]) == (len(rows), promoters, detractors)
         assert group["nps"] == pytest.approx(100 * (promoters - detractors) / len(rows))
         assert set(group) >= {"responses", "promoters", "passives", "detractors", "nps", "ci_low", "ci_high"}
+
+
+@pytest.mark.parametrize("dimension", ["touchpoint", "week"])
+def test_breakdown_mean_and_sd_match_pandas_on_raw_rows(demo_store, demo_filters, dimension):
+    """answer_counts.sql derives the mean and the sample standard deviation from counts per score; pandas
+    computes them from the raw answers of the window (ddof=1; NaN for a group of one answer)."""
+    params = demo_filters.params()
+    raw = demo_store.cursor().execute("SELECT responded_at, touchpoint, score FROM surveys WHERE kind = 'nps'").df()
+    raw = raw[(raw.responded_at >= params["start"]) & (raw.responded_at < params["end_exclusive"])]
+    keys = (raw.responded_at.dt.to_period("W-SUN").dt.start_time.dt.strftime("%Y-%m-%d") if dimension == "week"
+            else raw.touchpoint)
+    expected = raw.groupby(keys).score.agg(["size", "mean", "std"])
+    frame = survey_breakdown(demo_store, demo_filters, NPS_SCALE, dimension).set_index("group_value")
+    assert frame.index.tolist() == expected.index.tolist()
+    assert frame.responses.tolist() == expected["size"].tolist()
+    assert frame.mean_score.tolist() == pytest.approx(expected["mean"].tolist(), rel=1e-12)
+    assert frame.score_sd.tolist() == pytest.approx(expected["std"].tolist(), rel=1e-9, nan_ok=True)
 
 
 def test_report_nps_csv_by_month(demo_db_path):

@@ -1,10 +1,22 @@
 -- Grain: one row per survey answer from a known customer, with the customer attributes the shared filters
 -- and the survey breakdowns select on, and their lifetime facts (for the close-the-loop list). Ordered by
--- answer time so a windowed read skips row groups outside the dates, without a join to customer_summary at
--- view time. previous_answered_at is the time of the same customer's previous answer of the same kind
--- ('-infinity' when none), so "first answer in a window" is a filter (previous_answered_at < window start)
--- instead of a group-by per customer.
-with final as (
+-- kind, then answer time, so a read of one kind's window (every survey view reads one kind) skips the row
+-- groups of the other kinds and outside the dates, without a join to customer_summary at view time.
+-- previous_answered_at is the time of the same customer's previous answer of the same kind ('-infinity' when
+-- none), so "first answer in a window" is a filter (previous_answered_at < window start) instead of a
+-- group-by per customer. later_purchases lists the customer's purchases after the answer
+-- (ordered_at, net_revenue; in time order, empty when none), so "what did they buy in the N days after
+-- answering" is a list filter on the answer's own row for any N, not a join of answers with purchases.
+with customer_purchases as (
+    select
+        customer_id,
+        list(struct_pack(ordered_at := ordered_at, net_revenue := net_revenue) order by ordered_at, order_id)
+            as purchases
+    from order_facts
+    group by customer_id
+),
+
+final as (
     select
         s.response_id,
         s.customer_id,
@@ -25,10 +37,13 @@ with final as (
         coalesce(c.country, 'unknown') as country,
         c.revenue as customer_revenue,
         c.order_count as customer_order_count,
-        c.last_order_at as customer_last_order_at
+        c.last_order_at as customer_last_order_at,
+        coalesce(list_filter(p.purchases, lambda purchase: purchase.ordered_at > s.responded_at), [])
+            as later_purchases
     from surveys as s
     join customer_summary as c using (customer_id)
-    order by s.responded_at
+    left join customer_purchases as p using (customer_id)
+    order by s.kind, s.responded_at
 )
 
 select * from final

@@ -15,6 +15,9 @@ with answers as (
       and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
 ),
 
+-- The group of each answer: a name for the attribute breakdowns, the answer's day for the month and week
+-- ones (the day is cheap to take per answer; its month or week is taken once per day in `score_counts`,
+-- and formatted as a label once per group in `final`).
 grouped as (
     select
         case $dimension
@@ -23,25 +26,65 @@ grouped as (
             when 'stage' then lifecycle_stage
             when 'loyalty' then loyalty_segment
             when 'country' then country
-            when 'month' then strftime(date_trunc('month', responded_at), '%Y-%m')
-            when 'week' then strftime(date_trunc('week', responded_at), '%Y-%m-%d')
+            when 'month' then null
+            when 'week' then null
             else 'all'
-        end as group_value,
+        end as group_name,
+        case when $dimension in ('month', 'week') then responded_at::date end as answered_on,
         score
     from answers
 ),
 
+-- Scores are whole numbers on a short scale: count the answers per group, day and score first (one cheap
+-- aggregate over the answers), then every statistic below comes from those few rows.
+day_counts as (
+    select group_name, answered_on, score, count(*) as answers
+    from grouped
+    group by group_name, answered_on, score
+),
+
+score_counts as (
+    select
+        group_name,
+        case $dimension
+            when 'month' then date_trunc('month', answered_on)
+            when 'week' then date_trunc('week', answered_on)
+        end as period_start,
+        score,
+        answers
+    from day_counts
+),
+
+group_sums as (
+    select
+        group_name,
+        period_start,
+        sum(answers)::bigint as responses,
+        coalesce(sum(answers) filter (where score >= $top_min), 0)::bigint as top_box,
+        coalesce(sum(answers) filter (where score > $bottom_max and score < $top_min), 0)::bigint as middle,
+        coalesce(sum(answers) filter (where score <= $bottom_max), 0)::bigint as bottom_box,
+        sum(answers * score)::bigint as score_total,
+        sum(answers * score * score)::bigint as score_sum_squares
+    from score_counts
+    group by group_name, period_start
+),
+
 final as (
     select
-        group_value,
-        count(*) as responses,
-        count(*) filter (where score >= $top_min) as top_box,
-        count(*) filter (where score > $bottom_max and score < $top_min) as middle,
-        count(*) filter (where score <= $bottom_max) as bottom_box,
-        avg(score)::double as mean_score,
-        stddev_samp(score)::double as score_sd
-    from grouped
-    group by group_value
+        coalesce(
+            group_name, strftime(period_start, case $dimension when 'month' then '%Y-%m' else '%Y-%m-%d' end)
+        ) as group_value,
+        responses,
+        top_box,
+        middle,
+        bottom_box,
+        score_total / responses as mean_score,
+        -- the sample standard deviation from the sums; the numerator is exact in integers, so never negative
+        sqrt(
+            (responses::hugeint * score_sum_squares - score_total::hugeint * score_total)
+            / (responses * nullif(responses - 1, 0))
+        ) as score_sd
+    from group_sums
     order by group_value
 )
 

@@ -10,9 +10,10 @@ with data_end as (
 
 -- The first answer of each selected respondent in the window: derived `survey_answers` carries the
 -- customer's attributes and the time of their previous answer of the kind, so it is a filter (the previous
--- answer is before the window) rather than a group-by per customer.
+-- answer is before the window) rather than a group-by per customer. It also carries the customer's purchases
+-- after the answer (later_purchases, in time order), so the follow-up needs no join with the purchases.
 first_answers as (
-    select response_id, customer_id, responded_at, score
+    select responded_at, score, later_purchases
     from survey_answers
     where kind = $kind
       and responded_at >= $start
@@ -24,7 +25,8 @@ first_answers as (
 
 categorised as (
     select
-        a.*,
+        a.responded_at,
+        a.later_purchases,
         case
             when a.score >= $top_min then 'top'
             when a.score <= $bottom_max then 'bottom'
@@ -36,37 +38,39 @@ categorised as (
     cross join data_end as d
 ),
 
--- Purchases in each followed-up answer's window: one inner join (answers with no purchase get no
--- row here and count as zero purchases and zero revenue in `final`). The date bounds on the
--- purchases themselves let DuckDB skip orders outside every window before the join.
+-- The purchases in each followed-up answer's window: later_purchases are all after the answer, so the window
+-- is those up to $horizon_days days after it (a censored answer's outcome is never used: not computed).
+in_window as (
+    select
+        category,
+        is_censored,
+        case when not is_censored then list_filter(
+            later_purchases, lambda purchase: purchase.ordered_at <= responded_at + $horizon_days * interval 1 day
+        ) end as window_purchases
+    from categorised
+),
+
 follow_up as (
     select
-        a.response_id,
-        count(*) as purchases,
-        sum(o.net_revenue)::double as revenue
-    from categorised as a
-    join order_facts as o
-        on o.customer_id = a.customer_id
-        and o.ordered_at > a.responded_at
-        and o.ordered_at <= a.responded_at + $horizon_days * interval 1 day
-    where not a.is_censored
-      and o.ordered_at > $start
-      and o.ordered_at <= $end_exclusive + $horizon_days * interval 1 day
-    group by a.response_id
+        category,
+        is_censored,
+        len(window_purchases) as purchases,
+        coalesce(list_sum(list_transform(window_purchases, lambda purchase: purchase.net_revenue)), 0)::double
+            as revenue
+    from in_window
 ),
 
 final as (
     select
-        a.category,
+        category,
         count(*) as answers,
-        count(*) filter (where a.is_censored) as censored,
-        count(*) filter (where not a.is_censored) as followed_up,
-        count(f.response_id) as repurchasers,
-        avg(coalesce(f.revenue, 0)) filter (where not a.is_censored) as revenue_per_customer,
-        stddev_samp(coalesce(f.revenue, 0)) filter (where not a.is_censored) as revenue_sd
-    from categorised as a
-    left join follow_up as f using (response_id)
-    group by a.category
+        count(*) filter (where is_censored) as censored,
+        count(*) filter (where not is_censored) as followed_up,
+        count(*) filter (where not is_censored and purchases > 0) as repurchasers,
+        avg(revenue) filter (where not is_censored) as revenue_per_customer,
+        stddev_samp(revenue) filter (where not is_censored) as revenue_sd
+    from follow_up
+    group by category
 )
 
 select * from final
