@@ -8,8 +8,9 @@ inserted with SQL and followed by the normal derived-table rebuild, plus engagem
 messages for the churn features; or give ``--db`` an existing database (e.g. the 1M-customer demo).
 Every figure is for the RFM and CLV page's default settings (the 12 months up to the last purchase,
 a 182-day holdout, 90-day horizon, weeks, every channel and segment), which read derived tables
-stored at load time, and for the same computation on demand (a selection naming every channel:
-same customers, not a stored setting). Prints, per view, the median time in DuckDB, the median time
+stored at load time, and for the same computation on demand (BG/NBD inputs: a selection naming every
+channel, same customers, not a stored setting; RFM, whose stored window serves any selection: a two-channel
+selection of the stored window, and the window one day later, computed from the purchases). Prints, per view, the median time in DuckDB, the median time
 of the same computation in pandas on frames already in memory (loading them is not counted, which
 favours pandas), and the ratio; then the CLV pipeline and churn model times (median of ``--runs``,
 first call included in the list): at the default settings each is the result fitted at load time, read from
