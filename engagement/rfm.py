@@ -5,7 +5,8 @@ the selected customers (``sql/rfm/customer_scores.sql``) and ``sql/rfm/score_gri
 those rows inside DuckDB to sums per (R, F) cell, all in one statement; this module adds up the cells of
 each segment and computes shares, means and intervals. For the page's default window the per-customer
 sums of every customer are stored at load time (derived ``rfm_default_window_customers``, the same
-query's result), so the default window with any selection reads no purchases.
+query's result), so the default window with any selection reads no purchases; with every customer
+selected (the page's default view) the scores themselves are stored too (``rfm_default_scores``).
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class RfmSegments:
 
 
 STORED_WINDOW = "rfm_default_window_customers"  # derived table: rfm/window_customers.sql, default window
+STORED_SCORES = "rfm_default_scores"  # derived table: those customers scored, every customer selected
 
 
 def _window_run(store: Store, params: dict, cur) -> QueryRecord:
@@ -65,10 +67,27 @@ def _window_run(store: Store, params: dict, cur) -> QueryRecord:
     return QueryRecord("rfm/window_customers", params)
 
 
+def _default_scores_run() -> QueryRecord:
+    """rfm/customer_scores.sql over the stored default window, every customer selected."""
+    return QueryRecord("rfm/customer_scores", {"channels": [], "segments": []},
+                       (("window_customers", QueryRecord("rfm/stored_default_window_customers")),))
+
+
+def store_default_scores(cur) -> None:
+    """Build ``rfm_default_scores`` (the page's default view scored at load: it then only aggregates them).
+    ``Store._refresh_derived`` calls this after the SQL derived tables."""
+    run = _default_scores_run()
+    cur.execute(f"CREATE OR REPLACE TABLE {STORED_SCORES} AS " + run.statement(), run.all_params())
+
+
 def _scores_run(store: Store, params: dict, cur) -> QueryRecord:
-    """The run that scores the selected customers: rfm/customer_scores.sql over the window's sums."""
+    """The run that scores the selected customers: a read of the stored scores for the default window with
+    every customer selected, else rfm/customer_scores.sql over the window's sums (stored or computed)."""
+    window = _window_run(store, params, cur)
+    if window.name == "rfm/stored_default_window_customers" and not params["channels"] and not params["segments"]:
+        return QueryRecord("rfm/stored_default_scores")
     return QueryRecord("rfm/customer_scores", {"channels": params["channels"], "segments": params["segments"]},
-                       (("window_customers", _window_run(store, params, cur)),))
+                       (("window_customers", window),))
 
 
 def customer_scores(store: Store, filters: Filters, cursor=None) -> pd.DataFrame:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engagement import churn, clv_default
+from engagement import churn, clv_default, rfm
 from engagement.schema import KINDS, TABLES
 from engagement.sql import read_sql
 from engagement.store import DERIVED_TABLES, Store, _quote
@@ -85,6 +85,11 @@ def schema_tables(store: Store) -> list[TableInfo]:
             definition = derived_definition(name)
             descriptions = {}
             kind, grain, key = "derived", _grain_comment(definition), ()
+        elif name == rfm.STORED_SCORES:
+            # Built by rfm.store_default_scores: the scoring SQL chained after the stored window sums.
+            definition = rfm._default_scores_run().statement()
+            descriptions = {}
+            kind, grain, key = "derived", _grain_comment(read_sql("rfm/stored_default_scores")), ()
         elif name in FITTED_AT_LOAD:
             # Filled from the models fitted at load (engagement/clv_default.py, engagement/churn.py): each one-row
             # table is built by its derived SQL, the others from the model's result; each is described by the SQL

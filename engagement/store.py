@@ -72,6 +72,7 @@ def derived_fingerprint() -> str:
 
     texts = [f"{name}\n{read_sql(f'derived/{name}')}\n{read_sql(STORED_VIEWS[name]) if name in STORED_VIEWS else ''}"
              for name in DERIVED_TABLES]
+    texts.append(f"rfm_default_scores\n{read_sql('rfm/customer_scores')}")
     for model in (clv_default, churn):
         texts.append(f"{model.STORED_MODEL_TABLES}\n{read_sql(f'derived/{model.STORED_MODEL}')}\n"
                      f"{model.model_settings()}")
@@ -511,6 +512,7 @@ class Store:
     def _refresh_derived(self, cur: duckdb.DuckDBPyConnection) -> None:
         from engagement.churn import store_default_churn_model
         from engagement.clv_default import store_default_clv_model
+        from engagement.rfm import store_default_scores
 
         for name in DERIVED_TABLES:
             if name in STORED_VIEWS:
@@ -518,6 +520,7 @@ class Store:
                 cur.execute(f"CREATE OR REPLACE TABLE {_quote(name)} AS " + read_sql(STORED_VIEWS[name]), params)
             else:
                 cur.execute(f"CREATE OR REPLACE TABLE {_quote(name)} AS " + read_sql(f"derived/{name}"))
+        store_default_scores(cur)
         store_default_clv_model(self, cur)
         store_default_churn_model(self, cur)
         cur.execute(DERIVED_BUILD_DDL)

@@ -115,7 +115,7 @@ def test_empty_window_gives_an_empty_result(hand_store):
 @pytest.mark.parametrize("section, horizon, expected, sql_files", [
     # The page's default window and holdout read the stored views (tests/test_stored_views.py); horizon 30 is
     # not the stored CLV and churn horizon, so CLV fits on demand and churn computes its features on demand.
-    ("RFM segments", 30, ["Champions"], ["rfm/score_grid", "rfm/customer_scores", "rfm/stored_default_window_customers"]),
+    ("RFM segments", 30, ["Champions"], ["rfm/score_grid", "rfm/stored_default_scores"]),
     ("CLV forecast", 30, ["Expected purchases, 30 d", "Average P(alive)", "Fitted in"],
      ["clv/stored_history_summary", "clv/bgnbd_groups", "clv/gamma_gamma_groups", "clv/forecast_bands"]),
     # The default horizon: the result fitted at load, read from derived tables.

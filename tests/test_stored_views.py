@@ -38,8 +38,9 @@ def test_every_stored_view_equals_its_query_run_on_demand(demo_store):
 
 
 def test_rfm_default_window_reads_the_stored_sums_for_any_selection_and_gets_the_on_demand_scores(demo_store):
-    """The default window's per-customer sums are stored for every customer; scoring them for a selection
-    (quintiles among the selected customers) gives exactly the scores computed from the purchases."""
+    """The default window's per-customer sums are stored for every customer, and their scores with every
+    customer selected; scoring the sums for a selection (quintiles among the selected customers) and the
+    stored scores give exactly the scores computed from the purchases."""
     filters = default_filters(data_range(demo_store))
     every = filters.params()
     assert demo_store.stored_view_params(STORED_WINDOW) == every
@@ -58,8 +59,11 @@ def test_rfm_default_window_reads_the_stored_sums_for_any_selection_and_gets_the
         with record_queries() as queries:
             result = rfm_segments(demo_store, chosen)
         assert [q.name for q in queries] == ["rfm/score_grid"]
-        window_run = queries[0].inputs[0][1].inputs[0][1]
-        assert window_run.name == "rfm/stored_default_window_customers"  # what "Show SQL" prints ran
+        scores_run = queries[0].inputs[0][1]  # what "Show SQL" prints ran
+        if chosen is filters:  # every customer: the scores themselves are stored
+            assert scores_run.name == "rfm/stored_default_scores" and not scores_run.inputs
+        else:
+            assert scores_run.inputs[0][1].name == "rfm/stored_default_window_customers"
         assert result.customers == len(on_demand)
         assert result.revenue == pytest.approx(on_demand["revenue"].sum(), rel=1e-12)
     # Another window is not stored: it is computed on demand.
