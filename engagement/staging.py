@@ -112,6 +112,46 @@ def _date_order(probe: dict[str, int], decimal_comma: bool) -> str | None:
     return "day_first" if decimal_comma else "month_first"
 
 
+@dataclass(frozen=True)
+class _MappedColumns:
+    """What ``mapped_input`` holds for a kind and how each typed column is read first."""
+
+    spec: object
+    present: list  # canonical columns of the file, plus derived ones (the event id) once _map has run
+    file_columns: list  # canonical columns of the file
+    typed_columns: list  # its non-text columns (schema Column objects)
+    forgiving: set  # read by the forgiving parsers from the start (integers, booleans, decimal-comma money)
+    plain: list  # typed columns tried with a plain cast first
+    extra: list  # SQL of columns computed from the row alone (see _derived_columns)
+
+
+def _map(cur: duckdb.DuckDBPyConnection, kind: str, select_sql: str, decimal_comma: bool) -> _MappedColumns:
+    """CREATE the view ``mapped_input`` and sort the kind's columns by how they are typed."""
+    spec = TABLES[kind]
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW {MAPPED_TABLE} AS {select_sql}").fetchall()
+    present = _mapped_columns(cur)
+    file_columns = list(present)
+    typed_columns = [c for c in spec.columns if c.name in present and c.sql_type not in TEXT_TYPES]
+    forgiving = {c.name for c in typed_columns
+                 if c.sql_type in ("INTEGER", "BIGINT", "BOOLEAN")
+                 or (decimal_comma and c.sql_type.startswith("DECIMAL"))}
+    plain = [c for c in typed_columns if c.name not in forgiving]
+    extra = _derived_columns(kind, present)
+    return _MappedColumns(spec, present, file_columns, typed_columns, forgiving, plain, extra)
+
+
+def _head_needs_forgiving_parse(cur: duckdb.DuckDBPyConnection, mapped: _MappedColumns, decimal_comma: bool) -> bool:
+    """Whether a plainly cast column of the file's first HEAD_ROWS rows has unread cells or UTC offsets."""
+    if not mapped.plain:
+        return False
+    head = f"(SELECT * FROM {MAPPED_TABLE} LIMIT {HEAD_ROWS})"
+    cur.execute(_checked_sql(mapped.spec, mapped.file_columns, mapped.forgiving, {}, decimal_comma, [],
+                             numbered=False, source=head, target=HEAD_TABLE)).fetchall()
+    needs = bool(_columns_needing_forgiving_parse(cur, mapped.plain, HEAD_TABLE))
+    cur.execute(f"DROP TABLE IF EXISTS {HEAD_TABLE}").fetchall()
+    return needs
+
+
 def stage(cur: duckdb.DuckDBPyConnection, kind: str, select_sql: str, decimal_comma: bool,
           has_customers_table: bool = True, read_text: Callable[[], None] | None = None) -> StagedInput:
     """Create ``mapped_input`` (text, a view) and ``checked_input`` (typed + flags) on ``cur``.
@@ -130,24 +170,13 @@ def stage(cur: duckdb.DuckDBPyConnection, kind: str, select_sql: str, decimal_co
     look at the file's head sends a file that needs the forgiving pass to the text table at once.
     """
     spec = TABLES[kind]
-    cur.execute(f"CREATE OR REPLACE TEMP VIEW {MAPPED_TABLE} AS {select_sql}").fetchall()
-    present = _mapped_columns(cur)
-    file_columns = list(present)
-    typed_columns = [c for c in spec.columns if c.name in present and c.sql_type not in TEXT_TYPES]
-    forgiving = {c.name for c in typed_columns
-                 if c.sql_type in ("INTEGER", "BIGINT", "BOOLEAN")
-                 or (decimal_comma and c.sql_type.startswith("DECIMAL"))}
-    extra = _derived_columns(kind, present)
-    plain = [c for c in typed_columns if c.name not in forgiving]
+    mapped = _map(cur, kind, select_sql, decimal_comma)
+    present, file_columns, typed_columns, forgiving, plain, extra = (
+        mapped.present, mapped.file_columns, mapped.typed_columns, mapped.forgiving, mapped.plain, mapped.extra)
     numbered = read_text is None
-    if not numbered and plain:
-        head = f"(SELECT * FROM {MAPPED_TABLE} LIMIT {HEAD_ROWS})"
-        cur.execute(_checked_sql(spec, file_columns, forgiving, {}, decimal_comma, [], source=head,
-                                 target=HEAD_TABLE)).fetchall()
-        if _columns_needing_forgiving_parse(cur, plain, HEAD_TABLE):
-            read_text()
-            numbered = True
-        cur.execute(f"DROP TABLE IF EXISTS {HEAD_TABLE}").fetchall()
+    if not numbered and _head_needs_forgiving_parse(cur, mapped, decimal_comma):
+        read_text()
+        numbered = True
 
     probes: dict[str, dict[str, int]] = {}
     cur.execute(_checked_sql(spec, file_columns, forgiving, probes, decimal_comma, extra, numbered=numbered)).fetchall()
@@ -183,23 +212,11 @@ def stage_strict(cur: duckdb.DuckDBPyConnection, kind: str, select_sql: str, dec
     Returns the view's columns, or None when the file's head already needs the forgiving pass.
     """
     spec = TABLES[kind]
-    cur.execute(f"CREATE OR REPLACE TEMP VIEW {MAPPED_TABLE} AS {select_sql}").fetchall()
-    present = _mapped_columns(cur)
-    file_columns = list(present)
-    typed_columns = [c for c in spec.columns if c.name in present and c.sql_type not in TEXT_TYPES]
-    forgiving = {c.name for c in typed_columns
-                 if c.sql_type in ("INTEGER", "BIGINT", "BOOLEAN")
-                 or (decimal_comma and c.sql_type.startswith("DECIMAL"))}
-    plain = [c for c in typed_columns if c.name not in forgiving]
-    extra = _derived_columns(kind, present)
-    if plain:
-        head = f"(SELECT * FROM {MAPPED_TABLE} LIMIT {HEAD_ROWS})"
-        cur.execute(_checked_sql(spec, file_columns, forgiving, {}, decimal_comma, [], numbered=False, source=head,
-                                 target=HEAD_TABLE)).fetchall()
-        needs_forgiving = _columns_needing_forgiving_parse(cur, plain, HEAD_TABLE)
-        cur.execute(f"DROP TABLE IF EXISTS {HEAD_TABLE}").fetchall()
-        if needs_forgiving:
-            return None
+    mapped = _map(cur, kind, select_sql, decimal_comma)
+    present, file_columns, typed_columns, forgiving, extra = (
+        mapped.present, mapped.file_columns, mapped.typed_columns, mapped.forgiving, mapped.extra)
+    if _head_needs_forgiving_parse(cur, mapped, decimal_comma):
+        return None
     select = _checked_select(spec, file_columns, forgiving, {}, decimal_comma, extra, numbered=False)
     outer = []
     for column in spec.columns:
