@@ -175,15 +175,16 @@ def _summary_rows(store: Store, params: dict, cursor) -> tuple[Any, QueryRecord]
     """``clv/customer_summary.sql``'s rows as a DuckDB relation that every grouping and the forecast read,
     and the record of the run that gives them.
 
-    When a derived table stores them for these parameters (the page's defaults), a projection of it;
-    otherwise the query runs once and is materialised as an Arrow table (the scan of the orders is the
-    expensive step).
+    When a derived table stores them for these dates (the page's defaults, every customer), a projection of
+    it narrowed to the selection; otherwise the query runs once and is materialised as an Arrow table (the
+    scan of the orders is the expensive step).
     """
     cur = cursor or store.cursor()
-    in_days = {**params, "unit_days": 1}
+    every_customer_in_days = {**params, "unit_days": 1, "channels": [], "segments": []}
     for table, reader in STORED_SUMMARIES.items():
-        if store.stored_view_params(table, cur) == in_days:
-            summary = QueryRecord(reader, {"unit_days": params["unit_days"]})
+        if store.stored_view_params(table, cur) == every_customer_in_days:
+            summary = QueryRecord(reader, {"unit_days": params["unit_days"], "channels": params["channels"],
+                                           "segments": params["segments"]})
             store.remember_query(summary)
             return cur.sql(read_sql(reader), params=summary.params), summary
     summary = QueryRecord("clv/customer_summary", params)

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
+from engagement import clv
 from engagement.clv import STORED_SUMMARIES, _summary_params, _summary_rows, fit_clv, observation_window
 from engagement.filters import Filters
 from engagement.kpis import data_range, default_filters
@@ -78,18 +79,22 @@ def test_clv_page_default_reads_the_stored_summaries_and_gets_the_on_demand_rows
     first_day, observation_end = observation_window(demo_store)
     calibration_end = max(first_day, observation_end - timedelta(days=PAGE_HOLDOUT_DAYS))
     stored_params = {table: demo_store.stored_view_params(table) for table in STORED_SUMMARIES}
+    channels = sorted(data_range(demo_store).channels)
     for calibration in (calibration_end, observation_end):
-        params = _summary_params(calibration, observation_end, unit, (), ())
-        assert {**params, "unit_days": 1} in stored_params.values()
-        cur = demo_store.cursor()
-        relation, summary = _summary_rows(demo_store, params, cur)
-        assert summary.name in STORED_SUMMARIES.values()
-        rows = relation.df()
-        pd.testing.assert_frame_equal(_sorted(rows), _sorted(_on_demand(demo_store, "clv/customer_summary", params)),
-                                      check_exact=True)
+        assert {**_summary_params(calibration, observation_end, unit, (), ()), "unit_days": 1} in stored_params.values()
+        # Every customer, two channels, three stages: the stored summaries narrowed to the selection.
+        for chosen_channels, chosen_segments in (((), ()), (tuple(channels[:2]), ()), ((), ("repeat", "vip", "new"))):
+            params = _summary_params(calibration, observation_end, unit, chosen_channels, chosen_segments)
+            cur = demo_store.cursor()
+            relation, summary = _summary_rows(demo_store, params, cur)
+            assert summary.name in STORED_SUMMARIES.values()
+            rows = relation.df()
+            computed = _on_demand(demo_store, "clv/customer_summary", params)
+            assert len(computed) > 100
+            pd.testing.assert_frame_equal(_sorted(rows), _sorted(computed), check_exact=True)
 
 
-def test_clv_fit_is_the_same_from_stored_and_on_demand_inputs(demo_store):
+def test_clv_fit_is_the_same_from_stored_and_on_demand_inputs(demo_store, monkeypatch):
     from engagement.clv import fit_clv_on_demand
 
     first_day, observation_end = observation_window(demo_store)
@@ -97,8 +102,10 @@ def test_clv_fit_is_the_same_from_stored_and_on_demand_inputs(demo_store):
     # Fitted now on the stored summaries (fit_clv would return the result stored at load).
     stored = fit_clv_on_demand(demo_store, calibration_end, observation_end, "week", 90, (), (), demo_store.cursor())
     assert not stored.fitted_at_load
-    # A channel list naming every channel selects the same customers but is not the stored setting.
+    # With the stored summaries out of the way, a channel list naming every channel (the same customers, not the
+    # stored model's setting) is fitted on inputs computed from the purchases.
     channels = tuple(data_range(demo_store).channels)
+    monkeypatch.setattr(clv, "STORED_SUMMARIES", {})
     on_demand = fit_clv(demo_store, calibration_end, "week", 90, channels=channels)
     assert stored.bgnbd.params.tolist() == on_demand.bgnbd.params.tolist()
     assert stored.forward_gamma_gamma.params.tolist() == on_demand.forward_gamma_gamma.params.tolist()
@@ -149,7 +156,7 @@ def _assert_same_clv_result(stored, on_demand) -> None:
             assert (mine, type(mine)) == (theirs, type(theirs)), field.name
 
 
-def test_clv_default_reads_the_result_fitted_at_load_and_equals_fitting_on_demand(demo_store):
+def test_clv_default_reads_the_result_fitted_at_load_and_equals_fitting_on_demand(demo_store, monkeypatch):
     """The page's default request reads the stored result; fitting on demand (inputs computed by
     clv/customer_summary.sql, not read from the stored summaries) gives the same result, field by field."""
     from engagement.clv_default import DEFAULT_HORIZON_DAYS, DEFAULT_UNIT
@@ -163,8 +170,10 @@ def test_clv_default_reads_the_result_fitted_at_load_and_equals_fitting_on_deman
     assert not any(name in ("clv/customer_summary", "clv/customer_forecast") or name in STORED_SUMMARIES.values()
                    for name in names)
     assert all(q.runnable for q in queries)  # "Show SQL" prints statements that run on their own
-    # Naming every channel selects the same customers but is not the stored setting: fitted on demand.
+    # Naming every channel selects the same customers but is not the stored setting: fitted on demand, here with
+    # the stored summaries out of the way, so the inputs are computed from the purchases.
     every_channel = tuple(data_range(demo_store).channels)
+    monkeypatch.setattr(clv, "STORED_SUMMARIES", {})
     with record_queries() as queries:
         on_demand = fit_clv(demo_store, calibration_end, DEFAULT_UNIT, DEFAULT_HORIZON_DAYS, channels=every_channel)
     assert [q.name for q in queries].count("clv/customer_summary") == 2
