@@ -11,14 +11,11 @@
 -- previous purchase time (a purchase opens a new purchase day when the previous one was on an earlier
 -- day, or there is none: '-infinity') and the customer's first purchase time, so purchase days are
 -- counted and the first day's value set apart without grouping by day. It also carries the filter
--- columns, so the customer selection needs no join; each row keeps them (acquisition_channel,
--- lifecycle_stage), so a stored copy for every customer can be narrowed to any selection.
+-- columns, so the customer selection needs no join.
 with selected_purchases as (
     select
         customer_key,
         customer_id,
-        acquisition_channel,
-        lifecycle_stage,
         ordered_at::date as purchase_day,
         first_ordered_at::date as first_purchase_day,
         previous_ordered_at::date < ordered_at::date as opens_purchase_day,
@@ -34,8 +31,6 @@ per_customer as (
     -- grouped by the integer customer_key (see derived/customer_summary.sql): same groups as customer_id.
     select
         any_value(customer_id) as customer_id,
-        any_value(acquisition_channel) as acquisition_channel,
-        any_value(lifecycle_stage) as lifecycle_stage,
         any_value(first_purchase_day) as first_purchase_day,
         max(purchase_day) filter (where purchase_day <= $calibration_end::date) as last_purchase_day,
         count(*) filter (where opens_purchase_day and purchase_day <= $calibration_end::date) - 1 as frequency,
@@ -56,9 +51,7 @@ final as (
         date_diff('day', first_purchase_day, $calibration_end::date) / $unit_days::double as T,
         case when frequency > 0 then repeat_value::double / frequency end as monetary_value,
         holdout_frequency,
-        holdout_value::double as holdout_value,
-        acquisition_channel,
-        lifecycle_stage
+        holdout_value::double as holdout_value
     from per_customer
 )
 
