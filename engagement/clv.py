@@ -183,10 +183,15 @@ def _summary_rows(store: Store, params: dict, cursor) -> tuple[Any, QueryRecord]
     every_customer_in_days = {**params, "unit_days": 1, "channels": [], "segments": []}
     for table, reader in STORED_SUMMARIES.items():
         if store.stored_view_params(table, cur) == every_customer_in_days:
-            summary = QueryRecord(reader, {"unit_days": params["unit_days"], "channels": params["channels"],
-                                           "segments": params["segments"]})
+            summary = QueryRecord(reader, {"unit_days": params["unit_days"]})
+            if not params["channels"] and not params["segments"]:
+                store.remember_query(summary)
+                return cur.sql(read_sql(reader), params=summary.params), summary
+            summary = QueryRecord("clv/selected_summary_rows", {"channels": params["channels"],
+                                                                "segments": params["segments"]},
+                                  (("summary_rows", summary),))
             store.remember_query(summary)
-            return cur.sql(read_sql(reader), params=summary.params), summary
+            return cur.from_arrow(cur.sql(summary.statement(), params=summary.all_params()).to_arrow_table()), summary
     summary = QueryRecord("clv/customer_summary", params)
     store.remember_query(summary)
     return cur.from_arrow(cur.sql(read_sql(summary.name), params=params).to_arrow_table()), summary

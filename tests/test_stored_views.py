@@ -87,7 +87,9 @@ def test_clv_page_default_reads_the_stored_summaries_and_gets_the_on_demand_rows
             params = _summary_params(calibration, observation_end, unit, chosen_channels, chosen_segments)
             cur = demo_store.cursor()
             relation, summary = _summary_rows(demo_store, params, cur)
-            assert summary.name in STORED_SUMMARIES.values()
+            read = summary.inputs[0][1] if chosen_channels or chosen_segments else summary
+            assert read.name in STORED_SUMMARIES.values()
+            assert summary.runnable  # "Show SQL" chains the narrowing after the stored read
             rows = relation.df()
             computed = _on_demand(demo_store, "clv/customer_summary", params)
             assert len(computed) > 100
