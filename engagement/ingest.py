@@ -210,20 +210,28 @@ def _load_in_one_pass(store: Store, cur: duckdb.DuckDBPyConnection, kind: str, i
     the table) and validated the temporary copy: 1.9-2.1x DuckDB's bare read of the file; one pass
     writes once, and the checks read the stored, compressed rows faster (README, Benchmarks).
     """
+    suite = validation.load_suite(kind)
+    enforced: set[int] = set()
+
+    def failing_row_sql(columns: tuple[str, ...]) -> str | None:
+        sql, indices = validation.row_failure_sql(suite, columns, validation.run_parameters())
+        enforced.update(indices)
+        return sql
+
     try:
-        columns = staging.stage_strict(cur, kind, plan.select_sql, info.decimal_comma)
+        columns = staging.stage_strict(cur, kind, plan.select_sql, info.decimal_comma, failing_row_sql)
     except duckdb.Error:
         return None  # unreadable head: the two-pass path says why
     if columns is None:
         return None
-    suite = validation.load_suite(kind)
     checked: dict[str, Any] = {}
 
     def check_loaded(load_cur: duckdb.DuckDBPyConnection, load_id: int, rows: int) -> dict[str, Any]:
         progress(f"validating {rows:,} rows", 0.5)
         staged = staging.stage_loaded(load_cur, kind, columns, load_id, rows)
         report = validation.validate_checked(load_cur, suite, staged.columns + staged.parse_flags + staged.computed,
-                                             staged.columns, rows, engine=engine, locate_failures=False)
+                                             staged.columns, rows, engine=engine, locate_failures=False,
+                                             enforced=frozenset(enforced))
         if report.file_errors or report.failing_row_count:
             raise _NotInOnePass()
         sha256 = sha256_of()

@@ -200,7 +200,8 @@ def stage(cur: duckdb.DuckDBPyConnection, kind: str, select_sql: str, decimal_co
 STRICT_ROWS = "strict_rows"
 
 
-def stage_strict(cur: duckdb.DuckDBPyConnection, kind: str, select_sql: str, decimal_comma: bool) -> tuple[str, ...] | None:
+def stage_strict(cur: duckdb.DuckDBPyConnection, kind: str, select_sql: str, decimal_comma: bool,
+                 failing_row_sql: Callable[[tuple[str, ...]], str | None] | None = None) -> tuple[str, ...] | None:
     """CREATE the view ``strict_rows``: the typed canonical columns read straight from the file, for a
     load that writes the rows once and validates them where they are stored (``ingest``).
 
@@ -208,6 +209,9 @@ def stage_strict(cur: duckdb.DuckDBPyConnection, kind: str, select_sql: str, dec
     the plain cast cannot read, or a timestamp carrying a UTC offset, makes reading the view raise an
     error, and the caller falls back to :func:`stage`. So the rows are typed exactly as ``stage`` would
     type them, or not at all.
+
+    ``failing_row_sql(columns)`` gives SQL true on a row that fails a check (validation.row_failure_sql):
+    reading such a row raises too, so a file with failing rows stops at the first one.
 
     Returns the view's columns, or None when the file's head already needs the forgiving pass.
     """
@@ -218,24 +222,25 @@ def stage_strict(cur: duckdb.DuckDBPyConnection, kind: str, select_sql: str, dec
     if _head_needs_forgiving_parse(cur, mapped, decimal_comma):
         return None
     select = _checked_select(spec, file_columns, forgiving, {}, decimal_comma, extra, numbered=False)
+    columns = tuple(c for c in spec.column_names if c in present)
+    failing = failing_row_sql(columns) if failing_row_sql is not None else None
     outer = []
     for column in spec.columns:
         if column.name not in present:
             continue
         name = _quote(column.name)
-        refused = []
+        # (condition that refuses the row, what the error says)
+        refusals = [(f"({failing})", "a row fails a check")] if failing and not outer else []
         if column in typed_columns:
-            refused.append(f"NOT {_quote(column.name + '_parses')}")
+            refused = [f"NOT {_quote(column.name + '_parses')}"]
             if column.name not in forgiving and column.sql_type in ("TIMESTAMP", "DATE"):
                 refused.append(_quote(column.name + "__offset"))
-        if refused:
-            outer.append(f"CASE WHEN {' OR '.join(refused)} THEN error('{column.name}: needs the forgiving parse') "
-                         f"ELSE {name} END AS {name}")
-        else:
-            outer.append(name)
+            refusals.append((" OR ".join(refused), f"{column.name}: needs the forgiving parse"))
+        cases = " ".join(f"WHEN {condition} THEN error('{message}')" for condition, message in refusals)
+        outer.append(f"CASE {cases} ELSE {name} END AS {name}" if refusals else name)
     cur.execute(f"CREATE OR REPLACE TEMP VIEW {STRICT_ROWS} AS SELECT {', '.join(outer)} FROM ({select}) checked"
                 ).fetchall()
-    return tuple(c for c in spec.column_names if c in present)
+    return columns
 
 
 def stage_loaded(cur: duckdb.DuckDBPyConnection, kind: str, columns: tuple[str, ...], load_id: int,

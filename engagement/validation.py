@@ -245,6 +245,36 @@ def _unique_failure_sql(cur: duckdb.DuckDBPyConnection, e: Expectation) -> str:
     return f"(({some_key}) AND EXISTS (SELECT 1 FROM {table} d WHERE {match}))"
 
 
+ROW_CHECK_TYPES = ("expect_column_values_to_not_be_null", "expect_column_values_to_be_in_set",
+                   "expect_column_values_to_be_between", "expect_column_values_to_match_regex")
+
+
+def row_failure_sql(suite: Suite, columns: tuple[str, ...],
+                    parameters: dict[str, Any]) -> tuple[str | None, frozenset[int]]:
+    """SQL that is true on a row failing any row-level check that reads only ``columns`` of the row itself
+    (no lookup, no other row), with every value written in as a literal (a view cannot bind parameters), and
+    the indices of those expectations. The one-pass load raises on such a row while writing it, so a file with
+    failing rows stops at the first one instead of after every row is written.
+    """
+    from engagement.notebook_export import sql_literal_value
+
+    params: dict[str, Any] = {}
+    failures, indices = [], []
+    for e in suite.expectations:
+        condition = e.kwargs.get("row_condition")
+        read = set(e.columns) | ({condition.partition("==")[0].strip()} if condition else set())
+        if e.level != "row" or e.type not in ROW_CHECK_TYPES or not read <= set(columns):
+            continue
+        failures.append(_failure_sql(e, params, parameters))
+        indices.append(e.index)
+    if not failures:
+        return None, frozenset()
+    import re
+
+    sql = " OR ".join(failures)
+    return re.sub(r"\$(\w+)", lambda m: sql_literal_value(params[m.group(1)]), sql), frozenset(indices)
+
+
 def _denominator_sql(e: Expectation, params: dict[str, Any]) -> str:
     """GX's unexpected_percent base: non-null values (all rows for not_null), within the row condition."""
     when = _condition_sql(e, params, f"e{e.index}")
@@ -257,11 +287,14 @@ def _denominator_sql(e: Expectation, params: dict[str, Any]) -> str:
 
 def run_sql_checks(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_columns: tuple[str, ...],
                    provided_columns: tuple[str, ...], rows: int,
-                   parameters: dict[str, Any], locate_failures: bool = True) -> tuple[list[ExpectationResult], int]:
+                   parameters: dict[str, Any], locate_failures: bool = True,
+                   enforced: frozenset[int] = frozenset()) -> tuple[list[ExpectationResult], int]:
     """Evaluate ``suite`` on ``checked_input``; write ``row_failures`` (file_row, reason). Returns results.
 
     ``locate_failures=False`` counts only: ``row_failures`` stays empty and the second number is the sum of
     the expectations' failure counts (> 0 exactly when a row fails), not the number of failing rows.
+    ``enforced``: expectations no row can fail because writing a failing row raised (the one-pass load, see
+    :func:`row_failure_sql`); their failures are not evaluated again (counted 0), their bases are.
     """
     results: dict[int, ExpectationResult] = {}
     row_checks: list[tuple[Expectation, str, str]] = []
@@ -282,7 +315,7 @@ def run_sql_checks(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_columns
                                                  None, None, None, "duckdb",
                                                  note="not applicable: the file has no such column")
         else:
-            failure = _failure_sql(e, params, parameters)
+            failure = "false" if e.index in enforced else _failure_sql(e, params, parameters)
             if failure == "__unique__":
                 failure = _unique_failure_sql(cur, e)
             if failure is None:
@@ -400,7 +433,7 @@ def _merge(sql_results: list[ExpectationResult], gx_results: dict[int, dict[str,
 def validate_checked(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_columns: tuple[str, ...],
                      provided_columns: tuple[str, ...], rows: int, engine: str | None = None,
                      now: datetime | None = None, read_text: Callable[[], None] | None = None,
-                     locate_failures: bool = True) -> ValidationReport:
+                     locate_failures: bool = True, enforced: frozenset[int] = frozenset()) -> ValidationReport:
     """Validate the staged ``checked_input`` with ``suite``; leaves ``row_failures`` on ``cur``.
 
     ``read_text`` (see ``staging.stage``) is called before failing rows are quoted from the file's text.
@@ -413,7 +446,7 @@ def validate_checked(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_colum
     parameters = run_parameters(now)
     engine = engine or choose_engine(rows)
     results, failing = run_sql_checks(cur, suite, checked_columns, provided_columns, rows, parameters,
-                                      locate_failures=locate_failures)
+                                      locate_failures=locate_failures, enforced=enforced)
     if engine == "great_expectations":
         columns = ", ".join(_quote(c) for c in checked_columns)
         frame = cur.execute(f"SELECT {columns} FROM {CHECKED_TABLE}").df()

@@ -140,3 +140,26 @@ def test_the_reporting_currency_is_that_of_the_orders_stored_before_the_file(int
     assert result.status == "rejected" and one_pass_results == [None]
     assert "currency" in result.message
     assert snapshot(intake_store) == before
+
+
+def test_a_row_failing_a_check_stops_the_one_pass_while_writing(intake_store, tmp_path, monkeypatch):
+    """The row checks that read only the row (here: negative revenue) raise while the rows are written, so the
+    attempt stops at that row instead of writing and validating the whole file first; uniqueness, which
+    needs every row, is still checked after writing."""
+    validated_after_writing = []
+    original = staging.stage_loaded
+    monkeypatch.setattr(staging, "stage_loaded",
+                        lambda *args, **kwargs: validated_after_writing.append(args[1]) or original(*args, **kwargs))
+    rows = [f"n{i},A,2025-03-01 10:00:00,10.00,0,USD,web,paid" for i in range(50)]
+    rows[40] = "n40,A,2025-03-01 10:00:00,-10.00,0,USD,web,paid"  # row 42
+    path = write(tmp_path, "orders.csv", ORDERS_HEADER + "\n" + "\n".join(rows) + "\n")
+    result = ingest_file(intake_store, "orders", path, on_invalid="quarantine")
+    assert result.status == "loaded" and result.summary.rows_quarantined == 1
+    assert validated_after_writing == []  # the write itself was refused
+    assert table(intake_store, "SELECT row_number FROM quarantine").row_number.tolist() == [42]
+
+    rows[40] = "n39,A,2025-03-01 10:00:00,10.00,0,USD,web,paid"  # a duplicate key instead: found after writing
+    path = write(tmp_path, "orders2.csv", ORDERS_HEADER + "\n" + "\n".join(rows) + "\n")
+    duplicated = ingest_file(intake_store, "orders", path)
+    assert duplicated.status == "rejected" and validated_after_writing == ["orders"]
+    assert duplicated.failing_rows.row_number.tolist() == [41, 42]
