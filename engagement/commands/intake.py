@@ -20,8 +20,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_result(result, out=None) -> None:
-    emit(result.as_dict(), "json", out=out)
+def _exit_code(result, success: str) -> int:
+    """Print the JSON summary; 0 when the file got ``success``, else 1 with the reason on stderr."""
+    emit(result.as_dict(), "json")
+    if result.status != success:
+        print(f"error: {result.message}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -39,11 +44,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                              on_invalid=args.on_invalid, dry_run=True)
     finally:  # closed now, not when collected: a later writable open in this process would conflict with it
         store.close()
-    _print_result(result)
-    if result.status != "valid":
-        print(f"error: {result.message}", file=sys.stderr)
-        return 1
-    return 0
+    return _exit_code(result, "valid")
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -52,11 +53,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     store = open_store(args, read_only=False)
     result = ingest_file(store, args.kind, _existing_file(args.file), source=args.source,
                          on_invalid=args.on_invalid)
-    _print_result(result)
-    if result.status != "loaded":
-        print(f"error: {result.message}", file=sys.stderr)
-        return 1
-    return 0
+    return _exit_code(result, "loaded")
 
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
