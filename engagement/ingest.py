@@ -240,10 +240,8 @@ def _load_in_one_pass(store: Store, cur: duckdb.DuckDBPyConnection, kind: str, i
         read = dataclasses.replace(info, rows=rows, deferred_select=None)
         checked.update(report=report, rows=rows, sha256=sha256, archive_path=archive_path, info=read)
         progress("refreshing derived tables and committing", 0.8)
-        return {"sha256": sha256, "rows_read": rows, "validation_summary": {
-            **report.as_dict(), "notes": list(read.notes + plan.notes), "archive_path": archive_path,
-            "file_format": read.file_format, "encoding": read.encoding, "delimiter": read.delimiter,
-        }}
+        return {"sha256": sha256, "rows_read": rows,
+                "validation_summary": _load_record(report, read.notes + plan.notes, archive_path, read)}
 
     progress("reading, typing and writing the rows", 0.35)
     try:
@@ -259,8 +257,7 @@ def _load_in_one_pass(store: Store, cur: duckdb.DuckDBPyConnection, kind: str, i
     progress("done", 1.0)
     rows = checked["rows"]
     return IngestResult(
-        "loaded", kind, file_name, f"Loaded {summary.rows_loaded + summary.rows_updated:,} of {rows:,} rows "
-        f"({summary.rows_loaded:,} new, {summary.rows_updated:,} updated).",
+        "loaded", kind, file_name, _loaded_message(summary, rows),
         source_format=source_label or plan.source, sha256=checked["sha256"], read_info=checked["info"],
         report=checked["report"], summary=summary, rows_read=rows, notes=checked["info"].notes + plan.notes,
         archive_path=checked["archive_path"],
@@ -328,18 +325,27 @@ def _run(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: ReadInfo
             f"SELECT f.file_row AS row_number, f.reason, CAST(to_json(m) AS VARCHAR) AS row_json "
             f"FROM {validation.FAILURES_TABLE} f JOIN {staging.MAPPED_TABLE} m USING (file_row)"
         )
-    summary_json = {**report.as_dict(), "notes": list(notes), "archive_path": archive_path,
-                    "file_format": info.file_format, "encoding": info.encoding, "delimiter": info.delimiter}
     summary = store.load_table(
         kind, cur, "valid_rows", columns, quarantine_sql=quarantine_sql, file_name=file_name, sha256=sha256,
-        source_format=source_format, rows_read=staged.rows, validation_summary=summary_json,
-        refresh_derived=refresh_derived,
+        source_format=source_format, rows_read=staged.rows,
+        validation_summary=_load_record(report, notes, archive_path, info), refresh_derived=refresh_derived,
     )
     progress("done", 1.0)
+    return IngestResult("loaded", message=_loaded_message(summary, staged.rows), summary=summary,
+                        archive_path=archive_path, **common)
+
+
+def _load_record(report: ValidationReport, notes: tuple[str, ...], archive_path: str | None,
+                 info: ReadInfo) -> dict[str, Any]:
+    """What the ``loads`` table keeps of a load's validation and reading (its ``validation_summary``)."""
+    return {**report.as_dict(), "notes": list(notes), "archive_path": archive_path,
+            "file_format": info.file_format, "encoding": info.encoding, "delimiter": info.delimiter}
+
+
+def _loaded_message(summary: LoadSummary, rows: int) -> str:
     loaded = summary.rows_loaded + summary.rows_updated
-    message = (f"Loaded {loaded:,} of {staged.rows:,} rows ({summary.rows_loaded:,} new, {summary.rows_updated:,} "
-               f"updated){f', {summary.rows_quarantined:,} kept in quarantine' if summary.rows_quarantined else ''}.")
-    return IngestResult("loaded", message=message, summary=summary, archive_path=archive_path, **common)
+    return (f"Loaded {loaded:,} of {rows:,} rows ({summary.rows_loaded:,} new, {summary.rows_updated:,} updated)"
+            f"{f', {summary.rows_quarantined:,} kept in quarantine' if summary.rows_quarantined else ''}.")
 
 
 def _archive(store: Store, path: Path, file_name: str, sha256: str | None) -> str | None:

@@ -50,6 +50,7 @@ import duckdb
 import pandas as pd
 
 from engagement.filters import Filters
+from engagement.sql import sql_literal_value, with_values
 from engagement.store import QueryRecord, Store, StoreLockedError
 
 NOTEBOOK_KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -276,41 +277,9 @@ def notebook_text(recipe: ViewRecipe, db_path: str | os.PathLike[str]) -> str:
     return nbformat.writes(build_notebook(recipe, db_path))
 
 
-def sql_literal_value(value: Any) -> str:
-    """A DuckDB literal for a bound parameter value (for display and for pasting into a SQL cell).
-
-    >>> sql_literal_value(dt.datetime(2025, 6, 1)), sql_literal_value(["it's", "b"]), sql_literal_value(None)
-    ("TIMESTAMP '2025-06-01 00:00:00'", "['it''s', 'b']", 'NULL')
-    >>> sql_literal_value(dt.datetime(2025, 6, 1, 23, 59, 59, 999999))
-    "TIMESTAMP '2025-06-01 23:59:59.999999'"
-    """
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float, Decimal)) or (hasattr(value, "item") and not isinstance(value, str)):
-        number = value.item() if hasattr(value, "item") else value
-        return "NULL" if isinstance(number, float) and math.isnan(number) else str(number)
-    if isinstance(value, (dt.datetime, pd.Timestamp)):  # microseconds kept: moments end at 23:59:59.999999
-        return f"TIMESTAMP '{value:%Y-%m-%d %H:%M:%S.%f}'" if value.microsecond else f"TIMESTAMP '{value:%Y-%m-%d %H:%M:%S}'"
-    if isinstance(value, dt.date):
-        return f"DATE '{value.isoformat()}'"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(sql_literal_value(v) for v in value) + "]"
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def sql_with_values(query: QueryRecord) -> str:
     """The query's SQL with each ``$name`` replaced by its value: what ran, ready to paste into a SQL cell."""
-    def literal(match: re.Match[str]) -> str:
-        name = match.group(1)
-        return sql_literal_value(params[name]) if name in params else match.group(0)
-
-    params = query.all_params()
-    return "\n".join(
-        line if line.lstrip().startswith("--") else re.sub(r"\$([A-Za-z_][A-Za-z0-9_]*)", literal, line)
-        for line in query.statement().splitlines()
-    )
+    return with_values(query.statement(), query.all_params())
 
 
 def sql_text(query: QueryRecord) -> str:

@@ -37,6 +37,7 @@ import pandas as pd
 from engagement import config
 from engagement.readers import ROW_COLUMN
 from engagement.staging import CHECKED_TABLE, LOOKUP_COLUMNS, MAPPED_TABLE, NUMBERED_ROWS
+from engagement.sql import with_values
 
 FAILURES_TABLE = "row_failures"
 SAMPLE_ROWS = 20
@@ -256,8 +257,6 @@ def row_failure_sql(suite: Suite, columns: tuple[str, ...],
     the indices of those expectations. The one-pass load raises on such a row while writing it, so a file with
     failing rows stops at the first one instead of after every row is written.
     """
-    from engagement.notebook_export import sql_literal_value
-
     params: dict[str, Any] = {}
     failures, indices = [], []
     for e in suite.expectations:
@@ -269,10 +268,7 @@ def row_failure_sql(suite: Suite, columns: tuple[str, ...],
         indices.append(e.index)
     if not failures:
         return None, frozenset()
-    import re
-
-    sql = " OR ".join(failures)
-    return re.sub(r"\$(\w+)", lambda m: sql_literal_value(params[m.group(1)]), sql), frozenset(indices)
+    return with_values(" OR ".join(failures), params), frozenset(indices)
 
 
 def _denominator_sql(e: Expectation, params: dict[str, Any]) -> str:
