@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from dataclasses import fields
 from datetime import date
 from importlib.metadata import version
 from pathlib import Path
@@ -50,7 +51,7 @@ FITS = ("bgnbd", "gamma_gamma", "forward_bgnbd", "forward_gamma_gamma")  # ClvRe
 _MODULES = ("clv.py", "bgnbd.py", "gamma_gamma.py", "intervals.py")
 _SQL = ("clv/customer_summary", "clv/stored_calibration_summary", "clv/stored_history_summary",
         "clv/selected_summary_rows", "clv/bgnbd_groups",
-        "clv/gamma_gamma_groups", "clv/customer_forecast", "clv/forecast_bands")
+        "clv/gamma_gamma_groups", "clv/customer_forecast")
 
 
 def model_settings() -> str:
@@ -146,32 +147,59 @@ def _fit_from_row(row: dict) -> BgNbdFit | GammaGammaFit:
     return GammaGammaFit(*parameters, **values)
 
 
-def stored_clv_result(store: Store, calibration_end: date, observation_end: date, unit: str, horizon_days: int,
-                      channels, segments, cur) -> clv.ClvResult | None:
-    """The result fitted at load time when it was fitted with exactly these settings, else None. Raises the
-    ``ValueError`` the fit raised at load when it could not be fitted."""
+def _stored_row(store: Store, calibration_end: date, observation_end: date, unit: str, channels, segments,
+                cur) -> dict | None:
+    """The stored model's row when it was fitted with these settings (any horizon), else None."""
     if not store.has_table(STORED_MODEL, cur):
         return None  # a database built by an older version, opened read-only
     read = cur.execute(read_sql(f"clv/stored_{STORED_MODEL}"))
     names = [column[0] for column in read.description]
     row = dict(zip(names, read.fetchall()[0]))
-    asked = (calibration_end, observation_end, unit, horizon_days, list(channels), list(segments), model_settings())
-    keys = ("calibration_end", "observation_end", "unit", "horizon_days", "channels", "segments", "model_settings")
-    if tuple(row[name] for name in keys) != asked:
-        return None
+    asked = (calibration_end, observation_end, unit, list(channels), list(segments), model_settings())
+    keys = ("calibration_end", "observation_end", "unit", "channels", "segments", "model_settings")
+    return row if tuple(row[name] for name in keys) == asked else None
+
+
+def _stored_models(store: Store, row: dict, cur) -> clv.ClvModels:
+    """The fits, holdout check and frequency-value correlation of the stored ``row``; raises the ``ValueError``
+    the fit raised at load when it could not be fitted."""
     store.remember_query(QueryRecord(f"clv/stored_{STORED_MODEL}"))
     if row["problem"] is not None:
         raise ValueError(row["problem"])
-    frames = {field: store.query(f"clv/stored_{table}", cursor=cur) for table, field in STORED_MODEL_FRAMES.items()}
-    fits = {fit_row["fit"]: _fit_from_row(fit_row) for fit_row in frames.pop("fits").to_dict("records")}
+    fit_rows = store.query("clv/stored_clv_default_fits", cursor=cur).to_dict("records")
+    fits = {fit_row["fit"]: _fit_from_row(fit_row) for fit_row in fit_rows}
     holdout = clv.HoldoutCheck(
-        bins=frames.pop("holdout.bins"), customers=int(row["holdout_customers"]),
-        predicted_total=float(row["holdout_predicted_total"]), actual_total=float(row["holdout_actual_total"]),
-        holdout_days=int(row["holdout_days"]),
+        bins=store.query("clv/stored_clv_default_holdout_bins", cursor=cur),
+        customers=int(row["holdout_customers"]), predicted_total=float(row["holdout_predicted_total"]),
+        actual_total=float(row["holdout_actual_total"]), holdout_days=int(row["holdout_days"]),
     )
-    return clv.ClvResult(
-        unit=unit, calibration_end=calibration_end, observation_end=observation_end, horizon_days=horizon_days,
+    return clv.ClvModels(
+        unit=row["unit"], calibration_end=row["calibration_end"], observation_end=row["observation_end"],
         holdout=holdout, **{name: fits.get(name) for name in FITS},
-        frequency_value_correlation=float(row["frequency_value_correlation"]), **frames,
-        fit_seconds=float(row["fit_seconds"]), groups=int(row["groups"]), fitted_at_load=True,
+        frequency_value_correlation=float(row["frequency_value_correlation"]), groups=int(row["groups"]),
     )
+
+
+def stored_clv_result(store: Store, calibration_end: date, observation_end: date, unit: str, horizon_days: int,
+                      channels, segments, cur) -> clv.ClvResult | None:
+    """The result fitted at load time when it was fitted with exactly these settings, else None. Raises the
+    ``ValueError`` the fit raised at load when it could not be fitted."""
+    row = _stored_row(store, calibration_end, observation_end, unit, channels, segments, cur)
+    if row is None or row["horizon_days"] != horizon_days:
+        return None
+    models = _stored_models(store, row, cur)
+    return clv.ClvResult(
+        **{field.name: getattr(models, field.name) for field in fields(clv.ClvModels)}, horizon_days=horizon_days,
+        forecast_bands=store.query("clv/stored_clv_default_forecast_bands", cursor=cur),
+        top_customers=store.query("clv/stored_clv_default_top_customers", cursor=cur),
+        fit_seconds=float(row["fit_seconds"]), fitted_at_load=True,
+    )
+
+
+def stored_clv_models(store: Store, calibration_end: date, observation_end: date, unit: str, channels, segments,
+                      cur) -> clv.ClvModels | None:
+    """The models fitted at load time when they were fitted with these settings, whatever the horizon (the fits and
+    the holdout check do not depend on it), else None. Raises the ``ValueError`` the fit raised at load when it
+    could not be fitted."""
+    row = _stored_row(store, calibration_end, observation_end, unit, channels, segments, cur)
+    return None if row is None else _stored_models(store, row, cur)

@@ -103,6 +103,27 @@ class GammaGammaFit:
         conditional = (self.gamma + m * x) * self.p / (self.p * x + self.q - 1)
         return np.where(x > 0, conditional, self.population_mean_value)
 
+    def summed_expected_average_value(self, frequency, customers, spending_customers, repeat_value) -> np.ndarray:
+        """:meth:`expected_average_value` added up over a group of customers with the same ``frequency`` x.
+
+        Of the group's ``customers``, ``spending_customers`` have x > 0 and a positive repeat value, together
+        ``repeat_value`` (the sum of their m_x x); the others get the population mean. As eq. 5 is linear in
+        m_x x, the group's sum is ``(n gamma + sum m_x x) p / (p x + q - 1) + others E(Z)``.
+
+        >>> fit = GammaGammaFit(6.25, 3.74, 15.44, 0.0, 0, (0.0,) * 3, True)
+        >>> one_by_one = fit.expected_average_value([2, 2], [30.0, 50.0]).sum()
+        >>> bool(np.isclose(fit.summed_expected_average_value(2, 3, 2, 160.0)[0],
+        ...                 one_by_one + fit.population_mean_value))
+        True
+        """
+        x, n, spenders, total = (np.atleast_1d(np.asarray(v, dtype=float))
+                                 for v in (frequency, customers, spending_customers, repeat_value))
+        others = n - spenders
+        with np.errstate(divide="ignore", invalid="ignore"):  # groups with x = 0 have no spenders
+            spending = (spenders * self.gamma + total) * self.p / (self.p * x + self.q - 1)
+        return (np.where(spenders > 0, spending, 0.0)
+                + np.where(others > 0, others * self.population_mean_value, 0.0))
+
 
 def fit_gamma_gamma(frequency, monetary_value, weights=None, start=None) -> GammaGammaFit:
     """Fit the Gamma-Gamma model by maximum likelihood on repeat customers.

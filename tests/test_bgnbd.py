@@ -197,6 +197,45 @@ def test_demo_clv_fit_is_sane_and_cached_result_pickles(demo_store):
     assert pickle.loads(pickle.dumps(result)).bgnbd == result.bgnbd
 
 
+def test_forecast_added_up_over_groups_equals_adding_up_every_customer(demo_store):
+    """The forecast bands are summed over (x, t_x, T) groups and the top customers are looked for only in the groups
+    that can hold one: both equal the forecast computed customer by customer (here in pandas, from the per-customer
+    summary and the fitted models, with eq. 5 for each customer's own average repeat value)."""
+    from engagement.clv import group_forecast, observation_window, top_customer_groups
+
+    result = fit_clv(demo_store, unit="week", horizon_days=60)
+    fit, spend = result.forward_bgnbd, result.forward_gamma_gamma
+    _, observation_end = observation_window(demo_store)
+    customers = summary_data_from_orders(demo_store, observation_end, unit="week")
+    x, t_x, T, m = (customers[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T", "monetary_value"))
+    alive = fit.probability_alive(x, t_x, T)
+    expected = fit.expected_purchases(60 / 7, x, t_x, T)
+    with np.errstate(invalid="ignore"):
+        value = np.where((x > 0) & (np.nan_to_num(m) > 0), (spend.gamma + m * x) * spend.p / (spend.p * x + spend.q - 1),
+                         spend.population_mean_value)
+    one_by_one = pd.DataFrame({
+        "band": np.minimum(9, np.floor(alive * 10)), "kind": np.where(x > 0, "repeat customers", "one purchase day"),
+        "customers": 1, "expected_purchases": expected, "predicted_revenue": expected * value, "alive": alive,
+    }).groupby(["band", "kind"], as_index=False).sum()
+    bands = result.forecast_bands
+    assert bands["customers"].tolist() == one_by_one["customers"].tolist()
+    assert bands["customer_kind"].tolist() == one_by_one["kind"].tolist()
+    assert bands["probability_alive_from"].tolist() == (one_by_one["band"] / 10).tolist()
+    for column in ("expected_purchases", "predicted_revenue"):
+        np.testing.assert_allclose(bands[column], one_by_one[column], rtol=1e-9)
+    np.testing.assert_allclose(bands["average_probability_alive"], one_by_one["alive"] / one_by_one["customers"],
+                               rtol=1e-9)
+
+    ranked = customers.assign(predicted_revenue=expected * value).sort_values(
+        ["predicted_revenue", "customer_id"], ascending=[False, True]).head(100)
+    assert result.top_customers["customer_id"].tolist() == ranked["customer_id"].tolist()
+    np.testing.assert_allclose(result.top_customers["predicted_revenue"], ranked["predicted_revenue"], rtol=1e-12)
+    # The top customers were looked for in a few of the groups only.
+    groups = bgnbd_groups(demo_store, observation_end, unit="week")
+    candidates = top_customer_groups(group_forecast(fit, spend, groups, 60), groups, spend, 100)
+    assert 100 <= groups["customers"][candidates].sum() < len(customers) / 5
+
+
 def test_cli_report_clv_prints_parameters(demo_db_path, capsys):
     from engagement.cli import main
 

@@ -114,10 +114,11 @@ def test_empty_window_gives_an_empty_result(hand_store):
 
 @pytest.mark.parametrize("section, horizon, expected, sql_files", [
     # The page's default window and holdout read the stored views (tests/test_stored_views.py); horizon 30 is
-    # not the stored CLV and churn horizon, so CLV fits on demand and churn computes its features on demand.
+    # not the stored CLV and churn horizon, so CLV reads the models fitted at load and forecasts on demand, and
+    # churn computes its features on demand.
     ("RFM segments", 30, ["Champions"], ["rfm/score_grid", "rfm/stored_default_scores"]),
-    ("CLV forecast", 30, ["Expected purchases, 30 d", "Average P(alive)", "Fitted in"],
-     ["clv/stored_history_summary", "clv/bgnbd_groups", "clv/gamma_gamma_groups", "clv/forecast_bands"]),
+    ("CLV forecast", 30, ["Expected purchases, 30 d", "Average P(alive)", "this horizon's forecast computed in"],
+     ["clv/stored_clv_default_model", "clv/stored_history_summary", "clv/bgnbd_groups", "clv/customer_forecast"]),
     # The default horizon: the result fitted at load, read from derived tables.
     ("CLV forecast", 90, ["Expected purchases, 90 d", "Fitted when the data was loaded"],
      ["clv/stored_clv_default_model", "clv/stored_clv_default_forecast_bands", "clv/stored_clv_default_top_customers"]),

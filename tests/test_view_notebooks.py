@@ -153,8 +153,8 @@ def test_show_sql_of_chained_queries_runs_in_a_sql_cell(view, demo_store):
     assert chained, f"{view}: no chained step recorded"
     for query in queries:
         shown = sql_text(query)
-        if not query.runnable:  # the forecast joins predictions computed in Python, and the bands read it
-            assert query.name in ("clv/customer_forecast", "clv/forecast_bands")
+        if not query.runnable:  # the top customers' forecast joins predictions computed in Python
+            assert query.name == "clv/customer_forecast"
             assert "group_predictions" in shown and "does not run on its own" in shown
             continue
         pasted = run_query(demo_store, shown, max_rows=1_000_000).frame

@@ -3,7 +3,8 @@
 -- distinct purchase days (several orders on one day are one purchase of their summed value);
 -- frequency = purchase days - 1, recency = last - first purchase day, T = $calibration_end - first
 -- purchase day, both in units of $unit_days days; monetary_value = average value of the repeat
--- purchase days. Purchase days after $calibration_end, up to $observation_end, are the holdout.
+-- purchase days, whose total is kept exact as repeat_value. Purchase days after $calibration_end, up to
+-- $observation_end, are the holdout.
 -- Values are summed as DECIMAL (exact, so the same in every run and in the stored copies of this
 -- query) and turned into doubles only at the end.
 --
@@ -50,6 +51,7 @@ final as (
         date_diff('day', first_purchase_day, last_purchase_day) / $unit_days::double as recency,
         date_diff('day', first_purchase_day, $calibration_end::date) / $unit_days::double as T,
         case when frequency > 0 then repeat_value::double / frequency end as monetary_value,
+        repeat_value,
         holdout_frequency,
         holdout_value::double as holdout_value
     from per_customer
