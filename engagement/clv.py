@@ -172,30 +172,50 @@ STORED_SUMMARIES = {"clv_calibration_summary": "clv/stored_calibration_summary",
                     "clv_history_summary": "clv/stored_history_summary"}
 
 
+def _stored_summary(reader: str, params: dict) -> QueryRecord:
+    """The run reading stored summary ``reader`` in ``params``' unit, narrowed to its selection when it has one."""
+    stored = QueryRecord(reader, {"unit_days": params["unit_days"]})
+    if not params["channels"] and not params["segments"]:
+        return stored
+    return QueryRecord("clv/selected_summary_rows", {"channels": params["channels"], "segments": params["segments"]},
+                       (("summary_rows", stored),))
+
+
 def _summary_rows(store: Store, params: dict, cursor) -> tuple[Any, QueryRecord]:
     """``clv/customer_summary.sql``'s rows as a DuckDB relation that every grouping and the forecast read,
     and the record of the run that gives them.
 
     When a derived table stores them for these dates (the page's defaults, every customer), a projection of
-    it narrowed to the selection; otherwise the query runs once and is materialised as an Arrow table (the
-    scan of the orders is the expensive step).
+    it narrowed to the selection. Else, when one stores them for the same observation end and a later calibration
+    end, that one with the purchases in between moved to the holdout (``clv/earlier_summary.sql``, from the
+    nearest); otherwise the query runs. Those two are materialised as Arrow tables (reading the purchases is the
+    expensive step).
     """
     cur = cursor or store.cursor()
     every_customer_in_days = {**params, "unit_days": 1, "channels": [], "segments": []}
+    later = []
     for table, reader in STORED_SUMMARIES.items():
-        if store.stored_view_params(table, cur) == every_customer_in_days:
-            summary = QueryRecord(reader, {"unit_days": params["unit_days"]})
-            if not params["channels"] and not params["segments"]:
-                store.remember_query(summary)
-                return cur.sql(read_sql(reader), params=summary.params), summary
-            summary = QueryRecord("clv/selected_summary_rows", {"channels": params["channels"],
-                                                                "segments": params["segments"]},
-                                  (("summary_rows", summary),))
+        stored = store.stored_view_params(table, cur)
+        if stored == every_customer_in_days:
+            summary = _stored_summary(reader, params)
             store.remember_query(summary)
+            if summary.name == reader:
+                return cur.sql(read_sql(reader), params=summary.params), summary
             return cur.from_arrow(cur.sql(summary.statement(), params=summary.all_params()).to_arrow_table()), summary
-    summary = QueryRecord("clv/customer_summary", params)
+        if (stored is not None and {**stored, "calibration_end": params["calibration_end"]} == every_customer_in_days
+                and stored["calibration_end"] > params["calibration_end"]):
+            later.append((stored["calibration_end"], reader))
+    if later:
+        later_calibration_end, reader = min(later)
+        summary = QueryRecord(
+            "clv/earlier_summary",
+            {"calibration_end": params["calibration_end"], "later_calibration_end": later_calibration_end,
+             "unit_days": params["unit_days"], "channels": params["channels"], "segments": params["segments"]},
+            (("later_summary_rows", _stored_summary(reader, params)),))
+    else:
+        summary = QueryRecord("clv/customer_summary", params)
     store.remember_query(summary)
-    return cur.from_arrow(cur.sql(read_sql(summary.name), params=params).to_arrow_table()), summary
+    return cur.from_arrow(cur.sql(summary.statement(), params=summary.all_params()).to_arrow_table()), summary
 
 
 def _over_summary(store: Store, rows, summary: QueryRecord, name: str) -> pd.DataFrame:

@@ -96,6 +96,31 @@ def test_clv_page_default_reads_the_stored_summaries_and_gets_the_on_demand_rows
             pd.testing.assert_frame_equal(_sorted(rows), _sorted(computed), check_exact=True)
 
 
+@pytest.mark.parametrize("unit", ["week", "day"])
+def test_clv_other_splits_move_the_purchases_between_out_of_the_nearest_stored_summary(demo_store, unit):
+    """Another calibration end: the stored summary with the nearest later calibration end (the default split's, or
+    the whole history's), the purchase days in between moved to the holdout, gives clv/customer_summary.sql's rows
+    for it exactly, for every customer and for a selection."""
+    first_day, observation_end = observation_window(demo_store)
+    default_end = max(first_day, observation_end - timedelta(days=PAGE_HOLDOUT_DAYS))
+    channels = tuple(sorted(data_range(demo_store).channels)[:2])
+    for calibration_end, later in ((default_end - timedelta(days=1), "clv/stored_calibration_summary"),
+                                   (default_end - timedelta(days=300), "clv/stored_calibration_summary"),
+                                   (first_day + timedelta(days=20), "clv/stored_calibration_summary"),
+                                   (default_end + timedelta(days=1), "clv/stored_history_summary"),
+                                   (observation_end - timedelta(days=1), "clv/stored_history_summary")):
+        for chosen_channels, chosen_segments in (((), ()), (channels, ()), ((), ("repeat", "vip", "at_risk"))):
+            params = _summary_params(calibration_end, observation_end, unit, chosen_channels, chosen_segments)
+            relation, summary = _summary_rows(demo_store, params, demo_store.cursor())
+            assert summary.name == "clv/earlier_summary"
+            assert later in [record.name for _, record in summary.chain()]
+            assert summary.runnable
+            computed = _on_demand(demo_store, "clv/customer_summary", params)
+            assert len(computed) > 20 and (computed["holdout_frequency"] > 0).any()
+            pd.testing.assert_frame_equal(_sorted(relation.df()), _sorted(computed), check_exact=True,
+                                          obj=f"{calibration_end} {chosen_channels} {chosen_segments}")
+
+
 def test_clv_fit_is_the_same_from_stored_and_on_demand_inputs(demo_store, monkeypatch):
     from engagement.clv import fit_clv_on_demand
 

@@ -6,7 +6,8 @@
 -- purchase days, whose total is kept exact as repeat_value. Purchase days after $calibration_end, up to
 -- $observation_end, are the holdout.
 -- Values are summed as DECIMAL (exact, so the same in every run and in the stored copies of this
--- query) and turned into doubles only at the end.
+-- query); only the average repeat value is a double. Kept exact, the sums of a stored copy can be
+-- moved between the calibration period and the holdout (clv/earlier_summary.sql).
 --
 -- One group-by over the purchases, none over (customer, day): derived `purchases` carries each purchase's
 -- previous purchase time (a purchase opens a new purchase day when the previous one was on an earlier
@@ -53,7 +54,7 @@ final as (
         case when frequency > 0 then repeat_value::double / frequency end as monetary_value,
         repeat_value,
         holdout_frequency,
-        holdout_value::double as holdout_value
+        holdout_value
     from per_customer
 )
 
