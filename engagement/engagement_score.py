@@ -155,16 +155,41 @@ def score_params(filters: Filters, weights: EngagementWeights, threshold: float)
 
 
 STORED_COUNTS = "engagement_default_counts"  # derived table: engagement/customer_counts.sql, default window
+# engagement/moved_window_counts.sql's input, materialised first: DuckDB then joins the stored counts to it knowing its
+# size (in one statement it hashed the million stored rows instead: 0.75 s against 0.2 s at 1M customers, measured).
+WINDOW_CHANGES = "window_changes"
 
 
 def counts_run(store: Store, filters: Filters, cursor=None) -> QueryRecord:
-    """The run giving the per-customer counts of ``filters``' window: a read of the stored counts when they
-    were computed for this window (every customer; the selection is applied when scoring), else
-    engagement/customer_counts.sql for the window and selection."""
-    every_customer = {**filters.params(), "channels": [], "segments": []}
-    if store.stored_view_params(STORED_COUNTS, cursor) == every_customer:
+    """The run giving the per-customer counts of ``filters``' window.
+
+    A read of the stored counts when they were computed for this window (every customer; the selection is
+    applied when scoring); when the window overlaps the stored one, ends no later and differs from it by fewer
+    days than it lasts, engagement/moved_window_counts.sql, which moves the stored counts to it by the events
+    and purchases of those days; else engagement/customer_counts.sql for the window and selection.
+    """
+    params = filters.params()
+    stored = store.stored_view_params(STORED_COUNTS, cursor)
+    if stored == {**params, "channels": [], "segments": []}:
         return QueryRecord("engagement/stored_default_counts")
-    return QueryRecord("engagement/customer_counts", filters.params())
+    if stored is not None and _cheaper_to_move(stored["start"], stored["end_exclusive"], params["start"],
+                                               params["end_exclusive"]):
+        changes = QueryRecord("engagement/window_changes", {
+            "start": params["start"], "end_exclusive": params["end_exclusive"], "stored_start": stored["start"],
+            "stored_end_exclusive": stored["end_exclusive"]})
+        return QueryRecord("engagement/moved_window_counts", {
+            "end_exclusive": params["end_exclusive"], "channels": params["channels"], "segments": params["segments"]},
+            ((WINDOW_CHANGES, changes),))
+    return QueryRecord("engagement/customer_counts", params)
+
+
+def _cheaper_to_move(stored_start, stored_end, start, end) -> bool:
+    """Whether the window [start, end) is read faster as the stored window [stored_start, stored_end) moved by the
+    days in one window only than counted over its own days: the windows overlap, it ends no later (every customer
+    it counts is stored), and they differ by fewer days than it lasts."""
+    if not (max(start, stored_start) < min(end, stored_end) and end <= stored_end):
+        return False
+    return abs(start - stored_start) + (stored_end - end) < end - start
 
 
 def scores_run(store: Store, filters: Filters, weights: EngagementWeights, threshold: float,
@@ -184,8 +209,16 @@ def materialise_scores(store: Store, filters: Filters, weights: EngagementWeight
     cur = cursor or store.cursor()
     scores = scores_run(store, filters, weights, threshold, cur)
     store.remember_query(scores)
-    cur.execute("CREATE OR REPLACE TEMP TABLE customer_scores AS " + scores.statement(),
-                scores.all_params()).fetchall()
+    materialised = tuple(alias for alias, record in scores.chain() if alias == WINDOW_CHANGES)
+    for alias, record in scores.chain():
+        if alias in materialised:
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE {alias} AS " + record.statement(), record.all_params()).fetchall()
+    try:
+        cur.execute("CREATE OR REPLACE TEMP TABLE customer_scores AS " + scores.statement(materialised),
+                    scores.all_params(materialised)).fetchall()
+    finally:
+        for alias in materialised:
+            cur.execute(f"DROP TABLE IF EXISTS {alias}").fetchall()
     return cur, scores
 
 

@@ -27,6 +27,9 @@ WINDOWS = [
     Filters(start=date(2025, 11, 1), end=date(2026, 10, 31)),  # whole months only
     Filters(start=date(2025, 6, 5), end=date(2025, 6, 20), channels=("paid_social", "referral")),  # one month
     Filters(start=date(2025, 3, 20), end=date(2025, 4, 10), segments=("vip", "repeat", "lapsed")),  # no whole month
+    # Near the stored default window (the 12 months to 31 Oct 2026): its stored counts, moved by the days in between.
+    Filters(start=date(2025, 11, 15), end=date(2026, 10, 14)),
+    Filters(start=date(2025, 10, 20), end=date(2026, 9, 30), channels=("paid_social", "email")),
 ]
 COUNTS = ["orders", "email_clicks", "sms_clicks", "site_visits", "reviews", "referrals", "community_posts",
           "email_opens", "sms_delivered", "social_follows"]

@@ -438,16 +438,55 @@ def test_engagement_default_window_reads_the_stored_counts_for_any_selection_and
     selection = Filters(default.start, default.end, channels=("paid_social", "referral"), segments=("repeat", "vip"))
     weights = EngagementWeights(orders=2.0, site_visits=0.5, referrals=7.0)
     assert counts_run(demo_store, selection).name == "engagement/stored_default_counts"
-    other = Filters(default.start + timedelta(days=1), default.end)
-    assert counts_run(demo_store, other).name == "engagement/customer_counts"
+    other = Filters(default.start + timedelta(days=1), default.end)  # moved from the stored counts (test below)
+    assert counts_run(demo_store, other).name == "engagement/moved_window_counts"
 
     stored = engagement_scores(demo_store, selection, weights, threshold=4.0)
     # On demand: customer_counts.sql for the window and selection, scored here by hand with the same weights.
     counts = _on_demand(demo_store, "engagement/customer_counts", selection.params())
     score = (counts["orders"] * 2.0 + counts["email_clicks"] + counts["sms_clicks"] + counts["site_visits"] * 0.5
              + counts["reviews"] * 3.0 + counts["referrals"] * 7.0 + counts["community_posts"] * 2.0)
-    expected = counts.assign(score=score.astype(float), is_engaged=score >= 4.0)
+    # Scored rows leave out known_since (kept for moving the counts to another window) and carry revenue as doubles.
+    expected = counts.drop(columns="known_since").assign(score=score.astype(float), is_engaged=score >= 4.0)
     assert len(stored) == len(expected) > 100
     pd.testing.assert_frame_equal(_sorted(stored)[list(expected.columns)], _sorted(expected),
                                   check_exact=False, rtol=1e-12, check_dtype=False)
     assert demo_store.stored_view_params(STORED_COUNTS)["channels"] == []
+
+
+def test_engagement_window_near_the_default_moves_the_stored_counts_and_gets_the_on_demand_rows(demo_store):
+    """A window that overlaps the stored default window, ends no later and differs from it by fewer days than it
+    lasts: the stored counts moved by the events and purchases of the days in between
+    (engagement/moved_window_counts.sql) equal engagement/customer_counts.sql's rows for it, exactly; other
+    windows count their own days."""
+    from engagement.engagement_score import STORED_COUNTS, counts_run
+    from engagement.query_records import QueryRecord
+
+    stored = demo_store.stored_view_params(STORED_COUNTS)
+    default = default_filters(data_range(demo_store))
+    assert stored["start"].date() == default.start and stored["end_exclusive"].date() == default.end + timedelta(days=1)
+    day = timedelta(days=1)
+    near = [Filters(default.start + 14 * day, default.end - 17 * day),  # later start, earlier end
+            Filters(default.start - 40 * day, default.end - 3 * day, channels=("paid_social", "referral")),
+            Filters(default.start + 1 * day, default.end, segments=("repeat", "vip", "at_risk")),
+            Filters(default.start - 100 * day, default.end)]  # earlier start only
+    for filters in near:
+        run = counts_run(demo_store, filters)
+        assert run.name == "engagement/moved_window_counts", filters
+        moved = demo_store.cursor().sql(run.statement(), params=run.all_params()).df()
+        computed = _on_demand(demo_store, "engagement/customer_counts", filters.params())
+        assert len(computed) > 100 and (computed["orders"] > 0).any()
+        pd.testing.assert_frame_equal(_sorted(moved), _sorted(computed), check_exact=True, obj=str(filters))
+        # The materialised input, as the library runs it, gives the same rows.
+        materialised = ("window_changes",)
+        cur = demo_store.cursor()
+        changes = dict(run.chain())["window_changes"]
+        cur.execute("CREATE TEMP TABLE window_changes AS " + changes.statement(), changes.all_params())
+        pd.testing.assert_frame_equal(
+            _sorted(cur.sql(run.statement(materialised), params=run.all_params(materialised)).df()), _sorted(computed),
+            check_exact=True)
+    far = [Filters(default.start - 400 * day, default.start - 35 * day),  # no overlap
+           Filters(default.start + 100 * day, default.end + 5 * day),  # ends after the stored window
+           Filters(default.start + 150 * day, default.start + 180 * day)]  # short: its own days are fewer
+    for filters in far:
+        assert counts_run(demo_store, filters) == QueryRecord("engagement/customer_counts", filters.params())

@@ -2,7 +2,10 @@
 -- selects all): behaviour counts in the window [$start, $end_exclusive) and, kept apart and never scored,
 -- activity counts (opens, deliveries, follows), with revenue in the window and to date. No weights here:
 -- engagement/customer_scores.sql scores these counts, so the counts of the page's default window can be
--- stored at load (derived engagement_default_counts) and re-scored for any weights and threshold.
+-- stored at load (derived engagement_default_counts) and re-scored for any weights and threshold. Revenue
+-- stays DECIMAL (exact), so that the stored rows can be moved to a nearby window exactly
+-- (engagement/moved_window_counts.sql, which also needs known_since); engagement/customer_scores.sql turns
+-- it into doubles.
 with selected_customers as (
     select
         customer_id,
@@ -19,8 +22,8 @@ customer_orders as (
     select
         customer_id,
         count(*) filter (where ordered_at >= $start) as orders,
-        coalesce(sum(net_revenue) filter (where ordered_at >= $start), 0)::double as revenue,
-        sum(net_revenue)::double as revenue_to_date
+        coalesce(sum(net_revenue) filter (where ordered_at >= $start), 0) as revenue,
+        sum(net_revenue) as revenue_to_date
     from order_facts
     where ordered_at < $end_exclusive
     group by customer_id
@@ -50,6 +53,7 @@ counted as (
         s.customer_id,
         s.acquisition_channel,
         s.lifecycle_stage,
+        s.known_since,
         epoch($end_exclusive::timestamp - s.known_since) / 86400.0 as tenure_days,
         coalesce(o.orders, 0) as orders,
         coalesce(e.email_clicks, 0) as email_clicks,

@@ -1,8 +1,9 @@
--- Grain: one row per customer of `customer_counts` (engagement/customer_counts.sql, or its stored default
--- window) in the selection ($channels, $segments; an empty list selects all): the counts, the weighted
--- engagement score ($w_* weights) and the engaged flag (score >= $threshold).
+-- Grain: one row per customer of `customer_counts` (engagement/customer_counts.sql, its stored default
+-- window, or engagement/moved_window_counts.sql) in the selection ($channels, $segments; an empty list selects
+-- all): the counts, revenue as doubles, the weighted engagement score ($w_* weights) and the engaged flag
+-- (score >= $threshold).
 with selected_counts as (
-    select *
+    select * exclude (known_since) replace (revenue::double as revenue, revenue_to_date::double as revenue_to_date)
     from customer_counts
     where (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
       and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
