@@ -28,6 +28,7 @@ import numpy as np
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 PARAMETER_NAMES = ("r", "alpha", "a", "b")
+UNIT_DAYS = {"day": 1, "week": 7}  # the time units a fit can be in, in days
 
 
 def _as_arrays(*values) -> list[np.ndarray]:

@@ -8,11 +8,14 @@ The pipeline, all aggregation in DuckDB:
    weight, so that a fit on 1M customers maximises a likelihood over a few thousand rows.
 3. Calibration fit (``calibration_end``) -> predicted vs actual repeat purchases in the holdout.
 4. Forward fit on the whole history -> probability alive, expected purchases and revenue in the
-   next ``horizon_days``; Python predicts per group, DuckDB joins the predictions back to customers.
+   next ``horizon_days`` (``engagement/clv_forecast.py``): predicted per group and added up over groups into
+   P(alive) bands; DuckDB joins the predictions back to customers for the top customers.
 
 The page's default request (``engagement/clv_default.py``: a 182-day holdout, weeks, 90 days, every customer)
 is fitted once when data is loaded and its result stored in derived tables; :func:`fit_clv` returns it when
-asked for exactly those settings and fits on demand otherwise.
+asked for exactly those settings, and otherwise reads the parts of it that do not depend on the settings
+changed and computes the rest. Another calibration end reads its inputs from the stored summary of the nearest
+later calibration end (``sql/clv/earlier_summary.sql``).
 """
 
 from __future__ import annotations
@@ -26,14 +29,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engagement.bgnbd import BgNbdFit, fit_bgnbd
+from engagement.bgnbd import UNIT_DAYS, BgNbdFit, fit_bgnbd
+from engagement.clv_forecast import forecast_customers
 from engagement.gamma_gamma import GammaGammaFit, fit_gamma_gamma
 from engagement.intervals import mean_interval
 from engagement.query_records import QueryRecord
 from engagement.sql import read_sql
 from engagement.store import Store
 
-UNIT_DAYS = {"day": 1, "week": 7}
 HOLDOUT_FREQUENCY_CAP = 7  # the holdout chart bins calibration frequencies 0..6 and "7+"
 TOP_CUSTOMERS = 100
 
@@ -72,7 +75,7 @@ class ClvResult:
     fit_seconds: float  # of the fit that gave this result (when fitted at load, that load's)
     groups: int  # rows the BG/NBD likelihood was evaluated on (distinct x, t_x, T)
     fitted_at_load: bool = False  # read from the result stored when the data was loaded (engagement/clv_default.py)
-    models_fitted_at_load: bool = False  # the models read from that result, the forecast (another horizon) computed
+    read_from_load: tuple[str, ...] = ()  # else the parts read from that result (CALIBRATION_PART, ...), if any
 
     @property
     def customers(self) -> int:
@@ -243,13 +246,11 @@ def gamma_gamma_groups(store: Store, calibration_end: date, unit: str = "week", 
     return _grouped(store, params, "clv/gamma_gamma_groups", cursor)
 
 
-def _fit_both(groups: pd.DataFrame, spend: pd.DataFrame, unit: str,
-              start: BgNbdFit | None = None) -> tuple[BgNbdFit, GammaGammaFit | None]:
-    """Both fits. ``start``: a BG/NBD fit of the same customers on a shorter history, where the optimiser
-    starts (at 1M customers 23 instead of 29 likelihood evaluations; Gamma-Gamma's default start did
-    better than its calibration fit, 28 against 66, so it keeps it)."""
-    bgnbd = fit_bgnbd(groups["frequency"], groups["recency"], groups["T"], groups["customers"], unit=unit,
-                      start=None if start is None else start.params)
+def _fit_both(groups: pd.DataFrame, spend: pd.DataFrame, unit: str) -> tuple[BgNbdFit, GammaGammaFit | None]:
+    """Both fits, each from its default starting point. (Starting the forecast's BG/NBD fit at the calibration
+    fit saved a few likelihood evaluations, 23 instead of 29 at 1M customers, but made the forecast depend on the
+    calibration end: from the default point, the forecast fitted at load serves every calibration end.)"""
+    bgnbd = fit_bgnbd(groups["frequency"], groups["recency"], groups["T"], groups["customers"], unit=unit)
     spend_fit = None
     if spend["customers"].sum() >= 3:
         spend_fit = fit_gamma_gamma(spend["frequency"], spend["monetary_value"], spend["customers"])
@@ -302,10 +303,12 @@ def fit_clv(store: Store, calibration_end: date | None = None, unit: str = "week
     """Fit BG/NBD and Gamma-Gamma, check them on the holdout, and forecast the next ``horizon_days``.
 
     For the settings fitted at load time (the page's default) the stored result is returned instead: the same
-    result (``fitted_at_load`` set, ``fit_seconds`` that of the load's fit), read from derived tables. When only
-    the horizon differs from them, the models stored at load are read and only the forecast is computed
-    (``models_fitted_at_load`` set): the fits do not depend on the horizon, so the result is the one fitting
-    them again would give.
+    result (``fitted_at_load`` set, ``fit_seconds`` that of the load's fit), read from derived tables. For other
+    settings, the parts of that result that do not depend on the setting changed are read from it
+    (``read_from_load`` names them) and the rest is computed: the calibration fits and holdout check depend on the
+    calibration end, unit and selection, the forecast's fits on the unit and selection only, the forecast on
+    those and the horizon. Each part is computed deterministically, so the result is the one computing it all
+    would give (tests/test_stored_views.py).
 
     Parameters
     ----------
@@ -321,21 +324,14 @@ def fit_clv(store: Store, calibration_end: date | None = None, unit: str = "week
     started = time.perf_counter()
     cursor = cursor or store.cursor()  # one connection: the summary relations and the forecast's frames meet on it
     calibration_end, observation_end = requested_window(store, calibration_end, horizon_days, cursor)
-    from engagement.clv_default import stored_clv_models, stored_clv_result
+    from engagement.clv_default import stored_clv_parts
 
-    stored = stored_clv_result(store, calibration_end, observation_end, unit, horizon_days, channels, segments,
-                               cursor)
-    if stored is not None:
-        return stored
-    models = stored_clv_models(store, calibration_end, observation_end, unit, channels, segments, cursor)
-    if models is not None:
-        whole_rows, whole_summary = _summary_rows(
-            store, _summary_params(observation_end, observation_end, unit, channels, segments), cursor)
-        forward_groups = _over_summary(store, whole_rows, whole_summary, "clv/bgnbd_groups")
-        return _forecast_result(store, models, whole_rows, whole_summary, forward_groups, horizon_days, cursor,
-                                started, models_fitted_at_load=True)
-    return fit_clv_on_demand(store, calibration_end, observation_end, unit, horizon_days, channels, segments,
-                             cursor, started)
+    stored = stored_clv_parts(store, calibration_end, observation_end, unit, horizon_days, channels, segments,
+                              cursor)
+    if stored.result is not None:
+        return stored.result
+    return _fit_parts(store, calibration_end, observation_end, unit, horizon_days, channels, segments, cursor,
+                      started, stored.calibration, stored.forecast_fits, stored.forecast)
 
 
 def requested_window(store: Store, calibration_end: date | None, horizon_days: int,
@@ -356,28 +352,82 @@ def requested_window(store: Store, calibration_end: date | None, horizon_days: i
     return calibration_end, observation_end
 
 
-@dataclass(frozen=True)
-class ClvModels:
-    """What a :class:`ClvResult` keeps that does not depend on the forecast horizon: the fits and their checks."""
+# The parts of a result another request can read from the result stored at load (ClvResult.read_from_load).
+CALIBRATION_PART = "calibration fits and holdout check"
+FORECAST_FITS_PART = "forecast fits"
+FORECAST_PART = "forecast"
 
-    unit: str
-    calibration_end: date
-    observation_end: date
+
+@dataclass(frozen=True)
+class CalibrationFits:
+    """The models fitted on the calibration period and their holdout check: they depend on the calibration end,
+    the unit and the selection, not on the horizon."""
+
     bgnbd: BgNbdFit
     gamma_gamma: GammaGammaFit | None
     holdout: HoldoutCheck
+
+
+@dataclass(frozen=True)
+class ForecastFits:
+    """The models fitted on the whole history, which the forecast uses: they depend on the unit and the selection
+    only (the BG/NBD fit starts from the default point, not from the calibration fit)."""
+
     forward_bgnbd: BgNbdFit
     forward_gamma_gamma: GammaGammaFit | None
     frequency_value_correlation: float
-    groups: int
+    groups: int  # rows the BG/NBD likelihood was evaluated on (distinct x, t_x, T)
 
 
 def fit_clv_on_demand(store: Store, calibration_end: date, observation_end: date, unit: str, horizon_days: int,
                       channels: tuple[str, ...], segments: tuple[str, ...], cursor,
                       started: float | None = None) -> ClvResult:
-    """The fits, holdout check and forecast of :func:`fit_clv`, computed now (never the stored result), for a
-    window :func:`requested_window` accepted. ``started``: the ``perf_counter`` that ``fit_seconds`` counts from."""
-    started = time.perf_counter() if started is None else started
+    """The fits, holdout check and forecast of :func:`fit_clv`, computed now (never read from the stored result),
+    for a window :func:`requested_window` accepted. ``started``: the ``perf_counter`` that ``fit_seconds`` counts
+    from."""
+    return _fit_parts(store, calibration_end, observation_end, unit, horizon_days, channels, segments, cursor,
+                      time.perf_counter() if started is None else started)
+
+
+def _fit_parts(store: Store, calibration_end: date, observation_end: date, unit: str, horizon_days: int,
+               channels: tuple[str, ...], segments: tuple[str, ...], cursor, started: float,
+               calibration: CalibrationFits | None = None, forecast_fits: ForecastFits | None = None,
+               forecast: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> ClvResult:
+    """The result from the parts given (read from the result stored at load) and the others computed now."""
+    read_from_load = []
+    if calibration is None:
+        calibration = _fit_calibration(store, calibration_end, observation_end, unit, channels, segments, cursor)
+    else:
+        read_from_load.append(CALIBRATION_PART)
+    if forecast_fits is None or forecast is None:
+        whole = _summary_params(observation_end, observation_end, unit, channels, segments)
+        whole_rows, whole_summary = _summary_rows(store, whole, cursor)
+        forward_groups = _over_summary(store, whole_rows, whole_summary, "clv/bgnbd_groups")
+    if forecast_fits is None:
+        forward_spend_groups = _over_summary(store, whole_rows, whole_summary, "clv/gamma_gamma_groups")
+        forward_bgnbd, forward_spend = _fit_both(forward_groups, forward_spend_groups, unit)
+        forecast_fits = ForecastFits(forward_bgnbd, forward_spend, _weighted_correlation(forward_spend_groups),
+                                     len(forward_groups))
+    else:
+        read_from_load.append(FORECAST_FITS_PART)
+    if forecast is None:
+        forecast = forecast_customers(store, whole_rows, whole_summary, forecast_fits.forward_bgnbd,
+                                      forecast_fits.forward_gamma_gamma, forward_groups, horizon_days, TOP_CUSTOMERS,
+                                      cursor)
+    else:
+        read_from_load.append(FORECAST_PART)
+    bands, top = forecast
+    return ClvResult(
+        unit=unit, calibration_end=calibration_end, observation_end=observation_end, horizon_days=horizon_days,
+        **{field.name: getattr(calibration, field.name) for field in fields(CalibrationFits)},
+        **{field.name: getattr(forecast_fits, field.name) for field in fields(ForecastFits)},
+        forecast_bands=bands, top_customers=top, fit_seconds=time.perf_counter() - started,
+        read_from_load=tuple(read_from_load),
+    )
+
+
+def _fit_calibration(store: Store, calibration_end: date, observation_end: date, unit: str,
+                     channels: tuple[str, ...], segments: tuple[str, ...], cursor) -> CalibrationFits:
     calibration = _summary_params(calibration_end, observation_end, unit, channels, segments)
     calibration_rows, calibration_summary = _summary_rows(store, calibration, cursor)
     groups = _over_summary(store, calibration_rows, calibration_summary, "clv/bgnbd_groups")
@@ -385,145 +435,7 @@ def fit_clv_on_demand(store: Store, calibration_end: date, observation_end: date
         raise ValueError("No customers in this selection bought before the calibration end.")
     spend_groups = _over_summary(store, calibration_rows, calibration_summary, "clv/gamma_gamma_groups")
     bgnbd, spend = _fit_both(groups, spend_groups, unit)
-    holdout = holdout_check(bgnbd, groups, (observation_end - calibration_end).days)
-
-    whole = _summary_params(observation_end, observation_end, unit, channels, segments)
-    whole_rows, whole_summary = _summary_rows(store, whole, cursor)
-    forward_groups = _over_summary(store, whole_rows, whole_summary, "clv/bgnbd_groups")
-    forward_spend_groups = _over_summary(store, whole_rows, whole_summary, "clv/gamma_gamma_groups")
-    forward_bgnbd, forward_spend = _fit_both(forward_groups, forward_spend_groups, unit, start=bgnbd)
-    models = ClvModels(
-        unit=unit, calibration_end=calibration_end, observation_end=observation_end, bgnbd=bgnbd, gamma_gamma=spend,
-        holdout=holdout, forward_bgnbd=forward_bgnbd, forward_gamma_gamma=forward_spend,
-        frequency_value_correlation=_weighted_correlation(forward_spend_groups), groups=len(forward_groups),
-    )
-    return _forecast_result(store, models, whole_rows, whole_summary, forward_groups, horizon_days, cursor, started)
-
-
-def _forecast_result(store: Store, models: ClvModels, whole_rows, whole_summary: QueryRecord,
-                     forward_groups: pd.DataFrame, horizon_days: int, cursor, started: float,
-                     models_fitted_at_load: bool = False) -> ClvResult:
-    bands, top = _forecast(store, whole_rows, whole_summary, models.forward_bgnbd, models.forward_gamma_gamma,
-                           forward_groups, horizon_days, cursor)
-    return ClvResult(
-        **{field.name: getattr(models, field.name) for field in fields(ClvModels)}, horizon_days=horizon_days,
-        forecast_bands=bands, top_customers=top, fit_seconds=time.perf_counter() - started,
-        models_fitted_at_load=models_fitted_at_load,
-    )
-
-
-# The top customers' SQL reads frames computed here; "Show SQL" says so (they cannot be re-run as SQL alone).
-FORECAST_FRAMES = (
-    ("group_predictions", "P(alive) and expected purchases per (frequency, recency, T) group that can hold one of "
-                          "the top customers, computed in Python from the fitted BG/NBD"),
-    ("gamma_gamma_params", "the fitted Gamma-Gamma parameters p, q, gamma (one row), from Python"),
-)
-
-
-def group_forecast(fit: BgNbdFit, spend: GammaGammaFit | None, groups: pd.DataFrame,
-                   horizon_days: int) -> pd.DataFrame:
-    """The forecast per (x, t_x, T) group of :func:`bgnbd_groups`: P(alive) and expected purchases in the horizon
-    (the same for every customer of the group) and the group's predicted revenue, its expected purchases times
-    the Gamma-Gamma expected purchase values of its customers added up
-    (:meth:`GammaGammaFit.summed_expected_average_value`, from the group's exact repeat value)."""
-    x, t_x, T = (groups[name].to_numpy(dtype=float) for name in ("frequency", "recency", "T"))
-    expected = fit.expected_purchases(horizon_days / UNIT_DAYS[fit.unit], x, t_x, T)
-    if spend is None:
-        value = np.full(len(groups), math.nan)
-    else:
-        value = spend.summed_expected_average_value(x, groups["customers"], groups["spending_customers"],
-                                                    groups["repeat_value"])
-    return pd.DataFrame({
-        "frequency": groups["frequency"], "recency": groups["recency"], "T": groups["T"],
-        "customers": groups["customers"], "probability_alive": fit.probability_alive(x, t_x, T),
-        "expected_purchases": expected, "predicted_revenue": expected * value,
-    })
-
-
-def forecast_bands(forecast: pd.DataFrame) -> pd.DataFrame:
-    """One row per P(alive) band (tenths) per kind of customer (one purchase day or repeat): customers, expected
-    purchases, predicted revenue and average P(alive), added up over the groups of :func:`group_forecast`.
-
-    BG/NBD lets customers drop out only right after a purchase, so a customer with no repeat purchase is always
-    "alive" (P = 1); the kind keeps them apart from repeat customers on the chart. The groups are added in their
-    (frequency, recency, T) order, so that the sums of doubles are the same to the last bit in every run (the
-    result stored at load equals a fit on demand).
-    """
-    customers = forecast["customers"].to_numpy(dtype=np.int64)
-    alive = forecast["probability_alive"].to_numpy()
-    per_group = pd.DataFrame({
-        "band": np.minimum(9, np.floor(alive * 10)).astype(np.int64),
-        "customer_kind": np.where(forecast["frequency"].to_numpy() > 0, "repeat customers", "one purchase day"),
-        "customers": customers,
-        "expected_purchases": forecast["expected_purchases"].to_numpy() * customers,
-        "predicted_revenue": forecast["predicted_revenue"].to_numpy(),
-        "alive_customers": alive * customers,
-    })
-    bands = per_group.groupby(["band", "customer_kind"], as_index=False, sort=True).sum()
-    return pd.DataFrame({
-        "probability_alive_from": bands["band"] / 10.0, "probability_alive_to": (bands["band"] + 1) / 10.0,
-        "customer_kind": bands["customer_kind"], "customers": bands["customers"],
-        "expected_purchases": bands["expected_purchases"], "predicted_revenue": bands["predicted_revenue"],
-        "average_probability_alive": bands["alive_customers"] / bands["customers"],
-    })
-
-
-def top_customer_groups(forecast: pd.DataFrame, groups: pd.DataFrame, spend: GammaGammaFit | None,
-                        top: int) -> np.ndarray:
-    """Which groups of :func:`group_forecast` can hold one of the ``top`` highest predicted revenues (a mask).
-
-    A group's best customer predicts ``E x E(M)`` with E(M) that of its largest average repeat value (eq. 5
-    grows with m_x when p x + q > 1), or the population mean for its customers without repeat spend. These bests
-    are customers, so the ``top``-th largest of them is at most the ``top``-th largest revenue of all: a group
-    whose best falls below it holds no top customer. Every group is kept when the values are not all finite or
-    eq. 5 does not grow with m_x (nothing is left out then).
-    """
-    keep_all = np.ones(len(groups), dtype=bool)
-    if spend is None or len(groups) <= top:
-        return keep_all
-    x = groups["frequency"].to_numpy(dtype=float)
-    spenders = groups["spending_customers"].to_numpy() > 0
-    others = groups["customers"].to_numpy() > groups["spending_customers"].to_numpy()
-    denominator = spend.p * x + spend.q - 1
-    if np.any(denominator[spenders] <= 0):
-        return keep_all
-    largest = groups["largest_monetary_value"].to_numpy(dtype=float)
-    with np.errstate(invalid="ignore"):
-        spending_best = np.where(spenders, (spend.gamma + largest * x) * spend.p / denominator, -np.inf)
-    best_value = np.maximum(spending_best, np.where(others, spend.population_mean_value, -np.inf))
-    best = forecast["expected_purchases"].to_numpy() * best_value
-    if not np.all(np.isfinite(best)):
-        return keep_all
-    cut = np.partition(best, len(best) - top)[len(best) - top]
-    return best >= cut - abs(cut) * 1e-9  # a margin for the last bits DuckDB may round differently
-
-
-def _forecast(store: Store, rows, summary: QueryRecord, fit: BgNbdFit, spend: GammaGammaFit | None,
-              groups: pd.DataFrame, horizon_days: int, cursor) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Predict per (x, t_x, T) group in numpy and add the groups up into P(alive) bands (212,117 groups instead of
-    862,826 customers at 1M); join the predictions of the groups that can hold a top customer to their customers
-    in DuckDB for the top customers."""
-    forecast = group_forecast(fit, spend, groups, horizon_days)
-    candidates = forecast[top_customer_groups(forecast, groups, spend, TOP_CUSTOMERS)]
-    group_predictions = candidates[["frequency", "recency", "T", "probability_alive", "expected_purchases"]]
-    gamma_gamma_params = pd.DataFrame([{
-        "p": spend.p if spend else math.nan, "q": spend.q if spend else math.nan,
-        "gamma": spend.gamma if spend else math.nan,
-        "population_mean_value": spend.population_mean_value if spend else math.nan,
-    }])
-    cur = cursor or store.cursor()
-    cur.register("group_predictions", group_predictions)
-    cur.register("gamma_gamma_params", gamma_gamma_params)
-    forecast_run = QueryRecord("clv/customer_forecast", inputs=(("customer_summary_rows", summary),),
-                               frames=FORECAST_FRAMES)
-    store.remember_query(forecast_run)
-    try:
-        customers = rows.query("customer_summary_rows", read_sql("clv/customer_forecast"))
-        top = customers.order("predicted_revenue desc, customer_id").limit(TOP_CUSTOMERS).df()
-    finally:
-        cur.unregister("group_predictions")
-        cur.unregister("gamma_gamma_params")
-    return forecast_bands(forecast), top
+    return CalibrationFits(bgnbd, spend, holdout_check(bgnbd, groups, (observation_end - calibration_end).days))
 
 
 def clv_as_record(result: ClvResult) -> dict:
@@ -569,4 +481,5 @@ def clv_as_record(result: ClvResult) -> dict:
         },
         "fit_seconds": result.fit_seconds,
         "fitted_at_load": result.fitted_at_load,  # read from the result stored at load (fit_seconds is that fit's)
+        "read_from_load": list(result.read_from_load),  # else the parts of that result read, the rest fitted now
     }

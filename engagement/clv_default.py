@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import date
 from importlib.metadata import version
 from pathlib import Path
@@ -48,7 +48,7 @@ STORED_MODEL_TABLES = (STORED_MODEL, *STORED_MODEL_FRAMES)
 FITS = ("bgnbd", "gamma_gamma", "forward_bgnbd", "forward_gamma_gamma")  # ClvResult's fields, rows of _fits
 
 # What the result is computed by: its modules and SQL files (a change refits at the next writable open).
-_MODULES = ("clv.py", "bgnbd.py", "gamma_gamma.py", "intervals.py")
+_MODULES = ("clv.py", "clv_forecast.py", "bgnbd.py", "gamma_gamma.py", "intervals.py")
 _SQL = ("clv/customer_summary", "clv/stored_calibration_summary", "clv/stored_history_summary",
         "clv/selected_summary_rows", "clv/bgnbd_groups",
         "clv/gamma_gamma_groups", "clv/customer_forecast")
@@ -147,59 +147,60 @@ def _fit_from_row(row: dict) -> BgNbdFit | GammaGammaFit:
     return GammaGammaFit(*parameters, **values)
 
 
-def _stored_row(store: Store, calibration_end: date, observation_end: date, unit: str, channels, segments,
-                cur) -> dict | None:
-    """The stored model's row when it was fitted with these settings (any horizon), else None."""
+@dataclass(frozen=True)
+class StoredParts:
+    """What a request can read from the result fitted at load (:func:`stored_clv_parts`); None where it cannot."""
+
+    result: clv.ClvResult | None = None  # the whole result: fitted with exactly the request's settings
+    calibration: clv.CalibrationFits | None = None  # same calibration end, unit and selection
+    forecast_fits: clv.ForecastFits | None = None  # same unit and selection
+    forecast: tuple[pd.DataFrame, pd.DataFrame] | None = None  # forecast bands and top customers: and same horizon
+
+
+def stored_clv_parts(store: Store, calibration_end: date, observation_end: date, unit: str, horizon_days: int,
+                     channels, segments, cur) -> StoredParts:
+    """The parts of the result fitted at load that a request with these settings can use: all of it when it was
+    fitted with exactly these settings (raising the ``ValueError`` the fit raised at load when it could not be
+    fitted), the parts that do not depend on the settings that differ otherwise (see :func:`engagement.clv.fit_clv`),
+    none when the unit, selection, observation end or model settings differ."""
     if not store.has_table(STORED_MODEL, cur):
-        return None  # a database built by an older version, opened read-only
+        return StoredParts()  # a database built by an older version, opened read-only
     read = cur.execute(read_sql(f"clv/stored_{STORED_MODEL}"))
     names = [column[0] for column in read.description]
     row = dict(zip(names, read.fetchall()[0]))
-    asked = (calibration_end, observation_end, unit, list(channels), list(segments), model_settings())
-    keys = ("calibration_end", "observation_end", "unit", "channels", "segments", "model_settings")
-    return row if tuple(row[name] for name in keys) == asked else None
-
-
-def _stored_models(store: Store, row: dict, cur) -> clv.ClvModels:
-    """The fits, holdout check and frequency-value correlation of the stored ``row``; raises the ``ValueError``
-    the fit raised at load when it could not be fitted."""
-    store.remember_query(QueryRecord(f"clv/stored_{STORED_MODEL}"))
+    asked = (observation_end, unit, list(channels), list(segments), model_settings())
+    keys = ("observation_end", "unit", "channels", "segments", "model_settings")
+    if tuple(row[name] for name in keys) != asked:
+        return StoredParts()
+    same_calibration, same_horizon = row["calibration_end"] == calibration_end, row["horizon_days"] == horizon_days
     if row["problem"] is not None:
+        if not (same_calibration and same_horizon):
+            return StoredParts()  # fitted on demand, which says what is wrong with these settings
+        store.remember_query(QueryRecord(f"clv/stored_{STORED_MODEL}"))
         raise ValueError(row["problem"])
+    store.remember_query(QueryRecord(f"clv/stored_{STORED_MODEL}"))
     fit_rows = store.query("clv/stored_clv_default_fits", cursor=cur).to_dict("records")
     fits = {fit_row["fit"]: _fit_from_row(fit_row) for fit_row in fit_rows}
-    holdout = clv.HoldoutCheck(
-        bins=store.query("clv/stored_clv_default_holdout_bins", cursor=cur),
-        customers=int(row["holdout_customers"]), predicted_total=float(row["holdout_predicted_total"]),
-        actual_total=float(row["holdout_actual_total"]), holdout_days=int(row["holdout_days"]),
-    )
-    return clv.ClvModels(
-        unit=row["unit"], calibration_end=row["calibration_end"], observation_end=row["observation_end"],
-        holdout=holdout, **{name: fits.get(name) for name in FITS},
-        frequency_value_correlation=float(row["frequency_value_correlation"]), groups=int(row["groups"]),
-    )
-
-
-def stored_clv_result(store: Store, calibration_end: date, observation_end: date, unit: str, horizon_days: int,
-                      channels, segments, cur) -> clv.ClvResult | None:
-    """The result fitted at load time when it was fitted with exactly these settings, else None. Raises the
-    ``ValueError`` the fit raised at load when it could not be fitted."""
-    row = _stored_row(store, calibration_end, observation_end, unit, channels, segments, cur)
-    if row is None or row["horizon_days"] != horizon_days:
-        return None
-    models = _stored_models(store, row, cur)
-    return clv.ClvResult(
-        **{field.name: getattr(models, field.name) for field in fields(clv.ClvModels)}, horizon_days=horizon_days,
-        forecast_bands=store.query("clv/stored_clv_default_forecast_bands", cursor=cur),
-        top_customers=store.query("clv/stored_clv_default_top_customers", cursor=cur),
-        fit_seconds=float(row["fit_seconds"]), fitted_at_load=True,
-    )
-
-
-def stored_clv_models(store: Store, calibration_end: date, observation_end: date, unit: str, channels, segments,
-                      cur) -> clv.ClvModels | None:
-    """The models fitted at load time when they were fitted with these settings, whatever the horizon (the fits and
-    the holdout check do not depend on it), else None. Raises the ``ValueError`` the fit raised at load when it
-    could not be fitted."""
-    row = _stored_row(store, calibration_end, observation_end, unit, channels, segments, cur)
-    return None if row is None else _stored_models(store, row, cur)
+    forecast_fits = clv.ForecastFits(fits["forward_bgnbd"], fits.get("forward_gamma_gamma"),
+                                     float(row["frequency_value_correlation"]), int(row["groups"]))
+    calibration = None
+    if same_calibration:
+        holdout = clv.HoldoutCheck(
+            bins=store.query("clv/stored_clv_default_holdout_bins", cursor=cur),
+            customers=int(row["holdout_customers"]), predicted_total=float(row["holdout_predicted_total"]),
+            actual_total=float(row["holdout_actual_total"]), holdout_days=int(row["holdout_days"]),
+        )
+        calibration = clv.CalibrationFits(fits["bgnbd"], fits.get("gamma_gamma"), holdout)
+    forecast = None
+    if same_horizon:
+        forecast = (store.query("clv/stored_clv_default_forecast_bands", cursor=cur),
+                    store.query("clv/stored_clv_default_top_customers", cursor=cur))
+    if calibration is None or forecast is None:
+        return StoredParts(None, calibration, forecast_fits, forecast)
+    bands, top = forecast
+    return StoredParts(clv.ClvResult(
+        unit=unit, calibration_end=calibration_end, observation_end=observation_end, horizon_days=horizon_days,
+        **{field.name: getattr(calibration, field.name) for field in fields(clv.CalibrationFits)},
+        **{field.name: getattr(forecast_fits, field.name) for field in fields(clv.ForecastFits)},
+        forecast_bands=bands, top_customers=top, fit_seconds=float(row["fit_seconds"]), fitted_at_load=True,
+    ))

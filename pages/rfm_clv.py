@@ -89,9 +89,9 @@ if section == SECTIONS[1]:
             f"full history up to {clv.observation_end:%d %b %Y} (date filters do not apply: the models need the "
             f"whole history). Forecast for the next {clv.horizon_days} days. "
             + (f"Fitted when the data was loaded (in {clv.fit_seconds:.1f} s) and read from stored results."
-               if clv.fitted_at_load else
-               f"Models fitted when the data was loaded; this horizon's forecast computed in {clv.fit_seconds:.1f} s."
-               if clv.models_fitted_at_load else f"Fitted in {clv.fit_seconds:.1f} s.")
+               if clv.fitted_at_load else f"Fitted in {clv.fit_seconds:.1f} s"
+               + (f" ({' and '.join(clv.read_from_load)} read from the fit when the data was loaded)."
+                  if clv.read_from_load else "."))
         )
         cols = st.columns(4)
         cols[0].metric("Customers modelled", f"{clv.customers:,}", border=True)

@@ -201,7 +201,8 @@ def test_forecast_added_up_over_groups_equals_adding_up_every_customer(demo_stor
     """The forecast bands are summed over (x, t_x, T) groups and the top customers are looked for only in the groups
     that can hold one: both equal the forecast computed customer by customer (here in pandas, from the per-customer
     summary and the fitted models, with eq. 5 for each customer's own average repeat value)."""
-    from engagement.clv import group_forecast, observation_window, top_customer_groups
+    from engagement.clv import observation_window
+    from engagement.clv_forecast import group_forecast, top_customer_groups
 
     result = fit_clv(demo_store, unit="week", horizon_days=60)
     fit, spend = result.forward_bgnbd, result.forward_gamma_gamma

@@ -117,7 +117,8 @@ def test_empty_window_gives_an_empty_result(hand_store):
     # not the stored CLV and churn horizon, so CLV reads the models fitted at load and forecasts on demand, and
     # churn computes its features on demand.
     ("RFM segments", 30, ["Champions"], ["rfm/score_grid", "rfm/stored_default_scores"]),
-    ("CLV forecast", 30, ["Expected purchases, 30 d", "Average P(alive)", "this horizon's forecast computed in"],
+    ("CLV forecast", 30, ["Expected purchases, 30 d", "Average P(alive)",
+                          "calibration fits and holdout check and forecast fits read from the fit when the data"],
      ["clv/stored_clv_default_model", "clv/stored_history_summary", "clv/bgnbd_groups", "clv/customer_forecast"]),
     # The default horizon: the result fitted at load, read from derived tables.
     ("CLV forecast", 90, ["Expected purchases, 90 d", "Fitted when the data was loaded"],

@@ -157,13 +157,13 @@ def test_clv_page_default_is_the_request_fitted_at_load():
 def _assert_same_clv_result(stored, on_demand) -> None:
     """Field by field, into the fits and the holdout check: scalars equal with the same types, frames equal to the
     last bit with the same dtypes and row order. Not compared: ``fit_seconds`` (the stored result keeps its load's)
-    and ``fitted_at_load`` / ``models_fitted_at_load`` (which path gave the result)."""
+    and ``fitted_at_load`` / ``read_from_load`` (which path gave the result)."""
     from dataclasses import fields, is_dataclass
 
-    assert (stored.fitted_at_load or stored.models_fitted_at_load) and not on_demand.fitted_at_load
-    assert not on_demand.models_fitted_at_load
+    assert (stored.fitted_at_load or stored.read_from_load) and not on_demand.fitted_at_load
+    assert not on_demand.read_from_load
     for field in fields(stored):
-        if field.name in ("fit_seconds", "fitted_at_load", "models_fitted_at_load"):
+        if field.name in ("fit_seconds", "fitted_at_load", "read_from_load"):
             continue
         mine, theirs = getattr(stored, field.name), getattr(on_demand, field.name)
         if is_dataclass(mine):
@@ -210,31 +210,41 @@ def test_clv_default_reads_the_result_fitted_at_load_and_equals_fitting_on_deman
     assert stored.gamma_gamma is not None and stored.customers > 1000 and stored.top_customers.shape[0] == 100
 
 
-def test_clv_other_horizon_reads_the_models_fitted_at_load_and_equals_fitting_on_demand(demo_store):
-    """Another horizon with the default holdout, unit and selection: the fits and the holdout check do not depend on
-    the horizon, so they are read from the result stored at load and only the forecast is computed; the result
-    equals fitting everything on demand, field by field."""
+@pytest.mark.parametrize("request_change, read", [
+    ({"horizon_days": 60}, ("calibration fits and holdout check", "forecast fits")),
+    ({"holdout_days": 120}, ("forecast fits", "forecast")),
+    ({"holdout_days": 300, "horizon_days": 30}, ("forecast fits",)),
+])
+def test_clv_other_settings_read_the_parts_fitted_at_load_and_equal_fitting_on_demand(demo_store, request_change,
+                                                                                       read):
+    """Another horizon or calibration end with the default unit and selection: the parts of the result that do not
+    depend on the setting changed (the calibration fits and holdout check on the horizon, the forecast's fits on
+    either, the forecast on the calibration end) are read from the result stored at load, the rest is computed;
+    the result equals fitting everything on demand, field by field."""
     from engagement.clv import fit_clv_on_demand
-    from engagement.clv_default import DEFAULT_UNIT
+    from engagement.clv_default import DEFAULT_HORIZON_DAYS, DEFAULT_UNIT
 
     first_day, observation_end = observation_window(demo_store)
-    calibration_end = max(first_day, observation_end - timedelta(days=PAGE_HOLDOUT_DAYS))
+    holdout_days = request_change.get("holdout_days", PAGE_HOLDOUT_DAYS)
+    calibration_end = max(first_day, observation_end - timedelta(days=holdout_days))
+    horizon = request_change.get("horizon_days", DEFAULT_HORIZON_DAYS)
     with record_queries() as queries:
-        result = fit_clv(demo_store, calibration_end, DEFAULT_UNIT, 60)
+        result = fit_clv(demo_store, calibration_end, DEFAULT_UNIT, horizon)
     names = [q.name for q in queries]
-    assert {"clv/stored_clv_default_model", "clv/stored_clv_default_fits",
-            "clv/stored_clv_default_holdout_bins", "clv/customer_forecast"} <= set(names)
-    assert not {"clv/stored_clv_default_forecast_bands", "clv/gamma_gamma_groups"} & set(names)
-    assert result.models_fitted_at_load and not result.fitted_at_load and result.horizon_days == 60
-    on_demand = fit_clv_on_demand(demo_store, calibration_end, observation_end, DEFAULT_UNIT, 60, (), (),
+    assert result.read_from_load == read and not result.fitted_at_load
+    assert {"clv/stored_clv_default_model", "clv/stored_clv_default_fits"} <= set(names)
+    assert ("clv/stored_clv_default_holdout_bins" in names) == ("calibration fits and holdout check" in read)
+    assert ("clv/stored_clv_default_forecast_bands" in names) == ("forecast" in read)
+    assert ("clv/customer_forecast" in names) == ("forecast" not in read)
+    if "calibration fits and holdout check" not in read:
+        assert "clv/gamma_gamma_groups" in names  # the calibration's Gamma-Gamma fit
+    assert (result.calibration_end, result.horizon_days) == (calibration_end, horizon)
+    on_demand = fit_clv_on_demand(demo_store, calibration_end, observation_end, DEFAULT_UNIT, horizon, (), (),
                                   demo_store.cursor())
     _assert_same_clv_result(result, on_demand)
-    default = fit_clv(demo_store, calibration_end, DEFAULT_UNIT, 90)
-    assert default.fitted_at_load and result.expected_purchases < default.expected_purchases
 
 
-@pytest.mark.parametrize("request_change", [{"unit": "day"}, {"holdout_days": 120}, {"holdout_days": 120,
-                                                                                       "horizon_days": 60}])
+@pytest.mark.parametrize("request_change", [{"unit": "day"}, {"unit": "day", "horizon_days": 60}])
 def test_clv_other_settings_are_fitted_on_demand(demo_store, request_change):
     from engagement.clv_default import DEFAULT_HORIZON_DAYS, DEFAULT_UNIT
 
@@ -245,7 +255,7 @@ def test_clv_other_settings_are_fitted_on_demand(demo_store, request_change):
         result = fit_clv(demo_store, calibration_end, request_change.get("unit", DEFAULT_UNIT),
                          request_change.get("horizon_days", DEFAULT_HORIZON_DAYS))
     assert "clv/stored_clv_default_model" not in [q.name for q in queries]
-    assert not result.fitted_at_load and not result.models_fitted_at_load
+    assert not result.fitted_at_load and not result.read_from_load
     assert (result.calibration_end, result.horizon_days, result.unit) == (
         calibration_end, request_change.get("horizon_days", DEFAULT_HORIZON_DAYS),
         request_change.get("unit", DEFAULT_UNIT))
