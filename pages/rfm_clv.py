@@ -74,7 +74,7 @@ elif section in SECTIONS[1:3]:
     calibration_end = max(first_day, observation_end - timedelta(days=int(holdout_days)))
     try:
         with st.spinner("Fitting BG/NBD and Gamma-Gamma (the default settings are fitted when data is loaded; "
-                        "others once per data version, a second or two at 1M customers)…"):
+                        "others once per data version, under a second at 1M customers)…"):
             clv = ui.view_data(fit_clv, calibration_end, unit, int(horizon), filters.channels,
                                filters.segments)
     except ValueError as problem:
