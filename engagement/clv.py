@@ -82,6 +82,16 @@ class ClvResult:
         return int(self.forecast_bands["customers"].sum())
 
     @property
+    def how_fitted(self) -> str:
+        """One sentence for the page: fitted when the data was loaded, partly, or now, and in how long."""
+        if self.fitted_at_load:
+            return f"Fitted when the data was loaded (in {self.fit_seconds:.1f} s) and read from stored results."
+        if self.read_from_load:
+            return (f"Fitted in {self.fit_seconds:.1f} s ({' and '.join(self.read_from_load)} read from the fit when "
+                    f"the data was loaded).")
+        return f"Fitted in {self.fit_seconds:.1f} s."
+
+    @property
     def expected_purchases(self) -> float:
         return float(self.forecast_bands["expected_purchases"].sum())
 

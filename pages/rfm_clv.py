@@ -87,11 +87,7 @@ if section == SECTIONS[1]:
         st.caption(
             f"BG/NBD (purchases) × Gamma-Gamma (spend), fitted by maximum likelihood on every selected customer's "
             f"full history up to {clv.observation_end:%d %b %Y} (date filters do not apply: the models need the "
-            f"whole history). Forecast for the next {clv.horizon_days} days. "
-            + (f"Fitted when the data was loaded (in {clv.fit_seconds:.1f} s) and read from stored results."
-               if clv.fitted_at_load else f"Fitted in {clv.fit_seconds:.1f} s"
-               + (f" ({' and '.join(clv.read_from_load)} read from the fit when the data was loaded)."
-                  if clv.read_from_load else "."))
+            f"whole history). Forecast for the next {clv.horizon_days} days. {clv.how_fitted}"
         )
         cols = st.columns(4)
         cols[0].metric("Customers modelled", f"{clv.customers:,}", border=True)
