@@ -56,14 +56,11 @@ class QueryRecord:
         """Whether :meth:`statement` runs on its own (no input computed in Python)."""
         return not self.frames and all(record.runnable for _, record in self.inputs)
 
-    def chain(self, materialised: tuple[str, ...] = ()) -> list[tuple[str, "QueryRecord"]]:
-        """Every input, inputs of inputs first, each once: the CTEs of :meth:`statement`, in order. Inputs named in
-        ``materialised`` (already temporary tables) are left out, with the inputs they alone read."""
+    def chain(self) -> list[tuple[str, "QueryRecord"]]:
+        """Every input, inputs of inputs first, each once: the CTEs of :meth:`statement`, in order."""
         chain: list[tuple[str, QueryRecord]] = []
         for alias, record in self.inputs:
-            if alias in materialised:
-                continue
-            for item in [*record.chain(materialised), (alias, record)]:
+            for item in [*record.chain(), (alias, record)]:
                 if item in chain:
                     continue
                 if any(known == item[0] for known, _ in chain):
@@ -78,24 +75,21 @@ class QueryRecord:
             frames += [frame for frame in record.frames if frame not in frames]
         return frames
 
-    def all_params(self, materialised: tuple[str, ...] = ()) -> dict[str, Any]:
-        """The parameters of this run and of its inputs (one name must mean one value); see :meth:`chain` for
-        ``materialised``."""
+    def all_params(self) -> dict[str, Any]:
+        """The parameters of this run and of its inputs (one name must mean one value)."""
         merged: dict[str, Any] = {}
-        for record in [*(record for _, record in self.chain(materialised)), self]:
+        for record in [*(record for _, record in self.chain()), self]:
             for key, value in record.params.items():
                 if key in merged and merged[key] != value:
                     raise ValueError(f"{self.name}: parameter ${key} has two values in its inputs.")
                 merged[key] = value
         return merged
 
-    def statement(self, materialised: tuple[str, ...] = ()) -> str:
-        """The SQL that gives this run's rows: the file itself, after its inputs as CTEs if it has any (but those
-        in ``materialised``, which it reads from temporary tables of those names)."""
-        chain = self.chain(materialised)
-        if not chain:
+    def statement(self) -> str:
+        """The SQL that gives this run's rows: the file itself, after its inputs as CTEs if it has any."""
+        if not self.inputs:
             return self.sql
-        ctes = ",\n".join(f"{alias} as (\n{record.sql.strip()}\n)" for alias, record in chain)
+        ctes = ",\n".join(f"{alias} as (\n{record.sql.strip()}\n)" for alias, record in self.chain())
         return f"with {ctes}\nselect * from (\n{self.sql.strip()}\n)"
 
 
