@@ -203,6 +203,11 @@ def fit_bgnbd(frequency, recency, T, weights=None, unit: str = "week", start=Non
         raise ValueError("No customers to fit the BG/NBD model on.")
     if np.any(t_x > T_ + 1e-9) or np.any(x < 0):
         raise ValueError("Each customer needs 0 <= recency <= T and frequency >= 0.")
+    if not np.any((x > 0) & (w > 0)):
+        # With no repeat purchase the likelihood does not depend on a and b (nobody could have been seen
+        # dropping out): they would stay at their start, and E[purchases] = (a + b - 1) / (a - 1) ... is infinite.
+        raise ValueError("The BG/NBD model needs at least one customer with a repeat purchase in the calibration "
+                         "period (no one has bought twice yet).")
     n = float(w.sum())
     likelihood = _Likelihood(x, t_x, T_, w)
 
@@ -213,11 +218,16 @@ def fit_bgnbd(frequency, recency, T, weights=None, unit: str = "week", start=Non
 
     if start is None:
         start = [1.0, max(float(np.average(T_, weights=w)), 1e-3), 1.0, 1.0]
-    with single_threaded_blas():
+    # The line search's trial points can overflow exp() or the likelihood; L-BFGS-B backs off from the
+    # non-finite values they give, so those warnings are noise. The fit itself must be finite (checked below).
+    with single_threaded_blas(), np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         result = minimize(objective, np.log(start), jac=True, method="L-BFGS-B",
                           options={"gtol": 1e-9, "ftol": 1e-15, "maxiter": 2000})
-        params = np.exp(result.x)
-        log_likelihood = float(likelihood.total(params))
+    params = np.exp(result.x)
+    log_likelihood = float(likelihood.total(params))
+    if not (np.all(np.isfinite(params)) and np.isfinite(log_likelihood)):
+        raise ValueError(f"The BG/NBD fit did not converge to finite parameters ({result.message}).")
+    with single_threaded_blas():
         standard_errors = _standard_errors(_numerical_hessian(likelihood.gradient, params))
     return BgNbdFit(
         *map(float, params), log_likelihood=log_likelihood, n_customers=int(round(n)),
