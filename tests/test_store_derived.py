@@ -129,6 +129,21 @@ def test_a_read_only_instance_on_a_stale_database_says_how_to_upgrade_it(tmp_pat
     assert main(["report", "kpis", "--db", str(path), "--format", "json"]) == 0
 
 
+def test_every_command_closes_its_store_when_it_returns(demo_db_path, monkeypatch):
+    """Closed when the command returns, not when collected: a writable open in the same process (a notebook
+    calling main, then loading) would meet a connection still held somewhere (a traceback, a cache) and fail."""
+    from engagement.cli import main
+    from engagement.store import Store
+
+    closed = []
+    original_close = Store.close
+    monkeypatch.setattr(Store, "close", lambda store: (closed.append(store.path), original_close(store)))
+    for command in (["report", "kpis"], ["report", "lifecycle", "--format", "json"], ["report", "nps"]):
+        closed.clear()
+        assert main([*command, "--db", str(demo_db_path)]) == 0
+        assert closed == [str(demo_db_path)], command
+
+
 def test_the_app_read_only_on_a_stale_database_shows_the_fix_not_a_traceback(tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
