@@ -237,7 +237,7 @@ def _train_and_score(store, frame, cutoff, end_of_data, horizon_days, channels, 
         .sort_values("auc_drop", ascending=False, ignore_index=True)
 
     current = _current_features(store, end_of_data, horizon_days, channels, segments, cursor)
-    risk = _predicted_risk(model, _feature_matrix(current))
+    risk = _predicted_risk(model, current)
     revenue = current["revenue"].to_numpy()
     return ChurnModelResult(
         horizon_days=horizon_days, cutoff=cutoff.date(), training_customers=len(train),
@@ -306,12 +306,16 @@ def rank_auc(observed: np.ndarray, predicted: np.ndarray) -> float:
 
 
 def _feature_matrix(rows) -> np.ndarray:
-    """The model's inputs (from a frame or an Arrow table) as the float64 array scikit-learn converts a frame to."""
+    """The model's inputs from a frame or an Arrow table, as the float64 array scikit-learn converts a frame to
+    (an array is taken as it is)."""
+    if isinstance(rows, np.ndarray):
+        return rows
     return np.column_stack([np.asarray(rows[name], dtype=np.float64) for name in FEATURES])
 
 
-def _predicted_risk(model, features: np.ndarray) -> np.ndarray:
-    """P(churn) of every row, the rows split between ``PREDICTION_THREADS`` Python threads.
+def _predicted_risk(model, rows) -> np.ndarray:
+    """P(churn) of every row of ``rows`` (the features as an array, or an Arrow table holding them), the rows split
+    between ``PREDICTION_THREADS`` Python threads, each building its block's array and predicting it.
 
     Each row's prediction depends on that row only, so the result is the same as one call's to the last bit.
     Each thread predicts with one OpenMP thread (its own setting: OpenMP's thread count is per calling thread),
@@ -323,14 +327,15 @@ def _predicted_risk(model, features: np.ndarray) -> np.ndarray:
 
     from threadpoolctl import threadpool_limits
 
-    def risk(rows: np.ndarray) -> np.ndarray:
+    def risk(block) -> np.ndarray:
         with threadpool_limits(limits=1, user_api="openmp"):
-            return model.predict_proba(rows)[:, 1]
+            return model.predict_proba(_feature_matrix(block))[:, 1]
 
-    if len(features) < 10_000:  # not worth a thread
-        return risk(features)
+    if len(rows) < 10_000:  # not worth a thread
+        return risk(rows)
+    edges = np.linspace(0, len(rows), PREDICTION_THREADS + 1).astype(int)
     with ThreadPoolExecutor(PREDICTION_THREADS) as pool:
-        return np.concatenate(list(pool.map(risk, np.array_split(features, PREDICTION_THREADS))))
+        return np.concatenate(list(pool.map(risk, [rows[start:stop] for start, stop in zip(edges, edges[1:])])))
 
 
 def _risk_bands(risk: np.ndarray, revenue: np.ndarray) -> pd.DataFrame:
