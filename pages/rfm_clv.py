@@ -6,7 +6,7 @@ import streamlit as st
 
 from engagement import ui
 from engagement.charts import clv as charts
-from engagement.churn import fit_churn_model
+from engagement.churn import TRAINING_SAMPLE_CUSTOMERS, fit_churn_model
 from engagement.clv import fit_clv, observation_window
 from engagement.notebook_export import LibraryCall
 from engagement.rfm import rfm_segments
@@ -167,7 +167,9 @@ if section == SECTIONS[3]:
         st.caption(
             f"Gradient-boosted trees (scikit-learn) predicting **no purchase in the next {churn.horizon_days} days** "
             "from recency, frequency, spend, recent engagement (visits, clicks, messages), loyalty and NPS. Trained "
-            f"on customers as of {churn.cutoff:%d %b %Y} with what happened next; judged on a random 30 % held out."
+            f"on customers as of {churn.cutoff:%d %b %Y} with what happened next (a fixed sample of at most "
+            f"{TRAINING_SAMPLE_CUSTOMERS:,} of them); judged on a random 30 % of those held out. Scores every "
+            "customer as of the end of the data."
         )
         cols = st.columns(3)
         cols[0].metric("Holdout AUC", f"{churn.auc:.3f}", border=True,
