@@ -148,11 +148,18 @@ def test_permutation_importance_is_scikit_learns(small_model):
     assert auc_drop[0] > auc_drop[1] > max(auc_drop[2:]) + 0.01  # the simulated signal, strongest first
 
 
-def test_risk_predicted_in_threads_is_one_calls_to_the_last_bit(small_model):
-    from engagement.churn import _predicted_risk
+def test_risk_predicted_in_blocks_and_threads_is_one_calls_to_the_last_bit(small_model, monkeypatch):
+    import pyarrow as pa
+
+    from engagement import churn
 
     model, features, _ = small_model
-    assert np.array_equal(_predicted_risk(model, features), model.predict_proba(features)[:, 1])
+    monkeypatch.setattr(churn, "PREDICTION_BLOCK_ROWS", 7_000)  # 5 blocks, the last one short
+    expected = model.predict_proba(features)[:, 1]
+    assert np.array_equal(churn._predicted_risk(model, features), expected)
+    monkeypatch.setattr(churn, "FEATURES", ("a", "b", "c", "d"))
+    table = pa.table({name: features[:, number] for number, name in enumerate(churn.FEATURES)})
+    assert np.array_equal(churn._predicted_risk(model, table), expected)
 
 
 def test_at_risk_list_is_the_full_sort_head():
