@@ -16,7 +16,8 @@ favours pandas), and the ratio; then the CLV pipeline and churn model times (med
 first call included in the list): at the default settings each is the result fitted at load time, read from
 derived tables; on demand it is fitted again (the CLV pipeline twice: on the stored summaries, which is what
 the default cost before its result was stored, and with its inputs computed too; the churn model for every
-channel named, for a 60-day horizon, and for 60 days and two channels), with the ratio to the stored read. ``--time-stored-views`` (a writable database) also times building the stored-view tables and fitting the
+channel named, for a 60-day horizon, and for 60 days and two channels), with the ratio to the stored read.
+``--time-stored-views`` (a writable database) also times building the stored-view tables and fitting the
 default CLV and churn models, i.e. what they add to every load, and rolls that back.
 """
 
@@ -284,7 +285,8 @@ def main() -> None:
     # On demand: the training sample's features computed, the current customers' read from the stored table
     # (narrowed to a selection), the model fitted and every customer scored.
     stored_median = None
-    for label, horizon, chosen in (("stored (fitted at load)", 90, ()), ("on demand, every channel named", 90, channels),
+    for label, horizon, chosen in (("stored (fitted at load)", 90, ()),
+                                   ("on demand, every channel named", 90, channels),
                                    ("on demand, other horizon", 60, ()),
                                    ("on demand, other horizon, 2 channels", 60, two_channels)):
         walls, cpus = [], []
