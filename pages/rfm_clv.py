@@ -159,7 +159,7 @@ if section in SECTIONS[1:3] and clv is not None:
 if section == SECTIONS[3]:
     try:
         with st.spinner("Training the churn model (the default horizon is fitted when data is loaded; other "
-                        "settings once per data version, 5-10 s at 1M customers)…"):
+                        "settings once per data version, about 1 s at 1M customers)…"):
             churn = ui.view_data(fit_churn_model, int(horizon), filters.channels, filters.segments)
     except ValueError as problem:
         st.warning(str(problem))
