@@ -167,9 +167,8 @@ if section == SECTIONS[3]:
         st.caption(
             f"Gradient-boosted trees (scikit-learn) predicting **no purchase in the next {churn.horizon_days} days** "
             "from recency, frequency, spend, recent engagement (visits, clicks, messages), loyalty and NPS. Trained "
-            f"on customers as of {churn.cutoff:%d %b %Y} with what happened next (a fixed sample of at most "
-            f"{TRAINING_SAMPLE_CUSTOMERS:,} of them); judged on a random 30 % of those held out. Scores every "
-            "customer as of the end of the data."
+            f"on a fixed sample of up to {TRAINING_SAMPLE_CUSTOMERS:,} customers as of {churn.cutoff:%d %b %Y} with "
+            "what happened next, judged on a random 30 % of them held out; scores everyone as of the data's end."
         )
         cols = st.columns(3)
         cols[0].metric("Holdout AUC", f"{churn.auc:.3f}", border=True,
