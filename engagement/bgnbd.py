@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
+from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 PARAMETER_NAMES = ("r", "alpha", "a", "b")
 UNIT_DAYS = {"day": 1, "week": 7}  # the time units a fit can be in, in days
@@ -214,6 +214,11 @@ def fit_bgnbd(frequency, recency, T, weights=None, unit: str = "week", start=Non
         raise ValueError("No customers to fit the BG/NBD model on.")
     if np.any(t_x > T_ + 1e-9) or np.any(x < 0):
         raise ValueError("Each customer needs 0 <= recency <= T and frequency >= 0.")
+    if not np.any((x > 0) & (w > 0)):
+        # With no repeat purchase the likelihood does not depend on a and b (nobody could have been seen
+        # dropping out): they would stay at their start, and E[purchases] = (a + b - 1) / (a - 1) ... is infinite.
+        raise ValueError("The BG/NBD model needs at least one customer with a repeat purchase in the calibration "
+                         "period (no one has bought twice yet).")
     n = float(w.sum())
     likelihood = _Likelihood(x, t_x, T_, w)
 
@@ -225,11 +230,16 @@ def fit_bgnbd(frequency, recency, T, weights=None, unit: str = "week", start=Non
     if start is None:
         repeat_rate = np.dot(w, x) / np.dot(w, T_) if np.dot(w, T_) > 0 else 0.0
         start = [0.5, 0.5 / repeat_rate if repeat_rate > 0 else max(float(np.average(T_, weights=w)), 1e-3), 1.0, 1.0]
-    with single_threaded_blas():
+    # The line search's trial points can overflow exp() or the likelihood; L-BFGS-B backs off from the
+    # non-finite values they give, so those warnings are noise. The fit itself must be finite (checked below).
+    with single_threaded_blas(), np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         result = minimize(objective, np.log(start), jac=True, method="L-BFGS-B",
                           options={"gtol": 1e-9, "ftol": 1e-15, "maxiter": 2000})
-        params = np.exp(result.x)
-        log_likelihood = float(likelihood.total(params))
+    params = np.exp(result.x)
+    log_likelihood = float(likelihood.total(params))
+    if not (np.all(np.isfinite(params)) and np.isfinite(log_likelihood)):
+        raise ValueError(f"The BG/NBD fit did not converge to finite parameters ({result.message}).")
+    with single_threaded_blas():
         standard_errors = _standard_errors(_numerical_hessian(likelihood.gradient, params))
     return BgNbdFit(
         *map(float, params), log_likelihood=log_likelihood, n_customers=int(round(n)),

@@ -32,7 +32,7 @@ import sys
 from typing import Callable
 
 from engagement.commands import engagement_roi, experiments, intake, reports, sql, surveys
-from engagement.commands.common import CliError
+from engagement.commands.common import CliError, close_opened_stores
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,3 +69,5 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    finally:
+        close_opened_stores()

@@ -163,14 +163,19 @@ def fit_gamma_gamma(frequency, monetary_value, weights=None, start=None) -> Gamm
 
     mean_value = float(np.average(m, weights=w))
     start = np.log([1.0, 2.0, mean_value] if start is None else start)
-    with single_threaded_blas():
+    # Trial points of the line search can overflow (see fit_bgnbd); the fit itself must be finite.
+    with single_threaded_blas(), np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         result = minimize(objective, start, jac=True, method="L-BFGS-B",
                           options={"gtol": 1e-9, "ftol": 1e-15, "maxiter": 2000})
-        params = np.exp(result.x)
+    params = np.exp(result.x)
+    log_likelihood = float(likelihood.value_and_gradient(params)[0])
+    if not (np.all(np.isfinite(params)) and np.isfinite(log_likelihood)):
+        raise ValueError(f"The Gamma-Gamma fit did not converge to finite parameters ({result.message}).")
+    with single_threaded_blas():
         hessian = _numerical_hessian(lambda p: likelihood.value_and_gradient(p)[1], params)
     return GammaGammaFit(
         *map(float, params),
-        log_likelihood=float(likelihood.value_and_gradient(params)[0]),
+        log_likelihood=log_likelihood,
         n_customers=int(round(n)),
         standard_errors=_standard_errors(hessian),
         converged=bool(result.success or np.max(np.abs(result.jac)) < 1e-6),

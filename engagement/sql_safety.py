@@ -124,6 +124,9 @@ class QueryResult:
     duration_seconds: float
     truncated: bool
     max_rows: int
+    # Timestamp columns holding DuckDB's 'infinity' / '-infinity' (purchases.next_ordered_at on a customer's
+    # latest purchase, say): pandas can neither print nor write those, so they are blank (NaT) in ``frame``.
+    infinite_timestamp_columns: tuple[str, ...] = ()
 
     @property
     def row_count(self) -> int:
@@ -133,7 +136,9 @@ class QueryResult:
         """"3 rows in 0.02 s" / "first 10,000 rows (more not shown) in 1.20 s"."""
         rows = (f"first {self.row_count:,} rows (more not shown)" if self.truncated
                 else f"{self.row_count:,} row{'s' if self.row_count != 1 else ''}")
-        return f"{rows} in {self.duration_seconds:.2f} s"
+        blank = (f"; blank in {', '.join(self.infinite_timestamp_columns)}: ±infinity (no such event)"
+                 if self.infinite_timestamp_columns else "")
+        return f"{rows} in {self.duration_seconds:.2f} s{blank}"
 
 
 # ------------------------------------------------------------------ checking
@@ -360,8 +365,39 @@ def run_query(
     finally:
         cursor.close()  # drops the undrained rest of the result and rolls the transaction back
     truncated = len(frame) > max_rows
-    frame = frame.iloc[:max_rows].reset_index(drop=True)
-    return QueryResult(sql=sql, frame=frame, duration_seconds=duration, truncated=truncated, max_rows=max_rows)
+    frame, infinite = infinite_timestamps_as_missing(frame.iloc[:max_rows].reset_index(drop=True))
+    return QueryResult(sql=sql, frame=frame, duration_seconds=duration, truncated=truncated, max_rows=max_rows,
+                       infinite_timestamp_columns=infinite)
+
+
+def infinite_timestamps_as_missing(frame: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """``frame`` with DuckDB's ±infinity timestamps made NaT, and the names of the columns that had any.
+
+    DuckDB hands them to pandas as the int64 extremes (years -290308 and 294247), which pandas cannot format:
+    printing the frame or writing it as CSV raises.
+
+    >>> import duckdb
+    >>> raw = duckdb.sql("SELECT 'infinity'::timestamp AS t UNION ALL SELECT '2025-01-02'::timestamp").df()
+    >>> frame, columns = infinite_timestamps_as_missing(raw)
+    >>> columns, frame["t"].isna().tolist()
+    (('t',), [True, False])
+    """
+    import numpy as np
+
+    infinite = {}
+    for column in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[column].dtype):
+            ticks = frame[column].to_numpy().view("int64") if frame[column].dt.tz is None else \
+                frame[column].dt.tz_localize(None).to_numpy().view("int64")
+            is_infinite = (ticks == np.iinfo(np.int64).max) | (ticks == np.iinfo(np.int64).min + 1)
+            if is_infinite.any():
+                infinite[column] = is_infinite
+    if not infinite:
+        return frame, ()
+    frame = frame.copy()
+    for column, is_infinite in infinite.items():
+        frame[column] = frame[column].mask(is_infinite)
+    return frame, tuple(str(column) for column in infinite)
 
 
 def harden_process(connection: Any, data_dir: Path | None = None) -> None:

@@ -553,6 +553,16 @@ class Store:
             return cur.execute(read_sql(name), params or {}).df()
         return cur.execute(record.statement(), record.all_params()).df()
 
+    def query_arrow(self, name: str, params: dict[str, Any] | None = None,
+                    cursor: duckdb.DuckDBPyConnection | None = None,
+                    inputs: tuple[tuple[str, QueryRecord], ...] = ()) -> "pyarrow.Table":
+        """:meth:`query`'s rows as an Arrow table, for a caller that needs a few columns of many rows as arrays:
+        no column is converted to pandas (a text column of 862,826 ids costs about 0.1 s to convert)."""
+        cur = cursor or self.cursor()
+        record = QueryRecord(name, dict(params or {}), tuple(inputs))
+        self.remember_query(record)
+        return cur.sql(record.statement(), params=record.all_params()).to_arrow_table()
+
     def query_materialised(self, name: str, params: dict[str, Any], cursor: duckdb.DuckDBPyConnection,
                            inputs: tuple[tuple[str, QueryRecord], ...]) -> pd.DataFrame:
         """Run ``engagement/sql/<name>.sql`` on ``cursor``, where each input is already a temporary table named

@@ -377,14 +377,15 @@ def run_great_expectations(frame: pd.DataFrame, suite: Suite,
         context.data_sources.add_pandas("intake").add_dataframe_asset(suite.kind)
         .add_batch_definition_whole_dataframe("whole_file")
     )
-    gx_suite = gx.ExpectationSuite(name=suite.name, expectations=[
-        {"type": e.type, "kwargs": e.kwargs, "meta": {**e.meta, "index": e.index}} for e in applicable
-    ])
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
     with warnings.catch_warnings():
         # GX 1.9+ deprecates string row conditions in favour of Condition objects, which its suite JSON
-        # cannot express as readably; the string form is still supported throughout 1.x.
+        # cannot express as readably; the string form is still supported throughout 1.x. It warns when the
+        # suite is built and again when it runs.
         warnings.filterwarnings("ignore", message=".*row_condition.*|.*condition_parser.*")
+        gx_suite = gx.ExpectationSuite(name=suite.name, expectations=[
+            {"type": e.type, "kwargs": e.kwargs, "meta": {**e.meta, "index": e.index}} for e in applicable
+        ])
         outcome = batch.validate(gx_suite, result_format="SUMMARY", expectation_parameters=parameters)
     found = {}
     for result in outcome.results:

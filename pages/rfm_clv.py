@@ -6,7 +6,7 @@ import streamlit as st
 
 from engagement import ui
 from engagement.charts import clv as charts
-from engagement.churn import fit_churn_model
+from engagement.churn import TRAINING_SAMPLE_CUSTOMERS, fit_churn_model
 from engagement.clv import fit_clv, observation_window
 from engagement.notebook_export import LibraryCall
 from engagement.rfm import rfm_segments
@@ -157,7 +157,7 @@ if section in SECTIONS[1:3] and clv is not None:
 if section == SECTIONS[3]:
     try:
         with st.spinner("Training the churn model (the default horizon is fitted when data is loaded; other "
-                        "settings once per data version, 5-10 s at 1M customers)…"):
+                        "settings once per data version, about 1 s at 1M customers)…"):
             churn = ui.view_data(fit_churn_model, int(horizon), filters.channels, filters.segments)
     except ValueError as problem:
         st.warning(str(problem))
@@ -165,7 +165,8 @@ if section == SECTIONS[3]:
         st.caption(
             f"Gradient-boosted trees (scikit-learn) predicting **no purchase in the next {churn.horizon_days} days** "
             "from recency, frequency, spend, recent engagement (visits, clicks, messages), loyalty and NPS. Trained "
-            f"on customers as of {churn.cutoff:%d %b %Y} with what happened next; judged on a random 30 % held out."
+            f"on a fixed sample of up to {TRAINING_SAMPLE_CUSTOMERS:,} customers as of {churn.cutoff:%d %b %Y} with "
+            "what happened next, judged on a random 30 % of them held out; scores everyone as of the data's end."
         )
         cols = st.columns(3)
         cols[0].metric("Holdout AUC", f"{churn.auc:.3f}", border=True,

@@ -167,6 +167,10 @@ def test_bad_inputs_get_clear_messages():
         fit_bgnbd([1], [5.0], [3.0])
     with pytest.raises(ValueError, match="No customers"):
         fit_bgnbd([], [], [])
+    # Nobody bought twice: a and b are not identified and E[X(t)] = (a + b - 1) / (a - 1) ... would be infinite
+    # at their starting value a = 1 (what a load of a young brand's first orders used to store).
+    with pytest.raises(ValueError, match="repeat purchase"):
+        fit_bgnbd([0, 0, 0], [0.0, 0.0, 0.0], [5.0, 3.0, 1.0])
 
 
 def test_cdnow_clv_pipeline_checks_the_holdout(cdnow_store):

@@ -100,3 +100,88 @@ def test_a_failing_default_fit_does_not_block_a_load(monkeypatch, tmp_path):
     with pytest.raises(ValueError, match="RuntimeError: solver diverged"):
         churn.fit_churn_model(store)
     store.close()
+
+
+def test_rank_auc_by_hand_and_against_scikit_learn():
+    from sklearn.metrics import roc_auc_score
+
+    from engagement.churn import rank_auc
+
+    # Churners scored 0.9, 0.4 and 0.4; stayers 0.4 and 0.1. Of the 3 x 2 pairs: (0.9, .) right twice,
+    # each 0.4 churner ties the 0.4 stayer (a half) and beats 0.1: (2 + 2 * 1.5) / 6 = 5 / 6.
+    observed = np.array([1, 1, 1, 0, 0])
+    predicted = np.array([0.9, 0.4, 0.4, 0.4, 0.1])
+    assert rank_auc(observed, predicted) == pytest.approx(5 / 6, abs=1e-15)
+    rng = np.random.default_rng(42)
+    observed = rng.integers(0, 2, 2_000)
+    predicted = np.round(observed * 0.2 + rng.random(2_000), 2)  # rounded: many ties
+    assert rank_auc(observed, predicted) == pytest.approx(roc_auc_score(observed, predicted), abs=1e-14)
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    """A model with the churn model's settings on 30,000 synthetic rows of 4 features."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from engagement.churn import MODEL_PARAMETERS
+
+    rng = np.random.default_rng(42)
+    features = rng.normal(size=(30_000, 4))
+    observed = (features[:, 0] + 0.5 * features[:, 1] + rng.normal(size=30_000) > 0).astype(int)
+    model = HistGradientBoostingClassifier(**MODEL_PARAMETERS, random_state=42).fit(features, observed)
+    return model, features, observed
+
+
+def test_permutation_importance_is_scikit_learns(small_model):
+    """The same shuffles and scores as sklearn.inspection.permutation_importance, only batched."""
+    from sklearn.inspection import permutation_importance as scikit_learns
+
+    from engagement.churn import IMPORTANCE_REPEATS, RANDOM_STATE, permutation_importance
+
+    model, features, observed = small_model
+    rows, labels = features[:2_000], observed[:2_000]
+    auc_drop, auc_drop_sd = permutation_importance(model, rows, labels)
+    reference = scikit_learns(model, rows, labels, scoring="roc_auc", n_repeats=IMPORTANCE_REPEATS,
+                              random_state=RANDOM_STATE)
+    np.testing.assert_allclose(auc_drop, reference.importances_mean, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(auc_drop_sd, reference.importances_std, rtol=0, atol=1e-12)
+    assert auc_drop[0] > auc_drop[1] > max(auc_drop[2:]) + 0.01  # the simulated signal, strongest first
+
+
+def test_risk_predicted_in_blocks_and_threads_is_one_calls_to_the_last_bit(small_model, monkeypatch):
+    import pyarrow as pa
+
+    from engagement import churn
+
+    model, features, _ = small_model
+    monkeypatch.setattr(churn, "PREDICTION_BLOCK_ROWS", 7_000)  # 5 blocks, the last one short
+    expected = model.predict_proba(features)[:, 1]
+    assert np.array_equal(churn._predicted_risk(model, features), expected)
+    monkeypatch.setattr(churn, "FEATURES", ("a", "b", "c", "d"))
+    table = pa.table({name: features[:, number] for number, name in enumerate(churn.FEATURES)})
+    assert np.array_equal(churn._predicted_risk(model, table), expected)
+
+
+def test_at_risk_list_is_the_full_sort_head():
+    """Sorting only the customers whose revenue reaches the list gives the list sorting all of them gives,
+    ties on revenue broken by id."""
+    import pyarrow as pa
+    import pandas as pd
+
+    from engagement.churn import AT_RISK_LIST_SIZE, _at_risk_customers
+
+    rng = np.random.default_rng(42)
+    customers = 5_000
+    current = pa.table({
+        "customer_id": [f"C{number:05d}" for number in rng.permutation(customers)],
+        "recency_days": rng.random(customers) * 300, "orders": rng.integers(1, 9, customers),
+        "revenue": rng.integers(1, 60, customers).astype(float),  # about 80 customers per revenue: ties across the cut
+        "email_clicks_90d": rng.integers(0, 5, customers), "messages_90d": rng.integers(0, 9, customers),
+    })
+    risk = rng.random(customers)
+    listed = _at_risk_customers(current, risk, current["revenue"].to_numpy())
+    everyone = current.to_pandas()
+    everyone.insert(1, "churn_risk", risk)
+    expected = everyone[everyone["churn_risk"] >= 0.5].sort_values(
+        ["revenue", "customer_id"], ascending=[False, True]).head(AT_RISK_LIST_SIZE).reset_index(drop=True)
+    pd.testing.assert_frame_equal(listed, expected, check_exact=True)

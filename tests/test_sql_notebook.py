@@ -49,6 +49,22 @@ def test_run_cell_reports_each_outcome(hand_store):
     assert cancelled.status == "cancelled" and "cancelled" in cancelled.message
 
 
+def test_purchases_first_and_latest_sentinels_show_blank_and_download(hand_store):
+    """purchases keeps '-infinity' / 'infinity' for no previous / next purchase (its range joins are plain
+    comparisons); pandas can neither print nor write those, so a cell shows them blank and says so."""
+    from engagement.exports import to_safe_csv
+
+    run = run_cell(hand_store, "SELECT customer_id, ordered_at, previous_ordered_at, next_ordered_at FROM purchases "
+                               "ORDER BY customer_id, ordered_at")
+    assert run.ok and run.result.infinite_timestamp_columns == ("previous_ordered_at", "next_ordered_at")
+    frame = run.result.frame
+    first = frame.groupby("customer_id").head(1)
+    assert first["previous_ordered_at"].isna().all() and frame["ordered_at"].notna().all()
+    assert frame["next_ordered_at"].isna().sum() == frame["customer_id"].nunique()  # each one's latest
+    assert "±infinity" in run.result.summary()
+    assert "294247" not in to_safe_csv(frame) and str(frame)  # printable and downloadable
+
+
 def test_run_all_runs_every_cell_even_after_a_failure(hand_store):
     nb = Notebook(cells=(Cell("DROP TABLE orders"), Cell("SELECT count(*) AS n FROM customers")))
     runs = run_all(hand_store, nb)

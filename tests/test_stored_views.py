@@ -339,18 +339,78 @@ def test_a_database_error_fitting_the_default_clv_model_aborts_the_load(monkeypa
     store.close()
 
 
-def test_churn_default_horizon_reads_the_stored_features(demo_store):
+def _end_of_data(store: Store):
     from datetime import datetime, time
 
-    from engagement.churn import STORED_FEATURES, _features
+    _, observation_end = observation_window(store)
+    return datetime.combine(observation_end + timedelta(days=1), time.min)
 
-    _, observation_end = observation_window(demo_store)
-    end_of_data = datetime.combine(observation_end + timedelta(days=1), time.min)
-    for table, cutoff in zip(STORED_FEATURES, (end_of_data - timedelta(days=90), end_of_data)):
-        params = {"cutoff": cutoff, "label_end": cutoff + timedelta(days=90), "channels": [], "segments": []}
-        assert demo_store.stored_view_params(table) == params
-        pd.testing.assert_frame_equal(_sorted(_features(demo_store, cutoff, 90, (), (), None)),
-                                      _sorted(_on_demand(demo_store, "clv/churn_features", params)), check_exact=True)
+
+def test_churn_default_horizon_reads_the_stored_features(demo_store):
+    from engagement.churn import STORED_FEATURES, TRAINING_SAMPLE_CUSTOMERS, _current_features, _training_features
+
+    end_of_data = _end_of_data(demo_store)
+    cutoff = end_of_data - timedelta(days=90)
+    training = {"cutoff": cutoff, "label_end": end_of_data, "channels": [], "segments": [],
+                "sample_customers": TRAINING_SAMPLE_CUSTOMERS}
+    assert demo_store.stored_view_params(STORED_FEATURES[0]) == training
+    with record_queries() as queries:
+        stored = _training_features(demo_store, cutoff, 90, (), (), demo_store.cursor())
+    assert [q.name for q in queries] == ["clv/stored_churn_training_features"]
+    pd.testing.assert_frame_equal(_sorted(stored), _sorted(_on_demand(demo_store, "clv/churn_features", training)),
+                                  check_exact=True)
+    current = {"cutoff": end_of_data, "label_end": end_of_data + timedelta(days=90), "channels": [], "segments": [],
+               "sample_customers": None}
+    assert demo_store.stored_view_params(STORED_FEATURES[1]) == current
+    with record_queries() as queries:
+        stored = _current_features(demo_store, end_of_data, 90, (), (), demo_store.cursor())
+    assert [q.name for q in queries] == ["clv/stored_churn_current_features"]
+    assert stored.equals(_on_demand_arrow(demo_store, "clv/churn_features", current))
+
+
+def _on_demand_arrow(store: Store, query: str, params: dict):
+    return store.cursor().sql(read_sql(query), params=params).to_arrow_table()
+
+
+@pytest.mark.parametrize("horizon_days", [30, 60, 90, 365])
+def test_stored_current_churn_features_serve_any_horizon_and_selection(demo_store, horizon_days):
+    """Scoring reads the stored current features for every horizon (no purchase lies after the end of the data,
+    so the label is the same whatever its window), narrowed to a selection: the rows clv/churn_features.sql
+    computes for that horizon and selection, in the same order."""
+    from engagement.churn import _current_features
+
+    end_of_data = _end_of_data(demo_store)
+    channels = tuple(data_range(demo_store).channels)
+    for chosen_channels, chosen_segments in (((), ()), (channels[:2], ()), ((), ("repeat", "vip", "at_risk")),
+                                             (channels[1:3], ("new", "repeat"))):
+        with record_queries() as queries:
+            stored = _current_features(demo_store, end_of_data, horizon_days, chosen_channels, chosen_segments,
+                                       demo_store.cursor())
+        assert "clv/churn_features" not in [q.name for q in queries]
+        computed = _on_demand_arrow(demo_store, "clv/churn_features", {
+            "cutoff": end_of_data, "label_end": end_of_data + timedelta(days=horizon_days),
+            "channels": list(chosen_channels), "segments": list(chosen_segments), "sample_customers": None})
+        assert computed.num_rows > 100
+        assert stored.equals(computed)  # every column, its type and the row order
+
+
+def test_churn_training_sample_is_the_eligible_customers_with_the_smallest_hashes(demo_store):
+    """With $sample_customers, clv/churn_features.sql keeps the customers who bought before the cutoff with the
+    smallest hash(customer_id), and each kept row is that customer's row in the full run (a customer's features
+    and label depend on their own history only)."""
+    end_of_data = _end_of_data(demo_store)
+    params = {"cutoff": end_of_data - timedelta(days=60), "label_end": end_of_data, "channels": [], "segments": []}
+    every = _on_demand(demo_store, "clv/churn_features", {**params, "sample_customers": None})
+    sample = _on_demand(demo_store, "clv/churn_features", {**params, "sample_customers": 700})
+    expected_ids = demo_store.cursor().execute(
+        "SELECT customer_id FROM customer_summary WHERE first_order_at < $cutoff "
+        "ORDER BY hash(customer_id), customer_id LIMIT 700", {"cutoff": params["cutoff"]}).df()["customer_id"]
+    assert len(every) > 2000 and list(sample["customer_id"]) == sorted(expected_ids)
+    pd.testing.assert_frame_equal(sample, every[every["customer_id"].isin(expected_ids)].reset_index(drop=True),
+                                  check_exact=True)
+    # Drawn by id, not by behaviour: the sample's churn share is the whole's, within sampling error
+    # (binomial standard error sqrt(p (1 - p) / 700) ~ 0.016 at p = 0.6; 4 of them).
+    assert abs(sample["is_churned"].mean() - every["is_churned"].mean()) < 4 * 0.5 / 700 ** 0.5
 
 
 PAGE_HORIZON_DAYS = 90  # pages/rfm_clv.py's default "Forecast horizon (days)" (checked against the page below)
@@ -387,12 +447,15 @@ def test_churn_default_reads_the_model_fitted_at_load_and_equals_fitting_on_dema
         stored = fit_churn_model(demo_store, PAGE_HORIZON_DAYS)
     assert "clv/stored_churn_default_model" in [q.name for q in queries]
     assert "clv/churn_features" not in [q.name for q in queries]
-    # Naming every channel selects the same customers but is not the stored setting: fitted on demand.
+    # Naming every channel selects the same customers but is not the stored setting: fitted on demand, the
+    # training features computed by clv/churn_features.sql, the current ones narrowed from the stored table
+    # (test_stored_current_churn_features_serve_any_horizon_and_selection shows those equal computing them).
     every_channel = tuple(data_range(demo_store).channels)
     with record_queries() as queries:
         on_demand = fit_churn_model(demo_store, PAGE_HORIZON_DAYS, channels=every_channel)
-    assert [q.name for q in queries].count("clv/churn_features") == 2
-    assert not any(q.name.startswith("clv/stored_churn") for q in queries)
+    assert [q.name for q in queries].count("clv/churn_features") == 1
+    assert "clv/selected_churn_feature_rows" in [q.name for q in queries]
+    assert not any(q.name.startswith("clv/stored_churn_default") for q in queries)
     _assert_same_churn_result(stored, on_demand)
     assert stored.horizon_days == PAGE_HORIZON_DAYS and stored.auc > 0.6
 
@@ -402,11 +465,39 @@ def test_churn_other_horizon_is_fitted_on_demand(demo_store):
 
     with record_queries() as queries:
         result = fit_churn_model(demo_store, 60)
-    assert [q.name for q in queries].count("clv/churn_features") == 2
+    assert [q.name for q in queries].count("clv/churn_features") == 1  # the training features
+    assert "clv/stored_churn_current_features" in [q.name for q in queries]  # scored for any horizon
     assert "clv/stored_churn_default_model" not in [q.name for q in queries]
     assert result.horizon_days == 60
     _, observation_end = observation_window(demo_store)
     assert result.cutoff == observation_end + timedelta(days=1) - timedelta(days=60)
+
+
+def test_churn_other_horizon_scoring_the_stored_features_equals_computing_them(demo_store, monkeypatch):
+    """A database without the stored current features (an older version's, read-only) computes them with
+    clv/churn_features.sql for the horizon asked: the same result, field by field."""
+    from engagement.churn import STORED_FEATURES, fit_churn_model
+
+    channels = tuple(data_range(demo_store).channels)[:3]
+    stored = fit_churn_model(demo_store, 60, channels=channels)
+    params = demo_store.stored_view_params
+    monkeypatch.setattr(demo_store, "stored_view_params",
+                        lambda name, cursor=None: None if name == STORED_FEATURES[1] else params(name, cursor))
+    with record_queries() as queries:
+        computed = fit_churn_model(demo_store, 60, channels=channels)
+    assert [q.name for q in queries].count("clv/churn_features") == 2
+    _assert_same_churn_result(stored, computed)
+
+
+def test_churn_training_sample_size_is_the_stored_one():
+    """derived/churn_training_features.sql stores the sample churn.py trains on (else the default fit at load
+    would compute its features on demand instead of reading them)."""
+    import re
+
+    from engagement.churn import TRAINING_SAMPLE_CUSTOMERS
+
+    stored = re.search(r"(\d+)::bigint as sample_customers", read_sql("derived/churn_training_features")).group(1)
+    assert int(stored) == TRAINING_SAMPLE_CUSTOMERS
 
 
 def test_churn_model_with_other_settings_does_not_read_the_stored_result(demo_store, monkeypatch):

@@ -56,11 +56,22 @@ def emit(records: list[dict[str, Any]] | dict[str, Any], fmt: str, out=None) -> 
         out.write(to_safe_csv(pd.DataFrame([json_safe(r) for r in rows])))
 
 
+# Stores opened by the running command; ``cli.main`` closes them when it returns, so that a later writable open
+# in the same process (a notebook or a test calling ``main`` again) does not meet this one's connection.
+_opened_stores: list = []
+
+
+def close_opened_stores() -> None:
+    while _opened_stores:
+        _opened_stores.pop().close()
+
+
 def open_store(args: argparse.Namespace, read_only: bool = True, needs_derived: bool = True):
     """The database of ``--db`` (default ``$ENGAGEMENT_DB``); a missing file or a lock is a CliError.
 
     Read-only, a database whose derived tables another version built is a CliError too when the command
-    reads views (``needs_derived``): a writable open (``upgrade``, ``ingest``) rebuilds them.
+    reads views (``needs_derived``): a writable open (``upgrade``, ``ingest``) rebuilds them. The store is
+    closed when the command returns (``close_opened_stores``).
     """
     from engagement.store import Store, StoreOutdatedError
 
@@ -80,6 +91,7 @@ def open_store(args: argparse.Namespace, read_only: bool = True, needs_derived: 
         except StoreOutdatedError as exc:
             store.close()
             raise CliError(str(exc)) from None
+    _opened_stores.append(store)
     return store
 
 

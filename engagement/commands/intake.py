@@ -39,11 +39,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     path = args.db or str(config.db_path())
     store = open_store(args, read_only=True, needs_derived=False) if Path(path).exists() or path == ":memory:" else \
         Store.open(":memory:", read_only=False)
-    try:
-        result = ingest_file(store, args.kind, _existing_file(args.file), source=args.source,
-                             on_invalid=args.on_invalid, dry_run=True)
-    finally:  # closed now, not when collected: a later writable open in this process would conflict with it
-        store.close()
+    result = ingest_file(store, args.kind, _existing_file(args.file), source=args.source,
+                         on_invalid=args.on_invalid, dry_run=True)
     return _exit_code(result, "valid")
 
 

@@ -1,11 +1,25 @@
--- Grain: one row per selected customer with at least one purchase before $cutoff.
+-- Grain: one row per selected customer with at least one purchase before $cutoff; with $sample_customers
+-- set, only that many of them: those with the smallest hash(customer_id) (DuckDB's hash: the same customers on
+-- every run, unrelated to their behaviour). NULL keeps every customer.
 -- Features use only what was known before $cutoff; the label `is_churned` is "no purchase in
 -- [$cutoff, $label_end)" (meaningless, and ignored, when $cutoff is the end of the data).
-with selected_customers as (
+with eligible_customers as (
     select customer_id, is_loyalty_member, accepts_marketing
     from customer_summary
     where (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
       and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
+      and first_order_at < $cutoff::timestamp  -- customer_summary's first purchase: some order_facts row before it
+),
+
+-- Two branches, one of them empty, so that no sample costs no sort.
+selected_customers as (
+    select * from eligible_customers
+    where $sample_customers::bigint is null
+    union all
+    (select * from eligible_customers
+     where $sample_customers::bigint is not null
+     order by hash(customer_id), customer_id
+     limit $sample_customers::bigint)
 ),
 
 history as (
@@ -59,6 +73,7 @@ latest_nps as (
 future_orders as (
     select distinct customer_id
     from order_facts
+    semi join history using (customer_id)
     where ordered_at >= $cutoff::timestamp and ordered_at < $label_end::timestamp
 ),
 
