@@ -30,9 +30,9 @@ FORECAST_FRAMES = (
 
 def group_forecast(fit: BgNbdFit, spend: GammaGammaFit | None, groups: pd.DataFrame,
                    horizon_days: int) -> pd.DataFrame:
-    """The forecast per (x, t_x, T) group of :func:`bgnbd_groups`: P(alive) and expected purchases in the horizon
-    (the same for every customer of the group) and the group's predicted revenue, its expected purchases times
-    the Gamma-Gamma expected purchase values of its customers added up
+    """The forecast per (x, t_x, T) group of :func:`engagement.clv.bgnbd_groups`: P(alive) and expected purchases
+    in the horizon (the same for every customer of the group) and the group's predicted revenue, its expected
+    purchases times the Gamma-Gamma expected purchase values of its customers added up
     (:meth:`GammaGammaFit.summed_expected_average_value`, from the group's exact repeat value)."""
     x, t_x, T = (groups[name].to_numpy(dtype=float) for name in ("frequency", "recency", "T"))
     expected = fit.expected_purchases(horizon_days / UNIT_DAYS[fit.unit], x, t_x, T)

@@ -2,7 +2,7 @@
 -- The BG/NBD likelihood only depends on these three numbers, so identical customers are fitted
 -- once with a weight; holdout sums and sums of squares give the holdout check's means and intervals.
 -- The customers with repeat spend and their exact total repeat value give the group's Gamma-Gamma
--- expected purchase values summed (clv.py), so that the forecast is added up over groups, not customers
+-- expected purchase values summed (clv_forecast.py), so that the forecast is added up over groups, not customers
 -- (the sum is exact, as DECIMAL, then one double); the largest average repeat value bounds the group's best
 -- predicted revenue (which groups can hold a top customer).
 -- Ordered, so that the fit (a sum over these rows) is the same to the last bit in every run.

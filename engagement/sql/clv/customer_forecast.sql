@@ -1,6 +1,6 @@
 -- Grain: one row per customer of clv/customer_summary.sql (read as `customer_summary_rows`) in a (frequency, recency, T) group of the registered frame `group_predictions`.
--- The customer's BG/NBD predictions are those of the group; clv.py registers only the groups that can
--- hold one of the top customers by predicted revenue (clv.top_customer_groups), which it takes from here.
+-- The customer's BG/NBD predictions are those of the group; clv_forecast.py registers only the groups that can
+-- hold one of the top customers by predicted revenue (top_customer_groups), which it takes from here.
 -- The Gamma-Gamma expected purchase value is E(M | x, m_x) = (gamma + m_x x) p / (p x + q - 1) with the
 -- fitted parameters of the one-row registered frame `gamma_gamma_params`.
 with final as (
