@@ -220,6 +220,7 @@ def main() -> None:
     if args.time_stored_views:
         time_stored_views(path)
     store = Store.open(path, read_only=True)
+    store.require_current_derived()  # a stale database would time the on-demand paths instead of the stored ones
 
     filters = default_filters(data_range(store))
     first_day, observation_end = observation_window(store)

@@ -142,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     store = Store.open(args.db, read_only=True)
+    store.require_current_derived()  # a stale database would time the on-demand paths instead of the stored ones
     cur = store.cursor()
     n_customers = cur.execute("SELECT count(*) FROM customers").fetchall()[0][0]
     customers = cur.execute("SELECT customer_id, created_at, acquisition_channel, lifecycle_stage "

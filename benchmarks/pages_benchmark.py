@@ -160,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     store = Store.open(args.db, read_only=True)
+    store.require_current_derived()  # a stale database would time the on-demand paths instead of the stored ones
     cur = store.cursor()
     filters = default_filters(data_range(store))
     params = filters.params()

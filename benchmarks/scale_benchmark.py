@@ -88,6 +88,7 @@ def overview_figures(db: Path, runs: int) -> None:
     from engagement.store import Store
 
     store = Store.open(db, read_only=True)
+    store.require_current_derived()  # a stale database would time the on-demand paths instead of the stored ones
     filters = default_filters(data_range(store))
 
     def page_data():

@@ -192,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     store = Store.open(args.db, read_only=True)
+    store.require_current_derived()  # a stale database would time the on-demand paths instead of the stored ones
     cur = store.cursor()
     n_customers = cur.execute("SELECT count(*) FROM customers").fetchall()[0][0]
     n_orders = cur.execute("SELECT count(*) FROM orders").fetchall()[0][0]
