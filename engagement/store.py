@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import duckdb
 import pandas as pd
@@ -30,6 +30,9 @@ from engagement import config
 from engagement.query_records import QueryRecord, note_query, record_queries  # noqa: F401 (re-exported)
 from engagement.schema import KINDS, TABLES, TableSpec
 from engagement.sql import read_sql
+
+if TYPE_CHECKING:
+    import pyarrow
 
 # Rebuilt in this order after every load or undo: each may read the ones before it.
 DERIVED_TABLES = (
