@@ -176,7 +176,8 @@ def time_stored_views(path: Path) -> None:
     from engagement.churn import store_default_churn_model
     from engagement.clv_default import store_default_clv_model
     from engagement.sql import read_sql
-    from engagement.store import STORED_VIEWS, _quote, _stored_view_settings
+    from engagement.derived import STORED_VIEWS, stored_view_settings
+    from engagement.sql import quote_identifier
 
     store = Store.open(path, read_only=False)
     cur = store.cursor()
@@ -184,7 +185,7 @@ def time_stored_views(path: Path) -> None:
     total = 0.0
     for name, query in STORED_VIEWS.items():
         started = time.perf_counter()
-        cur.execute(f"CREATE OR REPLACE TABLE {_quote(name)} AS " + read_sql(query), _stored_view_settings(cur, name))
+        cur.execute(f"CREATE OR REPLACE TABLE {quote_identifier(name)} AS " + read_sql(query), stored_view_settings(cur, name))
         seconds = time.perf_counter() - started
         total += seconds
         print(f"  build {name:28s} {seconds:6.2f} s")

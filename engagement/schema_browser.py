@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from engagement import churn, clv_default, rfm
 from engagement.schema import KINDS, TABLES
 from engagement.sql import read_sql
-from engagement.store import DERIVED_TABLES, Store, _quote
+from engagement.derived import DERIVED_TABLES
+from engagement.sql import quote_identifier as _quote
+from engagement.store import Store
 
 KIND_ORDER = {"canonical": 0, "derived": 1, "workbench": 2}
 # Derived tables holding the results of models fitted at load, in build order, and their one-row tables.

@@ -20,7 +20,8 @@ from engagement.sql_notebook import (
     Cell, Notebook, add_cell, delete_cell, list_notebooks, load_notebook, move_cell, notebook_versions,
     run_all, run_cell, save_notebook, share_query, update_cell,
 )
-from engagement.store import DERIVED_TABLES, ReadOnlyStoreError
+from engagement.derived import DERIVED_TABLES
+from engagement.store import ReadOnlyStoreError
 
 ROOT = Path(__file__).resolve().parents[1]
 

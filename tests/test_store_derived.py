@@ -1,5 +1,5 @@
 """Which loads rebuild the derived tables: every kind a derived table reads does; the kinds none reads
-(store.KINDS_NOT_DERIVED_FROM) do not, and the SQL is checked so the list cannot go stale silently."""
+(derived.KINDS_NOT_DERIVED_FROM) do not, and the SQL is checked so the list cannot go stale silently."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 
 from engagement import churn, clv_default
 from engagement.sql import read_sql
-from engagement.store import DERIVED_TABLES, KINDS, KINDS_NOT_DERIVED_FROM, STORED_VIEWS
+from engagement.derived import DERIVED_TABLES, KINDS_NOT_DERIVED_FROM, STORED_VIEWS
+from engagement.schema import KINDS
 
 
 def _derived_sql() -> dict[str, str]:
@@ -63,7 +64,8 @@ def test_a_programme_cost_load_and_its_undo_do_not_rebuild_but_an_order_load_doe
 def test_a_database_built_by_other_derived_sql_is_rebuilt_once_when_opened(tmp_path):
     """A database whose derived tables came from an older version (another fingerprint) gets them rebuilt on the
     next writable open, so views never read an older shape; an up-to-date one is not rebuilt."""
-    from engagement.store import Store, derived_fingerprint
+    from engagement.derived import derived_fingerprint
+    from engagement.store import Store
 
     path = tmp_path / "upgrade.duckdb"
     store = Store.open(path, read_only=False)

@@ -15,7 +15,8 @@ from engagement.kpis import data_range, default_filters
 from engagement.query_records import QueryRecord, record_queries
 from engagement.rfm import STORED_WINDOW, customer_scores, rfm_segments
 from engagement.sql import read_sql
-from engagement.store import STORED_VIEWS, Store
+from engagement.derived import STORED_VIEWS
+from engagement.store import Store
 
 PAGE_HOLDOUT_DAYS = 182  # pages/rfm_clv.py's default "Holdout period (days)"
 
@@ -266,7 +267,7 @@ def test_clv_model_with_other_settings_does_not_read_the_stored_result(demo_stor
     not used, and the fingerprint changes, so a writable open refits it."""
     from engagement import clv
     from engagement.clv_default import DEFAULT_HORIZON_DAYS, DEFAULT_UNIT
-    from engagement.store import derived_fingerprint
+    from engagement.derived import derived_fingerprint
 
     first_day, observation_end = observation_window(demo_store)
     calibration_end = max(first_day, observation_end - timedelta(days=PAGE_HOLDOUT_DAYS))
@@ -504,7 +505,7 @@ def test_churn_model_with_other_settings_does_not_read_the_stored_result(demo_st
     """A stored result fitted with other model settings is not used (and the fingerprint changes, so a
     writable open refits it)."""
     import engagement.churn as churn
-    from engagement.store import derived_fingerprint
+    from engagement.derived import derived_fingerprint
 
     fingerprint = derived_fingerprint()
     monkeypatch.setattr(churn, "IMPORTANCE_REPEATS", churn.IMPORTANCE_REPEATS + 1)

@@ -23,6 +23,17 @@ def read_sql(name: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
+def quote_identifier(identifier: str) -> str:
+    """A table or column name as a DuckDB identifier: in double quotes, inner quotes doubled.
+
+    >>> quote_identifier("order")
+    '"order"'
+    >>> quote_identifier('a"b') == '"a""b"'
+    True
+    """
+    return '"' + identifier.replace('"', '""') + '"'
+
+
 def sql_literal_value(value: Any) -> str:
     """A DuckDB literal for a bound parameter value (for display and for pasting into a SQL cell).
 
