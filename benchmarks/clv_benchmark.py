@@ -39,10 +39,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engagement.clv import bgnbd_groups, fit_clv, fit_clv_on_demand, observation_window  # noqa: E402
+from engagement.retention.clv import bgnbd_groups, fit_clv, fit_clv_on_demand, observation_window  # noqa: E402
 from engagement.filters import Filters  # noqa: E402
-from engagement.rfm import rfm_segments  # noqa: E402
-from engagement.store import Store  # noqa: E402
+from engagement.retention.rfm import rfm_segments  # noqa: E402
+from engagement.warehouse.store import Store  # noqa: E402
 
 SYNTHETIC_SQL = """
 select setseed(0.42);
@@ -173,8 +173,8 @@ def pandas_bgnbd_groups(orders: pd.DataFrame, calibration_end: pd.Timestamp, uni
 def time_stored_views(path: Path) -> None:
     """Seconds to build each stored-view derived table and to fit the default CLV and churn models, as a load
     does (inside a transaction, rolled back)."""
-    from engagement.churn import store_default_churn_model
-    from engagement.clv_default import store_default_clv_model
+    from engagement.retention.churn import store_default_churn_model
+    from engagement.retention.clv_default import store_default_clv_model
     from engagement.sql import read_sql
     from engagement.derived import STORED_VIEWS, stored_view_settings
     from engagement.sql import quote_identifier
@@ -204,8 +204,8 @@ def time_stored_views(path: Path) -> None:
 def main() -> None:
     from datetime import timedelta
 
-    from engagement.churn import fit_churn_model
-    from engagement.kpis import data_range, default_filters
+    from engagement.retention.churn import fit_churn_model
+    from engagement.value.kpis import data_range, default_filters
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default=str(ROOT / "benchmarks" / "output" / "clv_benchmark.duckdb"))

@@ -130,10 +130,10 @@ def pandas_channel_engagement(customers: pd.DataFrame, orders: pd.DataFrame, eve
 
 # ------------------------------------------------------------------ benchmark
 def main(argv: list[str] | None = None) -> int:
-    from engagement.engagement_score import EngagementWeights, channel_engagement, engagement_view
+    from engagement.value.engagement_score import EngagementWeights, channel_engagement, engagement_view
     from engagement.filters import Filters
-    from engagement.kpis import data_range, default_filters
-    from engagement.store import Store
+    from engagement.value.kpis import data_range, default_filters
+    from engagement.warehouse.store import Store
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True)

@@ -34,8 +34,8 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engagement.ingest import ingest_file
-from engagement.store import Store
+from engagement.intake.ingest import ingest_file
+from engagement.warehouse.store import Store
 
 
 def write_files(folder: Path, rows: int, customers: int) -> tuple[Path, Path]:
@@ -152,9 +152,10 @@ def main() -> None:
         assert result.status == "loaded", result.message
         report(args.rows, base, "validation + load + derived-table rebuild", total, stages, result)
         if args.with_gx:
-            from engagement import staging, validation
-            from engagement.readers import read_into
-            from engagement.sources import plan
+            from engagement.intake import staging
+            from engagement.intake import validation
+            from engagement.intake.readers import read_into
+            from engagement.intake.sources import plan
 
             cur = store.cursor()
             info = read_into(cur, orders_csv)

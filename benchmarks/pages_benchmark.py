@@ -127,8 +127,8 @@ def _close(library: pd.DataFrame, reference: pd.DataFrame) -> bool:
 
 def same_numbers(store, filters, query, pandas_results: dict) -> list[tuple[str, bool]]:
     """Whether the library and pandas computed the same numbers (checked once, outside the timings)."""
-    from engagement.experiments import experiment_stats
-    from engagement.nps import behaviour_after_answer, survey_breakdown, survey_trend
+    from engagement.experiments.analysis import experiment_stats
+    from engagement.voice.nps import behaviour_after_answer, survey_breakdown, survey_trend
 
     counts = ["responses", "top_box", "middle", "bottom_box", "mean_score", "score_sd"]
     link = behaviour_after_answer(store, filters)
@@ -145,13 +145,13 @@ def same_numbers(store, filters, query, pandas_results: dict) -> list[tuple[str,
 
 
 def main(argv: list[str] | None = None) -> int:
-    from engagement.experiments import ExperimentQuery, experiment_analysis, list_experiments
-    from engagement.kpis import data_range, default_filters
-    from engagement.nps import (
+    from engagement.experiments.analysis import ExperimentQuery, experiment_analysis, list_experiments
+    from engagement.value.kpis import data_range, default_filters
+    from engagement.voice.nps import (
         behaviour_after_answer, bottom_box_answers, compare_with_previous_period, survey_breakdown, survey_trend,
     )
-    from engagement.schema import ENGAGEMENT_EVENT_TYPES
-    from engagement.store import Store
+    from engagement.warehouse.schema import ENGAGEMENT_EVENT_TYPES
+    from engagement.warehouse.store import Store
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True)

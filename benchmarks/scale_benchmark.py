@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT))
 
 GENERATE_AND_LOAD = """
 import json, resource, sys, time
-from engagement.demo import generate_demo
-from engagement.ingest import ingest_demo
-from engagement.store import Store
+from engagement.intake.demo import generate_demo
+from engagement.intake.ingest import ingest_demo
+from engagement.warehouse.store import Store
 n, db = int(sys.argv[1]), sys.argv[2]
 t0 = time.perf_counter()
 frames = generate_demo(customers=n, seed=42)
@@ -84,8 +84,8 @@ def pandas_overview(order_facts, customers, surveys, start, end_exclusive) -> di
 
 def overview_figures(db: Path, runs: int) -> None:
     """Print the Overview page's data time against pandas on the database at ``db``."""
-    from engagement.kpis import aov_by_month, data_range, default_filters, overview_kpis
-    from engagement.store import Store
+    from engagement.value.kpis import aov_by_month, data_range, default_filters, overview_kpis
+    from engagement.warehouse.store import Store
 
     store = Store.open(db, read_only=True)
     store.require_current_derived()  # a stale database would time the on-demand paths instead of the stored ones

@@ -177,13 +177,13 @@ def _median_seconds(function: Callable[[], object], runs: int) -> tuple[float, f
 
 
 def main(argv: list[str] | None = None) -> int:
-    from engagement.cohorts import retention_matrix
+    from engagement.retention.cohorts import retention_matrix
     from engagement.filters import Filters
-    from engagement.lifecycle import (
+    from engagement.retention.lifecycle import (
         current_stages, default_thresholds, end_of_day, month_end_moments, purchase_funnel, stage_sizes,
         stage_transitions, time_to_second_purchase,
     )
-    from engagement.store import Store
+    from engagement.warehouse.store import Store
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True)

@@ -3,8 +3,8 @@
 The library behind the Streamlit app and the ``python -m engagement`` CLI. Importable from a
 notebook with no Streamlit running::
 
-    from engagement.store import Store
-    from engagement.kpis import overview_kpis
+    from engagement.warehouse.store import Store
+    from engagement.value.kpis import overview_kpis
     store = Store.open()
     overview_kpis(store)
 """

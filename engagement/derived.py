@@ -15,7 +15,7 @@ import duckdb
 from engagement.sql import quote_identifier, read_sql
 
 if TYPE_CHECKING:
-    from engagement.store import Store
+    from engagement.warehouse.store import Store
 
 # Rebuilt in this order after every load or undo: each may read the ones before it.
 DERIVED_TABLES = (
@@ -25,8 +25,8 @@ DERIVED_TABLES = (
     "click_purchases", "email_open_days", "engagement_default_counts",
 )
 # After them, models fitted in Python on the stored inputs, with the RFM/CLV page's default settings, their results
-# kept in derived tables too: the CLV models on the stored summaries (engagement/clv_default.py) and the churn
-# model on the stored churn features (engagement/churn.py), each listing its tables as STORED_MODEL_TABLES.
+# kept in derived tables too: the CLV models on the stored summaries (engagement/retention/clv_default.py) and the churn
+# model on the stored churn features (engagement/retention/churn.py), each listing its tables as STORED_MODEL_TABLES.
 
 # Derived tables that store a view query's result for the settings its page opens with. For these,
 # ``derived/<name>.sql`` selects those settings (one row of the view query's bound parameters, read from
@@ -54,7 +54,8 @@ DERIVED_BUILD_DDL = "CREATE TABLE IF NOT EXISTS derived_build (fingerprint VARCH
 def derived_fingerprint() -> str:
     """sha256 of every SQL text the derived tables are built from, in build order, and of the settings of the
     models fitted with them (CLV, churn)."""
-    from engagement import churn, clv_default
+    from engagement.retention import churn
+    from engagement.retention import clv_default
 
     texts = [f"{name}\n{read_sql(f'derived/{name}')}\n{read_sql(STORED_VIEWS[name]) if name in STORED_VIEWS else ''}"
              for name in DERIVED_TABLES]
@@ -74,9 +75,9 @@ def stored_view_settings(cur: duckdb.DuckDBPyConnection, name: str) -> dict[str,
 def rebuild_derived(store: Store, cur: duckdb.DuckDBPyConnection) -> None:
     """Build every derived table in order, then the models fitted on them, in ``cur``'s transaction, and record
     the fingerprint of what built them."""
-    from engagement.churn import store_default_churn_model
-    from engagement.clv_default import store_default_clv_model
-    from engagement.rfm import store_default_scores
+    from engagement.retention.churn import store_default_churn_model
+    from engagement.retention.clv_default import store_default_clv_model
+    from engagement.retention.rfm import store_default_scores
 
     for name in DERIVED_TABLES:
         if name in STORED_VIEWS:

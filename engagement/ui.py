@@ -18,10 +18,10 @@ import streamlit as st
 from engagement import config
 from engagement.exports import to_safe_csv
 from engagement.filters import Filters
-from engagement.store import QueryRecord, Store, StoreLockedError, StoreOutdatedError, record_queries
+from engagement.warehouse.store import QueryRecord, Store, StoreLockedError, StoreOutdatedError, record_queries
 
 if TYPE_CHECKING:
-    from engagement.notebook_export import LibraryCall, ViewRecipe
+    from engagement.notebook.export import LibraryCall, ViewRecipe
 
 DEMO_NOTICE = (
     "You are looking at **demo data**: a generated brand of {customers:,} customers over 24 months, "
@@ -59,7 +59,7 @@ def _process_store() -> Store:
             store.close()
             raise
     elif store.is_empty():
-        from engagement.ingest import ingest_demo
+        from engagement.intake.ingest import ingest_demo
 
         ingest_demo(store)
     return store
@@ -185,7 +185,7 @@ def synced_multichoice(label: str, options: Sequence[Any], key: str, default: Se
 
 def sidebar_filters(store: Store) -> Filters:
     """Shared sidebar: date range, acquisition channel and customer segment, mirrored in the URL."""
-    from engagement.kpis import data_range, default_filters
+    from engagement.value.kpis import data_range, default_filters
 
     range_ = view_data(data_range)
     defaults = default_filters(range_)
@@ -308,7 +308,7 @@ def view_recipe(title: str, *calls: "LibraryCall", filters: Filters | None = Non
     Call it after the page's ``view_data`` calls with the same arguments (then it costs nothing):
     ``recipe = ui.view_recipe("Cohorts", LibraryCall.of(retention_matrix, filters), filters=filters)``.
     """
-    from engagement.notebook_export import ViewRecipe
+    from engagement.notebook.export import ViewRecipe
 
     filled = tuple(c.with_queries(view_queries(c.callable, *c.args, **dict(c.kwargs))) for c in calls)
     return ViewRecipe(title=title, calls=filled, filters=filters, description=description)
@@ -316,7 +316,7 @@ def view_recipe(title: str, *calls: "LibraryCall", filters: Filters | None = Non
 
 def show_sql(recipe: "ViewRecipe", label: str = "Show SQL") -> None:
     """An expander with every SQL file the view ran, its bound parameters, and the SQL text."""
-    from engagement.notebook_export import sql_text
+    from engagement.notebook.export import sql_text
 
     queries = recipe.queries()
     with st.expander(label):
@@ -333,7 +333,7 @@ def notebook_download(recipe: "ViewRecipe", label: str = "Open as notebook", key
     import functools
     import os
 
-    from engagement.notebook_export import file_name, notebook_text
+    from engagement.notebook.export import file_name, notebook_text
 
     store = get_store()
     path = store.path if store.path == ":memory:" else os.path.abspath(store.path)

@@ -4,9 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from engagement import ui
-from engagement.notebook_export import LibraryCall
+from engagement.notebook.export import LibraryCall
 from engagement.charts import cohorts as cohort_charts
-from engagement.cohorts import GRAINS, METRICS, SPLITS, cohort_records, matrix_table, retention_matrix
+from engagement.retention.cohorts import GRAINS, METRICS, SPLITS, cohort_records, matrix_table, retention_matrix
 
 filters = ui.current_filters()
 

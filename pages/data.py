@@ -4,9 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from engagement import ui
-from engagement.ingest import ON_INVALID, detect_kind, ingest_bytes, load_history, quarantined_rows
-from engagement.schema import KINDS, TABLES
-from engagement.sources import SOURCES, save_mapping, saved_mappings
+from engagement.intake.ingest import ON_INVALID, detect_kind, ingest_bytes, load_history, quarantined_rows
+from engagement.warehouse.schema import KINDS, TABLES
+from engagement.intake.sources import SOURCES, save_mapping, saved_mappings
 
 store = ui.get_store()
 st.title("Data")

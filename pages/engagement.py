@@ -4,9 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from engagement import ui
-from engagement.notebook_export import LibraryCall
+from engagement.notebook.export import LibraryCall
 from engagement.charts import engagement as charts
-from engagement.engagement_score import (
+from engagement.value.engagement_score import (
     BEHAVIOURS, CIRCULARITY_NOTE, DEFAULT_THRESHOLD, REVENUE_SHARE_DEFINITION, SCORE_DEFINITION, EngagementWeights,
     channel_engagement, comparisons_as_records, engagement_view,
 )

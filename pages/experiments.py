@@ -3,15 +3,16 @@
 import pandas as pd
 import streamlit as st
 
-from engagement import abstats, ui
-from engagement.notebook_export import LibraryCall
+from engagement import ui
+from engagement.stats import abstats
+from engagement.notebook.export import LibraryCall
 from engagement.charts.experiments import forest_plot
-from engagement.experiment_inputs import parse_split, read_unit_file, summary_analysis, unit_file_analysis
-from engagement.experiments import (
+from engagement.experiments.inputs import parse_split, read_unit_file, summary_analysis, unit_file_analysis
+from engagement.experiments.analysis import (
     SEGMENT_BY_OPTIONS, AnalysisOptions, ExperimentInputError, ExperimentQuery, experiment_analysis, guess_control,
     list_experiments, result_records, results_table, srm_table, with_options,
 )
-from engagement.schema import ENGAGEMENT_EVENT_TYPES
+from engagement.warehouse.schema import ENGAGEMENT_EVENT_TYPES
 
 BADGES = {"positive": ":green-badge[:material/trending_up: Raised]",
           "negative": ":red-badge[:material/trending_down: Lowered]",

@@ -4,9 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from engagement import ui
-from engagement.notebook_export import LibraryCall
+from engagement.notebook.export import LibraryCall
 from engagement.charts import lifecycle as lifecycle_charts
-from engagement.lifecycle import (
+from engagement.retention.lifecycle import (
     STAGE_LABELS, STAGES, StageThresholds, current_stages, default_thresholds, month_end_moments,
     purchase_funnel, stage_customers, stage_definitions, stage_sizes, stage_transitions, time_to_second_purchase,
     transition_days,

@@ -3,11 +3,11 @@
 import streamlit as st
 
 from engagement import ui
-from engagement.notebook_export import LibraryCall
+from engagement.notebook.export import LibraryCall
 from engagement.charts import nps as charts
-from engagement.comment_themes import MAX_COMMENTS, PROBLEM_TEXT, survey_comment_themes
-from engagement.csat import CSAT_SCALE
-from engagement.nps import (
+from engagement.voice.themes import MAX_COMMENTS, PROBLEM_TEXT, survey_comment_themes
+from engagement.voice.csat import CSAT_SCALE
+from engagement.voice.nps import (
     DIMENSIONS, NPS_SCALE, SMALL_GROUP_MIN, behaviour_after_answer, behaviour_verdict, bottom_box_answers,
     compare_groups, compare_with_previous_period, difference_sentence, survey_breakdown, survey_trend,
 )

@@ -3,8 +3,8 @@
 import streamlit as st
 
 from engagement import charts, ui
-from engagement.kpis import aov_by_month, overview_kpis
-from engagement.notebook_export import LibraryCall
+from engagement.value.kpis import aov_by_month, overview_kpis
+from engagement.notebook.export import LibraryCall
 
 filters = ui.current_filters()
 previous = filters.previous_period()

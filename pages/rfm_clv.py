@@ -6,10 +6,10 @@ import streamlit as st
 
 from engagement import ui
 from engagement.charts import clv as charts
-from engagement.churn import TRAINING_SAMPLE_CUSTOMERS, fit_churn_model
-from engagement.clv import fit_clv, observation_window
-from engagement.notebook_export import LibraryCall
-from engagement.rfm import rfm_segments
+from engagement.retention.churn import TRAINING_SAMPLE_CUSTOMERS, fit_churn_model
+from engagement.retention.clv import fit_clv, observation_window
+from engagement.notebook.export import LibraryCall
+from engagement.retention.rfm import rfm_segments
 
 filters = ui.current_filters()
 st.title("RFM and CLV")

@@ -4,10 +4,10 @@ import pandas as pd
 import streamlit as st
 
 from engagement import ui
-from engagement.notebook_export import LibraryCall
+from engagement.notebook.export import LibraryCall
 from engagement.charts import roi as charts
-from engagement.engagement_score import DEFAULT_THRESHOLD, EngagementWeights
-from engagement.roi import (
+from engagement.value.engagement_score import DEFAULT_THRESHOLD, EngagementWeights
+from engagement.value.roi import (
     METHOD_HOLDOUT, METHOD_LABELS, ROI_INTERVAL_NOTE, SRM_ALPHA, RoiInputError, experiments, programmes,
     report_as_record, roi_report,
 )

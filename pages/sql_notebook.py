@@ -4,9 +4,9 @@ import streamlit as st
 
 from engagement import ui
 from engagement.charts.quick_chart import MARKS, QuickChartSpec, quick_chart, suggest_chart
-from engagement.notebook_export import ViewRecipe
-from engagement.schema_browser import schema_tables
-from engagement.sql_notebook import (
+from engagement.notebook.export import ViewRecipe
+from engagement.notebook.schema_browser import schema_tables
+from engagement.notebook.notebooks import (
     STARTER_SQL, Cell, Notebook, add_cell, delete_cell, list_notebooks, load_notebook, move_cell,
     notebook_versions, run_cell, save_notebook, share_query, update_cell,
 )

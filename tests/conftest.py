@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engagement.store import Store
+from engagement.warehouse.store import Store
 
 # Real public datasets live in ../shared/data beside the project (read-only; see its README).
 SHARED_DATA = Path(os.environ.get("ENGAGEMENT_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -61,7 +61,7 @@ def hand_store() -> Store:
 @pytest.fixture(scope="session")
 def demo_db_path(tmp_path_factory) -> Path:
     """A demo database built once per test session through the normal load path."""
-    from engagement.ingest import ingest_demo
+    from engagement.intake.ingest import ingest_demo
 
     path = tmp_path_factory.mktemp("demo") / "engagement.duckdb"
     store = Store.open(path, read_only=False)

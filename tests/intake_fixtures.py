@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engagement.schema import KINDS
-from engagement.store import Store, replaced_table
+from engagement.warehouse.schema import KINDS
+from engagement.warehouse.store import Store, replaced_table
 
 from conftest import hand_fixture_frames
 

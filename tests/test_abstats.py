@@ -1,4 +1,4 @@
-"""engagement.abstats against outside references: statsmodels and scipy on raw rows, numpy simulation,
+"""engagement.stats.abstats against outside references: statsmodels and scipy on raw rows, numpy simulation,
 and calculations written out by hand. Sufficient statistics are always built from the raw rows here,
 the way SQL builds them, so every test also checks the n / sum / sum-of-squares route."""
 
@@ -16,8 +16,8 @@ from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW, ttest_ind
 
-from engagement import abstats
-from engagement.abstats import SampleStats, compare_arms
+from engagement.stats import abstats
+from engagement.stats.abstats import SampleStats, compare_arms
 
 
 def stats_of(values, covariate=None) -> SampleStats:

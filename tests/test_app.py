@@ -51,7 +51,7 @@ def test_filters_come_from_the_url(app_env):
 def test_empty_read_only_database_renders_with_a_message(tmp_path, monkeypatch):
     """A shared read-only link to a database nobody has loaded yet: no crash, a clear message."""
     from engagement import ui
-    from engagement.store import Store
+    from engagement.warehouse.store import Store
 
     path = tmp_path / "empty.duckdb"
     Store.open(path, read_only=False).close()

@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 
 from engagement.exports import to_safe_csv
-from engagement.ingest import ingest_file
+from engagement.intake.ingest import ingest_file
 
 from intake_fixtures import ORDERS_HEADER, intake_store, snapshot, table, write  # noqa: F401
 
@@ -240,7 +240,7 @@ def test_cli_reports_rejection_on_stderr_with_exit_1(intake_store, tmp_path, cap
     assert main(["ingest", "orders", str(path), "--db", db]) == 1
     err = capsys.readouterr().err
     assert "net_revenue is negative" in err and "Nothing was loaded" in err
-    from engagement.store import Store
+    from engagement.warehouse.store import Store
 
     reopened = Store.open(db, read_only=True)
     assert snapshot(reopened) == before

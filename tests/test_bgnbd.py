@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engagement.bgnbd import BgNbdFit, _gradient, fit_bgnbd, log_likelihood_terms
-from engagement.clv import bgnbd_groups, clv_as_record, fit_clv, summary_data_from_orders
-from engagement.store import Store
+from engagement.stats.bgnbd import BgNbdFit, _gradient, fit_bgnbd, log_likelihood_terms
+from engagement.retention.clv import bgnbd_groups, clv_as_record, fit_clv, summary_data_from_orders
+from engagement.warehouse.store import Store
 
 from conftest import SHARED_DATA
 
@@ -205,8 +205,8 @@ def test_forecast_added_up_over_groups_equals_adding_up_every_customer(demo_stor
     """The forecast bands are summed over (x, t_x, T) groups and the top customers are looked for only in the groups
     that can hold one: both equal the forecast computed customer by customer (here in pandas, from the per-customer
     summary and the fitted models, with eq. 5 for each customer's own average repeat value)."""
-    from engagement.clv import observation_window
-    from engagement.clv_forecast import group_forecast, top_customer_groups
+    from engagement.retention.clv import observation_window
+    from engagement.retention.clv_forecast import group_forecast, top_customer_groups
 
     result = fit_clv(demo_store, unit="week", horizon_days=60)
     fit, spend = result.forward_bgnbd, result.forward_gamma_gamma
@@ -271,7 +271,7 @@ def test_holdout_chart_shows_predicted_and_actual(cdnow_store):
 def test_optimised_likelihood_equals_the_sum_of_equation_6_terms():
     # The fit's likelihood gathers per-distinct-value logarithms and rewrites the log-sum of eq. 6;
     # the per-customer terms (log_likelihood_terms, eq. 6 as printed) must add up to the same value.
-    from engagement.bgnbd import _Likelihood
+    from engagement.stats.bgnbd import _Likelihood
 
     rng = np.random.default_rng(42)
     x = rng.integers(0, 8, 400).astype(float)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engagement.churn import calibration_table, fit_churn_model, hanley_mcneil_interval
+from engagement.retention.churn import calibration_table, fit_churn_model, hanley_mcneil_interval
 
 
 @pytest.fixture(scope="module")
@@ -86,9 +86,9 @@ def test_too_long_horizon_is_a_clear_error(hand_store):
 
 def test_a_failing_default_fit_does_not_block_a_load(monkeypatch, tmp_path):
     """A modelling failure at load time is stored as the default model's problem; the data still loads."""
-    from engagement import churn
-    from engagement.ingest import ingest_demo
-    from engagement.store import Store
+    from engagement.retention import churn
+    from engagement.intake.ingest import ingest_demo
+    from engagement.warehouse.store import Store
 
     def broken(*args, **kwargs):
         raise RuntimeError("solver diverged")
@@ -105,7 +105,7 @@ def test_a_failing_default_fit_does_not_block_a_load(monkeypatch, tmp_path):
 def test_rank_auc_by_hand_and_against_scikit_learn():
     from sklearn.metrics import roc_auc_score
 
-    from engagement.churn import rank_auc
+    from engagement.retention.churn import rank_auc
 
     # Churners scored 0.9, 0.4 and 0.4; stayers 0.4 and 0.1. Of the 3 x 2 pairs: (0.9, .) right twice,
     # each 0.4 churner ties the 0.4 stayer (a half) and beats 0.1: (2 + 2 * 1.5) / 6 = 5 / 6.
@@ -123,7 +123,7 @@ def small_model():
     """A model with the churn model's settings on 30,000 synthetic rows of 4 features."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    from engagement.churn import MODEL_PARAMETERS
+    from engagement.retention.churn import MODEL_PARAMETERS
 
     rng = np.random.default_rng(42)
     features = rng.normal(size=(30_000, 4))
@@ -136,7 +136,7 @@ def test_permutation_importance_is_scikit_learns(small_model):
     """The same shuffles and scores as sklearn.inspection.permutation_importance, only batched."""
     from sklearn.inspection import permutation_importance as scikit_learns
 
-    from engagement.churn import IMPORTANCE_REPEATS, RANDOM_STATE, permutation_importance
+    from engagement.retention.churn import IMPORTANCE_REPEATS, RANDOM_STATE, permutation_importance
 
     model, features, observed = small_model
     rows, labels = features[:2_000], observed[:2_000]
@@ -151,7 +151,7 @@ def test_permutation_importance_is_scikit_learns(small_model):
 def test_risk_predicted_in_blocks_and_threads_is_one_calls_to_the_last_bit(small_model, monkeypatch):
     import pyarrow as pa
 
-    from engagement import churn
+    from engagement.retention import churn
 
     model, features, _ = small_model
     monkeypatch.setattr(churn, "PREDICTION_BLOCK_ROWS", 7_000)  # 5 blocks, the last one short
@@ -168,7 +168,7 @@ def test_at_risk_list_is_the_full_sort_head():
     import pyarrow as pa
     import pandas as pd
 
-    from engagement.churn import AT_RISK_LIST_SIZE, _at_risk_customers
+    from engagement.retention.churn import AT_RISK_LIST_SIZE, _at_risk_customers
 
     rng = np.random.default_rng(42)
     customers = 5_000

@@ -10,9 +10,9 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from engagement.charts import cohorts as cohort_charts
-from engagement.cohorts import cohort_records, matrix_table, retention_matrix
+from engagement.retention.cohorts import cohort_records, matrix_table, retention_matrix
 from engagement.filters import Filters
-from engagement.store import Store
+from engagement.warehouse.store import Store
 
 ALL_TIME = Filters(start=date(2024, 1, 1), end=date(2025, 12, 31))
 

@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from engagement.comment_themes import (
+from engagement.voice.themes import (
     MIN_COMMENTS, NOT_ENOUGH_COMMENTS, NOT_ENOUGH_WORDS, extract_themes, survey_comment_themes,
 )
-from engagement.csat import CSAT_SCALE
-from engagement.kpis import data_range, default_filters
-from engagement.nps import NPS_SCALE
+from engagement.voice.csat import CSAT_SCALE
+from engagement.value.kpis import data_range, default_filters
+from engagement.voice.nps import NPS_SCALE
 
 # Three planted complaint themes with distinct vocabularies, padded with filler that carries no theme.
 PLANTED = {

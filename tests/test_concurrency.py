@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engagement.store import ReadOnlyStoreError, Store
+from engagement.warehouse.store import ReadOnlyStoreError, Store
 
 from conftest import hand_fixture_frames
 
@@ -92,7 +92,7 @@ def test_twenty_readers_see_old_or_new_never_a_mix(file_store):
 
 KILLED_LOADER = """
 import sys, numpy as np, pandas as pd
-from engagement.store import Store
+from engagement.warehouse.store import Store
 store = Store.open(sys.argv[1], read_only=False)
 n = 3_000_000
 rng = np.random.default_rng(3)

@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
-from engagement.csat import CSAT_DIFFERENCE_METHOD, CSAT_SCALE, csat_difference, csat_summary
+from engagement.voice.csat import CSAT_DIFFERENCE_METHOD, CSAT_SCALE, csat_difference, csat_summary
 from engagement.filters import Filters
-from engagement.kpis import data_range, default_filters
-from engagement.nps import behaviour_after_answer, bottom_box_answers, survey_breakdown, survey_trend
-from engagement.store import Store
+from engagement.value.kpis import data_range, default_filters
+from engagement.voice.nps import behaviour_after_answer, bottom_box_answers, survey_breakdown, survey_trend
+from engagement.warehouse.store import Store
 
 
 def test_csat_summary_by_hand_and_statsmodels():

@@ -1,4 +1,4 @@
-"""The demo brand (engagement/demo.py): its shape, and the truths it plants for the app to find.
+"""The demo brand (engagement/intake/demo.py): its shape, and the truths it plants for the app to find.
 
 One 20,000-customer dataset (seed 42) is generated per module. Each truth test states the
 definition it measures; the thresholds are the ones the generator was specified with, not values
@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from engagement.demo import DEMO_END, DEMO_EXPERIMENT_WINDOWS, DEMO_EXPERIMENTS, DEMO_START, generate_demo
-from engagement.schema import EVENT_TYPES, KINDS, NON_PURCHASE_STATUSES, ORDER_STATUSES, TABLES
+from engagement.intake.demo import DEMO_END, DEMO_EXPERIMENT_WINDOWS, DEMO_EXPERIMENTS, DEMO_START, generate_demo
+from engagement.warehouse.schema import EVENT_TYPES, KINDS, NON_PURCHASE_STATUSES, ORDER_STATUSES, TABLES
 
 CUSTOMERS = 20_000
 END = pd.Timestamp(DEMO_END)

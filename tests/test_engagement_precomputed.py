@@ -15,7 +15,7 @@ import pytest
 from benchmarks.engagement_benchmark import (
     pandas_channel_engagement, pandas_customer_scores, pandas_engagement_summary,
 )
-from engagement.engagement_score import (
+from engagement.value.engagement_score import (
     MAX_CONVERSION_DAYS, EngagementWeights, channel_engagement, customer_scores, engagement_view,
 )
 from engagement.filters import Filters

@@ -15,12 +15,12 @@ import pytest
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from engagement.engagement_score import (
+from engagement.value.engagement_score import (
     EngagementWeights, channel_engagement, comparisons_as_records, customer_scores, engagement_view,
 )
 from engagement.filters import Filters
-from engagement.kpis import data_range, default_filters
-from engagement.store import Store
+from engagement.value.kpis import data_range, default_filters
+from engagement.warehouse.store import Store
 
 WINDOW = Filters(start=date(2025, 1, 1), end=date(2025, 3, 31))
 
@@ -176,7 +176,7 @@ def test_revenue_share_interval_is_the_linearised_ratio(demo_view):
 
 
 def test_demo_engaged_customers_spend_more(demo_view):
-    """Planted truth (engagement/demo.py): a latent engagement trait drives clicks, visits and purchases."""
+    """Planted truth (engagement/intake/demo.py): a latent engagement trait drives clicks, visits and purchases."""
     _, _, view = demo_view
     repeat, revenue, ltv = view.comparisons
     assert revenue.contrast_low > 0

@@ -19,8 +19,8 @@ from statsmodels.stats.weightstats import ttest_ind
 
 from engagement import cli
 from engagement.charts.experiments import forest_plot
-from engagement.experiment_inputs import parse_split, read_unit_file, summary_analysis, unit_file_analysis
-from engagement.experiments import (
+from engagement.experiments.inputs import parse_split, read_unit_file, summary_analysis, unit_file_analysis
+from engagement.experiments.analysis import (
     AnalysisOptions, ExperimentInputError, ExperimentQuery, analysis_summary, experiment_analysis, experiment_ids,
     experiment_stats,
 )
@@ -46,8 +46,8 @@ def full_demo_db_path(tmp_path_factory) -> Path:
     """The demo at its default size (20,000 customers, what `python -m engagement demo` builds): the planted
     sample-ratio mismatch (about a tenth of control lost) needs this many units to pass the strict p < 0.001
     alarm; at the 5,000-customer session fixture it reads p of about 0.006 (flagged only as borderline)."""
-    from engagement.ingest import ingest_demo
-    from engagement.store import Store
+    from engagement.intake.ingest import ingest_demo
+    from engagement.warehouse.store import Store
 
     path = tmp_path_factory.mktemp("demo-full") / "engagement.duckdb"
     store = Store.open(path, read_only=False)
@@ -58,7 +58,7 @@ def full_demo_db_path(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def full_demo_store(full_demo_db_path):
-    from engagement.store import Store
+    from engagement.warehouse.store import Store
 
     store = Store.open(full_demo_db_path, read_only=True)
     yield store
@@ -325,8 +325,8 @@ def test_forest_plot_has_one_row_per_result_and_a_zero_line(demo_store):
 
 
 def test_borderline_split_is_flagged_but_not_called_a_mismatch():
-    from engagement.abstats import sample_ratio_check
-    from engagement.experiment_verdicts import srm_message
+    from engagement.stats.abstats import sample_ratio_check
+    from engagement.experiments.verdicts import srm_message
 
     # 836 vs 952 (the 5,000-customer demo's win-back test): chi2 = 116^2 / 1788 = 7.526, p = 0.0061.
     check = sample_ratio_check({"control": 836, "treatment": 952})

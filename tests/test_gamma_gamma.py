@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engagement.clv import gamma_gamma_groups
-from engagement.gamma_gamma import GammaGammaFit, _gradient, fit_gamma_gamma, log_likelihood_terms
-from engagement.store import Store
+from engagement.retention.clv import gamma_gamma_groups
+from engagement.stats.gamma_gamma import GammaGammaFit, _gradient, fit_gamma_gamma, log_likelihood_terms
+from engagement.warehouse.store import Store
 
 from conftest import SHARED_DATA
 
@@ -106,7 +106,7 @@ def test_too_few_repeat_customers_is_a_clear_error():
 def test_optimised_likelihood_equals_the_sum_of_the_per_customer_densities():
     # The fit sums the terms linear in p and q once; the per-customer log densities (the 2013 note,
     # eq. 4, as printed in log_likelihood_terms) must add up to the same value.
-    from engagement.gamma_gamma import _Likelihood
+    from engagement.stats.gamma_gamma import _Likelihood
 
     rng = np.random.default_rng(42)
     x = rng.integers(1, 10, 300).astype(float)

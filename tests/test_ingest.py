@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engagement.ingest import ingest_file, load_history, quarantined_rows
-from engagement.sources import detect_source, save_mapping, saved_mappings
+from engagement.intake.ingest import ingest_file, load_history, quarantined_rows
+from engagement.intake.sources import detect_source, save_mapping, saved_mappings
 
 from intake_fixtures import ORDERS_HEADER, intake_store, snapshot, table, write  # noqa: F401
 

@@ -14,8 +14,9 @@ from decimal import Decimal
 
 import pytest
 
-from engagement import readers, staging
-from engagement.ingest import ingest_file
+from engagement.intake import readers
+from engagement.intake import staging
+from engagement.intake.ingest import ingest_file
 
 from intake_fixtures import ORDERS_HEADER, intake_store, snapshot, table, write  # noqa: F401
 

@@ -14,11 +14,12 @@ from datetime import datetime
 
 import pytest
 
-from engagement import ingest, staging
-from engagement.demo import generate_demo
-from engagement.ingest import ingest_file
-from engagement.schema import KINDS
-from engagement.store import Store
+from engagement.intake import ingest
+from engagement.intake import staging
+from engagement.intake.demo import generate_demo
+from engagement.intake.ingest import ingest_file
+from engagement.warehouse.schema import KINDS
+from engagement.warehouse.store import Store
 
 from intake_fixtures import ORDERS_HEADER, intake_store, snapshot, table, write  # noqa: F401
 

@@ -10,7 +10,7 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from engagement.filters import Filters
-from engagement.kpis import data_range, default_filters, overview_kpis
+from engagement.value.kpis import data_range, default_filters, overview_kpis
 
 WINDOW = Filters(start=date(2025, 1, 1), end=date(2025, 3, 31))
 
@@ -100,8 +100,8 @@ def test_median_gap_interval_matches_order_statistics_on_raw_rows(demo_store):
     from the raw gaps of the window."""
     import numpy as np
 
-    from engagement.intervals import median_rank_bounds
-    from engagement.kpis import window_totals
+    from engagement.stats.intervals import median_rank_bounds
+    from engagement.value.kpis import window_totals
 
     filters = default_filters(data_range(demo_store))
     params = filters.params()
@@ -122,7 +122,7 @@ def _pandas_window_totals(store, filters: Filters) -> dict:
     grouping per customer, gaps from a per-customer sort (independent of the SQL's neighbour columns)."""
     import numpy as np
 
-    from engagement.intervals import median_rank_bounds
+    from engagement.stats.intervals import median_rank_bounds
 
     cur = store.cursor()
     orders = cur.execute("SELECT order_id, customer_id, ordered_at, net_revenue::double AS net_revenue, status "
@@ -175,7 +175,7 @@ def _pandas_window_totals(store, filters: Filters) -> dict:
 def test_window_totals_match_pandas_on_raw_rows(demo_store, days, channels, segments):
     """window_totals counts buyers from neighbouring purchase times, sums orders from daily totals and
     selects the gap order statistics through a histogram; pandas does it the plain way on raw rows."""
-    from engagement.kpis import window_totals
+    from engagement.value.kpis import window_totals
 
     end = data_range(demo_store).last_order_date
     filters = Filters(start=end - timedelta(days=days - 1), end=end, channels=channels, segments=segments)

@@ -13,11 +13,11 @@ from statsmodels.stats.proportion import proportion_confint
 
 from engagement.charts import lifecycle as lifecycle_charts
 from engagement.filters import Filters
-from engagement.lifecycle import (
+from engagement.retention.lifecycle import (
     StageThresholds, current_stages, default_thresholds, end_of_day, month_end_moments, purchase_funnel,
     stage_customers, stage_sizes, stage_transitions, time_to_second_purchase,
 )
-from engagement.store import Store
+from engagement.warehouse.store import Store
 
 ALL_TIME = Filters(start=date(2024, 1, 1), end=date(2025, 12, 31))
 THRESHOLDS = StageThresholds(at_risk_days=60, lapsed_days=180, vip_top_share=0.10)

@@ -21,13 +21,13 @@ from streamlit.testing.v1 import AppTest
 
 from engagement import ui
 from engagement.filters import Filters
-from engagement.kpis import aov_by_month, overview_kpis
-from engagement.notebook_export import (
+from engagement.value.kpis import aov_by_month, overview_kpis
+from engagement.notebook.export import (
     LibraryCall, ViewRecipe, as_frame, build_notebook, file_name, open_store, sql_literal, sql_text, to_source,
 )
 from engagement.sql import read_sql
-from engagement.sql_safety import run_query
-from engagement.store import QueryRecord, record_queries
+from engagement.notebook.sql_safety import run_query
+from engagement.warehouse.store import QueryRecord, record_queries
 
 ROOT = Path(__file__).resolve().parents[1]
 FILTERS = Filters(datetime.date(2025, 6, 1), datetime.date(2026, 5, 31), channels=("paid_social", "referral"))

@@ -21,14 +21,14 @@ from scipy import stats
 from engagement.charts import nps as nps_charts
 from engagement.cli import main as cli_main
 from engagement.filters import Filters
-from engagement.intervals import wilson_interval
-from engagement.kpis import data_range, default_filters
-from engagement.nps import (
+from engagement.stats.intervals import wilson_interval
+from engagement.value.kpis import data_range, default_filters
+from engagement.voice.nps import (
     NPS_SCALE, SMALL_GROUP_MIN, behaviour_after_answer, behaviour_verdict, bottom_box_answers, breakdown_records,
     compare_groups, compare_with_previous_period, format_p, mean_difference, nps_difference, nps_summary,
     proportion_difference, survey_breakdown, survey_trend,
 )
-from engagement.store import Store
+from engagement.warehouse.store import Store
 
 Z95 = 1.959963984540054  # scipy.stats.norm.ppf(0.975)
 Q1_2025 = Filters(start=date(2025, 1, 1), end=date(2025, 3, 31))
@@ -258,7 +258,7 @@ def demo_filters(demo_store) -> Filters:
 
 
 def test_demo_promoters_repurchase_more_than_detractors(demo_store, demo_filters):
-    """Planted in engagement/demo.py: satisfaction lowers dropout, so promoters repurchase more."""
+    """Planted in engagement/intake/demo.py: satisfaction lowers dropout, so promoters repurchase more."""
     link = behaviour_after_answer(demo_store, demo_filters, NPS_SCALE, 90)
     promoters, _, detractors = link.outcomes
     assert promoters.repurchase_rate > detractors.repurchase_rate
@@ -452,7 +452,7 @@ def test_an_empty_window_gives_empty_results_not_errors(hand_store):
 
 
 def test_behaviour_and_theme_charts_carry_their_intervals(outcome_store):
-    from engagement.comment_themes import extract_themes
+    from engagement.voice.themes import extract_themes
 
     link = behaviour_after_answer(outcome_store, Filters(date(2025, 1, 1), date(2025, 6, 30)), NPS_SCALE, 30)
     spec = nps_charts.behaviour_chart(link, "revenue").to_dict()

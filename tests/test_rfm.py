@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from engagement.filters import Filters
-from engagement.kpis import data_range, default_filters, window_totals
-from engagement.rfm import SEGMENT_DEFINITIONS, SEGMENT_LABELS, customer_scores, rfm_segments
+from engagement.value.kpis import data_range, default_filters, window_totals
+from engagement.retention.rfm import SEGMENT_DEFINITIONS, SEGMENT_LABELS, customer_scores, rfm_segments
 
 
 def test_hand_calculated_scores_and_segments(hand_store):

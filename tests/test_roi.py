@@ -16,14 +16,14 @@ import statsmodels.formula.api as smf
 from scipy import stats
 
 from engagement import cli
-from engagement.engagement_score import EngagementWeights
-from engagement.kpis import data_range, default_filters
-from engagement.roi import (
+from engagement.value.engagement_score import EngagementWeights
+from engagement.value.kpis import data_range, default_filters
+from engagement.value.roi import (
     METHOD_HOLDOUT, METHOD_OBSERVATIONAL, SRM_ALPHA, RoiInputError, experiments, holdout_estimate,
     materialise_outcomes, observational_estimate, ols_from_moments, programme_cost, roi_from_incremental,
     roi_report,
 )
-from engagement.store import Store
+from engagement.warehouse.store import Store
 
 from conftest import SHARED_DATA
 

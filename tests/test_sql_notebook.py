@@ -14,14 +14,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from engagement.charts.quick_chart import MAX_CHART_ROWS, QuickChartSpec, quick_chart, suggest_chart
-from engagement.schema import TABLES
-from engagement.schema_browser import derived_definition, schema_tables
-from engagement.sql_notebook import (
+from engagement.warehouse.schema import TABLES
+from engagement.notebook.schema_browser import derived_definition, schema_tables
+from engagement.notebook.notebooks import (
     Cell, Notebook, add_cell, delete_cell, list_notebooks, load_notebook, move_cell, notebook_versions,
     run_all, run_cell, save_notebook, share_query, update_cell,
 )
 from engagement.derived import DERIVED_TABLES
-from engagement.store import ReadOnlyStoreError
+from engagement.warehouse.store import ReadOnlyStoreError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -128,7 +128,7 @@ def test_schema_browser_lists_tables_columns_rows_and_definitions(hand_store):
 
 
 def test_schema_browser_lists_the_churn_model_fitted_at_load_as_derived(demo_store):
-    from engagement.churn import STORED_MODEL, STORED_MODEL_TABLES
+    from engagement.retention.churn import STORED_MODEL, STORED_MODEL_TABLES
 
     tables = {t.name: t for t in schema_tables(demo_store)}
     for name in STORED_MODEL_TABLES:

@@ -17,8 +17,8 @@ import pytest
 
 from conftest import hand_fixture_frames
 from engagement.cli import main
-from engagement.store import Store
-from engagement.sql_safety import (
+from engagement.warehouse.store import Store
+from engagement.notebook.sql_safety import (
     QueryCancelled, QueryFailed, QueryRefused, check_query, harden_process, run_query,
 )
 

@@ -9,10 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engagement import churn, clv_default
+from engagement.retention import churn
+from engagement.retention import clv_default
 from engagement.sql import read_sql
 from engagement.derived import DERIVED_TABLES, KINDS_NOT_DERIVED_FROM, STORED_VIEWS
-from engagement.schema import KINDS
+from engagement.warehouse.schema import KINDS
 
 
 def _derived_sql() -> dict[str, str]:
@@ -65,7 +66,7 @@ def test_a_database_built_by_other_derived_sql_is_rebuilt_once_when_opened(tmp_p
     """A database whose derived tables came from an older version (another fingerprint) gets them rebuilt on the
     next writable open, so views never read an older shape; an up-to-date one is not rebuilt."""
     from engagement.derived import derived_fingerprint
-    from engagement.store import Store
+    from engagement.warehouse.store import Store
 
     path = tmp_path / "upgrade.duckdb"
     store = Store.open(path, read_only=False)
@@ -92,7 +93,7 @@ def test_a_database_built_by_other_derived_sql_is_rebuilt_once_when_opened(tmp_p
 
 def _stale_database(path) -> None:
     """A database file whose derived tables an older version built (another fingerprint, a table missing)."""
-    from engagement.store import Store
+    from engagement.warehouse.store import Store
 
     store = Store.open(path, read_only=False)
     store.load_frame("orders", pd.DataFrame({
@@ -107,7 +108,7 @@ def test_a_read_only_instance_on_a_stale_database_says_how_to_upgrade_it(tmp_pat
     """A read-only instance cannot rebuild: reports stop with the fix (`upgrade`), which rebuilds once; a
     command that reads no view (validate) still runs."""
     from engagement.cli import main
-    from engagement.store import Store, StoreOutdatedError
+    from engagement.warehouse.store import Store, StoreOutdatedError
 
     path = tmp_path / "stale.duckdb"
     _stale_database(path)
@@ -135,7 +136,7 @@ def test_every_command_closes_its_store_when_it_returns(demo_db_path, monkeypatc
     """Closed when the command returns, not when collected: a writable open in the same process (a notebook
     calling main, then loading) would meet a connection still held somewhere (a traceback, a cache) and fail."""
     from engagement.cli import main
-    from engagement.store import Store
+    from engagement.warehouse.store import Store
 
     closed = []
     original_close = Store.close

@@ -8,15 +8,15 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
-from engagement import clv
-from engagement.clv import STORED_SUMMARIES, _summary_params, _summary_rows, fit_clv, observation_window
+from engagement.retention import clv
+from engagement.retention.clv import STORED_SUMMARIES, _summary_params, _summary_rows, fit_clv, observation_window
 from engagement.filters import Filters
-from engagement.kpis import data_range, default_filters
-from engagement.query_records import QueryRecord, record_queries
-from engagement.rfm import STORED_WINDOW, customer_scores, rfm_segments
+from engagement.value.kpis import data_range, default_filters
+from engagement.warehouse.query_records import QueryRecord, record_queries
+from engagement.retention.rfm import STORED_WINDOW, customer_scores, rfm_segments
 from engagement.sql import read_sql
 from engagement.derived import STORED_VIEWS
-from engagement.store import Store
+from engagement.warehouse.store import Store
 
 PAGE_HOLDOUT_DAYS = 182  # pages/rfm_clv.py's default "Holdout period (days)"
 
@@ -123,7 +123,7 @@ def test_clv_other_splits_move_the_purchases_between_out_of_the_nearest_stored_s
 
 
 def test_clv_fit_is_the_same_from_stored_and_on_demand_inputs(demo_store, monkeypatch):
-    from engagement.clv import fit_clv_on_demand
+    from engagement.retention.clv import fit_clv_on_demand
 
     first_day, observation_end = observation_window(demo_store)
     calibration_end = max(first_day, observation_end - timedelta(days=PAGE_HOLDOUT_DAYS))
@@ -145,7 +145,7 @@ def test_clv_page_default_is_the_request_fitted_at_load():
     from pathlib import Path
     import re
 
-    from engagement.clv_default import DEFAULT_HORIZON_DAYS, DEFAULT_UNIT
+    from engagement.retention.clv_default import DEFAULT_HORIZON_DAYS, DEFAULT_UNIT
 
     page = (Path(__file__).resolve().parents[1] / "pages" / "rfm_clv.py").read_text(encoding="utf-8")
     assert re.search(r'"rfm_clv_horizon", (\d+),', page).group(1) == str(DEFAULT_HORIZON_DAYS)
@@ -188,7 +188,7 @@ def _assert_same_clv_result(stored, on_demand) -> None:
 def test_clv_default_reads_the_result_fitted_at_load_and_equals_fitting_on_demand(demo_store, monkeypatch):
     """The page's default request reads the stored result; fitting on demand (inputs computed by
     clv/customer_summary.sql, not read from the stored summaries) gives the same result, field by field."""
-    from engagement.clv_default import DEFAULT_HORIZON_DAYS, DEFAULT_UNIT
+    from engagement.retention.clv_default import DEFAULT_HORIZON_DAYS, DEFAULT_UNIT
 
     first_day, observation_end = observation_window(demo_store)
     calibration_end = max(first_day, observation_end - timedelta(days=PAGE_HOLDOUT_DAYS))
@@ -222,8 +222,8 @@ def test_clv_other_settings_read_the_parts_fitted_at_load_and_equal_fitting_on_d
     depend on the setting changed (the calibration fits and holdout check on the horizon, the forecast's fits on
     either, the forecast on the calibration end) are read from the result stored at load, the rest is computed;
     the result equals fitting everything on demand, field by field."""
-    from engagement.clv import fit_clv_on_demand
-    from engagement.clv_default import DEFAULT_HORIZON_DAYS, DEFAULT_UNIT
+    from engagement.retention.clv import fit_clv_on_demand
+    from engagement.retention.clv_default import DEFAULT_HORIZON_DAYS, DEFAULT_UNIT
 
     first_day, observation_end = observation_window(demo_store)
     holdout_days = request_change.get("holdout_days", PAGE_HOLDOUT_DAYS)
@@ -247,7 +247,7 @@ def test_clv_other_settings_read_the_parts_fitted_at_load_and_equal_fitting_on_d
 
 @pytest.mark.parametrize("request_change", [{"unit": "day"}, {"unit": "day", "horizon_days": 60}])
 def test_clv_other_settings_are_fitted_on_demand(demo_store, request_change):
-    from engagement.clv_default import DEFAULT_HORIZON_DAYS, DEFAULT_UNIT
+    from engagement.retention.clv_default import DEFAULT_HORIZON_DAYS, DEFAULT_UNIT
 
     first_day, observation_end = observation_window(demo_store)
     holdout_days = request_change.get("holdout_days", PAGE_HOLDOUT_DAYS)
@@ -265,8 +265,8 @@ def test_clv_other_settings_are_fitted_on_demand(demo_store, request_change):
 def test_clv_model_with_other_settings_does_not_read_the_stored_result(demo_store, monkeypatch):
     """A result stored with other model settings (here a longer top list; likewise other code or libraries) is
     not used, and the fingerprint changes, so a writable open refits it."""
-    from engagement import clv
-    from engagement.clv_default import DEFAULT_HORIZON_DAYS, DEFAULT_UNIT
+    from engagement.retention import clv
+    from engagement.retention.clv_default import DEFAULT_HORIZON_DAYS, DEFAULT_UNIT
     from engagement.derived import derived_fingerprint
 
     first_day, observation_end = observation_window(demo_store)
@@ -282,7 +282,7 @@ def test_clv_model_with_other_settings_does_not_read_the_stored_result(demo_stor
 
 def test_clv_model_that_cannot_be_fitted_at_load_stores_why(tmp_path):
     """No purchases yet: the load succeeds and the stored row keeps the on-demand error."""
-    from engagement.clv_default import STORED_MODEL
+    from engagement.retention.clv_default import STORED_MODEL
 
     store = Store.open(":memory:", read_only=False)
     store.load_frame("customers", pd.DataFrame({
@@ -295,7 +295,7 @@ def test_clv_model_that_cannot_be_fitted_at_load_stores_why(tmp_path):
 
 
 def _store_with_orders(tmp_path, name: str) -> Store:
-    from engagement.ingest import ingest_demo
+    from engagement.intake.ingest import ingest_demo
 
     store = Store.open(tmp_path / f"{name}.duckdb", read_only=False)
     ingest_demo(store, customers=300, seed=3)
@@ -304,7 +304,7 @@ def _store_with_orders(tmp_path, name: str) -> Store:
 
 def test_a_failing_default_clv_fit_does_not_block_a_load(monkeypatch, tmp_path):
     """A modelling failure at load time is stored as the default request's problem; the data still loads."""
-    from engagement import clv
+    from engagement.retention import clv
 
     def broken(*args, **kwargs):
         raise RuntimeError("solver diverged")
@@ -323,7 +323,7 @@ def test_a_database_error_fitting_the_default_clv_model_aborts_the_load(monkeypa
     """A DuckDB error is not a modelling problem: the load fails and is rolled back."""
     import duckdb
 
-    from engagement import clv
+    from engagement.retention import clv
 
     store = _store_with_orders(tmp_path, "aborted")
     orders_before = store.table_counts()["orders"]
@@ -348,7 +348,7 @@ def _end_of_data(store: Store):
 
 
 def test_churn_default_horizon_reads_the_stored_features(demo_store):
-    from engagement.churn import STORED_FEATURES, TRAINING_SAMPLE_CUSTOMERS, _current_features, _training_features
+    from engagement.retention.churn import STORED_FEATURES, TRAINING_SAMPLE_CUSTOMERS, _current_features, _training_features
 
     end_of_data = _end_of_data(demo_store)
     cutoff = end_of_data - timedelta(days=90)
@@ -378,7 +378,7 @@ def test_stored_current_churn_features_serve_any_horizon_and_selection(demo_stor
     """Scoring reads the stored current features for every horizon (no purchase lies after the end of the data,
     so the label is the same whatever its window), narrowed to a selection: the rows clv/churn_features.sql
     computes for that horizon and selection, in the same order."""
-    from engagement.churn import _current_features
+    from engagement.retention.churn import _current_features
 
     end_of_data = _end_of_data(demo_store)
     channels = tuple(data_range(demo_store).channels)
@@ -442,7 +442,7 @@ def test_churn_page_default_is_the_horizon_fitted_at_load():
 def test_churn_default_reads_the_model_fitted_at_load_and_equals_fitting_on_demand(demo_store):
     """The default request reads the stored result; fitting on demand (features computed by
     clv/churn_features.sql, not read from the stored features) gives the same result, field by field."""
-    from engagement.churn import fit_churn_model
+    from engagement.retention.churn import fit_churn_model
 
     with record_queries() as queries:
         stored = fit_churn_model(demo_store, PAGE_HORIZON_DAYS)
@@ -462,7 +462,7 @@ def test_churn_default_reads_the_model_fitted_at_load_and_equals_fitting_on_dema
 
 
 def test_churn_other_horizon_is_fitted_on_demand(demo_store):
-    from engagement.churn import fit_churn_model
+    from engagement.retention.churn import fit_churn_model
 
     with record_queries() as queries:
         result = fit_churn_model(demo_store, 60)
@@ -477,7 +477,7 @@ def test_churn_other_horizon_is_fitted_on_demand(demo_store):
 def test_churn_other_horizon_scoring_the_stored_features_equals_computing_them(demo_store, monkeypatch):
     """A database without the stored current features (an older version's, read-only) computes them with
     clv/churn_features.sql for the horizon asked: the same result, field by field."""
-    from engagement.churn import STORED_FEATURES, fit_churn_model
+    from engagement.retention.churn import STORED_FEATURES, fit_churn_model
 
     channels = tuple(data_range(demo_store).channels)[:3]
     stored = fit_churn_model(demo_store, 60, channels=channels)
@@ -495,7 +495,7 @@ def test_churn_training_sample_size_is_the_stored_one():
     would compute its features on demand instead of reading them)."""
     import re
 
-    from engagement.churn import TRAINING_SAMPLE_CUSTOMERS
+    from engagement.retention.churn import TRAINING_SAMPLE_CUSTOMERS
 
     stored = re.search(r"(\d+)::bigint as sample_customers", read_sql("derived/churn_training_features")).group(1)
     assert int(stored) == TRAINING_SAMPLE_CUSTOMERS
@@ -504,7 +504,7 @@ def test_churn_training_sample_size_is_the_stored_one():
 def test_churn_model_with_other_settings_does_not_read_the_stored_result(demo_store, monkeypatch):
     """A stored result fitted with other model settings is not used (and the fingerprint changes, so a
     writable open refits it)."""
-    import engagement.churn as churn
+    import engagement.retention.churn as churn
     from engagement.derived import derived_fingerprint
 
     fingerprint = derived_fingerprint()
@@ -517,7 +517,7 @@ def test_churn_model_with_other_settings_does_not_read_the_stored_result(demo_st
 
 def test_churn_model_that_cannot_be_fitted_at_load_stores_why(hand_store):
     """Four customers: too little history. The stored row keeps the on-demand error, raised for the default."""
-    from engagement.churn import STORED_MODEL, _end_of_data, _fit, fit_churn_model
+    from engagement.retention.churn import STORED_MODEL, _end_of_data, _fit, fit_churn_model
 
     cur = hand_store.cursor()
     with pytest.raises(ValueError, match="Too little history") as on_demand:
@@ -533,8 +533,8 @@ def test_churn_model_that_cannot_be_fitted_at_load_stores_why(hand_store):
 def test_engagement_default_window_reads_the_stored_counts_for_any_selection_and_weights(demo_store):
     """The stored counts cover every customer of the default window; a selection, other weights and another
     threshold are applied when scoring, and give what scoring on demand gives."""
-    from engagement.engagement_score import STORED_COUNTS, EngagementWeights, counts_run
-    from engagement.engagement_score import customer_scores as engagement_scores
+    from engagement.value.engagement_score import STORED_COUNTS, EngagementWeights, counts_run
+    from engagement.value.engagement_score import customer_scores as engagement_scores
 
     default = default_filters(data_range(demo_store))
     selection = Filters(default.start, default.end, channels=("paid_social", "referral"), segments=("repeat", "vip"))
@@ -561,8 +561,8 @@ def test_engagement_window_near_the_default_moves_the_stored_counts_and_gets_the
     lasts: the stored counts moved by the events and purchases of the days in between
     (engagement/moved_window_counts.sql) equal engagement/customer_counts.sql's rows for it, exactly; other
     windows count their own days."""
-    from engagement.engagement_score import STORED_COUNTS, counts_run
-    from engagement.query_records import QueryRecord
+    from engagement.value.engagement_score import STORED_COUNTS, counts_run
+    from engagement.warehouse.query_records import QueryRecord
 
     stored = demo_store.stored_view_params(STORED_COUNTS)
     default = default_filters(data_range(demo_store))

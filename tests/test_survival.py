@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from statsmodels.duration.survfunc import SurvfuncRight
 
-from engagement.survival import kaplan_meier
+from engagement.stats.survival import kaplan_meier
 
 # Freireich et al. (1963) leukaemia trial, 6-MP arm (21 patients, weeks of remission; False = censored), the
 # textbook Kaplan-Meier example (Gehan 1965; Klein & Moeschberger, Survival Analysis, 2nd ed., section 4.2).

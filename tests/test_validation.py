@@ -8,10 +8,14 @@ from datetime import datetime
 
 import pytest
 
-from engagement import config, readers, sources, staging, validation
-from engagement.ingest import ingest_file
-from engagement.schema import KINDS, TABLES
-from engagement.store import Store
+from engagement import config
+from engagement.intake import readers
+from engagement.intake import sources
+from engagement.intake import staging
+from engagement.intake import validation
+from engagement.intake.ingest import ingest_file
+from engagement.warehouse.schema import KINDS, TABLES
+from engagement.warehouse.store import Store
 
 from conftest import hand_fixture_frames
 from intake_fixtures import ORDERS_HEADER, write

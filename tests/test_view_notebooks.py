@@ -14,20 +14,20 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from engagement.churn import fit_churn_model
-from engagement.clv import fit_clv, observation_window
-from engagement.cohorts import retention_matrix
-from engagement.experiments import ExperimentQuery, experiment_analysis
-from engagement.roi import roi_report
-from engagement.csat import CSAT_SCALE
-from engagement.engagement_score import DEFAULT_THRESHOLD, EngagementWeights, engagement_view
+from engagement.retention.churn import fit_churn_model
+from engagement.retention.clv import fit_clv, observation_window
+from engagement.retention.cohorts import retention_matrix
+from engagement.experiments.analysis import ExperimentQuery, experiment_analysis
+from engagement.value.roi import roi_report
+from engagement.voice.csat import CSAT_SCALE
+from engagement.value.engagement_score import DEFAULT_THRESHOLD, EngagementWeights, engagement_view
 from engagement.filters import Filters
-from engagement.lifecycle import current_stages, default_thresholds, month_end_moments, stage_sizes
-from engagement.nps import NPS_SCALE, survey_breakdown
-from engagement.notebook_export import LibraryCall, ViewRecipe, notebook_text, sql_text
-from engagement.rfm import rfm_segments
-from engagement.sql_safety import run_query
-from engagement.store import record_queries
+from engagement.retention.lifecycle import current_stages, default_thresholds, month_end_moments, stage_sizes
+from engagement.voice.nps import NPS_SCALE, survey_breakdown
+from engagement.notebook.export import LibraryCall, ViewRecipe, notebook_text, sql_text
+from engagement.retention.rfm import rfm_segments
+from engagement.notebook.sql_safety import run_query
+from engagement.warehouse.store import record_queries
 
 FILTERS = Filters(start=date(2025, 11, 1), end=date(2026, 10, 31), channels=("referral",))
 
@@ -163,7 +163,7 @@ def test_show_sql_of_chained_queries_runs_in_a_sql_cell(view, demo_store):
         pd.testing.assert_frame_equal(_sorted(pasted), _sorted(expected), check_dtype=False, rtol=1e-9,
                                       obj=query.name)
     if view == "clv":
-        from engagement.clv import bgnbd_groups
+        from engagement.retention.clv import bgnbd_groups
 
         # The recorded chain is what the library fitted on: the calibration period's BG/NBD groups.
         calibration_end, unit, _, channels, segments = _clv_arguments(demo_store)

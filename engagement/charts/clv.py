@@ -5,9 +5,9 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from engagement.churn import ChurnModelResult
-from engagement.clv import ClvResult, HoldoutCheck
-from engagement.rfm import RfmSegments
+from engagement.retention.churn import ChurnModelResult
+from engagement.retention.clv import ClvResult, HoldoutCheck
+from engagement.retention.rfm import RfmSegments
 
 
 def rfm_segment_chart(result: RfmSegments) -> alt.Chart:

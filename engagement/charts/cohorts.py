@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from engagement.cohorts import METRICS, CohortMatrix
+from engagement.retention.cohorts import METRICS, CohortMatrix
 
 _PERIOD_TITLE = {"month": "Months since first purchase", "week": "Weeks since first purchase",
                  "quarter": "Quarters since first purchase"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from engagement.engagement_score import EngagementView, SegmentComparison
+from engagement.value.engagement_score import EngagementView, SegmentComparison
 
 _SEGMENT_COLOURS = alt.Scale(domain=["Engaged", "Unengaged"], range=["#1f77b4", "#bbbbbb"])
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from engagement.lifecycle import STAGE_LABELS, STAGES, PurchaseFunnel, TransitionMatrix
-from engagement.survival import KaplanMeierResult
+from engagement.retention.lifecycle import STAGE_LABELS, STAGES, PurchaseFunnel, TransitionMatrix
+from engagement.stats.survival import KaplanMeierResult
 
 STAGE_COLOURS = {
     "prospect": "#c7c7c7", "new": "#9ecae1", "repeat": "#3182bd", "vip": "#31a354",

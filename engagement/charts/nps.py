@@ -9,8 +9,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from engagement.comment_themes import ThemeResult
-from engagement.nps import SMALL_GROUP_MIN, BehaviourLink, SurveyScale
+from engagement.voice.themes import ThemeResult
+from engagement.voice.nps import SMALL_GROUP_MIN, BehaviourLink, SurveyScale
 
 CATEGORY_COLOURS = ["#2e7d32", "#9e9e9e", "#c62828"]  # top box, middle, bottom box
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from engagement.roi import ObservationalEstimate, RoiResult
+from engagement.value.roi import ObservationalEstimate, RoiResult
 
 
 def adjustment_chart(estimate: ObservationalEstimate) -> alt.LayerChart:

@@ -73,7 +73,7 @@ def open_store(args: argparse.Namespace, read_only: bool = True, needs_derived: 
     reads views (``needs_derived``): a writable open (``upgrade``, ``ingest``) rebuilds them. The store is
     closed when the command returns (``close_opened_stores``).
     """
-    from engagement.store import Store, StoreOutdatedError
+    from engagement.warehouse.store import Store, StoreOutdatedError
 
     path = args.db or str(config.db_path())
     if path != ":memory:" and read_only:
@@ -98,7 +98,7 @@ def open_store(args: argparse.Namespace, read_only: bool = True, needs_derived: 
 def filters_from_args(store, args: argparse.Namespace):
     """The view filters from --start/--end/--channel/--segment, defaulting to the last 12 months of data."""
     from engagement.filters import Filters
-    from engagement.kpis import data_range, default_filters
+    from engagement.value.kpis import data_range, default_filters
 
     defaults = default_filters(data_range(store))
     try:

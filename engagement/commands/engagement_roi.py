@@ -13,7 +13,7 @@ def _weights(raw: str | None):
     """``orders=3,referrals=5`` -> EngagementWeights (unnamed behaviours keep their default)."""
     from dataclasses import fields
 
-    from engagement.engagement_score import EngagementWeights
+    from engagement.value.engagement_score import EngagementWeights
 
     if not raw:
         return EngagementWeights()
@@ -35,7 +35,7 @@ def _weights(raw: str | None):
 
 
 def cmd_report_engagement(args: argparse.Namespace) -> int:
-    from engagement.engagement_score import channel_engagement, comparisons_as_records, engagement_view
+    from engagement.value.engagement_score import channel_engagement, comparisons_as_records, engagement_view
 
     store = open_store(args)
     filters = filters_from_args(store, args)
@@ -58,7 +58,7 @@ def cmd_report_engagement(args: argparse.Namespace) -> int:
 
 
 def cmd_report_roi(args: argparse.Namespace) -> int:
-    from engagement.roi import RoiInputError, report_as_record, roi_report
+    from engagement.value.roi import RoiInputError, report_as_record, roi_report
 
     if not 0 < args.margin <= 1:
         raise CliError(f"--margin is a fraction between 0 and 1 (0.4 = 40 %), not {args.margin}.")

@@ -8,8 +8,8 @@ from engagement.commands.common import CliError, add_db_option, add_format_optio
 
 
 def _analysis_options(args: argparse.Namespace):
-    from engagement.experiment_inputs import parse_split
-    from engagement.experiments import AnalysisOptions
+    from engagement.experiments.inputs import parse_split
+    from engagement.experiments.analysis import AnalysisOptions
 
     return AnalysisOptions(
         control=args.control, correction=args.correction, alpha=args.alpha, use_cuped=not args.no_cuped,
@@ -18,7 +18,7 @@ def _analysis_options(args: argparse.Namespace):
 
 
 def _emit_analysis(analysis, fmt: str) -> None:
-    from engagement.experiments import analysis_summary, result_records
+    from engagement.experiments.analysis import analysis_summary, result_records
 
     if fmt == "json":
         emit(analysis_summary(analysis), "json")
@@ -27,8 +27,8 @@ def _emit_analysis(analysis, fmt: str) -> None:
 
 
 def cmd_abtest(args: argparse.Namespace) -> int:
-    from engagement.experiment_inputs import read_unit_file, unit_file_analysis
-    from engagement.experiments import ExperimentInputError
+    from engagement.experiments.inputs import read_unit_file, unit_file_analysis
+    from engagement.experiments.analysis import ExperimentInputError
 
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
     try:
@@ -43,7 +43,7 @@ def cmd_abtest(args: argparse.Namespace) -> int:
 
 
 def cmd_report_experiment(args: argparse.Namespace) -> int:
-    from engagement.experiments import ExperimentInputError, ExperimentQuery, experiment_analysis, experiment_ids
+    from engagement.experiments.analysis import ExperimentInputError, ExperimentQuery, experiment_analysis, experiment_ids
 
     store = open_store(args)
     known = experiment_ids(store)

@@ -10,7 +10,7 @@ from engagement.commands.common import CliError, add_db_option, emit, open_store
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from engagement.ingest import ingest_demo
+    from engagement.intake.ingest import ingest_demo
 
     store = open_store(args, read_only=False)
     if not store.is_empty() and not args.force:
@@ -33,8 +33,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Report only: the file is checked against the database's customers but nothing is written."""
     from pathlib import Path
 
-    from engagement.ingest import ingest_file
-    from engagement.store import Store
+    from engagement.intake.ingest import ingest_file
+    from engagement.warehouse.store import Store
 
     path = args.db or str(config.db_path())
     store = open_store(args, read_only=True, needs_derived=False) if Path(path).exists() or path == ":memory:" else \
@@ -45,7 +45,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from engagement.ingest import ingest_file
+    from engagement.intake.ingest import ingest_file
 
     store = open_store(args, read_only=False)
     result = ingest_file(store, args.kind, _existing_file(args.file), source=args.source,
@@ -55,7 +55,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
     """Open the database for writing once: derived tables built by another version are rebuilt."""
-    from engagement.store import Store
+    from engagement.warehouse.store import Store
 
     path = args.db or str(config.db_path())
     try:
@@ -101,9 +101,9 @@ def add_demo_parser(commands) -> None:
 
 def add_load_parsers(commands) -> None:
     """validate, ingest and undo."""
-    from engagement.ingest import ON_INVALID
-    from engagement.schema import KINDS
-    from engagement.sources import SOURCES
+    from engagement.intake.ingest import ON_INVALID
+    from engagement.warehouse.schema import KINDS
+    from engagement.intake.sources import SOURCES
 
     for name, handler, help_text in (
         ("validate", cmd_validate, "check an export against its suite; loads nothing (exit 1 if it would be rejected)"),

@@ -14,7 +14,7 @@ from engagement.commands.common import (
 
 
 def cmd_report_kpis(args: argparse.Namespace) -> int:
-    from engagement.kpis import kpis_as_records, overview_kpis
+    from engagement.value.kpis import kpis_as_records, overview_kpis
 
     store = open_store(args)
     filters = filters_from_args(store, args)
@@ -34,7 +34,7 @@ def cmd_report_kpis(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- retention: cohorts and lifecycle
 def cmd_report_cohorts(args: argparse.Namespace) -> int:
-    from engagement.cohorts import METRICS, cohort_records, retention_matrix
+    from engagement.retention.cohorts import METRICS, cohort_records, retention_matrix
 
     store = open_store(args)
     filters = filters_from_args(store, args)
@@ -58,7 +58,7 @@ def cmd_report_cohorts(args: argparse.Namespace) -> int:
 
 
 def cmd_report_lifecycle(args: argparse.Namespace) -> int:
-    from engagement.lifecycle import (
+    from engagement.retention.lifecycle import (
         StageThresholds, current_stages, default_thresholds, purchase_funnel, stage_definitions,
         time_to_second_purchase,
     )
@@ -119,7 +119,7 @@ def cmd_report_lifecycle(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- CLV
 def cmd_report_clv(args: argparse.Namespace) -> int:
-    from engagement.clv import clv_as_record, fit_clv
+    from engagement.retention.clv import clv_as_record, fit_clv
 
     store = open_store(args)
     try:

@@ -14,8 +14,8 @@ def cmd_sql(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from engagement.exports import to_safe_csv
-    from engagement.notebook_export import open_store
-    from engagement.sql_safety import QueryCancelled, QueryFailed, QueryRefused, harden_process, run_query
+    from engagement.notebook.export import open_store
+    from engagement.notebook.sql_safety import QueryCancelled, QueryFailed, QueryRefused, harden_process, run_query
 
     path = args.db or str(config.db_path())
     if not Path(path).exists():

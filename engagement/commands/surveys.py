@@ -11,8 +11,8 @@ from engagement.commands.common import (
 
 def cmd_report_survey(args: argparse.Namespace) -> int:
     """NPS (or CSAT) per group of --by, each with n and its 95 % interval."""
-    from engagement.csat import CSAT_SCALE
-    from engagement.nps import NPS_SCALE, SMALL_GROUP_MIN, breakdown_records, survey_breakdown
+    from engagement.voice.csat import CSAT_SCALE
+    from engagement.voice.nps import NPS_SCALE, SMALL_GROUP_MIN, breakdown_records, survey_breakdown
 
     scale = NPS_SCALE if args.report == "nps" else CSAT_SCALE
     store = open_store(args)
@@ -32,8 +32,8 @@ def cmd_report_survey(args: argparse.Namespace) -> int:
 
 def cmd_report_survey_outcomes(args: argparse.Namespace) -> int:
     """Repurchase, churn and revenue in the N days after the answer, per answer category, with 95 % CIs."""
-    from engagement.csat import CSAT_SCALE
-    from engagement.nps import NPS_SCALE, behaviour_after_answer, behaviour_verdict
+    from engagement.voice.csat import CSAT_SCALE
+    from engagement.voice.nps import NPS_SCALE, behaviour_after_answer, behaviour_verdict
 
     scale = NPS_SCALE if args.report.startswith("nps") else CSAT_SCALE
     if args.days < 1:
@@ -63,7 +63,7 @@ def cmd_report_survey_outcomes(args: argparse.Namespace) -> int:
 
 def add_survey_report_parsers(reports) -> None:
     """report nps, nps-outcomes, csat and csat-outcomes, in that order."""
-    from engagement.nps import DIMENSIONS
+    from engagement.voice.nps import DIMENSIONS
 
     for survey, what in (("nps", "NPS"), ("csat", "CSAT (%% satisfied)")):
         report_survey = reports.add_parser(

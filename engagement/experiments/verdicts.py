@@ -1,0 +1,125 @@
+"""Plain-language verdicts for experiment results, written so that they never overstate.
+
+Rules, in order:
+
+1. A failed sample-ratio check makes every result untrustworthy, whatever its p-value.
+2. A fixed-horizon test read before its planned size is "too early to call" (unless the always-valid
+   sequential view is on, which is built to be read at any time).
+3. Only an adjusted p-value below alpha is called a difference "unlikely to be chance".
+4. Anything else is "no clear difference", with the smallest effect the test could have detected, so
+   that "we found nothing" is never read as "there is nothing".
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from engagement.stats import abstats
+
+if TYPE_CHECKING:  # pragma: no cover
+    from engagement.experiments.analysis import AnalysisOptions
+
+CORRECTION_NAMES = {"holm": "Holm", "bh": "Benjamini-Hochberg", "none": "no"}
+
+
+def format_amount(value: float, unit: str, signed: bool = False) -> str:
+    """A metric value (or difference) in its unit: shares as %, money with $, counts with 2 decimals."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    sign = "+" if signed else ""
+    if unit == "share":
+        return f"{value * 100:{sign}.1f} {'pts' if signed else '%'}"
+    if unit == "money":
+        return f"{'-' if value < 0 else ('+' if signed else '')}${abs(value):,.2f}"
+    return f"{value:{sign},.3f}"
+
+
+def format_relative(value: float) -> str:
+    return "n/a" if value is None or math.isnan(value) else f"{value * 100:+.1f} %"
+
+
+def format_p(p: float) -> str:
+    if p is None or math.isnan(p):
+        return "n/a"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def p_phrase(p: float) -> str:
+    """"p < 0.001" or "p = 0.123"."""
+    text = format_p(p)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
+def srm_message(srm: abstats.SrmCheck) -> str:
+    """One sentence on the sample-ratio check, loud when it fails."""
+    split = ", ".join(f"{v} {n:,} ({e:.0%} intended)" for v, n, e in zip(srm.variants, srm.observed,
+                                                                             srm.expected_shares))
+    if math.isnan(srm.p_value):
+        return f"Sample ratio could not be checked (units: {split})."
+    if srm.failed:
+        return (f"Sample ratio mismatch: the units per arm ({split}) are far from the intended split "
+                f"(chi-square {p_phrase(srm.p_value)}, threshold {srm.threshold}). Assignment or logging is "
+                "broken, so every result below is untrustworthy: fix the cause before reading any lift.")
+    if srm.is_borderline:
+        return (f"Sample ratio borderline: units per arm ({split}) are further from the intended split than "
+                f"usual (chi-square {p_phrase(srm.p_value)}), though not past the {srm.threshold} alarm threshold. "
+                "Results are shown, but check assignment and logging before acting on them.")
+    return (f"Sample ratio OK: units per arm ({split}) match the intended split "
+            f"(chi-square {p_phrase(srm.p_value)}).")
+
+
+def metric_verdict(*, label: str, unit: str, variant: str, control: str, estimate: abstats.LiftEstimate,
+                   sequential: abstats.SequentialView | None, p_value_adjusted: float, mde_absolute: float,
+                   options: "AnalysisOptions", srm_failed: bool) -> tuple[str, str]:
+    """(status, sentence) for one variant and metric; status is one of untrustworthy, early, positive,
+    negative, inconclusive, no_data."""
+    if estimate.n_control == 0 or estimate.n_variant == 0 or math.isnan(estimate.absolute_lift):
+        return "no_data", f"{label}: not enough data in {variant} or {control} to compare."
+    if not estimate.standard_error > 0:
+        return "no_data", (f"{label}: no unit differs from the others in its arm ({control} "
+                           f"{format_amount(estimate.mean_control, unit)}, {variant} "
+                           f"{format_amount(estimate.mean_variant, unit)}), so there is no variation to test.")
+    if sequential is not None:
+        low, high, rel_low, rel_high = (sequential.ci_low, sequential.ci_high, sequential.relative_ci_low,
+                                        sequential.relative_ci_high)
+        interval_name = "always-valid CI"
+    else:
+        low, high, rel_low, rel_high = estimate.ci_low, estimate.ci_high, estimate.relative_ci_low, \
+            estimate.relative_ci_high
+        interval_name = "CI"
+    level = f"{(1 - options.alpha) * 100:.0f} %"
+    if not math.isnan(estimate.relative_lift):
+        change = (f"{format_relative(estimate.relative_lift)} ({level} {interval_name} "
+                  f"{format_relative(rel_low)} to {format_relative(rel_high)})")
+    else:
+        change = (f"{format_amount(estimate.absolute_lift, unit, True)} ({level} {interval_name} "
+                  f"{format_amount(low, unit, True)} to {format_amount(high, unit, True)})")
+    levels = (f"{format_amount(estimate.mean_control, unit)} in {control} (n = {estimate.n_control:,}) vs "
+              f"{format_amount(estimate.mean_variant, unit)} in {variant} (n = {estimate.n_variant:,})")
+    if srm_failed:
+        return "untrustworthy", (
+            f"Untrustworthy: {label} {variant} vs {control} reads {change}, but the sample ratio check failed, "
+            "so this number cannot be used for a decision. Fix the assignment and rerun.")
+    smallest = min(estimate.n_control, estimate.n_variant)
+    if options.planned_n_per_arm and smallest < options.planned_n_per_arm and sequential is None:
+        return "early", (
+            f"Too early to call {label}: {smallest:,} of the planned {options.planned_n_per_arm:,} units per arm. "
+            f"The current reading is {change}, but stopping a fixed-size test early inflates false positives. "
+            "Wait for the planned size, or switch on the always-valid (sequential) view.")
+    correction = CORRECTION_NAMES[options.correction]
+    p_text = p_phrase(p_value_adjusted) + (f" after {correction} correction" if options.correction != "none" else "")
+    if not math.isnan(estimate.variance_reduction):
+        p_text += f"; CUPED-adjusted, variance {estimate.variance_reduction:.1%} lower"
+    if p_value_adjusted < options.alpha:
+        direction = "raised" if estimate.absolute_lift > 0 else "lowered"
+        return ("positive" if estimate.absolute_lift > 0 else "negative"), (
+            f"{variant} {direction} {label} by {change}: {levels}. A difference this large is unlikely to be "
+            f"chance ({p_text}).")
+    mde = mde_absolute / abs(estimate.mean_control) if estimate.mean_control else math.nan
+    detectable = (f"about ±{mde * 100:.1f} %" if not math.isnan(mde)
+                  else f"about ±{format_amount(mde_absolute, unit)}")
+    return "inconclusive", (
+        f"No clear difference in {label}: {variant} vs {control} {change}; {levels} ({p_text}). "
+        f"With this many units the test reliably detects only changes of {detectable} or more "
+        f"({options.power:.0%} power), so a smaller effect is not ruled out.")

@@ -1,0 +1,348 @@
+"""Where an export came from, and how its columns become our canonical columns.
+
+A source turns the text table ``raw_input`` (see :mod:`engagement.intake.readers`) into a SELECT with the
+canonical column names of one kind (still text) plus ``file_row``. Supported sources:
+
+``canonical``
+    Our own column names (any letter case).
+``shopify``
+    Orders export (one row per line item; order-level fields on the first row of each order) folded
+    into one row per order; customers export. Customers are identified by lower-cased e-mail, since
+    Shopify's orders export carries no customer id.
+``klaviyo``
+    Profiles export into customers; metric (event) exports into events, and their "Received ..."
+    rows into messages.
+``mapping``
+    Any other file, through a column mapping {canonical field: their header}, which can be saved in
+    the database (table ``column_mappings``) and is reused when a file with the same header arrives.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import duckdb
+
+from engagement.intake.parsing import money_sql
+from engagement.intake.readers import RAW_TABLE, ROW_COLUMN, FileRejected
+from engagement.warehouse.schema import TABLES
+
+SOURCES = ("auto", "canonical", "shopify", "klaviyo")
+
+MAPPINGS_DDL = (
+    "CREATE TABLE IF NOT EXISTS column_mappings (name VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, "
+    "header_signature VARCHAR NOT NULL, mapping JSON NOT NULL, saved_at TIMESTAMP NOT NULL)"
+)
+
+# Klaviyo metric names -> our event types / message channels.
+KLAVIYO_EVENT_TYPES = {
+    "clicked email": "email_click", "opened email": "email_open", "clicked sms": "sms_click",
+    "received sms": "sms_delivered", "viewed product": "product_view", "added to cart": "add_to_cart",
+    "active on site": "site_visit", "submitted review": "review",
+}
+KLAVIYO_SENDS = {"received email": "email", "received sms": "sms", "received push": "push"}
+KLAVIYO_EVENT_CHANNELS = {"email_click": "email", "email_open": "email", "sms_click": "sms", "sms_delivered": "sms"}
+
+
+@dataclass(frozen=True)
+class SourcePlan:
+    """The SELECT that maps ``raw_input`` to canonical text columns, and what it did to the file."""
+
+    source: str
+    select_sql: str
+    mapped: dict = field(default_factory=dict)
+    ignored_columns: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    # One output row per file row, in file order (no GROUP BY, no WHERE): the rows can then be
+    # typed straight from the file and numbered by position (see ``staging.stage``).
+    row_preserving: bool = False
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class _Header:
+    """Case- and space-insensitive lookup of a file's columns."""
+
+    def __init__(self, columns: tuple[str, ...]):
+        self.columns = columns
+        self._by_key = {self.key(c): c for c in columns}
+
+    @staticmethod
+    def key(name: str) -> str:
+        return " ".join(name.strip().lower().replace("_", " ").split())
+
+    def find(self, *aliases: str) -> str | None:
+        for alias in aliases:
+            hit = self._by_key.get(self.key(alias))
+            if hit is not None:
+                return hit
+        return None
+
+    def has(self, *names: str) -> bool:
+        return all(self.find(n) for n in names)
+
+    def col(self, *aliases: str) -> str:
+        """SQL for the first alias present, else NULL text."""
+        hit = self.find(*aliases)
+        return _quote(hit) if hit else "CAST(NULL AS VARCHAR)"
+
+
+def header_signature(columns: tuple[str, ...] | list[str]) -> str:
+    """Order-insensitive fingerprint of a header, used to reuse a saved mapping."""
+    return "|".join(sorted(_Header.key(c) for c in columns))
+
+
+def detect_source(columns: tuple[str, ...]) -> str:
+    """``shopify``, ``klaviyo`` or ``canonical`` from the header (``canonical`` when nothing else fits)."""
+    header = _Header(columns)
+    if header.has("Name", "Financial Status", "Lineitem quantity") or header.has(
+        "First Name", "Last Name", "Email", "Total Spent"
+    ):
+        return "shopify"
+    if header.find("Klaviyo ID", "Profile ID") or (header.has("Metric Name") or header.has("Event Name")) and \
+            header.find("Email"):
+        return "klaviyo"
+    return "canonical"
+
+
+def detect_kind(columns: tuple[str, ...], source: str | None = None) -> str | None:
+    """The kind a header most likely holds: by source layout, else the kind whose required columns it has."""
+    header = _Header(columns)
+    source = source or detect_source(columns)
+    if source == "shopify":
+        return "orders" if header.has("Name", "Lineitem quantity") else "customers"
+    if source == "klaviyo":
+        return "events" if header.find("Metric Name", "Event Name", "Metric", "Event") else "customers"
+    fits = [k for k, spec in TABLES.items()
+            if all(header.find(c) for c in spec.required_columns if not (k == "events" and c == "event_id"))]
+    # Prefer the most specific kind (the most required columns matched).
+    return max(fits, key=lambda k: len(TABLES[k].required_columns), default=None)
+
+
+def plan(kind: str, columns: tuple[str, ...], source: str, decimal_comma: bool,
+         mapping: dict[str, str] | None = None, required: tuple[str, ...] | None = None) -> SourcePlan:
+    """The SELECT from ``raw_input`` to canonical columns of ``kind`` for this ``source``.
+
+    ``required`` (the suite's ``expect_column_to_exist`` columns) is checked for canonical files and
+    mappings: a missing one rejects the file with a message naming it.
+    """
+    header = _Header(columns)
+    required = tuple(required if required is not None else TABLES[kind].required_columns)
+    if mapping:
+        return _mapped(kind, header, mapping, "mapping", required)
+    if source == "auto":
+        source = detect_source(columns)
+    if source == "shopify":
+        if header.has("Name", "Lineitem quantity"):
+            if kind != "orders":
+                raise FileRejected(f"This is a Shopify orders export; load it as kind 'orders', not '{kind}'.")
+            return _shopify_orders(header, decimal_comma)
+        if kind != "customers":
+            raise FileRejected(f"This is a Shopify customers export; load it as kind 'customers', not '{kind}'.")
+        return _shopify_customers(header)
+    if source == "klaviyo":
+        if header.find("Metric Name", "Event Name", "Metric", "Event"):
+            if kind not in ("events", "messages"):
+                raise FileRejected(
+                    f"This is a Klaviyo metric export; load it as kind 'events' or 'messages', not '{kind}'."
+                )
+            return _klaviyo_events(header, kind)
+        if kind != "customers":
+            raise FileRejected(f"This is a Klaviyo profiles export; load it as kind 'customers', not '{kind}'.")
+        return _klaviyo_profiles(header)
+    return _mapped(kind, header, {c: c for c in TABLES[kind].column_names}, "canonical", required)
+
+
+def _require(kind: str, header: _Header, mapping: dict[str, str], source: str, required: tuple[str, ...]) -> None:
+    missing = [c for c in required if not (mapping.get(c) and header.find(mapping[c]))]
+    if missing:
+        raise FileRejected(
+            f"Missing required column{'s' if len(missing) > 1 else ''} for {kind}: {', '.join(missing)}. "
+            f"The file has: {', '.join(header.columns[:30])}. Rename the column(s) in the file, or map them on "
+            f"the Data page (column mapping){'' if source != 'canonical' else ' or pass --source shopify/klaviyo'}."
+        )
+
+
+def _mapped(kind: str, header: _Header, mapping: dict[str, str], source: str,
+            required: tuple[str, ...]) -> SourcePlan:
+    spec = TABLES[kind]
+    _require(kind, header, mapping, source, required)
+    parts, used = [], set()
+    for column in spec.column_names:
+        theirs = header.find(mapping[column]) if mapping.get(column) else None
+        if theirs:
+            used.add(theirs)
+            parts.append(f"{_quote(theirs)} AS {_quote(column)}")
+    ignored = tuple(c for c in header.columns if c not in used)
+    notes = (f"Ignored {len(ignored)} column(s) we do not use: {', '.join(ignored[:12])}"
+             f"{' …' if len(ignored) > 12 else ''}. They stay in the archived file.",) if ignored else ()
+    return SourcePlan(
+        source=source,
+        select_sql=f"SELECT {', '.join(parts)}, {ROW_COLUMN} FROM {RAW_TABLE}",
+        mapped={c: mapping[c] for c in spec.column_names if mapping.get(c) and header.find(mapping[c])},
+        ignored_columns=ignored, notes=notes, row_preserving=True,
+    )
+
+
+def _first(column_sql: str) -> str:
+    """First non-blank value of an order-level field over the order's line-item rows."""
+    return f"arg_min({column_sql}, {ROW_COLUMN}) FILTER (WHERE nullif(trim({column_sql}), '') IS NOT NULL)"
+
+
+def _shopify_orders(header: _Header, decimal_comma: bool) -> SourcePlan:
+    for needed in ("Name", "Email", "Created at", "Financial Status", "Lineitem quantity", "Lineitem price"):
+        if not header.find(needed):
+            raise FileRejected(
+                f"The Shopify orders export has no '{needed}' column. Export again with 'All fields' selected."
+            )
+    quantity = money_sql(header.col("Lineitem quantity"), decimal_comma, "DOUBLE")
+    price = money_sql(header.col("Lineitem price"), decimal_comma, "DOUBLE")
+    discount = money_sql(_first(header.col("Discount Amount")), decimal_comma, "DOUBLE")
+    refunded = money_sql(_first(header.col("Refunded Amount")), decimal_comma, "DOUBLE")
+    line_ok = f"({quantity} IS NOT NULL AND {price} IS NOT NULL)"
+    financial = f"lower({_first(header.col('Financial Status'))})"
+    fulfillment = f"lower({_first(header.col('Fulfillment Status'))})"
+    select = f"""
+SELECT
+    {header.col('Name')} AS order_id,
+    lower(trim({_first(header.col('Email'))})) AS customer_id,
+    {_first(header.col('Created at'))} AS ordered_at,
+    CASE WHEN bool_and({line_ok})
+         THEN CAST(round(greatest(sum({quantity} * {price}) - coalesce({discount}, 0) - coalesce({refunded}, 0), 0), 2)
+              AS VARCHAR)
+         ELSE 'unreadable line item: ' || arg_min(coalesce({header.col('Lineitem quantity')}, '') || ' x ' ||
+              coalesce({header.col('Lineitem price')}, ''), {ROW_COLUMN}) FILTER (WHERE NOT {line_ok}) END AS net_revenue,
+    CAST({discount} AS VARCHAR) AS discount,
+    {_first(header.col('Currency'))} AS currency,
+    CASE lower({_first(header.col('Source'))}) WHEN 'web' THEN 'web' WHEN 'pos' THEN 'pos'
+         WHEN 'iphone' THEN 'mobile_app' WHEN 'android' THEN 'mobile_app'
+         ELSE lower({_first(header.col('Source'))}) END AS channel,
+    CASE WHEN {_first(header.col('Cancelled at'))} IS NOT NULL THEN 'cancelled'
+         WHEN {financial} = 'voided' THEN 'cancelled'
+         WHEN {financial} IN ('pending', 'authorized', 'partially_paid', 'unpaid') THEN 'pending'
+         WHEN {financial} = 'paid' AND {fulfillment} = 'fulfilled' THEN 'fulfilled'
+         ELSE {financial} END AS status,
+    min({ROW_COLUMN}) AS {ROW_COLUMN}
+FROM {RAW_TABLE}
+GROUP BY {header.col('Name')}
+"""
+    used = {header.find(c) for c in ("Name", "Email", "Created at", "Financial Status", "Fulfillment Status",
+                                     "Lineitem quantity", "Lineitem price", "Discount Amount", "Refunded Amount",
+                                     "Currency", "Source", "Cancelled at")}
+    return SourcePlan(
+        source="shopify", select_sql=select,
+        ignored_columns=tuple(c for c in header.columns if c not in used),
+        notes=("Shopify orders export: line-item rows are folded into one row per order (row numbers point at "
+               "the order's first line); net revenue = sum(quantity x price) - discount - refunded amount, "
+               "floored at 0; customers are identified by lower-cased e-mail.",),
+    )
+
+
+def _shopify_customers(header: _Header) -> SourcePlan:
+    if not header.find("Email"):
+        raise FileRejected("The Shopify customers export has no 'Email' column; export again with all fields.")
+    select = f"""
+SELECT
+    lower(trim({header.col('Email')})) AS customer_id,
+    lower(trim({header.col('Email')})) AS email,
+    {header.col('Created At', 'Created at', 'Customer Created At')} AS created_at,
+    {header.col('Default Address Country Code', 'Country Code', 'Country')} AS country,
+    {header.col('Accepts Email Marketing', 'Accepts Marketing')} AS accepts_marketing,
+    {ROW_COLUMN}
+FROM {RAW_TABLE}
+"""
+    notes = ("Shopify customers export: customer_id is the lower-cased e-mail (as in the orders export).",)
+    if not header.find("Created At", "Created at", "Customer Created At"):
+        notes += ("This export has no 'Created At' column, so created_at is empty and every row fails the "
+                  "required check; add the column or map it.",)
+    return SourcePlan(source="shopify", select_sql=select, notes=notes, row_preserving=True)
+
+
+def _klaviyo_profiles(header: _Header) -> SourcePlan:
+    select = f"""
+SELECT
+    lower(trim({header.col('Email')})) AS customer_id,
+    lower(trim({header.col('Email')})) AS email,
+    {header.col('Created', 'Profile Created On', 'Created At', 'Date Added')} AS created_at,
+    {header.col('Country')} AS country,
+    {header.col('Email Marketing Consent', 'Accepts Marketing')} AS accepts_marketing,
+    {ROW_COLUMN}
+FROM {RAW_TABLE}
+"""
+    return SourcePlan(source="klaviyo", select_sql=select,
+                      notes=("Klaviyo profiles: customer_id is the lower-cased e-mail.",), row_preserving=True)
+
+
+def _klaviyo_events(header: _Header, kind: str) -> SourcePlan:
+    metric = f"lower(trim({header.col('Metric Name', 'Event Name', 'Metric', 'Event')}))"
+    email = f"lower(trim({header.col('Email', 'Profile Email')}))"
+    when = header.col("Timestamp", "Datetime", "Event Date", "Time")
+    campaign = f"coalesce(nullif(trim({header.col('Campaign Name', 'Campaign')}), ''), " \
+               f"nullif(trim({header.col('Flow Name', 'Flow')}), ''), nullif(trim({header.col('Message Name')}), ''))"
+    sends = "{" + ", ".join(f"{_lit(k)}: {_lit(v)}" for k, v in KLAVIYO_SENDS.items()) + "}"
+    if kind == "messages":
+        select = f"""
+SELECT {campaign} AS campaign_id, {email} AS customer_id, map_extract_value(MAP {sends}, {metric}) AS channel,
+       {when} AS sent_at, {ROW_COLUMN}
+FROM {RAW_TABLE} WHERE map_contains(MAP {sends}, {metric})
+"""
+        note = "Klaviyo metric export as messages: only 'Received Email/SMS/Push' rows are sends; other rows skipped."
+    else:
+        types = "{" + ", ".join(f"{_lit(k)}: {_lit(v)}" for k, v in KLAVIYO_EVENT_TYPES.items()) + "}"
+        channels = "{" + ", ".join(f"{_lit(k)}: {_lit(v)}" for k, v in KLAVIYO_EVENT_CHANNELS.items()) + "}"
+        event_type = f"coalesce(map_extract_value(MAP {types}, {metric}), {metric})"
+        # Without an id column, staging derives one from the row's content (reloads stay idempotent).
+        event_id = f"{header.col('Event ID', 'Id')} AS event_id, " if header.find("Event ID", "Id") else ""
+        select = f"""
+SELECT {event_id}{email} AS customer_id, {when} AS occurred_at,
+       {event_type} AS event_type, map_extract_value(MAP {channels}, {event_type}) AS channel,
+       {campaign} AS campaign_id, {ROW_COLUMN}
+FROM {RAW_TABLE} WHERE NOT map_contains(MAP {sends}, {metric}) OR {metric} = 'received sms'
+"""
+        note = ("Klaviyo metric export as events: 'Received Email/Push' rows are sends (load the file as messages "
+                "too); unknown metrics are kept under their own name and fail the allowed-values check.")
+    return SourcePlan(source="klaviyo", select_sql=select, notes=(note,))
+
+
+# ------------------------------------------------------------ saved mappings
+def save_mapping(cur: duckdb.DuckDBPyConnection, name: str, kind: str, columns: tuple[str, ...],
+                 mapping: dict[str, str]) -> None:
+    """Store (or replace) a named column mapping for files with this header."""
+    cur.execute(MAPPINGS_DDL).fetchall()
+    cur.execute(
+        "INSERT OR REPLACE INTO column_mappings VALUES ($name, $kind, $signature, $mapping, $at)",
+        {"name": name, "kind": kind, "signature": header_signature(columns), "mapping": json.dumps(mapping),
+         "at": datetime.now(timezone.utc).replace(tzinfo=None)},
+    ).fetchall()
+
+
+def saved_mappings(cur: duckdb.DuckDBPyConnection, kind: str | None = None) -> list[dict]:
+    """Saved mappings (newest first), optionally for one kind."""
+    exists = cur.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'column_mappings'"
+    ).fetchall()[0][0]
+    if not exists:
+        return []
+    rows = cur.execute(
+        "SELECT name, kind, header_signature, mapping, saved_at FROM column_mappings "
+        "WHERE $kind IS NULL OR kind = $kind ORDER BY saved_at DESC", {"kind": kind},
+    ).fetchall()
+    return [{"name": r[0], "kind": r[1], "header_signature": r[2], "mapping": json.loads(r[3]), "saved_at": r[4]}
+            for r in rows]
+
+
+def mapping_for_header(cur: duckdb.DuckDBPyConnection, kind: str, columns: tuple[str, ...]) -> dict | None:
+    """The newest saved mapping of ``kind`` whose header matches these columns, if any."""
+    signature = header_signature(columns)
+    for saved in saved_mappings(cur, kind):
+        if saved["header_signature"] == signature:
+            return saved
+    return None

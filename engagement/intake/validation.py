@@ -1,0 +1,469 @@
+"""Checking an export against its Great Expectations suite, and finding the rows that fail.
+
+Suites live in ``expectations/<kind>.json`` (GX 1.x suite JSON: ``name``, ``expectations`` of
+``type``/``kwargs``/``meta``) and are read at run time: editing the JSON changes the checks.
+``meta.level`` says what a failure means: ``file`` rejects the whole file, ``row`` rejects or
+quarantines the failing rows. ``meta.description`` is the per-row reason, ``meta.fix`` what to do.
+
+Two evaluators read the same suite:
+
+- :func:`run_great_expectations`: GX 1.x, pandas engine, ``SUMMARY`` result format (counts only;
+  ``COMPLETE`` costs seconds and gigabytes when many rows fail).
+- :func:`run_sql_checks`: each expectation translated to a per-row SQL predicate in DuckDB. It always
+  runs, because quarantine needs to know *which* rows failed (with their original row numbers), and
+  it gives the counts for files too large for GX on pandas.
+
+Measured on 2 cores (benchmarks/ingest_benchmark.py): GX on pandas costs about 0.4 s per expectation
+per million rows (3.3 s for a timestamp range), i.e. ~26 s for a 5M-row orders file, against ~2 s for
+the SQL checks. So GX runs when the file has at most ``ENGAGEMENT_GX_MAX_ROWS`` rows (default
+250,000); its counts must equal the SQL counts, or the file is refused (a disagreement means one of
+the two is wrong). Larger files are validated by the SQL translation alone, and the report says so.
+``ENGAGEMENT_VALIDATION_ENGINE=gx`` forces GX at any size.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import duckdb
+import pandas as pd
+
+from engagement import config
+from engagement.intake.readers import ROW_COLUMN
+from engagement.intake.staging import CHECKED_TABLE, LOOKUP_COLUMNS, MAPPED_TABLE, NUMBERED_ROWS
+from engagement.sql import with_values
+
+FAILURES_TABLE = "row_failures"
+SAMPLE_ROWS = 20
+DEFAULT_GX_MAX_ROWS = 250_000
+EARLIEST_TIMESTAMP = datetime(2000, 1, 1)
+CLOCK_SLACK = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One entry of a suite: GX type and kwargs, and our meta (level, description, fix)."""
+
+    index: int
+    type: str
+    kwargs: dict
+    meta: dict
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        if "column" in self.kwargs:
+            return (self.kwargs["column"],)
+        return tuple(self.kwargs.get("column_list", ()))
+
+    @property
+    def level(self) -> str:
+        return self.meta.get("level", "row")
+
+    @property
+    def description(self) -> str:
+        return self.meta.get("description", self.type)
+
+    @property
+    def label(self) -> str:
+        condition = f" where {self.kwargs['row_condition']}" if "row_condition" in self.kwargs else ""
+        return f"{self.type}({', '.join(self.columns)}){condition}"
+
+
+@dataclass(frozen=True)
+class Suite:
+    kind: str
+    name: str
+    expectations: tuple[Expectation, ...]
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        return tuple(e.kwargs["column"] for e in self.expectations if e.type == "expect_column_to_exist")
+
+
+@dataclass(frozen=True)
+class ExpectationResult:
+    """The outcome of one expectation on one file."""
+
+    expectation: str
+    column: str
+    description: str
+    fix: str
+    level: str
+    success: bool
+    element_count: int | None
+    unexpected_count: int | None
+    unexpected_percent: float | None
+    engine: str
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in (
+            "expectation", "column", "description", "fix", "level", "success", "element_count",
+            "unexpected_count", "unexpected_percent", "engine", "note")}
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Every expectation's result, the failing rows (a sample with reasons) and how it was run."""
+
+    kind: str
+    rows: int
+    engine: str
+    results: tuple[ExpectationResult, ...]
+    failing_row_count: int
+    sample_failures: pd.DataFrame = field(compare=False, hash=False)
+    seconds: float = 0.0
+
+    @property
+    def file_errors(self) -> tuple[ExpectationResult, ...]:
+        return tuple(r for r in self.results if not r.success and r.level == "file")
+
+    @property
+    def row_errors(self) -> tuple[ExpectationResult, ...]:
+        return tuple(r for r in self.results if not r.success and r.level == "row")
+
+    @property
+    def success(self) -> bool:
+        return all(r.success for r in self.results)
+
+    def results_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([r.as_dict() for r in self.results])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "rows": self.rows, "engine": self.engine, "success": self.success,
+            "failing_rows": self.failing_row_count, "seconds": round(self.seconds, 3),
+            "expectations": [r.as_dict() for r in self.results],
+        }
+
+
+# ------------------------------------------------------------------ suites
+def suite_path(kind: str) -> Path:
+    return config.EXPECTATIONS_DIR / f"{kind}.json"
+
+
+def load_suite(kind: str, path: Path | None = None) -> Suite:
+    """Read ``expectations/<kind>.json``."""
+    raw = json.loads((path or suite_path(kind)).read_text(encoding="utf-8"))
+    expectations = tuple(
+        Expectation(i, e["type"], dict(e.get("kwargs", {})), dict(e.get("meta", {})))
+        for i, e in enumerate(raw["expectations"])
+    )
+    return Suite(kind=kind, name=raw.get("name", kind), expectations=expectations)
+
+
+def run_parameters(now: datetime | None = None) -> dict[str, datetime]:
+    """Values for ``{"$PARAMETER": ...}`` in suites: ``now`` (plus one day of clock slack) and ``earliest``."""
+    now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+    return {"now": now + CLOCK_SLACK, "earliest": EARLIEST_TIMESTAMP}
+
+
+def _resolve(value: Any, parameters: dict[str, Any]) -> Any:
+    if isinstance(value, dict) and "$PARAMETER" in value:
+        return parameters[value["$PARAMETER"]]
+    return value
+
+
+def choose_engine(rows: int) -> str:
+    """``great_expectations`` for files GX on pandas handles in a few seconds, else ``duckdb``."""
+    forced = os.environ.get("ENGAGEMENT_VALIDATION_ENGINE", "auto").strip().lower()
+    if forced in ("gx", "great_expectations"):
+        return "great_expectations"
+    if forced == "duckdb":
+        return "duckdb"
+    limit = int(os.environ.get("ENGAGEMENT_GX_MAX_ROWS", DEFAULT_GX_MAX_ROWS))
+    return "great_expectations" if rows <= limit else "duckdb"
+
+
+# ---------------------------------------------------------- SQL evaluator
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _bound(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters a statement uses (DuckDB refuses unused ones)."""
+    import re
+
+    return {name: params[name] for name in set(re.findall(r"\$(\w+)", sql)) if name in params}
+
+
+def _condition_sql(expectation: Expectation, params: dict[str, Any], tag: str) -> str:
+    """The pandas row_condition we support: ``column=="value"`` (what the suites use)."""
+    condition = expectation.kwargs.get("row_condition")
+    if not condition:
+        return "true"
+    column, _, value = condition.partition("==")
+    params[f"{tag}_cond"] = value.strip().strip('"').strip("'")
+    return f"{_quote(column.strip())} = ${tag}_cond"
+
+
+def _failure_sql(e: Expectation, params: dict[str, Any], parameters: dict[str, Any]) -> str | None:
+    """SQL that is true on the rows failing a column-map expectation (None: not a row-level type)."""
+    tag = f"e{e.index}"
+    when = _condition_sql(e, params, tag)
+    if e.type == "expect_column_values_to_not_be_null":
+        return f"({when} AND {_quote(e.columns[0])} IS NULL)"
+    column = _quote(e.columns[0]) if e.columns else None
+    if e.type == "expect_column_values_to_be_in_set":
+        params[f"{tag}_set"] = list(e.kwargs["value_set"])
+        return f"({when} AND {column} IS NOT NULL AND NOT list_contains(${tag}_set, {column}))"
+    if e.type == "expect_column_values_to_be_between":
+        tests = []
+        for bound, op, strict_op, strict in (("min_value", "<", "<=", "strict_min"), ("max_value", ">", ">=", "strict_max")):
+            if e.kwargs.get(bound) is not None:
+                params[f"{tag}_{bound}"] = _resolve(e.kwargs[bound], parameters)
+                tests.append(f"{column} {strict_op if e.kwargs.get(strict) else op} ${tag}_{bound}")
+        return f"({when} AND {column} IS NOT NULL AND ({' OR '.join(tests) or 'false'}))"
+    if e.type in ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"):
+        return "__unique__"  # resolved by _unique_failure_sql (needs a query first)
+    if e.type == "expect_column_values_to_match_regex":
+        params[f"{tag}_regex"] = e.kwargs["regex"]
+        return f"({when} AND {column} IS NOT NULL AND NOT regexp_matches({column}, ${tag}_regex))"
+    return None
+
+
+def _unique_failure_sql(cur: duckdb.DuckDBPyConnection, e: Expectation) -> str:
+    """Rows whose key occurs more than once. A hash aggregate finds the duplicated keys (cheap, and
+    usually none: then the predicate is the constant false); only then are rows matched to them."""
+    table = f"dup_keys_{e.index}"
+    cols = ", ".join(_quote(c) for c in e.columns)
+    some_key = " OR ".join(f"{_quote(c)} IS NOT NULL" for c in e.columns)
+    # Keys are file columns: read them without the lookups' joins (a join is computed even when unused).
+    source = CHECKED_TABLE if set(e.columns) & set(LOOKUP_COLUMNS) else NUMBERED_ROWS
+    cur.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {cols} FROM {source} "
+        f"WHERE {some_key} GROUP BY ALL HAVING count(*) > 1"
+    ).fetchall()
+    if not cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]:
+        return "false"
+    match = " AND ".join(f"d.{_quote(c)} IS NOT DISTINCT FROM {CHECKED_TABLE}.{_quote(c)}" for c in e.columns)
+    return f"(({some_key}) AND EXISTS (SELECT 1 FROM {table} d WHERE {match}))"
+
+
+ROW_CHECK_TYPES = ("expect_column_values_to_not_be_null", "expect_column_values_to_be_in_set",
+                   "expect_column_values_to_be_between", "expect_column_values_to_match_regex")
+
+
+def row_failure_sql(suite: Suite, columns: tuple[str, ...],
+                    parameters: dict[str, Any]) -> tuple[str | None, frozenset[int]]:
+    """SQL that is true on a row failing any row-level check that reads only ``columns`` of the row itself
+    (no lookup, no other row), with every value written in as a literal (a view cannot bind parameters), and
+    the indices of those expectations. The one-pass load raises on such a row while writing it, so a file with
+    failing rows stops at the first one instead of after every row is written.
+    """
+    params: dict[str, Any] = {}
+    failures, indices = [], []
+    for e in suite.expectations:
+        condition = e.kwargs.get("row_condition")
+        read = set(e.columns) | ({condition.partition("==")[0].strip()} if condition else set())
+        if e.level != "row" or e.type not in ROW_CHECK_TYPES or not read <= set(columns):
+            continue
+        failures.append(_failure_sql(e, params, parameters))
+        indices.append(e.index)
+    if not failures:
+        return None, frozenset()
+    return with_values(" OR ".join(failures), params), frozenset(indices)
+
+
+def _denominator_sql(e: Expectation, params: dict[str, Any]) -> str:
+    """GX's unexpected_percent base: non-null values (all rows for not_null), within the row condition."""
+    when = _condition_sql(e, params, f"e{e.index}")
+    if e.type == "expect_column_values_to_not_be_null":
+        return f"count(*) FILTER (WHERE {when})"
+    if e.type == "expect_compound_columns_to_be_unique":
+        return "count(*) FILTER (WHERE NOT (" + " AND ".join(f"{_quote(c)} IS NULL" for c in e.columns) + "))"
+    return f"count({_quote(e.columns[0])}) FILTER (WHERE {when})"
+
+
+def run_sql_checks(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_columns: tuple[str, ...],
+                   provided_columns: tuple[str, ...], rows: int,
+                   parameters: dict[str, Any], locate_failures: bool = True,
+                   enforced: frozenset[int] = frozenset()) -> tuple[list[ExpectationResult], int]:
+    """Evaluate ``suite`` on ``checked_input``; write ``row_failures`` (file_row, reason). Returns results.
+
+    ``locate_failures=False`` counts only: ``row_failures`` stays empty and the second number is the sum of
+    the expectations' failure counts (> 0 exactly when a row fails), not the number of failing rows.
+    ``enforced``: expectations no row can fail because writing a failing row raised (the one-pass load, see
+    :func:`row_failure_sql`); their failures are not evaluated again (counted 0), their bases are.
+    """
+    results: dict[int, ExpectationResult] = {}
+    row_checks: list[tuple[Expectation, str, str]] = []
+    params: dict[str, Any] = {}
+    for e in suite.expectations:
+        fix = e.meta.get("fix", "")
+        if e.type == "expect_column_to_exist":
+            ok = e.columns[0] in provided_columns
+            results[e.index] = ExpectationResult(e.label, e.columns[0], e.description, fix, e.level, ok,
+                                                 None, None, None, "duckdb")
+        elif e.type == "expect_table_row_count_to_be_between":
+            low, high = e.kwargs.get("min_value"), e.kwargs.get("max_value")
+            ok = (low is None or rows >= low) and (high is None or rows <= high)
+            results[e.index] = ExpectationResult(e.label, "", e.description, fix, e.level, ok, rows, None, None,
+                                                 "duckdb", note=f"{rows:,} rows")
+        elif any(c not in checked_columns for c in e.columns):
+            results[e.index] = ExpectationResult(e.label, ", ".join(e.columns), e.description, fix, e.level, True,
+                                                 None, None, None, "duckdb",
+                                                 note="not applicable: the file has no such column")
+        else:
+            failure = "false" if e.index in enforced else _failure_sql(e, params, parameters)
+            if failure == "__unique__":
+                failure = _unique_failure_sql(cur, e)
+            if failure is None:
+                raise ValueError(f"{suite.name}: expectation type {e.type} is not supported by the row checks.")
+            row_checks.append((e, failure, _denominator_sql(e, params)))
+
+    if row_checks:
+        # Pass 1: counts and bases in one aggregate over the flags (windows for uniqueness inside).
+        flags = ", ".join(f"{failure} AS f{e.index}" for e, failure, _ in row_checks)
+        flagged = f"SELECT *, {flags} FROM {CHECKED_TABLE}"
+        aggregates = ", ".join(
+            f"count(*) FILTER (WHERE f{e.index}), {base}" for e, _, base in row_checks
+        )
+        counts_sql = f"SELECT {aggregates} FROM ({flagged}) flagged"
+        values = cur.execute(counts_sql, _bound(counts_sql, params)).fetchall()[0]
+        counts, denominators = values[0::2], values[1::2]
+        # Pass 2, only when something failed: the failing rows with their reasons.
+        if any(counts) and not locate_failures:
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE {FAILURES_TABLE} (file_row BIGINT, reason VARCHAR)").fetchall()
+        elif any(counts):
+            reasons = {f"r{e.index}": e.description for e, _, _ in row_checks}
+            any_failed = " OR ".join(f"f{e.index}" for e, _, _ in row_checks)
+            reason_sql = "concat_ws('; ', " + ", ".join(
+                f"CASE WHEN f{e.index} THEN $r{e.index} END" for e, _, _ in row_checks) + ")"
+            failures_sql = (f"CREATE OR REPLACE TEMP TABLE {FAILURES_TABLE} AS SELECT {ROW_COLUMN}, "
+                            f"{reason_sql} AS reason FROM ({flagged}) flagged WHERE {any_failed} ORDER BY {ROW_COLUMN}")
+            cur.execute(failures_sql, _bound(failures_sql, {**params, **reasons})).fetchall()
+        else:
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE {FAILURES_TABLE} (file_row BIGINT, reason VARCHAR)").fetchall()
+        for (e, _, _), count, base in zip(row_checks, counts, denominators):
+            results[e.index] = ExpectationResult(
+                e.label, ", ".join(e.columns), e.description, e.meta.get("fix", ""), e.level, count == 0,
+                int(base), int(count), (100.0 * count / base) if base else 0.0, "duckdb",
+            )
+    else:
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE {FAILURES_TABLE} (file_row BIGINT, reason VARCHAR)").fetchall()
+    for e in suite.expectations:
+        cur.execute(f"DROP TABLE IF EXISTS dup_keys_{e.index}").fetchall()
+    ordered = [results[i] for i in sorted(results)]
+    if not locate_failures:
+        return ordered, sum(r.unexpected_count or 0 for r in ordered if r.level == "row")
+    failing = cur.execute(f"SELECT count(*) FROM {FAILURES_TABLE}").fetchall()[0][0]
+    return ordered, failing
+
+
+# ----------------------------------------------------------- GX evaluator
+def run_great_expectations(frame: pd.DataFrame, suite: Suite,
+                           parameters: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    """Run the suite with GX 1.x on pandas; {expectation index: success/counts}. Missing columns skipped."""
+    import logging
+
+    import great_expectations as gx
+
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    applicable = [e for e in suite.expectations
+                  if e.type == "expect_table_row_count_to_be_between" or all(c in frame.columns for c in e.columns)]
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    batch_definition = (
+        context.data_sources.add_pandas("intake").add_dataframe_asset(suite.kind)
+        .add_batch_definition_whole_dataframe("whole_file")
+    )
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+    with warnings.catch_warnings():
+        # GX 1.9+ deprecates string row conditions in favour of Condition objects, which its suite JSON
+        # cannot express as readably; the string form is still supported throughout 1.x. It warns when the
+        # suite is built and again when it runs.
+        warnings.filterwarnings("ignore", message=".*row_condition.*|.*condition_parser.*")
+        gx_suite = gx.ExpectationSuite(name=suite.name, expectations=[
+            {"type": e.type, "kwargs": e.kwargs, "meta": {**e.meta, "index": e.index}} for e in applicable
+        ])
+        outcome = batch.validate(gx_suite, result_format="SUMMARY", expectation_parameters=parameters)
+    found = {}
+    for result in outcome.results:
+        index = result.expectation_config.meta["index"]
+        found[index] = {
+            "success": bool(result.success),
+            "unexpected_count": result.result.get("unexpected_count"),
+            "element_count": result.result.get("element_count"),
+            "observed_value": result.result.get("observed_value"),
+            "raised": bool(result.exception_info.get("raised_exception")) if result.exception_info else False,
+        }
+    return found
+
+
+def _merge(sql_results: list[ExpectationResult], gx_results: dict[int, dict[str, Any]],
+           suite: Suite) -> list[ExpectationResult]:
+    """GX decides pass/fail; its counts must match the SQL counts, else the expectation fails."""
+    merged = []
+    for e, sql in zip(suite.expectations, sql_results):
+        gx_result = gx_results.get(e.index)
+        if gx_result is None or sql.note.startswith("not applicable"):
+            merged.append(sql)
+            continue
+        gx_count = gx_result["unexpected_count"]
+        agree = (gx_result["success"] == sql.success
+                 and (gx_count is None or sql.unexpected_count is None or int(gx_count) == sql.unexpected_count))
+        note = sql.note
+        if gx_result["raised"]:
+            agree, note = False, "GX raised an error on this expectation"
+        elif not agree:
+            note = (f"GX and the row checks disagree (GX: success={gx_result['success']}, unexpected={gx_count}; "
+                    f"rows: {sql.unexpected_count}); the file is refused until this is resolved")
+        merged.append(ExpectationResult(
+            sql.expectation, sql.column, sql.description, sql.fix, "file" if not agree else sql.level,
+            gx_result["success"] and agree, sql.element_count,
+            int(gx_count) if gx_count is not None else sql.unexpected_count, sql.unexpected_percent,
+            "great_expectations", note,
+        ))
+    return merged
+
+
+def validate_checked(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_columns: tuple[str, ...],
+                     provided_columns: tuple[str, ...], rows: int, engine: str | None = None,
+                     now: datetime | None = None, read_text: Callable[[], None] | None = None,
+                     locate_failures: bool = True, enforced: frozenset[int] = frozenset()) -> ValidationReport:
+    """Validate the staged ``checked_input`` with ``suite``; leaves ``row_failures`` on ``cur``.
+
+    ``read_text`` (see ``staging.stage``) is called before failing rows are quoted from the file's text.
+    ``locate_failures=False`` (the one-pass load, which starts over on any failure) only counts: no failing
+    rows are listed or quoted, and ``failing_row_count`` is > 0 exactly when some row fails.
+    """
+    import time
+
+    started = time.perf_counter()
+    parameters = run_parameters(now)
+    engine = engine or choose_engine(rows)
+    results, failing = run_sql_checks(cur, suite, checked_columns, provided_columns, rows, parameters,
+                                      locate_failures=locate_failures, enforced=enforced)
+    if engine == "great_expectations":
+        columns = ", ".join(_quote(c) for c in checked_columns)
+        frame = cur.execute(f"SELECT {columns} FROM {CHECKED_TABLE}").df()
+        results = _merge(results, run_great_expectations(frame, suite, parameters), suite)
+        del frame
+    if failing and read_text is not None:
+        read_text()
+    # Without failures, an empty frame of the same columns: the text (maybe still the file) is not read.
+    quoted = failing and locate_failures
+    return ValidationReport(
+        kind=suite.kind, rows=rows, engine=engine, results=tuple(results), failing_row_count=failing,
+        sample_failures=failing_rows(cur, limit=SAMPLE_ROWS if quoted else 0), seconds=time.perf_counter() - started,
+    )
+
+
+def failing_rows(cur: duckdb.DuckDBPyConnection, limit: int | None = None) -> pd.DataFrame:
+    """Failing rows as the file had them (mapped text columns), with reason and original row number."""
+    limit_sql = "" if limit is None else " LIMIT $limit"
+    return cur.execute(
+        f"SELECT f.{ROW_COLUMN} AS row_number, f.reason, m.* EXCLUDE ({ROW_COLUMN}) "
+        f"FROM {FAILURES_TABLE} f JOIN {MAPPED_TABLE} m USING ({ROW_COLUMN}) ORDER BY f.{ROW_COLUMN}{limit_sql}",
+        {"limit": limit} if limit is not None else {},
+    ).df()

@@ -1,0 +1,120 @@
+"""What an analyst can query: tables, columns, types, row counts, and how each derived table is made.
+
+Canonical tables are described by :mod:`engagement.warehouse.schema` (grain, natural key, column meanings);
+derived tables by the first comment line (their grain) and the text of ``engagement/sql/derived/*.sql``.
+Types and row counts come from the database itself, so the browser shows what is really there.
+
+Example
+-------
+>>> from engagement.warehouse.store import Store
+>>> tables = schema_tables(Store.open(":memory:"))
+>>> tables[0].name, tables[0].kind, tables[0].rows
+('customers', 'canonical', 0)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engagement.retention import churn
+from engagement.retention import clv_default
+from engagement.retention import rfm
+from engagement.warehouse.schema import KINDS, TABLES
+from engagement.sql import read_sql
+from engagement.derived import DERIVED_TABLES
+from engagement.sql import quote_identifier as _quote
+from engagement.warehouse.store import Store
+
+KIND_ORDER = {"canonical": 0, "derived": 1, "workbench": 2}
+# Derived tables holding the results of models fitted at load, in build order, and their one-row tables.
+FITTED_AT_LOAD = clv_default.STORED_MODEL_TABLES + churn.STORED_MODEL_TABLES
+FITTED_AT_LOAD_ROWS = (clv_default.STORED_MODEL, churn.STORED_MODEL)
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    name: str
+    sql_type: str
+    description: str
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """One queryable table. ``definition`` is the SQL that builds a derived table ('' otherwise)."""
+
+    name: str
+    kind: str  # canonical, derived or workbench (load log, undo copies, quarantine, saved notebooks)
+    grain: str
+    rows: int
+    columns: tuple[ColumnInfo, ...]
+    key: tuple[str, ...] = ()
+    definition: str = ""
+
+
+def derived_definition(name: str) -> str:
+    """The SQL that builds derived table ``name`` (``engagement/sql/derived/<name>.sql``)."""
+    return read_sql(f"derived/{name}")
+
+
+def _grain_comment(sql: str) -> str:
+    first = sql.lstrip().splitlines()[0] if sql.strip() else ""
+    return first.split("Grain:", 1)[1].strip() if "Grain:" in first else ""
+
+
+def schema_tables(store: Store) -> list[TableInfo]:
+    """Every table of the workbench database: canonical first, then derived, then the workbench's own."""
+    cursor = store.cursor()
+    columns = cursor.execute(
+        "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+        "WHERE schema_name = 'main' AND NOT internal ORDER BY table_name, column_index"
+    ).fetchall()
+    by_table: dict[str, list[tuple[str, str]]] = {}
+    for table, column, data_type in columns:
+        by_table.setdefault(table, []).append((column, data_type))
+    if not by_table:
+        return []
+    # Identifiers come from the catalog and are quoted; no user input reaches this statement.
+    names = list(by_table)
+    counts_sql = "SELECT " + ", ".join(f"(SELECT count(*) FROM {_quote(t)})" for t in names)
+    counts = dict(zip(names, cursor.execute(counts_sql).fetchall()[0]))
+
+    tables = []
+    for name, cols in by_table.items():
+        if name in TABLES:
+            spec = TABLES[name]
+            descriptions = {c.name: c.description for c in spec.columns}
+            descriptions["load_id"] = "The load that last wrote this row (see the loads table)."
+            kind, grain, key, definition = "canonical", spec.grain, spec.key, ""
+        elif name in DERIVED_TABLES:
+            definition = derived_definition(name)
+            descriptions = {}
+            kind, grain, key = "derived", _grain_comment(definition), ()
+        elif name == rfm.STORED_SCORES:
+            # Built by rfm.store_default_scores: the scoring SQL chained after the stored window sums.
+            definition = rfm._default_scores_run().statement()
+            descriptions = {}
+            kind, grain, key = "derived", _grain_comment(read_sql("rfm/stored_default_scores")), ()
+        elif name in FITTED_AT_LOAD:
+            # Filled from the models fitted at load (engagement/retention/clv_default.py, engagement/retention/churn.py): each one-row
+            # table is built by its derived SQL, the others from the model's result; each is described by the SQL
+            # that reads it back.
+            definition = derived_definition(name) if name in FITTED_AT_LOAD_ROWS else ""
+            descriptions = {}
+            kind, grain, key = "derived", _grain_comment(read_sql(f"clv/stored_{name}")), ()
+        else:
+            descriptions, kind, grain, key, definition = {}, "workbench", _WORKBENCH_GRAINS.get(name, ""), (), ""
+            if name.startswith("replaced_"):
+                grain = f"one row per {name.removeprefix('replaced_')} row replaced by a later load (kept for undo)"
+        tables.append(TableInfo(
+            name=name, kind=kind, grain=grain, rows=int(counts.get(name, 0)), key=tuple(key),
+            columns=tuple(ColumnInfo(c, t, descriptions.get(c, "")) for c, t in cols), definition=definition,
+        ))
+    canonical_order = {k: i for i, k in enumerate(KINDS + DERIVED_TABLES + FITTED_AT_LOAD)}
+    return sorted(tables, key=lambda t: (KIND_ORDER[t.kind], canonical_order.get(t.name, 99), t.name))
+
+
+_WORKBENCH_GRAINS = {
+    "loads": "one row per load of an export (kept after undo, with undone_at)",
+    "quarantine": "one row per refused export row, with its reason",
+    "saved_notebooks": "one row per saved version of a named SQL notebook",
+}

@@ -1,0 +1,1 @@
+"""Who comes back: cohorts, lifecycle stages, RFM segments, customer lifetime value and churn risk."""

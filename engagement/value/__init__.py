@@ -1,0 +1,1 @@
+"""Does engagement pay: the engagement score, programme ROI and the overview KPIs."""

@@ -1,0 +1,224 @@
+"""Overview KPIs: the headline engagement numbers, each with its sample size and uncertainty.
+
+SQL (``sql/kpis/window_totals.sql``) produces sufficient statistics for a window; this module turns
+them into rates and intervals, and compares with the period of the same length just before.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engagement.filters import Filters
+from engagement.stats.intervals import mean_interval, median_rank_bounds, wilson_interval
+from engagement.voice.nps import NPS_INTERVAL_METHOD, nps_summary
+from engagement.warehouse.store import Store
+
+# Definitions shown on hover in the app, in the README table and in the CLI's JSON.
+KPI_DEFINITIONS: dict[str, str] = {
+    "repeat_purchase_rate": (
+        "Of the customers who bought in the period, the share who bought at least twice in it. "
+        "Refunded and cancelled orders are not purchases. 95 % Wilson interval."
+    ),
+    "median_days_between_orders": (
+        "Median number of days between a customer's purchase and their previous one, over repeat "
+        "purchases made in the period. 95 % distribution-free interval (order statistics)."
+    ),
+    "average_order_value": (
+        "Net revenue per purchase in the period (after discounts and refunds). 95 % t interval."
+    ),
+    "returning_revenue_share": (
+        "Share of the period's net revenue that came from repeat purchases (a customer's 2nd or "
+        "later order)."
+    ),
+    "active_loyalty_members_90d": (
+        "Share of loyalty members who made a purchase in the 90 days up to the end of the period. "
+        "95 % Wilson interval."
+    ),
+    "nps": (
+        "Net Promoter Score of answers given in the period: % promoters (9-10) minus % detractors "
+        f"(0-6). 95 % interval: {NPS_INTERVAL_METHOD}."
+    ),
+}
+
+KPI_LABELS: dict[str, str] = {
+    "repeat_purchase_rate": "Repeat purchase rate",
+    "median_days_between_orders": "Median days between orders",
+    "average_order_value": "Average order value",
+    "returning_revenue_share": "Revenue from returning customers",
+    "active_loyalty_members_90d": "Loyalty members active in 90 days",
+    "nps": "NPS",
+}
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One headline number for a window, with what is needed to judge it."""
+
+    key: str
+    value: float
+    n: int
+    ci_low: float
+    ci_high: float
+    previous_value: float
+    previous_n: int
+    unit: str  # "share", "days", "money" or "score"
+
+    @property
+    def label(self) -> str:
+        return KPI_LABELS[self.key]
+
+    @property
+    def definition(self) -> str:
+        return KPI_DEFINITIONS[self.key]
+
+    @property
+    def change(self) -> float:
+        return self.value - self.previous_value
+
+
+def window_totals(store: Store, filters: Filters, cursor=None) -> dict[str, Any]:
+    """Sufficient statistics for one window (``kpis/window_totals.sql``), plus the median gap between
+    purchases and the order statistics bounding its interval (:func:`gap_order_statistics`)."""
+    totals = store.query("kpis/window_totals", filters.params(), cursor=cursor).iloc[0].to_dict()
+    n_gaps = int(totals["gaps"] or 0)
+    totals["median_gap_days"] = totals["gap_ci_low"] = totals["gap_ci_high"] = math.nan
+    if n_gaps:
+        lower, upper = median_rank_bounds(n_gaps)
+        middle_low, middle_high = (n_gaps + 1) // 2, n_gaps // 2 + 1  # the same rank when n is odd
+        low, middle_low_days, middle_high_days, high = gap_order_statistics(
+            store, filters, (lower, middle_low, middle_high, upper), cursor)
+        totals["median_gap_days"] = (middle_low_days + middle_high_days) / 2
+        totals["gap_ci_low"], totals["gap_ci_high"] = low, high
+    return totals
+
+
+def gap_order_statistics(store: Store, filters: Filters, ranks: tuple[int, ...], cursor=None) -> list[float]:
+    """The ``ranks``-th smallest gaps (1-based, ascending) before the repeat purchases of a window.
+
+    Exact selection in two cheap passes instead of one over every gap: a histogram of whole-day gap
+    lengths (``kpis/gap_histogram.sql``) says which days hold the wanted ranks and how many gaps lie
+    below them; the values are then selected among the gaps of those days only
+    (``kpis/gap_order_statistics.sql``).
+    """
+    histogram = store.query("kpis/gap_histogram", filters.params(), cursor=cursor)
+    days = histogram["gap_day"].to_numpy()
+    below = np.concatenate(([0], np.cumsum(histogram["gaps"].to_numpy())))  # gaps under days[i]: below[i]
+    first = int(np.searchsorted(below, min(ranks), side="left")) - 1  # the day holding the lowest rank
+    last = int(np.searchsorted(below, max(ranks), side="left")) - 1
+    in_range = below[last + 1] - below[first]
+    fractions = [float((rank - below[first] - 0.5) / in_range) for rank in ranks]
+    # quantile_disc(x, (r - 0.5) / n) is the r-th smallest value (checked in tests/test_kpis.py).
+    values = store.query("kpis/gap_order_statistics", {
+        **filters.params(), "fractions": fractions,
+        "from_days": float(days[first]), "to_days": float(days[last] + 1),
+    }, cursor=cursor).iloc[0]["order_statistics"]
+    return [float(v) for v in values]
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator else math.nan
+
+
+def _kpis_from_totals(t: dict[str, Any]) -> dict[str, tuple[float, int, float, float]]:
+    """key -> (value, n, ci_low, ci_high) for one window's totals."""
+    out: dict[str, tuple[float, int, float, float]] = {}
+    buyers, repeaters = int(t["customers_with_orders"]), int(t["repeat_customers"])
+    out["repeat_purchase_rate"] = (_ratio(repeaters, buyers), buyers, *wilson_interval(repeaters, buyers))
+
+    n_gaps = int(t["gaps"] or 0)
+    median = float(t["median_gap_days"]) if n_gaps else math.nan
+    out["median_days_between_orders"] = (median, n_gaps, t["gap_ci_low"], t["gap_ci_high"])
+
+    orders = int(t["orders"])
+    aov = _ratio(t["revenue"], orders)
+    sd = t["order_value_sd"]
+    out["average_order_value"] = (aov, orders, *mean_interval(aov, float(sd) if sd is not None else math.nan, orders))
+
+    out["returning_revenue_share"] = (_ratio(t["returning_revenue"], t["revenue"]), orders, math.nan, math.nan)
+
+    members, active = int(t["loyalty_members"]), int(t["loyalty_members_active_90d"])
+    out["active_loyalty_members_90d"] = (_ratio(active, members), members, *wilson_interval(active, members))
+
+    nps = nps_summary(int(t["promoters"]), int(t["passives"]), int(t["detractors"]))
+    out["nps"] = (nps.nps, nps.responses, nps.ci_low, nps.ci_high)
+    return out
+
+
+_UNITS = {
+    "repeat_purchase_rate": "share", "median_days_between_orders": "days", "average_order_value": "money",
+    "returning_revenue_share": "share", "active_loyalty_members_90d": "share", "nps": "score",
+}
+
+
+def overview_kpis(store: Store, filters: Filters, cursor=None) -> list[Kpi]:
+    """The Overview KPIs for ``filters`` and the same-length period just before it."""
+    current = _kpis_from_totals(window_totals(store, filters, cursor))
+    previous = _kpis_from_totals(window_totals(store, filters.previous_period(), cursor))
+    return [
+        Kpi(key, *current[key][:4], previous_value=previous[key][0], previous_n=previous[key][1], unit=_UNITS[key])
+        for key in KPI_DEFINITIONS
+    ]
+
+
+def aov_by_month(store: Store, filters: Filters, cursor=None) -> pd.DataFrame:
+    """Average order value per month with a 95 % t interval (one row per month)."""
+    frame = store.query("kpis/aov_by_month", filters.params(), cursor=cursor)
+    bounds = [
+        mean_interval(m, sd if sd == sd else math.nan, int(n))
+        for m, sd, n in zip(frame["average_order_value"], frame["order_value_sd"], frame["orders"])
+    ]
+    frame["ci_low"] = [b[0] for b in bounds]
+    frame["ci_high"] = [b[1] for b in bounds]
+    return frame
+
+
+@dataclass(frozen=True)
+class DataRange:
+    first_order_date: date | None
+    last_order_date: date | None
+    channels: tuple[str, ...]
+    segments: tuple[str, ...]
+
+
+def data_range(store: Store, cursor=None) -> DataRange:
+    """Span of purchase dates and the channel/segment choices for the shared filters."""
+    row = store.query("kpis/data_range", cursor=cursor).iloc[0]
+
+    def as_date(value):
+        return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
+
+    def as_tuple(value):
+        return () if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) else tuple(value)
+
+    return DataRange(
+        first_order_date=as_date(row["first_order_date"]),
+        last_order_date=as_date(row["last_order_date"]),
+        channels=as_tuple(row["channels"]),
+        segments=as_tuple(row["segments"]),
+    )
+
+
+def default_filters(range_: DataRange) -> Filters:
+    """The last 12 months of data (or all of it when there is less), every channel and segment."""
+    if range_.last_order_date is None:
+        today = date.today()
+        return Filters(start=today.replace(year=today.year - 1), end=today)
+    end = range_.last_order_date
+    start = max(range_.first_order_date, (pd.Timestamp(end) - pd.DateOffset(years=1) + pd.Timedelta(days=1)).date())
+    return Filters(start=start, end=end)
+
+
+def kpis_as_records(kpis: list[Kpi]) -> list[dict[str, Any]]:
+    """Plain records for JSON/CSV output, one per KPI, with label and definition."""
+    records = []
+    for k in kpis:
+        record = asdict(k)
+        record = {"metric": record.pop("key"), **record, "label": k.label, "definition": k.definition}
+        records.append({key: (None if isinstance(v, float) and math.isnan(v) else v) for key, v in record.items()})
+    return records

@@ -1,0 +1,527 @@
+"""Return on engagement spending: incremental revenue, the most honest way the data allows, against cost.
+
+Incremental revenue comes from one of two methods, in order of honesty:
+
+1. **Holdout** (randomised): an experiment in ``experiment_assignments`` with a control arm. The
+   incremental revenue per treated customer is the difference in mean net revenue over the
+   ``outcome_days`` after assignment, treatment minus control, with a Welch t interval; times the
+   number of treated customers.
+2. **Observational, regression-adjusted**: customers are scored on the pre period (the filter window
+   minus its last ``post_days`` days); revenue in the post period is regressed (OLS) on
+   ``engaged + pre_spend + tenure_years + C(acquisition_channel)``. The engaged coefficient, with an
+   HC1 (heteroskedasticity-robust) interval, times the number of engaged customers. The naive
+   difference of means is shown beside it, to see how much adjustment removes. It is not causal:
+   anything that drives both engagement and spending and is not a covariate still biases it.
+
+The regression never sees customer rows in Python: DuckDB returns per-channel sums of cross
+products, from which X'X, X'y and y'y are assembled (and, in a second pass with the coefficients
+bound, the HC1 "meat" X' diag(e^2) X).
+
+ROI = (margin * incremental revenue - cost) / cost. It is linear and increasing in incremental
+revenue (cost and margin are taken as known), so its interval is the incremental revenue interval
+mapped through the same formula. Payback (months of incremental gross profit needed to cover the
+period's cost) is decreasing in incremental revenue, so its interval is the mapped interval reversed;
+when the lower revenue bound is not positive the payback has no upper bound.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from statistics import NormalDist
+
+import numpy as np
+import pandas as pd
+
+from engagement.value.engagement_score import DEFAULT_THRESHOLD, EngagementWeights, materialise_scores
+from engagement.filters import Filters
+from engagement.stats.intervals import welch_interval
+from engagement.warehouse.query_records import QueryRecord
+from engagement.sql import read_sql
+from engagement.warehouse.store import Store
+
+METHOD_HOLDOUT = "holdout"
+METHOD_OBSERVATIONAL = "observational"
+METHOD_LABELS = {
+    METHOD_HOLDOUT: "Holdout (randomised control group)",
+    METHOD_OBSERVATIONAL: "Observational: regression-adjusted engaged vs unengaged (not causal)",
+}
+ROI_INTERVAL_NOTE = (
+    "ROI = (margin x incremental revenue - cost) / cost is linear in incremental revenue (cost and margin "
+    "taken as known), so its 95 % interval is the incremental-revenue interval put through the same formula."
+)
+DAYS_PER_MONTH = 365.25 / 12
+REGRESSORS = ("engaged", "pre_spend", "tenure_years")
+OUTCOME = "post_revenue"
+MIN_PRE_PERIOD_DAYS = 30
+
+
+class RoiInputError(ValueError):
+    """Inputs that cannot give an estimate (explained in plain words)."""
+
+
+@dataclass(frozen=True)
+class MeanDifference:
+    """Difference in mean outcome per customer, treated (or engaged) minus control, with a Welch interval."""
+
+    treated_n: int
+    treated_mean: float
+    control_n: int
+    control_mean: float
+    difference: float
+    se: float
+    ci_low: float
+    ci_high: float
+
+
+@dataclass(frozen=True)
+class OlsFit:
+    """Ordinary least squares from sufficient statistics, with classical and HC1 standard errors."""
+
+    names: tuple[str, ...]
+    coefficients: tuple[float, ...]
+    se_classical: tuple[float, ...]
+    se_hc1: tuple[float, ...]
+    n: int
+    r_squared: float
+
+    def coefficient(self, name: str) -> float:
+        return self.coefficients[self.names.index(name)]
+
+    def se(self, name: str, robust: bool = True) -> float:
+        return (self.se_hc1 if robust else self.se_classical)[self.names.index(name)]
+
+    def table(self) -> pd.DataFrame:
+        z = NormalDist().inv_cdf(0.975)
+        frame = pd.DataFrame({"term": self.names, "coefficient": self.coefficients,
+                              "se_classical": self.se_classical, "se_hc1": self.se_hc1})
+        frame["ci_low_hc1"] = frame["coefficient"] - z * frame["se_hc1"]
+        frame["ci_high_hc1"] = frame["coefficient"] + z * frame["se_hc1"]
+        return frame
+
+
+@dataclass(frozen=True)
+class ObservationalEstimate:
+    """Regression-adjusted effect of being engaged on post-period revenue (observational)."""
+
+    pre_start: date
+    cutoff: date  # first day of the post period
+    end: date  # last day of the post period (inclusive)
+    threshold: float
+    naive: MeanDifference
+    adjusted: float
+    adjusted_se: float
+    adjusted_ci_low: float
+    adjusted_ci_high: float
+    fit: OlsFit
+
+    @property
+    def shrinkage(self) -> float:
+        """Share of the naive difference that adjustment removes (0.6 = the gap shrinks by 60 %)."""
+        return 1 - self.adjusted / self.naive.difference if self.naive.difference else math.nan
+
+
+@dataclass(frozen=True)
+class HoldoutEstimate:
+    """Treatment minus control from a randomised experiment."""
+
+    experiment_id: str
+    outcome_days: int
+    first_assigned: date
+    last_assigned: date
+    difference: MeanDifference
+    srm_p_value: float  # equal intended split assumed
+    data_as_of: date
+
+    @property
+    def windows_complete(self) -> bool:
+        """False when the data ends before the last assigned customer's outcome window does."""
+        return self.last_assigned + timedelta(days=self.outcome_days) <= self.data_as_of
+
+
+@dataclass(frozen=True)
+class RoiResult:
+    """Incremental revenue, cost and return for one method, with intervals carried through."""
+
+    method: str
+    period_start: date
+    period_end: date  # inclusive
+    incremental_revenue: float
+    incremental_revenue_ci_low: float
+    incremental_revenue_ci_high: float
+    units: int  # treated (holdout) or engaged (observational) customers the per-customer effect applies to
+    margin: float
+    cost: float
+    cost_source: str
+    roi: float
+    roi_ci_low: float
+    roi_ci_high: float
+    payback_months: float
+    payback_ci_low: float
+    payback_ci_high: float
+
+    @property
+    def incremental_gross_profit(self) -> float:
+        return self.margin * self.incremental_revenue
+
+
+@dataclass(frozen=True)
+class RoiReport:
+    result: RoiResult
+    holdout: HoldoutEstimate | None
+    observational: ObservationalEstimate | None
+
+    @property
+    def method_label(self) -> str:
+        return METHOD_LABELS[self.result.method]
+
+
+# ----------------------------------------------------------------- arithmetic
+def roi_from_incremental(incremental_revenue: float, ci: tuple[float, float], cost: float, margin: float,
+                         months: float) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+    """ROI and payback (months) with intervals, from incremental revenue and its interval.
+
+    Returns ``((roi, low, high), (payback, low, high))``. Payback is ``inf`` when the incremental
+    gross profit is not positive.
+
+    >>> roi_from_incremental(10_000, (5_000, 15_000), cost=2_000, margin=0.4, months=3)[0]
+    (1.0, 0.0, 2.0)
+    """
+    if cost <= 0:
+        raise RoiInputError("The programme cost must be positive to compute a return on it.")
+    if not 0 < margin <= 1:
+        raise RoiInputError("The gross margin must be between 0 and 100 %.")
+
+    def roi(revenue: float) -> float:
+        return (margin * revenue - cost) / cost
+
+    def payback(revenue: float) -> float:
+        monthly_profit = margin * revenue / months
+        return cost / monthly_profit if monthly_profit > 0 else math.inf
+
+    low, high = ci
+    return (roi(incremental_revenue), roi(low), roi(high)), (payback(incremental_revenue), payback(high), payback(low))
+
+
+# ------------------------------------------------------------ OLS from moments
+def _level_moments(frame: pd.DataFrame, variables: tuple[str, ...]):
+    """Per-level count, first moments and second moments from a moments frame (one row per level)."""
+    count = frame["n"].to_numpy(dtype=float)
+    first = {a: frame[f"s_{a}"].to_numpy(dtype=float) for a in variables}
+    second = {}
+    for i, a in enumerate(variables):
+        for b in variables[i:]:
+            second[(a, b)] = second[(b, a)] = frame[f"s_{a}__{b}"].to_numpy(dtype=float)
+    return count, first, second
+
+
+def assemble_cross_products(frame: pd.DataFrame, regressors: tuple[str, ...]) -> np.ndarray:
+    """X'WX for X = [1, regressors, one dummy per level but the first] from per-level moments.
+
+    ``frame`` has one row per level of the categorical covariate (sorted; the first is the
+    reference), with ``n`` (the sum of weights; the count when unweighted), ``s_<a>`` and
+    ``s_<a>__<b>`` (weighted sums of products).
+    """
+    count, first, second = _level_moments(frame, regressors)
+    k, levels = len(regressors), len(count)
+    p = 1 + k + levels - 1
+    m = np.zeros((p, p))
+    m[0, 0] = count.sum()
+    for i, a in enumerate(regressors):
+        m[0, 1 + i] = first[a].sum()
+        for j, b in enumerate(regressors):
+            m[1 + i, 1 + j] = second[(a, b)].sum()
+    for g in range(1, levels):
+        d = k + g
+        m[d, d] = m[0, d] = count[g]
+        for i, a in enumerate(regressors):
+            m[1 + i, d] = first[a][g]
+    return np.triu(m) + np.triu(m, 1).T
+
+
+def _cross_outcome(frame: pd.DataFrame, regressors: tuple[str, ...], outcome: str) -> np.ndarray:
+    y = [frame[f"s_{outcome}"].sum()] + [frame[f"s_{a}__{outcome}"].sum() for a in regressors]
+    return np.array(y + list(frame[f"s_{outcome}"].to_numpy(dtype=float)[1:]))
+
+
+def ols_from_moments(moments: pd.DataFrame, regressors: tuple[str, ...], outcome: str,
+                     level_column: str, meat: pd.DataFrame | None = None) -> tuple[np.ndarray, OlsFit | None]:
+    """Fit OLS from per-level sufficient statistics.
+
+    Returns the coefficient vector and, when ``meat`` (per-level sums weighted by squared residuals
+    of those coefficients) is given, the full :class:`OlsFit`. Called twice: once for the
+    coefficients, then with the residual moments SQL computed for them.
+    """
+    xtx = assemble_cross_products(moments, regressors)
+    xty = _cross_outcome(moments, regressors, outcome)
+    beta = np.linalg.solve(xtx, xty)
+    if meat is None:
+        return beta, None
+    n, p = int(moments["n"].sum()), len(beta)
+    yty = float(moments[f"s_{outcome}__{outcome}"].sum())
+    ssr = max(0.0, yty - float(beta @ xty))
+    y_mean = float(moments[f"s_{outcome}"].sum()) / n
+    tss = yty - n * y_mean ** 2
+    inverse = np.linalg.inv(xtx)
+    classical = inverse * ssr / (n - p)
+    hc1 = inverse @ assemble_cross_products(meat, regressors) @ inverse * n / (n - p)
+    levels = list(moments[level_column])
+    names = ("intercept",) + tuple(regressors) + tuple(f"{level_column}[{level}]" for level in levels[1:])
+    fit = OlsFit(names, tuple(float(b) for b in beta), tuple(float(s) for s in np.sqrt(np.diag(classical))),
+                 tuple(float(s) for s in np.sqrt(np.diag(hc1))), n, 1 - ssr / tss if tss > 0 else math.nan)
+    return beta, fit
+
+
+# ------------------------------------------------------------------- methods
+def _mean_difference(n_t: int, sum_t: float, sq_t: float, n_c: int, sum_c: float, sq_c: float) -> MeanDifference:
+    def mean_var(n: int, total: float, squares: float) -> tuple[float, float]:
+        mean = total / n if n else math.nan
+        return mean, (squares - total * total / n) / (n - 1) if n > 1 else math.nan
+
+    mean_t, var_t = mean_var(n_t, sum_t, sq_t)
+    mean_c, var_c = mean_var(n_c, sum_c, sq_c)
+    difference, se, low, high = welch_interval(mean_t, var_t, n_t, mean_c, var_c, n_c)
+    return MeanDifference(n_t, mean_t, n_c, mean_c, difference, se, low, high)
+
+
+def observational_periods(filters: Filters, post_days: int) -> tuple[Filters, date]:
+    """Pre-period filters (scores and covariates) and the cutoff date starting the post period."""
+    cutoff = filters.end - timedelta(days=post_days - 1)
+    if post_days < 1 or (cutoff - filters.start).days < MIN_PRE_PERIOD_DAYS:
+        raise RoiInputError(
+            f"The period {filters.start} – {filters.end} is too short for a {post_days}-day outcome period "
+            f"after at least {MIN_PRE_PERIOD_DAYS} days of scoring. Widen the date range or shorten the outcome period."
+        )
+    pre = Filters(filters.start, cutoff - timedelta(days=1), filters.channels, filters.segments)
+    return pre, cutoff
+
+
+def materialise_outcomes(store: Store, filters: Filters, post_days: int, weights: EngagementWeights,
+                         threshold: float, cursor=None):
+    """Temporary tables ``customer_scores`` (pre period) and ``customer_outcomes`` on a cursor."""
+    cur, pre, cutoff, _ = _materialise_outcomes(store, filters, post_days, weights, threshold, cursor)
+    return cur, pre, cutoff
+
+
+def _materialise_outcomes(store: Store, filters: Filters, post_days: int, weights: EngagementWeights,
+                          threshold: float, cursor=None):
+    """As :func:`materialise_outcomes`, also returning the run that gives ``customer_outcomes`` (for "Show SQL":
+    chained after the scoring, it runs on its own)."""
+    pre, cutoff = observational_periods(filters, post_days)
+    cur, scores = materialise_scores(store, pre, weights, threshold, cursor)
+    outcomes = QueryRecord(
+        "roi/customer_outcomes",
+        {"cutoff": datetime.combine(cutoff, time.min), "post_end_exclusive": filters.params()["end_exclusive"]},
+        (("customer_scores", scores),),
+    )
+    store.remember_query(outcomes)
+    cur.execute("CREATE OR REPLACE TEMP TABLE customer_outcomes AS " + read_sql(outcomes.name),
+                outcomes.params).fetchall()
+    return cur, pre, cutoff, outcomes
+
+
+def observational_estimate(store: Store, filters: Filters, post_days: int = 90,
+                           weights: EngagementWeights = EngagementWeights(),
+                           threshold: float = DEFAULT_THRESHOLD) -> ObservationalEstimate:
+    """Engaged vs unengaged revenue in the last ``post_days`` of the window, naive and OLS-adjusted.
+
+    Engagement, pre-period spend and tenure are measured before the post period starts; the model is
+    ``post_revenue ~ engaged + pre_spend + tenure_years + C(acquisition_channel)``.
+    """
+    cur, pre, cutoff, outcomes = _materialise_outcomes(store, filters, post_days, weights, threshold)
+    try:
+        reads = (("customer_outcomes", outcomes),)
+        moments = store.query_materialised("roi/ols_moments", {}, cur, reads)
+        if moments.empty or int(moments["n"].sum()) < 10:
+            raise RoiInputError("Too few customers in this selection for a regression (fewer than 10).")
+        n_engaged = int(moments["s_engaged"].sum())
+        n_total = int(moments["n"].sum())
+        if n_engaged < 2 or n_total - n_engaged < 2:
+            raise RoiInputError("Everyone (or no one) is engaged at this threshold; nothing to compare.")
+        try:
+            beta, _ = ols_from_moments(moments, REGRESSORS, OUTCOME, "acquisition_channel")
+        except np.linalg.LinAlgError as exc:
+            raise RoiInputError("The covariates are collinear in this selection (e.g. one channel only "
+                                "with no variation); the adjusted comparison cannot be computed.") from exc
+        intercepts = [beta[0]] + [beta[0] + b for b in beta[1 + len(REGRESSORS):]]
+        meat = store.query_materialised("roi/ols_residual_moments", {
+            "channel_names": list(moments["acquisition_channel"]), "channel_intercepts": [float(b) for b in intercepts],
+            **{f"b_{name}": float(beta[1 + i]) for i, name in enumerate(REGRESSORS)},
+        }, cur, reads)
+    finally:
+        cur.execute("DROP TABLE IF EXISTS customer_outcomes").fetchall()
+        cur.execute("DROP TABLE IF EXISTS customer_scores").fetchall()
+    _, fit = ols_from_moments(moments, REGRESSORS, OUTCOME, "acquisition_channel", meat=meat)
+    sum_e = float(moments["s_engaged__post_revenue"].sum())
+    sq_e = float(moments["s_engaged__post_revenue__post_revenue"].sum())
+    naive = _mean_difference(
+        n_engaged, sum_e, sq_e,
+        n_total - n_engaged, float(moments["s_post_revenue"].sum()) - sum_e,
+        float(moments["s_post_revenue__post_revenue"].sum()) - sq_e,
+    )
+    z = NormalDist().inv_cdf(0.975)
+    b, se = fit.coefficient("engaged"), fit.se("engaged")
+    return ObservationalEstimate(pre.start, cutoff, filters.end, float(threshold), naive, b, se,
+                                 b - z * se, b + z * se, fit)
+
+
+SRM_ALPHA = 0.001  # a sample-ratio test below this flags a broken assignment (equal split assumed)
+
+
+def experiments(store: Store) -> pd.DataFrame:
+    """Experiments in the assignments, newest first, with ``has_control`` for usable holdouts and
+    ``srm_p_value``, a binomial test of the control share against an equal split."""
+    from scipy import stats  # lazily: scipy.stats costs about a second at start-up
+
+    frame = store.query("roi/experiments")
+    frame["srm_p_value"] = [
+        stats.binomtest(int(c), int(n), 0.5).pvalue if n else math.nan
+        for c, n in zip(frame["control_customers"], frame["customers"])
+    ]
+    return frame
+
+
+def holdout_estimate(store: Store, experiment_id: str, outcome_days: int = 30,
+                     channels: tuple[str, ...] = ()) -> HoldoutEstimate:
+    """Treatment minus control mean net revenue in the ``outcome_days`` after assignment (Welch)."""
+    known = experiments(store)
+    row = known[known["experiment_id"] == experiment_id]
+    if row.empty:
+        raise RoiInputError(f"There is no experiment {experiment_id!r} in the loaded assignments.")
+    if not bool(row["has_control"].iloc[0]):
+        raise RoiInputError(f"Experiment {experiment_id!r} has no control (or holdout) arm to compare with.")
+    arms = store.query("roi/holdout_outcomes", {
+        "experiment_id": experiment_id, "outcome_days": int(outcome_days), "channels": list(channels),
+    }).set_index("arm")
+    if set(arms.index) != {"control", "treatment"}:
+        raise RoiInputError(f"Experiment {experiment_id!r} has no customers in one arm for this selection.")
+    t, c = arms.loc["treatment"], arms.loc["control"]
+    difference = _mean_difference(int(t["customers"]), float(t["revenue"]), float(t["revenue_squares"]),
+                                  int(c["customers"]), float(c["revenue"]), float(c["revenue_squares"]))
+    from scipy import stats
+
+    srm = stats.binomtest(int(t["customers"]), int(t["customers"] + c["customers"]), 0.5).pvalue
+    return HoldoutEstimate(
+        experiment_id, int(outcome_days), pd.Timestamp(row["first_assigned_at"].iloc[0]).date(),
+        pd.Timestamp(row["last_assigned_at"].iloc[0]).date(), difference, float(srm),
+        pd.Timestamp(row["data_as_of"].iloc[0]).date(),
+    )
+
+
+def programmes(store: Store) -> tuple[str, ...]:
+    """Programme names in program_costs."""
+    frame = store.query("roi/programme_costs", {"start": datetime(1900, 1, 1), "end_exclusive": datetime(2200, 1, 1)})
+    return tuple(frame["program"])
+
+
+def programme_cost(store: Store, start: date, end: date, programme: str | None = None) -> float:
+    """Cost of one programme (or all when ``None``) prorated to the days ``start``..``end`` (inclusive)."""
+    frame = store.query("roi/programme_costs", {
+        "start": datetime.combine(start, time.min), "end_exclusive": datetime.combine(end + timedelta(days=1), time.min),
+    })
+    if programme is not None:
+        frame = frame[frame["program"] == programme]
+    return float(frame["cost"].sum())
+
+
+# -------------------------------------------------------------------- report
+def roi_report(store: Store, filters: Filters, margin: float = 0.4, method: str = "auto",
+               experiment_id: str | None = None, outcome_days: int = 30, post_days: int = 90,
+               programme: str | None = None, typed_cost: float | None = None,
+               weights: EngagementWeights = EngagementWeights(),
+               threshold: float = DEFAULT_THRESHOLD) -> RoiReport:
+    """ROI of engagement spending by the most honest method available (or the one asked for).
+
+    Parameters
+    ----------
+    margin : float
+        Gross margin as a fraction (0.4 = 40 %).
+    method : {"auto", "holdout", "observational"}
+        ``auto`` takes the holdout when an experiment with a control arm exists.
+    experiment_id : str, optional
+        The holdout experiment (default: the most recent one with a control arm and no sample-ratio
+        mismatch, p >= 0.001 against an equal split).
+    programme, typed_cost :
+        The cost is ``typed_cost`` when given, else the loaded ``program_costs`` of ``programme``
+        (all programmes when ``None``) prorated to the days the incremental revenue covers.
+    """
+    if method not in ("auto", METHOD_HOLDOUT, METHOD_OBSERVATIONAL):
+        raise RoiInputError(f"Unknown method {method!r}; use auto, holdout or observational.")
+    holdout = observational = None
+    if method in ("auto", METHOD_HOLDOUT):
+        usable = experiments(store)
+        usable = usable[usable["has_control"] & (usable["srm_p_value"] >= SRM_ALPHA)]
+        if experiment_id is None and not usable.empty:
+            experiment_id = str(usable["experiment_id"].iloc[0])
+        if experiment_id is not None:
+            holdout = holdout_estimate(store, experiment_id, outcome_days, filters.channels)
+        elif method == METHOD_HOLDOUT:
+            raise RoiInputError("No experiment with a control arm is loaded; use the observational method.")
+    if holdout is not None:
+        effect = holdout.difference
+        units = effect.treated_n
+        start, end = holdout.first_assigned, holdout.last_assigned + timedelta(days=outcome_days - 1)
+        per_customer = (effect.difference, effect.ci_low, effect.ci_high)
+        chosen = METHOD_HOLDOUT
+    else:
+        observational = observational_estimate(store, filters, post_days, weights, threshold)
+        units = observational.naive.treated_n
+        start, end = observational.cutoff, observational.end
+        per_customer = (observational.adjusted, observational.adjusted_ci_low, observational.adjusted_ci_high)
+        chosen = METHOD_OBSERVATIONAL
+    if typed_cost is not None:
+        cost, source = float(typed_cost), "typed in"
+    else:
+        cost = programme_cost(store, start, end, programme)
+        source = f"program_costs: {programme or 'all programmes'}, {start} – {end}, prorated by day"
+        if cost <= 0:
+            raise RoiInputError(f"No programme cost is loaded for {programme or 'any programme'} between {start} "
+                                f"and {end}; type a cost in instead.")
+    revenue, low, high = (units * value for value in per_customer)
+    months = ((end - start).days + 1) / DAYS_PER_MONTH
+    (roi, roi_low, roi_high), (payback, payback_low, payback_high) = roi_from_incremental(
+        revenue, (low, high), cost, margin, months)
+    result = RoiResult(chosen, start, end, revenue, low, high, units, float(margin), cost, source,
+                       roi, roi_low, roi_high, payback, payback_low, payback_high)
+    return RoiReport(result, holdout, observational)
+
+
+def report_as_record(report: RoiReport) -> dict:
+    """A flat JSON-ready record of the report (snake_case keys)."""
+    r = report.result
+    record = {
+        "method": r.method, "method_label": report.method_label, "is_observational": r.method == METHOD_OBSERVATIONAL,
+        "roi": r.roi, "roi_ci_low": r.roi_ci_low, "roi_ci_high": r.roi_ci_high, "interval_method": ROI_INTERVAL_NOTE,
+        "incremental_revenue": r.incremental_revenue, "incremental_revenue_ci_low": r.incremental_revenue_ci_low,
+        "incremental_revenue_ci_high": r.incremental_revenue_ci_high,
+        "incremental_gross_profit": r.incremental_gross_profit, "customers_affected": r.units,
+        "margin": r.margin, "cost": r.cost, "cost_source": r.cost_source,
+        "period_start": r.period_start.isoformat(), "period_end": r.period_end.isoformat(),
+        "payback_months": r.payback_months, "payback_months_ci_low": r.payback_ci_low,
+        "payback_months_ci_high": r.payback_ci_high,
+        # Payback values are null when they do not exist: no positive incremental gross profit (at that bound).
+        "payback_reached": math.isfinite(r.payback_months),
+    }
+    if report.holdout is not None:
+        h, d = report.holdout, report.holdout.difference
+        record.update({
+            "experiment_id": h.experiment_id, "outcome_days": h.outcome_days,
+            "treatment_customers": d.treated_n, "control_customers": d.control_n,
+            "treatment_mean_revenue": d.treated_mean, "control_mean_revenue": d.control_mean,
+            "difference_per_customer": d.difference, "difference_ci_low": d.ci_low, "difference_ci_high": d.ci_high,
+            "sample_ratio_p_value": h.srm_p_value, "outcome_windows_complete": h.windows_complete,
+        })
+    if report.observational is not None:
+        o = report.observational
+        record.update({
+            "pre_period_start": o.pre_start.isoformat(), "post_period_start": o.cutoff.isoformat(),
+            "engagement_threshold": o.threshold, "engaged_customers": o.naive.treated_n,
+            "unengaged_customers": o.naive.control_n,
+            "naive_difference": o.naive.difference, "naive_ci_low": o.naive.ci_low, "naive_ci_high": o.naive.ci_high,
+            "adjusted_difference": o.adjusted, "adjusted_ci_low": o.adjusted_ci_low,
+            "adjusted_ci_high": o.adjusted_ci_high, "adjusted_se_hc1": o.adjusted_se,
+            "shrinkage": o.shrinkage, "r_squared": o.fit.r_squared,
+            "model": "post_revenue ~ engaged + pre_spend + tenure_years + C(acquisition_channel), OLS, HC1 SE",
+        })
+    return {k: (None if isinstance(v, float) and math.isinf(v) else v) for k, v in record.items()}

@@ -1,0 +1,533 @@
+"""The DuckDB store: canonical tables, the load log, derived tables and query access.
+
+One ``Store`` (one DuckDB connection) per process; every thread or Streamlit session works on its
+own ``store.cursor()``. Every write is one transaction: a reader sees the data before a load or
+after it, never half of it. Derived tables (``engagement/sql/derived``) are rebuilt inside the same
+transaction as the load that changes their inputs.
+
+Example
+-------
+>>> store = Store.open(":memory:")
+>>> store.is_empty()
+True
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+import duckdb
+import pandas as pd
+
+from engagement import config
+from engagement.derived import (
+    DERIVED_BUILD_DDL, KINDS_NOT_DERIVED_FROM, derived_fingerprint, rebuild_derived, stored_view_settings,
+)
+from engagement.warehouse.query_records import QueryRecord, note_query, record_queries  # noqa: F401 (re-exported)
+from engagement.warehouse.schema import KINDS, TABLES, TableSpec
+from engagement.sql import quote_identifier as _quote
+from engagement.sql import read_sql
+
+if TYPE_CHECKING:
+    import pyarrow
+
+LOADS_DDL = """
+CREATE TABLE IF NOT EXISTS loads (
+    load_id BIGINT PRIMARY KEY,
+    kind VARCHAR NOT NULL,
+    file_name VARCHAR,
+    sha256 VARCHAR,
+    source_format VARCHAR,
+    rows_read BIGINT,
+    rows_loaded BIGINT,
+    rows_updated BIGINT,
+    rows_quarantined BIGINT,
+    validation_summary JSON,
+    loaded_at TIMESTAMP NOT NULL,
+    undone_at TIMESTAMP
+)
+"""
+
+
+QUARANTINE_DDL = (
+    "CREATE TABLE IF NOT EXISTS quarantine (load_id BIGINT, kind VARCHAR, row_number BIGINT, "
+    "reason VARCHAR, row_json JSON)"
+)
+
+
+def _quarantine_payload(rows: pd.DataFrame) -> pd.DataFrame:
+    """Refused rows as (row_number, reason, row_json): the row kept as JSON text, never dropped."""
+    return pd.DataFrame({
+        "row_number": rows["row_number"] if "row_number" in rows else range(1, len(rows) + 1),
+        "reason": rows["reason"] if "reason" in rows else "refused by validation",
+        "row_json": [
+            json.dumps(r, default=str)
+            for r in rows.drop(columns=[c for c in ("row_number", "reason") if c in rows]).to_dict("records")
+        ],
+    })
+
+
+class ReadOnlyStoreError(RuntimeError):
+    """A write was attempted on a store opened read-only."""
+
+
+class StoreLockedError(RuntimeError):
+    """Another process holds the database file (DuckDB allows one writing process per file)."""
+
+
+class StoreOutdatedError(RuntimeError):
+    """A read-only store whose derived tables were built by other derived SQL (another version)."""
+
+
+@dataclass(frozen=True)
+class LoadSummary:
+    load_id: int
+    kind: str
+    rows_read: int
+    rows_loaded: int
+    rows_updated: int
+    rows_quarantined: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "load_id": self.load_id, "kind": self.kind, "rows_read": self.rows_read,
+            "rows_loaded": self.rows_loaded, "rows_updated": self.rows_updated,
+            "rows_quarantined": self.rows_quarantined,
+        }
+
+
+def replaced_table(kind: str) -> str:
+    """Table keeping the rows a load overwrote, so that the load can be undone."""
+    return f"replaced_{kind}"
+
+
+def _staging_select(spec: TableSpec, frame_columns: list[str], source: str = "incoming_frame") -> str:
+    """SELECT that casts a registered frame to the table's types; absent optional columns are NULL."""
+    parts = []
+    for column in spec.columns:
+        if column.name in frame_columns:
+            parts.append(f"CAST({_quote(column.name)} AS {column.sql_type}) AS {_quote(column.name)}")
+        elif spec.name == "events" and column.name == "event_id":
+            # Exports without an event id get a deterministic one, so reloading is idempotent.
+            parts.append(
+                "md5(concat_ws('|', customer_id, CAST(occurred_at AS VARCHAR), event_type, "
+                "coalesce(campaign_id, ''))) AS event_id"
+            )
+        else:
+            parts.append(f"CAST(NULL AS {column.sql_type}) AS {_quote(column.name)}")
+    return "SELECT " + ", ".join(parts) + " FROM " + _quote(source)
+
+
+class Store:
+    """A DuckDB database holding the canonical and derived tables."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, path: str, read_only: bool):
+        self._connection = connection
+        self.path = path
+        self.read_only = read_only
+        self._write_lock = threading.Lock()
+        self._last_query = threading.local()
+        self._snapshot = threading.local()
+
+    @classmethod
+    def open(cls, path: str | Path | None = None, read_only: bool | None = None) -> "Store":
+        """Open (and if needed create) the database at ``path`` (default: ``config.db_path()``)."""
+        path = str(path if path is not None else config.db_path())
+        read_only = config.read_only() if read_only is None else read_only
+        if path != ":memory:" and not read_only:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            connection = duckdb.connect(path, read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            holder = str(exc).split("Conflicting lock is held in", 1)[-1].split(". See also")[0].strip()
+            raise StoreLockedError(
+                f"The database {path} is in use by another process ({holder}). DuckDB lets one process "
+                "write a database file at a time: load through the running app's Data page, or stop the "
+                "app (or the other command) and try again."
+            ) from exc
+        store = cls(connection, path, read_only)
+        if not read_only:
+            store.ensure_schema()
+        return store
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def derived_are_current(self) -> bool:
+        """Whether the derived tables were built by this version's derived SQL (see ``derived_build``)."""
+        cur = self.cursor()
+        if not self._has_table(cur, "derived_build"):
+            return False
+        return cur.execute("SELECT fingerprint FROM derived_build").fetchall() == [(derived_fingerprint(),)]
+
+    def require_current_derived(self) -> None:
+        """Raise :class:`StoreOutdatedError` with the fix when a read-only store's derived tables are stale.
+
+        A writable store rebuilds them when opened; a read-only one (a shared leadership link, a report
+        beside a running app) cannot, and its views would read tables without the columns they expect.
+        """
+        if self.derived_are_current():
+            return
+        raise StoreOutdatedError(
+            f"The database {self.path} was built by another version of Engagement Workbench (or is empty), and "
+            "a read-only instance cannot rebuild its derived tables. Run `python -m engagement upgrade --db "
+            f"{self.path}` once (or open the workbench on it once without read-only mode), then reload this page."
+        )
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for one thread or session (DuckDB connections are not shared across threads).
+
+        Inside :meth:`snapshot` it is that block's cursor, so every read there sees the same data.
+        """
+        active = getattr(self._snapshot, "cursor", None)
+        return active if active is not None else self._connection.cursor()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Run a block's reads in one transaction: a view made of several queries sees one committed state,
+        never the data before a load in one query and after it in the next. Per thread; nests.
+        """
+        if getattr(self._snapshot, "cursor", None) is not None:
+            yield self._snapshot.cursor
+            return
+        cur = self._connection.cursor()
+        cur.execute("BEGIN TRANSACTION")
+        self._snapshot.cursor = cur
+        try:
+            yield cur
+        finally:
+            self._snapshot.cursor = None
+            cur.execute("ROLLBACK")  # reads only: nothing to keep
+            cur.close()
+
+    # ----------------------------------------------------------------- schema
+    def ensure_schema(self) -> None:
+        self._require_writable()
+        cur = self.cursor()
+        cur.execute("BEGIN")
+        try:
+            for kind in KINDS:
+                spec = TABLES[kind]
+                cur.execute(spec.create_sql())
+                cur.execute(spec.create_sql(replaced_table(kind)))
+                cur.execute(
+                    f"ALTER TABLE {_quote(replaced_table(kind))} "
+                    "ADD COLUMN IF NOT EXISTS replaced_by_load_id BIGINT"
+                )
+            cur.execute(LOADS_DDL)
+            cur.execute(QUARANTINE_DDL)
+            cur.execute(DERIVED_BUILD_DDL)
+            built = cur.execute("SELECT fingerprint FROM derived_build").fetchall()
+            if built != [(derived_fingerprint(),)]:
+                self._refresh_derived(cur)
+            cur.execute("COMMIT")
+        except Exception:
+            cur.execute("ROLLBACK")
+            raise
+
+    @staticmethod
+    def _has_table(cur: duckdb.DuckDBPyConnection, name: str) -> bool:
+        return bool(cur.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = $name", {"name": name}
+        ).fetchall()[0][0])
+
+    def has_table(self, name: str, cursor: duckdb.DuckDBPyConnection | None = None) -> bool:
+        """Whether this database has table ``name`` (a derived table an older version did not build may not)."""
+        return self._has_table(cursor or self.cursor(), name)
+
+    def _require_writable(self) -> None:
+        if self.read_only:
+            raise ReadOnlyStoreError("This workbench is opened read-only; loading and undoing are disabled.")
+        if getattr(self._snapshot, "cursor", None) is not None:
+            raise RuntimeError("Loads and undos cannot run inside a read snapshot (Store.snapshot).")
+
+    # ------------------------------------------------------------------ loads
+    def load_frame(
+        self,
+        kind: str,
+        frame: pd.DataFrame,
+        *,
+        file_name: str | None = None,
+        sha256: str | None = None,
+        source_format: str = "canonical",
+        rows_read: int | None = None,
+        quarantined: pd.DataFrame | None = None,
+        validation_summary: dict | None = None,
+        refresh_derived: bool = True,
+    ) -> LoadSummary:
+        """Upsert ``frame`` (canonical columns of ``kind``) by natural key in one transaction.
+
+        Rows whose key already exists replace the stored row (the old row is kept in
+        ``replaced_<kind>`` for undo); new keys are inserted. Derived tables are rebuilt before the
+        transaction commits (``refresh_derived=False`` skips that for a batch of loads that ends with
+        ``refresh_derived()``). ``quarantined`` rows (refused by validation) are stored in
+        ``quarantine`` with their reason and counted, never dropped.
+        """
+        self._require_writable()
+        if kind not in TABLES:
+            raise ValueError(f"Unknown kind {kind!r}; expected one of {', '.join(KINDS)}.")
+        with self._write_lock:
+            cur = self.cursor()
+            cur.register("incoming_frame", frame)
+            if quarantined is not None and len(quarantined):
+                cur.register("quarantine_frame", _quarantine_payload(quarantined))
+            try:
+                return self._load(
+                    cur, kind, "incoming_frame", list(frame.columns),
+                    quarantine_sql="SELECT * FROM quarantine_frame" if quarantined is not None and len(quarantined)
+                    else None,
+                    file_name=file_name, sha256=sha256, source_format=source_format, rows_read=rows_read,
+                    validation_summary=validation_summary, refresh_derived=refresh_derived,
+                )
+            finally:
+                cur.unregister("incoming_frame")
+                if quarantined is not None and len(quarantined):
+                    cur.unregister("quarantine_frame")
+
+    def load_table(
+        self,
+        kind: str,
+        cursor: duckdb.DuckDBPyConnection,
+        source_table: str,
+        columns: list[str],
+        *,
+        quarantine_sql: str | None = None,
+        file_name: str | None = None,
+        sha256: str | None = None,
+        source_format: str = "canonical",
+        rows_read: int | None = None,
+        validation_summary: dict | None = None,
+        refresh_derived: bool = True,
+        check_loaded: Callable[[duckdb.DuckDBPyConnection, int, int], dict[str, Any]] | None = None,
+    ) -> LoadSummary:
+        """Like :meth:`load_frame`, from a (temporary) table or view visible to ``cursor``.
+
+        Used by ingest for large files: the rows never leave DuckDB. ``quarantine_sql`` selects
+        ``(row_number, reason, row_json)`` for the refused rows.
+
+        ``check_loaded(cursor, load_id, rows)`` is called inside the transaction right after the rows are
+        inserted (``WHERE load_id = load_id`` selects them; no stored row has been replaced yet): raising
+        refuses the load (rolled back, the exception propagates), and the dict it returns overrides the
+        load's record (``sha256``, ``rows_read``, ``validation_summary``). Ingest validates a clean file
+        this way after writing it once, instead of writing it to a temporary table first.
+        """
+        self._require_writable()
+        with self._write_lock:
+            return self._load(
+                cursor, kind, source_table, columns, quarantine_sql=quarantine_sql, file_name=file_name,
+                sha256=sha256, source_format=source_format, rows_read=rows_read,
+                validation_summary=validation_summary, refresh_derived=refresh_derived, check_loaded=check_loaded,
+            )
+
+    def _load(self, cur: duckdb.DuckDBPyConnection, kind: str, source_table: str, columns: list[str], *,
+              quarantine_sql: str | None, file_name: str | None, sha256: str | None, source_format: str,
+              rows_read: int | None, validation_summary: dict | None, refresh_derived: bool,
+              check_loaded: Callable[[duckdb.DuckDBPyConnection, int, int], dict[str, Any]] | None = None,
+              ) -> LoadSummary:
+        if kind not in TABLES:
+            raise ValueError(f"Unknown kind {kind!r}; expected one of {', '.join(KINDS)}.")
+        spec = TABLES[kind]
+        cur.execute("BEGIN")
+        try:
+            load_id = cur.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchall()[0][0]
+            target = _quote(kind)
+            had_rows = bool(cur.execute(f"SELECT count(*) FROM (SELECT 1 FROM {target} LIMIT 1)").fetchall()[0][0])
+            incoming = f"({_staging_select(spec, columns, source_table)})"
+            # New rows first, then the stored rows they replace: the incoming rows are read once (they
+            # may be a view over the file) and checked where they are stored.
+            n_incoming = cur.execute(
+                f"INSERT INTO {target} SELECT *, $load_id FROM {incoming}", {"load_id": load_id}
+            ).fetchall()[0][0]
+            record = dict(check_loaded(cur, load_id, n_incoming)) if check_loaded is not None else {}
+            sha256 = record.get("sha256", sha256)
+            rows_read = record.get("rows_read", rows_read)
+            validation_summary = record.get("validation_summary", validation_summary)
+            rows_updated = 0
+            if had_rows:
+                # Stored rows (of earlier loads) with a key this load brings: kept for undo, then removed.
+                key_match = " AND ".join(f"s.{_quote(k)} = t.{_quote(k)}" for k in spec.key)
+                replaced = (f"{target} t WHERE t.load_id < $load_id AND EXISTS "
+                            f"(SELECT 1 FROM {target} s WHERE s.load_id = $load_id AND {key_match})")
+                rows_updated = cur.execute(
+                    f"INSERT INTO {_quote(replaced_table(kind))} SELECT t.*, $load_id FROM {replaced}",
+                    {"load_id": load_id},
+                ).fetchall()[0][0]
+                if rows_updated:
+                    cur.execute(f"DELETE FROM {replaced}", {"load_id": load_id}).fetchall()
+            rows_loaded = n_incoming - rows_updated
+            n_quarantined = 0
+            if quarantine_sql is not None:
+                cur.execute(QUARANTINE_DDL).fetchall()
+                cur.execute(
+                    "INSERT INTO quarantine SELECT $load_id, $kind, row_number, reason, row_json "
+                    f"FROM ({quarantine_sql})", {"load_id": load_id, "kind": kind},
+                ).fetchall()
+                n_quarantined = cur.execute(
+                    "SELECT count(*) FROM quarantine WHERE load_id = $load_id", {"load_id": load_id}
+                ).fetchall()[0][0]
+            rows_read = rows_read if rows_read is not None else n_incoming + n_quarantined
+            cur.execute(
+                "INSERT INTO loads VALUES ($load_id, $kind, $file_name, $sha256, $source_format, $rows_read, "
+                "$rows_loaded, $rows_updated, $rows_quarantined, $validation_summary, $loaded_at, NULL)",
+                {
+                    "load_id": load_id, "kind": kind, "file_name": file_name, "sha256": sha256,
+                    "source_format": source_format, "rows_read": rows_read,
+                    "rows_loaded": rows_loaded, "rows_updated": rows_updated,
+                    "rows_quarantined": n_quarantined,
+                    "validation_summary": json.dumps(validation_summary or {}, default=str),
+                    "loaded_at": datetime.now(timezone.utc).replace(tzinfo=None),
+                },
+            ).fetchall()
+            if refresh_derived and kind not in KINDS_NOT_DERIVED_FROM:
+                self._refresh_derived(cur)
+            cur.execute("COMMIT")
+        except Exception:
+            cur.execute("ROLLBACK")
+            raise
+        return LoadSummary(
+            load_id=load_id, kind=kind, rows_read=rows_read,
+            rows_loaded=rows_loaded, rows_updated=rows_updated, rows_quarantined=n_quarantined,
+        )
+
+    def undo(self, load_id: int) -> None:
+        """Undo one load: remove its rows and bring back the rows it replaced, in one transaction.
+
+        Refused when a later, still active load replaced rows this load wrote (undo that one first).
+        """
+        self._require_writable()
+        with self._write_lock:
+            cur = self.cursor()
+            cur.execute("BEGIN")
+            try:
+                row = cur.execute(
+                    "SELECT kind, undone_at FROM loads WHERE load_id = $id", {"id": load_id}
+                ).fetchall()
+                if not row:
+                    raise ValueError(f"There is no load {load_id}.")
+                kind, undone_at = row[0]
+                if undone_at is not None:
+                    raise ValueError(f"Load {load_id} was already undone at {undone_at}.")
+                replaced = _quote(replaced_table(kind))
+                blocking = cur.execute(
+                    f"SELECT min(replaced_by_load_id) FROM {replaced} WHERE load_id = $id", {"id": load_id}
+                ).fetchall()[0][0]
+                if blocking is not None:
+                    raise ValueError(
+                        f"Load {blocking} overwrote rows of load {load_id}; undo load {blocking} first."
+                    )
+                spec = TABLES[kind]
+                columns = ", ".join(_quote(c) for c in spec.column_names + ["load_id"])
+                cur.execute(f"DELETE FROM {_quote(kind)} WHERE load_id = $id", {"id": load_id})
+                cur.execute(
+                    f"INSERT INTO {_quote(kind)} SELECT {columns} FROM {replaced} WHERE replaced_by_load_id = $id",
+                    {"id": load_id},
+                )
+                cur.execute(f"DELETE FROM {replaced} WHERE replaced_by_load_id = $id", {"id": load_id})
+                cur.execute(QUARANTINE_DDL)
+                cur.execute("DELETE FROM quarantine WHERE load_id = $id", {"id": load_id})
+                cur.execute(
+                    "UPDATE loads SET undone_at = $at WHERE load_id = $id",
+                    {"id": load_id, "at": datetime.now(timezone.utc).replace(tzinfo=None)},
+                )
+                if kind not in KINDS_NOT_DERIVED_FROM:
+                    self._refresh_derived(cur)
+                cur.execute("COMMIT")
+            except Exception:
+                cur.execute("ROLLBACK")
+                raise
+
+    def refresh_derived(self) -> None:
+        """Rebuild every derived table in one transaction."""
+        self._require_writable()
+        with self._write_lock:
+            cur = self.cursor()
+            cur.execute("BEGIN")
+            try:
+                self._refresh_derived(cur)
+                cur.execute("COMMIT")
+            except Exception:
+                cur.execute("ROLLBACK")
+                raise
+
+    def _refresh_derived(self, cur: duckdb.DuckDBPyConnection) -> None:
+        rebuild_derived(self, cur)
+
+    def stored_view_params(self, name: str, cursor: duckdb.DuckDBPyConnection | None = None) -> dict | None:
+        """The bound parameters stored view ``name`` (a key of ``STORED_VIEWS``) was built with, or None when
+        this database has not built it (created by an older version and not reloaded since)."""
+        cur = cursor or self.cursor()
+        if not self._has_table(cur, name):
+            return None
+        return stored_view_settings(cur, name)
+
+    # ---------------------------------------------------------------- reading
+    def query(self, name: str, params: dict[str, Any] | None = None,
+              cursor: duckdb.DuckDBPyConnection | None = None,
+              inputs: tuple[tuple[str, QueryRecord], ...] = ()) -> pd.DataFrame:
+        """Run ``engagement/sql/<name>.sql`` with bound parameters and return a DataFrame.
+
+        ``inputs`` are the relations the file reads that other SQL files produce, as (name it reads,
+        their run); they run in the same statement, as CTEs (see :meth:`QueryRecord.statement`).
+        The run is remembered for "Show SQL": :meth:`last_query` (per thread) and any active
+        :func:`record_queries` block.
+        """
+        cur = cursor or self.cursor()
+        record = QueryRecord(name, dict(params or {}), tuple(inputs))
+        self.remember_query(record)
+        if not inputs:
+            return cur.execute(read_sql(name), params or {}).df()
+        return cur.execute(record.statement(), record.all_params()).df()
+
+    def query_arrow(self, name: str, params: dict[str, Any] | None = None,
+                    cursor: duckdb.DuckDBPyConnection | None = None,
+                    inputs: tuple[tuple[str, QueryRecord], ...] = ()) -> "pyarrow.Table":
+        """:meth:`query`'s rows as an Arrow table, for a caller that needs a few columns of many rows as arrays:
+        no column is converted to pandas (a text column of 862,826 ids costs about 0.1 s to convert)."""
+        cur = cursor or self.cursor()
+        record = QueryRecord(name, dict(params or {}), tuple(inputs))
+        self.remember_query(record)
+        return cur.sql(record.statement(), params=record.all_params()).to_arrow_table()
+
+    def query_materialised(self, name: str, params: dict[str, Any], cursor: duckdb.DuckDBPyConnection,
+                           inputs: tuple[tuple[str, QueryRecord], ...]) -> pd.DataFrame:
+        """Run ``engagement/sql/<name>.sql`` on ``cursor``, where each input is already a temporary table named
+        as the file reads it. "Show SQL" gets the run with its inputs chained as CTEs: the same rows, and a
+        statement that runs on its own.
+        """
+        self.remember_query(QueryRecord(name, dict(params), tuple(inputs)))
+        return cursor.execute(read_sql(name), params).df()
+
+    def remember_query(self, record: QueryRecord) -> None:
+        """Note a run of a SQL file for "Show SQL" when the library ran it through DuckDB's relation API."""
+        self._last_query.record = record
+        note_query(record)
+
+    def last_query(self) -> QueryRecord | None:
+        """The SQL file and parameters this thread last ran through :meth:`query`, if any."""
+        return getattr(self._last_query, "record", None)
+
+    def is_empty(self) -> bool:
+        cur = self.cursor()
+        return not cur.execute("SELECT count(*) FROM loads WHERE undone_at IS NULL").fetchall()[0][0]
+
+    def table_counts(self) -> dict[str, int]:
+        cur = self.cursor()
+        return {kind: cur.execute(f"SELECT count(*) FROM {_quote(kind)}").fetchall()[0][0] for kind in KINDS}
+
+    def loads(self) -> pd.DataFrame:
+        return self.cursor().execute("SELECT * FROM loads ORDER BY load_id DESC").df()
+
+    def is_demo(self) -> bool:
+        """True while any active load came from the demo generator."""
+        cur = self.cursor()
+        return bool(cur.execute(
+            "SELECT count(*) FROM loads WHERE source_format = 'demo' AND undone_at IS NULL"
+        ).fetchall()[0][0])
