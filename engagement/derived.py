@@ -37,8 +37,8 @@ STORED_VIEWS = {
     "rfm_default_window_customers": "rfm/window_customers",
     "clv_calibration_summary": "clv/customer_summary",
     "clv_history_summary": "clv/customer_summary",
-    "churn_training_features": "clv/churn_features",
-    "churn_current_features": "clv/churn_features",
+    "churn_training_features": "churn/churn_features",
+    "churn_current_features": "churn/churn_features",
     "engagement_default_counts": "engagement/customer_counts",
 }
 

@@ -126,7 +126,7 @@ def test_empty_window_gives_an_empty_result(hand_store):
     ("Model check (holdout)", 30, ["Predicted holdout purchases", "Forecast error"], ["clv/bgnbd_groups"]),
     ("Model check (holdout)", 90, ["Predicted holdout purchases", "Forecast error"],
      ["clv/stored_clv_default_model", "clv/stored_clv_default_holdout_bins"]),
-    ("Churn risk", 30, ["Holdout AUC", "Hanley-McNeil"], ["clv/churn_features"]),
+    ("Churn risk", 30, ["Holdout AUC", "Hanley-McNeil"], ["churn/churn_features"]),
 ])
 def test_rfm_clv_page_sections_from_a_shared_link(app_env, section, horizon, expected, sql_files):
     """Each section renders with its numbers and sample sizes, "Open as notebook" and "Show SQL" with the SQL

@@ -357,16 +357,16 @@ def test_churn_default_horizon_reads_the_stored_features(demo_store):
     assert demo_store.stored_view_params(STORED_FEATURES[0]) == training
     with record_queries() as queries:
         stored = _training_features(demo_store, cutoff, 90, (), (), demo_store.cursor())
-    assert [q.name for q in queries] == ["clv/stored_churn_training_features"]
-    pd.testing.assert_frame_equal(_sorted(stored), _sorted(_on_demand(demo_store, "clv/churn_features", training)),
+    assert [q.name for q in queries] == ["churn/stored_churn_training_features"]
+    pd.testing.assert_frame_equal(_sorted(stored), _sorted(_on_demand(demo_store, "churn/churn_features", training)),
                                   check_exact=True)
     current = {"cutoff": end_of_data, "label_end": end_of_data + timedelta(days=90), "channels": [], "segments": [],
                "sample_customers": None}
     assert demo_store.stored_view_params(STORED_FEATURES[1]) == current
     with record_queries() as queries:
         stored = _current_features(demo_store, end_of_data, 90, (), (), demo_store.cursor())
-    assert [q.name for q in queries] == ["clv/stored_churn_current_features"]
-    assert stored.equals(_on_demand_arrow(demo_store, "clv/churn_features", current))
+    assert [q.name for q in queries] == ["churn/stored_churn_current_features"]
+    assert stored.equals(_on_demand_arrow(demo_store, "churn/churn_features", current))
 
 
 def _on_demand_arrow(store: Store, query: str, params: dict):
@@ -376,7 +376,7 @@ def _on_demand_arrow(store: Store, query: str, params: dict):
 @pytest.mark.parametrize("horizon_days", [30, 60, 90, 365])
 def test_stored_current_churn_features_serve_any_horizon_and_selection(demo_store, horizon_days):
     """Scoring reads the stored current features for every horizon (no purchase lies after the end of the data,
-    so the label is the same whatever its window), narrowed to a selection: the rows clv/churn_features.sql
+    so the label is the same whatever its window), narrowed to a selection: the rows churn/churn_features.sql
     computes for that horizon and selection, in the same order."""
     from engagement.retention.churn import _current_features
 
@@ -387,8 +387,8 @@ def test_stored_current_churn_features_serve_any_horizon_and_selection(demo_stor
         with record_queries() as queries:
             stored = _current_features(demo_store, end_of_data, horizon_days, chosen_channels, chosen_segments,
                                        demo_store.cursor())
-        assert "clv/churn_features" not in [q.name for q in queries]
-        computed = _on_demand_arrow(demo_store, "clv/churn_features", {
+        assert "churn/churn_features" not in [q.name for q in queries]
+        computed = _on_demand_arrow(demo_store, "churn/churn_features", {
             "cutoff": end_of_data, "label_end": end_of_data + timedelta(days=horizon_days),
             "channels": list(chosen_channels), "segments": list(chosen_segments), "sample_customers": None})
         assert computed.num_rows > 100
@@ -396,13 +396,13 @@ def test_stored_current_churn_features_serve_any_horizon_and_selection(demo_stor
 
 
 def test_churn_training_sample_is_the_eligible_customers_with_the_smallest_hashes(demo_store):
-    """With $sample_customers, clv/churn_features.sql keeps the customers who bought before the cutoff with the
+    """With $sample_customers, churn/churn_features.sql keeps the customers who bought before the cutoff with the
     smallest hash(customer_id), and each kept row is that customer's row in the full run (a customer's features
     and label depend on their own history only)."""
     end_of_data = _end_of_data(demo_store)
     params = {"cutoff": end_of_data - timedelta(days=60), "label_end": end_of_data, "channels": [], "segments": []}
-    every = _on_demand(demo_store, "clv/churn_features", {**params, "sample_customers": None})
-    sample = _on_demand(demo_store, "clv/churn_features", {**params, "sample_customers": 700})
+    every = _on_demand(demo_store, "churn/churn_features", {**params, "sample_customers": None})
+    sample = _on_demand(demo_store, "churn/churn_features", {**params, "sample_customers": 700})
     expected_ids = demo_store.cursor().execute(
         "SELECT customer_id FROM customer_summary WHERE first_order_at < $cutoff "
         "ORDER BY hash(customer_id), customer_id LIMIT 700", {"cutoff": params["cutoff"]}).df()["customer_id"]
@@ -441,22 +441,22 @@ def test_churn_page_default_is_the_horizon_fitted_at_load():
 
 def test_churn_default_reads_the_model_fitted_at_load_and_equals_fitting_on_demand(demo_store):
     """The default request reads the stored result; fitting on demand (features computed by
-    clv/churn_features.sql, not read from the stored features) gives the same result, field by field."""
+    churn/churn_features.sql, not read from the stored features) gives the same result, field by field."""
     from engagement.retention.churn import fit_churn_model
 
     with record_queries() as queries:
         stored = fit_churn_model(demo_store, PAGE_HORIZON_DAYS)
-    assert "clv/stored_churn_default_model" in [q.name for q in queries]
-    assert "clv/churn_features" not in [q.name for q in queries]
+    assert "churn/stored_churn_default_model" in [q.name for q in queries]
+    assert "churn/churn_features" not in [q.name for q in queries]
     # Naming every channel selects the same customers but is not the stored setting: fitted on demand, the
-    # training features computed by clv/churn_features.sql, the current ones narrowed from the stored table
+    # training features computed by churn/churn_features.sql, the current ones narrowed from the stored table
     # (test_stored_current_churn_features_serve_any_horizon_and_selection shows those equal computing them).
     every_channel = tuple(data_range(demo_store).channels)
     with record_queries() as queries:
         on_demand = fit_churn_model(demo_store, PAGE_HORIZON_DAYS, channels=every_channel)
-    assert [q.name for q in queries].count("clv/churn_features") == 1
-    assert "clv/selected_churn_feature_rows" in [q.name for q in queries]
-    assert not any(q.name.startswith("clv/stored_churn_default") for q in queries)
+    assert [q.name for q in queries].count("churn/churn_features") == 1
+    assert "churn/selected_churn_feature_rows" in [q.name for q in queries]
+    assert not any(q.name.startswith("churn/stored_churn_default") for q in queries)
     _assert_same_churn_result(stored, on_demand)
     assert stored.horizon_days == PAGE_HORIZON_DAYS and stored.auc > 0.6
 
@@ -466,9 +466,9 @@ def test_churn_other_horizon_is_fitted_on_demand(demo_store):
 
     with record_queries() as queries:
         result = fit_churn_model(demo_store, 60)
-    assert [q.name for q in queries].count("clv/churn_features") == 1  # the training features
-    assert "clv/stored_churn_current_features" in [q.name for q in queries]  # scored for any horizon
-    assert "clv/stored_churn_default_model" not in [q.name for q in queries]
+    assert [q.name for q in queries].count("churn/churn_features") == 1  # the training features
+    assert "churn/stored_churn_current_features" in [q.name for q in queries]  # scored for any horizon
+    assert "churn/stored_churn_default_model" not in [q.name for q in queries]
     assert result.horizon_days == 60
     _, observation_end = observation_window(demo_store)
     assert result.cutoff == observation_end + timedelta(days=1) - timedelta(days=60)
@@ -476,7 +476,7 @@ def test_churn_other_horizon_is_fitted_on_demand(demo_store):
 
 def test_churn_other_horizon_scoring_the_stored_features_equals_computing_them(demo_store, monkeypatch):
     """A database without the stored current features (an older version's, read-only) computes them with
-    clv/churn_features.sql for the horizon asked: the same result, field by field."""
+    churn/churn_features.sql for the horizon asked: the same result, field by field."""
     from engagement.retention.churn import STORED_FEATURES, fit_churn_model
 
     channels = tuple(data_range(demo_store).channels)[:3]
@@ -486,7 +486,7 @@ def test_churn_other_horizon_scoring_the_stored_features_equals_computing_them(d
                         lambda name, cursor=None: None if name == STORED_FEATURES[1] else params(name, cursor))
     with record_queries() as queries:
         computed = fit_churn_model(demo_store, 60, channels=channels)
-    assert [q.name for q in queries].count("clv/churn_features") == 2
+    assert [q.name for q in queries].count("churn/churn_features") == 2
     _assert_same_churn_result(stored, computed)
 
 
@@ -512,7 +512,7 @@ def test_churn_model_with_other_settings_does_not_read_the_stored_result(demo_st
     assert derived_fingerprint() != fingerprint
     with record_queries() as queries:
         churn.fit_churn_model(demo_store, PAGE_HORIZON_DAYS)
-    assert "clv/stored_churn_default_model" not in [q.name for q in queries]
+    assert "churn/stored_churn_default_model" not in [q.name for q in queries]
 
 
 def test_churn_model_that_cannot_be_fitted_at_load_stores_why(hand_store):
@@ -527,7 +527,7 @@ def test_churn_model_that_cannot_be_fitted_at_load_stores_why(hand_store):
     with record_queries() as queries, pytest.raises(ValueError) as stored:
         fit_churn_model(hand_store, PAGE_HORIZON_DAYS)
     assert str(stored.value) == str(on_demand.value)
-    assert "clv/stored_churn_default_model" in [q.name for q in queries]
+    assert "churn/stored_churn_default_model" in [q.name for q in queries]
 
 
 def test_engagement_default_window_reads_the_stored_counts_for_any_selection_and_weights(demo_store):

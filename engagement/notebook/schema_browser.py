@@ -29,6 +29,9 @@ KIND_ORDER = {"canonical": 0, "derived": 1, "workbench": 2}
 # Derived tables holding the results of models fitted at load, in build order, and their one-row tables.
 FITTED_AT_LOAD = clv_default.STORED_MODEL_TABLES + churn.STORED_MODEL_TABLES
 FITTED_AT_LOAD_ROWS = (clv_default.STORED_MODEL, churn.STORED_MODEL)
+# The SQL that reads each of them back (the CLV model's in sql/clv/, the churn model's in sql/churn/).
+_READ_BACK = {**{name: f"clv/stored_{name}" for name in clv_default.STORED_MODEL_TABLES},
+              **{name: f"churn/stored_{name}" for name in churn.STORED_MODEL_TABLES}}
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ def schema_tables(store: Store) -> list[TableInfo]:
             kind, grain, key = "derived", _grain_comment(definition), ()
         elif name == rfm.STORED_SCORES:
             # Built by rfm.store_default_scores: the scoring SQL chained after the stored window sums.
-            definition = rfm._default_scores_run().statement()
+            definition = rfm.default_scores_run().statement()
             descriptions = {}
             kind, grain, key = "derived", _grain_comment(read_sql("rfm/stored_default_scores")), ()
         elif name in FITTED_AT_LOAD:
@@ -100,7 +103,7 @@ def schema_tables(store: Store) -> list[TableInfo]:
             # that reads it back.
             definition = derived_definition(name) if name in FITTED_AT_LOAD_ROWS else ""
             descriptions = {}
-            kind, grain, key = "derived", _grain_comment(read_sql(f"clv/stored_{name}")), ()
+            kind, grain, key = "derived", _grain_comment(read_sql(_READ_BACK[name])), ()
         else:
             descriptions, kind, grain, key, definition = {}, "workbench", _WORKBENCH_GRAINS.get(name, ""), (), ""
             if name.startswith("replaced_"):

@@ -1,7 +1,7 @@
 """Churn risk: a scikit-learn model of "no purchase in the next N days" from RFM and engagement features.
 
 Training looks back: features are computed as of ``cutoff = end of data - N days`` and the label is
-whether the customer bought in the N days after it (``sql/clv/churn_features.sql``), for a fixed sample of
+whether the customer bought in the N days after it (``sql/churn/churn_features.sql``), for a fixed sample of
 the customers who bought before the cutoff (``TRAINING_SAMPLE_CUSTOMERS``, drawn by hash of their id). A
 random 30 % of them (fixed seed) is held out to measure discrimination (AUC with a 95 % interval) and
 calibration (predicted vs observed churn per decile of predicted risk), so users can judge how far
@@ -120,24 +120,24 @@ def calibration_table(predicted: np.ndarray, observed: np.ndarray, bins: int = 1
     return pd.DataFrame(rows)
 
 
-# Derived tables holding clv/churn_features.sql: the training sample for the page's default horizon, and every
+# Derived tables holding churn/churn_features.sql: the training sample for the page's default horizon, and every
 # customer's features as of the end of the data (scored for any horizon).
 STORED_FEATURES = ("churn_training_features", "churn_current_features")
 
 
 def _training_features(store: Store, cutoff: datetime, horizon_days: int, channels, segments,
                        cursor) -> pd.DataFrame:
-    """``clv/churn_features.sql`` for the training sample as of ``cutoff``: from the derived table when it stores
+    """``churn/churn_features.sql`` for the training sample as of ``cutoff``: from the derived table when it stores
     exactly these parameters (the page's default horizon), otherwise computed on demand."""
     params = {"cutoff": cutoff, "label_end": cutoff + timedelta(days=horizon_days), "channels": list(channels),
               "segments": list(segments), "sample_customers": TRAINING_SAMPLE_CUSTOMERS}
     if store.stored_view_params(STORED_FEATURES[0], cursor) == params:
-        return store.query(f"clv/stored_{STORED_FEATURES[0]}", cursor=cursor)
-    return store.query("clv/churn_features", params, cursor=cursor)
+        return store.query(f"churn/stored_{STORED_FEATURES[0]}", cursor=cursor)
+    return store.query("churn/churn_features", params, cursor=cursor)
 
 
 def _current_features(store: Store, end_of_data: datetime, horizon_days: int, channels, segments, cursor):
-    """``clv/churn_features.sql`` as of the end of the data for every selected customer (the rows to score), as
+    """``churn/churn_features.sql`` as of the end of the data for every selected customer (the rows to score), as
     an Arrow table.
 
     Their label window lies after the data, so no customer has a purchase in it and the rows are the same for
@@ -148,13 +148,13 @@ def _current_features(store: Store, end_of_data: datetime, horizon_days: int, ch
     every_customer = {"cutoff": end_of_data, "channels": [], "segments": [], "sample_customers": None}
     stored = store.stored_view_params(STORED_FEATURES[1], cursor)
     if stored is not None and {name: value for name, value in stored.items() if name != "label_end"} == every_customer:
-        rows = QueryRecord(f"clv/stored_{STORED_FEATURES[1]}")
+        rows = QueryRecord(f"churn/stored_{STORED_FEATURES[1]}")
         if not channels and not segments:
             return store.query_arrow(rows.name, cursor=cursor)
-        return store.query_arrow("clv/selected_churn_feature_rows",
+        return store.query_arrow("churn/selected_churn_feature_rows",
                                  {"channels": list(channels), "segments": list(segments)},
                                  cursor=cursor, inputs=(("churn_feature_rows", rows),))
-    return store.query_arrow("clv/churn_features", {
+    return store.query_arrow("churn/churn_features", {
         "cutoff": end_of_data, "label_end": end_of_data + timedelta(days=horizon_days), "channels": list(channels),
         "segments": list(segments), "sample_customers": None}, cursor=cursor)
 
@@ -420,15 +420,15 @@ def _stored_result(store: Store, horizon_days: int, cutoff: datetime, channels, 
     """The result fitted at load time when it was fitted with exactly these settings, else None."""
     if not store.has_table(STORED_MODEL, cur):
         return None  # a database built by an older version, opened read-only
-    read = cur.execute(read_sql(f"clv/stored_{STORED_MODEL}"))
+    read = cur.execute(read_sql(f"churn/stored_{STORED_MODEL}"))
     names = [column[0] for column in read.description]
     row = dict(zip(names, read.fetchall()[0]))
     asked = (horizon_days, cutoff.date(), list(channels), list(segments), model_settings())
     if tuple(row[name] for name in ("horizon_days", "cutoff", "channels", "segments", "model_settings")) != asked:
         return None
-    store.remember_query(QueryRecord(f"clv/stored_{STORED_MODEL}"))
+    store.remember_query(QueryRecord(f"churn/stored_{STORED_MODEL}"))
     if row["problem"] is not None:
         raise ValueError(row["problem"])
-    frames = {field: store.query(f"clv/stored_{table}", cursor=cur) for table, field in STORED_MODEL_FRAMES.items()}
+    frames = {field: store.query(f"churn/stored_{table}", cursor=cur) for table, field in STORED_MODEL_FRAMES.items()}
     return ChurnModelResult(horizon_days=horizon_days, cutoff=row["cutoff"],
                             **{name: row[name] for name in _QUALITY_FIELDS}, **frames)

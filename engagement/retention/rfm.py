@@ -67,7 +67,7 @@ def _window_run(store: Store, params: dict, cur) -> QueryRecord:
     return QueryRecord("rfm/window_customers", params)
 
 
-def _default_scores_run() -> QueryRecord:
+def default_scores_run() -> QueryRecord:
     """rfm/customer_scores.sql over the stored default window, every customer selected."""
     return QueryRecord("rfm/customer_scores", {"channels": [], "segments": []},
                        (("window_customers", QueryRecord("rfm/stored_default_window_customers")),))
@@ -76,7 +76,7 @@ def _default_scores_run() -> QueryRecord:
 def store_default_scores(cur) -> None:
     """Build ``rfm_default_scores`` (the page's default view scored at load: it then only aggregates them).
     ``Store._refresh_derived`` calls this after the SQL derived tables."""
-    run = _default_scores_run()
+    run = default_scores_run()
     cur.execute(f"CREATE OR REPLACE TABLE {STORED_SCORES} AS " + run.statement(), run.all_params())
 
 

@@ -1,6 +1,6 @@
 -- Grain: one row per split value per acquisition cohort per period since acquisition (cohorts acquired in the
 -- window), plus per split value per period one row with cohort_start null: all cohorts together, using only
--- the cells those cohorts have fully lived through. Sufficient statistics only; engagement/cohorts.py makes
+-- the cells those cohorts have fully lived through. Sufficient statistics only; engagement/retention/cohorts.py makes
 -- the rates and intervals. A period a cohort has not finished yet (as of the data's latest activity) is not
 -- mature: its counts are null, never 0.
 with facts as (

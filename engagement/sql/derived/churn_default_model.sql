@@ -1,6 +1,6 @@
 -- Grain: one row: the churn model fitted when the data was loaded, with the page's default settings (those of the stored churn features).
 -- The settings it was fitted with (those of derived/churn_training_features.sql), its holdout quality, and
--- why it could not be fitted (problem; the quality is then null). engagement/churn.py fits the model in the
+-- why it could not be fitted (problem; the quality is then null). engagement/retention/churn.py fits the model in the
 -- load's transaction, builds this table by running this file with the fit's values bound, and stores the rest
 -- of the result beside it (churn_default_calibration, _importance, _risk_bands, _at_risk). A request for
 -- exactly these settings reads them instead of fitting again. fit_seconds is what the fit added to the load.

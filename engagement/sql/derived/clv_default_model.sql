@@ -2,7 +2,7 @@
 -- The settings they were fitted with (calibration end of derived/clv_calibration_summary.sql, observation end,
 -- weeks, a 90-day horizon, every channel and segment, the model settings), the holdout check's totals and the
 -- forecast's scalars, and why they could not be fitted (problem; the results are then null).
--- engagement/clv_default.py fits them in the load's transaction, builds this table by running this file with the
+-- engagement/retention/clv_default.py fits them in the load's transaction, builds this table by running this file with the
 -- fit's values bound, and stores the rest of the result beside it (clv_default_fits, _holdout_bins,
 -- _forecast_bands, _top_customers). A request for exactly these settings reads them instead of fitting again.
 -- fit_seconds is what the fit added to the load.

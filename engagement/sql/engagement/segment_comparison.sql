@@ -1,6 +1,6 @@
 -- Grain: one row per engagement segment (engaged, unengaged) of the temporary customer_scores table.
 -- Sufficient statistics only (counts, sums, sums of squares); rates and intervals are computed in
--- engagement/engagement_score.py.
+-- engagement/value/engagement_score.py.
 with segments as (
     select * from (values (true), (false)) as v(is_engaged)
 ),

@@ -1,6 +1,6 @@
 -- Grain: one row per segment per variant per metric of a per-unit results file.
 -- Reads `unit_values` (one row per unit per metric: segment, variant, metric, metric_value, covariate;
--- registered by engagement/experiments.py) and returns the sufficient statistics the tests need.
+-- registered by engagement/experiments/analysis.py) and returns the sufficient statistics the tests need.
 with unit_rows as (
     select segment, variant, metric, metric_value::double as metric_value, covariate::double as covariate
     from unit_values

@@ -1,6 +1,6 @@
 -- Grain: one row per whole number of days (rounded down) between a repeat purchase and the one before it,
 -- for the repeat purchases in one window ($start, $end_exclusive) and selection ($channels, $segments):
--- how many gaps fall in [gap_day, gap_day + 1). engagement/kpis.py uses it to find which days hold the
+-- how many gaps fall in [gap_day, gap_day + 1). engagement/value/kpis.py uses it to find which days hold the
 -- ranks it needs, so gap_order_statistics.sql selects among those few gaps instead of all of them.
 select floor(days_since_previous_order)::bigint as gap_day, count(*) as gaps
 from purchases

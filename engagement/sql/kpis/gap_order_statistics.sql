@@ -1,6 +1,6 @@
 -- Grain: one row: chosen order statistics of the gaps before repeat purchases in one window and selection,
 -- among the gaps of $from_days <= gap < $to_days only. $fractions holds (r - 0.5) / n for each wanted rank
--- r of the n gaps in that range (quantile_disc then returns the r-th smallest); engagement/kpis.py turns
+-- r of the n gaps in that range (quantile_disc then returns the r-th smallest); engagement/value/kpis.py turns
 -- ranks among all gaps into ranks in the range with gap_histogram.sql.
 select quantile_disc(days_since_previous_order, $fractions::double[]) as order_statistics
 from purchases

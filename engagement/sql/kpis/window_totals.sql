@@ -1,6 +1,6 @@
 -- Grain: one row for one date window ($start inclusive, $end_exclusive exclusive, both midnights) and one
 -- customer selection ($channels, $segments; an empty list selects all). Sufficient statistics only: the
--- rates, intervals and comparisons are computed from them in engagement/kpis.py.
+-- rates, intervals and comparisons are computed from them in engagement/value/kpis.py.
 --
 -- No grouping by customer: a customer bought in the window exactly when one of their purchases in it has
 -- no earlier purchase in it (its previous one is before $start; '-infinity' when there is none), and bought

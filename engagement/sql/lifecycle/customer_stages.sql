@@ -1,6 +1,6 @@
 -- Grain: one row per selected customer per moment in $moments at which the customer was known (signed up or
 -- bought by then). The stage rules live here only: the other files in this folder read "customer_stages",
--- which engagement/lifecycle.py prepends as a CTE. A moment includes purchases up to and including it.
+-- which engagement/retention/lifecycle.py prepends as a CTE. A moment includes purchases up to and including it.
 -- Thresholds are bound: $at_risk_days, $lapsed_days, $vip_top_share (VIP = lifetime revenue in the top share
 -- of buyers at the data's end, a fixed money bar for every moment) and $vip_tiers (loyalty tiers that make a
 -- customer VIP; the export only holds the current tier, so it applies to every moment).
@@ -44,7 +44,7 @@ prospects as (
 ),
 
 staged as (
-    -- Stage codes index the list in "final" (and engagement.lifecycle.STAGES); grouping on a small integer
+    -- Stage codes index the list in "final" (and engagement.retention.lifecycle.STAGES); grouping on a small integer
     -- keeps the size queries fast.
     select
         b.moment_at,

@@ -1,6 +1,6 @@
 -- Grain: one row per whole day since the first purchase at which a selected customer (first purchase in the
 -- window) made a second purchase or was last observed without one (censored at the data's latest activity).
--- The input of a Kaplan-Meier estimate (engagement/survival.py): customers without a second purchase are
+-- The input of a Kaplan-Meier estimate (engagement/stats/survival.py): customers without a second purchase are
 -- censored, never dropped.
 with facts as (
     select as_of from dataset_facts

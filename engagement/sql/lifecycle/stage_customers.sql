@@ -1,5 +1,5 @@
 -- Grain: one row per customer in stage $stage at the single moment in $moments (reads customer_stages,
--- prepended by engagement/lifecycle.py): the list a CX team activates in its e-mail tool.
+-- prepended by engagement/retention/lifecycle.py): the list a CX team activates in its e-mail tool.
 select
     s.customer_id,
     k.email,

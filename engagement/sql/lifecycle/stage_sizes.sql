@@ -1,4 +1,4 @@
--- Grain: one row per moment per lifecycle stage (reads customer_stages, prepended by engagement/lifecycle.py).
+-- Grain: one row per moment per lifecycle stage (reads customer_stages, prepended by engagement/retention/lifecycle.py).
 select
     moment_at,
     ['prospect', 'new', 'repeat', 'vip', 'won_back', 'at_risk', 'lapsed'][stage_code] as lifecycle_stage,

@@ -1,5 +1,5 @@
 -- Grain: one row per stage at $from_at per stage at $to_at (reads customer_stages for the two moments,
--- prepended by engagement/lifecycle.py). Customers not yet known at $from_at start from 'not_yet_known'.
+-- prepended by engagement/retention/lifecycle.py). Customers not yet known at $from_at start from 'not_yet_known'.
 -- Everyone known at $from_at is still known at $to_at, so the later moment drives the join.
 select
     coalesce(earlier.lifecycle_stage, 'not_yet_known') as from_stage,

@@ -2,7 +2,7 @@
 -- country, month or week) for the survey answers of one kind ($kind) given in the window ($start,
 -- $end_exclusive) by the selected customers ($channels, $segments; an empty list selects all).
 -- Counts only: the top box (score >= $top_min), the bottom box (score <= $bottom_max) and the middle;
--- scores and intervals are computed from them in engagement/nps.py and engagement/csat.py.
+-- scores and intervals are computed from them in engagement/voice/nps.py and engagement/voice/csat.py.
 with answers as (
     -- derived `survey_answers` carries the customer attributes: no join, and the date order lets DuckDB
     -- skip row groups outside the window.

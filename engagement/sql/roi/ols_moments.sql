@@ -1,6 +1,6 @@
 -- Grain: one row per acquisition channel of the temporary customer_outcomes table: the count, sums and
 -- sums of cross products of (engaged, pre_spend, tenure_years, post_revenue). X'X, X'y and y'y of the
--- regression with channel dummies are assembled from these in engagement/roi.py.
+-- regression with channel dummies are assembled from these in engagement/value/roi.py.
 with final as (
     select
         acquisition_channel,
