@@ -3,9 +3,9 @@
 The library behind the Streamlit app and the ``python -m engagement`` CLI. Importable from a
 notebook with no Streamlit running::
 
-    from engagement.warehouse.store import Store
+    from engagement.workbench import open_workbench
     from engagement.value.kpis import overview_kpis
-    store = Store.open()
+    store = open_workbench()
     overview_kpis(store)
 """
 

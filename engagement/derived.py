@@ -1,93 +1,163 @@
-"""The derived tables: which there are, in what order they are built, and how (``rebuild_derived``).
+"""The derived tables and the models fitted at load: what is built, from which inputs, and in what order.
 
-Every load or undo of a kind some derived table reads rebuilds them all in its transaction (``Store._load``,
-``Store.undo``), then fits the page-default models on them; ``derived_build`` keeps a fingerprint of what built
-them, so that a database built by another version is rebuilt when next opened for writing.
+Every entry of :data:`BUILD` names its inputs, canonical tables or other entries (dbt's ``ref()``); the build
+order is computed from them (:func:`build_order`), never written by hand. After every load or undo of a kind
+some entry reads, the store runs :data:`DERIVED_BUILD` in the load's transaction; the store is handed it when
+opened (:func:`engagement.workbench.open_workbench`) and never imports this module. ``derived_build`` keeps a
+fingerprint of what built the tables, so that a database built by another version is rebuilt when next opened
+for writing.
+
+>>> order = build_order()
+>>> order.index("order_facts") < order.index("customer_summary") < order.index("clv_default_model")
+True
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from graphlib import TopologicalSorter
+from typing import TYPE_CHECKING, Callable
 
 import duckdb
 
+from engagement.retention import churn, clv_default, rfm
 from engagement.sql import quote_identifier, read_sql
+from engagement.warehouse.schema import KINDS
+from engagement.warehouse.store import stored_view_settings
 
 if TYPE_CHECKING:
     from engagement.warehouse.store import Store
 
-# Rebuilt in this order after every load or undo: each may read the ones before it.
-DERIVED_TABLES = (
-    "order_facts", "dataset_facts", "customer_summary", "customer_months", "purchases", "purchase_days",
-    "purchase_states", "cohort_cells", "survey_answers", "rfm_default_window_customers", "clv_calibration_summary",
-    "clv_history_summary", "churn_training_features", "churn_current_features", "message_send_days", "click_facts",
-    "click_purchases", "email_open_days", "engagement_default_counts",
+
+@dataclass(frozen=True)
+class Derived:
+    """One thing built after a load: a table from ``derived/<name>.sql``, a stored view, or a fitted model.
+
+    ``view``: for a stored view, the view query the table keeps the result of, run with the settings its page
+    opens with (``derived/<name>.sql`` selects them, as one row of that query's parameters, from
+    ``dataset_facts`` only). A view reads the table when asked for exactly those parameters
+    (``Store.stored_view_params``) and runs its query on demand otherwise, so both paths return the same rows.
+    ``build``: for a model fitted in Python on stored inputs, the function that fits it and writes ``tables``.
+    """
+
+    name: str
+    inputs: tuple[str, ...]
+    view: str | None = None
+    build: Callable[[Store, duckdb.DuckDBPyConnection], None] | None = None
+    tables: tuple[str, ...] = ()
+    settings: Callable[[], str] | None = None  # a fitted model's settings, part of the fingerprint
+
+    def sql_texts(self) -> str:
+        """The SQL this entry is built from (for the fingerprint and the schema browser)."""
+        if self.build is not None:
+            return read_sql(f"derived/{self.name}") if self.tables else ""
+        return read_sql(f"derived/{self.name}") + ("\n" + read_sql(self.view) if self.view else "")
+
+
+def _rfm_scores(store: Store, cur: duckdb.DuckDBPyConnection) -> None:
+    rfm.store_default_scores(cur)
+
+
+BUILD: tuple[Derived, ...] = (
+    Derived("order_facts", ("orders",)),
+    Derived("dataset_facts", ("events", "order_facts", "orders", "surveys")),
+    Derived("customer_summary", ("customers", "dataset_facts", "order_facts")),
+    Derived("customer_months", ("customer_summary", "order_facts")),
+    Derived("purchases", ("customer_summary", "order_facts")),
+    Derived("purchase_days", ("purchases",)),
+    Derived("purchase_states", ("customer_summary", "order_facts")),
+    Derived("cohort_cells", ("customer_months", "customer_summary", "order_facts")),
+    Derived("survey_answers", ("customer_summary", "order_facts", "surveys")),
+    Derived("rfm_default_window_customers", ("dataset_facts", "purchases"), view="rfm/window_customers"),
+    Derived("clv_calibration_summary", ("dataset_facts", "purchases"), view="clv/customer_summary"),
+    Derived("clv_history_summary", ("dataset_facts", "purchases"), view="clv/customer_summary"),
+    Derived("churn_training_features",
+            ("customer_summary", "dataset_facts", "events", "messages", "order_facts", "surveys"),
+            view="churn/churn_features"),
+    Derived("churn_current_features",
+            ("customer_summary", "dataset_facts", "events", "messages", "order_facts", "surveys"),
+            view="churn/churn_features"),
+    Derived("message_send_days", ("customer_summary", "messages")),
+    Derived("click_facts", ("customer_summary", "events", "order_facts")),
+    Derived("click_purchases", ("click_facts", "order_facts")),
+    Derived("email_open_days", ("customer_summary", "events")),
+    Derived("engagement_default_counts", ("customer_summary", "dataset_facts", "events", "order_facts"),
+            view="engagement/customer_counts"),
+    # Models fitted in Python on the stored inputs with the page's default settings; their results are kept in
+    # derived tables too (each module lists its tables as STORED_MODEL_TABLES).
+    Derived(rfm.STORED_SCORES, (rfm.STORED_WINDOW,), build=_rfm_scores),
+    Derived(clv_default.STORED_MODEL, ("clv_calibration_summary", "clv_history_summary", "dataset_facts",
+                                       "order_facts", "purchases"),
+            build=clv_default.store_default_clv_model, tables=clv_default.STORED_MODEL_TABLES,
+            settings=clv_default.model_settings),
+    Derived(churn.STORED_MODEL, ("churn_training_features", "churn_current_features", "dataset_facts", "order_facts"),
+            build=churn.store_default_churn_model, tables=churn.STORED_MODEL_TABLES, settings=churn.model_settings),
 )
-# After them, models fitted in Python on the stored inputs, with the RFM/CLV page's default settings, their results
-# kept in derived tables too: the CLV models on the stored summaries (engagement/retention/clv_default.py) and the churn
-# model on the stored churn features (engagement/retention/churn.py), each listing its tables as STORED_MODEL_TABLES.
+BY_NAME = {entry.name: entry for entry in BUILD}
 
-# Derived tables that store a view query's result for the settings its page opens with. For these,
-# ``derived/<name>.sql`` selects those settings (one row of the view query's bound parameters, read from
-# ``dataset_facts`` only) and the table holds the view query (value here) run with them. A view reads
-# the table when asked for exactly those parameters (``Store.stored_view_params``) and runs its
-# query on demand otherwise, so both paths return the same rows.
-STORED_VIEWS = {
-    "rfm_default_window_customers": "rfm/window_customers",
-    "clv_calibration_summary": "clv/customer_summary",
-    "clv_history_summary": "clv/customer_summary",
-    "churn_training_features": "churn/churn_features",
-    "churn_current_features": "churn/churn_features",
-    "engagement_default_counts": "engagement/customer_counts",
-}
 
-# Kinds no derived table reads (tests/test_store_derived.py checks the SQL): loading or undoing them leaves the
-# derived tables as they are, so a programme-cost or experiment upload does not pay for a full rebuild.
-KINDS_NOT_DERIVED_FROM = frozenset({"experiment_assignments", "program_costs"})
+def build_order() -> tuple[str, ...]:
+    """The entries of :data:`BUILD` in an order where each comes after every entry it reads (ties keep the
+    order of ``BUILD``). Raises ``graphlib.CycleError`` when the inputs form a cycle."""
+    sorter = TopologicalSorter()
+    for entry in BUILD:
+        sorter.add(entry.name, *(name for name in entry.inputs if name in BY_NAME))
+    sorter.prepare()
+    position = {entry.name: i for i, entry in enumerate(BUILD)}
+    order: list[str] = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready(), key=position.__getitem__)
+        order.extend(ready)
+        sorter.done(*ready)
+    return tuple(order)
 
-# What built the derived tables: a fingerprint of their SQL. A database opened for writing by a version whose
-# derived SQL differs (new tables or columns) rebuilds them once, so views never read an older shape.
-DERIVED_BUILD_DDL = "CREATE TABLE IF NOT EXISTS derived_build (fingerprint VARCHAR NOT NULL)"
+
+BUILD_ORDER = build_order()
+# The tables built from SQL (stored views included), in build order; the fitted models' tables come after.
+DERIVED_TABLES = tuple(name for name in BUILD_ORDER if BY_NAME[name].build is None)
+STORED_VIEWS = {entry.name: entry.view for entry in BUILD if entry.view is not None}
+# Kinds no entry reads (tests/test_store_derived.py checks the SQL): loading or undoing them leaves the derived
+# tables as they are, so a programme-cost or experiment upload does not pay for a full rebuild.
+KINDS_NOT_DERIVED_FROM = frozenset(KINDS) - {name for entry in BUILD for name in entry.inputs}
 
 
 def derived_fingerprint() -> str:
     """sha256 of every SQL text the derived tables are built from, in build order, and of the settings of the
     models fitted with them (CLV, churn)."""
-    from engagement.retention import churn
-    from engagement.retention import clv_default
-
-    texts = [f"{name}\n{read_sql(f'derived/{name}')}\n{read_sql(STORED_VIEWS[name]) if name in STORED_VIEWS else ''}"
-             for name in DERIVED_TABLES]
+    texts = []
+    for name in BUILD_ORDER:
+        entry = BY_NAME[name]
+        texts.append(f"{name}\n{entry.tables}\n{entry.sql_texts()}\n{entry.settings() if entry.settings else ''}")
     texts.append(f"rfm_default_scores\n{read_sql('rfm/customer_scores')}")
-    for model in (clv_default, churn):
-        texts.append(f"{model.STORED_MODEL_TABLES}\n{read_sql(f'derived/{model.STORED_MODEL}')}\n"
-                     f"{model.model_settings()}")
     return hashlib.sha256("\n".join(texts).encode()).hexdigest()
 
 
-def stored_view_settings(cur: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
-    """The one row of ``derived/<name>.sql`` as the parameters of ``STORED_VIEWS[name]``."""
-    relation = cur.sql(read_sql(f"derived/{name}"))
-    return dict(zip(relation.columns, relation.fetchall()[0]))
-
-
 def rebuild_derived(store: Store, cur: duckdb.DuckDBPyConnection) -> None:
-    """Build every derived table in order, then the models fitted on them, in ``cur``'s transaction, and record
-    the fingerprint of what built them."""
-    from engagement.retention.churn import store_default_churn_model
-    from engagement.retention.clv_default import store_default_clv_model
-    from engagement.retention.rfm import store_default_scores
-
-    for name in DERIVED_TABLES:
-        if name in STORED_VIEWS:
+    """Build every entry in build order in ``cur``'s transaction."""
+    for name in BUILD_ORDER:
+        entry = BY_NAME[name]
+        if entry.build is not None:
+            entry.build(store, cur)
+        elif entry.view is not None:
             params = stored_view_settings(cur, name)
-            cur.execute(f"CREATE OR REPLACE TABLE {quote_identifier(name)} AS " + read_sql(STORED_VIEWS[name]), params)
+            cur.execute(f"CREATE OR REPLACE TABLE {quote_identifier(name)} AS " + read_sql(entry.view), params)
         else:
             cur.execute(f"CREATE OR REPLACE TABLE {quote_identifier(name)} AS " + read_sql(f"derived/{name}"))
-    store_default_scores(cur)
-    store_default_clv_model(store, cur)
-    store_default_churn_model(store, cur)
-    cur.execute(DERIVED_BUILD_DDL)
-    cur.execute("DELETE FROM derived_build")
-    cur.execute("INSERT INTO derived_build VALUES ($fingerprint)", {"fingerprint": derived_fingerprint()})
+
+
+@dataclass(frozen=True)
+class DerivedBuild:
+    """What the store runs after a write (see ``engagement.warehouse.store.DerivedBuilder``)."""
+
+    def reads(self, kind: str) -> bool:
+        return kind not in KINDS_NOT_DERIVED_FROM
+
+    def fingerprint(self) -> str:
+        return derived_fingerprint()
+
+    def rebuild(self, store: Store, cur: duckdb.DuckDBPyConnection) -> None:
+        rebuild_derived(store, cur)
+
+
+DERIVED_BUILD = DerivedBuild()

@@ -19,6 +19,7 @@ from engagement import config
 from engagement.exports import to_safe_csv
 from engagement.filters import Filters
 from engagement.warehouse.store import QueryRecord, Store, StoreLockedError, StoreOutdatedError, record_queries
+from engagement.workbench import open_workbench
 
 if TYPE_CHECKING:
     from engagement.notebook.export import LibraryCall, ViewRecipe
@@ -51,7 +52,7 @@ def _nothing_to_show() -> None:
 
 @st.cache_resource(show_spinner="Opening the database…")
 def _process_store() -> Store:
-    store = Store.open(config.db_path(), read_only=config.read_only())
+    store = open_workbench(config.db_path(), read_only=config.read_only())
     if store.read_only:
         try:
             store.require_current_derived()

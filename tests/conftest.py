@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from engagement.warehouse.store import Store
+from engagement.workbench import open_workbench
 
 # Real public datasets live in ../shared/data beside the project (read-only; see its README).
 SHARED_DATA = Path(os.environ.get("ENGAGEMENT_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -51,7 +52,7 @@ def hand_fixture_frames() -> dict[str, pd.DataFrame]:
 
 @pytest.fixture()
 def hand_store() -> Store:
-    store = Store.open(":memory:", read_only=False)
+    store = open_workbench(":memory:", read_only=False)
     for kind, frame in hand_fixture_frames().items():
         store.load_frame(kind, frame)
     yield store
@@ -64,7 +65,7 @@ def demo_db_path(tmp_path_factory) -> Path:
     from engagement.intake.ingest import ingest_demo
 
     path = tmp_path_factory.mktemp("demo") / "engagement.duckdb"
-    store = Store.open(path, read_only=False)
+    store = open_workbench(path, read_only=False)
     ingest_demo(store, customers=DEMO_TEST_CUSTOMERS, seed=42)
     store.close()
     return path
@@ -72,7 +73,7 @@ def demo_db_path(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_store(demo_db_path) -> Store:
-    store = Store.open(demo_db_path, read_only=True)
+    store = open_workbench(demo_db_path, read_only=True)
     yield store
     store.close()
 

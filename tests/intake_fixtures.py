@@ -9,6 +9,7 @@ import pytest
 
 from engagement.warehouse.schema import KINDS
 from engagement.warehouse.store import Store, replaced_table
+from engagement.workbench import open_workbench
 
 from conftest import hand_fixture_frames
 
@@ -41,7 +42,7 @@ def intake_store(tmp_path, monkeypatch) -> Store:
     tests/test_validation.py proves GX and the SQL evaluator agree on every expectation type.
     """
     monkeypatch.setenv("ENGAGEMENT_VALIDATION_ENGINE", "duckdb")
-    store = Store.open(tmp_path / "db" / "engagement.duckdb", read_only=False)
+    store = open_workbench(tmp_path / "db" / "engagement.duckdb", read_only=False)
     for kind, frame in hand_fixture_frames().items():
         store.load_frame(kind, frame)
     yield store

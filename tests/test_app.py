@@ -51,10 +51,10 @@ def test_filters_come_from_the_url(app_env):
 def test_empty_read_only_database_renders_with_a_message(tmp_path, monkeypatch):
     """A shared read-only link to a database nobody has loaded yet: no crash, a clear message."""
     from engagement import ui
-    from engagement.warehouse.store import Store
+    from engagement.workbench import open_workbench
 
     path = tmp_path / "empty.duckdb"
-    Store.open(path, read_only=False).close()
+    open_workbench(path, read_only=False).close()
     monkeypatch.setenv("ENGAGEMENT_DB", str(path))
     monkeypatch.setenv("ENGAGEMENT_READ_ONLY", "1")
     ui.get_store.clear()

@@ -240,9 +240,9 @@ def test_cli_reports_rejection_on_stderr_with_exit_1(intake_store, tmp_path, cap
     assert main(["ingest", "orders", str(path), "--db", db]) == 1
     err = capsys.readouterr().err
     assert "net_revenue is negative" in err and "Nothing was loaded" in err
-    from engagement.warehouse.store import Store
+    from engagement.workbench import open_workbench
 
-    reopened = Store.open(db, read_only=True)
+    reopened = open_workbench(db, read_only=True)
     assert snapshot(reopened) == before
     reopened.close()
     assert os.path.exists(db)

@@ -11,8 +11,10 @@ import pandas as pd
 import pytest
 
 from engagement.stats.bgnbd import BgNbdFit, _gradient, fit_bgnbd, log_likelihood_terms
-from engagement.retention.clv import bgnbd_groups, clv_as_record, fit_clv, summary_data_from_orders
+from engagement.retention.clv import bgnbd_groups, clv_as_record, summary_data_from_orders
+from engagement.retention.clv_default import fit_clv
 from engagement.warehouse.store import Store
+from engagement.workbench import open_workbench
 
 from conftest import SHARED_DATA
 
@@ -39,7 +41,7 @@ def cdnow_store() -> Store:
         "net_revenue": raw["dollars"],
         "status": "paid",
     })
-    store = Store.open(":memory:", read_only=False)
+    store = open_workbench(":memory:", read_only=False)
     store.load_frame("orders", orders)
     yield store
     store.close()

@@ -12,7 +12,7 @@ from statsmodels.stats.proportion import proportion_confint
 from engagement.charts import cohorts as cohort_charts
 from engagement.retention.cohorts import cohort_records, matrix_table, retention_matrix
 from engagement.filters import Filters
-from engagement.warehouse.store import Store
+from engagement.workbench import open_workbench
 
 ALL_TIME = Filters(start=date(2024, 1, 1), end=date(2025, 12, 31))
 
@@ -53,7 +53,7 @@ def cohort_fixture_frames() -> dict[str, pd.DataFrame]:
 
 @pytest.fixture(scope="module")
 def cohort_store():
-    store = Store.open(":memory:", read_only=False)
+    store = open_workbench(":memory:", read_only=False)
     for kind, frame in cohort_fixture_frames().items():
         store.load_frame(kind, frame)
     yield store

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from engagement.warehouse.store import ReadOnlyStoreError, Store
+from engagement.workbench import open_workbench
 
 from conftest import hand_fixture_frames
 
@@ -45,7 +46,7 @@ def _orders(n: int, seed: int, prefix: str) -> pd.DataFrame:
 
 @pytest.fixture()
 def file_store(tmp_path) -> Store:
-    store = Store.open(tmp_path / "concurrency.duckdb", read_only=False)
+    store = open_workbench(tmp_path / "concurrency.duckdb", read_only=False)
     for kind, frame in hand_fixture_frames().items():
         store.load_frame(kind, frame)
     store.load_frame("orders", _orders(50_000, seed=1, prefix="base-"))
@@ -93,7 +94,8 @@ def test_twenty_readers_see_old_or_new_never_a_mix(file_store):
 KILLED_LOADER = """
 import sys, numpy as np, pandas as pd
 from engagement.warehouse.store import Store
-store = Store.open(sys.argv[1], read_only=False)
+from engagement.workbench import open_workbench
+store = open_workbench(sys.argv[1], read_only=False)
 n = 3_000_000
 rng = np.random.default_rng(3)
 frame = pd.DataFrame({
@@ -121,7 +123,7 @@ def test_load_killed_midway_leaves_previous_data(file_store, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
 
-    reopened = Store.open(path, read_only=False)
+    reopened = open_workbench(path, read_only=False)
     try:
         assert tuple(reopened.cursor().execute(TOTALS_SQL).fetchall()[0]) == before
         assert reopened.cursor().execute(
@@ -135,7 +137,7 @@ def test_load_killed_midway_leaves_previous_data(file_store, tmp_path):
 def test_read_only_store_refuses_writes_underneath(file_store):
     path = file_store.path
     file_store.close()
-    store = Store.open(path, read_only=True)
+    store = open_workbench(path, read_only=True)
     try:
         with pytest.raises(ReadOnlyStoreError):
             store.load_frame("orders", _orders(1, seed=4, prefix="ro-"))

@@ -15,6 +15,7 @@ from engagement.filters import Filters
 from engagement.value.kpis import data_range, default_filters
 from engagement.voice.nps import behaviour_after_answer, bottom_box_answers, survey_breakdown, survey_trend
 from engagement.warehouse.store import Store
+from engagement.workbench import open_workbench
 
 
 def test_csat_summary_by_hand_and_statsmodels():
@@ -52,7 +53,7 @@ def test_wilson_coverage_is_close_to_95_percent():
 def csat_store() -> Store:
     """Three customers, six CSAT answers and one NPS answer (which CSAT views must ignore)."""
     ts = pd.to_datetime
-    store = Store.open(":memory:", read_only=False)
+    store = open_workbench(":memory:", read_only=False)
     store.load_frame("customers", pd.DataFrame({
         "customer_id": ["A", "B", "C"], "created_at": ts(["2025-01-01"] * 3),
         "acquisition_channel": ["email_signup", "referral", "referral"]}))

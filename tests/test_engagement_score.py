@@ -21,6 +21,7 @@ from engagement.value.engagement_score import (
 from engagement.filters import Filters
 from engagement.value.kpis import data_range, default_filters
 from engagement.warehouse.store import Store
+from engagement.workbench import open_workbench
 
 WINDOW = Filters(start=date(2025, 1, 1), end=date(2025, 3, 31))
 
@@ -65,7 +66,7 @@ def _score_fixture() -> dict[str, pd.DataFrame]:
 
 @pytest.fixture()
 def score_store() -> Store:
-    store = Store.open(":memory:", read_only=False)
+    store = open_workbench(":memory:", read_only=False)
     for kind, frame in _score_fixture().items():
         store.load_frame(kind, frame)
     yield store

@@ -47,10 +47,10 @@ def full_demo_db_path(tmp_path_factory) -> Path:
     sample-ratio mismatch (about a tenth of control lost) needs this many units to pass the strict p < 0.001
     alarm; at the 5,000-customer session fixture it reads p of about 0.006 (flagged only as borderline)."""
     from engagement.intake.ingest import ingest_demo
-    from engagement.warehouse.store import Store
+    from engagement.workbench import open_workbench
 
     path = tmp_path_factory.mktemp("demo-full") / "engagement.duckdb"
-    store = Store.open(path, read_only=False)
+    store = open_workbench(path, read_only=False)
     ingest_demo(store, customers=20_000, seed=42)
     store.close()
     return path
@@ -58,9 +58,9 @@ def full_demo_db_path(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def full_demo_store(full_demo_db_path):
-    from engagement.warehouse.store import Store
+    from engagement.workbench import open_workbench
 
-    store = Store.open(full_demo_db_path, read_only=True)
+    store = open_workbench(full_demo_db_path, read_only=True)
     yield store
     store.close()
 

@@ -11,6 +11,7 @@ import pytest
 from engagement.retention.clv import gamma_gamma_groups
 from engagement.stats.gamma_gamma import GammaGammaFit, _gradient, fit_gamma_gamma, log_likelihood_terms
 from engagement.warehouse.store import Store
+from engagement.workbench import open_workbench
 
 from conftest import SHARED_DATA
 
@@ -29,7 +30,7 @@ def cdnow_store() -> Store:
         "net_revenue": raw["dollars"],
         "status": "paid",
     })
-    store = Store.open(":memory:", read_only=False)
+    store = open_workbench(":memory:", read_only=False)
     store.load_frame("orders", orders)
     yield store
     store.close()

@@ -20,6 +20,7 @@ from engagement.intake.demo import generate_demo
 from engagement.intake.ingest import ingest_file
 from engagement.warehouse.schema import KINDS
 from engagement.warehouse.store import Store
+from engagement.workbench import open_workbench
 
 from intake_fixtures import ORDERS_HEADER, intake_store, snapshot, table, write  # noqa: F401
 
@@ -78,14 +79,14 @@ def _load_all(store: Store, paths) -> list:
 def test_every_demo_kind_stores_the_same_rows_in_one_pass_as_in_two(tmp_path, monkeypatch, one_pass_results):
     monkeypatch.setenv("ENGAGEMENT_VALIDATION_ENGINE", "duckdb")
     paths = _demo_files(tmp_path)
-    one = Store.open(tmp_path / "one" / "engagement.duckdb", read_only=False)
+    one = open_workbench(tmp_path / "one" / "engagement.duckdb", read_only=False)
     one_results = _load_all(one, paths)
     assert all(r.status == "loaded" for r in one_results), [r.message for r in one_results]
     assert len(one_pass_results) == len(one_results) and all(r is not None for r in one_pass_results)
     assert one_results[-1].summary.rows_updated == one_results[-1].rows_read > 0
 
     monkeypatch.setattr(ingest, "_load_in_one_pass", lambda *args, **kwargs: None)
-    two = Store.open(tmp_path / "two" / "engagement.duckdb", read_only=False)
+    two = open_workbench(tmp_path / "two" / "engagement.duckdb", read_only=False)
     two_results = _load_all(two, paths)
     assert [r.as_dict()["rows_loaded"] for r in one_results] == [r.as_dict()["rows_loaded"] for r in two_results]
     assert [r.as_dict()["rows_updated"] for r in one_results] == [r.as_dict()["rows_updated"] for r in two_results]

@@ -17,7 +17,7 @@ from engagement.retention.lifecycle import (
     StageThresholds, current_stages, default_thresholds, end_of_day, month_end_moments, purchase_funnel,
     stage_customers, stage_sizes, stage_transitions, time_to_second_purchase,
 )
-from engagement.warehouse.store import Store
+from engagement.workbench import open_workbench
 
 ALL_TIME = Filters(start=date(2024, 1, 1), end=date(2025, 12, 31))
 THRESHOLDS = StageThresholds(at_risk_days=60, lapsed_days=180, vip_top_share=0.10)
@@ -54,7 +54,7 @@ def lifecycle_fixture_frames() -> dict[str, pd.DataFrame]:
 
 @pytest.fixture(scope="module")
 def life_store():
-    store = Store.open(":memory:", read_only=False)
+    store = open_workbench(":memory:", read_only=False)
     for kind, frame in lifecycle_fixture_frames().items():
         store.load_frame(kind, frame)
     yield store
@@ -253,7 +253,7 @@ def test_demo_transitions_match_pandas(demo_store, demo_raw):
 
 def test_an_empty_store_gives_empty_results_not_errors():
     """What the pages show before any load: no stages, an empty funnel and curve (no exceptions)."""
-    store = Store.open(":memory:", read_only=False)
+    store = open_workbench(":memory:", read_only=False)
     defaults = default_thresholds(store)
     assert defaults.as_of is None and defaults.thresholds.at_risk_days == 90  # the documented fallback
     assert current_stages(store, ALL_TIME, defaults.thresholds).empty

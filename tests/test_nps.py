@@ -29,6 +29,7 @@ from engagement.voice.nps import (
     proportion_difference, survey_breakdown, survey_trend,
 )
 from engagement.warehouse.store import Store
+from engagement.workbench import open_workbench
 
 Z95 = 1.959963984540054  # scipy.stats.norm.ppf(0.975)
 Q1_2025 = Filters(start=date(2025, 1, 1), end=date(2025, 3, 31))
@@ -200,7 +201,7 @@ def test_previous_period_and_group_comparison(hand_store):
 def outcome_store() -> Store:
     """Four customers for the behaviour link, worked out in test_behaviour_after_answer_by_hand."""
     ts = pd.to_datetime
-    store = Store.open(":memory:", read_only=False)
+    store = open_workbench(":memory:", read_only=False)
     store.load_frame("customers", pd.DataFrame({
         "customer_id": ["X", "Y", "Z", "W"], "created_at": ts(["2024-12-01"] * 4),
         "acquisition_channel": ["paid_social"] * 4}))

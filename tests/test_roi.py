@@ -20,10 +20,11 @@ from engagement.value.engagement_score import EngagementWeights
 from engagement.value.kpis import data_range, default_filters
 from engagement.value.roi import (
     METHOD_HOLDOUT, METHOD_OBSERVATIONAL, SRM_ALPHA, RoiInputError, experiments, holdout_estimate,
-    materialise_outcomes, observational_estimate, ols_from_moments, programme_cost, roi_from_incremental,
+    materialise_outcomes, observational_estimate, programme_cost, roi_from_incremental,
     roi_report,
 )
-from engagement.warehouse.store import Store
+from engagement.stats.ols import ols_from_moments
+from engagement.workbench import open_workbench
 
 from conftest import SHARED_DATA
 
@@ -152,7 +153,7 @@ def test_roi_arithmetic_by_hand():
 def test_programme_cost_is_prorated_by_day():
     """Email 310 in January 2025 (31 days), 280 in February (28 days); 17 Jan - 14 Feb:
     15 / 31 * 310 = 150 plus 14 / 28 * 280 = 140, total 290. SMS (100 in January) only if asked."""
-    store = Store.open(":memory:", read_only=False)
+    store = open_workbench(":memory:", read_only=False)
     store.load_frame("program_costs", pd.DataFrame({
         "period": pd.to_datetime(["2025-01-01", "2025-02-01", "2025-01-01"]),
         "program": ["email", "email", "sms"], "channel": ["email", "email", "sms"], "cost": [310.0, 280.0, 100.0],

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import hand_fixture_frames
 from engagement.cli import main
-from engagement.warehouse.store import Store
+from engagement.workbench import open_workbench
 from engagement.notebook.sql_safety import (
     QueryCancelled, QueryFailed, QueryRefused, check_query, harden_process, run_query,
 )
@@ -29,7 +29,7 @@ SLOW_SQL = "SELECT count(*) FROM range(3000) a, range(3000) b, range(3000) c WHE
 @pytest.fixture(scope="module")
 def shared_hand_store():
     """The hand fixture once for the read-only checks of this module (they cannot change it)."""
-    store = Store.open(":memory:", read_only=False)
+    store = open_workbench(":memory:", read_only=False)
     for kind, frame in hand_fixture_frames().items():
         store.load_frame(kind, frame)
     yield store

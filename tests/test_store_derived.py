@@ -67,9 +67,10 @@ def test_a_database_built_by_other_derived_sql_is_rebuilt_once_when_opened(tmp_p
     next writable open, so views never read an older shape; an up-to-date one is not rebuilt."""
     from engagement.derived import derived_fingerprint
     from engagement.warehouse.store import Store
+    from engagement.workbench import open_workbench
 
     path = tmp_path / "upgrade.duckdb"
-    store = Store.open(path, read_only=False)
+    store = open_workbench(path, read_only=False)
     store.load_frame("orders", pd.DataFrame({
         "order_id": ["o1"], "customer_id": ["A"], "ordered_at": [pd.Timestamp("2025-02-01")],
         "net_revenue": [10.0], "status": ["paid"], "currency": ["USD"]}))
@@ -80,13 +81,13 @@ def test_a_database_built_by_other_derived_sql_is_rebuilt_once_when_opened(tmp_p
     cursor.execute(f"DROP TABLE {clv_default.STORED_MODEL}")
     store.close()
 
-    store = Store.open(path, read_only=False)
+    store = open_workbench(path, read_only=False)
     # One order: neither model can be fitted, so each keeps only its row (saying why).
     assert _derived_table_oids(store).keys() == {*DERIVED_TABLES, churn.STORED_MODEL, clv_default.STORED_MODEL}
     assert store.cursor().execute("SELECT fingerprint FROM derived_build").fetchall() == [(derived_fingerprint(),)]
     store.cursor().execute("UPDATE dataset_facts SET at_risk_days = -1")  # a mark a rebuild would erase
     store.close()
-    store = Store.open(path, read_only=False)
+    store = open_workbench(path, read_only=False)
     assert store.cursor().execute("SELECT at_risk_days FROM dataset_facts").fetchall() == [(-1,)]  # not rebuilt
     store.close()
 
@@ -94,8 +95,9 @@ def test_a_database_built_by_other_derived_sql_is_rebuilt_once_when_opened(tmp_p
 def _stale_database(path) -> None:
     """A database file whose derived tables an older version built (another fingerprint, a table missing)."""
     from engagement.warehouse.store import Store
+    from engagement.workbench import open_workbench
 
-    store = Store.open(path, read_only=False)
+    store = open_workbench(path, read_only=False)
     store.load_frame("orders", pd.DataFrame({
         "order_id": ["o1"], "customer_id": ["A"], "ordered_at": [pd.Timestamp("2025-02-01")],
         "net_revenue": [10.0], "status": ["paid"], "currency": ["USD"]}))
@@ -109,10 +111,11 @@ def test_a_read_only_instance_on_a_stale_database_says_how_to_upgrade_it(tmp_pat
     command that reads no view (validate) still runs."""
     from engagement.cli import main
     from engagement.warehouse.store import Store, StoreOutdatedError
+    from engagement.workbench import open_workbench
 
     path = tmp_path / "stale.duckdb"
     _stale_database(path)
-    store = Store.open(path, read_only=True)
+    store = open_workbench(path, read_only=True)
     assert not store.derived_are_current()
     with pytest.raises(StoreOutdatedError, match="python -m engagement upgrade"):
         store.require_current_derived()
@@ -137,6 +140,7 @@ def test_every_command_closes_its_store_when_it_returns(demo_db_path, monkeypatc
     calling main, then loading) would meet a connection still held somewhere (a traceback, a cache) and fail."""
     from engagement.cli import main
     from engagement.warehouse.store import Store
+    from engagement.workbench import open_workbench
 
     closed = []
     original_close = Store.close

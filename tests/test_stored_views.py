@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from engagement.retention import clv
-from engagement.retention.clv import STORED_SUMMARIES, _summary_params, _summary_rows, fit_clv, observation_window
+from engagement.retention.clv import STORED_SUMMARIES, _summary_params, _summary_rows, observation_window
+from engagement.retention.clv_default import fit_clv
 from engagement.filters import Filters
 from engagement.value.kpis import data_range, default_filters
 from engagement.warehouse.query_records import QueryRecord, record_queries
@@ -17,6 +18,7 @@ from engagement.retention.rfm import STORED_WINDOW, customer_scores, rfm_segment
 from engagement.sql import read_sql
 from engagement.derived import STORED_VIEWS
 from engagement.warehouse.store import Store
+from engagement.workbench import open_workbench
 
 PAGE_HOLDOUT_DAYS = 182  # pages/rfm_clv.py's default "Holdout period (days)"
 
@@ -284,7 +286,7 @@ def test_clv_model_that_cannot_be_fitted_at_load_stores_why(tmp_path):
     """No purchases yet: the load succeeds and the stored row keeps the on-demand error."""
     from engagement.retention.clv_default import STORED_MODEL
 
-    store = Store.open(":memory:", read_only=False)
+    store = open_workbench(":memory:", read_only=False)
     store.load_frame("customers", pd.DataFrame({
         "customer_id": ["A"], "created_at": [pd.Timestamp("2025-01-01")], "acquisition_channel": ["referral"]}))
     with pytest.raises(ValueError, match="no purchases") as on_demand:
@@ -297,7 +299,7 @@ def test_clv_model_that_cannot_be_fitted_at_load_stores_why(tmp_path):
 def _store_with_orders(tmp_path, name: str) -> Store:
     from engagement.intake.ingest import ingest_demo
 
-    store = Store.open(tmp_path / f"{name}.duckdb", read_only=False)
+    store = open_workbench(tmp_path / f"{name}.duckdb", read_only=False)
     ingest_demo(store, customers=300, seed=3)
     return store
 

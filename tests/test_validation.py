@@ -15,7 +15,7 @@ from engagement.intake import staging
 from engagement.intake import validation
 from engagement.intake.ingest import ingest_file
 from engagement.warehouse.schema import KINDS, TABLES
-from engagement.warehouse.store import Store
+from engagement.workbench import open_workbench
 
 from conftest import hand_fixture_frames
 from intake_fixtures import ORDERS_HEADER, write
@@ -41,7 +41,7 @@ BAD_ORDERS = ORDERS_HEADER + "\n" + "\n".join([
 
 @pytest.fixture()
 def staged_bad_orders(tmp_path):
-    store = Store.open(":memory:", read_only=False)
+    store = open_workbench(":memory:", read_only=False)
     for kind, frame in hand_fixture_frames().items():
         store.load_frame(kind, frame)
     cur = store.cursor()
@@ -125,7 +125,7 @@ def test_report_lists_every_expectation_with_engine(staged_bad_orders):
 
 
 def test_nps_and_csat_ranges_with_gx(tmp_path):
-    store = Store.open(":memory:", read_only=False)
+    store = open_workbench(":memory:", read_only=False)
     store.load_frame("customers", hand_fixture_frames()["customers"])
     text = ("response_id,customer_id,responded_at,kind,score\n"
             "s1,A,2025-03-01,nps,11\ns2,B,2025-03-01,nps,-1\ns3,C,2025-03-01,nps,0\ns4,C,2025-03-01,csat,5\n"
@@ -150,7 +150,7 @@ def test_editing_the_suite_json_changes_the_checks(tmp_path, monkeypatch):
     (folder / "surveys.json").write_text(json.dumps(suite))
     monkeypatch.setattr(config, "EXPECTATIONS_DIR", folder)
     monkeypatch.setenv("ENGAGEMENT_VALIDATION_ENGINE", "duckdb")
-    store = Store.open(":memory:", read_only=False)
+    store = open_workbench(":memory:", read_only=False)
     store.load_frame("customers", hand_fixture_frames()["customers"])
     text = "response_id,customer_id,responded_at,kind,score\ns1,A,2025-03-01,nps,10\n"
     result = ingest_file(store, "surveys", write(tmp_path, "s.csv", text))
@@ -169,10 +169,10 @@ def test_engine_choice_by_size(monkeypatch):
 
 def test_validate_only_writes_nothing(tmp_path):
     path = tmp_path / "db.duckdb"
-    store = Store.open(path, read_only=False)
+    store = open_workbench(path, read_only=False)
     store.load_frame("customers", hand_fixture_frames()["customers"])
     store.close()
-    reader = Store.open(path, read_only=True)
+    reader = open_workbench(path, read_only=True)
     result = ingest_file(reader, "orders", write(tmp_path, "o.csv", BAD_ORDERS), dry_run=True, engine="duckdb")
     assert result.status == "invalid" and result.report.failing_row_count == 8
     assert reader.table_counts()["orders"] == 0

@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 from engagement.retention.churn import fit_churn_model
-from engagement.retention.clv import fit_clv, observation_window
+from engagement.retention.clv import observation_window
+from engagement.retention.clv_default import fit_clv
 from engagement.retention.cohorts import retention_matrix
 from engagement.experiments.analysis import ExperimentQuery, experiment_analysis
 from engagement.value.roi import roi_report

@@ -73,7 +73,8 @@ def open_store(args: argparse.Namespace, read_only: bool = True, needs_derived: 
     reads views (``needs_derived``): a writable open (``upgrade``, ``ingest``) rebuilds them. The store is
     closed when the command returns (``close_opened_stores``).
     """
-    from engagement.warehouse.store import Store, StoreOutdatedError
+    from engagement.warehouse.store import StoreOutdatedError
+    from engagement.workbench import open_workbench
 
     path = args.db or str(config.db_path())
     if path != ":memory:" and read_only:
@@ -82,7 +83,7 @@ def open_store(args: argparse.Namespace, read_only: bool = True, needs_derived: 
         if not Path(path).exists():
             raise CliError(f"No database at {path}. Create one with `python -m engagement demo` or load an export.")
     try:
-        store = Store.open(path, read_only=read_only)
+        store = open_workbench(path, read_only=read_only)
     except Exception as exc:  # duckdb raises IOException for locks and corrupt files
         raise CliError(f"Cannot open the database at {path}: {exc}") from exc
     if read_only and needs_derived:

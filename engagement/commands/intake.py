@@ -55,17 +55,17 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
     """Open the database for writing once: derived tables built by another version are rebuilt."""
-    from engagement.warehouse.store import Store
+    from engagement.workbench import open_workbench
 
     path = args.db or str(config.db_path())
     try:
-        before = Store.open(path, read_only=True)
+        before = open_workbench(path, read_only=True)
     except Exception as exc:
         raise CliError(f"Cannot open the database at {path}: {exc}") from exc
     current = before.derived_are_current()
     before.close()
     if not current:
-        open_store(args, read_only=False).close()  # ensure_schema rebuilds them
+        open_store(args, read_only=False).close()  # open_workbench rebuilds them
     emit({"db": path, "derived_tables": "already current" if current else "rebuilt"}, "json")
     return 0
 

@@ -6,8 +6,8 @@ Types and row counts come from the database itself, so the browser shows what is
 
 Example
 -------
->>> from engagement.warehouse.store import Store
->>> tables = schema_tables(Store.open(":memory:"))
+>>> from engagement.workbench import open_workbench
+>>> tables = schema_tables(open_workbench(":memory:"))
 >>> tables[0].name, tables[0].kind, tables[0].rows
 ('customers', 'canonical', 0)
 """

@@ -104,9 +104,9 @@ def record_queries() -> Iterator[list[QueryRecord]]:
     >>> from engagement.warehouse.store import Store
     >>> store = Store.open(":memory:")
     >>> with record_queries() as queries:
-    ...     _ = store.query("kpis/data_range")
+    ...     _ = store.query("intake/load_history", {"limit": 5})
     >>> [q.name for q in queries]
-    ['kpis/data_range']
+    ['intake/load_history']
     """
     stack = _recording.__dict__.setdefault("stack", [])
     queries: list[QueryRecord] = []

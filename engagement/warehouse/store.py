@@ -1,9 +1,10 @@
 """The DuckDB store: canonical tables, the load log, derived tables and query access.
 
 One ``Store`` (one DuckDB connection) per process; every thread or Streamlit session works on its
-own ``store.cursor()``. Every write is one transaction: a reader sees the data before a load or
-after it, never half of it. Derived tables (``engagement/sql/derived``) are rebuilt inside the same
-transaction as the load that changes their inputs.
+own ``store.cursor()``. Every write is one transaction (:meth:`Store.write`): a reader sees the data before a
+load or after it, never half of it. The store knows SQL, not the domain: the derived tables are rebuilt inside
+the transaction of the load that changes their inputs by a :class:`DerivedBuilder` it is handed when opened
+(``engagement.derived``, through ``engagement.workbench.open_workbench``), never one it imports.
 
 Example
 -------
@@ -20,15 +21,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol
 
 import duckdb
 import pandas as pd
 
 from engagement import config
-from engagement.derived import (
-    DERIVED_BUILD_DDL, KINDS_NOT_DERIVED_FROM, derived_fingerprint, rebuild_derived, stored_view_settings,
-)
 from engagement.warehouse.query_records import QueryRecord, note_query, record_queries  # noqa: F401 (re-exported)
 from engagement.warehouse.schema import KINDS, TABLES, TableSpec
 from engagement.sql import quote_identifier as _quote
@@ -55,6 +53,11 @@ CREATE TABLE IF NOT EXISTS loads (
 """
 
 
+# What built the derived tables: a fingerprint of their SQL (DerivedBuilder.fingerprint). A database opened for
+# writing by a version whose derived SQL differs (new tables or columns) rebuilds them once, so views never read
+# an older shape; a write by a store opened without a builder empties it, so that the next open rebuilds them.
+DERIVED_BUILD_DDL = "CREATE TABLE IF NOT EXISTS derived_build (fingerprint VARCHAR NOT NULL)"
+
 QUARANTINE_DDL = (
     "CREATE TABLE IF NOT EXISTS quarantine (load_id BIGINT, kind VARCHAR, row_number BIGINT, "
     "reason VARCHAR, row_json JSON)"
@@ -71,6 +74,25 @@ def _quarantine_payload(rows: pd.DataFrame) -> pd.DataFrame:
             for r in rows.drop(columns=[c for c in ("row_number", "reason") if c in rows]).to_dict("records")
         ],
     })
+
+
+class DerivedBuilder(Protocol):
+    """What rebuilds the derived tables after a write (``engagement.derived.DERIVED_BUILD``)."""
+
+    def reads(self, kind: str) -> bool:
+        """Whether any derived table reads canonical table ``kind`` (a load of it then rebuilds them)."""
+
+    def fingerprint(self) -> str:
+        """A digest of everything that decides the derived tables besides the data (their SQL, model settings)."""
+
+    def rebuild(self, store: "Store", cursor: duckdb.DuckDBPyConnection) -> None:
+        """Build every derived table with ``cursor``, inside the caller's transaction."""
+
+
+def stored_view_settings(cur: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
+    """The one row of ``derived/<name>.sql`` (a stored view's settings) as the parameters of its view query."""
+    relation = cur.sql(read_sql(f"derived/{name}"))
+    return dict(zip(relation.columns, relation.fetchall()[0]))
 
 
 class ReadOnlyStoreError(RuntimeError):
@@ -127,17 +149,24 @@ def _staging_select(spec: TableSpec, frame_columns: list[str], source: str = "in
 class Store:
     """A DuckDB database holding the canonical and derived tables."""
 
-    def __init__(self, connection: duckdb.DuckDBPyConnection, path: str, read_only: bool):
+    def __init__(self, connection: duckdb.DuckDBPyConnection, path: str, read_only: bool,
+                 derived: DerivedBuilder | None = None):
         self._connection = connection
         self.path = path
         self.read_only = read_only
+        self.derived = derived
         self._write_lock = threading.Lock()
         self._last_query = threading.local()
         self._snapshot = threading.local()
 
     @classmethod
-    def open(cls, path: str | Path | None = None, read_only: bool | None = None) -> "Store":
-        """Open (and if needed create) the database at ``path`` (default: ``config.db_path()``)."""
+    def open(cls, path: str | Path | None = None, read_only: bool | None = None,
+             derived: DerivedBuilder | None = None) -> "Store":
+        """Open (and if needed create) the database at ``path`` (default: ``config.db_path()``).
+
+        ``derived`` rebuilds the derived tables after each write; the app, the CLI and notebooks open through
+        ``engagement.workbench.open_workbench``, which hands it over and rebuilds stale derived tables.
+        """
         path = str(path if path is not None else config.db_path())
         read_only = config.read_only() if read_only is None else read_only
         if path != ":memory:" and not read_only:
@@ -153,7 +182,7 @@ class Store:
                 "write a database file at a time: load through the running app's Data page, or stop the "
                 "app (or the other command) and try again."
             ) from exc
-        store = cls(connection, path, read_only)
+        store = cls(connection, path, read_only, derived)
         if not read_only:
             store.ensure_schema()
         return store
@@ -163,10 +192,17 @@ class Store:
 
     def derived_are_current(self) -> bool:
         """Whether the derived tables were built by this version's derived SQL (see ``derived_build``)."""
+        builder = self._builder()
         cur = self.cursor()
         if not self._has_table(cur, "derived_build"):
             return False
-        return cur.execute("SELECT fingerprint FROM derived_build").fetchall() == [(derived_fingerprint(),)]
+        return cur.execute("SELECT fingerprint FROM derived_build").fetchall() == [(builder.fingerprint(),)]
+
+    def _builder(self) -> DerivedBuilder:
+        if self.derived is None:
+            raise RuntimeError("This store was opened without the derived build: open it with "
+                               "engagement.workbench.open_workbench() to rebuild or check the derived tables.")
+        return self.derived
 
     def require_current_derived(self) -> None:
         """Raise :class:`StoreOutdatedError` with the fix when a read-only store's derived tables are stale.
@@ -191,6 +227,37 @@ class Store:
         return active if active is not None else self._connection.cursor()
 
     @contextmanager
+    def write(self, cursor: duckdb.DuckDBPyConnection | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One write transaction: what the block runs on the cursor it gets commits together at its end, or is
+        rolled back when the block raises (the exception propagates). One writer at a time per process.
+
+        ``cursor``: a cursor holding temporary tables the block reads (ingest's staged rows); default a new one.
+        """
+        self._require_writable()
+        with self._write_lock:
+            cur = cursor or self.cursor()
+            cur.execute("BEGIN")
+            try:
+                yield cur
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+
+    def _after_write(self, cur: duckdb.DuckDBPyConnection, kind: str | None = None) -> None:
+        """Rebuild the derived tables after a write of ``kind`` (every kind: None) that they read, in the write's
+        transaction, and record what built them. Without a builder, mark them stale for the next open."""
+        cur.execute(DERIVED_BUILD_DDL)
+        if self.derived is None:
+            cur.execute("DELETE FROM derived_build")
+            return
+        if kind is not None and not self.derived.reads(kind):
+            return
+        self.derived.rebuild(self, cur)
+        cur.execute("DELETE FROM derived_build")
+        cur.execute("INSERT INTO derived_build VALUES ($fingerprint)", {"fingerprint": self.derived.fingerprint()})
+
+    @contextmanager
     def snapshot(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """Run a block's reads in one transaction: a view made of several queries sees one committed state,
         never the data before a load in one query and after it in the next. Per thread; nests.
@@ -210,10 +277,8 @@ class Store:
 
     # ----------------------------------------------------------------- schema
     def ensure_schema(self) -> None:
-        self._require_writable()
-        cur = self.cursor()
-        cur.execute("BEGIN")
-        try:
+        """Create the canonical tables, their undo copies and the workbench's own tables where missing."""
+        with self.write() as cur:
             for kind in KINDS:
                 spec = TABLES[kind]
                 cur.execute(spec.create_sql())
@@ -225,13 +290,6 @@ class Store:
             cur.execute(LOADS_DDL)
             cur.execute(QUARANTINE_DDL)
             cur.execute(DERIVED_BUILD_DDL)
-            built = cur.execute("SELECT fingerprint FROM derived_build").fetchall()
-            if built != [(derived_fingerprint(),)]:
-                self._refresh_derived(cur)
-            cur.execute("COMMIT")
-        except Exception:
-            cur.execute("ROLLBACK")
-            raise
 
     @staticmethod
     def _has_table(cur: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -274,23 +332,22 @@ class Store:
         self._require_writable()
         if kind not in TABLES:
             raise ValueError(f"Unknown kind {kind!r}; expected one of {', '.join(KINDS)}.")
-        with self._write_lock:
-            cur = self.cursor()
-            cur.register("incoming_frame", frame)
+        cur = self.cursor()
+        cur.register("incoming_frame", frame)
+        if quarantined is not None and len(quarantined):
+            cur.register("quarantine_frame", _quarantine_payload(quarantined))
+        try:
+            return self._load(
+                cur, kind, "incoming_frame", list(frame.columns),
+                quarantine_sql="SELECT * FROM quarantine_frame" if quarantined is not None and len(quarantined)
+                else None,
+                file_name=file_name, sha256=sha256, source_format=source_format, rows_read=rows_read,
+                validation_summary=validation_summary, refresh_derived=refresh_derived,
+            )
+        finally:
+            cur.unregister("incoming_frame")
             if quarantined is not None and len(quarantined):
-                cur.register("quarantine_frame", _quarantine_payload(quarantined))
-            try:
-                return self._load(
-                    cur, kind, "incoming_frame", list(frame.columns),
-                    quarantine_sql="SELECT * FROM quarantine_frame" if quarantined is not None and len(quarantined)
-                    else None,
-                    file_name=file_name, sha256=sha256, source_format=source_format, rows_read=rows_read,
-                    validation_summary=validation_summary, refresh_derived=refresh_derived,
-                )
-            finally:
-                cur.unregister("incoming_frame")
-                if quarantined is not None and len(quarantined):
-                    cur.unregister("quarantine_frame")
+                cur.unregister("quarantine_frame")
 
     def load_table(
         self,
@@ -320,12 +377,11 @@ class Store:
         this way after writing it once, instead of writing it to a temporary table first.
         """
         self._require_writable()
-        with self._write_lock:
-            return self._load(
-                cursor, kind, source_table, columns, quarantine_sql=quarantine_sql, file_name=file_name,
-                sha256=sha256, source_format=source_format, rows_read=rows_read,
-                validation_summary=validation_summary, refresh_derived=refresh_derived, check_loaded=check_loaded,
-            )
+        return self._load(
+            cursor, kind, source_table, columns, quarantine_sql=quarantine_sql, file_name=file_name,
+            sha256=sha256, source_format=source_format, rows_read=rows_read,
+            validation_summary=validation_summary, refresh_derived=refresh_derived, check_loaded=check_loaded,
+        )
 
     def _load(self, cur: duckdb.DuckDBPyConnection, kind: str, source_table: str, columns: list[str], *,
               quarantine_sql: str | None, file_name: str | None, sha256: str | None, source_format: str,
@@ -335,8 +391,7 @@ class Store:
         if kind not in TABLES:
             raise ValueError(f"Unknown kind {kind!r}; expected one of {', '.join(KINDS)}.")
         spec = TABLES[kind]
-        cur.execute("BEGIN")
-        try:
+        with self.write(cur):
             load_id = cur.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchall()[0][0]
             target = _quote(kind)
             had_rows = bool(cur.execute(f"SELECT count(*) FROM (SELECT 1 FROM {target} LIMIT 1)").fetchall()[0][0])
@@ -386,12 +441,8 @@ class Store:
                     "loaded_at": datetime.now(timezone.utc).replace(tzinfo=None),
                 },
             ).fetchall()
-            if refresh_derived and kind not in KINDS_NOT_DERIVED_FROM:
-                self._refresh_derived(cur)
-            cur.execute("COMMIT")
-        except Exception:
-            cur.execute("ROLLBACK")
-            raise
+            if refresh_derived:
+                self._after_write(cur, kind)
         return LoadSummary(
             load_id=load_id, kind=kind, rows_read=rows_read,
             rows_loaded=rows_loaded, rows_updated=rows_updated, rows_quarantined=n_quarantined,
@@ -403,65 +454,47 @@ class Store:
         Refused when a later, still active load replaced rows this load wrote (undo that one first).
         """
         self._require_writable()
-        with self._write_lock:
-            cur = self.cursor()
-            cur.execute("BEGIN")
-            try:
-                row = cur.execute(
-                    "SELECT kind, undone_at FROM loads WHERE load_id = $id", {"id": load_id}
-                ).fetchall()
-                if not row:
-                    raise ValueError(f"There is no load {load_id}.")
-                kind, undone_at = row[0]
-                if undone_at is not None:
-                    raise ValueError(f"Load {load_id} was already undone at {undone_at}.")
-                replaced = _quote(replaced_table(kind))
-                blocking = cur.execute(
-                    f"SELECT min(replaced_by_load_id) FROM {replaced} WHERE load_id = $id", {"id": load_id}
-                ).fetchall()[0][0]
-                if blocking is not None:
-                    raise ValueError(
-                        f"Load {blocking} overwrote rows of load {load_id}; undo load {blocking} first."
-                    )
-                spec = TABLES[kind]
-                columns = ", ".join(_quote(c) for c in spec.column_names + ["load_id"])
-                cur.execute(f"DELETE FROM {_quote(kind)} WHERE load_id = $id", {"id": load_id})
-                cur.execute(
-                    f"INSERT INTO {_quote(kind)} SELECT {columns} FROM {replaced} WHERE replaced_by_load_id = $id",
-                    {"id": load_id},
+        with self.write() as cur:
+            row = cur.execute(
+                "SELECT kind, undone_at FROM loads WHERE load_id = $id", {"id": load_id}
+            ).fetchall()
+            if not row:
+                raise ValueError(f"There is no load {load_id}.")
+            kind, undone_at = row[0]
+            if undone_at is not None:
+                raise ValueError(f"Load {load_id} was already undone at {undone_at}.")
+            replaced = _quote(replaced_table(kind))
+            blocking = cur.execute(
+                f"SELECT min(replaced_by_load_id) FROM {replaced} WHERE load_id = $id", {"id": load_id}
+            ).fetchall()[0][0]
+            if blocking is not None:
+                raise ValueError(
+                    f"Load {blocking} overwrote rows of load {load_id}; undo load {blocking} first."
                 )
-                cur.execute(f"DELETE FROM {replaced} WHERE replaced_by_load_id = $id", {"id": load_id})
-                cur.execute(QUARANTINE_DDL)
-                cur.execute("DELETE FROM quarantine WHERE load_id = $id", {"id": load_id})
-                cur.execute(
-                    "UPDATE loads SET undone_at = $at WHERE load_id = $id",
-                    {"id": load_id, "at": datetime.now(timezone.utc).replace(tzinfo=None)},
-                )
-                if kind not in KINDS_NOT_DERIVED_FROM:
-                    self._refresh_derived(cur)
-                cur.execute("COMMIT")
-            except Exception:
-                cur.execute("ROLLBACK")
-                raise
+            spec = TABLES[kind]
+            columns = ", ".join(_quote(c) for c in spec.column_names + ["load_id"])
+            cur.execute(f"DELETE FROM {_quote(kind)} WHERE load_id = $id", {"id": load_id})
+            cur.execute(
+                f"INSERT INTO {_quote(kind)} SELECT {columns} FROM {replaced} WHERE replaced_by_load_id = $id",
+                {"id": load_id},
+            )
+            cur.execute(f"DELETE FROM {replaced} WHERE replaced_by_load_id = $id", {"id": load_id})
+            cur.execute(QUARANTINE_DDL)
+            cur.execute("DELETE FROM quarantine WHERE load_id = $id", {"id": load_id})
+            cur.execute(
+                "UPDATE loads SET undone_at = $at WHERE load_id = $id",
+                {"id": load_id, "at": datetime.now(timezone.utc).replace(tzinfo=None)},
+            )
+            self._after_write(cur, kind)
 
     def refresh_derived(self) -> None:
         """Rebuild every derived table in one transaction."""
-        self._require_writable()
-        with self._write_lock:
-            cur = self.cursor()
-            cur.execute("BEGIN")
-            try:
-                self._refresh_derived(cur)
-                cur.execute("COMMIT")
-            except Exception:
-                cur.execute("ROLLBACK")
-                raise
-
-    def _refresh_derived(self, cur: duckdb.DuckDBPyConnection) -> None:
-        rebuild_derived(self, cur)
+        self._builder()
+        with self.write() as cur:
+            self._after_write(cur)
 
     def stored_view_params(self, name: str, cursor: duckdb.DuckDBPyConnection | None = None) -> dict | None:
-        """The bound parameters stored view ``name`` (a key of ``STORED_VIEWS``) was built with, or None when
+        """The bound parameters stored view ``name`` (a key of ``engagement.derived.STORED_VIEWS``) was built with, or None when
         this database has not built it (created by an older version and not reloaded since)."""
         cur = cursor or self.cursor()
         if not self._has_table(cur, name):

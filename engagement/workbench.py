@@ -1,0 +1,29 @@
+"""Opening the workbench database: the one way the app, the CLI and notebooks open it.
+
+:func:`open_workbench` opens the store (``engagement.warehouse.store``) with the derived build
+(``engagement.derived``) attached, so that every load and undo rebuilds the derived tables in its transaction,
+and rebuilds them once when another version built them (opened for writing; a read-only store cannot, and says
+so through ``Store.require_current_derived``).
+
+Example
+-------
+>>> store = open_workbench(":memory:")
+>>> store.derived_are_current(), store.is_empty()
+(True, True)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engagement.derived import DERIVED_BUILD
+from engagement.warehouse.store import Store
+
+
+def open_workbench(path: str | Path | None = None, read_only: bool | None = None) -> Store:
+    """Open (and if needed create) the workbench database at ``path`` (default: ``config.db_path()``; read-only
+    by default when ``ENGAGEMENT_READ_ONLY`` says so) and refresh derived tables another version built."""
+    store = Store.open(path, read_only=read_only, derived=DERIVED_BUILD)
+    if not store.read_only and not store.derived_are_current():
+        store.refresh_derived()
+    return store
