@@ -7,7 +7,8 @@ import streamlit as st
 from engagement import ui
 from engagement.charts import clv as charts
 from engagement.retention.churn import TRAINING_SAMPLE_CUSTOMERS, fit_churn_model
-from engagement.retention.clv import fit_clv, observation_window
+from engagement.retention.clv import observation_window
+from engagement.retention.clv_default import fit_clv
 from engagement.notebook.export import LibraryCall
 from engagement.retention.rfm import rfm_segments
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engagement.retention.churn import calibration_table, fit_churn_model, hanley_mcneil_interval
+from engagement.retention.churn import calibration_table, fit_churn_model
+from engagement.stats.auc import hanley_mcneil_interval
 
 
 @pytest.fixture(scope="module")
@@ -88,13 +89,13 @@ def test_a_failing_default_fit_does_not_block_a_load(monkeypatch, tmp_path):
     """A modelling failure at load time is stored as the default model's problem; the data still loads."""
     from engagement.retention import churn
     from engagement.intake.ingest import ingest_demo
-    from engagement.warehouse.store import Store
+    from engagement.workbench import open_workbench
 
     def broken(*args, **kwargs):
         raise RuntimeError("solver diverged")
 
     monkeypatch.setattr(churn, "_fit", broken)
-    store = Store.open(tmp_path / "broken.duckdb", read_only=False)
+    store = open_workbench(tmp_path / "broken.duckdb", read_only=False)
     ingest_demo(store, customers=300, seed=3)
     assert store.table_counts()["orders"] > 0
     with pytest.raises(ValueError, match="RuntimeError: solver diverged"):
@@ -105,7 +106,7 @@ def test_a_failing_default_fit_does_not_block_a_load(monkeypatch, tmp_path):
 def test_rank_auc_by_hand_and_against_scikit_learn():
     from sklearn.metrics import roc_auc_score
 
-    from engagement.retention.churn import rank_auc
+    from engagement.stats.auc import rank_auc
 
     # Churners scored 0.9, 0.4 and 0.4; stayers 0.4 and 0.1. Of the 3 x 2 pairs: (0.9, .) right twice,
     # each 0.4 churner ties the 0.4 stayer (a half) and beats 0.1: (2 + 2 * 1.5) / 6 = 5 / 6.

@@ -16,37 +16,14 @@ Example
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import altair as alt
 import pandas as pd
 
-MARKS = ("bar", "line", "point", "area")
+from engagement.notebook.chart_spec import MARKS, QuickChartSpec  # noqa: F401 (MARKS: for the page)
+
 # Altair refuses to embed more rows by default; beyond this the chart shows the first rows and says so.
 MAX_CHART_ROWS = 5_000
 MAX_SUGGESTED_COLOURS = 12
-
-
-@dataclass(frozen=True)
-class QuickChartSpec:
-    """Which columns go where; ``color`` is optional."""
-
-    x: str
-    y: str
-    color: str | None = None
-    mark: str = "bar"
-
-    def __post_init__(self) -> None:
-        if self.mark not in MARKS:
-            raise ValueError(f"mark must be one of {', '.join(MARKS)}, not {self.mark!r}")
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"x": self.x, "y": self.y, "color": self.color, "mark": self.mark}
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> "QuickChartSpec":
-        return cls(x=raw["x"], y=raw["y"], color=raw.get("color"), mark=raw.get("mark", "bar"))
 
 
 def field_type(series: pd.Series) -> str:

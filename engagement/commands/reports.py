@@ -119,7 +119,8 @@ def cmd_report_lifecycle(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- CLV
 def cmd_report_clv(args: argparse.Namespace) -> int:
-    from engagement.retention.clv import clv_as_record, fit_clv
+    from engagement.retention.clv import clv_as_record
+    from engagement.retention.clv_default import fit_clv
 
     store = open_store(args)
     try:

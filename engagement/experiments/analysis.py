@@ -25,14 +25,12 @@ import pandas as pd
 
 from engagement.stats import abstats
 from engagement.experiments.verdicts import metric_verdict, srm_message
+from engagement.experiments.options import AnalysisOptions, ExperimentInputError  # noqa: F401 (re-exported)
+from engagement.experiments.planted import DEMO_EXPERIMENTS
 from engagement.warehouse.store import Store
 
 SEGMENT_BY_OPTIONS = ("none", "lifecycle_stage", "acquisition_channel")
 ALL_SEGMENTS = "all"
-
-
-class ExperimentInputError(ValueError):
-    """Input the analysis cannot use, explained in plain words."""
 
 
 @dataclass(frozen=True)
@@ -62,26 +60,6 @@ STORE_METRICS: dict[str, MetricSpec] = {
         "Share of assigned customers with at least one event of the chosen type in the window.",
     ),
 }
-
-
-@dataclass(frozen=True)
-class AnalysisOptions:
-    """How to analyse: which arm is control, which corrections and views, the planned size."""
-
-    control: str | None = None  # None: "control" when present, else the first variant
-    correction: str = "holm"
-    alpha: float = 0.05
-    power: float = 0.8
-    use_cuped: bool = True
-    sequential: bool = False
-    planned_n_per_arm: int | None = None
-    intended_split: tuple[tuple[str, float], ...] = ()  # empty: equal split
-
-    def __post_init__(self) -> None:
-        if self.correction not in abstats.CORRECTIONS:
-            raise ExperimentInputError(f"Correction must be one of {', '.join(abstats.CORRECTIONS)}.")
-        if not 0 < self.alpha < 0.5:
-            raise ExperimentInputError("The significance level must be between 0 and 0.5 (usually 0.05).")
 
 
 @dataclass(frozen=True)
@@ -314,10 +292,6 @@ def experiment_ids(store: Store, cursor=None) -> tuple[str, ...]:
 
 def intended_split(store: Store, experiment_id: str, cursor=None) -> tuple[tuple[str, float], ...]:
     """The demo's planted split for its experiments; otherwise empty (the check assumes an equal split)."""
-    try:
-        from engagement.intake.demo import DEMO_EXPERIMENTS
-    except ImportError:  # pragma: no cover - the demo generator is part of the package
-        return ()
     spec = DEMO_EXPERIMENTS.get(experiment_id)
     if spec is None or not store.is_demo():
         return ()

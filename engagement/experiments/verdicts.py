@@ -15,10 +15,10 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from engagement.stats import abstats
+from engagement.stats import abstats, intervals
 
 if TYPE_CHECKING:  # pragma: no cover
-    from engagement.experiments.analysis import AnalysisOptions
+    from engagement.experiments.options import AnalysisOptions
 
 CORRECTION_NAMES = {"holm": "Holm", "bh": "Benjamini-Hochberg", "none": "no"}
 
@@ -40,15 +40,13 @@ def format_relative(value: float) -> str:
 
 
 def format_p(p: float) -> str:
-    if p is None or math.isnan(p):
-        return "n/a"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+    """A table's p-value: "< 0.001" or "0.123" (:func:`engagement.stats.intervals.format_p`)."""
+    return intervals.format_p(p, floor=0.001, two_digits_below=None, label=False)
 
 
 def p_phrase(p: float) -> str:
     """"p < 0.001" or "p = 0.123"."""
-    text = format_p(p)
-    return f"p {text}" if text.startswith("<") else f"p = {text}"
+    return intervals.format_p(p, floor=0.001, two_digits_below=None)
 
 
 def srm_message(srm: abstats.SrmCheck) -> str:

@@ -33,26 +33,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from engagement.experiments.planted import DEMO_EXPERIMENTS
 from engagement.warehouse.schema import KINDS, NON_PURCHASE_STATUSES, ORDER_STATUSES, TABLES
 
 DEMO_END = datetime(2026, 10, 31, 23, 59)
 DEMO_START = datetime(2024, 11, 1)  # the brand launches; the data covers the 24 months up to DEMO_END
-DEMO_EXPERIMENTS: dict[str, dict] = {
-    "EXP-recs-email": {
-        "truth": "lift", "intended_split": {"control": 0.5, "treatment": 0.5},
-        "description": "Personalised product recommendations in e-mail (assigned February 2026). "
-                       "Treatment really raises 30-day conversion, by about 4-5 points.",
-    },
-    "EXP-subject-line": {
-        "truth": "null", "intended_split": {"control": 0.5, "treatment": 0.5},
-        "description": "Personalised e-mail subject line (assigned April 2026). No effect was planted.",
-    },
-    "EXP-sms-winback": {
-        "truth": "srm", "intended_split": {"control": 0.5, "treatment": 0.5},
-        "description": "SMS win-back offer to customers without an order in 90 days (assigned August 2026). "
-                       "A logging bug lost about 12 % of control assignments: a sample-ratio mismatch.",
-    },
-}
 # When each experiment assigned customers, [start, end); conversion windows end before DEMO_END.
 DEMO_EXPERIMENT_WINDOWS: dict[str, tuple[datetime, datetime]] = {
     "EXP-recs-email": (datetime(2026, 2, 1), datetime(2026, 3, 1)),

@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 import duckdb
 import pandas as pd
 
-from engagement.charts.quick_chart import QuickChartSpec
+from engagement.notebook.chart_spec import QuickChartSpec
 from engagement.sql import read_sql
 from engagement.notebook.sql_safety import (
     DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT_SECONDS, QueryCancelled, QueryFailed, QueryRefused, QueryResult, run_query,

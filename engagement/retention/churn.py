@@ -19,7 +19,6 @@ that result when asked for exactly those settings, and fits on demand otherwise.
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -29,6 +28,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from engagement.stats.auc import hanley_mcneil_interval, rank_auc
 from engagement.stats.intervals import wilson_interval
 from engagement.warehouse.query_records import QueryRecord
 from engagement.sql import read_sql
@@ -83,20 +83,6 @@ class ChurnModelResult:
     feature_importance: pd.DataFrame  # permutation importance (drop in holdout AUC)
     risk_bands: pd.DataFrame  # current customers per tenth of predicted risk
     at_risk_customers: pd.DataFrame  # risk >= 0.5, highest lifetime revenue first
-
-
-def hanley_mcneil_interval(auc: float, positives: int, negatives: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Normal-approximation CI for an AUC (Hanley & McNeil 1982, Radiology 143, eq. 2)."""
-    from scipy import stats
-
-    if positives < 1 or negatives < 1:
-        return (math.nan, math.nan)
-    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
-    variance = (auc * (1 - auc) + (positives - 1) * (q1 - auc * auc) + (negatives - 1) * (q2 - auc * auc)) / (
-        positives * negatives)
-    z = float(stats.norm.ppf(0.5 + confidence / 2))
-    half_width = z * math.sqrt(max(variance, 0.0))
-    return (max(0.0, auc - half_width), min(1.0, auc + half_width))
 
 
 def calibration_table(predicted: np.ndarray, observed: np.ndarray, bins: int = 10) -> pd.DataFrame:
@@ -293,17 +279,6 @@ def permutation_importance(model, features: np.ndarray, observed: np.ndarray,
     baseline = rank_auc(observed, _predicted_risk(model, features))
     drops = baseline - np.array([[rank_auc(observed, copy) for copy in by_feature] for by_feature in risk])
     return drops.mean(axis=1), drops.std(axis=1)
-
-
-def rank_auc(observed: np.ndarray, predicted: np.ndarray) -> float:
-    """AUC as the Mann-Whitney statistic: the share of (churner, stayer) pairs the prediction ranks right, ties
-    counting a half (the value of scikit-learn's ``roc_auc_score``)."""
-    from scipy.stats import rankdata
-
-    churned = observed == 1
-    positives = int(churned.sum())
-    negatives = len(observed) - positives
-    return float((rankdata(predicted)[churned].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 
 def _feature_matrix(rows) -> np.ndarray:

@@ -11,8 +11,9 @@ The pipeline, all aggregation in DuckDB:
    next ``horizon_days`` (``engagement/retention/clv_forecast.py``): predicted per group and added up over groups into
    P(alive) bands; DuckDB joins the predictions back to customers for the top customers.
 
-The page's default request (``engagement/retention/clv_default.py``: a 182-day holdout, weeks, 90 days, every customer)
-is fitted once when data is loaded and its result stored in derived tables; :func:`fit_clv` returns it when
+The page's default request (``engagement/retention/clv_default.py``: a 182-day holdout, weeks, 90 days, every
+customer) is fitted once when data is loaded and its result stored in derived tables. The page's entry point,
+:func:`engagement.retention.clv_default.fit_clv`, sits there, above this pipeline: it returns that result when
 asked for exactly those settings, and otherwise reads the parts of it that do not depend on the settings
 changed and computes the rest. Another calibration end reads its inputs from the stored summary of the nearest
 later calibration end (``sql/clv/earlier_summary.sql``).
@@ -308,42 +309,6 @@ def _weighted_correlation(frame: pd.DataFrame) -> float:
     return float(matrix[0, 1] / denominator) if denominator else math.nan
 
 
-def fit_clv(store: Store, calibration_end: date | None = None, unit: str = "week", horizon_days: int = 90,
-            channels: tuple[str, ...] = (), segments: tuple[str, ...] = (), cursor=None) -> ClvResult:
-    """Fit BG/NBD and Gamma-Gamma, check them on the holdout, and forecast the next ``horizon_days``.
-
-    For the settings fitted at load time (the page's default) the stored result is returned instead: the same
-    result (``fitted_at_load`` set, ``fit_seconds`` that of the load's fit), read from derived tables. For other
-    settings, the parts of that result that do not depend on the setting changed are read from it
-    (``read_from_load`` names them) and the rest is computed: the calibration fits and holdout check depend on the
-    calibration end, unit and selection, the forecast's fits on the unit and selection only, the forecast on
-    those and the horizon. Each part is computed deterministically, so the result is the one computing it all
-    would give (tests/test_stored_views.py).
-
-    Parameters
-    ----------
-    calibration_end : date, optional
-        Last day of the calibration period (default: :func:`default_calibration_end`).
-    unit : {"week", "day"}
-        Time unit of recency, T and the parameters (alpha scales with it; r, a, b do not).
-    horizon_days : int
-        Forecast horizon for expected purchases and revenue.
-    channels, segments : tuple of str
-        Acquisition channels / lifecycle stages to model (empty: all customers).
-    """
-    started = time.perf_counter()
-    cursor = cursor or store.cursor()  # one connection: the summary relations and the forecast's frames meet on it
-    calibration_end, observation_end = requested_window(store, calibration_end, horizon_days, cursor)
-    from engagement.retention.clv_default import stored_clv_parts
-
-    stored = stored_clv_parts(store, calibration_end, observation_end, unit, horizon_days, channels, segments,
-                              cursor)
-    if stored.result is not None:
-        return stored.result
-    return _fit_parts(store, calibration_end, observation_end, unit, horizon_days, channels, segments, cursor,
-                      started, stored.calibration, stored.forecast_fits, stored.forecast)
-
-
 def requested_window(store: Store, calibration_end: date | None, horizon_days: int,
                      cursor) -> tuple[date, date]:
     """(calibration end, observation end) of a request: the default calibration end when none is given; a
@@ -392,17 +357,17 @@ class ForecastFits:
 def fit_clv_on_demand(store: Store, calibration_end: date, observation_end: date, unit: str, horizon_days: int,
                       channels: tuple[str, ...], segments: tuple[str, ...], cursor,
                       started: float | None = None) -> ClvResult:
-    """The fits, holdout check and forecast of :func:`fit_clv`, computed now (never read from the stored result),
-    for a window :func:`requested_window` accepted. ``started``: the ``perf_counter`` that ``fit_seconds`` counts
+    """The fits, holdout check and forecast of :func:`engagement.retention.clv_default.fit_clv`, computed now
+    (never read from the stored result), for a window :func:`requested_window` accepted. ``started``: the ``perf_counter`` that ``fit_seconds`` counts
     from."""
-    return _fit_parts(store, calibration_end, observation_end, unit, horizon_days, channels, segments, cursor,
-                      time.perf_counter() if started is None else started)
+    return fit_parts(store, calibration_end, observation_end, unit, horizon_days, channels, segments, cursor,
+                     time.perf_counter() if started is None else started)
 
 
-def _fit_parts(store: Store, calibration_end: date, observation_end: date, unit: str, horizon_days: int,
-               channels: tuple[str, ...], segments: tuple[str, ...], cursor, started: float,
-               calibration: CalibrationFits | None = None, forecast_fits: ForecastFits | None = None,
-               forecast: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> ClvResult:
+def fit_parts(store: Store, calibration_end: date, observation_end: date, unit: str, horizon_days: int,
+              channels: tuple[str, ...], segments: tuple[str, ...], cursor, started: float,
+              calibration: CalibrationFits | None = None, forecast_fits: ForecastFits | None = None,
+              forecast: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> ClvResult:
     """The result from the parts given (read from the result stored at load) and the others computed now."""
     read_from_load = []
     if calibration is None:

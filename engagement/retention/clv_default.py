@@ -2,9 +2,9 @@
 
 The RFM/CLV page opens with a 182-day holdout, weeks as the time unit, a 90-day horizon and every customer
 (``pages/rfm_clv.py``). The stored summaries ``clv_calibration_summary`` and ``clv_history_summary`` already hold
-that request's model inputs; :func:`store_default_clv_model`, called by ``Store._refresh_derived`` in the load's
-transaction after them, runs the whole pipeline (``engagement.retention.clv.fit_clv_on_demand``) on them and stores its
-result (or why it could not be fitted). :func:`engagement.retention.clv.fit_clv` returns the stored result when asked for
+that request's model inputs; :func:`store_default_clv_model`, called by the derived build (``engagement/derived.py``) in the
+load's transaction after them, runs the whole pipeline (``engagement.retention.clv.fit_clv_on_demand``) on them and stores its
+result (or why it could not be fitted). :func:`fit_clv` returns the stored result when asked for
 exactly those settings, fitted with the same model settings (:func:`model_settings`, also part of the derived
 tables' fingerprint), and fits on demand otherwise. The pipeline is deterministic for the same rows, so both
 paths give the same result (tests/test_stored_views.py compares them field by field).
@@ -162,7 +162,7 @@ def stored_clv_parts(store: Store, calibration_end: date, observation_end: date,
                      channels, segments, cur) -> StoredParts:
     """The parts of the result fitted at load that a request with these settings can use: all of it when it was
     fitted with exactly these settings (raising the ``ValueError`` the fit raised at load when it could not be
-    fitted), the parts that do not depend on the settings that differ otherwise (see :func:`engagement.retention.clv.fit_clv`),
+    fitted), the parts that do not depend on the settings that differ otherwise (see :func:`fit_clv`),
     none when the unit, selection, observation end or model settings differ."""
     if not store.has_table(STORED_MODEL, cur):
         return StoredParts()  # a database built by an older version, opened read-only
@@ -205,3 +205,37 @@ def stored_clv_parts(store: Store, calibration_end: date, observation_end: date,
         **{field.name: getattr(forecast_fits, field.name) for field in fields(clv.ForecastFits)},
         forecast_bands=bands, top_customers=top, fit_seconds=float(row["fit_seconds"]), fitted_at_load=True,
     ))
+
+
+def fit_clv(store: Store, calibration_end: date | None = None, unit: str = "week", horizon_days: int = 90,
+            channels: tuple[str, ...] = (), segments: tuple[str, ...] = (), cursor=None) -> clv.ClvResult:
+    """Fit BG/NBD and Gamma-Gamma, check them on the holdout, and forecast the next ``horizon_days``.
+
+    For the settings fitted at load time (the page's default) the stored result is returned instead: the same
+    result (``fitted_at_load`` set, ``fit_seconds`` that of the load's fit), read from derived tables. For other
+    settings, the parts of that result that do not depend on the setting changed are read from it
+    (``read_from_load`` names them) and the rest is computed: the calibration fits and holdout check depend on the
+    calibration end, unit and selection, the forecast's fits on the unit and selection only, the forecast on
+    those and the horizon. Each part is computed deterministically, so the result is the one computing it all
+    would give (tests/test_stored_views.py).
+
+    Parameters
+    ----------
+    calibration_end : date, optional
+        Last day of the calibration period (default: :func:`engagement.retention.clv.default_calibration_end`).
+    unit : {"week", "day"}
+        Time unit of recency, T and the parameters (alpha scales with it; r, a, b do not).
+    horizon_days : int
+        Forecast horizon for expected purchases and revenue.
+    channels, segments : tuple of str
+        Acquisition channels / lifecycle stages to model (empty: all customers).
+    """
+    started = time.perf_counter()
+    cursor = cursor or store.cursor()  # one connection: the summary relations and the forecast's frames meet on it
+    calibration_end, observation_end = clv.requested_window(store, calibration_end, horizon_days, cursor)
+    stored = stored_clv_parts(store, calibration_end, observation_end, unit, horizon_days, channels, segments,
+                              cursor)
+    if stored.result is not None:
+        return stored.result
+    return clv.fit_parts(store, calibration_end, observation_end, unit, horizon_days, channels, segments, cursor,
+                      started, stored.calibration, stored.forecast_fits, stored.forecast)

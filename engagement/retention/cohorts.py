@@ -10,10 +10,10 @@ only, weighted by cohort size.
 
 Example
 -------
->>> from engagement.warehouse.store import Store
+>>> from engagement.workbench import open_workbench
 >>> from engagement.filters import Filters
 >>> from datetime import date
->>> matrix = retention_matrix(Store.open(":memory:"), Filters(date(2025, 1, 1), date(2025, 12, 31)))
+>>> matrix = retention_matrix(open_workbench(":memory:"), Filters(date(2025, 1, 1), date(2025, 12, 31)))
 >>> matrix.cells.empty
 True
 """
@@ -23,13 +23,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from engagement.filters import Filters
+from engagement.stats.intervals import normal_quantile
 from engagement.warehouse.store import Store
 
 GRAINS = ("month", "week", "quarter")
@@ -90,7 +90,7 @@ def cohort_label(start: Any, grain: str) -> str:
 
 def _wilson_bounds(successes: pd.Series, n: pd.Series, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """95 % Wilson intervals for many cells at once (same formula as ``intervals.wilson_interval``)."""
-    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    z = normal_quantile(0.5 + confidence / 2)
     k, n = successes.to_numpy(dtype="float64"), n.to_numpy(dtype="float64")
     with np.errstate(divide="ignore", invalid="ignore"):
         p = k / n

@@ -26,6 +26,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from engagement.stats.intervals import normal_quantile
+
 # The normal distribution from the standard library: scipy.stats costs about a second at app start-up,
 # so it is imported only where the t and chi-square distributions are needed.
 _NORMAL = NormalDist()
@@ -36,8 +38,7 @@ def _normal_sf(z: float) -> float:
     return 0.5 * math.erfc(z / math.sqrt(2))
 
 
-def _normal_quantile(q: float) -> float:
-    return _NORMAL.inv_cdf(q)
+_normal_quantile = normal_quantile  # the package's one normal quantile (engagement/stats/intervals.py)
 
 SRM_THRESHOLD = 0.001
 """Sample ratio mismatch is declared below this chi-square p-value (the industry's usual, strict cut)."""

@@ -6,6 +6,55 @@ import math
 
 from statistics import NormalDist
 
+# The standard library's normal distribution: scipy.stats costs about a second at app start-up.
+_NORMAL = NormalDist()
+
+
+def normal_quantile(q: float) -> float:
+    """The standard normal quantile, Phi^-1(q): the one place the workbench computes it. For a two-sided
+    interval at ``confidence`` the critical value is ``normal_quantile(0.5 + confidence / 2)``.
+
+    >>> round(normal_quantile(0.975), 6)  # scipy.stats.norm.ppf(0.975) = 1.959964
+    1.959964
+    """
+    return _NORMAL.inv_cdf(q)
+
+
+def two_sided_p(z: float) -> float:
+    """2 * P(Z > |z|) via erfc, which keeps tiny p-values instead of rounding 1 - cdf to 0.
+
+    >>> round(two_sided_p(1.959964), 4)
+    0.05
+    """
+    return math.erfc(abs(z) / math.sqrt(2))
+
+
+def format_p(p_value: float | None, *, floor: float = 1e-4, two_digits_below: float | None = 0.01,
+             label: bool = True) -> str:
+    """A p-value as people read it: the one formatter of the workbench.
+
+    Below ``floor``: "p < floor"; below ``two_digits_below``: two significant digits; else three decimals;
+    "n/a" when there is none. ``label=False`` drops the "p =" (for a table column).
+
+    >>> format_p(2.3e-19), format_p(0.0019271), format_p(0.133)
+    ('p < 0.0001', 'p = 0.0019', 'p = 0.133')
+    >>> format_p(0.0004, floor=0.001, two_digits_below=None)
+    'p < 0.001'
+    >>> format_p(0.0123, floor=0.001, two_digits_below=None, label=False)
+    '0.012'
+    """
+    if p_value is None or math.isnan(p_value):
+        text = "n/a"
+    elif p_value < floor:
+        text = f"< {floor:g}"
+    elif two_digits_below is not None and p_value < two_digits_below:
+        text = f"{p_value:.2g}"
+    else:
+        text = f"{p_value:.3f}"
+    if not label:
+        return text
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
 
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for a binomial proportion (Wilson 1927).
@@ -18,7 +67,7 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     """
     if n <= 0:
         return (math.nan, math.nan)
-    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    z = normal_quantile(0.5 + confidence / 2)
     p = successes / n
     denominator = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from statistics import NormalDist
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
+
+from engagement.stats.intervals import normal_quantile
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def kaplan_meier(times: Sequence[float], events: Sequence[int], censored: Sequen
         greenwood = np.cumsum(greenwood_terms)
     frame["survival"] = survival
     frame["se"] = survival * np.sqrt(greenwood)
-    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    z = normal_quantile(0.5 + confidence / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         # log(-log S) has variance greenwood / (log S)^2; back-transform exp(-exp(.)).
         log_log_se = np.sqrt(greenwood) / np.abs(np.log(survival))

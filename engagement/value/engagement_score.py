@@ -21,13 +21,12 @@ from __future__ import annotations
 import math
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
-from statistics import NormalDist
 
 import duckdb
 import pandas as pd
 
 from engagement.filters import Filters
-from engagement.stats.intervals import mean_interval, welch_interval, wilson_interval
+from engagement.stats.intervals import mean_interval, normal_quantile, welch_interval, wilson_interval
 from engagement.warehouse.query_records import QueryRecord
 from engagement.warehouse.store import Store
 
@@ -77,7 +76,7 @@ CIRCULARITY_NOTE = (
     "page measures revenue after the scoring period and adjusts for prior spend."
 )
 
-_Z95 = NormalDist().inv_cdf(0.975)
+_Z95 = normal_quantile(0.975)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, replace
 
 from engagement.stats.intervals import wilson_interval
-from engagement.voice.nps import SurveyDifference, SurveyScale, proportion_difference
+from engagement.voice.survey_scale import SurveyDifference, SurveyScale, proportion_difference
 
 CSAT_INTERVAL_METHOD = "Wilson score interval (Wilson 1927)"
 CSAT_DIFFERENCE_METHOD = (

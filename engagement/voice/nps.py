@@ -20,12 +20,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from statistics import NormalDist
-
 import pandas as pd
 
 from engagement.filters import Filters
-from engagement.stats.intervals import mean_interval, wilson_interval
+from engagement.stats.intervals import format_p, mean_interval, normal_quantile, two_sided_p, wilson_interval
+from engagement.voice import csat
+from engagement.voice.survey_scale import SurveyDifference, SurveyScale, proportion_difference  # noqa: F401 (re-exported)
 from engagement.warehouse.store import Store
 
 NPS_INTERVAL_METHOD = "adjusted Wald (Rocks 2016)"
@@ -45,27 +45,6 @@ DIMENSIONS: dict[str, str] = {
     "month": "Month",
     "week": "Week",
 }
-
-
-@dataclass(frozen=True)
-class SurveyScale:
-    """How one survey kind is scored: the top box, the bottom box and their names."""
-
-    kind: str
-    top_min: int
-    bottom_max: int
-    top_label: str
-    middle_label: str
-    bottom_label: str
-    score_label: str
-    interval_method: str
-    difference_method: str
-
-    def params(self) -> dict[str, Any]:
-        return {"kind": self.kind, "top_min": self.top_min, "bottom_max": self.bottom_max}
-
-    def category_label(self, category: str) -> str:
-        return {"top": self.top_label, "middle": self.middle_label, "bottom": self.bottom_label}[category]
 
 
 NPS_SCALE = SurveyScale(
@@ -94,20 +73,6 @@ class NpsResult:
         return self.detractors / self.responses if self.responses else math.nan
 
 
-def _z(confidence: float) -> float:
-    return NormalDist().inv_cdf(0.5 + confidence / 2)
-
-
-def _two_sided_p(z: float) -> float:
-    """2 * P(Z > |z|) via erfc, which keeps tiny p-values instead of rounding 1 - cdf to 0."""
-    return math.erfc(abs(z) / math.sqrt(2))
-
-
-def format_p(p_value: float) -> str:
-    """p-values as people read them: "p < 0.0001" for tiny ones, else 2-3 significant digits."""
-    return "p < 0.0001" if p_value < 1e-4 else f"p = {p_value:.2g}" if p_value < 0.01 else f"p = {p_value:.3f}"
-
-
 def _adjusted(promoters: int, passives: int, detractors: int) -> tuple[float, float]:
     """Adjusted NPS (as a fraction) and its variance: 3/4 promoter and 3/4 detractor added (Rocks 2016)."""
     n_adj = promoters + passives + detractors + 3
@@ -128,31 +93,10 @@ def nps_summary(promoters: int, passives: int, detractors: int, confidence: floa
     if n == 0:
         return NpsResult(0, 0, 0, 0, math.nan, math.nan, math.nan)
     centre, variance = _adjusted(promoters, passives, detractors)
-    half_width = _z(confidence) * math.sqrt(variance)
+    half_width = normal_quantile(0.5 + confidence / 2) * math.sqrt(variance)
     low, high = max(-1.0, centre - half_width), min(1.0, centre + half_width)
     nps = (promoters - detractors) / n
     return NpsResult(n, promoters, passives, detractors, 100 * nps, 100 * low, 100 * high)
-
-
-@dataclass(frozen=True)
-class SurveyDifference:
-    """Score of A minus score of B (points), its interval and two-sided p-value."""
-
-    label_a: str
-    label_b: str
-    n_a: int
-    n_b: int
-    score_a: float
-    score_b: float
-    difference: float
-    ci_low: float
-    ci_high: float
-    p_value: float
-    method: str
-
-    @property
-    def is_significant(self) -> bool:
-        return self.p_value < 0.05
 
 
 def nps_difference(a: tuple[int, int, int], b: tuple[int, int, int], label_a: str = "A", label_b: str = "B",
@@ -175,37 +119,12 @@ def nps_difference(a: tuple[int, int, int], b: tuple[int, int, int], label_a: st
     centre_b, var_b = _adjusted(*b)
     se = math.sqrt(var_a + var_b)
     centre = centre_a - centre_b
-    half_width = _z(confidence) * se
-    p_value = _two_sided_p(centre / se)
+    half_width = normal_quantile(0.5 + confidence / 2) * se
+    p_value = two_sided_p(centre / se)
     score_a = 100 * (a[0] - a[2]) / n_a
     score_b = 100 * (b[0] - b[2]) / n_b
     return SurveyDifference(label_a, label_b, n_a, n_b, score_a, score_b, score_a - score_b,
                             100 * (centre - half_width), 100 * (centre + half_width), p_value, NPS_DIFFERENCE_METHOD)
-
-
-def proportion_difference(successes_a: int, n_a: int, successes_b: int, n_b: int, label_a: str = "A",
-                          label_b: str = "B", confidence: float = 0.95) -> SurveyDifference:
-    """Share of A minus share of B (in points) with the Agresti-Caffo interval and its z test.
-
-    Agresti & Caffo (2000), The American Statistician 54(4): add one success and one failure to each
-    sample, then use the Wald interval; coverage is close to nominal even for small samples.
-
-    >>> d = proportion_difference(30, 50, 20, 50)
-    >>> round(d.difference, 1), round(d.ci_low, 2), round(d.ci_high, 2)
-    (20.0, 0.37, 38.09)
-    """
-    if n_a == 0 or n_b == 0:
-        return SurveyDifference(label_a, label_b, n_a, n_b, math.nan, math.nan, math.nan, math.nan, math.nan,
-                                math.nan, "Agresti-Caffo")
-    p_a, p_b = (successes_a + 1) / (n_a + 2), (successes_b + 1) / (n_b + 2)
-    se = math.sqrt(p_a * (1 - p_a) / (n_a + 2) + p_b * (1 - p_b) / (n_b + 2))
-    centre = p_a - p_b
-    half_width = _z(confidence) * se
-    p_value = _two_sided_p(centre / se) if se > 0 else math.nan
-    share_a, share_b = 100 * successes_a / n_a, 100 * successes_b / n_b
-    return SurveyDifference(label_a, label_b, n_a, n_b, share_a, share_b, share_a - share_b,
-                            100 * (centre - half_width), 100 * (centre + half_width), p_value,
-                            "Agresti-Caffo interval and z test for two independent proportions")
 
 
 def difference_sentence(d: SurveyDifference) -> str:
@@ -227,9 +146,7 @@ def _summarise(scale: SurveyScale, top: int, middle: int, bottom: int) -> tuple[
     if scale.kind == "nps":
         result = nps_summary(top, middle, bottom)
         return result.nps, result.ci_low, result.ci_high
-    from engagement.voice.csat import csat_summary
-
-    result = csat_summary(top, middle, bottom)
+    result = csat.csat_summary(top, middle, bottom)
     return result.satisfied_pct, result.ci_low, result.ci_high
 
 
@@ -238,9 +155,7 @@ def difference(scale: SurveyScale, a: tuple[int, int, int], b: tuple[int, int, i
     """The scale's two-sample test on counts (top, middle, bottom) of A and B."""
     if scale.kind == "nps":
         return nps_difference(a, b, label_a, label_b)
-    from engagement.voice.csat import csat_difference
-
-    return csat_difference(a, b, label_a, label_b)
+    return csat.csat_difference(a, b, label_a, label_b)
 
 
 def _scored(frame: pd.DataFrame, scale: SurveyScale) -> pd.DataFrame:
