@@ -1,6 +1,6 @@
 """RFM and CLV at scale: DuckDB view queries vs the same computation in pandas, and model fit times.
 
-Usage: python benchmarks/clv_benchmark.py [--db PATH] [--customers 1000000] [--orders 10000000] [--runs 3]
+Usage: python -m benchmarks.clv_benchmark [--db PATH] [--customers 1000000] [--orders 10000000] [--runs 3]
        [--time-stored-views] [--skip-churn]
 
 Builds (once, then reuses) a synthetic database with the requested numbers of customers and orders,
@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -37,12 +36,14 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from engagement.retention.clv import bgnbd_groups, fit_clv, fit_clv_on_demand, observation_window  # noqa: E402
-from engagement.filters import Filters  # noqa: E402
-from engagement.retention.rfm import rfm_segments  # noqa: E402
-from engagement.warehouse.store import Store  # noqa: E402
+from engagement.retention.clv import bgnbd_groups, fit_clv_on_demand, observation_window
+
+from engagement.retention.clv_default import fit_clv
+from engagement.filters import Filters
+from engagement.retention.rfm import rfm_segments
+from engagement.warehouse.store import Store
+from engagement.workbench import open_workbench
 
 SYNTHETIC_SQL = """
 select setseed(0.42);
@@ -95,10 +96,10 @@ insert into loads values
 
 def build(path: Path, customers: int, orders: int) -> Store:
     if path.exists():
-        return Store.open(path, read_only=True)
+        return open_workbench(path, read_only=True)
     print(f"building {customers:,} customers / {orders:,} orders at {path} ...", flush=True)
     started = time.perf_counter()
-    store = Store.open(path, read_only=False)
+    store = open_workbench(path, read_only=False)
     cur = store.cursor()
     for statement in SYNTHETIC_SQL.split(";\n"):
         if statement.strip():
@@ -107,7 +108,7 @@ def build(path: Path, customers: int, orders: int) -> Store:
     store.refresh_derived()
     store.close()
     print(f"built in {time.perf_counter() - started:.0f} s", flush=True)
-    return Store.open(path, read_only=True)
+    return open_workbench(path, read_only=True)
 
 
 def median_seconds(function, runs: int) -> tuple[float, float]:
@@ -179,7 +180,7 @@ def time_stored_views(path: Path) -> None:
     from engagement.derived import STORED_VIEWS, stored_view_settings
     from engagement.sql import quote_identifier
 
-    store = Store.open(path, read_only=False)
+    store = open_workbench(path, read_only=False)
     cur = store.cursor()
     cur.execute("BEGIN")
     total = 0.0
@@ -220,7 +221,7 @@ def main() -> None:
     build(path, args.customers, args.orders).close()
     if args.time_stored_views:
         time_stored_views(path)
-    store = Store.open(path, read_only=True)
+    store = open_workbench(path, read_only=True)
     store.require_current_derived()  # a stale database would time the on-demand paths instead of the stored ones
 
     filters = default_filters(data_range(store))

@@ -1,6 +1,6 @@
 """Engagement page: library time on the derived tables vs the same computation in pandas on the raw tables.
 
-Usage: python benchmarks/engagement_benchmark.py --db PATH [--runs 5] [--pandas-runs 3]
+Usage: python -m benchmarks.engagement_benchmark --db PATH [--runs 5] [--pandas-runs 3]
 
 Same conventions as views_benchmark.py: the median seconds of the library call (what the page waits for: SQL
 plus the Python that shapes the result), the median seconds of pandas doing the same from the raw ``customers``,
@@ -24,10 +24,9 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
-from benchmarks.views_benchmark import NOT_PURCHASES, _median_seconds  # noqa: E402
+from benchmarks.timing import median_seconds as _median_seconds
+from engagement.warehouse.schema import NON_PURCHASE_STATUSES as NOT_PURCHASES
 
 # Event type -> count column, as engagement_score.BEHAVIOURS and ACTIVITIES.
 EVENT_COLUMNS = {
@@ -133,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     from engagement.value.engagement_score import EngagementWeights, channel_engagement, engagement_view
     from engagement.filters import Filters
     from engagement.value.kpis import data_range, default_filters
-    from engagement.warehouse.store import Store
+    from engagement.workbench import open_workbench
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True)
@@ -141,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pandas-runs", type=int, default=3, help="runs per pandas computation (median)")
     args = parser.parse_args(argv)
 
-    store = Store.open(args.db, read_only=True)
+    store = open_workbench(args.db, read_only=True)
     store.require_current_derived()  # a stale database would time the on-demand paths instead of the stored ones
     cur = store.cursor()
     n_customers = cur.execute("SELECT count(*) FROM customers").fetchall()[0][0]

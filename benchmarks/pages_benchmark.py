@@ -1,6 +1,6 @@
 """NPS/CSAT and Experiments pages: each call's time against the same computation in pandas.
 
-Usage: python benchmarks/pages_benchmark.py --db PATH [--runs 5] [--pandas-runs 3]
+Usage: python -m benchmarks.pages_benchmark --db PATH [--runs 5] [--pandas-runs 3]
 
 Build the database first, e.g. ``python -m engagement demo --customers 1000000 --db /tmp/bench.duckdb``.
 For each call a page makes it prints the median wall seconds of the library call (SQL plus the Python
@@ -22,10 +22,8 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
-from scale_benchmark import median_time  # noqa: E402  (the same timing as the Overview's figures)
+from benchmarks.timing import median_time  # the same timing as the Overview's figures
 
 
 # ------------------------------------------------------------- pandas references
@@ -151,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         behaviour_after_answer, bottom_box_answers, compare_with_previous_period, survey_breakdown, survey_trend,
     )
     from engagement.warehouse.schema import ENGAGEMENT_EVENT_TYPES
-    from engagement.warehouse.store import Store
+    from engagement.workbench import open_workbench
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True)
@@ -159,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pandas-runs", type=int, default=3, help="runs per pandas computation (median)")
     args = parser.parse_args(argv)
 
-    store = Store.open(args.db, read_only=True)
+    store = open_workbench(args.db, read_only=True)
     store.require_current_derived()  # a stale database would time the on-demand paths instead of the stored ones
     cur = store.cursor()
     filters = default_filters(data_range(store))

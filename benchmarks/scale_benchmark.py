@@ -1,7 +1,7 @@
 """Scale benchmark: the demo brand at 100k and 1M customers.
 
-Usage: python benchmarks/scale_benchmark.py [--sizes 100000 1000000] [--runs 5] [--workdir DIR]
-       python benchmarks/scale_benchmark.py --db PATH   (the Overview figures only, on an existing database)
+Usage: python -m benchmarks.scale_benchmark [--sizes 100000 1000000] [--runs 5] [--workdir DIR]
+       python -m benchmarks.scale_benchmark --db PATH   (the Overview figures only, on an existing database)
 
 Prints, for each size: demo generation time and peak memory, load time, and the Overview page's data
 time (its KPIs for two windows and the monthly AOV trend; median of --runs) against the same computation
@@ -16,21 +16,21 @@ import argparse
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.timing import median_time
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 GENERATE_AND_LOAD = """
 import json, resource, sys, time
 from engagement.intake.demo import generate_demo
 from engagement.intake.ingest import ingest_demo
-from engagement.warehouse.store import Store
+from engagement.workbench import open_workbench
 n, db = int(sys.argv[1]), sys.argv[2]
 t0 = time.perf_counter()
 frames = generate_demo(customers=n, seed=42)
@@ -38,22 +38,13 @@ generate_s = time.perf_counter() - t0
 rows = {k: len(v) for k, v in frames.items()}
 del frames
 t0 = time.perf_counter()
-store = Store.open(db, read_only=False)
+store = open_workbench(db, read_only=False)
 ingest_demo(store, customers=n, seed=42)
 load_s = time.perf_counter() - t0
 store.close()
 print(json.dumps({"generate_s": generate_s, "load_s": load_s, "rows": rows,
                   "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}))
 """
-
-
-def median_time(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def pandas_overview(order_facts, customers, surveys, start, end_exclusive) -> dict:
@@ -85,9 +76,9 @@ def pandas_overview(order_facts, customers, surveys, start, end_exclusive) -> di
 def overview_figures(db: Path, runs: int) -> None:
     """Print the Overview page's data time against pandas on the database at ``db``."""
     from engagement.value.kpis import aov_by_month, data_range, default_filters, overview_kpis
-    from engagement.warehouse.store import Store
+    from engagement.workbench import open_workbench
 
-    store = Store.open(db, read_only=True)
+    store = open_workbench(db, read_only=True)
     store.require_current_derived()  # a stale database would time the on-demand paths instead of the stored ones
     filters = default_filters(data_range(store))
 

@@ -1,6 +1,6 @@
 """Retention views: query time on the derived tables vs the same computation in pandas on the raw orders.
 
-Usage: python benchmarks/views_benchmark.py --db PATH [--runs 5] [--pandas-runs 3]
+Usage: python -m benchmarks.views_benchmark --db PATH [--runs 5] [--pandas-runs 3]
 
 Build the database first, e.g. ``python -m engagement demo --customers 1000000 --db /tmp/bench.duckdb``.
 For each view it prints the median seconds of the library call (SQL on the derived tables plus the Python
@@ -16,19 +16,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from datetime import date, datetime
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 
+from benchmarks.timing import median_seconds as _median_seconds
+
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 NOT_PURCHASES = ("refunded", "cancelled")
 
@@ -160,22 +158,6 @@ def pandas_transitions(orders, customers, from_at, to_at, thresholds) -> pd.Data
     return pd.crosstab(wide[pd.Timestamp(from_at)], wide[pd.Timestamp(to_at)])
 
 
-# ------------------------------------------------------------------ timing
-def _median_seconds(function: Callable[[], object], runs: int) -> tuple[float, float]:
-    """Median wall-clock seconds and median CPU seconds of this process (all DuckDB threads included).
-
-    On a shared, overloaded machine the wall clock mostly measures waiting for a core; CPU time shows
-    the work itself.
-    """
-    wall, cpu = [], []
-    for _ in range(runs):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        function()
-        wall.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - start_cpu)
-    return statistics.median(wall), statistics.median(cpu)
-
-
 def main(argv: list[str] | None = None) -> int:
     from engagement.retention.cohorts import retention_matrix
     from engagement.filters import Filters
@@ -183,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         current_stages, default_thresholds, end_of_day, month_end_moments, purchase_funnel, stage_sizes,
         stage_transitions, time_to_second_purchase,
     )
-    from engagement.warehouse.store import Store
+    from engagement.workbench import open_workbench
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True)
@@ -191,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pandas-runs", type=int, default=3, help="runs per pandas computation (median)")
     args = parser.parse_args(argv)
 
-    store = Store.open(args.db, read_only=True)
+    store = open_workbench(args.db, read_only=True)
     store.require_current_derived()  # a stale database would time the on-demand paths instead of the stored ones
     cur = store.cursor()
     n_customers = cur.execute("SELECT count(*) FROM customers").fetchall()[0][0]
