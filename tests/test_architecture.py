@@ -200,3 +200,15 @@ def test_only_the_presentation_layer_reaches_into_intake():
                    if layer_of(m) < layer_of("engagement.ui") and not m.startswith("engagement.intake")
                    for t in targets if t.startswith("engagement.intake"))
     assert wrong == []
+
+
+def test_no_library_module_imports_another_modules_private_names():
+    """Shared helpers are public and live where both sides can import them (gamma_gamma once imported
+    bgnbd's _numerical_hessian; they are engagement/stats/mle.py now)."""
+    wrong = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("engagement"):
+                wrong += [f"{path.relative_to(ROOT)}: {node.module}.{a.name}" for a in node.names
+                          if a.name.startswith("_")]
+    assert wrong == []

@@ -49,7 +49,7 @@ FITS = ("bgnbd", "gamma_gamma", "forward_bgnbd", "forward_gamma_gamma")  # ClvRe
 
 # What the result is computed by: its modules and SQL files (a change refits at the next writable open).
 _MODULES = ("retention/clv.py", "retention/clv_forecast.py", "stats/bgnbd.py", "stats/gamma_gamma.py",
-            "stats/intervals.py")
+            "stats/intervals.py", "stats/mle.py")
 _SQL = ("clv/customer_summary", "clv/stored_calibration_summary", "clv/stored_history_summary",
         "clv/selected_summary_rows", "clv/bgnbd_groups",
         "clv/gamma_gamma_groups", "clv/customer_forecast")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import digamma, gammaln
 
-from engagement.stats.bgnbd import _numerical_hessian, _standard_errors, single_threaded_blas
+from engagement.stats.mle import single_threaded_blas, standard_errors_at
 
 PARAMETER_NAMES = ("p", "q", "gamma")
 
@@ -171,12 +171,11 @@ def fit_gamma_gamma(frequency, monetary_value, weights=None, start=None) -> Gamm
     log_likelihood = float(likelihood.value_and_gradient(params)[0])
     if not (np.all(np.isfinite(params)) and np.isfinite(log_likelihood)):
         raise ValueError(f"The Gamma-Gamma fit did not converge to finite parameters ({result.message}).")
-    with single_threaded_blas():
-        hessian = _numerical_hessian(lambda p: likelihood.value_and_gradient(p)[1], params)
+    standard_errors = standard_errors_at(lambda p: likelihood.value_and_gradient(p)[1], params)
     return GammaGammaFit(
         *map(float, params),
         log_likelihood=log_likelihood,
         n_customers=int(round(n)),
-        standard_errors=_standard_errors(hessian),
+        standard_errors=standard_errors,
         converged=bool(result.success or np.max(np.abs(result.jac)) < 1e-6),
     )
