@@ -110,7 +110,9 @@ def test_refuses_files_outside_data_even_through_a_symlink(shared_hand_store, da
         run_query(shared_hand_store, f"SELECT * FROM read_csv('{data_dir.parent / 'outside.csv'}')", data_dir=data_dir)
 
 
-def test_reads_files_inside_data(shared_hand_store, data_dir):
+def test_reads_files_inside_data(data_dir):
+    # The engine reads only its own data folder (sandbox.py): this store is opened with the test's one.
+    shared_hand_store = Store.open(":memory:", read_only=False, readable=(data_dir,))
     result = run_query(shared_hand_store, f"SELECT sum(target) AS total FROM read_csv('{data_dir / 'targets.csv'}')",
                        data_dir=data_dir)
     assert result.frame["total"].tolist() == [14]  # 10 + 4, the two rows written by the fixture
