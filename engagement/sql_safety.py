@@ -205,7 +205,8 @@ def _walk(node: Any) -> Iterator[Any]:
 class _TreeCheck:
     """Walks a serialized SELECT and refuses references outside the workbench's tables and data/."""
 
-    def __init__(self, cursor: duckdb.DuckDBPyConnection, data_dir: Path, refused_dirs: tuple[Path, ...] = ()):
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, data_dir: Path,
+                 refused_dirs: tuple[Path, ...] = ()):
         self.cursor = cursor
         self.data_dir = Path(os.path.realpath(data_dir))
         # Raw uploads: the spool they are read from and the archive they are kept in.

@@ -62,7 +62,8 @@ def add_sql_parser(commands) -> None:
     sql = commands.add_parser("sql", help="run one read-only SQL query (the SQL notebook's safety rules)")
     sql.add_argument("query", help="one SELECT statement over the workbench's tables")
     add_db_option(sql)
-    sql.add_argument("--timeout", type=_positive_float, default=30.0, help="cancel after this many seconds (30; at most 3600)")
+    sql.add_argument("--timeout", type=_positive_float, default=30.0,
+                     help="cancel after this many seconds (30; at most 3600)")
     sql.add_argument("--max-rows", type=_positive_int, default=10_000, help="at most this many rows (10000)")
     add_format_option(sql, default="csv")
     sql.set_defaults(handler=cmd_sql)
