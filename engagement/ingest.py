@@ -24,7 +24,6 @@ import dataclasses
 import hashlib
 import os
 import shutil
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ from typing import Any, Callable
 import duckdb
 import pandas as pd
 
-from engagement import config, readers, sources, staging, validation
+from engagement import config, readers, sandbox, sources, staging, validation
 from engagement.readers import FileRejected, ReadInfo
 from engagement.schema import KINDS, TABLES
 from engagement.store import LoadSummary, Store
@@ -400,6 +399,14 @@ def ingest_file(store: Store, kind: str, path: str | Path, *, source: str = "aut
             f"{file_name} is {size / 1024 ** 2:,.1f} MB, over the {config.max_upload_bytes() / 1024 ** 2:,.0f} MB "
             "limit. Split the export by date range, or raise ENGAGEMENT_MAX_UPLOAD_MB.",
         )
+    if not sandbox.can_read(store, path):
+        # DuckDB reads only inside its sandbox (sandbox.py): a file from elsewhere (a notebook user's folder)
+        # is loaded from a copy in the upload spool, removed afterwards.
+        with sandbox.spool_folder() as folder:
+            shutil.copyfile(path, folder / path.name)
+            return ingest_file(store, kind, folder / path.name, source=source, on_invalid=on_invalid,
+                               mapping=mapping, file_name=file_name, dry_run=dry_run, progress=progress,
+                               engine=engine, refresh_derived=refresh_derived)
     cur = store.cursor()
     # The checksum is computed in a second thread while DuckDB reads and types the file (hashlib and
     # DuckDB both release the GIL); it is first needed for the result, after validation.
@@ -430,8 +437,8 @@ def ingest_file(store: Store, kind: str, path: str | Path, *, source: str = "aut
 def ingest_bytes(store: Store, kind: str, data: bytes, file_name: str, **kwargs: Any) -> IngestResult:
     """:func:`ingest_file` for an upload held in memory (the Data page)."""
     suffix = "".join(Path(file_name).suffixes[-2:]) or ".csv"
-    with tempfile.TemporaryDirectory(prefix="engagement-upload-") as folder:
-        path = Path(folder) / f"upload{suffix}"
+    with sandbox.spool_folder() as folder:  # inside the folders DuckDB may read, refused to notebook queries
+        path = folder / f"upload{suffix}"
         path.write_bytes(data)
         return ingest_file(store, kind, path, file_name=file_name, **kwargs)
 

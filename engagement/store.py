@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 import duckdb
 import pandas as pd
 
-from engagement import config
+from engagement import config, sandbox
 from engagement.derived import (
     DERIVED_BUILD_DDL, KINDS_NOT_DERIVED_FROM, derived_fingerprint, rebuild_derived, stored_view_settings,
 )
@@ -136,8 +136,14 @@ class Store:
         self._snapshot = threading.local()
 
     @classmethod
-    def open(cls, path: str | Path | None = None, read_only: bool | None = None) -> "Store":
-        """Open (and if needed create) the database at ``path`` (default: ``config.db_path()``)."""
+    def open(cls, path: str | Path | None = None, read_only: bool | None = None,
+             readable: tuple[str | Path, ...] = ()) -> "Store":
+        """Open (and if needed create) the database at ``path`` (default: ``config.db_path()``).
+
+        The database instance is sandboxed before anything runs on it (:func:`engagement.sandbox.harden`):
+        DuckDB reads files only in ``data/``, the upload spool, its temp directory and ``readable`` (files
+        this process was given, e.g. by ``ingest FILE``), installs no extension and its settings are locked.
+        """
         path = str(path if path is not None else config.db_path())
         read_only = config.read_only() if read_only is None else read_only
         if path != ":memory:" and not read_only:
@@ -153,6 +159,7 @@ class Store:
                 "write a database file at a time: load through the running app's Data page, or stop the "
                 "app (or the other command) and try again."
             ) from exc
+        sandbox.harden(connection, readable)
         store = cls(connection, path, read_only)
         if not read_only:
             store.ensure_schema()

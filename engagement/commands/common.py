@@ -66,8 +66,11 @@ def close_opened_stores() -> None:
         _opened_stores.pop().close()
 
 
-def open_store(args: argparse.Namespace, read_only: bool = True, needs_derived: bool = True):
+def open_store(args: argparse.Namespace, read_only: bool = True, needs_derived: bool = True, readable=()):
     """The database of ``--db`` (default ``$ENGAGEMENT_DB``); a missing file or a lock is a CliError.
+
+    ``readable``: files this command was given to read (``ingest FILE``), added to DuckDB's sandbox for
+    this process only; no user SQL runs in a command that reads files.
 
     Read-only, a database whose derived tables another version built is a CliError too when the command
     reads views (``needs_derived``): a writable open (``upgrade``, ``ingest``) rebuilds them. The store is
@@ -82,7 +85,7 @@ def open_store(args: argparse.Namespace, read_only: bool = True, needs_derived: 
         if not Path(path).exists():
             raise CliError(f"No database at {path}. Create one with `python -m engagement demo` or load an export.")
     try:
-        store = Store.open(path, read_only=read_only)
+        store = Store.open(path, read_only=read_only, readable=tuple(readable))
     except Exception as exc:  # duckdb raises IOException for locks and corrupt files
         raise CliError(f"Cannot open the database at {path}: {exc}") from exc
     if read_only and needs_derived:
