@@ -67,6 +67,17 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def file_literal(path: Path) -> str:
+    """``path`` as a SQL literal DuckDB's file readers take as that one file, never as a pattern.
+
+    DuckDB expands ``*``, ``?`` and ``[...]`` in any path it reads (and ``[ab].csv`` would read ``a.csv``):
+    each such character is written as a one-character class (``[*]``), which matches only itself. The path
+    is made absolute so that no prefix of a relative name (``s3:``, ``http:``) is taken for a protocol.
+    """
+    escaped = "".join(f"[{ch}]" if ch in "*?[" else ch for ch in str(Path(path).absolute()))
+    return _literal(escaped)
+
+
 def sniff_format(head: bytes, name: str) -> str:
     """``csv``, ``csv.gz``, ``parquet`` or ``xlsx`` from the first bytes, falling back to the name."""
     if head.startswith(b"\x1f\x8b"):
@@ -243,7 +254,7 @@ def _read_delimited(cur: duckdb.DuckDBPyConnection, path: Path, name: str, file_
         f"encoding={_literal(encoding)}, sample_size=-1, null_padding=true, "
         f"compression={_literal('gzip' if file_format == 'csv.gz' else 'none')}{'' if parallel else ', parallel=false'}"
     )
-    select = f"SELECT * FROM read_csv({_literal(str(path))}, {options})"
+    select = f"SELECT * FROM read_csv({file_literal(path)}, {options})"
     opened = ReadInfo(file_format, encoding, delimiter, decimal_comma, (), None, tuple(notes), select)
     if not defer_text:
         return read_text(cur, opened, name)
@@ -259,7 +270,7 @@ def _read_delimited(cur: duckdb.DuckDBPyConnection, path: Path, name: str, file_
 
 def _read_parquet(cur: duckdb.DuckDBPyConnection, path: Path, name: str) -> ReadInfo:
     try:
-        described = cur.execute(f"DESCRIBE SELECT * FROM read_parquet({_literal(str(path))})").fetchall()
+        described = cur.execute(f"DESCRIBE SELECT * FROM read_parquet({file_literal(path)})").fetchall()
     except duckdb.Error as exc:
         raise FileRejected(
             f"{name} is not a readable Parquet file ({str(exc).splitlines()[0]}). Write it again, or export CSV."
@@ -267,7 +278,7 @@ def _read_parquet(cur: duckdb.DuckDBPyConnection, path: Path, name: str) -> Read
     casts = ", ".join(f"CAST({_quote(c[0])} AS VARCHAR) AS {_quote(c[0])}" for c in described)
     cur.execute(
         f"CREATE OR REPLACE TEMP TABLE raw_unnumbered AS SELECT {casts} "
-        f"FROM read_parquet({_literal(str(path))}, file_row_number=true) ORDER BY file_row_number"
+        f"FROM read_parquet({file_literal(path)}, file_row_number=true) ORDER BY file_row_number"
     ).fetchall()
     columns, rows = _number_rows(cur)
     return ReadInfo("parquet", None, None, False, columns, rows,
