@@ -9,6 +9,14 @@ Settings come from environment variables so that the app, the CLI and a notebook
     (for links shared with leadership).
 ``ENGAGEMENT_MAX_UPLOAD_MB``
     Largest export the Data page and the CLI accept. Default 2048.
+``ENGAGEMENT_MAX_INFLATED_MB``
+    Largest size a compressed export (.gz, .xlsx, .parquet) may have once inflated. Default: the upload
+    limit, so a file is never accepted compressed whose content would be refused uncompressed.
+``ENGAGEMENT_MAX_INFLATION_RATIO``
+    Largest inflated / compressed size ratio above 64 MB inflated. Default 100: real exports compress
+    5-15x with gzip; a file inflating 100x is almost all repetition (a decompression bomb).
+``ENGAGEMENT_MAX_QUARANTINE_ROWS``
+    Most failing rows one load may keep in quarantine; over it the file is refused. Default 100000.
 """
 
 from __future__ import annotations
@@ -36,3 +44,16 @@ def read_only() -> bool:
 
 def max_upload_bytes() -> int:
     return int(float(os.environ.get("ENGAGEMENT_MAX_UPLOAD_MB", "2048")) * 1024 * 1024)
+
+
+def max_inflated_bytes() -> int:
+    default = os.environ.get("ENGAGEMENT_MAX_UPLOAD_MB", "2048")
+    return int(float(os.environ.get("ENGAGEMENT_MAX_INFLATED_MB", default)) * 1024 * 1024)
+
+
+def max_inflation_ratio() -> float:
+    return float(os.environ.get("ENGAGEMENT_MAX_INFLATION_RATIO", "100"))
+
+
+def max_quarantine_rows() -> int:
+    return int(os.environ.get("ENGAGEMENT_MAX_QUARANTINE_ROWS", "100000"))

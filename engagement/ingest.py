@@ -122,6 +122,12 @@ def _drop_temp_tables(cur: duckdb.DuckDBPyConnection) -> None:
 
 
 def _rejection_message(report: ValidationReport, rows: int, on_invalid: str) -> str:
+    limit = config.max_quarantine_rows()
+    if not report.file_errors and on_invalid == "quarantine" and report.failing_row_count > limit:
+        return (f"Rejected: {report.failing_row_count:,} of {rows:,} rows fail validation, more than the "
+                f"{limit:,} rows one load may keep in quarantine (ENGAGEMENT_MAX_QUARANTINE_ROWS). Nothing was "
+                "loaded. So many failures usually mean a wrong column mapping or the wrong export kind: check "
+                "the first failing rows, fix the export, and load it again.")
     if report.file_errors:
         problems = "; ".join(f"{r.description} ({r.note or 'failed'}) - {r.fix}" for r in report.file_errors)
         return f"Rejected: the file fails a file-level check: {problems}. Nothing was loaded."
@@ -292,7 +298,8 @@ def _run(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: ReadInfo
     )
     source_format = source_label or plan.source
     failing = validation.failing_rows(cur, limit=FAILING_ROWS_LIMIT) if report.failing_row_count else None
-    rejected = bool(report.file_errors) or (report.row_errors and on_invalid == "reject")
+    over_quarantine = on_invalid == "quarantine" and report.failing_row_count > config.max_quarantine_rows()
+    rejected = bool(report.file_errors) or (report.row_errors and on_invalid == "reject") or over_quarantine
     common = dict(kind=kind, file_name=file_name, source_format=source_format, sha256=sha256, read_info=info,
                   report=report, rows_read=staged.rows, notes=notes, failing_rows=failing)
     if dry_run:

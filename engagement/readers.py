@@ -28,6 +28,8 @@ from typing import Iterator
 
 import duckdb
 
+from engagement.inflated_size import inflation_bound, inflation_problem, zip_size
+
 RAW_TABLE = "raw_input"
 ROW_COLUMN = "file_row"
 SAMPLE_BYTES = 8 * 1024 * 1024
@@ -153,6 +155,9 @@ def read_into(cur: duckdb.DuckDBPyConnection, path: str | Path, display_name: st
     with open(path, "rb") as handle:
         head = handle.read(8)
     file_format = sniff_format(head, name)
+    too_large = inflation_problem(path, file_format, name)  # before anything inflates it
+    if too_large:
+        raise FileRejected(too_large)
     if file_format == "parquet":
         info = _read_parquet(cur, path, name)
     elif file_format == "xlsx":
@@ -328,6 +333,8 @@ def peek_columns(data: bytes, name: str) -> tuple[str, ...]:
     if file_format == "xlsx":
         import openpyxl
 
+        if zip_size(io.BytesIO(data)) > inflation_bound(len(data)):
+            return ()  # openpyxl would inflate the shared strings whole; the full read refuses it with the limit
         try:
             sheet = openpyxl.load_workbook(io.BytesIO(data), read_only=True).worksheets[0]
             first = next(sheet.iter_rows(max_row=1, values_only=True), ())
