@@ -30,6 +30,7 @@ from engagement.derived import (
     DERIVED_BUILD_DDL, KINDS_NOT_DERIVED_FROM, derived_fingerprint, rebuild_derived, stored_view_settings,
 )
 from engagement.load_dependencies import refuse_if_needed
+from engagement.lock_messages import lock_message
 from engagement.query_records import QueryRecord, note_query, record_queries  # noqa: F401 (re-exported)
 from engagement.schema import KINDS, TABLES, TableSpec
 from engagement.sql import quote_identifier as _quote
@@ -148,12 +149,7 @@ class Store:
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise
-            holder = str(exc).split("Conflicting lock is held in", 1)[-1].split(". See also")[0].strip()
-            raise StoreLockedError(
-                f"The database {path} is in use by another process ({holder}). DuckDB lets one process "
-                "write a database file at a time: load through the running app's Data page, or stop the "
-                "app (or the other command) and try again."
-            ) from exc
+            raise StoreLockedError(lock_message(path, str(exc), read_only)) from exc
         store = cls(connection, path, read_only)
         if not read_only:
             store.ensure_schema()

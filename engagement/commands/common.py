@@ -120,7 +120,7 @@ def open_store(args: argparse.Namespace, read_only: bool = True, needs_derived: 
     reads views (``needs_derived``): a writable open (``upgrade``, ``ingest``) rebuilds them. The store is
     closed when the command returns (``close_opened_stores``).
     """
-    from engagement.store import Store, StoreOutdatedError
+    from engagement.store import Store, StoreLockedError, StoreOutdatedError
 
     path = args.db or str(config.db_path())
     if path != ":memory:" and read_only:
@@ -130,7 +130,9 @@ def open_store(args: argparse.Namespace, read_only: bool = True, needs_derived: 
             raise CliError(f"No database at {path}. Create one with `python -m engagement demo` or load an export.")
     try:
         store = Store.open(path, read_only=read_only)
-    except Exception as exc:  # duckdb raises IOException for locks and corrupt files
+    except StoreLockedError as exc:  # names the database, the holder and what to do
+        raise CliError(str(exc)) from exc
+    except Exception as exc:  # duckdb raises IOException for corrupt files
         raise CliError(f"Cannot open the database at {path}: {exc}") from exc
     if read_only and needs_derived:
         try:
