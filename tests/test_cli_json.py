@@ -76,7 +76,8 @@ def test_every_command_prints_json_through_the_one_encoder():
     for module in sorted(COMMANDS_DIR.glob("*.py")) + [COMMANDS_DIR.parent / "cli.py"]:
         tree = ast.parse(module.read_text())
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("dumps", "dump"):
+            is_call = isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            if is_call and node.func.attr in ("dumps", "dump"):
                 function = next((f.name for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)
                                  and f.lineno <= node.lineno <= f.end_lineno), None)
                 keywords = {k.arg: k.value for k in node.keywords}

@@ -220,7 +220,8 @@ def test_an_xlsx_that_inflates_past_the_limit_is_refused_with_the_limit_named(in
 def test_a_parquet_file_over_the_inflated_limit_is_refused(intake_store, tmp_path, monkeypatch):
     monkeypatch.setenv("ENGAGEMENT_MAX_INFLATED_MB", "1")
     columns = ORDERS_HEADER.split(",")
-    rows = [[f"q{i}", "A", "2025-04-01 09:00:00", "10.00", "0", "USD", "web", "paid" + "x" * 100] for i in range(20_000)]
+    padded = "paid" + "x" * 100
+    rows = [[f"q{i}", "A", "2025-04-01 09:00:00", "10.00", "0", "USD", "web", padded] for i in range(20_000)]
     path = tmp_path / "orders.parquet"
     # Without dictionary encoding the row groups record the plain size: 20,000 x ~170 bytes, about 3.3 MB.
     pd.DataFrame(rows, columns=columns).to_parquet(path, compression="zstd", use_dictionary=False)
