@@ -12,6 +12,14 @@ Settings come from environment variables so that the app, the CLI and a notebook
 ``ENGAGEMENT_MEMORY_LIMIT``
     DuckDB's ``memory_limit`` for the whole process (one database instance per file), e.g. ``8GB``.
     Default: half the machine's memory, leaving the other half to Python (upload frames, page results).
+``ENGAGEMENT_MAX_INFLATED_MB``
+    Largest size a compressed export (.gz, .xlsx, .parquet) may have once inflated. Default: the upload
+    limit, so a file is never accepted compressed whose content would be refused uncompressed.
+``ENGAGEMENT_MAX_INFLATION_RATIO``
+    Largest inflated / compressed size ratio above 64 MB inflated. Default 100: real exports compress
+    5-15x with gzip; a file inflating 100x is almost all repetition (a decompression bomb).
+``ENGAGEMENT_MAX_QUARANTINE_ROWS``
+    Most failing rows one load may keep in quarantine; over it the file is refused. Default 100000.
 """
 
 from __future__ import annotations
@@ -54,3 +62,14 @@ def memory_limit() -> str:
     except (ValueError, OSError, AttributeError):  # not a POSIX system: DuckDB's own default (80 %)
         return ""
     return f"{total // 2 // 2 ** 20}MiB"
+def max_inflated_bytes() -> int:
+    default = os.environ.get("ENGAGEMENT_MAX_UPLOAD_MB", "2048")
+    return int(float(os.environ.get("ENGAGEMENT_MAX_INFLATED_MB", default)) * 1024 * 1024)
+
+
+def max_inflation_ratio() -> float:
+    return float(os.environ.get("ENGAGEMENT_MAX_INFLATION_RATIO", "100"))
+
+
+def max_quarantine_rows() -> int:
+    return int(os.environ.get("ENGAGEMENT_MAX_QUARANTINE_ROWS", "100000"))

@@ -29,6 +29,8 @@ from engagement import config, sandbox
 from engagement.derived import (
     DERIVED_BUILD_DDL, KINDS_NOT_DERIVED_FROM, derived_fingerprint, rebuild_derived, stored_view_settings,
 )
+from engagement.load_dependencies import refuse_if_needed
+from engagement.lock_messages import lock_message
 from engagement.query_records import QueryRecord, note_query, record_queries  # noqa: F401 (re-exported)
 from engagement.schema import KINDS, TABLES, TableSpec
 from engagement.sql import quote_identifier as _quote
@@ -153,12 +155,7 @@ class Store:
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise
-            holder = str(exc).split("Conflicting lock is held in", 1)[-1].split(". See also")[0].strip()
-            raise StoreLockedError(
-                f"The database {path} is in use by another process ({holder}). DuckDB lets one process "
-                "write a database file at a time: load through the running app's Data page, or stop the "
-                "app (or the other command) and try again."
-            ) from exc
+            raise StoreLockedError(lock_message(path, str(exc), read_only)) from exc
         sandbox.harden(connection, readable)
         store = cls(connection, path, read_only)
         if not read_only:
@@ -407,7 +404,8 @@ class Store:
     def undo(self, load_id: int) -> None:
         """Undo one load: remove its rows and bring back the rows it replaced, in one transaction.
 
-        Refused when a later, still active load replaced rows this load wrote (undo that one first).
+        Refused when a later, still active load replaced rows this load wrote (undo that one first), and
+        for a customers load whose customers other loads still name (:class:`UndoBlocked` names them).
         """
         self._require_writable()
         with self._write_lock:
@@ -430,6 +428,7 @@ class Store:
                     raise ValueError(
                         f"Load {blocking} overwrote rows of load {load_id}; undo load {blocking} first."
                     )
+                refuse_if_needed(cur, kind, load_id)  # orders (etc.) naming customers only this load holds
                 spec = TABLES[kind]
                 columns = ", ".join(_quote(c) for c in spec.column_names + ["load_id"])
                 cur.execute(f"DELETE FROM {_quote(kind)} WHERE load_id = $id", {"id": load_id})
