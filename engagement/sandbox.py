@@ -45,6 +45,10 @@ def harden(connection: Any, readable: Iterable[str | Path] = (), *, data_dir: st
         files = []
         for path in readable:
             (folders if Path(path).is_dir() else files).append(_real(path))
+            if not Path(path).is_dir() and any(ch in str(path) for ch in "*?["):
+                # DuckDB checks the path it is given, and readers name such a file with each wildcard
+                # written as a one-character class (readers.file_literal): allow that spelling too.
+                files.append(Path("".join(f"[{ch}]" if ch in "*?[" else ch for ch in str(_real(path)))))
         # DuckDB spills large sorts and joins to its temp directory: keep that usable.
         temp = cursor.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
         if temp:
