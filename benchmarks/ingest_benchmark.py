@@ -115,7 +115,7 @@ def main() -> None:
         size_mb = orders_csv.stat().st_size / 1024 ** 2
         print(f"orders CSV: {args.rows:,} rows, {size_mb:,.0f} MB")
 
-        store = open_workbench(folder / "customers.duckdb", read_only=False)
+        store = open_workbench(folder / "customers.duckdb", read_only=False, readable=(folder,))
         started = time.perf_counter()
         customers = ingest_file(store, "customers", customers_csv, refresh_derived=False)
         print(f"customers ingest ({customers.rows_read:,} rows): {time.perf_counter() - started:.2f} s, {customers.status}")
@@ -125,7 +125,7 @@ def main() -> None:
         for run in range(args.runs):
             bases.append(baseline_seconds(folder, orders_csv))
             shutil.copyfile(folder / "customers.duckdb", folder / "bench.duckdb")
-            store = open_workbench(folder / "bench.duckdb", read_only=False)
+            store = open_workbench(folder / "bench.duckdb", read_only=False, readable=(folder,))
             total, stages, result = timed_ingest(store, orders_csv, refresh_derived=False)
             assert result.status == "loaded", result.message
             ingests.append((total, stages, result))
@@ -139,14 +139,14 @@ def main() -> None:
 
         failing_csv = write_failing_copy(folder, orders_csv)
         shutil.copyfile(folder / "customers.duckdb", folder / "failing.duckdb")
-        store = open_workbench(folder / "failing.duckdb", read_only=False)
+        store = open_workbench(folder / "failing.duckdb", read_only=False, readable=(folder,))
         total, stages, result = timed_ingest(store, failing_csv, refresh_derived=False, on_invalid="quarantine")
         assert result.status == "loaded" and result.summary.rows_quarantined == 100, result.message
         store.close()
         (folder / "failing.duckdb").unlink()
         report(args.rows, base, "100 failing rows quarantined: one-pass attempt + two passes", total, stages, result)
 
-        store = open_workbench(folder / "bench.duckdb", read_only=False)
+        store = open_workbench(folder / "bench.duckdb", read_only=False, readable=(folder,))
         total, stages, result = timed_ingest(store, orders_csv, refresh_derived=True)
         assert result.status == "loaded", result.message
         report(args.rows, base, "validation + load + derived-table rebuild", total, stages, result)

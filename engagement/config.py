@@ -9,6 +9,17 @@ Settings come from environment variables so that the app, the CLI and a notebook
     (for links shared with leadership).
 ``ENGAGEMENT_MAX_UPLOAD_MB``
     Largest export the Data page and the CLI accept. Default 2048.
+``ENGAGEMENT_MEMORY_LIMIT``
+    DuckDB's ``memory_limit`` for the whole process (one database instance per file), e.g. ``8GB``.
+    Default: half the machine's memory, leaving the other half to Python (upload frames, page results).
+``ENGAGEMENT_MAX_INFLATED_MB``
+    Largest size a compressed export (.gz, .xlsx, .parquet) may have once inflated. Default: the upload
+    limit, so a file is never accepted compressed whose content would be refused uncompressed.
+``ENGAGEMENT_MAX_INFLATION_RATIO``
+    Largest inflated / compressed size ratio above 64 MB inflated. Default 100: real exports compress
+    5-15x with gzip; a file inflating 100x is almost all repetition (a decompression bomb).
+``ENGAGEMENT_MAX_QUARANTINE_ROWS``
+    Most failing rows one load may keep in quarantine; over it the file is refused. Default 100000.
 """
 
 from __future__ import annotations
@@ -19,6 +30,9 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_DB_PATH = DATA_DIR / "engagement.duckdb"
+# Uploads are written here before DuckDB reads them: inside the folders the engine may read (see sandbox.py),
+# and refused to notebook queries (they hold other people's raw exports).
+SPOOL_DIR = DATA_DIR / "spool"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -36,3 +50,26 @@ def read_only() -> bool:
 
 def max_upload_bytes() -> int:
     return int(float(os.environ.get("ENGAGEMENT_MAX_UPLOAD_MB", "2048")) * 1024 * 1024)
+
+
+def memory_limit() -> str:
+    """DuckDB's ``memory_limit`` for the process's database instance (``ENGAGEMENT_MEMORY_LIMIT``)."""
+    configured = os.environ.get("ENGAGEMENT_MEMORY_LIMIT", "").strip()
+    if configured:
+        return configured
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not a POSIX system: DuckDB's own default (80 %)
+        return ""
+    return f"{total // 2 // 2 ** 20}MiB"
+def max_inflated_bytes() -> int:
+    default = os.environ.get("ENGAGEMENT_MAX_UPLOAD_MB", "2048")
+    return int(float(os.environ.get("ENGAGEMENT_MAX_INFLATED_MB", default)) * 1024 * 1024)
+
+
+def max_inflation_ratio() -> float:
+    return float(os.environ.get("ENGAGEMENT_MAX_INFLATION_RATIO", "100"))
+
+
+def max_quarantine_rows() -> int:
+    return int(os.environ.get("ENGAGEMENT_MAX_QUARANTINE_ROWS", "100000"))

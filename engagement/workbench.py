@@ -20,10 +20,12 @@ from engagement.derived import DERIVED_BUILD
 from engagement.warehouse.store import Store
 
 
-def open_workbench(path: str | Path | None = None, read_only: bool | None = None) -> Store:
+def open_workbench(path: str | Path | None = None, read_only: bool | None = None,
+                   readable: tuple[str | Path, ...] = ()) -> Store:
     """Open (and if needed create) the workbench database at ``path`` (default: ``config.db_path()``; read-only
-    by default when ``ENGAGEMENT_READ_ONLY`` says so) and refresh derived tables another version built."""
-    store = Store.open(path, read_only=read_only, derived=DERIVED_BUILD)
+    by default when ``ENGAGEMENT_READ_ONLY`` says so) and refresh derived tables another version built.
+    ``readable``: files outside ``data/`` this process may read (``Store.open``'s sandbox)."""
+    store = Store.open(path, read_only=read_only, readable=readable, derived=DERIVED_BUILD)
     if not store.read_only and not store.derived_are_current():
         store.refresh_derived()
     return store

@@ -71,6 +71,24 @@ def mapping_form(data: bytes, name: str, kind: str, header: tuple) -> None:
         st.rerun()
 
 
+def confirm_undo(row) -> None:
+    """The second step of an undo: say what it changes, then undo only on an explicit confirmation."""
+    st.warning(f"Undo load #{row.load_id} ({row.kind})? Its {row.rows_loaded:,} new rows are removed and the "
+               f"{row.rows_updated:,} rows it replaced come back; the derived tables are rebuilt.")
+    confirm, cancel, _ = st.columns([1, 1, 4])
+    if confirm.button("Confirm undo", key=f"data_undo_confirm_{row.load_id}", type="primary"):
+        st.session_state.pop("data_undo_pending", None)
+        try:
+            store.undo(int(row.load_id))
+            st.toast(f"Load {row.load_id} undone.")
+            st.rerun()
+        except ValueError as exc:  # refused (later loads need it): the message names them
+            st.error(str(exc))
+    if cancel.button("Cancel", key=f"data_undo_cancel_{row.load_id}"):
+        st.session_state.pop("data_undo_pending", None)
+        st.rerun()
+
+
 if store.read_only:
     st.info("This workbench is opened read-only: uploading, mapping and undo are switched off. "
             "The load history below shows what the numbers are built from.", icon=":material/lock:")
@@ -132,12 +150,9 @@ else:
             text.write(f"#{row.load_id} · {row.kind} · {row.file_name} · {row.rows_loaded:,} new, "
                        f"{row.rows_updated:,} updated, {row.rows_quarantined:,} quarantined")
             if button.button("Undo", key=f"data_undo_{row.load_id}"):
-                try:
-                    store.undo(int(row.load_id))
-                    st.toast(f"Load {row.load_id} undone.")
-                    st.rerun()
-                except ValueError as exc:
-                    st.error(str(exc))
+                st.session_state["data_undo_pending"] = int(row.load_id)  # asked to confirm below
+            if st.session_state.get("data_undo_pending") == row.load_id:
+                confirm_undo(row)
     with_quarantine = history[history.rows_quarantined > 0]
     if not with_quarantine.empty:
         load_id = ui.synced_choice("Quarantined rows of load", with_quarantine.load_id.tolist(),

@@ -105,6 +105,19 @@ frame = pd.DataFrame({
     "net_revenue": np.round(rng.gamma(2.0, 30.0, n), 2),
     "status": "paid",
 })
+rebuild = store._refresh_derived
+
+
+def written_then_wait(cur):
+    # The load's last step before COMMIT: its rows are written and the derived tables rebuilt. Say so, with
+    # what the transaction holds, and wait to be killed.
+    rebuild(cur)
+    rows = cur.execute("SELECT count(*) FROM orders WHERE order_id LIKE 'killed-%'").fetchall()[0][0]
+    print("written", rows, flush=True)
+    sys.stdin.readline()
+
+
+store._refresh_derived = written_then_wait
 print("loading", flush=True)
 store.load_frame("orders", frame)
 print("done", flush=True)
@@ -116,10 +129,11 @@ def test_load_killed_midway_leaves_previous_data(file_store, tmp_path):
     before = tuple(file_store.cursor().execute(TOTALS_SQL).fetchall()[0])
     file_store.close()  # the loader process needs the write lock
 
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_LOADER, path], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_LOADER, path], cwd=ROOT, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.stdout.readline().strip() == "loading"
-    time.sleep(1.0)
+    # Killed only once the load has written all 3,000,000 rows in its transaction, right before COMMIT.
+    assert proc.stdout.readline().split() == ["written", "3000000"]
     proc.send_signal(signal.SIGKILL)
     proc.wait()
 

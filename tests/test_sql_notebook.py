@@ -21,7 +21,7 @@ from engagement.notebook.notebooks import (
     run_all, run_cell, save_notebook, share_query, update_cell,
 )
 from engagement.derived import DERIVED_TABLES
-from engagement.warehouse.store import ReadOnlyStoreError
+from engagement.warehouse.store import ReadOnlyStoreError, Store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -217,3 +217,26 @@ def test_page_saves_and_a_link_reopens_the_version(writable_app):
     assert not link.exception
     assert link.text_area[0].value == "SELECT 41 + 1 AS answer"
     assert link.dataframe[0].value["answer"].tolist() == [42]
+
+
+def test_page_refuses_file_reads_and_writes_on_a_writable_database(writable_app, tmp_path):
+    """The issue's attacks typed into the page of a writable workbench (the app's own path, not only read-only)."""
+    secret = tmp_path / "server" / "secret.csv"
+    secret.parent.mkdir()
+    secret.write_text("password\nhunter2-very-secret\n")
+    copy = Store.open(writable_app, read_only=True)
+    orders = copy.table_counts()["orders"]
+    copy.close()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/sql_notebook.py").run()
+    for sql in (f'WITH "{secret}" AS (SELECT * FROM "{secret}") SELECT * FROM "{secret}"',
+                f'WITH a AS (SELECT * FROM "{secret}"), "{secret}" AS (SELECT 1) SELECT * FROM a',
+                "WITH x AS (DELETE FROM orders RETURNING *) SELECT count(*) FROM x"):
+        at.text_area[0].set_value(sql)
+        at.button(key=f"run_{at.session_state['sqlnb'].cells[0].cell_id}").click().run()
+        assert not at.exception
+        assert any(w.value.startswith("**Refused:**") for w in at.warning), [w.value for w in at.warning]
+        assert not at.dataframe or all("hunter2" not in str(d.value.to_dict()) for d in at.dataframe)
+    at.text_area[0].set_value("SELECT count(*) AS orders FROM orders")
+    at.button(key=f"run_{at.session_state['sqlnb'].cells[0].cell_id}").click().run()
+    assert at.dataframe[0].value["orders"].tolist() == [orders]  # nothing was deleted

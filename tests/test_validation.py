@@ -41,7 +41,8 @@ BAD_ORDERS = ORDERS_HEADER + "\n" + "\n".join([
 
 @pytest.fixture()
 def staged_bad_orders(tmp_path):
-    store = open_workbench(":memory:", read_only=False)
+    # readers.read_into reads the file with DuckDB directly: the sandbox must allow the test's folder.
+    store = open_workbench(":memory:", read_only=False, readable=(tmp_path,))
     for kind, frame in hand_fixture_frames().items():
         store.load_frame(kind, frame)
     cur = store.cursor()

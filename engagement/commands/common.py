@@ -27,21 +27,68 @@ def parse_date(value: str) -> date:
 
 
 def json_safe(value: Any) -> Any:
-    """JSON-safe scalars: NaN becomes null, numpy and Decimal values become plain numbers."""
+    """JSON-safe scalars: NaN and infinities become null, numpy and Decimal values become plain numbers."""
     if isinstance(value, dict):
         return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [json_safe(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        try:
-            value = value.item()
-        except (ValueError, AttributeError):
-            pass
-    if isinstance(value, float) and math.isnan(value):
+    value = _plain(value)
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     if value.__class__.__name__ == "Decimal":
         return float(value)
     return value
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python number it holds; anything else unchanged."""
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            return value.item()
+        except (ValueError, AttributeError):
+            pass
+    return value
+
+
+def null_reason(value: Any) -> str | None:
+    """Why ``value`` is printed as null in JSON (it is NaN or infinite), or None when it is a finite value.
+
+    The generic words; a command that knows the cause (a control mean of 0, no variation in an arm) puts its
+    own ``<field>_null_reason`` beside the field, which :func:`json_ready` keeps.
+    """
+    if isinstance(value, (list, tuple)):
+        bad = [i for i, v in enumerate(value) if null_reason(v) is not None]
+        return f"items {bad} are not finite numbers" if bad else None
+    value = _plain(value)
+    if value.__class__.__name__ == "Decimal":
+        value = float(value)
+    if not isinstance(value, float) or math.isfinite(value):
+        return None
+    if math.isnan(value):
+        return "not a number (NaN): the inputs do not define this value"
+    return f"{'+' if value > 0 else '-'}infinite: the computation divides by zero"
+
+
+def json_ready(value: Any) -> Any:
+    """:func:`json_safe` for JSON output: each field nulled because it was NaN or infinite gets a sibling
+    ``<field>_null_reason`` (unless the record already gives one), so null is never unexplained."""
+    if isinstance(value, dict):
+        out: dict[Any, Any] = {}
+        for key, item in value.items():
+            out[key] = json_ready(item)
+            reason = null_reason(item) if not isinstance(item, dict) else None
+            if reason is not None and f"{key}_null_reason" not in value:
+                out[f"{key}_null_reason"] = reason
+        return out
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    return json_safe(value)
+
+
+def to_json(value: Any) -> str:
+    """The one JSON encoder of every command: NaN and infinities are refused by the encoder
+    (``allow_nan=False``) after :func:`json_ready` turned them into null with a reason."""
+    return json.dumps(json_ready(value), indent=2, default=str, allow_nan=False)
 
 
 def emit(records: list[dict[str, Any]] | dict[str, Any], fmt: str, out=None) -> None:
@@ -50,7 +97,7 @@ def emit(records: list[dict[str, Any]] | dict[str, Any], fmt: str, out=None) -> 
 
     out = out or sys.stdout
     if fmt == "json":
-        out.write(json.dumps(json_safe(records), indent=2, default=str) + "\n")
+        out.write(to_json(records) + "\n")
     else:
         rows = records if isinstance(records, list) else [records]
         out.write(to_safe_csv(pd.DataFrame([json_safe(r) for r in rows])))
@@ -66,14 +113,17 @@ def close_opened_stores() -> None:
         _opened_stores.pop().close()
 
 
-def open_store(args: argparse.Namespace, read_only: bool = True, needs_derived: bool = True):
+def open_store(args: argparse.Namespace, read_only: bool = True, needs_derived: bool = True, readable=()):
     """The database of ``--db`` (default ``$ENGAGEMENT_DB``); a missing file or a lock is a CliError.
+
+    ``readable``: files this command was given to read (``ingest FILE``), added to DuckDB's sandbox for
+    this process only; no user SQL runs in a command that reads files.
 
     Read-only, a database whose derived tables another version built is a CliError too when the command
     reads views (``needs_derived``): a writable open (``upgrade``, ``ingest``) rebuilds them. The store is
     closed when the command returns (``close_opened_stores``).
     """
-    from engagement.warehouse.store import StoreOutdatedError
+    from engagement.warehouse.store import StoreLockedError, StoreOutdatedError
     from engagement.workbench import open_workbench
 
     path = args.db or str(config.db_path())
@@ -83,8 +133,10 @@ def open_store(args: argparse.Namespace, read_only: bool = True, needs_derived: 
         if not Path(path).exists():
             raise CliError(f"No database at {path}. Create one with `python -m engagement demo` or load an export.")
     try:
-        store = open_workbench(path, read_only=read_only)
-    except Exception as exc:  # duckdb raises IOException for locks and corrupt files
+        store = open_workbench(path, read_only=read_only, readable=tuple(readable))
+    except StoreLockedError as exc:  # names the database, the holder and what to do
+        raise CliError(str(exc)) from exc
+    except Exception as exc:  # duckdb raises IOException for corrupt files
         raise CliError(f"Cannot open the database at {path}: {exc}") from exc
     if read_only and needs_derived:
         try:

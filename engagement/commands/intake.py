@@ -37,9 +37,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from engagement.warehouse.store import Store
 
     path = args.db or str(config.db_path())
-    store = open_store(args, read_only=True, needs_derived=False) if Path(path).exists() or path == ":memory:" else \
-        Store.open(":memory:", read_only=False)
-    result = ingest_file(store, args.kind, _existing_file(args.file), source=args.source,
+    file = _existing_file(args.file)
+    store = open_store(args, read_only=True, needs_derived=False, readable=(file,)) \
+        if Path(path).exists() or path == ":memory:" else Store.open(":memory:", read_only=False, readable=(file,))
+    result = ingest_file(store, args.kind, file, source=args.source,
                          on_invalid=args.on_invalid, dry_run=True)
     return _exit_code(result, "valid")
 
@@ -47,8 +48,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from engagement.intake.ingest import ingest_file
 
-    store = open_store(args, read_only=False)
-    result = ingest_file(store, args.kind, _existing_file(args.file), source=args.source,
+    file = _existing_file(args.file)
+    store = open_store(args, read_only=False, readable=(file,))  # DuckDB reads the file where it is
+    result = ingest_file(store, args.kind, file, source=args.source,
                          on_invalid=args.on_invalid)
     return _exit_code(result, "loaded")
 

@@ -15,7 +15,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
     from engagement.exports import to_safe_csv
     from engagement.notebook.export import open_store
-    from engagement.notebook.sql_safety import QueryCancelled, QueryFailed, QueryRefused, harden_process, run_query
+    from engagement.notebook.sql_safety import QueryCancelled, QueryFailed, QueryRefused, run_query
 
     path = args.db or str(config.db_path())
     if not Path(path).exists():
@@ -24,7 +24,6 @@ def cmd_sql(args: argparse.Namespace) -> int:
         store = open_store(path, notice=lambda text: print(text, file=sys.stderr))
     except Exception as exc:  # duckdb raises IOException for corrupt files
         raise CliError(f"Cannot open the database at {path}: {exc}") from exc
-    harden_process(store)
     try:
         result = run_query(store, args.query, max_rows=args.max_rows, timeout_seconds=args.timeout)
     except QueryRefused as exc:
@@ -63,7 +62,8 @@ def add_sql_parser(commands) -> None:
     sql = commands.add_parser("sql", help="run one read-only SQL query (the SQL notebook's safety rules)")
     sql.add_argument("query", help="one SELECT statement over the workbench's tables")
     add_db_option(sql)
-    sql.add_argument("--timeout", type=_positive_float, default=30.0, help="cancel after this many seconds (30)")
+    sql.add_argument("--timeout", type=_positive_float, default=30.0,
+                     help="cancel after this many seconds (30; at most 3600)")
     sql.add_argument("--max-rows", type=_positive_int, default=10_000, help="at most this many rows (10000)")
     add_format_option(sql, default="csv")
     sql.set_defaults(handler=cmd_sql)

@@ -363,19 +363,42 @@ def result_records(analysis: ExperimentAnalysis, segments: bool = False) -> list
     return records
 
 
+def _not_finite(value: Any) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+def _with_null_reasons(record: dict[str, Any]) -> dict[str, Any]:
+    """A metric record plus ``<field>_null_reason`` for each value that is NaN or infinite (printed as null)."""
+    relative = "the control mean is 0: a lift relative to it is undefined"
+    untested = ("no variation within the arms (or too few units): there is nothing to test"
+                if record["status"] == "no_data" else "the test statistic is undefined for these inputs")
+    reasons = {"relative_lift": relative, "relative_ci_low": relative, "relative_ci_high": relative,
+               "mde_relative": relative, "cuped_variance_reduction": "no CUPED adjustment was made",
+               **{k: untested for k in ("ci_low", "ci_high", "p_value", "p_value_adjusted",
+                                        "probability_to_beat_control", "expected_loss", "mde_absolute")}}
+    if record["mean_control"] != 0:
+        reasons.update({k: untested for k in ("relative_lift", "relative_ci_low", "relative_ci_high", "mde_relative")})
+    return {**record, **{f"{k}_null_reason": reason for k, reason in reasons.items() if _not_finite(record.get(k))}}
+
+
 def analysis_summary(analysis: ExperimentAnalysis) -> dict[str, Any]:
-    """The whole analysis as one JSON-ready object (SRM first, then per-metric records)."""
+    """The whole analysis as one JSON-ready object (SRM first, then per-metric records). A value that is NaN
+    or infinite (printed as null) has a sibling ``<field>_null_reason`` saying why."""
     srm = analysis.srm
+    srm_reason = ({"chi_square_null_reason": "a variant whose intended share is 0 received units"}
+                  if _not_finite(srm.chi_square) else {})
     return {
         "experiment": analysis.name, "control": analysis.control, "variants": list(analysis.variants),
         "srm_p_value": srm.p_value, "srm_failed": srm.failed, "is_trustworthy": analysis.is_trustworthy,
         "srm": {"variants": list(srm.variants), "observed": list(srm.observed),
                 "expected_shares": list(srm.expected_shares), "chi_square": srm.chi_square,
-                "degrees_of_freedom": srm.degrees_of_freedom, "p_value": srm.p_value, "message": analysis.srm_message},
+                "degrees_of_freedom": srm.degrees_of_freedom, "p_value": srm.p_value, "message": analysis.srm_message,
+                **srm_reason},
         "correction": analysis.options.correction, "alpha": analysis.options.alpha,
         "notes": list(analysis.notes),
-        "metrics": result_records(analysis),
-        **({"segment_by": analysis.segment_by, "segments": result_records(analysis, segments=True),
+        "metrics": [_with_null_reasons(r) for r in result_records(analysis)],
+        **({"segment_by": analysis.segment_by,
+            "segments": [_with_null_reasons(r) for r in result_records(analysis, segments=True)],
             "segment_srm": [{"segment": seg, "observed": list(check.observed), "p_value": check.p_value,
                              "failed": check.failed} for seg, check in analysis.segment_srm]}
            if analysis.segment_results else {}),

@@ -14,6 +14,7 @@ from typing import IO, Sequence
 import duckdb
 import pandas as pd
 
+from engagement.warehouse import sandbox
 from engagement.experiments.analysis import (
     ALL_SEGMENTS, AnalysisOptions, ExperimentAnalysis, ExperimentInputError, MetricSpec, analyze, with_options,
 )
@@ -88,6 +89,7 @@ def unit_file_stats(frame: pd.DataFrame, variant_column: str, metrics: Sequence[
         unit_values["covariate"] = None
     connection = duckdb.connect()
     try:
+        sandbox.harden(connection)  # it runs only our SQL, but no connection of the app reads files freely
         connection.register("unit_values", unit_values)
         stats = connection.execute(read_sql("experiments/unit_stats")).df()
     finally:

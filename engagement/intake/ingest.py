@@ -24,7 +24,6 @@ import dataclasses
 import hashlib
 import os
 import shutil
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ import pandas as pd
 
 from engagement import config
 from engagement.intake import readers
+from engagement.warehouse import sandbox
 from engagement.intake import sources
 from engagement.intake import staging
 from engagement.intake import validation
@@ -126,6 +126,12 @@ def _drop_temp_tables(cur: duckdb.DuckDBPyConnection) -> None:
 
 
 def _rejection_message(report: ValidationReport, rows: int, on_invalid: str) -> str:
+    limit = config.max_quarantine_rows()
+    if not report.file_errors and on_invalid == "quarantine" and report.failing_row_count > limit:
+        return (f"Rejected: {report.failing_row_count:,} of {rows:,} rows fail validation, more than the "
+                f"{limit:,} rows one load may keep in quarantine (ENGAGEMENT_MAX_QUARANTINE_ROWS). Nothing was "
+                "loaded. So many failures usually mean a wrong column mapping or the wrong export kind: check "
+                "the first failing rows, fix the export, and load it again.")
     if report.file_errors:
         problems = "; ".join(f"{r.description} ({r.note or 'failed'}) - {r.fix}" for r in report.file_errors)
         return f"Rejected: the file fails a file-level check: {problems}. Nothing was loaded."
@@ -241,6 +247,7 @@ def _load_in_one_pass(store: Store, cur: duckdb.DuckDBPyConnection, kind: str, i
         sha256 = sha256_of()
         progress("archiving the raw file", 0.7)
         archive_path = _archive(store, archive_from, file_name, sha256) if archive_from is not None else None
+        checked["archive_path"] = archive_path  # discarded if anything below fails
         read = dataclasses.replace(info, rows=rows, deferred_select=None)
         checked.update(report=report, rows=rows, sha256=sha256, archive_path=archive_path, info=read)
         progress("refreshing derived tables and committing", 0.8)
@@ -252,12 +259,14 @@ def _load_in_one_pass(store: Store, cur: duckdb.DuckDBPyConnection, kind: str, i
         summary = store.load_table(kind, cur, staging.STRICT_ROWS, list(columns), file_name=file_name,
                                    source_format=source_label or plan.source, refresh_derived=refresh_derived,
                                    check_loaded=check_loaded)
-    except _NotInOnePass:
-        return None
-    except duckdb.Error:
-        if checked:  # the rows were read and checked: a failure after that is not the file's
+    except BaseException as exc:
+        _discard_archive(checked.get("archive_path"))
+        if isinstance(exc, _NotInOnePass):
+            return None
+        if not isinstance(exc, duckdb.Error) or checked:  # read and checked: a failure after that is not the file's
             raise
         return None  # a cell needs the forgiving parse (or the file cannot be read as typed): two passes
+    _publish_archive(checked["archive_path"])
     progress("done", 1.0)
     rows = checked["rows"]
     return IngestResult(
@@ -293,7 +302,8 @@ def _run(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: ReadInfo
     )
     source_format = source_label or plan.source
     failing = validation.failing_rows(cur, limit=FAILING_ROWS_LIMIT) if report.failing_row_count else None
-    rejected = bool(report.file_errors) or (report.row_errors and on_invalid == "reject")
+    over_quarantine = on_invalid == "quarantine" and report.failing_row_count > config.max_quarantine_rows()
+    rejected = bool(report.file_errors) or (report.row_errors and on_invalid == "reject") or over_quarantine
     common = dict(kind=kind, file_name=file_name, source_format=source_format, sha256=sha256, read_info=info,
                   report=report, rows_read=staged.rows, notes=notes, failing_rows=failing)
     if dry_run:
@@ -329,11 +339,16 @@ def _run(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: ReadInfo
             f"SELECT f.file_row AS row_number, f.reason, CAST(to_json(m) AS VARCHAR) AS row_json "
             f"FROM {validation.FAILURES_TABLE} f JOIN {staging.MAPPED_TABLE} m USING (file_row)"
         )
-    summary = store.load_table(
-        kind, cur, "valid_rows", columns, quarantine_sql=quarantine_sql, file_name=file_name, sha256=sha256,
-        source_format=source_format, rows_read=staged.rows,
-        validation_summary=_load_record(report, notes, archive_path, info), refresh_derived=refresh_derived,
-    )
+    try:
+        summary = store.load_table(
+            kind, cur, "valid_rows", columns, quarantine_sql=quarantine_sql, file_name=file_name, sha256=sha256,
+            source_format=source_format, rows_read=staged.rows,
+            validation_summary=_load_record(report, notes, archive_path, info), refresh_derived=refresh_derived,
+        )
+    except BaseException:
+        _discard_archive(archive_path)
+        raise
+    _publish_archive(archive_path)
     progress("done", 1.0)
     return IngestResult("loaded", message=_loaded_message(summary, staged.rows), summary=summary,
                         archive_path=archive_path, **common)
@@ -352,19 +367,69 @@ def _loaded_message(summary: LoadSummary, rows: int) -> str:
             f"{f', {summary.rows_quarantined:,} kept in quarantine' if summary.rows_quarantined else ''}.")
 
 
+PARTIAL_PREFIX = ".partial-"  # a hidden name in the archive folder, followed by the writer's pid
+
+
 def _archive(store: Store, path: Path, file_name: str, sha256: str | None) -> str | None:
+    """Copy the raw file to the archive under a temporary name; the path it will have once the load commits.
+
+    A copy, not a hard link: a link shares the bytes, so appending to the original later changed the
+    archived file and broke its recorded sha256. The copy is published by :func:`_publish_archive` after the
+    load commits and removed by :func:`_discard_archive` when it fails, so no archive file outlives a load
+    that did not happen (a process killed in between leaves only a partial copy, which the next load
+    settles: :func:`_settle_partial_archives`).
+    """
     directory = archive_dir_for(store)
     if directory is None:
         return None
-    directory.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
     safe_name = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in Path(file_name).name)
     target = directory / f"{stamp}-{(sha256 or 'nohash')[:12]}-{safe_name}"
-    try:
-        os.link(path, target)  # same file system: no copy, and it outlives the upload's temporary file
-    except OSError:
-        shutil.copyfile(path, target)
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, _partial_path(target))
     return str(target)
+
+
+def _partial_path(target: Path) -> Path:
+    """Where an archive copy waits for its load to commit (named by the writing process)."""
+    return target.parent / f"{PARTIAL_PREFIX}{os.getpid()}-{target.name}"
+
+
+def _publish_archive(archive_path: str | None) -> None:
+    if archive_path is not None:
+        os.replace(_partial_path(Path(archive_path)), archive_path)
+
+
+def _discard_archive(archive_path: str | None) -> None:
+    if archive_path is not None:
+        _partial_path(Path(archive_path)).unlink(missing_ok=True)
+
+
+def _settle_partial_archives(store: Store) -> None:
+    """Finish what a killed writer left: a partial copy whose load committed is published, any other removed.
+
+    Only partial copies of other processes: DuckDB lets one process write a database file, so theirs died.
+    """
+    directory = archive_dir_for(store)
+    if directory is None or not directory.is_dir():
+        return
+    cur = store.cursor()
+    try:
+        for partial in directory.glob(f"{PARTIAL_PREFIX}*"):
+            pid, _, name = partial.name[len(PARTIAL_PREFIX):].partition("-")
+            if pid == str(os.getpid()) or not name:
+                continue
+            target = directory / name
+            committed = cur.execute(
+                "SELECT count(*) FROM loads WHERE json_extract_string(validation_summary, '$.archive_path') = $path",
+                {"path": str(target)},
+            ).fetchall()[0][0]
+            if committed:
+                os.replace(partial, target)
+            else:
+                partial.unlink(missing_ok=True)
+    finally:
+        cur.close()
 
 
 def ingest_file(store: Store, kind: str, path: str | Path, *, source: str = "auto", on_invalid: str = "reject",
@@ -404,6 +469,16 @@ def ingest_file(store: Store, kind: str, path: str | Path, *, source: str = "aut
             f"{file_name} is {size / 1024 ** 2:,.1f} MB, over the {config.max_upload_bytes() / 1024 ** 2:,.0f} MB "
             "limit. Split the export by date range, or raise ENGAGEMENT_MAX_UPLOAD_MB.",
         )
+    if not sandbox.can_read(store, path):
+        # DuckDB reads only inside its sandbox (sandbox.py): a file from elsewhere (a notebook user's folder)
+        # is loaded from a copy in the upload spool, removed afterwards.
+        with sandbox.spool_folder() as folder:
+            shutil.copyfile(path, folder / path.name)
+            return ingest_file(store, kind, folder / path.name, source=source, on_invalid=on_invalid,
+                               mapping=mapping, file_name=file_name, dry_run=dry_run, progress=progress,
+                               engine=engine, refresh_derived=refresh_derived)
+    if not dry_run:
+        _settle_partial_archives(store)
     cur = store.cursor()
     # The checksum is computed in a second thread while DuckDB reads and types the file (hashlib and
     # DuckDB both release the GIL); it is first needed for the result, after validation.
@@ -434,8 +509,8 @@ def ingest_file(store: Store, kind: str, path: str | Path, *, source: str = "aut
 def ingest_bytes(store: Store, kind: str, data: bytes, file_name: str, **kwargs: Any) -> IngestResult:
     """:func:`ingest_file` for an upload held in memory (the Data page)."""
     suffix = "".join(Path(file_name).suffixes[-2:]) or ".csv"
-    with tempfile.TemporaryDirectory(prefix="engagement-upload-") as folder:
-        path = Path(folder) / f"upload{suffix}"
+    with sandbox.spool_folder() as folder:  # inside the folders DuckDB may read, refused to notebook queries
+        path = folder / f"upload{suffix}"
         path.write_bytes(data)
         return ingest_file(store, kind, path, file_name=file_name, **kwargs)
 

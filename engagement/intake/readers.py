@@ -28,6 +28,8 @@ from typing import Iterator
 
 import duckdb
 
+from engagement.intake.inflated_size import inflation_bound, inflation_problem, zip_size
+
 RAW_TABLE = "raw_input"
 ROW_COLUMN = "file_row"
 SAMPLE_BYTES = 8 * 1024 * 1024
@@ -65,6 +67,17 @@ def _quote(identifier: str) -> str:
 def _literal(text: str) -> str:
     """A SQL string literal for a value we chose (paths, delimiters); never user cell values."""
     return "'" + text.replace("'", "''") + "'"
+
+
+def file_literal(path: Path) -> str:
+    """``path`` as a SQL literal DuckDB's file readers take as that one file, never as a pattern.
+
+    DuckDB expands ``*``, ``?`` and ``[...]`` in any path it reads (and ``[ab].csv`` would read ``a.csv``):
+    each such character is written as a one-character class (``[*]``), which matches only itself. The path
+    is made absolute so that no prefix of a relative name (``s3:``, ``http:``) is taken for a protocol.
+    """
+    escaped = "".join(f"[{ch}]" if ch in "*?[" else ch for ch in str(Path(path).absolute()))
+    return _literal(escaped)
 
 
 def sniff_format(head: bytes, name: str) -> str:
@@ -142,6 +155,9 @@ def read_into(cur: duckdb.DuckDBPyConnection, path: str | Path, display_name: st
     with open(path, "rb") as handle:
         head = handle.read(8)
     file_format = sniff_format(head, name)
+    too_large = inflation_problem(path, file_format, name)  # before anything inflates it
+    if too_large:
+        raise FileRejected(too_large)
     if file_format == "parquet":
         info = _read_parquet(cur, path, name)
     elif file_format == "xlsx":
@@ -243,7 +259,7 @@ def _read_delimited(cur: duckdb.DuckDBPyConnection, path: Path, name: str, file_
         f"encoding={_literal(encoding)}, sample_size=-1, null_padding=true, "
         f"compression={_literal('gzip' if file_format == 'csv.gz' else 'none')}{'' if parallel else ', parallel=false'}"
     )
-    select = f"SELECT * FROM read_csv({_literal(str(path))}, {options})"
+    select = f"SELECT * FROM read_csv({file_literal(path)}, {options})"
     opened = ReadInfo(file_format, encoding, delimiter, decimal_comma, (), None, tuple(notes), select)
     if not defer_text:
         return read_text(cur, opened, name)
@@ -259,7 +275,7 @@ def _read_delimited(cur: duckdb.DuckDBPyConnection, path: Path, name: str, file_
 
 def _read_parquet(cur: duckdb.DuckDBPyConnection, path: Path, name: str) -> ReadInfo:
     try:
-        described = cur.execute(f"DESCRIBE SELECT * FROM read_parquet({_literal(str(path))})").fetchall()
+        described = cur.execute(f"DESCRIBE SELECT * FROM read_parquet({file_literal(path)})").fetchall()
     except duckdb.Error as exc:
         raise FileRejected(
             f"{name} is not a readable Parquet file ({str(exc).splitlines()[0]}). Write it again, or export CSV."
@@ -267,7 +283,7 @@ def _read_parquet(cur: duckdb.DuckDBPyConnection, path: Path, name: str) -> Read
     casts = ", ".join(f"CAST({_quote(c[0])} AS VARCHAR) AS {_quote(c[0])}" for c in described)
     cur.execute(
         f"CREATE OR REPLACE TEMP TABLE raw_unnumbered AS SELECT {casts} "
-        f"FROM read_parquet({_literal(str(path))}, file_row_number=true) ORDER BY file_row_number"
+        f"FROM read_parquet({file_literal(path)}, file_row_number=true) ORDER BY file_row_number"
     ).fetchall()
     columns, rows = _number_rows(cur)
     return ReadInfo("parquet", None, None, False, columns, rows,
@@ -317,6 +333,8 @@ def peek_columns(data: bytes, name: str) -> tuple[str, ...]:
     if file_format == "xlsx":
         import openpyxl
 
+        if zip_size(io.BytesIO(data)) > inflation_bound(len(data)):
+            return ()  # openpyxl would inflate the shared strings whole; the full read refuses it with the limit
         try:
             sheet = openpyxl.load_workbook(io.BytesIO(data), read_only=True).worksheets[0]
             first = next(sheet.iter_rows(max_row=1, values_only=True), ())

@@ -19,14 +19,16 @@ process's connection, and is made read-only by three layers:
 2. **Transaction rolled back**: the statement runs inside ``BEGIN`` ... ``ROLLBACK`` on its own cursor,
    so even a write that slipped through could not commit.
 
-3. **Limits**: at most ``max_rows`` rows are fetched (the result says when there were more), and a
-   timer thread calls ``cursor.interrupt()`` after ``timeout_seconds`` (it cancels that cursor's query
-   only; other sessions' queries go on).
+3. **Limits**: rows are streamed in small Arrow batches and counted as they come: at most ``max_rows``
+   rows (the result says when there were more) and at most ``max_bytes`` bytes (over it, the query is
+   refused: one query cannot fill the server's memory); a timer thread calls ``cursor.interrupt()``
+   after ``timeout_seconds`` (clamped to ``MAX_TIMEOUT_SECONDS``; it cancels that cursor's query only,
+   other sessions' queries go on).
 
-A process that does nothing else (the ``sql`` CLI command) also calls :func:`harden_process`, which
-sets DuckDB's instance-wide ``enable_external_access = false`` with ``allowed_directories = [data/]``.
-The app does not: that setting is per database instance, cannot be undone while it runs, and turns
-off pandas replacement scans, which other views may use.
+Underneath all three, the engine itself is sandboxed when the store opens (``engagement/warehouse/sandbox.py``):
+DuckDB reads files only in ``data/``, the upload spool and its temp directory, installs no extension and
+its configuration is locked. The parser refuses the spool and the upload archive too (raw uploads hold
+personal data), which the engine must keep readable for loads.
 
 Example
 -------
@@ -55,10 +57,16 @@ import duckdb
 import pandas as pd
 
 from engagement import config
+from engagement.warehouse import sandbox
 
 DEFAULT_MAX_ROWS = 10_000
 DEFAULT_TIMEOUT_SECONDS = 30.0
-_ROWS_PER_VECTOR = 2048  # DuckDB's vector size: fetch_df_chunk works in multiples of it
+MAX_TIMEOUT_SECONDS = 3600.0  # any larger limit is this one (threading.Timer overflows near 1e10 s)
+# What one query may hand to Python: 10,000 rows of 50 columns of 100-byte text is 50 MB.
+DEFAULT_MAX_BYTES = 64 * 1024 ** 2
+# Rows per Arrow batch: small, so that the bytes are counted before a batch of huge values is copied
+# (DuckDB itself still computes one vector of up to 2,048 rows at a time); 8 rows cost about 1.5 us a row.
+_ROWS_PER_BATCH = 8
 
 # Table functions a notebook query may call. File readers are further limited to paths in data/.
 FILE_TABLE_FUNCTIONS = frozenset({
@@ -142,8 +150,12 @@ class QueryResult:
 
 
 # ------------------------------------------------------------------ checking
-def check_query(cursor: duckdb.DuckDBPyConnection, sql: str, data_dir: Path | None = None) -> str:
+def check_query(cursor: duckdb.DuckDBPyConnection, sql: str, data_dir: Path | None = None,
+                refused_dirs: tuple[Path, ...] = ()) -> str:
     """Refuse anything but one read-only SELECT over the workbench's tables; return the statement.
+
+    File readers may read inside ``data_dir`` (default ``data/``) but never inside the upload spool, the
+    archive beside ``data_dir`` or ``refused_dirs`` (the archive beside the database file).
 
     Raises :class:`QueryRefused` with a message for the user, or :class:`QueryFailed` on a syntax error.
     """
@@ -165,7 +177,7 @@ def check_query(cursor: duckdb.DuckDBPyConnection, sql: str, data_dir: Path | No
     if statement.named_parameters:
         raise QueryRefused("Parameters ($name, ?) cannot be bound here; write the values into the query.")
     tree = _syntax_tree(cursor, statement.query)
-    _TreeCheck(cursor, Path(data_dir or config.DATA_DIR)).check(tree)
+    _TreeCheck(cursor, Path(data_dir or config.DATA_DIR), refused_dirs).check(tree)
     return statement.query
 
 
@@ -194,9 +206,13 @@ def _walk(node: Any) -> Iterator[Any]:
 class _TreeCheck:
     """Walks a serialized SELECT and refuses references outside the workbench's tables and data/."""
 
-    def __init__(self, cursor: duckdb.DuckDBPyConnection, data_dir: Path):
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, data_dir: Path,
+                 refused_dirs: tuple[Path, ...] = ()):
         self.cursor = cursor
         self.data_dir = Path(os.path.realpath(data_dir))
+        # Raw uploads: the spool they are read from and the archive they are kept in.
+        self.refused_dirs = {Path(os.path.realpath(d)) for d in (
+            config.SPOOL_DIR, self.data_dir / "spool", self.data_dir / "archive", *refused_dirs)}
         rows = cursor.execute(
             "SELECT schema_name, table_name FROM duckdb_tables() "
             "UNION ALL SELECT schema_name, view_name FROM duckdb_views()"
@@ -214,11 +230,24 @@ class _TreeCheck:
             return
         if not isinstance(node, dict):
             return
-        names = {entry["key"].lower() for entry in (node.get("cte_map") or {}).get("map", [])}
-        if node.get("type") == "RECURSIVE_CTE_NODE" and node.get("cte_name"):
-            names.add(node["cte_name"].lower())
-        ctes = ctes | names
         node_type = node.get("type")
+        if isinstance(node_type, str) and node_type.endswith("_QUERY_NODE"):  # WITH x AS (UPDATE ...) SELECT
+            kind = node_type.removesuffix("_QUERY_NODE").replace("_", " ")
+            raise QueryRefused(f"{kind} inside a query changes the database; the notebook is read-only. "
+                               "Only SELECT queries run here.")
+        if node_type == "RECURSIVE_CTE_NODE" and node.get("cte_name"):
+            ctes = ctes | {node["cte_name"].lower()}  # a recursive CTE's body may read itself
+        entries = (node.get("cte_map") or {}).get("map", [])
+        for entry in entries:
+            # A CTE is in scope in the CTEs after it and in the query body, not in its own (non-recursive)
+            # body nor in the ones before it: there DuckDB reads a name like "/x.csv" as a file.
+            name = entry["key"]
+            if any(ch in name for ch in "/\\:.*?[{"):
+                raise QueryRefused(f"A CTE cannot be named {name!r}: DuckDB reads a name like a path as a file. "
+                                   "Give the CTE a plain name.")
+            self.check(entry["value"], ctes)
+            ctes = ctes | {name.lower()}
+        node = {key: value for key, value in node.items() if key != "cte_map"}
         if node_type == "BASE_TABLE":
             self._check_table(node, ctes)
         elif node_type == "SHOW_REF" and node.get("table_name") and node.get("show_type") != "SHOW_SPECIAL":
@@ -278,18 +307,21 @@ class _TreeCheck:
         candidate = Path(text)
         if ".." in candidate.parts:
             raise QueryRefused(f"{function}() may only read files inside data/; '..' is refused in {path!r}.")
-        # Glob patterns: the folder part before the first wildcard must already lie inside data/.
-        fixed = []
-        for part in candidate.parts:
-            if any(ch in part for ch in "*?[{"):
-                break
-            fixed.append(part)
-        base = Path(*fixed) if fixed else Path(".")
+        # Glob patterns only in the file name: a wildcard folder (data/*/x.csv) could reach the archive.
+        wild = [i for i, part in enumerate(candidate.parts) if any(ch in part for ch in "*?[{")]
+        if wild and wild[0] != len(candidate.parts) - 1:
+            raise QueryRefused(f"{function}() takes wildcards in the file name only, not in folders: {path!r}.")
+        base = candidate.parent if wild else candidate
         resolved = Path(os.path.realpath(base if base.is_absolute() else Path.cwd() / base))
         if resolved != self.data_dir and self.data_dir not in resolved.parents:
             raise QueryRefused(
                 f"{function}() may only read files inside {self.data_dir} (the workbench's data folder), "
                 f"not {path!r}."
+            )
+        if any(resolved == refused or refused in resolved.parents for refused in self.refused_dirs):
+            raise QueryRefused(
+                f"{function}() cannot read {path!r}: the upload spool and archive hold raw uploads (personal "
+                "data). Query the loaded tables instead."
             )
 
     def _check_function(self, name: str) -> None:
@@ -320,54 +352,108 @@ def run_query(
     max_rows: int = DEFAULT_MAX_ROWS,
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     data_dir: Path | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> QueryResult:
-    """Check ``sql`` and run it read-only on a fresh cursor, within ``max_rows`` and ``timeout_seconds``.
+    """Check ``sql`` and run it read-only on a fresh cursor, within ``max_rows``, ``max_bytes`` and
+    ``timeout_seconds`` (clamped to ``MAX_TIMEOUT_SECONDS``).
 
     ``connection`` is a :class:`~engagement.warehouse.store.Store` or a DuckDB connection. Raises
-    :class:`QueryRefused`, :class:`QueryCancelled` or :class:`QueryFailed` with a message for the user.
+    :class:`QueryRefused` (also when the result passes ``max_bytes``), :class:`QueryCancelled` or
+    :class:`QueryFailed` with a message for the user.
     """
     if max_rows < 1:
         raise ValueError("max_rows must be at least 1.")
-    if not timeout_seconds or timeout_seconds <= 0:
+    if max_bytes < 1:
+        raise ValueError("max_bytes must be at least 1.")
+    if not timeout_seconds > 0:  # also NaN
         raise ValueError("timeout_seconds must be positive.")
+    timeout_seconds = min(float(timeout_seconds), MAX_TIMEOUT_SECONDS)
     cursor = connection.cursor()
-    fired = threading.Event()
+    fired, finished = threading.Event(), threading.Event()
 
     def cancel() -> None:
         fired.set()
-        cursor.interrupt()
+        # An interrupt sent in the instant before DuckDB starts the query is lost: repeat it until the run ends.
+        while not finished.is_set():
+            try:
+                cursor.interrupt()
+            except duckdb.Error:
+                return
+            finished.wait(0.05)
 
+    cancelled = (f"The query ran longer than {timeout_seconds:g} s and was cancelled. Narrow it (WHERE, LIMIT) "
+                 "or aggregate more.")
     try:
-        statement = check_query(cursor, sql, data_dir)
+        statement = check_query(cursor, sql, data_dir, _archive_beside(connection))
         timer = threading.Timer(timeout_seconds, cancel)
         timer.daemon = True
         started = time.perf_counter()
         cursor.execute("BEGIN TRANSACTION")
         timer.start()
         try:
-            cursor.execute(statement)
-            vectors = -(-(max_rows + 1) // _ROWS_PER_VECTOR)
-            frame = cursor.fetch_df_chunk(vectors)
+            table = _fetch_bounded(cursor, statement, max_rows, max_bytes)
             duration = time.perf_counter() - started
         except duckdb.InterruptException:
-            raise QueryCancelled(
-                f"The query ran longer than {timeout_seconds:g} s and was cancelled. Narrow it (WHERE, LIMIT) "
-                "or aggregate more."
-            ) from None
-        except duckdb.Error as exc:
+            raise QueryCancelled(cancelled) from None
+        except (duckdb.Error, OSError, ValueError) as exc:  # pyarrow passes DuckDB's errors on as its own
+            if isinstance(exc, QueryRefused):
+                raise
             if fired.is_set():
-                raise QueryCancelled(f"The query ran longer than {timeout_seconds:g} s and was cancelled.") from None
+                raise QueryCancelled(cancelled) from None
             raise QueryFailed(str(exc)) from None
         finally:
+            finished.set()
             timer.cancel()
+            if timer.is_alive():
+                timer.join()
         if fired.is_set():
-            raise QueryCancelled(f"The query ran longer than {timeout_seconds:g} s and was cancelled.")
+            raise QueryCancelled(cancelled)
     finally:
         cursor.close()  # drops the undrained rest of the result and rolls the transaction back
-    truncated = len(frame) > max_rows
-    frame, infinite = infinite_timestamps_as_missing(frame.iloc[:max_rows].reset_index(drop=True))
+    truncated = table.num_rows > max_rows
+    frame = _to_frame(connection, table.slice(0, max_rows))
+    frame, infinite = infinite_timestamps_as_missing(frame)
     return QueryResult(sql=sql, frame=frame, duration_seconds=duration, truncated=truncated, max_rows=max_rows,
                        infinite_timestamp_columns=infinite)
+
+
+def _archive_beside(connection: Any) -> tuple[Path, ...]:
+    """The upload archive beside a store's database file (``ingest.archive_dir_for``), to refuse it."""
+    path = getattr(connection, "path", None)
+    return (Path(path).resolve().parent / "archive",) if path and path != ":memory:" else ()
+
+
+def _fetch_bounded(cursor: duckdb.DuckDBPyConnection, statement: str, max_rows: int, max_bytes: int):
+    """The first ``max_rows + 1`` rows as an Arrow table, streamed in small batches; ``QueryRefused`` as
+    soon as they pass ``max_bytes`` (the rest is never fetched)."""
+    import pyarrow as pa
+
+    relation = cursor.sql(statement)
+    if relation is None:
+        raise QueryFailed("The statement returned no rows to show.")
+    reader = relation.to_arrow_reader(_ROWS_PER_BATCH)
+    batches, rows, size = [], 0, 0
+    for batch in reader:
+        size += batch.nbytes
+        if size > max_bytes:
+            raise QueryRefused(
+                f"The result passed {max_bytes / 1024 ** 2:,.0f} MB after {rows + batch.num_rows:,} rows, the most a "
+                "query may return here; it was stopped. Select fewer or shorter columns, fewer rows, or aggregate."
+            )
+        batches.append(batch)
+        rows += batch.num_rows
+        if rows > max_rows:
+            break
+    return pa.Table.from_batches(batches, schema=reader.schema)
+
+
+def _to_frame(connection: Any, table) -> pd.DataFrame:
+    """The rows as DuckDB itself turns them into pandas (DECIMAL and HUGEINT as float, ...), as before."""
+    converter = connection.cursor()
+    try:
+        return converter.from_arrow(table).df()
+    finally:
+        converter.close()
 
 
 def infinite_timestamps_as_missing(frame: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
@@ -403,18 +489,6 @@ def infinite_timestamps_as_missing(frame: pd.DataFrame) -> tuple[pd.DataFrame, t
 def harden_process(connection: Any, data_dir: Path | None = None) -> None:
     """Turn off file and network access outside ``data_dir`` for the whole DuckDB instance, for good.
 
-    For processes that only run notebook queries (the ``sql`` CLI command). It cannot be undone while
-    the database is open, and it disables pandas replacement scans, so the app does not call it.
+    A store is hardened when it opens (``Store.open``); this is for a bare DuckDB connection.
     """
-    cursor = connection.cursor()
-    folders = [str(Path(os.path.realpath(data_dir or config.DATA_DIR)))]
-    # DuckDB spills large sorts and joins to its temp directory: keep that usable.
-    temp = cursor.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
-    if temp:
-        folders.append(str(Path(os.path.realpath(temp))))
-    cursor.execute("SET allowed_directories = $dirs", {"dirs": folders}).fetchall()
-    cursor.execute("SET autoinstall_known_extensions = false").fetchall()
-    cursor.execute("SET autoload_known_extensions = false").fetchall()
-    cursor.execute("SET enable_external_access = false").fetchall()
-    cursor.execute("SET lock_configuration = true").fetchall()
-    cursor.close()
+    sandbox.harden(connection, data_dir=data_dir)

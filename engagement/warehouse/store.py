@@ -27,6 +27,9 @@ import duckdb
 import pandas as pd
 
 from engagement import config
+from engagement.warehouse import sandbox
+from engagement.warehouse.load_dependencies import refuse_if_needed
+from engagement.warehouse.lock_messages import lock_message
 from engagement.warehouse.query_records import QueryRecord, note_query, record_queries  # noqa: F401 (re-exported)
 from engagement.warehouse.schema import KINDS, TABLES, TableSpec
 from engagement.sql import quote_identifier as _quote
@@ -161,9 +164,12 @@ class Store:
 
     @classmethod
     def open(cls, path: str | Path | None = None, read_only: bool | None = None,
-             derived: DerivedBuilder | None = None) -> "Store":
+             readable: tuple[str | Path, ...] = (), derived: DerivedBuilder | None = None) -> "Store":
         """Open (and if needed create) the database at ``path`` (default: ``config.db_path()``).
 
+        The database instance is sandboxed before anything runs on it (:func:`engagement.warehouse.sandbox.harden`):
+        DuckDB reads files only in ``data/``, the upload spool, its temp directory and ``readable`` (files
+        this process was given, e.g. by ``ingest FILE``), installs no extension and its settings are locked.
         ``derived`` rebuilds the derived tables after each write; the app, the CLI and notebooks open through
         ``engagement.workbench.open_workbench``, which hands it over and rebuilds stale derived tables.
         """
@@ -176,12 +182,8 @@ class Store:
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise
-            holder = str(exc).split("Conflicting lock is held in", 1)[-1].split(". See also")[0].strip()
-            raise StoreLockedError(
-                f"The database {path} is in use by another process ({holder}). DuckDB lets one process "
-                "write a database file at a time: load through the running app's Data page, or stop the "
-                "app (or the other command) and try again."
-            ) from exc
+            raise StoreLockedError(lock_message(path, str(exc), read_only)) from exc
+        sandbox.harden(connection, readable)
         store = cls(connection, path, read_only, derived)
         if not read_only:
             store.ensure_schema()
@@ -244,14 +246,17 @@ class Store:
                 cur.execute("ROLLBACK")
                 raise
 
-    def _after_write(self, cur: duckdb.DuckDBPyConnection, kind: str | None = None) -> None:
-        """Rebuild the derived tables after a write of ``kind`` (every kind: None) that they read, in the write's
-        transaction, and record what built them. Without a builder, mark them stale for the next open."""
+    def _derived_read(self, kind: str) -> bool:
+        """Whether a write of ``kind`` changes what the derived tables are built from (unknown without a
+        builder: then yes)."""
+        return self.derived is None or self.derived.reads(kind)
+
+    def _refresh_derived(self, cur: duckdb.DuckDBPyConnection) -> None:
+        """Rebuild the derived tables in the write's transaction and record what built them. Without a builder,
+        mark them stale for the next ``open_workbench``."""
         cur.execute(DERIVED_BUILD_DDL)
         if self.derived is None:
             cur.execute("DELETE FROM derived_build")
-            return
-        if kind is not None and not self.derived.reads(kind):
             return
         self.derived.rebuild(self, cur)
         cur.execute("DELETE FROM derived_build")
@@ -441,8 +446,8 @@ class Store:
                     "loaded_at": datetime.now(timezone.utc).replace(tzinfo=None),
                 },
             ).fetchall()
-            if refresh_derived:
-                self._after_write(cur, kind)
+            if refresh_derived and self._derived_read(kind):
+                self._refresh_derived(cur)
         return LoadSummary(
             load_id=load_id, kind=kind, rows_read=rows_read,
             rows_loaded=rows_loaded, rows_updated=rows_updated, rows_quarantined=n_quarantined,
@@ -451,7 +456,8 @@ class Store:
     def undo(self, load_id: int) -> None:
         """Undo one load: remove its rows and bring back the rows it replaced, in one transaction.
 
-        Refused when a later, still active load replaced rows this load wrote (undo that one first).
+        Refused when a later, still active load replaced rows this load wrote (undo that one first), and
+        for a customers load whose customers other loads still name (:class:`UndoBlocked` names them).
         """
         self._require_writable()
         with self.write() as cur:
@@ -471,6 +477,7 @@ class Store:
                 raise ValueError(
                     f"Load {blocking} overwrote rows of load {load_id}; undo load {blocking} first."
                 )
+            refuse_if_needed(cur, kind, load_id)  # orders (etc.) naming customers only this load holds
             spec = TABLES[kind]
             columns = ", ".join(_quote(c) for c in spec.column_names + ["load_id"])
             cur.execute(f"DELETE FROM {_quote(kind)} WHERE load_id = $id", {"id": load_id})
@@ -485,13 +492,14 @@ class Store:
                 "UPDATE loads SET undone_at = $at WHERE load_id = $id",
                 {"id": load_id, "at": datetime.now(timezone.utc).replace(tzinfo=None)},
             )
-            self._after_write(cur, kind)
+            if self._derived_read(kind):
+                self._refresh_derived(cur)
 
     def refresh_derived(self) -> None:
         """Rebuild every derived table in one transaction."""
         self._builder()
         with self.write() as cur:
-            self._after_write(cur)
+            self._refresh_derived(cur)
 
     def stored_view_params(self, name: str, cursor: duckdb.DuckDBPyConnection | None = None) -> dict | None:
         """The bound parameters stored view ``name`` (a key of ``engagement.derived.STORED_VIEWS``) was built with, or None when
