@@ -194,3 +194,34 @@ def test_no_negative_zero_in_the_table():
     assert format_amount(-0.0004, "count", signed=True) == "+0.000"
     assert format_amount(-0.004, "money", signed=True) == "+$0.00"
     assert format_relative(-0.0004) == "+0.0 %"
+
+
+def test_abtest_cli_takes_db_and_states_its_scale(tmp_path):
+    """`abtest` accepts --db like every command (argparse refused it before: exit 2) and the JSON names the
+    scale, the quoted interval's level, the credible interval and the expected loss of both arms."""
+    import io
+    import json
+    from contextlib import redirect_stdout
+
+    from engagement import cli
+
+    rng = np.random.default_rng(42)
+    frame = pd.DataFrame({"arm": ["control"] * 1_000 + ["treatment"] * 1_000,
+                          "converted": np.r_[np.zeros(900), np.ones(100), np.zeros(870), np.ones(130)].astype(int),
+                          "spend": rng.gamma(2.0, 10.0, 2_000)})
+    path = tmp_path / "units.csv"
+    frame.to_csv(path, index=False)
+    db = tmp_path / "unused.duckdb"
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = cli.main(["abtest", str(path), "--variant-col", "arm", "--control", "control", "--metrics",
+                         "converted,spend", "--db", str(db), "--format", "json"])
+    assert code == 0
+    assert not db.exists()  # the database is not opened for a file analysis
+    record = {r["metric"]: r for r in json.loads(out.getvalue())["metrics"]}["converted"]
+    assert record["scale"] == "relative"
+    assert record["p_value"] == pytest.approx(2 * scipy_stats.norm.sf(0.3 / math.sqrt(0.02652)), rel=1e-9)
+    assert record["status"] == "inconclusive"
+    assert record["interval_alpha"] <= 0.05
+    assert record["expected_loss_variant"] > 0 and record["expected_loss_control"] > 0
+    assert record["credible_low"] < record["absolute_lift"] < record["credible_high"]
