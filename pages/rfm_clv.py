@@ -101,6 +101,8 @@ if section == SECTIONS[1]:
         st.caption("BG/NBD lets a customer drop out only right after a purchase, so customers with a single "
                    "purchase day always show P(alive) = 100 %; their low expected purchases carry the signal.")
         fit, spend = clv.forward_bgnbd, clv.forward_gamma_gamma
+        if not fit.identified:  # expected on data where nobody is seen dropping out: said, not warned
+            st.info(f"Identification: not identified. {fit.identification_problem}", icon=":material/info:")
         st.markdown("**Fitted parameters (± standard error)**")
         st.dataframe(clv.parameters, hide_index=True)
         st.caption(
@@ -138,8 +140,12 @@ if section == SECTIONS[2]:
         st.altair_chart(charts.holdout_chart(check), width="stretch")
         st.caption(
             f"Calibration fit: r = {clv.bgnbd.r:.3f}, alpha = {clv.bgnbd.alpha:.3f}, a = {clv.bgnbd.a:.3f}, "
-            f"b = {clv.bgnbd.b:.3f}; n = {clv.bgnbd.n_customers:,}; log-likelihood {clv.bgnbd.log_likelihood:,.1f}."
+            f"b = {clv.bgnbd.b:.3g}; n = {clv.bgnbd.n_customers:,}; log-likelihood {clv.bgnbd.log_likelihood:,.1f}; "
+            f"{'converged' if clv.bgnbd.converged else 'did not converge'}, "
+            f"{'identified' if clv.bgnbd.identified else 'not identified'}."
         )
+        if not clv.bgnbd.identified:
+            st.info(f"Calibration fit not identified: {clv.bgnbd.identification_problem}", icon=":material/info:")
         st.dataframe(check.bins[["frequency_label", "customers", "predicted_mean", "actual_mean", "actual_ci_low",
                                  "actual_ci_high"]], hide_index=True, column_config={
             "frequency_label": "Calibration repeat purchases", "customers": "Customers",
