@@ -9,7 +9,7 @@ from engagement.charts import clv as charts
 from engagement.churn import TRAINING_SAMPLE_CUSTOMERS, fit_churn_model
 from engagement.clv import fit_clv, observation_window
 from engagement.notebook_export import LibraryCall
-from engagement.rfm import rfm_segments
+from engagement.rfm import frequency_band_text, rfm_segments
 
 filters = ui.current_filters()
 st.title("RFM and CLV")
@@ -25,8 +25,9 @@ if section == SECTIONS[0]:
     st.caption(
         f"Customers who bought between {filters.start:%d %b %Y} and {filters.end:%d %b %Y} "
         f"(n = {rfm.customers:,}), scored 1–5 on recency (days since their last order, measured from the end "
-        "of the window), frequency (orders) and monetary value (revenue) by quintile. Tied customers share a "
-        "score, so with many one-order customers some frequency scores stay empty."
+        "of the window) and monetary value (revenue) by quintile (tied customers share a score), and on "
+        f"frequency by fixed order-count bands ({frequency_band_text()}), so identical customers get identical "
+        "scores and every segment can occur."
     )
     if rfm.customers == 0:
         st.warning("No purchases in this window and selection. Widen the date range or clear the filters.")
