@@ -15,6 +15,9 @@ Example
 >>> result = compare_arms(control, variant, kind="binary")
 >>> round(result.absolute_lift, 3), round(result.p_value, 4)
 (0.03, 0.0355)
+
+(statsmodels: ``proportions_ztest([130, 100], [1000, 1000])`` gives p = 0.035488. The verdict reads
+``result.relative_p_value``, the relative lift's test: 0.0654, written out in tests/test_verdict_scale.py.)
 """
 
 from __future__ import annotations
@@ -367,7 +370,7 @@ def adjust_pvalues(p_values: Sequence[float], method: str = "holm") -> list[floa
 
     NaN p-values are left out of the family and stay NaN.
 
-    >>> [round(p, 3) for p in adjust_pvalues([0.01, 0.04, 0.03], "holm")]
+    >>> [round(p, 3) for p in adjust_pvalues([0.01, 0.04, 0.03], "holm")]  # statsmodels multipletests: same
     [0.03, 0.06, 0.06]
     """
     if method not in CORRECTIONS:
@@ -488,7 +491,7 @@ def sample_size_per_arm(variance_control: float, variance_variant: float, mde_ab
 
     n = (z_{1-alpha/2} + z_{power})^2 * (var_c + var_v) / mde^2 (normal approximation, equal arms).
 
-    >>> sample_size_per_arm(0.1 * 0.9, 0.11 * 0.89, 0.01)
+    >>> sample_size_per_arm(0.1 * 0.9, 0.11 * 0.89, 0.01)  # statsmodels NormalIndPower: 14748.009, rounded up
     14749
     """
     if mde_absolute == 0 or not (variance_control + variance_variant > 0):
