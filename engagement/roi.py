@@ -444,7 +444,8 @@ def roi_report(store: Store, filters: Filters, margin: float = 0.4, method: str 
         mismatch, p >= 0.001 against an equal split).
     programme, typed_cost :
         The cost is ``typed_cost`` when given, else the loaded ``program_costs`` of ``programme``
-        (all programmes when ``None``) prorated to the days the incremental revenue covers.
+        prorated to the days the incremental revenue covers. ``None`` means all programmes for the
+        observational method; a holdout needs the programme named (or typed cost) unless only one is loaded.
     """
     if method not in ("auto", METHOD_HOLDOUT, METHOD_OBSERVATIONAL):
         raise RoiInputError(f"Unknown method {method!r}; use auto, holdout or observational.")
@@ -472,7 +473,17 @@ def roi_report(store: Store, filters: Filters, margin: float = 0.4, method: str 
         chosen = METHOD_OBSERVATIONAL
     if typed_cost is not None:
         cost, source = float(typed_cost), "typed in"
+    elif chosen == METHOD_HOLDOUT and programme is None and len(loaded := programmes(store)) != 1:
+        # A holdout measures what its own treatment adds; charging every programme's cost to it (e-mail,
+        # SMS, loyalty, ...) made one subject-line test look like ROI -90 %. Nothing records which programme
+        # an experiment belongs to, so ask.
+        raise RoiInputError(
+            f"A holdout measures only what its own treatment adds, so charge only the programme that paid for "
+            f"{holdout.experiment_id}: choose it (loaded: {', '.join(loaded) or 'none'}; CLI: --programme NAME) "
+            "or type the treatment's cost (CLI: --cost).")
     else:
+        if chosen == METHOD_HOLDOUT and programme is None:
+            programme = loaded[0]  # the only programme loaded: unambiguous
         cost = programme_cost(store, start, end, programme)
         source = f"program_costs: {programme or 'all programmes'}, {start} – {end}, prorated by day"
         if cost <= 0:
@@ -485,6 +496,20 @@ def roi_report(store: Store, filters: Filters, margin: float = 0.4, method: str 
     result = RoiResult(chosen, start, end, revenue, low, high, units, float(margin), cost, source,
                        roi, roi_low, roi_high, payback, payback_low, payback_high)
     return RoiReport(result, holdout, observational)
+
+
+def holdout_banner(result: RoiResult) -> tuple[str, str]:
+    """(kind, sentence) for the holdout's headline: "caused" only when the incremental-revenue interval
+    excludes zero; kind is "success" (a measured gain), "error" (a measured loss) or "info" (no clear effect)."""
+    low, high = result.incremental_revenue_ci_low, result.incremental_revenue_ci_high
+    if low > 0:
+        return "success", ("Customers were assigned at random, so the revenue gain between the arms is caused by "
+                           "the treatment (within its interval, which excludes zero).")
+    if high < 0:
+        return "error", ("Customers were assigned at random, so the revenue loss between the arms is caused by the "
+                         "treatment (within its interval, which excludes zero).")
+    return "info", ("Customers were assigned at random, but the incremental-revenue interval includes zero: the data "
+                    "do not show that the treatment changed revenue, so the ROI below may be pure noise.")
 
 
 def report_as_record(report: RoiReport) -> dict:

@@ -8,10 +8,11 @@ from engagement.notebook_export import LibraryCall
 from engagement.charts import roi as charts
 from engagement.engagement_score import DEFAULT_THRESHOLD, EngagementWeights
 from engagement.roi import (
-    METHOD_HOLDOUT, METHOD_LABELS, ROI_INTERVAL_NOTE, SRM_ALPHA, RoiInputError, experiments, programmes,
-    report_as_record, roi_report,
+    METHOD_HOLDOUT, METHOD_LABELS, ROI_INTERVAL_NOTE, SRM_ALPHA, RoiInputError, experiments, holdout_banner,
+    programmes, report_as_record, roi_report,
 )
 
+ASK = "choose the programme this test belongs to"
 filters = ui.current_filters()
 st.title("Return on engagement spending")
 st.caption("Incremental revenue, most honest method first: a randomised holdout when an experiment has a control "
@@ -49,8 +50,13 @@ with c3:
         typed_cost = ui.synced_number("Cost for the measured period ($)", key="roi_cost", default=10_000.0,
                                       min_value=1.0, step=500.0)
     else:
-        choice = ui.synced_choice("Programme", ["all programmes", *ui.view_data(programmes)], key="roi_programme")
-        programme = None if choice == "all programmes" else choice
+        loaded = list(ui.view_data(programmes))
+        if experiment_id is not None:  # a holdout: only the programme that paid for this test is charged
+            options = loaded if len(loaded) == 1 else [ASK, *loaded]
+        else:
+            options = ["all programmes", *loaded]
+        choice = ui.synced_choice("Programme", options, key="roi_programme")
+        programme = None if choice in ("all programmes", ASK) else choice
     st.caption("Charge what the measured treatment cost: a holdout measures only what its own treatment adds.")
 
 try:
@@ -58,13 +64,14 @@ try:
         report = ui.view_data(roi_report, filters, margin_pct / 100, method, experiment_id, outcome_days, post_days,
                               programme, typed_cost, EngagementWeights(), threshold)
 except RoiInputError as exc:
-    st.warning(str(exc))
+    st.info(str(exc), icon=":material/help:")
     st.stop()
 
 r = report.result
 if r.method == METHOD_HOLDOUT:
-    st.success(f"**{METHOD_LABELS[r.method]}**: {report.holdout.experiment_id}. Customers were assigned at random, "
-               "so the difference between the arms is caused by the treatment (within its interval).")
+    kind, sentence = holdout_banner(r)
+    banner = {"success": st.success, "error": st.error, "info": st.info}[kind]
+    banner(f"**{METHOD_LABELS[r.method]}**: {report.holdout.experiment_id}. {sentence}")
 else:
     st.warning(f"**{METHOD_LABELS[r.method]}.** Engaged customers may differ from others in ways the covariates do not "
                "capture (how much they like the product, say), so the adjusted gap likely still overstates what "
