@@ -196,6 +196,13 @@ class BgNbdFit:
                                      "dropout as negligible.")
 
     @property
+    def fit_status(self) -> str:
+        """"converged, identified", or with the reason it is not identified (for the page)."""
+        converged = "converged" if self.converged else "did not converge"
+        problem = self.identification_problem
+        return f"{converged}, identified" if problem is None else f"{converged}, not identified: {problem.rstrip('.')}"
+
+    @property
     def identified(self) -> bool:
         """False when :attr:`identification_problem` names a reason."""
         return self.identification_problem is None

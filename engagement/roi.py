@@ -34,6 +34,7 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
+from engagement import abstats
 from engagement.engagement_score import DEFAULT_THRESHOLD, EngagementWeights, materialise_scores
 from engagement.filters import Filters
 from engagement.intervals import welch_interval
@@ -366,17 +367,17 @@ def observational_estimate(store: Store, filters: Filters, post_days: int = 90,
                                  b - z * se, b + z * se, fit)
 
 
-SRM_ALPHA = 0.001  # a sample-ratio test below this flags a broken assignment (equal split assumed)
+SRM_ALPHA = abstats.SRM_THRESHOLD  # a sample-ratio test below this flags a broken assignment (equal split assumed)
 
 
 def experiments(store: Store) -> pd.DataFrame:
     """Experiments in the assignments, newest first, with ``has_control`` for usable holdouts and
-    ``srm_p_value``, a binomial test of the control share against an equal split."""
-    from scipy import stats  # lazily: scipy.stats costs about a second at start-up
-
+    ``srm_p_value``: the Experiments page's sample-ratio check (chi-square, :func:`abstats.sample_ratio_check`)
+    of control against the other units, equal split assumed, so both pages quote one number (a binomial test
+    here used to read 0.94 where the Experiments page read 0.932)."""
     frame = store.query("roi/experiments")
     frame["srm_p_value"] = [
-        stats.binomtest(int(c), int(n), 0.5).pvalue if n else math.nan
+        abstats.sample_ratio_check({"control": int(c), "treatment": int(n) - int(c)}).p_value if n else math.nan
         for c, n in zip(frame["control_customers"], frame["customers"])
     ]
     return frame
@@ -399,9 +400,8 @@ def holdout_estimate(store: Store, experiment_id: str, outcome_days: int = 30,
     t, c = arms.loc["treatment"], arms.loc["control"]
     difference = _mean_difference(int(t["customers"]), float(t["revenue"]), float(t["revenue_squares"]),
                                   int(c["customers"]), float(c["revenue"]), float(c["revenue_squares"]))
-    from scipy import stats
-
-    srm = stats.binomtest(int(t["customers"]), int(t["customers"] + c["customers"]), 0.5).pvalue
+    # The Experiments page's check (chi-square against an equal split), so both pages quote one p-value.
+    srm = abstats.sample_ratio_check({"control": int(c["customers"]), "treatment": int(t["customers"])}).p_value
     return HoldoutEstimate(
         experiment_id, int(outcome_days), pd.Timestamp(row["first_assigned_at"].iloc[0]).date(),
         pd.Timestamp(row["last_assigned_at"].iloc[0]).date(), difference, float(srm),

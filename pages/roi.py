@@ -7,6 +7,7 @@ from engagement import ui
 from engagement.notebook_export import LibraryCall
 from engagement.charts import roi as charts
 from engagement.engagement_score import DEFAULT_THRESHOLD, EngagementWeights
+from engagement.experiment_verdicts import p_phrase
 from engagement.roi import (
     METHOD_HOLDOUT, METHOD_LABELS, ROI_INTERVAL_NOTE, SRM_ALPHA, RoiInputError, experiments, holdout_banner,
     programmes, report_as_record, roi_report,
@@ -114,9 +115,10 @@ if report.holdout is not None:
                    "late-assigned customers have had less time to buy, which dilutes the difference. Shorten the window.")
     if h.srm_p_value < SRM_ALPHA:
         st.warning(f"Sample-ratio mismatch: {d.treated_n:,} vs {d.control_n:,} is unlikely under an equal split "
-                 f"(p = {h.srm_p_value:.2g}). Assignment or logging is broken; do not trust this estimate.")
+                 f"({p_phrase(h.srm_p_value)}). Assignment or logging is broken; do not trust this estimate.")
     else:
-        st.caption(f"Sample-ratio check (equal split assumed): p = {h.srm_p_value:.2g}; below {SRM_ALPHA} would flag a broken split.")
+        st.caption(f"Sample-ratio check (chi-square, equal split assumed, as on the Experiments page): "
+                   f"{p_phrase(h.srm_p_value)}; below {SRM_ALPHA} would flag a broken split.")
 
 if report.observational is not None:
     o = report.observational

@@ -127,7 +127,9 @@ def test_empty_window_gives_an_empty_result(hand_store):
     ("Model check (holdout)", 30, ["Predicted holdout purchases", "Forecast error"], ["clv/bgnbd_groups"]),
     ("Model check (holdout)", 90, ["Predicted holdout purchases", "Forecast error"],
      ["clv/stored_clv_default_model", "clv/stored_clv_default_holdout_bins"]),
-    ("Churn risk", 30, ["Holdout AUC", "Hanley-McNeil"], ["clv/churn_features"]),
+    # The model's risk is named apart from the Lifecycle stage and the RFM segment called "At risk".
+    ("Churn risk", 30, ["Holdout AUC", "Hanley-McNeil", "Likely to churn now (model risk ≥ 50 %)",
+                        "Not the same as the Lifecycle stage"], ["clv/churn_features"]),
 ])
 def test_rfm_clv_page_sections_from_a_shared_link(app_env, section, horizon, expected, sql_files):
     """Each section renders with its numbers and sample sizes, "Open as notebook" and "Show SQL" with the SQL
