@@ -62,6 +62,10 @@ class RoiInputError(ValueError):
     """Inputs that cannot give an estimate (explained in plain words)."""
 
 
+class ProgrammeNeeded(RoiInputError):
+    """A holdout's cost: which programme paid for the test is not known, so the user is asked."""
+
+
 @dataclass(frozen=True)
 class MeanDifference:
     """Difference in mean outcome per customer, treated (or engaged) minus control, with a Welch interval."""
@@ -477,7 +481,7 @@ def roi_report(store: Store, filters: Filters, margin: float = 0.4, method: str 
         # A holdout measures what its own treatment adds; charging every programme's cost to it (e-mail,
         # SMS, loyalty, ...) made one subject-line test look like ROI -90 %. Nothing records which programme
         # an experiment belongs to, so ask.
-        raise RoiInputError(
+        raise ProgrammeNeeded(
             f"A holdout measures only what its own treatment adds, so charge only the programme that paid for "
             f"{holdout.experiment_id}: choose it (loaded: {', '.join(loaded) or 'none'}; CLI: --programme NAME) "
             "or type the treatment's cost (CLI: --cost).")

@@ -256,9 +256,9 @@ def test_holdout_flags_outcome_windows_past_the_data(demo_store):
 def test_a_holdout_is_not_charged_every_programmes_cost(demo_store, demo_filters):
     """Before, the default charged e-mail + SMS + loyalty + community + personalization to one subject-line
     test (ROI -90 % on the demo). Now it asks for the programme, and charges only the one named."""
-    from engagement.roi import RoiInputError, holdout_banner, programmes
+    from engagement.roi import ProgrammeNeeded, programmes
 
-    with pytest.raises(RoiInputError, match="charge only the programme that paid for"):
+    with pytest.raises(ProgrammeNeeded, match="charge only the programme that paid for"):
         roi_report(demo_store, demo_filters, margin=0.4)
     report = roi_report(demo_store, demo_filters, margin=0.4, programme="email")
     r = report.result
