@@ -73,7 +73,8 @@ def pandas_retention_matrix(orders: pd.DataFrame, as_of: datetime, grain: str = 
     cells = frame.groupby(["cohort_start", "period_number"]).agg(
         active_customers=("customer_id", "nunique"), revenue=("net_revenue", "sum"))
     sizes = cells.xs(0, level="period_number")["active_customers"]
-    as_of_period = _truncate(pd.Series([pd.Timestamp(as_of)]), grain).iloc[0]
+    # Data reaching a period's last hour has lived through it (as sql/cohorts/retention_matrix.sql says).
+    as_of_period = _truncate(pd.Series([pd.Timestamp(as_of) + pd.Timedelta(hours=1)]), grain).iloc[0]
     complete = _periods_between(pd.Series(sizes.index), pd.Series([as_of_period] * len(sizes)), grain)
     grid = pd.MultiIndex.from_tuples(
         [(c, p) for c, n in zip(sizes.index, complete) for p in range(int(n))],

@@ -147,8 +147,14 @@ for result in analysis.results:
 st.altair_chart(forest_plot(analysis.results), width="stretch")
 st.dataframe(results_table(analysis.results), hide_index=True, width="stretch")
 ui.download_csv(pd.DataFrame(result_records(analysis)), "experiment_results.csv", key="experiments_download")
-st.caption("P(beats control) and expected loss: Bayesian view with a flat prior (normal approximation). "
-           "Detectable lift: the smallest relative change this sample finds 80 % of the time.")
+st.caption("One scale per row (\"Tested on\"): the p-value, the interval the verdict quotes and the verdict are "
+           "all about the relative lift (delta method, as GrowthBook tests it) unless the control mean is not "
+           "positive, then about the difference. With a multiple-testing correction the quoted intervals are "
+           "widened like the p-values (\"CI level\" is the per-comparison level), so a verdict never claims a "
+           "change its interval does not show. With CUPED on, Control and Variant value are the adjusted means "
+           "the lift is computed from (raw means beside them). P(beats control), the credible interval and "
+           "expected loss: Bayesian view with a flat prior (normal approximation). Detectable lift: the "
+           "smallest relative change this sample finds 80 % of the time.")
 
 if analysis.segment_results:
     with st.expander(f"Segment breakdown ({analysis.segment_by.replace('_', ' ')}), "

@@ -57,7 +57,9 @@ st.dataframe(
                    "Definition": st.column_config.TextColumn(width="large")},
 )
 st.caption(f"n = {total:,} known customers. Rules apply in this order, first match wins: lapsed, at risk, won "
-           "back, VIP, new, repeat. The loyalty tier is today's tier (exports carry no tier history).")
+           "back, VIP, new, repeat. The loyalty tier is today's tier (exports carry no tier history). \"At risk\" "
+           "here is a rule on days without a purchase; the churn model's \"likely to churn\" (RFM and CLV page) is "
+           "a predicted probability, and the two count different customers.")
 
 # ---------------------------------------------------------------- over time
 moments = month_end_moments(filters, defaults.as_of)

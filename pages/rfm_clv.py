@@ -6,11 +6,11 @@ import streamlit as st
 
 from engagement import ui
 from engagement.charts import clv as charts
-from engagement.retention.churn import TRAINING_SAMPLE_CUSTOMERS, fit_churn_model
+from engagement.retention.churn import CHURN_RISK_NAMING, TRAINING_SAMPLE_CUSTOMERS, fit_churn_model
 from engagement.retention.clv import observation_window
 from engagement.retention.clv_default import fit_clv
 from engagement.notebook.export import LibraryCall
-from engagement.retention.rfm import rfm_segments
+from engagement.retention.rfm import frequency_band_text, rfm_segments
 
 filters = ui.current_filters()
 st.title("RFM and CLV")
@@ -26,8 +26,8 @@ if section == SECTIONS[0]:
     st.caption(
         f"Customers who bought between {filters.start:%d %b %Y} and {filters.end:%d %b %Y} "
         f"(n = {rfm.customers:,}), scored 1–5 on recency (days since their last order, measured from the end "
-        "of the window), frequency (orders) and monetary value (revenue) by quintile. Tied customers share a "
-        "score, so with many one-order customers some frequency scores stay empty."
+        f"of the window) and revenue by quintile (ties share a score); frequency by fixed order-count bands "
+        f"({frequency_band_text()}), so identical customers score alike and every segment can occur."
     )
     if rfm.customers == 0:
         st.warning("No purchases in this window and selection. Widen the date range or clear the filters.")
@@ -106,7 +106,7 @@ if section == SECTIONS[1]:
         st.dataframe(clv.parameters, hide_index=True)
         st.caption(
             f"BG/NBD: n = {fit.n_customers:,} customers, log-likelihood {fit.log_likelihood:,.1f}, time in "
-            f"{fit.unit}s. Gamma-Gamma: n = {spend.n_customers if spend else 0:,} repeat customers. It assumes "
+            f"{fit.unit}s; {fit.fit_status}. Gamma-Gamma: n = {spend.n_customers if spend else 0:,} repeat customers. It assumes "
             f"spend is independent of frequency: correlation here {clv.frequency_value_correlation:+.2f}."
         )
         st.markdown(f"**Top {len(clv.top_customers)} customers by predicted revenue**")
@@ -139,7 +139,8 @@ if section == SECTIONS[2]:
         st.altair_chart(charts.holdout_chart(check), width="stretch")
         st.caption(
             f"Calibration fit: r = {clv.bgnbd.r:.3f}, alpha = {clv.bgnbd.alpha:.3f}, a = {clv.bgnbd.a:.3f}, "
-            f"b = {clv.bgnbd.b:.3f}; n = {clv.bgnbd.n_customers:,}; log-likelihood {clv.bgnbd.log_likelihood:,.1f}."
+            f"b = {clv.bgnbd.b:.3g}; n = {clv.bgnbd.n_customers:,}; log-likelihood {clv.bgnbd.log_likelihood:,.1f}; "
+            f"{clv.bgnbd.fit_status}."
         )
         st.dataframe(check.bins[["frequency_label", "customers", "predicted_mean", "actual_mean", "actual_ci_low",
                                  "actual_ci_high"]], hide_index=True, column_config={
@@ -178,16 +179,16 @@ if section == SECTIONS[3]:
                        help="Mean squared error of the predicted probabilities (lower is better).")
         cols[1].caption(f"Base rate {churn.base_rate:.1%}: always predicting it scores "
                         f"{churn.base_rate * (1 - churn.base_rate):.3f}")
-        cols[2].metric("Customers at risk now (≥ 50 %)",
-                       f"{int(churn.risk_bands.loc[churn.risk_bands['risk_from'] >= 0.5, 'customers'].sum()):,}",
-                       border=True)
+        likely = int(churn.risk_bands.loc[churn.risk_bands["risk_from"] >= 0.5, "customers"].sum())
+        cols[2].metric("Likely to churn now (model risk ≥ 50 %)", f"{likely:,}", border=True)
         cols[2].caption(f"of {int(churn.risk_bands['customers'].sum()):,} customers with a purchase")
+        st.caption(CHURN_RISK_NAMING)
         left, right = st.columns(2)
         left.altair_chart(charts.churn_calibration_chart(churn), width="stretch")
         right.altair_chart(charts.feature_importance_chart(churn), width="stretch")
         with st.expander("Calibration table (holdout)"):
             st.dataframe(churn.calibration, hide_index=True, width="stretch")
-        st.markdown(f"**Highest-value customers at risk (top {len(churn.at_risk_customers)})**")
+        st.markdown(f"**Highest-value customers likely to churn (top {len(churn.at_risk_customers)})**")
         st.dataframe(churn.at_risk_customers, hide_index=True, width="stretch", column_config={
             "churn_risk": st.column_config.NumberColumn("Churn risk", format="percent"),
             "recency_days": st.column_config.NumberColumn("Days since last order", format="%.0f"),

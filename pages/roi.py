@@ -7,11 +7,13 @@ from engagement import ui
 from engagement.notebook.export import LibraryCall
 from engagement.charts import roi as charts
 from engagement.value.engagement_score import DEFAULT_THRESHOLD, EngagementWeights
+from engagement.experiments.verdicts import p_phrase
 from engagement.value.roi import (
-    METHOD_HOLDOUT, METHOD_LABELS, ROI_INTERVAL_NOTE, SRM_ALPHA, RoiInputError, experiments, programmes,
-    report_as_record, roi_report,
+    METHOD_HOLDOUT, METHOD_LABELS, ROI_INTERVAL_NOTE, SRM_ALPHA, RoiInputError, experiments, holdout_banner,
+    ProgrammeNeeded, holdout_estimate, programmes, report_as_record, roi_report,
 )
 
+ASK = "choose the programme this test belongs to"
 filters = ui.current_filters()
 st.title("Return on engagement spending")
 st.caption("Incremental revenue, most honest method first: a randomised holdout when an experiment has a control "
@@ -49,22 +51,57 @@ with c3:
         typed_cost = ui.synced_number("Cost for the measured period ($)", key="roi_cost", default=10_000.0,
                                       min_value=1.0, step=500.0)
     else:
-        choice = ui.synced_choice("Programme", ["all programmes", *ui.view_data(programmes)], key="roi_programme")
-        programme = None if choice == "all programmes" else choice
+        loaded = list(ui.view_data(programmes))
+        if experiment_id is not None:  # a holdout: only the programme that paid for this test is charged
+            options = loaded if len(loaded) == 1 else [ASK, *loaded]
+        else:
+            options = ["all programmes", *loaded]
+        choice = ui.synced_choice("Programme", options, key="roi_programme")
+        programme = None if choice in ("all programmes", ASK) else choice
     st.caption("Charge what the measured treatment cost: a holdout measures only what its own treatment adds.")
+
+
+def show_holdout(h) -> None:
+    """The holdout's arms, difference and checks (shown with or without a cost)."""
+    d = h.difference
+    st.subheader(f"Holdout: {h.experiment_id}")
+    arms = pd.DataFrame({"arm": ["treatment", "control"], "customers": [d.treated_n, d.control_n],
+                         f"revenue per customer, {h.outcome_days} days": [d.treated_mean, d.control_mean]})
+    st.caption("A holdout is measured over the experiment's own dates: the sidebar date range does not apply, the "
+               "acquisition-channel filter does (lifecycle stage is left out: it is measured after assignment).")
+    st.dataframe(arms, hide_index=True, column_config={
+        f"revenue per customer, {h.outcome_days} days": st.column_config.NumberColumn(format="dollar")})
+    st.markdown(f"Difference per customer: **{ui.format_value(d.difference, 'money')}** (95 % Welch CI "
+                f"{ui.format_value(d.ci_low, 'money')} to {ui.format_value(d.ci_high, 'money')}), times "
+                f"{d.treated_n:,} treated customers. Assigned {h.first_assigned:%d %b %Y} – {h.last_assigned:%d %b %Y}.")
+    if not h.windows_complete:
+        st.warning(f"The data end on {h.data_as_of:%d %b %Y}, before the last {h.outcome_days}-day outcome window does: "
+                   "late-assigned customers have had less time to buy, which dilutes the difference. Shorten the window.")
+    if h.srm_p_value < SRM_ALPHA:
+        st.warning(f"Sample-ratio mismatch: {d.treated_n:,} vs {d.control_n:,} is unlikely under an equal split "
+                 f"({p_phrase(h.srm_p_value)}). Assignment or logging is broken; do not trust this estimate.")
+    else:
+        st.caption(f"Sample-ratio check (chi-square, equal split assumed, as on the Experiments page): "
+                   f"{p_phrase(h.srm_p_value)}; below {SRM_ALPHA} would flag a broken split.")
+
 
 try:
     with st.spinner("Estimating incremental revenue…"):
         report = ui.view_data(roi_report, filters, margin_pct / 100, method, experiment_id, outcome_days, post_days,
                               programme, typed_cost, EngagementWeights(), threshold)
 except RoiInputError as exc:
-    st.warning(str(exc))
+    st.info(str(exc), icon=":material/help:")
+    if isinstance(exc, ProgrammeNeeded):  # the estimate stands; only its cost is missing
+        holdout = ui.view_data(holdout_estimate, experiment_id, int(outcome_days), filters.channels)
+        st.columns([1, 2])[0].altair_chart(charts.holdout_difference_chart(holdout), width="stretch")
+        show_holdout(holdout)
     st.stop()
 
 r = report.result
 if r.method == METHOD_HOLDOUT:
-    st.success(f"**{METHOD_LABELS[r.method]}**: {report.holdout.experiment_id}. Customers were assigned at random, "
-               "so the difference between the arms is caused by the treatment (within its interval).")
+    kind, sentence = holdout_banner(r)
+    banner = {"success": st.success, "error": st.error, "info": st.info}[kind]
+    banner(f"**{METHOD_LABELS[r.method]}**: {report.holdout.experiment_id}. {sentence}")
 else:
     st.warning(f"**{METHOD_LABELS[r.method]}.** Engaged customers may differ from others in ways the covariates do not "
                "capture (how much they like the product, say), so the adjusted gap likely still overstates what "
@@ -91,25 +128,7 @@ right.markdown("**How the interval is carried through.** " + ROI_INTERVAL_NOTE +
                "the payback has no upper bound. Costs are taken as known; the treated (or engaged) count as fixed.")
 
 if report.holdout is not None:
-    h, d = report.holdout, report.holdout.difference
-    st.subheader(f"Holdout: {h.experiment_id}")
-    arms = pd.DataFrame({"arm": ["treatment", "control"], "customers": [d.treated_n, d.control_n],
-                         f"revenue per customer, {h.outcome_days} days": [d.treated_mean, d.control_mean]})
-    st.caption("A holdout is measured over the experiment's own dates: the sidebar date range does not apply, the "
-               "acquisition-channel filter does (lifecycle stage is left out: it is measured after assignment).")
-    st.dataframe(arms, hide_index=True, column_config={
-        f"revenue per customer, {h.outcome_days} days": st.column_config.NumberColumn(format="dollar")})
-    st.markdown(f"Difference per customer: **{ui.format_value(d.difference, 'money')}** (95 % Welch CI "
-                f"{ui.format_value(d.ci_low, 'money')} to {ui.format_value(d.ci_high, 'money')}), times "
-                f"{d.treated_n:,} treated customers. Assigned {h.first_assigned:%d %b %Y} – {h.last_assigned:%d %b %Y}.")
-    if not h.windows_complete:
-        st.warning(f"The data end on {h.data_as_of:%d %b %Y}, before the last {h.outcome_days}-day outcome window does: "
-                   "late-assigned customers have had less time to buy, which dilutes the difference. Shorten the window.")
-    if h.srm_p_value < SRM_ALPHA:
-        st.warning(f"Sample-ratio mismatch: {d.treated_n:,} vs {d.control_n:,} is unlikely under an equal split "
-                 f"(p = {h.srm_p_value:.2g}). Assignment or logging is broken; do not trust this estimate.")
-    else:
-        st.caption(f"Sample-ratio check (equal split assumed): p = {h.srm_p_value:.2g}; below {SRM_ALPHA} would flag a broken split.")
+    show_holdout(report.holdout)
 
 if report.observational is not None:
     o = report.observational

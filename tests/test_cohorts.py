@@ -268,3 +268,23 @@ def test_ltv_and_split_charts_show_only_mature_cells(cohort_store):
     split = cohort_charts.split_comparison(matrix, "customers").to_dict()
     assert {layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"]
             for layer in split["layer"]} == {"area", "line"}  # 95 % band and the curve
+
+
+def test_a_month_whose_data_ends_at_23_57_on_its_last_day_is_complete():
+    """Orders up to 31 Mar 2025 23:57: March is over, so its cohort (M1, M2) is shown with period 0 mature and
+    every first-time buyer of the window is counted (before: March vanished, 2 of 4 buyers counted)."""
+    ts = pd.to_datetime
+    orders = pd.DataFrame({
+        "order_id": ["a", "b", "c", "d"], "customer_id": ["J1", "J2", "M1", "M2"],
+        "ordered_at": ts(["2025-01-10 09:00", "2025-01-20 10:00", "2025-03-05 12:00", "2025-03-31 23:57"]),
+        "net_revenue": [10.0, 20.0, 30.0, 40.0], "discount": 0.0, "status": "paid"})
+    store = Store.open(":memory:", read_only=False)
+    try:
+        store.load_frame("orders", orders)
+        matrix = retention_matrix(store, Filters(date(2025, 1, 1), date(2025, 3, 31)), "month")
+    finally:
+        store.close()
+    assert sorted(matrix.cells["cohort_label"].unique()) == ["2025-01", "2025-03"]
+    march = matrix.cells[(matrix.cells["cohort_label"] == "2025-03") & (matrix.cells["period_number"] == 0)].iloc[0]
+    assert march["is_mature"] and march["cohort_customers"] == 2
+    assert matrix.averages.loc[matrix.averages["period_number"] == 0, "cohort_customers"].sum() == 4

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -216,9 +217,21 @@ def test_hillstrom_file_path_matches_statsmodels_on_the_same_rows(hillstrom):
         else:
             _, p, _ = ttest_ind(arm[r.metric], control[r.metric], usevar="unequal")
             assert r.kind == "continuous"
-        assert r.p_value == pytest.approx(p, rel=1e-6, abs=1e-300)
+        # The test of the difference still equals statsmodels; the verdict reads the relative lift's test.
+        assert r.estimate.p_value == pytest.approx(p, rel=1e-6, abs=1e-300)
         assert r.estimate.absolute_lift == pytest.approx(arm[r.metric].mean() - control[r.metric].mean())
-        raw_p.append(p)
+        # Relative lift by the delta method on the raw rows (gbstats' formula): proportions with the
+        # population variance p (1 - p), means with the sample variance; z for rates, Welch t for means.
+        ddof = 0 if r.kind == "binary" else 1
+        m_c, m_v = control[r.metric].mean(), arm[r.metric].mean()
+        v_c, v_v = control[r.metric].var(ddof=ddof), arm[r.metric].var(ddof=ddof)
+        se_rel = math.sqrt(v_v / (len(arm) * m_c ** 2) + m_v ** 2 * v_c / (len(control) * m_c ** 4))
+        z_rel = (m_v / m_c - 1) / se_rel
+        rel_p = (2 * scipy_stats.norm.sf(abs(z_rel)) if r.kind == "binary"
+                 else 2 * scipy_stats.t.sf(abs(z_rel), r.estimate.degrees_of_freedom))
+        assert r.scale == "relative"
+        assert r.p_value == pytest.approx(rel_p, rel=1e-6, abs=1e-300)
+        raw_p.append(rel_p)
     holm = multipletests(raw_p, method="holm")[1]
     assert [r.p_value_adjusted for r in analysis.results] == pytest.approx(holm, rel=1e-6, abs=1e-300)
     # Published fact (Hillstrom 2008 challenge; e.g. Radcliffe's and others' write-ups): both e-mails raised
@@ -256,7 +269,8 @@ def test_abtest_cli_on_hillstrom(tmp_path, hillstrom):
     for (metric, arm), record in records.items():
         rows = hillstrom[hillstrom.segment == arm]
         _, p = proportions_ztest([rows[metric].sum(), control[metric].sum()], [len(rows), len(control)])
-        assert record["p_value"] == pytest.approx(p, rel=1e-6, abs=1e-300)
+        assert record["absolute_p_value"] == pytest.approx(p, rel=1e-6, abs=1e-300)
+        assert record["scale"] == "relative" and record["p_value"] == record["relative_p_value"]
         assert record["n"] == len(rows) and record["mean"] == pytest.approx(rows[metric].mean())
         assert record["ci_low"] < record["absolute_lift"] < record["ci_high"]
         raw.append((record["p_value"], record["p_value_adjusted"]))
@@ -299,8 +313,12 @@ def test_typed_in_binary_summary_matches_statsmodels():
     analysis = summary_analysis(typed, "binary", AnalysisOptions())
     _, p = proportions_ztest([1_100, 1_000], [10_000, 10_000])
     result = analysis.results[0]
-    assert result.p_value == pytest.approx(p, rel=1e-10)
+    assert result.estimate.p_value == pytest.approx(p, rel=1e-10)
     assert result.estimate.relative_lift == pytest.approx(0.1)
+    # The verdict's p-value tests the relative lift (delta method, by hand): var = 0.11*0.89/(10000*0.01)
+    # + 0.0121*0.09/(10000*0.0001) = 0.000979 + 0.001089 = 0.002068; z = 0.1 / sqrt(0.002068) = 2.198989.
+    assert result.scale == "relative"
+    assert result.p_value == pytest.approx(2 * scipy_stats.norm.sf(0.1 / math.sqrt(0.002068)), rel=1e-9)
     with pytest.raises(ExperimentInputError, match="between 0 and the number of units"):
         summary_analysis(typed.assign(conversions=[1_000, 20_000]), "binary", AnalysisOptions())
 
@@ -311,7 +329,7 @@ def test_typed_in_continuous_summary_matches_raw_rows():
     typed = pd.DataFrame({"variant": ["control", "treatment"], "units": [500, 450],
                           "sum": [a.sum(), b.sum()], "sum_squares": [(a * a).sum(), (b * b).sum()]})
     result = summary_analysis(typed, "continuous", AnalysisOptions()).results[0]
-    assert result.p_value == pytest.approx(scipy_stats.ttest_ind(b, a, equal_var=False).pvalue, rel=1e-8)
+    assert result.estimate.p_value == pytest.approx(scipy_stats.ttest_ind(b, a, equal_var=False).pvalue, rel=1e-8)
 
 
 # ------------------------------------------------------------------ chart and page
@@ -404,6 +422,7 @@ def test_choosing_the_other_arm_as_control_flips_every_lift(demo_store):
     assert default.control == "control" and swapped.control == "treatment"
     for a, b in zip(plain.results, swapped.results):
         assert b.estimate.absolute_lift == pytest.approx(-a.estimate.absolute_lift)
-        assert b.p_value == pytest.approx(a.p_value)
+        # The test of the difference is symmetric; the relative lift's test is not (its base changes).
+        assert b.estimate.p_value == pytest.approx(a.estimate.p_value)
     with pytest.raises(ExperimentInputError, match="no variant 'nobody'"):
         experiment_analysis(demo_store, ExperimentQuery("EXP-subject-line", options=AnalysisOptions(control="nobody")))

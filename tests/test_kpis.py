@@ -95,12 +95,30 @@ def test_default_filters_cover_last_twelve_months(hand_store):
     assert filters.end == date(2025, 2, 9) and filters.start == date(2024, 12, 1)
 
 
+def exact_median_ranks(n: int) -> tuple[int, int]:
+    """The ranks of scipy's distribution-free median interval (``quantile_test`` on the values 1..n, whose
+    order statistics are their own ranks): an oracle from outside the project."""
+    import numpy as np
+    from scipy.stats import quantile_test
+
+    values = np.arange(1, n + 1, dtype=float)
+    interval = quantile_test(values, q=float(np.median(values)), p=0.5).confidence_interval(0.95)
+    return int(interval.low), int(interval.high)
+
+
+@pytest.mark.parametrize("n", [6, 10, 11, 20, 25, 50, 51, 100, 101, 1_000, 1_001, 5_000, 12_345])
+def test_median_rank_bounds_equal_exact_binomial_order_statistics(n):
+    """Against scipy; the former normal approximation was a rank wider at n = 10, 20, 25, 51, 101, 1,001, ..."""
+    from engagement.stats.intervals import median_rank_bounds
+
+    assert median_rank_bounds(n) == exact_median_ranks(n)
+
+
 def test_median_gap_interval_matches_order_statistics_on_raw_rows(demo_store):
-    """The interval's bounds are the order statistics at Conover's ranks, taken here with numpy
-    from the raw gaps of the window."""
+    """The interval's bounds are the order statistics at the exact binomial ranks (scipy's quantile_test),
+    taken here with numpy from the raw gaps of the window."""
     import numpy as np
 
-    from engagement.stats.intervals import median_rank_bounds
     from engagement.value.kpis import window_totals
 
     filters = default_filters(data_range(demo_store))
@@ -111,7 +129,7 @@ def test_median_gap_interval_matches_order_statistics_on_raw_rows(demo_store):
         {"start": params["start"], "end_exclusive": params["end_exclusive"]},
     ).df()["days_since_previous_order"].to_numpy())
     totals = window_totals(demo_store, filters)
-    lower, upper = median_rank_bounds(len(gaps))
+    lower, upper = exact_median_ranks(len(gaps))
     assert totals["gaps"] == len(gaps)
     assert totals["median_gap_days"] == pytest.approx(np.median(gaps))
     assert (totals["gap_ci_low"], totals["gap_ci_high"]) == (gaps[lower - 1], gaps[upper - 1])
@@ -121,8 +139,6 @@ def _pandas_window_totals(store, filters: Filters) -> dict:
     """The same sufficient statistics from the raw ``orders`` and ``surveys`` rows, in pandas: buyers by
     grouping per customer, gaps from a per-customer sort (independent of the SQL's neighbour columns)."""
     import numpy as np
-
-    from engagement.stats.intervals import median_rank_bounds
 
     cur = store.cursor()
     orders = cur.execute("SELECT order_id, customer_id, ordered_at, net_revenue::double AS net_revenue, status "
@@ -149,7 +165,7 @@ def _pandas_window_totals(store, filters: Filters) -> dict:
     recent = purchases[(purchases.ordered_at >= end - pd.Timedelta(days=90)) & (purchases.ordered_at < end)]
     answers = surveys[(surveys.kind == "nps") & (surveys.responded_at >= start) & (surveys.responded_at < end)
                       & surveys.customer_id.isin(selected.customer_id)]
-    lower, upper = median_rank_bounds(len(gaps)) if len(gaps) else (None, None)
+    lower, upper = exact_median_ranks(len(gaps)) if len(gaps) else (None, None)
     return {
         "customers_with_orders": len(per_customer), "repeat_customers": int((per_customer >= 2).sum()),
         "orders": len(window), "revenue": window.net_revenue.sum(),

@@ -21,7 +21,6 @@ from scipy import stats
 from engagement.charts import nps as nps_charts
 from engagement.cli import main as cli_main
 from engagement.filters import Filters
-from engagement.stats.intervals import wilson_interval
 from engagement.value.kpis import data_range, default_filters
 from engagement.voice.nps import (
     NPS_SCALE, SMALL_GROUP_MIN, behaviour_after_answer, behaviour_verdict, bottom_box_answers, breakdown_records,
@@ -232,7 +231,8 @@ def test_behaviour_after_answer_by_hand(outcome_store):
     assert (passives.followed_up, passives.repurchasers, passives.churn_rate) == (1, 0, 1.0)
     assert (detractors.followed_up, detractors.repurchase_rate) == (1, 0.0)
     assert link.censored == 1
-    assert promoters.repurchase_ci == pytest.approx(wilson_interval(1, 1))
+    # statsmodels: proportion_confint(1, 1, alpha=0.05, method="wilson") = (0.2065493143772374, 1.0)
+    assert promoters.repurchase_ci == pytest.approx((0.2065493143772374, 1.0), abs=1e-12)
     longer = behaviour_after_answer(outcome_store, window, NPS_SCALE, 60)
     assert longer.outcomes[0].revenue_per_customer == pytest.approx(90.0)
     assert (longer.outcomes[1].repurchasers, longer.outcomes[1].revenue_per_customer) == (1, pytest.approx(30.0))
@@ -432,11 +432,11 @@ def test_tiny_p_values_survive_and_read_plainly():
 
 
 def test_readable_outcome_table_puts_the_interval_beside_the_rate(outcome_store):
-    """Regression value of the layout: X's repurchase 1 of 1 with Wilson (0.2065, 1.0)."""
+    """X's repurchase 1 of 1 with Wilson (0.2065, 1.0) from statsmodels, laid out as text."""
     link = behaviour_after_answer(outcome_store, Filters(date(2025, 1, 1), date(2025, 6, 30)), NPS_SCALE, 30)
     table = link.readable_table()
-    low, high = wilson_interval(1, 1)
-    assert table.iloc[0]["repurchased within 30 days (95 % CI)"] == f"100.0% ({low:.1%} – {high:.1%})"
+    # statsmodels: proportion_confint(1, 1, alpha=0.05, method="wilson") = (0.2065493143772374, 1.0)
+    assert table.iloc[0]["repurchased within 30 days (95 % CI)"] == "100.0% (20.7% – 100.0%)"
     assert table.iloc[0]["revenue per customer in 30 days (95 % CI)"] == "$50.00"  # n = 1: no interval
 
 

@@ -20,18 +20,18 @@ def test_hand_calculated_scores_and_segments(hand_store):
     #   C: o5 2024-12-01 $40, o6 2025-01-31 $60                   -> recency 10 days, 2 orders, $100
     # score = 1 + floor(5 * percent_rank), percent_rank = (rank - 1) / (n - 1), ties share the lowest rank:
     #   recency (larger = worse): B 0 -> 1, C 0.5 -> 3, A 1 -> 5 (capped)
-    #   frequency: B 0 -> 1, A and C tie at 0.5 -> 3
     #   monetary: B 0 -> 1, C 0.5 -> 3, A 1 -> 5
-    # segments: A (R5 F3) potential_loyalists, B (R1 F1) hibernating, C (R3 F3) need_attention.
+    # frequency on the fixed bands (1 order -> 1, 2 -> 2, 3 -> 3, 4-5 -> 4, 6+ -> 5): B 1, A and C 2
+    # segments: A (R5 F2) potential_loyalists, B (R1 F1) hibernating, C (R3 F2) about_to_sleep.
     filters = Filters(start=date(2024, 12, 1), end=date(2025, 2, 9))
     scores = customer_scores(hand_store, filters).set_index("customer_id").sort_index()
     assert scores["recency_days"].tolist() == [1.0, 21.0, 10.0]
     assert scores["orders"].tolist() == [2, 1, 2]
     assert scores["revenue"].tolist() == [150.0, 80.0, 100.0]
     assert scores["r_score"].tolist() == [5, 1, 3]
-    assert scores["f_score"].tolist() == [3, 1, 3]
+    assert scores["f_score"].tolist() == [2, 1, 2]
     assert scores["m_score"].tolist() == [5, 1, 3]
-    assert scores["segment"].tolist() == ["potential_loyalists", "hibernating", "need_attention"]
+    assert scores["segment"].tolist() == ["potential_loyalists", "hibernating", "about_to_sleep"]
 
     result = rfm_segments(hand_store, filters)
     assert result.customers == 3 and result.revenue == 330.0
@@ -51,7 +51,8 @@ def _pandas_scores(orders: pd.DataFrame, end_exclusive: pd.Timestamp) -> pd.Data
         return np.minimum(5, 1 + np.floor(5 * percent_rank)).astype(int)
 
     per["r_score"] = score(-per["recency_days"])
-    per["f_score"] = score(per["orders"])
+    # Frequency: the documented order-count bands, written independently with pd.cut.
+    per["f_score"] = pd.cut(per["orders"], [0, 1, 2, 3, 5, np.inf], labels=[1, 2, 3, 4, 5]).astype(int)
     per["m_score"] = score(per["revenue"].astype(float))
     return per
 
@@ -87,7 +88,7 @@ def test_every_score_pair_has_exactly_one_segment():
     from engagement.sql import read_sql
 
     sql = read_sql("rfm/customer_scores")
-    case = sql[sql.index("case"):sql.index("end as segment") + 3]
+    case = sql[sql.rindex("case", 0, sql.index("end as segment")):sql.index("end as segment") + 3]
     score_cells = pd.DataFrame([(r, f) for r in range(1, 6) for f in range(1, 6)], columns=["r_score", "f_score"])
     connection = duckdb.connect()
     connection.register("score_cells", score_cells)
@@ -126,7 +127,9 @@ def test_empty_window_gives_an_empty_result(hand_store):
     ("Model check (holdout)", 30, ["Predicted holdout purchases", "Forecast error"], ["clv/bgnbd_groups"]),
     ("Model check (holdout)", 90, ["Predicted holdout purchases", "Forecast error"],
      ["clv/stored_clv_default_model", "clv/stored_clv_default_holdout_bins"]),
-    ("Churn risk", 30, ["Holdout AUC", "Hanley-McNeil"], ["churn/churn_features"]),
+    # The model's risk is named apart from the Lifecycle stage and the RFM segment called "At risk".
+    ("Churn risk", 30, ["Holdout AUC", "Hanley-McNeil", "Likely to churn now (model risk ≥ 50 %)",
+                        "Not the same as the Lifecycle stage"], ["churn/churn_features"]),
 ])
 def test_rfm_clv_page_sections_from_a_shared_link(app_env, section, horizon, expected, sql_files):
     """Each section renders with its numbers and sample sizes, "Open as notebook" and "Show SQL" with the SQL
@@ -155,3 +158,35 @@ def test_rfm_clv_page_sections_from_a_shared_link(app_env, section, horizon, exp
     code = "\n".join(c.value for c in show_sql.code)
     for name in sql_files:
         assert f"engagement/sql/{name}.sql" in code, name
+
+
+def test_frequency_bands_make_every_segment_reachable_and_ties_equal():
+    """Scores of a made-up window: 1,000 customers, most with one order (as in a typical shop), recency and
+    revenue spread out. Before, frequency quintiles put every one-order customer on F 1 and two-order ones
+    on F 4-5, so "Potential loyalists" and "Need attention" (F 2-3) never appeared."""
+    import duckdb
+
+    from engagement.retention.rfm import FREQUENCY_BANDS
+    from engagement.sql import read_sql
+
+    rng = np.random.default_rng(42)
+    n = 1_000
+    orders = np.where(rng.random(n) < 0.6, 1, rng.integers(2, 9, n))
+    frame = pd.DataFrame({"customer_id": [f"c{i}" for i in range(n)], "recency_days": rng.integers(0, 365, n),
+                          "orders": orders, "revenue": rng.gamma(2.0, 50.0, n).round(2),
+                          "acquisition_channel": "email", "lifecycle_stage": "active"})
+    twins = frame.iloc[:2].copy()  # two identical customers appended
+    twins["customer_id"] = ["twin-a", "twin-b"]
+    twins[["recency_days", "orders", "revenue"]] = [[30, 3, 120.0], [30, 3, 120.0]]
+    frame = pd.concat([frame, twins], ignore_index=True)
+    connection = duckdb.connect()
+    connection.register("window_customers", frame)
+    scores = connection.execute(read_sql("rfm/customer_scores"), {"channels": [], "segments": []}).df()
+    connection.close()
+    scores = scores.set_index("customer_id")
+    assert set(scores["segment"]) == set(SEGMENT_DEFINITIONS)
+    assert scores.loc["twin-a", ["r_score", "f_score", "m_score", "segment"]].tolist() == \
+        scores.loc["twin-b", ["r_score", "f_score", "m_score", "segment"]].tolist()
+    for low, high, score in FREQUENCY_BANDS:  # the SQL implements the documented bands
+        in_band = (scores["orders"] >= low) & (scores["orders"] <= (high if high is not None else 10 ** 9))
+        assert (scores.loc[in_band, "f_score"] == score).all()

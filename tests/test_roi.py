@@ -179,7 +179,7 @@ def test_auto_prefers_a_clean_holdout(demo_store, demo_filters):
     known = experiments(demo_store)
     assert known.set_index("experiment_id")["srm_p_value"].idxmin() == "EXP-sms-winback"
     clean = known[known["has_control"] & (known["srm_p_value"] >= SRM_ALPHA)]
-    report = roi_report(demo_store, demo_filters, margin=0.4)
+    report = roi_report(demo_store, demo_filters, margin=0.4, programme="email")
     assert report.result.method == METHOD_HOLDOUT
     assert report.holdout.experiment_id == clean["experiment_id"].iloc[0]
     observational = roi_report(demo_store, demo_filters, margin=0.4, method=METHOD_OBSERVATIONAL, typed_cost=1_000)
@@ -252,3 +252,32 @@ def test_holdout_flags_outcome_windows_past_the_data(demo_store):
     assert late.data_as_of == date(2026, 10, 31)
     assert late.last_assigned + timedelta(days=90) > late.data_as_of
     assert not late.windows_complete and early.windows_complete
+
+
+def test_a_holdout_is_not_charged_every_programmes_cost(demo_store, demo_filters):
+    """Before, the default charged e-mail + SMS + loyalty + community + personalization to one subject-line
+    test (ROI -90 % on the demo). Now it asks for the programme, and charges only the one named."""
+    from engagement.value.roi import ProgrammeNeeded, programmes
+
+    with pytest.raises(ProgrammeNeeded, match="charge only the programme that paid for"):
+        roi_report(demo_store, demo_filters, margin=0.4)
+    report = roi_report(demo_store, demo_filters, margin=0.4, programme="email")
+    r = report.result
+    assert r.cost == pytest.approx(programme_cost(demo_store, r.period_start, r.period_end, "email"))
+    assert r.cost < programme_cost(demo_store, r.period_start, r.period_end)
+    assert len(programmes(demo_store)) > 1
+
+
+def test_holdout_banner_says_caused_only_when_the_interval_excludes_zero():
+    import dataclasses
+
+    from engagement.value.roi import RoiResult, holdout_banner
+
+    names = [f.name for f in dataclasses.fields(RoiResult)]
+    base = dict.fromkeys(names, 0.0)
+    spanning = RoiResult(**{**base, "incremental_revenue_ci_low": -50.0, "incremental_revenue_ci_high": 80.0})
+    kind, text = holdout_banner(spanning)
+    assert kind == "info" and "caused" not in text and "includes zero" in text
+    kind, text = holdout_banner(RoiResult(**{**base, "incremental_revenue_ci_low": 5.0,
+                                             "incremental_revenue_ci_high": 80.0}))
+    assert kind == "success" and "caused" in text

@@ -31,6 +31,7 @@ def forest_frame(results) -> pd.DataFrame:
             "lift_pct": relative * 100, "low_pct": rel_low * 100, "high_pct": rel_high * 100,
             "n_variant": r.estimate.n_variant, "n_control": r.estimate.n_control,
             "p_value_adjusted": r.p_value_adjusted, "status": STATUS_LABELS[r.status],
+            "ci_level_pct": (1 - r.interval_alpha) * 100, "scale": r.scale,
         })
     return pd.DataFrame(rows)
 
@@ -40,11 +41,14 @@ def forest_plot(results, title: str = "Relative lift vs control") -> alt.Chart:
     results = list(results)
     level = f"{(1 - results[0].estimate.alpha) * 100:.0f} %" if results else "95 %"
     kind = "always-valid CI" if any(r.sequential is not None for r in results) else "CI"
-    title = f"{title} (bars: {level} {kind})"
+    adjusted = any(r.interval_alpha < r.estimate.alpha for r in results)
+    # The bars are the intervals the verdicts quote: adjusted like the p-values when a correction applies.
+    title = f"{title} (bars: {level} {kind}{', adjusted for multiple testing' if adjusted else ''})"
     frame = forest_frame(results)
     if frame.empty:
         frame = pd.DataFrame(columns=["row", "lift_pct", "low_pct", "high_pct", "status", "n_variant", "n_control",
-                                      "p_value_adjusted", "metric", "variant", "segment"])
+                                      "p_value_adjusted", "metric", "variant", "segment", "ci_level_pct",
+                                      "scale"])
     order = list(frame["row"])
     # One tiny segment can have an interval of thousands of %: clip the axis so the others stay readable
     # (the tooltip keeps the real bounds).
@@ -69,6 +73,8 @@ def forest_plot(results, title: str = "Relative lift vs control") -> alt.Chart:
         alt.Tooltip("high_pct:Q", title="CI high %", format="+.1f"),
         alt.Tooltip("n_variant:Q", title="n variant", format=","),
         alt.Tooltip("n_control:Q", title="n control", format=","),
+        alt.Tooltip("ci_level_pct:Q", title="CI level % (per comparison)", format=".4g"),
+        alt.Tooltip("scale:N", title="Tested on"),
         alt.Tooltip("p_value_adjusted:Q", title="Adjusted p", format=".4f"),
         alt.Tooltip("status:N", title="Verdict"),
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from engagement.value.roi import ObservationalEstimate, RoiResult
+from engagement.value.roi import HoldoutEstimate, ObservationalEstimate, RoiResult
 
 
 def adjustment_chart(estimate: ObservationalEstimate) -> alt.LayerChart:
@@ -49,3 +49,22 @@ def roi_interval_chart(result: RoiResult) -> alt.LayerChart:
     even = alt.Chart(frame).mark_rule(color="red", strokeDash=[4, 3], strokeWidth=2).encode(y="zero:Q")
     return (whiskers + point + even).properties(height=280, title=alt.TitleParams(
         "ROI with its 95 % interval", subtitle="red: break-even"))
+
+
+def holdout_difference_chart(holdout: HoldoutEstimate) -> alt.LayerChart:
+    """Revenue per customer, treatment minus control, with its 95 % Welch interval against zero (no change),
+    for when no cost has been chosen yet and ROI cannot be computed."""
+    d = holdout.difference
+    frame = pd.DataFrame([{"label": f"{holdout.outcome_days} days", "difference": d.difference,
+                           "ci_low": d.ci_low, "ci_high": d.ci_high, "zero": 0.0}])
+    base = alt.Chart(frame).encode(x=alt.X("label:N", title=None, axis=alt.Axis(labelAngle=0)))
+    whiskers = base.mark_rule(strokeWidth=3).encode(
+        y=alt.Y("ci_low:Q", title="Treatment − control ($ per customer)", axis=alt.Axis(format="$,.2f")),
+        y2="ci_high:Q")
+    point = base.mark_point(filled=True, size=150).encode(
+        y="difference:Q", tooltip=[alt.Tooltip("difference:Q", title="Difference", format="$,.2f"),
+                                   alt.Tooltip("ci_low:Q", title="95% CI low", format="$,.2f"),
+                                   alt.Tooltip("ci_high:Q", title="95% CI high", format="$,.2f")])
+    zero = alt.Chart(frame).mark_rule(color="#444", strokeDash=[4, 3], strokeWidth=2).encode(y="zero:Q")
+    return (whiskers + point + zero).properties(height=280, title=alt.TitleParams(
+        "Treatment − control", subtitle="95 % interval; dashed: no change"))

@@ -107,6 +107,7 @@ def add_engagement_report_parsers(reports) -> None:
                      help="holdout: revenue counted this many days from assignment")
     roi.add_argument("--post-days", type=int, default=90,
                      help="observational: the last N days of the period are the outcome period (default 90)")
-    roi.add_argument("--programme", help="programme in program_costs to charge (default: all programmes)")
+    roi.add_argument("--programme", help="programme in program_costs to charge (observational default: all "
+                     "programmes; a holdout needs the programme that paid for it, or --cost)")
     roi.add_argument("--cost", type=float, help="a typed-in cost instead of the loaded program_costs")
     roi.set_defaults(handler=cmd_report_roi)

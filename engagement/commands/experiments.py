@@ -92,6 +92,9 @@ def add_abtest_parser(commands) -> None:
     abtest.add_argument("--metrics", required=True, help="comma-separated metric columns (0/1 columns are rates)")
     abtest.add_argument("--covariate", help="pre-period column for CUPED")
     abtest.add_argument("--segment-col", help="column to break results down by")
+    # Accepted like on every command, so that scripts can pass one --db everywhere; the analysis reads FILE
+    # only, never the database, so the file named here is not opened (nor created).
+    add_db_option(abtest)
     _add_analysis_options(abtest, control_required=True)
     add_format_option(abtest)
     abtest.set_defaults(handler=cmd_abtest)

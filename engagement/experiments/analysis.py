@@ -92,20 +92,21 @@ class MetricResult:
     mde_absolute: float
     status: str  # untrustworthy, early, positive, negative, inconclusive, no_data
     verdict: str
+    # (absolute low, high, relative low, high) the verdict quotes: sequential when that view is on, and at
+    # ``interval_alpha``, the per-comparison level whose interval excludes zero exactly when the adjusted
+    # p-value is below alpha (see :func:`quoted_interval_level`).
+    interval: tuple[float, float, float, float] = (math.nan,) * 4
+    interval_alpha: float = math.nan
+
+    @property
+    def scale(self) -> str:
+        """Which lift the test, p-value, quoted interval and status are about: "relative" or "absolute"."""
+        return self.estimate.scale
 
     @property
     def mde_relative(self) -> float:
         mean = self.estimate.mean_control
         return self.mde_absolute / abs(mean) if mean else math.nan
-
-    @property
-    def interval(self) -> tuple[float, float, float, float]:
-        """(absolute low, high, relative low, high) the verdict reports: sequential when it is on."""
-        if self.sequential is not None:
-            s = self.sequential
-            return s.ci_low, s.ci_high, s.relative_ci_low, s.relative_ci_high
-        e = self.estimate
-        return e.ci_low, e.ci_high, e.relative_ci_low, e.relative_ci_high
 
 
 @dataclass(frozen=True)
@@ -202,10 +203,13 @@ def _compare_group(group: pd.DataFrame, specs: Mapping[str, MetricSpec], control
             if with_covariate and not math.isnan(estimate.variance_reduction):
                 # CUPED shrinks the variance the test works with, and so the detectable effect.
                 var_c, var_v = var_c * (1 - estimate.variance_reduction), var_v * (1 - estimate.variance_reduction)
+            if sequential is not None:
+                p_value = sequential.relative_p_value if estimate.scale == "relative" else sequential.p_value
+            else:
+                p_value = estimate.scale_p_value
             out.append({
                 "spec": spec, "segment": segment, "variant": variant, "estimate": estimate,
-                "sequential": sequential,
-                "p_value": sequential.p_value if sequential is not None else estimate.p_value,
+                "sequential": sequential, "p_value": p_value,
                 "mde": abstats.minimum_detectable_effect(
                     var_c, arms[control].n, var_v, arm.n, options.alpha, options.power,
                     critical_value=_sequential_critical_value(estimate, sequential)),
@@ -213,21 +217,46 @@ def _compare_group(group: pd.DataFrame, specs: Mapping[str, MetricSpec], control
     return out
 
 
+def quoted_interval_level(alpha: float, p_value: float, p_value_adjusted: float) -> float:
+    """The per-comparison level of the interval quoted beside an adjusted p-value.
+
+    ``alpha * p / p_adjusted``: the interval at this level excludes zero exactly when ``p_adjusted < alpha``
+    (p < alpha p / p_adj <=> p_adj < alpha), so the status and the interval it quotes never disagree.
+    With Bonferroni (p_adj = m p) it is the Bonferroni interval at alpha / m; with Holm it is the step-down
+    level of the comparison's rank, alpha / (m - k + 1) (or stricter where the monotone step carries a
+    larger p-value forward); with Benjamini-Hochberg it is the step-up level alpha k / m, the
+    false-coverage-rate interval of Benjamini & Yekutieli (2005) for the selected comparisons.
+    """
+    if not (p_value_adjusted > 0) or p_value != p_value:
+        return alpha  # no test (nan) or a p-value that underflowed to 0: nothing to widen
+    return alpha * min(1.0, p_value / p_value_adjusted)
+
+
+def _quoted_interval(estimate: abstats.LiftEstimate, sequential: abstats.SequentialView | None,
+                     level: float) -> tuple[float, float, float, float]:
+    if sequential is None:
+        return estimate.interval(level)
+    widened = abstats.sequential_view(estimate, sequential.tuning_n, alpha=level)
+    return widened.ci_low, widened.ci_high, widened.relative_ci_low, widened.relative_ci_high
+
+
 def _finish(raw: list[dict[str, Any]], control: str, options: AnalysisOptions, srm_failed: bool) -> list[MetricResult]:
     adjusted = abstats.adjust_pvalues([r["p_value"] for r in raw], options.correction)
     results = []
     for r, p_adjusted in zip(raw, adjusted):
         spec, estimate = r["spec"], r["estimate"]
+        level = quoted_interval_level(options.alpha, r["p_value"], p_adjusted)
+        interval = _quoted_interval(estimate, r["sequential"], level)
         status, verdict = metric_verdict(
             label=spec.label, unit=spec.unit, variant=r["variant"], control=control, estimate=estimate,
             sequential=r["sequential"], p_value_adjusted=p_adjusted, mde_absolute=r["mde"], options=options,
-            srm_failed=srm_failed,
+            srm_failed=srm_failed, interval=interval, interval_alpha=level,
         )
         results.append(MetricResult(
             metric=spec.key, label=spec.label, kind=spec.kind, unit=spec.unit, segment=r["segment"],
             variant=r["variant"], control=control, estimate=estimate, p_value=r["p_value"],
             p_value_adjusted=p_adjusted, bayes=abstats.bayesian_view(estimate), sequential=r["sequential"],
-            mde_absolute=r["mde"], status=status, verdict=verdict,
+            mde_absolute=r["mde"], status=status, verdict=verdict, interval=interval, interval_alpha=level,
         ))
     return results
 
@@ -350,13 +379,25 @@ def result_records(analysis: ExperimentAnalysis, segments: bool = False) -> list
             "experiment": analysis.name, "segment": r.segment, "metric": r.metric, "label": r.label,
             "kind": r.kind, "variant": r.variant, "control": r.control, "test": e.test,
             "n": e.n_variant, "mean": e.mean_variant, "n_control": e.n_control, "mean_control": e.mean_control,
+            "mean_adjusted": e.adjusted_mean_variant, "mean_control_adjusted": e.adjusted_mean_control,
+            # One scale for the test, p_value, p_value_adjusted, the quoted interval and the status.
+            "scale": r.scale,
             "absolute_lift": e.absolute_lift, "ci_low": low, "ci_high": high,
             "relative_lift": e.relative_lift, "relative_ci_low": rel_low, "relative_ci_high": rel_high,
+            # The intervals above are at this per-comparison level (1 - interval_alpha), adjusted like the p-value.
+            "interval_alpha": r.interval_alpha,
             "p_value": r.p_value, "p_value_adjusted": r.p_value_adjusted,
+            "absolute_p_value": (r.sequential.p_value if r.sequential is not None else e.p_value),
+            "relative_p_value": (r.sequential.relative_p_value if r.sequential is not None else e.relative_p_value),
             "correction": analysis.options.correction, "is_sequential": r.sequential is not None,
             "cuped_variance_reduction": e.variance_reduction,
             "probability_to_beat_control": r.bayes.probability_to_beat_control,
-            "expected_loss": r.bayes.expected_loss, "mde_absolute": r.mde_absolute, "mde_relative": r.mde_relative,
+            "credible_low": r.bayes.credible_low, "credible_high": r.bayes.credible_high,
+            "relative_credible_low": r.bayes.relative_credible_low,
+            "relative_credible_high": r.bayes.relative_credible_high,
+            "expected_loss": r.bayes.expected_loss,
+            "expected_loss_variant": r.bayes.expected_loss, "expected_loss_control": r.bayes.expected_loss_control,
+            "mde_absolute": r.mde_absolute, "mde_relative": r.mde_relative,
             "srm_p_value": analysis.srm.p_value, "is_trustworthy": analysis.is_trustworthy,
             "status": r.status, "verdict": r.verdict,
         })
@@ -406,29 +447,51 @@ def analysis_summary(analysis: ExperimentAnalysis) -> dict[str, Any]:
 
 
 def results_table(results: Sequence[MetricResult]) -> pd.DataFrame:
-    """A readable table of results (formatted text), one row per metric, variant and segment."""
+    """A readable table of results (formatted text), one row per metric, variant and segment.
+
+    "Control" and "Variant value" are the means the lift is computed from (CUPED-adjusted when the
+    adjustment is on, labelled so, with the raw means beside them), so that a row adds up. "Tested on"
+    names the scale of the p-value, the interval and the verdict.
+    """
     from engagement.experiments.verdicts import format_amount, format_p, format_relative
 
+    results = list(results)
+    any_cuped = any(not math.isnan(r.estimate.adjusted_mean_control) for r in results)
     rows = []
     for r in results:
         e = r.estimate
         low, high, rel_low, rel_high = r.interval
-        rows.append({
+        cuped = not math.isnan(e.adjusted_mean_control)
+        mean_c = e.adjusted_mean_control if cuped else e.mean_control
+        mean_v = e.adjusted_mean_variant if cuped else e.mean_variant
+        row = {
             "Metric": r.label, "Variant": r.variant, "Segment": r.segment,
             "n (variant / control)": f"{e.n_variant:,} / {e.n_control:,}",
-            "Control": format_amount(e.mean_control, r.unit), "Variant value": format_amount(e.mean_variant, r.unit),
+            "Means": "CUPED-adjusted" if cuped else "raw",
+            "Control": format_amount(mean_c, r.unit), "Variant value": format_amount(mean_v, r.unit),
+        }
+        if any_cuped:
+            row["Control (raw)"] = format_amount(e.mean_control, r.unit)
+            row["Variant (raw)"] = format_amount(e.mean_variant, r.unit)
+        row.update({
+            "Tested on": f"{r.scale} lift",
             "Lift": format_amount(e.absolute_lift, r.unit, signed=True),
             "Lift CI": f"{format_amount(low, r.unit, True)} to {format_amount(high, r.unit, True)}",
             "Lift %": format_relative(e.relative_lift),
             "Lift % CI": f"{format_relative(rel_low)} to {format_relative(rel_high)}",
+            "CI level": f"{(1 - r.interval_alpha) * 100:.4g} %" if r.interval_alpha == r.interval_alpha else "–",
             "p": format_p(r.p_value), "Adjusted p": format_p(r.p_value_adjusted),
             "CUPED variance cut": "–" if math.isnan(e.variance_reduction) else f"{e.variance_reduction:.1%}",
             "P(beats control)": "–" if math.isnan(r.bayes.probability_to_beat_control)
             else f"{r.bayes.probability_to_beat_control:.1%}",
+            "Credible interval": (f"{format_amount(r.bayes.credible_low, r.unit, True)} to "
+                                  f"{format_amount(r.bayes.credible_high, r.unit, True)}"),
             "Expected loss if shipped": format_amount(r.bayes.expected_loss, r.unit),
+            "Expected loss if kept": format_amount(r.bayes.expected_loss_control, r.unit),
             "Detectable lift (80 % power)": format_relative(r.mde_relative).lstrip("+"),
             "Verdict": r.status.replace("_", " "),
         })
+        rows.append(row)
     frame = pd.DataFrame(rows)
     if not frame.empty and (frame["Segment"] == ALL_SEGMENTS).all():
         frame = frame.drop(columns=["Segment"])

@@ -23,20 +23,30 @@ if TYPE_CHECKING:  # pragma: no cover
 CORRECTION_NAMES = {"holm": "Holm", "bh": "Benjamini-Hochberg", "none": "no"}
 
 
+def _unsigned_zero(value: float, decimals: int) -> float:
+    """``value`` rounded for display, with -0.0 turned into 0.0 (no "-0.000" or "-0.0 %")."""
+    return round(value, decimals) + 0.0
+
+
 def format_amount(value: float, unit: str, signed: bool = False) -> str:
-    """A metric value (or difference) in its unit: shares as %, money with $, counts with 2 decimals."""
+    """A metric value (or difference) in its unit: shares as %, money with $, counts with 3 decimals.
+
+    >>> format_amount(-0.00004, "share", signed=True), format_amount(-0.0001, "count", True)
+    ('+0.0 pts', '+0.000')
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     sign = "+" if signed else ""
     if unit == "share":
-        return f"{value * 100:{sign}.1f} {'pts' if signed else '%'}"
+        return f"{_unsigned_zero(value * 100, 1):{sign}.1f} {'pts' if signed else '%'}"
     if unit == "money":
-        return f"{'-' if value < 0 else ('+' if signed else '')}${abs(value):,.2f}"
-    return f"{value:{sign},.3f}"
+        cents = _unsigned_zero(value, 2)
+        return f"{'-' if cents < 0 else ('+' if signed else '')}${abs(cents):,.2f}"
+    return f"{_unsigned_zero(value, 3):{sign},.3f}"
 
 
 def format_relative(value: float) -> str:
-    return "n/a" if value is None or math.isnan(value) else f"{value * 100:+.1f} %"
+    return "n/a" if value is None or math.isnan(value) else f"{_unsigned_zero(value * 100, 1):+.1f} %"
 
 
 def format_p(p: float) -> str:
@@ -67,34 +77,49 @@ def srm_message(srm: abstats.SrmCheck) -> str:
             f"(chi-square {p_phrase(srm.p_value)}).")
 
 
+def interval_name(options: "AnalysisOptions", sequential: bool, interval_alpha: float) -> str:
+    """"95 % CI", "95 % always-valid CI", or "95 % CI, Holm-adjusted (98.3 % per comparison)"."""
+    name = f"{(1 - options.alpha) * 100:.0f} % {'always-valid CI' if sequential else 'CI'}"
+    if options.correction != "none" and interval_alpha == interval_alpha and interval_alpha < options.alpha:
+        name += (f", {CORRECTION_NAMES[options.correction]}-adjusted "
+                 f"({(1 - interval_alpha) * 100:.4g} % per comparison)")
+    return name
+
+
 def metric_verdict(*, label: str, unit: str, variant: str, control: str, estimate: abstats.LiftEstimate,
                    sequential: abstats.SequentialView | None, p_value_adjusted: float, mde_absolute: float,
-                   options: "AnalysisOptions", srm_failed: bool) -> tuple[str, str]:
+                   options: "AnalysisOptions", srm_failed: bool,
+                   interval: tuple[float, float, float, float], interval_alpha: float) -> tuple[str, str]:
     """(status, sentence) for one variant and metric; status is one of untrustworthy, early, positive,
-    negative, inconclusive, no_data."""
+    negative, inconclusive, no_data.
+
+    The test, the p-value, the quoted interval and the status share one scale (``estimate.scale``: the
+    relative lift when the control mean is positive, as gbstats tests it, else the difference) and one
+    multiple-testing adjustment (``interval`` is at ``interval_alpha``, the level matching the adjusted
+    p-value), so "raised" or "lowered" is never said while the quoted interval spans zero.
+    """
     if estimate.n_control == 0 or estimate.n_variant == 0 or math.isnan(estimate.absolute_lift):
         return "no_data", f"{label}: not enough data in {variant} or {control} to compare."
     if not estimate.standard_error > 0:
         return "no_data", (f"{label}: no unit differs from the others in its arm ({control} "
                            f"{format_amount(estimate.mean_control, unit)}, {variant} "
                            f"{format_amount(estimate.mean_variant, unit)}), so there is no variation to test.")
-    if sequential is not None:
-        low, high, rel_low, rel_high = (sequential.ci_low, sequential.ci_high, sequential.relative_ci_low,
-                                        sequential.relative_ci_high)
-        interval_name = "always-valid CI"
-    else:
-        low, high, rel_low, rel_high = estimate.ci_low, estimate.ci_high, estimate.relative_ci_low, \
-            estimate.relative_ci_high
-        interval_name = "CI"
-    level = f"{(1 - options.alpha) * 100:.0f} %"
-    if not math.isnan(estimate.relative_lift):
-        change = (f"{format_relative(estimate.relative_lift)} ({level} {interval_name} "
+    low, high, rel_low, rel_high = interval
+    name = interval_name(options, sequential is not None, interval_alpha)
+    if estimate.scale == "relative":
+        lift, quoted_low, quoted_high = estimate.relative_lift, rel_low, rel_high
+        change = (f"{format_relative(estimate.relative_lift)} ({name} "
                   f"{format_relative(rel_low)} to {format_relative(rel_high)})")
     else:
-        change = (f"{format_amount(estimate.absolute_lift, unit, True)} ({level} {interval_name} "
+        lift, quoted_low, quoted_high = estimate.absolute_lift, low, high
+        change = (f"{format_amount(estimate.absolute_lift, unit, True)} ({name} "
                   f"{format_amount(low, unit, True)} to {format_amount(high, unit, True)})")
-    levels = (f"{format_amount(estimate.mean_control, unit)} in {control} (n = {estimate.n_control:,}) vs "
-              f"{format_amount(estimate.mean_variant, unit)} in {variant} (n = {estimate.n_variant:,})")
+    cuped = not math.isnan(estimate.adjusted_mean_control)
+    mean_control = estimate.adjusted_mean_control if cuped else estimate.mean_control
+    mean_variant = estimate.adjusted_mean_variant if cuped else estimate.mean_variant
+    levels = (f"{'CUPED-adjusted ' if cuped else ''}{format_amount(mean_control, unit)} in {control} "
+              f"(n = {estimate.n_control:,}) vs {format_amount(mean_variant, unit)} in {variant} "
+              f"(n = {estimate.n_variant:,})")
     if srm_failed:
         return "untrustworthy", (
             f"Untrustworthy: {label} {variant} vs {control} reads {change}, but the sample ratio check failed, "
@@ -106,12 +131,16 @@ def metric_verdict(*, label: str, unit: str, variant: str, control: str, estimat
             f"The current reading is {change}, but stopping a fixed-size test early inflates false positives. "
             "Wait for the planned size, or switch on the always-valid (sequential) view.")
     correction = CORRECTION_NAMES[options.correction]
-    p_text = p_phrase(p_value_adjusted) + (f" after {correction} correction" if options.correction != "none" else "")
+    p_text = (p_phrase(p_value_adjusted) + f" for the {estimate.scale} lift"
+              + (f" after {correction} correction" if options.correction != "none" else ""))
     if not math.isnan(estimate.variance_reduction):
         p_text += f"; CUPED-adjusted, variance {estimate.variance_reduction:.1%} lower"
-    if p_value_adjusted < options.alpha:
-        direction = "raised" if estimate.absolute_lift > 0 else "lowered"
-        return ("positive" if estimate.absolute_lift > 0 else "negative"), (
+    # Both conditions are the same in exact arithmetic (the interval is built at the adjusted level); asking
+    # for both keeps a rounding difference at the boundary from ever producing a contradiction.
+    excludes_zero = quoted_low > 0 or quoted_high < 0
+    if p_value_adjusted < options.alpha and excludes_zero:
+        direction = "raised" if lift > 0 else "lowered"
+        return ("positive" if lift > 0 else "negative"), (
             f"{variant} {direction} {label} by {change}: {levels}. A difference this large is unlikely to be "
             f"chance ({p_text}).")
     mde = mde_absolute / abs(estimate.mean_control) if estimate.mean_control else math.nan

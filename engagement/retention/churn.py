@@ -60,6 +60,12 @@ MODEL_PARAMETERS = {"max_iter": 20, "learning_rate": 0.2, "early_stopping": Fals
 IMPORTANCE_ROWS = 3_000  # held-out customers permuted for the importance, in 3 repeats
 IMPORTANCE_REPEATS = 3
 AT_RISK_LIST_SIZE = 200
+# Three different "risks" appear in the app; their names differ and this says how they relate.
+CHURN_RISK_NAMING = (
+    "Likely to churn: the churn model's predicted probability (≥ 50 %) of no purchase in the next period, from "
+    "each customer's whole history. Not the same as the Lifecycle stage \"At risk\" (a rule: a set number of "
+    "days without a purchase, before lapsing) nor the RFM segment \"At risk\" (recency score 1-2 with "
+    "frequency 3-4: bought often, long ago); a customer can be in any of them without the others.")
 # Python threads predicting, each with one OpenMP thread, and rows per prediction call (see _predicted_risk).
 PREDICTION_THREADS = 2
 PREDICTION_BLOCK_ROWS = 50_000

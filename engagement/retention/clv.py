@@ -418,7 +418,9 @@ def clv_as_record(result: ClvResult) -> dict:
     def bgnbd(fit: BgNbdFit) -> dict:
         values = dict(zip(("r", "alpha", "a", "b"), fit.params.tolist()))
         values.update({f"{k}_se": se for k, se in zip(("r", "alpha", "a", "b"), fit.standard_errors)})
-        return {**values, "log_likelihood": fit.log_likelihood, "n_customers": fit.n_customers}
+        return {**values, "log_likelihood": fit.log_likelihood, "n_customers": fit.n_customers,
+                "converged": fit.converged, "identified": fit.identified,
+                "identification_problem": fit.identification_problem}
 
     def gamma_gamma(fit: GammaGammaFit | None) -> dict:
         names = ("p", "q", "gamma")

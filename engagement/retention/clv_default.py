@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from dataclasses import dataclass, fields
 from datetime import date
@@ -139,9 +140,18 @@ def _fits_frame(result: clv.ClvResult) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _float_or_nan(value) -> float:
+    """A stored standard error: an undefined one (NaN when stored) comes back as NULL, which the list reads as
+    None or as numpy's masked constant; float() of the latter warns, so map both to NaN here."""
+    if value is None or value is np.ma.masked:
+        return math.nan
+    return float(value)
+
+
 def _fit_from_row(row: dict) -> BgNbdFit | GammaGammaFit:
     values = {"log_likelihood": float(row["log_likelihood"]), "n_customers": int(row["n_customers"]),
-              "standard_errors": tuple(float(v) for v in row["standard_errors"]), "converged": bool(row["converged"])}
+              "standard_errors": tuple(_float_or_nan(v) for v in row["standard_errors"]),
+              "converged": bool(row["converged"])}
     parameters = [float(v) for v in row["parameters"]]
     if row["fit"].endswith("bgnbd"):
         return BgNbdFit(*parameters, **values, unit=row["unit"])

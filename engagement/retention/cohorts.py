@@ -5,7 +5,8 @@ period since acquisition, ``sql/cohorts/retention_matrix.sql`` (reading the ``co
 table) gives counts; this module turns them into rates with intervals.
 
 Right-censoring: a period the cohort has not fully lived through (as of the data's latest activity) is
-not mature; its values are missing (blank), never 0 %. The "all cohorts" row averages the mature cells
+not mature; its values are missing (blank), never 0 %. Data whose latest activity falls in a period's last
+hour (an export through 31 March whose last order came at 23:57) counts as having lived through it. The "all cohorts" row averages the mature cells
 only, weighted by cohort size.
 
 Example

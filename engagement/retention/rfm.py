@@ -1,4 +1,5 @@
-"""RFM: recency, frequency and monetary quintile scores, and the named segments built on them.
+"""RFM: recency and monetary quintile scores, a frequency score on fixed order-count bands
+(:data:`FREQUENCY_BANDS`), and the named segments built on them.
 
 SQL sums every customer's purchases in the selected window (``sql/rfm/window_customers.sql``), scores
 the selected customers (``sql/rfm/customer_scores.sql``) and ``sql/rfm/score_grid.sql`` aggregates
@@ -35,6 +36,23 @@ SEGMENT_DEFINITIONS: dict[str, str] = {
     "at_risk": "R 1-2, F 3-4: bought often, long ago.",
     "hibernating": "R 1-2, F 1-2: few orders, long ago.",
 }
+
+FREQUENCY_BANDS: tuple[tuple[int, int | None, int], ...] = (
+    (1, 1, 1), (2, 2, 2), (3, 3, 3), (4, 5, 4), (6, None, 5),
+)
+"""(fewest orders, most orders or None for no upper bound, F score): the fixed order-count bands of the
+frequency score (``sql/rfm/customer_scores.sql`` implements them). Fixed bands, not quintiles: most customers
+of a typical shop have one order, so quintile ties left scores 2-3 empty and two segments unreachable."""
+
+
+def frequency_band_text() -> str:
+    """The bands in words, for the page: "F 1: 1 order; F 2: 2 orders; ...; F 5: 6+ orders"."""
+    parts = []
+    for low, high, score in FREQUENCY_BANDS:
+        span = f"{low}+" if high is None else (str(low) if low == high else f"{low}-{high}")
+        parts.append(f"F {score}: {span} order{'' if span == '1' else 's'}")
+    return "; ".join(parts)
+
 
 SEGMENT_LABELS: dict[str, str] = {
     "champions": "Champions", "loyal": "Loyal", "potential_loyalists": "Potential loyalists",

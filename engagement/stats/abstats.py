@@ -15,6 +15,9 @@ Example
 >>> result = compare_arms(control, variant, kind="binary")
 >>> round(result.absolute_lift, 3), round(result.p_value, 4)
 (0.03, 0.0355)
+
+(statsmodels: ``proportions_ztest([130, 100], [1000, 1000])`` gives p = 0.035488. The verdict reads
+``result.relative_p_value``, the relative lift's test: 0.0654, written out in tests/test_verdict_scale.py.)
 """
 
 from __future__ import annotations
@@ -147,6 +150,42 @@ class LiftEstimate:
     p_value: float
     alpha: float
     variance_reduction: float = math.nan  # share of variance removed by CUPED (nan when not adjusted)
+    # The test of the relative lift (delta-method z, or t with the Welch degrees of freedom): the one the
+    # verdict uses, as GrowthBook's gbstats does by default, so that the p-value and the relative interval
+    # it quotes agree (p < alpha exactly when that interval excludes zero). nan when the control mean is 0.
+    relative_statistic: float = math.nan
+    relative_p_value: float = math.nan
+    adjusted_mean_control: float = math.nan  # CUPED-adjusted arm means (nan when not adjusted)
+    adjusted_mean_variant: float = math.nan
+
+    @property
+    def scale(self) -> str:
+        """"relative" when the relative lift is tested (control mean not 0), else "absolute"."""
+        return "relative" if self.relative_p_value == self.relative_p_value else "absolute"
+
+    @property
+    def scale_p_value(self) -> float:
+        """The p-value on :attr:`scale`, the one the verdict reads."""
+        return self.relative_p_value if self.scale == "relative" else self.p_value
+
+    def critical_value(self, alpha: float) -> float:
+        """Two-sided critical value at level ``alpha`` of the distribution this comparison uses."""
+        if not alpha > 0:
+            return math.nan
+        if self.degrees_of_freedom == math.inf:
+            return -_normal_quantile(alpha / 2)  # lower tail: exact even when alpha is tiny
+        if self.degrees_of_freedom != self.degrees_of_freedom:
+            return math.nan
+        from scipy import stats
+
+        return float(stats.t.isf(alpha / 2, self.degrees_of_freedom))
+
+    def interval(self, alpha: float | None = None) -> tuple[float, float, float, float]:
+        """(absolute low, high, relative low, high) at level ``alpha`` (default: the estimate's own)."""
+        crit = self.critical_value(self.alpha if alpha is None else alpha)
+        return (self.absolute_lift - crit * self.standard_error, self.absolute_lift + crit * self.standard_error,
+                self.relative_lift - crit * self.relative_standard_error,
+                self.relative_lift + crit * self.relative_standard_error)
 
 
 @dataclass(frozen=True)
@@ -156,6 +195,13 @@ class BayesianView:
     probability_to_beat_control: float
     expected_loss: float  # expected shortfall (metric units) if the variant is shipped and is worse
     expected_loss_control: float  # the same if control is kept and the variant was better
+    # Equal-tailed credible interval of the lift (absolute, then relative): under the flat prior the
+    # posterior is N(estimate, se^2), so these equal gbstats' ``norm.ppf([alpha/2, 1 - alpha/2], mean, sd)``
+    # (EffectBayesianABTest with the default improper prior) and the z confidence interval.
+    credible_low: float = math.nan
+    credible_high: float = math.nan
+    relative_credible_low: float = math.nan
+    relative_credible_high: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -168,6 +214,7 @@ class SequentialView:
     relative_ci_high: float
     p_value: float
     tuning_n: int
+    relative_p_value: float = math.nan  # the same test for the relative lift (nan when control mean is 0)
 
 
 # ------------------------------------------------------------------ sample ratio
@@ -296,13 +343,25 @@ def compare_arms(control: SampleStats, variant: SampleStats, kind: str, *, alpha
         p_value = 2 * stats.t.sf(abs(statistic), dof) if se > 0 and dof == dof else math.nan
     relative, relative_se = _relative(mc, mv)
     crit = float(crit)
+    relative_statistic = relative_p = math.nan
+    # Tested on the relative scale only when the control mean is positive: with a negative one the relative
+    # lift's sign is the opposite of the difference's, and "raised by -20 %" would read wrong.
+    if relative_se > 0 and mc.mean > 0:  # false for nan too
+        relative_statistic = relative / relative_se
+        if dof == math.inf:
+            relative_p = 2 * _normal_sf(abs(relative_statistic))
+        elif dof == dof:
+            from scipy import stats
+
+            relative_p = float(2 * stats.t.sf(abs(relative_statistic), dof))
     return LiftEstimate(
         test=test, n_control=control.n, n_variant=variant.n, mean_control=control.mean, mean_variant=variant.mean,
         absolute_lift=diff, standard_error=se, ci_low=diff - crit * se, ci_high=diff + crit * se,
         relative_lift=relative, relative_standard_error=relative_se,
         relative_ci_low=relative - crit * relative_se, relative_ci_high=relative + crit * relative_se,
         statistic=float(statistic), degrees_of_freedom=float(dof), p_value=float(p_value), alpha=alpha,
-        variance_reduction=reduction,
+        variance_reduction=reduction, relative_statistic=relative_statistic, relative_p_value=relative_p,
+        adjusted_mean_control=mc.mean if adjust else math.nan, adjusted_mean_variant=mv.mean if adjust else math.nan,
     )
 
 
@@ -312,7 +371,7 @@ def adjust_pvalues(p_values: Sequence[float], method: str = "holm") -> list[floa
 
     NaN p-values are left out of the family and stay NaN.
 
-    >>> [round(p, 3) for p in adjust_pvalues([0.01, 0.04, 0.03], "holm")]
+    >>> [round(p, 3) for p in adjust_pvalues([0.01, 0.04, 0.03], "holm")]  # statsmodels multipletests: same
     [0.03, 0.06, 0.06]
     """
     if method not in CORRECTIONS:
@@ -342,7 +401,8 @@ def bayesian_view(estimate: LiftEstimate) -> BayesianView:
     """Probability that the variant beats control, and the expected loss of each decision.
 
     The absolute lift's posterior under a flat prior is approximately N(lift, se^2). For
-    X ~ N(m, s^2), E[max(X, 0)] = m * Phi(m / s) + s * phi(m / s) (closed form, no sampling).
+    X ~ N(m, s^2), E[max(X, 0)] = m * Phi(m / s) + s * phi(m / s) (closed form, no sampling); gbstats'
+    ``get_risk`` computes the same two risks as P(win) * E[X | X > 0] and P(lose) * E[-X | X < 0].
     """
     m, s = estimate.absolute_lift, estimate.standard_error
     if not (s > 0) or m != m:
@@ -351,7 +411,10 @@ def bayesian_view(estimate: LiftEstimate) -> BayesianView:
     density = _NORMAL.pdf(z)
     loss_ship = -m * _normal_sf(z) + s * density  # E[max(-lift, 0)]; Phi(-z) = sf(z)
     loss_keep = m * _normal_sf(-z) + s * density  # E[max(lift, 0)]; Phi(z) = sf(-z)
-    return BayesianView(float(_normal_sf(-z)), float(loss_ship), float(loss_keep))
+    q = -_normal_quantile(estimate.alpha / 2)
+    rel, rel_s = estimate.relative_lift, estimate.relative_standard_error
+    return BayesianView(float(_normal_sf(-z)), float(loss_ship), float(loss_keep), m - q * s, m + q * s,
+                        rel - q * rel_s, rel + q * rel_s)
 
 
 # ------------------------------------------------------------------ sequential
@@ -360,7 +423,32 @@ SEQUENTIAL_TUNING_N = 5_000
 (GrowthBook's default). It must not follow the data: a tuning that changes between looks voids the guarantee."""
 
 
-def sequential_view(estimate: LiftEstimate, tuning_n: int = SEQUENTIAL_TUNING_N) -> SequentialView:
+def _sequential_ratio(estimate: LiftEstimate, tuning_n: int) -> float:
+    """N rho^2 of the normal mixture, rho tuned at the nominal alpha (it must not move with the level)."""
+    alpha = estimate.alpha
+    rho2 = (-2 * math.log(alpha) + math.log(-2 * math.log(alpha) + 1)) / tuning_n
+    return (estimate.n_control + estimate.n_variant) * rho2
+
+
+def sequential_multiplier(estimate: LiftEstimate, alpha: float, tuning_n: int = SEQUENTIAL_TUNING_N) -> float:
+    """Half-width of the always-valid interval at level ``alpha``, in standard errors (nan without data)."""
+    n = estimate.n_control + estimate.n_variant
+    if n == 0 or int(tuning_n) <= 0 or not alpha > 0:
+        return math.nan
+    ratio = _sequential_ratio(estimate, int(tuning_n))
+    return math.sqrt(2 * (ratio + 1) / ratio * math.log(math.sqrt(ratio + 1) / alpha))
+
+
+def _mixture_p_value(statistic: float, ratio: float) -> float:
+    """1 / mixture likelihood ratio for a z statistic (mSPRT)."""
+    if statistic != statistic:
+        return math.nan
+    log_lr = -0.5 * math.log1p(ratio) + ratio * statistic ** 2 / (2 * (1 + ratio))
+    return min(1.0, math.exp(-log_lr))
+
+
+def sequential_view(estimate: LiftEstimate, tuning_n: int = SEQUENTIAL_TUNING_N,
+                    alpha: float | None = None) -> SequentialView:
     """Always-valid (anytime) interval and p-value from the normal-mixture martingale.
 
     Asymptotic confidence sequence of Waudby-Smith et al. (2023, "Time-uniform central limit theory and
@@ -369,25 +457,27 @@ def sequential_view(estimate: LiftEstimate, tuning_n: int = SEQUENTIAL_TUNING_N)
     ``s * sqrt(2 (N rho^2 + 1) / (N^2 rho^2) * log(sqrt(N rho^2 + 1) / alpha))``, where rho is tuned to be
     tightest at ``tuning_n`` units: rho^2 = (-2 log alpha + log(-2 log alpha + 1)) / tuning_n.
     The p-value is 1 / (mixture likelihood ratio) (mSPRT, Johari et al. 2017) with the same mixture, so
-    it is below alpha exactly when the interval excludes zero.
+    it is below alpha exactly when the interval excludes zero; the relative p-value does the same for the
+    relative lift and its delta-method standard error. ``alpha`` widens the interval to another level
+    (a multiple-testing-adjusted one) with the same tuning.
     """
-    alpha = estimate.alpha
-    n = estimate.n_control + estimate.n_variant
     se = estimate.standard_error
     tuning_n = int(tuning_n)
+    n = estimate.n_control + estimate.n_variant
     if not (se > 0) or n == 0 or tuning_n <= 0:
         nan = math.nan
         return SequentialView(nan, nan, nan, nan, nan, tuning_n)
-    rho2 = (-2 * math.log(alpha) + math.log(-2 * math.log(alpha) + 1)) / tuning_n
-    ratio = n * rho2
-    multiplier = math.sqrt(2 * (ratio + 1) / ratio * math.log(math.sqrt(ratio + 1) / alpha))  # half-width / se
+    multiplier = sequential_multiplier(estimate, estimate.alpha if alpha is None else alpha, tuning_n)
     half = multiplier * se
     rel_half = multiplier * estimate.relative_standard_error
-    log_lr = -0.5 * math.log1p(ratio) + ratio * estimate.absolute_lift ** 2 / (2 * se ** 2 * (1 + ratio))
-    p_value = min(1.0, math.exp(-log_lr))
+    ratio = _sequential_ratio(estimate, tuning_n)
+    relative_statistic = (estimate.relative_lift / estimate.relative_standard_error
+                          if estimate.relative_standard_error > 0 else math.nan)
     return SequentialView(
         estimate.absolute_lift - half, estimate.absolute_lift + half,
-        estimate.relative_lift - rel_half, estimate.relative_lift + rel_half, p_value, tuning_n,
+        estimate.relative_lift - rel_half, estimate.relative_lift + rel_half,
+        _mixture_p_value(estimate.absolute_lift / se, ratio), tuning_n,
+        relative_p_value=_mixture_p_value(relative_statistic, ratio),
     )
 
 
@@ -402,7 +492,7 @@ def sample_size_per_arm(variance_control: float, variance_variant: float, mde_ab
 
     n = (z_{1-alpha/2} + z_{power})^2 * (var_c + var_v) / mde^2 (normal approximation, equal arms).
 
-    >>> sample_size_per_arm(0.1 * 0.9, 0.11 * 0.89, 0.01)
+    >>> sample_size_per_arm(0.1 * 0.9, 0.11 * 0.89, 0.01)  # statsmodels NormalIndPower: 14748.009, rounded up
     14749
     """
     if mde_absolute == 0 or not (variance_control + variance_variant > 0):

@@ -22,6 +22,7 @@ With the published CDNOW parameters, a customer with 2 repeat purchases, the las
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -144,6 +145,13 @@ def _gradient(params: np.ndarray, x, t_x, T, weights) -> np.ndarray:
     return _Likelihood(*_as_arrays(x, t_x, T), weights).gradient(np.asarray(params, dtype=float))
 
 
+DROPOUT_BOUNDARY_A = 1e-4
+DROPOUT_BOUNDARY_B = 1e4
+"""a below (or b above) these is the a -> 0, b -> infinity boundary: fitted values on typical data (CDNOW:
+a = 0.79, b = 2.43, FHL 2005 table 1) are orders of magnitude away; on Online Retail the optimum runs to
+a = 6.6e-7, b = 22,378."""
+
+
 @dataclass(frozen=True)
 class BgNbdFit:
     """A fitted BG/NBD model. Time quantities are in ``unit`` (``"day"`` or ``"week"``)."""
@@ -161,6 +169,45 @@ class BgNbdFit:
     @property
     def params(self) -> np.ndarray:
         return np.array([self.r, self.alpha, self.a, self.b])
+
+    @property
+    def identification_problem(self) -> str | None:
+        """Why the dropout parameters a and b are not identified, or None when they are.
+
+        When customers are not seen dropping out, the likelihood keeps rising as a -> 0 and b -> infinity
+        with a / (a + b), the mean dropout probability per purchase, going to 0: the maximum sits on the
+        boundary, the information matrix is singular there (a standard error is undefined or meaningless),
+        and a and b carry no separate meaning. ``lifetimes``' fitter raises ConvergenceError on such data. r
+        and alpha (the purchase rate) stay well determined, and the forecast is that of customers who
+        practically never drop out, so it is kept and this reason is reported beside it.
+        """
+        at_boundary = self.a < DROPOUT_BOUNDARY_A or self.b > DROPOUT_BOUNDARY_B
+        undefined = [name for name, se in zip(("r", "alpha", "a", "b"), self.standard_errors)
+                     if not (se > 0 and math.isfinite(se))]
+        if not at_boundary and not undefined:
+            return None
+        reasons = []
+        if at_boundary:
+            reasons.append(f"a = {self.a:.3g} and b = {self.b:.3g} sit at the boundary a -> 0, b -> infinity "
+                           f"(mean dropout probability per purchase a / (a + b) = {self.a / (self.a + self.b):.2g}): "
+                           "customers are not seen dropping out, so a and b are not separately identified")
+        if undefined:
+            reasons.append(f"the standard error of {', '.join(undefined)} is undefined (singular information "
+                           "matrix at the maximum)")
+        return "; ".join(reasons) + (". r and alpha (the purchase rate) are determined, and the forecast treats "
+                                     "dropout as negligible.")
+
+    @property
+    def fit_status(self) -> str:
+        """"converged, identified", or with the reason it is not identified (for the page)."""
+        converged = "converged" if self.converged else "did not converge"
+        problem = self.identification_problem
+        return f"{converged}, identified" if problem is None else f"{converged}, not identified: {problem.rstrip('.')}"
+
+    @property
+    def identified(self) -> bool:
+        """False when :attr:`identification_problem` names a reason."""
+        return self.identification_problem is None
 
     def probability_alive(self, frequency, recency, T) -> np.ndarray:
         """P(still active | x, t_x, T) (Fader, Hardie & Lee 2008 note "Computing P(alive)", eq. 2)."""

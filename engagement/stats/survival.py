@@ -12,7 +12,7 @@ Crowley 1982, as in SAS PROC LIFETEST and statsmodels' ``SurvfuncRight.quantile_
 Example
 -------
 >>> km = kaplan_meier([1, 2, 3], [1, 1, 0], [0, 0, 1])
->>> [round(s, 4) for s in km.table["survival"]]  # one row per time with an event
+>>> [round(s, 4) for s in km.table["survival"]]  # by hand: 2/3, then 2/3 * 1/2 (one of two at risk)
 [0.6667, 0.3333]
 """
 

@@ -63,6 +63,8 @@ def proportion_difference(successes_a: int, n_a: int, successes_b: int, n_b: int
     Agresti & Caffo (2000), The American Statistician 54(4): add one success and one failure to each
     sample, then use the Wald interval; coverage is close to nominal even for small samples.
 
+    (statsmodels ``confint_proportions_2indep(30, 50, 20, 50, method="agresti-caffo")`` = (0.0037, 0.3809).)
+
     >>> d = proportion_difference(30, 50, 20, 50)
     >>> round(d.difference, 1), round(d.ci_low, 2), round(d.ci_high, 2)
     (20.0, 0.37, 38.09)

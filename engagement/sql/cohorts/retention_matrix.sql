@@ -35,7 +35,10 @@ cohorts as (
         cohort_start,
         sum(active_customers) filter (where period_number = 0) as cohort_customers,
         sum(revenue) filter (where period_number = 0) as cohort_first_period_revenue,
-        date_diff($grain, cohort_start, date_trunc($grain, (select as_of from facts))::date) as complete_periods
+        -- A period counts as lived through when the data reaches its last hour: an export through the last
+        -- day of a month whose latest order came at 23:57 covers that month (else the latest cohort vanished).
+        date_diff($grain, cohort_start,
+                  date_trunc($grain, (select as_of from facts) + interval 1 hour)::date) as complete_periods
     from cells
     group by all
 ),

@@ -1,8 +1,11 @@
 -- Grain: one row per customer of `window_customers` (rfm/window_customers.sql, or its stored copy for the
 -- default window) in the selection ($channels, $segments; an empty list selects all), with recency,
--- frequency and monetary quintile scores and the named segment. Recency is measured from the end of the
--- window. Quintile scores use percent_rank among the selected customers, so tied customers share a score (the lowest tie gets the lower score): with many one-order customers
--- some frequency scores stay empty instead of splitting identical customers at random.
+-- frequency and monetary scores and the named segment. Recency is measured from the end of the window.
+-- Recency and monetary are quintile scores by percent_rank among the selected customers (ties share the
+-- lowest score). Frequency is scored on fixed order-count bands (engagement.retention.rfm.FREQUENCY_BANDS:
+-- 1 order -> 1, 2 -> 2, 3 -> 3, 4-5 -> 4, 6 or more -> 5): quintiles of a count where most customers
+-- have one order leave scores 2-3 empty, so "Potential loyalists" and "Need attention" could never occur;
+-- bands keep identical customers on one score and make every score, and so every segment, reachable.
 with per_customer as (
     select customer_id, recency_days, orders, revenue
     from window_customers
@@ -10,26 +13,19 @@ with per_customer as (
       and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
 ),
 
--- Frequency takes few distinct values: its percent_rank, (rank - 1) / (n - 1) with rank - 1 = the number
--- of customers with fewer orders, comes from a group-by over those values instead of a window sort
--- over every customer (same double arithmetic as DuckDB's percent_rank, 0 when n = 1).
-frequency_ranks as (
-    select
-        orders,
-        (sum(count(*)) over (order by orders) - count(*))::double
-            / nullif((select count(*) from per_customer) - 1, 0)::double as f_rank
-    from per_customer
-    group by orders
-),
-
 scored as (
     select
         p.*,
         least(5, 1 + floor(5 * percent_rank() over (order by p.recency_days desc)))::integer as r_score,
-        least(5, 1 + floor(5 * coalesce(fr.f_rank, 0)))::integer as f_score,
+        case
+            when p.orders >= 6 then 5
+            when p.orders >= 4 then 4
+            when p.orders = 3 then 3
+            when p.orders = 2 then 2
+            else 1
+        end as f_score,
         least(5, 1 + floor(5 * percent_rank() over (order by p.revenue)))::integer as m_score
     from per_customer as p
-    join frequency_ranks as fr using (orders)
 ),
 
 final as (
