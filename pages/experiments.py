@@ -8,10 +8,9 @@ from engagement.stats import abstats
 from engagement.notebook.export import LibraryCall
 from engagement.charts.experiments import forest_plot
 from engagement.experiments.inputs import parse_split, read_unit_file, summary_analysis, unit_file_analysis
-from engagement.experiments.analysis import (
-    SEGMENT_BY_OPTIONS, AnalysisOptions, ExperimentInputError, ExperimentQuery, experiment_analysis, guess_control,
-    list_experiments, result_records, results_table, srm_table, with_options,
-)
+from engagement.experiments.analysis import SEGMENT_BY_OPTIONS, AnalysisOptions, ExperimentInputError, ExperimentQuery
+from engagement.experiments.analysis import experiment_analysis, guess_control, list_experiments, result_records
+from engagement.experiments.analysis import results_table, srm_table, with_options
 from engagement.warehouse.schema import ENGAGEMENT_EVENT_TYPES
 
 BADGES = {"positive": ":green-badge[:material/trending_up: Raised]",

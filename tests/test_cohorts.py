@@ -278,7 +278,7 @@ def test_a_month_whose_data_ends_at_23_57_on_its_last_day_is_complete():
         "order_id": ["a", "b", "c", "d"], "customer_id": ["J1", "J2", "M1", "M2"],
         "ordered_at": ts(["2025-01-10 09:00", "2025-01-20 10:00", "2025-03-05 12:00", "2025-03-31 23:57"]),
         "net_revenue": [10.0, 20.0, 30.0, 40.0], "discount": 0.0, "status": "paid"})
-    store = Store.open(":memory:", read_only=False)
+    store = open_workbench(":memory:", read_only=False)
     try:
         store.load_frame("orders", orders)
         matrix = retention_matrix(store, Filters(date(2025, 1, 1), date(2025, 3, 31)), "month")
