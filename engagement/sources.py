@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 import duckdb
 
@@ -161,8 +162,34 @@ def plan(kind: str, columns: tuple[str, ...], source: str, decimal_comma: bool,
     return _mapped(kind, header, {c: c for c in TABLES[kind].column_names}, "canonical", required)
 
 
-def _require(kind: str, header: _Header, mapping: dict[str, str], source: str, required: tuple[str, ...]) -> None:
-    missing = [c for c in required if not (mapping.get(c) and header.find(mapping[c]))]
+def constant_of(value: Any) -> str | None:
+    """The constant a mapping gives a field the file lacks (``{"constant": "GBP"}``), else None."""
+    return str(value["constant"]) if isinstance(value, dict) and "constant" in value else None
+
+
+def parse_map_option(text: str, kind: str) -> dict[str, Any]:
+    """``--map "THEIRS=OURS,..."`` as a mapping {our field: their column}; ``FIELD=VALUE`` where FIELD is
+    ours and VALUE is not gives the field a constant (``currency=GBP``, ``status=paid``)."""
+    fields = set(TABLES[kind].column_names)
+    mapping: dict[str, Any] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        theirs, sep, ours = (s.strip() for s in part.partition("="))
+        if not sep or not theirs or not ours:
+            raise ValueError(f"--map entry {part!r} is not THEIRS=OURS (or FIELD=CONSTANT).")
+        if ours in fields:
+            mapping[ours] = theirs
+        elif theirs in fields:
+            mapping[theirs] = {"constant": ours}
+        else:
+            raise ValueError(f"--map entry {part!r} names no {kind} field; the fields are: {', '.join(sorted(fields))}.")
+    return mapping
+
+
+def _require(kind: str, header: _Header, mapping: dict[str, Any], source: str, required: tuple[str, ...]) -> None:
+    missing = [c for c in required if constant_of(mapping.get(c)) is None
+               and not (mapping.get(c) and header.find(mapping[c]))]
     if missing:
         raise FileRejected(
             f"Missing required column{'s' if len(missing) > 1 else ''} for {kind}: {', '.join(missing)}. "
@@ -177,6 +204,10 @@ def _mapped(kind: str, header: _Header, mapping: dict[str, str], source: str,
     _require(kind, header, mapping, source, required)
     parts, used = [], set()
     for column in spec.column_names:
+        constant = constant_of(mapping.get(column))
+        if constant is not None:
+            parts.append(f"{_lit(constant)} AS {_quote(column)}")
+            continue
         theirs = header.find(mapping[column]) if mapping.get(column) else None
         if theirs:
             used.add(theirs)
@@ -187,7 +218,9 @@ def _mapped(kind: str, header: _Header, mapping: dict[str, str], source: str,
     return SourcePlan(
         source=source,
         select_sql=f"SELECT {', '.join(parts)}, {ROW_COLUMN} FROM {RAW_TABLE}",
-        mapped={c: mapping[c] for c in spec.column_names if mapping.get(c) and header.find(mapping[c])},
+        mapped={c: mapping[c] if constant_of(mapping[c]) is None else f"constant {constant_of(mapping[c])!r}"
+                for c in spec.column_names
+                if mapping.get(c) and (constant_of(mapping[c]) is not None or header.find(mapping[c]))},
         ignored_columns=ignored, notes=notes, row_preserving=True,
     )
 

@@ -1,7 +1,8 @@
 -- Grain: one row per purchase day per acquisition channel per lifecycle stage per loyalty membership.
 -- Additive sums of the purchases made that day (from `purchases`), so windowed totals and monthly
 -- trends add up a few thousand rows instead of reading every purchase. Windows start and end on
--- whole days (engagement/filters.py), so sums over these rows are exact.
+-- whole days (engagement/filters.py), so sums over these rows are exact. Squares are DOUBLE: DuckDB types a
+-- DECIMAL(18,2) product as DECIMAL(18,4), which overflows from an order of 10,000,000.00.
 with final as (
     select
         ordered_at::date as purchase_day,
@@ -10,7 +11,7 @@ with final as (
         is_loyalty_member,
         count(*) as orders,
         sum(net_revenue) as revenue,
-        sum(net_revenue * net_revenue) as revenue_squared,
+        sum(net_revenue::double * net_revenue::double) as revenue_squared,
         coalesce(sum(net_revenue) filter (where order_number > 1), 0) as returning_revenue,
         count(*) filter (where order_number > 1) as repeat_orders
     from purchases
