@@ -345,13 +345,25 @@ def _implied_customers_note(cur: duckdb.DuckDBPyConnection, kind: str, columns: 
     """A note counting the customer ids of this file that no customers export has loaded (implied customers)."""
     if kind == "customers" or "customer_id" not in columns:
         return ()
-    implied = cur.execute(
-        f"SELECT count(DISTINCT customer_id) FROM {staging.CHECKED_TABLE} WHERE customer_id IS NOT NULL "
-        "AND customer_id NOT IN (SELECT customer_id FROM main.customers)").fetchall()[0][0]
-    if not implied:
-        return ()
-    return (f"{implied:,} customer id(s) are in no customers export: they are kept as implied customers "
-            "(a customer exists when any activity names the id; a customers export adds attributes later).",)
+    implied, guests = cur.execute(
+        f"SELECT count(DISTINCT customer_id) FILTER (WHERE customer_id NOT IN (SELECT customer_id FROM main.customers)), "
+        f"count(*) FILTER (WHERE customer_id IS NULL) FROM {staging.CHECKED_TABLE}").fetchall()[0]
+    notes = []
+    if implied:
+        notes.append(f"{implied:,} customer id(s) are in no customers export: they are kept as implied customers "
+                     "(a customer exists when any activity names the id; a customers export adds attributes later).")
+    if guests and kind == "orders":
+        notes.append(f"{guests:,} guest order(s) have no customer id: kept, counted in revenue and order totals, "
+                     "left out of customer-level views.")
+    return tuple(notes)
+
+
+def activity_counts(store: Store) -> dict[str, int]:
+    """Implied customers (named by activity, in no customers export) and guest orders, for the Data page."""
+    row = store.cursor().execute(
+        "SELECT (SELECT count(*) FROM customer_summary WHERE is_implied), "
+        "(SELECT count(*) FROM orders WHERE customer_id IS NULL)").fetchall()[0]
+    return {"implied_customers": int(row[0]), "guest_orders": int(row[1])}
 
 
 def _load_record(report: ValidationReport, notes: tuple[str, ...], archive_path: str | None,

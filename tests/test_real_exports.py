@@ -161,3 +161,25 @@ def test_cdnow_master_loads_through_the_cli_with_a_column_mapping(tmp_path):
     assert customers == implied == raw.customer_id.nunique() == 23_570
     assert float(revenue) == pytest.approx(float(raw.dollar_value.sum()), abs=0.01)
     assert (str(first), str(last)) == ("1997-01-01", "1998-06-30")
+
+
+def test_guest_orders_count_in_revenue_and_stay_out_of_customer_views(intake_store, tmp_path):
+    from engagement.ingest import activity_counts
+
+    text = ORDERS_HEADER + "\n" + "\n".join([
+        "g1,,2025-03-02 10:00:00,40.00,0,USD,web,paid",   # guest checkout
+        "g2,,2025-03-03 10:00:00,60.00,0,USD,web,paid",   # guest checkout
+        "g3,A,2025-03-04 10:00:00,15.00,0,USD,web,paid",
+    ]) + "\n"
+    before = table(intake_store, "SELECT sum(revenue)::double AS r, sum(orders) AS n FROM purchase_days")
+    customers_before = table(intake_store, "SELECT count(*) AS n FROM customer_summary").n[0]
+    result = ingest_file(intake_store, "orders", write(tmp_path, "guests.csv", text))
+    assert result.status == "loaded" and result.summary.rows_loaded == 3, result.message
+    assert any("2 guest order(s) have no customer id" in n for n in result.notes), result.notes
+    warned = {r.description.split(":")[0]: r.unexpected_count for r in result.report.warnings}
+    assert warned == {"customer_id is empty": 2}
+    after = table(intake_store, "SELECT sum(revenue)::double AS r, sum(orders) AS n FROM purchase_days")
+    assert after.r[0] - before.r[0] == pytest.approx(115.0) and after.n[0] - before.n[0] == 3  # 40 + 60 + 15
+    assert table(intake_store, "SELECT count(*) AS n FROM customer_summary").n[0] == customers_before
+    assert table(intake_store, "SELECT count(*) AS n FROM purchases WHERE customer_id IS NULL").n[0] == 0
+    assert activity_counts(intake_store) == {"implied_customers": 0, "guest_orders": 2}
