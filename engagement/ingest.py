@@ -168,6 +168,7 @@ def _plan(cur: duckdb.DuckDBPyConnection, kind: str, info: ReadInfo, source: str
             mapping = saved["mapping"]
             mapping_notes = (f"Used the saved column mapping '{saved['name']}' (same header).",)
     plan = sources.plan(kind, info.columns, source, info.decimal_comma, mapping, required=suite.required_columns)
+    plan = sources.integer_ids(cur, kind, plan)
     return dataclasses.replace(plan, notes=mapping_notes + plan.notes)
 
 
@@ -289,7 +290,9 @@ def _run(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: ReadInfo
         return IngestResult("rejected" if not dry_run else "invalid", kind, file_name, str(exc),
                             sha256=sha256_of(), read_info=info, notes=info.notes)
     sha256 = sha256_of()
-    notes = info.notes + plan.notes + _implied_customers_note(cur, kind, staged.columns) + tuple(
+    folded = ((f"{info.rows:,} line(s) made {staged.rows:,} order(s).",)
+              if kind == "orders" and not plan.row_preserving and info.rows else ())
+    notes = info.notes + plan.notes + folded + _implied_customers_note(cur, kind, staged.columns) + tuple(
         f"{column}: dates read {order.replace('_', ' ')} (d/m/y)" if order == "day_first" else
         f"{column}: slash dates read month first (m/d/y)" for column, order in staged.date_orders
     )

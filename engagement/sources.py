@@ -26,11 +26,12 @@ from typing import Any
 
 import duckdb
 
+from engagement import line_items
 from engagement.parsing import money_sql
 from engagement.readers import RAW_TABLE, ROW_COLUMN, FileRejected
 from engagement.schema import TABLES
 
-SOURCES = ("auto", "canonical", "shopify", "klaviyo")
+SOURCES = ("auto", "canonical", "shopify", "klaviyo", "line_items")
 
 MAPPINGS_DDL = (
     "CREATE TABLE IF NOT EXISTS column_mappings (name VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, "
@@ -111,6 +112,8 @@ def detect_source(columns: tuple[str, ...]) -> str:
     if header.find("Klaviyo ID", "Profile ID") or (header.has("Metric Name") or header.has("Event Name")) and \
             header.find("Email"):
         return "klaviyo"
+    if line_items.preset_for(header.has):
+        return "line_items"
     return "canonical"
 
 
@@ -122,6 +125,8 @@ def detect_kind(columns: tuple[str, ...], source: str | None = None) -> str | No
         return "orders" if header.has("Name", "Lineitem quantity") else "customers"
     if source == "klaviyo":
         return "events" if header.find("Metric Name", "Event Name", "Metric", "Event") else "customers"
+    if source == "line_items":
+        return "orders"
     fits = [k for k, spec in TABLES.items()
             if all(header.find(c) for c in spec.required_columns if not (k == "events" and c == "event_id"))]
     # Prefer the most specific kind (the most required columns matched).
@@ -137,10 +142,18 @@ def plan(kind: str, columns: tuple[str, ...], source: str, decimal_comma: bool,
     """
     header = _Header(columns)
     required = tuple(required if required is not None else TABLES[kind].required_columns)
+    if mapping and any(mapping.get(f) for f in line_items.LINE_FIELDS):
+        return _line_items(kind, header, mapping, decimal_comma, "mapping")
     if mapping:
         return _mapped(kind, header, mapping, "mapping", required)
     if source == "auto":
         source = detect_source(columns)
+    if source == "line_items":
+        preset = line_items.preset_for(header.has)
+        if preset is None:
+            raise FileRejected("No known line-item layout in this header: map its columns (line_quantity, "
+                               "line_price and the order columns) on the Data page or with --map.")
+        return _line_items(kind, header, dict(line_items.PRESETS[preset]), decimal_comma, "line_items")
     if source == "shopify":
         if header.has("Name", "Lineitem quantity"):
             if kind != "orders":
@@ -222,6 +235,52 @@ def _mapped(kind: str, header: _Header, mapping: dict[str, str], source: str,
                 for c in spec.column_names
                 if mapping.get(c) and (constant_of(mapping[c]) is not None or header.find(mapping[c]))},
         ignored_columns=ignored, notes=notes, row_preserving=True,
+    )
+
+
+def _line_items(kind: str, header: _Header, mapping: dict[str, Any], decimal_comma: bool, source: str) -> SourcePlan:
+    """One order per repeated order key of a line-level export (see engagement/line_items.py)."""
+    if kind != "orders":
+        raise FileRejected(f"A line-item mapping (line_quantity, line_price) folds orders; load it as kind 'orders', "
+                           f"not '{kind}'.")
+    missing = [f for f in ("order_id", "ordered_at", "line_quantity", "line_price")
+               if not (mapping.get(f) and constant_of(mapping[f]) is None and header.find(mapping[f]))]
+    if missing:
+        raise FileRejected(f"The line-item mapping needs the column(s) {', '.join(missing)}; the file has: "
+                           f"{', '.join(header.columns[:30])}.")
+
+    def column(field_name: str) -> str | None:
+        value = mapping.get(field_name)
+        if constant_of(value) is not None:
+            return _lit(constant_of(value))
+        return _quote(header.find(value)) if value and header.find(value) else None
+
+    def typed(field_name: str) -> str | None:
+        sql = column(field_name)
+        return money_sql(sql, decimal_comma, "DOUBLE") if sql else None
+
+    first = {}
+    for name in ("customer_id", "ordered_at", "discount", "currency", "channel"):
+        sql = column(name)
+        if sql is not None:
+            first[name] = _first(sql) if not sql.startswith("'") else sql
+        elif name in ("customer_id", "ordered_at"):
+            first[name] = "NULL::VARCHAR"
+    status = column("status")
+    select = line_items.folded_select(
+        RAW_TABLE, ROW_COLUMN, column("order_id"), typed("line_quantity"), typed("line_price"),
+        total=typed("order_total"), first=first,
+        status=(_first(status) if status and not status.startswith("'") else status))
+    used = {header.find(v) for v in mapping.values() if isinstance(v, str) and header.find(v)}
+    ignored = tuple(c for c in header.columns if c not in used)
+    return SourcePlan(
+        source=source, select_sql=select,
+        mapped={f: v if constant_of(v) is None else f"constant {constant_of(v)!r}" for f, v in mapping.items() if v},
+        ignored_columns=ignored,
+        notes=("Line-item export: lines are folded into one order per order key (row numbers point at the order's "
+               "first line); net revenue = the order total if mapped, else the sum of quantity x price. "
+               "Cancellations (keys C + digits, or all lines negative) refund the order they name, or are kept as "
+               "refunded rows of their own: never new purchases.",),
     )
 
 
@@ -379,3 +438,36 @@ def mapping_for_header(cur: duckdb.DuckDBPyConnection, kind: str, columns: tuple
         if saved["header_signature"] == signature:
             return saved
     return None
+
+
+# ------------------------------------------------------------ float-written ids
+FLOAT_ID = r"-?[0-9]+\.0+"
+FLOAT_ID_HEAD = 1_000
+
+
+def integer_ids(cur: duckdb.DuckDBPyConnection, kind: str, plan: SourcePlan) -> SourcePlan:
+    """Read an id column whose every value is an integer written as a float (``17850.0``, as spreadsheets and
+    pandas write ids with gaps) as the integer text, with a note. The file's head is looked at first, so a
+    file of ordinary ids costs one small query."""
+    mapped = [r[0] for r in cur.execute(f"DESCRIBE SELECT * FROM ({plan.select_sql}) LIMIT 0").fetchall()]
+    ids = [c.name for c in TABLES[kind].columns if c.name.endswith("_id") and c.sql_type == "VARCHAR" and c.name in mapped]
+    fixed = []
+    for column in ids:
+        value = f"nullif(trim({_quote(column)}), '')"
+        test = (f"SELECT count({value}), count({value}) FILTER (WHERE regexp_full_match({value}, '{FLOAT_ID}')) "
+                f"FROM (SELECT {_quote(column)} FROM ({plan.select_sql}) LIMIT {FLOAT_ID_HEAD})")
+        present, floats = cur.execute(test).fetchall()[0]
+        if not present or floats < present:
+            continue
+        present, floats = cur.execute(
+            f"SELECT count({value}), count({value}) FILTER (WHERE regexp_full_match({value}, '{FLOAT_ID}')) "
+            f"FROM ({plan.select_sql})").fetchall()[0]
+        if floats == present:
+            fixed.append(column)
+    if not fixed:
+        return plan
+    replaced = ", ".join(f"regexp_replace(trim({_quote(c)}), '\\.0+$', '') AS {_quote(c)}" for c in fixed)
+    note = (f"{', '.join(fixed)}: every value is a whole number written as a float (e.g. 17850.0); read as the "
+            "integer text (17850), as the ids are in other exports.")
+    return SourcePlan(plan.source, f"SELECT * REPLACE ({replaced}) FROM ({plan.select_sql})", plan.mapped,
+                      plan.ignored_columns, plan.notes + (note,), plan.row_preserving)
