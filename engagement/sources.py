@@ -183,7 +183,7 @@ def constant_of(value: Any) -> str | None:
 def parse_map_option(text: str, kind: str) -> dict[str, Any]:
     """``--map "THEIRS=OURS,..."`` as a mapping {our field: their column}; ``FIELD=VALUE`` where FIELD is
     ours and VALUE is not gives the field a constant (``currency=GBP``, ``status=paid``)."""
-    fields = set(TABLES[kind].column_names)
+    fields = set(TABLES[kind].column_names) | (set(line_items.LINE_FIELDS) if kind == "orders" else set())
     mapping: dict[str, Any] = {}
     for part in (p.strip() for p in text.split(",")):
         if not part:
