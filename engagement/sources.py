@@ -142,6 +142,9 @@ def plan(kind: str, columns: tuple[str, ...], source: str, decimal_comma: bool,
     """
     header = _Header(columns)
     required = tuple(required if required is not None else TABLES[kind].required_columns)
+    preset = line_items.preset_for(header.has) if source in ("auto", "line_items") else None
+    if mapping and preset and not any(mapping.get(f) for f in line_items.LINE_FIELDS):
+        mapping = {**line_items.PRESETS[preset], **mapping}  # a known line-item layout, completed by the mapping
     if mapping and any(mapping.get(f) for f in line_items.LINE_FIELDS):
         return _line_items(kind, header, mapping, decimal_comma, "mapping")
     if mapping:
