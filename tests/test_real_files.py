@@ -190,3 +190,42 @@ def test_hillstrom_as_assignments_plus_outcomes(store, tmp_path):
         assert spend == pytest.approx(row.spend, abs=0.01)
     # Every assigned customer exists (implied by the assignment), buyers or not.
     assert store.cursor().execute("SELECT count(*) FROM customer_summary WHERE is_implied").fetchall()[0][0] == 64_000
+
+
+def test_data_page_maps_a_line_item_file_and_marks_implied_customers(tmp_path, monkeypatch):
+    """The user's path on the Data page: an unknown line-item layout, the column-mapping form (line columns and a
+    constant), the load, the lines-to-orders note and the implied customers; validated by GX (small file)."""
+    from test_ingest import _data_page
+
+    from engagement import schema_browser, ui
+
+    monkeypatch.delenv("ENGAGEMENT_VALIDATION_ENGINE", raising=False)
+    db = tmp_path / "page.duckdb"
+    Store.open(db, read_only=False).close()  # empty: the app loads the demo brand (USD) on first open
+    at = _data_page(db, monkeypatch, read_only=False)
+    try:
+        text = "Invoice,Client,When,Qty,Price\nI1,K1,2025-01-02 10:00,2,3.50\nI1,K1,2025-01-02 10:00,1,1.00\n" \
+               "I2,K2,2025-01-03 11:00,4,2.25\n"
+        at.get("file_uploader")[0].set_value(("till.csv", text.encode(), "text/csv"))
+        at.run()
+        at.selectbox(key="data_kind").set_value("orders").run()
+        next(b for b in at.button if b.label.startswith("Validate and load")).click().run()
+        assert not at.exception, at.exception
+        for field, theirs in (("order_id", "Invoice"), ("customer_id", "Client"), ("ordered_at", "When"),
+                              ("line_quantity", "Qty"), ("line_price", "Price")):
+            at.selectbox(key=f"data_map_orders_{field}").set_value(theirs)
+        at.text_input(key="data_mapping_constants").set_value("status=paid, currency=USD")
+        at.button(key="FormSubmitter:data_mapping_form-Save mapping and load").click().run()
+        assert not at.exception, at.exception
+        assert any("Loaded 2 of 2 rows" in s.value for s in at.success), at.session_state["data_result"].message
+        captions = [c.value for c in at.caption]
+        assert "3 line(s) made 2 order(s)." in captions
+        assert any(c.startswith("2 implied customers") for c in captions), captions
+        store = ui._process_store()
+        # I1: 2 x 3.50 + 1 x 1.00 = 8.00; I2: 4 x 2.25 = 9.00.
+        assert store.cursor().execute("SELECT list(net_revenue::double ORDER BY order_id), list(DISTINCT currency) "
+                                      "FROM orders WHERE order_id IN ('I1', 'I2')").fetchall()[0] == ([8.0, 9.0], ["USD"])
+        customers = next(t for t in schema_browser.schema_tables(store) if t.name == "customers")
+        assert "2 more customers are implied by activity" in customers.grain
+    finally:
+        ui._process_store.clear()
