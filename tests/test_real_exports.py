@@ -183,3 +183,29 @@ def test_guest_orders_count_in_revenue_and_stay_out_of_customer_views(intake_sto
     assert table(intake_store, "SELECT count(*) AS n FROM customer_summary").n[0] == customers_before
     assert table(intake_store, "SELECT count(*) AS n FROM purchases WHERE customer_id IS NULL").n[0] == 0
     assert activity_counts(intake_store) == {"implied_customers": 0, "guest_orders": 2}
+
+
+def test_a_database_of_surveys_alone_has_a_default_window_and_shows_nps(tmp_path):
+    """Default window from all activity (orders, events, surveys), for the app's pages (kpis.default_filters)
+    and every report command (commands.common.filters_from_args): surveys of 2021 alone, no orders."""
+    from engagement.kpis import data_range, default_filters
+
+    answers = "response_id,customer_id,responded_at,kind,score,touchpoint,comment\n" + "\n".join(
+        f"r{i},S{i},2021-06-{1 + i % 28:02d} 10:00:00,nps,{[10, 9, 3][i % 3]},support," for i in range(30))
+    db = tmp_path / "surveys.duckdb"
+    store = Store.open(db, read_only=False)
+    try:
+        loaded = ingest_file(store, "surveys", write(tmp_path, "surveys.csv", answers), engine="duckdb")
+        assert loaded.status == "loaded", loaded.message
+        window = default_filters(data_range(store))
+        assert (str(window.start), str(window.end)) == ("2021-06-01", "2021-06-28")  # the answers' own span
+    finally:
+        store.close()
+    done = _cli("report", "nps", "--db", str(db), env_db=db)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["start"], report["end"]) == ("2021-06-01", "2021-06-28")
+    # 30 answers: 10 each of 10, 9 and 3 -> 20 promoters, 10 detractors, NPS = (20 - 10) / 30 = +33.3.
+    group = report["groups"][0]
+    assert (group["responses"], group["promoters"], group["detractors"]) == (30, 20, 10)
+    assert group["nps"] == pytest.approx(100 / 3)
