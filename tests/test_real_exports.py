@@ -18,7 +18,6 @@ import pandas as pd
 import pytest
 
 from engagement.ingest import ingest_file
-from engagement.sources import parse_map_option
 from engagement.store import Store
 
 from intake_fixtures import ORDERS_HEADER, intake_store, snapshot, table, write  # noqa: F401
@@ -116,6 +115,8 @@ def test_the_largest_order_decimal_18_2_holds_loads(intake_store, tmp_path):
 
 
 def test_map_option_reads_theirs_equals_ours_and_constants():
+    from engagement.sources import parse_map_option
+
     assert parse_map_option("InvoiceNo=order_id, CustomerID=customer_id,currency=GBP,status=paid", "orders") == {
         "order_id": "InvoiceNo", "customer_id": "CustomerID",
         "currency": {"constant": "GBP"}, "status": {"constant": "paid"}}
