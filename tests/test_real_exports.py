@@ -210,3 +210,13 @@ def test_a_database_of_surveys_alone_has_a_default_window_and_shows_nps(tmp_path
     group = report["groups"][0]
     assert (group["responses"], group["promoters"], group["detractors"]) == (30, 20, 10)
     assert group["nps"] == pytest.approx(100 / 3)
+
+
+def test_duplicate_header_names_are_refused_with_names_and_positions(intake_store, tmp_path):
+    before = snapshot(intake_store)
+    text = ("order_id,customer_id,ordered_at,net_revenue,Net Revenue,discount,currency,channel,status\n"
+            "d1,A,2025-03-01 10:00:00,10.00,12.00,0,USD,web,paid\n")
+    result = ingest_file(intake_store, "orders", write(tmp_path, "dup.csv", text))
+    assert result.status == "rejected"
+    assert "more than one column of the same name: 'net_revenue' in columns 4, 5" in result.message
+    assert snapshot(intake_store) == before
