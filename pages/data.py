@@ -4,9 +4,10 @@ import pandas as pd
 import streamlit as st
 
 from engagement import ui
-from engagement.ingest import ON_INVALID, detect_kind, ingest_bytes, load_history, quarantined_rows
+from engagement.ingest import ON_INVALID, activity_counts, detect_kind, ingest_bytes, load_history, quarantined_rows
+from engagement.line_items import LINE_FIELDS
 from engagement.schema import KINDS, TABLES
-from engagement.sources import SOURCES, save_mapping, saved_mappings
+from engagement.sources import SOURCES, parse_map_option, save_mapping, saved_mappings
 
 store = ui.get_store()
 st.title("Data")
@@ -28,8 +29,10 @@ def show_result(result) -> None:
     report = result.report
     st.subheader(f"Validation report · {report.rows:,} rows · engine: {report.engine} · {report.seconds:.1f} s")
     table = report.results_frame().sort_values("success", kind="stable")  # failures first, suite order kept
-    table.insert(0, "result", table.success.map({True: "pass", False: "FAIL"}))
-    st.caption(f"{(~table.success).sum()} of {len(table)} expectations fail.")
+    warned = ~table.success & (table.level == "warning")
+    table.insert(0, "result", table.success.map({True: "pass", False: "FAIL"}).where(~warned, "warn"))
+    st.caption(f"{(~table.success & ~warned).sum()} of {len(table)} expectations fail"
+               f"{f'; {warned.sum()} warn (reported, the rows load)' if warned.any() else ''}.")
     order = ["result", "description", "unexpected_count", "unexpected_percent", "level", "fix", "expectation",
              "column", "element_count", "engine", "note"]
     st.dataframe(
@@ -52,22 +55,37 @@ def mapping_form(data: bytes, name: str, kind: str, header: tuple) -> None:
                "Saved mappings are reused automatically for files with the same header.")
     choices = ["—"] + list(header)
     mapping = {}
+    # Line-item files (one row per order line) name their quantity and price columns; orders are folded.
+    line_fields = [(f, {"line_quantity": "Quantity of the line (line-item files)",
+                        "line_price": "Unit price of the line (line-item files)",
+                        "order_total": "Order total, repeated on each line (optional)"}[f])
+                   for f in LINE_FIELDS] if kind == "orders" else []
+    fields = [(c.name, c.required, c.description) for c in TABLES[kind].columns] + \
+        [(f, False, help_text) for f, help_text in line_fields]
     with st.form("data_mapping_form"):
         grid = st.columns(3)
-        for i, column in enumerate(TABLES[kind].columns):
-            guess = next((h for h in header if h.lower().replace(" ", "_") == column.name), "—")
+        for i, (field, required, help_text) in enumerate(fields):
+            guess = next((h for h in header if h.lower().replace(" ", "_") == field), "—")
             # Widgets tied to one uploaded file: they cannot live in a shared URL.
-            picked = grid[i % 3].selectbox(f"{column.name}{' *' if column.required else ''}", choices,
-                                           index=choices.index(guess), key=f"data_map_{kind}_{column.name}",
-                                           help=column.description)
+            picked = grid[i % 3].selectbox(f"{field}{' *' if required else ''}", choices,
+                                           index=choices.index(guess), key=f"data_map_{kind}_{field}",
+                                           help=help_text)
             if picked != "—":
-                mapping[column.name] = picked
+                mapping[field] = picked
+        constants = st.text_input("Fixed values for fields the file lacks (FIELD=VALUE, ...)", value="",
+                                  key="data_mapping_constants", placeholder="currency=GBP, status=paid")
         mapping_name = st.text_input("Save as", value=f"{kind} from {name}", key="data_mapping_name")
         save = st.form_submit_button("Save mapping and load")
     if save:
+        try:
+            mapping.update(parse_map_option(constants, kind))
+        except ValueError as exc:
+            st.error(str(exc))
+            return
         save_mapping(store.cursor(), mapping_name, kind, header, mapping)
-        st.session_state["data_result"] = ingest_bytes(store, kind, data, name, mapping=mapping,
-                                                       on_invalid=st.session_state.get("data_on_invalid", "reject"))
+        st.session_state["data_result"] = ingest_bytes(
+            store, kind, data, name, mapping=mapping, on_invalid=st.session_state.get("data_on_invalid", "reject"),
+            strict_customers=st.session_state.get("data_strict_customers", False))
         st.rerun()
 
 
@@ -107,6 +125,9 @@ else:
                                       widget=st.radio, horizontal=True,
                                       help="reject: any failing row rejects the file. quarantine: load the valid "
                                            "rows, keep the failing ones (with reason and row number).")
+    st.checkbox("Strict customers", key="data_strict_customers",
+                help="Refuse rows naming a customer no customers export has loaded. Off: such ids are implied "
+                     "customers (a customer exists when any activity names the id).")
     if upload is not None:
         data = upload.getvalue()
         detected, detected_source, header = detect_kind(data, upload.name)
@@ -122,6 +143,7 @@ else:
             bar = st.progress(0.0, text="starting")
             st.session_state["data_result"] = ingest_bytes(
                 store, kind, data, upload.name, source=source, on_invalid=on_invalid, dry_run=run_validate,
+                strict_customers=st.session_state.get("data_strict_customers", False),
                 progress=lambda stage, fraction: bar.progress(fraction, text=stage),
             )
             bar.empty()
@@ -135,6 +157,13 @@ else:
     if saved:
         with st.expander(f"Saved column mappings ({len(saved)})"):
             st.dataframe(pd.DataFrame(saved).drop(columns=["header_signature"]), hide_index=True, width="stretch")
+
+counts = activity_counts(store)
+if counts["implied_customers"] or counts["guest_orders"]:
+    st.caption(f"{counts['implied_customers']:,} implied customers: named by orders, events, surveys or "
+               "experiment assignments but in no customers export (customer_summary.is_implied; a customers "
+               f"export adds their attributes). {counts['guest_orders']:,} guest orders without a customer id: in "
+               "revenue and order totals, left out of customer-level views.")
 
 st.header("Load history")
 history = load_history(store)
