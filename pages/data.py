@@ -16,17 +16,17 @@ st.caption("Exports are read, checked against their Great Expectations suite (ex
 
 def show_result(result) -> None:
     """The outcome of one validate/load: counts, every expectation, failing rows with their row numbers."""
-    (st.success if result.status in ("loaded", "valid") else st.error)(result.message)
+    (st.success if result.status in ("loaded", "valid") else st.error)(ui.plain(result.message))
     d = result.as_dict()
     cols = st.columns(5)
     for column, key in zip(cols, ("rows_read", "rows_loaded", "rows_updated", "rows_quarantined", "rows_rejected")):
-        column.metric(key.replace("_", " ").capitalize(), f"{d[key]:,}")
+        column.metric(ui.plain(key.replace("_", " ").capitalize()), f"{d[key]:,}")
     for note in result.notes:
-        st.caption(note)
+        st.caption(ui.plain(note))
     if result.report is None:
         return
     report = result.report
-    st.subheader(f"Validation report · {report.rows:,} rows · engine: {report.engine} · {report.seconds:.1f} s")
+    st.subheader(f"Validation report · {report.rows:,} rows · engine: {ui.plain(report.engine)} · {report.seconds:.1f} s")
     table = report.results_frame().sort_values("success", kind="stable")  # failures first, suite order kept
     table.insert(0, "result", table.success.map({True: "pass", False: "FAIL"}))
     st.caption(f"{(~table.success).sum()} of {len(table)} expectations fail.")
@@ -48,7 +48,7 @@ def show_result(result) -> None:
 def mapping_form(data: bytes, name: str, kind: str, header: tuple) -> None:
     """Their header -> our fields, for files of an unknown layout; saved in the database for reuse."""
     st.subheader("Column mapping")
-    st.caption(f"Pick, for each {kind} field, the column of {name} that holds it. Required fields are marked *. "
+    st.caption(f"Pick, for each {ui.plain(kind)} field, the column of {ui.plain(name)} that holds it. Required fields are marked *. "
                "Saved mappings are reused automatically for files with the same header.")
     choices = ["—"] + list(header)
     mapping = {}
@@ -57,9 +57,9 @@ def mapping_form(data: bytes, name: str, kind: str, header: tuple) -> None:
         for i, column in enumerate(TABLES[kind].columns):
             guess = next((h for h in header if h.lower().replace(" ", "_") == column.name), "—")
             # Widgets tied to one uploaded file: they cannot live in a shared URL.
-            picked = grid[i % 3].selectbox(f"{column.name}{' *' if column.required else ''}", choices,
+            picked = grid[i % 3].selectbox(f"{ui.plain(column.name)}{' *' if column.required else ''}", choices,
                                            index=choices.index(guess), key=f"data_map_{kind}_{column.name}",
-                                           help=column.description)
+                                           help=ui.plain(column.description))
             if picked != "—":
                 mapping[column.name] = picked
         mapping_name = st.text_input("Save as", value=f"{kind} from {name}", key="data_mapping_name")
@@ -93,13 +93,13 @@ else:
         data = upload.getvalue()
         detected, detected_source, header = detect_kind(data, upload.name)
         kind = detected if kind_choice == "detect" else kind_choice
-        st.caption(f"Header: {len(header)} columns · detected source: {detected_source} · "
-                   f"detected kind: {detected or 'unknown'}")
+        st.caption(f"Header: {len(header)} columns · detected source: {ui.plain(detected_source)} · "
+                   f"detected kind: {ui.plain(detected or 'unknown')}")
         if kind is None:
             kind = st.selectbox("The kind could not be detected; choose it", KINDS, key="data_kind_fallback")
         validate_col, load_col = st.columns(2)
         run_validate = validate_col.button("Validate only", key="data_validate", width="stretch")
-        run_load = load_col.button(f"Validate and load into {kind}", key="data_load", type="primary", width="stretch")
+        run_load = load_col.button(f"Validate and load into {ui.plain(kind)}", key="data_load", type="primary", width="stretch")
         if run_validate or run_load:
             bar = st.progress(0.0, text="starting")
             st.session_state["data_result"] = ingest_bytes(
@@ -129,15 +129,15 @@ else:
         st.markdown("**Undo a load** (restores the rows it replaced; undo later loads of the same table first)")
         for row in active.head(10).itertuples():
             text, button = st.columns([5, 1])
-            text.write(f"#{row.load_id} · {row.kind} · {row.file_name} · {row.rows_loaded:,} new, "
+            text.write(f"#{row.load_id:d} · {ui.plain(row.kind)} · {ui.plain(row.file_name)} · {row.rows_loaded:,} new, "
                        f"{row.rows_updated:,} updated, {row.rows_quarantined:,} quarantined")
             if button.button("Undo", key=f"data_undo_{row.load_id}"):
                 try:
                     store.undo(int(row.load_id))
-                    st.toast(f"Load {row.load_id} undone.")
+                    st.toast(f"Load {row.load_id:d} undone.")
                     st.rerun()
                 except ValueError as exc:
-                    st.error(str(exc))
+                    st.error(ui.plain(exc))
     with_quarantine = history[history.rows_quarantined > 0]
     if not with_quarantine.empty:
         load_id = ui.synced_choice("Quarantined rows of load", with_quarantine.load_id.tolist(),
