@@ -47,9 +47,14 @@ with st.expander("Analysis settings", expanded=False):
                                 help="Shares per variant for the sample-ratio check. Empty: the demo's plan for "
                                      "its experiments, otherwise an equal split.")
 try:
+    intended_split = parse_split(split_text)
+except ExperimentInputError as exc:  # typed or from a shared link: the check goes on with the default split
+    st.warning(f"{ui.plain(exc)} The sample-ratio check uses the default split instead.")
+    intended_split = ()
+try:
     options = AnalysisOptions(correction=correction, alpha=float(alpha), use_cuped=cuped == "on",
                               sequential=sequential == "on", planned_n_per_arm=int(planned) or None,
-                              intended_split=parse_split(split_text))
+                              intended_split=intended_split)
 except ExperimentInputError as exc:
     st.error(ui.plain(exc))
     st.stop()
