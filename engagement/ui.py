@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import re
 from datetime import date
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
@@ -111,6 +112,13 @@ def view_queries(function: Callable[..., Any], *args: Any, **kwargs: Any) -> tup
 _MARKDOWN_ESCAPES = {ord(ch): "\\" + ch for ch in "\\`*_{}[]<>()#+-.!|~$:=\"'&%/@^?;,"}
 
 
+# GitHub-flavoured markdown also turns bare URLs and e-mail addresses into links, after escapes are
+# resolved (it searches the text itself), so no escape stops it: an invisible WORD JOINER (U+2060)
+# between "http:" and "//", "www" and ".", and after "@" breaks the patterns without changing what is read.
+_AUTOLINK_SPOTS = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?<=@)", re.IGNORECASE)
+WORD_JOINER = "\u2060"
+
+
 def plain(value: Any) -> str:
     r"""``value`` as text that every Streamlit call rendering markdown shows literally.
 
@@ -118,10 +126,10 @@ def plain(value: Any) -> str:
     ``st.markdown``/``st.caption``/``st.error``/…, a widget or metric label, or an expander title:
     ``st.caption(f"Loaded from {ui.plain(file_name)}")``.
 
-    >>> print(plain("[refund](http://x) **b**"))
+    >>> print(plain("[refund](http://x) **b**").replace(WORD_JOINER, ""))
     \[refund\]\(http\:\/\/x\) \*\*b\*\*
     """
-    return str(value).translate(_MARKDOWN_ESCAPES)
+    return _AUTOLINK_SPOTS.sub(WORD_JOINER, str(value)).translate(_MARKDOWN_ESCAPES)
 
 
 # -------------------------------------------------------- URL-mirrored state

@@ -148,4 +148,13 @@ def test_plain_leaves_no_markdown_to_interpret():
             i += 1
         unescaped.append(escaped[i])
         i += 1
-    assert "".join(unescaped) == HOSTILE
+    shown = "".join(unescaped)
+    assert shown.replace(ui.WORD_JOINER, "") == HOSTILE
+
+
+def test_plain_breaks_bare_urls_and_addresses():
+    """GFM autolinks bare URLs and e-mail addresses found in the text after escapes are resolved."""
+    shown = ui.plain("http://evil.example/x HTTPS://evil.example www.evil.example me@evil.example").replace("\\", "")
+    assert "http://" not in shown.lower() and "www." not in shown and "@evil" not in shown
+    assert shown.replace(ui.WORD_JOINER, "") == "http://evil.example/x HTTPS://evil.example www.evil.example " \
+                                                "me@evil.example"
