@@ -64,6 +64,7 @@ def build_hostile_db(path: Path) -> Path:
     from engagement.ingest import ingest_bytes
     from engagement.schema import KINDS
     from engagement.sources import save_mapping
+    from engagement.sql import quote_identifier
     from engagement.sql_notebook import Cell, Notebook, save_notebook
     from engagement.store import Store
 
@@ -82,9 +83,9 @@ def build_hostile_db(path: Path) -> Path:
         save_mapping(store.cursor(), SHORT, "orders", (f"id {SHORT}", f"when {SHORT}"),
                      {"order_id": f"id {SHORT}", "ordered_at": f"when {SHORT}"})
         save_notebook(store, Notebook(name=NOTEBOOK_NAME, description=HOSTILE, cells=(
-            Cell(f"SELECT 1 AS \"{HOSTILE.replace('"', '""')}\", 'x' AS \"{SHORT}\""),
+            Cell(f"SELECT 1 AS {quote_identifier(HOSTILE)}, 'x' AS {quote_identifier(SHORT)}"),
             Cell(f"SELECT * FROM \"{SHORT}\""),  # fails: DuckDB's message quotes the hostile name
-            Cell(f"SELECT '{HOSTILE}' AS comment"),
+            Cell("SELECT '" + HOSTILE.replace("'", "''") + "' AS comment"),
         )))
     finally:
         store.close()
