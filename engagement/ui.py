@@ -106,12 +106,13 @@ def view_queries(function: Callable[..., Any], *args: Any, **kwargs: Any) -> tup
 
 
 # ------------------------------------------------------------ text from data
-# Every ASCII punctuation character may be backslash-escaped in CommonMark, and Streamlit's renderer
-# (markdown, widget labels, metric labels, expander titles, radio options) honours the escapes: escaping
-# all of them leaves no link, image, HTML tag, emphasis, math or :colour[...] directive to interpret.
-_MARKDOWN_ESCAPES = {ord(ch): "\\" + ch for ch in "\\`*_{}[]<>()#+-.!|~$:=\"'&%/@^?;,"}
-
-
+# CommonMark lets a backslash escape any ASCII punctuation, and Streamlit's renderer (markdown, widget
+# labels, metric labels, expander titles, radio options) honours it. Escaping the characters that open
+# inline markup leaves no link, image, HTML tag, emphasis, code, math or :colour[...] directive (``[``
+# escaped, ``](`` and ``:red[`` mean nothing); block markers (#, >, -, +, =, "1.") only act at the start of a
+# line. Other punctuation stays as it is, so ordinary text reads and compares unchanged.
+_INLINE_ESCAPES = {ord(ch): "\\" + ch for ch in "\\`*_[]<>~$&|"}
+_LINE_START = re.compile(r"^([ \t]*)([#+=-]|\d+(?=[.)]))", re.MULTILINE)
 # GitHub-flavoured markdown also turns bare URLs and e-mail addresses into links, after escapes are
 # resolved (it searches the text itself), so no escape stops it: an invisible WORD JOINER (U+2060)
 # between "http:" and "//", "www" and ".", and after "@" breaks the patterns without changing what is read.
@@ -127,9 +128,15 @@ def plain(value: Any) -> str:
     ``st.caption(f"Loaded from {ui.plain(file_name)}")``.
 
     >>> print(plain("[refund](http://x) **b**").replace(WORD_JOINER, ""))
-    \[refund\]\(http\:\/\/x\) \*\*b\*\*
+    \[refund\](http://x) \*\*b\*\*
+    >>> print(plain("# not a heading\n2. nor a list"))
+    \# not a heading
+    2\. nor a list
     """
-    return _AUTOLINK_SPOTS.sub(WORD_JOINER, str(value)).translate(_MARKDOWN_ESCAPES)
+    text = _AUTOLINK_SPOTS.sub(WORD_JOINER, str(value)).translate(_INLINE_ESCAPES)
+    # "# x" -> "\# x"; "1. x" -> "1\. x" (the digits stay, the dot after them is escaped)
+    return _LINE_START.sub(lambda m: m.group(1) + (m.group(2) + "\\" if m.group(2).isdigit() else "\\" + m.group(2)),
+                           text)
 
 
 # -------------------------------------------------------- URL-mirrored state

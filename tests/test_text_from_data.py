@@ -137,9 +137,9 @@ def test_the_scan_tells_data_from_literals(snippet, flagged):
 
 
 def test_plain_leaves_no_markdown_to_interpret():
-    """Every markdown-active character is escaped; the escapes resolve back to the original text."""
+    """Every character that opens inline markup is escaped; the escapes resolve back to the original text."""
     escaped = ui.plain(HOSTILE)
-    for active in "![]()<>*$:":
+    for active in "[]<>*$":
         assert all(escaped[i - 1] == "\\" for i, ch in enumerate(escaped) if ch == active), active
     # CommonMark: a backslash before ASCII punctuation stands for the character itself.
     unescaped, i = [], 0
@@ -150,6 +150,11 @@ def test_plain_leaves_no_markdown_to_interpret():
         i += 1
     shown = "".join(unescaped)
     assert shown.replace(ui.WORD_JOINER, "") == HOSTILE
+
+
+def test_plain_escapes_block_markers_only_at_the_start_of_a_line():
+    assert ui.plain("# a\n- b\n+ c\n12. d\n3) e\n===") == "\\# a\n\\- b\n\\+ c\n12\\. d\n3\\) e\n\\==="
+    assert ui.plain("95 % CI 1.2 to 3.4 (Wilson) - p = 0.03") == "95 % CI 1.2 to 3.4 (Wilson) - p = 0.03"
 
 
 def test_plain_breaks_bare_urls_and_addresses():
