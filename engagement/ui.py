@@ -109,9 +109,11 @@ def view_queries(function: Callable[..., Any], *args: Any, **kwargs: Any) -> tup
 # CommonMark lets a backslash escape any ASCII punctuation, and Streamlit's renderer (markdown, widget
 # labels, metric labels, expander titles, radio options) honours it. Escaping the characters that open
 # inline markup leaves no link, image, HTML tag, emphasis, code, math or :colour[...] directive (``[``
-# escaped, ``](`` and ``:red[`` mean nothing); block markers (#, >, -, +, =, "1.") only act at the start of a
+# escaped, ``](`` means nothing); block markers (#, >, -, +, =, "1.") only act at the start of a
 # line. Other punctuation stays as it is, so ordinary text reads and compares unchanged.
 _INLINE_ESCAPES = {ord(ch): "\\" + ch for ch in "\\`*_[]<>~$&|"}
+# ":red" alone is a text directive (an empty coloured span), ":material/x:" an icon: escape a colon before a letter.
+_DIRECTIVE = re.compile(r":(?=[A-Za-z])")
 _LINE_START = re.compile(r"^([ \t]*)([#+=-]|\d+(?=[.)]))", re.MULTILINE)
 # GitHub-flavoured markdown also turns bare URLs and e-mail addresses into links, after escapes are
 # resolved (it searches the text itself), so no escape stops it: an invisible WORD JOINER (U+2060)
@@ -134,6 +136,7 @@ def plain(value: Any) -> str:
     2\. nor a list
     """
     text = _AUTOLINK_SPOTS.sub(WORD_JOINER, str(value)).translate(_INLINE_ESCAPES)
+    text = _DIRECTIVE.sub(r"\\:", text)
     # "# x" -> "\# x"; "1. x" -> "1\. x" (the digits stay, the dot after them is escaped)
     return _LINE_START.sub(lambda m: m.group(1) + (m.group(2) + "\\" if m.group(2).isdigit() else "\\" + m.group(2)),
                            text)

@@ -139,6 +139,7 @@ def test_the_scan_tells_data_from_literals(snippet, flagged):
 def test_plain_leaves_no_markdown_to_interpret():
     """Every character that opens inline markup is escaped; the escapes resolve back to the original text."""
     escaped = ui.plain(HOSTILE)
+    assert "\\:red" in escaped  # ":red" alone would still be a (text) directive
     for active in "[]<>*$":
         assert all(escaped[i - 1] == "\\" for i, ch in enumerate(escaped) if ch == active), active
     # CommonMark: a backslash before ASCII punctuation stands for the character itself.
