@@ -17,17 +17,17 @@ st.caption("Exports are read, checked against their Great Expectations suite (ex
 
 def show_result(result) -> None:
     """The outcome of one validate/load: counts, every expectation, failing rows with their row numbers."""
-    (st.success if result.status in ("loaded", "valid") else st.error)(result.message)
+    (st.success if result.status in ("loaded", "valid") else st.error)(ui.plain(result.message))
     d = result.as_dict()
     cols = st.columns(5)
     for column, key in zip(cols, ("rows_read", "rows_loaded", "rows_updated", "rows_quarantined", "rows_rejected")):
-        column.metric(key.replace("_", " ").capitalize(), f"{d[key]:,}")
+        column.metric(ui.plain(key.replace("_", " ").capitalize()), f"{d[key]:,}")
     for note in result.notes:
-        st.caption(note)
+        st.caption(ui.plain(note))
     if result.report is None:
         return
     report = result.report
-    st.subheader(f"Validation report · {report.rows:,} rows · engine: {report.engine} · {report.seconds:.1f} s")
+    st.subheader(f"Validation report · {report.rows:,} rows · engine: {ui.plain(report.engine)} · {report.seconds:.1f} s")
     table = report.results_frame().sort_values("success", kind="stable")  # failures first, suite order kept
     warned = ~table.success & (table.level == "warning")
     table.insert(0, "result", table.success.map({True: "pass", False: "FAIL"}).where(~warned, "warn"))
@@ -51,7 +51,7 @@ def show_result(result) -> None:
 def mapping_form(data: bytes, name: str, kind: str, header: tuple) -> None:
     """Their header -> our fields, for files of an unknown layout; saved in the database for reuse."""
     st.subheader("Column mapping")
-    st.caption(f"Pick, for each {kind} field, the column of {name} that holds it. Required fields are marked *. "
+    st.caption(f"Pick, for each {ui.plain(kind)} field, the column of {ui.plain(name)} that holds it. Required fields are marked *. "
                "Saved mappings are reused automatically for files with the same header.")
     choices = ["—"] + list(header)
     mapping = {}
@@ -67,9 +67,9 @@ def mapping_form(data: bytes, name: str, kind: str, header: tuple) -> None:
         for i, (field, required, help_text) in enumerate(fields):
             guess = next((h for h in header if h.lower().replace(" ", "_") == field), "—")
             # Widgets tied to one uploaded file: they cannot live in a shared URL.
-            picked = grid[i % 3].selectbox(f"{field}{' *' if required else ''}", choices,
+            picked = grid[i % 3].selectbox(f"{ui.plain(field)}{' *' if required else ''}", choices,
                                            index=choices.index(guess), key=f"data_map_{kind}_{field}",
-                                           help=help_text)
+                                           help=ui.plain(help_text))
             if picked != "—":
                 mapping[field] = picked
         constants = st.text_input("Fixed values for fields the file lacks (FIELD=VALUE, ...)", value="",
@@ -91,7 +91,7 @@ def mapping_form(data: bytes, name: str, kind: str, header: tuple) -> None:
 
 def confirm_undo(row) -> None:
     """The second step of an undo: say what it changes, then undo only on an explicit confirmation."""
-    st.warning(f"Undo load #{row.load_id} ({row.kind})? Its {row.rows_loaded:,} new rows are removed and the "
+    st.warning(f"Undo load #{row.load_id:d} ({ui.plain(row.kind)})? Its {row.rows_loaded:,} new rows are removed and the "
                f"{row.rows_updated:,} rows it replaced come back; the derived tables are rebuilt.")
     confirm, cancel, _ = st.columns([1, 1, 4])
     if confirm.button("Confirm undo", key=f"data_undo_confirm_{row.load_id}", type="primary"):
@@ -101,7 +101,7 @@ def confirm_undo(row) -> None:
             st.toast(f"Load {row.load_id} undone.")
             st.rerun()
         except ValueError as exc:  # refused (later loads need it): the message names them
-            st.error(str(exc))
+            st.error(ui.plain(exc))
     if cancel.button("Cancel", key=f"data_undo_cancel_{row.load_id}"):
         st.session_state.pop("data_undo_pending", None)
         st.rerun()
@@ -132,13 +132,13 @@ else:
         data = upload.getvalue()
         detected, detected_source, header = detect_kind(data, upload.name)
         kind = detected if kind_choice == "detect" else kind_choice
-        st.caption(f"Header: {len(header)} columns · detected source: {detected_source} · "
-                   f"detected kind: {detected or 'unknown'}")
+        st.caption(f"Header: {len(header)} columns · detected source: {ui.plain(detected_source)} · "
+                   f"detected kind: {ui.plain(detected or 'unknown')}")
         if kind is None:
             kind = st.selectbox("The kind could not be detected; choose it", KINDS, key="data_kind_fallback")
         validate_col, load_col = st.columns(2)
         run_validate = validate_col.button("Validate only", key="data_validate", width="stretch")
-        run_load = load_col.button(f"Validate and load into {kind}", key="data_load", type="primary", width="stretch")
+        run_load = load_col.button(f"Validate and load into {ui.plain(kind)}", key="data_load", type="primary", width="stretch")
         if run_validate or run_load:
             bar = st.progress(0.0, text="starting")
             st.session_state["data_result"] = ingest_bytes(
@@ -176,7 +176,7 @@ else:
         st.markdown("**Undo a load** (restores the rows it replaced; undo later loads of the same table first)")
         for row in active.head(10).itertuples():
             text, button = st.columns([5, 1])
-            text.write(f"#{row.load_id} · {row.kind} · {row.file_name} · {row.rows_loaded:,} new, "
+            text.write(f"#{row.load_id:d} · {ui.plain(row.kind)} · {ui.plain(row.file_name)} · {row.rows_loaded:,} new, "
                        f"{row.rows_updated:,} updated, {row.rows_quarantined:,} quarantined")
             if button.button("Undo", key=f"data_undo_{row.load_id}"):
                 st.session_state["data_undo_pending"] = int(row.load_id)  # asked to confirm below
