@@ -80,7 +80,7 @@ def mapping_form(data: bytes, name: str, kind: str, header: tuple) -> None:
         try:
             mapping.update(parse_map_option(constants, kind))
         except ValueError as exc:
-            st.error(str(exc))
+            st.error(ui.plain(exc))
             return
         save_mapping(store.cursor(), mapping_name, kind, header, mapping)
         st.session_state["data_result"] = ingest_bytes(
@@ -98,7 +98,7 @@ def confirm_undo(row) -> None:
         st.session_state.pop("data_undo_pending", None)
         try:
             store.undo(int(row.load_id))
-            st.toast(f"Load {row.load_id} undone.")
+            st.toast(f"Load {row.load_id:d} undone.")
             st.rerun()
         except ValueError as exc:  # refused (later loads need it): the message names them
             st.error(ui.plain(exc))

@@ -26,7 +26,7 @@ if section == SECTIONS[0]:
         f"Customers who bought between {filters.start:%d %b %Y} and {filters.end:%d %b %Y} "
         f"(n = {rfm.customers:,}), scored 1–5 on recency (days since their last order, measured from the end "
         f"of the window) and revenue by quintile (ties share a score); frequency by fixed order-count bands "
-        f"({frequency_band_text()}), so identical customers score alike and every segment can occur."
+        f"({ui.plain(frequency_band_text())}), so identical customers score alike and every segment can occur."
     )
     if rfm.customers == 0:
         st.warning("No purchases in this window and selection. Widen the date range or clear the filters.")
@@ -139,7 +139,7 @@ if section == SECTIONS[2]:
         st.caption(
             f"Calibration fit: r = {clv.bgnbd.r:.3f}, alpha = {clv.bgnbd.alpha:.3f}, a = {clv.bgnbd.a:.3f}, "
             f"b = {clv.bgnbd.b:.3g}; n = {clv.bgnbd.n_customers:,}; log-likelihood {clv.bgnbd.log_likelihood:,.1f}; "
-            f"{clv.bgnbd.fit_status}."
+            f"{ui.plain(clv.bgnbd.fit_status)}."
         )
         st.dataframe(check.bins[["frequency_label", "customers", "predicted_mean", "actual_mean", "actual_ci_low",
                                  "actual_ci_high"]], hide_index=True, column_config={

@@ -75,14 +75,14 @@ def show_holdout(h) -> None:
                 f"{ui.format_value(d.ci_low, 'money')} to {ui.format_value(d.ci_high, 'money')}), times "
                 f"{d.treated_n:,} treated customers. Assigned {h.first_assigned:%d %b %Y} – {h.last_assigned:%d %b %Y}.")
     if not h.windows_complete:
-        st.warning(f"The data end on {h.data_as_of:%d %b %Y}, before the last {h.outcome_days}-day outcome window does: "
+        st.warning(f"The data end on {h.data_as_of:%d %b %Y}, before the last {h.outcome_days:,}-day outcome window does: "
                    "late-assigned customers have had less time to buy, which dilutes the difference. Shorten the window.")
     if h.srm_p_value < SRM_ALPHA:
         st.warning(f"Sample-ratio mismatch: {d.treated_n:,} vs {d.control_n:,} is unlikely under an equal split "
-                 f"({p_phrase(h.srm_p_value)}). Assignment or logging is broken; do not trust this estimate.")
+                 f"({ui.plain(p_phrase(h.srm_p_value))}). Assignment or logging is broken; do not trust this estimate.")
     else:
         st.caption(f"Sample-ratio check (chi-square, equal split assumed, as on the Experiments page): "
-                   f"{p_phrase(h.srm_p_value)}; below {SRM_ALPHA} would flag a broken split.")
+                   f"{ui.plain(p_phrase(h.srm_p_value))}; below {SRM_ALPHA} would flag a broken split.")
 
 
 try:
