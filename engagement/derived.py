@@ -62,10 +62,12 @@ def _rfm_scores(store: Store, cur: duckdb.DuckDBPyConnection) -> None:
 BUILD: tuple[Derived, ...] = (
     Derived("order_facts", ("orders",)),
     Derived("dataset_facts", ("events", "order_facts", "orders", "surveys")),
-    Derived("customer_summary", ("customers", "dataset_facts", "order_facts")),
+    # Every id an activity names is a customer (implied customers), so customer_summary reads them all.
+    Derived("customer_summary", ("customers", "dataset_facts", "events", "experiment_assignments", "order_facts",
+                                 "orders", "surveys")),
     Derived("customer_months", ("customer_summary", "order_facts")),
     Derived("purchases", ("customer_summary", "order_facts")),
-    Derived("purchase_days", ("purchases",)),
+    Derived("purchase_days", ("orders", "purchases")),
     Derived("purchase_states", ("customer_summary", "order_facts")),
     Derived("cohort_cells", ("customer_months", "customer_summary", "order_facts")),
     Derived("survey_answers", ("customer_summary", "order_facts", "surveys")),
@@ -118,7 +120,8 @@ BUILD_ORDER = build_order()
 DERIVED_TABLES = tuple(name for name in BUILD_ORDER if BY_NAME[name].build is None)
 STORED_VIEWS = {entry.name: entry.view for entry in BUILD if entry.view is not None}
 # Kinds no entry reads (tests/test_store_derived.py checks the SQL): loading or undoing them leaves the derived
-# tables as they are, so a programme-cost or experiment upload does not pay for a full rebuild.
+# tables as they are, so a programme-cost upload does not pay for a full rebuild. (Experiment assignments are
+# read: an assigned id is a customer, one of customer_summary's implied customers.)
 KINDS_NOT_DERIVED_FROM = frozenset(KINDS) - {name for entry in BUILD for name in entry.inputs}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import re
 from datetime import date
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
@@ -42,7 +43,7 @@ def get_store() -> Store:
     except (StoreLockedError, StoreOutdatedError) as exc:
         # No page can run: replace the navigation (else Streamlit lists the files in pages/) and say why.
         st.navigation([st.Page(_nothing_to_show, title="Engagement Workbench", default=True)], position="hidden")
-        st.error(str(exc))
+        st.error(plain(exc))
         st.stop()
 
 
@@ -105,15 +106,76 @@ def view_queries(function: Callable[..., Any], *args: Any, **kwargs: Any) -> tup
     return _cached_run(function, args, kwargs)[1]
 
 
+# ------------------------------------------------------------ text from data
+# CommonMark lets a backslash escape any ASCII punctuation, and Streamlit's renderer (markdown, widget
+# labels, metric labels, expander titles, radio options) honours it. Escaping the characters that open
+# inline markup leaves no link, image, HTML tag, emphasis, code, math or :colour[...] directive (``[``
+# escaped, ``](`` means nothing); block markers (#, >, -, +, =, "1.") only act at the start of a
+# line. Other punctuation stays as it is, so ordinary text reads and compares unchanged.
+_INLINE_ESCAPES = {ord(ch): "\\" + ch for ch in "\\`*_[]<>~$&|"}
+# ":red" alone is a text directive (an empty coloured span), ":material/x:" an icon: escape a colon before a letter.
+_DIRECTIVE = re.compile(r":(?=[A-Za-z])")
+_LINE_START = re.compile(r"^([ \t]*)([#+=-]|\d+(?=[.)]))", re.MULTILINE)
+# GitHub-flavoured markdown also turns bare URLs and e-mail addresses into links, after escapes are
+# resolved (it searches the text itself), so no escape stops it: an invisible WORD JOINER (U+2060)
+# between "http:" and "//", "www" and ".", and after "@" breaks the patterns without changing what is read.
+_AUTOLINK_SPOTS = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?<=@)", re.IGNORECASE)
+WORD_JOINER = "\u2060"
+
+
+def plain(value: Any) -> str:
+    r"""``value`` as text that every Streamlit call rendering markdown shows literally.
+
+    Use it for every string that came from data (files, the database, the URL) before it reaches
+    ``st.markdown``/``st.caption``/``st.error``/…, a widget or metric label, or an expander title:
+    ``st.caption(f"Loaded from {ui.plain(file_name)}")``.
+
+    >>> print(plain("[refund](http://x) **b**").replace(WORD_JOINER, ""))
+    \[refund\](http://x) \*\*b\*\*
+    >>> print(plain("# not a heading\n2. nor a list"))
+    \# not a heading
+    2\. nor a list
+    """
+    text = _AUTOLINK_SPOTS.sub(WORD_JOINER, str(value)).translate(_INLINE_ESCAPES)
+    text = _DIRECTIVE.sub(r"\\:", text)
+    # "# x" -> "\# x"; "1. x" -> "1\. x" (the digits stay, the dot after them is escaped)
+    return _LINE_START.sub(lambda m: m.group(1) + (m.group(2) + "\\" if m.group(2).isdigit() else "\\" + m.group(2)),
+                           text)
+
+
 # -------------------------------------------------------- URL-mirrored state
+LINK_NOTICE = "This link's value for {key} ({value}) is not one this page knows; showing {default} instead."
+_LINK_VALUE_SHOWN = 60  # characters of a refused value quoted back in the notice
+
+
+class _Refused(ValueError):
+    """A query-parameter value that parsed but is not acceptable (out of range, not finite)."""
+
+
+def link_notice(key: str, raw: str, default: Any) -> None:
+    """The short notice a refused query-parameter value gets: the page goes on with the default."""
+    shown = raw if len(raw) <= _LINK_VALUE_SHOWN else raw[:_LINK_VALUE_SHOWN] + "…"
+    empty = default is None or (isinstance(default, (str, list, tuple)) and not default)
+    default_text = "the default" if empty else f"'{default}'"
+    st.warning(plain(LINK_NOTICE.format(key=key, value=repr(shown), default=default_text)), icon=":material/link_off:")
+
+
 def _from_query(key: str, parse: Callable[[str], Any], default: Any) -> Any:
+    """The URL's value for ``key`` parsed by ``parse``; on a missing value the default, on a value
+    ``parse`` refuses (any exception: a shared link must never crash a page) the default with a notice."""
     raw = st.query_params.get(key)
     if raw is None:
         return default
     try:
         return parse(raw)
-    except (ValueError, TypeError):
+    except Exception:  # noqa: BLE001 - whatever the parser raises, the link falls back to the default
+        link_notice(key, raw, default)
         return default
+
+
+# Radio buttons, segmented controls and pills render their option labels as markdown; selectboxes and
+# multiselects show them as text.
+_MARKDOWN_OPTION_WIDGETS = ("radio", "segmented_control", "pills")
 
 
 def synced_choice(label: str, options: Sequence[Any], key: str, default: Any = None,
@@ -131,6 +193,9 @@ def synced_choice(label: str, options: Sequence[Any], key: str, default: Any = N
         st.session_state[key] = _from_query(key, lambda raw: by_text[raw], fallback)
     elif st.session_state[key] not in options and options:
         st.session_state[key] = default if default in options else options[0]
+    if getattr(widget, "__name__", "") in _MARKDOWN_OPTION_WIDGETS:  # these render their options as markdown
+        shown = widget_kwargs.pop("format_func", str)
+        widget_kwargs["format_func"] = lambda option: plain(shown(option))
     value = widget(label, options, key=key, **widget_kwargs)
     st.query_params[key] = str(value)
     return value
@@ -140,13 +205,16 @@ def synced_number(label: str, key: str, default: float, widget: Callable[..., An
                   **widget_kwargs: Any) -> Any:
     """A number input or slider whose value lives in the URL as ``?key=value``."""
     widget = widget or st.number_input
-    cast = type(default)
+    low, high = widget_kwargs.get("min_value"), widget_kwargs.get("max_value")
+
+    def parse(raw: str) -> float:
+        value = type(default)(raw)
+        if not math.isfinite(value) or (low is not None and value < low) or (high is not None and value > high):
+            raise _Refused(raw)
+        return value
+
     if key not in st.session_state:
-        value = _from_query(key, cast, default)
-        low, high = widget_kwargs.get("min_value"), widget_kwargs.get("max_value")
-        if (low is not None and value < low) or (high is not None and value > high):
-            value = default
-        st.session_state[key] = value
+        st.session_state[key] = _from_query(key, parse, default)
     value = widget(label, key=key, **widget_kwargs)
     st.query_params[key] = str(value)
     return value
@@ -154,6 +222,13 @@ def synced_number(label: str, key: str, default: float, widget: Callable[..., An
 
 def _split(raw: str) -> list[str]:
     return [part for part in raw.split(",") if part]
+
+
+def _known_parts(raw: str, known: Sequence[str]) -> list[str]:
+    parts = _split(raw)
+    if any(part not in known for part in parts):
+        raise _Refused(raw)
+    return parts
 
 
 def synced_text(label: str, key: str, default: str = "", **widget_kwargs: Any) -> str:
@@ -175,8 +250,7 @@ def synced_multichoice(label: str, options: Sequence[Any], key: str, default: Se
     by_text = {str(o): o for o in options}
     if key not in st.session_state:
         fallback = [d for d in default if d in options]
-        st.session_state[key] = _from_query(key, lambda raw: [by_text[p] for p in _split(raw) if p in by_text],
-                                            fallback)
+        st.session_state[key] = _from_query(key, lambda raw: [by_text[p] for p in _split(raw)], fallback)
     else:
         st.session_state[key] = [v for v in st.session_state[key] if v in options]
     value = st.multiselect(label, options, key=key, **widget_kwargs)
@@ -198,10 +272,9 @@ def sidebar_filters(store: Store) -> Filters:
         end = _from_query("end", date.fromisoformat, defaults.end)
         start, end = max(min(start, high), low), min(max(end, low), high)
         st.session_state["date_range"] = (start, max(start, end))
-    if "channels" not in st.session_state:
-        st.session_state["channels"] = [c for c in _from_query("channel", _split, []) if c in range_.channels]
-    if "segments" not in st.session_state:
-        st.session_state["segments"] = [s for s in _from_query("segment", _split, []) if s in range_.segments]
+    for key, state_key, known in (("channel", "channels", range_.channels), ("segment", "segments", range_.segments)):
+        if state_key not in st.session_state:
+            st.session_state[state_key] = _from_query(key, lambda raw, known=known: _known_parts(raw, known), [])
 
     with st.sidebar:
         st.subheader("Filters")
@@ -261,7 +334,7 @@ def current_filters() -> Filters:
 def demo_banner(store: Store) -> None:
     if store.is_demo():
         customers = store.cursor().execute("SELECT count(*) FROM customers").fetchall()[0][0]
-        st.info(DEMO_NOTICE.format(customers=customers))
+        st.info(DEMO_NOTICE.format(customers=int(customers)))
 
 
 def download_csv(frame: pd.DataFrame, file_name: str, label: str = "Download CSV", key: str | None = None) -> None:

@@ -30,7 +30,7 @@ with right:
 
 matrix = ui.view_data(retention_matrix, filters, grain, split)
 column, label, unit, definition = METRICS[metric]
-st.caption(f"**{label}.** {definition} Cells a cohort has not lived through yet are blank, not 0 %. "
+st.caption(f"**{ui.plain(label)}.** {ui.plain(definition)} Cells a cohort has not lived through yet are blank, not 0 %. "
            "The top row averages all cohorts, weighted by cohort size, over the cells they have completed.")
 
 if matrix.cells.empty:
@@ -48,17 +48,17 @@ else:
     a, b, c = st.columns(3)
     a.metric("Customers in these cohorts", f"{customers:,}", help="First-time buyers in the cohorts shown.",
              border=True)
-    a.caption(f"{cohorts_n} cohorts, as of {pd.Timestamp(matrix.as_of):%d %b %Y %H:%M}")
+    a.caption(f"{cohorts_n:,} cohorts, as of {pd.Timestamp(matrix.as_of):%d %b %Y %H:%M}")
     if not first_return.empty:
         row = first_return.iloc[0]
-        b.metric(f"Bought again in {grain} 1", ui.format_value(row["customer_retention"], "share"), border=True,
+        b.metric(f"Bought again in {ui.plain(grain)} 1", ui.format_value(row["customer_retention"], "share"), border=True,
                  help="Size-weighted over the cohorts that have completed period 1. " + METRICS["customers"][3])
         b.caption(f"95 % CI {row['ci_low']:.1%} to {row['ci_high']:.1%} · n = {int(row['cohort_customers']):,} "
                   f"customers in {int(row['cohorts'])} cohorts")
         # The latest period that at least half of the customers' cohorts have completed (not one lone cohort).
         broad = shown[shown["cohort_customers"] >= 0.5 * customers]
         last = broad[broad["period_number"] == broad["period_number"].max()].iloc[0]
-        c.metric(f"Revenue per customer by {grain} {int(last['period_number'])}", ui.format_value(last["ltv"], "money"),
+        c.metric(f"Revenue per customer by {ui.plain(grain)} {int(last['period_number'])}", ui.format_value(last["ltv"], "money"),
                  border=True, help="Cumulative net revenue per customer (size-weighted over mature cohorts).")
         c.caption(f"n = {int(last['cohort_customers']):,} customers in {int(last['cohorts'])} cohorts "
                   "old enough to have completed it")

@@ -4,9 +4,10 @@ import pandas as pd
 import streamlit as st
 
 from engagement import ui
-from engagement.intake.ingest import ON_INVALID, detect_kind, ingest_bytes, load_history, quarantined_rows
+from engagement.intake.ingest import ON_INVALID, activity_counts, detect_kind, ingest_bytes, load_history, quarantined_rows
+from engagement.intake.line_items import LINE_FIELDS
 from engagement.warehouse.schema import KINDS, TABLES
-from engagement.intake.sources import SOURCES, save_mapping, saved_mappings
+from engagement.intake.sources import SOURCES, parse_map_option, save_mapping, saved_mappings
 
 store = ui.get_store()
 st.title("Data")
@@ -16,20 +17,22 @@ st.caption("Exports are read, checked against their Great Expectations suite (ex
 
 def show_result(result) -> None:
     """The outcome of one validate/load: counts, every expectation, failing rows with their row numbers."""
-    (st.success if result.status in ("loaded", "valid") else st.error)(result.message)
+    (st.success if result.status in ("loaded", "valid") else st.error)(ui.plain(result.message))
     d = result.as_dict()
     cols = st.columns(5)
     for column, key in zip(cols, ("rows_read", "rows_loaded", "rows_updated", "rows_quarantined", "rows_rejected")):
-        column.metric(key.replace("_", " ").capitalize(), f"{d[key]:,}")
+        column.metric(ui.plain(key.replace("_", " ").capitalize()), f"{d[key]:,}")
     for note in result.notes:
-        st.caption(note)
+        st.caption(ui.plain(note))
     if result.report is None:
         return
     report = result.report
-    st.subheader(f"Validation report · {report.rows:,} rows · engine: {report.engine} · {report.seconds:.1f} s")
+    st.subheader(f"Validation report · {report.rows:,} rows · engine: {ui.plain(report.engine)} · {report.seconds:.1f} s")
     table = report.results_frame().sort_values("success", kind="stable")  # failures first, suite order kept
-    table.insert(0, "result", table.success.map({True: "pass", False: "FAIL"}))
-    st.caption(f"{(~table.success).sum()} of {len(table)} expectations fail.")
+    warned = ~table.success & (table.level == "warning")
+    table.insert(0, "result", table.success.map({True: "pass", False: "FAIL"}).where(~warned, "warn"))
+    st.caption(f"{(~table.success & ~warned).sum()} of {len(table)} expectations fail"
+               f"{f'; {warned.sum()} warn (reported, the rows load)' if warned.any() else ''}.")
     order = ["result", "description", "unexpected_count", "unexpected_percent", "level", "fix", "expectation",
              "column", "element_count", "engine", "note"]
     st.dataframe(
@@ -48,42 +51,57 @@ def show_result(result) -> None:
 def mapping_form(data: bytes, name: str, kind: str, header: tuple) -> None:
     """Their header -> our fields, for files of an unknown layout; saved in the database for reuse."""
     st.subheader("Column mapping")
-    st.caption(f"Pick, for each {kind} field, the column of {name} that holds it. Required fields are marked *. "
+    st.caption(f"Pick, for each {ui.plain(kind)} field, the column of {ui.plain(name)} that holds it. Required fields are marked *. "
                "Saved mappings are reused automatically for files with the same header.")
     choices = ["—"] + list(header)
     mapping = {}
+    # Line-item files (one row per order line) name their quantity and price columns; orders are folded.
+    line_fields = [(f, {"line_quantity": "Quantity of the line (line-item files)",
+                        "line_price": "Unit price of the line (line-item files)",
+                        "order_total": "Order total, repeated on each line (optional)"}[f])
+                   for f in LINE_FIELDS] if kind == "orders" else []
+    fields = [(c.name, c.required, c.description) for c in TABLES[kind].columns] + \
+        [(f, False, help_text) for f, help_text in line_fields]
     with st.form("data_mapping_form"):
         grid = st.columns(3)
-        for i, column in enumerate(TABLES[kind].columns):
-            guess = next((h for h in header if h.lower().replace(" ", "_") == column.name), "—")
+        for i, (field, required, help_text) in enumerate(fields):
+            guess = next((h for h in header if h.lower().replace(" ", "_") == field), "—")
             # Widgets tied to one uploaded file: they cannot live in a shared URL.
-            picked = grid[i % 3].selectbox(f"{column.name}{' *' if column.required else ''}", choices,
-                                           index=choices.index(guess), key=f"data_map_{kind}_{column.name}",
-                                           help=column.description)
+            picked = grid[i % 3].selectbox(f"{ui.plain(field)}{' *' if required else ''}", choices,
+                                           index=choices.index(guess), key=f"data_map_{kind}_{field}",
+                                           help=ui.plain(help_text))
             if picked != "—":
-                mapping[column.name] = picked
+                mapping[field] = picked
+        constants = st.text_input("Fixed values for fields the file lacks (FIELD=VALUE, ...)", value="",
+                                  key="data_mapping_constants", placeholder="currency=GBP, status=paid")
         mapping_name = st.text_input("Save as", value=f"{kind} from {name}", key="data_mapping_name")
         save = st.form_submit_button("Save mapping and load")
     if save:
+        try:
+            mapping.update(parse_map_option(constants, kind))
+        except ValueError as exc:
+            st.error(ui.plain(exc))
+            return
         save_mapping(store.cursor(), mapping_name, kind, header, mapping)
-        st.session_state["data_result"] = ingest_bytes(store, kind, data, name, mapping=mapping,
-                                                       on_invalid=st.session_state.get("data_on_invalid", "reject"))
+        st.session_state["data_result"] = ingest_bytes(
+            store, kind, data, name, mapping=mapping, on_invalid=st.session_state.get("data_on_invalid", "reject"),
+            strict_customers=st.session_state.get("data_strict_customers", False))
         st.rerun()
 
 
 def confirm_undo(row) -> None:
     """The second step of an undo: say what it changes, then undo only on an explicit confirmation."""
-    st.warning(f"Undo load #{row.load_id} ({row.kind})? Its {row.rows_loaded:,} new rows are removed and the "
+    st.warning(f"Undo load #{row.load_id:d} ({ui.plain(row.kind)})? Its {row.rows_loaded:,} new rows are removed and the "
                f"{row.rows_updated:,} rows it replaced come back; the derived tables are rebuilt.")
     confirm, cancel, _ = st.columns([1, 1, 4])
     if confirm.button("Confirm undo", key=f"data_undo_confirm_{row.load_id}", type="primary"):
         st.session_state.pop("data_undo_pending", None)
         try:
             store.undo(int(row.load_id))
-            st.toast(f"Load {row.load_id} undone.")
+            st.toast(f"Load {row.load_id:d} undone.")
             st.rerun()
         except ValueError as exc:  # refused (later loads need it): the message names them
-            st.error(str(exc))
+            st.error(ui.plain(exc))
     if cancel.button("Cancel", key=f"data_undo_cancel_{row.load_id}"):
         st.session_state.pop("data_undo_pending", None)
         st.rerun()
@@ -107,21 +125,25 @@ else:
                                       widget=st.radio, horizontal=True,
                                       help="reject: any failing row rejects the file. quarantine: load the valid "
                                            "rows, keep the failing ones (with reason and row number).")
+    st.checkbox("Strict customers", key="data_strict_customers",
+                help="Refuse rows naming a customer no customers export has loaded. Off: such ids are implied "
+                     "customers (a customer exists when any activity names the id).")
     if upload is not None:
         data = upload.getvalue()
         detected, detected_source, header = detect_kind(data, upload.name)
         kind = detected if kind_choice == "detect" else kind_choice
-        st.caption(f"Header: {len(header)} columns · detected source: {detected_source} · "
-                   f"detected kind: {detected or 'unknown'}")
+        st.caption(f"Header: {len(header)} columns · detected source: {ui.plain(detected_source)} · "
+                   f"detected kind: {ui.plain(detected or 'unknown')}")
         if kind is None:
             kind = st.selectbox("The kind could not be detected; choose it", KINDS, key="data_kind_fallback")
         validate_col, load_col = st.columns(2)
         run_validate = validate_col.button("Validate only", key="data_validate", width="stretch")
-        run_load = load_col.button(f"Validate and load into {kind}", key="data_load", type="primary", width="stretch")
+        run_load = load_col.button(f"Validate and load into {ui.plain(kind)}", key="data_load", type="primary", width="stretch")
         if run_validate or run_load:
             bar = st.progress(0.0, text="starting")
             st.session_state["data_result"] = ingest_bytes(
                 store, kind, data, upload.name, source=source, on_invalid=on_invalid, dry_run=run_validate,
+                strict_customers=st.session_state.get("data_strict_customers", False),
                 progress=lambda stage, fraction: bar.progress(fraction, text=stage),
             )
             bar.empty()
@@ -136,6 +158,13 @@ else:
         with st.expander(f"Saved column mappings ({len(saved)})"):
             st.dataframe(pd.DataFrame(saved).drop(columns=["header_signature"]), hide_index=True, width="stretch")
 
+counts = activity_counts(store)
+if counts["implied_customers"] or counts["guest_orders"]:
+    st.caption(f"{counts['implied_customers']:,} implied customers: named by orders, events, surveys or "
+               "experiment assignments but in no customers export (customer_summary.is_implied; a customers "
+               f"export adds their attributes). {counts['guest_orders']:,} guest orders without a customer id: in "
+               "revenue and order totals, left out of customer-level views.")
+
 st.header("Load history")
 history = load_history(store)
 if history.empty:
@@ -147,7 +176,7 @@ else:
         st.markdown("**Undo a load** (restores the rows it replaced; undo later loads of the same table first)")
         for row in active.head(10).itertuples():
             text, button = st.columns([5, 1])
-            text.write(f"#{row.load_id} · {row.kind} · {row.file_name} · {row.rows_loaded:,} new, "
+            text.write(f"#{row.load_id:d} · {ui.plain(row.kind)} · {ui.plain(row.file_name)} · {row.rows_loaded:,} new, "
                        f"{row.rows_updated:,} updated, {row.rows_quarantined:,} quarantined")
             if button.button("Undo", key=f"data_undo_{row.load_id}"):
                 st.session_state["data_undo_pending"] = int(row.load_id)  # asked to confirm below

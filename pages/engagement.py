@@ -13,7 +13,7 @@ from engagement.value.engagement_score import (
 
 filters = ui.current_filters()
 st.title("Engagement")
-st.caption(f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y} ({filters.days} days). {SCORE_DEFINITION}")
+st.caption(f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y} ({filters.days:,} days). {SCORE_DEFINITION}")
 
 defaults = EngagementWeights()
 with st.expander("Score weights and the engaged threshold (editable; kept in the link)", expanded=False):
@@ -21,7 +21,7 @@ with st.expander("Score weights and the engaged threshold (editable; kept in the
     values = {}
     for i, (name, label) in enumerate(BEHAVIOURS.items()):
         with columns[i % 4]:
-            values[name] = ui.synced_number(f"{label}: points each", key=f"engagement_w_{name}",
+            values[name] = ui.synced_number(f"{ui.plain(label)}: points each", key=f"engagement_w_{name}",
                                             default=float(getattr(defaults, name)), min_value=0.0, step=0.25)
     with columns[3]:
         threshold = ui.synced_number("Engaged from score", key="engagement_threshold", default=DEFAULT_THRESHOLD,
@@ -44,9 +44,9 @@ c2.metric("Engaged share of revenue", ui.format_value(share.value, "share"), bor
           help=REVENUE_SHARE_DEFINITION)
 c2.caption(f"95 % CI {ui.format_value(share.ci_low, 'share')} to {ui.format_value(share.ci_high, 'share')} · n = {share.n:,}")
 c3.metric("LTV ratio, engaged ÷ not", f"{ltv.contrast:,.1f}×" if ltv.contrast == ltv.contrast else "–",
-          border=True, help=ltv.definition)
+          border=True, help=ui.plain(ltv.definition))
 c3.caption(f"95 % CI {ltv.contrast_low:,.1f}× to {ltv.contrast_high:,.1f}× · n = {ltv.engaged.n:,} / {ltv.unengaged.n:,}")
-c4.metric("Revenue per customer gap", ui.format_value(revenue.contrast, "money"), border=True, help=revenue.definition)
+c4.metric("Revenue per customer gap", ui.format_value(revenue.contrast, "money"), border=True, help=ui.plain(revenue.definition))
 c4.caption(f"95 % CI {ui.format_value(revenue.contrast_low, 'money')} to "
            f"{ui.format_value(revenue.contrast_high, 'money')} (Welch)")
 st.caption(CIRCULARITY_NOTE)
@@ -119,7 +119,7 @@ else:
                                     "click_rate", "conversion_rate", "conversion_rate_ci_low", "conversion_rate_ci_high")},
                                 "revenue_after_click": st.column_config.NumberColumn(format="dollar")})
     st.caption("Click rate = recipients who clicked / recipients (Wilson 95 % CI). Conversion = clicks followed by "
-               f"a purchase within {conversion_days} days / clicks. Opens are shown for reference and never rank a channel.")
+               f"a purchase within {conversion_days:,} days / clicks. Opens are shown for reference and never rank a channel.")
     ui.download_csv(channels, "channel_engagement.csv")
 
 with st.expander("Most engaged customers (top 5,000)"):

@@ -8,9 +8,10 @@ from engagement.stats import abstats
 from engagement.notebook.export import LibraryCall
 from engagement.charts.experiments import forest_plot
 from engagement.experiments.inputs import parse_split, read_unit_file, summary_analysis, unit_file_analysis
-from engagement.experiments.analysis import SEGMENT_BY_OPTIONS, AnalysisOptions, ExperimentInputError, ExperimentQuery
-from engagement.experiments.analysis import experiment_analysis, guess_control, list_experiments, result_records
-from engagement.experiments.analysis import results_table, srm_table, with_options
+from engagement.experiments.analysis import (
+    RESULTS_METHOD_NOTE, SEGMENT_BY_OPTIONS, AnalysisOptions, ExperimentInputError, ExperimentQuery,
+    experiment_analysis, guess_control, list_experiments, result_records, results_table, srm_table, with_options,
+)
 from engagement.warehouse.schema import ENGAGEMENT_EVENT_TYPES
 
 BADGES = {"positive": ":green-badge[:material/trending_up: Raised]",
@@ -47,11 +48,16 @@ with st.expander("Analysis settings", expanded=False):
                                 help="Shares per variant for the sample-ratio check. Empty: the demo's plan for "
                                      "its experiments, otherwise an equal split.")
 try:
+    intended_split = parse_split(split_text)
+except ExperimentInputError as exc:  # typed or from a shared link: the check goes on with the default split
+    st.warning(f"{ui.plain(exc)} The sample-ratio check uses the default split instead.")
+    intended_split = ()
+try:
     options = AnalysisOptions(correction=correction, alpha=float(alpha), use_cuped=cuped == "on",
                               sequential=sequential == "on", planned_n_per_arm=int(planned) or None,
-                              intended_split=parse_split(split_text))
+                              intended_split=intended_split)
 except ExperimentInputError as exc:
-    st.error(str(exc))
+    st.error(ui.plain(exc))
     st.stop()
 
 analysis = None
@@ -116,22 +122,22 @@ try:
                                num_rows="dynamic", key=f"experiments_summary_{kind}", width="stretch")
         analysis = summary_analysis(typed, kind, options, label="conversion rate" if kind == "binary" else "mean")
 except ExperimentInputError as exc:
-    st.error(str(exc))
+    st.error(ui.plain(exc))
     st.stop()
 
 # ------------------------------------------------------------------ health checks first
 if analysis.srm.failed:
-    st.error(analysis.srm_message, icon=":material/gpp_bad:")
+    st.error(ui.plain(analysis.srm_message), icon=":material/gpp_bad:")
 elif analysis.srm.is_borderline:
-    st.warning(analysis.srm_message, icon=":material/warning:")
+    st.warning(ui.plain(analysis.srm_message), icon=":material/warning:")
 else:
-    st.success(analysis.srm_message, icon=":material/verified:")
+    st.success(ui.plain(analysis.srm_message), icon=":material/verified:")
 with st.expander("Units per arm (sample-ratio check)", expanded=analysis.srm.failed):
     st.dataframe(srm_table(analysis), hide_index=True, column_config={
         "Share": st.column_config.NumberColumn(format="percent"),
         "Intended share": st.column_config.NumberColumn(format="percent")})
 for note in analysis.notes:
-    st.caption(note)
+    st.caption(ui.plain(note))
 early = [r for r in analysis.results if r.status == "early"]
 if early:
     st.warning(f"Read before its planned size ({options.planned_n_per_arm:,} units per arm): a fixed-size test "
@@ -141,26 +147,19 @@ if early:
 # ------------------------------------------------------------------ verdicts and lifts
 st.subheader("Verdicts")
 for result in analysis.results:
-    st.markdown(f"{BADGES[result.status]} {result.verdict}")
+    st.markdown(f"{BADGES[result.status]} {ui.plain(result.verdict)}")
 
 st.altair_chart(forest_plot(analysis.results), width="stretch")
 st.dataframe(results_table(analysis.results), hide_index=True, width="stretch")
 ui.download_csv(pd.DataFrame(result_records(analysis)), "experiment_results.csv", key="experiments_download")
-st.caption("One scale per row (\"Tested on\"): the p-value, the interval the verdict quotes and the verdict are "
-           "all about the relative lift (delta method, as GrowthBook tests it) unless the control mean is not "
-           "positive, then about the difference. With a multiple-testing correction the quoted intervals are "
-           "widened like the p-values (\"CI level\" is the per-comparison level), so a verdict never claims a "
-           "change its interval does not show. With CUPED on, Control and Variant value are the adjusted means "
-           "the lift is computed from (raw means beside them). P(beats control), the credible interval and "
-           "expected loss: Bayesian view with a flat prior (normal approximation). Detectable lift: the "
-           "smallest relative change this sample finds 80 % of the time.")
+st.caption(RESULTS_METHOD_NOTE)
 
 if analysis.segment_results:
-    with st.expander(f"Segment breakdown ({analysis.segment_by.replace('_', ' ')}), "
-                     f"{options.correction} correction across all segments", expanded=True):
+    with st.expander(f"Segment breakdown ({ui.plain(analysis.segment_by.replace('_', ' '))}), "
+                     f"{ui.plain(options.correction)} correction across all segments", expanded=True):
         if analysis.segments_failing_srm:
             st.warning(f"Units per arm are off the intended split (p < 0.001) within: "
-                       f"{', '.join(analysis.segments_failing_srm)}. Treat those segments' results with suspicion; "
+                       f"{ui.plain(', '.join(analysis.segments_failing_srm))}. Treat those segments' results with suspicion; "
                        "for lifecycle stage the treatment itself can move customers between stages.",
                        icon=":material/warning:")
         st.altair_chart(forest_plot(analysis.segment_results, "Relative lift by segment"), width="stretch")
@@ -191,7 +190,7 @@ with st.expander("Power calculator: how many units does a test need?"):
                      f"{abstats.minimum_detectable_relative_lift(mean, spread, int(units), float(alpha)):.1%}",
                      help="The smallest relative change this many units find 80 % of the time.")
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(ui.plain(exc))
 
 if source == "Loaded experiment":  # files and typed-in numbers are not in the database a notebook opens
     ui.view_exports(ui.view_recipe(

@@ -18,11 +18,11 @@ store = ui.get_store()
 
 st.title("Customer lifecycle")
 as_of_text = f"{defaults.as_of:%d %b %Y %H:%M}" if defaults.as_of else "–"
-st.caption(f"Stages as of the data's latest activity ({as_of_text}). The sidebar's channel and segment filters "
+st.caption(f"Stages as of the data's latest activity ({ui.plain(as_of_text)}). The sidebar's channel and segment filters "
            "pick the customers; its date range sets the months shown over time and who enters the funnel.")
 
 with st.expander("Stage thresholds", expanded=False):
-    st.caption(defaults.explanation)
+    st.caption(ui.plain(defaults.explanation))
     a, b, c = st.columns(3)
     with a:
         at_risk_days = ui.synced_number("At risk after (days without a purchase)", key="lifecycle_at_risk_days",
@@ -37,7 +37,7 @@ try:
     thresholds = StageThresholds(at_risk_days=int(at_risk_days), lapsed_days=int(lapsed_days),
                                  vip_top_share=vip_percent / 100)
 except ValueError as problem:
-    st.warning(f"{problem} Using the defaults instead.")
+    st.warning(f"{ui.plain(problem)} Using the defaults instead.")
     thresholds = defaults.thresholds
 
 # ---------------------------------------------------------------- today's stages
@@ -92,7 +92,7 @@ min_tenure = ui.synced_number("Only customers whose first purchase was at least 
 funnel = ui.view_data(purchase_funnel, filters, int(min_tenure))
 if funnel.steps[0].customers:
     st.altair_chart(lifecycle_charts.funnel_chart(funnel), width="stretch")
-    st.caption(f"First purchases from {filters.start:%d %b %Y} to {filters.end:%d %b %Y}, at least {min_tenure} "
+    st.caption(f"First purchases from {filters.start:%d %b %Y} to {filters.end:%d %b %Y}, at least {min_tenure:,} "
                "days before the data's end, so recent buyers who had no time to return do not drag the rates "
                "down. Conversion: share of the previous step who made one more purchase (95 % Wilson CI).")
 else:
@@ -104,8 +104,8 @@ if km.subjects:
     cells = st.columns(5)
     for column, days in zip(cells, (30, 90, 180, 365)):
         share, low, high = km.event_probability_by(days)
-        column.metric(f"Within {days} days", f"{share:.1%}", border=True,
-                      help=f"Share of first-time buyers who bought a second time within {days} days (Kaplan-Meier).")
+        column.metric(f"Within {days:,} days", f"{share:.1%}", border=True,
+                      help=f"Share of first-time buyers who bought a second time within {days:,} days (Kaplan-Meier).")
         column.caption(f"95 % CI {low:.1%}–{high:.1%}")
     median = f"{km.median:.0f} days" if km.median == km.median else "–"
     cells[4].metric("Median wait", median, border=True,
@@ -118,7 +118,7 @@ st.subheader("Customer lists for activation")
 stage = ui.synced_choice("Stage", list(STAGES), key="lifecycle_list_stage", default="at_risk",
                          format_func=STAGE_LABELS.get)
 count = int(current.loc[current["lifecycle_stage"] == stage, "customers"].sum()) if total else 0
-st.caption(f"{count:,} customers are {STAGE_LABELS[stage].lower()} today: {definitions[stage]} The file has the "
+st.caption(f"{count:,} customers are {STAGE_LABELS[stage].lower()} today: {ui.plain(definitions[stage])} The file has the "
            "e-mail address and marketing consent; import only consenting customers into your e-mail tool.")
 ui.download_csv_on_click(lambda: stage_customers(store, filters, thresholds, stage), f"customers_{stage}.csv",
                          label=f"Download the {count:,} {STAGE_LABELS[stage].lower()} customers (CSV)",

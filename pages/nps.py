@@ -22,28 +22,28 @@ definition = (
     "NPS = % promoters (9-10) minus % detractors (0-6), from -100 to +100." if survey == "NPS"
     else "% satisfied = share of answers of 4 or 5 on the 1-5 scale; 3 is neutral, 1-2 dissatisfied."
 )
-st.caption(f"{definition} Answers given {filters.start:%d %b %Y} – {filters.end:%d %b %Y} by the selected "
-           f"customers. 95 % intervals: {scale.interval_method}.")
+st.caption(f"{ui.plain(definition)} Answers given {filters.start:%d %b %Y} – {filters.end:%d %b %Y} by the selected "
+           f"customers. 95 % intervals: {ui.plain(scale.interval_method)}.")
 
 overall = ui.view_data(survey_breakdown, filters, scale)
 if overall.empty or int(overall["responses"].sum()) == 0:
-    st.warning(f"No {survey} answers in this period and selection. Widen the date range or clear the filters.")
+    st.warning(f"No {ui.plain(survey)} answers in this period and selection. Widen the date range or clear the filters.")
     st.stop()
 row = overall.iloc[0]
 versus_before = ui.view_data(compare_with_previous_period, filters, scale)
 score_text = f"{row['score']:+.0f}" if survey == "NPS" else f"{row['score']:.1f}%"
 columns = st.columns(4)
-columns[0].metric(scale.score_label, score_text, border=True,
+columns[0].metric(ui.plain(scale.score_label), ui.plain(score_text), border=True,
                   delta=None if versus_before.n_b == 0 else f"{versus_before.difference:+.1f} pts vs before",
-                  help=f"{definition} Change against the {filters.days} days before.")
+                  help=f"{ui.plain(definition)} Change against the {filters.days:,} days before.")
 columns[0].caption(f"95 % CI {row['ci_low']:.1f} to {row['ci_high']:.1f} · n = {int(row['responses']):,}")
 for column, (label, count, share) in zip(columns[1:], [
     (top, "top_box", "top_share"), (middle, "middle", "middle_share"), (bottom, "bottom_box", "bottom_share")
 ]):
-    column.metric(label.capitalize(), f"{row[share]:.1%}", border=True)
+    column.metric(ui.plain(label.capitalize()), f"{row[share]:.1%}", border=True)
     column.caption(f"{int(row[count]):,} of {int(row['responses']):,} answers")
-st.caption(f"**Against the previous {filters.days} days:** {difference_sentence(versus_before)} "
-           f"Test: {scale.difference_method}.")
+st.caption(f"**Against the previous {filters.days:,} days:** {ui.plain(difference_sentence(versus_before))} "
+           f"Test: {ui.plain(scale.difference_method)}.")
 
 # One view at a time (a radio, not st.tabs): charts in hidden tabs render at zero size, and only the
 # chosen view's data is computed.
@@ -59,9 +59,9 @@ if view == "Trend":
     left.altair_chart(charts.score_trend_chart(trend, scale, grain), width="stretch")
     right.altair_chart(charts.category_split_chart(trend, scale, grain), width="stretch")
     small = int(trend["is_small"].sum())
-    st.caption(f"Band: 95 % interval ({scale.interval_method}). Faded points: {small} of {len(trend)} {grain}s have "
-               f"fewer than {SMALL_GROUP_MIN} answers (a partial first or last {grain} often does)."
-               if small else f"Band: 95 % interval ({scale.interval_method}).")
+    st.caption(f"Band: 95 % interval ({ui.plain(scale.interval_method)}). Faded points: {small:,} of {len(trend)} "
+               f"{ui.plain(grain)}s have fewer than {SMALL_GROUP_MIN} answers (a partial first or last "
+               f"{ui.plain(grain)} often does)." if small else f"Band: 95 % interval ({ui.plain(scale.interval_method)}).")
 
 elif view == "Breakdowns":
     dimension = ui.synced_choice("Break down by", list(DIMENSIONS), key="nps_by", format_func=DIMENSIONS.get)
@@ -70,7 +70,7 @@ elif view == "Breakdowns":
     notes = [f"Faded and flagged: groups with fewer than {SMALL_GROUP_MIN} answers (wide intervals, read with care)."]
     if dimension == "stage":
         notes.append("Lifecycle stage is the customer's stage as of the latest data, not at the time of the answer.")
-    st.caption(" ".join(notes))
+    st.caption(ui.plain(" ".join(notes)))
     table = breakdown[["group_value", "responses", "top_box", "middle", "bottom_box", "score", "ci_low", "ci_high",
                        "is_small"]].rename(columns={
         "group_value": DIMENSIONS[dimension], "top_box": top, "middle": middle, "bottom_box": bottom,
@@ -79,7 +79,7 @@ elif view == "Breakdowns":
     ui.download_csv(table, f"{scale.kind}_by_{dimension}.csv", key="nps_breakdown_csv")
 
 elif view == "Compare two groups":
-    st.caption(f"Test: {scale.difference_method}. Pick Month or Week to compare two periods. The two groups must "
+    st.caption(f"Test: {ui.plain(scale.difference_method)}. Pick Month or Week to compare two periods. The two groups must "
                "not share answers (independent samples).")
     compare_by = ui.synced_choice("Groups from", list(DIMENSIONS), key="nps_compare_by", format_func=DIMENSIONS.get)
     groups = list(ui.view_data(survey_breakdown, filters, scale, compare_by)["group_value"])
@@ -95,23 +95,23 @@ elif view == "Compare two groups":
             st.info("Pick two different groups.")
         else:
             result = ui.view_data(compare_groups, filters, scale, compare_by, group_a, group_b)
-            (st.success if result.is_significant else st.info)(difference_sentence(result))
+            (st.success if result.is_significant else st.info)(ui.plain(difference_sentence(result)))
 
 elif view == "Behaviour after the answer":
     horizon = ui.synced_choice("Follow-up window (days after the answer)", [30, 60, 90, 180, 365], key="nps_horizon",
                                default=90, widget=st.radio, horizontal=True)
     link = ui.view_data(behaviour_after_answer, filters, scale, horizon)
-    st.markdown(f"**Is {survey} predictive here?** " + behaviour_verdict(link))
+    st.markdown(f"**Is {ui.plain(survey)} predictive here?** " + ui.plain(behaviour_verdict(link)))
     left, right = st.columns(2)
     left.altair_chart(charts.behaviour_chart(link, "repurchase"), width="stretch")
     right.altair_chart(charts.behaviour_chart(link, "revenue"), width="stretch")
     st.dataframe(link.readable_table(), hide_index=True, width="stretch")
     st.caption(
-        f"One answer per customer: their first {survey} answer in the period. Repurchase = at least one purchase "
-        f"in the {horizon} days after it; churn = no purchase in that window (its complement); revenue per "
-        f"customer includes those who bought nothing. 95 % intervals: Wilson (rates), t (revenue); {top} vs "
-        f"{bottom}: Agresti-Caffo and Welch. **{link.censored:,} answers are left out (censored)**: their "
-        f"{horizon}-day window runs past the last purchase in the data, so their outcome is not known yet. "
+        f"One answer per customer: their first {ui.plain(survey)} answer in the period. Repurchase = at least one "
+        f"purchase in the {horizon:,} days after it; churn = no purchase in that window (its complement); revenue per "
+        f"customer includes those who bought nothing. 95 % intervals: Wilson (rates), t (revenue); {ui.plain(top)} vs "
+        f"{ui.plain(bottom)}: Agresti-Caffo and Welch. **{link.censored:,} answers are left out (censored)**: their "
+        f"{horizon:,}-day window runs past the last purchase in the data, so their outcome is not known yet. "
         "Observational: satisfied customers may differ in other ways too.")
     ui.download_csv(link.frame(), f"{scale.kind}_behaviour_{horizon}d.csv", key="nps_behaviour_csv")
 
@@ -126,26 +126,26 @@ elif view == "Comment themes":
     for column, result, colour in zip(st.columns(2), (themes.bottom, themes.top),
                                       (charts.CATEGORY_COLOURS[2], charts.CATEGORY_COLOURS[0])):
         with column:
-            st.subheader(result.group.capitalize())
+            st.subheader(ui.plain(result.group.capitalize()))
             if result.problem:
-                st.info(f"No themes for {result.group}: {PROBLEM_TEXT[result.problem]} (n = {result.comments_used}).")
+                st.info(f"No themes for {ui.plain(result.group)}: {PROBLEM_TEXT[result.problem]} (n = {result.comments_used:,}).")
                 continue
             st.altair_chart(charts.theme_share_chart(result, colour), width="stretch")
             for theme in result.themes:
-                with st.expander(f"{theme.label} · {theme.comments:,} comments ({theme.share:.0%})"):
-                    st.caption("Top words: " + ", ".join(theme.top_words))
+                with st.expander(f"{ui.plain(theme.label)} · {theme.comments:,} comments ({theme.share:.0%})"):
+                    st.caption("Top words: " + ui.plain(", ".join(theme.top_words)))
                     for example in theme.examples:
-                        st.markdown(f"> {example}")
+                        st.markdown(f"> {ui.plain(example)}")
     ui.download_csv(themes.frame(), f"{scale.kind}_comment_themes.csv", key="nps_themes_csv")
 
 else:  # Close the loop
     which = ui.synced_choice("Show", ["With a comment", "All"], key="nps_loop", widget=st.radio, horizontal=True)
     answers = ui.view_data(bottom_box_answers, filters, scale, which == "With a comment")
-    st.caption(f"{int(row['bottom_box']):,} {bottom} (score ≤ {scale.bottom_max}) in the period; the newest 1,000 "
+    st.caption(f"{int(row['bottom_box']):,} {ui.plain(bottom)} (score ≤ {scale.bottom_max:d}) in the period; the newest 1,000 "
                "are listed with what a follow-up needs: lifecycle stage today, lifetime revenue and orders, whether "
                "they bought again after answering, and the comment.")
     if answers.empty:
-        st.info(f"No {bottom} in this period and selection.")
+        st.info(f"No {ui.plain(bottom)} in this period and selection.")
     else:
         st.dataframe(answers, hide_index=True, width="stretch", column_config={
             "lifetime_revenue": st.column_config.NumberColumn("lifetime revenue", format="dollar"),

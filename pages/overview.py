@@ -11,7 +11,7 @@ previous = filters.previous_period()
 
 st.title("Overview")
 st.caption(
-    f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y} ({filters.days} days), compared with "
+    f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y} ({filters.days:,} days), compared with "
     f"{previous.start:%d %b %Y} – {previous.end:%d %b %Y}. Hover a number for its definition."
 )
 
@@ -27,7 +27,7 @@ for row in (kpis[:3], kpis[3:]):
         if delta is not None and ui.rounds_to_zero(kpi.change, kpi.unit):
             color = "off"  # an unchanged figure is neither good nor bad news
         column.metric(
-            kpi.label, ui.format_value(kpi.value, kpi.unit), delta=delta, help=kpi.definition,
+            ui.plain(kpi.label), ui.format_value(kpi.value, kpi.unit), delta=delta, help=ui.plain(kpi.definition),
             delta_color=color,
             border=True,
         )
@@ -35,7 +35,7 @@ for row in (kpis[:3], kpis[3:]):
             f"95 % CI {ui.format_value(kpi.ci_low, kpi.unit)} to {ui.format_value(kpi.ci_high, kpi.unit)} · "
             if kpi.ci_low == kpi.ci_low else ""
         )
-        column.caption(f"{interval}n = {kpi.n:,} · before: {ui.format_value(kpi.previous_value, kpi.unit)} "
+        column.caption(f"{ui.plain(interval)}n = {kpi.n:,} · before: {ui.format_value(kpi.previous_value, kpi.unit)} "
                        f"(n = {kpi.previous_n:,})")
 
 monthly = ui.view_data(aov_by_month, filters)

@@ -27,7 +27,7 @@ if section == SECTIONS[0]:
         f"Customers who bought between {filters.start:%d %b %Y} and {filters.end:%d %b %Y} "
         f"(n = {rfm.customers:,}), scored 1–5 on recency (days since their last order, measured from the end "
         f"of the window) and revenue by quintile (ties share a score); frequency by fixed order-count bands "
-        f"({frequency_band_text()}), so identical customers score alike and every segment can occur."
+        f"({ui.plain(frequency_band_text())}), so identical customers score alike and every segment can occur."
     )
     if rfm.customers == 0:
         st.warning("No purchases in this window and selection. Widen the date range or clear the filters.")
@@ -83,20 +83,20 @@ elif section in SECTIONS[1:3]:
 
 if section == SECTIONS[1]:
     if clv is None:
-        st.warning(clv_problem)
+        st.warning(ui.plain(clv_problem))
     else:
         st.caption(
             f"BG/NBD (purchases) × Gamma-Gamma (spend), fitted by maximum likelihood on every selected customer's "
             f"full history up to {clv.observation_end:%d %b %Y} (date filters do not apply: the models need the "
-            f"whole history). Forecast for the next {clv.horizon_days} days. {clv.how_fitted}"
+            f"whole history). Forecast for the next {clv.horizon_days:,} days. {ui.plain(clv.how_fitted)}"
         )
         cols = st.columns(4)
         cols[0].metric("Customers modelled", f"{clv.customers:,}", border=True)
         cols[1].metric("Average P(alive)", f"{clv.average_probability_alive:.1%}", border=True,
                        help="Probability that a customer has not silently churned, given their purchase history.")
-        cols[2].metric(f"Expected purchases, {clv.horizon_days} d", f"{clv.expected_purchases:,.0f}", border=True,
+        cols[2].metric(f"Expected purchases, {clv.horizon_days:,} d", f"{clv.expected_purchases:,.0f}", border=True,
                        help="Sum over customers of E[purchase days in the horizon | history] (FHL 2005, eq. 10).")
-        cols[3].metric(f"Predicted revenue, {clv.horizon_days} d", f"${clv.predicted_revenue:,.0f}", border=True,
+        cols[3].metric(f"Predicted revenue, {clv.horizon_days:,} d", f"${clv.predicted_revenue:,.0f}", border=True,
                        help="Expected purchases × Gamma-Gamma expected purchase value, per customer, summed.")
         st.altair_chart(charts.forecast_bands_chart(clv), width="stretch")
         st.caption("BG/NBD lets a customer drop out only right after a purchase, so customers with a single "
@@ -106,7 +106,7 @@ if section == SECTIONS[1]:
         st.dataframe(clv.parameters, hide_index=True)
         st.caption(
             f"BG/NBD: n = {fit.n_customers:,} customers, log-likelihood {fit.log_likelihood:,.1f}, time in "
-            f"{fit.unit}s; {fit.fit_status}. Gamma-Gamma: n = {spend.n_customers if spend else 0:,} repeat customers. It assumes "
+            f"{ui.plain(fit.unit)}s; {ui.plain(fit.fit_status)}. Gamma-Gamma: n = {spend.n_customers if spend else 0:,} repeat customers. It assumes "
             f"spend is independent of frequency: correlation here {clv.frequency_value_correlation:+.2f}."
         )
         st.markdown(f"**Top {len(clv.top_customers)} customers by predicted revenue**")
@@ -123,12 +123,12 @@ if section == SECTIONS[1]:
 
 if section == SECTIONS[2]:
     if clv is None:
-        st.warning(clv_problem)
+        st.warning(ui.plain(clv_problem))
     else:
         check = clv.holdout
         st.caption(
             f"Fitted on purchases up to {clv.calibration_end:%d %b %Y}, then asked to predict each customer's "
-            f"repeat purchases in the following {check.holdout_days} days, which it did not see. Lines close "
+            f"repeat purchases in the following {check.holdout_days:,} days, which it did not see. Lines close "
             "together (actual inside its 95 % interval) mean the forecast can be trusted for planning."
         )
         cols = st.columns(3)
@@ -140,12 +140,12 @@ if section == SECTIONS[2]:
         st.caption(
             f"Calibration fit: r = {clv.bgnbd.r:.3f}, alpha = {clv.bgnbd.alpha:.3f}, a = {clv.bgnbd.a:.3f}, "
             f"b = {clv.bgnbd.b:.3g}; n = {clv.bgnbd.n_customers:,}; log-likelihood {clv.bgnbd.log_likelihood:,.1f}; "
-            f"{clv.bgnbd.fit_status}."
+            f"{ui.plain(clv.bgnbd.fit_status)}."
         )
         st.dataframe(check.bins[["frequency_label", "customers", "predicted_mean", "actual_mean", "actual_ci_low",
                                  "actual_ci_high"]], hide_index=True, column_config={
             "frequency_label": "Calibration repeat purchases", "customers": "Customers",
-            **{c: st.column_config.NumberColumn(c.replace("_", " ").capitalize(), format="%.2f")
+            **{c: st.column_config.NumberColumn(ui.plain(c.replace("_", " ").capitalize()), format="%.2f")
                for c in ("predicted_mean", "actual_mean", "actual_ci_low", "actual_ci_high")}})
 
 if section in SECTIONS[1:3] and clv is not None:
@@ -162,10 +162,10 @@ if section == SECTIONS[3]:
                         "settings once per data version, about 1 s at 1M customers)…"):
             churn = ui.view_data(fit_churn_model, int(horizon), filters.channels, filters.segments)
     except ValueError as problem:
-        st.warning(str(problem))
+        st.warning(ui.plain(problem))
     else:
         st.caption(
-            f"Gradient-boosted trees (scikit-learn) predicting **no purchase in the next {churn.horizon_days} days** "
+            f"Gradient-boosted trees (scikit-learn) predicting **no purchase in the next {churn.horizon_days:,} days** "
             "from recency, frequency, spend, recent engagement (visits, clicks, messages), loyalty and NPS. Trained "
             f"on a fixed sample of up to {TRAINING_SAMPLE_CUSTOMERS:,} customers as of {churn.cutoff:%d %b %Y} with "
             "what happened next, judged on a random 30 % of them held out; scores everyone as of the data's end."

@@ -64,7 +64,7 @@ with c3:
 def show_holdout(h) -> None:
     """The holdout's arms, difference and checks (shown with or without a cost)."""
     d = h.difference
-    st.subheader(f"Holdout: {h.experiment_id}")
+    st.subheader(f"Holdout: {ui.plain(h.experiment_id)}")
     arms = pd.DataFrame({"arm": ["treatment", "control"], "customers": [d.treated_n, d.control_n],
                          f"revenue per customer, {h.outcome_days} days": [d.treated_mean, d.control_mean]})
     st.caption("A holdout is measured over the experiment's own dates: the sidebar date range does not apply, the "
@@ -75,14 +75,14 @@ def show_holdout(h) -> None:
                 f"{ui.format_value(d.ci_low, 'money')} to {ui.format_value(d.ci_high, 'money')}), times "
                 f"{d.treated_n:,} treated customers. Assigned {h.first_assigned:%d %b %Y} – {h.last_assigned:%d %b %Y}.")
     if not h.windows_complete:
-        st.warning(f"The data end on {h.data_as_of:%d %b %Y}, before the last {h.outcome_days}-day outcome window does: "
+        st.warning(f"The data end on {h.data_as_of:%d %b %Y}, before the last {h.outcome_days:,}-day outcome window does: "
                    "late-assigned customers have had less time to buy, which dilutes the difference. Shorten the window.")
     if h.srm_p_value < SRM_ALPHA:
         st.warning(f"Sample-ratio mismatch: {d.treated_n:,} vs {d.control_n:,} is unlikely under an equal split "
-                 f"({p_phrase(h.srm_p_value)}). Assignment or logging is broken; do not trust this estimate.")
+                 f"({ui.plain(p_phrase(h.srm_p_value))}). Assignment or logging is broken; do not trust this estimate.")
     else:
         st.caption(f"Sample-ratio check (chi-square, equal split assumed, as on the Experiments page): "
-                   f"{p_phrase(h.srm_p_value)}; below {SRM_ALPHA} would flag a broken split.")
+                   f"{ui.plain(p_phrase(h.srm_p_value))}; below {SRM_ALPHA} would flag a broken split.")
 
 
 try:
@@ -90,7 +90,7 @@ try:
         report = ui.view_data(roi_report, filters, margin_pct / 100, method, experiment_id, outcome_days, post_days,
                               programme, typed_cost, EngagementWeights(), threshold)
 except RoiInputError as exc:
-    st.info(str(exc), icon=":material/help:")
+    st.info(ui.plain(exc), icon=":material/help:")
     if isinstance(exc, ProgrammeNeeded):  # the estimate stands; only its cost is missing
         holdout = ui.view_data(holdout_estimate, experiment_id, int(outcome_days), filters.channels)
         st.columns([1, 2])[0].altair_chart(charts.holdout_difference_chart(holdout), width="stretch")
@@ -101,7 +101,7 @@ r = report.result
 if r.method == METHOD_HOLDOUT:
     kind, sentence = holdout_banner(r)
     banner = {"success": st.success, "error": st.error, "info": st.info}[kind]
-    banner(f"**{METHOD_LABELS[r.method]}**: {report.holdout.experiment_id}. {sentence}")
+    banner(f"**{METHOD_LABELS[r.method]}**: {ui.plain(report.holdout.experiment_id)}. {sentence}")
 else:
     st.warning(f"**{METHOD_LABELS[r.method]}.** Engaged customers may differ from others in ways the covariates do not "
                "capture (how much they like the product, say), so the adjusted gap likely still overstates what "
@@ -113,14 +113,14 @@ m1.caption(f"95 % CI {r.roi_ci_low:.0%} to {r.roi_ci_high:.0%}")
 m2.metric("Incremental revenue", ui.format_value(r.incremental_revenue, "money"), border=True)
 m2.caption(f"95 % CI {ui.format_value(r.incremental_revenue_ci_low, 'money')} to "
            f"{ui.format_value(r.incremental_revenue_ci_high, 'money')} · n = {r.units:,} customers")
-m3.metric("Cost", ui.format_value(r.cost, "money"), border=True, help=r.cost_source)
+m3.metric("Cost", ui.format_value(r.cost, "money"), border=True, help=ui.plain(r.cost_source))
 m3.caption(f"{r.period_start:%d %b %Y} – {r.period_end:%d %b %Y} · gross profit "
            f"{ui.format_value(r.incremental_gross_profit, 'money')} at {r.margin:.0%}")
 payback = "never" if r.payback_months == float("inf") else f"{r.payback_months:,.1f} months"
 m4.metric("Payback", payback, border=True,
           help="Months of incremental gross profit (at this period's monthly rate) needed to cover the period's cost.")
 payback_high = "no bound" if r.payback_ci_high == float("inf") else f"{r.payback_ci_high:,.1f}"
-m4.caption(f"95 % CI {r.payback_ci_low:,.1f} to {payback_high} months")
+m4.caption(f"95 % CI {r.payback_ci_low:,.1f} to {ui.plain(payback_high)} months")
 left, right = st.columns([1, 2])
 left.altair_chart(charts.roi_interval_chart(r), width="stretch")
 right.markdown("**How the interval is carried through.** " + ROI_INTERVAL_NOTE + " Payback falls as incremental "

@@ -12,6 +12,7 @@ from engagement.notebook.notebooks import (
 )
 
 NEW = "(new notebook)"
+HEADINGS = {"canonical": "Loaded from exports", "derived": "Derived (rebuilt after every load)"}
 store = ui.get_store()
 state = st.session_state
 
@@ -64,7 +65,7 @@ if state.get("sqlnb_loaded") != wanted:
     try:
         opened = Notebook(cells=(Cell(STARTER_SQL),)) if chosen == NEW else load_notebook(store, chosen, version)
     except LookupError as exc:
-        st.error(str(exc))
+        st.error(ui.plain(exc))
         opened = Notebook(cells=(Cell(STARTER_SQL),))
     open_notebook(opened)
     state["sqlnb_loaded"] = wanted
@@ -101,11 +102,11 @@ with main:
         buttons[3].button("Save", on_click=save, args=(f"sqlnb_name_{wanted}",),
                           help="Saves a new version; earlier versions are kept.")
     if state["sqlnb"].version is not None:
-        st.caption(f"Version {state['sqlnb'].version} saved {state['sqlnb'].saved_at:%d %b %Y %H:%M} UTC. "
-                   f"Link to it: `…/sql_notebook?{share_query(state['sqlnb'])}`")
+        st.caption(f"Version {state['sqlnb'].version:d} saved {state['sqlnb'].saved_at:%d %b %Y %H:%M} UTC. "
+                   f"Link to it: {ui.plain('…/sql_notebook?' + share_query(state['sqlnb']))}")
     if "sqlnb_message" in state:
         kind, text = state.pop("sqlnb_message")
-        (st.success if kind == "success" else st.error)(text)
+        (st.success if kind == "success" else st.error)(ui.plain(text))
 
     notebook = current()
     for index, cell in enumerate(notebook.cells):
@@ -113,7 +114,7 @@ with main:
             if text_key(cell) not in state:
                 state[text_key(cell)] = cell.sql
             lines = state[text_key(cell)].count("\n") + 1
-            st.text_area(f"Cell {index + 1}", key=text_key(cell), height=max(110, min(420, 26 * lines + 30)))
+            st.text_area(f"Cell {index + 1:d}", key=text_key(cell), height=max(110, min(420, 26 * lines + 30)))
             controls = st.columns(4)
             controls[0].button("Run", key=f"run_{cell.cell_id}", on_click=run_one, args=(index,), icon=":material/play_arrow:")
             controls[1].button("Up", key=f"up_{cell.cell_id}", on_click=edit, args=(move_cell, index, -1),
@@ -127,10 +128,10 @@ with main:
                 st.caption("Not run yet.")
                 continue
             if not run.ok:
-                (st.warning if run.status == "refused" else st.error)(f"**{run.status.capitalize()}:** {run.message}")
+                (st.warning if run.status == "refused" else st.error)(f"**{ui.plain(run.status.capitalize())}:** {ui.plain(run.message)}")
                 continue
             result = run.result
-            st.caption(result.summary() + (f" (row limit {result.max_rows:,})" if result.truncated else ""))
+            st.caption(ui.plain(result.summary()) + (f" (row limit {result.max_rows:,})" if result.truncated else ""))
             st.dataframe(result.frame, hide_index=True, width="stretch", height=min(400, 38 + 35 * len(result.frame)))
             ui.download_csv(result.frame, f"cell-{index + 1}.csv", key=f"csv_{cell.cell_id}")
             spec = cell.chart or suggest_chart(result.frame)
@@ -151,7 +152,7 @@ with main:
                 try:
                     st.altair_chart(quick_chart(result.frame, chosen_spec), width="stretch")
                 except ValueError as exc:
-                    st.warning(str(exc))
+                    st.warning(ui.plain(exc))
 
     title = f"SQL notebook: {notebook.name}" if notebook.name else "SQL notebook"
     ui.view_exports(ViewRecipe(title=title, sql_cells=tuple(c.sql for c in current().cells if c.sql.strip())),
@@ -160,11 +161,11 @@ with main:
 with browser:
     st.subheader("Schema")
     tables = ui.view_data(schema_tables)
-    for kind, heading in (("canonical", "Loaded from exports"), ("derived", "Derived (rebuilt after every load)")):
-        st.caption(heading)
+    for kind in HEADINGS:
+        st.caption(HEADINGS[kind])
         for table in (t for t in tables if t.kind == kind):
-            with st.expander(f"{table.name} · {table.rows:,} rows"):
-                st.caption(f"Grain: {table.grain}" + (f". Key: {', '.join(table.key)}" if table.key else ""))
+            with st.expander(f"{ui.plain(table.name)} · {table.rows:,} rows"):
+                st.caption(ui.plain(f"Grain: {table.grain}" + (f". Key: {', '.join(table.key)}" if table.key else "")))
                 st.dataframe([{"column": c.name, "type": c.sql_type, "meaning": c.description} for c in table.columns],
                              hide_index=True, width="stretch")
                 if table.definition:

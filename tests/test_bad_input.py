@@ -190,15 +190,16 @@ def test_file_over_the_size_limit(intake_store, tmp_path, monkeypatch):
 
 
 def test_unknown_customer_is_a_failed_foreign_key(intake_store, tmp_path):
+    # Strict mode (--strict-customers) keeps the refusal; by default the id is an implied customer (issue 16).
     text = ORDERS_HEADER + "\nf1,NOBODY,2025-03-01,10,0,USD,web,paid\n"
-    result = _rejected(intake_store, tmp_path, "orders", "o.csv", text)
+    result = _rejected(intake_store, tmp_path, "orders", "o.csv", text, strict_customers=True)
     assert "customer_id is not a known customer: 1 row(s)" in result.message
 
 
 def test_future_timestamp(intake_store, tmp_path):
     text = ORDERS_HEADER + "\nt1,A,2099-01-01,10,0,USD,web,paid\n"
     result = _rejected(intake_store, tmp_path, "orders", "o.csv", text)
-    assert "ordered_at is in the future or before 2000: 1 row(s)" in result.message
+    assert "ordered_at is in the future or before 1900-01-01: 1 row(s)" in result.message
 
 
 def test_formula_cells_are_text_and_neutralised_in_downloads(intake_store, tmp_path):

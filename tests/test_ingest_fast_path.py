@@ -113,7 +113,8 @@ def test_row_numbers_hold_in_a_file_read_in_parallel_chunks(intake_store, tmp_pa
         rows[position] = f"#{position},A,2025-03-01 10:00:00,-{position},0,USD,web,paid"
     rows[200_001] = "#200001,NOBODY,2025-03-01 10:00:00,10.00,0,USD,web,paid"
     path = write(tmp_path, "orders.csv", ORDERS_HEADER + "\n" + "\n".join(rows) + "\n")
-    result = ingest_file(intake_store, "orders", path, on_invalid="quarantine")
+    # Strict customers: the unknown id is a failing row here (by default it would be an implied customer).
+    result = ingest_file(intake_store, "orders", path, on_invalid="quarantine", strict_customers=True)
     assert result.status == "loaded", result.message
     quarantined = table(intake_store, "SELECT row_number, reason, row_json FROM quarantine ORDER BY row_number")
     assert quarantined.row_number.tolist() == [9, 123_458, 200_003, 300_000]  # data row i is row i + 2

@@ -41,7 +41,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     store = open_store(args, read_only=True, needs_derived=False, readable=(file,)) \
         if Path(path).exists() or path == ":memory:" else Store.open(":memory:", read_only=False, readable=(file,))
     result = ingest_file(store, args.kind, file, source=args.source,
-                         on_invalid=args.on_invalid, dry_run=True)
+                         on_invalid=args.on_invalid, dry_run=True, mapping=_mapping(args),
+                         strict_customers=args.strict_customers)
     return _exit_code(result, "valid")
 
 
@@ -51,7 +52,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     file = _existing_file(args.file)
     store = open_store(args, read_only=False, readable=(file,))  # DuckDB reads the file where it is
     result = ingest_file(store, args.kind, file, source=args.source,
-                         on_invalid=args.on_invalid)
+                         on_invalid=args.on_invalid, mapping=_mapping(args), strict_customers=args.strict_customers)
     return _exit_code(result, "loaded")
 
 
@@ -80,6 +81,29 @@ def cmd_undo(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from exc
     emit({"load_id": args.load_id, "status": "undone", "table_counts": store.table_counts()}, "json")
     return 0
+
+
+def _mapping(args: argparse.Namespace) -> dict | None:
+    """``--mapping FILE.json`` (the Data page's format: {our field: their column or {"constant": value}})
+    completed by ``--map "THEIRS=OURS,..."``; None when neither is given."""
+    import json
+
+    from engagement.intake.sources import parse_map_option
+
+    mapping: dict = {}
+    if args.mapping:
+        try:
+            mapping = json.loads(_existing_file(args.mapping).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise CliError(f"{args.mapping} is not JSON: {exc}") from exc
+        if not isinstance(mapping, dict):
+            raise CliError(f"{args.mapping} must hold an object {{our field: their column}}.")
+    if args.map:
+        try:
+            mapping.update(parse_map_option(args.map, args.kind))
+        except ValueError as exc:
+            raise CliError(str(exc)) from exc
+    return mapping or None
 
 
 def _existing_file(path: str):
@@ -118,6 +142,13 @@ def add_load_parsers(commands) -> None:
         sub.add_argument("--source", choices=SOURCES, default="auto", help="export format (default: detect)")
         sub.add_argument("--on-invalid", choices=ON_INVALID, default="reject",
                          help="reject the file, or load valid rows and quarantine the failing ones")
+        sub.add_argument("--map", metavar="THEIRS=OURS,...",
+                         help="column mapping, e.g. InvoiceNo=order_id,CustomerID=customer_id; FIELD=VALUE gives a "
+                              "missing field a constant (currency=GBP)")
+        sub.add_argument("--mapping", metavar="FILE.json",
+                         help="column mapping as JSON {our field: their column or {\"constant\": value}}")
+        sub.add_argument("--strict-customers", action="store_true",
+                         help="refuse rows naming a customer no customers export has loaded (default: implied customer)")
         sub.set_defaults(handler=handler)
 
     undo = commands.add_parser("undo", help="undo one load, restoring the rows it replaced")

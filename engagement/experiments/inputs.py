@@ -158,7 +158,7 @@ def parse_split(text: str) -> tuple[tuple[str, float], ...]:
             value = float(share)
         except ValueError:
             value = -1.0
-        if not sep or not name.strip() or value < 0:
+        if not sep or not name.strip() or not 0 <= value < float("inf"):  # also refuses nan
             raise ExperimentInputError(f"Write the intended split as variant=share pairs, e.g. "
                                        f"control=50,treatment=50 (got {part!r}).")
         pairs.append((name.strip(), value))

@@ -178,12 +178,14 @@ def _plan(cur: duckdb.DuckDBPyConnection, kind: str, info: ReadInfo, source: str
             mapping = saved["mapping"]
             mapping_notes = (f"Used the saved column mapping '{saved['name']}' (same header).",)
     plan = sources.plan(kind, info.columns, source, info.decimal_comma, mapping, required=suite.required_columns)
+    plan = sources.integer_ids(cur, kind, plan)
     return dataclasses.replace(plan, notes=mapping_notes + plan.notes)
 
 
 def _stage_and_validate(store: Store, cur: duckdb.DuckDBPyConnection, kind: str, info: ReadInfo,
                         plan: sources.SourcePlan, progress: Progress, engine: str | None,
-                        file_name: str) -> tuple[staging.StagedInput, ValidationReport, ReadInfo]:
+                        file_name: str, strict_customers: bool = False
+                        ) -> tuple[staging.StagedInput, ValidationReport, ReadInfo]:
     suite = validation.load_suite(kind)
     text = _FileText(cur, info, file_name)
     if not plan.row_preserving:
@@ -192,7 +194,7 @@ def _stage_and_validate(store: Store, cur: duckdb.DuckDBPyConnection, kind: str,
     # Reading straight from the file: a CSV error surfaces in the typing query.
     with readers.unreadable_text_rejected(file_name, info.delimiter) if text.deferred else nullcontext():
         staged = staging.stage(cur, kind, plan.select_sql, info.decimal_comma,
-                               read_text=text if text.deferred else None)
+                               read_text=text if text.deferred else None, strict_customers=strict_customers)
     progress(f"validating {staged.rows:,} rows", 0.5)
     checked_columns = staged.columns + staged.parse_flags + staged.computed
     report = validation.validate_checked(cur, suite, checked_columns, staged.columns, staged.rows, engine=engine,
@@ -210,7 +212,8 @@ class _NotInOnePass(Exception):
 def _load_in_one_pass(store: Store, cur: duckdb.DuckDBPyConnection, kind: str, info: ReadInfo,
                       plan: sources.SourcePlan, *, file_name: str, sha256_of: Callable[[], str | None],
                       progress: Progress, engine: str | None, archive_from: Path | None,
-                      refresh_derived: bool, source_label: str | None) -> IngestResult | None:
+                      refresh_derived: bool, source_label: str | None,
+                      strict_customers: bool = False) -> IngestResult | None:
     """Load a clean file writing every row once: typed straight from the file into its table, validated
     there, in the load's transaction. None (nothing loaded, nothing archived) when any cell needs the
     forgiving parsers or any check fails: the caller then takes the two-pass path, which types the
@@ -224,7 +227,7 @@ def _load_in_one_pass(store: Store, cur: duckdb.DuckDBPyConnection, kind: str, i
     enforced: set[int] = set()
 
     def failing_row_sql(columns: tuple[str, ...]) -> str | None:
-        sql, indices = validation.row_failure_sql(suite, columns, validation.run_parameters())
+        sql, indices = validation.row_failure_sql(suite, columns, validation.run_parameters(suite=suite))
         enforced.update(indices)
         return sql
 
@@ -238,7 +241,7 @@ def _load_in_one_pass(store: Store, cur: duckdb.DuckDBPyConnection, kind: str, i
 
     def check_loaded(load_cur: duckdb.DuckDBPyConnection, load_id: int, rows: int) -> dict[str, Any]:
         progress(f"validating {rows:,} rows", 0.5)
-        staged = staging.stage_loaded(load_cur, kind, columns, load_id, rows)
+        staged = staging.stage_loaded(load_cur, kind, columns, load_id, rows, strict_customers=strict_customers)
         report = validation.validate_checked(load_cur, suite, staged.columns + staged.parse_flags + staged.computed,
                                              staged.columns, rows, engine=engine, locate_failures=False,
                                              enforced=frozenset(enforced))
@@ -248,7 +251,8 @@ def _load_in_one_pass(store: Store, cur: duckdb.DuckDBPyConnection, kind: str, i
         progress("archiving the raw file", 0.7)
         archive_path = _archive(store, archive_from, file_name, sha256) if archive_from is not None else None
         checked["archive_path"] = archive_path  # discarded if anything below fails
-        read = dataclasses.replace(info, rows=rows, deferred_select=None)
+        read = dataclasses.replace(info, rows=rows, deferred_select=None,
+                                   notes=info.notes + _implied_customers_note(load_cur, kind, columns))
         checked.update(report=report, rows=rows, sha256=sha256, archive_path=archive_path, info=read)
         progress("refreshing derived tables and committing", 0.8)
         return {"sha256": sha256, "rows_read": rows,
@@ -280,23 +284,28 @@ def _load_in_one_pass(store: Store, cur: duckdb.DuckDBPyConnection, kind: str, i
 def _run(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: ReadInfo, *, file_name: str,
          sha256_of: Callable[[], str | None], source: str, on_invalid: str, mapping: dict[str, str] | None,
          dry_run: bool, progress: Progress, engine: str | None, archive_from: Path | None,
-         refresh_derived: bool = True, source_label: str | None = None) -> IngestResult:
+         refresh_derived: bool = True, source_label: str | None = None,
+         strict_customers: bool = False) -> IngestResult:
     try:
         plan = _plan(cur, kind, info, source, mapping)
         if not dry_run and plan.row_preserving and info.deferred_select is not None:
             loaded = _load_in_one_pass(store, cur, kind, info, plan, file_name=file_name, sha256_of=sha256_of,
                                        progress=progress, engine=engine, archive_from=archive_from,
-                                       refresh_derived=refresh_derived, source_label=source_label)
+                                       refresh_derived=refresh_derived, source_label=source_label,
+                                       strict_customers=strict_customers)
             if loaded is not None:
                 return loaded
-        staged, report, info = _stage_and_validate(store, cur, kind, info, plan, progress, engine, file_name)
+        staged, report, info = _stage_and_validate(store, cur, kind, info, plan, progress, engine, file_name,
+                                                   strict_customers=strict_customers)
     except readers.QuotedLineBreaks:
         raise  # read again in one thread (ingest_file)
     except FileRejected as exc:
         return IngestResult("rejected" if not dry_run else "invalid", kind, file_name, str(exc),
                             sha256=sha256_of(), read_info=info, notes=info.notes)
     sha256 = sha256_of()
-    notes = info.notes + plan.notes + tuple(
+    folded = ((f"{info.rows:,} line(s) made {staged.rows:,} order(s).",)
+              if kind == "orders" and not plan.row_preserving and info.rows else ())
+    notes = info.notes + plan.notes + folded + _implied_customers_note(cur, kind, staged.columns) + tuple(
         f"{column}: dates read {order.replace('_', ' ')} (d/m/y)" if order == "day_first" else
         f"{column}: slash dates read month first (m/d/y)" for column, order in staged.date_orders
     )
@@ -352,6 +361,34 @@ def _run(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: ReadInfo
     progress("done", 1.0)
     return IngestResult("loaded", message=_loaded_message(summary, staged.rows), summary=summary,
                         archive_path=archive_path, **common)
+
+
+def _implied_customers_note(cur: duckdb.DuckDBPyConnection, kind: str, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """A note counting the customer ids of this file that no customers export has loaded (implied customers)."""
+    if kind == "customers" or "customer_id" not in columns:
+        return ()
+    implied, guests = cur.execute(
+        f"SELECT count(DISTINCT customer_id) FILTER (WHERE customer_id NOT IN (SELECT customer_id FROM main.customers)), "
+        f"count(*) FILTER (WHERE customer_id IS NULL) FROM {staging.CHECKED_TABLE}").fetchall()[0]
+    notes = []
+    if implied:
+        notes.append(f"{implied:,} customer id(s) are in no customers export: they are kept as implied customers "
+                     "(a customer exists when any activity names the id; a customers export adds attributes later).")
+    if guests and kind == "orders":
+        notes.append(f"{guests:,} guest order(s) have no customer id: kept, counted in revenue and order totals, "
+                     "left out of customer-level views.")
+    return tuple(notes)
+
+
+def activity_counts(store: Store) -> dict[str, int]:
+    """Implied customers (named by activity, in no customers export) and guest orders, for the Data page."""
+    try:
+        row = store.cursor().execute(
+            "SELECT (SELECT count(*) FROM customer_summary WHERE is_implied), "
+            "(SELECT count(*) FROM orders WHERE customer_id IS NULL)").fetchall()[0]
+    except duckdb.CatalogException:  # derived tables of another version, not rebuilt on a read-only open
+        return {"implied_customers": 0, "guest_orders": 0}
+    return {"implied_customers": int(row[0]), "guest_orders": int(row[1])}
 
 
 def _load_record(report: ValidationReport, notes: tuple[str, ...], archive_path: str | None,
@@ -435,7 +472,7 @@ def _settle_partial_archives(store: Store) -> None:
 def ingest_file(store: Store, kind: str, path: str | Path, *, source: str = "auto", on_invalid: str = "reject",
                 mapping: dict[str, str] | None = None, file_name: str | None = None,
                 dry_run: bool = False, progress: Progress | None = None, engine: str | None = None,
-                refresh_derived: bool = True) -> IngestResult:
+                refresh_derived: bool = True, strict_customers: bool = False) -> IngestResult:
     """Validate an export file and (unless ``dry_run``) load it in one transaction.
 
     Parameters
@@ -449,6 +486,8 @@ def ingest_file(store: Store, kind: str, path: str | Path, *, source: str = "aut
     engine : force ``great_expectations`` or ``duckdb`` validation (default: by file size, see validation).
     refresh_derived : rebuild derived tables in the load's transaction (False for a batch ending with
         ``store.refresh_derived()``).
+    strict_customers : refuse rows naming a customer no customers export has loaded (by default such an id
+        is an implied customer: a customer exists when any activity names it).
 
     Returns
     -------
@@ -476,7 +515,8 @@ def ingest_file(store: Store, kind: str, path: str | Path, *, source: str = "aut
             shutil.copyfile(path, folder / path.name)
             return ingest_file(store, kind, folder / path.name, source=source, on_invalid=on_invalid,
                                mapping=mapping, file_name=file_name, dry_run=dry_run, progress=progress,
-                               engine=engine, refresh_derived=refresh_derived)
+                               engine=engine, refresh_derived=refresh_derived,
+                               strict_customers=strict_customers)
     if not dry_run:
         _settle_partial_archives(store)
     cur = store.cursor()
@@ -493,7 +533,8 @@ def ingest_file(store: Store, kind: str, path: str | Path, *, source: str = "aut
                     info = readers.read_into(cur, path, file_name, defer_text=True, parallel=parallel)
                     return _run(store, kind, cur, info, file_name=file_name, sha256_of=digest.result,
                                 source=source, on_invalid=on_invalid, mapping=mapping, dry_run=dry_run,
-                                progress=progress, engine=engine, archive_from=path, refresh_derived=refresh_derived)
+                                progress=progress, engine=engine, archive_from=path, refresh_derived=refresh_derived,
+                                strict_customers=strict_customers)
                 except readers.QuotedLineBreaks:
                     if not parallel:
                         raise
@@ -525,6 +566,7 @@ def ingest_frame(
     sha256: str | None = None,
     refresh_derived: bool = True,
     on_invalid: str = "reject",
+    strict_customers: bool = False,
 ) -> LoadSummary:
     """Validate and load a frame of canonical columns for ``kind`` (the same checks as a file).
 
@@ -541,7 +583,7 @@ def ingest_frame(
         result = _run(store, kind, cur, info, file_name=file_name or f"{kind}-frame", sha256_of=lambda: sha256,
                       source="canonical", on_invalid=on_invalid, mapping=None, dry_run=False,
                       progress=_no_progress, engine=None, archive_from=None, refresh_derived=refresh_derived,
-                      source_label=source_format)
+                      source_label=source_format, strict_customers=strict_customers)
     finally:
         _drop_temp_tables(cur)
         cur.close()

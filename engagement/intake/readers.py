@@ -173,6 +173,22 @@ def read_into(cur: duckdb.DuckDBPyConnection, path: str | Path, display_name: st
     return info
 
 
+def _refuse_duplicate_names(header_line: str, delimiter: str, name: str) -> None:
+    """Two columns of one name (compared as the mapping does: case and spaces ignored) would leave one of them
+    unread: refused, naming the names and their positions (1 = first column)."""
+    import csv
+
+    header = next(csv.reader([header_line], delimiter=delimiter), [])
+    positions: dict[str, list[int]] = {}
+    for position, column in enumerate(header, start=1):
+        positions.setdefault(column.strip().lower().replace(" ", "_"), []).append(position)
+    repeated = [(header[p[0] - 1].strip(), p) for p in positions.values() if len(p) > 1 and header[p[0] - 1].strip()]
+    if repeated:
+        listed = "; ".join(f"{column!r} in columns {', '.join(map(str, p))}" for column, p in repeated)
+        raise FileRejected(f"{name} has more than one column of the same name: {listed}. Rename or remove the "
+                           "extra column(s) and export again; nothing was loaded.")
+
+
 def read_text(cur: duckdb.DuckDBPyConnection, info: ReadInfo, display_name: str) -> ReadInfo:
     """Read a lazily opened file (``defer_text``) into ``raw_input`` with row numbers; else a no-op."""
     if info.deferred_select is None:
@@ -248,6 +264,7 @@ def _read_delimited(cur: duckdb.DuckDBPyConnection, path: Path, name: str, file_
     text = sample.decode(encoding if encoding != "utf-16" else "utf-16", errors="replace").lstrip("\ufeff")
     header_line = text.splitlines()[0] if text.splitlines() else ""
     delimiter = "\t" if file_format == "tsv" else sniff_delimiter(header_line)
+    _refuse_duplicate_names(header_line, delimiter, name)
     decimal_comma = delimiter == ";"
     notes = []
     if encoding == "latin-1":

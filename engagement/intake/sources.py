@@ -22,14 +22,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 import duckdb
 
+from engagement.intake import line_items
 from engagement.intake.parsing import money_sql
 from engagement.intake.readers import RAW_TABLE, ROW_COLUMN, FileRejected
 from engagement.warehouse.schema import TABLES
 
-SOURCES = ("auto", "canonical", "shopify", "klaviyo")
+SOURCES = ("auto", "canonical", "shopify", "klaviyo", "line_items")
 
 MAPPINGS_DDL = (
     "CREATE TABLE IF NOT EXISTS column_mappings (name VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, "
@@ -110,6 +112,8 @@ def detect_source(columns: tuple[str, ...]) -> str:
     if header.find("Klaviyo ID", "Profile ID") or (header.has("Metric Name") or header.has("Event Name")) and \
             header.find("Email"):
         return "klaviyo"
+    if line_items.preset_for(header.has):
+        return "line_items"
     return "canonical"
 
 
@@ -121,6 +125,8 @@ def detect_kind(columns: tuple[str, ...], source: str | None = None) -> str | No
         return "orders" if header.has("Name", "Lineitem quantity") else "customers"
     if source == "klaviyo":
         return "events" if header.find("Metric Name", "Event Name", "Metric", "Event") else "customers"
+    if source == "line_items":
+        return "orders"
     fits = [k for k, spec in TABLES.items()
             if all(header.find(c) for c in spec.required_columns if not (k == "events" and c == "event_id"))]
     # Prefer the most specific kind (the most required columns matched).
@@ -136,10 +142,21 @@ def plan(kind: str, columns: tuple[str, ...], source: str, decimal_comma: bool,
     """
     header = _Header(columns)
     required = tuple(required if required is not None else TABLES[kind].required_columns)
+    preset = line_items.preset_for(header.has) if source in ("auto", "line_items") else None
+    if mapping and preset and not any(mapping.get(f) for f in line_items.LINE_FIELDS):
+        mapping = {**line_items.PRESETS[preset], **mapping}  # a known line-item layout, completed by the mapping
+    if mapping and any(mapping.get(f) for f in line_items.LINE_FIELDS):
+        return _line_items(kind, header, mapping, decimal_comma, "mapping")
     if mapping:
         return _mapped(kind, header, mapping, "mapping", required)
     if source == "auto":
         source = detect_source(columns)
+    if source == "line_items":
+        preset = line_items.preset_for(header.has)
+        if preset is None:
+            raise FileRejected("No known line-item layout in this header: map its columns (line_quantity, "
+                               "line_price and the order columns) on the Data page or with --map.")
+        return _line_items(kind, header, dict(line_items.PRESETS[preset]), decimal_comma, "line_items")
     if source == "shopify":
         if header.has("Name", "Lineitem quantity"):
             if kind != "orders":
@@ -161,8 +178,34 @@ def plan(kind: str, columns: tuple[str, ...], source: str, decimal_comma: bool,
     return _mapped(kind, header, {c: c for c in TABLES[kind].column_names}, "canonical", required)
 
 
-def _require(kind: str, header: _Header, mapping: dict[str, str], source: str, required: tuple[str, ...]) -> None:
-    missing = [c for c in required if not (mapping.get(c) and header.find(mapping[c]))]
+def constant_of(value: Any) -> str | None:
+    """The constant a mapping gives a field the file lacks (``{"constant": "GBP"}``), else None."""
+    return str(value["constant"]) if isinstance(value, dict) and "constant" in value else None
+
+
+def parse_map_option(text: str, kind: str) -> dict[str, Any]:
+    """``--map "THEIRS=OURS,..."`` as a mapping {our field: their column}; ``FIELD=VALUE`` where FIELD is
+    ours and VALUE is not gives the field a constant (``currency=GBP``, ``status=paid``)."""
+    fields = set(TABLES[kind].column_names) | (set(line_items.LINE_FIELDS) if kind == "orders" else set())
+    mapping: dict[str, Any] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        theirs, sep, ours = (s.strip() for s in part.partition("="))
+        if not sep or not theirs or not ours:
+            raise ValueError(f"--map entry {part!r} is not THEIRS=OURS (or FIELD=CONSTANT).")
+        if ours in fields:
+            mapping[ours] = theirs
+        elif theirs in fields:
+            mapping[theirs] = {"constant": ours}
+        else:
+            raise ValueError(f"--map entry {part!r} names no {kind} field; the fields are: {', '.join(sorted(fields))}.")
+    return mapping
+
+
+def _require(kind: str, header: _Header, mapping: dict[str, Any], source: str, required: tuple[str, ...]) -> None:
+    missing = [c for c in required if constant_of(mapping.get(c)) is None
+               and not (mapping.get(c) and header.find(mapping[c]))]
     if missing:
         raise FileRejected(
             f"Missing required column{'s' if len(missing) > 1 else ''} for {kind}: {', '.join(missing)}. "
@@ -177,6 +220,10 @@ def _mapped(kind: str, header: _Header, mapping: dict[str, str], source: str,
     _require(kind, header, mapping, source, required)
     parts, used = [], set()
     for column in spec.column_names:
+        constant = constant_of(mapping.get(column))
+        if constant is not None:
+            parts.append(f"{_lit(constant)} AS {_quote(column)}")
+            continue
         theirs = header.find(mapping[column]) if mapping.get(column) else None
         if theirs:
             used.add(theirs)
@@ -187,8 +234,56 @@ def _mapped(kind: str, header: _Header, mapping: dict[str, str], source: str,
     return SourcePlan(
         source=source,
         select_sql=f"SELECT {', '.join(parts)}, {ROW_COLUMN} FROM {RAW_TABLE}",
-        mapped={c: mapping[c] for c in spec.column_names if mapping.get(c) and header.find(mapping[c])},
+        mapped={c: mapping[c] if constant_of(mapping[c]) is None else f"constant {constant_of(mapping[c])!r}"
+                for c in spec.column_names
+                if mapping.get(c) and (constant_of(mapping[c]) is not None or header.find(mapping[c]))},
         ignored_columns=ignored, notes=notes, row_preserving=True,
+    )
+
+
+def _line_items(kind: str, header: _Header, mapping: dict[str, Any], decimal_comma: bool, source: str) -> SourcePlan:
+    """One order per repeated order key of a line-level export (see engagement/intake/line_items.py)."""
+    if kind != "orders":
+        raise FileRejected(f"A line-item mapping (line_quantity, line_price) folds orders; load it as kind 'orders', "
+                           f"not '{kind}'.")
+    missing = [f for f in ("order_id", "ordered_at", "line_quantity", "line_price")
+               if not (mapping.get(f) and constant_of(mapping[f]) is None and header.find(mapping[f]))]
+    if missing:
+        raise FileRejected(f"The line-item mapping needs the column(s) {', '.join(missing)}; the file has: "
+                           f"{', '.join(header.columns[:30])}.")
+
+    def column(field_name: str) -> str | None:
+        value = mapping.get(field_name)
+        if constant_of(value) is not None:
+            return _lit(constant_of(value))
+        return _quote(header.find(value)) if value and header.find(value) else None
+
+    def typed(field_name: str) -> str | None:
+        sql = column(field_name)
+        return money_sql(sql, decimal_comma, "DOUBLE") if sql else None
+
+    first = {}
+    for name in ("customer_id", "ordered_at", "discount", "currency", "channel"):
+        sql = column(name)
+        if sql is not None:
+            first[name] = _first(sql) if not sql.startswith("'") else sql
+        elif name in ("customer_id", "ordered_at"):
+            first[name] = "NULL::VARCHAR"
+    status = column("status")
+    select = line_items.folded_select(
+        RAW_TABLE, ROW_COLUMN, column("order_id"), typed("line_quantity"), typed("line_price"),
+        total=typed("order_total"), first=first,
+        status=(_first(status) if status and not status.startswith("'") else status))
+    used = {header.find(v) for v in mapping.values() if isinstance(v, str) and header.find(v)}
+    ignored = tuple(c for c in header.columns if c not in used)
+    return SourcePlan(
+        source=source, select_sql=select,
+        mapped={f: v if constant_of(v) is None else f"constant {constant_of(v)!r}" for f, v in mapping.items() if v},
+        ignored_columns=ignored,
+        notes=("Line-item export: lines are folded into one order per order key (row numbers point at the order's "
+               "first line); net revenue = the order total if mapped, else the sum of quantity x price. "
+               "Cancellations (keys C + digits, or all lines negative) refund the order they name, or are kept as "
+               "refunded rows of their own: never new purchases.",),
     )
 
 
@@ -346,3 +441,36 @@ def mapping_for_header(cur: duckdb.DuckDBPyConnection, kind: str, columns: tuple
         if saved["header_signature"] == signature:
             return saved
     return None
+
+
+# ------------------------------------------------------------ float-written ids
+FLOAT_ID = r"-?[0-9]+\.0+"
+FLOAT_ID_HEAD = 1_000
+
+
+def integer_ids(cur: duckdb.DuckDBPyConnection, kind: str, plan: SourcePlan) -> SourcePlan:
+    """Read an id column whose every value is an integer written as a float (``17850.0``, as spreadsheets and
+    pandas write ids with gaps) as the integer text, with a note. The file's head is looked at first, so a
+    file of ordinary ids costs one small query."""
+    mapped = [r[0] for r in cur.execute(f"DESCRIBE SELECT * FROM ({plan.select_sql}) LIMIT 0").fetchall()]
+    ids = [c.name for c in TABLES[kind].columns if c.name.endswith("_id") and c.sql_type == "VARCHAR" and c.name in mapped]
+    fixed = []
+    for column in ids:
+        value = f"nullif(trim({_quote(column)}), '')"
+        test = (f"SELECT count({value}), count({value}) FILTER (WHERE regexp_full_match({value}, '{FLOAT_ID}')) "
+                f"FROM (SELECT {_quote(column)} FROM ({plan.select_sql}) LIMIT {FLOAT_ID_HEAD})")
+        present, floats = cur.execute(test).fetchall()[0]
+        if not present or floats < present:
+            continue
+        present, floats = cur.execute(
+            f"SELECT count({value}), count({value}) FILTER (WHERE regexp_full_match({value}, '{FLOAT_ID}')) "
+            f"FROM ({plan.select_sql})").fetchall()[0]
+        if floats == present:
+            fixed.append(column)
+    if not fixed:
+        return plan
+    replaced = ", ".join(f"regexp_replace(trim({_quote(c)}), '\\.0+$', '') AS {_quote(c)}" for c in fixed)
+    note = (f"{', '.join(fixed)}: every value is a whole number written as a float (e.g. 17850.0); read as the "
+            "integer text (17850), as the ids are in other exports.")
+    return SourcePlan(plan.source, f"SELECT * REPLACE ({replaced}) FROM ({plan.select_sql})", plan.mapped,
+                      plan.ignored_columns, plan.notes + (note,), plan.row_preserving)

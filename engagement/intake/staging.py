@@ -153,7 +153,8 @@ def _head_needs_forgiving_parse(cur: duckdb.DuckDBPyConnection, mapped: _MappedC
 
 
 def stage(cur: duckdb.DuckDBPyConnection, kind: str, select_sql: str, decimal_comma: bool,
-          has_customers_table: bool = True, read_text: Callable[[], None] | None = None) -> StagedInput:
+          has_customers_table: bool = True, read_text: Callable[[], None] | None = None,
+          strict_customers: bool = False) -> StagedInput:
     """Create ``mapped_input`` (text, a view) and ``checked_input`` (typed + flags) on ``cur``.
 
     Speculative typing: every number and date column is first typed with a plain cast (what
@@ -188,7 +189,8 @@ def stage(cur: duckdb.DuckDBPyConnection, kind: str, select_sql: str, decimal_co
         forgiving |= needs_retry
         probes = _probe(cur, [c for c in typed_columns if c.name in forgiving], decimal_comma)
         cur.execute(_checked_sql(spec, file_columns, forgiving, probes, decimal_comma, extra)).fetchall()
-    computed, reporting_currency = _checked_views(cur, kind, present, numbered, has_customers_table)
+    computed, reporting_currency = _checked_views(cur, kind, present, numbered, has_customers_table,
+                                                  strict_customers=strict_customers)
     date_orders = tuple((name, order) for name, probe in probes.items()
                         if (order := _date_order(probe, decimal_comma)) is not None)
     rows = cur.execute(f"SELECT count(*) FROM {CHECKED_ROWS}").fetchall()[0][0]
@@ -244,7 +246,7 @@ def stage_strict(cur: duckdb.DuckDBPyConnection, kind: str, select_sql: str, dec
 
 
 def stage_loaded(cur: duckdb.DuckDBPyConnection, kind: str, columns: tuple[str, ...], load_id: int,
-                 rows: int) -> StagedInput:
+                 rows: int, strict_customers: bool = False) -> StagedInput:
     """``checked_input`` over the rows a load has just written (``load_id``), read by :func:`stage_strict`.
 
     Every cell was read (else writing them would have failed), so every ``_parses`` flag is true;
@@ -258,7 +260,8 @@ def stage_loaded(cur: duckdb.DuckDBPyConnection, kind: str, columns: tuple[str, 
                          + [f"true AS {_quote(flag)}" for flag in flags])
     cur.execute(f"CREATE OR REPLACE TEMP VIEW {CHECKED_ROWS} AS SELECT {selected} FROM main.{_quote(kind)} "
                 f"WHERE load_id = {int(load_id)}").fetchall()
-    computed, reporting_currency = _checked_views(cur, kind, list(columns), True, True, before_load_id=load_id)
+    computed, reporting_currency = _checked_views(cur, kind, list(columns), True, True, before_load_id=load_id,
+                                                  strict_customers=strict_customers)
     return StagedInput(kind, rows, columns, flags, computed, (), reporting_currency)
 
 
@@ -271,7 +274,8 @@ def _derived_columns(kind: str, present: list[str]) -> list[str]:
 
 
 def _checked_views(cur: duckdb.DuckDBPyConnection, kind: str, present: list[str], numbered: bool,
-                   has_tables: bool, before_load_id: int | None = None) -> tuple[tuple[str, ...], str | None]:
+                   has_tables: bool, before_load_id: int | None = None,
+                   strict_customers: bool = False) -> tuple[tuple[str, ...], str | None]:
     """CREATE ``numbered_rows`` (``checked_rows`` with ``file_row``) and ``checked_input`` (plus the lookups).
 
     ``file_row`` is the row's position when it was typed straight from the file: the typing pass is a
@@ -283,13 +287,18 @@ def _checked_views(cur: duckdb.DuckDBPyConnection, kind: str, present: list[str]
     common one, known only after the typing pass; a view cannot bind parameters, so it is bound to a
     variable of this cursor's session (a scalar subquery would add a cross product to every query).
 
+    Without ``strict_customers`` every named customer is known: a customer exists when any activity names
+    the id (customer_summary derives the implied ones); strict mode keeps the refusal of ids missing from
+    the customers table.
+
     Returns the lookup columns and the reporting currency (None when the file has no currency column).
     """
     row_number = "" if numbered else f"CAST(rowid + 2 AS BIGINT) AS {ROW_COLUMN}, "
     cur.execute(f"CREATE OR REPLACE TEMP VIEW {NUMBERED_ROWS} AS SELECT {row_number}* FROM {CHECKED_ROWS}").fetchall()
     lookups, reporting_currency = [], None
     if "customer_id" in present and kind != "customers":
-        known = "customer_id IN (SELECT customer_id FROM main.customers)" if has_tables else "false"
+        known = ("true" if not strict_customers else
+                 "customer_id IN (SELECT customer_id FROM main.customers)" if has_tables else "false")
         lookups.append(f"CASE WHEN customer_id IS NULL THEN NULL ELSE {known} END AS customer_is_known")
     if kind == "orders" and "currency" in present:
         reporting_currency = _reporting_currency(cur, has_tables, before_load_id)

@@ -3,7 +3,11 @@
 Suites live in ``expectations/<kind>.json`` (GX 1.x suite JSON: ``name``, ``expectations`` of
 ``type``/``kwargs``/``meta``) and are read at run time: editing the JSON changes the checks.
 ``meta.level`` says what a failure means: ``file`` rejects the whole file, ``row`` rejects or
-quarantines the failing rows. ``meta.description`` is the per-row reason, ``meta.fix`` what to do.
+quarantines the failing rows, ``warning`` is reported and loads (sentinel dates such as 1970-01-01).
+Bounds live in the suite: ``meta.parameters`` gives values for ``{"$PARAMETER": name}`` (ISO dates are
+read as timestamps, e.g. ``earliest``); ``now`` is the clock plus a day of slack; ``<column>_long_before`` is
+the column's 1st percentile in the file minus ``meta.long_before_years`` years (a date long before the rest
+of the file). ``meta.description`` is the per-row reason, ``meta.fix`` what to do.
 
 Two evaluators read the same suite:
 
@@ -31,6 +35,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+from dateutil.relativedelta import relativedelta
+
 import duckdb
 import pandas as pd
 
@@ -42,7 +48,8 @@ from engagement.sql import with_values
 FAILURES_TABLE = "row_failures"
 SAMPLE_ROWS = 20
 DEFAULT_GX_MAX_ROWS = 250_000
-EARLIEST_TIMESTAMP = datetime(2000, 1, 1)
+LONG_BEFORE_SUFFIX = "_long_before"
+DEFAULT_LONG_BEFORE_YEARS = 10
 CLOCK_SLACK = timedelta(days=1)
 
 
@@ -80,6 +87,7 @@ class Suite:
     kind: str
     name: str
     expectations: tuple[Expectation, ...]
+    meta: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def required_columns(self) -> tuple[str, ...]:
@@ -129,8 +137,13 @@ class ValidationReport:
         return tuple(r for r in self.results if not r.success and r.level == "row")
 
     @property
+    def warnings(self) -> tuple[ExpectationResult, ...]:
+        return tuple(r for r in self.results if not r.success and r.level == "warning")
+
+    @property
     def success(self) -> bool:
-        return all(r.success for r in self.results)
+        """Every check passes (warnings are reported, never refuse a row)."""
+        return all(r.success or r.level == "warning" for r in self.results)
 
     def results_frame(self) -> pd.DataFrame:
         return pd.DataFrame([r.as_dict() for r in self.results])
@@ -155,13 +168,59 @@ def load_suite(kind: str, path: Path | None = None) -> Suite:
         Expectation(i, e["type"], dict(e.get("kwargs", {})), dict(e.get("meta", {})))
         for i, e in enumerate(raw["expectations"])
     )
-    return Suite(kind=kind, name=raw.get("name", kind), expectations=expectations)
+    return Suite(kind=kind, name=raw.get("name", kind), expectations=expectations, meta=dict(raw.get("meta", {})))
 
 
-def run_parameters(now: datetime | None = None) -> dict[str, datetime]:
-    """Values for ``{"$PARAMETER": ...}`` in suites: ``now`` (plus one day of clock slack) and ``earliest``."""
+def _suite_value(value: Any) -> Any:
+    """An ISO date in a suite's parameters is a timestamp (a list of them: a list of timestamps)."""
+    if isinstance(value, list):
+        return [_suite_value(v) for v in value]
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
+def run_parameters(now: datetime | None = None, suite: Suite | None = None) -> dict[str, Any]:
+    """Values for ``{"$PARAMETER": ...}`` in suites: ``now`` (plus one day of clock slack) and the suite's own
+    ``meta.parameters`` (``earliest``, ``sentinel_dates``: bounds are edited in the JSON, not here)."""
     now = now or datetime.now(timezone.utc).replace(tzinfo=None)
-    return {"now": now + CLOCK_SLACK, "earliest": EARLIEST_TIMESTAMP}
+    parameters: dict[str, Any] = {"now": now + CLOCK_SLACK}
+    if suite is not None:
+        parameters.update({k: _suite_value(v) for k, v in suite.meta.get("parameters", {}).items()})
+    return parameters
+
+
+def _parameter_names(value: Any) -> list[str]:
+    return [value["$PARAMETER"]] if isinstance(value, dict) and "$PARAMETER" in value else []
+
+
+def file_parameters(suite: Suite, parameters: dict[str, Any],
+                    first_percentile: Callable[[str], datetime | None]) -> dict[str, Any]:
+    """``parameters`` completed with the suite's own and ``<column>_long_before``: the column's 1st percentile
+    in this file (``first_percentile(column)``, None when empty or absent) minus ``long_before_years`` years,
+    so a date far before the rest of the file (a typo, a default value) is flagged."""
+    years = int(suite.meta.get("long_before_years", DEFAULT_LONG_BEFORE_YEARS))
+    found = {**run_parameters(suite=suite), **parameters}
+    for e in suite.expectations:
+        for name in _parameter_names(e.kwargs.get("min_value")):
+            if not name.endswith(LONG_BEFORE_SUFFIX) or name in found:
+                continue
+            value = first_percentile(name.removesuffix(LONG_BEFORE_SUFFIX))
+            found[name] = value - relativedelta(years=years) if value is not None else found.get("earliest")
+    return found
+
+
+def _sql_first_percentile(cur: duckdb.DuckDBPyConnection, columns: tuple[str, ...]) -> Callable[[str], Any]:
+    def first(column: str) -> datetime | None:
+        if column not in columns:
+            return None
+        value = cur.execute(f"SELECT CAST(quantile_disc({_quote(column)}, 0.01) AS TIMESTAMP) "
+                            f"FROM {CHECKED_TABLE}").fetchall()[0][0]
+        return value
+    return first
 
 
 def _resolve(value: Any, parameters: dict[str, Any]) -> Any:
@@ -211,12 +270,15 @@ def _failure_sql(e: Expectation, params: dict[str, Any], parameters: dict[str, A
         return f"({when} AND {_quote(e.columns[0])} IS NULL)"
     column = _quote(e.columns[0]) if e.columns else None
     if e.type == "expect_column_values_to_be_in_set":
-        params[f"{tag}_set"] = list(e.kwargs["value_set"])
+        params[f"{tag}_set"] = list(_resolve(e.kwargs["value_set"], parameters))
         return f"({when} AND {column} IS NOT NULL AND NOT list_contains(${tag}_set, {column}))"
+    if e.type == "expect_column_values_to_not_be_in_set":
+        params[f"{tag}_set"] = list(_resolve(e.kwargs["value_set"], parameters))
+        return f"({when} AND {column} IS NOT NULL AND list_contains(${tag}_set, {column}))"
     if e.type == "expect_column_values_to_be_between":
         tests = []
         for bound, op, strict_op, strict in (("min_value", "<", "<=", "strict_min"), ("max_value", ">", ">=", "strict_max")):
-            if e.kwargs.get(bound) is not None:
+            if e.kwargs.get(bound) is not None and _resolve(e.kwargs[bound], parameters) is not None:
                 params[f"{tag}_{bound}"] = _resolve(e.kwargs[bound], parameters)
                 tests.append(f"{column} {strict_op if e.kwargs.get(strict) else op} ${tag}_{bound}")
         return f"({when} AND {column} IS NOT NULL AND ({' OR '.join(tests) or 'false'}))"
@@ -247,6 +309,7 @@ def _unique_failure_sql(cur: duckdb.DuckDBPyConnection, e: Expectation) -> str:
 
 
 ROW_CHECK_TYPES = ("expect_column_values_to_not_be_null", "expect_column_values_to_be_in_set",
+                   "expect_column_values_to_not_be_in_set",
                    "expect_column_values_to_be_between", "expect_column_values_to_match_regex")
 
 
@@ -292,6 +355,7 @@ def run_sql_checks(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_columns
     ``enforced``: expectations no row can fail because writing a failing row raised (the one-pass load, see
     :func:`row_failure_sql`); their failures are not evaluated again (counted 0), their bases are.
     """
+    parameters = file_parameters(suite, parameters, _sql_first_percentile(cur, checked_columns))
     results: dict[int, ExpectationResult] = {}
     row_checks: list[tuple[Expectation, str, str]] = []
     params: dict[str, Any] = {}
@@ -331,11 +395,13 @@ def run_sql_checks(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_columns
         # Pass 2, only when something failed: the failing rows with their reasons.
         if any(counts) and not locate_failures:
             cur.execute(f"CREATE OR REPLACE TEMP TABLE {FAILURES_TABLE} (file_row BIGINT, reason VARCHAR)").fetchall()
-        elif any(counts):
-            reasons = {f"r{e.index}": e.description for e, _, _ in row_checks}
-            any_failed = " OR ".join(f"f{e.index}" for e, _, _ in row_checks)
+        elif any(count for (e, _, _), count in zip(row_checks, counts) if e.level != "warning"):
+            # Warnings are counted, never located: their rows load.
+            refusing = [check for check in row_checks if check[0].level != "warning"]
+            reasons = {f"r{e.index}": e.description for e, _, _ in refusing}
+            any_failed = " OR ".join(f"f{e.index}" for e, _, _ in refusing)
             reason_sql = "concat_ws('; ', " + ", ".join(
-                f"CASE WHEN f{e.index} THEN $r{e.index} END" for e, _, _ in row_checks) + ")"
+                f"CASE WHEN f{e.index} THEN $r{e.index} END" for e, _, _ in refusing) + ")"
             failures_sql = (f"CREATE OR REPLACE TEMP TABLE {FAILURES_TABLE} AS SELECT {ROW_COLUMN}, "
                             f"{reason_sql} AS reason FROM ({flagged}) flagged WHERE {any_failed} ORDER BY {ROW_COLUMN}")
             cur.execute(failures_sql, _bound(failures_sql, {**params, **reasons})).fetchall()
@@ -365,6 +431,12 @@ def run_great_expectations(frame: pd.DataFrame, suite: Suite,
 
     import great_expectations as gx
 
+    def first_percentile(column: str) -> datetime | None:
+        if column not in frame.columns or frame[column].notna().sum() == 0:
+            return None
+        return pd.Timestamp(frame[column].dropna().quantile(0.01, interpolation="lower")).to_pydatetime()
+
+    parameters = file_parameters(suite, parameters, first_percentile)
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     applicable = [e for e in suite.expectations
@@ -440,7 +512,7 @@ def validate_checked(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_colum
     import time
 
     started = time.perf_counter()
-    parameters = run_parameters(now)
+    parameters = file_parameters(suite, run_parameters(now, suite), _sql_first_percentile(cur, checked_columns))
     engine = engine or choose_engine(rows)
     results, failing = run_sql_checks(cur, suite, checked_columns, provided_columns, rows, parameters,
                                       locate_failures=locate_failures, enforced=enforced)

@@ -88,9 +88,14 @@ def schema_tables(store: Store) -> list[TableInfo]:
             descriptions = {c.name: c.description for c in spec.columns}
             descriptions["load_id"] = "The load that last wrote this row (see the loads table)."
             kind, grain, key, definition = "canonical", spec.grain, spec.key, ""
+            if name == "customers" and "customer_summary" in by_table:
+                implied = cursor.execute("SELECT count(*) FROM customer_summary WHERE is_implied").fetchall()[0][0]
+                # Customers implied by activity are derived, never inserted here (undo stays simple).
+                grain += (f" from customers exports; {implied:,} more customers are implied by activity "
+                          "(customer_summary.is_implied)") if implied else " from customers exports"
         elif name in DERIVED_TABLES:
             definition = derived_definition(name)
-            descriptions = {}
+            descriptions = dict(_DERIVED_COLUMNS.get(name, {}))
             kind, grain, key = "derived", _grain_comment(definition), ()
         elif name == rfm.STORED_SCORES:
             # Built by rfm.store_default_scores: the scoring SQL chained after the stored window sums.
@@ -115,6 +120,13 @@ def schema_tables(store: Store) -> list[TableInfo]:
     canonical_order = {k: i for i, k in enumerate(KINDS + DERIVED_TABLES + FITTED_AT_LOAD)}
     return sorted(tables, key=lambda t: (KIND_ORDER[t.kind], canonical_order.get(t.name, 99), t.name))
 
+
+_DERIVED_COLUMNS = {
+    "customer_summary": {
+        "is_implied": "True when no customers export has this id: the customer is implied by activity (orders, "
+                      "events, surveys, experiment assignments); created_at is then the first activity seen.",
+    },
+}
 
 _WORKBENCH_GRAINS = {
     "loads": "one row per load of an export (kept after undo, with undone_at)",

@@ -18,6 +18,7 @@ upload archive, which the engine must be able to read for loads.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -89,6 +90,31 @@ def can_read(connection: Any, path: str | Path) -> bool:
 def spool_folder() -> Iterator[Path]:
     """A private folder in the upload spool, removed afterwards (with what was written into it)."""
     config.SPOOL_DIR.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="upload-", dir=config.SPOOL_DIR) as folder:
+    remove_stale_spool()
+    with tempfile.TemporaryDirectory(prefix=f"upload-{os.getpid()}-", dir=config.SPOOL_DIR) as folder:
         yield Path(folder)
 
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it runs
+        return True
+    return True
+
+
+def remove_stale_spool() -> list[Path]:
+    """Remove spool folders whose process no longer runs (killed mid-load): raw uploads hold personal data.
+
+    Folders are named ``upload-<pid>-<random>``; a folder of a running process is left alone.
+    """
+    removed = []
+    for folder in config.SPOOL_DIR.glob("upload-*-*"):
+        pid = folder.name.split("-")[1]
+        if pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed

@@ -34,7 +34,7 @@ final as (
         b.lifecycle_stage,
         count(*) as active_customers,
         sum(p.purchases) as purchases,
-        sum(p.revenue)::decimal(18, 2) as revenue
+        sum(p.revenue)::decimal(38, 2) as revenue
     from customer_periods as p
     join buyers as b using (customer_id)
     group by all

@@ -1,4 +1,7 @@
--- Grain: one row per customer (every customer record, plus any customer id seen only on orders).
+-- Grain: one row per customer (every customer record, plus every customer id named only by activity).
+-- A customer exists when any loaded activity (orders, events, surveys, experiment assignments) names the id;
+-- the customers table holds only what a customers export said. is_implied marks ids no customers export has
+-- (created_at is then the first activity seen), so undoing an orders load removes exactly its orders.
 -- Lifetime purchase facts and the default lifecycle stage as of the dataset's latest activity.
 -- customer_key numbers the customers 1..n in customer_id order (exact, rebuilt with every derived table):
 -- views that group many rows by customer group by this integer, about 3x cheaper than by the text id.
@@ -20,16 +23,31 @@ purchase_totals as (
     group by customer_id
 ),
 
+activity_first_seen as (
+    select customer_id, min(first_at) as first_seen_at
+    from (
+        select customer_id, min(ordered_at) as first_at from orders where customer_id is not null group by all
+        union all
+        select customer_id, min(occurred_at) from events group by all
+        union all
+        select customer_id, min(responded_at) from surveys group by all
+        union all
+        select customer_id, min(assigned_at) from experiment_assignments group by all
+    ) as seen
+    group by customer_id
+),
+
 known_customers as (
     select customer_id from customers
     union
-    select customer_id from purchase_totals
+    select customer_id from activity_first_seen
 ),
 
 joined as (
     select
         k.customer_id,
-        c.created_at,
+        coalesce(c.created_at, a.first_seen_at) as created_at,
+        c.customer_id is null as is_implied,
         coalesce(c.acquisition_channel, 'unknown') as acquisition_channel,
         c.country,
         coalesce(c.is_loyalty_member, false) as is_loyalty_member,
@@ -38,7 +56,7 @@ joined as (
         p.first_order_at,
         p.last_order_at,
         coalesce(p.order_count, 0) as order_count,
-        coalesce(p.revenue, 0)::decimal(18, 2) as revenue,
+        coalesce(p.revenue, 0)::decimal(38, 2) as revenue,  -- a customer's total can pass an order's DECIMAL(18,2)
         p.first_order_revenue,
         coalesce(p.is_first_order_discounted, false) as is_first_order_discounted,
         p.gap_before_last_order_days,
@@ -49,6 +67,7 @@ joined as (
     from known_customers as k
     left join customers as c using (customer_id)
     left join purchase_totals as p using (customer_id)
+    left join activity_first_seen as a using (customer_id)
     cross join facts
 ),
 

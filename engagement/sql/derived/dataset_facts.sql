@@ -2,12 +2,13 @@
 -- The "as of" moment every recency is measured from is the latest recorded activity, not the wall
 -- clock, so that an export analysed next month gives the same answers as today. The default
 -- at-risk cut adapts to the brand: the 80th percentile of its own days between purchases. The default
--- window of the pages (kpis.default_filters): the 12 months up to the last purchase day, or all of the
+-- window of the pages (kpis.default_filters): the 12 months up to the last day of any activity (orders,
+-- events, surveys), or all of the
 -- data when shorter; the stored views of the pages' defaults read it from here.
 with activity as (
-    select max(ordered_at) as activity_at from orders
-    union all select max(occurred_at) from events
-    union all select max(responded_at) from surveys
+    select min(ordered_at) as first_activity_at, max(ordered_at) as activity_at from orders
+    union all select min(occurred_at), max(occurred_at) from events
+    union all select min(responded_at), max(responded_at) from surveys
 ),
 
 gaps as (
@@ -19,6 +20,7 @@ gaps as (
 final as (
     select
         (select max(activity_at) from activity) as as_of,
+        (select min(first_activity_at) from activity) as first_activity_at,
         (select min(ordered_at) from order_facts) as first_order_at,
         (select max(ordered_at) from order_facts) as last_order_at,
         greatest(30, round(coalesce(gaps.p80_gap_days, 90)))::integer as at_risk_days,
@@ -29,9 +31,9 @@ final as (
 with_default_window as (
     select
         *,
-        greatest(first_order_at::date, (last_order_at::date - interval 1 year)::date + 1)::timestamp
+        greatest(first_activity_at::date, (as_of::date - interval 1 year)::date + 1)::timestamp
             as default_window_start,
-        (last_order_at::date + 1)::timestamp as default_window_end_exclusive
+        (as_of::date + 1)::timestamp as default_window_end_exclusive
     from final
 )
 

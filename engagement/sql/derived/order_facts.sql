@@ -1,11 +1,12 @@
--- Grain: one row per purchase order (refunded and cancelled orders are not purchases and are left out).
+-- Grain: one row per purchase order of a known customer (refunded and cancelled orders are not purchases and
+-- are left out; guest orders, without a customer id, count in purchase_days' totals only).
 -- Numbers each customer's purchases in time order, measures the gap since the previous one and keeps the
 -- neighbouring purchase times (windowed counts of buyers need them: see kpis/window_totals.sql) and the
 -- time of the customer's first purchase (CLV's per-customer summary needs no second group-by with it).
 with purchases as (
     select order_id, customer_id, ordered_at, net_revenue, coalesce(discount, 0) as discount, channel, currency
     from orders
-    where status not in ('refunded', 'cancelled')
+    where status not in ('refunded', 'cancelled') and customer_id is not null
 ),
 
 numbered as (

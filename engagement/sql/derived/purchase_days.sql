@@ -1,8 +1,11 @@
 -- Grain: one row per purchase day per acquisition channel per lifecycle stage per loyalty membership.
 -- Additive sums of the purchases made that day (from `purchases`), so windowed totals and monthly
 -- trends add up a few thousand rows instead of reading every purchase. Windows start and end on
--- whole days (engagement/filters.py), so sums over these rows are exact.
-with final as (
+-- whole days (engagement/filters.py), so sums over these rows are exact. Squares are DOUBLE: DuckDB types a
+-- DECIMAL(18,2) product as DECIMAL(18,4), which overflows from an order of 10,000,000.00.
+-- Guest orders (no customer id) are rows with no channel, stage or membership: they count in the totals
+-- of an unfiltered window and drop out as soon as a customer filter is set.
+with customer_days as (
     select
         ordered_at::date as purchase_day,
         acquisition_channel,
@@ -10,11 +13,33 @@ with final as (
         is_loyalty_member,
         count(*) as orders,
         sum(net_revenue) as revenue,
-        sum(net_revenue * net_revenue) as revenue_squared,
+        sum(net_revenue::double * net_revenue::double) as revenue_squared,
         coalesce(sum(net_revenue) filter (where order_number > 1), 0) as returning_revenue,
         count(*) filter (where order_number > 1) as repeat_orders
     from purchases
     group by all
+),
+
+guest_days as (
+    select
+        ordered_at::date as purchase_day,
+        null::varchar as acquisition_channel,
+        null::varchar as lifecycle_stage,
+        false as is_loyalty_member,
+        count(*) as orders,
+        sum(net_revenue) as revenue,
+        sum(net_revenue::double * net_revenue::double) as revenue_squared,
+        0 as returning_revenue,
+        0 as repeat_orders
+    from orders
+    where customer_id is null and status not in ('refunded', 'cancelled')
+    group by all
+),
+
+final as (
+    select * from customer_days
+    union all
+    select * from guest_days
     order by purchase_day
 )
 

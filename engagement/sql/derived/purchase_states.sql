@@ -17,7 +17,7 @@ final as (
         p.order_number as orders_so_far,
         sum(p.net_revenue) over (
             partition by p.customer_id order by p.order_number rows between unbounded preceding and current row
-        )::decimal(18, 2) as revenue_so_far,
+        )::decimal(38, 2) as revenue_so_far,
         p.days_since_previous_order as gap_before_this_order_days,
         s.acquisition_channel,
         s.loyalty_tier,

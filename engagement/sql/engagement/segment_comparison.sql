@@ -12,9 +12,9 @@ totals as (
         count(*) filter (where orders > 0) as buyers,
         count(*) filter (where orders >= 2) as repeat_buyers,
         sum(revenue) as revenue,
-        sum(revenue * revenue) as revenue_squares,
+        sum(revenue::double * revenue::double) as revenue_squares,
         sum(revenue_to_date) as revenue_to_date,
-        sum(revenue_to_date * revenue_to_date) as revenue_to_date_squares,
+        sum(revenue_to_date::double * revenue_to_date::double) as revenue_to_date_squares,
         avg(score) as mean_score
     from customer_scores
     group by is_engaged

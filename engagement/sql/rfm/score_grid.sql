@@ -8,7 +8,7 @@ with final as (
         any_value(segment) as segment,
         count(*) as customers,
         sum(revenue) as revenue,
-        sum(revenue * revenue) as revenue_squared,
+        sum(revenue::double * revenue::double) as revenue_squared,
         sum(recency_days) as recency_days,
         sum(orders) as orders,
         sum(m_score) as m_score

@@ -38,7 +38,7 @@ final as (
         count(*) as customers,
         count(*) filter (where orders > 0) as buyers,
         sum(revenue) as revenue,
-        sum(revenue * revenue) as revenue_squares
+        sum(revenue::double * revenue::double) as revenue_squares
     from per_customer
     group by arm
     order by arm

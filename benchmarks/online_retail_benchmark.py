@@ -1,0 +1,97 @@
+"""The UCI Online Retail line-item file (541,909 lines) through the intake, against DuckDB bare.
+
+    python -m benchmarks.online_retail_benchmark [--file ../shared/data/online_retail/online_retail.parquet] [--runs 3]
+
+In one warm process (imports done, Great Expectations imported by a small warm-up load), alternating the two
+so that both see the same load on a shared machine, best of ``--runs`` each, every figure printed:
+
+- bare: DuckDB reads the file and runs the same aggregation (one row per invoice: first customer, first
+  time, sum of quantity x price) into a table of a fresh database file;
+- intake: ``ingest_file`` (read, fold the lines into orders, float ids, type, validate with the suite, load
+  in one transaction) into a fresh database file, with the derived rebuild left out
+  (``refresh_derived=False``), then ``store.refresh_derived()`` timed apart.
+
+Goal: intake at most 2x bare. Validation is GX on pandas when the folded file has at most
+``ENGAGEMENT_GX_MAX_ROWS`` orders (25,900 here: it does), as a user gets it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from engagement.intake.ingest import ingest_file
+from engagement.workbench import open_workbench
+
+DEFAULT_FILE = Path(__file__).resolve().parents[2] / "shared" / "data" / "online_retail" / "online_retail.parquet"
+
+BARE_SQL = """
+CREATE TABLE orders AS
+SELECT
+    InvoiceNo AS order_id,
+    arg_min(CustomerID, InvoiceDate) AS customer_id,
+    min(InvoiceDate) AS ordered_at,
+    round(sum(Quantity * UnitPrice), 2) AS net_revenue
+FROM read_parquet($file)
+GROUP BY InvoiceNo
+"""
+
+
+def bare(file: Path, folder: Path) -> float:
+    con = duckdb.connect(str(folder / "bare.duckdb"))
+    try:
+        started = time.perf_counter()
+        con.execute(BARE_SQL, {"file": str(file)}).fetchall()
+        return time.perf_counter() - started
+    finally:
+        con.close()
+
+
+def intake(file: Path, folder: Path) -> tuple[float, float, str]:
+    store = open_workbench(folder / "intake.duckdb", read_only=False)
+    try:
+        started = time.perf_counter()
+        result = ingest_file(store, "orders", file, on_invalid="quarantine", refresh_derived=False)
+        loaded = time.perf_counter() - started
+        assert result.status == "loaded", result.message
+        started = time.perf_counter()
+        store.refresh_derived()
+        rebuilt = time.perf_counter() - started
+        return loaded, rebuilt, f"{result.message} Engine: {result.report.engine}. " + " ".join(
+            n for n in result.notes if "line(s) made" in n)
+    finally:
+        store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--file", type=Path, default=DEFAULT_FILE)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="retail-bench-") as tmp:
+        warm = Path(tmp) / "warm"
+        warm.mkdir()
+        small = warm / "head.parquet"
+        duckdb.execute(f"COPY (SELECT * FROM read_parquet('{args.file}') LIMIT 2000) TO '{small}' (FORMAT parquet)")
+        intake(small, warm)  # imports, GX and the SQL files read once
+        bares, loads, rebuilds = [], [], []
+        for run in range(args.runs):
+            folder = Path(tmp) / f"run{run}"
+            folder.mkdir()
+            bares.append(bare(args.file, folder))
+            loaded, rebuilt, message = intake(args.file, folder)
+            loads.append(loaded)
+            rebuilds.append(rebuilt)
+            print(f"run {run + 1}: bare {bares[-1]:.2f} s · intake {loaded:.2f} s · derived rebuild {rebuilt:.2f} s")
+        print(message)
+        print(f"best: bare DuckDB read + aggregation {min(bares):.2f} s; intake read + validation + aggregation + "
+              f"load {min(loads):.2f} s = {min(loads) / min(bares):.1f}x (goal <= 2x); derived rebuild apart "
+              f"{min(rebuilds):.2f} s")
+
+
+if __name__ == "__main__":
+    main()

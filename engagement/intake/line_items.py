@@ -1,0 +1,101 @@
+"""Line-level orders exports folded into one order per key (Online Retail, WooCommerce, Magento, POS).
+
+Such files repeat the order key on every line and carry a quantity and a unit price per line. One order per
+key: revenue = the order total where the source has one (mapping field ``order_total``), else the sum of
+quantity x price; time, customer and the other order-level fields come from the order's first line that
+has them.
+
+Cancellations never become new orders. A cancellation is an order whose key is ``C`` + digits (Online
+Retail's cancelled invoices) or whose every line has a negative quantity. When it names an order of the
+same file (``C536379`` cancels ``536379``), its amount is refunded from that order (status
+``partially_refunded`` or ``refunded``); otherwise it is kept as a refund on its own: a ``refunded`` row
+under its own key, which no metric counts as a purchase.
+
+This module only writes SQL text from already quoted column expressions (``engagement.intake.sources`` builds
+them from the header), so it knows nothing of headers or mappings.
+
+Column mapping fields besides the orders columns: ``line_quantity``, ``line_price`` (both needed) and
+``order_total`` (optional).
+"""
+
+from __future__ import annotations
+
+LINE_FIELDS = ("line_quantity", "line_price", "order_total")
+CANCELLED_KEY = r"[Cc][0-9]+"
+
+# Known layouts detected from the header alone: {our field: their column}.
+PRESETS = {
+    "online_retail": {"order_id": "InvoiceNo", "customer_id": "CustomerID", "ordered_at": "InvoiceDate",
+                      "line_quantity": "Quantity", "line_price": "UnitPrice"},
+}
+
+
+def preset_for(has_columns) -> str | None:
+    """The preset whose columns the header has (``has_columns(*names)`` -> bool)."""
+    for name, mapping in PRESETS.items():
+        if has_columns(*mapping.values()):
+            return name
+    return None
+
+
+def folded_select(raw_table: str, row_column: str, key: str, quantity: str, price: str, *,
+                  total: str | None, first: dict[str, str], status: str | None) -> str:
+    """SELECT of one canonical orders row per order key from line rows.
+
+    ``key``: SQL of the order key; ``quantity``/``price``/``total``: SQL of typed DOUBLE values;
+    ``first``: {canonical column: SQL aggregate of its first non-blank value} (customer_id, ordered_at,
+    discount, currency, channel); ``status``: SQL aggregate of the source's status, or None ('paid').
+    """
+    line_ok = f"({quantity} IS NOT NULL AND {price} IS NOT NULL)"
+    fields = ",\n        ".join(f"{sql} AS {name}" for name, sql in first.items())
+    total_sql = f"arg_min({total}, {row_column}) FILTER (WHERE {total} IS NOT NULL)" if total else "NULL::DOUBLE"
+    passthrough = ", ".join(name for name in first if name not in ("customer_id", "ordered_at"))
+    passthrough = f", {passthrough}" if passthrough else ""
+    return f"""
+WITH orders AS (
+    SELECT
+        {key} AS order_key,
+        regexp_full_match({key}, '{CANCELLED_KEY}') OR bool_and({quantity} < 0) AS is_cancellation,
+        CASE WHEN regexp_full_match({key}, '{CANCELLED_KEY}') THEN substr({key}, 2) ELSE {key} END AS cancels,
+        {fields},
+        bool_and({line_ok}) AS lines_ok,
+        arg_min(coalesce(CAST({quantity} AS VARCHAR), '?') || ' x ' || coalesce(CAST({price} AS VARCHAR), '?'),
+                {row_column}) FILTER (WHERE NOT {line_ok}) AS unreadable_line,
+        coalesce({total_sql}, sum({quantity} * {price})) AS amount,
+        {status or "NULL::VARCHAR"} AS source_status,
+        min({row_column}) AS {row_column}
+    FROM {raw_table}
+    GROUP BY {key}
+),
+
+refunds AS (
+    SELECT cancels, sum(abs(amount)) AS refunded
+    FROM orders
+    WHERE is_cancellation AND cancels IN (SELECT order_key FROM orders WHERE NOT is_cancellation)
+    GROUP BY cancels
+),
+
+final AS (
+    SELECT
+        o.order_key AS order_id, o.customer_id, o.ordered_at,
+        CASE WHEN o.lines_ok AND r.refunded IS NULL THEN CAST(round(o.amount, 2) AS VARCHAR)
+             WHEN o.lines_ok THEN CAST(round(greatest(o.amount - r.refunded, 0), 2) AS VARCHAR)
+             ELSE 'unreadable line item: ' || o.unreadable_line END AS net_revenue{passthrough},
+        CASE WHEN r.refunded IS NULL THEN coalesce(lower(o.source_status), 'paid')
+             WHEN r.refunded >= o.amount THEN 'refunded' ELSE 'partially_refunded' END AS status,
+        o.{row_column}
+    FROM orders AS o
+    LEFT JOIN refunds AS r ON r.cancels = o.order_key
+    WHERE NOT o.is_cancellation
+    UNION ALL
+    SELECT
+        c.order_key, c.customer_id, c.ordered_at,
+        CASE WHEN c.lines_ok THEN CAST(round(abs(c.amount), 2) AS VARCHAR)
+             ELSE 'unreadable line item: ' || c.unreadable_line END{passthrough},
+        'refunded', c.{row_column}
+    FROM orders AS c
+    WHERE c.is_cancellation AND c.cancels NOT IN (SELECT cancels FROM refunds)
+)
+
+SELECT * FROM final
+"""
