@@ -20,7 +20,9 @@ problem and the fix.
 
 from __future__ import annotations
 
+import codecs
 import gzip
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +35,15 @@ from engagement.inflated_size import inflation_bound, inflation_problem, zip_siz
 RAW_TABLE = "raw_input"
 ROW_COLUMN = "file_row"
 SAMPLE_BYTES = 8 * 1024 * 1024
+SCAN_BYTES = 8 * 1024 * 1024  # the whole-file byte scan reads this much at a time
+# C0 control characters other than tab, line feed and carriage return: invisible in every viewer, they break
+# exports and reports (0x1A, DOS's end of file, included).
+CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
+NOT_CONTROL = bytes(b for b in range(256) if b not in CONTROL_BYTES)
+CONTROL_RE = re.compile(b"[" + re.escape(CONTROL_BYTES) + b"]")
+# The start of a UTF-8 multi-byte sequence; in real Latin-1 text this pair reads as a capital letter with a
+# symbol or C1 control after it ('Ã©'), which no language writes, so it means UTF-8 text in the file.
+UTF8_LEAD = re.compile(b"[\xc2-\xf4][\x80-\xbf]")
 DELIMITERS = (",", ";", "\t", "|")
 
 
@@ -113,6 +124,100 @@ def sniff_encoding(sample: bytes) -> str:
         if exc.start >= len(sample) - 3:
             return "utf-8"
         return "latin-1"
+
+
+def _line_at(data: bytes, position: int, encoding: str) -> str:
+    """The line of ``data`` holding byte ``position``, decoded (bad bytes replaced) and cut to 120 characters."""
+    start = data.rfind(b"\n", 0, position) + 1
+    end = data.find(b"\n", position)
+    line = data[start:end if end >= 0 else len(data)].rstrip(b"\r")
+    text = line.decode(encoding, errors="replace")
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def scan_text(path: Path, file_format: str, name: str, encoding: str, sample: bytes) -> str:
+    """Read the whole file once as bytes (C-speed checks per chunk, no parsing) and return the encoding to read
+    it with: ``encoding`` unless a file sniffed as UTF-8 turns out to be plain ASCII up to a Latin-1 byte.
+
+    Raises :class:`FileRejected` for a control character anywhere (line quoted) and for a file that mixes UTF-8
+    and Latin-1 (neither encoding reads it right: the first line that is not UTF-8 is quoted). The sniffing
+    sample only covers the first megabytes; this is what catches the rest of a large file.
+    """
+    if encoding == "utf-16":
+        return encoding
+    first_bad = None  # (line number, line) of the first line that is not UTF-8
+    if encoding == "latin-1":
+        try:
+            sample.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            first_bad = (sample.count(b"\n", 0, exc.start) + 1, _line_at(sample, exc.start, "latin-1"))
+    opener = gzip.open if file_format == "csv.gz" else open
+    offset_lines, pending, seen_utf8 = 0, b"", False
+    with opener(path, "rb") as handle:
+        while True:
+            chunk = handle.read(SCAN_BYTES)
+            buffer = pending + chunk
+            if not buffer:
+                break
+            if len(buffer.translate(None, NOT_CONTROL)):
+                found = CONTROL_RE.search(buffer)
+                line = offset_lines + buffer.count(b"\n", 0, found.start()) + 1
+                raise FileRejected(
+                    f"{name} holds a control character (byte 0x{buffer[found.start()]:02X}) on line {line:,}: "
+                    f"{_line_at(buffer, found.start(), encoding)!r}. Such characters are invisible and break "
+                    "exports and reports; remove them (or export again) and load the file again. Nothing was loaded.")
+            if encoding == "utf-8":
+                used, broken = _utf8_prefix(buffer, final=not chunk)
+                if broken:
+                    position = used
+                    line = offset_lines + buffer.count(b"\n", 0, position) + 1
+                    if seen_utf8 or not buffer[:position].isascii():
+                        raise _mixed(name, (line, _line_at(buffer, position, "latin-1")))
+                    encoding = "latin-1"  # ASCII so far, then Latin-1: the file is Latin-1 throughout
+                    first_bad = (line, _line_at(buffer, position, "latin-1"))
+                else:
+                    seen_utf8 = seen_utf8 or not buffer[:used].isascii()
+                    offset_lines += buffer.count(b"\n", 0, used)
+                    pending = buffer[used:]
+                    if not chunk:
+                        break
+                    continue
+            for found in UTF8_LEAD.finditer(buffer):
+                lead = buffer[found.start()]
+                width = 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+                try:
+                    buffer[found.start():found.start() + width].decode("utf-8")
+                except UnicodeDecodeError:
+                    continue
+                raise _mixed(name, first_bad, (offset_lines + buffer.count(b"\n", 0, found.start()) + 1,
+                                               _line_at(buffer, found.start(), "utf-8")))
+            # a sequence cut by the chunk end is looked at with the next chunk
+            pending = buffer[-3:] if chunk else b""
+            offset_lines += buffer.count(b"\n", 0, len(buffer) - len(pending))
+            if not chunk:
+                break
+    return encoding
+
+
+def _utf8_prefix(buffer: bytes, final: bool) -> tuple[int, bool]:
+    """How many leading bytes of ``buffer`` are valid UTF-8, and whether a bad byte follows them (else what
+    follows is a sequence cut by the chunk end, left for the next chunk unless ``final``)."""
+    try:
+        return codecs.utf_8_decode(buffer, "strict", final)[1], False
+    except UnicodeDecodeError as exc:
+        return exc.start, True
+
+
+def _mixed(name: str, not_utf8: tuple[int, str] | None, utf8: tuple[int, str] | None = None) -> FileRejected:
+    parts = []
+    if not_utf8:
+        parts.append(f"line {not_utf8[0]:,} is not UTF-8: {not_utf8[1]!r}")
+    if utf8:
+        parts.append(f"line {utf8[0]:,} is UTF-8: {utf8[1]!r}")
+    return FileRejected(
+        f"{name} mixes text encodings (UTF-8 and Latin-1 in one file), so neither reads it right: "
+        f"{'; '.join(parts)}. Open it in a spreadsheet or editor, save it again as CSV (UTF-8), and load it "
+        "again. Nothing was loaded.")
 
 
 def sniff_delimiter(header_line: str) -> str:
@@ -260,7 +365,7 @@ def _read_delimited(cur: duckdb.DuckDBPyConnection, path: Path, name: str, file_
             f"{name} is not a text file: it holds binary data (control bytes such as 0x00). Export the table as "
             "CSV (UTF-8), or upload the original .xlsx or .parquet file."
         )
-    encoding = sniff_encoding(sample)
+    encoding = scan_text(path, file_format, name, sniff_encoding(sample), sample)
     text = sample.decode(encoding if encoding != "utf-16" else "utf-16", errors="replace").lstrip("\ufeff")
     header_line = text.splitlines()[0] if text.splitlines() else ""
     delimiter = "\t" if file_format == "tsv" else sniff_delimiter(header_line)

@@ -1,0 +1,90 @@
+"""Issue 16's last refusals: mixed encodings, control characters past the sniffing sample, XLSX formulas
+without a saved result, encrypted workbooks, and float-formatted ids in strict-customers mode.
+
+The sniffing sample and the scan's chunk are shrunk (monkeypatch) so that a small file has a tail the
+sample does not see, as the first megabytes of a large export would.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from engagement import readers
+from engagement.ingest import ingest_file
+
+from intake_fixtures import ORDERS_HEADER, intake_store, snapshot, table  # noqa: F401
+
+ROW = "O{i},A,2025-03-01 10:00:00,{i}.50,0,USD,web,paid\n"
+PLAIN = "".join(ROW.format(i=i) for i in range(100, 160)).encode("ascii")  # ~2.7 KB of ASCII rows
+
+
+@pytest.fixture()
+def small_sample(monkeypatch):
+    """A 256-byte sniffing sample and 1 KB scan chunks: the tail of a 3 KB file is past the sample."""
+    monkeypatch.setattr(readers, "SAMPLE_BYTES", 256)
+    monkeypatch.setattr(readers, "SCAN_BYTES", 1024, raising=False)
+
+
+def _load(store, tmp_path, body: bytes, name="orders.csv", **kwargs):
+    path = tmp_path / name
+    path.write_bytes(body)
+    before = snapshot(store)
+    result = ingest_file(store, "orders", path, **kwargs)
+    return result, before
+
+
+def test_utf8_file_with_a_latin1_line_past_the_sample_is_refused_quoting_it(intake_store, tmp_path, small_sample):
+    body = (ORDERS_HEADER + "\n" + ROW.format(i=1)).encode() + b"O2,A,2025-03-01 10:00:00,2.50,0,USD,web,caf\xc3\xa9\n"
+    body = body.replace(b"caf\xc3\xa9", b"paid") + PLAIN + b"O3,A,2025-03-01 10:00:00,3.50,0,USD,w\xc3\xa9b,paid\n" \
+        + PLAIN.replace(b"O1", b"P1") + b"O4,A,2025-03-01 10:00:00,4.50,0,USD,caf\xe9,paid\n"
+    result, before = _load(intake_store, tmp_path, body)
+    assert result.status == "rejected", result.message
+    assert "mixes text encodings" in result.message
+    assert "'O4,A,2025-03-01 10:00:00,4.50,0,USD,café,paid'" in result.message
+    assert snapshot(intake_store) == before
+
+
+def test_latin1_file_with_a_utf8_line_past_the_sample_is_refused(intake_store, tmp_path, small_sample):
+    body = (ORDERS_HEADER + "\n").encode() + b"O1,A,2025-03-01 10:00:00,1.50,0,USD,caf\xe9,paid\n" + PLAIN \
+        + b"O2,A,2025-03-01 10:00:00,2.50,0,USD,caf\xc3\xa9,paid\n"
+    result, before = _load(intake_store, tmp_path, body)
+    assert result.status == "rejected", result.message
+    # both lines quoted: line 2 is the first that is not UTF-8; 2 + 60 plain rows + 1 = line 63 is UTF-8
+    assert "line 2 is not UTF-8" in result.message and "line 63 is UTF-8" in result.message
+    assert snapshot(intake_store) == before
+
+
+def test_ascii_then_latin1_past_the_sample_reads_as_latin1(intake_store, tmp_path, small_sample):
+    body = (ORDERS_HEADER + "\n").encode() + PLAIN + b"O1,A,2025-03-01 10:00:00,1.50,0,USD,caf\xe9,paid\n"
+    result, _ = _load(intake_store, tmp_path, body)
+    assert result.status == "loaded", result.message
+    assert result.read_info.encoding == "latin-1" and any("Latin-1" in n for n in result.notes)
+    assert table(intake_store, "SELECT channel FROM orders WHERE order_id = 'O1'").channel[0] == "café"
+
+
+@pytest.mark.parametrize("byte", [b"\x1b", b"\x07", b"\x0b", b"\x1a"])
+def test_control_character_past_the_first_4kb_is_refused(intake_store, tmp_path, byte):
+    # 4 x ~2.7 KB of plain rows first: the old check looked at the first 4 KB only
+    body = (ORDERS_HEADER + "\n").encode() + PLAIN * 4 + b"O1,A,2025-03-01 10:00:00,1.50,0,USD,w" + byte + b"b,paid\n"
+    result, before = _load(intake_store, tmp_path, body)
+    assert result.status == "rejected", result.message
+    assert f"control character (byte 0x{byte[0]:02X}) on line 242" in result.message  # header + 240 rows + 1
+    assert snapshot(intake_store) == before
+
+
+def test_control_character_in_a_gzipped_file_is_refused(intake_store, tmp_path, small_sample):
+    import gzip
+
+    body = (ORDERS_HEADER + "\n").encode() + PLAIN + b"O1,A,2025-03-01 10:00:00,1.50,0,USD,w\x1bb,paid\n"
+    result, before = _load(intake_store, tmp_path, gzip.compress(body), name="orders.csv.gz")
+    assert result.status == "rejected" and "control character (byte 0x1B) on line 62" in result.message
+    assert snapshot(intake_store) == before
+
+
+def test_utf8_sequence_cut_by_a_scan_chunk_is_read(tmp_path, monkeypatch):
+    head = (ORDERS_HEADER + "\n").encode() + b"O1,A,2025-03-01 10:00:00,1.50,0,USD,caf\xc3\xa9,paid\n"
+    path = tmp_path / "scan.csv"
+    path.write_bytes(head + PLAIN)
+    for chunk in range(len(head) - 8, len(head) - 2):  # every split around the two-byte \xc3\xa9
+        monkeypatch.setattr(readers, "SCAN_BYTES", chunk)
+        assert readers.scan_text(path, "csv", "scan.csv", "utf-8", head[:64]) == "utf-8", chunk
