@@ -45,6 +45,10 @@ CONTROL_RE = re.compile(b"[" + re.escape(CONTROL_BYTES) + b"]")
 # symbol or C1 control after it ('Ã©'), which no language writes, so it means UTF-8 text in the file.
 UTF8_LEAD = re.compile(b"[\xc2-\xf4][\x80-\xbf]")
 DELIMITERS = (",", ";", "\t", "|")
+# An OLE compound file: an old .xls, or an .xlsx saved with a password (Office wraps the encrypted workbook
+# in one, with an "EncryptionInfo" stream named in its directory in UTF-16).
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+OLE_ENCRYPTED = "EncryptionInfo".encode("utf-16-le")
 
 
 class FileRejected(ValueError):
@@ -99,6 +103,8 @@ def sniff_format(head: bytes, name: str) -> str:
         return "parquet"
     if head.startswith(b"PK\x03\x04"):
         return "xlsx"
+    if head.startswith(OLE_MAGIC):
+        return "ole"
     if name.lower().endswith((".tsv", ".tab")):
         return "tsv"
     return "csv"
@@ -263,6 +269,8 @@ def read_into(cur: duckdb.DuckDBPyConnection, path: str | Path, display_name: st
     too_large = inflation_problem(path, file_format, name)  # before anything inflates it
     if too_large:
         raise FileRejected(too_large)
+    if file_format == "ole":
+        raise FileRejected(_ole_message(path, name))
     if file_format == "parquet":
         info = _read_parquet(cur, path, name)
     elif file_format == "xlsx":
@@ -276,6 +284,21 @@ def read_into(cur: duckdb.DuckDBPyConnection, path: str | Path, display_name: st
             f"{name} has a header but no data rows. Export again with the date range that holds the data."
         )
     return info
+
+
+def _ole_message(path: Path, name: str) -> str:
+    """Why an OLE compound file is refused: a password-protected workbook, or an old binary Office file."""
+    encrypted, tail = False, b""
+    with open(path, "rb") as handle:
+        while not encrypted and (chunk := handle.read(SCAN_BYTES)):
+            encrypted = OLE_ENCRYPTED in tail + chunk
+            tail = chunk[-len(OLE_ENCRYPTED):]
+    if encrypted:
+        return (f"{name} is a password-protected (encrypted) Excel workbook, which cannot be read without the "
+                "password. Open it in Excel, remove the password (File > Info > Protect Workbook > Encrypt with "
+                "Password, clear it) and save it as .xlsx, or export CSV (UTF-8). Nothing was loaded.")
+    return (f"{name} is an old binary Office file (Excel 97-2003 .xls or similar), which is not read here. Open "
+            "it in Excel or LibreOffice and save it as .xlsx, or export CSV (UTF-8). Nothing was loaded.")
 
 
 def _refuse_duplicate_names(header_line: str, delimiter: str, name: str) -> None:
@@ -417,12 +440,63 @@ def _read_xlsx(cur: duckdb.DuckDBPyConnection, path: Path, name: str) -> ReadInf
 
     try:
         frame = pd.read_excel(path, sheet_name=0, dtype=str, engine="openpyxl")
+        uncalculated = _formulas_without_results(path)
     except Exception as exc:  # openpyxl raises many types for a broken workbook
         raise FileRejected(
             f"{name} is not a readable Excel workbook ({exc}). Save it again as .xlsx, or export CSV (UTF-8)."
         ) from exc
+    if uncalculated:
+        count, cell, formula = uncalculated
+        raise FileRejected(
+            f"{name} has {count:,} formula cell(s) with no saved result, the first {cell} (={formula}): the program "
+            "that wrote the workbook did not calculate them, so their values are not in the file (they would load "
+            "as empty). Open it in Excel or LibreOffice and save it again (that stores the results), or export "
+            "CSV. Nothing was loaded.")
     frame.columns = [str(c) for c in frame.columns]
     return register_frame(cur, frame, file_format="xlsx", notes=("Read the first sheet of the workbook.",))
+
+
+XLSX_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
+XLSX_FORMULA = re.compile(rb"<(?:\w+:)?f\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?f>)", re.S)
+XLSX_VALUE = re.compile(rb"<(?:\w+:)?v>")
+XLSX_REF = re.compile(rb'\br="([A-Z]+[0-9]+)"')
+
+
+def _formulas_without_results(path: Path) -> tuple[int, str, str] | None:
+    """(count, first cell, its formula) of the first sheet's formula cells that carry no cached result.
+
+    pandas reads the cached result (openpyxl's ``data_only``); a workbook written by a library (openpyxl,
+    many exporters) has formulas with no result, which would load as empty cells. An empty result of a
+    text formula (``t="str"`` with ``<v></v>``, as Excel saves ``=""``) is a result.
+    """
+    import zipfile
+
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(path, read_only=True)
+    try:
+        sheet_path = workbook.worksheets[0]._worksheet_path  # the sheet pandas read (sheet_name=0)
+    finally:
+        workbook.close()
+    with zipfile.ZipFile(path) as archive:
+        xml = archive.read(sheet_path)
+    if b"<f" not in xml and b":f" not in xml:
+        return None
+    count, first = 0, None
+    for cell in XLSX_CELL.finditer(xml):
+        inner = cell.group(2) or b""
+        formula = XLSX_FORMULA.search(inner)
+        if not formula:
+            continue
+        value = XLSX_VALUE.search(inner)
+        if value and (inner[value.end():value.end() + 1] != b"<" or b't="str"' in cell.group(1)):
+            continue
+        count += 1
+        if first is None:
+            ref = XLSX_REF.search(cell.group(1))
+            first = (ref.group(1).decode() if ref else "?",
+                     (formula.group(1) or b"(shared formula)").decode("utf-8", errors="replace")[:80])
+    return (count, *first) if count else None
 
 
 def register_frame(cur: duckdb.DuckDBPyConnection, frame, file_format: str = "frame",

@@ -88,3 +88,66 @@ def test_utf8_sequence_cut_by_a_scan_chunk_is_read(tmp_path, monkeypatch):
     for chunk in range(len(head) - 8, len(head) - 2):  # every split around the two-byte \xc3\xa9
         monkeypatch.setattr(readers, "SCAN_BYTES", chunk)
         assert readers.scan_text(path, "csv", "scan.csv", "utf-8", head[:64]) == "utf-8", chunk
+
+
+FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures"
+
+
+def test_formula_without_a_cached_result_gets_its_own_message(intake_store, tmp_path):
+    import openpyxl
+
+    workbook = openpyxl.Workbook()  # openpyxl saves formulas without calculating them, as many exporters do
+    sheet = workbook.active
+    sheet.append(ORDERS_HEADER.split(","))
+    sheet.append(["O1", "A", "2025-03-01 10:00:00", 12.5, 0, "USD", "web", "paid"])
+    sheet.append(["O2", "A", "2025-03-01 10:00:00", "=D2*2", 0, "USD", "web", "paid"])
+    sheet.append(["O3", "A", "2025-03-01 10:00:00", "=D2*3", 0, "USD", "web", "paid"])
+    workbook.save(tmp_path / "orders.xlsx")
+    before = snapshot(intake_store)
+    result = ingest_file(intake_store, "orders", tmp_path / "orders.xlsx")
+    assert result.status == "rejected", result.message
+    assert "2 formula cell(s) with no saved result, the first D3 (=D2*2)" in result.message
+    assert snapshot(intake_store) == before
+
+
+def test_formula_with_a_cached_result_is_read_and_one_without_is_refused(tmp_path, intake_store):
+    """The same formulas pass once the workbook carries their results (Excel's save); without them, refused."""
+    import zipfile
+
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(ORDERS_HEADER.split(","))
+    sheet.append(["O1", "A", "2025-03-01 10:00:00", "=6*2", 0, "USD", "web", "paid"])
+    sheet.append(["O2", "A", "2025-03-01 10:00:00", '=""', 0, "USD", "web", "paid"])
+    workbook.save(tmp_path / "raw.xlsx")
+    # what Excel saves after calculating: the result beside the formula (12, and an empty text result)
+    with zipfile.ZipFile(tmp_path / "raw.xlsx") as source, \
+            zipfile.ZipFile(tmp_path / "orders.xlsx", "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"<f>6*2</f><v />", b"<f>6*2</f><v>12</v>")
+                data = data.replace(b'<c r="D3"><f>""</f><v />', b'<c r="D3" t="str"><f>""</f><v></v>')
+            target.writestr(item, data)
+    cur = intake_store.cursor()
+    assert readers.read_into(cur, tmp_path / "orders.xlsx").rows == 2
+    assert cur.execute("SELECT net_revenue FROM raw_input ORDER BY file_row").fetchall()[0][0] == "12"
+    with pytest.raises(readers.FileRejected, match="2 formula cell"):
+        readers.read_into(cur, tmp_path / "raw.xlsx")
+
+
+def test_password_protected_xlsx_gets_its_own_message(intake_store):
+    before = snapshot(intake_store)
+    result = ingest_file(intake_store, "orders", FIXTURES / "encrypted_orders.xlsx")
+    assert result.status == "rejected", result.message
+    assert "password-protected (encrypted) Excel workbook" in result.message and "binary data" not in result.message
+    assert snapshot(intake_store) == before
+
+
+def test_old_binary_office_file_is_named(intake_store, tmp_path):
+    path = tmp_path / "orders.xls"
+    path.write_bytes(readers.OLE_MAGIC + bytes(504) + "Workbook".encode("utf-16-le") + bytes(3000))
+    result = ingest_file(intake_store, "orders", path)
+    assert result.status == "rejected" and "old binary Office file (Excel 97-2003 .xls" in result.message
