@@ -300,10 +300,11 @@ def _run(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: ReadInfo
     sha256 = sha256_of()
     folded = ((f"{info.rows:,} line(s) made {staged.rows:,} order(s).",)
               if kind == "orders" and not plan.row_preserving and info.rows else ())
+    float_ids = _float_formatted_unknown_ids(cur, staged.columns) if strict_customers else ()
     notes = info.notes + plan.notes + folded + _implied_customers_note(cur, kind, staged.columns) + tuple(
         f"{column}: dates read {order.replace('_', ' ')} (d/m/y)" if order == "day_first" else
         f"{column}: slash dates read month first (m/d/y)" for column, order in staged.date_orders
-    )
+    ) + float_ids
     source_format = source_label or plan.source
     failing = validation.failing_rows(cur, limit=FAILING_ROWS_LIMIT) if report.failing_row_count else None
     over_quarantine = on_invalid == "quarantine" and report.failing_row_count > config.max_quarantine_rows()
@@ -318,7 +319,8 @@ def _run(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: ReadInfo
             f"{staged.rows - report.failing_row_count:,} would load.")
         return IngestResult(status, message=message, **common)
     if rejected:
-        return IngestResult("rejected", message=_rejection_message(report, staged.rows, on_invalid), **common)
+        message = " ".join((_rejection_message(report, staged.rows, on_invalid),) + float_ids)
+        return IngestResult("rejected", message=message, **common)
 
     if not report.failing_row_count:
         # Nothing to quote back from the file: free the text copy before the load needs memory.
@@ -373,6 +375,25 @@ def _implied_customers_note(cur: duckdb.DuckDBPyConnection, kind: str, columns: 
         notes.append(f"{guests:,} guest order(s) have no customer id: kept, counted in revenue and order totals, "
                      "left out of customer-level views.")
     return tuple(notes)
+
+
+def _float_formatted_unknown_ids(cur: duckdb.DuckDBPyConnection, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """Strict mode: a note when unknown customer ids match known ones once a float's ``.0`` is dropped on
+    either side (``17850.0`` against ``17850``): the refusal's cause is the format, not missing customers."""
+    if "customer_id" not in columns:
+        return ()
+    found = cur.execute(
+        f"""SELECT u.customer_id, k.customer_id, count(*) OVER ()
+            FROM (SELECT DISTINCT customer_id FROM {staging.CHECKED_TABLE} WHERE NOT customer_is_known) u
+            JOIN main.customers k
+              ON regexp_replace(u.customer_id, '\\.0+$', '') = regexp_replace(k.customer_id, '\\.0+$', '')
+            ORDER BY 1 LIMIT 1""").fetchall()
+    if not found:
+        return ()
+    theirs, ours, count = found[0]
+    return (f"{count:,} unknown customer id(s) differ from known customers only by float formatting "
+            f"({theirs!r} in this file, {ours!r} stored): a spreadsheet or pandas wrote the ids as floats. "
+            "Export the ids as text or whole numbers (or load the customers export the same way) and load again.",)
 
 
 def activity_counts(store: Store) -> dict[str, int]:

@@ -151,3 +151,20 @@ def test_old_binary_office_file_is_named(intake_store, tmp_path):
     path.write_bytes(readers.OLE_MAGIC + bytes(504) + "Workbook".encode("utf-16-le") + bytes(3000))
     result = ingest_file(intake_store, "orders", path)
     assert result.status == "rejected" and "old binary Office file (Excel 97-2003 .xls" in result.message
+
+
+def test_strict_customers_refusal_says_when_ids_differ_only_by_float_formatting(intake_store, tmp_path):
+    customers = tmp_path / "customers.csv"
+    customers.write_text("customer_id,email,created_at,acquisition_channel,country\n"
+                         "17850,a@example.com,2025-01-01,referral,GB\n12346,b@example.com,2025-01-01,referral,GB\n")
+    assert ingest_file(intake_store, "customers", customers).status == "loaded"
+    # one id written as a float, one not: not every value is a float, so the ids are not rewritten
+    orders = tmp_path / "orders.csv"
+    orders.write_text(ORDERS_HEADER + "\nO1,17850.0,2025-03-01 10:00:00,10.00,0,USD,web,paid\n"
+                      "O2,12346,2025-03-01 10:00:00,11.00,0,USD,web,paid\nO3,99999,2025-03-01 10:00:00,1,0,USD,web,paid\n")
+    before = snapshot(intake_store)
+    result = ingest_file(intake_store, "orders", orders, strict_customers=True)
+    assert result.status == "rejected", result.message
+    assert "1 unknown customer id(s) differ from known customers only by float formatting " \
+           "('17850.0' in this file, '17850' stored)" in result.message
+    assert snapshot(intake_store) == before
