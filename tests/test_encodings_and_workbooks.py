@@ -161,7 +161,8 @@ def test_strict_customers_refusal_says_when_ids_differ_only_by_float_formatting(
     # one id written as a float, one not: not every value is a float, so the ids are not rewritten
     orders = tmp_path / "orders.csv"
     orders.write_text(ORDERS_HEADER + "\nO1,17850.0,2025-03-01 10:00:00,10.00,0,USD,web,paid\n"
-                      "O2,12346,2025-03-01 10:00:00,11.00,0,USD,web,paid\nO3,99999,2025-03-01 10:00:00,1,0,USD,web,paid\n")
+                      "O2,12346,2025-03-01 10:00:00,11.00,0,USD,web,paid\n"
+                      "O3,99999,2025-03-01 10:00:00,1,0,USD,web,paid\n")
     before = snapshot(intake_store)
     result = ingest_file(intake_store, "orders", orders, strict_customers=True)
     assert result.status == "rejected", result.message
