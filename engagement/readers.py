@@ -41,9 +41,10 @@ SCAN_BYTES = 8 * 1024 * 1024  # the whole-file byte scan reads this much at a ti
 CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
 NOT_CONTROL = bytes(b for b in range(256) if b not in CONTROL_BYTES)
 CONTROL_RE = re.compile(b"[" + re.escape(CONTROL_BYTES) + b"]")
-# The start of a UTF-8 multi-byte sequence; in real Latin-1 text this pair reads as a capital letter with a
-# symbol or C1 control after it ('Ã©'), which no language writes, so it means UTF-8 text in the file.
-UTF8_LEAD = re.compile(b"[\xc2-\xf4][\x80-\xbf]")
+# The start of a UTF-8 sequence of Western text (Latin-1 letters \xc2 \xc3, Œ Š \xc5, punctuation and € \xe2):
+# read as Latin-1 or Windows-1252 it is 'Ã©' or 'â€™', which no language writes, so it means UTF-8 text in the
+# file. Other leads are left out: '«CAFÉ»' in Latin-1 ends in \xc9\xbb, a valid UTF-8 pair.
+UTF8_LEAD = re.compile(b"[\xc2\xc3\xc5\xe2][\x80-\xbf]")
 DELIMITERS = (",", ";", "\t", "|")
 # An OLE compound file: an old .xls, or an .xlsx saved with a password (Office wraps the encrypted workbook
 # in one, with an "EncryptionInfo" stream named in its directory in UTF-16).

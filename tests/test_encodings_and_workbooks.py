@@ -169,3 +169,13 @@ def test_strict_customers_refusal_says_when_ids_differ_only_by_float_formatting(
     assert "1 unknown customer id(s) differ from known customers only by float formatting " \
            "('17850.0' in this file, '17850' stored)" in result.message
     assert snapshot(intake_store) == before
+
+
+def test_latin1_capitals_before_a_guillemet_are_not_called_mixed(intake_store, tmp_path, small_sample):
+    # '«CAFÉ»' in Latin-1 ends in \xc9\xbb, which is also a valid UTF-8 pair (U+027B): not a sign of UTF-8
+    body = (ORDERS_HEADER + "\n").encode() + b"O1,A,2025-03-01 10:00:00,1.50,0,USD,Stra\xdfe,paid\n" + PLAIN \
+        + b"O2,A,2025-03-01 10:00:00,2.50,0,USD,\xabCAF\xc9\xbb,paid\n"
+    result, _ = _load(intake_store, tmp_path, body)
+    assert result.status == "loaded", result.message
+    assert result.read_info.encoding == "latin-1"
+    assert table(intake_store, "SELECT channel FROM orders WHERE order_id = 'O2'").channel[0] == "«CAFÉ»"
