@@ -179,3 +179,21 @@ def test_validate_only_writes_nothing(tmp_path):
     assert result.status == "invalid" and result.report.failing_row_count == 8
     assert reader.table_counts()["orders"] == 0
     reader.close()
+
+
+def test_gx_gets_nanosecond_timestamps_where_they_fit():
+    """GX compares datetime64[ns] columns with its bounds vectorised, other resolutions one value at a time
+    (0.94 s of 1.6 s on Online Retail's 25,900 orders); a column with a value past 2262 keeps its resolution."""
+    import pandas as pd
+
+    frame = pd.DataFrame({
+        "ordered_at": pd.Series(pd.to_datetime(["2010-12-01 08:26", None]), dtype="datetime64[us]"),
+        "shipped_at": pd.Series(pd.to_datetime(["2010-12-01 08:26", None], utc=True)).astype("datetime64[us, UTC]"),
+        "typo_at": pd.Series([datetime(9999, 1, 1), datetime(2020, 1, 1)], dtype="datetime64[us]"),
+        "order_id": ["a", "b"],
+    })
+    out = validation._nanosecond_timestamps(frame)
+    assert str(out.ordered_at.dtype) == "datetime64[ns]" and str(out.shipped_at.dtype) == "datetime64[ns, UTC]"
+    assert str(out.typo_at.dtype) == "datetime64[us]" and out.order_id.tolist() == ["a", "b"]
+    assert out.ordered_at.tolist()[0] == frame.ordered_at.tolist()[0] and pd.isna(out.ordered_at[1])
+    assert str(frame.ordered_at.dtype) == "datetime64[us]"  # the caller's frame is left as it was

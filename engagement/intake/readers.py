@@ -20,7 +20,9 @@ problem and the fix.
 
 from __future__ import annotations
 
+import codecs
 import gzip
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +35,21 @@ from engagement.intake.inflated_size import inflation_bound, inflation_problem, 
 RAW_TABLE = "raw_input"
 ROW_COLUMN = "file_row"
 SAMPLE_BYTES = 8 * 1024 * 1024
+SCAN_BYTES = 8 * 1024 * 1024  # the whole-file byte scan reads this much at a time
+# C0 control characters other than tab, line feed and carriage return: invisible in every viewer, they break
+# exports and reports (0x1A, DOS's end of file, included).
+CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
+NOT_CONTROL = bytes(b for b in range(256) if b not in CONTROL_BYTES)
+CONTROL_RE = re.compile(b"[" + re.escape(CONTROL_BYTES) + b"]")
+# The start of a UTF-8 sequence of Western text (Latin-1 letters \xc2 \xc3, Œ Š \xc5, punctuation and € \xe2):
+# read as Latin-1 or Windows-1252 it is 'Ã©' or 'â€™', which no language writes, so it means UTF-8 text in the
+# file. Other leads are left out: '«CAFÉ»' in Latin-1 ends in \xc9\xbb, a valid UTF-8 pair.
+UTF8_LEAD = re.compile(b"[\xc2\xc3\xc5\xe2][\x80-\xbf]")
 DELIMITERS = (",", ";", "\t", "|")
+# An OLE compound file: an old .xls, or an .xlsx saved with a password (Office wraps the encrypted workbook
+# in one, with an "EncryptionInfo" stream named in its directory in UTF-16).
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+OLE_ENCRYPTED = "EncryptionInfo".encode("utf-16-le")
 
 
 class FileRejected(ValueError):
@@ -88,6 +104,8 @@ def sniff_format(head: bytes, name: str) -> str:
         return "parquet"
     if head.startswith(b"PK\x03\x04"):
         return "xlsx"
+    if head.startswith(OLE_MAGIC):
+        return "ole"
     if name.lower().endswith((".tsv", ".tab")):
         return "tsv"
     return "csv"
@@ -113,6 +131,100 @@ def sniff_encoding(sample: bytes) -> str:
         if exc.start >= len(sample) - 3:
             return "utf-8"
         return "latin-1"
+
+
+def _line_at(data: bytes, position: int, encoding: str) -> str:
+    """The line of ``data`` holding byte ``position``, decoded (bad bytes replaced) and cut to 120 characters."""
+    start = data.rfind(b"\n", 0, position) + 1
+    end = data.find(b"\n", position)
+    line = data[start:end if end >= 0 else len(data)].rstrip(b"\r")
+    text = line.decode(encoding, errors="replace")
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def scan_text(path: Path, file_format: str, name: str, encoding: str, sample: bytes) -> str:
+    """Read the whole file once as bytes (C-speed checks per chunk, no parsing) and return the encoding to read
+    it with: ``encoding`` unless a file sniffed as UTF-8 turns out to be plain ASCII up to a Latin-1 byte.
+
+    Raises :class:`FileRejected` for a control character anywhere (line quoted) and for a file that mixes UTF-8
+    and Latin-1 (neither encoding reads it right: the first line that is not UTF-8 is quoted). The sniffing
+    sample only covers the first megabytes; this is what catches the rest of a large file.
+    """
+    if encoding == "utf-16":
+        return encoding
+    first_bad = None  # (line number, line) of the first line that is not UTF-8
+    if encoding == "latin-1":
+        try:
+            sample.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            first_bad = (sample.count(b"\n", 0, exc.start) + 1, _line_at(sample, exc.start, "latin-1"))
+    opener = gzip.open if file_format == "csv.gz" else open
+    offset_lines, pending, seen_utf8 = 0, b"", False
+    with opener(path, "rb") as handle:
+        while True:
+            chunk = handle.read(SCAN_BYTES)
+            buffer = pending + chunk
+            if not buffer:
+                break
+            if len(buffer.translate(None, NOT_CONTROL)):
+                found = CONTROL_RE.search(buffer)
+                line = offset_lines + buffer.count(b"\n", 0, found.start()) + 1
+                raise FileRejected(
+                    f"{name} holds a control character (byte 0x{buffer[found.start()]:02X}) on line {line:,}: "
+                    f"{_line_at(buffer, found.start(), encoding)!r}. Such characters are invisible and break "
+                    "exports and reports; remove them (or export again) and load the file again. Nothing was loaded.")
+            if encoding == "utf-8":
+                used, broken = _utf8_prefix(buffer, final=not chunk)
+                if broken:
+                    position = used
+                    line = offset_lines + buffer.count(b"\n", 0, position) + 1
+                    if seen_utf8 or not buffer[:position].isascii():
+                        raise _mixed(name, (line, _line_at(buffer, position, "latin-1")))
+                    encoding = "latin-1"  # ASCII so far, then Latin-1: the file is Latin-1 throughout
+                    first_bad = (line, _line_at(buffer, position, "latin-1"))
+                else:
+                    seen_utf8 = seen_utf8 or not buffer[:used].isascii()
+                    offset_lines += buffer.count(b"\n", 0, used)
+                    pending = buffer[used:]
+                    if not chunk:
+                        break
+                    continue
+            for found in UTF8_LEAD.finditer(buffer):
+                lead = buffer[found.start()]
+                width = 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+                try:
+                    buffer[found.start():found.start() + width].decode("utf-8")
+                except UnicodeDecodeError:
+                    continue
+                raise _mixed(name, first_bad, (offset_lines + buffer.count(b"\n", 0, found.start()) + 1,
+                                               _line_at(buffer, found.start(), "utf-8")))
+            # a sequence cut by the chunk end is looked at with the next chunk
+            pending = buffer[-3:] if chunk else b""
+            offset_lines += buffer.count(b"\n", 0, len(buffer) - len(pending))
+            if not chunk:
+                break
+    return encoding
+
+
+def _utf8_prefix(buffer: bytes, final: bool) -> tuple[int, bool]:
+    """How many leading bytes of ``buffer`` are valid UTF-8, and whether a bad byte follows them (else what
+    follows is a sequence cut by the chunk end, left for the next chunk unless ``final``)."""
+    try:
+        return codecs.utf_8_decode(buffer, "strict", final)[1], False
+    except UnicodeDecodeError as exc:
+        return exc.start, True
+
+
+def _mixed(name: str, not_utf8: tuple[int, str] | None, utf8: tuple[int, str] | None = None) -> FileRejected:
+    parts = []
+    if not_utf8:
+        parts.append(f"line {not_utf8[0]:,} is not UTF-8: {not_utf8[1]!r}")
+    if utf8:
+        parts.append(f"line {utf8[0]:,} is UTF-8: {utf8[1]!r}")
+    return FileRejected(
+        f"{name} mixes text encodings (UTF-8 and Latin-1 in one file), so neither reads it right: "
+        f"{'; '.join(parts)}. Open it in a spreadsheet or editor, save it again as CSV (UTF-8), and load it "
+        "again. Nothing was loaded.")
 
 
 def sniff_delimiter(header_line: str) -> str:
@@ -158,6 +270,8 @@ def read_into(cur: duckdb.DuckDBPyConnection, path: str | Path, display_name: st
     too_large = inflation_problem(path, file_format, name)  # before anything inflates it
     if too_large:
         raise FileRejected(too_large)
+    if file_format == "ole":
+        raise FileRejected(_ole_message(path, name))
     if file_format == "parquet":
         info = _read_parquet(cur, path, name)
     elif file_format == "xlsx":
@@ -171,6 +285,21 @@ def read_into(cur: duckdb.DuckDBPyConnection, path: str | Path, display_name: st
             f"{name} has a header but no data rows. Export again with the date range that holds the data."
         )
     return info
+
+
+def _ole_message(path: Path, name: str) -> str:
+    """Why an OLE compound file is refused: a password-protected workbook, or an old binary Office file."""
+    encrypted, tail = False, b""
+    with open(path, "rb") as handle:
+        while not encrypted and (chunk := handle.read(SCAN_BYTES)):
+            encrypted = OLE_ENCRYPTED in tail + chunk
+            tail = chunk[-len(OLE_ENCRYPTED):]
+    if encrypted:
+        return (f"{name} is a password-protected (encrypted) Excel workbook, which cannot be read without the "
+                "password. Open it in Excel, remove the password (File > Info > Protect Workbook > Encrypt with "
+                "Password, clear it) and save it as .xlsx, or export CSV (UTF-8). Nothing was loaded.")
+    return (f"{name} is an old binary Office file (Excel 97-2003 .xls or similar), which is not read here. Open "
+            "it in Excel or LibreOffice and save it as .xlsx, or export CSV (UTF-8). Nothing was loaded.")
 
 
 def _refuse_duplicate_names(header_line: str, delimiter: str, name: str) -> None:
@@ -260,7 +389,7 @@ def _read_delimited(cur: duckdb.DuckDBPyConnection, path: Path, name: str, file_
             f"{name} is not a text file: it holds binary data (control bytes such as 0x00). Export the table as "
             "CSV (UTF-8), or upload the original .xlsx or .parquet file."
         )
-    encoding = sniff_encoding(sample)
+    encoding = scan_text(path, file_format, name, sniff_encoding(sample), sample)
     text = sample.decode(encoding if encoding != "utf-16" else "utf-16", errors="replace").lstrip("\ufeff")
     header_line = text.splitlines()[0] if text.splitlines() else ""
     delimiter = "\t" if file_format == "tsv" else sniff_delimiter(header_line)
@@ -312,12 +441,63 @@ def _read_xlsx(cur: duckdb.DuckDBPyConnection, path: Path, name: str) -> ReadInf
 
     try:
         frame = pd.read_excel(path, sheet_name=0, dtype=str, engine="openpyxl")
+        uncalculated = _formulas_without_results(path)
     except Exception as exc:  # openpyxl raises many types for a broken workbook
         raise FileRejected(
             f"{name} is not a readable Excel workbook ({exc}). Save it again as .xlsx, or export CSV (UTF-8)."
         ) from exc
+    if uncalculated:
+        count, cell, formula = uncalculated
+        raise FileRejected(
+            f"{name} has {count:,} formula cell(s) with no saved result, the first {cell} (={formula}): the program "
+            "that wrote the workbook did not calculate them, so their values are not in the file (they would load "
+            "as empty). Open it in Excel or LibreOffice and save it again (that stores the results), or export "
+            "CSV. Nothing was loaded.")
     frame.columns = [str(c) for c in frame.columns]
     return register_frame(cur, frame, file_format="xlsx", notes=("Read the first sheet of the workbook.",))
+
+
+XLSX_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
+XLSX_FORMULA = re.compile(rb"<(?:\w+:)?f\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?f>)", re.S)
+XLSX_VALUE = re.compile(rb"<(?:\w+:)?v>")
+XLSX_REF = re.compile(rb'\br="([A-Z]+[0-9]+)"')
+
+
+def _formulas_without_results(path: Path) -> tuple[int, str, str] | None:
+    """(count, first cell, its formula) of the first sheet's formula cells that carry no cached result.
+
+    pandas reads the cached result (openpyxl's ``data_only``); a workbook written by a library (openpyxl,
+    many exporters) has formulas with no result, which would load as empty cells. An empty result of a
+    text formula (``t="str"`` with ``<v></v>``, as Excel saves ``=""``) is a result.
+    """
+    import zipfile
+
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(path, read_only=True)
+    try:
+        sheet_path = workbook.worksheets[0]._worksheet_path  # the sheet pandas read (sheet_name=0)
+    finally:
+        workbook.close()
+    with zipfile.ZipFile(path) as archive:
+        xml = archive.read(sheet_path)
+    if b"<f" not in xml and b":f" not in xml:
+        return None
+    count, first = 0, None
+    for cell in XLSX_CELL.finditer(xml):
+        inner = cell.group(2) or b""
+        formula = XLSX_FORMULA.search(inner)
+        if not formula:
+            continue
+        value = XLSX_VALUE.search(inner)
+        if value and (inner[value.end():value.end() + 1] != b"<" or b't="str"' in cell.group(1)):
+            continue
+        count += 1
+        if first is None:
+            ref = XLSX_REF.search(cell.group(1))
+            first = (ref.group(1).decode() if ref else "?",
+                     (formula.group(1) or b"(shared formula)").decode("utf-8", errors="replace")[:80])
+    return (count, *first) if count else None
 
 
 def register_frame(cur: duckdb.DuckDBPyConnection, frame, file_format: str = "frame",

@@ -437,6 +437,7 @@ def run_great_expectations(frame: pd.DataFrame, suite: Suite,
         return pd.Timestamp(frame[column].dropna().quantile(0.01, interpolation="lower")).to_pydatetime()
 
     parameters = file_parameters(suite, parameters, first_percentile)
+    frame = _nanosecond_timestamps(frame)
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     applicable = [e for e in suite.expectations
@@ -470,6 +471,24 @@ def run_great_expectations(frame: pd.DataFrame, suite: Suite,
             "raised": bool(result.exception_info.get("raised_exception")) if result.exception_info else False,
         }
     return found
+
+
+def _nanosecond_timestamps(frame: pd.DataFrame) -> pd.DataFrame:
+    """Timestamp columns in nanoseconds where every value fits (1677-2262): GX compares datetime64[ns] columns
+    with its bounds in one vectorised step and any other resolution (DuckDB gives microseconds) one value at a
+    time in Python (measured on Online Retail's 25,900 orders: 0.94 s of the 1.6 s GX took, for two columns)."""
+    low, high = pd.Timestamp.min, pd.Timestamp.max
+    converted = {}
+    for column in frame.columns:
+        dtype = frame[column].dtype
+        if not pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_datetime64_ns_dtype(dtype):
+            continue
+        values = frame[column].dropna()
+        tz = getattr(dtype, "tz", None)
+        bounds = (low.tz_localize(tz), high.tz_localize(tz)) if tz is not None else (low, high)
+        if values.empty or (values.min() >= bounds[0] and values.max() <= bounds[1]):
+            converted[column] = frame[column].astype(f"datetime64[ns, {tz}]" if tz is not None else "datetime64[ns]")
+    return frame.assign(**converted) if converted else frame
 
 
 def _merge(sql_results: list[ExpectationResult], gx_results: dict[int, dict[str, Any]],
