@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from engagement import abstats, ui
+from engagement import abstats, metrics, ui
 from engagement.notebook_export import LibraryCall
 from engagement.charts.experiments import forest_plot
 from engagement.experiment_inputs import parse_split, read_unit_file, summary_analysis, unit_file_analysis
@@ -159,6 +159,14 @@ st.caption("One scale per row (\"Tested on\"): the p-value, the interval the ver
            "the lift is computed from (raw means beside them). P(beats control), the credible interval and "
            "expected loss: Bayesian view with a flat prior (normal approximation). Detectable lift: the "
            "smallest relative change this sample finds 80 % of the time.")
+revenue = [r for r in analysis.results if r.metric == "revenue_per_customer" and r.estimate.test.startswith("CUPED")]
+if revenue:  # the ROI page quotes the unadjusted difference of the same arms: say how the two relate
+    named = metrics.metric("revenue_per_customer_lift_cuped")
+    st.caption(ui.plain(f"{named.label}: " + ", ".join(
+        f"{r.variant} {metrics.format_change(named.key, r.estimate.absolute_lift)} per customer" for r in revenue)
+        + " (unadjusted difference of means: " + ", ".join(
+        f"{metrics.format_change(named.key, r.estimate.mean_variant - r.estimate.mean_control)}" for r in revenue)
+        + "). " + named.relates_to))
 
 if analysis.segment_results:
     with st.expander(f"Segment breakdown ({ui.plain(analysis.segment_by.replace('_', ' '))}), "
