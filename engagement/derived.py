@@ -45,7 +45,7 @@ STORED_VIEWS = {
 # Kinds no derived table reads (tests/test_store_derived.py checks the SQL): loading or undoing them leaves the
 # derived tables as they are, so a programme-cost upload does not pay for a full rebuild. Experiment
 # assignments are read: an assigned id is a customer (customer_summary's implied customers).
-KINDS_NOT_DERIVED_FROM = frozenset({"program_costs"})
+KINDS_NOT_DERIVED_FROM = frozenset({"program_costs", "experiments"})
 
 # What built the derived tables: a fingerprint of their SQL. A database opened for writing by a version whose
 # derived SQL differs (new tables or columns) rebuilds them once, so views never read an older shape.

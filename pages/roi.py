@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from engagement import metrics, ui
+from engagement.experiment_catalog import metadata_for
 from engagement.notebook_export import LibraryCall
 from engagement.charts import roi as charts
 from engagement.engagement_score import DEFAULT_THRESHOLD, EngagementWeights
@@ -52,11 +53,15 @@ with c3:
                                       min_value=1.0, step=500.0)
     else:
         loaded = list(ui.view_data(programmes))
+        default = None
         if experiment_id is not None:  # a holdout: only the programme that paid for this test is charged
             options = loaded if len(loaded) == 1 else [ASK, *loaded]
+            meta = ui.view_data(metadata_for, experiment_id)
+            default = meta.programme if meta is not None and meta.programme in loaded else None
         else:
             options = ["all programmes", *loaded]
-        choice = ui.synced_choice("Programme", options, key="roi_programme")
+        choice = ui.synced_choice("Programme", options, key="roi_programme", default=default,
+                                  help="A holdout's default is the programme its experiment metadata names.")
         programme = None if choice in ("all programmes", ASK) else choice
     st.caption("Charge what the measured treatment cost: a holdout measures only what its own treatment adds.")
 
