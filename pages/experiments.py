@@ -6,6 +6,9 @@ import streamlit as st
 from engagement import abstats, metrics, ui
 from engagement.notebook_export import LibraryCall
 from engagement.charts.experiments import forest_plot
+from engagement.experiment_catalog import (
+    METADATA_METRICS, ExperimentMetadata, experiments_list, metadata_for, save_metadata,
+)
 from engagement.experiment_inputs import parse_split, read_unit_file, summary_analysis, unit_file_analysis
 from engagement.experiments import (
     SEGMENT_BY_OPTIONS, AnalysisOptions, ExperimentInputError, ExperimentQuery, experiment_analysis, guess_control,
@@ -18,6 +21,47 @@ BADGES = {"positive": ":green-badge[:material/trending_up: Raised]",
           "inconclusive": ":gray-badge[:material/remove: No clear difference]",
           "early": ":orange-badge[:material/hourglass_top: Too early]",
           "untrustworthy": ":violet-badge[:material/gpp_bad: Untrustworthy]", "no_data": ":gray-badge[No data]"}
+
+
+
+def metadata_editor(experiment_id: str, meta: ExperimentMetadata | None) -> None:
+    """Analysts describe the experiment; the row is saved through the validated load path (a new load)."""
+    store = ui.get_store()
+    meta = meta or ExperimentMetadata(experiment_id, "")
+    with st.expander("Experiment metadata" + ("" if meta.name else " (not described yet)"), expanded=not meta.name):
+        if meta.hypothesis:
+            st.caption(f"Hypothesis: {ui.plain(meta.hypothesis)}")
+        if store.read_only:
+            st.caption("This database is open read-only: metadata can be loaded as an experiments export instead.")
+            return
+        with st.form(f"experiments_meta_{experiment_id}"):
+            a, b = st.columns(2)
+            name = a.text_input("Name", meta.name)
+            programme = b.text_input("Programme (in program_costs; ROI charges it)", meta.programme)
+            hypothesis = st.text_area("Hypothesis", meta.hypothesis, height=68)
+            c, d, e = st.columns(3)
+            primary = c.selectbox("Primary metric", ["", *METADATA_METRICS],
+                                  index=([""] + list(METADATA_METRICS)).index(meta.primary_metric)
+                                  if meta.primary_metric in METADATA_METRICS else 0)
+            guardrails = d.multiselect("Guardrail metrics", list(METADATA_METRICS),
+                                       [g for g in meta.guardrail_metrics.split(",") if g in METADATA_METRICS])
+            split = e.text_input("Intended split", meta.intended_split, placeholder="control=50,treatment=50")
+            f, g, h = st.columns(3)
+            planned = f.number_input("Planned units per arm (0 = not planned)", min_value=0, step=100,
+                                     value=int(meta.planned_units or 0))
+            start = g.date_input("Start", meta.start_date)
+            end = h.date_input("End", meta.end_date)
+            saved = st.form_submit_button("Save metadata")
+        if saved:
+            edited = ExperimentMetadata(experiment_id, name.strip(), hypothesis.strip(), programme.strip(), primary,
+                                        ",".join(guardrails), split.strip(), int(planned) or None, start, end)
+            try:
+                result = save_metadata(store, edited)
+            except (ExperimentInputError, ValueError) as exc:
+                st.error(ui.plain(exc))
+            else:
+                st.success(f"Saved as load #{result.load_id:,}.")
+
 
 st.title("Experiments")
 st.caption("Did the personalised campaign really work, and by how much? The sample-ratio check comes first: if "
@@ -44,8 +88,8 @@ with st.expander("Analysis settings", expanded=False):
                                min_value=0, step=500, widget=c5.number_input,
                                help="Reading a fixed-size test before this size is flagged as too early.")
     split_text = ui.synced_text("Intended split", key="experiments_split", placeholder="e.g. control=50,treatment=50",
-                                help="Shares per variant for the sample-ratio check. Empty: the demo's plan for "
-                                     "its experiments, otherwise an equal split.")
+                                help="Shares per variant for the sample-ratio check. Empty: the split in the "
+                                     "experiment's metadata (or the demo's plan), otherwise an equal split.")
 try:
     intended_split = parse_split(split_text)
 except ExperimentInputError as exc:  # typed or from a shared link: the check goes on with the default split
@@ -67,6 +111,14 @@ try:
             st.info("No experiment assignments are loaded. Load an experiment_assignments export on the Data page, "
                     "or analyse a per-unit file.")
             st.stop()
+        with st.expander("All experiments", expanded=False):
+            listing = ui.view_data(experiments_list)
+            st.dataframe(listing, hide_index=True, width="stretch", column_config={
+                "srm_p_value": st.column_config.NumberColumn("SRM p", format="%.3f")})
+            st.caption("One row per loaded experiment (also `report experiments`): dates and programme from its "
+                       "metadata (assignment dates otherwise), sample-ratio status against the intended split "
+                       "(p < 0.001 = mismatch), and the verdict of its primary metric (conversion when none is set) "
+                       "with the default settings.")
         left, mid, right, far = st.columns(4)
         experiment_id = ui.synced_choice("Experiment", list(dict.fromkeys(catalogue["experiment_id"])),
                                          key="experiments_id", widget=left.selectbox)
@@ -78,6 +130,12 @@ try:
         segment_by = ui.synced_choice("Segment breakdown", list(SEGMENT_BY_OPTIONS), key="experiments_segment",
                                       widget=far.selectbox,
                                       format_func=lambda o: "No breakdown" if o == "none" else o.replace("_", " "))
+        meta = ui.view_data(metadata_for, experiment_id)
+        metadata_editor(experiment_id, meta)
+        if meta is not None and not split_text and meta.intended_split:  # the plan the analyst wrote down
+            options = with_options(options, intended_split=parse_split(meta.intended_split))
+        if meta is not None and not planned and meta.planned_units:
+            options = with_options(options, planned_n_per_arm=meta.planned_units)
         arms = sorted(catalogue.loc[catalogue["experiment_id"] == experiment_id, "variant"].astype(str))
         if "control" not in arms:  # no arm called control: let the user say which one it is
             options = with_options(options, control=ui.synced_choice(

@@ -86,3 +86,36 @@ def test_report_experiments_lists_each_experiment_with_independent_counts(demo_d
     assert listed["EXP-recs-email"]["primary_status"] == "positive"  # the demo plants a real lift there
     frame = experiments_list(demo_store)
     assert list(frame["experiment_id"]) == list(listed)
+
+
+def test_the_experiments_page_lists_experiments_and_saves_an_analyst_edit(writable_demo, monkeypatch):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from engagement import ui
+
+    path = writable_demo.path
+    writable_demo.close()  # the app opens it for writing itself
+    monkeypatch.setenv("ENGAGEMENT_DB", str(path))
+    monkeypatch.delenv("ENGAGEMENT_READ_ONLY", raising=False)
+    ui.get_store.clear()
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=180)
+    at.query_params["experiments_id"] = "EXP-subject-line"
+    at.run()
+    at.switch_page("pages/experiments.py")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    listing = at.dataframe[0].value
+    assert set(listing["experiment_id"]) == {"EXP-recs-email", "EXP-subject-line", "EXP-sms-winback"}
+    name = next(t for t in at.text_input if t.label == "Name")
+    name.set_value("Subject line, second look")
+    next(b for b in at.button if b.label == "Save metadata").click()
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("Saved as load" in s.value for s in at.success)
+    at.run()  # read back from the database (the load changed the data version, so no cached value)
+    assert next(t for t in at.text_input if t.label == "Name").value == "Subject line, second look"
+    listing = at.dataframe[0].value
+    assert listing.loc[listing["experiment_id"] == "EXP-subject-line", "name"].item() == "Subject line, second look"
+    ui.get_store.clear()
