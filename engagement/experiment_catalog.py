@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from engagement import abstats
+from engagement import abstats, metrics
 from engagement.experiment_inputs import parse_split
 from engagement.experiments import (
     AnalysisOptions, ExperimentInputError, ExperimentQuery, STORE_METRICS, experiment_analysis, list_experiments,
@@ -138,3 +138,28 @@ def experiments_list(store: Store, cursor=None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["experiment_id", "name", "programme", "start", "end", "arms", "units",
                                        "srm_p_value", "srm_status", "primary_metric", "primary_status",
                                        "primary_verdict"])
+
+
+def options_with_metadata(options: AnalysisOptions, meta: ExperimentMetadata | None, split_typed: bool = False,
+                          planned_typed: bool = False) -> AnalysisOptions:
+    """``options`` with the metadata's intended split and planned units where the analyst typed none."""
+    changes: dict[str, Any] = {}
+    if meta is not None and not split_typed and meta.intended_split:  # the plan the analyst wrote down
+        changes["intended_split"] = parse_split(meta.intended_split)
+    if meta is not None and not planned_typed and meta.planned_units:
+        changes["planned_n_per_arm"] = meta.planned_units
+    return AnalysisOptions(**{**options.__dict__, **changes}) if changes else options
+
+
+def revenue_relation(results) -> str:
+    """The CUPED-adjusted revenue lift beside the unadjusted difference ROI quotes, and how they relate ("" when
+    no revenue result is CUPED-adjusted)."""
+    revenue = [r for r in results if r.metric == "revenue_per_customer" and r.estimate.test.startswith("CUPED")]
+    if not revenue:
+        return ""
+    named = metrics.metric("revenue_per_customer_lift_cuped")
+    adjusted = ", ".join(f"{r.variant} {metrics.format_change(named.key, r.estimate.absolute_lift)} per customer"
+                         for r in revenue)
+    plain = ", ".join(metrics.format_change(named.key, r.estimate.mean_variant - r.estimate.mean_control)
+                      for r in revenue)
+    return f"{named.label}: {adjusted} (unadjusted difference of means: {plain}). {named.relates_to}"

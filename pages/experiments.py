@@ -3,12 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from engagement import abstats, metrics, ui
+from engagement import abstats, ui
 from engagement.notebook_export import LibraryCall
 from engagement.charts.experiments import forest_plot
-from engagement.experiment_catalog import (
-    METADATA_METRICS, ExperimentMetadata, experiments_list, metadata_for, save_metadata,
-)
 from engagement.experiment_inputs import parse_split, read_unit_file, summary_analysis, unit_file_analysis
 from engagement.experiments import (
     SEGMENT_BY_OPTIONS, AnalysisOptions, ExperimentInputError, ExperimentQuery, experiment_analysis, guess_control,
@@ -21,47 +18,6 @@ BADGES = {"positive": ":green-badge[:material/trending_up: Raised]",
           "inconclusive": ":gray-badge[:material/remove: No clear difference]",
           "early": ":orange-badge[:material/hourglass_top: Too early]",
           "untrustworthy": ":violet-badge[:material/gpp_bad: Untrustworthy]", "no_data": ":gray-badge[No data]"}
-
-
-
-def metadata_editor(experiment_id: str, meta: ExperimentMetadata | None) -> None:
-    """Analysts describe the experiment; the row is saved through the validated load path (a new load)."""
-    store = ui.get_store()
-    meta = meta or ExperimentMetadata(experiment_id, "")
-    with st.expander("Experiment metadata" + ("" if meta.name else " (not described yet)"), expanded=not meta.name):
-        if meta.hypothesis:
-            st.caption(f"Hypothesis: {ui.plain(meta.hypothesis)}")
-        if store.read_only:
-            st.caption("This database is open read-only: metadata can be loaded as an experiments export instead.")
-            return
-        with st.form(f"experiments_meta_{experiment_id}"):
-            a, b = st.columns(2)
-            name = a.text_input("Name", meta.name)
-            programme = b.text_input("Programme (in program_costs; ROI charges it)", meta.programme)
-            hypothesis = st.text_area("Hypothesis", meta.hypothesis, height=68)
-            c, d, e = st.columns(3)
-            primary = c.selectbox("Primary metric", ["", *METADATA_METRICS],
-                                  index=([""] + list(METADATA_METRICS)).index(meta.primary_metric)
-                                  if meta.primary_metric in METADATA_METRICS else 0)
-            guardrails = d.multiselect("Guardrail metrics", list(METADATA_METRICS),
-                                       [g for g in meta.guardrail_metrics.split(",") if g in METADATA_METRICS])
-            split = e.text_input("Intended split", meta.intended_split, placeholder="control=50,treatment=50")
-            f, g, h = st.columns(3)
-            planned = f.number_input("Planned units per arm (0 = not planned)", min_value=0, step=100,
-                                     value=int(meta.planned_units or 0))
-            start = g.date_input("Start", meta.start_date)
-            end = h.date_input("End", meta.end_date)
-            saved = st.form_submit_button("Save metadata")
-        if saved:
-            edited = ExperimentMetadata(experiment_id, name.strip(), hypothesis.strip(), programme.strip(), primary,
-                                        ",".join(guardrails), split.strip(), int(planned) or None, start, end)
-            try:
-                result = save_metadata(store, edited)
-            except (ExperimentInputError, ValueError) as exc:
-                st.error(ui.plain(exc))
-            else:
-                st.success(f"Saved as load #{result.load_id:,}.")
-
 
 st.title("Experiments")
 st.caption("Did the personalised campaign really work, and by how much? The sample-ratio check comes first: if "
@@ -111,14 +67,6 @@ try:
             st.info("No experiment assignments are loaded. Load an experiment_assignments export on the Data page, "
                     "or analyse a per-unit file.")
             st.stop()
-        with st.expander("All experiments", expanded=False):
-            listing = ui.view_data(experiments_list)
-            st.dataframe(listing, hide_index=True, width="stretch", column_config={
-                "srm_p_value": st.column_config.NumberColumn("SRM p", format="%.3f")})
-            st.caption("One row per loaded experiment (also `report experiments`): dates and programme from its "
-                       "metadata (assignment dates otherwise), sample-ratio status against the intended split "
-                       "(p < 0.001 = mismatch), and the verdict of its primary metric (conversion when none is set) "
-                       "with the default settings.")
         left, mid, right, far = st.columns(4)
         experiment_id = ui.synced_choice("Experiment", list(dict.fromkeys(catalogue["experiment_id"])),
                                          key="experiments_id", widget=left.selectbox)
@@ -130,12 +78,7 @@ try:
         segment_by = ui.synced_choice("Segment breakdown", list(SEGMENT_BY_OPTIONS), key="experiments_segment",
                                       widget=far.selectbox,
                                       format_func=lambda o: "No breakdown" if o == "none" else o.replace("_", " "))
-        meta = ui.view_data(metadata_for, experiment_id)
-        metadata_editor(experiment_id, meta)
-        if meta is not None and not split_text and meta.intended_split:  # the plan the analyst wrote down
-            options = with_options(options, intended_split=parse_split(meta.intended_split))
-        if meta is not None and not planned and meta.planned_units:
-            options = with_options(options, planned_n_per_arm=meta.planned_units)
+        options = ui.experiment_list_and_metadata(experiment_id, options, bool(split_text), bool(planned))
         arms = sorted(catalogue.loc[catalogue["experiment_id"] == experiment_id, "variant"].astype(str))
         if "control" not in arms:  # no arm called control: let the user say which one it is
             options = with_options(options, control=ui.synced_choice(
@@ -217,14 +160,7 @@ st.caption("One scale per row (\"Tested on\"): the p-value, the interval the ver
            "the lift is computed from (raw means beside them). P(beats control), the credible interval and "
            "expected loss: Bayesian view with a flat prior (normal approximation). Detectable lift: the "
            "smallest relative change this sample finds 80 % of the time.")
-revenue = [r for r in analysis.results if r.metric == "revenue_per_customer" and r.estimate.test.startswith("CUPED")]
-if revenue:  # the ROI page quotes the unadjusted difference of the same arms: say how the two relate
-    named = metrics.metric("revenue_per_customer_lift_cuped")
-    st.caption(ui.plain(f"{named.label}: " + ", ".join(
-        f"{r.variant} {metrics.format_change(named.key, r.estimate.absolute_lift)} per customer" for r in revenue)
-        + " (unadjusted difference of means: " + ", ".join(
-        f"{metrics.format_change(named.key, r.estimate.mean_variant - r.estimate.mean_control)}" for r in revenue)
-        + "). " + named.relates_to))
+ui.revenue_relation_caption(analysis.results)  # ROI quotes the unadjusted difference of the same arms
 
 if analysis.segment_results:
     with st.expander(f"Segment breakdown ({ui.plain(analysis.segment_by.replace('_', ' '))}), "
