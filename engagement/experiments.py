@@ -30,6 +30,18 @@ from engagement.store import Store
 SEGMENT_BY_OPTIONS = ("none", "lifecycle_stage", "acquisition_channel")
 ALL_SEGMENTS = "all"
 
+# How the results table reads (shown under it on the Experiments page).
+RESULTS_METHOD_NOTE = (
+    "One scale per row (\"Tested on\"): the p-value, the interval the verdict quotes and the verdict are "
+    "all about the relative lift (delta method, as GrowthBook tests it) unless the control mean is not "
+    "positive, then about the difference. With a multiple-testing correction the quoted intervals are "
+    "widened like the p-values (\"CI level\" is the per-comparison level), so a verdict never claims a "
+    "change its interval does not show. With CUPED on, Control and Variant value are the adjusted means "
+    "the lift is computed from (raw means beside them). P(beats control), the credible interval and "
+    "expected loss: Bayesian view with a flat prior (normal approximation). Detectable lift: the "
+    "smallest relative change this sample finds 80 % of the time."
+)
+
 
 class ExperimentInputError(ValueError):
     """Input the analysis cannot use, explained in plain words."""

@@ -8,7 +8,7 @@ from engagement.notebook_export import LibraryCall
 from engagement.charts.experiments import forest_plot
 from engagement.experiment_inputs import parse_split, read_unit_file, summary_analysis, unit_file_analysis
 from engagement.experiments import (
-    SEGMENT_BY_OPTIONS, AnalysisOptions, ExperimentInputError, ExperimentQuery, experiment_analysis, guess_control,
+    RESULTS_METHOD_NOTE, SEGMENT_BY_OPTIONS, AnalysisOptions, ExperimentInputError, ExperimentQuery, experiment_analysis, guess_control,
     list_experiments, result_records, results_table, srm_table, with_options,
 )
 from engagement.schema import ENGAGEMENT_EVENT_TYPES
@@ -152,14 +152,7 @@ for result in analysis.results:
 st.altair_chart(forest_plot(analysis.results), width="stretch")
 st.dataframe(results_table(analysis.results), hide_index=True, width="stretch")
 ui.download_csv(pd.DataFrame(result_records(analysis)), "experiment_results.csv", key="experiments_download")
-st.caption("One scale per row (\"Tested on\"): the p-value, the interval the verdict quotes and the verdict are "
-           "all about the relative lift (delta method, as GrowthBook tests it) unless the control mean is not "
-           "positive, then about the difference. With a multiple-testing correction the quoted intervals are "
-           "widened like the p-values (\"CI level\" is the per-comparison level), so a verdict never claims a "
-           "change its interval does not show. With CUPED on, Control and Variant value are the adjusted means "
-           "the lift is computed from (raw means beside them). P(beats control), the credible interval and "
-           "expected loss: Bayesian view with a flat prior (normal approximation). Detectable lift: the "
-           "smallest relative change this sample finds 80 % of the time.")
+st.caption(RESULTS_METHOD_NOTE)
 ui.revenue_relation_caption(analysis.results)  # ROI quotes the unadjusted difference of the same arms
 
 if analysis.segment_results:

@@ -65,7 +65,7 @@ def test_sql_json_nulls_nan_and_infinity_with_a_reason(tmp_path, capsys):
                  "--db", str(db), "--format", "json"]) == 0
     (row,) = _strict_json(capsys.readouterr().out)
     assert row["up"] is None and "infinite" in row["up_null_reason"]
-    assert row["undefined"] is None and "NaN" in row["undefined_null_reason"]
+    assert row["undefined"] is None and "not a number" in row["undefined_null_reason"]
     assert row["fine"] == 1.5 and "fine_null_reason" not in row
 
 

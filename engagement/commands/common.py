@@ -65,7 +65,7 @@ def null_reason(value: Any) -> str | None:
     if not isinstance(value, float) or math.isfinite(value):
         return None
     if math.isnan(value):
-        return "not a number (NaN): the inputs do not define this value"
+        return "not a number: the inputs do not define this value"
     return f"{'+' if value > 0 else '-'}infinite: the computation divides by zero"
 
 
