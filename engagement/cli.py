@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     reports.add_clv_report_parser(report_kinds)
     engagement_roi.add_engagement_report_parsers(report_kinds)
     experiments.add_experiment_report_parser(report_kinds)
+    experiments.add_experiments_list_parser(report_kinds)
 
     intake.add_load_parsers(commands)
     sql.add_sql_parser(commands)

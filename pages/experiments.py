@@ -45,8 +45,8 @@ with st.expander("Analysis settings", expanded=False):
                                min_value=0, step=500, widget=c5.number_input,
                                help="Reading a fixed-size test before this size is flagged as too early.")
     split_text = ui.synced_text("Intended split", key="experiments_split", placeholder="e.g. control=50,treatment=50",
-                                help="Shares per variant for the sample-ratio check. Empty: the demo's plan for "
-                                     "its experiments, otherwise an equal split.")
+                                help="Shares per variant for the sample-ratio check. Empty: the split in the "
+                                     "experiment's metadata (or the demo's plan), otherwise an equal split.")
 try:
     intended_split = parse_split(split_text)
 except ExperimentInputError as exc:  # typed or from a shared link: the check goes on with the default split
@@ -79,6 +79,7 @@ try:
         segment_by = ui.synced_choice("Segment breakdown", list(SEGMENT_BY_OPTIONS), key="experiments_segment",
                                       widget=far.selectbox,
                                       format_func=lambda o: "No breakdown" if o == "none" else o.replace("_", " "))
+        options = ui.experiment_list_and_metadata(experiment_id, options, bool(split_text), bool(planned))
         arms = sorted(catalogue.loc[catalogue["experiment_id"] == experiment_id, "variant"].astype(str))
         if "control" not in arms:  # no arm called control: let the user say which one it is
             options = with_options(options, control=ui.synced_choice(
@@ -138,8 +139,7 @@ with st.expander("Units per arm (sample-ratio check)", expanded=analysis.srm.fai
         "Intended share": st.column_config.NumberColumn(format="percent")})
 for note in analysis.notes:
     st.caption(ui.plain(note))
-early = [r for r in analysis.results if r.status == "early"]
-if early:
+if any(r.status == "early" for r in analysis.results):
     st.warning(f"Read before its planned size ({options.planned_n_per_arm:,} units per arm): a fixed-size test "
                "looked at early produces false positives. Wait, or switch on the always-valid view.",
                icon=":material/hourglass_top:")
@@ -153,6 +153,7 @@ st.altair_chart(forest_plot(analysis.results), width="stretch")
 st.dataframe(results_table(analysis.results), hide_index=True, width="stretch")
 ui.download_csv(pd.DataFrame(result_records(analysis)), "experiment_results.csv", key="experiments_download")
 st.caption(RESULTS_METHOD_NOTE)
+ui.revenue_relation_caption(analysis.results)  # ROI quotes the unadjusted difference of the same arms
 
 if analysis.segment_results:
     with st.expander(f"Segment breakdown ({ui.plain(analysis.segment_by.replace('_', ' '))}), "

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from engagement import ui
+from engagement import metrics, ui
 from engagement.notebook.export import LibraryCall
 from engagement.charts import nps as charts
 from engagement.voice.themes import MAX_COMMENTS, PROBLEM_TEXT, survey_comment_themes
@@ -31,10 +31,12 @@ if overall.empty or int(overall["responses"].sum()) == 0:
     st.stop()
 row = overall.iloc[0]
 versus_before = ui.view_data(compare_with_previous_period, filters, scale)
-score_text = f"{row['score']:+.0f}" if survey == "NPS" else f"{row['score']:.1f}%"
 columns = st.columns(4)
-columns[0].metric(ui.plain(scale.score_label), ui.plain(score_text), border=True,
-                  delta=None if versus_before.n_b == 0 else f"{versus_before.difference:+.1f} pts vs before",
+columns[0].metric(ui.plain(scale.score_label),
+                  metrics.format_value("nps", row["score"]) if survey == "NPS" else f"{row['score']:.1f}%", border=True,
+                  delta=None if versus_before.n_b == 0 else (
+                      metrics.format_change("nps", versus_before.difference) if survey == "NPS"
+                      else f"{versus_before.difference:+.1f} pts") + " vs before",
                   help=f"{ui.plain(definition)} Change against the {filters.days:,} days before.")
 columns[0].caption(f"95 % CI {row['ci_low']:.1f} to {row['ci_high']:.1f} · n = {int(row['responses']):,}")
 for column, (label, count, share) in zip(columns[1:], [

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from engagement import charts, ui
+from engagement import charts, metrics, ui
 from engagement.value.kpis import aov_by_month, overview_kpis
 from engagement.notebook.export import LibraryCall
 
@@ -15,19 +15,26 @@ st.caption(
     f"{previous.start:%d %b %Y} – {previous.end:%d %b %Y}. Hover a number for its definition."
 )
 
+# The segment filter selects customers by their lifecycle stage today (customer_summary), not the stage they had
+# in each window: comparing windows would compare different kinds of customers (today's at-risk customers were
+# repeat buyers before they lapsed: "repeat rate -42 pts" on the demo), so no change is shown then.
+compare = not filters.segments
+if filters.segments:
+    st.info("The segment filter uses each customer's lifecycle stage today, not the stage they had in the period, "
+            "so changes against the period before are not shown: they would compare what today's "
+            f"{ui.plain(', '.join(filters.segments))} customers did before they reached that stage.")
+
 kpis = ui.view_data(overview_kpis, filters)
 for row in (kpis[:3], kpis[3:]):
     for column, kpi in zip(st.columns(3), row):
         delta = None
-        if kpi.previous_n and kpi.value == kpi.value and kpi.previous_value == kpi.previous_value:
-            delta = ui.format_value(kpi.change, "score" if kpi.unit == "score" else kpi.unit)
-            if kpi.unit == "share":
-                delta = f"{kpi.change * 100:+.1f} pts"
+        if compare and kpi.previous_n and kpi.value == kpi.value and kpi.previous_value == kpi.previous_value:
+            delta = metrics.format_change(kpi.key, kpi.change)  # the registry's rounding, as on every page
         color = "inverse" if kpi.key == "median_days_between_orders" else "normal"
-        if delta is not None and ui.rounds_to_zero(kpi.change, kpi.unit):
+        if delta is not None and metrics.change_rounds_to_zero(kpi.key, kpi.change):
             color = "off"  # an unchanged figure is neither good nor bad news
         column.metric(
-            ui.plain(kpi.label), ui.format_value(kpi.value, kpi.unit), delta=delta, help=ui.plain(kpi.definition),
+            ui.plain(kpi.label), metrics.format_value(kpi.key, kpi.value), delta=delta, help=ui.plain(kpi.definition),
             delta_color=color,
             border=True,
         )
@@ -35,8 +42,9 @@ for row in (kpis[:3], kpis[3:]):
             f"95 % CI {ui.format_value(kpi.ci_low, kpi.unit)} to {ui.format_value(kpi.ci_high, kpi.unit)} · "
             if kpi.ci_low == kpi.ci_low else ""
         )
-        column.caption(f"{ui.plain(interval)}n = {kpi.n:,} · before: {ui.format_value(kpi.previous_value, kpi.unit)} "
-                       f"(n = {kpi.previous_n:,})")
+        before = (f" · before: {metrics.format_value(kpi.key, kpi.previous_value)} (n = {kpi.previous_n:,})"
+                  if compare else "")
+        column.caption(f"{ui.plain(interval)}n = {kpi.n:,}{ui.plain(before)}")
 
 monthly = ui.view_data(aov_by_month, filters)
 if monthly.empty:

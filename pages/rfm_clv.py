@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from engagement import ui
+from engagement import metrics, ui
 from engagement.charts import clv as charts
 from engagement.retention.churn import CHURN_RISK_NAMING, TRAINING_SAMPLE_CUSTOMERS, fit_churn_model
 from engagement.retention.clv import observation_window
@@ -92,15 +92,15 @@ if section == SECTIONS[1]:
         )
         cols = st.columns(4)
         cols[0].metric("Customers modelled", f"{clv.customers:,}", border=True)
-        cols[1].metric("Average P(alive)", f"{clv.average_probability_alive:.1%}", border=True,
+        cols[1].metric("Average P(alive)",
+                       metrics.format_value("average_probability_alive", clv.average_probability_alive), border=True,
                        help="Probability that a customer has not silently churned, given their purchase history.")
         cols[2].metric(f"Expected purchases, {clv.horizon_days:,} d", f"{clv.expected_purchases:,.0f}", border=True,
                        help="Sum over customers of E[purchase days in the horizon | history] (FHL 2005, eq. 10).")
         cols[3].metric(f"Predicted revenue, {clv.horizon_days:,} d", f"${clv.predicted_revenue:,.0f}", border=True,
                        help="Expected purchases × Gamma-Gamma expected purchase value, per customer, summed.")
         st.altair_chart(charts.forecast_bands_chart(clv), width="stretch")
-        st.caption("BG/NBD lets a customer drop out only right after a purchase, so customers with a single "
-                   "purchase day always show P(alive) = 100 %; their low expected purchases carry the signal.")
+        st.caption(ui.plain(metrics.metric("average_probability_alive").relates_to))
         fit, spend = clv.forward_bgnbd, clv.forward_gamma_gamma
         st.markdown("**Fitted parameters (± standard error)**")
         st.dataframe(clv.parameters, hide_index=True)

@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from engagement import ui
+from engagement import metrics, ui
+from engagement.experiments.catalog import metadata_for
 from engagement.notebook.export import LibraryCall
 from engagement.charts import roi as charts
 from engagement.value.engagement_score import DEFAULT_THRESHOLD, EngagementWeights
@@ -52,11 +53,15 @@ with c3:
                                       min_value=1.0, step=500.0)
     else:
         loaded = list(ui.view_data(programmes))
+        default = None
         if experiment_id is not None:  # a holdout: only the programme that paid for this test is charged
             options = loaded if len(loaded) == 1 else [ASK, *loaded]
+            meta = ui.view_data(metadata_for, experiment_id)
+            default = meta.programme if meta is not None and meta.programme in loaded else None
         else:
             options = ["all programmes", *loaded]
-        choice = ui.synced_choice("Programme", options, key="roi_programme")
+        choice = ui.synced_choice("Programme", options, key="roi_programme", default=default,
+                                  help="A holdout's default is the programme its experiment metadata names.")
         programme = None if choice in ("all programmes", ASK) else choice
     st.caption("Charge what the measured treatment cost: a holdout measures only what its own treatment adds.")
 
@@ -71,9 +76,11 @@ def show_holdout(h) -> None:
                "acquisition-channel filter does (lifecycle stage is left out: it is measured after assignment).")
     st.dataframe(arms, hide_index=True, column_config={
         f"revenue per customer, {h.outcome_days} days": st.column_config.NumberColumn(format="dollar")})
-    st.markdown(f"Difference per customer: **{ui.format_value(d.difference, 'money')}** (95 % Welch CI "
+    named = metrics.metric("incremental_revenue_per_customer")
+    st.markdown(f"{ui.plain(named.label)}: **{metrics.format_value(named.key, d.difference)}** (95 % Welch CI "
                 f"{ui.format_value(d.ci_low, 'money')} to {ui.format_value(d.ci_high, 'money')}), times "
                 f"{d.treated_n:,} treated customers. Assigned {h.first_assigned:%d %b %Y} – {h.last_assigned:%d %b %Y}.")
+    st.caption(ui.plain(named.relates_to))
     if not h.windows_complete:
         st.warning(f"The data end on {h.data_as_of:%d %b %Y}, before the last {h.outcome_days:,}-day outcome window does: "
                    "late-assigned customers have had less time to buy, which dilutes the difference. Shorten the window.")

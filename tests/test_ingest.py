@@ -198,7 +198,7 @@ def test_unknown_layout_is_mapped_and_the_mapping_reused(intake_store, tmp_path)
 def test_the_demo_went_through_validation(demo_store):
     loads = demo_store.loads()
     assert set(loads.kind) == {"customers", "orders", "events", "messages", "surveys",
-                               "experiment_assignments", "program_costs"}
+                               "experiment_assignments", "program_costs", "experiments"}
     for row in loads.itertuples():
         summary = json.loads(row.validation_summary)
         assert summary["success"] is True and summary["expectations"], row.kind

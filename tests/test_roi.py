@@ -254,18 +254,44 @@ def test_holdout_flags_outcome_windows_past_the_data(demo_store):
     assert not late.windows_complete and early.windows_complete
 
 
-def test_a_holdout_is_not_charged_every_programmes_cost(demo_store, demo_filters):
+def test_a_holdout_is_not_charged_every_programmes_cost(demo_db_path, demo_filters, tmp_path):
     """Before, the default charged e-mail + SMS + loyalty + community + personalization to one subject-line
-    test (ROI -90 % on the demo). Now it asks for the programme, and charges only the one named."""
+    test (ROI -90 % on the demo). Without experiment metadata it asks for the programme, and charges only the
+    one named."""
+    import shutil
+
     from engagement.value.roi import ProgrammeNeeded, programmes
 
-    with pytest.raises(ProgrammeNeeded, match="charge only the programme that paid for"):
-        roi_report(demo_store, demo_filters, margin=0.4)
-    report = roi_report(demo_store, demo_filters, margin=0.4, programme="email")
+    path = tmp_path / "no_metadata.duckdb"
+    shutil.copy(demo_db_path, path)
+    import duckdb
+
+    with duckdb.connect(str(path)) as con:  # a database whose experiments nobody described
+        con.execute("DELETE FROM experiments")
+    store = open_workbench(path, read_only=True)
+    try:
+        with pytest.raises(ProgrammeNeeded, match="charge only the programme that paid for"):
+            roi_report(store, demo_filters, margin=0.4)
+        report = roi_report(store, demo_filters, margin=0.4, programme="email")
+        r = report.result
+        assert r.cost == pytest.approx(programme_cost(store, r.period_start, r.period_end, "email"))
+        assert r.cost < programme_cost(store, r.period_start, r.period_end)
+        assert len(programmes(store)) > 1
+    finally:
+        store.close()
+
+
+def test_a_holdout_is_charged_the_programme_its_metadata_names(demo_store, demo_filters):
+    """Issue 17: ROI uses the experiment's programme from the `experiments` metadata. The demo's metadata
+    (engagement/demo.py) names one programme per test (sms for the win-back, personalization for the others)."""
+    from engagement.experiments.catalog import metadata_for
+
+    report = roi_report(demo_store, demo_filters, margin=0.4)
     r = report.result
-    assert r.cost == pytest.approx(programme_cost(demo_store, r.period_start, r.period_end, "email"))
-    assert r.cost < programme_cost(demo_store, r.period_start, r.period_end)
-    assert len(programmes(demo_store)) > 1
+    programme = metadata_for(demo_store, report.holdout.experiment_id).programme
+    assert programme in ("sms", "personalization")
+    assert r.cost == pytest.approx(programme_cost(demo_store, r.period_start, r.period_end, programme))
+    assert f"program_costs: {programme}," in r.cost_source
 
 
 def test_holdout_banner_says_caused_only_when_the_interval_excludes_zero():

@@ -112,7 +112,7 @@ def test_saved_notebooks_are_not_writable_from_a_cell(hand_store):
 # ---------------------------------------------------------- schema browser
 def test_schema_browser_lists_tables_columns_rows_and_definitions(hand_store):
     tables = {t.name: t for t in schema_tables(hand_store)}
-    assert [t.kind for t in schema_tables(hand_store)][:11] == ["canonical"] * 7 + ["derived"] * 4
+    assert [t.kind for t in schema_tables(hand_store)][:12] == ["canonical"] * 8 + ["derived"] * 4
     assert (tables["customers"].rows, tables["orders"].rows, tables["surveys"].rows) == (4, 6, 6)
     assert tables["order_facts"].rows == 5  # six orders minus the cancelled o3
     orders = tables["orders"]

@@ -36,7 +36,7 @@ COLUMN_CONFIG_CALLS = {"Column", "TextColumn", "NumberColumn", "CheckboxColumn",
                        "DatetimeColumn", "DateColumn", "TimeColumn", "ListColumn", "LinkColumn", "ImageColumn",
                        "LineChartColumn", "BarChartColumn", "ProgressColumn", "AreaChartColumn"}
 RENDERED_KEYWORDS = {"body", "label", "help", "placeholder", "caption"}
-SAFE_FUNCTIONS = {"plain", "format_value", "len", "int", "float", "round", "abs", "sum", "max", "min"}
+SAFE_FUNCTIONS = {"plain", "format_value", "format_change", "len", "int", "float", "round", "abs", "sum", "max", "min"}
 # ui.py's own helpers receive labels from the pages, where the scan checks them at the call site.
 PASSED_THROUGH = {"engagement/ui.py": {"label"}}
 

@@ -85,6 +85,25 @@ def add_experiment_report_parser(reports) -> None:
     experiment.set_defaults(handler=cmd_report_experiment)
 
 
+def cmd_report_experiments(args: argparse.Namespace) -> int:
+    """Every assigned experiment: metadata, dates, arms, units, sample-ratio status, primary metric's verdict."""
+    from engagement.commands.common import json_safe
+    from engagement.experiments.catalog import experiments_list
+
+    frame = experiments_list(open_store(args))
+    records = [json_safe({k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()})
+               for r in frame.to_dict("records")]
+    emit({"experiments": records} if args.format == "json" else records, args.format)
+    return 0
+
+
+def add_experiments_list_parser(reports) -> None:
+    listing = reports.add_parser("experiments", help="every loaded experiment: dates, arms, units, SRM, verdict")
+    add_db_option(listing)
+    add_format_option(listing)
+    listing.set_defaults(handler=cmd_report_experiments)
+
+
 def add_abtest_parser(commands) -> None:
     abtest = commands.add_parser("abtest", help="A/B test a per-unit results file (CSV, CSV.gz or Parquet)")
     abtest.add_argument("file")

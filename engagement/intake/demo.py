@@ -26,7 +26,7 @@ frames. Times stay float days since ``DEMO_START`` until the frames are built.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -410,6 +410,32 @@ def _collect_surveys(rng, pop: _Population, orders: Arrays, events: Arrays) -> A
     return {key: column[keep][order] for key, column in columns.items()} | {"texts": texts}
 
 
+# What an analyst would have written before each demo test ran (the `experiments` export kind).
+_DEMO_EXPERIMENT_METADATA = {
+    "EXP-recs-email": ("Recommendations in e-mail", "Personalised recommendations raise 30-day conversion.",
+                       "personalization", "conversion", "revenue_per_customer"),
+    "EXP-subject-line": ("Personalised subject line", "A personalised subject line raises 30-day conversion.",
+                         "personalization", "conversion", "revenue_per_customer"),
+    "EXP-sms-winback": ("SMS win-back offer", "An SMS offer brings back customers quiet for 90 days.",
+                        "sms", "conversion", "revenue_per_customer"),
+}
+
+
+def _experiments() -> pd.DataFrame:
+    """One metadata row per demo experiment: the programme that pays for it, metrics, split and dates."""
+    rows = []
+    for experiment_id, (name, hypothesis, programme, primary, guardrails) in _DEMO_EXPERIMENT_METADATA.items():
+        start, end = DEMO_EXPERIMENT_WINDOWS[experiment_id]
+        split = DEMO_EXPERIMENTS[experiment_id]["intended_split"]
+        rows.append({
+            "experiment_id": experiment_id, "name": name, "hypothesis": hypothesis, "programme": programme,
+            "primary_metric": primary, "guardrail_metrics": guardrails,
+            "intended_split": ",".join(f"{arm}={share * 100:g}" for arm, share in split.items()),
+            "planned_units": None, "start_date": start.date(), "end_date": (end - timedelta(days=1)).date(),
+        })
+    return pd.DataFrame(rows).astype({"planned_units": "Int64"})
+
+
 def _program_costs(rng, pop: _Population, messages: Arrays, orders: Arrays, is_member: np.ndarray) -> pd.DataFrame:
     """Monthly cost per programme: platform fees that grow with the base, plus usage."""
     scale = pop.size / 20_000
@@ -508,5 +534,6 @@ def generate_demo(customers: int = 20_000, seed: int = 42) -> dict[str, pd.DataF
             "assigned_at": _timestamps(assignments["assigned"]),
         },
     }
-    frames = {kind: pd.DataFrame(columns) for kind, columns in frames.items()} | {"program_costs": costs}
+    frames = {kind: pd.DataFrame(columns) for kind, columns in frames.items()} | {"program_costs": costs,
+                                                                                  "experiments": _experiments()}
     return {kind: frames[kind][TABLES[kind].column_names] for kind in KINDS}

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from engagement.filters import Filters
+from engagement import metrics
 from engagement.stats.intervals import mean_interval, median_rank_bounds, wilson_interval
 from engagement.voice.nps import NPS_INTERVAL_METHOD, nps_summary
 from engagement.warehouse.store import Store
@@ -46,14 +47,8 @@ KPI_DEFINITIONS: dict[str, str] = {
     ),
 }
 
-KPI_LABELS: dict[str, str] = {
-    "repeat_purchase_rate": "Repeat purchase rate",
-    "median_days_between_orders": "Median days between orders",
-    "average_order_value": "Average order value",
-    "returning_revenue_share": "Revenue from returning customers",
-    "active_loyalty_members_90d": "Loyalty members active in 90 days",
-    "nps": "NPS",
-}
+# Labels, units and rounding come from the metric registry (engagement/metrics.py).
+KPI_LABELS: dict[str, str] = {key: metrics.metric(key).label for key in KPI_DEFINITIONS}
 
 
 @dataclass(frozen=True)
@@ -150,10 +145,7 @@ def _kpis_from_totals(t: dict[str, Any]) -> dict[str, tuple[float, int, float, f
     return out
 
 
-_UNITS = {
-    "repeat_purchase_rate": "share", "median_days_between_orders": "days", "average_order_value": "money",
-    "returning_revenue_share": "share", "active_loyalty_members_90d": "share", "nps": "score",
-}
+_UNITS = {key: metrics.metric(key).unit for key in KPI_DEFINITIONS}
 
 
 def overview_kpis(store: Store, filters: Filters, cursor=None) -> list[Kpi]:
@@ -219,6 +211,9 @@ def kpis_as_records(kpis: list[Kpi]) -> list[dict[str, Any]]:
     records = []
     for k in kpis:
         record = asdict(k)
-        record = {"metric": record.pop("key"), **record, "label": k.label, "definition": k.definition}
+        record = {"metric": record.pop("key"), **record, "label": k.label, "definition": k.definition,
+                  # As the Overview shows them (the registry's rounding), so a reader can match the two.
+                  "shown_value": metrics.format_value(k.key, k.value),
+                  "shown_change": metrics.format_change(k.key, k.change) if k.previous_n else None}
         records.append({key: (None if isinstance(v, float) and math.isnan(v) else v) for key, v in record.items()})
     return records

@@ -35,6 +35,7 @@ import pandas as pd
 
 from engagement.stats import abstats
 from engagement.value.engagement_score import DEFAULT_THRESHOLD, EngagementWeights, materialise_scores
+from engagement.experiments.catalog import metadata_for
 from engagement.filters import Filters
 from engagement.stats.intervals import normal_quantile, welch_interval
 from engagement.stats.ols import OlsFit, ols_from_moments
@@ -379,19 +380,23 @@ def roi_report(store: Store, filters: Filters, margin: float = 0.4, method: str 
         start, end = observational.cutoff, observational.end
         per_customer = (observational.adjusted, observational.adjusted_ci_low, observational.adjusted_ci_high)
         chosen = METHOD_OBSERVATIONAL
+    if chosen == METHOD_HOLDOUT and programme is None and typed_cost is None:
+        # The experiment's metadata names the programme that paid for it (the `experiments` export kind).
+        meta = metadata_for(store, holdout.experiment_id)
+        programme = meta.programme if meta is not None and meta.programme else None
     if typed_cost is not None:
         cost, source = float(typed_cost), "typed in"
     elif chosen == METHOD_HOLDOUT and programme is None and len(loaded := programmes(store)) != 1:
         # A holdout measures what its own treatment adds; charging every programme's cost to it (e-mail,
-        # SMS, loyalty, ...) made one subject-line test look like ROI -90 %. Nothing records which programme
-        # an experiment belongs to, so ask.
+        # SMS, loyalty, ...) made one subject-line test look like ROI -90 %. Without metadata naming the
+        # experiment's programme, ask.
         raise ProgrammeNeeded(
             f"A holdout measures only what its own treatment adds, so charge only the programme that paid for "
             f"{holdout.experiment_id}: choose it (loaded: {', '.join(loaded) or 'none'}; CLI: --programme NAME) "
             "or type the treatment's cost (CLI: --cost).")
     else:
         if chosen == METHOD_HOLDOUT and programme is None:
-            programme = loaded[0]  # the only programme loaded: unambiguous
+            programme = programmes(store)[0]  # the only programme loaded: unambiguous
         cost = programme_cost(store, start, end, programme)
         source = f"program_costs: {programme or 'all programmes'}, {start} – {end}, prorated by day"
         if cost <= 0:

@@ -1,4 +1,4 @@
-"""The canonical data model: seven export kinds, their columns, types and natural keys.
+"""The canonical data model: eight export kinds, their columns, types and natural keys.
 
 This module is the single source of truth for the tables that exports load into. The DDL the
 store runs, the columns ingest requires and the schema table in the README all come from here.
@@ -150,6 +150,23 @@ TABLES: dict[str, TableSpec] = {
             Column("customer_id", "VARCHAR", True, "Assigned customer."),
             Column("variant", "VARCHAR", True, "Arm the customer was assigned to (control, treatment, ...)."),
             Column("assigned_at", "TIMESTAMP", True, "When the customer was assigned (UTC)."),
+        ),
+    ),
+    "experiments": TableSpec(
+        name="experiments",
+        grain="one row per experiment (its metadata; the assignments are experiment_assignments)",
+        key=("experiment_id",),
+        columns=(
+            Column("experiment_id", "VARCHAR", True, "Experiment identifier, as in experiment_assignments."),
+            Column("name", "VARCHAR", True, "A readable name."),
+            Column("hypothesis", "VARCHAR", False, "What the treatment should change, and why."),
+            Column("programme", "VARCHAR", False, "Programme in program_costs that pays for it (ROI charges it)."),
+            Column("primary_metric", "VARCHAR", False, "conversion, revenue_per_customer or orders_per_customer."),
+            Column("guardrail_metrics", "VARCHAR", False, "Metrics that must not get worse, comma-separated."),
+            Column("intended_split", "VARCHAR", False, "Planned shares per arm, e.g. control=50,treatment=50."),
+            Column("planned_units", "BIGINT", False, "Units per arm the test was sized for."),
+            Column("start_date", "DATE", False, "First day of assignment."),
+            Column("end_date", "DATE", False, "Last day of assignment."),
         ),
     ),
     "program_costs": TableSpec(

@@ -1,0 +1,163 @@
+"""The registry of shared metric definitions: one name, label, formula, unit, rounding and interval method per
+number that more than one page (or a page and the CLI) shows.
+
+Pages and the CLI read labels and formatting from here, so the same number prints the same way wherever it
+appears (before this registry, the demo's NPS change read "+13" on Overview and "+12.7 pts" on the NPS page).
+``computed_by`` names the function that computes the metric as a dotted path, not an import, so this module
+stays at the bottom of the import graph.
+
+>>> format_change("nps", 12.66)
+'+12.7 pts'
+>>> format_value("nps", 37.4)
+'+37'
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+__all__ = ["Metric", "METRICS", "metric", "format_value", "format_change", "change_rounds_to_zero", "registry_table"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric's definition.
+
+    ``unit`` is "share" (a fraction, shown as %), "money" (dollars), "days" or "score" (a -100..+100 index).
+    ``decimals`` is the rounding of the value as shown; a change of a share or a score is shown in points
+    (``change_decimals`` of them), a change of money or days in the metric's own unit.
+    """
+
+    key: str
+    label: str
+    formula: str
+    unit: str
+    decimals: int
+    change_decimals: int
+    interval_method: str
+    computed_by: str
+    relates_to: str = ""
+
+    @property
+    def change_unit(self) -> str:
+        return "pts" if self.unit in ("share", "score") else self.unit
+
+
+# The same text as engagement.voice.nps.NPS_INTERVAL_METHOD (a test checks they agree; importing it would lift this module).
+_NPS_INTERVAL = "adjusted Wald (Rocks 2016)"
+
+METRICS: dict[str, Metric] = {m.key: m for m in (
+    Metric("repeat_purchase_rate", "Repeat purchase rate",
+           "customers with 2 or more purchases in the period / customers with a purchase in the period",
+           "share", 1, 1, "Wilson score interval", "engagement.value.kpis.overview_kpis"),
+    Metric("median_days_between_orders", "Median days between orders",
+           "median of the days since the customer's previous purchase, over repeat purchases in the period",
+           "days", 1, 1, "distribution-free interval from exact binomial order statistics",
+           "engagement.value.kpis.overview_kpis"),
+    Metric("average_order_value", "Average order value",
+           "net revenue / purchases in the period (after discounts and refunds)",
+           "money", 2, 2, "t interval", "engagement.value.kpis.overview_kpis"),
+    Metric("returning_revenue_share", "Revenue from returning customers",
+           "net revenue of 2nd and later purchases / net revenue in the period",
+           "share", 1, 1, "none", "engagement.value.kpis.overview_kpis"),
+    Metric("active_loyalty_members_90d", "Loyalty members active in 90 days",
+           "loyalty members with a purchase in the 90 days to the period's end / loyalty members",
+           "share", 1, 1, "Wilson score interval", "engagement.value.kpis.overview_kpis"),
+    Metric("nps", "NPS", "% promoters (9-10) - % detractors (0-6) of the answers given in the period",
+           "score", 0, 1, _NPS_INTERVAL, "engagement.value.kpis.overview_kpis"),
+    Metric("incremental_revenue_per_customer", "Incremental revenue per customer (unadjusted)",
+           "mean net revenue per treated customer - mean per control customer, in the outcome window after "
+           "assignment (treatment arms pooled)",
+           "money", 2, 2, "Welch t interval", "engagement.value.roi.holdout_estimate",
+           relates_to="ROI's figure: a plain difference of means. The Experiments page estimates the same effect "
+                      "over the same window with CUPED (adjusted for each customer's revenue in the window before "
+                      "assignment): same expected value, a smaller variance, so the two differ by chance imbalance "
+                      "in pre-period spending between the arms."),
+    Metric("revenue_per_customer_lift_cuped", "Revenue per customer lift (CUPED-adjusted)",
+           "difference of CUPED-adjusted mean net revenue per customer, treatment - control, in the window "
+           "after assignment",
+           "money", 2, 2, "z interval on the CUPED-adjusted difference (Holm/BH-adjusted as the verdict says)",
+           "engagement.experiments.analysis.experiment_analysis",
+           relates_to="The Experiments page's figure. ROI's incremental revenue per customer is the unadjusted "
+                      "difference of the same arms' means over the same window."),
+    Metric("average_probability_alive", "Average P(alive)",
+           "mean over modelled customers of P(still active | purchase history) under BG/NBD",
+           "share", 1, 1, "none", "engagement.retention.clv_default.fit_clv",
+           relates_to="Not the complement of the Lifecycle page's lapsed share: 'lapsed' is a rule on days since "
+                      "the last purchase, while BG/NBD lets a customer drop out only right after a repeat "
+                      "purchase, so every customer with a single purchase day has P(alive) = 100 % however long "
+                      "ago they bought. Many one-time buyers are lapsed by the rule and 'alive' by the model; "
+                      "their low expected purchases, not P(alive), carry the model's view of them."),
+    Metric("sample_ratio_p_value", "Sample-ratio p-value",
+           "chi-square goodness of fit of the arm sizes against the intended split",
+           "p", 3, 3, "none", "engagement.stats.abstats.sample_ratio_check"),
+)}
+
+
+def registry_table() -> str:
+    """The registry as the Markdown table docs/metrics.md carries between its ``registry`` markers (a test
+    compares them, so the documentation cannot drift from what the pages and the CLI print)."""
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| key | label | formula | unit, decimals (change) | interval | computed by |", "|---|---|---|---|---|---|"]
+    for m in METRICS.values():
+        lines.append(f"| `{m.key}` | {cell(m.label)} | {cell(m.formula)} | {m.unit}, {m.decimals} ({m.change_decimals}) "
+                     f"| {cell(m.interval_method)} | `{m.computed_by}` |")
+    notes = [f"- `{m.key}`: {m.relates_to}" for m in METRICS.values() if m.relates_to]
+    return "\n".join(lines + ([""] + notes if notes else []))
+
+
+def metric(key: str) -> Metric:
+    """The definition of ``key``; a KeyError names the known metrics."""
+    try:
+        return METRICS[key]
+    except KeyError:
+        raise KeyError(f"No metric {key!r} in the registry; known: {', '.join(sorted(METRICS))}.") from None
+
+
+def _is_missing(value: float | None) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def format_value(key: str, value: float | None) -> str:
+    """``value`` of metric ``key`` as every page and the CLI's text output show it ("–" when missing)."""
+    if _is_missing(value):
+        return "–"
+    m = metric(key)
+    d = m.decimals
+    if m.unit == "share":
+        return f"{value * 100:.{d}f}%"
+    if m.unit == "money":
+        return f"-${-value:,.{d}f}" if round(value, d) < 0 else f"${abs(value) if round(value, d) == 0 else value:,.{d}f}"
+    if m.unit == "days":  # a tenth of a day matters when the typical gap is a week, not when it is a season
+        return f"{value:,.{d}f} days" if abs(value) < 100 else f"{value:,.0f} days"
+    if m.unit == "score":
+        return f"{0.0 if round(value, d) == 0 else value:+.{d}f}"
+    return f"{value:.{d}f}"
+
+
+def format_change(key: str, change: float | None) -> str:
+    """A change of metric ``key`` between two periods: shares and scores in points, others in their unit."""
+    if _is_missing(change):
+        return "–"
+    m = metric(key)
+    d = m.change_decimals
+    scaled = change * 100 if m.unit == "share" else change
+    if round(scaled, d) == 0:
+        scaled = 0.0  # never "-0.0"
+    if m.unit == "money":
+        return f"{'-' if scaled < 0 else '+'}${abs(scaled):,.{d}f}"
+    if m.unit == "days":
+        return f"{scaled:+,.{d}f} days"
+    return f"{scaled:+.{d}f} {m.change_unit}"
+
+
+def change_rounds_to_zero(key: str, change: float) -> bool:
+    """True when ``change`` shows as zero at the metric's change rounding."""
+    if _is_missing(change):
+        return False
+    m = metric(key)
+    scaled = change * 100 if m.unit == "share" else change
+    return round(scaled, m.change_decimals) == 0
