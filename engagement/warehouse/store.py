@@ -26,9 +26,11 @@ import duckdb
 import pandas as pd
 
 from engagement import config
+from engagement.access import CLI_ACTOR, Actor, WriteRefused, require_analyst
 from engagement.derived import (
     DERIVED_BUILD_DDL, KINDS_NOT_DERIVED_FROM, derived_fingerprint, rebuild_derived, stored_view_settings,
 )
+from engagement.warehouse import audit
 from engagement.warehouse.query_records import QueryRecord, note_query, record_queries  # noqa: F401 (re-exported)
 from engagement.warehouse.schema import KINDS, TABLES, TableSpec
 from engagement.sql import quote_identifier as _quote
@@ -134,6 +136,10 @@ class Store:
         self._write_lock = threading.Lock()
         self._last_query = threading.local()
         self._snapshot = threading.local()
+        # The app sets this: a write that names no acting user is refused there (library and CLI act as analyst).
+        self.actor_required = False
+        # Called with the store after every committed load, undo or rebuild (read-only snapshots publish here).
+        self.after_commit: list[Callable[["Store"], None]] = []
 
     @classmethod
     def open(cls, path: str | Path | None = None, read_only: bool | None = None) -> "Store":
@@ -225,6 +231,7 @@ class Store:
             cur.execute(LOADS_DDL)
             cur.execute(QUARANTINE_DDL)
             cur.execute(DERIVED_BUILD_DDL)
+            cur.execute(audit.AUDIT_DDL)
             built = cur.execute("SELECT fingerprint FROM derived_build").fetchall()
             if built != [(derived_fingerprint(),)]:
                 self._refresh_derived(cur)
@@ -249,6 +256,23 @@ class Store:
         if getattr(self._snapshot, "cursor", None) is not None:
             raise RuntimeError("Loads and undos cannot run inside a read snapshot (Store.snapshot).")
 
+    def authorize(self, actor: Actor | None, action: str) -> Actor:
+        """The user a write acts as, or :class:`WriteRefused`: every write path calls this before writing.
+
+        ``actor=None`` is the command line or a library call (an analyst, see ``access.CLI_ACTOR``), except
+        in the app (``actor_required``), where a write must name the signed-in user.
+        """
+        self._require_writable()
+        if actor is None:
+            if self.actor_required:
+                raise WriteRefused(f"Refused: {action} needs a signed-in analyst, and no user was given.")
+            return CLI_ACTOR
+        return require_analyst(actor, action)
+
+    def _committed(self) -> None:
+        for hook in self.after_commit:
+            hook(self)
+
     # ------------------------------------------------------------------ loads
     def load_frame(
         self,
@@ -262,6 +286,7 @@ class Store:
         quarantined: pd.DataFrame | None = None,
         validation_summary: dict | None = None,
         refresh_derived: bool = True,
+        actor: Actor | None = None,
     ) -> LoadSummary:
         """Upsert ``frame`` (canonical columns of ``kind``) by natural key in one transaction.
 
@@ -271,7 +296,7 @@ class Store:
         ``refresh_derived()``). ``quarantined`` rows (refused by validation) are stored in
         ``quarantine`` with their reason and counted, never dropped.
         """
-        self._require_writable()
+        acting = self.authorize(actor, f"loading {kind}")
         if kind not in TABLES:
             raise ValueError(f"Unknown kind {kind!r}; expected one of {', '.join(KINDS)}.")
         with self._write_lock:
@@ -285,7 +310,7 @@ class Store:
                     quarantine_sql="SELECT * FROM quarantine_frame" if quarantined is not None and len(quarantined)
                     else None,
                     file_name=file_name, sha256=sha256, source_format=source_format, rows_read=rows_read,
-                    validation_summary=validation_summary, refresh_derived=refresh_derived,
+                    validation_summary=validation_summary, refresh_derived=refresh_derived, actor=acting,
                 )
             finally:
                 cur.unregister("incoming_frame")
@@ -307,6 +332,7 @@ class Store:
         validation_summary: dict | None = None,
         refresh_derived: bool = True,
         check_loaded: Callable[[duckdb.DuckDBPyConnection, int, int], dict[str, Any]] | None = None,
+        actor: Actor | None = None,
     ) -> LoadSummary:
         """Like :meth:`load_frame`, from a (temporary) table or view visible to ``cursor``.
 
@@ -319,19 +345,20 @@ class Store:
         load's record (``sha256``, ``rows_read``, ``validation_summary``). Ingest validates a clean file
         this way after writing it once, instead of writing it to a temporary table first.
         """
-        self._require_writable()
+        acting = self.authorize(actor, f"loading {kind}")
         with self._write_lock:
             return self._load(
                 cursor, kind, source_table, columns, quarantine_sql=quarantine_sql, file_name=file_name,
                 sha256=sha256, source_format=source_format, rows_read=rows_read,
                 validation_summary=validation_summary, refresh_derived=refresh_derived, check_loaded=check_loaded,
+                actor=acting,
             )
 
     def _load(self, cur: duckdb.DuckDBPyConnection, kind: str, source_table: str, columns: list[str], *,
               quarantine_sql: str | None, file_name: str | None, sha256: str | None, source_format: str,
               rows_read: int | None, validation_summary: dict | None, refresh_derived: bool,
               check_loaded: Callable[[duckdb.DuckDBPyConnection, int, int], dict[str, Any]] | None = None,
-              ) -> LoadSummary:
+              actor: Actor = CLI_ACTOR) -> LoadSummary:
         if kind not in TABLES:
             raise ValueError(f"Unknown kind {kind!r}; expected one of {', '.join(KINDS)}.")
         spec = TABLES[kind]
@@ -386,23 +413,28 @@ class Store:
                     "loaded_at": datetime.now(timezone.utc).replace(tzinfo=None),
                 },
             ).fetchall()
+            audit.record(cur, actor, "load", target=f"{kind} from {file_name or 'a frame'}", load_id=load_id,
+                         detail=f"{rows_loaded:,} new, {rows_updated:,} updated, {n_quarantined:,} quarantined")
+            derived_current = refresh_derived or kind in KINDS_NOT_DERIVED_FROM
             if refresh_derived and kind not in KINDS_NOT_DERIVED_FROM:
                 self._refresh_derived(cur)
             cur.execute("COMMIT")
         except Exception:
             cur.execute("ROLLBACK")
             raise
+        if derived_current:  # a batch load publishes once, after its closing refresh_derived()
+            self._committed()
         return LoadSummary(
             load_id=load_id, kind=kind, rows_read=rows_read,
             rows_loaded=rows_loaded, rows_updated=rows_updated, rows_quarantined=n_quarantined,
         )
 
-    def undo(self, load_id: int) -> None:
+    def undo(self, load_id: int, actor: Actor | None = None) -> None:
         """Undo one load: remove its rows and bring back the rows it replaced, in one transaction.
 
         Refused when a later, still active load replaced rows this load wrote (undo that one first).
         """
-        self._require_writable()
+        acting = self.authorize(actor, f"undoing load {load_id}")
         with self._write_lock:
             cur = self.cursor()
             cur.execute("BEGIN")
@@ -437,16 +469,18 @@ class Store:
                     "UPDATE loads SET undone_at = $at WHERE load_id = $id",
                     {"id": load_id, "at": datetime.now(timezone.utc).replace(tzinfo=None)},
                 )
+                audit.record(cur, acting, "undo", target=kind, load_id=load_id)
                 if kind not in KINDS_NOT_DERIVED_FROM:
                     self._refresh_derived(cur)
                 cur.execute("COMMIT")
             except Exception:
                 cur.execute("ROLLBACK")
                 raise
+        self._committed()
 
-    def refresh_derived(self) -> None:
+    def refresh_derived(self, actor: Actor | None = None) -> None:
         """Rebuild every derived table in one transaction."""
-        self._require_writable()
+        self.authorize(actor, "rebuilding the derived tables")
         with self._write_lock:
             cur = self.cursor()
             cur.execute("BEGIN")
@@ -456,6 +490,7 @@ class Store:
             except Exception:
                 cur.execute("ROLLBACK")
                 raise
+        self._committed()
 
     def _refresh_derived(self, cur: duckdb.DuckDBPyConnection) -> None:
         rebuild_derived(self, cur)
