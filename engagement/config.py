@@ -9,6 +9,11 @@ Settings come from environment variables so that the app, the CLI and a notebook
     (for links shared with leadership).
 ``ENGAGEMENT_MAX_UPLOAD_MB``
     Largest export the Data page and the CLI accept. Default 2048.
+``ENGAGEMENT_SNAPSHOTS``
+    How many read-only snapshots (``<db>.snapshots/``) the writing process keeps; ``0`` publishes none.
+    Default 3.
+``ENGAGEMENT_ROLES_FILE``
+    TOML file with the ``analyst`` and ``viewer`` e-mail addresses (see ``engagement/access.py``).
 """
 
 from __future__ import annotations
@@ -36,3 +41,11 @@ def read_only() -> bool:
 
 def max_upload_bytes() -> int:
     return int(float(os.environ.get("ENGAGEMENT_MAX_UPLOAD_MB", "2048")) * 1024 * 1024)
+
+
+def snapshots_kept() -> int:
+    """How many read-only snapshots the writer keeps (0: none published)."""
+    try:
+        return max(0, int(os.environ.get("ENGAGEMENT_SNAPSHOTS", "3")))
+    except ValueError:
+        return 3

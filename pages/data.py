@@ -4,6 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from engagement import ui
+from engagement.access import WriteRefused
+from engagement.warehouse.audit import audit_trail
 from engagement.intake.ingest import ON_INVALID, detect_kind, ingest_bytes, load_history, quarantined_rows
 from engagement.warehouse.schema import KINDS, TABLES
 from engagement.intake.sources import SOURCES, save_mapping, saved_mappings
@@ -65,8 +67,13 @@ def mapping_form(data: bytes, name: str, kind: str, header: tuple) -> None:
         mapping_name = st.text_input("Save as", value=f"{kind} from {name}", key="data_mapping_name")
         save = st.form_submit_button("Save mapping and load")
     if save:
-        save_mapping(store.cursor(), mapping_name, kind, header, mapping)
-        st.session_state["data_result"] = ingest_bytes(store, kind, data, name, mapping=mapping,
+        try:
+            actor = store.authorize(ui.current_actor(), "saving a column mapping")
+        except WriteRefused as exc:
+            st.error(str(exc))
+            return
+        save_mapping(store.cursor(), mapping_name, kind, header, mapping, actor=actor)
+        st.session_state["data_result"] = ingest_bytes(store, kind, data, name, mapping=mapping, actor=actor,
                                                        on_invalid=st.session_state.get("data_on_invalid", "reject"))
         st.rerun()
 
@@ -74,6 +81,9 @@ def mapping_form(data: bytes, name: str, kind: str, header: tuple) -> None:
 if store.read_only:
     st.info("This workbench is opened read-only: uploading, mapping and undo are switched off. "
             "The load history below shows what the numbers are built from.", icon=":material/lock:")
+elif not ui.can_write(store):
+    st.info("You have the viewer role: uploading, mapping and undo are for analysts. The load history and "
+            "audit trail below show what the numbers are built from.", icon=":material/lock:")
 else:
     upload = st.file_uploader("Export file", type=["csv", "tsv", "txt", "gz", "parquet", "xlsx"],
                               key="data_upload", help="CSV (UTF-8 or Latin-1, comma/semicolon/tab), TSV, .csv.gz, "
@@ -102,10 +112,13 @@ else:
         run_load = load_col.button(f"Validate and load into {kind}", key="data_load", type="primary", width="stretch")
         if run_validate or run_load:
             bar = st.progress(0.0, text="starting")
-            st.session_state["data_result"] = ingest_bytes(
-                store, kind, data, upload.name, source=source, on_invalid=on_invalid, dry_run=run_validate,
-                progress=lambda stage, fraction: bar.progress(fraction, text=stage),
-            )
+            try:
+                st.session_state["data_result"] = ingest_bytes(
+                    store, kind, data, upload.name, source=source, on_invalid=on_invalid, dry_run=run_validate,
+                    progress=lambda stage, fraction: bar.progress(fraction, text=stage), actor=ui.current_actor(),
+                )
+            except WriteRefused as exc:
+                st.error(str(exc))
             bar.empty()
             st.session_state["data_header"] = (upload.name, kind, header)
         result = st.session_state.get("data_result")
@@ -125,7 +138,7 @@ if history.empty:
 else:
     st.dataframe(history.drop(columns=["sha256"]), hide_index=True, width="stretch")
     active = history[history.undone_at.isna()]
-    if not store.read_only and not active.empty:
+    if ui.can_write(store) and not active.empty:
         st.markdown("**Undo a load** (restores the rows it replaced; undo later loads of the same table first)")
         for row in active.head(10).itertuples():
             text, button = st.columns([5, 1])
@@ -133,10 +146,10 @@ else:
                        f"{row.rows_updated:,} updated, {row.rows_quarantined:,} quarantined")
             if button.button("Undo", key=f"data_undo_{row.load_id}"):
                 try:
-                    store.undo(int(row.load_id))
+                    store.undo(int(row.load_id), actor=ui.current_actor())
                     st.toast(f"Load {row.load_id} undone.")
                     st.rerun()
-                except ValueError as exc:
+                except (ValueError, WriteRefused) as exc:
                     st.error(str(exc))
     with_quarantine = history[history.rows_quarantined > 0]
     if not with_quarantine.empty:
@@ -146,3 +159,12 @@ else:
         st.dataframe(rows, hide_index=True, width="stretch")
         ui.download_csv(rows, f"quarantine_load_{load_id}.csv", label="Download quarantined rows (CSV)",
                         key="data_quarantine_download")
+
+st.header("Audit trail")
+st.caption("Who loaded, undid or saved what, and when (UTC). Written in the same transaction as the change.")
+trail = audit_trail(store)
+if trail.empty:
+    st.info("No recorded actions yet.")
+else:
+    st.dataframe(trail, hide_index=True, width="stretch",
+                 column_config={"acted_at": st.column_config.DatetimeColumn("when (UTC)")})

@@ -140,6 +140,8 @@ class Store:
         self.actor_required = False
         # Called with the store after every committed load, undo or rebuild (read-only snapshots publish here).
         self.after_commit: list[Callable[["Store"], None]] = []
+        # Set when this store is a published read-only snapshot (warehouse/snapshots.py): which load it reflects.
+        self.snapshot_of: Any = None
 
     @classmethod
     def open(cls, path: str | Path | None = None, read_only: bool | None = None) -> "Store":
