@@ -166,5 +166,8 @@ trail = audit_trail(store)
 if trail.empty:
     st.info("No recorded actions yet.")
 else:
+    latest = trail.iloc[0]
+    st.text(f"Latest: {latest.actor} ({latest.role or 'no role'}) · {latest.action} · {latest.target or ''} · "
+            f"{latest.acted_at:%Y-%m-%d %H:%M:%S} UTC")  # st.text: names and file names are shown as typed
     st.dataframe(trail, hide_index=True, width="stretch",
                  column_config={"acted_at": st.column_config.DatetimeColumn("when (UTC)")})
