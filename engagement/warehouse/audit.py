@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS audit_log (
     detail VARCHAR
 )
 """
-COLUMNS = ["acted_at", "actor", "role", "via", "action", "target", "load_id", "detail"]
+COLUMNS = ["acted_at", "actor", "role", "action", "load_id", "target", "detail", "via"]
 
 
 def record(cur: duckdb.DuckDBPyConnection, actor: Actor, action: str, target: str | None = None,
