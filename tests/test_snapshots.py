@@ -177,3 +177,18 @@ def test_read_only_instance_and_report_answer_old_or_new_while_the_writer_loads(
     new_app, new_caption = apps[-1]
     assert "as of load #8" in new_caption and new_app != old_app
     assert all(reading in ((old_app, old_caption), (new_app, new_caption)) for reading in apps)
+
+
+def test_a_notebook_opens_the_published_snapshot_while_the_app_holds_the_file(writable_copy):
+    from engagement.notebook.export import open_store
+
+    holder = Store.open(writable_copy, read_only=False)
+    snapshots.enable(holder, background=False)
+    notices: list[str] = []
+    try:
+        reader = open_store(writable_copy, notice=notices.append)
+        assert reader.snapshot_of is not None and reader.snapshot_of.load_id == 7  # the demo's seven loads
+        assert "a read-only snapshot as of load #7" in notices[0]
+        reader.close()
+    finally:
+        holder.close()
