@@ -91,11 +91,15 @@ get_store.clear = _process_store.clear  # type: ignore[attr-defined]
 
 
 def data_version(store: Store) -> str:
-    """Changes whenever a load or an undo commits, so cached view data is never stale."""
+    """Changes whenever a load or an undo commits, so cached view data is never stale.
+
+    The database file is part of it: a read-only instance moving to a newer snapshot, or two databases
+    served by one process, never share cached results that happen to have the same load count.
+    """
     row = store.cursor().execute(
         "SELECT coalesce(max(load_id), 0), count(undone_at) FROM loads"
     ).fetchall()[0]
-    return f"{row[0]}-{row[1]}"
+    return f"{store.path}:{row[0]}-{row[1]}"
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
