@@ -1,14 +1,10 @@
-"""Engagement Workbench: the router. Shared sidebar filters, page groups, nothing else."""
+"""Engagement Workbench: the router. Sign-in gate, shared sidebar filters, page groups, nothing else."""
 
 import streamlit as st
 
 from engagement import ui
 
 st.set_page_config(page_title="Engagement Workbench", page_icon="📈", layout="wide")
-
-store = ui.get_store()
-ui.demo_banner(store)
-ui.sidebar_filters(store)
 
 pages = {
     "Overview": [
@@ -32,4 +28,13 @@ pages = {
         st.Page("pages/sql_notebook.py", title="SQL notebook", icon=":material/terminal:"),
     ],
 }
+if not ui.has_access():
+    # Signed out (or no role): no page runs, but the requested page stays in the address bar for after sign-in.
+    st.navigation(pages, position="hidden")
+    ui.require_access()
+
+store = ui.get_store()
+ui.sidebar_identity(store)
+ui.demo_banner(store)
+ui.sidebar_filters(store)
 st.navigation(pages).run()

@@ -18,6 +18,11 @@
     python -m engagement abtest FILE --variant-col COL --control NAME --metrics m1,m2 [--covariate COL]
         [--correction holm|bh|none] --format json|csv
     python -m engagement report experiment EXPERIMENT_ID [--window-days 30] --format json|csv
+    python -m engagement report loads [--limit N] --format json|csv    (who loaded, undid, saved what)
+
+Commands that write (demo, ingest, undo, upgrade) act as an analyst (``cli:<user>`` in the audit trail):
+shell access to the database file is trust already. Reports open the database read-only, or, when the app
+holds it, the app's latest read-only snapshot (they say so on stderr, with the load it reflects).
 
 Results go to stdout; errors go to stderr with exit code 1 (2 for usage errors).
 
@@ -51,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     engagement_roi.add_engagement_report_parsers(report_kinds)
     experiments.add_experiment_report_parser(report_kinds)
     experiments.add_experiments_list_parser(report_kinds)
+    intake.add_loads_report_parser(report_kinds)
 
     intake.add_load_parsers(commands)
     sql.add_sql_parser(commands)

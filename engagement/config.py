@@ -20,6 +20,11 @@ Settings come from environment variables so that the app, the CLI and a notebook
     5-15x with gzip; a file inflating 100x is almost all repetition (a decompression bomb).
 ``ENGAGEMENT_MAX_QUARANTINE_ROWS``
     Most failing rows one load may keep in quarantine; over it the file is refused. Default 100000.
+``ENGAGEMENT_SNAPSHOTS``
+    How many read-only snapshots (``<db>.snapshots/``) the writing process keeps; ``0`` publishes none.
+    Default 3.
+``ENGAGEMENT_ROLES_FILE``
+    TOML file with the ``analyst`` and ``viewer`` e-mail addresses (see ``engagement/warehouse/access.py``).
 """
 
 from __future__ import annotations
@@ -62,6 +67,8 @@ def memory_limit() -> str:
     except (ValueError, OSError, AttributeError):  # not a POSIX system: DuckDB's own default (80 %)
         return ""
     return f"{total // 2 // 2 ** 20}MiB"
+
+
 def max_inflated_bytes() -> int:
     default = os.environ.get("ENGAGEMENT_MAX_UPLOAD_MB", "2048")
     return int(float(os.environ.get("ENGAGEMENT_MAX_INFLATED_MB", default)) * 1024 * 1024)
@@ -73,3 +80,11 @@ def max_inflation_ratio() -> float:
 
 def max_quarantine_rows() -> int:
     return int(os.environ.get("ENGAGEMENT_MAX_QUARANTINE_ROWS", "100000"))
+
+
+def snapshots_kept() -> int:
+    """How many read-only snapshots the writer keeps (0: none published)."""
+    try:
+        return max(0, int(os.environ.get("ENGAGEMENT_SNAPSHOTS", "3")))
+    except ValueError:
+        return 3

@@ -17,9 +17,13 @@ import pandas as pd
 import streamlit as st
 
 from engagement import config
+from engagement.warehouse import access
+from engagement.warehouse.access import Actor, WriteRefused
 from engagement.exports import to_safe_csv
 from engagement.filters import Filters
 from engagement.warehouse.store import QueryRecord, Store, StoreLockedError, StoreOutdatedError, record_queries
+from engagement.derived import DERIVED_BUILD
+from engagement.warehouse import snapshots
 from engagement.workbench import open_workbench
 
 if TYPE_CHECKING:
@@ -38,9 +42,17 @@ def get_store() -> Store:
     version) stops the page with the reason and the fix instead of a traceback.
     """
     require_app_shell()
+    require_access()
     try:
-        return _process_store()
-    except (StoreLockedError, StoreOutdatedError) as exc:
+        store = _process_store()
+        if store.snapshot_of is not None:
+            # A read-only instance reads the writer's snapshots: move to a newer one when it is published.
+            newest = snapshots.latest(config.db_path())
+            if newest is not None and newest.path != store.snapshot_of.path and newest.path.exists():
+                _process_store.clear()
+                store = _process_store()
+        return store
+    except (StoreLockedError, StoreOutdatedError, LookupError) as exc:
         # No page can run: replace the navigation (else Streamlit lists the files in pages/) and say why.
         st.navigation([st.Page(_nothing_to_show, title="Engagement Workbench", default=True)], position="hidden")
         st.error(plain(exc))
@@ -53,7 +65,11 @@ def _nothing_to_show() -> None:
 
 @st.cache_resource(show_spinner="Opening the database…")
 def _process_store() -> Store:
-    store = open_workbench(config.db_path(), read_only=config.read_only())
+    if config.read_only() and snapshots.latest(config.db_path()) is not None:
+        # Never hold the database file itself: the writing app (or a CLI load) must be able to open it.
+        store = snapshots.open_latest(config.db_path(), derived=DERIVED_BUILD)
+    else:
+        store = open_workbench(config.db_path(), read_only=config.read_only())
     if store.read_only:
         try:
             store.require_current_derived()
@@ -63,7 +79,10 @@ def _process_store() -> Store:
     elif store.is_empty():
         from engagement.intake.ingest import ingest_demo
 
-        ingest_demo(store)
+        ingest_demo(store, actor=DEMO_ACTOR)
+    if not store.read_only:
+        store.actor_required = True  # every write from a session names its signed-in user (current_actor)
+        snapshots.enable(store, keep=config.snapshots_kept(), background=True)
     return store
 
 
@@ -72,11 +91,15 @@ get_store.clear = _process_store.clear  # type: ignore[attr-defined]
 
 
 def data_version(store: Store) -> str:
-    """Changes whenever a load or an undo commits, so cached view data is never stale."""
+    """Changes whenever a load or an undo commits, so cached view data is never stale.
+
+    The database file is part of it: a read-only instance moving to a newer snapshot, or two databases
+    served by one process, never share cached results that happen to have the same load count.
+    """
     row = store.cursor().execute(
         "SELECT coalesce(max(load_id), 0), count(undone_at) FROM loads"
     ).fetchall()[0]
-    return f"{row[0]}-{row[1]}"
+    return f"{store.path}:{row[0]}-{row[1]}"
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
@@ -327,6 +350,7 @@ def require_app_shell() -> None:
 def current_filters() -> Filters:
     """The sidebar selection of this run (set by app.py before the page runs)."""
     require_app_shell()
+    require_access()
     return st.session_state["filters"]
 
 
@@ -438,8 +462,9 @@ def experiment_metadata_form(experiment_id: str, meta: "ExperimentMetadata | Non
     with st.expander("Experiment metadata" + ("" if meta.name else " (not described yet)"), expanded=not meta.name):
         if meta.hypothesis:
             st.caption(f"Hypothesis: {plain(meta.hypothesis)}")
-        if store.read_only:
-            st.caption("This database is open read-only: metadata can be loaded as an experiments export instead.")
+        if not can_write(store):
+            st.caption("Only analysts can describe experiments here (this session cannot write); metadata can also "
+                       "be loaded as an experiments export.")
             return
         with st.form(f"experiments_meta_{experiment_id}"):
             a, b = st.columns(2)
@@ -463,8 +488,8 @@ def experiment_metadata_form(experiment_id: str, meta: "ExperimentMetadata | Non
             edited = ExperimentMetadata(experiment_id, name.strip(), hypothesis.strip(), programme.strip(), primary,
                                         ",".join(guardrails), split.strip(), int(planned) or None, start, end)
             try:
-                result = save_metadata(store, edited)
-            except (ExperimentInputError, ValueError) as exc:
+                result = save_metadata(store, edited, actor=current_actor())
+            except (ExperimentInputError, ValueError, WriteRefused) as exc:
                 st.error(plain(exc))
             else:
                 st.success(f"Saved as load #{result.load_id:,}.")
@@ -494,3 +519,166 @@ def revenue_relation_caption(results: Sequence[Any]) -> None:
 
     if relation := revenue_relation(results):
         st.caption(plain(relation))
+
+
+# ------------------------------------------------------ sign-in and roles
+DEMO_ACTOR = Actor("app: demo data on first start", access.ANALYST, "app")
+NEXT_LINK_KEY = "engagement.next"
+# The deep link a signed-out visitor opened, kept in the tab's sessionStorage across the identity
+# provider's round trip (Streamlit's callback returns to the base URL), then reopened once signed in.
+# Only same-site paths are kept or followed ("/x", never "//host" or "https://...").
+_REMEMBER_LINK_JS = """<script>
+const here = window.location.pathname + window.location.search + window.location.hash;
+if (here.startsWith('/') && !here.startsWith('//')) { sessionStorage.setItem('%s', here); }
+</script>""" % NEXT_LINK_KEY
+_RESTORE_LINK_JS = """<script>
+const next = sessionStorage.getItem('%s');
+sessionStorage.removeItem('%s');
+const here = window.location.pathname + window.location.search + window.location.hash;
+if (next && next.startsWith('/') && !next.startsWith('//') && next !== here) { window.location.replace(next); }
+</script>""" % (NEXT_LINK_KEY, NEXT_LINK_KEY)
+
+
+def auth_configured() -> bool:
+    """Whether ``.streamlit/secrets.toml`` has an ``[auth]`` section (sign-in through OpenID Connect)."""
+    try:
+        return "auth" in st.secrets
+    except (FileNotFoundError, st.errors.StreamlitSecretNotFoundError):
+        return False
+
+
+@st.cache_data(show_spinner=False, ttl=30)
+def _role_table(path: str, modified: float) -> access.RoleTable:
+    return access.load_roles(path)
+
+
+def _roles() -> access.RoleTable:
+    import os
+
+    path = os.environ.get(access.ROLES_FILE_ENV, "").strip()
+    if not path:
+        return access.RoleTable({})
+    try:
+        modified = os.stat(path).st_mtime
+    except OSError:
+        modified = -1.0  # load_roles says the file cannot be read
+    return _role_table(path, modified)
+
+
+def current_actor() -> Actor | None:
+    """Who this session acts as, from the identity provider's claims (never from widgets or the URL).
+
+    None: sign-in is configured and nobody is signed in. Without ``[auth]``, anyone with the URL is an
+    analyst (local use). ``ENGAGEMENT_READ_ONLY=1`` makes everyone a viewer.
+    """
+    if not auth_configured():
+        actor = access.LOCAL_ACTOR
+    elif not st.user.is_logged_in:
+        return None
+    else:
+        email = st.user.get("email")
+        verified = st.user.get("email_verified")
+        verified = verified is True or str(verified).lower() == "true"
+        actor = Actor(str(email or st.user.get("sub") or "unknown user"), _roles().role_for(email, verified), "oidc")
+    return actor.as_viewer() if config.read_only() else actor
+
+
+def can_write(store: Store) -> bool:
+    """Whether this session may see controls that write (the store checks again when they are used)."""
+    actor = current_actor()
+    return not store.read_only and actor is not None and actor.can_write
+
+
+def _login_buttons() -> None:
+    auth = st.secrets["auth"]
+    named = [key for key, value in auth.items() if hasattr(value, "keys")]
+    providers = [None] if "client_id" in auth or not named else named
+    for provider in providers:
+        label = "Sign in" if provider is None else f"Sign in with {provider}"
+        st.button(label, type="primary", on_click=st.login, args=(provider,) if provider else (),
+                  icon=":material/login:", key=f"sign_in_{provider or 'default'}")
+
+
+def has_access() -> bool:
+    """Whether this session may see data (signed in with a role, or no sign-in configured)."""
+    try:
+        actor = current_actor()
+    except access.RolesFileError:
+        return False
+    return actor is not None and actor.role is not None
+
+
+def require_access() -> None:
+    """Stop the run unless this session may see data: the sign-in page, or a "no role" page. Shows nothing else."""
+    try:
+        actor = current_actor()
+    except access.RolesFileError as exc:
+        st.title("Engagement Workbench")
+        st.error(plain(exc))
+        st.stop()
+    if actor is None:
+        st.title("Engagement Workbench")
+        st.write("Sign in to see this workbench. After signing in you return to the page you opened.")
+        _login_buttons()
+        st.html(_REMEMBER_LINK_JS, unsafe_allow_javascript=True)
+        st.stop()
+    if actor.role is None:
+        st.title("Engagement Workbench")
+        st.text(f"You are signed in as {actor.name}, but this workbench has no role for that address.")
+        st.write("An administrator adds addresses (or `*@domain` for verified addresses) to the roles file "
+                 f"named by `{access.ROLES_FILE_ENV}`. Nothing is shown until then.")
+        st.button("Sign out", on_click=st.logout, icon=":material/logout:")
+        st.stop()
+
+
+def sidebar_identity(store: Store) -> None:
+    """Who is signed in and what they may do; without sign-in, a warning that anyone may write."""
+    actor = current_actor()
+    with st.sidebar:
+        if actor is not None and actor.via == "oidc":
+            st.text(f"Signed in as {actor.name} ({actor.role})")
+            st.button("Sign out", on_click=st.logout, icon=":material/logout:", key="sign_out")
+            if "_next_link_checked" not in st.session_state:
+                st.session_state["_next_link_checked"] = True
+                st.html(_RESTORE_LINK_JS, unsafe_allow_javascript=True)
+        elif store.read_only:
+            st.caption(":material/lock: Read-only server: nobody can load, undo or save here.")
+        else:
+            st.caption(":material/lock_open: Sign-in is not configured: anyone who can open this URL can load, "
+                       "undo and save. Configure `[auth]` in .streamlit/secrets.toml (README) for a shared server.")
+        if store.snapshot_of is not None:
+            st.caption(f"Showing {plain(store.snapshot_of.describe())}.")
+
+
+def show_ingest_result(result: Any) -> None:
+    """The Data page's outcome of one validate/load (``IngestResult``): counts, every expectation, failing rows
+    with their row numbers."""
+    (st.success if result.status in ("loaded", "valid") else st.error)(plain(result.message))
+    d = result.as_dict()
+    cols = st.columns(5)
+    for column, key in zip(cols, ("rows_read", "rows_loaded", "rows_updated", "rows_quarantined", "rows_rejected")):
+        column.metric(plain(key.replace("_", " ").capitalize()), f"{d[key]:,}")
+    for note in result.notes:
+        st.caption(plain(note))
+    if result.report is None:
+        return
+    report = result.report
+    st.subheader(f"Validation report · {report.rows:,} rows · engine: {plain(report.engine)} · {report.seconds:.1f} s")
+    table = report.results_frame().sort_values("success", kind="stable")  # failures first, suite order kept
+    warned = ~table.success & (table.level == "warning")
+    table.insert(0, "result", table.success.map({True: "pass", False: "FAIL"}).where(~warned, "warn"))
+    st.caption(f"{(~table.success & ~warned).sum()} of {len(table)} expectations fail"
+               f"{f'; {warned.sum()} warn (reported, the rows load)' if warned.any() else ''}.")
+    order = ["result", "description", "unexpected_count", "unexpected_percent", "level", "fix", "expectation",
+             "column", "element_count", "engine", "note"]
+    st.dataframe(
+        table[order], hide_index=True, width="stretch", height=min(36 * (len(table) + 1), 800),
+        column_config={"unexpected_percent": st.column_config.NumberColumn("unexpected %", format="%.2f"),
+                       "unexpected_count": st.column_config.NumberColumn("unexpected rows", format="%d")},
+    )
+    if result.failing_rows is not None and len(result.failing_rows):
+        st.markdown(f"**Failing rows** ({report.failing_row_count:,}; row numbers as a spreadsheet shows the file, "
+                    "header = row 1)")
+        st.dataframe(result.failing_rows.head(200), hide_index=True, width="stretch")
+        download_csv(result.failing_rows, f"failing_rows_{result.kind}.csv", label="Download failing rows (CSV)",
+                        key="data_failing_download")

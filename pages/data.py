@@ -4,6 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from engagement import ui
+from engagement.warehouse.access import WriteRefused
+from engagement.warehouse.audit import audit_trail
 from engagement.intake.ingest import ON_INVALID, activity_counts, detect_kind, ingest_bytes, load_history, quarantined_rows
 from engagement.intake.line_items import LINE_FIELDS
 from engagement.warehouse.schema import KINDS, TABLES
@@ -13,39 +15,6 @@ store = ui.get_store()
 st.title("Data")
 st.caption("Exports are read, checked against their Great Expectations suite (expectations/<kind>.json) and "
            "loaded in one transaction: a rejected file changes nothing, and every load can be undone.")
-
-
-def show_result(result) -> None:
-    """The outcome of one validate/load: counts, every expectation, failing rows with their row numbers."""
-    (st.success if result.status in ("loaded", "valid") else st.error)(ui.plain(result.message))
-    d = result.as_dict()
-    cols = st.columns(5)
-    for column, key in zip(cols, ("rows_read", "rows_loaded", "rows_updated", "rows_quarantined", "rows_rejected")):
-        column.metric(ui.plain(key.replace("_", " ").capitalize()), f"{d[key]:,}")
-    for note in result.notes:
-        st.caption(ui.plain(note))
-    if result.report is None:
-        return
-    report = result.report
-    st.subheader(f"Validation report · {report.rows:,} rows · engine: {ui.plain(report.engine)} · {report.seconds:.1f} s")
-    table = report.results_frame().sort_values("success", kind="stable")  # failures first, suite order kept
-    warned = ~table.success & (table.level == "warning")
-    table.insert(0, "result", table.success.map({True: "pass", False: "FAIL"}).where(~warned, "warn"))
-    st.caption(f"{(~table.success & ~warned).sum()} of {len(table)} expectations fail"
-               f"{f'; {warned.sum()} warn (reported, the rows load)' if warned.any() else ''}.")
-    order = ["result", "description", "unexpected_count", "unexpected_percent", "level", "fix", "expectation",
-             "column", "element_count", "engine", "note"]
-    st.dataframe(
-        table[order], hide_index=True, width="stretch", height=min(36 * (len(table) + 1), 800),
-        column_config={"unexpected_percent": st.column_config.NumberColumn("unexpected %", format="%.2f"),
-                       "unexpected_count": st.column_config.NumberColumn("unexpected rows", format="%d")},
-    )
-    if result.failing_rows is not None and len(result.failing_rows):
-        st.markdown(f"**Failing rows** ({report.failing_row_count:,}; row numbers as a spreadsheet shows the file, "
-                    "header = row 1)")
-        st.dataframe(result.failing_rows.head(200), hide_index=True, width="stretch")
-        ui.download_csv(result.failing_rows, f"failing_rows_{result.kind}.csv", label="Download failing rows (CSV)",
-                        key="data_failing_download")
 
 
 def mapping_form(data: bytes, name: str, kind: str, header: tuple) -> None:
@@ -82,25 +51,32 @@ def mapping_form(data: bytes, name: str, kind: str, header: tuple) -> None:
         except ValueError as exc:
             st.error(ui.plain(exc))
             return
-        save_mapping(store.cursor(), mapping_name, kind, header, mapping)
+        try:
+            actor = store.authorize(ui.current_actor(), "saving a column mapping")
+        except WriteRefused as exc:
+            st.error(ui.plain(exc))
+            return
+        save_mapping(store.cursor(), mapping_name, kind, header, mapping, actor=actor)
         st.session_state["data_result"] = ingest_bytes(
-            store, kind, data, name, mapping=mapping, on_invalid=st.session_state.get("data_on_invalid", "reject"),
+            store, kind, data, name, mapping=mapping, actor=actor,
+            on_invalid=st.session_state.get("data_on_invalid", "reject"),
             strict_customers=st.session_state.get("data_strict_customers", False))
         st.rerun()
 
 
 def confirm_undo(row) -> None:
-    """The second step of an undo: say what it changes, then undo only on an explicit confirmation."""
+    """The second step of an undo: say what it changes, then undo only on an explicit confirmation. The store
+    checks the role (a viewer is refused even if a button shows) and the loads that still need this one."""
     st.warning(f"Undo load #{row.load_id:d} ({ui.plain(row.kind)})? Its {row.rows_loaded:,} new rows are removed and the "
                f"{row.rows_updated:,} rows it replaced come back; the derived tables are rebuilt.")
     confirm, cancel, _ = st.columns([1, 1, 4])
     if confirm.button("Confirm undo", key=f"data_undo_confirm_{row.load_id}", type="primary"):
         st.session_state.pop("data_undo_pending", None)
         try:
-            store.undo(int(row.load_id))
+            store.undo(int(row.load_id), actor=ui.current_actor())
             st.toast(f"Load {row.load_id:d} undone.")
             st.rerun()
-        except ValueError as exc:  # refused (later loads need it): the message names them
+        except (ValueError, WriteRefused) as exc:  # refused (later loads need it, or not an analyst): says why
             st.error(ui.plain(exc))
     if cancel.button("Cancel", key=f"data_undo_cancel_{row.load_id}"):
         st.session_state.pop("data_undo_pending", None)
@@ -110,6 +86,9 @@ def confirm_undo(row) -> None:
 if store.read_only:
     st.info("This workbench is opened read-only: uploading, mapping and undo are switched off. "
             "The load history below shows what the numbers are built from.", icon=":material/lock:")
+elif not ui.can_write(store):
+    st.info("You have the viewer role: uploading, mapping and undo are for analysts. The load history and "
+            "audit trail below show what the numbers are built from.", icon=":material/lock:")
 else:
     upload = st.file_uploader("Export file", type=["csv", "tsv", "txt", "gz", "parquet", "xlsx"],
                               key="data_upload", help="CSV (UTF-8 or Latin-1, comma/semicolon/tab), TSV, .csv.gz, "
@@ -141,16 +120,19 @@ else:
         run_load = load_col.button(f"Validate and load into {ui.plain(kind)}", key="data_load", type="primary", width="stretch")
         if run_validate or run_load:
             bar = st.progress(0.0, text="starting")
-            st.session_state["data_result"] = ingest_bytes(
-                store, kind, data, upload.name, source=source, on_invalid=on_invalid, dry_run=run_validate,
-                strict_customers=st.session_state.get("data_strict_customers", False),
-                progress=lambda stage, fraction: bar.progress(fraction, text=stage),
-            )
+            try:
+                st.session_state["data_result"] = ingest_bytes(
+                    store, kind, data, upload.name, source=source, on_invalid=on_invalid, dry_run=run_validate,
+                    strict_customers=st.session_state.get("data_strict_customers", False),
+                    progress=lambda stage, fraction: bar.progress(fraction, text=stage), actor=ui.current_actor(),
+                )
+            except WriteRefused as exc:
+                st.error(ui.plain(exc))
             bar.empty()
             st.session_state["data_header"] = (upload.name, kind, header)
         result = st.session_state.get("data_result")
         if result is not None and result.file_name == upload.name:
-            show_result(result)
+            ui.show_ingest_result(result)
             if result.report is None and "Missing required column" in result.message:
                 mapping_form(data, upload.name, result.kind, header)
     saved = saved_mappings(store.cursor())
@@ -172,7 +154,7 @@ if history.empty:
 else:
     st.dataframe(history.drop(columns=["sha256"]), hide_index=True, width="stretch")
     active = history[history.undone_at.isna()]
-    if not store.read_only and not active.empty:
+    if ui.can_write(store) and not active.empty:
         st.markdown("**Undo a load** (restores the rows it replaced; undo later loads of the same table first)")
         for row in active.head(10).itertuples():
             text, button = st.columns([5, 1])
@@ -190,3 +172,15 @@ else:
         st.dataframe(rows, hide_index=True, width="stretch")
         ui.download_csv(rows, f"quarantine_load_{load_id}.csv", label="Download quarantined rows (CSV)",
                         key="data_quarantine_download")
+
+st.header("Audit trail")
+st.caption("Who loaded, undid or saved what, and when (UTC). Written in the same transaction as the change.")
+trail = audit_trail(store)
+if trail.empty:
+    st.info("No recorded actions yet.")
+else:
+    latest = trail.iloc[0]
+    st.text(f"Latest: {latest.actor} ({latest.role or 'no role'}) · {latest.action} · {latest.target or ''} · "
+            f"{latest.acted_at:%Y-%m-%d %H:%M:%S} UTC")  # st.text: names and file names are shown as typed
+    st.dataframe(trail, hide_index=True, width="stretch",
+                 column_config={"acted_at": st.column_config.DatetimeColumn("when (UTC)")})

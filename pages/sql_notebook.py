@@ -81,8 +81,9 @@ def run_one(index: int) -> None:
 
 def save(name_key: str) -> None:
     try:
-        nb = save_notebook(store, Notebook(name=state.get(name_key, ""), cells=current().cells, description=state["sqlnb"].description))
-    except (ValueError, RuntimeError) as exc:
+        nb = save_notebook(store, Notebook(name=state.get(name_key, ""), cells=current().cells, description=state["sqlnb"].description),
+                           actor=ui.current_actor())
+    except (ValueError, RuntimeError, PermissionError) as exc:  # PermissionError: access.WriteRefused
         state["sqlnb_message"] = ("error", str(exc))
         return
     state["sqlnb"], state["sqlnb_loaded"] = nb, (nb.name, nb.version)
@@ -96,7 +97,7 @@ with main:
     buttons = st.columns([1.2, 1.2, 2.4, 1], vertical_alignment="bottom")
     buttons[0].button("Run all", type="primary", on_click=lambda: execute(list(current().cells)), icon=":material/play_arrow:")
     buttons[1].button("Add cell", on_click=edit, args=(add_cell, "SELECT 1"), icon=":material/add:")
-    if not store.read_only:  # shared read-only links get no control that writes
+    if ui.can_write(store):  # viewers and shared read-only links get no control that writes
         buttons[2].text_input("Name", value=state["sqlnb"].name, key=f"sqlnb_name_{wanted}",
                               label_visibility="collapsed", placeholder="Notebook name")
         buttons[3].button("Save", on_click=save, args=(f"sqlnb_name_{wanted}",),

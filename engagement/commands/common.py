@@ -135,9 +135,18 @@ def open_store(args: argparse.Namespace, read_only: bool = True, needs_derived: 
     try:
         store = open_workbench(path, read_only=read_only, readable=tuple(readable))
     except StoreLockedError as exc:  # names the database, the holder and what to do
-        raise CliError(str(exc)) from exc
+        if not read_only:
+            raise CliError(str(exc)) from exc
+        store = _open_snapshot(path, exc)
     except Exception as exc:  # duckdb raises IOException for corrupt files
         raise CliError(f"Cannot open the database at {path}: {exc}") from exc
+    if not read_only:
+        from engagement.warehouse import snapshots
+
+        # The CLI acts as an analyst (access.CLI_ACTOR). Where readers use snapshots (the folder exists:
+        # an app published one), its loads and undos publish too, before the command exits.
+        if snapshots.snapshot_dir(path).is_dir():
+            snapshots.enable(store, keep=config.snapshots_kept(), background=False, publish_if_stale=False)
     if read_only and needs_derived:
         try:
             store.require_current_derived()
@@ -145,6 +154,19 @@ def open_store(args: argparse.Namespace, read_only: bool = True, needs_derived: 
             store.close()
             raise CliError(str(exc)) from None
     _opened_stores.append(store)
+    return store
+
+
+def _open_snapshot(path: str, locked: Exception):
+    """The writer's latest read-only snapshot, saying on stderr which load it reflects; CliError when none."""
+    from engagement.derived import DERIVED_BUILD
+    from engagement.warehouse import snapshots
+
+    try:
+        store = snapshots.open_latest(path, derived=DERIVED_BUILD)
+    except LookupError as exc:
+        raise CliError(f"Cannot open the database at {path}: {locked} {exc}") from None
+    print(f"note: {path} is held by another process; reading {store.snapshot_of.describe()}.", file=sys.stderr)
     return store
 
 

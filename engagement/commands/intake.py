@@ -106,6 +106,26 @@ def _mapping(args: argparse.Namespace) -> dict | None:
     return mapping or None
 
 
+def cmd_report_loads(args: argparse.Namespace) -> int:
+    """The load history with who loaded and who undid each load, and the whole audit trail (JSON)."""
+    from engagement.intake.ingest import load_history
+    from engagement.warehouse.audit import audit_trail
+
+    store = open_store(args, read_only=True, needs_derived=False)
+    history = load_history(store, limit=args.limit).drop(columns=["sha256"])
+    trail = audit_trail(store, limit=args.limit)
+    for action, column in (("load", "loaded_by"), ("undo", "undone_by")):
+        actors = trail[trail.action == action].drop_duplicates("load_id").set_index("load_id")["actor"]
+        history[column] = history.load_id.map(actors)  # None for loads made before the audit trail
+    source = store.snapshot_of.describe() if store.snapshot_of is not None else f"the database {store.path}"
+    if args.format == "json":
+        emit({"source": source, "loads": history.to_dict("records"), "audit_trail": trail.to_dict("records")},
+             "json")
+    else:
+        emit(history.to_dict("records"), "csv")
+    return 0
+
+
 def _existing_file(path: str):
     from pathlib import Path
 
@@ -160,3 +180,13 @@ def add_load_parsers(commands) -> None:
                                                   "instances need this once after an upgrade)")
     add_db_option(upgrade)
     upgrade.set_defaults(handler=cmd_upgrade)
+
+
+def add_loads_report_parser(reports) -> None:
+    loads = reports.add_parser("loads", help="the load history with who loaded and undid each load, and the "
+                                             "audit trail (loads, undos, saved notebooks and mappings)")
+    add_db_option(loads)
+    loads.add_argument("--limit", type=int, default=200, help="newest loads and audit rows to show (default 200)")
+    loads.add_argument("--format", choices=("json", "csv"), default="json",
+                       help="json: loads and audit trail; csv: loads with loaded_by and undone_by")
+    loads.set_defaults(handler=cmd_report_loads)

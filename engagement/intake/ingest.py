@@ -35,6 +35,7 @@ import duckdb
 import pandas as pd
 
 from engagement import config
+from engagement.warehouse.access import Actor
 from engagement.intake import readers
 from engagement.warehouse import sandbox
 from engagement.intake import sources
@@ -219,7 +220,7 @@ def _load_in_one_pass(store: Store, cur: duckdb.DuckDBPyConnection, kind: str, i
                       plan: sources.SourcePlan, *, file_name: str, sha256_of: Callable[[], str | None],
                       progress: Progress, engine: str | None, archive_from: Path | None,
                       refresh_derived: bool, source_label: str | None,
-                      strict_customers: bool = False) -> IngestResult | None:
+                      strict_customers: bool = False, actor: Actor | None = None) -> IngestResult | None:
     """Load a clean file writing every row once: typed straight from the file into its table, validated
     there, in the load's transaction. None (nothing loaded, nothing archived) when any cell needs the
     forgiving parsers or any check fails: the caller then takes the two-pass path, which types the
@@ -268,7 +269,7 @@ def _load_in_one_pass(store: Store, cur: duckdb.DuckDBPyConnection, kind: str, i
     try:
         summary = store.load_table(kind, cur, staging.STRICT_ROWS, list(columns), file_name=file_name,
                                    source_format=source_label or plan.source, refresh_derived=refresh_derived,
-                                   check_loaded=check_loaded)
+                                   check_loaded=check_loaded, actor=actor)
     except BaseException as exc:
         _discard_archive(checked.get("archive_path"))
         if isinstance(exc, _NotInOnePass):
@@ -291,14 +292,14 @@ def _run(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: ReadInfo
          sha256_of: Callable[[], str | None], source: str, on_invalid: str, mapping: dict[str, str] | None,
          dry_run: bool, progress: Progress, engine: str | None, archive_from: Path | None,
          refresh_derived: bool = True, source_label: str | None = None,
-         strict_customers: bool = False) -> IngestResult:
+         strict_customers: bool = False, actor: Actor | None = None) -> IngestResult:
     try:
         plan = _plan(cur, kind, info, source, mapping)
         if not dry_run and plan.row_preserving and info.deferred_select is not None:
             loaded = _load_in_one_pass(store, cur, kind, info, plan, file_name=file_name, sha256_of=sha256_of,
                                        progress=progress, engine=engine, archive_from=archive_from,
                                        refresh_derived=refresh_derived, source_label=source_label,
-                                       strict_customers=strict_customers)
+                                       strict_customers=strict_customers, actor=actor)
             if loaded is not None:
                 return loaded
         staged, report, info, plan = _stage_and_validate(store, cur, kind, info, plan, progress, engine, file_name,
@@ -361,6 +362,7 @@ def _run(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: ReadInfo
             kind, cur, "valid_rows", columns, quarantine_sql=quarantine_sql, file_name=file_name, sha256=sha256,
             source_format=source_format, rows_read=staged.rows,
             validation_summary=_load_record(report, notes, archive_path, info), refresh_derived=refresh_derived,
+            actor=actor,
         )
     except BaseException:
         _discard_archive(archive_path)
@@ -499,7 +501,8 @@ def _settle_partial_archives(store: Store) -> None:
 def ingest_file(store: Store, kind: str, path: str | Path, *, source: str = "auto", on_invalid: str = "reject",
                 mapping: dict[str, str] | None = None, file_name: str | None = None,
                 dry_run: bool = False, progress: Progress | None = None, engine: str | None = None,
-                refresh_derived: bool = True, strict_customers: bool = False) -> IngestResult:
+                refresh_derived: bool = True, strict_customers: bool = False,
+                actor: Actor | None = None) -> IngestResult:
     """Validate an export file and (unless ``dry_run``) load it in one transaction.
 
     Parameters
@@ -515,6 +518,8 @@ def ingest_file(store: Store, kind: str, path: str | Path, *, source: str = "aut
         ``store.refresh_derived()``).
     strict_customers : refuse rows naming a customer no customers export has loaded (by default such an id
         is an implied customer: a customer exists when any activity names it).
+    actor : who loads (the signed-in user in the app; None: the command line, an analyst). A viewer is
+        refused with ``access.WriteRefused`` before the file is read.
 
     Returns
     -------
@@ -524,7 +529,7 @@ def ingest_file(store: Store, kind: str, path: str | Path, *, source: str = "aut
     """
     _check_arguments(kind, source, on_invalid)
     if not dry_run:
-        store._require_writable()
+        store.authorize(actor, f"loading {kind}")
     progress = progress or _no_progress
     path = Path(path)
     file_name = file_name or path.name
@@ -561,7 +566,7 @@ def ingest_file(store: Store, kind: str, path: str | Path, *, source: str = "aut
                     return _run(store, kind, cur, info, file_name=file_name, sha256_of=digest.result,
                                 source=source, on_invalid=on_invalid, mapping=mapping, dry_run=dry_run,
                                 progress=progress, engine=engine, archive_from=path, refresh_derived=refresh_derived,
-                                strict_customers=strict_customers)
+                                strict_customers=strict_customers, actor=actor)
                 except readers.QuotedLineBreaks:
                     if not parallel:
                         raise
@@ -594,6 +599,7 @@ def ingest_frame(
     refresh_derived: bool = True,
     on_invalid: str = "reject",
     strict_customers: bool = False,
+    actor: Actor | None = None,
 ) -> LoadSummary:
     """Validate and load a frame of canonical columns for ``kind`` (the same checks as a file).
 
@@ -603,14 +609,14 @@ def ingest_frame(
         When the frame fails validation (``on_invalid="reject"``); nothing is loaded.
     """
     _check_arguments(kind, "canonical", on_invalid)
-    store._require_writable()
+    store.authorize(actor, f"loading {kind}")
     cur = store.cursor()
     try:
         info = readers.register_frame(cur, frame)
         result = _run(store, kind, cur, info, file_name=file_name or f"{kind}-frame", sha256_of=lambda: sha256,
                       source="canonical", on_invalid=on_invalid, mapping=None, dry_run=False,
                       progress=_no_progress, engine=None, archive_from=None, refresh_derived=refresh_derived,
-                      source_label=source_format, strict_customers=strict_customers)
+                      source_label=source_format, strict_customers=strict_customers, actor=actor)
     finally:
         _drop_temp_tables(cur)
         cur.close()
@@ -619,7 +625,8 @@ def ingest_frame(
     return result.summary
 
 
-def ingest_demo(store: Store, customers: int = 20_000, seed: int = 42) -> list[LoadSummary]:
+def ingest_demo(store: Store, customers: int = 20_000, seed: int = 42,
+                actor: Actor | None = None) -> list[LoadSummary]:
     """Generate the demo brand and load every kind through the validated path (customers first)."""
     from engagement.intake.demo import generate_demo
 
@@ -627,11 +634,11 @@ def ingest_demo(store: Store, customers: int = 20_000, seed: int = 42) -> list[L
     summaries = [
         ingest_frame(
             store, kind, frames[kind], source_format="demo",
-            file_name=f"demo-{kind}-seed{seed}-n{customers}", refresh_derived=False,
+            file_name=f"demo-{kind}-seed{seed}-n{customers}", refresh_derived=False, actor=actor,
         )
         for kind in KINDS
     ]
-    store.refresh_derived()
+    store.refresh_derived(actor=actor)
     return summaries
 
 

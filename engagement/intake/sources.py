@@ -27,8 +27,10 @@ from typing import Any
 import duckdb
 
 from engagement.intake import line_items
+from engagement.warehouse.access import CLI_ACTOR, Actor
 from engagement.intake.parsing import money_sql
 from engagement.intake.readers import RAW_TABLE, ROW_COLUMN, FileRejected
+from engagement.warehouse import audit
 from engagement.warehouse.schema import TABLES
 
 SOURCES = ("auto", "canonical", "shopify", "klaviyo", "line_items")
@@ -409,14 +411,19 @@ FROM {RAW_TABLE} WHERE NOT map_contains(MAP {sends}, {metric}) OR {metric} = 're
 
 # ------------------------------------------------------------ saved mappings
 def save_mapping(cur: duckdb.DuckDBPyConnection, name: str, kind: str, columns: tuple[str, ...],
-                 mapping: dict[str, str]) -> None:
-    """Store (or replace) a named column mapping for files with this header."""
+                 mapping: dict[str, str], actor: Actor = CLI_ACTOR) -> None:
+    """Store (or replace) a named column mapping for files with this header, recorded in the audit trail.
+
+    ``actor`` is who saves it, already checked (``store.authorize(user, ...)``): the Data page passes the
+    signed-in analyst.
+    """
     cur.execute(MAPPINGS_DDL).fetchall()
     cur.execute(
         "INSERT OR REPLACE INTO column_mappings VALUES ($name, $kind, $signature, $mapping, $at)",
         {"name": name, "kind": kind, "signature": header_signature(columns), "mapping": json.dumps(mapping),
          "at": datetime.now(timezone.utc).replace(tzinfo=None)},
     ).fetchall()
+    audit.record(cur, actor, "save column mapping", target=name, detail=f"{kind}: {json.dumps(mapping)}")
 
 
 def saved_mappings(cur: duckdb.DuckDBPyConnection, kind: str | None = None) -> list[dict]:

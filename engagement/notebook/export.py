@@ -298,9 +298,13 @@ def sql_text(query: QueryRecord) -> str:
 def open_store(path: str | os.PathLike[str], notice: Callable[[str], Any] = print) -> Store:
     """Open the workbench database read-only; if another process holds it for writing, a snapshot copy.
 
-    DuckDB refuses a read-only connection to a file another process writes; the copy (with its
-    write-ahead log) is the data as of the copy. ``notice`` receives the sentence saying so.
+    DuckDB refuses a read-only connection to a file another process writes. The writer's latest published
+    snapshot (``warehouse/snapshots.py``, consistent by construction) is read when there is one; otherwise a
+    copy of the file (with its write-ahead log) is the data as of the copy. ``notice`` receives the sentence
+    saying which.
     """
+    from engagement.warehouse import snapshots
+
     try:
         return Store.open(path, read_only=True)
     except StoreLockedError:
@@ -308,6 +312,12 @@ def open_store(path: str | os.PathLike[str], notice: Callable[[str], Any] = prin
     except duckdb.IOException as exc:
         if "lock" not in str(exc).lower():
             raise
+    try:
+        store = snapshots.open_latest(path)
+        notice(f"The workbench app holds {path} for writing; reading {store.snapshot_of.describe()}.")
+        return store
+    except LookupError:
+        pass
     folder = Path(tempfile.mkdtemp(prefix="engagement-snapshot-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)  # a snapshot can be large: never leave it behind
     snapshot = folder / Path(path).name

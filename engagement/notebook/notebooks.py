@@ -25,11 +25,13 @@ from urllib.parse import urlencode
 import duckdb
 import pandas as pd
 
+from engagement.warehouse.access import Actor
 from engagement.notebook.chart_spec import QuickChartSpec
 from engagement.sql import read_sql
 from engagement.notebook.sql_safety import (
     DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT_SECONDS, QueryCancelled, QueryFailed, QueryRefused, QueryResult, run_query,
 )
+from engagement.warehouse import audit
 from engagement.warehouse.store import ReadOnlyStoreError, Store
 
 MAX_NAME_LENGTH = 80
@@ -161,14 +163,15 @@ def _has_table(store: Store) -> bool:
     ).fetchall()[0][0])
 
 
-def save_notebook(store: Store, notebook: Notebook, attempts: int = 3) -> Notebook:
+def save_notebook(store: Store, notebook: Notebook, attempts: int = 3, actor: Actor | None = None) -> Notebook:
     """Save ``notebook`` as the next version of its name; return it with ``version`` and ``saved_at`` set.
 
-    Earlier versions are kept. Raises ``ReadOnlyStoreError`` on a read-only workbench and
-    ``ValueError`` for an empty or too long name.
+    Earlier versions are kept. Raises ``ReadOnlyStoreError`` on a read-only workbench,
+    ``access.WriteRefused`` when ``actor`` is not an analyst, and ``ValueError`` for an empty or too long name.
     """
     if store.read_only:
         raise ReadOnlyStoreError("This workbench is opened read-only; notebooks cannot be saved here.")
+    acting = store.authorize(actor, "saving a notebook")
     name = _clean_name(notebook.name)
     for attempt in range(attempts):
         cursor = store.cursor()
@@ -181,6 +184,7 @@ def save_notebook(store: Store, notebook: Notebook, attempts: int = 3) -> Notebo
                 "name": name, "version": version, "cells": notebook.cells_json(),
                 "description": notebook.description or None, "saved_at": saved_at,
             }).fetchall()
+            audit.record(cursor, acting, "save notebook", target=name, detail=f"version {version}")
             cursor.execute("COMMIT")
             return replace(notebook, name=name, version=int(version), saved_at=saved_at)
         except duckdb.TransactionException:  # another session saved the same name at the same moment

@@ -5,7 +5,9 @@ the store hardens the instance once, when it opens it (:func:`harden`), before a
 
 - ``enable_external_access = false`` with ``allowed_directories`` naming only what the workbench itself
   reads: the notebook's data folder (``data/``), the upload spool (``data/spool/``) and DuckDB's temp
-  directory, plus ``allowed_paths`` for files a command-line load was given (that process only);
+  directory, plus ``allowed_paths`` for files a command-line load was given (that process only), and for a
+  writable database its snapshot folder (:func:`snapshot_dir`), where ``warehouse/snapshots.py`` ATTACHes
+  each new read-only copy: a ``--db`` outside ``data/`` publishes too, without opening its whole folder;
 - ``autoinstall_known_extensions`` and ``autoload_known_extensions`` off: a query naming a function or
   URL of an extension that is not loaded fails instead of downloading it;
 - one ``memory_limit`` for the instance (:func:`engagement.config.memory_limit`);
@@ -31,10 +33,18 @@ def _real(path: str | Path) -> Path:
     return Path(os.path.realpath(path))
 
 
-def harden(connection: Any, readable: Iterable[str | Path] = (), *, data_dir: str | Path | None = None) -> None:
+def snapshot_dir(db_path: str | os.PathLike[str]) -> Path:
+    """``data/engagement.duckdb`` -> ``data/engagement.duckdb.snapshots/`` (the read-only snapshots' folder)."""
+    path = Path(db_path)
+    return path.with_name(path.name + ".snapshots")
+
+
+def harden(connection: Any, readable: Iterable[str | Path] = (), *, data_dir: str | Path | None = None,
+           folders: Iterable[str | Path] = ()) -> None:
     """Sandbox the database instance behind ``connection`` for the rest of the process (see module doc).
 
     ``readable``: extra files (or folders) this process may read, e.g. the file given to ``ingest``.
+    ``folders``: extra folders, existing or not yet (the snapshot folder of a writable database).
     ``data_dir``: the notebook's data folder (default ``config.DATA_DIR``). An instance that is already
     locked (another store of the same file in this process hardened it) is left as it is.
     """
@@ -42,7 +52,7 @@ def harden(connection: Any, readable: Iterable[str | Path] = (), *, data_dir: st
     try:
         if cursor.execute("SELECT current_setting('lock_configuration')").fetchall()[0][0]:
             return
-        folders = [_real(data_dir or config.DATA_DIR), _real(config.SPOOL_DIR)]
+        folders = [_real(data_dir or config.DATA_DIR), _real(config.SPOOL_DIR), *map(_real, folders)]
         files = []
         for path in readable:
             (folders if Path(path).is_dir() else files).append(_real(path))

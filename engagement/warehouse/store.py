@@ -27,7 +27,8 @@ import duckdb
 import pandas as pd
 
 from engagement import config
-from engagement.warehouse import sandbox
+from engagement.warehouse.access import CLI_ACTOR, Actor, WriteRefused, require_analyst
+from engagement.warehouse import audit, sandbox
 from engagement.warehouse.load_dependencies import refuse_if_needed
 from engagement.warehouse.lock_messages import lock_message
 from engagement.warehouse.query_records import QueryRecord, note_query, record_queries  # noqa: F401 (re-exported)
@@ -161,6 +162,12 @@ class Store:
         self._write_lock = threading.Lock()
         self._last_query = threading.local()
         self._snapshot = threading.local()
+        # The app sets this: a write that names no acting user is refused there (library and CLI act as analyst).
+        self.actor_required = False
+        # Called with the store after every committed load, undo or rebuild (read-only snapshots publish here).
+        self.after_commit: list[Callable[["Store"], None]] = []
+        # Set when this store is a published read-only snapshot (warehouse/snapshots.py): which load it reflects.
+        self.snapshot_of: Any = None
 
     @classmethod
     def open(cls, path: str | Path | None = None, read_only: bool | None = None,
@@ -168,8 +175,9 @@ class Store:
         """Open (and if needed create) the database at ``path`` (default: ``config.db_path()``).
 
         The database instance is sandboxed before anything runs on it (:func:`engagement.warehouse.sandbox.harden`):
-        DuckDB reads files only in ``data/``, the upload spool, its temp directory and ``readable`` (files
-        this process was given, e.g. by ``ingest FILE``), installs no extension and its settings are locked.
+        DuckDB reads files only in ``data/``, the upload spool, its temp directory, ``readable`` (files
+        this process was given, e.g. by ``ingest FILE``) and, opened for writing, the database's snapshot folder;
+        it installs no extension and its settings are locked.
         ``derived`` rebuilds the derived tables after each write; the app, the CLI and notebooks open through
         ``engagement.workbench.open_workbench``, which hands it over and rebuilds stale derived tables.
         """
@@ -183,7 +191,9 @@ class Store:
             if "lock" not in str(exc).lower():
                 raise
             raise StoreLockedError(lock_message(path, str(exc), read_only)) from exc
-        sandbox.harden(connection, readable)
+        # A writable database publishes read-only snapshots beside itself (warehouse/snapshots.py), wherever it is.
+        publishing = (sandbox.snapshot_dir(path),) if path != ":memory:" and not read_only else ()
+        sandbox.harden(connection, readable, folders=publishing)
         store = cls(connection, path, read_only, derived)
         if not read_only:
             store.ensure_schema()
@@ -295,6 +305,7 @@ class Store:
             cur.execute(LOADS_DDL)
             cur.execute(QUARANTINE_DDL)
             cur.execute(DERIVED_BUILD_DDL)
+            cur.execute(audit.AUDIT_DDL)
 
     @staticmethod
     def _has_table(cur: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -312,6 +323,23 @@ class Store:
         if getattr(self._snapshot, "cursor", None) is not None:
             raise RuntimeError("Loads and undos cannot run inside a read snapshot (Store.snapshot).")
 
+    def authorize(self, actor: Actor | None, action: str) -> Actor:
+        """The user a write acts as, or :class:`WriteRefused`: every write path calls this before writing.
+
+        ``actor=None`` is the command line or a library call (an analyst, see ``access.CLI_ACTOR``), except
+        in the app (``actor_required``), where a write must name the signed-in user.
+        """
+        self._require_writable()
+        if actor is None:
+            if self.actor_required:
+                raise WriteRefused(f"Refused: {action} needs a signed-in analyst, and no user was given.")
+            return CLI_ACTOR
+        return require_analyst(actor, action)
+
+    def _committed(self) -> None:
+        for hook in self.after_commit:
+            hook(self)
+
     # ------------------------------------------------------------------ loads
     def load_frame(
         self,
@@ -325,6 +353,7 @@ class Store:
         quarantined: pd.DataFrame | None = None,
         validation_summary: dict | None = None,
         refresh_derived: bool = True,
+        actor: Actor | None = None,
     ) -> LoadSummary:
         """Upsert ``frame`` (canonical columns of ``kind``) by natural key in one transaction.
 
@@ -334,7 +363,7 @@ class Store:
         ``refresh_derived()``). ``quarantined`` rows (refused by validation) are stored in
         ``quarantine`` with their reason and counted, never dropped.
         """
-        self._require_writable()
+        acting = self.authorize(actor, f"loading {kind}")
         if kind not in TABLES:
             raise ValueError(f"Unknown kind {kind!r}; expected one of {', '.join(KINDS)}.")
         cur = self.cursor()
@@ -347,7 +376,7 @@ class Store:
                 quarantine_sql="SELECT * FROM quarantine_frame" if quarantined is not None and len(quarantined)
                 else None,
                 file_name=file_name, sha256=sha256, source_format=source_format, rows_read=rows_read,
-                validation_summary=validation_summary, refresh_derived=refresh_derived,
+                validation_summary=validation_summary, refresh_derived=refresh_derived, actor=acting,
             )
         finally:
             cur.unregister("incoming_frame")
@@ -369,6 +398,7 @@ class Store:
         validation_summary: dict | None = None,
         refresh_derived: bool = True,
         check_loaded: Callable[[duckdb.DuckDBPyConnection, int, int], dict[str, Any]] | None = None,
+        actor: Actor | None = None,
     ) -> LoadSummary:
         """Like :meth:`load_frame`, from a (temporary) table or view visible to ``cursor``.
 
@@ -381,18 +411,19 @@ class Store:
         load's record (``sha256``, ``rows_read``, ``validation_summary``). Ingest validates a clean file
         this way after writing it once, instead of writing it to a temporary table first.
         """
-        self._require_writable()
+        acting = self.authorize(actor, f"loading {kind}")
         return self._load(
             cursor, kind, source_table, columns, quarantine_sql=quarantine_sql, file_name=file_name,
             sha256=sha256, source_format=source_format, rows_read=rows_read,
             validation_summary=validation_summary, refresh_derived=refresh_derived, check_loaded=check_loaded,
+            actor=acting,
         )
 
     def _load(self, cur: duckdb.DuckDBPyConnection, kind: str, source_table: str, columns: list[str], *,
               quarantine_sql: str | None, file_name: str | None, sha256: str | None, source_format: str,
               rows_read: int | None, validation_summary: dict | None, refresh_derived: bool,
               check_loaded: Callable[[duckdb.DuckDBPyConnection, int, int], dict[str, Any]] | None = None,
-              ) -> LoadSummary:
+              actor: Actor = CLI_ACTOR) -> LoadSummary:
         if kind not in TABLES:
             raise ValueError(f"Unknown kind {kind!r}; expected one of {', '.join(KINDS)}.")
         spec = TABLES[kind]
@@ -446,20 +477,26 @@ class Store:
                     "loaded_at": datetime.now(timezone.utc).replace(tzinfo=None),
                 },
             ).fetchall()
+            # The audit row commits (or rolls back) with the load it records.
+            audit.record(cur, actor, "load", target=f"{kind} from {file_name or 'a frame'}", load_id=load_id,
+                         detail=f"{rows_loaded:,} new, {rows_updated:,} updated, {n_quarantined:,} quarantined")
+            derived_current = refresh_derived or not self._derived_read(kind)
             if refresh_derived and self._derived_read(kind):
                 self._refresh_derived(cur)
+        if derived_current:  # after the commit; a batch load publishes once, after its closing refresh_derived()
+            self._committed()
         return LoadSummary(
             load_id=load_id, kind=kind, rows_read=rows_read,
             rows_loaded=rows_loaded, rows_updated=rows_updated, rows_quarantined=n_quarantined,
         )
 
-    def undo(self, load_id: int) -> None:
+    def undo(self, load_id: int, actor: Actor | None = None) -> None:
         """Undo one load: remove its rows and bring back the rows it replaced, in one transaction.
 
         Refused when a later, still active load replaced rows this load wrote (undo that one first), and
         for a customers load whose customers other loads still name (:class:`UndoBlocked` names them).
         """
-        self._require_writable()
+        acting = self.authorize(actor, f"undoing load {load_id}")
         with self.write() as cur:
             row = cur.execute(
                 "SELECT kind, undone_at FROM loads WHERE load_id = $id", {"id": load_id}
@@ -492,14 +529,18 @@ class Store:
                 "UPDATE loads SET undone_at = $at WHERE load_id = $id",
                 {"id": load_id, "at": datetime.now(timezone.utc).replace(tzinfo=None)},
             )
+            audit.record(cur, acting, "undo", target=kind, load_id=load_id)
             if self._derived_read(kind):
                 self._refresh_derived(cur)
+        self._committed()
 
-    def refresh_derived(self) -> None:
+    def refresh_derived(self, actor: Actor | None = None) -> None:
         """Rebuild every derived table in one transaction."""
+        self.authorize(actor, "rebuilding the derived tables")
         self._builder()
         with self.write() as cur:
             self._refresh_derived(cur)
+        self._committed()
 
     def stored_view_params(self, name: str, cursor: duckdb.DuckDBPyConnection | None = None) -> dict | None:
         """The bound parameters stored view ``name`` (a key of ``engagement.derived.STORED_VIEWS``) was built with, or None when

@@ -1,0 +1,222 @@
+"""Read-only snapshots (engagement/warehouse/snapshots.py): consistent copies for everything outside the writer.
+
+The concurrency test runs the writer in another process, as the app holds the database (one store, snapshots
+published on a background thread, a load by a signed-in analyst), and meanwhile asks a read-only app instance
+(AppTest, in this process) and ``report kpis`` (a CLI process) for numbers: each answer is the data before the
+load or after it, never an error or a mix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from engagement.warehouse.access import ANALYST, Actor
+from engagement.derived import DERIVED_BUILD
+from engagement.intake.ingest import ingest_bytes
+from engagement.warehouse import snapshots
+from engagement.warehouse.store import Store, StoreLockedError
+from engagement.workbench import open_workbench
+
+ROOT = Path(__file__).resolve().parents[1]
+ANA = Actor("ana@example.com", ANALYST, "oidc")
+
+
+def _orders_csv(customer_id: str, day: str, count: int, prefix: str) -> bytes:
+    return ("order_id,customer_id,ordered_at,net_revenue,discount,currency,channel,status\n" + "".join(
+        f"#{prefix}-{i},{customer_id},{day} 10:00:00,{500 + i}.00,0,USD,web,paid\n" for i in range(count)
+    )).encode()
+
+
+@pytest.fixture()
+def writable_copy(demo_db_path, tmp_path) -> Path:
+    path = tmp_path / "engagement.duckdb"
+    shutil.copy(demo_db_path, path)
+    return path
+
+
+def _first_customer_and_last_day(store: Store) -> tuple[str, str]:
+    return tuple(str(v) for v in store.cursor().execute(
+        "SELECT min(customer_id), (SELECT max(ordered_at)::date FROM orders) FROM customers").fetchall()[0])
+
+
+def test_publish_copies_every_table_and_keeps_the_last_few(writable_copy):
+    store = open_workbench(writable_copy, read_only=False)
+    publisher = snapshots.enable(store, keep=2, background=False)
+    first = snapshots.latest(writable_copy)
+    assert first is not None and first.path == publisher.last.path
+    customer, day = _first_customer_and_last_day(store)
+    for n in range(2):
+        result = ingest_bytes(store, "orders", _orders_csv(customer, day, 2, f"SNAP{n}"), f"o{n}.csv", actor=ANA)
+        assert result.status == "loaded", result.message
+    store.undo(result.summary.load_id, actor=ANA)
+    info = snapshots.latest(writable_copy)
+    assert (info.load_id, info.undone) == (result.summary.load_id, 1)
+    # The initial publish, two loads and an undo made four snapshots; keep=2 leaves the newest two.
+    kept = sorted(snapshots.snapshot_dir(writable_copy).glob("snapshot-*.duckdb"))
+    assert len(kept) == 2 and kept[-1] == info.path
+    expected = {name: store.cursor().execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0]
+                for (name,) in store.cursor().execute(
+                    "SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()}
+    store.close()
+    reader = snapshots.open_latest(writable_copy, derived=DERIVED_BUILD)
+    copied = {name: reader.cursor().execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0] for name in expected}
+    assert copied == expected
+    assert reader.derived_are_current()
+    assert "as of load #" in reader.snapshot_of.describe()
+    reader.close()
+
+
+def test_no_snapshot_means_a_plain_lock_error_for_readers(writable_copy):
+    holder = Store.open(writable_copy, read_only=False)
+    try:
+        with pytest.raises(LookupError, match="No read-only snapshot"):
+            snapshots.open_latest(writable_copy)
+    finally:
+        holder.close()
+
+
+WRITER = r"""
+import sys, time
+from pathlib import Path
+from engagement.warehouse.access import Actor
+from engagement.intake.ingest import ingest_file
+from engagement.warehouse import snapshots
+from engagement.warehouse.store import Store
+from engagement.workbench import open_workbench
+
+db, export, go, done = sys.argv[1:5]
+store = open_workbench(db, read_only=False, readable=(export,))  # the sandbox reads only what it is given
+store.actor_required = True  # as in the app
+publisher = snapshots.enable(store, background=True)
+publisher.wait()
+print("ready", flush=True)
+while not Path(go).exists():
+    time.sleep(0.05)
+result = ingest_file(store, "orders", export, actor=Actor("ana@example.com", "analyst", "oidc"))
+print("loaded", result.status, result.summary.load_id if result.summary else result.message, flush=True)
+publisher.wait()
+print("published", publisher.last_error or "ok", flush=True)
+while not Path(done).exists():
+    time.sleep(0.05)
+store.close()
+"""
+
+
+def _report_kpis(db: Path) -> tuple[dict, str]:
+    run = subprocess.run([sys.executable, "-m", "engagement", "report", "kpis", "--db", str(db)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    values = json.loads(run.stdout)
+    return {m["metric"]: (m["value"], m["n"]) for m in values["metrics"]}, run.stderr
+
+
+def _app_reading(db: Path) -> tuple[tuple, str]:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    captions = " ".join(c.value for c in at.sidebar.caption)
+    return tuple((m.label, m.value) for m in at.metric), captions
+
+
+def test_read_only_instance_and_report_answer_old_or_new_while_the_writer_loads(writable_copy, tmp_path,
+                                                                                 monkeypatch):
+    from engagement import ui
+
+    store = open_workbench(writable_copy, read_only=False)
+    customer, day = _first_customer_and_last_day(store)
+    store.close()
+    export = tmp_path / "orders.csv"
+    export.write_bytes(_orders_csv(customer, day, 40, "CONC"))
+    old_report, _ = _report_kpis(writable_copy)  # the file is free: read directly
+
+    monkeypatch.setenv("ENGAGEMENT_DB", str(writable_copy))
+    monkeypatch.setenv("ENGAGEMENT_READ_ONLY", "1")
+    ui.get_store.clear()
+    go, done = tmp_path / "go", tmp_path / "done"
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(writable_copy), str(export), str(go), str(done)],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line.strip()) for line in writer.stdout], daemon=True).start()
+    seen: list[str] = []
+    try:
+        assert lines.get(timeout=300) == "ready"
+        with pytest.raises(StoreLockedError):  # the writer holds the file: only the snapshot can be read
+            Store.open(writable_copy, read_only=True)
+        old_app, old_caption = _app_reading(writable_copy)
+        assert "as of load #7" in old_caption  # the demo's seven loads, one per kind
+        reports, apps = [_report_kpis(writable_copy)], [(old_app, old_caption)]
+        go.touch()
+        while not any(s.startswith("published") for s in seen) and (writer.poll() is None or not lines.empty()):
+            reports.append(_report_kpis(writable_copy))
+            apps.append(_app_reading(writable_copy))
+            while not lines.empty():
+                seen.append(lines.get())
+        assert any(s.startswith("loaded loaded 8") for s in seen), seen
+        assert "published ok" in seen, seen
+        # After the publish both read the new snapshot.
+        reports.append(_report_kpis(writable_copy))
+        apps.append(_app_reading(writable_copy))
+    finally:
+        done.touch()
+        writer.wait(timeout=120)
+        ui.get_store.clear()
+    assert writer.returncode == 0, writer.stderr.read()
+    new_report, _ = _report_kpis(writable_copy)  # the writer has exited: read the file directly
+    assert new_report != old_report  # 40 orders of $500+ move the order count and the average order value
+    assert all(r in (old_report, new_report) for r, _ in reports)
+    assert all("reading a read-only snapshot as of load #" in note for _, note in reports)
+    assert reports[-1][0] == new_report
+    new_app, new_caption = apps[-1]
+    assert "as of load #8" in new_caption and new_app != old_app
+    assert all(reading in ((old_app, old_caption), (new_app, new_caption)) for reading in apps)
+
+
+def test_a_notebook_opens_the_published_snapshot_while_the_app_holds_the_file(writable_copy):
+    """A notebook is another process than the app: DuckDB refuses it the file, so it reads the snapshot."""
+    holder = Store.open(writable_copy, read_only=False)
+    snapshots.enable(holder, background=False)
+    code = ("import sys; from engagement.notebook.export import open_store; "
+            "s = open_store(sys.argv[1]); print(s.snapshot_of.load_id if s.snapshot_of else 'copy')")
+    try:
+        run = subprocess.run([sys.executable, "-c", code, str(writable_copy)], cwd=ROOT, capture_output=True,
+                             text=True, timeout=300)
+    finally:
+        holder.close()
+    assert run.returncode == 0, run.stderr
+    assert "reading a read-only snapshot as of load #7" in run.stdout  # the notice; the demo's seven loads
+    assert run.stdout.strip().splitlines()[-1] == "7"
+
+
+def test_a_database_outside_data_publishes_under_the_sandbox_without_opening_its_folder(tmp_path):
+    """``--db /elsewhere/x.duckdb``: the sandbox (external access off, settings locked) lets DuckDB write the
+    snapshot folder beside the database and nothing else there (before the merge fix, ATTACH was refused)."""
+    db = tmp_path / "elsewhere" / "engagement.duckdb"
+    neighbour = db.parent / "neighbour.csv"
+    db.parent.mkdir()
+    neighbour.write_text("secret\n1\n", encoding="utf-8")
+    store = open_workbench(db, read_only=False)
+    try:
+        locked, external = store.cursor().execute(
+            "SELECT current_setting('lock_configuration'), current_setting('enable_external_access')").fetchall()[0]
+        assert (locked, external) == (True, False)
+        info = snapshots.publish(store)
+        assert info.path.parent == snapshots.snapshot_dir(db) and info.path.exists()
+        with pytest.raises(duckdb.Error, match="(?i)permission|disabled"):
+            store.cursor().execute(f"SELECT * FROM read_csv('{neighbour}')").fetchall()
+    finally:
+        store.close()
+    reader = snapshots.open_latest(db, derived=DERIVED_BUILD)
+    assert reader.derived_are_current() and reader.snapshot_of.load_id == 0
+    reader.close()
