@@ -140,6 +140,7 @@ def test_read_only_instance_and_report_answer_old_or_new_while_the_writer_loads(
     export = tmp_path / "orders.csv"
     export.write_bytes(_orders_csv(customer, day, 40, "CONC"))
     old_report, _ = _report_kpis(writable_copy)  # the file is free: read directly
+    demo_loads = _last_load_id(writable_copy)  # one load per kind the demo generates
 
     monkeypatch.setenv("ENGAGEMENT_DB", str(writable_copy))
     monkeypatch.setenv("ENGAGEMENT_READ_ONLY", "1")
@@ -155,7 +156,7 @@ def test_read_only_instance_and_report_answer_old_or_new_while_the_writer_loads(
         with pytest.raises(StoreLockedError):  # the writer holds the file: only the snapshot can be read
             Store.open(writable_copy, read_only=True)
         old_app, old_caption = _app_reading(writable_copy)
-        assert "as of load #7" in old_caption  # the demo's seven loads, one per kind
+        assert f"as of load #{demo_loads}" in old_caption
         reports, apps = [_report_kpis(writable_copy)], [(old_app, old_caption)]
         go.touch()
         while not any(s.startswith("published") for s in seen) and (writer.poll() is None or not lines.empty()):
@@ -163,7 +164,7 @@ def test_read_only_instance_and_report_answer_old_or_new_while_the_writer_loads(
             apps.append(_app_reading(writable_copy))
             while not lines.empty():
                 seen.append(lines.get())
-        assert any(s.startswith("loaded loaded 8") for s in seen), seen
+        assert any(s.startswith(f"loaded loaded {demo_loads + 1}") for s in seen), seen
         assert "published ok" in seen, seen
         # After the publish both read the new snapshot.
         reports.append(_report_kpis(writable_copy))
@@ -179,12 +180,22 @@ def test_read_only_instance_and_report_answer_old_or_new_while_the_writer_loads(
     assert all("reading a read-only snapshot as of load #" in note for _, note in reports)
     assert reports[-1][0] == new_report
     new_app, new_caption = apps[-1]
-    assert "as of load #8" in new_caption and new_app != old_app
+    assert f"as of load #{demo_loads + 1}" in new_caption and new_app != old_app
     assert all(reading in ((old_app, old_caption), (new_app, new_caption)) for reading in apps)
+
+
+def _last_load_id(path) -> int:
+    """The newest load of the database at ``path`` (the file must be free)."""
+    store = Store.open(path, read_only=True)
+    try:
+        return int(store.cursor().execute("SELECT max(load_id) FROM loads").fetchall()[0][0])
+    finally:
+        store.close()
 
 
 def test_a_notebook_opens_the_published_snapshot_while_the_app_holds_the_file(writable_copy):
     """A notebook is another process than the app: DuckDB refuses it the file, so it reads the snapshot."""
+    demo_loads = _last_load_id(writable_copy)
     holder = Store.open(writable_copy, read_only=False)
     snapshots.enable(holder, background=False)
     code = ("import sys; from engagement.notebook.export import open_store; "
@@ -195,8 +206,8 @@ def test_a_notebook_opens_the_published_snapshot_while_the_app_holds_the_file(wr
     finally:
         holder.close()
     assert run.returncode == 0, run.stderr
-    assert "reading a read-only snapshot as of load #7" in run.stdout  # the notice; the demo's seven loads
-    assert run.stdout.strip().splitlines()[-1] == "7"
+    assert f"reading a read-only snapshot as of load #{demo_loads}" in run.stdout  # the notice
+    assert run.stdout.strip().splitlines()[-1] == str(demo_loads)
 
 
 def test_a_database_outside_data_publishes_under_the_sandbox_without_opening_its_folder(tmp_path):
