@@ -20,6 +20,10 @@
     python -m engagement report experiment EXPERIMENT_ID [--window-days 30] --format json|csv
     python -m engagement report loads [--limit N] --format json|csv    (who loaded, undid, saved what)
 
+    python -m engagement lake export DIR [--db PATH]     (the canonical tables as Parquet, for warehouse mode)
+    python -m engagement report KIND --engine spark --lake DIR | --mapping FILE [--spark-master URL]
+        (warehouse mode: every report but loads, on Spark over the brand's tables; see docs/warehouse.md)
+
 Commands that write (demo, ingest, undo, upgrade) act as an analyst (``cli:<user>`` in the audit trail):
 shell access to the database file is trust already. Reports open the database read-only, or, when the app
 holds it, the app's latest read-only snapshot (they say so on stderr, with the load it reflects).
@@ -36,8 +40,8 @@ import argparse
 import sys
 from typing import Callable
 
-from engagement.commands import engagement_roi, experiments, intake, reports, sql, surveys
-from engagement.commands.common import CliError, close_opened_stores
+from engagement.commands import engagement_roi, experiments, intake, lake, reports, sql, surveys
+from engagement.commands.common import CliError, add_engine_options, close_opened_stores
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,8 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     experiments.add_experiment_report_parser(report_kinds)
     experiments.add_experiments_list_parser(report_kinds)
     intake.add_loads_report_parser(report_kinds)
+    for name, kind in report_kinds.choices.items():
+        if name != "loads":  # the load history is the DuckDB store's own; a lakehouse has its pipelines' logs
+            add_engine_options(kind)
 
     intake.add_load_parsers(commands)
+    lake.add_lake_parser(commands)
     sql.add_sql_parser(commands)
     experiments.add_abtest_parser(commands)
     return parser

@@ -29,3 +29,26 @@ def open_workbench(path: str | Path | None = None, read_only: bool | None = None
     if not store.read_only and not store.derived_are_current():
         store.refresh_derived()
     return store
+
+
+def open_warehouse(mapping, master: str | None = None, engine=None):
+    """Warehouse mode: the views on Spark over the tables ``mapping`` names (a
+    ``engagement.warehouse.lake.TableMapping``), the derived tables built there with the same SQL.
+
+    ``engine``: a running ``SparkEngine`` (one session per process); default a new one on ``master``
+    (``ENGAGEMENT_SPARK_MASTER``, default ``local[*]``).
+    """
+    from engagement.warehouse.engine import SparkEngine
+    from engagement.warehouse.spark_store import SparkStore
+
+    # One store per mapping per process: building the derived tables is the expensive part, and several
+    # commands (or tests) in one process read the same tables.
+    key = (repr(sorted(mapping.sources.items())), master)
+    store = _warehouses.get(key)
+    if store is None or (engine is not None and store.engine is not engine):
+        store = SparkStore.open(engine or SparkEngine.start(master), mapping, derived=DERIVED_BUILD)
+        _warehouses[key] = store
+    return store
+
+
+_warehouses: dict = {}

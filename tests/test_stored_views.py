@@ -399,7 +399,7 @@ def test_stored_current_churn_features_serve_any_horizon_and_selection(demo_stor
 
 def test_churn_training_sample_is_the_eligible_customers_with_the_smallest_hashes(demo_store):
     """With $sample_customers, churn/churn_features.sql keeps the customers who bought before the cutoff with the
-    smallest hash(customer_id), and each kept row is that customer's row in the full run (a customer's features
+    smallest md5(customer_id) (portable: Spark draws the same sample), and each kept row is that customer's row in the full run (a customer's features
     and label depend on their own history only)."""
     end_of_data = _end_of_data(demo_store)
     params = {"cutoff": end_of_data - timedelta(days=60), "label_end": end_of_data, "channels": [], "segments": []}
@@ -407,7 +407,7 @@ def test_churn_training_sample_is_the_eligible_customers_with_the_smallest_hashe
     sample = _on_demand(demo_store, "churn/churn_features", {**params, "sample_customers": 700})
     expected_ids = demo_store.cursor().execute(
         "SELECT customer_id FROM customer_summary WHERE first_order_at < $cutoff "
-        "ORDER BY hash(customer_id), customer_id LIMIT 700", {"cutoff": params["cutoff"]}).df()["customer_id"]
+        "ORDER BY md5(customer_id), customer_id LIMIT 700", {"cutoff": params["cutoff"]}).df()["customer_id"]
     assert len(every) > 2000 and list(sample["customer_id"]) == sorted(expected_ids)
     pd.testing.assert_frame_equal(sample, every[every["customer_id"].isin(expected_ids)].reset_index(drop=True),
                                   check_exact=True)

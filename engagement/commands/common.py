@@ -126,6 +126,11 @@ def open_store(args: argparse.Namespace, read_only: bool = True, needs_derived: 
     from engagement.warehouse.store import StoreLockedError, StoreOutdatedError
     from engagement.workbench import open_workbench
 
+    if hasattr(args, "engine") and _engine(args) == "spark":
+        if not read_only:
+            raise CliError("Warehouse mode only reads: loads and undo stay on DuckDB (--engine duckdb).")
+        return open_warehouse_store(args)
+
     path = args.db or str(config.db_path())
     if path != ":memory:" and read_only:
         from pathlib import Path
@@ -157,6 +162,43 @@ def open_store(args: argparse.Namespace, read_only: bool = True, needs_derived: 
     return store
 
 
+def _engine(args: argparse.Namespace) -> str:
+    from engagement.warehouse.engine import engine_name
+
+    try:
+        name = engine_name(args.engine)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    tables_given = bool(args.lake or args.mapping)
+    if tables_given and args.engine is None:
+        return "spark"  # --lake DIR alone means warehouse mode over it
+    if tables_given and name != "spark":
+        raise CliError("--lake and --mapping name tables for warehouse mode: use them with --engine spark.")
+    return name
+
+
+def open_warehouse_store(args: argparse.Namespace):
+    """Warehouse mode (``--engine spark``): the views on Spark over ``--lake DIR`` (the folders ``lake export``
+    wrote) or the table mapping ``--mapping FILE`` (default ``$ENGAGEMENT_TABLE_MAPPING``)."""
+    import os
+
+    from engagement.warehouse.lake import MappingError, lake_mapping, read_mapping
+    from engagement.workbench import open_warehouse
+
+    mapping_file = args.mapping or os.environ.get("ENGAGEMENT_TABLE_MAPPING", "").strip()
+    try:
+        if args.lake:
+            mapping = lake_mapping(args.lake)
+        elif mapping_file:
+            mapping = read_mapping(mapping_file)
+        else:
+            raise CliError("--engine spark needs the brand's tables: --lake DIR (folders `lake export` wrote) or "
+                           "--mapping FILE (a table mapping, see docs/warehouse.md; or $ENGAGEMENT_TABLE_MAPPING).")
+        return open_warehouse(mapping, master=args.spark_master)
+    except MappingError as exc:
+        raise CliError(str(exc)) from None
+
+
 def _open_snapshot(path: str, locked: Exception):
     """The writer's latest read-only snapshot, saying on stderr which load it reflects; CliError when none."""
     from engagement.derived import DERIVED_BUILD
@@ -186,6 +228,17 @@ def filters_from_args(store, args: argparse.Namespace):
 # ------------------------------------------------------------------ options shared by several commands
 def add_db_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", help=f"DuckDB file (default: $ENGAGEMENT_DB or {config.DEFAULT_DB_PATH})")
+
+
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """--engine, --lake, --mapping and --spark-master: where a report runs (DuckDB unless told otherwise)."""
+    parser.add_argument("--engine", choices=("duckdb", "spark"),
+                        help="duckdb (default; $ENGAGEMENT_ENGINE) or spark: warehouse mode, read-only")
+    parser.add_argument("--lake", help="warehouse mode over the Parquet folders `lake export DIR` wrote")
+    parser.add_argument("--mapping", help="warehouse mode over the tables a TOML table mapping names "
+                                          "(default $ENGAGEMENT_TABLE_MAPPING)")
+    parser.add_argument("--spark-master", help="Spark master or Spark Connect URL (default $ENGAGEMENT_SPARK_MASTER "
+                                               "or local[*])")
 
 
 def add_format_option(parser: argparse.ArgumentParser, choices=("json", "csv"), default="json") -> None:

@@ -354,7 +354,7 @@ def model_settings() -> str:
         "training_sample_customers": TRAINING_SAMPLE_CUSTOMERS, "max_training_rows": MAX_TRAINING_ROWS,
         "model": MODEL_PARAMETERS, "importance_rows": IMPORTANCE_ROWS, "importance_repeats": IMPORTANCE_REPEATS,
         "at_risk_list_size": AT_RISK_LIST_SIZE, "scikit_learn": version("scikit-learn"),
-        "duckdb": version("duckdb"),  # its hash() draws the training sample
+        "training_sample": "md5(customer_id)",  # the portable hash that draws the training sample
     }, sort_keys=True)
 
 

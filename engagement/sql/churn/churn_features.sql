@@ -1,6 +1,6 @@
 -- Grain: one row per selected customer with at least one purchase before $cutoff; with $sample_customers
--- set, only that many of them: those with the smallest hash(customer_id) (DuckDB's hash: the same customers on
--- every run, unrelated to their behaviour). NULL keeps every customer.
+-- set, only that many of them: those with the smallest md5(customer_id) (the same customers on every run and on
+-- every engine, DuckDB or Spark, unrelated to their behaviour). NULL keeps every customer.
 -- Features use only what was known before $cutoff; the label `is_churned` is "no purchase in
 -- [$cutoff, $label_end)" (meaningless, and ignored, when $cutoff is the end of the data).
 with eligible_customers as (
@@ -18,8 +18,8 @@ selected_customers as (
     union all
     (select * from eligible_customers
      where $sample_customers::bigint is not null
-     order by hash(customer_id), customer_id
-     limit $sample_customers::bigint)
+     order by md5(customer_id), customer_id
+     limit coalesce($sample_customers::bigint, 0))  -- Spark refuses LIMIT NULL; this branch is empty then
 ),
 
 history as (

@@ -11,6 +11,27 @@ with clicks as (
     where event_type in ('email_click', 'sms_click')
 ),
 
+-- The first purchase after each click, for every click in one pass: clicks and purchases in one time line per
+-- customer, and the earliest purchase time among the rows after the click. (An ASOF join in DuckDB; written
+-- with a window so that Spark runs the same SQL.) A purchase at the click's very moment sorts before it, so it
+-- is not "after" (the ASOF condition was ordered_at > clicked_at).
+timeline as (
+    select customer_id, clicked_at as happened_at, 0 as is_purchase, event_id from clicks
+    union all
+    select customer_id, ordered_at, 1, null from order_facts
+),
+
+next_purchases as (
+    select
+        event_id,
+        min(case when is_purchase = 1 then happened_at end) over (
+            partition by customer_id order by happened_at, is_purchase desc
+            rows between current row and unbounded following
+        ) as next_purchase_at,
+        is_purchase
+    from timeline
+),
+
 final as (
     select
         k.event_id,
@@ -19,12 +40,10 @@ final as (
         c.lifecycle_stage,
         k.channel,
         k.clicked_at,
-        o.ordered_at as next_purchase_at
+        n.next_purchase_at
     from clicks as k
     join customer_summary as c using (customer_id)
-    asof left join order_facts as o
-        on o.customer_id = k.customer_id
-       and o.ordered_at > k.clicked_at
+    join next_purchases as n on n.event_id = k.event_id and n.is_purchase = 0
 )
 
 select * from final
