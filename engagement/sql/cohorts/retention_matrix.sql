@@ -94,13 +94,18 @@ all_cohorts as (
 ),
 
 final as (
+    -- Columns named in one order in both branches (UNION BY NAME is DuckDB's; Spark unions by position).
     select
-        *,
+        split_value, cohort_start, period_number, cohort_customers, cohort_first_period_revenue, is_mature,
+        active_customers, purchases, revenue, cumulative_revenue,
         1 as cohorts,
         revenue / nullif(cohort_first_period_revenue, 0) as revenue_retention
     from matrix
-    union all by name
-    select * from all_cohorts
+    union all
+    select
+        split_value, cohort_start, period_number, cohort_customers, cohort_first_period_revenue, is_mature,
+        active_customers, purchases, revenue, cumulative_revenue, cohorts, revenue_retention
+    from all_cohorts
 )
 
 select * from final

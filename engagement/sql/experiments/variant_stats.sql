@@ -126,13 +126,28 @@ variant_sums as (
     left join active_sums as s using (segment, variant)
 ),
 
+-- One row per metric: the four metrics' columns stacked (UNPIVOT in DuckDB; written as UNION ALL so that Spark
+-- runs the same SQL).
 metric_sums as (
-    unpivot variant_sums
-    on (conversion_total, conversion_sum_squares, conversion_cross_products) as conversion,
-        (revenue_total, revenue_sum_squares, revenue_cross_products) as revenue_per_customer,
-        (orders_total, orders_sum_squares, orders_cross_products) as orders_per_customer,
-        (event_rate_total, event_rate_sum_squares, event_rate_cross_products) as event_rate
-    into name metric value total, sum_squares, cross_products
+    select segment, variant, n, units_window_incomplete, covariate_total, covariate_sum_squares,
+        'conversion' as metric, conversion_total as total, conversion_sum_squares as sum_squares,
+        conversion_cross_products as cross_products
+    from variant_sums
+    union all
+    select segment, variant, n, units_window_incomplete, covariate_total, covariate_sum_squares,
+        'revenue_per_customer' as metric, revenue_total as total, revenue_sum_squares as sum_squares,
+        revenue_cross_products as cross_products
+    from variant_sums
+    union all
+    select segment, variant, n, units_window_incomplete, covariate_total, covariate_sum_squares,
+        'orders_per_customer' as metric, orders_total as total, orders_sum_squares as sum_squares,
+        orders_cross_products as cross_products
+    from variant_sums
+    union all
+    select segment, variant, n, units_window_incomplete, covariate_total, covariate_sum_squares,
+        'event_rate' as metric, event_rate_total as total, event_rate_sum_squares as sum_squares,
+        event_rate_cross_products as cross_products
+    from variant_sums
 ),
 
 final as (
