@@ -417,11 +417,18 @@ def show_sql(recipe: "ViewRecipe", label: str = "Show SQL") -> None:
     from engagement.notebook.export import sql_text
 
     queries = recipe.queries()
+    store = get_store()
+    spark = getattr(store, "engine_name", "duckdb") == "spark"  # warehouse mode: the translated SQL ran
     with st.expander(label):
         if not queries and not recipe.sql_cells:
             st.caption("This view ran no SQL of its own.")
+        elif queries:
+            st.caption("Ran on Spark (warehouse mode): each SQL file, then the Spark SQL that ran."
+                       if spark else "Ran on DuckDB (the embedded engine).")
         for query in queries:
             st.code(sql_text(query), language="sql")
+            if spark:
+                st.code(store.engine.statement(query.statement()), language="sql")
         for number, sql in enumerate(recipe.sql_cells, start=1):
             st.code(f"-- cell {number}\n{sql.strip()}", language="sql")
 

@@ -36,6 +36,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from engagement.intake.ingest import ingest_file
     from engagement.warehouse.store import Store
 
+    if args.engine == "spark" or args.lake or args.table_mapping:
+        return _validate_warehouse(args)
+    if args.kind is None or args.file is None:
+        raise CliError("validate needs KIND FILE (or --engine spark with --lake DIR or --table-mapping FILE).")
     path = args.db or str(config.db_path())
     file = _existing_file(args.file)
     store = open_store(args, read_only=True, needs_derived=False, readable=(file,)) \
@@ -44,6 +48,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
                          on_invalid=args.on_invalid, dry_run=True, mapping=_mapping(args),
                          strict_customers=args.strict_customers)
     return _exit_code(result, "valid")
+
+
+def _validate_warehouse(args: argparse.Namespace) -> int:
+    """validate --engine spark: the mapped tables against their suites on Spark (exit 1 when a table fails)."""
+    from engagement.commands.common import open_warehouse_store
+    from engagement.intake.spark_validation import validate_mapped_tables
+
+    store = open_warehouse_store(argparse.Namespace(lake=args.lake, mapping=args.table_mapping,
+                                                    spark_master=args.spark_master))
+    records = validate_mapped_tables(store)
+    emit(records, "json")
+    return 0 if all(r["success"] for r in records if r["level"] != "warning") else 1
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -156,8 +172,16 @@ def add_load_parsers(commands) -> None:
         ("ingest", cmd_ingest, "validate an export and load it in one transaction (exit 1 when rejected)"),
     ):
         sub = commands.add_parser(name, help=help_text)
-        sub.add_argument("kind", choices=KINDS)
-        sub.add_argument("file", help="CSV, TSV, .csv.gz, Parquet or XLSX export")
+        optional = {"nargs": "?"} if name == "validate" else {}  # validate --engine spark checks mapped tables
+        sub.add_argument("kind", choices=KINDS, **optional)
+        sub.add_argument("file", help="CSV, TSV, .csv.gz, Parquet or XLSX export", **optional)
+        if name == "validate":
+            sub.add_argument("--engine", choices=("duckdb", "spark"),
+                             help="spark: validate the tables of --lake DIR or --table-mapping FILE on Spark (GX)")
+            sub.add_argument("--lake", help="the Parquet folders `lake export` wrote")
+            sub.add_argument("--table-mapping", help="a warehouse table mapping (TOML; default "
+                                                     "$ENGAGEMENT_TABLE_MAPPING)")
+            sub.add_argument("--spark-master", help="Spark master or Spark Connect URL")
         add_db_option(sub)
         sub.add_argument("--source", choices=SOURCES, default="auto", help="export format (default: detect)")
         sub.add_argument("--on-invalid", choices=ON_INVALID, default="reject",

@@ -1,4 +1,4 @@
-"""From embedded to lake: the canonical tables as Parquet, and the table mapping warehouse mode reads.
+r"""From embedded to lake: the canonical tables as Parquet, and the table mapping warehouse mode reads.
 
 ``export_lake`` writes each canonical table of a DuckDB store to ``DIR/<table>/`` as Parquet; the large
 time-stamped tables (orders, events, messages, surveys) are partitioned by month (``month=YYYY-MM``
@@ -26,7 +26,8 @@ a missing required column is a :class:`MappingError`. Every column is cast to th
 report sees the same types whatever the source. The mapping is only ever read from: warehouse mode never
 writes to the brand's tables.
 
->>> m = parse_mapping('[tables.orders]\\nparquet = "/x/orders"\\n[tables.orders.columns]\\norder_id = "id"')
+>>> m = parse_mapping('[tables.orders]\nparquet = "/x/orders"\n[tables.orders.columns]\norder_id = "id"\n'
+...                   '[tables.customers]\nparquet = "/x/customers"')
 >>> m.sources["orders"].kind, m.sources["orders"].columns
 ('parquet', {'order_id': 'id'})
 """
