@@ -23,10 +23,6 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import sqlglot
-from sqlglot import exp
-
-from engagement.warehouse.spark_sql import to_spark
 
 if TYPE_CHECKING:
     import pyarrow
@@ -78,6 +74,9 @@ def _spark_value(value: Any) -> Any:
 
 @lru_cache(maxsize=512)
 def _placeholders(sql: str) -> frozenset[str]:
+    import sqlglot  # imported when Spark runs only: DuckDB (the default) needs no translation
+    from sqlglot import exp
+
     return frozenset(p.name for p in sqlglot.parse_one(sql, read="duckdb").find_all(exp.Placeholder) if p.name)
 
 
@@ -124,6 +123,8 @@ class SparkEngine:
     # ------------------------------------------------------------------ SQL
     def statement(self, sql: str) -> str:
         """The Spark SQL that runs for DuckDB ``sql`` (cached per text; what "Show SQL" shows on Spark)."""
+        from engagement.warehouse.spark_sql import to_spark
+
         translated = self._translated.get(sql)
         if translated is None:
             translated = to_spark(sql, columns_of=self._columns_of)
@@ -131,6 +132,8 @@ class SparkEngine:
         return translated
 
     def _columns_of(self, duckdb_probe: str) -> list[str]:
+        from engagement.warehouse.spark_sql import to_spark
+
         names = _placeholders(duckdb_probe)
         return list(self.session.sql(to_spark(duckdb_probe, self._columns_of),
                                      args={n: None for n in names} or None).columns)

@@ -28,6 +28,7 @@ import pandas as pd
 
 from engagement import config
 from engagement.warehouse.access import CLI_ACTOR, Actor, WriteRefused, require_analyst
+from engagement.warehouse.engine import DuckDBEngine
 from engagement.warehouse import audit, sandbox
 from engagement.warehouse.load_dependencies import refuse_if_needed
 from engagement.warehouse.lock_messages import lock_message
@@ -160,6 +161,8 @@ class Store:
         self.read_only = read_only
         self.derived = derived
         self._write_lock = threading.Lock()
+        # The engine the views' SQL runs on (warehouse mode's SparkStore runs it on Spark instead).
+        self.engine = DuckDBEngine()
         self._last_query = threading.local()
         self._snapshot = threading.local()
         # The app sets this: a write that names no acting user is refused there (library and CLI act as analyst).
@@ -198,6 +201,10 @@ class Store:
         if not read_only:
             store.ensure_schema()
         return store
+
+    @property
+    def engine_name(self) -> str:
+        return self.engine.name
 
     def close(self) -> None:
         self._connection.close()
@@ -565,8 +572,8 @@ class Store:
         record = QueryRecord(name, dict(params or {}), tuple(inputs))
         self.remember_query(record)
         if not inputs:
-            return cur.execute(read_sql(name), params or {}).df()
-        return cur.execute(record.statement(), record.all_params()).df()
+            return self.engine.frame(cur, read_sql(name), params)
+        return self.engine.frame(cur, record.statement(), record.all_params())
 
     def query_arrow(self, name: str, params: dict[str, Any] | None = None,
                     cursor: duckdb.DuckDBPyConnection | None = None,
@@ -576,7 +583,7 @@ class Store:
         cur = cursor or self.cursor()
         record = QueryRecord(name, dict(params or {}), tuple(inputs))
         self.remember_query(record)
-        return cur.sql(record.statement(), params=record.all_params()).to_arrow_table()
+        return self.engine.arrow(cur, record.statement(), record.all_params())
 
     def query_materialised(self, name: str, params: dict[str, Any], cursor: duckdb.DuckDBPyConnection,
                            inputs: tuple[tuple[str, QueryRecord], ...]) -> pd.DataFrame:
