@@ -131,6 +131,8 @@ def test_date_diff_counts_boundaries_as_duckdb():
     assert "DIV 7" in _spark("select date_diff('week', a, b)")
     by_value = _spark("select date_diff($grain, a, b)")
     assert by_value.startswith("SELECT CASE WHEN LOWER(:GRAIN) = 'DAY'") and "'QUARTER'" in by_value
+    # A unit given by a column stays that column inside the rewritten expression (not the unit 'G').
+    assert "DATE_TRUNC(P.G, B.X)" in _spark("select date_diff(p.g, date_trunc(p.g, b.x)::date, p.s) from p, b")
 
 
 def test_small_rules():

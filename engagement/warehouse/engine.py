@@ -108,6 +108,8 @@ class SparkEngine:
             "spark.sql.ansi.enabled": "false",
             "spark.sql.execution.arrow.pyspark.enabled": "true",
             "spark.ui.enabled": "false",
+            # The planner needs more than the default 1 GB for the cohort matrix's plan (a local driver only).
+            "spark.driver.memory": os.environ.get("ENGAGEMENT_SPARK_DRIVER_MEMORY", "2g"),
             "spark.ui.showConsoleProgress": "false",
             "spark.sql.shuffle.partitions": str(shuffle_partitions or os.environ.get(
                 "ENGAGEMENT_SPARK_SHUFFLE_PARTITIONS", "8")),
@@ -116,7 +118,7 @@ class SparkEngine:
             builder = builder.config(key, value)
         session = builder.getOrCreate()
         for key, value in settings.items():  # a session that already existed keeps its own settings otherwise
-            if not key.startswith("spark.ui."):
+            if not key.startswith(("spark.ui.", "spark.driver.")):
                 session.conf.set(key, value)
         return cls(session)
 
@@ -194,11 +196,16 @@ class SparkEngine:
 
 
 def _to_pandas(frame) -> pd.DataFrame:
-    import warnings
-
-    with warnings.catch_warnings():  # pyspark 4.3 warns that pandas 3 is newer than it was tested with
-        warnings.simplefilter("ignore", FutureWarning)
-        return frame.toPandas()
+    """A Spark DataFrame as pandas the way DuckDB's ``.df()`` gives it: through Arrow, timestamps kept in
+    microseconds (``toPandas`` converts them to nanoseconds, which cannot hold the year 1 that stands for
+    DuckDB's '-infinity'), dates as datetime64."""
+    table = frame.toArrow()
+    result = table.to_pandas(date_as_object=False)
+    for position, column in enumerate(table.columns):
+        # DuckDB gives an integer column with NULLs as a nullable integer (NULL stays missing, not NaN).
+        if column.null_count and str(column.type) in ("int8", "int16", "int32", "int64"):
+            result.isetitem(position, pd.array(column.to_pylist(), dtype=f"Int{column.type.bit_width}"))
+    return result
 
 
 # DuckDB statements the views and the derived build run that are not queries.

@@ -36,6 +36,7 @@ test transpiles every SQL file and fails on it.
 
 from __future__ import annotations
 
+import threading
 from typing import Callable
 
 import sqlglot
@@ -128,14 +129,14 @@ def _percentile_disc(node):
     if not (isinstance(node, exp.PercentileDisc) and node.expression is not None):
         return None
     values, fraction = node.this, node.expression
-    sorted_values = f"sort_array(collect_list({values.sql('spark')}))"
-    count = f"count({values.sql('spark')})"
+    sorted_values = f"sort_array(collect_list({_slot(values)}))"
+    count = f"count({_slot(values)})"
     # The element at ceil(n * p) (1-based, at least the first): SQL's discrete percentile, which DuckDB returns.
     pick = "element_at({s}, cast(greatest(ceil({n} * {p}), 1) as int))"
     if _is_list(fraction):
-        text = f"transform({fraction.sql('spark')}, p -> {pick.format(s=sorted_values, n=count, p='p')})"
+        text = f"transform({_slot(fraction)}, p -> {pick.format(s=sorted_values, n=count, p='p')})"
     else:
-        text = pick.format(s=sorted_values, n=count, p=fraction.sql("spark"))
+        text = pick.format(s=sorted_values, n=count, p=_slot(fraction))
     return _spark_expression(text)
 
 
@@ -156,7 +157,7 @@ def _ordered_list(node):
         if isinstance(node.this, exp.Distinct):
             raise UntranslatableSql("list(DISTINCT x) without ORDER BY is not translated")
         # DuckDB's list() keeps NULLs, Spark's collect_list drops them: collect them inside a struct.
-        return _spark_expression(f"transform(collect_list(struct({node.this.sql('spark')} as v)), s -> s.v)")
+        return _spark_expression(f"transform(collect_list(struct({_slot(node.this)} as v)), s -> s.v)")
     order = node.this
     value = order.this
     keys = order.expressions
@@ -164,7 +165,7 @@ def _ordered_list(node):
         inner = value.expressions[0]
         if len(keys) == 1 and keys[0].this == inner:
             # collect_set drops NULL; DuckDB keeps one, last unless NULLS FIRST.
-            x = inner.sql("spark")
+            x = _slot(inner)
             values = f"sort_array(collect_set({x}), {'false' if keys[0].args.get('desc') else 'true'})"
             null = f"if(max(case when {x} is null then 1 else 0 end) = 1, array(null), array())"
             first, second = (null, values) if keys[0].args.get("nulls_first") else (values, null)
@@ -172,7 +173,7 @@ def _ordered_list(node):
         raise UntranslatableSql("list(DISTINCT x ORDER BY y) with y other than x has no Spark equivalent")
     # Sort (key_1, ..., key_n, value) structs with a comparator that keeps each key's direction and DuckDB's
     # default NULLS LAST, then keep the value.
-    fields = [f"{k.this.sql('spark')} as k{i}" for i, k in enumerate(keys)] + [f"{value.sql('spark')} as v"]
+    fields = [f"{_slot(k.this)} as k{i}" for i, k in enumerate(keys)] + [f"{_slot(value)} as v"]
     comparisons = []
     for i, key in enumerate(keys):
         desc = bool(key.args.get("desc"))
@@ -230,12 +231,12 @@ def _date_diff(node):
     later, earlier = node.this, node.expression
     unit = node.args.get("unit")
     if isinstance(unit, exp.Var) or (isinstance(unit, exp.Literal) and unit.is_string):
-        return _spark_expression(_date_diff_sql(unit.name.lower(), earlier.sql("spark"), later.sql("spark")))
+        return _spark_expression(_date_diff_sql(unit.name.lower(), _slot(earlier), _slot(later)))
     if unit is None:
-        return _spark_expression(_date_diff_sql("day", earlier.sql("spark"), later.sql("spark")))
-    part = unit.sql("spark")
+        return _spark_expression(_date_diff_sql("day", _slot(earlier), _slot(later)))
+    part = _slot(unit)
     branches = " ".join(
-        f"when lower({part}) = '{p}' then {_date_diff_sql(p, earlier.sql('spark'), later.sql('spark'))}"
+        f"when lower({part}) = '{p}' then {_date_diff_sql(p, _slot(earlier), _slot(later))}"
         for p in DATE_PARTS)
     return _spark_expression(f"case {branches} end")
 
@@ -264,11 +265,11 @@ def _list_functions(node):
     if name == "list_extract" and len(args) == 2:  # 1-based on both, NULL out of range with ANSI off
         return exp.Anonymous(this="element_at", expressions=args)
     if name == "list_position" and len(args) == 2:  # Spark's array_position says 0 where DuckDB says NULL
-        return _spark_expression(f"nullif(array_position({args[0].sql('spark')}, {args[1].sql('spark')}), 0)")
+        return _spark_expression(f"nullif(array_position({_slot(args[0])}, {_slot(args[1])}), 0)")
     if name == "list_sum" and len(args) == 1:
         # NULL for an empty (or all-NULL) list, as DuckDB; summed as DOUBLE (DuckDB sums DECIMALs exactly:
         # equal to 1e-15 relative, and the one use casts the sum to DOUBLE).
-        present = f"filter({args[0].sql('spark')}, v -> v is not null)"
+        present = f"filter({_slot(args[0])}, v -> v is not null)"
         return _spark_expression(f"case when size({present}) = 0 then null else "
                                  f"aggregate({present}, cast(0 as double), (a, v) -> a + cast(v as double)) end")
     return None
@@ -297,9 +298,27 @@ def _limit_as_int(node):
     return node
 
 
+_slots = threading.local()
+
+
+def _slot(node: exp.Expression) -> str:
+    """A stand-in name for ``node`` in the text of a rule's Spark expression; :func:`_spark_expression` puts
+    the node itself back (re-parsing its Spark text could read it otherwise: ``date_trunc(p.grain, x)``'s
+    column becomes the unit 'GRAIN')."""
+    slots = _slots.__dict__.setdefault("nodes", {})
+    name = f"__slot_{len(slots)}__"
+    slots[name] = node
+    return name
+
+
 def _spark_expression(text: str) -> exp.Expression:
-    """A Spark SQL expression as a node that the rules do not rewrite again (it is already Spark)."""
+    """A Spark SQL expression (with :func:`_slot` stand-ins) as a node that the rules do not rewrite again."""
+    slots = _slots.__dict__.setdefault("nodes", {})
     parsed = sqlglot.parse_one(text, read="spark")
+    for column in list(parsed.find_all(exp.Column)):
+        if column.name in slots and not column.table:
+            column.replace(slots[column.name].copy())
+    slots.clear()
     for node in parsed.walk():
         if isinstance(node, (exp.Div, exp.Avg)):
             _done(node)
