@@ -3,7 +3,8 @@ suites (``expectations/<kind>.json``) through GX's Spark datasource, on the tabl
 
 The frames are the mapped tables' temporary views (read from the brand's files or catalog by Spark), never
 ``createDataFrame`` from pandas: that turns a pandas 3 ``str`` column's missing values into the string 'NaN'.
-The suites' pandas row conditions (``kind=="nps"``) are written in GX's Spark syntax (``col("kind")=="nps"``).
+The suites' pandas row conditions (``kind=="nps"``) are written as the Spark SQL GX's Spark engine filters with
+(``kind = 'nps'``).
 """
 
 from __future__ import annotations
@@ -25,14 +26,16 @@ def spark_kwargs(kwargs: dict) -> dict:
     """An expectation's kwargs for GX's Spark engine: a pandas ``column=="value"`` row condition in Spark syntax.
 
     >>> spark_kwargs({"column": "score", "row_condition": 'kind=="nps"', "condition_parser": "pandas"})
-    {'column': 'score', 'row_condition': 'col("kind")=="nps"', 'condition_parser': 'spark'}
+    {'column': 'score', 'row_condition': "kind = 'nps'", 'condition_parser': 'spark'}
     """
     if "row_condition" not in kwargs:
         return dict(kwargs)
     match = _PANDAS_CONDITION.match(kwargs["row_condition"])
     if match is None:
         raise ValueError(f"row condition {kwargs['row_condition']!r} has no Spark form here (only column==\"value\")")
-    return {**kwargs, "row_condition": f'col("{match.group(1)}")=="{match.group(2)}"', "condition_parser": "spark"}
+    value = match.group(2).replace("'", "''")
+    # GX's Spark engine filters with the condition as a Spark SQL expression (df.filter(text)).
+    return {**kwargs, "row_condition": f"{match.group(1)} = '{value}'", "condition_parser": "spark"}
 
 
 def applicable_expectations(suite, columns) -> list:
