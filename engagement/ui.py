@@ -398,6 +398,75 @@ def format_value(value: float, unit: str) -> str:
     return f"{value:,.2f}"
 
 
+# ------------------------------------------------------- charts and annotations
+def chart(figure: Any, *, n: str, key: str, container: Any = None, settings: str = "") -> None:
+    """Draw an Altair chart across its column, with "Export" offering it as PNG and SVG for slides.
+
+    The file carries the chart's title, the sidebar's date range and filters, ``n`` ("n = 1,234 orders") and
+    ``settings`` (the page's own choices, "weekly cohorts") stamped on it (``charts/export.py``). Rendered
+    only when a button is clicked: vl-convert takes about a second per chart.
+    """
+    import functools
+
+    from engagement.charts.export import FORMATS, ChartStamp, chart_title, describe_filters, export_chart, file_stem
+
+    place = container if container is not None else st
+    place.altair_chart(figure, width="stretch")
+    filters = st.session_state.get("filters")
+    period, chosen = describe_filters(filters) if filters is not None else ("", "")
+    stamp = ChartStamp(date_range=period, filters=chosen, n=n, settings=settings)
+    stem = file_stem(chart_title(figure))
+    with place.popover("Export chart", icon=":material/download:"):
+        st.caption("The image carries the chart's title, date range, filters and n.")
+        for fmt, mime in FORMATS.items():
+            st.download_button(f"{fmt.upper()} image", functools.partial(export_chart, figure, stamp, fmt),
+                               file_name=f"{stem}.{fmt}", mime=mime, on_click="ignore", key=f"{key}-{fmt}")
+
+
+def annotations() -> pd.DataFrame:
+    """The annotations dated in the sidebar's date range, for the time-series charts (read on every run:
+    a note just added shows at once; the table is a handful of rows)."""
+    from engagement.leadership.annotations import list_annotations
+
+    filters = st.session_state.get("filters")
+    return list_annotations(get_store(), filters.start if filters else None, filters.end if filters else None)
+
+
+def sidebar_annotations(store: Store) -> None:
+    """A sidebar expander listing the annotations of the date range; analysts add and remove them here."""
+    from engagement.leadership.annotations import AnnotationError, add_annotation, remove_annotation
+
+    notes = annotations()
+    with st.sidebar.expander(f"Annotations ({len(notes):,} in range)", icon=":material/bookmark:"):
+        st.caption("Dated notes (a campaign launch, a price change, Black Friday) drawn on every time-series "
+                   "chart. Also `python -m engagement annotations`.")
+        for row in notes.itertuples():
+            left, right = st.columns([5, 1])
+            left.text(f"{row.noted_on:%d %b %Y}: {row.note}")  # st.text: a note is data, never markdown
+            if can_write(store) and right.button("", icon=":material/delete:", help="Remove this annotation",
+                                                 key=f"annotation-remove-{row.annotation_id}"):
+                try:
+                    remove_annotation(store, row.annotation_id, actor=current_actor())
+                except (AnnotationError, WriteRefused) as exc:
+                    st.error(plain(exc))
+                else:
+                    st.rerun()
+        if not can_write(store):
+            st.caption("Only analysts can add annotations (this session cannot write).")
+            return
+        with st.form("annotation-add", clear_on_submit=True, border=False):
+            day = st.date_input("Date", value=None, format="YYYY-MM-DD")
+            note = st.text_input("Note", max_chars=200, placeholder="Black Friday sale starts")
+            added = st.form_submit_button("Add annotation", icon=":material/add:")
+        if added:
+            try:
+                add_annotation(store, day, note, actor=current_actor())
+            except (AnnotationError, WriteRefused) as exc:
+                st.error(plain(exc))
+            else:
+                st.rerun()  # every chart of the page draws it
+
+
 # ------------------------------------------------- "Show SQL" and notebooks
 def view_recipe(title: str, *calls: "LibraryCall", filters: Filters | None = None,
                 description: str = "") -> "ViewRecipe":

@@ -63,10 +63,12 @@ else:
         c.caption(f"n = {int(last['cohort_customers']):,} customers in {int(last['cohorts'])} cohorts "
                   "old enough to have completed it")
 
-    st.altair_chart(cohort_charts.retention_heatmap(matrix, metric, split_value), width="stretch")
+    n, settings = f"n = {customers:,} customers in their cohorts", f"{grain}ly cohorts, split: {split}"
+    ui.chart(cohort_charts.retention_heatmap(matrix, metric, split_value), n=n, key="cohorts-heatmap",
+             settings=settings)
     if split != "none":
-        st.altair_chart(cohort_charts.split_comparison(matrix, metric), width="stretch")
-    st.altair_chart(cohort_charts.ltv_curves(matrix, split_value), width="stretch")
+        ui.chart(cohort_charts.split_comparison(matrix, metric), n=n, key="cohorts-split", settings=settings)
+    ui.chart(cohort_charts.ltv_curves(matrix, split_value), n=n, key="cohorts-ltv", settings=settings)
 
     with st.expander("Table view and CSV download"):
         table = matrix_table(matrix, metric, split_value)

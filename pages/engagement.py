@@ -54,7 +54,8 @@ st.caption(CIRCULARITY_NOTE)
 st.subheader("Engaged vs unengaged")
 left, middle, right = st.columns(3)
 for column, comparison in zip((left, middle, right), view.comparisons):
-    column.altair_chart(charts.segment_comparison_chart(comparison), width="stretch")
+    ui.chart(charts.segment_comparison_chart(comparison), n=f"n = {view.customers:,} customers",
+             key=f"engagement-{comparison.label}", container=column)
 
 
 def with_interval(value, low, high, unit: str) -> str:
@@ -83,8 +84,10 @@ ui.download_csv(pd.DataFrame(comparisons_as_records(view)), "engaged_vs_unengage
 
 st.subheader("How the score is made")
 left, right = st.columns(2)
-left.altair_chart(charts.score_components_chart(view), width="stretch")
-right.altair_chart(charts.score_distribution_chart(view), width="stretch")
+ui.chart(charts.score_components_chart(view), n=f"n = {view.customers:,} customers", key="engagement-parts",
+         container=left)
+ui.chart(charts.score_distribution_chart(view), n=f"n = {view.customers:,} customers", key="engagement-scores",
+         container=right)
 components = view.components
 table_columns = ["label", "weight", "occurrences", "customers", "customer_share", "points", "share_of_points"]
 formats = {"label": st.column_config.TextColumn("Behaviour"),
@@ -109,7 +112,8 @@ with st.spinner("Matching clicks to purchases…"):
 if channels.empty:
     st.info("No messages or clicks in this period and selection.")
 else:
-    st.altair_chart(charts.channel_engagement_chart(channels), width="stretch")
+    ui.chart(charts.channel_engagement_chart(channels), n=f"n = {int(channels['recipients'].sum()):,} recipients",
+             key="engagement-channels")
     st.dataframe(channels[["channel", "sends", "recipients", "clickers", "click_rate", "clicks", "converted_clicks",
                            "conversion_rate", "conversion_rate_ci_low", "conversion_rate_ci_high",
                            "orders_after_click", "revenue_after_click", "opens_activity"]],

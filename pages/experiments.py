@@ -149,7 +149,7 @@ st.subheader("Verdicts")
 for result in analysis.results:
     st.markdown(f"{BADGES[result.status]} {ui.plain(result.verdict)}")
 
-st.altair_chart(forest_plot(analysis.results), width="stretch")
+ui.chart(forest_plot(analysis.results), n=(units := f"n = {sum(analysis.srm.observed):,} units"), key="exp-forest")
 st.dataframe(results_table(analysis.results), hide_index=True, width="stretch")
 ui.download_csv(pd.DataFrame(result_records(analysis)), "experiment_results.csv", key="experiments_download")
 st.caption(RESULTS_METHOD_NOTE)
@@ -163,7 +163,7 @@ if analysis.segment_results:
                        f"{ui.plain(', '.join(analysis.segments_failing_srm))}. Treat those segments' results with suspicion; "
                        "for lifecycle stage the treatment itself can move customers between stages.",
                        icon=":material/warning:")
-        st.altair_chart(forest_plot(analysis.segment_results, "Relative lift by segment"), width="stretch")
+        ui.chart(forest_plot(analysis.segment_results, "Relative lift by segment"), n=units, key="exp-segments")
         st.dataframe(results_table(analysis.segment_results), hide_index=True, width="stretch")
 
 # ------------------------------------------------------------------ power calculator

@@ -32,9 +32,9 @@ if section == SECTIONS[0]:
     if rfm.customers == 0:
         st.warning("No purchases in this window and selection. Widen the date range or clear the filters.")
     else:
-        left, right = st.columns([3, 2])
-        left.altair_chart(charts.rfm_segment_chart(rfm), width="stretch")
-        right.altair_chart(charts.rfm_grid_chart(rfm), width="stretch")
+        (left, right), n = st.columns([3, 2]), f"n = {rfm.customers:,} customers"
+        ui.chart(charts.rfm_segment_chart(rfm), n=n, key="rfm-segments", container=left)
+        ui.chart(charts.rfm_grid_chart(rfm), n=n, key="rfm-grid", container=right)
         table = rfm.segments[[
             "label", "definition", "customers", "customer_share", "revenue", "revenue_share",
             "revenue_per_customer", "revenue_per_customer_ci_low", "revenue_per_customer_ci_high",
@@ -99,7 +99,7 @@ if section == SECTIONS[1]:
                        help="Sum over customers of E[purchase days in the horizon | history] (FHL 2005, eq. 10).")
         cols[3].metric(f"Predicted revenue, {clv.horizon_days:,} d", f"${clv.predicted_revenue:,.0f}", border=True,
                        help="Expected purchases × Gamma-Gamma expected purchase value, per customer, summed.")
-        st.altair_chart(charts.forecast_bands_chart(clv), width="stretch")
+        ui.chart(charts.forecast_bands_chart(clv), n=f"n = {clv.customers:,} customers", key="clv-bands")
         st.caption(ui.plain(metrics.metric("average_probability_alive").relates_to))
         fit, spend = clv.forward_bgnbd, clv.forward_gamma_gamma
         st.markdown("**Fitted parameters (± standard error)**")
@@ -136,7 +136,7 @@ if section == SECTIONS[2]:
         cols[1].metric("Actual holdout purchases", f"{check.actual_total:,.0f}", border=True)
         cols[2].metric("Forecast error", f"{check.relative_error:+.1%}", border=True,
                        help="(predicted − actual) / actual, over all customers of the calibration period.")
-        st.altair_chart(charts.holdout_chart(check), width="stretch")
+        ui.chart(charts.holdout_chart(check), n=f"n = {check.customers:,} customers", key="clv-holdout")
         st.caption(
             f"Calibration fit: r = {clv.bgnbd.r:.3f}, alpha = {clv.bgnbd.alpha:.3f}, a = {clv.bgnbd.a:.3f}, "
             f"b = {clv.bgnbd.b:.3g}; n = {clv.bgnbd.n_customers:,}; log-likelihood {clv.bgnbd.log_likelihood:,.1f}; "
@@ -183,9 +183,9 @@ if section == SECTIONS[3]:
         cols[2].metric("Likely to churn now (model risk ≥ 50 %)", f"{likely:,}", border=True)
         cols[2].caption(f"of {int(churn.risk_bands['customers'].sum()):,} customers with a purchase")
         st.caption(CHURN_RISK_NAMING)
-        left, right = st.columns(2)
-        left.altair_chart(charts.churn_calibration_chart(churn), width="stretch")
-        right.altair_chart(charts.feature_importance_chart(churn), width="stretch")
+        (left, right), n = st.columns(2), f"n = {churn.holdout_customers:,} holdout customers"
+        ui.chart(charts.churn_calibration_chart(churn), n=n, key="churn-calibration", container=left)
+        ui.chart(charts.feature_importance_chart(churn), n=n, key="churn-features", container=right)
         with st.expander("Calibration table (holdout)"):
             st.dataframe(churn.calibration, hide_index=True, width="stretch")
         st.markdown(f"**Highest-value customers likely to churn (top {len(churn.at_risk_customers)})**")

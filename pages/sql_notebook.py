@@ -151,7 +151,8 @@ with main:
                 if chosen_spec != cell.chart and (cell.chart or chosen_spec != spec):  # the analyst's choice:
                     state["sqlnb"] = update_cell(current(), index, chart=chosen_spec)  # saved with the cell
                 try:
-                    st.altair_chart(quick_chart(result.frame, chosen_spec), width="stretch")
+                    ui.chart(quick_chart(result.frame, chosen_spec, ui.annotations()), key=f"qc-{cell.cell_id}",
+                             n=f"n = {len(result.frame):,} rows")
                 except ValueError as exc:
                     st.warning(ui.plain(exc))
 

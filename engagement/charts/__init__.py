@@ -11,7 +11,7 @@ import altair as alt
 import pandas as pd
 
 from engagement.charts.bounds import bound_tooltips
-from engagement.charts.time_axis import DATE_FORMAT, annotation_layers, span, time_x
+from engagement.charts.time_axis import DATE_FORMAT, annotated, annotation_layers, span, time_x
 
 
 def aov_trend_chart(frame: pd.DataFrame, annotations: pd.DataFrame | None = None) -> alt.LayerChart:
@@ -36,11 +36,11 @@ def aov_trend_chart(frame: pd.DataFrame, annotations: pd.DataFrame | None = None
             alt.Tooltip("orders:Q", title="Orders (n)", format=","),
         ],
     )
-    notes = annotation_layers(annotations, *span(frame["month"], months_per_point=1), "Month", x.axis)
-    return alt.layer(band, line, *notes).properties(height=300, title="Average order value by month (band: 95 % CI)")
+    notes = annotation_layers(annotations, *span(frame["month"], months_per_point=1), "Month", x["axis"])
+    return annotated([band, line], notes, height=300, title="Average order value by month (band: 95 % CI)")
 
 
-def monthly_revenue_chart(frame: pd.DataFrame, annotations: pd.DataFrame | None = None) -> alt.LayerChart:
+def monthly_revenue_chart(frame: pd.DataFrame, annotations: pd.DataFrame | None = None) -> alt.Chart | alt.LayerChart:
     """Monthly revenue as bars, each spanning its month; tooltips give orders and revenue."""
     x = time_x("month", frame["month"], "Month", time_unit="yearmonth")
     bars = alt.Chart(frame).mark_bar().encode(
@@ -52,5 +52,5 @@ def monthly_revenue_chart(frame: pd.DataFrame, annotations: pd.DataFrame | None 
             alt.Tooltip("orders:Q", title="Orders", format=","),
         ],
     )
-    notes = annotation_layers(annotations, *span(frame["month"], months_per_point=1), "Month", x.axis)
-    return alt.layer(bars, *notes).properties(height=300, title="Net revenue by month")
+    notes = annotation_layers(annotations, *span(frame["month"], months_per_point=1), "Month", x["axis"])
+    return annotated([bars], notes, height=300, title="Net revenue by month")

@@ -6,7 +6,7 @@ import altair as alt
 import pandas as pd
 
 from engagement.charts.bounds import bound_tooltips
-from engagement.charts.time_axis import DAY_FORMAT, annotation_layers, span, time_x
+from engagement.charts.time_axis import DAY_FORMAT, annotated, annotation_layers, span, time_x
 from engagement.retention.lifecycle import STAGE_LABELS, STAGES, PurchaseFunnel, TransitionMatrix
 from engagement.stats.survival import KaplanMeierResult
 
@@ -40,9 +40,9 @@ def stage_sizes_chart(sizes: pd.DataFrame, annotations: pd.DataFrame | None = No
             alt.Tooltip("share:Q", title="Share of known customers", format=".1%"),
             alt.Tooltip("lifetime_revenue:Q", title="Their revenue to date", format="$,.0f"),
         ],
-    ).properties(height=340, title="Customers by lifecycle stage over time")
-    notes = annotation_layers(annotations, *span(frame["moment_at"], months_per_point=1), title, x.axis)
-    return alt.layer(bars, *notes) if notes else bars
+    )
+    notes = annotation_layers(annotations, *span(frame["moment_at"], months_per_point=1), title, x["axis"])
+    return annotated([bars], notes, height=340, title="Customers by lifecycle stage over time")
 
 
 def transition_heatmap(matrix: TransitionMatrix) -> alt.Chart:

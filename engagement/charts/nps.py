@@ -10,7 +10,7 @@ import altair as alt
 import pandas as pd
 
 from engagement.charts.bounds import LOWER, UPPER, bound_tooltips
-from engagement.charts.time_axis import DATE_FORMAT, DAY_FORMAT, annotation_layers, span, time_x
+from engagement.charts.time_axis import DATE_FORMAT, DAY_FORMAT, annotated, annotation_layers, span, time_x
 from engagement.voice.themes import ThemeResult
 from engagement.voice.nps import SMALL_GROUP_MIN, BehaviourLink, SurveyScale
 
@@ -52,13 +52,12 @@ def score_trend_chart(trend: pd.DataFrame, scale: SurveyScale, grain: str = "mon
         ],
     )
     notes = annotation_layers(annotations, *span(data["period"], months_per_point=grain == "month"),
-                              period_title, x.axis)
-    return alt.layer(band, line, points, *notes).properties(
-        height=300, title=f"{scale.score_label} by {grain} (band: 95 % CI)")
+                              period_title, x["axis"])
+    return annotated([band, line, points], notes, height=300, title=f"{scale.score_label} by {grain} (band: 95 % CI)")
 
 
 def category_split_chart(trend: pd.DataFrame, scale: SurveyScale, grain: str = "month",
-                         annotations: pd.DataFrame | None = None) -> alt.LayerChart:
+                         annotations: pd.DataFrame | None = None) -> alt.Chart | alt.LayerChart:
     """Share of top box, middle and bottom box answers per period (stacked to 100 %), each bar spanning its
     period; ``annotations`` drawn as dated rules."""
     order = [scale.top_label, scale.middle_label, scale.bottom_label]
@@ -81,9 +80,9 @@ def category_split_chart(trend: pd.DataFrame, scale: SurveyScale, grain: str = "
         ],
     )
     notes = annotation_layers(annotations, *span(long["period"], months_per_point=grain == "month"),
-                              period_title, x.axis)
-    return alt.layer(bars, *notes).properties(height=300, title=f"{scale.top_label.capitalize()}, "
-                                                              f"{scale.middle_label} and {scale.bottom_label} by {grain}")
+                              period_title, x["axis"])
+    return annotated([bars], notes, height=300,
+                     title=f"{scale.top_label.capitalize()}, {scale.middle_label} and {scale.bottom_label} by {grain}")
 
 
 def breakdown_chart(frame: pd.DataFrame, scale: SurveyScale, dimension_label: str) -> alt.Chart:

@@ -67,22 +67,41 @@ def annotation_layers(annotations: pd.DataFrame | None, first: Any, last: Any, x
     """A dashed vertical rule and a short label per annotation dated from ``first`` to ``last``; hovering either
     shows the date and the whole note. Nothing when there are no annotations in that span.
 
-    The note is data: Vega draws it as text (an SVG text node, a tooltip's text), never as markup.
-    ``x_title`` and ``axis`` repeat the chart's own, so the shared axis keeps one title.
+    Labels sit just above the plot (over bars of any colour they would not read), beside their rule: to its
+    right, or to its left in the last quarter of the span so they stay inside the chart. The note is data:
+    Vega draws it as text (an SVG text node, a tooltip's text), never as markup. ``x_title`` and ``axis``
+    repeat the chart's own, so the shared axis keeps one title.
     """
     if annotations is None or annotations.empty or pd.isna(first) or pd.isna(last):
         return []
+    first, last = pd.Timestamp(first), pd.Timestamp(last)
     frame = pd.DataFrame({"noted_on": pd.to_datetime(annotations["noted_on"]),
                           "note": annotations["note"].astype(str)})
-    frame = frame[(frame["noted_on"] >= pd.Timestamp(first).normalize()) & (frame["noted_on"] <= pd.Timestamp(last))]
+    frame = frame[(frame["noted_on"] >= first.normalize()) & (frame["noted_on"] <= last)]
     if frame.empty:
         return []
     axis = axis if axis is not None else month_axis(first, last)
     x = alt.X("noted_on:T", title=x_title, axis=axis)
     tooltip = [alt.Tooltip("noted_on:T", title="Annotation", format=DAY_FORMAT), alt.Tooltip("note:N", title="Note")]
-    base = alt.Chart(frame).encode(x=x, tooltip=tooltip)
-    rule = base.mark_rule(color=ANNOTATION_COLOUR, strokeDash=[4, 3], strokeWidth=1.5)
-    # The label sits at the top of the plot (y = 0 px), cut to 140 px; the tooltip gives the whole note.
-    label = base.mark_text(align="left", baseline="top", dx=3, dy=2, fontSize=10, limit=140,
-                           color=ANNOTATION_COLOUR).encode(y=alt.value(0), text="note:N")
-    return [rule, label]
+    late = frame["noted_on"] > first + (last - first) * 0.75
+    rules = alt.Chart(frame).encode(x=x, tooltip=tooltip)
+    # A white casing under the dashed rule keeps it visible over bars of any colour (and widens the hover target).
+    layers: list[alt.Chart] = [rules.mark_rule(color="white", strokeWidth=4, opacity=0.9),
+                               rules.mark_rule(color=ANNOTATION_COLOUR, strokeDash=[4, 3], strokeWidth=1.5)]
+    for rows, align, dx in ((frame[~late], "left", 3), (frame[late], "right", -3)):
+        if len(rows):
+            layers.append(alt.Chart(rows).mark_text(
+                align=align, baseline="bottom", dx=dx, dy=-2, fontSize=10, limit=160, color=ANNOTATION_COLOUR,
+            ).encode(x=x, y=alt.value(0), text="note:N", tooltip=tooltip))
+    return layers
+
+
+def annotated(layers: list[alt.Chart], notes: list[alt.Chart], **properties: Any) -> alt.Chart | alt.LayerChart:
+    """``layers`` and the annotation ``notes`` as one chart; with notes, the title is moved up to leave room for
+    their labels above the plot. A single layer without notes stays a plain chart."""
+    title = properties.pop("title", alt.Undefined)
+    if notes and title is not alt.Undefined:
+        title = alt.TitleParams(title, offset=18) if isinstance(title, str) else title
+    if len(layers) == 1 and not notes:
+        return layers[0].properties(title=title, **properties)
+    return alt.layer(*layers, *notes).properties(title=title, **properties)
