@@ -398,6 +398,38 @@ def format_value(value: float, unit: str) -> str:
     return f"{value:,.2f}"
 
 
+# ------------------------------------------------------------------ tables
+def table_config(frame: pd.DataFrame, units: dict[str, str] | None = None,
+                 keep: Sequence[str] = ()) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The frame to show (shares x 100) and Streamlit column configuration: every column labelled, numbers with
+    thousands separators and the registry's rounding (``engagement/table_format.py``). Columns in ``keep`` are
+    configured by the page: shown as they are."""
+    from engagement.table_format import column_formats, shown_frame
+
+    formats = {c: f for c, f in column_formats(frame, units).items() if c not in keep}
+    config = {}
+    for column, spec in formats.items():
+        if spec.printf is not None:
+            config[column] = st.column_config.NumberColumn(spec.label, format=spec.printf)
+        elif pd.api.types.is_datetime64_any_dtype(frame[column]):
+            config[column] = st.column_config.DatetimeColumn(spec.label, format="D MMM YYYY, HH:mm")
+        else:
+            config[column] = st.column_config.Column(spec.label)
+    return shown_frame(frame, formats), config
+
+
+def table(frame: Any, *, units: dict[str, str] | None = None, column_config: dict[str, Any] | None = None,
+          container: Any = None, **kwargs: Any) -> None:
+    """``st.dataframe`` formatted like a spreadsheet (:func:`table_config`); ``column_config`` entries given by
+    the page win (a progress bar, a wider text column). Index hidden and full width unless said otherwise."""
+    frame = frame if isinstance(frame, pd.DataFrame) else pd.DataFrame(frame)
+    shown, config = table_config(frame, units, keep=tuple(column_config or ()))
+    config.update(column_config or {})
+    kwargs.setdefault("hide_index", True)
+    kwargs.setdefault("width", "stretch")
+    (container if container is not None else st).dataframe(shown, column_config=config, **kwargs)
+
+
 # ------------------------------------------------------- charts and annotations
 def chart(figure: Any, *, n: str, key: str, container: Any = None, settings: str = "") -> None:
     """Draw an Altair chart across its column, with "Export" offering it as PNG and SVG for slides.
@@ -571,8 +603,7 @@ def experiment_list_and_metadata(experiment_id: str, options: Any, split_typed: 
 
     listing = view_data(experiments_list)
     with st.expander("All experiments", expanded=False):
-        st.dataframe(listing, hide_index=True, width="stretch", column_config={
-            "srm_p_value": st.column_config.NumberColumn("SRM p", format="%.3f")})
+        table(listing, column_config={"srm_p_value": st.column_config.NumberColumn("SRM p", format="%.3f")})
         st.caption("One row per loaded experiment (also `report experiments`): dates and programme from its "
                    "metadata (assignment dates otherwise), sample-ratio status against the intended split "
                    "(p < 0.001 = mismatch), and the verdict of its primary metric (conversion when none is set) "
@@ -733,17 +764,16 @@ def show_ingest_result(result: Any) -> None:
         return
     report = result.report
     st.subheader(f"Validation report · {report.rows:,} rows · engine: {plain(report.engine)} · {report.seconds:.1f} s")
-    table = report.results_frame().sort_values("success", kind="stable")  # failures first, suite order kept
-    warned = ~table.success & (table.level == "warning")
-    table.insert(0, "result", table.success.map({True: "pass", False: "FAIL"}).where(~warned, "warn"))
-    st.caption(f"{(~table.success & ~warned).sum()} of {len(table)} expectations fail"
+    checks = report.results_frame().sort_values("success", kind="stable")  # failures first, suite order kept
+    warned = ~checks.success & (checks.level == "warning")
+    checks.insert(0, "result", checks.success.map({True: "pass", False: "FAIL"}).where(~warned, "warn"))
+    st.caption(f"{(~checks.success & ~warned).sum()} of {len(checks)} expectations fail"
                f"{f'; {warned.sum()} warn (reported, the rows load)' if warned.any() else ''}.")
     order = ["result", "description", "unexpected_count", "unexpected_percent", "level", "fix", "expectation",
              "column", "element_count", "engine", "note"]
-    st.dataframe(
-        table[order], hide_index=True, width="stretch", height=min(36 * (len(table) + 1), 800),
-        column_config={"unexpected_percent": st.column_config.NumberColumn("unexpected %", format="%.2f"),
-                       "unexpected_count": st.column_config.NumberColumn("unexpected rows", format="%d")},
+    table(
+        checks[order], height=min(36 * (len(checks) + 1), 800), units={"unexpected_percent": "percent"},
+        column_config={"unexpected_count": st.column_config.NumberColumn("unexpected rows", format="%d")},
     )
     if result.failing_rows is not None and len(result.failing_rows):
         st.markdown(f"**Failing rows** ({report.failing_row_count:,}; row numbers as a spreadsheet shows the file, "

@@ -77,9 +77,10 @@ else:
         if unit == "share":
             period_columns = [col for col in shown_table.columns if col.startswith(grain)]
             shown_table[period_columns] = shown_table[period_columns] * 100
-        st.dataframe(
-            shown_table, hide_index=True, width="stretch",
-            column_config={col: st.column_config.NumberColumn(format=fmt) for col in shown_table.columns
+        ui.table(
+            shown_table,
+            column_config={col: st.column_config.NumberColumn(col.replace("_", " ").capitalize(), format=fmt)
+                           for col in shown_table.columns
                            if col.startswith(grain)} | {"cohort_customers": st.column_config.NumberColumn(
                                "Cohort size", format="%d")},
         )

@@ -45,13 +45,12 @@ current = ui.view_data(current_stages, filters, thresholds)
 definitions = stage_definitions(thresholds)
 st.subheader("Stages today")
 total = int(current["customers"].sum()) if not current.empty else 0
-st.dataframe(
+ui.table(
     pd.DataFrame({
         "Stage": current["stage_label"], "Customers": current["customers"], "Share": current["share"] * 100,
         "95 % CI": [f"{low:.1%} – {high:.1%}" for low, high in zip(current["ci_low"], current["ci_high"])],
         "Definition": [definitions[s] for s in current["lifecycle_stage"]],
     }),
-    hide_index=True, width="stretch",
     column_config={"Customers": st.column_config.NumberColumn(format="localized"),
                    "Share": st.column_config.ProgressColumn(format="%.1f%%", min_value=0, max_value=100),
                    "Definition": st.column_config.TextColumn(width="large")},

@@ -81,7 +81,7 @@ elif view == "Breakdowns":
                        "is_small"]].rename(columns={
         "group_value": DIMENSIONS[dimension], "top_box": top, "middle": middle, "bottom_box": bottom,
         "score": scale.score_label, "is_small": f"small (n < {SMALL_GROUP_MIN})"})
-    st.dataframe(table, hide_index=True, width="stretch")
+    ui.table(table, units={scale.score_label: "score", "ci_low": "score", "ci_high": "score"})
     ui.download_csv(table, f"{scale.kind}_by_{dimension}.csv", key="nps_breakdown_csv")
 
 elif view == "Compare two groups":
@@ -112,7 +112,7 @@ elif view == "Behaviour after the answer":
     n = f"n = {int(link.frame()['customers'].sum()):,} customers"
     ui.chart(charts.behaviour_chart(link, "repurchase"), n=n, key="nps-repurchase", container=left, settings=survey)
     ui.chart(charts.behaviour_chart(link, "revenue"), n=n, key="nps-revenue", container=right, settings=survey)
-    st.dataframe(link.readable_table(), hide_index=True, width="stretch")
+    ui.table(link.readable_table())
     st.caption(
         f"One answer per customer: their first {ui.plain(survey)} answer in the period. Repurchase = at least one "
         f"purchase in the {horizon:,} days after it; churn = no purchase in that window (its complement); revenue per "
@@ -155,7 +155,7 @@ else:  # Close the loop
     if answers.empty:
         st.info(f"No {ui.plain(bottom)} in this period and selection.")
     else:
-        st.dataframe(answers, hide_index=True, width="stretch", column_config={
+        ui.table(answers, column_config={
             "lifetime_revenue": st.column_config.NumberColumn("lifetime revenue", format="dollar"),
             "has_purchased_since": st.column_config.CheckboxColumn("purchased since"),
         })

@@ -55,7 +55,7 @@ else:
     ui.chart(charts.aov_trend_chart(monthly, notes), n=n, key="overview-aov", container=left)
     ui.chart(charts.monthly_revenue_chart(monthly, notes), n=n, key="overview-revenue", container=right)
     with st.expander("Monthly figures"):
-        st.dataframe(monthly.drop(columns=["order_value_sd"]), hide_index=True, width="stretch")
+        ui.table(monthly.drop(columns=["order_value_sd"]), units={"ci_low": "money", "ci_high": "money"})
         ui.download_csv(monthly, "aov_by_month.csv")
 
 ui.view_exports(ui.view_recipe(

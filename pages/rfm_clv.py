@@ -40,7 +40,7 @@ if section == SECTIONS[0]:
             "revenue_per_customer", "revenue_per_customer_ci_low", "revenue_per_customer_ci_high",
             "average_recency_days", "average_orders",
         ]]
-        st.dataframe(table, hide_index=True, width="stretch", column_config={
+        ui.table(table, column_config={
             "label": "Segment", "definition": "Definition", "customers": "Customers",
             "customer_share": st.column_config.NumberColumn("Customers %", format="percent"),
             "revenue": st.column_config.NumberColumn("Revenue", format="dollar"),
@@ -103,7 +103,7 @@ if section == SECTIONS[1]:
         st.caption(ui.plain(metrics.metric("average_probability_alive").relates_to))
         fit, spend = clv.forward_bgnbd, clv.forward_gamma_gamma
         st.markdown("**Fitted parameters (± standard error)**")
-        st.dataframe(clv.parameters, hide_index=True)
+        ui.table(clv.parameters, width="content")
         st.caption(
             f"BG/NBD: n = {fit.n_customers:,} customers, log-likelihood {fit.log_likelihood:,.1f}, time in "
             f"{ui.plain(fit.unit)}s; {ui.plain(fit.fit_status)}. Gamma-Gamma: n = {spend.n_customers if spend else 0:,} repeat customers. It assumes "
@@ -111,7 +111,7 @@ if section == SECTIONS[1]:
         )
         st.markdown(f"**Top {len(clv.top_customers)} customers by predicted revenue**")
         number = st.column_config.NumberColumn
-        st.dataframe(clv.top_customers, hide_index=True, width="stretch", column_config={
+        ui.table(clv.top_customers, column_config={
             "frequency": number("Repeat purchases"), "recency": number(f"Recency ({unit}s)", format="%.1f"),
             "T": number(f"Age ({unit}s)", format="%.1f"), "monetary_value": number("Avg repeat value", format="dollar"),
             "probability_alive": number("P(alive)", format="percent"),
@@ -142,8 +142,8 @@ if section == SECTIONS[2]:
             f"b = {clv.bgnbd.b:.3g}; n = {clv.bgnbd.n_customers:,}; log-likelihood {clv.bgnbd.log_likelihood:,.1f}; "
             f"{ui.plain(clv.bgnbd.fit_status)}."
         )
-        st.dataframe(check.bins[["frequency_label", "customers", "predicted_mean", "actual_mean", "actual_ci_low",
-                                 "actual_ci_high"]], hide_index=True, column_config={
+        ui.table(check.bins[["frequency_label", "customers", "predicted_mean", "actual_mean", "actual_ci_low",
+                                 "actual_ci_high"]], width="content", column_config={
             "frequency_label": "Calibration repeat purchases", "customers": "Customers",
             **{c: st.column_config.NumberColumn(ui.plain(c.replace("_", " ").capitalize()), format="%.2f")
                for c in ("predicted_mean", "actual_mean", "actual_ci_low", "actual_ci_high")}})
@@ -187,9 +187,9 @@ if section == SECTIONS[3]:
         ui.chart(charts.churn_calibration_chart(churn), n=n, key="churn-calibration", container=left)
         ui.chart(charts.feature_importance_chart(churn), n=n, key="churn-features", container=right)
         with st.expander("Calibration table (holdout)"):
-            st.dataframe(churn.calibration, hide_index=True, width="stretch")
+            ui.table(churn.calibration)
         st.markdown(f"**Highest-value customers likely to churn (top {len(churn.at_risk_customers)})**")
-        st.dataframe(churn.at_risk_customers, hide_index=True, width="stretch", column_config={
+        ui.table(churn.at_risk_customers, column_config={
             "churn_risk": st.column_config.NumberColumn("Churn risk", format="percent"),
             "recency_days": st.column_config.NumberColumn("Days since last order", format="%.0f"),
             "revenue": st.column_config.NumberColumn("Lifetime revenue", format="dollar")})

@@ -74,7 +74,7 @@ def show_holdout(h) -> None:
                          f"revenue per customer, {h.outcome_days} days": [d.treated_mean, d.control_mean]})
     st.caption("A holdout is measured over the experiment's own dates: the sidebar date range does not apply, the "
                "acquisition-channel filter does (lifecycle stage is left out: it is measured after assignment).")
-    st.dataframe(arms, hide_index=True, column_config={
+    ui.table(arms, width="content", column_config={
         f"revenue per customer, {h.outcome_days} days": st.column_config.NumberColumn(format="dollar")})
     named = metrics.metric("incremental_revenue_per_customer")
     st.markdown(f"{ui.plain(named.label)}: **{metrics.format_value(named.key, d.difference)}** (95 % Welch CI "
@@ -153,7 +153,7 @@ if report.observational is not None:
                 f"explained by prior spend, tenure and channel. n = {o.naive.treated_n:,} engaged, "
                 f"{o.naive.control_n:,} unengaged; R² = {o.fit.r_squared:.2f}.")
     with right.expander("Regression coefficients"):
-        st.dataframe(o.fit.table(), hide_index=True, width="stretch")
+        ui.table(o.fit.table())
 
 record = pd.DataFrame([report_as_record(report)])
 ui.download_csv(record, "roi_report.csv")
