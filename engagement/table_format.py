@@ -97,8 +97,8 @@ def _printf(unit: str, column: str) -> tuple[str | None, float]:
         return f"$%,.{2 if decimals is None else decimals}f", 1.0
     if unit == "days":
         return "%,.1f", 1.0
-    if unit == "score":
-        return "%,.1f", 1.0
+    if unit == "score":  # NPS is signed in the registry ("+37")
+        return ("%,.1f" if decimals is None else f"%+.{decimals}f"), 1.0
     if unit == "p":
         return "%.4f", 1.0
     if unit == "count":

@@ -410,11 +410,11 @@ def table_config(frame: pd.DataFrame, units: dict[str, str] | None = None,
     config = {}
     for column, spec in formats.items():
         if spec.printf is not None:
-            config[column] = st.column_config.NumberColumn(spec.label, format=spec.printf)
+            config[column] = st.column_config.NumberColumn(plain(spec.label), format=spec.printf)
         elif pd.api.types.is_datetime64_any_dtype(frame[column]):
-            config[column] = st.column_config.DatetimeColumn(spec.label, format="D MMM YYYY, HH:mm")
+            config[column] = st.column_config.DatetimeColumn(plain(spec.label), format="D MMM YYYY, HH:mm")
         else:
-            config[column] = st.column_config.Column(spec.label)
+            config[column] = st.column_config.Column(plain(spec.label))
     return shown_frame(frame, formats), config
 
 
@@ -440,7 +440,7 @@ def chart(figure: Any, *, n: str, key: str, container: Any = None, settings: str
     """
     import functools
 
-    from engagement.charts.export import FORMATS, ChartStamp, chart_title, describe_filters, export_chart, file_stem
+    from engagement.charts.export import EXPORT_LABELS, FORMATS, ChartStamp, chart_title, describe_filters, export_chart, file_stem
 
     place = container if container is not None else st
     place.altair_chart(figure, width="stretch")
@@ -451,7 +451,7 @@ def chart(figure: Any, *, n: str, key: str, container: Any = None, settings: str
     with place.popover("Export chart", icon=":material/download:"):
         st.caption("The image carries the chart's title, date range, filters and n.")
         for fmt, mime in FORMATS.items():
-            st.download_button(f"{fmt.upper()} image", functools.partial(export_chart, figure, stamp, fmt),
+            st.download_button(EXPORT_LABELS[fmt], functools.partial(export_chart, figure, stamp, fmt),
                                file_name=f"{stem}.{fmt}", mime=mime, on_click="ignore", key=f"{key}-{fmt}")
 
 

@@ -79,7 +79,7 @@ else:
             shown_table[period_columns] = shown_table[period_columns] * 100
         ui.table(
             shown_table,
-            column_config={col: st.column_config.NumberColumn(col.replace("_", " ").capitalize(), format=fmt)
+            column_config={col: st.column_config.NumberColumn(ui.plain(col.replace("_", " ").capitalize()), format=fmt)
                            for col in shown_table.columns
                            if col.startswith(grain)} | {"cohort_customers": st.column_config.NumberColumn(
                                "Cohort size", format="%d")},

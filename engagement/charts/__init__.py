@@ -36,7 +36,7 @@ def aov_trend_chart(frame: pd.DataFrame, annotations: pd.DataFrame | None = None
             alt.Tooltip("orders:Q", title="Orders (n)", format=","),
         ],
     )
-    notes = annotation_layers(annotations, *span(frame["month"], months_per_point=1), "Month", x["axis"])
+    notes = annotation_layers(annotations, *span(frame["month"], "month"), "Month", x["axis"])
     return annotated([band, line], notes, height=300, title="Average order value by month (band: 95 % CI)")
 
 
@@ -52,5 +52,5 @@ def monthly_revenue_chart(frame: pd.DataFrame, annotations: pd.DataFrame | None 
             alt.Tooltip("orders:Q", title="Orders", format=","),
         ],
     )
-    notes = annotation_layers(annotations, *span(frame["month"], months_per_point=1), "Month", x["axis"])
+    notes = annotation_layers(annotations, *span(frame["month"], "month"), "Month", x["axis"])
     return annotated([bars], notes, height=300, title="Net revenue by month")

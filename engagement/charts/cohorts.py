@@ -143,7 +143,8 @@ def split_comparison(matrix: CohortMatrix, metric: str = "customers") -> alt.Cha
     if metric == "customers":
         band = alt.Chart(frame).mark_area(opacity=0.15).encode(
             x=x, y="ci_low:Q", y2="ci_high:Q", color=color,
-            tooltip=[alt.Tooltip("split_value:N", title="Group"), alt.Tooltip("period_number:Q", title="Period"),
+            tooltip=[alt.Tooltip("split_value:N", title="Group"),
+                     alt.Tooltip("period_number:Q", title="Period", format=","),
                      *bound_tooltips("ci_low", "ci_high", ".1%", label.lower())])
         chart = band + line
     return chart.properties(height=320, title=f"{label}: all cohorts of each group, size-weighted (mature cells)")

@@ -22,6 +22,7 @@ import altair as alt
 EXPORT_WIDTH = 720  # pixels of the plot in the file (the app stretches it to the page instead)
 PNG_SCALE = 2  # crisp on a slide
 FORMATS = {"png": "image/png", "svg": "image/svg+xml"}
+EXPORT_LABELS = {"png": "PNG image", "svg": "SVG image"}
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ def score_trend_chart(trend: pd.DataFrame, scale: SurveyScale, grain: str = "mon
             alt.Tooltip("sample:N", title="Sample"),
         ],
     )
-    notes = annotation_layers(annotations, *span(data["period"], months_per_point=grain == "month"),
+    notes = annotation_layers(annotations, *span(data["period"], grain),
                               period_title, x["axis"])
     return annotated([band, line, points], notes, height=300, title=f"{scale.score_label} by {grain} (band: 95 % CI)")
 
@@ -79,7 +79,7 @@ def category_split_chart(trend: pd.DataFrame, scale: SurveyScale, grain: str = "
             alt.Tooltip("responses:Q", title="Answers (n)", format=","),
         ],
     )
-    notes = annotation_layers(annotations, *span(long["period"], months_per_point=grain == "month"),
+    notes = annotation_layers(annotations, *span(long["period"], grain),
                               period_title, x["axis"])
     return annotated([bars], notes, height=300,
                      title=f"{scale.top_label.capitalize()}, {scale.middle_label} and {scale.bottom_label} by {grain}")

@@ -52,14 +52,16 @@ def time_x(field: str, values: pd.Series, title: str, time_unit: str | None = No
     return alt.X(f"{field}:T", title=title, axis=month_axis(dates.min(), dates.max()), **kwargs)
 
 
-def span(values: pd.Series, months_per_point: int = 0) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """First and last moment a chart of ``values`` covers; monthly points (``months_per_point=1``) cover their
-    whole last month, so a note on 28 November falls on a November bar."""
+def span(values: pd.Series, period: str | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last moment a chart of ``values`` covers; points that stand for a ``period`` ("month" or
+    "week", starting on the point) cover the whole last one, so a note on 28 November falls on a November bar."""
     dates = pd.to_datetime(values)
     first, last = dates.min(), dates.max()
-    if months_per_point and pd.notna(last):
-        last = last + pd.offsets.MonthEnd(0) + pd.Timedelta(hours=23, minutes=59)
-    return first, last
+    if period == "month" and pd.notna(last):
+        last = last + pd.offsets.MonthEnd(0)
+    elif period == "week" and pd.notna(last):
+        last = last + pd.Timedelta(days=6)
+    return first, last + pd.Timedelta(hours=23, minutes=59) if period and pd.notna(last) else last
 
 
 def annotation_layers(annotations: pd.DataFrame | None, first: Any, last: Any, x_title: str,
