@@ -87,7 +87,10 @@ def retention_heatmap(matrix: CohortMatrix, metric: str = "customers", split_val
             tooltip=tooltip))
     if not many:
         layers.append(base.mark_text(fontSize=10).encode(
-            text="cell_text:N", color=alt.Color("text_colour:N", scale=None, legend=None), tooltip=tooltip))
+            text="cell_text:N", tooltip=tooltip,
+            # Values, not a scale: a second colour scale beside the cells' would clash with it in one layer.
+            color={"condition": [{"test": f"datum.text_colour === '{c}'", "value": c} for c in ("white", "#444444")],
+                   "value": "black"}))
     title = f"{label} by {matrix.grain}ly acquisition cohort (blank: period not over yet"
     title += "; period 0 is 100 % by definition, in grey)" if apart else ")"
     return alt.layer(*layers).properties(height=alt.Step(24 if not many else 9), title=title)

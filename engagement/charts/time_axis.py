@@ -70,7 +70,8 @@ def annotation_layers(annotations: pd.DataFrame | None, first: Any, last: Any, x
     shows the date and the whole note. Nothing when there are no annotations in that span.
 
     Labels sit just above the plot (over bars of any colour they would not read), beside their rule: to its
-    right, or to its left in the last quarter of the span so they stay inside the chart. The note is data:
+    right, or to its left in the last quarter of the span so they stay inside the chart; neighbours alternate
+    between two lines. Cut at 120 px: the tooltip gives the whole note. The note is data:
     Vega draws it as text (an SVG text node, a tooltip's text), never as markup. ``x_title`` and ``axis``
     repeat the chart's own, so the shared axis keeps one title.
     """
@@ -80,6 +81,7 @@ def annotation_layers(annotations: pd.DataFrame | None, first: Any, last: Any, x
     frame = pd.DataFrame({"noted_on": pd.to_datetime(annotations["noted_on"]),
                           "note": annotations["note"].astype(str)})
     frame = frame[(frame["noted_on"] >= first.normalize()) & (frame["noted_on"] <= last)]
+    frame = frame.sort_values("noted_on", kind="stable").reset_index(drop=True)
     if frame.empty:
         return []
     axis = axis if axis is not None else month_axis(first, last)
@@ -90,11 +92,14 @@ def annotation_layers(annotations: pd.DataFrame | None, first: Any, last: Any, x
     # A white casing under the dashed rule keeps it visible over bars of any colour (and widens the hover target).
     layers: list[alt.Chart] = [rules.mark_rule(color="white", strokeWidth=4, opacity=0.9),
                                rules.mark_rule(color=ANNOTATION_COLOUR, strokeDash=[4, 3], strokeWidth=1.5)]
-    for rows, align, dx in ((frame[~late], "left", 3), (frame[late], "right", -3)):
-        if len(rows):
-            layers.append(alt.Chart(rows).mark_text(
-                align=align, baseline="bottom", dx=dx, dy=-2, fontSize=10, limit=160, color=ANNOTATION_COLOUR,
-            ).encode(x=x, y=alt.value(0), text="note:N", tooltip=tooltip))
+    upper = frame.index % 2 == 1  # neighbouring notes alternate between two lines, so their labels do not overlap
+    for side, align, dx in ((~late, "left", 3), (late, "right", -3)):
+        for line, dy in ((~upper, -2), (upper, -14)):
+            rows = frame[side & line]
+            if len(rows):
+                layers.append(alt.Chart(rows).mark_text(
+                    align=align, baseline="bottom", dx=dx, dy=dy, fontSize=10, limit=120, color=ANNOTATION_COLOUR,
+                ).encode(x=x, y=alt.value(0), text="note:N", tooltip=tooltip))
     return layers
 
 
@@ -103,7 +108,7 @@ def annotated(layers: list[alt.Chart], notes: list[alt.Chart], **properties: Any
     their labels above the plot. A single layer without notes stays a plain chart."""
     title = properties.pop("title", alt.Undefined)
     if notes and title is not alt.Undefined:
-        title = alt.TitleParams(title, offset=18) if isinstance(title, str) else title
+        title = alt.TitleParams(title, offset=30) if isinstance(title, str) else title
     if len(layers) == 1 and not notes:
         return layers[0].properties(title=title, **properties)
     return alt.layer(*layers, *notes).properties(title=title, **properties)
