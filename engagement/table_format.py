@@ -57,7 +57,7 @@ def label_for(column: str) -> str:
 
 
 def _unit_of(column: str, series: pd.Series, units: dict[str, str]) -> str:
-    """share, percent (already x100), money, days, score, p, count, number or text."""
+    """share, percent (already x100), money, days, score, p, count, id, number or text."""
     for suffix in ("_ci_low", "_ci_high"):
         if column.endswith(suffix):
             return _unit_of(column[: -len(suffix)], series, units)
@@ -70,6 +70,8 @@ def _unit_of(column: str, series: pd.Series, units: dict[str, str]) -> str:
     if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
         return "text"
     name = column.lower()
+    if name == "id" or name.endswith("_id"):
+        return "id"
     if name.startswith("p_value") or name.endswith("_p") or name.endswith("p_value"):
         return "p"
     if _PERCENT_ALREADY.search(name):
@@ -103,6 +105,8 @@ def _printf(unit: str, column: str) -> tuple[str | None, float]:
         return "%.4f", 1.0
     if unit == "count":
         return "%,d", 1.0
+    if unit == "id":  # a load number is a name, not a quantity: no thousands separator
+        return "%d", 1.0
     if unit == "number":
         return "%,.2f", 1.0
     return None, 1.0

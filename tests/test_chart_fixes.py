@@ -46,10 +46,10 @@ def filters(demo_store):
 
 @pytest.fixture(scope="module")
 def notes(filters):
-    """Two annotations inside the window (one in its last quarter) and one outside it."""
-    return pd.DataFrame({"noted_on": [filters.start + timedelta(days=40), filters.end - timedelta(days=3),
-                                      filters.end + timedelta(days=400)],
-                         "note": ["Spring <b>launch</b>", "Black Friday", "far future"]})
+    """Three annotations inside the window (one in its first days, one in its last quarter) and one outside it."""
+    return pd.DataFrame({"noted_on": [filters.start + timedelta(days=2), filters.start + timedelta(days=40),
+                                      filters.end - timedelta(days=3), filters.end + timedelta(days=400)],
+                         "note": ["Early note", "Spring <b>launch</b>", "Black Friday", "far future"]})
 
 
 def _layers(spec: dict) -> list[dict]:
@@ -140,8 +140,9 @@ def test_every_time_series_chart_draws_the_annotations_in_its_span(time_series):
         labels = [l for l in layers if l["mark"]["type"] == "text" and l["encoding"].get("text", {}).get("field") == "note"]
         assert rules and labels, name
         drawn = {row["note"] for layer in rules for row in _data(spec, layer)}
-        # The one outside the span is left out; a quick chart's span ends at its last point (1 Nov: no Black Friday).
-        expected = {"Spring <b>launch</b>"} | (set() if name == "quick_chart" else {"Black Friday"})
+        # The one outside the span is left out; a quick chart's span ends at its last point (1 Nov: no Black Friday);
+        # month-end stage sizes are bars spanning their month, so a note in the first days is on the first bar.
+        expected = {"Early note", "Spring <b>launch</b>"} | (set() if name == "quick_chart" else {"Black Friday"})
         assert drawn == expected, name
         tooltip = {t["title"] for t in rules[-1]["encoding"]["tooltip"]}
         assert tooltip == {"Annotation", "Note"}, name
@@ -240,6 +241,7 @@ def test_export_png_and_svg_carry_the_stamp(demo_store, filters, notes):
 
 def test_tables_get_labels_and_spreadsheet_formats():
     frame = pd.DataFrame({"month": pd.to_datetime(["2025-11-01"]), "orders": [157178], "revenue": [1234567.891],
+                          "load_id": [1234],
                           "average_order_value": [39.2369], "repeat_purchase_rate": [0.26712], "ci_low": [38.1],
                           "ci_high": [40.3], "unexpected_percent": [12.345], "srm_p_value": [0.01234],
                           "channel": ["email"], "nps": [37.4]})
@@ -247,6 +249,7 @@ def test_tables_get_labels_and_spreadsheet_formats():
     got = {c: (f.label, f.printf) for c, f in formats.items()}
     assert got == {
         "month": ("Month", None), "orders": ("Orders", "%,d"), "revenue": ("Revenue", "$%,.2f"),
+        "load_id": ("Load ID", "%d"),
         "average_order_value": ("Average order value", "$%,.2f"),  # the registry's label and rounding
         "repeat_purchase_rate": ("Repeat purchase rate", "%.1f%%"),
         "ci_low": ("Lower 95 % bound", "$%,.2f"), "ci_high": ("Upper 95 % bound", "$%,.2f"),

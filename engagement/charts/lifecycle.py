@@ -30,7 +30,7 @@ def stage_sizes_chart(sizes: pd.DataFrame, annotations: pd.DataFrame | None = No
     x = time_x("moment_at", frame["moment_at"], title, time_unit="yearmonth")
     bars = alt.Chart(frame).mark_bar().encode(
         x=x,
-        y=alt.Y("customers:Q", title="Customers", stack="zero", axis=alt.Axis(format=",")),
+        y=alt.Y("customers:Q", title="Customers", stack="zero", axis=alt.Axis(format=",d")),
         color=alt.Color("stage_label:N", title="Stage", scale=_stage_scale(), sort=_STAGE_ORDER),
         order=alt.Order("stage_rank:Q"),
         tooltip=[
@@ -91,7 +91,7 @@ def funnel_chart(funnel: PurchaseFunnel) -> alt.Chart:
         y=alt.Y("step:N", title=None, sort=list(frame["step"])),
         # The axis ends at the largest bar: the labels start inside the bars (dark text on a light bar reads
         # inside and past its end), instead of an axis stretched to twice the largest bar to make room for them.
-        x=alt.X("customers:Q", title="Customers", axis=alt.Axis(format=","),
+        x=alt.X("customers:Q", title="Customers", axis=alt.Axis(format=",d"),
                 scale=alt.Scale(domain=[0, max(1, int(frame["customers"].max()))], nice=False)),
         tooltip=[
             alt.Tooltip("step:N", title="Step"),

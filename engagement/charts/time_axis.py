@@ -53,12 +53,13 @@ def time_x(field: str, values: pd.Series, title: str, time_unit: str | None = No
 
 
 def span(values: pd.Series, period: str | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """First and last moment a chart of ``values`` covers; points that stand for a ``period`` ("month" or
-    "week", starting on the point) cover the whole last one, so a note on 28 November falls on a November bar."""
+    """First and last moment a chart of ``values`` covers; points that stand for a ``period`` ("month": the
+    whole month, drawn as a bar spanning it; "week": the week starting on the point) cover their whole first
+    and last period, so a note on 28 November falls on a November bar."""
     dates = pd.to_datetime(values)
     first, last = dates.min(), dates.max()
     if period == "month" and pd.notna(last):
-        last = last + pd.offsets.MonthEnd(0)
+        first, last = first.to_period("M").to_timestamp(), last + pd.offsets.MonthEnd(0)
     elif period == "week" and pd.notna(last):
         last = last + pd.Timedelta(days=6)
     return first, last + pd.Timedelta(hours=23, minutes=59) if period and pd.notna(last) else last
