@@ -440,7 +440,8 @@ def chart(figure: Any, *, n: str, key: str, container: Any = None, settings: str
     """
     import functools
 
-    from engagement.charts.export import EXPORT_LABELS, FORMATS, ChartStamp, chart_title, describe_filters, export_chart, file_stem
+    from engagement.charts.export import (EXPORT_LABELS, FORMATS, ChartStamp, chart_title, describe_filters,
+                                          export_chart, file_stem)
 
     place = container if container is not None else st
     place.altair_chart(figure, width="stretch")
