@@ -184,8 +184,7 @@ def test_interval_layers_label_and_format_their_bounds(time_series, other_charts
     assert checked >= 12
     aov_band = _layers(time_series["aov_trend"])[0]
     assert [(t["field"], t["title"], t["format"]) for t in aov_band["encoding"]["tooltip"][1:3]] == [
-        ("ci_low", "Lower 95 % bound (average order value)", "$,.2f"),
-        ("ci_high", "Upper 95 % bound (average order value)", "$,.2f")]
+        ("ci_low", "Lower 95 % bound", "$,.2f"), ("ci_high", "Upper 95 % bound", "$,.2f")]
 
 
 def test_heatmap_period_zero_is_outside_the_colour_scale(other_charts):

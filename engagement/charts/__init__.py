@@ -24,7 +24,7 @@ def aov_trend_chart(frame: pd.DataFrame, annotations: pd.DataFrame | None = None
                 axis=alt.Axis(format="$,.0f")),
         y2="ci_high:Q",
         tooltip=[alt.Tooltip("month:T", title="Month", format=DATE_FORMAT),
-                 *bound_tooltips("ci_low", "ci_high", "$,.2f", "average order value"),
+                 *bound_tooltips("ci_low", "ci_high", "$,.2f"),
                  alt.Tooltip("orders:Q", title="Orders (n)", format=",")],
     )
     line = base.mark_line(point=True).encode(

@@ -17,9 +17,7 @@ LOWER = "Lower 95 % bound"
 UPPER = "Upper 95 % bound"
 
 
-def bound_tooltips(low: str, high: str, fmt: str, what: str = "") -> list[alt.Tooltip]:
-    """Tooltips for the fields ``low`` and ``high`` of a 95 % interval, formatted with ``fmt``; ``what`` names
-    the bounded quantity when the chart shows more than one ("Lower 95 % bound (retention)")."""
-    suffix = f" ({what})" if what else ""
-    return [alt.Tooltip(f"{low}:Q", title=LOWER + suffix, format=fmt),
-            alt.Tooltip(f"{high}:Q", title=UPPER + suffix, format=fmt)]
+def bound_tooltips(low: str, high: str, fmt: str) -> list[alt.Tooltip]:
+    """Tooltips for the fields ``low`` and ``high`` of a 95 % interval, formatted with ``fmt``. Short titles: the
+    viewer cuts longer ones ("Lower 95 % bound (average orde…"); the chart's title says what is bounded."""
+    return [alt.Tooltip(f"{low}:Q", title=LOWER, format=fmt), alt.Tooltip(f"{high}:Q", title=UPPER, format=fmt)]

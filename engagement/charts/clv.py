@@ -81,7 +81,7 @@ def holdout_chart(holdout: HoldoutCheck) -> alt.Chart:
     bars = alt.Chart(bins).mark_rule(color="#888").encode(
         x=x, y="actual_ci_low:Q", y2="actual_ci_high:Q",
         tooltip=[alt.Tooltip("frequency_label:O", title="Calibration purchases"),
-                 *bound_tooltips("actual_ci_low", "actual_ci_high", ".2f", "actual mean")],
+                 *bound_tooltips("actual_ci_low", "actual_ci_high", ".2f")],
     )
     return (bars + lines).properties(
         height=320, title=f"Calibration vs holdout ({holdout.holdout_days} days): predicted vs actual")
@@ -126,7 +126,7 @@ def churn_calibration_chart(result: ChurnModelResult) -> alt.Chart:
     rules = alt.Chart(frame).mark_rule().encode(
         x="mean_predicted:Q", y="observed_ci_low:Q", y2="observed_ci_high:Q",
         tooltip=[alt.Tooltip("bin:O", title="Decile"),
-                 *bound_tooltips("observed_ci_low", "observed_ci_high", ".1%", "observed churn")])
+                 *bound_tooltips("observed_ci_low", "observed_ci_high", ".1%")])
     return (diagonal + rules + points).properties(height=320, title="Churn model calibration (holdout deciles)")
 
 

@@ -148,6 +148,6 @@ def split_comparison(matrix: CohortMatrix, metric: str = "customers") -> alt.Cha
             x=x, y="ci_low:Q", y2="ci_high:Q", color=color,
             tooltip=[alt.Tooltip("split_value:N", title="Group"),
                      alt.Tooltip("period_number:Q", title="Period", format=","),
-                     *bound_tooltips("ci_low", "ci_high", ".1%", label.lower())])
+                     *bound_tooltips("ci_low", "ci_high", ".1%")])
         chart = band + line
     return chart.properties(height=320, title=f"{label}: all cohorts of each group, size-weighted (mature cells)")

@@ -30,7 +30,7 @@ def segment_comparison_chart(comparison: SegmentComparison) -> alt.Chart:
     )
     whiskers = base.mark_rule(color="black", strokeWidth=2).encode(
         y=alt.Y("ci_low:Q", title=None), y2="ci_high:Q",
-        tooltip=[alt.Tooltip("segment:N", title="Segment"), *bound_tooltips("ci_low", "ci_high", fmt, comparison.label)])
+        tooltip=[alt.Tooltip("segment:N", title="Segment"), *bound_tooltips("ci_low", "ci_high", fmt)])
     return (bars + whiskers).properties(height=240, title=alt.TitleParams(comparison.label, subtitle="black line: 95 % CI"))
 
 

@@ -123,7 +123,7 @@ def time_to_second_purchase_chart(km: KaplanMeierResult, max_days: int | None = 
     x = alt.X("time:Q", title="Days since first purchase")
     band = alt.Chart(table).mark_area(opacity=0.25, interpolate="step-after", color="#3182bd").encode(
         x=x, y="band_low:Q", y2="band_high:Q",
-        tooltip=[alt.Tooltip("time:Q", title="Day", format=","), *bound_tooltips("band_low", "band_high", ".1%", "bought again")])
+        tooltip=[alt.Tooltip("time:Q", title="Day", format=","), *bound_tooltips("band_low", "band_high", ".1%")])
     line = alt.Chart(table).mark_line(interpolate="step-after", color="#3182bd").encode(
         x=x,
         y=alt.Y("bought_again:Q", title="Share who bought a second time", axis=alt.Axis(format=".0%")),

@@ -35,7 +35,7 @@ def score_trend_chart(trend: pd.DataFrame, scale: SurveyScale, grain: str = "mon
         y=alt.Y("ci_low:Q", title=f"{scale.score_label} (band: 95 % CI)", scale=alt.Scale(zero=False)),
         y2="ci_high:Q",
         tooltip=[alt.Tooltip("period:T", title=period_title, format=period_format),
-                 *bound_tooltips("ci_low", "ci_high", score_format, scale.score_label),
+                 *bound_tooltips("ci_low", "ci_high", score_format),
                  alt.Tooltip("responses:Q", title="Answers (n)", format=",")],
     )
     line = base.mark_line().encode(y="score:Q", tooltip=alt.value(None))  # the points carry the tooltips
@@ -98,7 +98,7 @@ def breakdown_chart(frame: pd.DataFrame, scale: SurveyScale, dimension_label: st
         x=alt.X("ci_low:Q", title=f"{scale.score_label} (line: 95 % CI)"),
         x2="ci_high:Q",
         tooltip=[alt.Tooltip("group_value:N", title=dimension_label),
-                 *bound_tooltips("ci_low", "ci_high", ".1f", scale.score_label),
+                 *bound_tooltips("ci_low", "ci_high", ".1f"),
                  alt.Tooltip("responses:Q", title="Answers (n)", format=",")],
     )
     point = base.mark_point(filled=True, size=80).encode(

@@ -45,7 +45,7 @@ def roi_interval_chart(result: RoiResult) -> alt.LayerChart:
     base = alt.Chart(frame).encode(x=alt.X("label:N", title=None, axis=alt.Axis(labelAngle=0)))
     whiskers = base.mark_rule(strokeWidth=3).encode(
         y=alt.Y("ci_low:Q", title="Return on cost (0 = break-even)", axis=alt.Axis(format="%"), scale=scale),
-        y2="ci_high:Q", tooltip=bound_tooltips("ci_low", "ci_high", ".0%", "ROI"))
+        y2="ci_high:Q", tooltip=bound_tooltips("ci_low", "ci_high", ".0%"))
     point = base.mark_point(filled=True, size=150).encode(
         y="roi:Q", tooltip=[alt.Tooltip("roi:Q", title="ROI", format=".0%"),
                             alt.Tooltip("ci_low:Q", title="Lower 95 % bound", format=".0%"),
@@ -64,7 +64,7 @@ def holdout_difference_chart(holdout: HoldoutEstimate) -> alt.LayerChart:
     base = alt.Chart(frame).encode(x=alt.X("label:N", title=None, axis=alt.Axis(labelAngle=0)))
     whiskers = base.mark_rule(strokeWidth=3).encode(
         y=alt.Y("ci_low:Q", title="Treatment − control ($ per customer)", axis=alt.Axis(format="$,.2f")),
-        y2="ci_high:Q", tooltip=bound_tooltips("ci_low", "ci_high", "$,.2f", "difference"))
+        y2="ci_high:Q", tooltip=bound_tooltips("ci_low", "ci_high", "$,.2f"))
     point = base.mark_point(filled=True, size=150).encode(
         y="difference:Q", tooltip=[alt.Tooltip("difference:Q", title="Difference", format="$,.2f"),
                                    alt.Tooltip("ci_low:Q", title="Lower 95 % bound", format="$,.2f"),
