@@ -40,6 +40,7 @@ class ColumnFormat:
     label: str
     printf: str | None = None
     scale: float = 1.0
+    date_format: str | None = None  # for date columns (moment.js, as Streamlit's DatetimeColumn takes it)
 
 
 def label_for(column: str) -> str:
@@ -112,6 +113,17 @@ def _printf(unit: str, column: str) -> tuple[str | None, float]:
     return None, 1.0
 
 
+def date_format(series: pd.Series) -> str | None:
+    """"MMM YYYY" for months (every value the first of a month at midnight: "Nov 2025", as on the charts),
+    "D MMM YYYY" for days, "D MMM YYYY, HH:mm" for moments; None for a column that holds no dates."""
+    if not pd.api.types.is_datetime64_any_dtype(series):
+        return None
+    values = series.dropna()
+    if len(values) and (values == values.dt.normalize()).all():
+        return "MMM YYYY" if (values.dt.day == 1).all() else "D MMM YYYY"
+    return "D MMM YYYY, HH:mm"
+
+
 def column_formats(frame: pd.DataFrame, units: dict[str, str] | None = None) -> dict[str, ColumnFormat]:
     """A :class:`ColumnFormat` per column of ``frame``; ``units`` overrides the unit of named columns ("share",
     "percent", "money", "days", "score", "p", "count", "number", "text"), and ``units["value"]`` is also the unit
@@ -121,7 +133,7 @@ def column_formats(frame: pd.DataFrame, units: dict[str, str] | None = None) -> 
     for column in frame.columns:
         name = str(column)
         printf, scale = _printf(_unit_of(name, frame[column], units), name)
-        formats[name] = ColumnFormat(label_for(name), printf, scale)
+        formats[name] = ColumnFormat(label_for(name), printf, scale, date_format(frame[column]))
     return formats
 
 

@@ -411,8 +411,8 @@ def table_config(frame: pd.DataFrame, units: dict[str, str] | None = None,
     for column, spec in formats.items():
         if spec.printf is not None:
             config[column] = st.column_config.NumberColumn(plain(spec.label), format=spec.printf)
-        elif pd.api.types.is_datetime64_any_dtype(frame[column]):
-            config[column] = st.column_config.DatetimeColumn(plain(spec.label), format="D MMM YYYY, HH:mm")
+        elif spec.date_format is not None:
+            config[column] = st.column_config.DatetimeColumn(plain(spec.label), format=spec.date_format)
         else:
             config[column] = st.column_config.Column(plain(spec.label))
     return shown_frame(frame, formats), config

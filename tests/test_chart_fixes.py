@@ -256,6 +256,10 @@ def test_tables_get_labels_and_spreadsheet_formats():
         "channel": ("Channel", None), "nps": ("NPS", "%+.0f"),
     }
     assert shown_frame(frame, formats)["repeat_purchase_rate"].iloc[0] == pytest.approx(26.712)  # shares in %
+    assert formats["month"].date_format == "MMM YYYY"  # "Nov 2025", as on the charts
+    moments = column_formats(pd.DataFrame({"day": pd.to_datetime(["2025-11-28"]),
+                                           "at": pd.to_datetime(["2025-11-28 10:30"])}))
+    assert (moments["day"].date_format, moments["at"].date_format) == ("D MMM YYYY", "D MMM YYYY, HH:mm")
     assert all("_" not in f.label for f in formats.values())
 
 
