@@ -133,7 +133,9 @@ def _temporal_x(layer: dict) -> bool:
     return layer.get("encoding", {}).get("x", {}).get("type") == "temporal"
 
 
-def test_every_time_series_chart_draws_the_annotations_in_its_span(time_series):
+def test_every_time_series_chart_draws_the_annotations_in_its_span(time_series, other_charts):
+    # Every chart with a time axis is in ``time_series``: one added later without the annotations fails here.
+    assert [name for name, spec in other_charts.items() if any(map(_temporal_x, _layers(spec)))] == []
     for name, spec in time_series.items():
         layers = _layers(spec)
         rules = [l for l in layers if l["mark"]["type"] == "rule" and l["encoding"]["x"]["field"] == "noted_on"]
@@ -150,11 +152,6 @@ def test_every_time_series_chart_draws_the_annotations_in_its_span(time_series):
         assert {row["note"] for layer in labels for row in _data(spec, layer)} == drawn, name
         if name != "quick_chart":  # the late note is drawn to the left of its rule, inside the chart
             assert {l["mark"]["align"] for l in labels} == {"left", "right"}, name
-
-
-def test_no_chart_without_annotations_has_a_time_axis(other_charts):
-    """A time-series chart added later without the annotations fails here (it belongs in ``time_series``)."""
-    assert [name for name, spec in other_charts.items() if any(map(_temporal_x, _layers(spec)))] == []
 
 
 def test_every_time_axis_ticks_on_months_in_one_format(time_series):
