@@ -170,7 +170,7 @@ else:
         load_id = ui.synced_choice("Quarantined rows of load", with_quarantine.load_id.tolist(),
                                    key="data_quarantine_load")
         rows = quarantined_rows(store, int(load_id))
-        ui.table(expand_json_column(rows, "row_json"), units={"row_number": "count"})  # the file's own columns
+        ui.table(expand_json_column(rows, "row_json"), units={"row_number": "id"})  # the file's own columns
         ui.download_csv(rows, f"quarantine_load_{load_id}.csv", label="Download quarantined rows (CSV)",
                         key="data_quarantine_download")
 
