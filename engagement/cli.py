@@ -19,10 +19,11 @@
         [--correction holm|bh|none] --format json|csv
     python -m engagement report experiment EXPERIMENT_ID [--window-days 30] --format json|csv
     python -m engagement report loads [--limit N] --format json|csv    (who loaded, undid, saved what)
+    python -m engagement annotations add DATE "NOTE" | list [--start --end] [--format json|csv] | remove ID
 
-Commands that write (demo, ingest, undo, upgrade) act as an analyst (``cli:<user>`` in the audit trail):
-shell access to the database file is trust already. Reports open the database read-only, or, when the app
-holds it, the app's latest read-only snapshot (they say so on stderr, with the load it reflects).
+Commands that write (demo, ingest, undo, upgrade, annotations add/remove) act as an analyst (``cli:<user>`` in
+the audit trail): shell access to the database file is trust already. Reports open the database read-only, or, when
+the app holds it, the app's latest read-only snapshot (they say so on stderr, with the load it reflects).
 
 Results go to stdout; errors go to stderr with exit code 1 (2 for usage errors).
 
@@ -36,6 +37,7 @@ import argparse
 import sys
 from typing import Callable
 
+from engagement.commands import annotations as annotation_commands
 from engagement.commands import engagement_roi, experiments, intake, reports, sql, surveys
 from engagement.commands.common import CliError, close_opened_stores
 
@@ -61,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     intake.add_load_parsers(commands)
     sql.add_sql_parser(commands)
     experiments.add_abtest_parser(commands)
+    annotation_commands.add_annotations_parser(commands)
     return parser
 
 

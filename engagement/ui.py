@@ -398,6 +398,108 @@ def format_value(value: float, unit: str) -> str:
     return f"{value:,.2f}"
 
 
+# ------------------------------------------------------------------ tables
+def table_config(frame: pd.DataFrame, units: dict[str, str] | None = None,
+                 keep: Sequence[str] = ()) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The frame to show (shares x 100) and Streamlit column configuration: every column labelled, numbers with
+    thousands separators and the registry's rounding (``engagement/table_format.py``). Columns in ``keep`` are
+    configured by the page: shown as they are."""
+    from engagement.table_format import column_formats, shown_frame
+
+    formats = {c: f for c, f in column_formats(frame, units).items() if c not in keep}
+    config = {}
+    for column, spec in formats.items():
+        if spec.printf is not None:
+            config[column] = st.column_config.NumberColumn(plain(spec.label), format=spec.printf)
+        elif spec.date_format is not None:
+            config[column] = st.column_config.DatetimeColumn(plain(spec.label), format=spec.date_format)
+        else:
+            config[column] = st.column_config.Column(plain(spec.label))
+    return shown_frame(frame, formats), config
+
+
+def table(frame: Any, *, units: dict[str, str] | None = None, column_config: dict[str, Any] | None = None,
+          container: Any = None, **kwargs: Any) -> None:
+    """``st.dataframe`` formatted like a spreadsheet (:func:`table_config`); ``column_config`` entries given by
+    the page win (a progress bar, a wider text column). Index hidden and full width unless said otherwise."""
+    frame = frame if isinstance(frame, pd.DataFrame) else pd.DataFrame(frame)
+    shown, config = table_config(frame, units, keep=tuple(column_config or ()))
+    config.update(column_config or {})
+    kwargs.setdefault("hide_index", True)
+    kwargs.setdefault("width", "stretch")
+    (container if container is not None else st).dataframe(shown, column_config=config, **kwargs)
+
+
+# ------------------------------------------------------- charts and annotations
+def chart(figure: Any, *, n: str, key: str, container: Any = None, settings: str = "") -> None:
+    """Draw an Altair chart across its column, with "Export" offering it as PNG and SVG for slides.
+
+    The file carries the chart's title, the sidebar's date range and filters, ``n`` ("n = 1,234 orders") and
+    ``settings`` (the page's own choices, "weekly cohorts") stamped on it (``charts/export.py``). Rendered
+    only when a button is clicked: vl-convert takes about a second per chart.
+    """
+    import functools
+
+    from engagement.charts.export import (EXPORT_LABELS, FORMATS, ChartStamp, chart_title, describe_filters,
+                                          export_chart, file_stem)
+
+    place = container if container is not None else st
+    place.altair_chart(figure, width="stretch")
+    filters = st.session_state.get("filters")
+    period, chosen = describe_filters(filters) if filters is not None else ("", "")
+    stamp = ChartStamp(date_range=period, filters=chosen, n=n, settings=settings)
+    stem = file_stem(chart_title(figure))
+    with place.popover("Export chart", icon=":material/download:"):
+        st.caption("The image carries the chart's title, date range, filters and n.")
+        for fmt, mime in FORMATS.items():
+            st.download_button(EXPORT_LABELS[fmt], functools.partial(export_chart, figure, stamp, fmt),
+                               file_name=f"{stem}.{fmt}", mime=mime, on_click="ignore", key=f"{key}-{fmt}")
+
+
+def annotations() -> pd.DataFrame:
+    """The annotations dated in the sidebar's date range, for the time-series charts (read on every run:
+    a note just added shows at once; the table is a handful of rows)."""
+    from engagement.leadership.annotations import list_annotations
+
+    filters = st.session_state.get("filters")
+    return list_annotations(get_store(), filters.start if filters else None, filters.end if filters else None)
+
+
+def sidebar_annotations(store: Store) -> None:
+    """A sidebar expander listing the annotations of the date range; analysts add and remove them here."""
+    from engagement.leadership.annotations import AnnotationError, add_annotation, remove_annotation
+
+    notes = annotations()
+    with st.sidebar.expander(f"Annotations ({len(notes):,} in range)", icon=":material/bookmark:"):
+        st.caption("Dated notes (a campaign launch, a price change, Black Friday) drawn on every time-series "
+                   "chart. Also `python -m engagement annotations`.")
+        for row in notes.itertuples():
+            left, right = st.columns([5, 1])
+            left.text(f"{row.noted_on:%d %b %Y}: {row.note}")  # st.text: a note is data, never markdown
+            if can_write(store) and right.button("", icon=":material/delete:", help="Remove this annotation",
+                                                 key=f"annotation-remove-{row.annotation_id}"):
+                try:
+                    remove_annotation(store, row.annotation_id, actor=current_actor())
+                except (AnnotationError, WriteRefused) as exc:
+                    st.error(plain(exc))
+                else:
+                    st.rerun()
+        if not can_write(store):
+            st.caption("Only analysts can add annotations (this session cannot write).")
+            return
+        with st.form("annotation-add", clear_on_submit=True, border=False):
+            day = st.date_input("Date", value=None, format="YYYY-MM-DD")
+            note = st.text_input("Note", max_chars=200, placeholder="Black Friday sale starts")
+            added = st.form_submit_button("Add annotation", icon=":material/add:")
+        if added:
+            try:
+                add_annotation(store, day, note, actor=current_actor())
+            except (AnnotationError, WriteRefused) as exc:
+                st.error(plain(exc))
+            else:
+                st.rerun()  # every chart of the page draws it
+
+
 # ------------------------------------------------- "Show SQL" and notebooks
 def view_recipe(title: str, *calls: "LibraryCall", filters: Filters | None = None,
                 description: str = "") -> "ViewRecipe":
@@ -502,8 +604,7 @@ def experiment_list_and_metadata(experiment_id: str, options: Any, split_typed: 
 
     listing = view_data(experiments_list)
     with st.expander("All experiments", expanded=False):
-        st.dataframe(listing, hide_index=True, width="stretch", column_config={
-            "srm_p_value": st.column_config.NumberColumn("SRM p", format="%.3f")})
+        table(listing, column_config={"srm_p_value": st.column_config.NumberColumn("SRM p", format="%.3f")})
         st.caption("One row per loaded experiment (also `report experiments`): dates and programme from its "
                    "metadata (assignment dates otherwise), sample-ratio status against the intended split "
                    "(p < 0.001 = mismatch), and the verdict of its primary metric (conversion when none is set) "
@@ -664,17 +765,16 @@ def show_ingest_result(result: Any) -> None:
         return
     report = result.report
     st.subheader(f"Validation report · {report.rows:,} rows · engine: {plain(report.engine)} · {report.seconds:.1f} s")
-    table = report.results_frame().sort_values("success", kind="stable")  # failures first, suite order kept
-    warned = ~table.success & (table.level == "warning")
-    table.insert(0, "result", table.success.map({True: "pass", False: "FAIL"}).where(~warned, "warn"))
-    st.caption(f"{(~table.success & ~warned).sum()} of {len(table)} expectations fail"
+    checks = report.results_frame().sort_values("success", kind="stable")  # failures first, suite order kept
+    warned = ~checks.success & (checks.level == "warning")
+    checks.insert(0, "result", checks.success.map({True: "pass", False: "FAIL"}).where(~warned, "warn"))
+    st.caption(f"{(~checks.success & ~warned).sum()} of {len(checks)} expectations fail"
                f"{f'; {warned.sum()} warn (reported, the rows load)' if warned.any() else ''}.")
     order = ["result", "description", "unexpected_count", "unexpected_percent", "level", "fix", "expectation",
              "column", "element_count", "engine", "note"]
-    st.dataframe(
-        table[order], hide_index=True, width="stretch", height=min(36 * (len(table) + 1), 800),
-        column_config={"unexpected_percent": st.column_config.NumberColumn("unexpected %", format="%.2f"),
-                       "unexpected_count": st.column_config.NumberColumn("unexpected rows", format="%d")},
+    table(
+        checks[order], height=min(36 * (len(checks) + 1), 800), units={"unexpected_percent": "percent"},
+        column_config={"unexpected_count": st.column_config.NumberColumn("unexpected rows", format="%d")},
     )
     if result.failing_rows is not None and len(result.failing_rows):
         st.markdown(f"**Failing rows** ({report.failing_row_count:,}; row numbers as a spreadsheet shows the file, "

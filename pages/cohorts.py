@@ -63,10 +63,12 @@ else:
         c.caption(f"n = {int(last['cohort_customers']):,} customers in {int(last['cohorts'])} cohorts "
                   "old enough to have completed it")
 
-    st.altair_chart(cohort_charts.retention_heatmap(matrix, metric, split_value), width="stretch")
+    n, settings = f"n = {customers:,} customers in their cohorts", f"{grain}ly cohorts, split: {split}"
+    ui.chart(cohort_charts.retention_heatmap(matrix, metric, split_value), n=n, key="cohorts-heatmap",
+             settings=settings)
     if split != "none":
-        st.altair_chart(cohort_charts.split_comparison(matrix, metric), width="stretch")
-    st.altair_chart(cohort_charts.ltv_curves(matrix, split_value), width="stretch")
+        ui.chart(cohort_charts.split_comparison(matrix, metric), n=n, key="cohorts-split", settings=settings)
+    ui.chart(cohort_charts.ltv_curves(matrix, split_value), n=n, key="cohorts-ltv", settings=settings)
 
     with st.expander("Table view and CSV download"):
         table = matrix_table(matrix, metric, split_value)
@@ -75,9 +77,10 @@ else:
         if unit == "share":
             period_columns = [col for col in shown_table.columns if col.startswith(grain)]
             shown_table[period_columns] = shown_table[period_columns] * 100
-        st.dataframe(
-            shown_table, hide_index=True, width="stretch",
-            column_config={col: st.column_config.NumberColumn(format=fmt) for col in shown_table.columns
+        ui.table(
+            shown_table,
+            column_config={col: st.column_config.NumberColumn(ui.plain(col.replace("_", " ").capitalize()), format=fmt)
+                           for col in shown_table.columns
                            if col.startswith(grain)} | {"cohort_customers": st.column_config.NumberColumn(
                                "Cohort size", format="%d")},
         )

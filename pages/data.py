@@ -9,6 +9,7 @@ from engagement.warehouse.audit import audit_trail
 from engagement.intake.ingest import ON_INVALID, activity_counts, detect_kind, ingest_bytes, load_history, quarantined_rows
 from engagement.intake.line_items import LINE_FIELDS
 from engagement.warehouse.schema import KINDS, TABLES
+from engagement.table_format import expand_json_column
 from engagement.intake.sources import SOURCES, parse_map_option, save_mapping, saved_mappings
 
 store = ui.get_store()
@@ -138,7 +139,7 @@ else:
     saved = saved_mappings(store.cursor())
     if saved:
         with st.expander(f"Saved column mappings ({len(saved)})"):
-            st.dataframe(pd.DataFrame(saved).drop(columns=["header_signature"]), hide_index=True, width="stretch")
+            ui.table(pd.DataFrame(saved).drop(columns=["header_signature"]))
 
 counts = activity_counts(store)
 if counts["implied_customers"] or counts["guest_orders"]:
@@ -152,7 +153,7 @@ history = load_history(store)
 if history.empty:
     st.info("Nothing loaded yet.")
 else:
-    st.dataframe(history.drop(columns=["sha256"]), hide_index=True, width="stretch")
+    ui.table(history.drop(columns=["sha256"]))
     active = history[history.undone_at.isna()]
     if ui.can_write(store) and not active.empty:
         st.markdown("**Undo a load** (restores the rows it replaced; undo later loads of the same table first)")
@@ -169,7 +170,7 @@ else:
         load_id = ui.synced_choice("Quarantined rows of load", with_quarantine.load_id.tolist(),
                                    key="data_quarantine_load")
         rows = quarantined_rows(store, int(load_id))
-        st.dataframe(rows, hide_index=True, width="stretch")
+        ui.table(expand_json_column(rows, "row_json"), units={"row_number": "id"})  # the file's own columns
         ui.download_csv(rows, f"quarantine_load_{load_id}.csv", label="Download quarantined rows (CSV)",
                         key="data_quarantine_download")
 
@@ -182,5 +183,4 @@ else:
     latest = trail.iloc[0]
     st.text(f"Latest: {latest.actor} ({latest.role or 'no role'}) · {latest.action} · {latest.target or ''} · "
             f"{latest.acted_at:%Y-%m-%d %H:%M:%S} UTC")  # st.text: names and file names are shown as typed
-    st.dataframe(trail, hide_index=True, width="stretch",
-                 column_config={"acted_at": st.column_config.DatetimeColumn("when (UTC)")})
+    ui.table(trail, column_config={"acted_at": st.column_config.DatetimeColumn("When (UTC)")})

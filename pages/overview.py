@@ -51,10 +51,11 @@ if monthly.empty:
     st.warning("No purchases in this period and selection. Widen the date range or clear the filters.")
 else:
     left, right = st.columns(2)
-    left.altair_chart(charts.aov_trend_chart(monthly), width="stretch")
-    right.altair_chart(charts.monthly_revenue_chart(monthly), width="stretch")
+    notes, n = ui.annotations(), f"n = {int(monthly['orders'].sum()):,} orders"
+    ui.chart(charts.aov_trend_chart(monthly, notes), n=n, key="overview-aov", container=left)
+    ui.chart(charts.monthly_revenue_chart(monthly, notes), n=n, key="overview-revenue", container=right)
     with st.expander("Monthly figures"):
-        st.dataframe(monthly.drop(columns=["order_value_sd"]), hide_index=True, width="stretch")
+        ui.table(monthly.drop(columns=["order_value_sd"]), units={"ci_low": "money", "ci_high": "money"})
         ui.download_csv(monthly, "aov_by_month.csv")
 
 ui.view_exports(ui.view_recipe(

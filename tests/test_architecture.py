@@ -32,6 +32,7 @@ LAYERS = (  # bottom first: (layer, module prefixes)
     ("derived", ("engagement.derived",)),
     ("notebook", ("engagement.notebook",)),
     ("workbench", ("engagement.workbench",)),
+    ("leadership", ("engagement.leadership",)),
     ("presentation", ("engagement.ui", "engagement.charts", "engagement.commands", "engagement.cli",
                       "engagement.__main__")),
 )

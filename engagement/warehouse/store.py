@@ -306,6 +306,7 @@ class Store:
             cur.execute(QUARANTINE_DDL)
             cur.execute(DERIVED_BUILD_DDL)
             cur.execute(audit.AUDIT_DDL)
+            cur.execute(read_sql("annotations/create_annotations"))  # dated notes the charts draw (leadership/)
 
     @staticmethod
     def _has_table(cur: duckdb.DuckDBPyConnection, name: str) -> bool:
