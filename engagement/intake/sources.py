@@ -290,8 +290,15 @@ def _line_items(kind: str, header: _Header, mapping: dict[str, Any], decimal_com
 
 
 def _first(column_sql: str) -> str:
-    """First non-blank value of an order-level field over the order's line-item rows."""
-    return f"arg_min({column_sql}, {ROW_COLUMN}) FILTER (WHERE nullif(trim({column_sql}), '') IS NOT NULL)"
+    """First non-blank value of an order-level field over the order's line-item rows.
+
+    Non-blank as ``nullif(trim(x), '') IS NOT NULL``, with trim (which also strips Unicode spaces) only for
+    cells that do not start with a printable ASCII character: trimming every line's date cost 0.05 s of
+    Online Retail's fold, the first-character test 0.007 s.
+    """
+    present = (f"CASE WHEN ascii({column_sql}) BETWEEN 33 AND 126 THEN true "
+               f"ELSE nullif(trim({column_sql}), '') IS NOT NULL END")
+    return f"arg_min({column_sql}, {ROW_COLUMN}) FILTER (WHERE {present})"
 
 
 def _shopify_orders(header: _Header, decimal_comma: bool) -> SourcePlan:
