@@ -157,8 +157,10 @@ def _check_arguments(kind: str, source: str, on_invalid: str) -> None:
 class _FileText:
     """The text table of a lazily opened file (``readers.read_into(defer_text=True)``), read once when needed."""
 
-    def __init__(self, cur: duckdb.DuckDBPyConnection, info: ReadInfo, file_name: str):
-        self.cur, self.info, self.file_name = cur, info, file_name
+    def __init__(self, cur: duckdb.DuckDBPyConnection, info: ReadInfo, file_name: str,
+                 columns: tuple[str, ...] | None = None):
+        # Only the columns the mapping reads are copied (see SourcePlan.read_columns).
+        self.cur, self.info, self.file_name = cur, readers.only_columns(info, columns), file_name
 
     @property
     def deferred(self) -> bool:
@@ -189,7 +191,7 @@ def _stage_and_validate(store: Store, cur: duckdb.DuckDBPyConnection, kind: str,
                         file_name: str, strict_customers: bool = False
                         ) -> tuple[staging.StagedInput, ValidationReport, ReadInfo, sources.SourcePlan]:
     suite = validation.load_suite(kind)
-    text = _FileText(cur, info, file_name)
+    text = _FileText(cur, info, file_name, plan.read_columns)
     if not plan.row_preserving:
         text()  # folding or filtering rows needs the numbered text table first
         # Written once: the float-id check, the typing pass, the failing rows and the quarantine each read

@@ -1,7 +1,7 @@
 """Reading an export file into DuckDB as text, whatever shape it arrives in.
 
-Every reader puts the file into a temporary table of VARCHAR columns (``raw_input``) on the cursor it
-is given, plus ``file_row``: the row number a spreadsheet shows for that row (the header is row 1, so
+Every reader puts the file into a temporary table of VARCHAR columns (``raw_input``; for Parquet a view
+casting the file's columns to text) on the cursor it is given, plus ``file_row``: the row number a spreadsheet shows for that row (the header is row 1, so
 the first data row is row 2). Delimited text can instead be opened lazily (``defer_text=True``):
 ``raw_input`` is then a view over the file without row numbers, which staging types in the same pass
 that reads it, and :func:`read_text` reads the text table only if it is needed (to quote failing rows,
@@ -319,13 +319,30 @@ def _refuse_duplicate_names(header_line: str, delimiter: str, name: str) -> None
 
 
 def read_text(cur: duckdb.DuckDBPyConnection, info: ReadInfo, display_name: str) -> ReadInfo:
-    """Read a lazily opened file (``defer_text``) into ``raw_input`` with row numbers; else a no-op."""
+    """Read a lazily opened file (``defer_text``) into ``raw_input`` with row numbers; else a no-op.
+
+    ``ReadInfo.columns`` stays the file's whole header when ``deferred_select`` reads only some columns
+    (:func:`only_columns`).
+    """
     if info.deferred_select is None:
         return info
     with unreadable_text_rejected(display_name, info.delimiter):
         cur.execute(f"CREATE OR REPLACE TEMP TABLE raw_unnumbered AS {info.deferred_select}").fetchall()
     columns, rows = _number_rows(cur)
-    return ReadInfo(info.file_format, info.encoding, info.delimiter, info.decimal_comma, columns, rows, info.notes)
+    return ReadInfo(info.file_format, info.encoding, info.delimiter, info.decimal_comma, info.columns or columns,
+                    rows, info.notes)
+
+
+def only_columns(info: ReadInfo, columns: tuple[str, ...] | None) -> ReadInfo:
+    """``info`` whose text table, once read (:func:`read_text`), holds only ``columns`` of the file (None: all).
+
+    Every column is still parsed, so a malformed row is refused all the same; only the copy is smaller.
+    """
+    if info.deferred_select is None or columns is None or not columns:
+        return info
+    select = f"SELECT {', '.join(_quote(c) for c in columns)} FROM ({info.deferred_select})"
+    return ReadInfo(info.file_format, info.encoding, info.delimiter, info.decimal_comma, info.columns, info.rows,
+                    info.notes, select)
 
 
 @contextmanager
@@ -427,11 +444,16 @@ def _read_parquet(cur: duckdb.DuckDBPyConnection, path: Path, name: str) -> Read
             f"{name} is not a readable Parquet file ({str(exc).splitlines()[0]}). Write it again, or export CSV."
         ) from exc
     casts = ", ".join(f"CAST({_quote(c[0])} AS VARCHAR) AS {_quote(c[0])}" for c in described)
+    # A view, not a sorted copy: Parquet stores each row's position (file_row_number), so the rows are numbered
+    # without sorting, and each query reads the (compressed, columnar) file again, only the columns it needs.
+    # Copying Online Retail's 541,909 lines as text in file order cost 0.2-0.4 s; the fold reads the view as
+    # fast as it read the copy.
     cur.execute(
-        f"CREATE OR REPLACE TEMP TABLE raw_unnumbered AS SELECT {casts} "
-        f"FROM read_parquet({file_literal(path)}, file_row_number=true) ORDER BY file_row_number"
+        f"CREATE OR REPLACE TEMP VIEW {RAW_TABLE} AS SELECT {casts}, CAST(file_row_number + 2 AS BIGINT) AS "
+        f"{ROW_COLUMN} FROM read_parquet({file_literal(path)}, file_row_number=true)"
     ).fetchall()
-    columns, rows = _number_rows(cur)
+    columns = tuple(c[0] for c in described)
+    rows = cur.execute(f"SELECT count(*) FROM read_parquet({file_literal(path)})").fetchall()[0][0]
     return ReadInfo("parquet", None, None, False, columns, rows,
                     ("Parquet has no header line: row numbers count data rows from 2, as a spreadsheet would.",))
 
