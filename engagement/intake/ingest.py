@@ -206,6 +206,13 @@ def _stage_and_validate(store: Store, cur: duckdb.DuckDBPyConnection, kind: str,
                                read_text=text if text.deferred else None, strict_customers=strict_customers)
     progress(f"validating {staged.rows:,} rows", 0.5)
     checked_columns = staged.columns + staged.parse_flags + staged.computed
+    if engine is None and text.info.rows:
+        # The GX row limit counts the rows of the file, as the README states it: a line-item file over it is
+        # validated by the suite's SQL translation, like any file of that size, although its folded orders are
+        # fewer. Measured on Online Retail (541,909 lines, 25,900 orders, 2 cores): GX costs 0.15-0.4 s whatever
+        # the row count (100 rows: 0.30 s, 25,900: 0.41 s under load), as much as the rest of the intake; the
+        # SQL checks evaluate every expectation of the same suite in 0.02 s.
+        engine = validation.choose_engine(max(staged.rows, text.info.rows))
     report = validation.validate_checked(cur, suite, checked_columns, staged.columns, staged.rows, engine=engine,
                                          read_text=text if text.deferred else None)
     info = text.info
