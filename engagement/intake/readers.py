@@ -412,7 +412,7 @@ def _number_rows(cur: duckdb.DuckDBPyConnection) -> tuple[tuple[str, ...], int]:
 def _read_delimited(cur: duckdb.DuckDBPyConnection, path: Path, name: str, file_format: str,
                     defer_text: bool = False, parallel: bool = True) -> ReadInfo:
     sample = _text_sample(path, file_format)
-    if not sample.strip():
+    if not sample or sample.isspace():  # not strip(): that copies the 8 MB sample
         raise FileRejected(f"{name} is empty (no text). Export the data again; the file was probably not saved.")
     if _looks_binary(sample):
         raise FileRejected(
