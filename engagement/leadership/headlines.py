@@ -1,0 +1,97 @@
+"""Headlines: one or two plain sentences from a page's own numbers, with the uncertainty in words.
+
+The rule every sentence keeps (property-tested in tests/test_headlines.py): a number "rose" only when the 95 %
+interval of its change lies above zero and the change is positive, "fell" only when it lies below zero and the
+change is negative. When the interval includes zero the sentence says the number is about the same, within
+what chance explains; when there is no interval (revenue from returning customers) it gives both values and
+says the change cannot be judged against chance.
+
+>>> from datetime import date
+>>> from engagement.leadership.summary import Change
+>>> c = Change("year", date(2025, 1, 1), date(2025, 1, 31), 0.267, 900, 0.056, 0.012, 0.099, 0.01, "Agresti-Caffo")
+>>> change_sentence("repeat_purchase_rate", 0.323, c)
+'Repeat purchase rate rose from 26.7% to 32.3% against the same period last year (+5.6 pts), more than chance explains (95 % CI of the change +1.2 pts to +9.9 pts).'
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+from engagement import metrics
+from engagement.leadership.summary import Change, LeadershipSummary, SummaryNumber
+
+ROSE, FELL = "rose", "fell"
+
+
+def _missing(value: float | None) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def direction(change: Change) -> str | None:
+    """``rose`` or ``fell`` when the change is more than chance explains and its estimate agrees with its
+    interval; None otherwise (including an interval that includes zero, or none at all)."""
+    if not change.significant or _missing(change.change):
+        return None
+    if change.ci_low > 0 and change.change > 0:
+        return ROSE
+    if change.ci_high < 0 and change.change < 0:
+        return FELL
+    return None
+
+
+def change_sentence(key: str, value: float, change: Change | None) -> str:
+    """One sentence on metric ``key``'s ``value`` against ``change``'s comparison window."""
+    label = metrics.metric(key).label
+    now = metrics.format_value(key, value)
+    if _missing(value):
+        return f"{label}: no data in this period."
+    if change is None:
+        return f"{label} is {now}."
+    if _missing(change.value) or not change.n:
+        return f"{label} is {now}; {change.label} has no data to compare with."
+    then = metrics.format_value(key, change.value)
+    delta = metrics.format_change(key, change.change)
+    if not change.has_interval:
+        return (f"{label} is {now} against {then} in {change.label} ({delta}); no interval is computed for this "
+                "figure, so whether the change is more than chance cannot be said.")
+    interval = (f"95 % CI of the change {metrics.format_change(key, change.ci_low)} to "
+                f"{metrics.format_change(key, change.ci_high)}")
+    word = direction(change)
+    if word is not None:
+        return f"{label} {word} from {then} to {now} against {change.label} ({delta}), more than chance explains ({interval})."
+    if change.significant:  # the interval excludes zero but the raw estimate points the other way (tiny samples)
+        return (f"{label} is {now} against {then} in {change.label} ({delta}); the interval of the change "
+                f"({interval}) and the estimate disagree in sign, so no direction is claimed.")
+    return (f"{label} is about the same as in {change.label} ({then} then, {now} now; {delta}), within what "
+            f"chance explains ({interval}).")
+
+
+def _phrase_about_same(numbers: Sequence[SummaryNumber], comparison: str, label: str) -> str:
+    listed = [f"{n.label.lower() if n.key != 'nps' else n.label} {metrics.format_value(n.key, n.value)}"
+              for n in numbers]
+    joined = listed[0] if len(listed) == 1 else ", ".join(listed[:-1]) + " and " + listed[-1]
+    return (f"Against {label}, none of these numbers moved more than chance explains: {joined}.")
+
+
+def headline(summary: LeadershipSummary, keys: Sequence[str] | None = None, most: int = 2) -> list[str]:
+    """At most ``most`` sentences for a page: the changes chance does not explain first (smallest p-value
+    first), else one sentence saying nothing moved beyond chance."""
+    numbers = [n for n in summary.numbers if (keys is None or n.key in keys) and not _missing(n.value)]
+    with_change = [(n, n.change(summary.comparison)) for n in numbers if n.change(summary.comparison) is not None]
+    if not with_change:
+        return [change_sentence(n.key, n.value, None) for n in numbers[:most]] or ["No data in this period."]
+    moved = sorted(((n, c) for n, c in with_change if direction(c) is not None), key=lambda nc: nc[1].p_value)
+    sentences = [change_sentence(n.key, n.value, c) for n, c in moved[:most]]
+    if not sentences:
+        judged = [n for n, c in with_change if c.has_interval and c.n]
+        if judged:
+            sentences.append(_phrase_about_same(judged, summary.comparison, summary.comparison_label))
+        else:
+            sentences.append(change_sentence(with_change[0][0].key, with_change[0][0].value, with_change[0][1]))
+    return sentences
+
+
+def period_phrase(summary: LeadershipSummary) -> str:
+    f = summary.filters
+    return f"{f.start:%d %b %Y} – {f.end:%d %b %Y} ({f.days:,} days)"
