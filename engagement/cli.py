@@ -20,7 +20,13 @@
     python -m engagement report experiment EXPERIMENT_ID [--window-days 30] --format json|csv
     python -m engagement report loads [--limit N] --format json|csv    (who loaded, undid, saved what)
 
-Commands that write (demo, ingest, undo, upgrade) act as an analyst (``cli:<user>`` in the audit trail):
+    python -m engagement digest [--period 30d] [--comparison auto|year|previous] --format pdf|html|md --out FILE
+        [--email TO]
+    python -m engagement alerts add METRIC below|above|down_by|up_by|below_target [THRESHOLD] [--email TO]
+    python -m engagement alerts list|check|remove RULE_ID
+    python -m engagement targets set METRIC VALUE [--direction at_least|at_most] | list | remove METRIC
+
+Commands that write (demo, ingest, undo, upgrade, alerts add/remove, targets set/remove) act as an analyst (``cli:<user>`` in the audit trail):
 shell access to the database file is trust already. Reports open the database read-only, or, when the app
 holds it, the app's latest read-only snapshot (they say so on stderr, with the load it reflects).
 
@@ -36,7 +42,7 @@ import argparse
 import sys
 from typing import Callable
 
-from engagement.commands import engagement_roi, experiments, intake, reports, sql, surveys
+from engagement.commands import engagement_roi, experiments, intake, leadership, reports, sql, surveys
 from engagement.commands.common import CliError, close_opened_stores
 
 
@@ -61,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     intake.add_load_parsers(commands)
     sql.add_sql_parser(commands)
     experiments.add_abtest_parser(commands)
+    leadership.add_leadership_parsers(commands)
     return parser
 
 

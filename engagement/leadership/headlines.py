@@ -19,7 +19,7 @@ import math
 from typing import Sequence
 
 from engagement import metrics
-from engagement.leadership.summary import Change, LeadershipSummary, SummaryNumber
+from engagement.leadership.summary import SUMMARY_METRICS, Change, LeadershipSummary, SummaryNumber
 
 ROSE, FELL = "rose", "fell"
 
@@ -74,10 +74,10 @@ def _phrase_about_same(numbers: Sequence[SummaryNumber], comparison: str, label:
     return (f"Against {label}, none of these numbers moved more than chance explains: {joined}.")
 
 
-def headline(summary: LeadershipSummary, keys: Sequence[str] | None = None, most: int = 2) -> list[str]:
+def headline(summary: LeadershipSummary, keys: Sequence[str] = SUMMARY_METRICS, most: int = 2) -> list[str]:
     """At most ``most`` sentences for a page: the changes chance does not explain first (smallest p-value
     first), else one sentence saying nothing moved beyond chance."""
-    numbers = [n for n in summary.numbers if (keys is None or n.key in keys) and not _missing(n.value)]
+    numbers = [n for n in summary.numbers if n.key in keys and not _missing(n.value)]
     with_change = [(n, n.change(summary.comparison)) for n in numbers if n.change(summary.comparison) is not None]
     if not with_change:
         return [change_sentence(n.key, n.value, None) for n in numbers[:most]] or ["No data in this period."]

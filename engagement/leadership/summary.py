@@ -10,6 +10,7 @@ the period, the period of the same length just before it, and the same dates one
 - NPS: the difference of two adjusted-Wald estimates (``voice/nps.nps_difference``);
 - revenue from returning customers: no interval (the registry says none), so its change is never called
   significant;
+- average order value (computed for alert rules, not shown): Welch's t interval of the difference of means;
 - the CLV of the base: the model fitted at load on the whole history (``retention/clv_default.fit_clv``), one
   number with no earlier period to compare.
 
@@ -30,6 +31,7 @@ from engagement import metrics
 from engagement.filters import Filters
 from engagement.leadership.targets import Target, targets
 from engagement.value.kpis import data_range, kpis_from_totals, window_totals
+from engagement.stats.intervals import two_sided_p, welch_interval
 from engagement.voice.nps import nps_difference
 from engagement.voice.survey_scale import proportion_difference
 from engagement.warehouse.store import Store
@@ -38,6 +40,8 @@ from engagement.warehouse.store import Store
 SUMMARY_METRICS = ("repeat_purchase_rate", "returning_revenue_share", "nps", "active_loyalty_members_90d",
                    "predicted_revenue_90d")
 COMPARISONS = {"year": "the same period last year", "previous": "the period before"}
+# Every number the summary computes (alert rules may name any of them); the page and the digest show SUMMARY_METRICS.
+COMPUTED_METRICS = SUMMARY_METRICS + ("average_order_value", "median_days_between_orders")
 LATEST_EXPERIMENTS = 3
 
 
@@ -107,6 +111,11 @@ class LeadershipSummary:
         return next(n for n in self.numbers if n.key == key)
 
     @property
+    def shown(self) -> tuple[SummaryNumber, ...]:
+        """The leadership numbers, in the order the Summary and the digest show them."""
+        return tuple(n for n in self.numbers if n.key in SUMMARY_METRICS)
+
+    @property
     def comparison_label(self) -> str:
         return COMPARISONS[self.comparison]
 
@@ -155,6 +164,14 @@ def _change(key: str, name: str, window: Filters, now: dict, then: dict, now_val
         counts = [tuple(int(t[c]) for c in ("promoters", "passives", "detractors")) for t in (now, then)]
         d = nps_difference(counts[0], counts[1])
         low, high, p, method = d.ci_low, d.ci_high, d.p_value, d.method
+    elif key == "average_order_value":
+        def variance(t):
+            return float(t["order_value_sd"]) ** 2 if t["order_value_sd"] is not None and t["order_value_sd"] == \
+                t["order_value_sd"] else math.nan
+        _, se, low, high = welch_interval(now_values[key][0], variance(now), int(now["orders"]), value,
+                                          variance(then), int(then["orders"]))
+        p = two_sided_p(change / se) if se and se == se else math.nan
+        method = "Welch t interval of the difference of means"
     return Change(name, window.start, window.end, value, n, change, low, high, p, method)
 
 
@@ -188,7 +205,7 @@ def leadership_summary(store: Store, filters: Filters, comparison: str = "auto",
                 "periods would describe what they did before they reached it.")
     set_targets = targets(store, cursor)
     numbers = []
-    for key in SUMMARY_METRICS:
+    for key in COMPUTED_METRICS:
         if key == "predicted_revenue_90d":
             numbers.append(_clv_number(store, filters, set_targets.get(key), cursor))
             continue
