@@ -28,7 +28,7 @@ def change_chart(summary) -> alt.Chart:
     """Each change with its 95 % interval against a zero line: a bar crossing zero is within chance."""
     frame = change_frame(summary)
     title = f"Change against {summary.comparison_label} (points, 95 % interval)"
-    base = alt.Chart(frame).encode(y=alt.Y("metric:N", title=None, sort=None))
+    base = alt.Chart(frame).encode(y=alt.Y("metric:N", title=None, sort=None, axis=alt.Axis(labelLimit=260)))
     colour = alt.Color("verdict:N", title=None, scale=alt.Scale(domain=["beyond chance", "within chance"],
                                                                   range=["#1f5fa8", "#9aa5b1"]),
                        legend=alt.Legend(orient="bottom"))
@@ -38,12 +38,15 @@ def change_chart(summary) -> alt.Chart:
                  alt.Tooltip("ci_low:Q", title="95 % CI from (pts)", format="+.1f"),
                  alt.Tooltip("ci_high:Q", title="95 % CI to (pts)", format="+.1f")])
     points = base.mark_point(filled=True, size=80).encode(x="change:Q", color=colour)
-    zero = alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(strokeDash=[4, 3], color="#444").encode(x="zero:Q")
-    return (zero + bars + points).properties(height=max(90, 45 * len(frame)), width=520, title=title)
+    # The zero line shares the rows' data: a layer with its own data breaks the row axis in Streamlit
+    # (charts/experiments.py found the same).
+    zero = alt.Chart(frame).mark_rule(strokeDash=[4, 3], color="#444").encode(x=alt.datum(0))
+    # Streamlit fits the whole chart (legend and axis included) into this height.
+    return (zero + bars + points).properties(height=150 + 40 * max(1, len(frame)), title=title)
 
 
 def chart_png(chart: alt.TopLevelMixin, scale: float = 2.0) -> bytes:
     """The chart as PNG bytes (vl-convert renders Vega-Lite without a browser)."""
     import vl_convert
 
-    return vl_convert.vegalite_to_png(chart.to_json(), scale=scale)
+    return vl_convert.vegalite_to_png(chart.properties(width=520).to_json(), scale=scale)

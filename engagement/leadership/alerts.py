@@ -19,7 +19,7 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterable
+from typing import Callable, Iterable
 
 from engagement import metrics
 from engagement.leadership.summary import (
@@ -164,14 +164,19 @@ def evaluate(rule: AlertRule, summary: LeadershipSummary) -> AlertResult:
                        f"in {change.label} ({metrics.format_change(rule.metric, change.change)}, {why}).", number.value)
 
 
-def evaluate_all(store: Store, selected: Iterable[AlertRule] | None = None, cursor=None) -> list[AlertResult]:
-    """Evaluate every rule (or ``selected``), one summary per period length."""
+def evaluate_all(store: Store, selected: Iterable[AlertRule] | None = None, cursor=None,
+                 summary_for: Callable[[int], LeadershipSummary] | None = None) -> list[AlertResult]:
+    """Evaluate every rule (or ``selected``), one summary per period length (``summary_for(days)`` when the
+    caller has them cached, as the app does)."""
+    def compute(days: int) -> LeadershipSummary:
+        return leadership_summary(store, period_filters(store, days, cursor=cursor), cursor=cursor)
+
+    summary_for = summary_for or compute
     summaries: dict[int, LeadershipSummary] = {}
     out = []
     for rule in (rules(store, cursor) if selected is None else selected):
         if rule.period_days not in summaries:
-            summaries[rule.period_days] = leadership_summary(store, period_filters(store, rule.period_days,
-                                                                                    cursor=cursor), cursor=cursor)
+            summaries[rule.period_days] = summary_for(rule.period_days)
         out.append(evaluate(rule, summaries[rule.period_days]))
     return out
 

@@ -243,6 +243,26 @@ def latest_experiments(store: Store, cursor=None, limit: int = LATEST_EXPERIMENT
                   "srm_status": r["srm_status"], "verdict": r["primary_verdict"]} for _, r in listing.iterrows())
 
 
+def with_targets(summary: LeadershipSummary, set_targets: dict[str, Target]) -> LeadershipSummary:
+    """``summary`` with these targets (the app caches summaries per data version; targets change in between)."""
+    return replace(summary, numbers=tuple(replace(n, target=set_targets.get(n.key)) for n in summary.numbers))
+
+
+# How each change is judged, for the "How this is computed" expanders and the Methodology page.
+CHANGE_METHODS = {
+    "repeat_purchase_rate": "Change: Agresti-Caffo interval of the difference of two proportions (Agresti & Caffo "
+                            "2000).",
+    "returning_revenue_share": "Change: no interval (the share of revenue has none), so it is never called "
+                               "more than chance.",
+    "nps": "Change: adjusted-Wald interval of the difference of two NPS (Lewis & Sauro 2021).",
+    "active_loyalty_members_90d": "Change: Agresti-Caffo interval; the two windows largely share their members, so "
+                                  "the samples are not independent and the interval is conservative.",
+    "predicted_revenue_90d": "No change: one BG/NBD and Gamma-Gamma fit on the whole history (RFM and CLV page).",
+    "average_order_value": "Change: Welch t interval of the difference of two means.",
+    "median_days_between_orders": "Change: no interval.",
+}
+
+
 def with_comparison(summary: LeadershipSummary, comparison: str) -> LeadershipSummary:
     """The same summary leading with another comparison (no recomputation)."""
     return replace(summary, comparison=comparison, comparison_note=f"Compared with {COMPARISONS[comparison]}.")

@@ -1,0 +1,41 @@
+"""Methodology: every shared metric's definition, interval and source, rendered from the registry in the app."""
+
+import pandas as pd
+import streamlit as st
+
+from engagement import metrics, ui
+from engagement.leadership.summary import CHANGE_METHODS
+
+ui.current_filters()  # inside the app shell, like every page
+
+st.title("Methodology")
+st.markdown("How each number on these pages is defined and how its uncertainty is computed. The same "
+            "definitions are printed by the command line and kept in `docs/metrics.md`; they all come from one "
+            "registry (`engagement/metrics.py`), so they cannot drift apart.")
+
+UNITS = {"share": "share (%)", "money": "money ($)", "days": "days", "score": "score (-100 to +100)", "p": "p-value"}
+registry = pd.DataFrame([{
+    "Metric": m.label,
+    "Definition": m.formula,
+    "Unit": UNITS.get(m.unit, m.unit),
+    "Interval": m.interval_method,
+    "Change between periods": CHANGE_METHODS.get(m.key, "not compared between periods"),
+    "Computed by": m.computed_by,
+} for m in metrics.METRICS.values()])
+st.dataframe(registry, hide_index=True, width="stretch", column_config={
+    "Definition": st.column_config.TextColumn(width="large"),
+    "Change between periods": st.column_config.TextColumn(width="medium")})
+
+st.subheader("How metrics relate")
+for m in metrics.METRICS.values():
+    if m.relates_to:
+        st.markdown(f"**{ui.plain(m.label)}**: {ui.plain(m.relates_to)}")
+
+st.subheader("How headlines are worded")
+st.markdown(
+    "- A number **rose** or **fell** only when the 95 % interval of its change lies entirely above or below zero.\n"
+    "- Otherwise the headline says it is **about the same, within what chance explains**, and quotes the interval.\n"
+    "- A figure without an interval (revenue from returning customers) is given with its change, and the "
+    "headline says the change cannot be judged against chance.\n"
+    "- The Summary compares with the **same period last year** when the data covers it (seasonality makes "
+    "December against November meaningless), else with the period just before, and says which.")
