@@ -175,12 +175,14 @@ def _change(key: str, name: str, window: Filters, now: dict, then: dict, now_val
     return Change(name, window.start, window.end, value, n, change, low, high, p, method)
 
 
-def leadership_summary(store: Store, filters: Filters, comparison: str = "auto", cursor=None) -> LeadershipSummary:
+def leadership_summary(store: Store, filters: Filters, comparison: str = "auto", cursor=None,
+                       models: bool = True) -> LeadershipSummary:
     """The leadership numbers for ``filters``' window against the period before and the same period last year.
 
     ``comparison``: ``auto`` (last year when the data covers it), ``year`` or ``previous``: which change the
     headline and the significance flags lead with. Both changes are always computed when there is data.
     A segment filter selects customers by their stage today, so no change is computed then (see Overview).
+    ``models=False`` leaves out the CLV of the base and the experiments (a page that shows neither).
     """
     if comparison not in ("auto", *COMPARISONS):
         raise ValueError(f"comparison must be auto, year or previous, not {comparison!r}.")
@@ -207,12 +209,13 @@ def leadership_summary(store: Store, filters: Filters, comparison: str = "auto",
     numbers = []
     for key in COMPUTED_METRICS:
         if key == "predicted_revenue_90d":
-            numbers.append(_clv_number(store, filters, set_targets.get(key), cursor))
+            if models:
+                numbers.append(_clv_number(store, filters, set_targets.get(key), cursor))
             continue
         changes = {name: _change(key, name, window, now_totals, totals, now, kpis_from_totals(totals))
                    for name, (window, totals) in compared.items()}
         numbers.append(SummaryNumber(key, *now[key][:4], changes=changes, target=set_targets.get(key)))
-    return LeadershipSummary(filters, comparison, note, tuple(numbers), latest_experiments(store, cursor),
+    return LeadershipSummary(filters, comparison, note, tuple(numbers), latest_experiments(store, cursor) if models else (),
                              span.first_order_date, span.last_order_date)
 
 
