@@ -168,13 +168,17 @@ def evaluate_all(store: Store, selected: Iterable[AlertRule] | None = None, curs
                  summary_for: Callable[[int], LeadershipSummary] | None = None) -> list[AlertResult]:
     """Evaluate every rule (or ``selected``), one summary per period length (``summary_for(days)`` when the
     caller has them cached, as the app does)."""
+    chosen = rules(store, cursor) if selected is None else list(selected)
+    # The CLV fit and the experiments cost a second or more: only a rule on the CLV of the base needs them.
+    models = any(rule.metric == "predicted_revenue_90d" for rule in chosen)
+
     def compute(days: int) -> LeadershipSummary:
-        return leadership_summary(store, period_filters(store, days, cursor=cursor), cursor=cursor)
+        return leadership_summary(store, period_filters(store, days, cursor=cursor), cursor=cursor, models=models)
 
     summary_for = summary_for or compute
     summaries: dict[int, LeadershipSummary] = {}
     out = []
-    for rule in (rules(store, cursor) if selected is None else selected):
+    for rule in chosen:
         if rule.period_days not in summaries:
             summaries[rule.period_days] = summary_for(rule.period_days)
         out.append(evaluate(rule, summaries[rule.period_days]))
