@@ -114,3 +114,20 @@ def test_a_page_where_nothing_moved_says_so_without_a_direction():
     assert len(sentences) == 1
     assert "none of these numbers moved more than chance explains" in sentences[0]
     assert "rose" not in sentences[0] and "fell" not in sentences[0]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 300), st.integers(1, 300), st.integers(0, 300), st.integers(1, 300))
+def test_the_csat_headline_keeps_the_same_rule(s_a, n_a, s_b, n_b):
+    """The NPS and CSAT page's headline (CSAT has no registry entry) words its change by the same rule."""
+    from engagement.leadership.headlines import survey_headline
+
+    d = proportion_difference(min(s_a, n_a), n_a, min(s_b, n_b), n_b)
+    text = survey_headline(d, Filters(date(2025, 1, 1), date(2025, 1, 30)), "csat")
+    assert text.startswith("% satisfied (CSAT)")
+    if "rose" in text.split():
+        assert d.ci_low > 0 and d.difference > 0
+    if "fell" in text.split():
+        assert d.ci_high < 0 and d.difference < 0
+    if d.ci_low <= 0 <= d.ci_high:
+        assert "about the same" in text

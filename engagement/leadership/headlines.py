@@ -19,7 +19,9 @@ import math
 from typing import Sequence
 
 from engagement import metrics
+from engagement.filters import Filters
 from engagement.leadership.summary import SUMMARY_METRICS, Change, LeadershipSummary, SummaryNumber
+from engagement.voice.survey_scale import SurveyDifference
 
 ROSE, FELL = "rose", "fell"
 
@@ -42,21 +44,25 @@ def direction(change: Change) -> str | None:
 
 def change_sentence(key: str, value: float, change: Change | None) -> str:
     """One sentence on metric ``key``'s ``value`` against ``change``'s comparison window."""
-    label = metrics.metric(key).label
-    now = metrics.format_value(key, value)
+    return sentence(metrics.metric(key).label, value, change, lambda v: metrics.format_value(key, v),
+                    lambda c: metrics.format_change(key, c))
+
+
+def sentence(label: str, value: float, change: Change | None, show_value, show_change) -> str:
+    """:func:`change_sentence` for any number, given how to show a value and a change (the NPS page's CSAT)."""
+    now = show_value(value)
     if _missing(value):
         return f"{label}: no data in this period."
     if change is None:
         return f"{label} is {now}."
     if _missing(change.value) or not change.n:
         return f"{label} is {now}; {change.label} has no data to compare with."
-    then = metrics.format_value(key, change.value)
-    delta = metrics.format_change(key, change.change)
+    then = show_value(change.value)
+    delta = show_change(change.change)
     if not change.has_interval:
         return (f"{label} is {now} against {then} in {change.label} ({delta}); no interval is computed for this "
                 "figure, so whether the change is more than chance cannot be said.")
-    interval = (f"95 % CI of the change {metrics.format_change(key, change.ci_low)} to "
-                f"{metrics.format_change(key, change.ci_high)}")
+    interval = f"95 % CI of the change {show_change(change.ci_low)} to {show_change(change.ci_high)}"
     word = direction(change)
     if word is not None:
         return f"{label} {word} from {then} to {now} against {change.label} ({delta}), more than chance explains ({interval})."
@@ -65,6 +71,16 @@ def change_sentence(key: str, value: float, change: Change | None) -> str:
                 f"({interval}) and the estimate disagree in sign, so no direction is claimed.")
     return (f"{label} is about the same as in {change.label} ({then} then, {now} now; {delta}), within what "
             f"chance explains ({interval}).")
+
+
+def survey_headline(d: SurveyDifference, previous: Filters, kind: str) -> str:
+    """The NPS and CSAT page's headline from its comparison with the period before (``compare_with_previous_
+    period``): the same rule as every headline."""
+    change = Change("previous", previous.start, previous.end, d.score_b, d.n_b, d.difference, d.ci_low, d.ci_high,
+                    d.p_value, d.method)
+    if kind == "nps":
+        return change_sentence("nps", d.score_a, change)
+    return sentence("% satisfied (CSAT)", d.score_a, change, lambda v: f"{v:.1f}%", lambda c: f"{c:+.1f} pts")
 
 
 def _phrase_about_same(numbers: Sequence[SummaryNumber], comparison: str, label: str) -> str:
