@@ -1,6 +1,5 @@
 """Methodology: every shared metric's definition, interval and source, rendered from the registry in the app."""
 
-import pandas as pd
 import streamlit as st
 
 from engagement import metrics, ui
@@ -13,18 +12,14 @@ st.markdown("How each number on these pages is defined and how its uncertainty i
             "definitions are printed by the command line and kept in `docs/metrics.md`; they all come from one "
             "registry (`engagement/metrics.py`), so they cannot drift apart.")
 
-UNITS = {"share": "share (%)", "money": "money ($)", "days": "days", "score": "score (-100 to +100)", "p": "p-value"}
-registry = pd.DataFrame([{
-    "Metric": m.label,
-    "Definition": m.formula,
-    "Unit": UNITS.get(m.unit, m.unit),
-    "Interval": m.interval_method,
-    "Change between periods": CHANGE_METHODS.get(m.key, "not compared between periods"),
-    "Computed by": m.computed_by,
-} for m in metrics.METRICS.values()])
-st.dataframe(registry, hide_index=True, width="stretch", column_config={
-    "Definition": st.column_config.TextColumn(width="large"),
-    "Change between periods": st.column_config.TextColumn(width="medium")})
+UNITS = {"share": "a share (%)", "money": "money ($)", "days": "days", "score": "a score from -100 to +100",
+         "p": "a p-value"}
+# One block per metric, not a table: a table cuts long definitions off at the column's width.
+for m in metrics.METRICS.values():
+    st.markdown(f"**{ui.plain(m.label)}**: {ui.plain(m.formula)}.")
+    st.caption(ui.plain(f"Unit: {UNITS.get(m.unit, m.unit)} · 95 % interval: {m.interval_method} · "
+                        f"{CHANGE_METHODS.get(m.key, 'Not compared between periods.')} · "
+                        f"Computed by {m.computed_by} (key {m.key})"))
 
 st.subheader("How metrics relate")
 for m in metrics.METRICS.values():
