@@ -31,6 +31,7 @@ from typing import Iterator
 import duckdb
 
 from engagement.intake.inflated_size import inflation_bound, inflation_problem, zip_size
+from engagement.warehouse.sandbox import escape_wildcards
 
 RAW_TABLE = "raw_input"
 ROW_COLUMN = "file_row"
@@ -92,8 +93,7 @@ def file_literal(path: Path) -> str:
     each such character is written as a one-character class (``[*]``), which matches only itself. The path
     is made absolute so that no prefix of a relative name (``s3:``, ``http:``) is taken for a protocol.
     """
-    escaped = "".join(f"[{ch}]" if ch in "*?[" else ch for ch in str(Path(path).absolute()))
-    return _literal(escaped)
+    return _literal(escape_wildcards(Path(path).absolute()))
 
 
 def sniff_format(head: bytes, name: str) -> str:

@@ -29,6 +29,13 @@ from typing import Any, Iterable, Iterator
 from engagement import config
 
 
+def escape_wildcards(path: str | Path) -> str:
+    """``path`` with each of DuckDB's glob characters (``*``, ``?``, ``[``) written as a one-character class
+    (``[*]``), which matches only itself: DuckDB expands them in any path it reads, and ``[ab].csv`` would read
+    ``a.csv``. Readers name files this way, so the sandbox allows the same spelling."""
+    return "".join(f"[{ch}]" if ch in "*?[" else ch for ch in str(path))
+
+
 def _real(path: str | Path) -> Path:
     return Path(os.path.realpath(path))
 
@@ -59,7 +66,7 @@ def harden(connection: Any, readable: Iterable[str | Path] = (), *, data_dir: st
             if not Path(path).is_dir() and any(ch in str(path) for ch in "*?["):
                 # DuckDB checks the path it is given, and readers name such a file with each wildcard
                 # written as a one-character class (readers.file_literal): allow that spelling too.
-                files.append(Path("".join(f"[{ch}]" if ch in "*?[" else ch for ch in str(_real(path)))))
+                files.append(Path(escape_wildcards(_real(path))))
         # DuckDB spills large sorts and joins to its temp directory: keep that usable.
         temp = cursor.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
         if temp:
