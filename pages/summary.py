@@ -51,8 +51,8 @@ st.subheader("Latest experiments")
 if not summary.experiments:
     st.caption("No experiments loaded.")
 for experiment in summary.experiments:
-    st.markdown(f"**{ui.plain(experiment['name'])}** ({ui.plain(experiment['status'])}): "
-                f"{ui.plain(experiment['verdict'])}")
+    st.markdown(f"**{ui.plain(experiment['name'])}**: {ui.plain(headlines.experiment_phrase(experiment))}.")
+    st.caption(ui.plain(experiment["verdict"]))
 
 st.subheader("Go deeper")
 links = st.columns(5)

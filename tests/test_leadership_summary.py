@@ -110,3 +110,17 @@ def test_target_values_as_people_type_them(key, text, value):
 def test_bad_target_values_are_refused(key, text):
     with pytest.raises(ValueError):
         targets_module.parse_target_value(key, text)
+
+
+def test_latest_experiments_read_in_plain_words(summary):
+    """The demo plants one e-mail test with a true lift (recommendations) and null ones; a sample-ratio mismatch
+    overrides any status (its numbers cannot be trusted)."""
+    from engagement.leadership.headlines import experiment_phrase
+
+    phrases = {e["experiment_id"]: experiment_phrase(e) for e in summary.experiments}
+    assert phrases["EXP-recs-email"] == "the treatment raised conversion, more than chance explains"
+    assert all(e["status"] != "positive" or "raised" in phrases[e["experiment_id"]] for e in summary.experiments)
+    assert experiment_phrase({"primary_metric": "conversion", "status": "positive", "srm_status": "mismatch"}) \
+        .startswith("results not trustworthy")
+    assert experiment_phrase({"primary_metric": "revenue_per_customer", "status": "inconclusive"}).startswith(
+        "no clear difference in revenue per customer")

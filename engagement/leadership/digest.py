@@ -19,7 +19,7 @@ from typing import Sequence
 
 from engagement import metrics
 from engagement.leadership.alerts import AlertResult
-from engagement.leadership.headlines import change_sentence, headline, period_phrase
+from engagement.leadership.headlines import change_sentence, experiment_phrase, headline, period_phrase
 from engagement.leadership.summary import COMPARISONS, LeadershipSummary
 
 FORMATS = ("pdf", "html", "md")
@@ -34,7 +34,7 @@ class DigestContent:
     columns: list[str]
     rows: list[list[str]]
     sentences: list[str]
-    experiments: list[tuple[str, str, str]]  # name, status, verdict
+    experiments: list[tuple[str, str, str]]  # name, plain phrase, the full verdict
     alerts: list[tuple[bool, str, str]]  # triggered, rule, message
     annotations: list[tuple[str, str]]  # day, note
     images: list[tuple[str, bytes]] = field(default_factory=list)  # title, PNG
@@ -78,7 +78,7 @@ def digest_content(summary: LeadershipSummary, alert_results: Sequence[AlertResu
                      _change_cell(n.key, n.change("year")) if n.changes else "–",
                      _change_cell(n.key, n.change("previous")) if n.changes else "–", target])
         sentences.append(change_sentence(n.key, n.value, n.change(summary.comparison)) + (f" {n.note}" if n.note else ""))
-    experiments = [(str(e["name"]), str(e["status"]), str(e["verdict"])) for e in summary.experiments]
+    experiments = [(str(e["name"]), experiment_phrase(e), str(e["verdict"])) for e in summary.experiments]
     alerts = [(r.triggered, r.rule.describe(), r.message) for r in sorted(alert_results, key=lambda r: not r.triggered)]
     return DigestContent(f"Engagement digest: {f.start:%d %b %Y} – {f.end:%d %b %Y}", stamp, headline(summary),
                          columns, rows, sentences, experiments, alerts,
@@ -114,7 +114,7 @@ def _sections(content: DigestContent, esc, heading: str, item: str) -> list[str]
     out += [f"{item}{'TRIGGERED' if t else 'ok'}: {esc(rule)}. {esc(msg)}" for t, rule, msg in content.alerts] or \
         [f"{item}No alert rules are set (`python -m engagement alerts add`)."]
     out += ["", f"{heading}Latest experiments", ""]
-    out += [f"{item}{esc(name)} ({esc(status)}): {esc(verdict)}" for name, status, verdict in content.experiments] or \
+    out += [f"{item}{esc(name)}: {esc(phrase)}. Details: {esc(verdict)}" for name, phrase, verdict in content.experiments] or \
         [f"{item}No experiments loaded."]
     out += ["", f"{heading}Annotations", ""]
     out += [f"{item}{esc(day)}: {esc(note)}" for day, note in content.annotations] or [f"{item}None in this period."]

@@ -108,6 +108,24 @@ def headline(summary: LeadershipSummary, keys: Sequence[str] = SUMMARY_METRICS, 
     return sentences
 
 
+# An experiment's verdict in a CX lead's words; the full verdict (interval, correction, power) stays beside it.
+_EXPERIMENT_WORDS = {
+    "positive": "the treatment raised {metric}, more than chance explains",
+    "negative": "the treatment lowered {metric}, more than chance explains",
+    "inconclusive": "no clear difference in {metric}: what was measured is within what chance explains",
+    "early": "too early to tell for {metric}: fewer units than planned so far",
+    "untrustworthy": "results not trustworthy: the arms' sizes do not match the planned split",
+    "no_data": "no data for {metric} yet",
+}
+
+
+def experiment_phrase(experiment: dict) -> str:
+    """One plain phrase for a row of ``summary.latest_experiments`` (its primary metric's status)."""
+    metric = str(experiment.get("primary_metric") or "the primary metric").replace("_", " ")
+    status = "untrustworthy" if experiment.get("srm_status") == "mismatch" else str(experiment.get("status"))
+    return _EXPERIMENT_WORDS.get(status, "{metric}: " + status).format(metric=metric)
+
+
 def period_phrase(summary: LeadershipSummary) -> str:
     f = summary.filters
     return f"{f.start:%d %b %Y} – {f.end:%d %b %Y} ({f.days:,} days)"
