@@ -173,12 +173,17 @@ def render_pdf(content: DigestContent) -> bytes:
                   colWidths=[3.3 * cm, 2.6 * cm, 4.6 * cm, 4.6 * cm, 2.7 * cm], repeatRows=1)
     table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP"),
                                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef2f7"))]))
-    story += [table, Spacer(1, 6)] + [Paragraph("• " + escape(s), small) for s in content.sentences]
+    images = []
     for title, png in content.images:
         image = Image(io.BytesIO(png))
-        width = min(doc.width, image.imageWidth * 0.5)
-        image.drawWidth, image.drawHeight = width, image.imageHeight * width / image.imageWidth
-        story += [Spacer(1, 8), image]
+        # At most 85 % of the text width and 8 cm high, so the first chart fits on the first page.
+        scale = min(doc.width * 0.85 / image.imageWidth, 8 * cm / image.imageHeight)
+        image.drawWidth, image.drawHeight = image.imageWidth * scale, image.imageHeight * scale
+        images.append([Spacer(1, 8), image])
+    story += [table, *(images[0] if images else [])]  # the changes chart right under the numbers it draws
+    story += [Spacer(1, 6)] + [Paragraph("• " + escape(s), small) for s in content.sentences]
+    for extra in images[1:]:
+        story += extra
     for line in _sections(content, escape, "\x00", "\x01"):
         if line.startswith("\x00"):
             story.append(Paragraph(line[1:], styles["Heading2"]))
