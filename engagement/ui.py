@@ -741,7 +741,10 @@ def leadership_settings(store: Store, summary: Any) -> None:
     from engagement.leadership.summary import COMPUTED_METRICS, SUMMARY_METRICS
 
     rules = alerts.rules(store)
-    with st.expander(f"Targets and alert rules ({len(rules)} rules)"):
+    saved = st.session_state.pop("leadership_saved", None)
+    with st.expander(f"Targets and alert rules ({len(rules)} rules)", expanded=saved is not None):
+        if saved:
+            st.success(saved)
         last = {e["rule_id"]: e for e in alerts.latest_events(store)}
         for rule in rules:
             seen = last.get(rule.rule_id)
@@ -760,7 +763,9 @@ def leadership_settings(store: Store, summary: Any) -> None:
                 try:
                     targets.set_target(store, key, targets.parse_target_value(key, value), direction,
                                        actor=current_actor())
-                    st.success(f"Target set for {metrics.metric(key).label}.")
+                    # Run the page again: the cards above were drawn before this save.
+                    st.session_state["leadership_saved"] = f"Target set for {metrics.metric(key).label}."
+                    st.rerun()
                 except (ValueError, WriteRefused) as exc:
                     st.error(plain(exc))
         with st.form("leadership_alert"):
@@ -773,6 +778,7 @@ def leadership_settings(store: Store, summary: Any) -> None:
                 try:
                     amount = targets.parse_target_value(key, threshold) if threshold.strip() else None
                     alerts.add_rule(store, key, kind, amount, email=email.strip() or None, actor=current_actor())
-                    st.success("Alert rule added; it is evaluated after every load.")
+                    st.session_state["leadership_saved"] = "Alert rule added; it is evaluated after every load."
+                    st.rerun()
                 except (ValueError, WriteRefused) as exc:
                     st.error(plain(exc))

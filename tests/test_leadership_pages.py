@@ -64,3 +64,39 @@ def test_the_changes_chart_draws_each_interval_around_zero(demo_store):
     assert marks == ["rule", "rule", "point"] and spec["layer"][0]["encoding"]["x"] == {"datum": 0}
     # Every layer reads the rows' data (a layer with its own data breaks the row axis in Streamlit).
     assert all("data" not in layer for layer in spec["layer"])
+
+
+def test_an_analyst_sets_a_target_on_the_summary_and_the_card_shows_it(demo_db_path, tmp_path, monkeypatch):
+    """Without sign-in the app is local and its user an analyst: the form writes through the store as that user,
+    and the card reads the target at once (targets are not cached with the data)."""
+    import shutil
+
+    from engagement import ui
+    from engagement.leadership.targets import targets
+    from engagement.warehouse.access import LOCAL_ACTOR
+    from engagement.workbench import open_workbench
+
+    db = tmp_path / "writable.duckdb"
+    shutil.copy(demo_db_path, db)
+    monkeypatch.setenv("ENGAGEMENT_DB", str(db))
+    monkeypatch.delenv("ENGAGEMENT_READ_ONLY", raising=False)
+    monkeypatch.setenv("ENGAGEMENT_SNAPSHOTS", "0")
+    ui.get_store.clear()
+    try:
+        at = _page("pages/summary.py")
+        metric = next(s for s in at.selectbox if s.label == "Metric")  # the target form's (it comes first)
+        metric.set_value("nps")
+        next(t for t in at.text_input if t.label == "Target").input("99")
+        next(b for b in at.button if b.label == "Set target").click()
+        at.run()
+        assert not at.exception, [e.message for e in at.exception]
+        nps_caption = [c.value for c in at.caption if "target: at least +99" in c.value]
+        assert nps_caption and "missed" in nps_caption[0]
+        assert [x.value for x in at.success] == ["Target set for NPS."]
+        ui.get_store().close()
+        ui.get_store.clear()
+        store = open_workbench(db, read_only=True)
+        assert targets(store)["nps"].set_by == LOCAL_ACTOR.name
+        store.close()
+    finally:
+        ui.get_store.clear()
