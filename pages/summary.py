@@ -29,6 +29,9 @@ summary = with_targets(ui.view_data(leadership_summary, filters, comparison or "
 ui.headline(headlines.headline(summary))
 st.caption(ui.plain(f"{headlines.period_phrase(summary)}. {summary.comparison_note} Colour marks a change beyond "
                     "chance; grey, one within what chance explains."))
+# The chart before the cards: on a phone the cards stack, and the picture should come first.
+if not change_frame(summary).empty:
+    st.altair_chart(change_chart(summary), width="stretch")
 ui.summary_cards(summary)
 
 
@@ -39,9 +42,6 @@ def summary_for(days: int):
 st.subheader("Alerts")
 results = alerts.evaluate_all(store, summary_for=summary_for)
 ui.triggered_alerts(results)
-
-if not change_frame(summary).empty:
-    st.altair_chart(change_chart(summary), width="stretch")
 
 content = digest_content(summary, results)
 st.subheader("The numbers against both comparisons")

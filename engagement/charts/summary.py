@@ -27,7 +27,7 @@ def change_frame(summary) -> pd.DataFrame:
 def change_chart(summary) -> alt.Chart:
     """Each change with its 95 % interval against a zero line: a bar crossing zero is within chance."""
     frame = change_frame(summary)
-    title = f"Change against {summary.comparison_label} (points, 95 % interval)"
+    title = [f"Change against {summary.comparison_label}", "in points, with 95 % intervals"]  # two short lines
     base = alt.Chart(frame).encode(y=alt.Y("metric:N", title=None, sort=None, axis=alt.Axis(labelLimit=260)))
     colour = alt.Color("verdict:N", title=None, scale=alt.Scale(domain=["beyond chance", "within chance"],
                                                                   range=["#1f5fa8", "#9aa5b1"]),
@@ -42,7 +42,7 @@ def change_chart(summary) -> alt.Chart:
     # (charts/experiments.py found the same).
     zero = alt.Chart(frame).mark_rule(strokeDash=[4, 3], color="#444").encode(x=alt.datum(0))
     # Streamlit fits the whole chart (legend and axis included) into this height.
-    return (zero + bars + points).properties(height=150 + 40 * max(1, len(frame)), title=title)
+    return (zero + bars + points).properties(height=200 + 45 * max(1, len(frame)), title=title)
 
 
 def chart_png(chart: alt.TopLevelMixin, scale: float = 2.0) -> bytes:
