@@ -83,11 +83,12 @@ def survey_headline(d: SurveyDifference, previous: Filters, kind: str) -> str:
     return sentence("% satisfied (CSAT)", d.score_a, change, lambda v: f"{v:.1f}%", lambda c: f"{c:+.1f} pts")
 
 
-def _phrase_about_same(numbers: Sequence[SummaryNumber], comparison: str, label: str) -> str:
+def _phrase_about_same(numbers: Sequence[SummaryNumber], label: str) -> str:
     listed = [f"{n.label.lower() if n.key != 'nps' else n.label} {metrics.format_value(n.key, n.value)}"
               for n in numbers]
     joined = listed[0] if len(listed) == 1 else ", ".join(listed[:-1]) + " and " + listed[-1]
-    return (f"Against {label}, none of these numbers moved more than chance explains: {joined}.")
+    verb = "is" if len(listed) == 1 else "are"
+    return f"Against {label}, {joined} {verb} about the same, within what chance explains."
 
 
 def headline(summary: LeadershipSummary, keys: Sequence[str] = SUMMARY_METRICS, most: int = 2) -> list[str]:
@@ -100,10 +101,12 @@ def headline(summary: LeadershipSummary, keys: Sequence[str] = SUMMARY_METRICS, 
     moved = sorted(((n, c) for n, c in with_change if direction(c) is not None), key=lambda nc: nc[1].p_value)
     sentences = [change_sentence(n.key, n.value, c) for n, c in moved[:most]]
     if not sentences:
-        judged = [n for n, c in with_change if c.has_interval and c.n]
-        if judged:
-            sentences.append(_phrase_about_same(judged, summary.comparison, summary.comparison_label))
-        else:
+        # Beyond chance but the estimate and its interval disagree in sign (tiny samples): said, not summed up.
+        sentences = [change_sentence(n.key, n.value, c) for n, c in with_change if c.significant][:most]
+        judged = [n for n, c in with_change if c.has_interval and c.n and not c.significant]
+        if judged and len(sentences) < most:
+            sentences.append(_phrase_about_same(judged, summary.comparison_label))
+        if not sentences:
             sentences.append(change_sentence(with_change[0][0].key, with_change[0][0].value, with_change[0][1]))
     return sentences
 

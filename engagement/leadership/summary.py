@@ -265,7 +265,3 @@ CHANGE_METHODS = {
     "median_days_between_orders": "Change: no interval.",
 }
 
-
-def with_comparison(summary: LeadershipSummary, comparison: str) -> LeadershipSummary:
-    """The same summary leading with another comparison (no recomputation)."""
-    return replace(summary, comparison=comparison, comparison_note=f"Compared with {COMPARISONS[comparison]}.")
