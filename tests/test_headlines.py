@@ -132,3 +132,23 @@ def test_the_csat_headline_keeps_the_same_rule(s_a, n_a, s_b, n_b):
         assert d.ci_high < 0 and d.difference < 0
     if d.ci_low <= 0 <= d.ci_high:
         assert "about the same" in text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(changes(), min_size=1, max_size=4, unique_by=lambda c: c[0]))
+def test_a_page_headline_claims_only_what_each_interval_supports(cases):
+    """Whole headlines: at most two sentences, and each direction word belongs to a change whose interval lies
+    on that side of zero."""
+    numbers = tuple(SummaryNumber(key, now, 100, math.nan, math.nan, changes={"year": change})
+                    for key, now, change in cases)
+    summary = LeadershipSummary(Filters(date(2026, 1, 1), date(2026, 1, 30)), "year", "", numbers, (), None, None)
+    sentences = headline(summary)
+    assert 1 <= len(sentences) <= 2
+    for text in sentences:
+        for key, now, change in cases:
+            if text.startswith(metrics.metric(key).label + " rose"):
+                assert change.ci_low > 0 and change.change > 0
+            if text.startswith(metrics.metric(key).label + " fell"):
+                assert change.ci_high < 0 and change.change < 0
+        if "about the same" in text and text.startswith("Against"):
+            assert "rose" not in text.split() and "fell" not in text.split()
