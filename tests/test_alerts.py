@@ -127,3 +127,19 @@ def test_alerts_cli_json(tmp_path, capsys, demo_db_path):
     assert main(["alerts", "add", "nps", "sideways", "3", "--db", str(db)]) == 2  # usage error
     assert main(["targets", "set", "nps", "150", "--db", str(db)]) == 1
     assert "-100 to +100" in capsys.readouterr().err
+
+
+def test_smtp_settings_come_from_the_environment_and_never_send_a_password_in_clear():
+    from engagement.leadership.mail import MailError, settings_from_env
+
+    with pytest.raises(MailError, match="ENGAGEMENT_SMTP_HOST"):
+        settings_from_env({})
+    tls = settings_from_env({"ENGAGEMENT_SMTP_HOST": "smtp.example.com", "ENGAGEMENT_SMTP_STARTTLS": "1",
+                             "ENGAGEMENT_SMTP_USER": "u@example.com", "ENGAGEMENT_SMTP_PASSWORD": "secret"})
+    assert (tls.port, tls.starttls, tls.sender) == (587, True, "u@example.com")
+    with pytest.raises(MailError, match="unencrypted"):
+        settings_from_env({"ENGAGEMENT_SMTP_HOST": "smtp.example.com", "ENGAGEMENT_SMTP_USER": "u",
+                           "ENGAGEMENT_SMTP_PASSWORD": "secret"})
+    with pytest.raises(MailError, match="must be numbers"):
+        settings_from_env({"ENGAGEMENT_SMTP_HOST": "h", "ENGAGEMENT_SMTP_PORT": "twenty-five"})
+    assert settings_from_env({"ENGAGEMENT_SMTP_HOST": "h"}).port == 25
