@@ -152,3 +152,26 @@ def test_a_page_headline_claims_only_what_each_interval_supports(cases):
                 assert change.ci_high < 0 and change.change < 0
         if "about the same" in text and text.startswith("Against"):
             assert "rose" not in text.split() and "fell" not in text.split()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["difference", "ratio"]), st.sampled_from(["share", "money"]), finite, finite, finite)
+def test_engaged_against_unengaged_says_higher_or_lower_only_beyond_chance(kind, unit, a, b, c):
+    """The Engagement page's headline: "higher"/"lower" only when the contrast's interval excludes no difference
+    (0 for a difference, 1 for a ratio)."""
+    from engagement.leadership.headlines import segment_sentence
+    from engagement.value.engagement_score import SegmentComparison, SegmentValue
+
+    low, estimate, high = sorted((a, b, c))
+    if kind == "ratio":
+        low, estimate, high = 1 + low, 1 + estimate, 1 + high
+    null = 1.0 if kind == "ratio" else 0.0
+    comparison = SegmentComparison("repeat_rate", unit, SegmentValue(0.5, 0.4, 0.6, 100),
+                                   SegmentValue(0.3, 0.2, 0.4, 100), kind, estimate, low, high)
+    text = segment_sentence(comparison)
+    if " higher " in text:
+        assert low > null and estimate > null
+    if " lower " in text:
+        assert high < null and estimate < null
+    if low <= null <= high:
+        assert "about the same" in text and "within what chance explains" in text

@@ -111,6 +111,44 @@ def headline(summary: LeadershipSummary, keys: Sequence[str] = SUMMARY_METRICS, 
     return sentences
 
 
+def _segment_value(value: float, unit: str) -> str:
+    return f"{value * 100:.1f}%" if unit == "share" else f"${value:,.2f}"
+
+
+def _segment_contrast(value: float, unit: str, kind: str) -> str:
+    if kind == "ratio":
+        return f"{value:.2f}x"
+    if unit == "share":
+        return f"{value * 100:+.1f} pts"
+    return f"{'-' if value < 0 else '+'}${abs(value):,.2f}"
+
+
+def segment_sentence(comparison) -> str:
+    """Engaged against unengaged customers on one metric (``value/engagement_score.SegmentComparison``): "higher" or
+    "lower" only when the contrast's 95 % interval excludes no difference (0 for a difference, 1 for a ratio)."""
+    c = comparison
+    unit, kind = c.unit, c.contrast_kind
+    engaged, unengaged = _segment_value(c.engaged.value, unit), _segment_value(c.unengaged.value, unit)
+    if _missing(c.contrast) or not c.engaged.n or not c.unengaged.n:
+        return f"{c.label}: not enough engaged and unengaged customers to compare."
+    null = 1.0 if kind == "ratio" else 0.0
+    named = "ratio" if kind == "ratio" else "difference"
+    interval = (f"{named} {_segment_contrast(c.contrast, unit, kind)}, 95 % CI "
+                f"{_segment_contrast(c.contrast_low, unit, kind)} to {_segment_contrast(c.contrast_high, unit, kind)}")
+    if _missing(c.contrast_low) or _missing(c.contrast_high):
+        return (f"{c.label} is {engaged} for engaged customers and {unengaged} for the others; there is no interval "
+                "to judge the gap against chance.")
+    if c.contrast_low > null and c.contrast > null:
+        word = "higher"
+    elif c.contrast_high < null and c.contrast < null:
+        word = "lower"
+    else:
+        return (f"{c.label} is about the same for engaged ({engaged}) and other customers ({unengaged}), within "
+                f"what chance explains ({interval}).")
+    return (f"{c.label} is {word} for engaged customers: {engaged} against {unengaged} for the others ({interval}), "
+            "more than chance explains; an association, not proof that engagement causes it.")
+
+
 # An experiment's verdict in a CX lead's words; the full verdict (interval, correction, power) stays beside it.
 _EXPERIMENT_WORDS = {
     "positive": "the treatment raised {metric}, more than chance explains",
