@@ -175,3 +175,22 @@ def test_engaged_against_unengaged_says_higher_or_lower_only_beyond_chance(kind,
         assert high < null and estimate < null
     if low <= null <= high:
         assert "about the same" in text and "within what chance explains" in text
+
+
+@settings(max_examples=200, deadline=None)
+@given(finite, finite, finite, st.booleans())
+def test_the_roi_headline_says_it_paid_back_only_beyond_chance(a, b, c, observational):
+    """"paid back" only when the ROI's interval lies above break-even, "less than it cost" only below it."""
+    from types import SimpleNamespace
+
+    from engagement.leadership.headlines import roi_sentence
+
+    low, roi, high = sorted((4 * a, 4 * b, 4 * c))
+    text = roi_sentence(SimpleNamespace(roi=roi, roi_ci_low=low, roi_ci_high=high, cost=1000.0), observational)
+    if "paid back more than it cost" in text:
+        assert low > 0 and roi > 0
+    if "less than it cost" in text:
+        assert high < 0 and roi < 0
+    if low <= 0 <= high:
+        assert "within what chance explains" in text
+    assert ("observational estimate" in text) == observational

@@ -149,6 +149,27 @@ def segment_sentence(comparison) -> str:
             "more than chance explains; an association, not proof that engagement causes it.")
 
 
+def roi_sentence(result, observational: bool = False) -> str:
+    """The ROI page's headline (``value/roi.RoiResult``): "paid back" only when the ROI's 95 % interval lies above
+    break-even (0), "did not pay back" only when it lies below."""
+    r = result
+    if _missing(r.roi):
+        return "The return cannot be computed for this selection."
+    interval = f"95 % CI {r.roi_ci_low:+.0%} to {r.roi_ci_high:+.0%}" if not (
+        _missing(r.roi_ci_low) or _missing(r.roi_ci_high)) else "no interval"
+    caveat = (" This is an observational estimate: engaged customers differ in ways the model cannot see, so it "
+              "likely overstates what the spending causes.") if observational else ""
+    if interval == "no interval":
+        return f"The return on ${r.cost:,.0f} of spending is {r.roi:+.0%}, with no interval to judge it against chance.{caveat}"
+    if r.roi_ci_low > 0 and r.roi > 0:
+        verdict = "it paid back more than it cost, beyond what chance explains"
+    elif r.roi_ci_high < 0 and r.roi < 0:
+        verdict = "it returned less than it cost, beyond what chance explains"
+    else:
+        verdict = "whether it pays back is within what chance explains (the interval includes break-even)"
+    return f"The return on ${r.cost:,.0f} of spending is {r.roi:+.0%} ({interval}): {verdict}.{caveat}"
+
+
 # An experiment's verdict in a CX lead's words; the full verdict (interval, correction, power) stays beside it.
 _EXPERIMENT_WORDS = {
     "positive": "the treatment raised {metric}, more than chance explains",
