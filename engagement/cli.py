@@ -20,10 +20,16 @@
     python -m engagement report experiment EXPERIMENT_ID [--window-days 30] --format json|csv
     python -m engagement report loads [--limit N] --format json|csv    (who loaded, undid, saved what)
     python -m engagement annotations add DATE "NOTE" | list [--start --end] [--format json|csv] | remove ID
+    python -m engagement digest [--period 30d] [--comparison auto|year|previous] --format pdf|html|md --out FILE
+        [--email TO]
+    python -m engagement alerts add METRIC below|above|down_by|up_by|below_target [THRESHOLD] [--email TO]
+    python -m engagement alerts list|check|remove RULE_ID
+    python -m engagement targets set METRIC VALUE [--direction at_least|at_most] | list | remove METRIC
 
-Commands that write (demo, ingest, undo, upgrade, annotations add/remove) act as an analyst (``cli:<user>`` in
-the audit trail): shell access to the database file is trust already. Reports open the database read-only, or, when
-the app holds it, the app's latest read-only snapshot (they say so on stderr, with the load it reflects).
+Commands that write (demo, ingest, undo, upgrade, annotations add/remove, alerts add/remove,
+targets set/remove) act as an analyst (``cli:<user>`` in the audit trail):
+shell access to the database file is trust already. Reports open the database read-only, or, when the app
+holds it, the app's latest read-only snapshot (they say so on stderr, with the load it reflects).
 
 Results go to stdout; errors go to stderr with exit code 1 (2 for usage errors).
 
@@ -38,7 +44,7 @@ import sys
 from typing import Callable
 
 from engagement.commands import annotations as annotation_commands
-from engagement.commands import engagement_roi, experiments, intake, reports, sql, surveys
+from engagement.commands import engagement_roi, experiments, intake, leadership, reports, sql, surveys
 from engagement.commands.common import CliError, close_opened_stores
 
 
@@ -64,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_sql_parser(commands)
     experiments.add_abtest_parser(commands)
     annotation_commands.add_annotations_parser(commands)
+    leadership.add_leadership_parsers(commands)
     return parser
 
 

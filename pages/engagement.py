@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from engagement import ui
+from engagement.leadership.headlines import segment_sentence
 from engagement.notebook.export import LibraryCall
 from engagement.charts import engagement as charts
 from engagement.value.engagement_score import (
@@ -13,6 +14,7 @@ from engagement.value.engagement_score import (
 
 filters = ui.current_filters()
 st.title("Engagement")
+headline_slot = st.container()  # filled once the weights below are read: the headline comes first on the page
 st.caption(f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y} ({filters.days:,} days). {SCORE_DEFINITION}")
 
 defaults = EngagementWeights()
@@ -35,6 +37,8 @@ if view.customers == 0:
     st.stop()
 
 repeat, revenue, ltv = view.comparisons
+with headline_slot:
+    ui.headline([segment_sentence(repeat), segment_sentence(revenue)])
 share = view.engaged_revenue_share
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Engaged customers", f"{view.engaged_customers:,}", border=True,

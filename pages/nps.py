@@ -3,6 +3,7 @@
 import streamlit as st
 
 from engagement import metrics, ui
+from engagement.leadership.headlines import survey_headline
 from engagement.notebook.export import LibraryCall
 from engagement.charts import nps as charts
 from engagement.voice.themes import MAX_COMMENTS, PROBLEM_TEXT, survey_comment_themes
@@ -22,15 +23,15 @@ definition = (
     "NPS = % promoters (9-10) minus % detractors (0-6), from -100 to +100." if survey == "NPS"
     else "% satisfied = share of answers of 4 or 5 on the 1-5 scale; 3 is neutral, 1-2 dissatisfied."
 )
-st.caption(f"{ui.plain(definition)} Answers given {filters.start:%d %b %Y} – {filters.end:%d %b %Y} by the selected "
-           f"customers. 95 % intervals: {ui.plain(scale.interval_method)}.")
-
 overall = ui.view_data(survey_breakdown, filters, scale)
 if overall.empty or int(overall["responses"].sum()) == 0:
     st.warning(f"No {ui.plain(survey)} answers in this period and selection. Widen the date range or clear the filters.")
     st.stop()
 row = overall.iloc[0]
 versus_before = ui.view_data(compare_with_previous_period, filters, scale)
+ui.headline([survey_headline(versus_before, filters.previous_period(), scale.kind)])
+st.caption(f"{ui.plain(definition)} Answers given {filters.start:%d %b %Y} – {filters.end:%d %b %Y} by the selected "
+           "customers.")
 columns = st.columns(4)
 columns[0].metric(ui.plain(scale.score_label),
                   metrics.format_value("nps", row["score"]) if survey == "NPS" else f"{row['score']:.1f}%", border=True,
@@ -44,8 +45,9 @@ for column, (label, count, share) in zip(columns[1:], [
 ]):
     column.metric(ui.plain(label.capitalize()), f"{row[share]:.1%}", border=True)
     column.caption(f"{int(row[count]):,} of {int(row['responses']):,} answers")
-st.caption(f"**Against the previous {filters.days:,} days:** {ui.plain(difference_sentence(versus_before))} "
-           f"Test: {ui.plain(scale.difference_method)}.")
+st.caption(f"**Against the previous {filters.days:,} days:** {ui.plain(difference_sentence(versus_before))}")
+ui.how_computed([f"95 % interval of the score: {scale.interval_method}.",
+                 f"Change against the period before: {scale.difference_method}."])
 
 # One view at a time (a radio, not st.tabs): charts in hidden tabs render at zero size, and only the
 # chosen view's data is computed.

@@ -3,6 +3,8 @@
 import streamlit as st
 
 from engagement import charts, metrics, ui
+from engagement.leadership.headlines import headline
+from engagement.leadership.summary import CHANGE_METHODS, leadership_summary
 from engagement.value.kpis import aov_by_month, overview_kpis
 from engagement.notebook.export import LibraryCall
 
@@ -10,6 +12,9 @@ filters = ui.current_filters()
 previous = filters.previous_period()
 
 st.title("Overview")
+# The headline reads this page's own numbers: the window and the period just before it, as the cards compare.
+ui.headline(headline(ui.view_data(leadership_summary, filters, "previous", models=False),
+                     keys=("repeat_purchase_rate", "nps", "active_loyalty_members_90d", "average_order_value")))
 st.caption(
     f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y} ({filters.days:,} days), compared with "
     f"{previous.start:%d %b %Y} – {previous.end:%d %b %Y}. Hover a number for its definition."
@@ -58,6 +63,12 @@ else:
         ui.table(monthly.drop(columns=["order_value_sd"]), units={"ci_low": "money", "ci_high": "money"})
         ui.download_csv(monthly, "aov_by_month.csv")
 
+ui.how_computed([
+    *[f"{metrics.metric(k.key).label}: {metrics.metric(k.key).interval_method} for the period's value. "
+      f"{CHANGE_METHODS[k.key]}" for k in kpis],
+    "Each card compares with the period of the same length just before; the Summary page also compares with "
+    "the same period last year.",
+])
 ui.view_exports(ui.view_recipe(
     "Overview KPIs", LibraryCall.of(overview_kpis, filters, result_name="kpis", note="Headline KPIs"),
     LibraryCall.of(aov_by_month, filters, result_name="monthly", note="Average order value by month"),

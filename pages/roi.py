@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from engagement import metrics, ui
+from engagement.leadership.headlines import roi_sentence
 from engagement.experiments.catalog import metadata_for
 from engagement.notebook.export import LibraryCall
 from engagement.charts import roi as charts
@@ -17,6 +18,7 @@ from engagement.value.roi import (
 ASK = "choose the programme this test belongs to"
 filters = ui.current_filters()
 st.title("Return on engagement spending")
+headline_slot = st.container()  # filled once the settings below are read: the headline comes first on the page
 st.caption("Incremental revenue, most honest method first: a randomised holdout when an experiment has a control "
            "group; otherwise engaged vs unengaged customers compared after regression adjustment (observational).")
 
@@ -106,6 +108,8 @@ except RoiInputError as exc:
     st.stop()
 
 r = report.result
+with headline_slot:
+    ui.headline([roi_sentence(r, observational=r.method != METHOD_HOLDOUT)])
 if r.method == METHOD_HOLDOUT:
     kind, sentence = holdout_banner(r)
     banner = {"success": st.success, "error": st.error, "info": st.info}[kind]

@@ -62,6 +62,10 @@ CREATE TABLE IF NOT EXISTS loads (
 # an older shape; a write by a store opened without a builder empties it, so that the next open rebuilds them.
 DERIVED_BUILD_DDL = "CREATE TABLE IF NOT EXISTS derived_build (fingerprint VARCHAR NOT NULL)"
 
+# The workbench's own tables that analysts write through the store (targets and alert rules, and the log of alert
+# evaluations): created with the schema, so a read-only snapshot of any database this version opened has them.
+APP_TABLE_SQL = ("annotations/create_annotations", "leadership/create_metric_targets", "leadership/create_alert_rules", "leadership/create_alert_events")
+
 QUARANTINE_DDL = (
     "CREATE TABLE IF NOT EXISTS quarantine (load_id BIGINT, kind VARCHAR, row_number BIGINT, "
     "reason VARCHAR, row_json JSON)"
@@ -306,7 +310,8 @@ class Store:
             cur.execute(QUARANTINE_DDL)
             cur.execute(DERIVED_BUILD_DDL)
             cur.execute(audit.AUDIT_DDL)
-            cur.execute(read_sql("annotations/create_annotations"))  # dated notes the charts draw (leadership/)
+            for name in APP_TABLE_SQL:
+                cur.execute(read_sql(name))
 
     @staticmethod
     def _has_table(cur: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -340,6 +345,11 @@ class Store:
     def _committed(self) -> None:
         for hook in self.after_commit:
             hook(self)
+
+    def committed(self) -> None:
+        """Run the after-commit hooks for a write made with :meth:`write` outside a load (a target or an alert
+        rule an analyst saved): readers of snapshots then see it too."""
+        self._committed()
 
     # ------------------------------------------------------------------ loads
     def load_frame(
