@@ -844,7 +844,7 @@ def leadership_settings(store: Store, summary: Any) -> None:
     saved = st.session_state.pop("leadership_saved", None)
     with st.expander(f"Targets and alert rules ({len(rules)} rules)", expanded=saved is not None):
         if saved:
-            st.success(saved)
+            st.success(plain(saved))
         last = {e["rule_id"]: e for e in alerts.latest_events(store)}
         for rule in rules:
             seen = last.get(rule.rule_id)

@@ -59,7 +59,7 @@ links = st.columns(5)
 for column, (page, label) in zip(links, [("pages/overview.py", "Overview"), ("pages/cohorts.py", "Cohorts"),
                                          ("pages/nps.py", "NPS and CSAT"), ("pages/rfm_clv.py", "RFM and CLV"),
                                          ("pages/experiments.py", "Experiments")]):
-    column.page_link(page, label=label)
+    column.page_link(page, label=ui.plain(label))
 
 ui.leadership_settings(store, summary)
 ui.how_computed([
