@@ -196,6 +196,31 @@ def _from_query(key: str, parse: Callable[[str], Any], default: Any) -> Any:
         return default
 
 
+# Streamlit forgets a widget's value when a run does not draw it (another page was shown) and clears the URL's
+# query parameters on a page switch, so every synced widget also keeps its last value here, in the session:
+# coming back to a page shows the settings it was left with (and writes them to the URL again). A link's value
+# still wins over the remembered one: opening a shared link shows what it says.
+_REMEMBERED = "_engagement_remembered_settings"
+
+
+def _remembered(key: str, default: Any, valid: Callable[[Any], bool] = lambda value: True) -> Any:
+    """The value the widget ``key`` had when this session last drew it, when still ``valid``; else ``default``."""
+    remembered = st.session_state.get(_REMEMBERED, {})
+    if key in remembered and valid(remembered[key]):
+        return remembered[key]
+    return default
+
+
+def _remember(key: str, value: Any) -> None:
+    st.session_state.setdefault(_REMEMBERED, {})[key] = value
+
+
+def _initial(key: str, parse: Callable[[str], Any], default: Any,
+             valid: Callable[[Any], bool] = lambda value: True) -> Any:
+    """A widget's value when this run draws it afresh: the URL's, else the remembered one, else ``default``."""
+    return _from_query(key, parse, _remembered(key, default, valid))
+
+
 # Radio buttons, segmented controls and pills render their option labels as markdown; selectboxes and
 # multiselects show them as text.
 _MARKDOWN_OPTION_WIDGETS = ("radio", "segmented_control", "pills")
@@ -213,13 +238,14 @@ def synced_choice(label: str, options: Sequence[Any], key: str, default: Any = N
     by_text = {str(o): o for o in options}
     if key not in st.session_state:
         fallback = default if default in options else (options[0] if options else None)
-        st.session_state[key] = _from_query(key, lambda raw: by_text[raw], fallback)
+        st.session_state[key] = _initial(key, lambda raw: by_text[raw], fallback, lambda value: value in options)
     elif st.session_state[key] not in options and options:
         st.session_state[key] = default if default in options else options[0]
     if getattr(widget, "__name__", "") in _MARKDOWN_OPTION_WIDGETS:  # these render their options as markdown
         shown = widget_kwargs.pop("format_func", str)
         widget_kwargs["format_func"] = lambda option: plain(shown(option))
     value = widget(label, options, key=key, **widget_kwargs)
+    _remember(key, value)
     st.query_params[key] = str(value)
     return value
 
@@ -236,9 +262,13 @@ def synced_number(label: str, key: str, default: float, widget: Callable[..., An
             raise _Refused(raw)
         return value
 
+    def in_range(value: Any) -> bool:  # a remembered value from before the page changed its bounds is dropped
+        return (low is None or value >= low) and (high is None or value <= high)
+
     if key not in st.session_state:
-        st.session_state[key] = _from_query(key, parse, default)
+        st.session_state[key] = _initial(key, parse, default, in_range)
     value = widget(label, key=key, **widget_kwargs)
+    _remember(key, value)
     st.query_params[key] = str(value)
     return value
 
@@ -257,8 +287,9 @@ def _known_parts(raw: str, known: Sequence[str]) -> list[str]:
 def synced_text(label: str, key: str, default: str = "", **widget_kwargs: Any) -> str:
     """A text input whose value lives in the URL as ``?key=text`` (left out of the URL when empty)."""
     if key not in st.session_state:
-        st.session_state[key] = _from_query(key, str, default)
+        st.session_state[key] = _initial(key, str, default)
     value = st.text_input(label, key=key, **widget_kwargs)
+    _remember(key, value)
     if value:
         st.query_params[key] = value
     elif key in st.query_params:
@@ -273,10 +304,12 @@ def synced_multichoice(label: str, options: Sequence[Any], key: str, default: Se
     by_text = {str(o): o for o in options}
     if key not in st.session_state:
         fallback = [d for d in default if d in options]
-        st.session_state[key] = _from_query(key, lambda raw: [by_text[p] for p in _split(raw)], fallback)
+        remembered = [v for v in _remembered(key, fallback) if v in options]
+        st.session_state[key] = _from_query(key, lambda raw: [by_text[p] for p in _split(raw)], remembered)
     else:
         st.session_state[key] = [v for v in st.session_state[key] if v in options]
     value = st.multiselect(label, options, key=key, **widget_kwargs)
+    _remember(key, value)
     st.query_params[key] = ",".join(map(str, value))
     return value
 
