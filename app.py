@@ -35,6 +35,8 @@ if not ui.has_access():
 
 store = ui.get_store()
 ui.sidebar_identity(store)
+ui.sidebar_database()
+ui.phone_layout()
 ui.demo_banner(store)
 ui.sidebar_filters(store)
 st.navigation(pages).run()
