@@ -43,6 +43,7 @@ DEMO_NOTICE = (
 BRAND, DEMO = "brand", "demo"
 DATABASE_LABELS = {BRAND: "Your brand", DEMO: "Demo brand"}
 _DATABASE_CHOICE = "_engagement_database"  # None (automatic), BRAND or DEMO for this session
+_SIDEBAR_SHOWED = "_engagement_sidebar_database"  # what this run's sidebar said was shown
 
 
 def get_store() -> Store:
@@ -108,6 +109,7 @@ def shown_database() -> str:
 def sidebar_database() -> None:
     """Which database the pages show, and the switch between the brand's and the demo (once the brand has data)."""
     shown = _guarded(shown_database)
+    st.session_state[_SIDEBAR_SHOWED] = shown
     with st.sidebar:
         if not _guarded(_brand_has_data):
             st.caption(f":material/database: Showing the demo brand ({plain(_database_path(DEMO))}). The first export "
@@ -142,9 +144,8 @@ def after_load(result: Any) -> None:
     session was showing the demo, so the sidebar says so too)."""
     if getattr(result, "status", None) != "loaded":
         return
-    was = shown_database()
     st.session_state[_DATABASE_CHOICE] = None  # automatic: the brand's database, now that it holds data
-    if was != BRAND:
+    if st.session_state.get(_SIDEBAR_SHOWED) != BRAND:  # the sidebar, drawn before the load, says otherwise
         st.rerun()
 
 
