@@ -20,6 +20,9 @@
     python -m engagement report experiment EXPERIMENT_ID [--window-days 30] --format json|csv
     python -m engagement report loads [--limit N] --format json|csv    (who loaded, undid, saved what)
 
+Every command uses the brand's database ($ENGAGEMENT_DB) unless given --db PATH or --demo (the demo brand's
+database, where ``demo`` writes by default): the same two databases the app shows.
+
 Commands that write (demo, ingest, undo, upgrade) act as an analyst (``cli:<user>`` in the audit trail):
 shell access to the database file is trust already. Reports open the database read-only, or, when the app
 holds it, the app's latest read-only snapshot (they say so on stderr, with the load it reflects).

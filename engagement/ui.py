@@ -115,6 +115,9 @@ def sidebar_database() -> None:
             st.caption(f":material/database: Showing the demo brand ({plain(_database_path(DEMO))}). The first export "
                        f"you load on the Data page starts your brand's own database ({plain(_database_path(BRAND))}).")
             return
+        if config.read_only() and not _readable(config.demo_db_path()):  # nothing to switch to
+            st.caption(f":material/database: {plain(_database_path(shown))}")
+            return
         # Keyed by what is shown: when the Data page switches to the brand's data, the radio follows.
         picked = st.radio("Database", [BRAND, DEMO], index=[BRAND, DEMO].index(shown), horizontal=True,
                           format_func=DATABASE_LABELS.get, key=f"_database_picker_{shown}",
@@ -493,7 +496,6 @@ def current_filters() -> Filters:
     return st.session_state["filters"]
 
 
-# ------------------------------------------------------------------ helpers
 # ------------------------------------------------------------- phone layout
 # The server never learns the screen's width, so the phone layout is CSS: below Streamlit's own 640 px column
 # breakpoint (where st.columns stack), a "phone_first" container moves to the top of the container holding it
@@ -516,7 +518,7 @@ _PHONE_CSS = """<style>
 
 
 def phone_layout() -> None:
-    """The phone rules for this run's page (app.py calls it on every run; the helpers below make sure)."""
+    """The phone rules above, for every page (app.py calls it on every run, before the page)."""
     st.html(_PHONE_CSS)  # style-only HTML takes no space on the page
 
 
@@ -525,7 +527,6 @@ def phone_first(name: str) -> Iterator[None]:
     """A container that a phone shows first among its siblings (wrap both in one ``st.container()``):
     ``with st.container(): cards(); with ui.phone_first("charts"): charts()`` shows the charts above the cards
     on a phone, below them on a wide screen."""
-    phone_layout()
     with st.container(key=f"phone_first_{name}"):
         yield
 
@@ -533,7 +534,6 @@ def phone_first(name: str) -> Iterator[None]:
 @contextmanager
 def wide_only(name: str) -> Iterator[None]:
     """A container shown on screens wider than 640 px only (a heatmap whose labels a phone cannot fit)."""
-    phone_layout()
     with st.container(key=f"wide_only_{name}"):
         yield
 
@@ -541,11 +541,11 @@ def wide_only(name: str) -> Iterator[None]:
 @contextmanager
 def phone_only(name: str) -> Iterator[None]:
     """A container shown on screens up to 640 px wide only (the table that replaces a wide chart there)."""
-    phone_layout()
     with st.container(key=f"phone_only_{name}"):
         yield
 
 
+# ------------------------------------------------------------------ helpers
 def demo_banner(store: Store) -> None:
     if store.is_demo():
         customers = store.cursor().execute("SELECT count(*) FROM customers").fetchall()[0][0]

@@ -18,7 +18,8 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
     path = database_path(args)
     if not Path(path).exists():
-        raise CliError(f"No database at {path}. Create one with `python -m engagement demo` or load an export.")
+        raise CliError(f"No database at {path}: load an export (`python -m engagement ingest KIND FILE`), or pass "
+                       "--demo to query the demo brand's database.")
     try:
         store = open_store(path, notice=lambda text: print(text, file=sys.stderr))
     except Exception as exc:  # duckdb raises IOException for corrupt files
