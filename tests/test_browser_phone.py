@@ -11,8 +11,6 @@ browser): with the brand's data loaded, picking the demo shows the demo, and bac
 
 from __future__ import annotations
 
-import pytest
-
 from tests.test_browser import SCREENSHOTS, _assert_no_error, _wait_rendered, app_url, browser  # noqa: F401
 
 PHONE = {"width": 390, "height": 844}
@@ -81,11 +79,11 @@ def test_cohorts_on_a_phone_shows_a_table_instead_of_the_heatmap(app_url, browse
     page.close()
 
 
-@pytest.mark.parametrize("viewport", [PHONE], ids=["phone"])
-def test_every_other_page_fits_a_phone(app_url, browser, viewport):
-    """No page is wider than the phone (a wide table or chart scrolls inside itself)."""
+def test_every_other_page_fits_a_phone(app_url, browser):
+    """No page is wider than the phone (a wide table or chart scrolls inside itself: the Engagement page's
+    side-by-side channel charts are 950 px wide)."""
     for path in ("lifecycle", "rfm_clv", "nps", "engagement", "roi", "experiments"):
-        page = _open(browser, app_url, path, viewport)
+        page = _open(browser, app_url, path, PHONE)
         width = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollWidth")
-        assert width <= viewport["width"], f"{path} is {width} px wide on a {viewport['width']} px screen"
+        assert width <= PHONE["width"], f"{path} is {width} px wide on a {PHONE['width']} px screen"
         page.close()
