@@ -39,6 +39,8 @@ if not ui.has_access():
 
 store = ui.get_store()
 ui.sidebar_identity(store)
+ui.sidebar_database()
+ui.phone_layout()
 ui.demo_banner(store)
 ui.sidebar_filters(store)
 ui.sidebar_annotations(store)

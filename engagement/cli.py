@@ -26,6 +26,9 @@
     python -m engagement alerts list|check|remove RULE_ID
     python -m engagement targets set METRIC VALUE [--direction at_least|at_most] | list | remove METRIC
 
+Every command uses the brand's database ($ENGAGEMENT_DB) unless given --db PATH or --demo (the demo brand's
+database, where ``demo`` writes by default): the same two databases the app shows.
+
 Commands that write (demo, ingest, undo, upgrade, annotations add/remove, alerts add/remove,
 targets set/remove) act as an analyst (``cli:<user>`` in the audit trail):
 shell access to the database file is trust already. Reports open the database read-only, or, when the app

@@ -10,8 +10,10 @@ from __future__ import annotations
 import importlib
 import math
 import re
+from contextlib import contextmanager
 from datetime import date
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import pandas as pd
 import streamlit as st
@@ -31,27 +33,34 @@ if TYPE_CHECKING:
 
 DEMO_NOTICE = (
     "You are looking at **demo data**: a generated brand of {customers:,} customers over 24 months, "
-    "with planted patterns. Load your own exports on the Data page to replace it."
+    "with planted patterns. Load your own exports on the Data page: they start your brand's own database, and "
+    "the demo stays available to explore (sidebar, *Database*)."
 )
+
+# Two databases (engagement.config): the brand's (ENGAGEMENT_DB, created by the first upload) and the demo's
+# (generated on first use). A session shows the brand's once it holds data, unless the analyst picked the demo;
+# uploads always go to the brand's, so demo rows (orders #100001..., USD) never mix with a real shop's.
+BRAND, DEMO = "brand", "demo"
+DATABASE_LABELS = {BRAND: "Your brand", DEMO: "Demo brand"}
+_DATABASE_CHOICE = "_engagement_database"  # None (automatic), BRAND or DEMO for this session
+_SIDEBAR_SHOWED = "_engagement_sidebar_database"  # what this run's sidebar said was shown
 
 
 def get_store() -> Store:
-    """One DuckDB connection for the whole process; on an empty database, load the demo brand.
+    """The store this session shows (:func:`shown_database`), one DuckDB connection per file for the process.
 
-    A database that cannot be opened (held by another process, or read-only and built by another
-    version) stops the page with the reason and the fix instead of a traceback.
+    The demo's database is generated and loaded when it is first opened empty. A database that cannot be
+    opened (held by another process, or read-only and built by another version) stops the page with the reason
+    and the fix instead of a traceback.
     """
     require_app_shell()
     require_access()
+    return _guarded(lambda: _open_store(shown_database()))
+
+
+def _guarded(open_store: Callable[[], Store]) -> Store:
     try:
-        store = _process_store()
-        if store.snapshot_of is not None:
-            # A read-only instance reads the writer's snapshots: move to a newer one when it is published.
-            newest = snapshots.latest(config.db_path())
-            if newest is not None and newest.path != store.snapshot_of.path and newest.path.exists():
-                _process_store.clear()
-                store = _process_store()
-        return store
+        return open_store()
     except (StoreLockedError, StoreOutdatedError, LookupError) as exc:
         # No page can run: replace the navigation (else Streamlit lists the files in pages/) and say why.
         st.navigation([st.Page(_nothing_to_show, title="Engagement Workbench", default=True)], position="hidden")
@@ -59,24 +68,111 @@ def get_store() -> Store:
         st.stop()
 
 
+def _database_path(which: str) -> str:
+    return str(config.demo_db_path() if which == DEMO else config.db_path())
+
+
+def _open_store(which: str) -> Store:
+    path = _database_path(which)
+    store = _database_store(path, which == DEMO)
+    if store.snapshot_of is not None:
+        # A read-only instance reads the writer's snapshots: move to a newer one when it is published.
+        newest = snapshots.latest(path)
+        if newest is not None and newest.path != store.snapshot_of.path and newest.path.exists():
+            _database_store.clear(path, which == DEMO)
+            store = _database_store(path, which == DEMO)
+    return store
+
+
+def _readable(path: Path) -> bool:
+    """Whether this instance can show the database at ``path`` (a read-only one cannot create it)."""
+    return path.exists() or (config.read_only() and snapshots.latest(path) is not None)
+
+
+def _brand_has_data() -> bool:
+    """Whether the brand's database exists (or has read-only snapshots) and holds an active load."""
+    return _readable(config.db_path()) and not _open_store(BRAND).is_empty()
+
+
+def shown_database() -> str:
+    """``BRAND`` or ``DEMO``: the analyst's pick (sidebar, or a link's ``?db=``), else the brand's database once
+    it holds data, else the demo."""
+    if _DATABASE_CHOICE not in st.session_state:
+        st.session_state[_DATABASE_CHOICE] = _from_query("db", lambda raw: {BRAND: BRAND, DEMO: DEMO}[raw], None)
+    if st.session_state[_DATABASE_CHOICE] == DEMO:
+        return DEMO
+    if _brand_has_data() or (config.read_only() and not _readable(config.demo_db_path())):
+        return BRAND  # a read-only instance cannot generate the demo: it shows the brand's, even empty
+    return DEMO
+
+
+def sidebar_database() -> None:
+    """Which database the pages show, and the switch between the brand's and the demo (once the brand has data)."""
+    shown = _guarded(shown_database)
+    st.session_state[_SIDEBAR_SHOWED] = shown
+    with st.sidebar:
+        if not _guarded(_brand_has_data):
+            st.caption(f":material/database: Showing the demo brand ({plain(_database_path(DEMO))}). The first export "
+                       f"you load on the Data page starts your brand's own database ({plain(_database_path(BRAND))}).")
+            return
+        if config.read_only() and not _readable(config.demo_db_path()):  # nothing to switch to
+            st.caption(f":material/database: {plain(_database_path(shown))}")
+            return
+        # Keyed by what is shown: when the Data page switches to the brand's data, the radio follows.
+        picked = st.radio("Database", [BRAND, DEMO], index=[BRAND, DEMO].index(shown), horizontal=True,
+                          format_func=DATABASE_LABELS.get, key=f"_database_picker_{shown}",
+                          help="Your brand's data, or the generated demo brand to explore. They never mix: "
+                               "uploads always go to your brand's database.")
+        st.caption(f":material/database: {plain(_database_path(shown))}")
+    st.query_params["db"] = shown  # a shared link opens the same database
+    if picked != shown:
+        st.session_state[_DATABASE_CHOICE] = picked
+        st.rerun()
+
+
+def upload_store() -> Store:
+    """The Data page's store: the brand's database, where every upload, mapping and undo goes (created here on
+    first use), whatever the other pages show. A read-only instance shows what the pages show."""
+    require_app_shell()
+    require_access()
+    if config.read_only() or shown_database() == BRAND:
+        return get_store()
+    st.caption(f":material/database: The other pages show the demo brand. Exports you load here go to your brand's "
+               f"own database ({plain(_database_path(BRAND))}), never into the demo; the pages then show it.")
+    return _guarded(lambda: _open_store(BRAND))
+
+
+def after_load(result: Any) -> None:
+    """After the Data page loaded a file into the brand's database: show it on every page (rerun when the
+    session was showing the demo, so the sidebar says so too)."""
+    if getattr(result, "status", None) != "loaded":
+        return
+    st.session_state[_DATABASE_CHOICE] = None  # automatic: the brand's database, now that it holds data
+    if st.session_state.get(_SIDEBAR_SHOWED) != BRAND:  # the sidebar, drawn before the load, says otherwise
+        st.rerun()
+
+
 def _nothing_to_show() -> None:
     return None
 
 
 @st.cache_resource(show_spinner="Opening the database…")
-def _process_store() -> Store:
-    if config.read_only() and snapshots.latest(config.db_path()) is not None:
+def _database_store(path: str, demo: bool) -> Store:
+    if config.read_only() and snapshots.latest(path) is not None:
         # Never hold the database file itself: the writing app (or a CLI load) must be able to open it.
-        store = snapshots.open_latest(config.db_path(), derived=DERIVED_BUILD)
+        store = snapshots.open_latest(path, derived=DERIVED_BUILD)
+    elif config.read_only() and not Path(path).exists():
+        raise LookupError(f"No database at {path}: a read-only instance cannot create it. Load an export (or run "
+                          f"`python -m engagement demo`) from an instance that may write.")
     else:
-        store = open_workbench(config.db_path(), read_only=config.read_only())
+        store = open_workbench(path, read_only=config.read_only())
     if store.read_only:
         try:
             store.require_current_derived()
         except StoreOutdatedError:
             store.close()
             raise
-    elif store.is_empty():
+    elif demo and store.is_empty():
         from engagement.intake.ingest import ingest_demo
 
         ingest_demo(store, actor=DEMO_ACTOR)
@@ -86,8 +182,13 @@ def _process_store() -> Store:
     return store
 
 
-# Tests and the Data page reopen the database after replacing the file.
-get_store.clear = _process_store.clear  # type: ignore[attr-defined]
+def _process_store() -> Store:
+    """The brand's store (what tests inspect after driving the Data page)."""
+    return _open_store(BRAND)
+
+
+# Tests reopen the databases after replacing a file (every cached store is dropped).
+get_store.clear = _process_store.clear = _database_store.clear  # type: ignore[attr-defined]
 
 
 def data_version(store: Store) -> str:
@@ -196,6 +297,31 @@ def _from_query(key: str, parse: Callable[[str], Any], default: Any) -> Any:
         return default
 
 
+# Streamlit forgets a widget's value when a run does not draw it (another page was shown) and clears the URL's
+# query parameters on a page switch, so every synced widget also keeps its last value here, in the session:
+# coming back to a page shows the settings it was left with (and writes them to the URL again). A link's value
+# still wins over the remembered one: opening a shared link shows what it says.
+_REMEMBERED = "_engagement_remembered_settings"
+
+
+def _remembered(key: str, default: Any, valid: Callable[[Any], bool] = lambda value: True) -> Any:
+    """The value the widget ``key`` had when this session last drew it, when still ``valid``; else ``default``."""
+    remembered = st.session_state.get(_REMEMBERED, {})
+    if key in remembered and valid(remembered[key]):
+        return remembered[key]
+    return default
+
+
+def _remember(key: str, value: Any) -> None:
+    st.session_state.setdefault(_REMEMBERED, {})[key] = value
+
+
+def _initial(key: str, parse: Callable[[str], Any], default: Any,
+             valid: Callable[[Any], bool] = lambda value: True) -> Any:
+    """A widget's value when this run draws it afresh: the URL's, else the remembered one, else ``default``."""
+    return _from_query(key, parse, _remembered(key, default, valid))
+
+
 # Radio buttons, segmented controls and pills render their option labels as markdown; selectboxes and
 # multiselects show them as text.
 _MARKDOWN_OPTION_WIDGETS = ("radio", "segmented_control", "pills")
@@ -213,13 +339,14 @@ def synced_choice(label: str, options: Sequence[Any], key: str, default: Any = N
     by_text = {str(o): o for o in options}
     if key not in st.session_state:
         fallback = default if default in options else (options[0] if options else None)
-        st.session_state[key] = _from_query(key, lambda raw: by_text[raw], fallback)
+        st.session_state[key] = _initial(key, lambda raw: by_text[raw], fallback, lambda value: value in options)
     elif st.session_state[key] not in options and options:
         st.session_state[key] = default if default in options else options[0]
     if getattr(widget, "__name__", "") in _MARKDOWN_OPTION_WIDGETS:  # these render their options as markdown
         shown = widget_kwargs.pop("format_func", str)
         widget_kwargs["format_func"] = lambda option: plain(shown(option))
     value = widget(label, options, key=key, **widget_kwargs)
+    _remember(key, value)
     st.query_params[key] = str(value)
     return value
 
@@ -236,9 +363,13 @@ def synced_number(label: str, key: str, default: float, widget: Callable[..., An
             raise _Refused(raw)
         return value
 
+    def in_range(value: Any) -> bool:  # a remembered value from before the page changed its bounds is dropped
+        return (low is None or value >= low) and (high is None or value <= high)
+
     if key not in st.session_state:
-        st.session_state[key] = _from_query(key, parse, default)
+        st.session_state[key] = _initial(key, parse, default, in_range)
     value = widget(label, key=key, **widget_kwargs)
+    _remember(key, value)
     st.query_params[key] = str(value)
     return value
 
@@ -257,8 +388,9 @@ def _known_parts(raw: str, known: Sequence[str]) -> list[str]:
 def synced_text(label: str, key: str, default: str = "", **widget_kwargs: Any) -> str:
     """A text input whose value lives in the URL as ``?key=text`` (left out of the URL when empty)."""
     if key not in st.session_state:
-        st.session_state[key] = _from_query(key, str, default)
+        st.session_state[key] = _initial(key, str, default)
     value = st.text_input(label, key=key, **widget_kwargs)
+    _remember(key, value)
     if value:
         st.query_params[key] = value
     elif key in st.query_params:
@@ -273,10 +405,12 @@ def synced_multichoice(label: str, options: Sequence[Any], key: str, default: Se
     by_text = {str(o): o for o in options}
     if key not in st.session_state:
         fallback = [d for d in default if d in options]
-        st.session_state[key] = _from_query(key, lambda raw: [by_text[p] for p in _split(raw)], fallback)
+        remembered = [v for v in _remembered(key, fallback) if v in options]
+        st.session_state[key] = _from_query(key, lambda raw: [by_text[p] for p in _split(raw)], remembered)
     else:
         st.session_state[key] = [v for v in st.session_state[key] if v in options]
     value = st.multiselect(label, options, key=key, **widget_kwargs)
+    _remember(key, value)
     st.query_params[key] = ",".join(map(str, value))
     return value
 
@@ -289,6 +423,14 @@ def sidebar_filters(store: Store) -> Filters:
     defaults = default_filters(range_)
     low = range_.first_order_date or defaults.start
     high = range_.last_order_date or defaults.end
+    if st.session_state.get("_filters_database") not in (None, store.path):
+        # Another database is shown now (the sidebar's switch, a first upload): the other one's dates and
+        # channels mean nothing here, in the session or in the URL.
+        for key in ("date_range", "channels", "segments"):
+            st.session_state.pop(key, None)
+        for key in ("start", "end", "channel", "segment"):
+            st.query_params.pop(key, None)
+    st.session_state["_filters_database"] = store.path
 
     if "date_range" not in st.session_state:
         start = _from_query("start", date.fromisoformat, defaults.start)
@@ -352,6 +494,55 @@ def current_filters() -> Filters:
     require_app_shell()
     require_access()
     return st.session_state["filters"]
+
+
+# ------------------------------------------------------------- phone layout
+# The server never learns the screen's width, so the phone layout is CSS: below Streamlit's own 640 px column
+# breakpoint (where st.columns stack), a "phone_first" container moves to the top of the container holding it
+# (flex order), "wide_only" blocks hide and "phone_only" blocks show. The CSS is a literal: no data in it.
+# Streamlit wraps a keyed container in a layout wrapper: the wrapper is the flex item that moves or hides.
+_PHONE_CSS = """<style>
+@media (max-width: 640px) {
+  [data-testid="stLayoutWrapper"]:has(> [class*="st-key-phone_first_"]) { order: -1; }
+  [data-testid="stVegaLiteChart"] { overflow-x: auto; }  /* a chart of fixed width scrolls, not the page */
+  [data-testid="stLayoutWrapper"]:has(> [class*="st-key-wide_only_"]), [class*="st-key-wide_only_"] {
+    display: none !important;
+  }
+}
+@media (min-width: 641px) {
+  [data-testid="stLayoutWrapper"]:has(> [class*="st-key-phone_only_"]), [class*="st-key-phone_only_"] {
+    display: none !important;
+  }
+}
+</style>"""
+
+
+def phone_layout() -> None:
+    """The phone rules above, for every page (app.py calls it on every run, before the page)."""
+    st.html(_PHONE_CSS)  # style-only HTML takes no space on the page
+
+
+@contextmanager
+def phone_first(name: str) -> Iterator[None]:
+    """A container that a phone shows first among its siblings (wrap both in one ``st.container()``):
+    ``with st.container(): cards(); with ui.phone_first("charts"): charts()`` shows the charts above the cards
+    on a phone, below them on a wide screen."""
+    with st.container(key=f"phone_first_{name}"):
+        yield
+
+
+@contextmanager
+def wide_only(name: str) -> Iterator[None]:
+    """A container shown on screens wider than 640 px only (a heatmap whose labels a phone cannot fit)."""
+    with st.container(key=f"wide_only_{name}"):
+        yield
+
+
+@contextmanager
+def phone_only(name: str) -> Iterator[None]:
+    """A container shown on screens up to 640 px wide only (the table that replaces a wide chart there)."""
+    with st.container(key=f"phone_only_{name}"):
+        yield
 
 
 # ------------------------------------------------------------------ helpers

@@ -12,8 +12,8 @@ from engagement.warehouse.schema import KINDS, TABLES
 from engagement.table_format import expand_json_column
 from engagement.intake.sources import SOURCES, parse_map_option, save_mapping, saved_mappings
 
-store = ui.get_store()
 st.title("Data")
+store = ui.upload_store()  # the brand's database, whatever the other pages show
 st.caption("Exports are read, checked against their Great Expectations suite (expectations/<kind>.json) and "
            "loaded in one transaction: a rejected file changes nothing, and every load can be undone.")
 
@@ -62,6 +62,7 @@ def mapping_form(data: bytes, name: str, kind: str, header: tuple) -> None:
             store, kind, data, name, mapping=mapping, actor=actor,
             on_invalid=st.session_state.get("data_on_invalid", "reject"),
             strict_customers=st.session_state.get("data_strict_customers", False))
+        ui.after_load(st.session_state["data_result"])
         st.rerun()
 
 
@@ -131,6 +132,7 @@ else:
                 st.error(ui.plain(exc))
             bar.empty()
             st.session_state["data_header"] = (upload.name, kind, header)
+            ui.after_load(st.session_state.get("data_result"))
         result = st.session_state.get("data_result")
         if result is not None and result.file_name == upload.name:
             ui.show_ingest_result(result)

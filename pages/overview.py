@@ -30,8 +30,9 @@ if filters.segments:
             f"{ui.plain(', '.join(filters.segments))} customers did before they reached that stage.")
 
 kpis = ui.view_data(overview_kpis, filters)
+body = st.container()  # the cards, then the charts; a phone shows the charts first (six cards fill its screen)
 for row in (kpis[:3], kpis[3:]):
-    for column, kpi in zip(st.columns(3), row):
+    for column, kpi in zip(body.columns(3), row):
         delta = None
         if compare and kpi.previous_n and kpi.value == kpi.value and kpi.previous_value == kpi.previous_value:
             delta = metrics.format_change(kpi.key, kpi.change)  # the registry's rounding, as on every page
@@ -53,10 +54,11 @@ for row in (kpis[:3], kpis[3:]):
 
 monthly = ui.view_data(aov_by_month, filters)
 if monthly.empty:
-    st.warning("No purchases in this period and selection. Widen the date range or clear the filters.")
+    body.warning("No purchases in this period and selection. Widen the date range or clear the filters.")
 else:
-    left, right = st.columns(2)
     notes, n = ui.annotations(), f"n = {int(monthly['orders'].sum()):,} orders"
+    with body, ui.phone_first("overview_charts"):
+        left, right = st.columns(2)
     ui.chart(charts.aov_trend_chart(monthly, notes), n=n, key="overview-aov", container=left)
     ui.chart(charts.monthly_revenue_chart(monthly, notes), n=n, key="overview-revenue", container=right)
     with st.expander("Monthly figures"):

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from engagement import config
-from engagement.commands.common import CliError, add_db_option, emit, open_store
+from engagement.commands.common import CliError, add_db_option, database_path, emit, open_store
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -36,7 +35,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from engagement.intake.ingest import ingest_file
     from engagement.warehouse.store import Store
 
-    path = args.db or str(config.db_path())
+    path = database_path(args)
     file = _existing_file(args.file)
     store = open_store(args, read_only=True, needs_derived=False, readable=(file,)) \
         if Path(path).exists() or path == ":memory:" else Store.open(":memory:", read_only=False, readable=(file,))
@@ -60,7 +59,7 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
     """Open the database for writing once: derived tables built by another version are rebuilt."""
     from engagement.workbench import open_workbench
 
-    path = args.db or str(config.db_path())
+    path = database_path(args)
     try:
         before = open_workbench(path, read_only=True)
     except Exception as exc:
@@ -138,7 +137,7 @@ def _existing_file(path: str):
 # ------------------------------------------------------------------ parsers
 def add_demo_parser(commands) -> None:
     demo = commands.add_parser("demo", help="generate the demo brand and load it")
-    add_db_option(demo)
+    add_db_option(demo, demo_by_default=True)
     demo.add_argument("--seed", type=int, default=42)
     demo.add_argument("--customers", type=int, default=20_000)
     demo.add_argument("--force", action="store_true", help="load even if the database holds data")
