@@ -52,7 +52,9 @@ def _banner(page) -> bool:
 
 
 def _range_end(sidebar) -> str:
-    return sidebar.locator('[data-testid="stDateInput"] input').last.input_value()
+    # (the sidebar also holds the annotation form's date input: pick the filter's by its label)
+    return sidebar.locator('[data-testid="stDateInput"]').filter(has_text="Date range").locator("input").last \
+        .input_value()
 
 
 def test_first_upload_starts_the_brands_database_and_the_sidebar_switches_back_to_the_demo(fresh_app, browser):
