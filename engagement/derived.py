@@ -47,6 +47,12 @@ class Derived:
     build: Callable[[Store, duckdb.DuckDBPyConnection], None] | None = None
     tables: tuple[str, ...] = ()
     settings: Callable[[], str] | None = None  # a fitted model's settings, part of the fingerprint
+    # How a load keeps it current (engagement/derived_update.py): "rebuilt" whole; "appended" (new rows only,
+    # never rebuilt: stable keys); "customers" (the rows of the customers whose inputs changed are replaced);
+    # "compared" (recomputed for every customer, cheaply, and only the rows that differ replaced);
+    # "sums" (additive per-group sums: the changed customers' old contributions subtracted, new ones added).
+    maintained: str = "rebuilt"
+    measures: tuple[str, ...] = ()  # for "sums": the additive columns, the first counting the group's rows
 
     def sql_texts(self) -> str:
         """The SQL this entry is built from (for the fingerprint and the schema browser)."""
@@ -60,11 +66,13 @@ def _rfm_scores(store: Store, cur: duckdb.DuckDBPyConnection) -> None:
 
 
 BUILD: tuple[Derived, ...] = (
+    Derived("customer_keys", ("customers", "events", "experiment_assignments", "orders", "surveys"),
+            maintained="appended"),
     Derived("order_facts", ("orders",)),
     Derived("dataset_facts", ("events", "order_facts", "orders", "surveys")),
     # Every id an activity names is a customer (implied customers), so customer_summary reads them all.
-    Derived("customer_summary", ("customers", "dataset_facts", "events", "experiment_assignments", "order_facts",
-                                 "orders", "surveys")),
+    Derived("customer_summary", ("customer_keys", "customers", "dataset_facts", "events", "experiment_assignments",
+                                 "order_facts", "orders", "surveys")),
     Derived("customer_months", ("customer_summary", "order_facts")),
     Derived("purchases", ("customer_summary", "order_facts")),
     Derived("purchase_days", ("orders", "purchases")),
@@ -142,11 +150,24 @@ def rebuild_derived(store: Store, cur: duckdb.DuckDBPyConnection) -> None:
         entry = BY_NAME[name]
         if entry.build is not None:
             entry.build(store, cur)
+        elif entry.maintained == "appended":
+            append_new_rows(cur, name)
         elif entry.view is not None:
             params = stored_view_settings(cur, name)
             cur.execute(f"CREATE OR REPLACE TABLE {quote_identifier(name)} AS " + read_sql(entry.view), params)
         else:
             cur.execute(f"CREATE OR REPLACE TABLE {quote_identifier(name)} AS " + read_sql(f"derived/{name}"))
+
+
+APPENDED_DDL = {
+    "customer_keys": "CREATE TABLE IF NOT EXISTS customer_keys (customer_id VARCHAR NOT NULL, customer_key INTEGER NOT NULL)",
+}
+
+
+def append_new_rows(cur: duckdb.DuckDBPyConnection, name: str) -> None:
+    """An appended entry (stable keys): create its table once, then add the rows its SQL selects as new."""
+    cur.execute(APPENDED_DDL[name])
+    cur.execute(f"INSERT INTO {quote_identifier(name)} " + read_sql(f"derived/{name}"))
 
 
 @dataclass(frozen=True)
