@@ -21,13 +21,14 @@ from typing import TYPE_CHECKING, Callable
 
 import duckdb
 
+from engagement import derived_update
 from engagement.retention import churn, clv_default, rfm
 from engagement.sql import quote_identifier, read_sql
 from engagement.warehouse.schema import KINDS
 from engagement.warehouse.store import stored_view_settings
 
 if TYPE_CHECKING:
-    from engagement.warehouse.store import Store
+    from engagement.warehouse.store import Change, Store
 
 
 @dataclass(frozen=True)
@@ -68,17 +69,20 @@ def _rfm_scores(store: Store, cur: duckdb.DuckDBPyConnection) -> None:
 BUILD: tuple[Derived, ...] = (
     Derived("customer_keys", ("customers", "events", "experiment_assignments", "orders", "surveys"),
             maintained="appended"),
-    Derived("order_facts", ("orders",)),
-    Derived("dataset_facts", ("events", "order_facts", "orders", "surveys")),
-    # Every id an activity names is a customer (implied customers), so customer_summary reads them all.
-    Derived("customer_summary", ("customer_keys", "customers", "dataset_facts", "events", "experiment_assignments",
-                                 "order_facts", "orders", "surveys")),
-    Derived("customer_months", ("customer_summary", "order_facts")),
-    Derived("purchases", ("customer_summary", "order_facts")),
-    Derived("purchase_days", ("orders", "purchases")),
-    Derived("purchase_states", ("customer_summary", "order_facts")),
-    Derived("cohort_cells", ("customer_months", "customer_summary", "order_facts")),
-    Derived("survey_answers", ("customer_summary", "order_facts", "surveys")),
+    Derived("order_facts", ("orders",), maintained="customers"),
+    # Every id an activity names is a customer (implied customers), so customer_facts reads them all.
+    Derived("customer_facts", ("customer_keys", "customers", "events", "experiment_assignments", "order_facts",
+                               "orders", "surveys"), maintained="customers"),
+    Derived("dataset_facts", ("customer_facts", "events", "order_facts", "orders", "surveys")),
+    Derived("customer_summary", ("customer_facts", "dataset_facts"), maintained="compared"),
+    Derived("customer_months", ("customer_summary", "order_facts"), maintained="customers"),
+    Derived("purchases", ("customer_summary", "order_facts"), maintained="customers"),
+    Derived("purchase_days", ("orders", "purchases"), maintained="sums",
+            measures=("orders", "revenue", "revenue_squared", "returning_revenue", "repeat_orders")),
+    Derived("purchase_states", ("customer_summary", "order_facts"), maintained="customers"),
+    Derived("cohort_cells", ("customer_months", "customer_summary", "order_facts"), maintained="sums",
+            measures=("active_customers", "purchases", "revenue")),
+    Derived("survey_answers", ("customer_summary", "order_facts", "surveys"), maintained="customers"),
     Derived("rfm_default_window_customers", ("dataset_facts", "purchases"), view="rfm/window_customers"),
     Derived("clv_calibration_summary", ("dataset_facts", "purchases"), view="clv/customer_summary"),
     Derived("clv_history_summary", ("dataset_facts", "purchases"), view="clv/customer_summary"),
@@ -88,10 +92,10 @@ BUILD: tuple[Derived, ...] = (
     Derived("churn_current_features",
             ("customer_summary", "dataset_facts", "events", "messages", "order_facts", "surveys"),
             view="churn/churn_features"),
-    Derived("message_send_days", ("customer_summary", "messages")),
-    Derived("click_facts", ("customer_summary", "events", "order_facts")),
-    Derived("click_purchases", ("click_facts", "order_facts")),
-    Derived("email_open_days", ("customer_summary", "events")),
+    Derived("message_send_days", ("customer_summary", "messages"), maintained="sums", measures=("sends",)),
+    Derived("click_facts", ("customer_summary", "events", "order_facts"), maintained="customers"),
+    Derived("click_purchases", ("click_facts", "order_facts"), maintained="customers"),
+    Derived("email_open_days", ("customer_summary", "events"), maintained="sums", measures=("opens",)),
     Derived("engagement_default_counts", ("customer_summary", "dataset_facts", "events", "order_facts"),
             view="engagement/customer_counts"),
     # Models fitted in Python on the stored inputs with the page's default settings; their results are kept in
@@ -144,19 +148,24 @@ def derived_fingerprint() -> str:
     return hashlib.sha256("\n".join(texts).encode()).hexdigest()
 
 
+def build_entry(store: Store, cur: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Build one entry whole in ``cur``'s transaction (an appended one gets its new rows)."""
+    entry = BY_NAME[name]
+    if entry.build is not None:
+        entry.build(store, cur)
+    elif entry.maintained == "appended":
+        append_new_rows(cur, name)
+    elif entry.view is not None:
+        params = stored_view_settings(cur, name)
+        cur.execute(f"CREATE OR REPLACE TABLE {quote_identifier(name)} AS " + read_sql(entry.view), params)
+    else:
+        cur.execute(f"CREATE OR REPLACE TABLE {quote_identifier(name)} AS " + read_sql(f"derived/{name}"))
+
+
 def rebuild_derived(store: Store, cur: duckdb.DuckDBPyConnection) -> None:
     """Build every entry in build order in ``cur``'s transaction."""
     for name in BUILD_ORDER:
-        entry = BY_NAME[name]
-        if entry.build is not None:
-            entry.build(store, cur)
-        elif entry.maintained == "appended":
-            append_new_rows(cur, name)
-        elif entry.view is not None:
-            params = stored_view_settings(cur, name)
-            cur.execute(f"CREATE OR REPLACE TABLE {quote_identifier(name)} AS " + read_sql(entry.view), params)
-        else:
-            cur.execute(f"CREATE OR REPLACE TABLE {quote_identifier(name)} AS " + read_sql(f"derived/{name}"))
+        build_entry(store, cur, name)
 
 
 APPENDED_DDL = {
@@ -182,6 +191,11 @@ class DerivedBuild:
 
     def rebuild(self, store: Store, cur: duckdb.DuckDBPyConnection) -> None:
         rebuild_derived(store, cur)
+
+    def update(self, store: Store, cur: duckdb.DuckDBPyConnection, change: Change) -> None:
+        """Update for ``change`` only (engagement/derived_update.py), or rebuild when that would cost more."""
+        if not derived_update.update_derived(store, cur, change, BY_NAME, BUILD_ORDER, DERIVED_TABLES, build_entry):
+            rebuild_derived(store, cur)
 
 
 DERIVED_BUILD = DerivedBuild()

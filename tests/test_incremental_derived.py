@@ -3,8 +3,13 @@ tables updated for the changed customers only, equal to a full rebuild after any
 
 from __future__ import annotations
 
-import pandas as pd
+import random
+from pathlib import Path
 
+import pandas as pd
+import pytest
+
+from engagement.derived import DERIVED_TABLES
 from engagement.workbench import open_workbench
 
 from conftest import hand_fixture_frames
@@ -31,4 +36,139 @@ def test_a_customer_keeps_its_key_when_earlier_ids_arrive_and_through_an_undo():
     assert _keys(store) == before
     store.refresh_derived()  # a full rebuild keeps the keys too
     assert _keys(store) == before
+    store.close()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# After random small loads and undos, every derived table equals a full rebuild, row for row.
+
+
+def _derived_rows(store) -> dict[str, list[tuple]]:
+    cur = store.cursor()
+    return {name: cur.execute(f'SELECT * FROM "{name}" ORDER BY ALL').fetchall() for name in DERIVED_TABLES}
+
+
+def _small_file(rng: random.Random, store, kind: str, step: int) -> pd.DataFrame:
+    """A few rows of ``kind``: new rows of known and new customers, rows replacing stored ones (some moving to
+    another customer), guest and refunded orders, dates inside the data and after its end (moving "as of")."""
+    cur = store.cursor()
+    known = [r[0] for r in cur.execute("SELECT customer_id FROM customer_summary ORDER BY customer_id").fetchall()]
+    start, end = cur.execute("SELECT min(ordered_at), max(ordered_at) FROM orders").fetchall()[0]
+    span = (end - start).total_seconds()
+
+    def customer() -> str:
+        return rng.choice(known) if rng.random() < 0.8 else f"new-{step}-{rng.randrange(5)}"
+
+    def moment() -> pd.Timestamp:
+        late = rng.random() < 0.3  # after the data's end: moves as of, and with it every recency cut
+        seconds = span + rng.uniform(0, 20 * 86400) if late else rng.uniform(0, span)
+        return pd.Timestamp(start) + pd.Timedelta(seconds=int(seconds))
+
+    def stored_key(column: str) -> list[str]:
+        return [r[0] for r in cur.execute(f'SELECT "{column}" FROM "{kind}" USING SAMPLE 3 ROWS').fetchall()]
+
+    n = rng.randint(1, 6)
+    if kind == "orders":
+        ids = [f"inc-{step}-{i}" for i in range(n)] + stored_key("order_id")
+        return pd.DataFrame({
+            "order_id": ids,
+            "customer_id": [None if rng.random() < 0.1 else customer() for _ in ids],
+            "ordered_at": [moment() for _ in ids],
+            "net_revenue": [round(rng.uniform(5, 400), 2) for _ in ids],
+            "discount": [rng.choice([0.0, 0.0, 5.0]) for _ in ids],
+            "currency": "USD",
+            "channel": [rng.choice(["web", "mobile_app"]) for _ in ids],
+            "status": [rng.choice(["paid", "paid", "fulfilled", "refunded", "cancelled"]) for _ in ids],
+        })
+    if kind == "events":
+        ids = [f"ev-{step}-{i}" for i in range(n)] + stored_key("event_id")
+        types = ["email_click", "sms_click", "email_open", "site_visit"]
+        return pd.DataFrame({
+            "event_id": ids, "customer_id": [customer() for _ in ids], "occurred_at": [moment() for _ in ids],
+            "event_type": [rng.choice(types) for _ in ids], "channel": "email",
+            "campaign_id": [rng.choice(["c1", None]) for _ in ids],
+        })
+    if kind == "messages":
+        return pd.DataFrame({
+            "campaign_id": [rng.choice(["m1", "m2", f"m-{step}"]) for _ in range(n)],
+            "customer_id": [customer() for _ in range(n)], "channel": [rng.choice(["email", "sms"]) for _ in range(n)],
+            "sent_at": [moment() for _ in range(n)],
+        }).drop_duplicates(["campaign_id", "customer_id", "channel"])
+    if kind == "surveys":
+        ids = [f"sv-{step}-{i}" for i in range(n)] + stored_key("response_id")
+        return pd.DataFrame({
+            "response_id": ids, "customer_id": [customer() for _ in ids], "responded_at": [moment() for _ in ids],
+            "kind": "nps", "score": [rng.randint(0, 10) for _ in ids], "touchpoint": "post_purchase",
+            "comment": [rng.choice([None, "ok"]) for _ in ids],
+        })
+    if kind == "experiment_assignments":
+        return pd.DataFrame({
+            "experiment_id": "exp-inc", "customer_id": list(dict.fromkeys(customer() for _ in range(n))),
+            "variant": "treatment", "assigned_at": moment(),
+        })
+    ids = list(dict.fromkeys([customer() for _ in range(n)] + stored_key("customer_id")))
+    return pd.DataFrame({  # customers: new records, and replaced ones (a gold tier makes a VIP)
+        "customer_id": ids, "created_at": [moment() for _ in ids],
+        "acquisition_channel": [rng.choice(["referral", "paid_social"]) for _ in ids], "country": "US",
+        "is_loyalty_member": True, "loyalty_tier": [rng.choice(["gold", "bronze", None]) for _ in ids],
+        "accepts_marketing": True,
+    })
+
+
+KINDS_LOADED = ("orders", "orders", "orders", "events", "messages", "surveys", "customers", "experiment_assignments")
+
+
+def _loads_and_undos_equal_rebuilds(store, steps: int, seed: int, monkeypatch) -> None:
+    from engagement import derived_update
+
+    updated_in_place = []
+    update = derived_update.update_derived
+    monkeypatch.setattr(derived_update, "update_derived", lambda *a: updated_in_place.append(update(*a)) or
+                        updated_in_place[-1])
+    rng = random.Random(seed)
+    loads: list[int] = []
+    for step in range(steps):
+        if loads and rng.random() < 0.3:
+            load_id = loads.pop(rng.randrange(len(loads)))
+            try:
+                store.undo(load_id)
+                action = f"undo of load {load_id}"
+            except ValueError:  # a later load replaced its rows, or other loads still name its customers
+                continue
+        else:
+            kind = rng.choice(KINDS_LOADED)
+            loads.append(store.load_frame(kind, _small_file(rng, store, kind, step)).load_id)
+            action = f"load {loads[-1]} of {kind}"
+        assert updated_in_place.pop() is True, f"step {step}: the {action} rebuilt the derived tables whole"
+        updated = _derived_rows(store)
+        store.refresh_derived()
+        rebuilt = _derived_rows(store)
+        for name in DERIVED_TABLES:
+            assert updated[name] == rebuilt[name], f"step {step}, after the {action}: {name} differs from a rebuild"
+
+
+def test_small_loads_and_undos_into_the_demo_equal_a_full_rebuild(monkeypatch):
+    from engagement.intake.ingest import ingest_demo
+
+    store = open_workbench(":memory:", read_only=False)
+    ingest_demo(store, customers=400, seed=7)
+    _loads_and_undos_equal_rebuilds(store, steps=30, seed=42, monkeypatch=monkeypatch)
+    store.close()
+
+
+SHARED_CDNOW = Path(__file__).resolve().parents[2] / "shared" / "data" / "cdnow" / "CDNOW_master.txt"
+
+
+@pytest.mark.skipif(not SHARED_CDNOW.exists(), reason="shared CDNOW data not present")
+def test_small_loads_and_undos_into_cdnow_equal_a_full_rebuild(monkeypatch):
+    """CDNOW (shared/data's README: 69,659 transactions of 23,570 customers, Jan 1997 - Jun 1998), written as
+    tests/test_real_exports.py writes it, then random small files of every kind, some undone."""
+    raw = pd.read_csv(SHARED_CDNOW, sep=r"\s+", dtype={"customer_id": str})
+    store = open_workbench(":memory:", read_only=False)
+    store.load_frame("orders", pd.DataFrame({
+        "order_id": [f"t{i}" for i in range(len(raw))], "customer_id": raw.customer_id,
+        "ordered_at": pd.to_datetime(raw.date.astype(str), format="%Y%m%d"), "net_revenue": raw.dollar_value,
+        "currency": "USD", "status": "paid"}))
+    assert store.cursor().execute("SELECT count(*) FROM customer_summary").fetchall() == [(23_570,)]
+    _loads_and_undos_equal_rebuilds(store, steps=12, seed=7, monkeypatch=monkeypatch)
     store.close()

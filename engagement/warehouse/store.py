@@ -80,6 +80,33 @@ def _quarantine_payload(rows: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+@dataclass(frozen=True)
+class Change:
+    """What one write changed in the canonical tables, for the derived build: per kind, a SELECT of the rows it
+    added and one of the rows it removed (the table's columns, then load_id), readable in the write's
+    transaction on its cursor (they read temporary tables the store made there)."""
+
+    kinds: dict[str, tuple[str, str]]
+
+
+def _change_of_loads(cur: duckdb.DuckDBPyConnection, loads: dict[str, list[int]]) -> Change:
+    """The change made by ``loads`` (kind -> load ids) of this transaction: rows they wrote and rows of earlier
+    loads they replaced (a row one of them wrote and a later one replaced is neither)."""
+    cur.execute("CREATE OR REPLACE TEMP TABLE change_loads (load_id BIGINT)")
+    for ids in loads.values():
+        cur.executemany("INSERT INTO change_loads VALUES (?)", [[i] for i in ids])
+    kinds = {}
+    for kind in loads:
+        columns = ", ".join(_quote(c) for c in TABLES[kind].column_names + ["load_id"])
+        in_change = "load_id IN (SELECT load_id FROM change_loads)"
+        kinds[kind] = (
+            f"SELECT * FROM main.{_quote(kind)} WHERE {in_change}",
+            f"SELECT {columns} FROM main.{_quote(replaced_table(kind))} "
+            f"WHERE replaced_by_load_id IN (SELECT load_id FROM change_loads) AND NOT {in_change}",
+        )
+    return Change(kinds)
+
+
 class DerivedBuilder(Protocol):
     """What rebuilds the derived tables after a write (``engagement.derived.DERIVED_BUILD``)."""
 
@@ -91,6 +118,9 @@ class DerivedBuilder(Protocol):
 
     def rebuild(self, store: "Store", cursor: duckdb.DuckDBPyConnection) -> None:
         """Build every derived table with ``cursor``, inside the caller's transaction."""
+
+    def update(self, store: "Store", cursor: duckdb.DuckDBPyConnection, change: Change) -> None:
+        """Bring every derived table up to date with ``change`` (a write's rows), inside the caller's transaction."""
 
 
 def stored_view_settings(cur: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
@@ -261,14 +291,19 @@ class Store:
         builder: then yes)."""
         return self.derived is None or self.derived.reads(kind)
 
-    def _refresh_derived(self, cur: duckdb.DuckDBPyConnection) -> None:
-        """Rebuild the derived tables in the write's transaction and record what built them. Without a builder,
-        mark them stale for the next ``open_workbench``."""
+    def _refresh_derived(self, cur: duckdb.DuckDBPyConnection, change: Change | None = None) -> None:
+        """Rebuild the derived tables in the write's transaction, or update them for ``change`` when they are
+        current, and record what built them. Without a builder, mark them stale for the next ``open_workbench``."""
         cur.execute(DERIVED_BUILD_DDL)
         if self.derived is None:
             cur.execute("DELETE FROM derived_build")
             return
-        self.derived.rebuild(self, cur)
+        fingerprint = self.derived.fingerprint()
+        built_by = cur.execute("SELECT fingerprint FROM derived_build").fetchall()
+        if change is not None and built_by == [(fingerprint,)]:
+            self.derived.update(self, cur, change)
+        else:
+            self.derived.rebuild(self, cur)
         cur.execute("DELETE FROM derived_build")
         cur.execute("INSERT INTO derived_build VALUES ($fingerprint)", {"fingerprint": self.derived.fingerprint()})
 
@@ -482,7 +517,7 @@ class Store:
                          detail=f"{rows_loaded:,} new, {rows_updated:,} updated, {n_quarantined:,} quarantined")
             derived_current = refresh_derived or not self._derived_read(kind)
             if refresh_derived and self._derived_read(kind):
-                self._refresh_derived(cur)
+                self._refresh_derived(cur, _change_of_loads(cur, {kind: [load_id]}))
         if derived_current:  # after the commit; a batch load publishes once, after its closing refresh_derived()
             self._committed()
         return LoadSummary(
@@ -517,6 +552,11 @@ class Store:
             refuse_if_needed(cur, kind, load_id)  # orders (etc.) naming customers only this load holds
             spec = TABLES[kind]
             columns = ", ".join(_quote(c) for c in spec.column_names + ["load_id"])
+            # What the undo removes and brings back, kept for the derived update (temporary: this write only).
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE undo_removed AS SELECT * FROM {_quote(kind)} WHERE load_id = $id",
+                        {"id": load_id})
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE undo_added AS SELECT {columns} FROM {replaced} "
+                        "WHERE replaced_by_load_id = $id", {"id": load_id})
             cur.execute(f"DELETE FROM {_quote(kind)} WHERE load_id = $id", {"id": load_id})
             cur.execute(
                 f"INSERT INTO {_quote(kind)} SELECT {columns} FROM {replaced} WHERE replaced_by_load_id = $id",
@@ -531,7 +571,9 @@ class Store:
             )
             audit.record(cur, acting, "undo", target=kind, load_id=load_id)
             if self._derived_read(kind):
-                self._refresh_derived(cur)
+                self._refresh_derived(cur, Change({kind: ("SELECT * FROM undo_added", "SELECT * FROM undo_removed")}))
+            cur.execute("DROP TABLE undo_removed")
+            cur.execute("DROP TABLE undo_added")
         self._committed()
 
     def refresh_derived(self, actor: Actor | None = None) -> None:
