@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Callable
 
 import duckdb
 
-from engagement import derived_update
+from engagement import derived_update, model_refits
 from engagement.retention import churn, clv_default, rfm
 from engagement.sql import quote_identifier, read_sql
 from engagement.warehouse.schema import KINDS
@@ -54,6 +54,8 @@ class Derived:
     # "sums" (additive per-group sums: the changed customers' old contributions subtracted, new ones added).
     maintained: str = "rebuilt"
     measures: tuple[str, ...] = ()  # for "sums": the additive columns, the first counting the group's rows
+    # Fitted after the write commits (engagement/model_refits.py), not inside it: a load does not wait for it.
+    after_commit: bool = False
 
     def sql_texts(self) -> str:
         """The SQL this entry is built from (for the fingerprint and the schema browser)."""
@@ -104,9 +106,10 @@ BUILD: tuple[Derived, ...] = (
     Derived(clv_default.STORED_MODEL, ("clv_calibration_summary", "clv_history_summary", "dataset_facts",
                                        "order_facts", "purchases"),
             build=clv_default.store_default_clv_model, tables=clv_default.STORED_MODEL_TABLES,
-            settings=clv_default.model_settings),
+            settings=clv_default.model_settings, after_commit=True),
     Derived(churn.STORED_MODEL, ("churn_training_features", "churn_current_features", "dataset_facts", "order_facts"),
-            build=churn.store_default_churn_model, tables=churn.STORED_MODEL_TABLES, settings=churn.model_settings),
+            build=churn.store_default_churn_model, tables=churn.STORED_MODEL_TABLES, settings=churn.model_settings,
+            after_commit=True),
 )
 BY_NAME = {entry.name: entry for entry in BUILD}
 
@@ -131,6 +134,8 @@ BUILD_ORDER = build_order()
 # The tables built from SQL (stored views included), in build order; the fitted models' tables come after.
 DERIVED_TABLES = tuple(name for name in BUILD_ORDER if BY_NAME[name].build is None)
 STORED_VIEWS = {entry.name: entry.view for entry in BUILD if entry.view is not None}
+# The default CLV and churn fits, refitted after a write commits (engagement/model_refits.py).
+FITTED_AFTER_COMMIT = tuple(name for name in BUILD_ORDER if BY_NAME[name].after_commit)
 # Kinds no entry reads (tests/test_store_derived.py checks the SQL): loading or undoing them leaves the derived
 # tables as they are, so a programme-cost upload does not pay for a full rebuild. (Experiment assignments are
 # read: an assigned id is a customer, one of customer_summary's implied customers.)
@@ -163,8 +168,17 @@ def build_entry(store: Store, cur: duckdb.DuckDBPyConnection, name: str) -> None
 
 
 def rebuild_derived(store: Store, cur: duckdb.DuckDBPyConnection) -> None:
-    """Build every entry in build order in ``cur``'s transaction."""
+    """Build every entry in build order in ``cur``'s transaction; the models fitted after the commit are marked
+    due (every customer changed)."""
     for name in BUILD_ORDER:
+        if not BY_NAME[name].after_commit:
+            build_entry(store, cur, name)
+    model_refits.note_changed(cur, None)
+
+
+def refit_models(store: Store, cur: duckdb.DuckDBPyConnection) -> None:
+    """Fit the models fitted after commit, in ``cur``'s transaction (engagement/model_refits.py calls it)."""
+    for name in FITTED_AFTER_COMMIT:
         build_entry(store, cur, name)
 
 
@@ -194,8 +208,16 @@ class DerivedBuild:
 
     def update(self, store: Store, cur: duckdb.DuckDBPyConnection, change: Change) -> None:
         """Update for ``change`` only (engagement/derived_update.py), or rebuild when that would cost more."""
-        if not derived_update.update_derived(store, cur, change, BY_NAME, BUILD_ORDER, DERIVED_TABLES, build_entry):
+        changed = derived_update.update_derived(store, cur, change, BY_NAME, BUILD_ORDER, DERIVED_TABLES, build_entry)
+        if changed is None:
             rebuild_derived(store, cur)
+        else:
+            model_refits.note_changed(cur, changed)
+
+    def after_commit(self, store: Store) -> None:
+        """Refit the default CLV and churn models when a write changed their inputs enough (in the background
+        when ``store.refit_in_background``)."""
+        model_refits.after_commit(store, refit_models)
 
 
 DERIVED_BUILD = DerivedBuild()

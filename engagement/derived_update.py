@@ -69,18 +69,21 @@ class _Update:
         # Entries a "sums" entry reads: their rows before the write are kept while it runs (old__<name>).
         self.needs_old = {i for e in entries.values() if e.maintained == "sums" for i in e.inputs}
 
-    def run(self, store: Store) -> bool:
-        """Update every entry; False (nothing written) when the write is better rebuilt whole."""
-        if not self._touched():
-            return False
+    def run(self, store: Store) -> int | None:
+        """Update every entry; the number of customers the write touched, or None (nothing written) when the
+        write is better rebuilt whole."""
+        touched = self._touched()
+        if touched is None:
+            return None
         for name in self.order:
-            self._entry(store, name)
+            if not self.entries[name].after_commit:
+                self._entry(store, name)
         for name in self.temp:
             self.cur.execute(f"DROP TABLE IF EXISTS {q(name)}")
-        return True
+        return touched
 
     # ------------------------------------------------------------------ what the write touched
-    def _touched(self) -> bool:
+    def _touched(self) -> int | None:
         cur = self.cur
         total = 0
         for kind, (added, removed) in self.change.kinds.items():
@@ -95,9 +98,9 @@ class _Update:
                 ).fetchall()[0][0])
         existing = {r[0] for r in cur.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         if not set(self.tables) <= existing:
-            return False  # a first load or a database whose derived tables another version built
+            return None  # a first load or a database whose derived tables another version built
         customers = cur.execute("SELECT count(*) FROM customer_keys").fetchall()[0][0]
-        return total <= max(FULL_REBUILD_SHARE * customers, FULL_REBUILD_MIN_CUSTOMERS)
+        return total if total <= max(FULL_REBUILD_SHARE * customers, FULL_REBUILD_MIN_CUSTOMERS) else None
 
     def _temp(self, name: str, select: str) -> str:
         self.cur.execute(f"CREATE OR REPLACE TEMP TABLE {q(name)} AS {select}")
@@ -225,9 +228,10 @@ class _Update:
 
 
 def update_derived(store: Store, cur: duckdb.DuckDBPyConnection, change: Change, entries: dict,
-                   order: tuple[str, ...], tables: tuple[str, ...], build_entry: Callable) -> bool:
+                   order: tuple[str, ...], tables: tuple[str, ...], build_entry: Callable) -> int | None:
     """Bring the derived tables up to date with ``change`` in ``cur``'s transaction, touching the rows of the
-    changed customers only; False (nothing written) when the change is better rebuilt whole.
+    changed customers only (the models fitted after commit excepted); returns how many customers the write
+    touched, or None (nothing written) when the change is better rebuilt whole.
 
     ``entries`` (name -> ``engagement.derived.Derived``), ``order``, ``tables`` and ``build_entry`` come from
     ``engagement.derived``, which calls this module (and so cannot be imported by it)."""

@@ -29,7 +29,7 @@ LAYERS = (  # bottom first: (layer, module prefixes)
               "engagement.stats", "engagement.warehouse")),
     ("areas", ("engagement.intake", "engagement.retention", "engagement.voice", "engagement.value",
                "engagement.experiments")),
-    ("derived", ("engagement.derived",)),
+    ("derived", ("engagement.derived", "engagement.derived_update", "engagement.model_refits")),
     ("notebook", ("engagement.notebook",)),
     ("workbench", ("engagement.workbench",)),
     ("presentation", ("engagement.ui", "engagement.charts", "engagement.commands", "engagement.cli",

@@ -43,9 +43,23 @@ def test_a_customer_keeps_its_key_when_earlier_ids_arrive_and_through_an_undo():
 # After random small loads and undos, every derived table equals a full rebuild, row for row.
 
 
-def _derived_rows(store) -> dict[str, list[tuple]]:
-    cur = store.cursor()
-    return {name: cur.execute(f'SELECT * FROM "{name}" ORDER BY ALL').fetchall() for name in DERIVED_TABLES}
+def _keep_updated_tables(cur) -> None:
+    """Copies of the derived tables as the load left them (temporary tables of ``cur``)."""
+    for name in DERIVED_TABLES:
+        cur.execute(f'CREATE OR REPLACE TEMP TABLE "updated__{name}" AS SELECT * FROM main."{name}"')
+
+
+def _tables_differing_from_kept(cur) -> dict[str, int]:
+    """Rows (with their multiplicity) in one of each updated table and its rebuild but not in the other."""
+    differing = {}
+    for name in DERIVED_TABLES:
+        rows = cur.execute(
+            f'SELECT (SELECT count(*) FROM (SELECT * FROM "updated__{name}" EXCEPT ALL SELECT * FROM main."{name}")) '
+            f'+ (SELECT count(*) FROM (SELECT * FROM main."{name}" EXCEPT ALL SELECT * FROM "updated__{name}"))'
+        ).fetchall()[0][0]
+        if rows:
+            differing[name] = rows
+    return differing
 
 
 def _small_file(rng: random.Random, store, kind: str, step: int) -> pd.DataFrame:
@@ -119,13 +133,16 @@ KINDS_LOADED = ("orders", "orders", "orders", "events", "messages", "surveys", "
 
 
 def _loads_and_undos_equal_rebuilds(store, steps: int, seed: int, monkeypatch) -> None:
-    from engagement import derived_update
+    from engagement import derived_update, model_refits
 
+    # The model fits after each commit are not derived tables compared here (and cost most of the time).
+    monkeypatch.setattr(model_refits, "after_commit", lambda store, refit: None)
     updated_in_place = []
     update = derived_update.update_derived
     monkeypatch.setattr(derived_update, "update_derived", lambda *a: updated_in_place.append(update(*a)) or
                         updated_in_place[-1])
     rng = random.Random(seed)
+    cur = store.cursor()
     loads: list[int] = []
     for step in range(steps):
         if loads and rng.random() < 0.3:
@@ -139,20 +156,19 @@ def _loads_and_undos_equal_rebuilds(store, steps: int, seed: int, monkeypatch) -
             kind = rng.choice(KINDS_LOADED)
             loads.append(store.load_frame(kind, _small_file(rng, store, kind, step)).load_id)
             action = f"load {loads[-1]} of {kind}"
-        assert updated_in_place.pop() is True, f"step {step}: the {action} rebuilt the derived tables whole"
-        updated = _derived_rows(store)
+        touched = updated_in_place.pop()  # customers the update touched; None when it rebuilt whole
+        assert touched is not None, f"step {step}: the {action} rebuilt the derived tables whole"
+        _keep_updated_tables(cur)
         store.refresh_derived()
-        rebuilt = _derived_rows(store)
-        for name in DERIVED_TABLES:
-            assert updated[name] == rebuilt[name], f"step {step}, after the {action}: {name} differs from a rebuild"
+        assert _tables_differing_from_kept(cur) == {}, f"step {step}, after the {action}: rows differ from a rebuild"
 
 
 def test_small_loads_and_undos_into_the_demo_equal_a_full_rebuild(monkeypatch):
     from engagement.intake.ingest import ingest_demo
 
     store = open_workbench(":memory:", read_only=False)
-    ingest_demo(store, customers=400, seed=7)
-    _loads_and_undos_equal_rebuilds(store, steps=30, seed=42, monkeypatch=monkeypatch)
+    ingest_demo(store, customers=300, seed=7)
+    _loads_and_undos_equal_rebuilds(store, steps=20, seed=42, monkeypatch=monkeypatch)
     store.close()
 
 
@@ -170,5 +186,5 @@ def test_small_loads_and_undos_into_cdnow_equal_a_full_rebuild(monkeypatch):
         "ordered_at": pd.to_datetime(raw.date.astype(str), format="%Y%m%d"), "net_revenue": raw.dollar_value,
         "currency": "USD", "status": "paid"}))
     assert store.cursor().execute("SELECT count(*) FROM customer_summary").fetchall() == [(23_570,)]
-    _loads_and_undos_equal_rebuilds(store, steps=12, seed=7, monkeypatch=monkeypatch)
+    _loads_and_undos_equal_rebuilds(store, steps=8, seed=7, monkeypatch=monkeypatch)
     store.close()

@@ -122,6 +122,9 @@ class DerivedBuilder(Protocol):
     def update(self, store: "Store", cursor: duckdb.DuckDBPyConnection, change: Change) -> None:
         """Bring every derived table up to date with ``change`` (a write's rows), inside the caller's transaction."""
 
+    def after_commit(self, store: "Store") -> None:
+        """Work after a write committed (refitting models that may lag the data)."""
+
 
 def stored_view_settings(cur: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
     """The one row of ``derived/<name>.sql`` (a stored view's settings) as the parameters of its view query."""
@@ -196,6 +199,8 @@ class Store:
         self.actor_required = False
         # Called with the store after every committed load, undo or rebuild (read-only snapshots publish here).
         self.after_commit: list[Callable[["Store"], None]] = []
+        # The app sets this: model fits the derived build refits after a commit run in a background thread.
+        self.refit_in_background = False
         # Set when this store is a published read-only snapshot (warehouse/snapshots.py): which load it reflects.
         self.snapshot_of: Any = None
 
@@ -372,6 +377,13 @@ class Store:
         return require_analyst(actor, action)
 
     def _committed(self) -> None:
+        self.run_commit_hooks()
+        after_commit = getattr(self.derived, "after_commit", None)
+        if after_commit is not None:  # the derived build's work after the commit (model refits)
+            after_commit(self)
+
+    def run_commit_hooks(self) -> None:
+        """Run the hooks registered for after a commit (publishing read-only snapshots)."""
         for hook in self.after_commit:
             hook(self)
 
