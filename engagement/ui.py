@@ -82,6 +82,7 @@ def _process_store() -> Store:
         ingest_demo(store, actor=DEMO_ACTOR)
     if not store.read_only:
         store.actor_required = True  # every write from a session names its signed-in user (current_actor)
+        store.refit_in_background = True  # a load returns when its data is in; the model fits follow (issue 20)
         snapshots.enable(store, keep=config.snapshots_kept(), background=True)
     return store
 

@@ -188,3 +188,71 @@ def test_small_loads_and_undos_into_cdnow_equal_a_full_rebuild(monkeypatch):
     assert store.cursor().execute("SELECT count(*) FROM customer_summary").fetchall() == [(23_570,)]
     _loads_and_undos_equal_rebuilds(store, steps=8, seed=7, monkeypatch=monkeypatch)
     store.close()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Batch loads: several files in one transaction with one derived update.
+
+ORDERS_CSV = "order_id,customer_id,ordered_at,net_revenue,discount,currency,channel,status\n"
+
+
+def _week_files(tmp_path: Path, bad_survey: bool = False) -> list[Path]:
+    orders_a = tmp_path / "orders-mon.csv"
+    orders_a.write_text(ORDERS_CSV + "w1,A,2025-03-03 10:00:00,25.00,0,USD,web,paid\n"
+                                     "w2,E,2025-03-03 11:00:00,40.00,0,USD,web,paid\n")
+    orders_b = tmp_path / "orders-tue.csv"
+    orders_b.write_text(ORDERS_CSV + "w3,B,2025-03-04 10:00:00,15.00,0,USD,web,paid\n")
+    surveys = tmp_path / "surveys.csv"
+    score = "11" if bad_survey else "9"  # NPS runs 0-10: 11 is refused by the surveys suite
+    surveys.write_text("response_id,customer_id,responded_at,kind,score\n"
+                       f"w-r1,E,2025-03-05 09:00:00,nps,{score}\n")
+    return [orders_a, orders_b, surveys]
+
+
+def test_ingest_with_several_files_loads_them_in_one_transaction_with_one_derived_update(tmp_path, capsys,
+                                                                                         monkeypatch):
+    import json
+
+    from engagement import derived_update
+    from engagement.cli import main
+
+    db = tmp_path / "week.duckdb"
+    store = open_workbench(db, read_only=False)
+    for kind, frame in hand_fixture_frames().items():
+        store.load_frame(kind, frame)
+    store.close()
+    updates = []
+    update = derived_update.update_derived
+    monkeypatch.setattr(derived_update, "update_derived", lambda *a: updates.append(a[2]) or update(*a))
+    orders_a, orders_b, surveys = _week_files(tmp_path)
+    assert main(["ingest", "orders", str(orders_a), str(orders_b), "--also", f"surveys={surveys}",
+                 "--db", str(db)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [(f["status"], f["kind"], f["rows_loaded"]) for f in out["files"]] == [
+        ("loaded", "orders", 2), ("loaded", "orders", 1), ("loaded", "surveys", 1)]
+    # One derived update for the three loads, knowing every file's rows.
+    assert len(updates) == 1 and sorted(updates[0].kinds) == ["orders", "surveys"]
+    store = open_workbench(db, read_only=False)
+    cur = store.cursor()
+    assert cur.execute("SELECT count(*) FROM loads").fetchall() == [(6,)]
+    assert cur.execute("SELECT order_count FROM customer_summary WHERE customer_id = 'E'").fetchall() == [(1,)]
+    _keep_updated_tables(cur)
+    store.refresh_derived()
+    assert _tables_differing_from_kept(cur) == {}
+    store.close()
+
+
+def test_a_rejected_file_leaves_the_whole_batch_unloaded(tmp_path):
+    from engagement.intake.ingest import ingest_files
+
+    store = open_workbench(":memory:", read_only=False)
+    for kind, frame in hand_fixture_frames().items():
+        store.load_frame(kind, frame)
+    before = store.table_counts()
+    orders_a, orders_b, surveys = _week_files(tmp_path, bad_survey=True)
+    results = ingest_files(store, [("orders", orders_a), ("orders", orders_b), ("surveys", surveys)])
+    assert [r.status for r in results] == ["rejected"] * 3
+    assert "surveys.csv in the same batch was rejected" in results[0].message
+    assert store.table_counts() == before
+    assert store.cursor().execute("SELECT count(*) FROM loads").fetchall() == [(3,)]
+    store.close()

@@ -195,6 +195,7 @@ class Store:
         self._write_lock = threading.Lock()
         self._last_query = threading.local()
         self._snapshot = threading.local()
+        self._batch = threading.local()  # a batch of loads in one transaction (Store.batch), per thread
         # The app sets this: a write that names no acting user is refused there (library and CLI act as analyst).
         self.actor_required = False
         # Called with the store after every committed load, undo or rebuild (read-only snapshots publish here).
@@ -270,8 +271,40 @@ class Store:
 
         Inside :meth:`snapshot` it is that block's cursor, so every read there sees the same data.
         """
-        active = getattr(self._snapshot, "cursor", None)
+        active = getattr(self._snapshot, "cursor", None) or self.batch_cursor()
         return active if active is not None else self._connection.cursor()
+
+    def batch_cursor(self) -> duckdb.DuckDBPyConnection | None:
+        """The cursor of this thread's open :meth:`batch` (its callers must not close it), or None."""
+        return getattr(self._batch, "cursor", None)
+
+    @contextmanager
+    def batch(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Several loads in one transaction with one derived update (a week's exports): every load inside the
+        block joins its transaction and leaves the derived tables to its end, where they are updated once for
+        all of them; the block's exception rolls every load back. Nests into itself only."""
+        if self.batch_cursor() is not None:
+            yield self.batch_cursor()
+            return
+        self._require_writable()
+        with self._write_lock:
+            cur = self._connection.cursor()
+            cur.execute("BEGIN")
+            self._batch.cursor, self._batch.loads = cur, {}
+            try:
+                yield cur
+                loads = self._batch.loads
+                if any(self._derived_read(kind) for kind in loads):
+                    self._refresh_derived(cur, _change_of_loads(cur, loads))
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            finally:
+                self._batch.cursor = None
+                cur.close()
+        if loads:
+            self._committed()
 
     @contextmanager
     def write(self, cursor: duckdb.DuckDBPyConnection | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -281,6 +314,12 @@ class Store:
         ``cursor``: a cursor holding temporary tables the block reads (ingest's staged rows); default a new one.
         """
         self._require_writable()
+        batch = self.batch_cursor()
+        if batch is not None:  # inside a batch: its transaction, committed (or rolled back) at its end
+            if cursor is not None and cursor is not batch:
+                raise RuntimeError("Inside Store.batch, writes run on the batch's cursor (Store.cursor()).")
+            yield batch
+            return
         with self._write_lock:
             cur = cursor or self.cursor()
             cur.execute("BEGIN")
@@ -527,8 +566,11 @@ class Store:
             # The audit row commits (or rolls back) with the load it records.
             audit.record(cur, actor, "load", target=f"{kind} from {file_name or 'a frame'}", load_id=load_id,
                          detail=f"{rows_loaded:,} new, {rows_updated:,} updated, {n_quarantined:,} quarantined")
-            derived_current = refresh_derived or not self._derived_read(kind)
-            if refresh_derived and self._derived_read(kind):
+            batch = self.batch_cursor() is not None
+            if batch:  # the batch updates the derived tables once, for all its loads, and publishes after it
+                self._batch.loads.setdefault(kind, []).append(load_id)
+            derived_current = (refresh_derived or not self._derived_read(kind)) and not batch
+            if refresh_derived and self._derived_read(kind) and not batch:
                 self._refresh_derived(cur, _change_of_loads(cur, {kind: [load_id]}))
         if derived_current:  # after the commit; a batch load publishes once, after its closing refresh_derived()
             self._committed()
