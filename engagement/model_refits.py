@@ -92,8 +92,8 @@ _WORKERS: "weakref.WeakKeyDictionary[Store, _Worker]" = weakref.WeakKeyDictionar
 def after_commit(store: Store, refit: Callable[[Store, duckdb.DuckDBPyConnection], None]) -> None:
     """Called after every committed write: refit now, or in the background when ``store.refit_in_background``
     (one refit at a time; a write committed during one asks for another after it)."""
-    if store.read_only:
-        return
+    if store.read_only or store.defer_refits:
+        return  # deferred: the next write's commit (or `python -m engagement refit`) refits
     if not store.refit_in_background:
         refit_now(store, refit)
         return
@@ -157,3 +157,8 @@ def fit_status(store: Store, cursor: duckdb.DuckDBPyConnection | None = None) ->
     if state is None:
         return FitStatus(None, False, error)
     return FitStatus(state[0], refit_due(cur) or bool(worker and worker.running), error)
+
+
+def refit_if_due(store: Store, refit: Callable[[Store, duckdb.DuckDBPyConnection], None]) -> bool:
+    """Refit now when due, whatever the store's mode (the `refit` command)."""
+    return refit_now(store, refit)

@@ -58,6 +58,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         files.append((kind, _existing_file(name)))
     # DuckDB reads the files where they are
     store = open_store(args, read_only=False, readable=tuple(file for _, file in files))
+    store.defer_refits = args.defer_fits
     options = dict(source=args.source, on_invalid=args.on_invalid, mapping=_mapping(args),
                    strict_customers=args.strict_customers)
     if len(files) == 1:
@@ -68,6 +69,16 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if refused:
         print(f"error: {refused[-1].message}", file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_refit(args: argparse.Namespace) -> int:
+    """Refit the default CLV and churn models when the data moved since their fit (after `ingest --defer-fits`)."""
+    from engagement.derived import refit_models
+    from engagement.model_refits import refit_if_due
+
+    store = open_store(args, read_only=False)
+    emit({"refitted": refit_if_due(store, refit_models)}, "json")
     return 0
 
 
@@ -190,7 +201,14 @@ def add_load_parsers(commands) -> None:
             sub.add_argument("--also", action="append", metavar="KIND=FILE",
                              help="an export of another kind for the same transaction (repeatable): a week's "
                                   "files load together, with one update of the derived tables, or not at all")
+            sub.add_argument("--defer-fits", action="store_true",
+                             help="return once the data and derived tables are in; leave refitting the default CLV "
+                                  "and churn models to the next load or `refit` (pages show the fit's load meanwhile)")
         sub.set_defaults(handler=handler)
+
+    refit = commands.add_parser("refit", help="refit the default CLV and churn models if the data moved since")
+    add_db_option(refit)
+    refit.set_defaults(handler=cmd_refit)
 
     undo = commands.add_parser("undo", help="undo one load, restoring the rows it replaced")
     undo.add_argument("load_id", type=int)

@@ -202,6 +202,8 @@ class Store:
         self.after_commit: list[Callable[["Store"], None]] = []
         # The app sets this: model fits the derived build refits after a commit run in a background thread.
         self.refit_in_background = False
+        # Set by `ingest --defer-fits`: leave the model refit to the next commit or `python -m engagement refit`.
+        self.defer_refits = False
         # Set when this store is a published read-only snapshot (warehouse/snapshots.py): which load it reflects.
         self.snapshot_of: Any = None
 
