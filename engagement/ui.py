@@ -651,6 +651,32 @@ def sidebar_identity(store: Store) -> None:
             st.caption(f"Showing {plain(store.snapshot_of.describe())}.")
 
 
+def batch_upload(store: Store) -> None:
+    """The Data page's several files (a week's exports) loaded in one transaction with one derived update: all or
+    none. Each file's kind is read from its header."""
+    from engagement.intake.ingest import detect_kind, ingest_batch_bytes
+
+    with st.expander("Several files at once (one transaction: all load, or none)"):
+        uploads = st.file_uploader("Export files", accept_multiple_files=True, key="data_batch_upload",
+                                   type=["csv", "tsv", "txt", "gz", "parquet", "xlsx"])
+        if not uploads:
+            return
+        files = [(detect_kind(u.getvalue(), u.name)[0], u.getvalue(), u.name) for u in uploads]
+        st.dataframe(pd.DataFrame({"file": [plain(n) for _, _, n in files],
+                                   "kind": [plain(k or "not detected") for k, _, _ in files]}), hide_index=True)
+        unknown = [name for kind, _, name in files if kind is None]
+        if unknown:
+            st.error(plain(f"The kind of {', '.join(unknown)} could not be detected: load it alone above."))
+        elif st.button(f"Validate and load all {len(files)} files", key="data_batch_load", type="primary"):
+            try:
+                results = ingest_batch_bytes(store, files, actor=current_actor())
+            except access.WriteRefused as exc:
+                st.error(plain(exc))
+                return
+            for result in results:
+                (st.success if result.status == "loaded" else st.error)(plain(f"{result.file_name}: {result.message}"))
+
+
 def show_ingest_result(result: Any) -> None:
     """The Data page's outcome of one validate/load (``IngestResult``): counts, every expectation, failing rows
     with their row numbers."""

@@ -256,3 +256,38 @@ def test_a_rejected_file_leaves_the_whole_batch_unloaded(tmp_path):
     assert store.table_counts() == before
     assert store.cursor().execute("SELECT count(*) FROM loads").fetchall() == [(3,)]
     store.close()
+
+
+def test_the_data_page_loads_several_files_in_one_transaction(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from engagement import ui
+
+    monkeypatch.setenv("ENGAGEMENT_VALIDATION_ENGINE", "duckdb")  # GX costs seconds per file on a busy machine
+    db = tmp_path / "db" / "engagement.duckdb"
+    store = open_workbench(db, read_only=False)
+    for kind, frame in hand_fixture_frames().items():
+        store.load_frame(kind, frame)
+    store.close()
+    monkeypatch.setenv("ENGAGEMENT_DB", str(db))
+    monkeypatch.setenv("ENGAGEMENT_READ_ONLY", "0")
+    monkeypatch.setattr(ui, "require_app_shell", lambda: None)  # as tests/test_ingest.py's Data page tests
+    ui._process_store.clear()
+    try:
+        at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
+        at.run()
+        at.switch_page("pages/data.py")
+        at.run()
+        files = [(path.name, path.read_bytes(), "text/csv") for path in _week_files(tmp_path)]
+        next(u for u in at.get("file_uploader") if u.proto.multiple_files).set_value(files)
+        at.run()
+        next(b for b in at.button if b.label == "Validate and load all 3 files").click().run()
+        assert not at.exception, at.exception
+        assert [s.value for s in at.success][-3:] == [
+            "orders-mon.csv: Loaded 2 of 2 rows (2 new, 0 updated).",
+            "orders-tue.csv: Loaded 1 of 1 rows (1 new, 0 updated).",
+            "surveys.csv: Loaded 1 of 1 rows (1 new, 0 updated).",
+        ]
+        assert ui._process_store().table_counts()["orders"] == 9
+    finally:
+        ui._process_store.clear()

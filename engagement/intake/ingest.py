@@ -613,6 +613,19 @@ def ingest_files(store: Store, files: list[tuple[str, str | Path]], **kwargs: An
     return results
 
 
+def ingest_batch_bytes(store: Store, uploads: list[tuple[str, bytes, str]], **kwargs: Any) -> list[IngestResult]:
+    """:func:`ingest_files` for uploads held in memory (the Data page's several files): (kind, bytes, file name)."""
+    with sandbox.spool_folder() as folder:
+        files = []
+        for number, (kind, data, file_name) in enumerate(uploads):
+            path = folder / f"upload-{number}{''.join(Path(file_name).suffixes[-2:]) or '.csv'}"
+            path.write_bytes(data)
+            files.append((kind, path))
+        results = ingest_files(store, files, **kwargs)
+    # The results name the files as uploaded, not the spooled copies.
+    return [replace(result, file_name=name) for result, (_, _, name) in zip(results, uploads)]
+
+
 def ingest_bytes(store: Store, kind: str, data: bytes, file_name: str, **kwargs: Any) -> IngestResult:
     """:func:`ingest_file` for an upload held in memory (the Data page)."""
     suffix = "".join(Path(file_name).suffixes[-2:]) or ".csv"
