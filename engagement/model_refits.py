@@ -12,6 +12,7 @@ is in, and :func:`fit_status` tells the pages which load the stored fit reflects
 from __future__ import annotations
 
 import threading
+import warnings
 import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
@@ -94,10 +95,10 @@ def after_commit(store: Store, refit: Callable[[Store, duckdb.DuckDBPyConnection
     (one refit at a time; a write committed during one asks for another after it)."""
     if store.read_only or store.defer_refits:
         return  # deferred: the next write's commit (or `python -m engagement refit`) refits
-    if not store.refit_in_background:
-        refit_now(store, refit)
-        return
     worker = _WORKERS.setdefault(store, _Worker(threading.Lock()))
+    if not store.refit_in_background:
+        _refit_keeping_the_previous_fit(store, refit, worker)
+        return
     with worker.lock:
         if worker.running:
             worker.again = True
@@ -106,11 +107,7 @@ def after_commit(store: Store, refit: Callable[[Store, duckdb.DuckDBPyConnection
 
     def work() -> None:
         while True:
-            try:
-                refit_now(store, refit)
-                worker.error = None
-            except Exception as exc:  # a failed refit keeps the previous fit; the pages say so
-                worker.error = f"{type(exc).__name__}: {exc}"
+            _refit_keeping_the_previous_fit(store, refit, worker)
             with worker.lock:
                 if not worker.again:
                     worker.running = False
@@ -119,6 +116,18 @@ def after_commit(store: Store, refit: Callable[[Store, duckdb.DuckDBPyConnection
 
     worker.thread = threading.Thread(target=work, name="model-refit", daemon=True)
     worker.thread.start()
+
+
+def _refit_keeping_the_previous_fit(store: Store, refit: Callable, worker: _Worker) -> None:
+    """Refit when due. A failure (a database error too) rolls back the refit only: the write it follows is
+    committed and stays, the previous fit is kept, and :func:`fit_status` reports the error until a refit works."""
+    try:
+        refit_now(store, refit)
+        worker.error = None
+    except Exception as exc:
+        worker.error = f"{type(exc).__name__}: {exc}"
+        warnings.warn(f"Refitting the default CLV and churn models failed; the previous fit is kept: {worker.error}",
+                      RuntimeWarning, stacklevel=2)
 
 
 def wait_for_refits(store: Store, timeout: float | None = None) -> None:
