@@ -291,3 +291,58 @@ def test_the_data_page_loads_several_files_in_one_transaction(tmp_path, monkeypa
         assert ui._process_store().table_counts()["orders"] == 9
     finally:
         ui._process_store.clear()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Model fits after the commit.
+
+def _later_order(order_id: str) -> pd.DataFrame:
+    return pd.DataFrame({"order_id": [order_id], "customer_id": ["A"], "ordered_at": [pd.Timestamp("2025-05-01")],
+                         "net_revenue": [20.0], "status": ["paid"], "currency": ["USD"]})
+
+
+def test_the_fits_are_refitted_after_the_commit_in_the_background_and_report_the_load_they_reflect():
+    from engagement.model_refits import fit_status, wait_for_refits
+
+    store = open_workbench(":memory:", read_only=False)
+    for kind, frame in hand_fixture_frames().items():
+        store.load_frame(kind, frame)
+    # The library refits before returning: the fit reflects the last load.
+    assert fit_status(store) == type(fit_status(store))(3, False, None)
+    store.refit_in_background = True
+    summary = store.load_frame("orders", _later_order("late-1"))  # moves "as of": the default fits' dates move
+    wait_for_refits(store)
+    assert fit_status(store).fitted_through_load == summary.load_id and not fit_status(store).refreshing
+    store.defer_refits = True
+    store.load_frame("orders", _later_order("late-2"))
+    status = fit_status(store)
+    assert status.refreshing and status.fitted_through_load == summary.load_id
+    assert status.label() == f"Model fitted with the data up to load {summary.load_id}; being refreshed."
+    store.close()
+
+
+def test_the_rfm_clv_page_says_which_load_the_fits_reflect_while_they_are_refreshed(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from engagement import ui
+
+    db = tmp_path / "db" / "engagement.duckdb"
+    store = open_workbench(db, read_only=False)
+    for kind, frame in hand_fixture_frames().items():
+        store.load_frame(kind, frame)
+    store.defer_refits = True  # as `ingest --defer-fits`: the app finds the fits lagging
+    store.load_frame("orders", _later_order("late-1"))
+    store.close()
+    monkeypatch.setenv("ENGAGEMENT_DB", str(db))
+    monkeypatch.setenv("ENGAGEMENT_READ_ONLY", "0")
+    monkeypatch.setattr(ui, "require_app_shell", lambda: None)
+    ui._process_store.clear()
+    try:
+        at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
+        at.run()
+        at.switch_page("pages/rfm_clv.py")
+        at.run()
+        assert not at.exception, at.exception
+        assert any("up to load 3; being refreshed" in info.value for info in at.info)
+    finally:
+        ui._process_store.clear()
