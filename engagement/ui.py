@@ -83,6 +83,7 @@ def _process_store() -> Store:
     if not store.read_only:
         store.actor_required = True  # every write from a session names its signed-in user (current_actor)
         store.refit_in_background = True  # a load returns when its data is in; the model fits follow (issue 20)
+        DERIVED_BUILD.after_commit(store)  # fits a CLI load left lagging (ingest --defer-fits) start refitting now
         snapshots.enable(store, keep=config.snapshots_kept(), background=True)
     return store
 

@@ -336,6 +336,10 @@ def test_the_rfm_clv_page_says_which_load_the_fits_reflect_while_they_are_refres
     monkeypatch.setenv("ENGAGEMENT_DB", str(db))
     monkeypatch.setenv("ENGAGEMENT_READ_ONLY", "0")
     monkeypatch.setattr(ui, "require_app_shell", lambda: None)
+    # The app starts refitting lagging fits when it opens the database; held here, so the page is seen meanwhile.
+    from engagement import model_refits
+
+    monkeypatch.setattr(model_refits, "after_commit", lambda store, refit: None)
     ui._process_store.clear()
     try:
         at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
