@@ -178,6 +178,8 @@ def _database_store(path: str, demo: bool) -> Store:
         ingest_demo(store, actor=DEMO_ACTOR)
     if not store.read_only:
         store.actor_required = True  # every write from a session names its signed-in user (current_actor)
+        store.refit_in_background = True  # a load returns when its data is in; the model fits follow (issue 20)
+        DERIVED_BUILD.after_commit(store)  # fits a CLI load left lagging (ingest --defer-fits) start refitting now
         snapshots.enable(store, keep=config.snapshots_kept(), background=True)
     return store
 
@@ -940,6 +942,44 @@ def sidebar_identity(store: Store) -> None:
                        "undo and save. Configure `[auth]` in .streamlit/secrets.toml (README) for a shared server.")
         if store.snapshot_of is not None:
             st.caption(f"Showing {plain(store.snapshot_of.describe())}.")
+
+
+def title_with_fit_status(title: str) -> None:
+    """A page title, and under it, while the default CLV and churn fits lag the data (refitted after a load
+    commits, issue 20), which load they reflect and that they are being refreshed."""
+    from engagement.model_refits import fit_status
+
+    st.title(title)
+    label = fit_status(get_store()).label()
+    if label:
+        st.info(plain(label + " Until then the models here are fitted on demand for the current data, which takes "
+                      "longer at the default settings."), icon=":material/hourglass_top:")
+
+
+def batch_upload(store: Store) -> None:
+    """The Data page's several files (a week's exports) loaded in one transaction with one derived update: all or
+    none. Each file's kind is read from its header."""
+    from engagement.intake.ingest import detect_kind, ingest_batch_bytes
+
+    with st.expander("Several files at once (one transaction: all load, or none)"):
+        uploads = st.file_uploader("Export files", accept_multiple_files=True, key="data_batch_upload",
+                                   type=["csv", "tsv", "txt", "gz", "parquet", "xlsx"])
+        if not uploads:
+            return
+        files = [(detect_kind(u.getvalue(), u.name)[0], u.getvalue(), u.name) for u in uploads]
+        st.dataframe(pd.DataFrame({"file": [plain(n) for _, _, n in files],
+                                   "kind": [plain(k or "not detected") for k, _, _ in files]}), hide_index=True)
+        unknown = [name for kind, _, name in files if kind is None]
+        if unknown:
+            st.error(plain(f"The kind of {', '.join(unknown)} could not be detected: load it alone above."))
+        elif st.button(f"Validate and load all {len(files)} files", key="data_batch_load", type="primary"):
+            try:
+                results = ingest_batch_bytes(store, files, actor=current_actor())
+            except access.WriteRefused as exc:
+                st.error(plain(exc))
+                return
+            for result in results:
+                (st.success if result.status == "loaded" else st.error)(plain(f"{result.file_name}: {result.message}"))
 
 
 def show_ingest_result(result: Any) -> None:

@@ -138,6 +138,7 @@ else:
             ui.show_ingest_result(result)
             if result.report is None and "Missing required column" in result.message:
                 mapping_form(data, upload.name, result.kind, header)
+    ui.batch_upload(store)
     saved = saved_mappings(store.cursor())
     if saved:
         with st.expander(f"Saved column mappings ({len(saved)})"):

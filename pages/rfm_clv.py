@@ -13,7 +13,7 @@ from engagement.notebook.export import LibraryCall
 from engagement.retention.rfm import frequency_band_text, rfm_segments
 
 filters = ui.current_filters()
-st.title("RFM and CLV")
+ui.title_with_fit_status("RFM and CLV")  # says when the default fits are being refreshed
 
 SECTIONS = ["RFM segments", "CLV forecast", "Model check (holdout)", "Churn risk"]
 # One section at a time, so that a visit computes only what it shows (the models are the slow part).

@@ -387,12 +387,14 @@ def table_columns(cur: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 
 
 def drop_temp(cur: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Drop a temporary table or view if it exists, whichever it is."""
-    for kind in ("TABLE", "VIEW"):
-        try:
-            cur.execute(f"DROP {kind} IF EXISTS {_quote(name)}").fetchall()
-        except duckdb.CatalogException:
-            continue
+    """Drop a temporary table or view if it exists, whichever it is. Looked up first, not tried: a failing
+    statement would abort the transaction of a batch of loads (Store.batch) this may run in."""
+    found = cur.execute(
+        "SELECT 'TABLE' FROM duckdb_tables() WHERE temporary AND table_name = $name "
+        "UNION ALL SELECT 'VIEW' FROM duckdb_views() WHERE temporary AND view_name = $name", {"name": name}
+    ).fetchall()
+    for (kind,) in found:
+        cur.execute(f"DROP {kind} IF EXISTS temp.{_quote(name)}").fetchall()
 
 
 def _number_rows(cur: duckdb.DuckDBPyConnection) -> tuple[tuple[str, ...], int]:

@@ -94,7 +94,8 @@ def can_read(connection: Any, path: str | Path) -> bool:
             "current_setting('allowed_paths')"
         ).fetchall()[0]
     finally:
-        cursor.close()
+        if cursor is not getattr(connection, "batch_cursor", lambda: None)():  # a store's open batch outlives this
+            cursor.close()
     if external:
         return True
     target = _real(path)
