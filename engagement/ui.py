@@ -944,15 +944,15 @@ def sidebar_identity(store: Store) -> None:
             st.caption(f"Showing {plain(store.snapshot_of.describe())}.")
 
 
-def title_with_fit_status(title: str) -> None:
+def title_with_fit_status(label: str) -> None:
     """A page title, and under it, while the default CLV and churn fits lag the data (refitted after a load
     commits, issue 20), which load they reflect and that they are being refreshed."""
-    from engagement.model_refits import fit_status
+    from engagement.derived.refits import fit_status
 
-    st.title(title)
-    label = fit_status(get_store()).label()
-    if label:
-        st.info(plain(label + " Until then the models here are fitted on demand for the current data, which takes "
+    st.title(label)  # the page's own literal title (the scan checks it at the call site)
+    status = fit_status(get_store()).label()
+    if status:
+        st.info(plain(status + " Until then the models here are fitted on demand for the current data, which takes "
                       "longer at the default settings."), icon=":material/hourglass_top:")
 
 

@@ -30,7 +30,7 @@ LAYERS = (  # bottom first: (layer, module prefixes)
               "engagement.stats", "engagement.warehouse")),
     ("areas", ("engagement.intake", "engagement.retention", "engagement.voice", "engagement.value",
                "engagement.experiments")),
-    ("derived", ("engagement.derived", "engagement.derived_update", "engagement.model_refits")),
+    ("derived", ("engagement.derived",)),
     ("notebook", ("engagement.notebook",)),
     ("leadership", ("engagement.leadership",)),
     ("workbench", ("engagement.workbench",)),

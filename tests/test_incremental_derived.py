@@ -133,7 +133,7 @@ KINDS_LOADED = ("orders", "orders", "orders", "events", "messages", "surveys", "
 
 
 def _loads_and_undos_equal_rebuilds(store, steps: int, seed: int, monkeypatch) -> None:
-    from engagement import derived_update, model_refits
+    from engagement.derived import refits as model_refits, update as derived_update
 
     # The model fits after each commit are not derived tables compared here (and cost most of the time).
     monkeypatch.setattr(model_refits, "after_commit", lambda store, refit: None)
@@ -213,7 +213,7 @@ def test_ingest_with_several_files_loads_them_in_one_transaction_with_one_derive
                                                                                          monkeypatch):
     import json
 
-    from engagement import derived_update
+    from engagement.derived import update as derived_update
     from engagement.cli import main
 
     db = tmp_path / "week.duckdb"
@@ -302,7 +302,7 @@ def _later_order(order_id: str) -> pd.DataFrame:
 
 
 def test_the_fits_are_refitted_after_the_commit_in_the_background_and_report_the_load_they_reflect():
-    from engagement.model_refits import fit_status, wait_for_refits
+    from engagement.derived.refits import fit_status, wait_for_refits
 
     store = open_workbench(":memory:", read_only=False)
     for kind, frame in hand_fixture_frames().items():
@@ -337,7 +337,7 @@ def test_the_rfm_clv_page_says_which_load_the_fits_reflect_while_they_are_refres
     monkeypatch.setenv("ENGAGEMENT_READ_ONLY", "0")
     monkeypatch.setattr(ui, "require_app_shell", lambda: None)
     # The app starts refitting lagging fits when it opens the database; held here, so the page is seen meanwhile.
-    from engagement import model_refits
+    from engagement.derived import refits as model_refits
 
     monkeypatch.setattr(model_refits, "after_commit", lambda store, refit: None)
     ui._process_store.clear()

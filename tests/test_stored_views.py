@@ -326,7 +326,7 @@ def test_a_database_error_fitting_the_default_clv_model_keeps_the_load_and_the_p
     load stays; the refit is rolled back, the previous fit kept, and the error reported (fit_status, a warning)."""
     import duckdb
 
-    from engagement.model_refits import fit_status
+    from engagement.derived.refits import fit_status
     from engagement.retention import clv
 
     store = _store_with_orders(tmp_path, "aborted")

@@ -74,7 +74,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_refit(args: argparse.Namespace) -> int:
     """Refit the default CLV and churn models when the data moved since their fit (after `ingest --defer-fits`)."""
     from engagement.derived import refit_models
-    from engagement.model_refits import refit_if_due
+    from engagement.derived.refits import refit_if_due
 
     store = open_store(args, read_only=False)
     emit({"refitted": refit_if_due(store, refit_models)}, "json")

@@ -210,8 +210,14 @@ def record(store: Store, results: list[AlertResult], notify: str = "new") -> lis
         except mail.MailError as exc:  # the evaluation is still logged; the reason is in the log
             _LOG.warning("alert %s not e-mailed: %s", result.rule.rule_id, exc)
     at = datetime.now(timezone.utc).replace(tzinfo=None)
+    # The hook also runs after the load's model refit commits: an evaluation that says what this rule's last one
+    # said for the same load is not logged again (it would hide which evaluation sent the e-mail).
+    last = {e["rule_id"]: e for e in latest_events(store, cur)} if notify == "new" else {}
+    results_to_log = [r for r in results if any(r is s for s in sent) or not (
+        (seen := last.get(r.rule.rule_id)) and seen["load_id"] == load_id and seen["triggered"] == r.triggered
+        and seen["message"] == r.message)]
     with store.write() as cur:
-        for r in results:
+        for r in results_to_log:
             cur.execute("INSERT INTO alert_events VALUES ($id, $at, $load, $triggered, $message, $emailed)",
                         {"id": r.rule.rule_id, "at": at, "load": load_id, "triggered": r.triggered,
                          "message": r.message, "emailed": r.rule.email if any(r is s for s in sent) else None}).fetchall()

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Callable
 
 import duckdb
 
-from engagement import derived_update, model_refits
+from engagement.derived import refits as model_refits, update as derived_update
 from engagement.retention import churn, clv_default, rfm
 from engagement.sql import quote_identifier, read_sql
 from engagement.warehouse.schema import KINDS
@@ -48,13 +48,13 @@ class Derived:
     build: Callable[[Store, duckdb.DuckDBPyConnection], None] | None = None
     tables: tuple[str, ...] = ()
     settings: Callable[[], str] | None = None  # a fitted model's settings, part of the fingerprint
-    # How a load keeps it current (engagement/derived_update.py): "rebuilt" whole; "appended" (new rows only,
+    # How a load keeps it current (engagement/derived/update.py): "rebuilt" whole; "appended" (new rows only,
     # never rebuilt: stable keys); "customers" (the rows of the customers whose inputs changed are replaced);
     # "compared" (recomputed for every customer, cheaply, and only the rows that differ replaced);
     # "sums" (additive per-group sums: the changed customers' old contributions subtracted, new ones added).
     maintained: str = "rebuilt"
     measures: tuple[str, ...] = ()  # for "sums": the additive columns, the first counting the group's rows
-    # Fitted after the write commits (engagement/model_refits.py), not inside it: a load does not wait for it.
+    # Fitted after the write commits (engagement/derived/refits.py), not inside it: a load does not wait for it.
     after_commit: bool = False
 
     def sql_texts(self) -> str:
@@ -134,7 +134,7 @@ BUILD_ORDER = build_order()
 # The tables built from SQL (stored views included), in build order; the fitted models' tables come after.
 DERIVED_TABLES = tuple(name for name in BUILD_ORDER if BY_NAME[name].build is None)
 STORED_VIEWS = {entry.name: entry.view for entry in BUILD if entry.view is not None}
-# The default CLV and churn fits, refitted after a write commits (engagement/model_refits.py).
+# The default CLV and churn fits, refitted after a write commits (engagement/derived/refits.py).
 FITTED_AFTER_COMMIT = tuple(name for name in BUILD_ORDER if BY_NAME[name].after_commit)
 # Kinds no entry reads (tests/test_store_derived.py checks the SQL): loading or undoing them leaves the derived
 # tables as they are, so a programme-cost upload does not pay for a full rebuild. (Experiment assignments are
@@ -177,7 +177,7 @@ def rebuild_derived(store: Store, cur: duckdb.DuckDBPyConnection) -> None:
 
 
 def refit_models(store: Store, cur: duckdb.DuckDBPyConnection) -> None:
-    """Fit the models fitted after commit, in ``cur``'s transaction (engagement/model_refits.py calls it)."""
+    """Fit the models fitted after commit, in ``cur``'s transaction (engagement/derived/refits.py calls it)."""
     for name in FITTED_AFTER_COMMIT:
         build_entry(store, cur, name)
 
@@ -207,7 +207,7 @@ class DerivedBuild:
         rebuild_derived(store, cur)
 
     def update(self, store: Store, cur: duckdb.DuckDBPyConnection, change: Change) -> None:
-        """Update for ``change`` only (engagement/derived_update.py), or rebuild when that would cost more."""
+        """Update for ``change`` only (engagement/derived/update.py), or rebuild when that would cost more."""
         changed = derived_update.update_derived(store, cur, change, BY_NAME, BUILD_ORDER, DERIVED_TABLES, build_entry)
         if changed is None:
             rebuild_derived(store, cur)
