@@ -187,6 +187,9 @@ class Pool:
         now when there is none or it is behind the last load or undo (the notebook shows committed data)."""
         if store.read_only:
             return str(store.path)
+        for hook in store.after_commit:  # the app publishes after each commit already: wait for that copy
+            if isinstance(hook, snapshots.SnapshotPublisher):
+                hook.wait()
         with self._publish_lock:
             current = tuple(store.cursor().execute(
                 "SELECT coalesce(max(load_id), 0), count(undone_at) FROM loads").fetchall()[0])
