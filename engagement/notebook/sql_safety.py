@@ -28,7 +28,9 @@ process's connection, and is made read-only by three layers:
 Underneath all three, the engine itself is sandboxed when the store opens (``engagement/warehouse/sandbox.py``):
 DuckDB reads files only in ``data/``, the upload spool and its temp directory, installs no extension and
 its configuration is locked. The parser refuses the spool and the upload archive too (raw uploads hold
-personal data), which the engine must keep readable for loads.
+personal data), which the engine must keep readable for loads. For a store of a database file the statement
+then runs in a worker process (``notebook/worker.py``) whose own read-only instance cannot read the spool or the
+archive either, under an operating-system memory cap; the parser check still runs here, on the app's catalog.
 
 Example
 -------

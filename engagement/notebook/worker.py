@@ -29,13 +29,12 @@ from engagement.notebook.worker_main import read_frame, write_frame
 from engagement.warehouse import snapshots
 
 MAX_WORKERS = 4
-_DEFAULT_OS_LIMIT_MB = 1024
 _ROOT = Path(__file__).resolve().parents[2]
 
 
 def os_limit_bytes() -> int:
     """The worker's ``RLIMIT_DATA`` (``ENGAGEMENT_NOTEBOOK_MEMORY_MB``, default 1,024 MB)."""
-    return int(float(os.environ.get("ENGAGEMENT_NOTEBOOK_MEMORY_MB", _DEFAULT_OS_LIMIT_MB)) * 2 ** 20)
+    return config.notebook_memory_bytes()
 
 
 @dataclass(frozen=True)
@@ -120,7 +119,7 @@ class Worker:
         code = self.process.wait()
         # Killed (SIGKILL from the kernel) or aborted (std::bad_alloc past the cap): the memory cap, as the app's
         # own instance is untouched; any other exit is reported as it is.
-        if code in (-signal.SIGKILL, -signal.SIGABRT, -signal.SIGSEGV, -signal.SIGBUS) or code == 1:
+        if code in (-signal.SIGKILL, -signal.SIGABRT, -signal.SIGSEGV, -signal.SIGBUS):
             return Reply("memory", f"the worker stopped (exit {code})")
         return Reply("failed", f"The query worker stopped unexpectedly (exit {code}).")
 
@@ -153,7 +152,12 @@ class Pool:
                     worker = Worker(database, data_dir)
             except (RuntimeError, OSError) as exc:
                 return Reply("failed", str(exc))
-            reply = worker.run(sql, max_rows, max_bytes, timeout_seconds)
+            try:
+                reply = worker.run(sql, max_rows, max_bytes, timeout_seconds)
+            except BaseException:
+                # Streamlit stops a rerun by raising in the script thread: a worker left mid-query would run on.
+                worker.kill()
+                raise
             self._give_back(worker)
             return reply
 
