@@ -80,6 +80,11 @@ def memory_limit() -> str:
     return f"{total // 2 // 2 ** 20}MiB"
 
 
+def notebook_memory_bytes() -> int:
+    """The operating-system memory cap of a notebook query's worker process (``ENGAGEMENT_NOTEBOOK_MEMORY_MB``)."""
+    return int(float(os.environ.get("ENGAGEMENT_NOTEBOOK_MEMORY_MB", "1024")) * 2 ** 20)
+
+
 def max_inflated_bytes() -> int:
     default = os.environ.get("ENGAGEMENT_MAX_UPLOAD_MB", "2048")
     return int(float(os.environ.get("ENGAGEMENT_MAX_INFLATED_MB", default)) * 1024 * 1024)

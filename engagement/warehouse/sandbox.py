@@ -14,7 +14,8 @@ the store hardens the instance once, when it opens it (:func:`harden`), before a
 - ``lock_configuration = true``: no statement can undo the above while the process runs.
 
 The SQL notebook's parser check (``sql_safety``) stays as a second wall: it also refuses the spool and the
-upload archive, which the engine must be able to read for loads.
+upload archive, which the engine must be able to read for loads; and notebook cells on a database file run in
+a worker process with a narrower sandbox of its own (``engagement/notebook/worker.py``).
 """
 
 from __future__ import annotations
