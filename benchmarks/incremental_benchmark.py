@@ -37,7 +37,7 @@ from pathlib import Path
 import duckdb
 
 from engagement.intake.ingest import ingest_file
-from engagement.model_refits import wait_for_refits
+from engagement.derived.refits import wait_for_refits
 from engagement.workbench import open_workbench
 
 ROOT = Path(__file__).resolve().parents[1]
