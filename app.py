@@ -8,6 +8,9 @@ st.set_page_config(page_title="Engagement Workbench", page_icon="📈", layout="
 
 pages = {
     "Overview": [
+        # Leadership's page first; analysts' Overview stays the default (a read-only leadership link can name
+        # /summary, and the Overview is where an analyst checks a load).
+        st.Page("pages/summary.py", title="Summary", icon=":material/summarize:"),
         st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
     ],
     "Retention": [
@@ -26,6 +29,7 @@ pages = {
     "Data": [
         st.Page("pages/data.py", title="Data", icon=":material/upload_file:"),
         st.Page("pages/sql_notebook.py", title="SQL notebook", icon=":material/terminal:"),
+        st.Page("pages/methodology.py", title="Methodology", icon=":material/menu_book:"),
     ],
 }
 if not ui.has_access():
@@ -35,6 +39,9 @@ if not ui.has_access():
 
 store = ui.get_store()
 ui.sidebar_identity(store)
+ui.sidebar_database()
+ui.phone_layout()
 ui.demo_banner(store)
 ui.sidebar_filters(store)
+ui.sidebar_annotations(store)
 st.navigation(pages).run()

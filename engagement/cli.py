@@ -19,12 +19,22 @@
         [--correction holm|bh|none] --format json|csv
     python -m engagement report experiment EXPERIMENT_ID [--window-days 30] --format json|csv
     python -m engagement report loads [--limit N] --format json|csv    (who loaded, undid, saved what)
+    python -m engagement annotations add DATE "NOTE" | list [--start --end] [--format json|csv] | remove ID
+    python -m engagement digest [--period 30d] [--comparison auto|year|previous] --format pdf|html|md --out FILE
+        [--email TO]
+    python -m engagement alerts add METRIC below|above|down_by|up_by|below_target [THRESHOLD] [--email TO]
+    python -m engagement alerts list|check|remove RULE_ID
+    python -m engagement targets set METRIC VALUE [--direction at_least|at_most] | list | remove METRIC
 
     python -m engagement lake export DIR [--db PATH]     (the canonical tables as Parquet, for warehouse mode)
     python -m engagement report KIND --engine spark --lake DIR | --mapping FILE [--spark-master URL]
         (warehouse mode: every report but loads, on Spark over the brand's tables; see docs/warehouse.md)
 
-Commands that write (demo, ingest, undo, upgrade) act as an analyst (``cli:<user>`` in the audit trail):
+Every command uses the brand's database ($ENGAGEMENT_DB) unless given --db PATH or --demo (the demo brand's
+database, where ``demo`` writes by default): the same two databases the app shows.
+
+Commands that write (demo, ingest, undo, upgrade, annotations add/remove, alerts add/remove,
+targets set/remove) act as an analyst (``cli:<user>`` in the audit trail):
 shell access to the database file is trust already. Reports open the database read-only, or, when the app
 holds it, the app's latest read-only snapshot (they say so on stderr, with the load it reflects).
 
@@ -40,7 +50,8 @@ import argparse
 import sys
 from typing import Callable
 
-from engagement.commands import engagement_roi, experiments, intake, lake, reports, sql, surveys
+from engagement.commands import annotations as annotation_commands
+from engagement.commands import engagement_roi, experiments, intake, lake, leadership, reports, sql, surveys
 from engagement.commands.common import CliError, add_engine_options, close_opened_stores
 
 
@@ -69,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     lake.add_lake_parser(commands)
     sql.add_sql_parser(commands)
     experiments.add_abtest_parser(commands)
+    annotation_commands.add_annotations_parser(commands)
+    leadership.add_leadership_parsers(commands)
     return parser
 
 

@@ -3,7 +3,11 @@
 Settings come from environment variables so that the app, the CLI and a notebook agree:
 
 ``ENGAGEMENT_DB``
-    Path of the DuckDB file. Default: ``data/engagement.duckdb`` in the project folder.
+    Path of the brand's DuckDB file: the exports you load. Default: ``data/workbench.duckdb`` in the project
+    folder. It is created by the first load; until then the app shows the demo.
+``ENGAGEMENT_DEMO_DB``
+    Path of the demo brand's DuckDB file, generated on first use. Default: ``demo.duckdb`` beside the brand's
+    database. Kept apart so that a real shop's rows never mix with the demo's (order ids, currency).
 ``ENGAGEMENT_READ_ONLY``
     ``1``/``true`` opens the database read-only and hides every control that writes
     (for links shared with leadership).
@@ -34,7 +38,8 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = PROJECT_ROOT / "data"
-DEFAULT_DB_PATH = DATA_DIR / "engagement.duckdb"
+DEFAULT_DB_PATH = DATA_DIR / "workbench.duckdb"
+DEMO_DB_NAME = "demo.duckdb"
 # Uploads are written here before DuckDB reads them: inside the folders the engine may read (see sandbox.py),
 # and refused to notebook queries (they hold other people's raw exports).
 SPOOL_DIR = DATA_DIR / "spool"
@@ -44,8 +49,14 @@ _TRUE = {"1", "true", "yes", "on"}
 
 
 def db_path() -> Path:
-    """The database file the app and the CLI use unless told otherwise."""
+    """The brand's database file: what the CLI reads and writes unless told otherwise, and where uploads go."""
     return Path(os.environ.get("ENGAGEMENT_DB", DEFAULT_DB_PATH))
+
+
+def demo_db_path() -> Path:
+    """The demo brand's database file (``ENGAGEMENT_DEMO_DB``; default ``demo.duckdb`` beside the brand's)."""
+    configured = os.environ.get("ENGAGEMENT_DEMO_DB", "").strip()
+    return Path(configured) if configured else db_path().parent / DEMO_DB_NAME
 
 
 def read_only() -> bool:
@@ -67,6 +78,11 @@ def memory_limit() -> str:
     except (ValueError, OSError, AttributeError):  # not a POSIX system: DuckDB's own default (80 %)
         return ""
     return f"{total // 2 // 2 ** 20}MiB"
+
+
+def notebook_memory_bytes() -> int:
+    """The operating-system memory cap of a notebook query's worker process (``ENGAGEMENT_NOTEBOOK_MEMORY_MB``)."""
+    return int(float(os.environ.get("ENGAGEMENT_NOTEBOOK_MEMORY_MB", "1024")) * 2 ** 20)
 
 
 def max_inflated_bytes() -> int:

@@ -89,6 +89,12 @@ METRICS: dict[str, Metric] = {m.key: m for m in (
                       "purchase, so every customer with a single purchase day has P(alive) = 100 % however long "
                       "ago they bought. Many one-time buyers are lapsed by the rule and 'alive' by the model; "
                       "their low expected purchases, not P(alive), carry the model's view of them."),
+    Metric("predicted_revenue_90d", "CLV of the base, next 90 days",
+           "sum over every customer of BG/NBD expected purchases in the next 90 days x Gamma-Gamma expected spend "
+           "per purchase (the model fitted at load on the whole history)",
+           "money", 0, 0, "none", "engagement.retention.clv_default.fit_clv",
+           relates_to="The CLV of the base as the RFM and CLV page forecasts it; one number for the whole history, "
+                      "so the Summary shows no change against an earlier period for it."),
     Metric("sample_ratio_p_value", "Sample-ratio p-value",
            "chi-square goodness of fit of the arm sizes against the intended split",
            "p", 3, 3, "none", "engagement.stats.abstats.sample_ratio_check"),

@@ -10,8 +10,10 @@ from __future__ import annotations
 import importlib
 import math
 import re
+from contextlib import contextmanager
 from datetime import date
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import pandas as pd
 import streamlit as st
@@ -31,27 +33,34 @@ if TYPE_CHECKING:
 
 DEMO_NOTICE = (
     "You are looking at **demo data**: a generated brand of {customers:,} customers over 24 months, "
-    "with planted patterns. Load your own exports on the Data page to replace it."
+    "with planted patterns. Load your own exports on the Data page: they start your brand's own database, and "
+    "the demo stays available to explore (sidebar, *Database*)."
 )
+
+# Two databases (engagement.config): the brand's (ENGAGEMENT_DB, created by the first upload) and the demo's
+# (generated on first use). A session shows the brand's once it holds data, unless the analyst picked the demo;
+# uploads always go to the brand's, so demo rows (orders #100001..., USD) never mix with a real shop's.
+BRAND, DEMO = "brand", "demo"
+DATABASE_LABELS = {BRAND: "Your brand", DEMO: "Demo brand"}
+_DATABASE_CHOICE = "_engagement_database"  # None (automatic), BRAND or DEMO for this session
+_SIDEBAR_SHOWED = "_engagement_sidebar_database"  # what this run's sidebar said was shown
 
 
 def get_store() -> Store:
-    """One DuckDB connection for the whole process; on an empty database, load the demo brand.
+    """The store this session shows (:func:`shown_database`), one DuckDB connection per file for the process.
 
-    A database that cannot be opened (held by another process, or read-only and built by another
-    version) stops the page with the reason and the fix instead of a traceback.
+    The demo's database is generated and loaded when it is first opened empty. A database that cannot be
+    opened (held by another process, or read-only and built by another version) stops the page with the reason
+    and the fix instead of a traceback.
     """
     require_app_shell()
     require_access()
+    return _guarded(lambda: _open_store(shown_database()))
+
+
+def _guarded(open_store: Callable[[], Store]) -> Store:
     try:
-        store = _process_store()
-        if store.snapshot_of is not None:
-            # A read-only instance reads the writer's snapshots: move to a newer one when it is published.
-            newest = snapshots.latest(config.db_path())
-            if newest is not None and newest.path != store.snapshot_of.path and newest.path.exists():
-                _process_store.clear()
-                store = _process_store()
-        return store
+        return open_store()
     except (StoreLockedError, StoreOutdatedError, LookupError) as exc:
         # No page can run: replace the navigation (else Streamlit lists the files in pages/) and say why.
         st.navigation([st.Page(_nothing_to_show, title="Engagement Workbench", default=True)], position="hidden")
@@ -59,35 +68,129 @@ def get_store() -> Store:
         st.stop()
 
 
+def _database_path(which: str) -> str:
+    return str(config.demo_db_path() if which == DEMO else config.db_path())
+
+
+def _open_store(which: str) -> Store:
+    path = _database_path(which)
+    store = _database_store(path, which == DEMO)
+    if store.snapshot_of is not None:
+        # A read-only instance reads the writer's snapshots: move to a newer one when it is published.
+        newest = snapshots.latest(path)
+        if newest is not None and newest.path != store.snapshot_of.path and newest.path.exists():
+            _database_store.clear(path, which == DEMO)
+            store = _database_store(path, which == DEMO)
+    return store
+
+
+def _readable(path: Path) -> bool:
+    """Whether this instance can show the database at ``path`` (a read-only one cannot create it)."""
+    return path.exists() or (config.read_only() and snapshots.latest(path) is not None)
+
+
+def _brand_has_data() -> bool:
+    """Whether the brand's database exists (or has read-only snapshots) and holds an active load."""
+    return _readable(config.db_path()) and not _open_store(BRAND).is_empty()
+
+
+def shown_database() -> str:
+    """``BRAND`` or ``DEMO``: the analyst's pick (sidebar, or a link's ``?db=``), else the brand's database once
+    it holds data, else the demo."""
+    if _DATABASE_CHOICE not in st.session_state:
+        st.session_state[_DATABASE_CHOICE] = _from_query("db", lambda raw: {BRAND: BRAND, DEMO: DEMO}[raw], None)
+    if st.session_state[_DATABASE_CHOICE] == DEMO:
+        return DEMO
+    if _brand_has_data() or (config.read_only() and not _readable(config.demo_db_path())):
+        return BRAND  # a read-only instance cannot generate the demo: it shows the brand's, even empty
+    return DEMO
+
+
+def sidebar_database() -> None:
+    """Which database the pages show, and the switch between the brand's and the demo (once the brand has data)."""
+    shown = _guarded(shown_database)
+    st.session_state[_SIDEBAR_SHOWED] = shown
+    with st.sidebar:
+        if not _guarded(_brand_has_data):
+            st.caption(f":material/database: Showing the demo brand ({plain(_database_path(DEMO))}). The first export "
+                       f"you load on the Data page starts your brand's own database ({plain(_database_path(BRAND))}).")
+            return
+        if config.read_only() and not _readable(config.demo_db_path()):  # nothing to switch to
+            st.caption(f":material/database: {plain(_database_path(shown))}")
+            return
+        # Keyed by what is shown: when the Data page switches to the brand's data, the radio follows.
+        picked = st.radio("Database", [BRAND, DEMO], index=[BRAND, DEMO].index(shown), horizontal=True,
+                          format_func=DATABASE_LABELS.get, key=f"_database_picker_{shown}",
+                          help="Your brand's data, or the generated demo brand to explore. They never mix: "
+                               "uploads always go to your brand's database.")
+        st.caption(f":material/database: {plain(_database_path(shown))}")
+    st.query_params["db"] = shown  # a shared link opens the same database
+    if picked != shown:
+        st.session_state[_DATABASE_CHOICE] = picked
+        st.rerun()
+
+
+def upload_store() -> Store:
+    """The Data page's store: the brand's database, where every upload, mapping and undo goes (created here on
+    first use), whatever the other pages show. A read-only instance shows what the pages show."""
+    require_app_shell()
+    require_access()
+    if config.read_only() or shown_database() == BRAND:
+        return get_store()
+    st.caption(f":material/database: The other pages show the demo brand. Exports you load here go to your brand's "
+               f"own database ({plain(_database_path(BRAND))}), never into the demo; the pages then show it.")
+    return _guarded(lambda: _open_store(BRAND))
+
+
+def after_load(result: Any) -> None:
+    """After the Data page loaded a file into the brand's database: show it on every page (rerun when the
+    session was showing the demo, so the sidebar says so too)."""
+    if getattr(result, "status", None) != "loaded":
+        return
+    st.session_state[_DATABASE_CHOICE] = None  # automatic: the brand's database, now that it holds data
+    if st.session_state.get(_SIDEBAR_SHOWED) != BRAND:  # the sidebar, drawn before the load, says otherwise
+        st.rerun()
+
+
 def _nothing_to_show() -> None:
     return None
 
 
 @st.cache_resource(show_spinner="Opening the database…")
-def _process_store() -> Store:
-    if config.read_only() and snapshots.latest(config.db_path()) is not None:
+def _database_store(path: str, demo: bool) -> Store:
+    if config.read_only() and snapshots.latest(path) is not None:
         # Never hold the database file itself: the writing app (or a CLI load) must be able to open it.
-        store = snapshots.open_latest(config.db_path(), derived=DERIVED_BUILD)
+        store = snapshots.open_latest(path, derived=DERIVED_BUILD)
+    elif config.read_only() and not Path(path).exists():
+        raise LookupError(f"No database at {path}: a read-only instance cannot create it. Load an export (or run "
+                          f"`python -m engagement demo`) from an instance that may write.")
     else:
-        store = open_workbench(config.db_path(), read_only=config.read_only())
+        store = open_workbench(path, read_only=config.read_only())
     if store.read_only:
         try:
             store.require_current_derived()
         except StoreOutdatedError:
             store.close()
             raise
-    elif store.is_empty():
+    elif demo and store.is_empty():
         from engagement.intake.ingest import ingest_demo
 
         ingest_demo(store, actor=DEMO_ACTOR)
     if not store.read_only:
         store.actor_required = True  # every write from a session names its signed-in user (current_actor)
+        store.refit_in_background = True  # a load returns when its data is in; the model fits follow (issue 20)
+        DERIVED_BUILD.after_commit(store)  # fits a CLI load left lagging (ingest --defer-fits) start refitting now
         snapshots.enable(store, keep=config.snapshots_kept(), background=True)
     return store
 
 
-# Tests and the Data page reopen the database after replacing the file.
-get_store.clear = _process_store.clear  # type: ignore[attr-defined]
+def _process_store() -> Store:
+    """The brand's store (what tests inspect after driving the Data page)."""
+    return _open_store(BRAND)
+
+
+# Tests reopen the databases after replacing a file (every cached store is dropped).
+get_store.clear = _process_store.clear = _database_store.clear  # type: ignore[attr-defined]
 
 
 def data_version(store: Store) -> str:
@@ -196,6 +299,31 @@ def _from_query(key: str, parse: Callable[[str], Any], default: Any) -> Any:
         return default
 
 
+# Streamlit forgets a widget's value when a run does not draw it (another page was shown) and clears the URL's
+# query parameters on a page switch, so every synced widget also keeps its last value here, in the session:
+# coming back to a page shows the settings it was left with (and writes them to the URL again). A link's value
+# still wins over the remembered one: opening a shared link shows what it says.
+_REMEMBERED = "_engagement_remembered_settings"
+
+
+def _remembered(key: str, default: Any, valid: Callable[[Any], bool] = lambda value: True) -> Any:
+    """The value the widget ``key`` had when this session last drew it, when still ``valid``; else ``default``."""
+    remembered = st.session_state.get(_REMEMBERED, {})
+    if key in remembered and valid(remembered[key]):
+        return remembered[key]
+    return default
+
+
+def _remember(key: str, value: Any) -> None:
+    st.session_state.setdefault(_REMEMBERED, {})[key] = value
+
+
+def _initial(key: str, parse: Callable[[str], Any], default: Any,
+             valid: Callable[[Any], bool] = lambda value: True) -> Any:
+    """A widget's value when this run draws it afresh: the URL's, else the remembered one, else ``default``."""
+    return _from_query(key, parse, _remembered(key, default, valid))
+
+
 # Radio buttons, segmented controls and pills render their option labels as markdown; selectboxes and
 # multiselects show them as text.
 _MARKDOWN_OPTION_WIDGETS = ("radio", "segmented_control", "pills")
@@ -213,13 +341,14 @@ def synced_choice(label: str, options: Sequence[Any], key: str, default: Any = N
     by_text = {str(o): o for o in options}
     if key not in st.session_state:
         fallback = default if default in options else (options[0] if options else None)
-        st.session_state[key] = _from_query(key, lambda raw: by_text[raw], fallback)
+        st.session_state[key] = _initial(key, lambda raw: by_text[raw], fallback, lambda value: value in options)
     elif st.session_state[key] not in options and options:
         st.session_state[key] = default if default in options else options[0]
     if getattr(widget, "__name__", "") in _MARKDOWN_OPTION_WIDGETS:  # these render their options as markdown
         shown = widget_kwargs.pop("format_func", str)
         widget_kwargs["format_func"] = lambda option: plain(shown(option))
     value = widget(label, options, key=key, **widget_kwargs)
+    _remember(key, value)
     st.query_params[key] = str(value)
     return value
 
@@ -236,9 +365,13 @@ def synced_number(label: str, key: str, default: float, widget: Callable[..., An
             raise _Refused(raw)
         return value
 
+    def in_range(value: Any) -> bool:  # a remembered value from before the page changed its bounds is dropped
+        return (low is None or value >= low) and (high is None or value <= high)
+
     if key not in st.session_state:
-        st.session_state[key] = _from_query(key, parse, default)
+        st.session_state[key] = _initial(key, parse, default, in_range)
     value = widget(label, key=key, **widget_kwargs)
+    _remember(key, value)
     st.query_params[key] = str(value)
     return value
 
@@ -257,8 +390,9 @@ def _known_parts(raw: str, known: Sequence[str]) -> list[str]:
 def synced_text(label: str, key: str, default: str = "", **widget_kwargs: Any) -> str:
     """A text input whose value lives in the URL as ``?key=text`` (left out of the URL when empty)."""
     if key not in st.session_state:
-        st.session_state[key] = _from_query(key, str, default)
+        st.session_state[key] = _initial(key, str, default)
     value = st.text_input(label, key=key, **widget_kwargs)
+    _remember(key, value)
     if value:
         st.query_params[key] = value
     elif key in st.query_params:
@@ -273,10 +407,12 @@ def synced_multichoice(label: str, options: Sequence[Any], key: str, default: Se
     by_text = {str(o): o for o in options}
     if key not in st.session_state:
         fallback = [d for d in default if d in options]
-        st.session_state[key] = _from_query(key, lambda raw: [by_text[p] for p in _split(raw)], fallback)
+        remembered = [v for v in _remembered(key, fallback) if v in options]
+        st.session_state[key] = _from_query(key, lambda raw: [by_text[p] for p in _split(raw)], remembered)
     else:
         st.session_state[key] = [v for v in st.session_state[key] if v in options]
     value = st.multiselect(label, options, key=key, **widget_kwargs)
+    _remember(key, value)
     st.query_params[key] = ",".join(map(str, value))
     return value
 
@@ -289,6 +425,14 @@ def sidebar_filters(store: Store) -> Filters:
     defaults = default_filters(range_)
     low = range_.first_order_date or defaults.start
     high = range_.last_order_date or defaults.end
+    if st.session_state.get("_filters_database") not in (None, store.path):
+        # Another database is shown now (the sidebar's switch, a first upload): the other one's dates and
+        # channels mean nothing here, in the session or in the URL.
+        for key in ("date_range", "channels", "segments"):
+            st.session_state.pop(key, None)
+        for key in ("start", "end", "channel", "segment"):
+            st.query_params.pop(key, None)
+    st.session_state["_filters_database"] = store.path
 
     if "date_range" not in st.session_state:
         start = _from_query("start", date.fromisoformat, defaults.start)
@@ -354,6 +498,55 @@ def current_filters() -> Filters:
     return st.session_state["filters"]
 
 
+# ------------------------------------------------------------- phone layout
+# The server never learns the screen's width, so the phone layout is CSS: below Streamlit's own 640 px column
+# breakpoint (where st.columns stack), a "phone_first" container moves to the top of the container holding it
+# (flex order), "wide_only" blocks hide and "phone_only" blocks show. The CSS is a literal: no data in it.
+# Streamlit wraps a keyed container in a layout wrapper: the wrapper is the flex item that moves or hides.
+_PHONE_CSS = """<style>
+@media (max-width: 640px) {
+  [data-testid="stLayoutWrapper"]:has(> [class*="st-key-phone_first_"]) { order: -1; }
+  [data-testid="stVegaLiteChart"] { overflow-x: auto; }  /* a chart of fixed width scrolls, not the page */
+  [data-testid="stLayoutWrapper"]:has(> [class*="st-key-wide_only_"]), [class*="st-key-wide_only_"] {
+    display: none !important;
+  }
+}
+@media (min-width: 641px) {
+  [data-testid="stLayoutWrapper"]:has(> [class*="st-key-phone_only_"]), [class*="st-key-phone_only_"] {
+    display: none !important;
+  }
+}
+</style>"""
+
+
+def phone_layout() -> None:
+    """The phone rules above, for every page (app.py calls it on every run, before the page)."""
+    st.html(_PHONE_CSS)  # style-only HTML takes no space on the page
+
+
+@contextmanager
+def phone_first(name: str) -> Iterator[None]:
+    """A container that a phone shows first among its siblings (wrap both in one ``st.container()``):
+    ``with st.container(): cards(); with ui.phone_first("charts"): charts()`` shows the charts above the cards
+    on a phone, below them on a wide screen."""
+    with st.container(key=f"phone_first_{name}"):
+        yield
+
+
+@contextmanager
+def wide_only(name: str) -> Iterator[None]:
+    """A container shown on screens wider than 640 px only (a heatmap whose labels a phone cannot fit)."""
+    with st.container(key=f"wide_only_{name}"):
+        yield
+
+
+@contextmanager
+def phone_only(name: str) -> Iterator[None]:
+    """A container shown on screens up to 640 px wide only (the table that replaces a wide chart there)."""
+    with st.container(key=f"phone_only_{name}"):
+        yield
+
+
 # ------------------------------------------------------------------ helpers
 def demo_banner(store: Store) -> None:
     if store.is_demo():
@@ -396,6 +589,108 @@ def format_value(value: float, unit: str) -> str:
     if unit == "score":
         return f"{value:+.0f}"
     return f"{value:,.2f}"
+
+
+# ------------------------------------------------------------------ tables
+def table_config(frame: pd.DataFrame, units: dict[str, str] | None = None,
+                 keep: Sequence[str] = ()) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The frame to show (shares x 100) and Streamlit column configuration: every column labelled, numbers with
+    thousands separators and the registry's rounding (``engagement/table_format.py``). Columns in ``keep`` are
+    configured by the page: shown as they are."""
+    from engagement.table_format import column_formats, shown_frame
+
+    formats = {c: f for c, f in column_formats(frame, units).items() if c not in keep}
+    config = {}
+    for column, spec in formats.items():
+        if spec.printf is not None:
+            config[column] = st.column_config.NumberColumn(plain(spec.label), format=spec.printf)
+        elif spec.date_format is not None:
+            config[column] = st.column_config.DatetimeColumn(plain(spec.label), format=spec.date_format)
+        else:
+            config[column] = st.column_config.Column(plain(spec.label))
+    return shown_frame(frame, formats), config
+
+
+def table(frame: Any, *, units: dict[str, str] | None = None, column_config: dict[str, Any] | None = None,
+          container: Any = None, **kwargs: Any) -> None:
+    """``st.dataframe`` formatted like a spreadsheet (:func:`table_config`); ``column_config`` entries given by
+    the page win (a progress bar, a wider text column). Index hidden and full width unless said otherwise."""
+    frame = frame if isinstance(frame, pd.DataFrame) else pd.DataFrame(frame)
+    shown, config = table_config(frame, units, keep=tuple(column_config or ()))
+    config.update(column_config or {})
+    kwargs.setdefault("hide_index", True)
+    kwargs.setdefault("width", "stretch")
+    (container if container is not None else st).dataframe(shown, column_config=config, **kwargs)
+
+
+# ------------------------------------------------------- charts and annotations
+def chart(figure: Any, *, n: str, key: str, container: Any = None, settings: str = "") -> None:
+    """Draw an Altair chart across its column, with "Export" offering it as PNG and SVG for slides.
+
+    The file carries the chart's title, the sidebar's date range and filters, ``n`` ("n = 1,234 orders") and
+    ``settings`` (the page's own choices, "weekly cohorts") stamped on it (``charts/export.py``). Rendered
+    only when a button is clicked: vl-convert takes about a second per chart.
+    """
+    import functools
+
+    from engagement.charts.export import (EXPORT_LABELS, FORMATS, ChartStamp, chart_title, describe_filters,
+                                          export_chart, file_stem)
+
+    place = container if container is not None else st
+    place.altair_chart(figure, width="stretch")
+    filters = st.session_state.get("filters")
+    period, chosen = describe_filters(filters) if filters is not None else ("", "")
+    stamp = ChartStamp(date_range=period, filters=chosen, n=n, settings=settings)
+    stem = file_stem(chart_title(figure))
+    with place.popover("Export chart", icon=":material/download:"):
+        st.caption("The image carries the chart's title, date range, filters and n.")
+        for fmt, mime in FORMATS.items():
+            st.download_button(EXPORT_LABELS[fmt], functools.partial(export_chart, figure, stamp, fmt),
+                               file_name=f"{stem}.{fmt}", mime=mime, on_click="ignore", key=f"{key}-{fmt}")
+
+
+def annotations() -> pd.DataFrame:
+    """The annotations dated in the sidebar's date range, for the time-series charts (read on every run:
+    a note just added shows at once; the table is a handful of rows)."""
+    from engagement.leadership.annotations import list_annotations
+
+    filters = st.session_state.get("filters")
+    return list_annotations(get_store(), filters.start if filters else None, filters.end if filters else None)
+
+
+def sidebar_annotations(store: Store) -> None:
+    """A sidebar expander listing the annotations of the date range; analysts add and remove them here."""
+    from engagement.leadership.annotations import AnnotationError, add_annotation, remove_annotation
+
+    notes = annotations()
+    with st.sidebar.expander(f"Annotations ({len(notes):,} in range)", icon=":material/bookmark:"):
+        st.caption("Dated notes (a campaign launch, a price change, Black Friday) drawn on every time-series "
+                   "chart. Also `python -m engagement annotations`.")
+        for row in notes.itertuples():
+            left, right = st.columns([5, 1])
+            left.text(f"{row.noted_on:%d %b %Y}: {row.note}")  # st.text: a note is data, never markdown
+            if can_write(store) and right.button("", icon=":material/delete:", help="Remove this annotation",
+                                                 key=f"annotation-remove-{row.annotation_id}"):
+                try:
+                    remove_annotation(store, row.annotation_id, actor=current_actor())
+                except (AnnotationError, WriteRefused) as exc:
+                    st.error(plain(exc))
+                else:
+                    st.rerun()
+        if not can_write(store):
+            st.caption("Only analysts can add annotations (this session cannot write).")
+            return
+        with st.form("annotation-add", clear_on_submit=True, border=False):
+            day = st.date_input("Date", value=None, format="YYYY-MM-DD")
+            note = st.text_input("Note", max_chars=200, placeholder="Black Friday sale starts")
+            added = st.form_submit_button("Add annotation", icon=":material/add:")
+        if added:
+            try:
+                add_annotation(store, day, note, actor=current_actor())
+            except (AnnotationError, WriteRefused) as exc:
+                st.error(plain(exc))
+            else:
+                st.rerun()  # every chart of the page draws it
 
 
 # ------------------------------------------------- "Show SQL" and notebooks
@@ -509,8 +804,7 @@ def experiment_list_and_metadata(experiment_id: str, options: Any, split_typed: 
 
     listing = view_data(experiments_list)
     with st.expander("All experiments", expanded=False):
-        st.dataframe(listing, hide_index=True, width="stretch", column_config={
-            "srm_p_value": st.column_config.NumberColumn("SRM p", format="%.3f")})
+        table(listing, column_config={"srm_p_value": st.column_config.NumberColumn("SRM p", format="%.3f")})
         st.caption("One row per loaded experiment (also `report experiments`): dates and programme from its "
                    "metadata (assignment dates otherwise), sample-ratio status against the intended split "
                    "(p < 0.001 = mismatch), and the verdict of its primary metric (conversion when none is set) "
@@ -657,6 +951,44 @@ def sidebar_identity(store: Store) -> None:
             st.caption(f"Showing {plain(store.snapshot_of.describe())}.")
 
 
+def title_with_fit_status(label: str) -> None:
+    """A page title, and under it, while the default CLV and churn fits lag the data (refitted after a load
+    commits, issue 20), which load they reflect and that they are being refreshed."""
+    from engagement.derived.refits import fit_status
+
+    st.title(label)  # the page's own literal title (the scan checks it at the call site)
+    status = fit_status(get_store()).label()
+    if status:
+        st.info(plain(status + " Until then the models here are fitted on demand for the current data, which takes "
+                      "longer at the default settings."), icon=":material/hourglass_top:")
+
+
+def batch_upload(store: Store) -> None:
+    """The Data page's several files (a week's exports) loaded in one transaction with one derived update: all or
+    none. Each file's kind is read from its header."""
+    from engagement.intake.ingest import detect_kind, ingest_batch_bytes
+
+    with st.expander("Several files at once (one transaction: all load, or none)"):
+        uploads = st.file_uploader("Export files", accept_multiple_files=True, key="data_batch_upload",
+                                   type=["csv", "tsv", "txt", "gz", "parquet", "xlsx"])
+        if not uploads:
+            return
+        files = [(detect_kind(u.getvalue(), u.name)[0], u.getvalue(), u.name) for u in uploads]
+        st.dataframe(pd.DataFrame({"file": [plain(n) for _, _, n in files],
+                                   "kind": [plain(k or "not detected") for k, _, _ in files]}), hide_index=True)
+        unknown = [name for kind, _, name in files if kind is None]
+        if unknown:
+            st.error(plain(f"The kind of {', '.join(unknown)} could not be detected: load it alone above."))
+        elif st.button(f"Validate and load all {len(files)} files", key="data_batch_load", type="primary"):
+            try:
+                results = ingest_batch_bytes(store, files, actor=current_actor())
+            except access.WriteRefused as exc:
+                st.error(plain(exc))
+                return
+            for result in results:
+                (st.success if result.status == "loaded" else st.error)(plain(f"{result.file_name}: {result.message}"))
+
+
 def show_ingest_result(result: Any) -> None:
     """The Data page's outcome of one validate/load (``IngestResult``): counts, every expectation, failing rows
     with their row numbers."""
@@ -671,17 +1003,16 @@ def show_ingest_result(result: Any) -> None:
         return
     report = result.report
     st.subheader(f"Validation report · {report.rows:,} rows · engine: {plain(report.engine)} · {report.seconds:.1f} s")
-    table = report.results_frame().sort_values("success", kind="stable")  # failures first, suite order kept
-    warned = ~table.success & (table.level == "warning")
-    table.insert(0, "result", table.success.map({True: "pass", False: "FAIL"}).where(~warned, "warn"))
-    st.caption(f"{(~table.success & ~warned).sum()} of {len(table)} expectations fail"
+    checks = report.results_frame().sort_values("success", kind="stable")  # failures first, suite order kept
+    warned = ~checks.success & (checks.level == "warning")
+    checks.insert(0, "result", checks.success.map({True: "pass", False: "FAIL"}).where(~warned, "warn"))
+    st.caption(f"{(~checks.success & ~warned).sum()} of {len(checks)} expectations fail"
                f"{f'; {warned.sum()} warn (reported, the rows load)' if warned.any() else ''}.")
     order = ["result", "description", "unexpected_count", "unexpected_percent", "level", "fix", "expectation",
              "column", "element_count", "engine", "note"]
-    st.dataframe(
-        table[order], hide_index=True, width="stretch", height=min(36 * (len(table) + 1), 800),
-        column_config={"unexpected_percent": st.column_config.NumberColumn("unexpected %", format="%.2f"),
-                       "unexpected_count": st.column_config.NumberColumn("unexpected rows", format="%d")},
+    table(
+        checks[order], height=min(36 * (len(checks) + 1), 800), units={"unexpected_percent": "percent"},
+        column_config={"unexpected_count": st.column_config.NumberColumn("unexpected rows", format="%d")},
     )
     if result.failing_rows is not None and len(result.failing_rows):
         st.markdown(f"**Failing rows** ({report.failing_row_count:,}; row numbers as a spreadsheet shows the file, "
@@ -689,3 +1020,103 @@ def show_ingest_result(result: Any) -> None:
         st.dataframe(result.failing_rows.head(200), hide_index=True, width="stretch")
         download_csv(result.failing_rows, f"failing_rows_{result.kind}.csv", label="Download failing rows (CSV)",
                         key="data_failing_download")
+
+
+# ------------------------------------------------- leadership: headlines, the Summary's cards, targets, alerts
+def headline(sentences: Sequence[str]) -> None:
+    """A page's headline: one or two plain sentences from its own numbers (engagement/leadership/headlines.py)."""
+    for sentence in sentences:
+        st.markdown(f"**{plain(sentence)}**")
+
+
+def how_computed(lines: Sequence[str]) -> None:
+    """The methodology behind a page's numbers (tests, models, references), out of the way of its readers."""
+    with st.expander("How this is computed"):
+        for line in lines:
+            st.markdown(f"- {plain(line)}")
+        st.page_link("pages/methodology.py", label="Every metric's definition: Methodology",
+                     icon=":material/menu_book:")
+
+
+def summary_cards(summary: Any) -> None:
+    """One card per leadership number: its value, its change against the summary's comparison (coloured only
+    when more than chance explains it) and its target."""
+    from engagement import metrics
+
+    numbers = list(summary.shown)
+    for row in (numbers[:3], numbers[3:]):
+        for column, number in zip(st.columns(3), row):
+            change = number.change(summary.comparison)
+            usable = change is not None and change.n and change.value == change.value
+            delta = metrics.format_change(number.key, change.change) if usable else None
+            column.metric(plain(number.label), metrics.format_value(number.key, number.value), delta=delta,
+                          delta_color="normal" if usable and change.significant else "off", border=True,
+                          help=plain(metrics.metric(number.key).formula))
+            notes = [f"n = {number.n:,}"]
+            if usable:
+                notes.append(("beyond chance" if change.significant else "within chance" if change.has_interval
+                              else "no interval") + f" against {change.label}")
+            if number.target is not None:
+                notes.append(f"{number.target.describe()}: {'met' if number.meets_target else 'missed'}")
+            column.caption(plain(" · ".join(notes)))
+
+
+def triggered_alerts(results: Sequence[Any]) -> None:
+    """Triggered alert rules as warnings (messages are built from rule settings and numbers: shown as text)."""
+    fired = [r for r in results if r.triggered]
+    if not results:
+        st.caption("No alert rules are set. Analysts add them below or with `python -m engagement alerts add`.")
+    elif not fired:
+        st.success(f"None of the {len(results)} alert rules is triggered.")
+    for result in fired:
+        st.warning(plain(f"{result.rule.describe()}: {result.message}"), icon=":material/notifications_active:")
+
+
+def leadership_settings(store: Store, summary: Any) -> None:
+    """Targets and alert rules: listed for everyone, editable by analysts (written as the signed-in user)."""
+    from engagement import metrics
+    from engagement.leadership import alerts, targets
+    from engagement.leadership.summary import COMPUTED_METRICS, SUMMARY_METRICS
+
+    rules = alerts.rules(store)
+    saved = st.session_state.pop("leadership_saved", None)
+    with st.expander(f"Targets and alert rules ({len(rules)} rules)", expanded=saved is not None):
+        if saved:
+            st.success(plain(saved))
+        last = {e["rule_id"]: e for e in alerts.latest_events(store)}
+        for rule in rules:
+            seen = last.get(rule.rule_id)
+            when = (f" · last evaluated after load #{seen['load_id']}"
+                    f"{', e-mailed to ' + seen['emailed_to'] if seen and seen['emailed_to'] else ''}" if seen else "")
+            st.caption(plain(f"Rule {rule.rule_id}: {rule.describe()}{' → ' + rule.email if rule.email else ''}{when}"))
+        if not can_write(store):
+            st.caption("Only analysts set targets and alert rules (this session cannot write).")
+            return
+        with st.form("leadership_target"):
+            a, b, c = st.columns(3)
+            key = a.selectbox("Metric", SUMMARY_METRICS, format_func=lambda k: metrics.metric(k).label)
+            value = b.text_input("Target", placeholder="30% or 40")
+            direction = c.selectbox("Direction", targets.DIRECTIONS, format_func=lambda d: d.replace("_", " "))
+            if st.form_submit_button("Set target"):
+                try:
+                    targets.set_target(store, key, targets.parse_target_value(key, value), direction,
+                                       actor=current_actor())
+                    # Run the page again: the cards above were drawn before this save.
+                    st.session_state["leadership_saved"] = f"Target set for {metrics.metric(key).label}."
+                    st.rerun()
+                except (ValueError, WriteRefused) as exc:
+                    st.error(plain(exc))
+        with st.form("leadership_alert"):
+            a, b, c, d = st.columns(4)
+            key = a.selectbox("Metric", COMPUTED_METRICS, format_func=lambda k: metrics.metric(k).label)
+            kind = b.selectbox("When", alerts.KINDS, format_func=lambda k: k.replace("_", " "))
+            threshold = c.text_input("Threshold", placeholder="30, 30% or 3 (points of change)")
+            email = d.text_input("E-mail (optional)")
+            if st.form_submit_button("Add alert rule"):
+                try:
+                    amount = targets.parse_target_value(key, threshold) if threshold.strip() else None
+                    alerts.add_rule(store, key, kind, amount, email=email.strip() or None, actor=current_actor())
+                    st.session_state["leadership_saved"] = "Alert rule added; it is evaluated after every load."
+                    st.rerun()
+                except (ValueError, WriteRefused) as exc:
+                    st.error(plain(exc))

@@ -2,7 +2,7 @@
 
 :func:`open_workbench` opens the store (``engagement.warehouse.store``) with the derived build
 (``engagement.derived``) attached, so that every load and undo rebuilds the derived tables in its transaction,
-and rebuilds them once when another version built them (opened for writing; a read-only store cannot, and says
+evaluates the alert rules after every commit (``engagement.leadership.alerts``), and rebuilds them once when another version built them (opened for writing; a read-only store cannot, and says
 so through ``Store.require_current_derived``).
 
 Example
@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engagement.derived import DERIVED_BUILD
+from engagement.leadership import alerts
 from engagement.warehouse.store import Store
 
 
@@ -26,6 +27,10 @@ def open_workbench(path: str | Path | None = None, read_only: bool | None = None
     by default when ``ENGAGEMENT_READ_ONLY`` says so) and refresh derived tables another version built.
     ``readable``: files outside ``data/`` this process may read (``Store.open``'s sandbox)."""
     store = Store.open(path, read_only=read_only, readable=readable, derived=DERIVED_BUILD)
+    if not store.read_only:
+        # Alert rules are evaluated after every committed load or undo, before a snapshot publisher (added later
+        # by the app or the CLI) copies the database, so snapshots carry the evaluation too.
+        store.after_commit.append(alerts.after_load)
     if not store.read_only and not store.derived_are_current():
         store.refresh_derived()
     return store

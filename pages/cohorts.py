@@ -63,24 +63,29 @@ else:
         c.caption(f"n = {int(last['cohort_customers']):,} customers in {int(last['cohorts'])} cohorts "
                   "old enough to have completed it")
 
-    st.altair_chart(cohort_charts.retention_heatmap(matrix, metric, split_value), width="stretch")
+    table = matrix_table(matrix, metric, split_value)
+    fmt = "%.1f%%" if unit == "share" else "$%.2f"
+    shown_table = table.copy()
+    if unit == "share":
+        period_columns = [col for col in shown_table.columns if col.startswith(grain)]
+        shown_table[period_columns] = shown_table[period_columns] * 100
+    table_config = {col: st.column_config.NumberColumn(ui.plain(col.replace("_", " ").capitalize()), format=fmt)
+                    for col in shown_table.columns if col.startswith(grain)} | {
+                        "cohort_customers": st.column_config.NumberColumn("Cohort size", format="%d")}
+    n, settings = f"n = {customers:,} customers in their cohorts", f"{grain}ly cohorts, split: {split}"
+    with ui.wide_only("cohorts_heatmap"):
+        ui.chart(cohort_charts.retention_heatmap(matrix, metric, split_value), n=n, key="cohorts-heatmap",
+                 settings=settings)
+    with ui.phone_only("cohorts_table"):  # a phone cannot fit the heatmap's labels: the same cells as a table
+        st.caption("On a narrow screen the heatmap is this table: scroll sideways for later periods. Blank cells: "
+                   "the cohort has not completed that period yet.")
+        ui.table(shown_table, column_config=table_config | {"cohort": st.column_config.TextColumn("Cohort", pinned=True)})
     if split != "none":
-        st.altair_chart(cohort_charts.split_comparison(matrix, metric), width="stretch")
-    st.altair_chart(cohort_charts.ltv_curves(matrix, split_value), width="stretch")
+        ui.chart(cohort_charts.split_comparison(matrix, metric), n=n, key="cohorts-split", settings=settings)
+    ui.chart(cohort_charts.ltv_curves(matrix, split_value), n=n, key="cohorts-ltv", settings=settings)
 
     with st.expander("Table view and CSV download"):
-        table = matrix_table(matrix, metric, split_value)
-        fmt = "%.1f%%" if unit == "share" else "$%.2f"
-        shown_table = table.copy()
-        if unit == "share":
-            period_columns = [col for col in shown_table.columns if col.startswith(grain)]
-            shown_table[period_columns] = shown_table[period_columns] * 100
-        st.dataframe(
-            shown_table, hide_index=True, width="stretch",
-            column_config={col: st.column_config.NumberColumn(format=fmt) for col in shown_table.columns
-                           if col.startswith(grain)} | {"cohort_customers": st.column_config.NumberColumn(
-                               "Cohort size", format="%d")},
-        )
+        ui.table(shown_table, column_config=table_config)
         st.caption("Blank cells: the cohort has not completed that period yet. Shares as percentages.")
         left, right = st.columns(2)
         with left:

@@ -9,10 +9,11 @@ from engagement.warehouse.audit import audit_trail
 from engagement.intake.ingest import ON_INVALID, activity_counts, detect_kind, ingest_bytes, load_history, quarantined_rows
 from engagement.intake.line_items import LINE_FIELDS
 from engagement.warehouse.schema import KINDS, TABLES
+from engagement.table_format import expand_json_column
 from engagement.intake.sources import SOURCES, parse_map_option, save_mapping, saved_mappings
 
-store = ui.get_store()
 st.title("Data")
+store = ui.upload_store()  # the brand's database, whatever the other pages show
 st.caption("Exports are read, checked against their Great Expectations suite (expectations/<kind>.json) and "
            "loaded in one transaction: a rejected file changes nothing, and every load can be undone.")
 
@@ -61,6 +62,7 @@ def mapping_form(data: bytes, name: str, kind: str, header: tuple) -> None:
             store, kind, data, name, mapping=mapping, actor=actor,
             on_invalid=st.session_state.get("data_on_invalid", "reject"),
             strict_customers=st.session_state.get("data_strict_customers", False))
+        ui.after_load(st.session_state["data_result"])
         st.rerun()
 
 
@@ -130,15 +132,17 @@ else:
                 st.error(ui.plain(exc))
             bar.empty()
             st.session_state["data_header"] = (upload.name, kind, header)
+            ui.after_load(st.session_state.get("data_result"))
         result = st.session_state.get("data_result")
         if result is not None and result.file_name == upload.name:
             ui.show_ingest_result(result)
             if result.report is None and "Missing required column" in result.message:
                 mapping_form(data, upload.name, result.kind, header)
+    ui.batch_upload(store)
     saved = saved_mappings(store.cursor())
     if saved:
         with st.expander(f"Saved column mappings ({len(saved)})"):
-            st.dataframe(pd.DataFrame(saved).drop(columns=["header_signature"]), hide_index=True, width="stretch")
+            ui.table(pd.DataFrame(saved).drop(columns=["header_signature"]))
 
 counts = activity_counts(store)
 if counts["implied_customers"] or counts["guest_orders"]:
@@ -152,7 +156,7 @@ history = load_history(store)
 if history.empty:
     st.info("Nothing loaded yet.")
 else:
-    st.dataframe(history.drop(columns=["sha256"]), hide_index=True, width="stretch")
+    ui.table(history.drop(columns=["sha256"]))
     active = history[history.undone_at.isna()]
     if ui.can_write(store) and not active.empty:
         st.markdown("**Undo a load** (restores the rows it replaced; undo later loads of the same table first)")
@@ -169,7 +173,7 @@ else:
         load_id = ui.synced_choice("Quarantined rows of load", with_quarantine.load_id.tolist(),
                                    key="data_quarantine_load")
         rows = quarantined_rows(store, int(load_id))
-        st.dataframe(rows, hide_index=True, width="stretch")
+        ui.table(expand_json_column(rows, "row_json"), units={"row_number": "id"})  # the file's own columns
         ui.download_csv(rows, f"quarantine_load_{load_id}.csv", label="Download quarantined rows (CSV)",
                         key="data_quarantine_download")
 
@@ -182,5 +186,4 @@ else:
     latest = trail.iloc[0]
     st.text(f"Latest: {latest.actor} ({latest.role or 'no role'}) · {latest.action} · {latest.target or ''} · "
             f"{latest.acted_at:%Y-%m-%d %H:%M:%S} UTC")  # st.text: names and file names are shown as typed
-    st.dataframe(trail, hide_index=True, width="stretch",
-                 column_config={"acted_at": st.column_config.DatetimeColumn("when (UTC)")})
+    ui.table(trail, column_config={"acted_at": st.column_config.DatetimeColumn("When (UTC)")})

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from engagement import ui
+from engagement.leadership.headlines import segment_sentence
 from engagement.notebook.export import LibraryCall
 from engagement.charts import engagement as charts
 from engagement.value.engagement_score import (
@@ -13,6 +14,7 @@ from engagement.value.engagement_score import (
 
 filters = ui.current_filters()
 st.title("Engagement")
+headline_slot = st.container()  # filled once the weights below are read: the headline comes first on the page
 st.caption(f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y} ({filters.days:,} days). {SCORE_DEFINITION}")
 
 defaults = EngagementWeights()
@@ -35,6 +37,8 @@ if view.customers == 0:
     st.stop()
 
 repeat, revenue, ltv = view.comparisons
+with headline_slot:
+    ui.headline([segment_sentence(repeat), segment_sentence(revenue)])
 share = view.engaged_revenue_share
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Engaged customers", f"{view.engaged_customers:,}", border=True,
@@ -54,7 +58,8 @@ st.caption(CIRCULARITY_NOTE)
 st.subheader("Engaged vs unengaged")
 left, middle, right = st.columns(3)
 for column, comparison in zip((left, middle, right), view.comparisons):
-    column.altair_chart(charts.segment_comparison_chart(comparison), width="stretch")
+    ui.chart(charts.segment_comparison_chart(comparison), n=f"n = {view.customers:,} customers",
+             key=f"engagement-{comparison.label}", container=column)
 
 
 def with_interval(value, low, high, unit: str) -> str:
@@ -78,13 +83,15 @@ table = pd.DataFrame([{
     "Engaged vs unengaged (95 % CI)": contrast(c),
     "Definition": c.definition,
 } for c in view.comparisons])
-st.dataframe(table, hide_index=True, width="stretch")
+ui.table(table)
 ui.download_csv(pd.DataFrame(comparisons_as_records(view)), "engaged_vs_unengaged.csv")
 
 st.subheader("How the score is made")
 left, right = st.columns(2)
-left.altair_chart(charts.score_components_chart(view), width="stretch")
-right.altair_chart(charts.score_distribution_chart(view), width="stretch")
+ui.chart(charts.score_components_chart(view), n=f"n = {view.customers:,} customers", key="engagement-parts",
+         container=left)
+ui.chart(charts.score_distribution_chart(view), n=f"n = {view.customers:,} customers", key="engagement-scores",
+         container=right)
 components = view.components
 table_columns = ["label", "weight", "occurrences", "customers", "customer_share", "points", "share_of_points"]
 formats = {"label": st.column_config.TextColumn("Behaviour"),
@@ -95,11 +102,10 @@ formats = {"label": st.column_config.TextColumn("Behaviour"),
            "customers": st.column_config.NumberColumn("Customers", format="localized")}
 left, right = st.columns([3, 2])
 left.markdown("**Engagement** (scored)")
-left.dataframe(components[components["kind"] == "engagement"][table_columns], hide_index=True, width="stretch",
-               column_config=formats)
+ui.table(components[components["kind"] == "engagement"][table_columns], column_config=formats, container=left)
 right.markdown("**Activity** (recorded, never scored: an open or a follow costs the customer nothing)")
-right.dataframe(components[components["kind"] == "activity"][["label", "occurrences", "customers", "customer_share"]],
-                hide_index=True, width="stretch", column_config=formats)
+ui.table(components[components["kind"] == "activity"][["label", "occurrences", "customers", "customer_share"]],
+         column_config=formats, container=right)
 
 st.subheader("Channel engagement: clicks and purchases, not opens")
 conversion_days = ui.synced_number("A click converts when a purchase follows within (days)", key="engagement_conversion_days",
@@ -109,8 +115,9 @@ with st.spinner("Matching clicks to purchases…"):
 if channels.empty:
     st.info("No messages or clicks in this period and selection.")
 else:
-    st.altair_chart(charts.channel_engagement_chart(channels), width="stretch")
-    st.dataframe(channels[["channel", "sends", "recipients", "clickers", "click_rate", "clicks", "converted_clicks",
+    ui.chart(charts.channel_engagement_chart(channels), n=f"n = {int(channels['recipients'].sum()):,} recipients",
+             key="engagement-channels")
+    ui.table(channels[["channel", "sends", "recipients", "clickers", "click_rate", "clicks", "converted_clicks",
                            "conversion_rate", "conversion_rate_ci_low", "conversion_rate_ci_high",
                            "orders_after_click", "revenue_after_click", "opens_activity"]],
                  hide_index=True, width="stretch",
@@ -124,7 +131,7 @@ else:
 
 with st.expander("Most engaged customers (top 5,000)"):
     top = view.top_customers
-    st.dataframe(top.head(200), hide_index=True, width="stretch")
+    ui.table(top.head(200))
     ui.download_csv(top, "engagement_scores_top5000.csv")
 
 ui.view_exports(ui.view_recipe(

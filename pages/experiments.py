@@ -134,7 +134,7 @@ elif analysis.srm.is_borderline:
 else:
     st.success(ui.plain(analysis.srm_message), icon=":material/verified:")
 with st.expander("Units per arm (sample-ratio check)", expanded=analysis.srm.failed):
-    st.dataframe(srm_table(analysis), hide_index=True, column_config={
+    ui.table(srm_table(analysis), width="content", column_config={
         "Share": st.column_config.NumberColumn(format="percent"),
         "Intended share": st.column_config.NumberColumn(format="percent")})
 for note in analysis.notes:
@@ -149,8 +149,8 @@ st.subheader("Verdicts")
 for result in analysis.results:
     st.markdown(f"{BADGES[result.status]} {ui.plain(result.verdict)}")
 
-st.altair_chart(forest_plot(analysis.results), width="stretch")
-st.dataframe(results_table(analysis.results), hide_index=True, width="stretch")
+ui.chart(forest_plot(analysis.results), n=(units := f"n = {sum(analysis.srm.observed):,} units"), key="exp-forest")
+ui.table(results_table(analysis.results))
 ui.download_csv(pd.DataFrame(result_records(analysis)), "experiment_results.csv", key="experiments_download")
 st.caption(RESULTS_METHOD_NOTE)
 ui.revenue_relation_caption(analysis.results)  # ROI quotes the unadjusted difference of the same arms
@@ -163,8 +163,8 @@ if analysis.segment_results:
                        f"{ui.plain(', '.join(analysis.segments_failing_srm))}. Treat those segments' results with suspicion; "
                        "for lifecycle stage the treatment itself can move customers between stages.",
                        icon=":material/warning:")
-        st.altair_chart(forest_plot(analysis.segment_results, "Relative lift by segment"), width="stretch")
-        st.dataframe(results_table(analysis.segment_results), hide_index=True, width="stretch")
+        ui.chart(forest_plot(analysis.segment_results, "Relative lift by segment"), n=units, key="exp-segments")
+        ui.table(results_table(analysis.segment_results))
 
 # ------------------------------------------------------------------ power calculator
 with st.expander("Power calculator: how many units does a test need?"):

@@ -45,13 +45,12 @@ current = ui.view_data(current_stages, filters, thresholds)
 definitions = stage_definitions(thresholds)
 st.subheader("Stages today")
 total = int(current["customers"].sum()) if not current.empty else 0
-st.dataframe(
+ui.table(
     pd.DataFrame({
         "Stage": current["stage_label"], "Customers": current["customers"], "Share": current["share"] * 100,
         "95 % CI": [f"{low:.1%} – {high:.1%}" for low, high in zip(current["ci_low"], current["ci_high"])],
         "Definition": [definitions[s] for s in current["lifecycle_stage"]],
     }),
-    hide_index=True, width="stretch",
     column_config={"Customers": st.column_config.NumberColumn(format="localized"),
                    "Share": st.column_config.ProgressColumn(format="%.1f%%", min_value=0, max_value=100),
                    "Definition": st.column_config.TextColumn(width="large")},
@@ -65,7 +64,8 @@ st.caption(f"n = {total:,} known customers. Rules apply in this order, first mat
 moments = month_end_moments(filters, defaults.as_of)
 sizes = ui.view_data(stage_sizes, filters, thresholds, moments)
 if sizes["customers"].sum():
-    st.altair_chart(lifecycle_charts.stage_sizes_chart(sizes), width="stretch")
+    ui.chart(lifecycle_charts.stage_sizes_chart(sizes, ui.annotations()), key="lifecycle-sizes",
+             n=f"n = {int(sizes.groupby('moment_at')['customers'].sum().iloc[-1]):,} customers at the end")
 
 # ---------------------------------------------------------------- transitions
 st.subheader("Stage to stage")
@@ -81,7 +81,8 @@ if to_day <= from_day:
     st.warning("Pick a 'To' date after the 'From' date.")
 else:
     transitions = ui.view_data(stage_transitions, filters, thresholds, from_day, to_day)
-    st.altair_chart(lifecycle_charts.transition_heatmap(transitions), width="stretch")
+    ui.chart(lifecycle_charts.transition_heatmap(transitions), key="lifecycle-transitions",
+             n=f"n = {int(transitions.frame['customers'].sum()):,} customers")
     st.caption("Each row sums to 100 %: where the customers of that stage on the first date were on the second. "
                "'Not yet known' are customers who signed up or first bought in between. Hover for counts and CIs.")
 
@@ -91,7 +92,8 @@ min_tenure = ui.synced_number("Only customers whose first purchase was at least 
                               key="lifecycle_min_tenure_days", default=90, min_value=0, max_value=3650, step=30)
 funnel = ui.view_data(purchase_funnel, filters, int(min_tenure))
 if funnel.steps[0].customers:
-    st.altair_chart(lifecycle_charts.funnel_chart(funnel), width="stretch")
+    ui.chart(lifecycle_charts.funnel_chart(funnel), n=f"n = {funnel.steps[0].customers:,} first-time buyers",
+             key="lifecycle-funnel", settings=f"first purchase at least {min_tenure:,} days before the data's end")
     st.caption(f"First purchases from {filters.start:%d %b %Y} to {filters.end:%d %b %Y}, at least {min_tenure:,} "
                "days before the data's end, so recent buyers who had no time to return do not drag the rates "
                "down. Conversion: share of the previous step who made one more purchase (95 % Wilson CI).")
@@ -100,7 +102,8 @@ else:
 
 km = ui.view_data(time_to_second_purchase, filters)
 if km.subjects:
-    st.altair_chart(lifecycle_charts.time_to_second_purchase_chart(km), width="stretch")
+    ui.chart(lifecycle_charts.time_to_second_purchase_chart(km), n=f"n = {km.subjects:,} first-time buyers",
+             key="lifecycle-km")
     cells = st.columns(5)
     for column, days in zip(cells, (30, 90, 180, 365)):
         share, low, high = km.event_probability_by(days)

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from engagement import metrics, ui
+from engagement.leadership.headlines import survey_headline
 from engagement.notebook.export import LibraryCall
 from engagement.charts import nps as charts
 from engagement.voice.themes import MAX_COMMENTS, PROBLEM_TEXT, survey_comment_themes
@@ -22,15 +23,15 @@ definition = (
     "NPS = % promoters (9-10) minus % detractors (0-6), from -100 to +100." if survey == "NPS"
     else "% satisfied = share of answers of 4 or 5 on the 1-5 scale; 3 is neutral, 1-2 dissatisfied."
 )
-st.caption(f"{ui.plain(definition)} Answers given {filters.start:%d %b %Y} – {filters.end:%d %b %Y} by the selected "
-           f"customers. 95 % intervals: {ui.plain(scale.interval_method)}.")
-
 overall = ui.view_data(survey_breakdown, filters, scale)
 if overall.empty or int(overall["responses"].sum()) == 0:
     st.warning(f"No {ui.plain(survey)} answers in this period and selection. Widen the date range or clear the filters.")
     st.stop()
 row = overall.iloc[0]
 versus_before = ui.view_data(compare_with_previous_period, filters, scale)
+ui.headline([survey_headline(versus_before, filters.previous_period(), scale.kind)])
+st.caption(f"{ui.plain(definition)} Answers given {filters.start:%d %b %Y} – {filters.end:%d %b %Y} by the selected "
+           "customers.")
 columns = st.columns(4)
 columns[0].metric(ui.plain(scale.score_label),
                   metrics.format_value("nps", row["score"]) if survey == "NPS" else f"{row['score']:.1f}%", border=True,
@@ -44,8 +45,9 @@ for column, (label, count, share) in zip(columns[1:], [
 ]):
     column.metric(ui.plain(label.capitalize()), f"{row[share]:.1%}", border=True)
     column.caption(f"{int(row[count]):,} of {int(row['responses']):,} answers")
-st.caption(f"**Against the previous {filters.days:,} days:** {ui.plain(difference_sentence(versus_before))} "
-           f"Test: {ui.plain(scale.difference_method)}.")
+st.caption(f"**Against the previous {filters.days:,} days:** {ui.plain(difference_sentence(versus_before))}")
+ui.how_computed([f"95 % interval of the score: {scale.interval_method}.",
+                 f"Change against the period before: {scale.difference_method}."])
 
 # One view at a time (a radio, not st.tabs): charts in hidden tabs render at zero size, and only the
 # chosen view's data is computed.
@@ -58,8 +60,11 @@ if view == "Trend":
     grain = ui.synced_choice("Period", ["month", "week"], key="nps_grain", widget=st.radio, horizontal=True)
     trend = ui.view_data(survey_trend, filters, scale, grain)
     left, right = st.columns(2)
-    left.altair_chart(charts.score_trend_chart(trend, scale, grain), width="stretch")
-    right.altair_chart(charts.category_split_chart(trend, scale, grain), width="stretch")
+    notes, n = ui.annotations(), f"n = {int(trend['responses'].sum()):,} answers"
+    ui.chart(charts.score_trend_chart(trend, scale, grain, notes), n=n, key="nps-trend", container=left,
+             settings=f"{survey} by {grain}")
+    ui.chart(charts.category_split_chart(trend, scale, grain, notes), n=n, key="nps-split", container=right,
+             settings=f"{survey} by {grain}")
     small = int(trend["is_small"].sum())
     st.caption(f"Band: 95 % interval ({ui.plain(scale.interval_method)}). Faded points: {small:,} of {len(trend)} "
                f"{ui.plain(grain)}s have fewer than {SMALL_GROUP_MIN} answers (a partial first or last "
@@ -68,7 +73,8 @@ if view == "Trend":
 elif view == "Breakdowns":
     dimension = ui.synced_choice("Break down by", list(DIMENSIONS), key="nps_by", format_func=DIMENSIONS.get)
     breakdown = ui.view_data(survey_breakdown, filters, scale, dimension)
-    st.altair_chart(charts.breakdown_chart(breakdown, scale, DIMENSIONS[dimension]), width="stretch")
+    ui.chart(charts.breakdown_chart(breakdown, scale, DIMENSIONS[dimension]), key="nps-breakdown",
+             n=f"n = {int(breakdown['responses'].sum()):,} answers", settings=survey)
     notes = [f"Faded and flagged: groups with fewer than {SMALL_GROUP_MIN} answers (wide intervals, read with care)."]
     if dimension == "stage":
         notes.append("Lifecycle stage is the customer's stage as of the latest data, not at the time of the answer.")
@@ -77,7 +83,7 @@ elif view == "Breakdowns":
                        "is_small"]].rename(columns={
         "group_value": DIMENSIONS[dimension], "top_box": top, "middle": middle, "bottom_box": bottom,
         "score": scale.score_label, "is_small": f"small (n < {SMALL_GROUP_MIN})"})
-    st.dataframe(table, hide_index=True, width="stretch")
+    ui.table(table, units={scale.score_label: "score", "ci_low": "score", "ci_high": "score"})
     ui.download_csv(table, f"{scale.kind}_by_{dimension}.csv", key="nps_breakdown_csv")
 
 elif view == "Compare two groups":
@@ -105,9 +111,10 @@ elif view == "Behaviour after the answer":
     link = ui.view_data(behaviour_after_answer, filters, scale, horizon)
     st.markdown(f"**Is {ui.plain(survey)} predictive here?** " + ui.plain(behaviour_verdict(link)))
     left, right = st.columns(2)
-    left.altair_chart(charts.behaviour_chart(link, "repurchase"), width="stretch")
-    right.altair_chart(charts.behaviour_chart(link, "revenue"), width="stretch")
-    st.dataframe(link.readable_table(), hide_index=True, width="stretch")
+    n = f"n = {int(link.frame()['customers'].sum()):,} customers"
+    ui.chart(charts.behaviour_chart(link, "repurchase"), n=n, key="nps-repurchase", container=left, settings=survey)
+    ui.chart(charts.behaviour_chart(link, "revenue"), n=n, key="nps-revenue", container=right, settings=survey)
+    ui.table(link.readable_table())
     st.caption(
         f"One answer per customer: their first {ui.plain(survey)} answer in the period. Repurchase = at least one "
         f"purchase in the {horizon:,} days after it; churn = no purchase in that window (its complement); revenue per "
@@ -132,7 +139,8 @@ elif view == "Comment themes":
             if result.problem:
                 st.info(f"No themes for {ui.plain(result.group)}: {PROBLEM_TEXT[result.problem]} (n = {result.comments_used:,}).")
                 continue
-            st.altair_chart(charts.theme_share_chart(result, colour), width="stretch")
+            ui.chart(charts.theme_share_chart(result, colour), n=f"n = {result.comments_used:,} comments",
+                     key=f"nps-themes-{colour}", settings=survey)
             for theme in result.themes:
                 with st.expander(f"{ui.plain(theme.label)} · {theme.comments:,} comments ({theme.share:.0%})"):
                     st.caption("Top words: " + ui.plain(", ".join(theme.top_words)))
@@ -149,7 +157,7 @@ else:  # Close the loop
     if answers.empty:
         st.info(f"No {ui.plain(bottom)} in this period and selection.")
     else:
-        st.dataframe(answers, hide_index=True, width="stretch", column_config={
+        ui.table(answers, column_config={
             "lifetime_revenue": st.column_config.NumberColumn("lifetime revenue", format="dollar"),
             "has_purchased_since": st.column_config.CheckboxColumn("purchased since"),
         })

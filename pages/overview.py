@@ -3,6 +3,8 @@
 import streamlit as st
 
 from engagement import charts, metrics, ui
+from engagement.leadership.headlines import headline
+from engagement.leadership.summary import CHANGE_METHODS, leadership_summary
 from engagement.value.kpis import aov_by_month, overview_kpis
 from engagement.notebook.export import LibraryCall
 
@@ -10,6 +12,9 @@ filters = ui.current_filters()
 previous = filters.previous_period()
 
 st.title("Overview")
+# The headline reads this page's own numbers: the window and the period just before it, as the cards compare.
+ui.headline(headline(ui.view_data(leadership_summary, filters, "previous", models=False),
+                     keys=("repeat_purchase_rate", "nps", "active_loyalty_members_90d", "average_order_value")))
 st.caption(
     f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y} ({filters.days:,} days), compared with "
     f"{previous.start:%d %b %Y} – {previous.end:%d %b %Y}. Hover a number for its definition."
@@ -25,8 +30,9 @@ if filters.segments:
             f"{ui.plain(', '.join(filters.segments))} customers did before they reached that stage.")
 
 kpis = ui.view_data(overview_kpis, filters)
+body = st.container()  # the cards, then the charts; a phone shows the charts first (six cards fill its screen)
 for row in (kpis[:3], kpis[3:]):
-    for column, kpi in zip(st.columns(3), row):
+    for column, kpi in zip(body.columns(3), row):
         delta = None
         if compare and kpi.previous_n and kpi.value == kpi.value and kpi.previous_value == kpi.previous_value:
             delta = metrics.format_change(kpi.key, kpi.change)  # the registry's rounding, as on every page
@@ -48,15 +54,23 @@ for row in (kpis[:3], kpis[3:]):
 
 monthly = ui.view_data(aov_by_month, filters)
 if monthly.empty:
-    st.warning("No purchases in this period and selection. Widen the date range or clear the filters.")
+    body.warning("No purchases in this period and selection. Widen the date range or clear the filters.")
 else:
-    left, right = st.columns(2)
-    left.altair_chart(charts.aov_trend_chart(monthly), width="stretch")
-    right.altair_chart(charts.monthly_revenue_chart(monthly), width="stretch")
+    notes, n = ui.annotations(), f"n = {int(monthly['orders'].sum()):,} orders"
+    with body, ui.phone_first("overview_charts"):
+        left, right = st.columns(2)
+    ui.chart(charts.aov_trend_chart(monthly, notes), n=n, key="overview-aov", container=left)
+    ui.chart(charts.monthly_revenue_chart(monthly, notes), n=n, key="overview-revenue", container=right)
     with st.expander("Monthly figures"):
-        st.dataframe(monthly.drop(columns=["order_value_sd"]), hide_index=True, width="stretch")
+        ui.table(monthly.drop(columns=["order_value_sd"]), units={"ci_low": "money", "ci_high": "money"})
         ui.download_csv(monthly, "aov_by_month.csv")
 
+ui.how_computed([
+    *[f"{metrics.metric(k.key).label}: {metrics.metric(k.key).interval_method} for the period's value. "
+      f"{CHANGE_METHODS[k.key]}" for k in kpis],
+    "Each card compares with the period of the same length just before; the Summary page also compares with "
+    "the same period last year.",
+])
 ui.view_exports(ui.view_recipe(
     "Overview KPIs", LibraryCall.of(overview_kpis, filters, result_name="kpis", note="Headline KPIs"),
     LibraryCall.of(aov_by_month, filters, result_name="monthly", note="Average order value by month"),

@@ -13,7 +13,7 @@ from engagement.notebook.export import LibraryCall
 from engagement.retention.rfm import frequency_band_text, rfm_segments
 
 filters = ui.current_filters()
-st.title("RFM and CLV")
+ui.title_with_fit_status("RFM and CLV")  # says when the default fits are being refreshed
 
 SECTIONS = ["RFM segments", "CLV forecast", "Model check (holdout)", "Churn risk"]
 # One section at a time, so that a visit computes only what it shows (the models are the slow part).
@@ -32,15 +32,15 @@ if section == SECTIONS[0]:
     if rfm.customers == 0:
         st.warning("No purchases in this window and selection. Widen the date range or clear the filters.")
     else:
-        left, right = st.columns([3, 2])
-        left.altair_chart(charts.rfm_segment_chart(rfm), width="stretch")
-        right.altair_chart(charts.rfm_grid_chart(rfm), width="stretch")
+        (left, right), n = st.columns([3, 2]), f"n = {rfm.customers:,} customers"
+        ui.chart(charts.rfm_segment_chart(rfm), n=n, key="rfm-segments", container=left)
+        ui.chart(charts.rfm_grid_chart(rfm), n=n, key="rfm-grid", container=right)
         table = rfm.segments[[
             "label", "definition", "customers", "customer_share", "revenue", "revenue_share",
             "revenue_per_customer", "revenue_per_customer_ci_low", "revenue_per_customer_ci_high",
             "average_recency_days", "average_orders",
         ]]
-        st.dataframe(table, hide_index=True, width="stretch", column_config={
+        ui.table(table, column_config={
             "label": "Segment", "definition": "Definition", "customers": "Customers",
             "customer_share": st.column_config.NumberColumn("Customers %", format="percent"),
             "revenue": st.column_config.NumberColumn("Revenue", format="dollar"),
@@ -99,11 +99,11 @@ if section == SECTIONS[1]:
                        help="Sum over customers of E[purchase days in the horizon | history] (FHL 2005, eq. 10).")
         cols[3].metric(f"Predicted revenue, {clv.horizon_days:,} d", f"${clv.predicted_revenue:,.0f}", border=True,
                        help="Expected purchases × Gamma-Gamma expected purchase value, per customer, summed.")
-        st.altair_chart(charts.forecast_bands_chart(clv), width="stretch")
+        ui.chart(charts.forecast_bands_chart(clv), n=f"n = {clv.customers:,} customers", key="clv-bands")
         st.caption(ui.plain(metrics.metric("average_probability_alive").relates_to))
         fit, spend = clv.forward_bgnbd, clv.forward_gamma_gamma
         st.markdown("**Fitted parameters (± standard error)**")
-        st.dataframe(clv.parameters, hide_index=True)
+        ui.table(clv.parameters, width="content")
         st.caption(
             f"BG/NBD: n = {fit.n_customers:,} customers, log-likelihood {fit.log_likelihood:,.1f}, time in "
             f"{ui.plain(fit.unit)}s; {ui.plain(fit.fit_status)}. Gamma-Gamma: n = {spend.n_customers if spend else 0:,} repeat customers. It assumes "
@@ -111,7 +111,7 @@ if section == SECTIONS[1]:
         )
         st.markdown(f"**Top {len(clv.top_customers)} customers by predicted revenue**")
         number = st.column_config.NumberColumn
-        st.dataframe(clv.top_customers, hide_index=True, width="stretch", column_config={
+        ui.table(clv.top_customers, column_config={
             "frequency": number("Repeat purchases"), "recency": number(f"Recency ({unit}s)", format="%.1f"),
             "T": number(f"Age ({unit}s)", format="%.1f"), "monetary_value": number("Avg repeat value", format="dollar"),
             "probability_alive": number("P(alive)", format="percent"),
@@ -136,14 +136,14 @@ if section == SECTIONS[2]:
         cols[1].metric("Actual holdout purchases", f"{check.actual_total:,.0f}", border=True)
         cols[2].metric("Forecast error", f"{check.relative_error:+.1%}", border=True,
                        help="(predicted − actual) / actual, over all customers of the calibration period.")
-        st.altair_chart(charts.holdout_chart(check), width="stretch")
+        ui.chart(charts.holdout_chart(check), n=f"n = {check.customers:,} customers", key="clv-holdout")
         st.caption(
             f"Calibration fit: r = {clv.bgnbd.r:.3f}, alpha = {clv.bgnbd.alpha:.3f}, a = {clv.bgnbd.a:.3f}, "
             f"b = {clv.bgnbd.b:.3g}; n = {clv.bgnbd.n_customers:,}; log-likelihood {clv.bgnbd.log_likelihood:,.1f}; "
             f"{ui.plain(clv.bgnbd.fit_status)}."
         )
-        st.dataframe(check.bins[["frequency_label", "customers", "predicted_mean", "actual_mean", "actual_ci_low",
-                                 "actual_ci_high"]], hide_index=True, column_config={
+        ui.table(check.bins[["frequency_label", "customers", "predicted_mean", "actual_mean", "actual_ci_low",
+                                 "actual_ci_high"]], width="content", column_config={
             "frequency_label": "Calibration repeat purchases", "customers": "Customers",
             **{c: st.column_config.NumberColumn(ui.plain(c.replace("_", " ").capitalize()), format="%.2f")
                for c in ("predicted_mean", "actual_mean", "actual_ci_low", "actual_ci_high")}})
@@ -183,13 +183,13 @@ if section == SECTIONS[3]:
         cols[2].metric("Likely to churn now (model risk ≥ 50 %)", f"{likely:,}", border=True)
         cols[2].caption(f"of {int(churn.risk_bands['customers'].sum()):,} customers with a purchase")
         st.caption(CHURN_RISK_NAMING)
-        left, right = st.columns(2)
-        left.altair_chart(charts.churn_calibration_chart(churn), width="stretch")
-        right.altair_chart(charts.feature_importance_chart(churn), width="stretch")
+        (left, right), n = st.columns(2), f"n = {churn.holdout_customers:,} holdout customers"
+        ui.chart(charts.churn_calibration_chart(churn), n=n, key="churn-calibration", container=left)
+        ui.chart(charts.feature_importance_chart(churn), n=n, key="churn-features", container=right)
         with st.expander("Calibration table (holdout)"):
-            st.dataframe(churn.calibration, hide_index=True, width="stretch")
+            ui.table(churn.calibration)
         st.markdown(f"**Highest-value customers likely to churn (top {len(churn.at_risk_customers)})**")
-        st.dataframe(churn.at_risk_customers, hide_index=True, width="stretch", column_config={
+        ui.table(churn.at_risk_customers, column_config={
             "churn_risk": st.column_config.NumberColumn("Churn risk", format="percent"),
             "recency_days": st.column_config.NumberColumn("Days since last order", format="%.0f"),
             "revenue": st.column_config.NumberColumn("Lifetime revenue", format="dollar")})

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from engagement import metrics, ui
+from engagement.leadership.headlines import roi_sentence
 from engagement.experiments.catalog import metadata_for
 from engagement.notebook.export import LibraryCall
 from engagement.charts import roi as charts
@@ -17,6 +18,7 @@ from engagement.value.roi import (
 ASK = "choose the programme this test belongs to"
 filters = ui.current_filters()
 st.title("Return on engagement spending")
+headline_slot = st.container()  # filled once the settings below are read: the headline comes first on the page
 st.caption("Incremental revenue, most honest method first: a randomised holdout when an experiment has a control "
            "group; otherwise engaged vs unengaged customers compared after regression adjustment (observational).")
 
@@ -74,7 +76,7 @@ def show_holdout(h) -> None:
                          f"revenue per customer, {h.outcome_days} days": [d.treated_mean, d.control_mean]})
     st.caption("A holdout is measured over the experiment's own dates: the sidebar date range does not apply, the "
                "acquisition-channel filter does (lifecycle stage is left out: it is measured after assignment).")
-    st.dataframe(arms, hide_index=True, column_config={
+    ui.table(arms, width="content", column_config={
         f"revenue per customer, {h.outcome_days} days": st.column_config.NumberColumn(format="dollar")})
     named = metrics.metric("incremental_revenue_per_customer")
     st.markdown(f"{ui.plain(named.label)}: **{metrics.format_value(named.key, d.difference)}** (95 % Welch CI "
@@ -100,11 +102,14 @@ except RoiInputError as exc:
     st.info(ui.plain(exc), icon=":material/help:")
     if isinstance(exc, ProgrammeNeeded):  # the estimate stands; only its cost is missing
         holdout = ui.view_data(holdout_estimate, experiment_id, int(outcome_days), filters.channels)
-        st.columns([1, 2])[0].altair_chart(charts.holdout_difference_chart(holdout), width="stretch")
+        ui.chart(charts.holdout_difference_chart(holdout), n=f"n = {holdout.difference.treated_n:,} treated, "
+                 f"{holdout.difference.control_n:,} control", key="roi-holdout", container=st.columns([1, 2])[0])
         show_holdout(holdout)
     st.stop()
 
 r = report.result
+with headline_slot:
+    ui.headline([roi_sentence(r, observational=r.method != METHOD_HOLDOUT)])
 if r.method == METHOD_HOLDOUT:
     kind, sentence = holdout_banner(r)
     banner = {"success": st.success, "error": st.error, "info": st.info}[kind]
@@ -129,7 +134,7 @@ m4.metric("Payback", payback, border=True,
 payback_high = "no bound" if r.payback_ci_high == float("inf") else f"{r.payback_ci_high:,.1f}"
 m4.caption(f"95 % CI {r.payback_ci_low:,.1f} to {ui.plain(payback_high)} months")
 left, right = st.columns([1, 2])
-left.altair_chart(charts.roi_interval_chart(r), width="stretch")
+ui.chart(charts.roi_interval_chart(r), n=f"n = {r.units:,} customers", key="roi-interval", container=left)
 right.markdown("**How the interval is carried through.** " + ROI_INTERVAL_NOTE + " Payback falls as incremental "
                "revenue rises, so its interval is the mapped one reversed; with a lower bound at or below zero profit "
                "the payback has no upper bound. Costs are taken as known; the treated (or engaged) count as fixed.")
@@ -145,13 +150,14 @@ if report.observational is not None:
                "~ engaged + pre-period spend + tenure + acquisition channel (OLS on DuckDB sufficient statistics, "
                "HC1 robust interval).")
     left, right = st.columns([2, 3])
-    left.altair_chart(charts.adjustment_chart(o), width="stretch")
+    ui.chart(charts.adjustment_chart(o), n=f"n = {o.naive.treated_n + o.naive.control_n:,} customers",
+             key="roi-adjustment", container=left)
     right.markdown(f"Adjustment shrinks the naive gap of **{ui.format_value(o.naive.difference, 'money')}** to "
                 f"**{ui.format_value(o.adjusted, 'money')}** per engaged customer: **{o.shrinkage:.0%}** of it was "
                 f"explained by prior spend, tenure and channel. n = {o.naive.treated_n:,} engaged, "
                 f"{o.naive.control_n:,} unengaged; R² = {o.fit.r_squared:.2f}.")
     with right.expander("Regression coefficients"):
-        st.dataframe(o.fit.table(), hide_index=True, width="stretch")
+        ui.table(o.fit.table())
 
 record = pd.DataFrame([report_as_record(report)])
 ui.download_csv(record, "roi_report.csv")

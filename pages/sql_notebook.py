@@ -151,7 +151,8 @@ with main:
                 if chosen_spec != cell.chart and (cell.chart or chosen_spec != spec):  # the analyst's choice:
                     state["sqlnb"] = update_cell(current(), index, chart=chosen_spec)  # saved with the cell
                 try:
-                    st.altair_chart(quick_chart(result.frame, chosen_spec), width="stretch")
+                    ui.chart(quick_chart(result.frame, chosen_spec, ui.annotations()), key=f"qc-{cell.cell_id}",
+                             n=f"n = {len(result.frame):,} rows")
                 except ValueError as exc:
                     st.warning(ui.plain(exc))
 
@@ -167,10 +168,8 @@ with browser:
         for table in (t for t in tables if t.kind == kind):
             with st.expander(f"{ui.plain(table.name)} · {table.rows:,} rows"):
                 st.caption(ui.plain(f"Grain: {table.grain}" + (f". Key: {', '.join(table.key)}" if table.key else "")))
-                st.dataframe([{"column": c.name, "type": c.sql_type, "meaning": c.description} for c in table.columns],
-                             hide_index=True, width="stretch")
+                ui.table([{"column": c.name, "type": c.sql_type, "meaning": c.description} for c in table.columns])
                 if table.definition:
                     st.code(table.definition, language="sql")
     with st.expander("Workbench bookkeeping tables"):
-        st.dataframe([{"table": t.name, "rows": t.rows, "grain": t.grain} for t in tables if t.kind == "workbench"],
-                     hide_index=True, width="stretch")
+        ui.table([{"table": t.name, "rows": t.rows, "grain": t.grain} for t in tables if t.kind == "workbench"])

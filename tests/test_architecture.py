@@ -7,6 +7,7 @@ own layer or any layer below it, never one above):
     presentation   engagement.ui, engagement.charts, engagement.commands, engagement.cli (pages/ sit above)
     workbench      engagement.workbench: open_workbench
     notebook       engagement.notebook: the SQL notebook, exports, the schema browser
+    leadership     engagement.leadership: summary, headlines, targets, alerts, digest (reads the areas)
     derived        engagement.derived: the build of derived tables, above the models it refits
     areas          engagement.intake, .retention, .voice, .value, .experiments
     base           engagement.warehouse, engagement.sql, engagement.stats, config, filters, exports
@@ -31,6 +32,7 @@ LAYERS = (  # bottom first: (layer, module prefixes)
                "engagement.experiments")),
     ("derived", ("engagement.derived",)),
     ("notebook", ("engagement.notebook",)),
+    ("leadership", ("engagement.leadership",)),
     ("workbench", ("engagement.workbench",)),
     ("presentation", ("engagement.ui", "engagement.charts", "engagement.commands", "engagement.cli",
                       "engagement.__main__")),
@@ -187,7 +189,7 @@ def test_at_most_twelve_modules_directly_in_the_package():
 
 
 @pytest.mark.parametrize("area", ["stats", "warehouse", "intake", "retention", "voice", "value", "experiments",
-                                  "notebook"])
+                                  "notebook", "leadership"])
 def test_every_area_is_a_package(area):
     assert (PACKAGE / area / "__init__.py").is_file()
 

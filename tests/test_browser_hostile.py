@@ -117,7 +117,8 @@ def test_comments_and_file_names_show_literally(hostile_url, browser):
     """What the viewer reads is the text as written: brackets, stars and tags included."""
     context, page, foreign = _visit(browser, hostile_url, "nps?nps_view=Comment+themes", "hostile_nps_comments.png")
     try:
-        page.locator('[data-testid="stExpander"] summary').first.click()
+        # the first theme's expander (the page also has "How this is computed" and others before it)
+        page.locator('[data-testid="stExpander"] summary').filter(has_text="comments (").first.click()
         page.wait_for_timeout(500)
         body = page.inner_text("body").replace(WORD_JOINER, "")
         assert f"[Claim your refund](http://{HOST}/phish)" in body

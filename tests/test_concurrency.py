@@ -86,7 +86,7 @@ def test_twenty_readers_see_old_or_new_never_a_mix(file_store):
     assert after_undo == before
     assert after_load[0] == before[0] + 100_000
     assert len(observed) > 20
-    assert set(observed) <= {before, after_load}, "a reader saw a state between two commits"
+    assert set(observed) <= {before, after_load}, f"a reader saw a state between two commits: {before} {after_load}"
     for orders, purchase_revenue, summary_revenue, purchases in observed:
         assert purchase_revenue == summary_revenue  # raw and derived tables from the same commit
 
@@ -108,10 +108,10 @@ frame = pd.DataFrame({
 rebuild = store._refresh_derived
 
 
-def written_then_wait(cur):
+def written_then_wait(cur, *change):
     # The load's last step before COMMIT: its rows are written and the derived tables rebuilt. Say so, with
     # what the transaction holds, and wait to be killed.
-    rebuild(cur)
+    rebuild(cur, *change)
     rows = cur.execute("SELECT count(*) FROM orders WHERE order_id LIKE 'killed-%'").fetchall()[0][0]
     print("written", rows, flush=True)
     sys.stdin.readline()

@@ -254,11 +254,33 @@ def test_truth_6_events_have_types_channels_and_campaigns(demo):
             "community_post", "support_ticket", "email_open"} <= set(counts.index)
     assert counts["email_open"] >= 3 * counts["email_click"]
     assert set(events["channel"]) <= {"web", "email", "sms", "app", "community"}
-    from_campaign = events["event_type"].isin(["email_open", "email_click", "sms_click"])
+    from_campaign = events["event_type"].isin(["email_open", "email_click", "sms_click", "sms_delivered"])
     assert events.loc[from_campaign, "campaign_id"].notna().all()
     assert events.loc[~from_campaign, "campaign_id"].isna().all()
     sends = demo["messages"].set_index(["campaign_id", "customer_id"]).index
     assert events.loc[from_campaign].set_index(["campaign_id", "customer_id"]).index.isin(sends).all()
+
+
+def test_sms_sends_are_delivered_before_they_are_clicked(demo):
+    """Issue 19: the demo's SMS campaigns produce ``sms_delivered`` events (the Engagement page showed a row of
+    zeros). Specification: at most one delivery per SMS send, on the sms channel, 90-100 % of sends delivered
+    (carriers bounce a few %), never before the send, within an hour of it, and every clicked SMS was delivered
+    no later than its click."""
+    events, messages = demo["events"], demo["messages"]
+    delivered = events[events["event_type"] == "sms_delivered"]
+    sms_sends = messages[messages["channel"] == "sms"]
+    assert set(delivered["channel"]) == {"sms"}
+    keys = ["campaign_id", "customer_id"]
+    assert not delivered.duplicated(keys).any()
+    assert 0.90 <= len(delivered) / len(sms_sends) <= 1.0
+    sent = delivered.merge(sms_sends, on=keys, how="left", validate="one_to_one")
+    assert sent["sent_at"].notna().all()
+    lag = sent["occurred_at"] - sent["sent_at"]
+    assert (lag >= pd.Timedelta(0)).all() and (lag <= pd.Timedelta(hours=1)).all()
+    clicks = events[events["event_type"] == "sms_click"].merge(delivered, on=keys, how="left",
+                                                                suffixes=("", "_delivered"))
+    assert clicks["occurred_at_delivered"].notna().all()
+    assert (clicks["occurred_at_delivered"] <= clicks["occurred_at"]).all()
 
 
 def test_truth_7_campaigns_reach_consenting_existing_customers(demo):

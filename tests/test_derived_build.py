@@ -29,7 +29,8 @@ def _tables_read(sql: str) -> set[str]:
 @pytest.mark.parametrize("entry", [e for e in derived.BUILD if e.build is None], ids=lambda e: e.name)
 def test_declared_inputs_are_the_tables_the_sql_reads(entry):
     """A SQL-built entry names exactly what its SQL (and its stored view's query) reads."""
-    assert set(entry.inputs) == _tables_read(entry.sql_texts())
+    # An appended entry (stable keys) reads its own table to number only the new ids.
+    assert set(entry.inputs) == _tables_read(entry.sql_texts()) - {entry.name}
 
 
 def test_every_input_is_a_canonical_table_or_an_entry():

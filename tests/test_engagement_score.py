@@ -188,6 +188,18 @@ def test_demo_engaged_customers_spend_more(demo_view):
     assert [r["metric"] for r in records][-1] == "engaged_revenue_share"
 
 
+def test_demo_activity_row_for_sms_deliveries_is_not_zero(demo_view, demo_store):
+    """Issue 19: the Engagement page's activity table showed "SMS delivered" as a row of zeros on the demo.
+    Its occurrences in the default window equal a count of the stored events, written out in SQL here."""
+    filters, _, view = demo_view
+    activity = view.components.set_index("behaviour").loc["sms_delivered"]
+    assert activity["kind"] == "activity" and activity["customers"] > 0
+    expected = demo_store.cursor().execute(
+        "SELECT count(*) FROM events WHERE event_type = 'sms_delivered' AND occurred_at >= ? "
+        "AND occurred_at < ? + INTERVAL 1 DAY", [filters.start, filters.end]).fetchall()[0][0]
+    assert activity["occurrences"] == expected > 0
+
+
 def test_demo_channels_measured_by_clicks(demo_store):
     filters = default_filters(data_range(demo_store))
     frame = channel_engagement(demo_store, filters).set_index("channel")

@@ -417,7 +417,9 @@ def test_page_views_render(view, app_env):
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     assert any(m.label == "NPS" for m in at.metric)
-    assert any("adjusted Wald (Rocks 2016)" in c.value for c in at.caption)
+    # The interval's method is in "How this is computed" (issue 19 moves methodology out of the captions).
+    assert any("adjusted Wald (Rocks 2016)" in m.value for e in at.expander if e.label == "How this is computed"
+               for m in e.markdown)
     assert VIEW_MARKERS[view](at), (view, [s.value for s in at.subheader], [i.value for i in at.info])
 
 

@@ -112,7 +112,7 @@ def test_the_largest_order_decimal_18_2_holds_loads(intake_store, tmp_path):
     assert str(stored) == largest
     squared = intake_store.cursor().execute(
         "SELECT max(revenue_squared) FROM purchase_days").fetchall()[0][0]
-    assert squared == pytest.approx(float(largest) ** 2)
+    assert float(squared) == pytest.approx(float(largest) ** 2)  # exact DECIMAL(38,4) since issue 20
 
 
 def test_map_option_reads_theirs_equals_ours_and_constants():

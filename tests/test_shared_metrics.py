@@ -148,3 +148,35 @@ def test_docs_metrics_carries_the_registry_as_generated():
     missing = [key for key in metrics.METRICS if f"| `{key}` |" not in block]
     assert missing == [], f"registry metrics missing from docs/metrics.md: {missing}"
     assert block == metrics.registry_table(), "regenerate: print(engagement.metrics.registry_table())"
+
+
+def test_roi_checks_the_sample_ratio_over_every_arm(demo_db_path, tmp_path):
+    """A three-arm test at an equal split puts a third of the units in control. ROI used to test control against
+    the other arms at 50/50 (chi-square of 300 vs 610: p < 1e-20) and so dropped a clean holdout as broken; it now
+    quotes the Experiments page's check over every arm. Reference: scipy's chi-square on the raw counts."""
+    import shutil
+
+    from engagement.experiments.analysis import ExperimentQuery as Query
+    from engagement.intake.ingest import ingest_file
+    from engagement.workbench import open_workbench
+
+    import duckdb
+
+    path = tmp_path / "demo.duckdb"
+    shutil.copy(demo_db_path, path)
+    with duckdb.connect(str(path), read_only=True) as con:
+        ids = [r[0] for r in con.execute("select customer_id from customers order by customer_id limit 910").fetchall()]
+    store = open_workbench(path, read_only=False)
+    try:
+        arms = ["control"] * 300 + ["offer_a"] * 305 + ["offer_b"] * 305
+        csv = tmp_path / "assignments.csv"
+        csv.write_text("experiment_id,customer_id,variant,assigned_at\n" + "".join(
+            f"EXP-three-arms,{c},{v},2026-03-02 10:00:00\n" for c, v in zip(ids, arms)))
+        assert ingest_file(store, "experiment_assignments", csv).status == "loaded"
+        row = roi_experiments(store).set_index("experiment_id").loc["EXP-three-arms"]
+        reference = scipy_stats.chisquare([300, 305, 305]).pvalue  # about 0.97
+        assert row["srm_p_value"] == pytest.approx(reference, rel=1e-9)
+        assert row["srm_p_value"] == pytest.approx(
+            experiment_analysis(store, Query("EXP-three-arms")).srm.p_value, rel=1e-12)
+    finally:
+        store.close()

@@ -59,7 +59,9 @@ def test_a_programme_cost_load_and_its_undo_do_not_rebuild_but_an_order_load_doe
         "order_id": ["rebuild-1"], "customer_id": ["A"], "ordered_at": [pd.Timestamp("2025-02-01")],
         "net_revenue": [10.0], "status": ["paid"], "currency": ["USD"]}))
     after_orders = _derived_table_oids(hand_store)
-    assert all(after_orders[name] != before[name] for name in before)
+    # An order of one of four customers is a quarter of them: rebuilt whole (issue 20's small loads update in
+    # place: tests/test_incremental_derived.py); customer_keys is appended to, never rebuilt (stable keys).
+    assert all(after_orders[name] != before[name] for name in before if name != "customer_keys")
 
 
 def test_a_database_built_by_other_derived_sql_is_rebuilt_once_when_opened(tmp_path):

@@ -321,24 +321,30 @@ def test_a_failing_default_clv_fit_does_not_block_a_load(monkeypatch, tmp_path):
     store.close()
 
 
-def test_a_database_error_fitting_the_default_clv_model_aborts_the_load(monkeypatch, tmp_path):
-    """A DuckDB error is not a modelling problem: the load fails and is rolled back."""
+def test_a_database_error_fitting_the_default_clv_model_keeps_the_load_and_the_previous_fit(monkeypatch, tmp_path):
+    """A DuckDB error is not a modelling problem. Issue 20: the fits are refitted after the load commits, so the
+    load stays; the refit is rolled back, the previous fit kept, and the error reported (fit_status, a warning)."""
     import duckdb
 
+    from engagement.derived.refits import fit_status
     from engagement.retention import clv
 
     store = _store_with_orders(tmp_path, "aborted")
     orders_before = store.table_counts()["orders"]
+    fit_before = store.cursor().execute("SELECT * FROM clv_default_model").fetchall()
 
     def broken(*args, **kwargs):
         raise duckdb.IOException("disk full")
 
     monkeypatch.setattr(clv, "fit_clv_on_demand", broken)
-    with pytest.raises(duckdb.IOException):
+    with pytest.warns(RuntimeWarning, match="disk full"):
         store.load_frame("orders", pd.DataFrame({
             "order_id": ["late-1"], "customer_id": ["late"], "ordered_at": [pd.Timestamp("2030-01-01")],
             "net_revenue": [10.0], "status": ["paid"], "currency": ["USD"]}))
-    assert store.table_counts()["orders"] == orders_before
+    assert store.table_counts()["orders"] == orders_before + 1
+    assert store.cursor().execute("SELECT * FROM clv_default_model").fetchall() == fit_before
+    status = fit_status(store)
+    assert status.refreshing and "disk full" in status.label()
     store.close()
 
 

@@ -72,7 +72,11 @@ def _is_safe(node: ast.expr, allowed: set[str]) -> bool:
     if isinstance(node, ast.Name):
         return node.id.isupper() or node.id in allowed
     if isinstance(node, ast.Attribute):
-        return node.attr.isupper()
+        # metrics.metric(key).label / .formula: the registry's own text (engagement/metrics.py), never data.
+        registry = isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute) \
+            and node.value.func.attr == "metric" and isinstance(node.value.func.value, ast.Name) \
+            and node.value.func.value.id == "metrics"
+        return node.attr.isupper() or registry
     if isinstance(node, ast.Subscript):  # METRICS[metric][1], STAGE_LABELS[stage]
         return _is_safe(node.value, allowed)
     if isinstance(node, ast.BinOp):
@@ -99,8 +103,12 @@ def unsafe_calls(source: str, relative: str) -> list[str]:
         if not isinstance(node, ast.Call):
             continue
         name = _called_name(node.func)
+        if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name) \
+                and node.func.value.id == "metrics":
+            continue  # metrics.metric(key): the registry lookup, not st.metric
         rendered: list[ast.expr] = []
-        if name in TEXT_CALLS | WIDGET_CALLS | COLUMN_CONFIG_CALLS and node.args:
+        if name in TEXT_CALLS | WIDGET_CALLS | COLUMN_CONFIG_CALLS and node.args and name != "page_link":
+            # (page_link's first argument is the page to open; its text is the ``label`` keyword)
             rendered.append(node.args[0])
         if name in TEXT_CALLS | WIDGET_CALLS | COLUMN_CONFIG_CALLS:
             rendered += [k.value for k in node.keywords if k.arg in RENDERED_KEYWORDS]
@@ -131,6 +139,10 @@ def test_pages_pass_data_to_markdown_only_through_plain():
     ("st.caption(f'{filters.start:%d %b %Y}, n = {n:,}, {share:.1%}')", False),
     ("st.warning(NOTICE.format(customers=int(n)))", False),
     ("st.title('Data')", False),
+    ("st.metric(row.key, '1')", True),
+    ("st.caption(metrics.metric(key).label)", False),
+    ("st.page_link(page, label=name)", True),
+    ("st.page_link(page, label='Overview')", False),
 ])
 def test_the_scan_tells_data_from_literals(snippet, flagged):
     assert bool(unsafe_calls(snippet, "pages/example.py")) is flagged

@@ -5,6 +5,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from engagement.charts.bounds import bound_tooltips
+
 from engagement.retention.churn import ChurnModelResult
 from engagement.retention.clv import ClvResult, HoldoutCheck
 from engagement.retention.rfm import RfmSegments
@@ -78,8 +80,8 @@ def holdout_chart(holdout: HoldoutCheck) -> alt.Chart:
     )
     bars = alt.Chart(bins).mark_rule(color="#888").encode(
         x=x, y="actual_ci_low:Q", y2="actual_ci_high:Q",
-        tooltip=[alt.Tooltip("actual_ci_low:Q", format=".2f", title="95% CI low"),
-                 alt.Tooltip("actual_ci_high:Q", format=".2f", title="95% CI high")],
+        tooltip=[alt.Tooltip("frequency_label:O", title="Calibration purchases"),
+                 *bound_tooltips("actual_ci_low", "actual_ci_high", ".2f")],
     )
     return (bars + lines).properties(
         height=320, title=f"Calibration vs holdout ({holdout.holdout_days} days): predicted vs actual")
@@ -108,7 +110,7 @@ def churn_calibration_chart(result: ChurnModelResult) -> alt.Chart:
     """Observed churn vs mean predicted risk per decile (holdout), with the diagonal of perfect calibration."""
     frame = result.calibration
     diagonal = alt.Chart(pd.DataFrame({"x": [0.0, 1.0], "y": [0.0, 1.0]})).mark_line(
-        color="#999", strokeDash=[4, 4]).encode(x="x:Q", y="y:Q")
+        color="#999", strokeDash=[4, 4]).encode(x="x:Q", y="y:Q", tooltip=alt.value(None))  # a guide, no data
     scale = alt.Scale(domain=[0, 1])
     points = alt.Chart(frame).mark_point(filled=True, size=60).encode(
         x=alt.X("mean_predicted:Q", scale=scale, axis=alt.Axis(format="%"), title="Mean predicted churn risk"),
@@ -117,11 +119,14 @@ def churn_calibration_chart(result: ChurnModelResult) -> alt.Chart:
             alt.Tooltip("bin:O", title="Decile"), alt.Tooltip("customers:Q", format=",", title="Customers"),
             alt.Tooltip("mean_predicted:Q", format=".1%", title="Predicted"),
             alt.Tooltip("observed_rate:Q", format=".1%", title="Observed"),
-            alt.Tooltip("observed_ci_low:Q", format=".1%", title="95% CI low"),
-            alt.Tooltip("observed_ci_high:Q", format=".1%", title="95% CI high"),
+            alt.Tooltip("observed_ci_low:Q", format=".1%", title="Lower 95 % bound"),
+            alt.Tooltip("observed_ci_high:Q", format=".1%", title="Upper 95 % bound"),
         ],
     )
-    rules = alt.Chart(frame).mark_rule().encode(x="mean_predicted:Q", y="observed_ci_low:Q", y2="observed_ci_high:Q")
+    rules = alt.Chart(frame).mark_rule().encode(
+        x="mean_predicted:Q", y="observed_ci_low:Q", y2="observed_ci_high:Q",
+        tooltip=[alt.Tooltip("bin:O", title="Decile"),
+                 *bound_tooltips("observed_ci_low", "observed_ci_high", ".1%")])
     return (diagonal + rules + points).properties(height=320, title="Churn model calibration (holdout deciles)")
 
 

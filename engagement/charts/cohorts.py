@@ -5,6 +5,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from engagement.charts.bounds import bound_tooltips
 from engagement.retention.cohorts import METRICS, CohortMatrix
 
 _PERIOD_TITLE = {"month": "Months since first purchase", "week": "Weeks since first purchase",
@@ -19,10 +20,25 @@ def _value_format(unit: str) -> str:
     return ".0%" if unit == "share" else "$,.0f"
 
 
-def retention_heatmap(matrix: CohortMatrix, metric: str = "customers", split_value: str | None = None) -> alt.Chart:
+AVERAGE_ROW = "All cohorts (weighted)"
+# Cell text turns white from this position along the colour scale on: both schemes are dark enough there.
+_DARK_FROM = 0.5
+
+
+def _row_label(row: pd.Series, grain: str) -> str:
+    """Monthly cohorts read "Nov 2025", as on every time axis; weeks and quarters keep their labels."""
+    if grain != "month" or row["cohort_label"] == AVERAGE_ROW or pd.isna(row["cohort_start"]):
+        return row["cohort_label"]
+    return f"{pd.Timestamp(row['cohort_start']):%b %Y}"
+
+
+def retention_heatmap(matrix: CohortMatrix, metric: str = "customers", split_value: str | None = None) -> alt.LayerChart:
     """Cohorts (rows, weighted average on top) by period (columns), coloured by the metric.
 
     Cells a cohort has not lived through are not drawn (blank), never shown as 0. Tooltips give the counts.
+    For retention (a share of period 0), the period-0 column is 100 % by construction: it is drawn apart in
+    grey and left out of the colour scale, whose range then spans the periods that carry information. Cell
+    text is white on the darker half of the scale and black on the lighter half.
     """
     column, label, unit, _ = METRICS[metric]
     frame = pd.concat([_select(matrix.averages, split_value), _select(matrix.cells, split_value)],
@@ -32,46 +48,52 @@ def retention_heatmap(matrix: CohortMatrix, metric: str = "customers", split_val
     frame["cell_text"] = [
         (f"{v:.0%}" if unit == "share" else f"${v:,.0f}") for v in frame["value"]
     ]
-    cohort_order = ["All cohorts (weighted)"] + sorted(
-        frame.loc[frame["cohort_label"] != "All cohorts (weighted)", "cohort_label"].unique().tolist())
+    frame["row_label"] = [_row_label(row, matrix.grain) for _, row in frame.iterrows()] if len(frame) else []
+    starts = frame.loc[frame["cohort_label"] != AVERAGE_ROW].drop_duplicates("row_label")
+    cohort_order = [AVERAGE_ROW] + starts.sort_values("cohort_start")["row_label"].tolist()
     many = frame["period_number"].nunique() > 30 or len(cohort_order) > 40
+    apart = unit == "share"  # period 0 is 100 % by construction
+    coloured = frame[frame["period_number"] > 0] if apart else frame
+    high = float(coloured["value"].quantile(0.99)) if len(coloured) else 1.0
+    high = high if high > 0 else 1.0
+    # Outliers above the 99th percentile take the darkest colour (clamp) rather than washing out the rest.
+    color_scale = alt.Scale(scheme="blues" if unit == "share" else "greens", domain=[0, high], clamp=True)
+    frame["text_colour"] = (frame["value"] / high >= _DARK_FROM).map({True: "white", False: "black"})
+    if apart:
+        frame.loc[frame["period_number"] == 0, "text_colour"] = "#444444"  # on the grey period-0 cells
     base = alt.Chart(frame).encode(
         x=alt.X("period_number:O", title=_PERIOD_TITLE[matrix.grain], axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("cohort_label:O", title="Cohort (first purchase)", sort=cohort_order,
+        y=alt.Y("row_label:O", title="Cohort (first purchase)", sort=cohort_order,
                 axis=alt.Axis(labelLimit=220)),
     )
-    color_scale = alt.Scale(scheme="blues") if unit == "share" else alt.Scale(scheme="greens")
-    if unit == "share":
-        # Period 0 is 100 % by construction: keep the colour range for the periods that carry information.
-        later = frame.loc[frame["period_number"] > 0, "value"]
-        if len(later):
-            color_scale = alt.Scale(scheme="blues", domain=[0, float(later.quantile(0.99)) or 1.0], clamp=True)
     tooltip = [
-        alt.Tooltip("cohort_label:N", title="Cohort"),
+        alt.Tooltip("row_label:N", title="Cohort"),
         alt.Tooltip("period_number:O", title="Period"),
         alt.Tooltip("value:Q", title=label, format=".1%" if unit == "share" else "$,.2f"),
         alt.Tooltip("active_customers:Q", title="Customers who bought", format=","),
         alt.Tooltip("cohort_customers:Q", title="Cohort size", format=","),
-        alt.Tooltip("ci_low:Q", title="95% CI low (retention)", format=".1%"),
-        alt.Tooltip("ci_high:Q", title="95% CI high (retention)", format=".1%"),
+        alt.Tooltip("ci_low:Q", title="Lower 95 % bound (retention)", format=".1%"),
+        alt.Tooltip("ci_high:Q", title="Upper 95 % bound (retention)", format=".1%"),
         alt.Tooltip("revenue:Q", title="Revenue in period", format="$,.0f"),
-        alt.Tooltip("cohorts:Q", title="Cohorts averaged"),
+        alt.Tooltip("cohorts:Q", title="Cohorts averaged", format=","),
     ]
-    rect = base.mark_rect().encode(
+    rect = (base.transform_filter(alt.datum.period_number > 0) if apart else base).mark_rect().encode(
         color=alt.Color("value:Q", title=label, scale=color_scale, legend=alt.Legend(format=_value_format(unit))),
         tooltip=tooltip,
     )
-    chart = rect
+    layers = [rect]
+    if apart:
+        layers.append(base.transform_filter(alt.datum.period_number == 0).mark_rect(color="#e6e6e6").encode(
+            tooltip=tooltip))
     if not many:
-        text = base.mark_text(fontSize=10).encode(
-            text="cell_text:N",
-            color=alt.condition(alt.datum.period_number == 0, alt.value("white"), alt.value("black"))
-            if unit == "share" else alt.value("black"),
-            tooltip=tooltip,
-        )
-        chart = rect + text
-    title = f"{label} by {matrix.grain}ly acquisition cohort (blank: period not over yet)"
-    return chart.properties(height=alt.Step(24 if not many else 9), title=title)
+        layers.append(base.mark_text(fontSize=10).encode(
+            text="cell_text:N", tooltip=tooltip,
+            # Values, not a scale: a second colour scale beside the cells' would clash with it in one layer.
+            color={"condition": [{"test": f"datum.text_colour === '{c}'", "value": c} for c in ("white", "#444444")],
+                   "value": "black"}))
+    title = f"{label} by {matrix.grain}ly acquisition cohort (blank: period not over yet"
+    title += "; period 0 is 100 % by definition, in grey)" if apart else ")"
+    return alt.layer(*layers).properties(height=alt.Step(24 if not many else 9), title=title)
 
 
 def ltv_curves(matrix: CohortMatrix, split_value: str | None = None) -> alt.Chart:
@@ -122,6 +144,10 @@ def split_comparison(matrix: CohortMatrix, metric: str = "customers") -> alt.Cha
     )
     chart = line
     if metric == "customers":
-        band = alt.Chart(frame).mark_area(opacity=0.15).encode(x=x, y="ci_low:Q", y2="ci_high:Q", color=color)
+        band = alt.Chart(frame).mark_area(opacity=0.15).encode(
+            x=x, y="ci_low:Q", y2="ci_high:Q", color=color,
+            tooltip=[alt.Tooltip("split_value:N", title="Group"),
+                     alt.Tooltip("period_number:Q", title="Period", format=","),
+                     *bound_tooltips("ci_low", "ci_high", ".1%")])
         chart = band + line
     return chart.properties(height=320, title=f"{label}: all cohorts of each group, size-weighted (mature cells)")

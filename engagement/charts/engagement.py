@@ -5,6 +5,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from engagement.charts.bounds import bound_tooltips
+
 from engagement.value.engagement_score import EngagementView, SegmentComparison
 
 _SEGMENT_COLOURS = alt.Scale(domain=["Engaged", "Unengaged"], range=["#1f77b4", "#bbbbbb"])
@@ -23,10 +25,12 @@ def segment_comparison_chart(comparison: SegmentComparison) -> alt.Chart:
         y=alt.Y("value:Q", title=None, axis=alt.Axis(format=".0%" if comparison.unit == "share" else "$,.0f")),
         color=alt.Color("segment:N", scale=_SEGMENT_COLOURS, legend=None),
         tooltip=[alt.Tooltip("segment:N", title="Segment"), alt.Tooltip("value:Q", title=comparison.label, format=fmt),
-                 alt.Tooltip("ci_low:Q", title="95% CI low", format=fmt),
-                 alt.Tooltip("ci_high:Q", title="95% CI high", format=fmt), alt.Tooltip("n:Q", title="n", format=",")],
+                 alt.Tooltip("ci_low:Q", title="Lower 95 % bound", format=fmt),
+                 alt.Tooltip("ci_high:Q", title="Upper 95 % bound", format=fmt), alt.Tooltip("n:Q", title="n", format=",")],
     )
-    whiskers = base.mark_rule(color="black", strokeWidth=2).encode(y=alt.Y("ci_low:Q", title=None), y2="ci_high:Q")
+    whiskers = base.mark_rule(color="black", strokeWidth=2).encode(
+        y=alt.Y("ci_low:Q", title=None), y2="ci_high:Q",
+        tooltip=[alt.Tooltip("segment:N", title="Segment"), *bound_tooltips("ci_low", "ci_high", fmt)])
     return (bars + whiskers).properties(height=240, title=alt.TitleParams(comparison.label, subtitle="black line: 95 % CI"))
 
 
@@ -76,11 +80,13 @@ def channel_engagement_chart(frame: pd.DataFrame) -> alt.HConcatChart:
         bars = base.mark_bar(height=22, color="#1f77b4").encode(
             x=alt.X("rate:Q", title=title, axis=alt.Axis(format=".0%")),
             tooltip=["channel:N", alt.Tooltip("rate:Q", title=title, format=".1%"),
-                     alt.Tooltip("ci_low:Q", title="95% CI low", format=".1%"),
-                     alt.Tooltip("ci_high:Q", title="95% CI high", format=".1%"),
+                     alt.Tooltip("ci_low:Q", title="Lower 95 % bound", format=".1%"),
+                     alt.Tooltip("ci_high:Q", title="Upper 95 % bound", format=".1%"),
                      alt.Tooltip("n:Q", title="n", format=",")],
         )
-        whiskers = base.mark_errorbar(ticks=True, color="black").encode(x=alt.X("ci_low:Q", title=title), x2="ci_high:Q")
+        whiskers = base.mark_errorbar(ticks=True, color="black").encode(
+            x=alt.X("ci_low:Q", title=title), x2="ci_high:Q",
+            tooltip=[alt.Tooltip("channel:N", title="Channel"), *bound_tooltips("ci_low", "ci_high", ".1%")])
         panels.append((bars + whiskers).properties(width=420, height=36 * max(1, len(data)) + 20, title=title))
     return alt.hconcat(*panels).properties(
         title=alt.TitleParams("Channel engagement: clicks and conversion, not opens", subtitle="whiskers: 95 % Wilson CI"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from engagement.charts.bounds import bound_tooltips
+from engagement.charts.time_axis import DAY_FORMAT, annotated, annotation_layers, span, time_x
 from engagement.retention.lifecycle import STAGE_LABELS, STAGES, PurchaseFunnel, TransitionMatrix
 from engagement.stats.survival import KaplanMeierResult
 
@@ -19,24 +21,28 @@ def _stage_scale(stages=STAGES) -> alt.Scale:
     return alt.Scale(domain=[STAGE_LABELS[s] for s in stages], range=[STAGE_COLOURS[s] for s in stages])
 
 
-def stage_sizes_chart(sizes: pd.DataFrame) -> alt.Chart:
-    """Stacked bars: customers per stage at each moment (month ends); tooltips give counts and shares."""
+def stage_sizes_chart(sizes: pd.DataFrame, annotations: pd.DataFrame | None = None) -> alt.Chart | alt.LayerChart:
+    """Stacked bars: customers per stage at the end of each month (the last bar: as of the window's end), each
+    bar spanning its month; tooltips give counts and shares; ``annotations`` drawn as dated rules."""
     frame = sizes.copy()
     frame["stage_rank"] = frame["lifecycle_stage"].map({s: i for i, s in enumerate(STAGES)})
-    return alt.Chart(frame).mark_bar().encode(
-        x=alt.X("yearmonthdate(moment_at):O", title="As of (end of day)", axis=alt.Axis(format="%d %b %Y",
-                                                                                       labelAngle=-45)),
-        y=alt.Y("customers:Q", title="Customers", stack="zero"),
+    title = "End of month (last bar: end of the window)"
+    x = time_x("moment_at", frame["moment_at"], title, time_unit="yearmonth")
+    bars = alt.Chart(frame).mark_bar().encode(
+        x=x,
+        y=alt.Y("customers:Q", title="Customers", stack="zero", axis=alt.Axis(format=",d")),
         color=alt.Color("stage_label:N", title="Stage", scale=_stage_scale(), sort=_STAGE_ORDER),
         order=alt.Order("stage_rank:Q"),
         tooltip=[
-            alt.Tooltip("moment_at:T", title="As of", format="%d %b %Y"),
+            alt.Tooltip("moment_at:T", title="As of (end of day)", format=DAY_FORMAT),
             alt.Tooltip("stage_label:N", title="Stage"),
             alt.Tooltip("customers:Q", title="Customers", format=","),
             alt.Tooltip("share:Q", title="Share of known customers", format=".1%"),
             alt.Tooltip("lifetime_revenue:Q", title="Their revenue to date", format="$,.0f"),
         ],
-    ).properties(height=340, title="Customers by lifecycle stage over time")
+    )
+    notes = annotation_layers(annotations, *span(frame["moment_at"], "month"), title, x["axis"])
+    return annotated([bars], notes, height=340, title="Customers by lifecycle stage over time")
 
 
 def transition_heatmap(matrix: TransitionMatrix) -> alt.Chart:
@@ -57,8 +63,8 @@ def transition_heatmap(matrix: TransitionMatrix) -> alt.Chart:
         alt.Tooltip("customers:Q", title="Customers", format=","),
         alt.Tooltip("from_customers:Q", title="Customers in the 'from' stage", format=","),
         alt.Tooltip("share_of_from:Q", title="Share of the 'from' stage", format=".1%"),
-        alt.Tooltip("ci_low:Q", title="95% CI low", format=".1%"),
-        alt.Tooltip("ci_high:Q", title="95% CI high", format=".1%"),
+        alt.Tooltip("ci_low:Q", title="Lower 95 % bound", format=".1%"),
+        alt.Tooltip("ci_high:Q", title="Upper 95 % bound", format=".1%"),
     ]
     rect = base.mark_rect().encode(
         color=alt.Color("share_of_from:Q", title="Share of row", scale=alt.Scale(scheme="oranges", domain=[0, 1]),
@@ -83,20 +89,22 @@ def funnel_chart(funnel: PurchaseFunnel) -> alt.Chart:
     ]
     base = alt.Chart(frame).encode(
         y=alt.Y("step:N", title=None, sort=list(frame["step"])),
-        x=alt.X("customers:Q", title="Customers",
-                scale=alt.Scale(domain=[0, max(1, int(frame["customers"].max())) * 1.9])),
+        # The axis ends at the largest bar: the labels start inside the bars (dark text on a light bar reads
+        # inside and past its end), instead of an axis stretched to twice the largest bar to make room for them.
+        x=alt.X("customers:Q", title="Customers", axis=alt.Axis(format=",d"),
+                scale=alt.Scale(domain=[0, max(1, int(frame["customers"].max()))], nice=False)),
         tooltip=[
             alt.Tooltip("step:N", title="Step"),
             alt.Tooltip("customers:Q", title="Customers", format=","),
             alt.Tooltip("previous_customers:Q", title="n (previous step)", format=","),
             alt.Tooltip("conversion:Q", title="Conversion from previous", format=".1%"),
-            alt.Tooltip("ci_low:Q", title="95% CI low", format=".1%"),
-            alt.Tooltip("ci_high:Q", title="95% CI high", format=".1%"),
+            alt.Tooltip("ci_low:Q", title="Lower 95 % bound", format=".1%"),
+            alt.Tooltip("ci_high:Q", title="Upper 95 % bound", format=".1%"),
             alt.Tooltip("share_of_first:Q", title="Share of first-time buyers", format=".1%"),
         ],
     )
-    bars = base.mark_bar(color="#3182bd")
-    text = base.mark_text(align="left", dx=4, fontSize=11).encode(text="label:N")
+    bars = base.mark_bar(color="#9ecae1")
+    text = base.mark_text(align="left", dx=4, fontSize=11, color="#08306b").encode(x=alt.datum(0), text="label:N")
     return (bars + text).properties(height=200, title="Purchase funnel: 1st → 2nd → 3rd → 4th+ order")
 
 
@@ -114,15 +122,16 @@ def time_to_second_purchase_chart(km: KaplanMeierResult, max_days: int | None = 
     table["band_high"] = 1 - table["ci_low"]
     x = alt.X("time:Q", title="Days since first purchase")
     band = alt.Chart(table).mark_area(opacity=0.25, interpolate="step-after", color="#3182bd").encode(
-        x=x, y="band_low:Q", y2="band_high:Q")
+        x=x, y="band_low:Q", y2="band_high:Q",
+        tooltip=[alt.Tooltip("time:Q", title="Day", format=","), *bound_tooltips("band_low", "band_high", ".1%")])
     line = alt.Chart(table).mark_line(interpolate="step-after", color="#3182bd").encode(
         x=x,
         y=alt.Y("bought_again:Q", title="Share who bought a second time", axis=alt.Axis(format=".0%")),
         tooltip=[
             alt.Tooltip("time:Q", title="Day"),
             alt.Tooltip("bought_again:Q", title="Bought again by then", format=".1%"),
-            alt.Tooltip("band_low:Q", title="95% CI low", format=".1%"),
-            alt.Tooltip("band_high:Q", title="95% CI high", format=".1%"),
+            alt.Tooltip("band_low:Q", title="Lower 95 % bound", format=".1%"),
+            alt.Tooltip("band_high:Q", title="Upper 95 % bound", format=".1%"),
             alt.Tooltip("at_risk:Q", title="Still watched without 2nd purchase", format=","),
             alt.Tooltip("events:Q", title="Second purchases that day", format=","),
         ],

@@ -19,6 +19,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from engagement.charts.time_axis import annotated, annotation_layers, month_axis, span
 from engagement.notebook.chart_spec import MARKS, QuickChartSpec  # noqa: F401 (MARKS: for the page)
 
 # Altair refuses to embed more rows by default; beyond this the chart shows the first rows and says so.
@@ -65,8 +66,10 @@ def suggest_chart(frame: pd.DataFrame) -> QuickChartSpec | None:
     return None
 
 
-def quick_chart(frame: pd.DataFrame, spec: QuickChartSpec) -> alt.Chart:
-    """The chart ``spec`` describes over ``frame`` (at most :data:`MAX_CHART_ROWS` rows)."""
+def quick_chart(frame: pd.DataFrame, spec: QuickChartSpec,
+                annotations: pd.DataFrame | None = None) -> alt.Chart | alt.LayerChart:
+    """The chart ``spec`` describes over ``frame`` (at most :data:`MAX_CHART_ROWS` rows); a date x axis gets
+    month ticks and the ``annotations`` dated within the data's span."""
     missing = [c for c in (spec.x, spec.y, spec.color) if c and c not in frame.columns]
     if missing:
         raise ValueError(f"The result has no column {', '.join(map(repr, missing))}.")
@@ -76,8 +79,10 @@ def quick_chart(frame: pd.DataFrame, spec: QuickChartSpec) -> alt.Chart:
     for column in {spec.x, spec.y, spec.color} - {None}:
         if field_type(data[column]) == "nominal":
             data[column] = data[column].astype(str)
+    temporal = field_type(frame[spec.x]) == "temporal"
+    axis = month_axis(data[spec.x].min(), data[spec.x].max()) if temporal else alt.Undefined
     encoding: dict[str, Any] = {
-        "x": alt.X(field=_escape(spec.x), type=field_type(frame[spec.x]), title=spec.x),
+        "x": alt.X(field=_escape(spec.x), type=field_type(frame[spec.x]), title=spec.x, axis=axis),
         "y": alt.Y(field=_escape(spec.y), type=field_type(frame[spec.y]), title=spec.y),
         "tooltip": [
             alt.Tooltip(field=_escape(c), type=field_type(frame[c]), title=c)
@@ -91,4 +96,5 @@ def quick_chart(frame: pd.DataFrame, spec: QuickChartSpec) -> alt.Chart:
         title += f" (first {MAX_CHART_ROWS:,} rows)"
     mark = {"bar": "mark_bar", "line": "mark_line", "point": "mark_point", "area": "mark_area"}[spec.mark]
     chart = getattr(alt.Chart(data), mark)(**({"point": True} if spec.mark == "line" else {}))
-    return chart.encode(**encoding).properties(title=title, height=320)
+    notes = annotation_layers(annotations, *span(data[spec.x]), spec.x, axis) if temporal else []
+    return annotated([chart.encode(**encoding)], notes, title=title, height=320)

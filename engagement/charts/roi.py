@@ -5,6 +5,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from engagement.charts.bounds import bound_tooltips
+
 from engagement.value.roi import HoldoutEstimate, ObservationalEstimate, RoiResult
 
 
@@ -24,10 +26,12 @@ def adjustment_chart(estimate: ObservationalEstimate) -> alt.LayerChart:
         color=alt.Color("estimate:N", legend=None, sort=list(frame["estimate"]),
                         scale=alt.Scale(range=["#bbbbbb", "#1f77b4"])),
         tooltip=["estimate:N", alt.Tooltip("value:Q", title="Difference", format="$,.2f"),
-                 alt.Tooltip("ci_low:Q", title="95% CI low", format="$,.2f"),
-                 alt.Tooltip("ci_high:Q", title="95% CI high", format="$,.2f"), "interval:N"],
+                 alt.Tooltip("ci_low:Q", title="Lower 95 % bound", format="$,.2f"),
+                 alt.Tooltip("ci_high:Q", title="Upper 95 % bound", format="$,.2f"), "interval:N"],
     )
-    whiskers = base.mark_rule(color="black", strokeWidth=2).encode(y=alt.Y("ci_low:Q", title=title), y2="ci_high:Q")
+    whiskers = base.mark_rule(color="black", strokeWidth=2).encode(
+        y=alt.Y("ci_low:Q", title=title), y2="ci_high:Q",
+        tooltip=[alt.Tooltip("estimate:N", title="Estimate"), *bound_tooltips("ci_low", "ci_high", "$,.2f")])
     return (bars + whiskers).properties(height=280, title=alt.TitleParams(
         "How much of the gap survives adjustment", subtitle="engaged minus unengaged, post-period revenue; lines: 95 % CI"))
 
@@ -41,11 +45,11 @@ def roi_interval_chart(result: RoiResult) -> alt.LayerChart:
     base = alt.Chart(frame).encode(x=alt.X("label:N", title=None, axis=alt.Axis(labelAngle=0)))
     whiskers = base.mark_rule(strokeWidth=3).encode(
         y=alt.Y("ci_low:Q", title="Return on cost (0 = break-even)", axis=alt.Axis(format="%"), scale=scale),
-        y2="ci_high:Q")
+        y2="ci_high:Q", tooltip=bound_tooltips("ci_low", "ci_high", ".0%"))
     point = base.mark_point(filled=True, size=150).encode(
         y="roi:Q", tooltip=[alt.Tooltip("roi:Q", title="ROI", format=".0%"),
-                            alt.Tooltip("ci_low:Q", title="95% CI low", format=".0%"),
-                            alt.Tooltip("ci_high:Q", title="95% CI high", format=".0%")])
+                            alt.Tooltip("ci_low:Q", title="Lower 95 % bound", format=".0%"),
+                            alt.Tooltip("ci_high:Q", title="Upper 95 % bound", format=".0%")])
     even = alt.Chart(frame).mark_rule(color="red", strokeDash=[4, 3], strokeWidth=2).encode(y="zero:Q")
     return (whiskers + point + even).properties(height=280, title=alt.TitleParams(
         "ROI with its 95 % interval", subtitle="red: break-even"))
@@ -60,11 +64,11 @@ def holdout_difference_chart(holdout: HoldoutEstimate) -> alt.LayerChart:
     base = alt.Chart(frame).encode(x=alt.X("label:N", title=None, axis=alt.Axis(labelAngle=0)))
     whiskers = base.mark_rule(strokeWidth=3).encode(
         y=alt.Y("ci_low:Q", title="Treatment − control ($ per customer)", axis=alt.Axis(format="$,.2f")),
-        y2="ci_high:Q")
+        y2="ci_high:Q", tooltip=bound_tooltips("ci_low", "ci_high", "$,.2f"))
     point = base.mark_point(filled=True, size=150).encode(
         y="difference:Q", tooltip=[alt.Tooltip("difference:Q", title="Difference", format="$,.2f"),
-                                   alt.Tooltip("ci_low:Q", title="95% CI low", format="$,.2f"),
-                                   alt.Tooltip("ci_high:Q", title="95% CI high", format="$,.2f")])
+                                   alt.Tooltip("ci_low:Q", title="Lower 95 % bound", format="$,.2f"),
+                                   alt.Tooltip("ci_high:Q", title="Upper 95 % bound", format="$,.2f")])
     zero = alt.Chart(frame).mark_rule(color="#444", strokeDash=[4, 3], strokeWidth=2).encode(y="zero:Q")
     return (whiskers + point + zero).properties(height=280, title=alt.TitleParams(
         "Treatment − control", subtitle="95 % interval; dashed: no change"))

@@ -114,7 +114,7 @@ def close_opened_stores() -> None:
 
 
 def open_store(args: argparse.Namespace, read_only: bool = True, needs_derived: bool = True, readable=()):
-    """The database of ``--db`` (default ``$ENGAGEMENT_DB``); a missing file or a lock is a CliError.
+    """The database of ``--db`` or ``--demo`` (:func:`database_path`); a missing file or a lock is a CliError.
 
     ``readable``: files this command was given to read (``ingest FILE``), added to DuckDB's sandbox for
     this process only; no user SQL runs in a command that reads files.
@@ -131,12 +131,15 @@ def open_store(args: argparse.Namespace, read_only: bool = True, needs_derived: 
             raise CliError("Warehouse mode only reads: loads and undo stay on DuckDB (--engine duckdb).")
         return open_warehouse_store(args)
 
-    path = args.db or str(config.db_path())
+    path = database_path(args)
     if path != ":memory:" and read_only:
         from pathlib import Path
 
         if not Path(path).exists():
-            raise CliError(f"No database at {path}. Create one with `python -m engagement demo` or load an export.")
+            if getattr(args, "demo", False) or path == str(config.demo_db_path()):
+                raise CliError(f"No demo database at {path}. Create it with `python -m engagement demo`.")
+            raise CliError(f"No database at {path}: your brand's database is created by its first load "
+                           "(`python -m engagement ingest KIND FILE`). Pass --demo to use the demo brand's.")
     try:
         store = open_workbench(path, read_only=read_only, readable=tuple(readable))
     except StoreLockedError as exc:  # names the database, the holder and what to do
@@ -226,8 +229,26 @@ def filters_from_args(store, args: argparse.Namespace):
 
 
 # ------------------------------------------------------------------ options shared by several commands
-def add_db_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", help=f"DuckDB file (default: $ENGAGEMENT_DB or {config.DEFAULT_DB_PATH})")
+def database_path(args: argparse.Namespace) -> str:
+    """``--db PATH``, else the demo's database with ``--demo`` (and for the ``demo`` command), else the brand's
+    (``$ENGAGEMENT_DB``): the same two databases the app shows."""
+    if getattr(args, "db", None):
+        return args.db
+    if getattr(args, "demo", False) or getattr(args, "demo_by_default", False):
+        return str(config.demo_db_path())
+    return str(config.db_path())
+
+
+def add_db_option(parser: argparse.ArgumentParser, demo_by_default: bool = False) -> None:
+    """``--db PATH`` or ``--demo``; without either the brand's database (the demo's for the ``demo`` command)."""
+    which = parser.add_mutually_exclusive_group()
+    default = "the demo's database" if demo_by_default else f"$ENGAGEMENT_DB or {config.DEFAULT_DB_PATH}"
+    which.add_argument("--db", help=f"DuckDB file (default: {default})")
+    if demo_by_default:
+        parser.set_defaults(demo_by_default=True)
+    else:
+        which.add_argument("--demo", action="store_true",
+                           help="the demo brand's database ($ENGAGEMENT_DEMO_DB or demo.duckdb beside the brand's)")
 
 
 def add_engine_options(parser: argparse.ArgumentParser) -> None:

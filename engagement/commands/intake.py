@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from engagement import config
-from engagement.commands.common import CliError, add_db_option, emit, open_store
+from engagement.commands.common import CliError, add_db_option, database_path, emit, open_store
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -40,7 +39,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return _validate_warehouse(args)
     if args.kind is None or args.file is None:
         raise CliError("validate needs KIND FILE (or --engine spark with --lake DIR or --table-mapping FILE).")
-    path = args.db or str(config.db_path())
+    path = database_path(args)
     file = _existing_file(args.file)
     store = open_store(args, read_only=True, needs_derived=False, readable=(file,)) \
         if Path(path).exists() or path == ":memory:" else Store.open(":memory:", read_only=False, readable=(file,))
@@ -63,20 +62,46 @@ def _validate_warehouse(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from engagement.intake.ingest import ingest_file
+    from engagement.intake.ingest import ingest_file, ingest_files
+    from engagement.warehouse.schema import KINDS
 
-    file = _existing_file(args.file)
-    store = open_store(args, read_only=False, readable=(file,))  # DuckDB reads the file where it is
-    result = ingest_file(store, args.kind, file, source=args.source,
-                         on_invalid=args.on_invalid, mapping=_mapping(args), strict_customers=args.strict_customers)
-    return _exit_code(result, "loaded")
+    files = [(args.kind, _existing_file(args.file))] + [(args.kind, _existing_file(f)) for f in args.more_files]
+    for pair in args.also or ():
+        kind, _, name = pair.partition("=")
+        if kind not in KINDS or not name:
+            raise SystemExit(f"error: --also takes KIND=FILE with KIND one of {', '.join(KINDS)}; got {pair!r}")
+        files.append((kind, _existing_file(name)))
+    # DuckDB reads the files where they are
+    store = open_store(args, read_only=False, readable=tuple(file for _, file in files))
+    store.defer_refits = args.defer_fits
+    options = dict(source=args.source, on_invalid=args.on_invalid, mapping=_mapping(args),
+                   strict_customers=args.strict_customers)
+    if len(files) == 1:
+        return _exit_code(ingest_file(store, args.kind, files[0][1], **options), "loaded")
+    results = ingest_files(store, files, **options)  # one transaction, one derived update
+    emit({"files": [result.as_dict() for result in results]}, "json")
+    refused = [result for result in results if result.status != "loaded"]
+    if refused:
+        print(f"error: {refused[-1].message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_refit(args: argparse.Namespace) -> int:
+    """Refit the default CLV and churn models when the data moved since their fit (after `ingest --defer-fits`)."""
+    from engagement.derived import refit_models
+    from engagement.derived.refits import refit_if_due
+
+    store = open_store(args, read_only=False)
+    emit({"refitted": refit_if_due(store, refit_models)}, "json")
+    return 0
 
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
     """Open the database for writing once: derived tables built by another version are rebuilt."""
     from engagement.workbench import open_workbench
 
-    path = args.db or str(config.db_path())
+    path = database_path(args)
     try:
         before = open_workbench(path, read_only=True)
     except Exception as exc:
@@ -154,7 +179,7 @@ def _existing_file(path: str):
 # ------------------------------------------------------------------ parsers
 def add_demo_parser(commands) -> None:
     demo = commands.add_parser("demo", help="generate the demo brand and load it")
-    add_db_option(demo)
+    add_db_option(demo, demo_by_default=True)
     demo.add_argument("--seed", type=int, default=42)
     demo.add_argument("--customers", type=int, default=20_000)
     demo.add_argument("--force", action="store_true", help="load even if the database holds data")
@@ -193,7 +218,20 @@ def add_load_parsers(commands) -> None:
                          help="column mapping as JSON {our field: their column or {\"constant\": value}}")
         sub.add_argument("--strict-customers", action="store_true",
                          help="refuse rows naming a customer no customers export has loaded (default: implied customer)")
+        if name == "ingest":
+            sub.add_argument("more_files", nargs="*", metavar="FILE",
+                             help="more exports of the same kind, loaded in the same transaction")
+            sub.add_argument("--also", action="append", metavar="KIND=FILE",
+                             help="an export of another kind for the same transaction (repeatable): a week's "
+                                  "files load together, with one update of the derived tables, or not at all")
+            sub.add_argument("--defer-fits", action="store_true",
+                             help="return once the data and derived tables are in; leave refitting the default CLV "
+                                  "and churn models to the next load or `refit` (pages show the fit's load meanwhile)")
         sub.set_defaults(handler=handler)
+
+    refit = commands.add_parser("refit", help="refit the default CLV and churn models if the data moved since")
+    add_db_option(refit)
+    refit.set_defaults(handler=cmd_refit)
 
     undo = commands.add_parser("undo", help="undo one load, restoring the rows it replaced")
     undo.add_argument("load_id", type=int)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from engagement import config
-from engagement.commands.common import CliError, add_db_option, add_format_option, emit
+from engagement.commands.common import CliError, add_db_option, database_path, add_format_option, emit
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
@@ -17,9 +16,10 @@ def cmd_sql(args: argparse.Namespace) -> int:
     from engagement.notebook.export import open_store
     from engagement.notebook.sql_safety import QueryCancelled, QueryFailed, QueryRefused, run_query
 
-    path = args.db or str(config.db_path())
+    path = database_path(args)
     if not Path(path).exists():
-        raise CliError(f"No database at {path}. Create one with `python -m engagement demo` or load an export.")
+        raise CliError(f"No database at {path}: load an export (`python -m engagement ingest KIND FILE`), or pass "
+                       "--demo to query the demo brand's database.")
     try:
         store = open_store(path, notice=lambda text: print(text, file=sys.stderr))
     except Exception as exc:  # duckdb raises IOException for corrupt files

@@ -18,7 +18,8 @@ from typing import Any
 import pandas as pd
 
 from engagement import metrics
-from engagement.experiments.analysis import STORE_METRICS, ExperimentQuery, experiment_analysis, list_experiments
+from engagement.experiments.analysis import (STORE_METRICS, ExperimentQuery, experiment_analysis, intended_split,
+                                             list_experiments)
 from engagement.experiments.inputs import parse_split
 from engagement.experiments.options import AnalysisOptions, ExperimentInputError
 from engagement.stats import abstats
@@ -105,6 +106,21 @@ def analysis_query(store: Store, experiment_id: str, options: AnalysisOptions | 
         if changes:
             options = AnalysisOptions(**{**options.__dict__, **changes})
     return ExperimentQuery(experiment_id, options=options)
+
+
+def sample_ratio(store: Store, experiment_id: str, cursor=None, arms: pd.DataFrame | None = None) -> abstats.SrmCheck:
+    """The Experiments page's sample-ratio check for one experiment without analysing its metrics: units per arm
+    against the intended split (the metadata's, else the demo's plan, else equal shares), over every arm.
+
+    ROI quotes this number, so a three-arm test at 1/3 each is not flagged for a control that holds a third of
+    the units (comparing control with the rest at 50/50 did that).
+    """
+    arms = list_experiments(store, cursor) if arms is None else arms
+    arms = arms[arms["experiment_id"] == experiment_id]
+    split = dict(analysis_query(store, experiment_id, cursor=cursor).options.intended_split)
+    split = split or dict(intended_split(store, experiment_id, cursor))
+    counts = {str(v): int(n) for v, n in zip(arms["variant"], arms["units"])}
+    return abstats.sample_ratio_check(counts, split or None)
 
 
 def experiments_list(store: Store, cursor=None) -> pd.DataFrame:

@@ -66,7 +66,7 @@ _STATUS = {name: code for code, name in enumerate(ORDER_STATUSES)}
 _ORDER_CHANNELS = ("web", "mobile_app", "pos", "marketplace")
 _EVENT_CHANNELS = ("web", "email", "sms", "app", "community")
 _EVENT_TYPES = ("site_visit", "product_view", "add_to_cart", "email_click", "sms_click", "review",
-                "referral", "community_post", "support_ticket", "email_open", "social_follow")
+                "referral", "community_post", "support_ticket", "email_open", "social_follow", "sms_delivered")
 _EVENT_CODE = {name: code for code, name in enumerate(_EVENT_TYPES)}
 _TOUCHPOINTS = ("post_purchase", "relationship", "delivery", "support")
 
@@ -282,7 +282,7 @@ def _send_campaigns(rng, pop: _Population) -> tuple[list[str], Arrays]:
 
 
 def _record_events(rng, pop: _Population, messages: Arrays, orders: Arrays) -> Arrays:
-    """Opens and clicks on campaigns, browsing sessions, and events that follow orders."""
+    """Opens, clicks and SMS deliveries of campaigns, browsing sessions, and events that follow orders."""
     engaged = np.exp(pop.engagement)
     parts = []  # (customer, day, event type code, channel code, campaign code)
 
@@ -296,9 +296,18 @@ def _record_events(rng, pop: _Population, messages: Arrays, orders: Arrays) -> A
     open_at = messages["when"] + rng.exponential(0.3, e.size)
     clicked = opened & (rng.random(e.size) < _sigmoid(-2.6 + 1.0 * e))
     sms_clicked = is_sms & (rng.random(e.size) < _sigmoid(-2.4 + 1.0 * e))
+    click_at = open_at + rng.exponential(0.01, e.size)
+    sms_click_at = messages["when"] + rng.exponential(0.05, e.size)
+    # Carriers confirm most SMS sends within a minute; about 3 % bounce (invalid or landline numbers). A clicked
+    # SMS was delivered, before its click. Drawn from a spawned generator, so every other draw (and so every
+    # planted truth) stays what it was before deliveries were generated.
+    delivery = rng.spawn(1)[0]
+    sms_delivered = is_sms & (sms_clicked | (delivery.random(e.size) < 0.97))
+    delivered_at = np.minimum(messages["when"] + delivery.exponential(30 / 86_400, e.size), sms_click_at)
     for mask, when, kind, channel in ((opened, open_at, "email_open", 1),
-                                      (clicked, open_at + rng.exponential(0.01, e.size), "email_click", 1),
-                                      (sms_clicked, messages["when"] + rng.exponential(0.05, e.size), "sms_click", 2)):
+                                      (clicked, click_at, "email_click", 1),
+                                      (sms_delivered, delivered_at, "sms_delivered", 2),
+                                      (sms_clicked, sms_click_at, "sms_click", 2)):
         add(messages["who"][mask], when[mask], kind, channel, messages["campaign"][mask])
 
     # Browsing while the customer is around: from sign-up until two months after the last purchase.

@@ -55,8 +55,12 @@ def money_sql(text_sql: str, decimal_comma: bool, sql_type: str = "DECIMAL(18,2)
         f"CASE WHEN regexp_matches({cleaned}, '^[-+]?[0-9]{{1,3}}(,[0-9]{{3}})+(\\.[0-9]+)?$') "
         f"THEN replace({cleaned}, ',', '') ELSE {cleaned} END"
     )
-    # Fast path first: plain numbers (nearly every cell) never reach the regular expressions.
-    return f"coalesce(try_cast({text_sql} AS {sql_type}), try_cast(nullif({cleaned}, '') AS {sql_type}))"
+    # Fast path first: plain numbers (nearly every cell) never reach the regular expressions. A CASE, not
+    # coalesce: DuckDB 2.0 evaluates every argument of coalesce on every row (the regular expressions made a
+    # sum over 541,909 Online Retail quantities 0.076 s instead of 0.009 s); a CASE evaluates its ELSE only
+    # on the rows the plain cast did not read.
+    fast = f"try_cast({text_sql} AS {sql_type})"
+    return f"CASE WHEN {fast} IS NOT NULL THEN {fast} ELSE try_cast(nullif({cleaned}, '') AS {sql_type}) END"
 
 
 def integer_sql(text_sql: str) -> str:
@@ -83,7 +87,8 @@ def timestamp_sql(text_sql: str, date_order: str, has_offsets: bool = True) -> s
     """
     text = blank_to_null(text_sql)
     slash_formats = DAY_FIRST_FORMATS if date_order == "day_first" else MONTH_FIRST_FORMATS
-    plain = f"coalesce(try_cast({text_sql} AS TIMESTAMP), try_strptime({text}, {_list(slash_formats)}))"
+    fast = f"try_cast({text_sql} AS TIMESTAMP)"  # a CASE for the reason given in money_sql
+    plain = f"CASE WHEN {fast} IS NOT NULL THEN {fast} ELSE try_strptime({text}, {_list(slash_formats)}) END"
     if not has_offsets:
         return plain
     return (

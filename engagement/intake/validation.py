@@ -17,12 +17,13 @@ Two evaluators read the same suite:
   runs, because quarantine needs to know *which* rows failed (with their original row numbers), and
   it gives the counts for files too large for GX on pandas.
 
-Measured on 2 cores (benchmarks/ingest_benchmark.py): GX on pandas costs about 0.4 s per expectation
-per million rows (3.3 s for a timestamp range), i.e. ~26 s for a 5M-row orders file, against ~2 s for
-the SQL checks. So GX runs when the file has at most ``ENGAGEMENT_GX_MAX_ROWS`` rows (default
-250,000); its counts must equal the SQL counts, or the file is refused (a disagreement means one of
-the two is wrong). Larger files are validated by the SQL translation alone, and the report says so.
-``ENGAGEMENT_VALIDATION_ENGINE=gx`` forces GX at any size.
+Measured on 2 cores (benchmarks/ingest_benchmark.py): GX on pandas costs about 0.4 s per expectation per
+million rows (3.3 s for a timestamp range), i.e. ~26 s for a 5M-row orders file, against ~2 s for the
+SQL checks. So GX runs when the file has at most ``ENGAGEMENT_GX_MAX_ROWS`` rows (default 250,000; the
+rows of the file: a line-item export's lines, not the orders they fold into); its counts must equal the
+SQL counts, or the file is refused (a disagreement means one of the two is wrong). Larger files are
+validated by the SQL translation alone, and the report says so. ``ENGAGEMENT_VALIDATION_ENGINE=gx``
+forces GX at any size.
 """
 
 from __future__ import annotations

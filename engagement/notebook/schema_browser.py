@@ -132,4 +132,5 @@ _WORKBENCH_GRAINS = {
     "loads": "one row per load of an export (kept after undo, with undone_at)",
     "quarantine": "one row per refused export row, with its reason",
     "saved_notebooks": "one row per saved version of a named SQL notebook",
+    "annotations": "one row per dated note (campaign launch, price change) drawn on the time-series charts",
 }

@@ -28,7 +28,9 @@ process's connection, and is made read-only by three layers:
 Underneath all three, the engine itself is sandboxed when the store opens (``engagement/warehouse/sandbox.py``):
 DuckDB reads files only in ``data/``, the upload spool and its temp directory, installs no extension and
 its configuration is locked. The parser refuses the spool and the upload archive too (raw uploads hold
-personal data), which the engine must keep readable for loads.
+personal data), which the engine must keep readable for loads. For a store of a database file the statement
+then runs in a worker process (``notebook/worker.py``) whose own read-only instance cannot read the spool or the
+archive either, under an operating-system memory cap; the parser check still runs here, on the app's catalog.
 
 Example
 -------
@@ -57,6 +59,7 @@ import duckdb
 import pandas as pd
 
 from engagement import config
+from engagement.notebook import worker
 from engagement.warehouse import sandbox
 
 DEFAULT_MAX_ROWS = 10_000
@@ -383,6 +386,8 @@ def run_query(
 
     cancelled = (f"The query ran longer than {timeout_seconds:g} s and was cancelled. Narrow it (WHERE, LIMIT) "
                  "or aggregate more.")
+    if isolated(connection):
+        return _run_in_worker(connection, sql, max_rows, max_bytes, timeout_seconds, data_dir, cancelled)
     try:
         statement = check_query(cursor, sql, data_dir, _archive_beside(connection))
         timer = threading.Timer(timeout_seconds, cancel)
@@ -417,6 +422,49 @@ def run_query(
                        infinite_timestamp_columns=infinite)
 
 
+def isolated(connection: Any) -> bool:
+    """Whether ``connection`` is a store of a database file: its cells run in a worker process (``worker.py``).
+    An in-memory store or a bare connection has no file another process could open: its cells run here."""
+    return getattr(connection, "read_only", None) is not None and getattr(connection, "path", ":memory:") != ":memory:"
+
+
+def _run_in_worker(store: Any, sql: str, max_rows: int, max_bytes: int, timeout_seconds: float,
+                   data_dir: Path | None, cancelled: str) -> QueryResult:
+    """The parser check here, on the app's catalog; the statement itself in a worker (``notebook/worker.py``)."""
+    cursor = store.cursor()
+    try:
+        statement = check_query(cursor, sql, data_dir, _archive_beside(store))
+    finally:
+        cursor.close()
+    started = time.perf_counter()
+    reply = worker.POOL.run(worker.POOL.source(store), Path(data_dir or config.DATA_DIR), statement,
+                            max_rows=max_rows, max_bytes=max_bytes, timeout_seconds=timeout_seconds)
+    duration = time.perf_counter() - started
+    if reply.status == "timeout":
+        raise QueryCancelled(cancelled)
+    if reply.status == "too_big":
+        raise QueryRefused(_too_big(max_bytes, reply.rows))
+    if reply.status == "memory":
+        raise QueryRefused(
+            f"The query needed more than the {worker.os_limit_bytes() / 1024 ** 2:,.0f} MB of memory a notebook "
+            "query may use and was stopped (the workbench itself is unaffected). Select fewer or shorter columns, "
+            "fewer rows, or aggregate."
+        )
+    if reply.status == "refused":
+        raise QueryRefused(f"DuckDB refused the query: {reply.message}")
+    if reply.status != "ok":
+        raise QueryFailed(reply.message)
+    table = reply.table
+    frame, infinite = infinite_timestamps_as_missing(_to_frame(store, table.slice(0, max_rows)))
+    return QueryResult(sql=sql, frame=frame, duration_seconds=duration, truncated=table.num_rows > max_rows,
+                       max_rows=max_rows, infinite_timestamp_columns=infinite)
+
+
+def _too_big(max_bytes: int, rows: int) -> str:
+    return (f"The result passed {max_bytes / 1024 ** 2:,.0f} MB after {rows:,} rows, the most a query may return "
+            "here; it was stopped. Select fewer or shorter columns, fewer rows, or aggregate.")
+
+
 def _archive_beside(connection: Any) -> tuple[Path, ...]:
     """The upload archive beside a store's database file (``ingest.archive_dir_for``), to refuse it."""
     path = getattr(connection, "path", None)
@@ -436,10 +484,7 @@ def _fetch_bounded(cursor: duckdb.DuckDBPyConnection, statement: str, max_rows: 
     for batch in reader:
         size += batch.nbytes
         if size > max_bytes:
-            raise QueryRefused(
-                f"The result passed {max_bytes / 1024 ** 2:,.0f} MB after {rows + batch.num_rows:,} rows, the most a "
-                "query may return here; it was stopped. Select fewer or shorter columns, fewer rows, or aggregate."
-            )
+            raise QueryRefused(_too_big(max_bytes, rows + batch.num_rows))
         batches.append(batch)
         rows += batch.num_rows
         if rows > max_rows:

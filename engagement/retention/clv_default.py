@@ -2,7 +2,7 @@
 
 The RFM/CLV page opens with a 182-day holdout, weeks as the time unit, a 90-day horizon and every customer
 (``pages/rfm_clv.py``). The stored summaries ``clv_calibration_summary`` and ``clv_history_summary`` already hold
-that request's model inputs; :func:`store_default_clv_model`, called by the derived build (``engagement/derived.py``) in the
+that request's model inputs; :func:`store_default_clv_model`, called by the derived build (``engagement/derived/``) in the
 load's transaction after them, runs the whole pipeline (``engagement.retention.clv.fit_clv_on_demand``) on them and stores its
 result (or why it could not be fitted). :func:`fit_clv` returns the stored result when asked for
 exactly those settings, fitted with the same model settings (:func:`model_settings`, also part of the derived

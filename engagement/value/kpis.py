@@ -120,7 +120,7 @@ def _ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator else math.nan
 
 
-def _kpis_from_totals(t: dict[str, Any]) -> dict[str, tuple[float, int, float, float]]:
+def kpis_from_totals(t: dict[str, Any]) -> dict[str, tuple[float, int, float, float]]:
     """key -> (value, n, ci_low, ci_high) for one window's totals."""
     out: dict[str, tuple[float, int, float, float]] = {}
     buyers, repeaters = int(t["customers_with_orders"]), int(t["repeat_customers"])
@@ -150,8 +150,8 @@ _UNITS = {key: metrics.metric(key).unit for key in KPI_DEFINITIONS}
 
 def overview_kpis(store: Store, filters: Filters, cursor=None) -> list[Kpi]:
     """The Overview KPIs for ``filters`` and the same-length period just before it."""
-    current = _kpis_from_totals(window_totals(store, filters, cursor))
-    previous = _kpis_from_totals(window_totals(store, filters.previous_period(), cursor))
+    current = kpis_from_totals(window_totals(store, filters, cursor))
+    previous = kpis_from_totals(window_totals(store, filters.previous_period(), cursor))
     return [
         Kpi(key, *current[key][:4], previous_value=previous[key][0], previous_n=previous[key][1], unit=_UNITS[key])
         for key in KPI_DEFINITIONS

@@ -35,7 +35,8 @@ import pandas as pd
 
 from engagement.stats import abstats
 from engagement.value.engagement_score import DEFAULT_THRESHOLD, EngagementWeights, materialise_scores
-from engagement.experiments.catalog import metadata_for
+from engagement.experiments.analysis import list_experiments
+from engagement.experiments.catalog import metadata_for, sample_ratio
 from engagement.filters import Filters
 from engagement.stats.intervals import normal_quantile, welch_interval
 from engagement.stats.ols import OlsFit, ols_from_moments
@@ -276,19 +277,17 @@ def observational_estimate(store: Store, filters: Filters, post_days: int = 90,
                                  b - z * se, b + z * se, fit)
 
 
-SRM_ALPHA = abstats.SRM_THRESHOLD  # a sample-ratio test below this flags a broken assignment (equal split assumed)
+SRM_ALPHA = abstats.SRM_THRESHOLD  # a sample-ratio test below this flags a broken assignment
 
 
 def experiments(store: Store) -> pd.DataFrame:
     """Experiments in the assignments, newest first, with ``has_control`` for usable holdouts and
-    ``srm_p_value``: the Experiments page's sample-ratio check (chi-square, :func:`abstats.sample_ratio_check`)
-    of control against the other units, equal split assumed, so both pages quote one number (a binomial test
-    here used to read 0.94 where the Experiments page read 0.932)."""
+    ``srm_p_value``: the Experiments page's sample-ratio check (chi-square over every arm against the intended
+    split, :func:`engagement.experiments.catalog.sample_ratio`), so both pages quote one number."""
     frame = store.query("roi/experiments")
-    frame["srm_p_value"] = [
-        abstats.sample_ratio_check({"control": int(c), "treatment": int(n) - int(c)}).p_value if n else math.nan
-        for c, n in zip(frame["control_customers"], frame["customers"])
-    ]
+    arms = list_experiments(store)
+    frame["srm_p_value"] = [sample_ratio(store, e, arms=arms).p_value if n else math.nan
+                            for e, n in zip(frame["experiment_id"], frame["customers"])]
     return frame
 
 
@@ -309,8 +308,8 @@ def holdout_estimate(store: Store, experiment_id: str, outcome_days: int = 30,
     t, c = arms.loc["treatment"], arms.loc["control"]
     difference = _mean_difference(int(t["customers"]), float(t["revenue"]), float(t["revenue_squares"]),
                                   int(c["customers"]), float(c["revenue"]), float(c["revenue_squares"]))
-    # The Experiments page's check (chi-square against an equal split), so both pages quote one p-value.
-    srm = abstats.sample_ratio_check({"control": int(c["customers"]), "treatment": int(t["customers"])}).p_value
+    # The Experiments page's check (every arm against the intended split), so both pages quote one p-value.
+    srm = sample_ratio(store, experiment_id).p_value
     return HoldoutEstimate(
         experiment_id, int(outcome_days), pd.Timestamp(row["first_assigned_at"].iloc[0]).date(),
         pd.Timestamp(row["last_assigned_at"].iloc[0]).date(), difference, float(srm),

@@ -14,7 +14,8 @@ the store hardens the instance once, when it opens it (:func:`harden`), before a
 - ``lock_configuration = true``: no statement can undo the above while the process runs.
 
 The SQL notebook's parser check (``sql_safety``) stays as a second wall: it also refuses the spool and the
-upload archive, which the engine must be able to read for loads.
+upload archive, which the engine must be able to read for loads; and notebook cells on a database file run in
+a worker process with a narrower sandbox of its own (``engagement/notebook/worker.py``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,13 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from engagement import config
+
+
+def escape_wildcards(path: str | Path) -> str:
+    """``path`` with each of DuckDB's glob characters (``*``, ``?``, ``[``) written as a one-character class
+    (``[*]``), which matches only itself: DuckDB expands them in any path it reads, and ``[ab].csv`` would read
+    ``a.csv``. Readers name files this way, so the sandbox allows the same spelling."""
+    return "".join(f"[{ch}]" if ch in "*?[" else ch for ch in str(path))
 
 
 def _real(path: str | Path) -> Path:
@@ -59,7 +67,7 @@ def harden(connection: Any, readable: Iterable[str | Path] = (), *, data_dir: st
             if not Path(path).is_dir() and any(ch in str(path) for ch in "*?["):
                 # DuckDB checks the path it is given, and readers name such a file with each wildcard
                 # written as a one-character class (readers.file_literal): allow that spelling too.
-                files.append(Path("".join(f"[{ch}]" if ch in "*?[" else ch for ch in str(_real(path)))))
+                files.append(Path(escape_wildcards(_real(path))))
         # DuckDB spills large sorts and joins to its temp directory: keep that usable.
         temp = cursor.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
         if temp:
@@ -87,7 +95,8 @@ def can_read(connection: Any, path: str | Path) -> bool:
             "current_setting('allowed_paths')"
         ).fetchall()[0]
     finally:
-        cursor.close()
+        if cursor is not getattr(connection, "batch_cursor", lambda: None)():  # a store's open batch outlives this
+            cursor.close()
     if external:
         return True
     target = _real(path)

@@ -63,6 +63,10 @@ CREATE TABLE IF NOT EXISTS loads (
 # an older shape; a write by a store opened without a builder empties it, so that the next open rebuilds them.
 DERIVED_BUILD_DDL = "CREATE TABLE IF NOT EXISTS derived_build (fingerprint VARCHAR NOT NULL)"
 
+# The workbench's own tables that analysts write through the store (targets and alert rules, and the log of alert
+# evaluations): created with the schema, so a read-only snapshot of any database this version opened has them.
+APP_TABLE_SQL = ("annotations/create_annotations", "leadership/create_metric_targets", "leadership/create_alert_rules", "leadership/create_alert_events")
+
 QUARANTINE_DDL = (
     "CREATE TABLE IF NOT EXISTS quarantine (load_id BIGINT, kind VARCHAR, row_number BIGINT, "
     "reason VARCHAR, row_json JSON)"
@@ -81,6 +85,33 @@ def _quarantine_payload(rows: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+@dataclass(frozen=True)
+class Change:
+    """What one write changed in the canonical tables, for the derived build: per kind, a SELECT of the rows it
+    added and one of the rows it removed (the table's columns, then load_id), readable in the write's
+    transaction on its cursor (they read temporary tables the store made there)."""
+
+    kinds: dict[str, tuple[str, str]]
+
+
+def _change_of_loads(cur: duckdb.DuckDBPyConnection, loads: dict[str, list[int]]) -> Change:
+    """The change made by ``loads`` (kind -> load ids) of this transaction: rows they wrote and rows of earlier
+    loads they replaced (a row one of them wrote and a later one replaced is neither)."""
+    cur.execute("CREATE OR REPLACE TEMP TABLE change_loads (load_id BIGINT)")
+    for ids in loads.values():
+        cur.executemany("INSERT INTO change_loads VALUES (?)", [[i] for i in ids])
+    kinds = {}
+    for kind in loads:
+        columns = ", ".join(_quote(c) for c in TABLES[kind].column_names + ["load_id"])
+        in_change = "load_id IN (SELECT load_id FROM change_loads)"
+        kinds[kind] = (
+            f"SELECT * FROM main.{_quote(kind)} WHERE {in_change}",
+            f"SELECT {columns} FROM main.{_quote(replaced_table(kind))} "
+            f"WHERE replaced_by_load_id IN (SELECT load_id FROM change_loads) AND NOT {in_change}",
+        )
+    return Change(kinds)
+
+
 class DerivedBuilder(Protocol):
     """What rebuilds the derived tables after a write (``engagement.derived.DERIVED_BUILD``)."""
 
@@ -92,6 +123,12 @@ class DerivedBuilder(Protocol):
 
     def rebuild(self, store: "Store", cursor: duckdb.DuckDBPyConnection) -> None:
         """Build every derived table with ``cursor``, inside the caller's transaction."""
+
+    def update(self, store: "Store", cursor: duckdb.DuckDBPyConnection, change: Change) -> None:
+        """Bring every derived table up to date with ``change`` (a write's rows), inside the caller's transaction."""
+
+    def after_commit(self, store: "Store") -> None:
+        """Work after a write committed (refitting models that may lag the data)."""
 
 
 def stored_view_settings(cur: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
@@ -165,10 +202,15 @@ class Store:
         self.engine = DuckDBEngine()
         self._last_query = threading.local()
         self._snapshot = threading.local()
+        self._batch = threading.local()  # a batch of loads in one transaction (Store.batch), per thread
         # The app sets this: a write that names no acting user is refused there (library and CLI act as analyst).
         self.actor_required = False
         # Called with the store after every committed load, undo or rebuild (read-only snapshots publish here).
         self.after_commit: list[Callable[["Store"], None]] = []
+        # The app sets this: model fits the derived build refits after a commit run in a background thread.
+        self.refit_in_background = False
+        # Set by `ingest --defer-fits`: leave the model refit to the next commit or `python -m engagement refit`.
+        self.defer_refits = False
         # Set when this store is a published read-only snapshot (warehouse/snapshots.py): which load it reflects.
         self.snapshot_of: Any = None
 
@@ -242,8 +284,40 @@ class Store:
 
         Inside :meth:`snapshot` it is that block's cursor, so every read there sees the same data.
         """
-        active = getattr(self._snapshot, "cursor", None)
+        active = getattr(self._snapshot, "cursor", None) or self.batch_cursor()
         return active if active is not None else self._connection.cursor()
+
+    def batch_cursor(self) -> duckdb.DuckDBPyConnection | None:
+        """The cursor of this thread's open :meth:`batch` (its callers must not close it), or None."""
+        return getattr(self._batch, "cursor", None)
+
+    @contextmanager
+    def batch(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Several loads in one transaction with one derived update (a week's exports): every load inside the
+        block joins its transaction and leaves the derived tables to its end, where they are updated once for
+        all of them; the block's exception rolls every load back. Nests into itself only."""
+        if self.batch_cursor() is not None:
+            yield self.batch_cursor()
+            return
+        self._require_writable()
+        with self._write_lock:
+            cur = self._connection.cursor()
+            cur.execute("BEGIN")
+            self._batch.cursor, self._batch.loads = cur, {}
+            try:
+                yield cur
+                loads = self._batch.loads
+                if any(self._derived_read(kind) for kind in loads):
+                    self._refresh_derived(cur, _change_of_loads(cur, loads))
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            finally:
+                self._batch.cursor = None
+                cur.close()
+        if loads:
+            self._committed()
 
     @contextmanager
     def write(self, cursor: duckdb.DuckDBPyConnection | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -253,6 +327,12 @@ class Store:
         ``cursor``: a cursor holding temporary tables the block reads (ingest's staged rows); default a new one.
         """
         self._require_writable()
+        batch = self.batch_cursor()
+        if batch is not None:  # inside a batch: its transaction, committed (or rolled back) at its end
+            if cursor is not None and cursor is not batch:
+                raise RuntimeError("Inside Store.batch, writes run on the batch's cursor (Store.cursor()).")
+            yield batch
+            return
         with self._write_lock:
             cur = cursor or self.cursor()
             cur.execute("BEGIN")
@@ -268,14 +348,19 @@ class Store:
         builder: then yes)."""
         return self.derived is None or self.derived.reads(kind)
 
-    def _refresh_derived(self, cur: duckdb.DuckDBPyConnection) -> None:
-        """Rebuild the derived tables in the write's transaction and record what built them. Without a builder,
-        mark them stale for the next ``open_workbench``."""
+    def _refresh_derived(self, cur: duckdb.DuckDBPyConnection, change: Change | None = None) -> None:
+        """Rebuild the derived tables in the write's transaction, or update them for ``change`` when they are
+        current, and record what built them. Without a builder, mark them stale for the next ``open_workbench``."""
         cur.execute(DERIVED_BUILD_DDL)
         if self.derived is None:
             cur.execute("DELETE FROM derived_build")
             return
-        self.derived.rebuild(self, cur)
+        fingerprint = self.derived.fingerprint()
+        built_by = cur.execute("SELECT fingerprint FROM derived_build").fetchall()
+        if change is not None and built_by == [(fingerprint,)]:
+            self.derived.update(self, cur, change)
+        else:
+            self.derived.rebuild(self, cur)
         cur.execute("DELETE FROM derived_build")
         cur.execute("INSERT INTO derived_build VALUES ($fingerprint)", {"fingerprint": self.derived.fingerprint()})
 
@@ -313,6 +398,8 @@ class Store:
             cur.execute(QUARANTINE_DDL)
             cur.execute(DERIVED_BUILD_DDL)
             cur.execute(audit.AUDIT_DDL)
+            for name in APP_TABLE_SQL:
+                cur.execute(read_sql(name))
 
     @staticmethod
     def _has_table(cur: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -344,8 +431,20 @@ class Store:
         return require_analyst(actor, action)
 
     def _committed(self) -> None:
+        self.run_commit_hooks()
+        after_commit = getattr(self.derived, "after_commit", None)
+        if after_commit is not None:  # the derived build's work after the commit (model refits)
+            after_commit(self)
+
+    def run_commit_hooks(self) -> None:
+        """Run the hooks registered for after a commit (publishing read-only snapshots)."""
         for hook in self.after_commit:
             hook(self)
+
+    def committed(self) -> None:
+        """Run the after-commit hooks for a write made with :meth:`write` outside a load (a target or an alert
+        rule an analyst saved): readers of snapshots then see it too."""
+        self._committed()
 
     # ------------------------------------------------------------------ loads
     def load_frame(
@@ -487,9 +586,12 @@ class Store:
             # The audit row commits (or rolls back) with the load it records.
             audit.record(cur, actor, "load", target=f"{kind} from {file_name or 'a frame'}", load_id=load_id,
                          detail=f"{rows_loaded:,} new, {rows_updated:,} updated, {n_quarantined:,} quarantined")
-            derived_current = refresh_derived or not self._derived_read(kind)
-            if refresh_derived and self._derived_read(kind):
-                self._refresh_derived(cur)
+            batch = self.batch_cursor() is not None
+            if batch:  # the batch updates the derived tables once, for all its loads, and publishes after it
+                self._batch.loads.setdefault(kind, []).append(load_id)
+            derived_current = (refresh_derived or not self._derived_read(kind)) and not batch
+            if refresh_derived and self._derived_read(kind) and not batch:
+                self._refresh_derived(cur, _change_of_loads(cur, {kind: [load_id]}))
         if derived_current:  # after the commit; a batch load publishes once, after its closing refresh_derived()
             self._committed()
         return LoadSummary(
@@ -524,6 +626,11 @@ class Store:
             refuse_if_needed(cur, kind, load_id)  # orders (etc.) naming customers only this load holds
             spec = TABLES[kind]
             columns = ", ".join(_quote(c) for c in spec.column_names + ["load_id"])
+            # What the undo removes and brings back, kept for the derived update (temporary: this write only).
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE undo_removed AS SELECT * FROM {_quote(kind)} WHERE load_id = $id",
+                        {"id": load_id})
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE undo_added AS SELECT {columns} FROM {replaced} "
+                        "WHERE replaced_by_load_id = $id", {"id": load_id})
             cur.execute(f"DELETE FROM {_quote(kind)} WHERE load_id = $id", {"id": load_id})
             cur.execute(
                 f"INSERT INTO {_quote(kind)} SELECT {columns} FROM {replaced} WHERE replaced_by_load_id = $id",
@@ -538,7 +645,9 @@ class Store:
             )
             audit.record(cur, acting, "undo", target=kind, load_id=load_id)
             if self._derived_read(kind):
-                self._refresh_derived(cur)
+                self._refresh_derived(cur, Change({kind: ("SELECT * FROM undo_added", "SELECT * FROM undo_removed")}))
+            cur.execute("DROP TABLE undo_removed")
+            cur.execute("DROP TABLE undo_added")
         self._committed()
 
     def refresh_derived(self, actor: Actor | None = None) -> None:

@@ -1,95 +1,44 @@
--- Grain: one row per customer (every customer record, plus every customer id named only by activity).
--- A customer exists when any loaded activity (orders, events, surveys, experiment assignments) names the id;
--- the customers table holds only what a customers export said. is_implied marks ids no customers export has
--- (created_at is then the first activity seen), so undoing an orders load removes exactly its orders.
--- Lifetime purchase facts and the default lifecycle stage as of the dataset's latest activity.
--- customer_key numbers the customers 1..n in customer_id order (exact, rebuilt with every derived table):
--- views that group many rows by customer group by this integer, about 3x cheaper than by the text id.
+-- Grain: one row per customer (customer_facts, with the default lifecycle stage).
+-- The stage depends on the dataset as a whole: recency is measured from the "as of" moment and cut at the brand's
+-- own at-risk and lapsed days, and the VIP cut is the top decile of buyers' revenue (dataset_facts). A load moves
+-- those for everyone, but changes the stage of few customers: this table is recomputed for every customer from
+-- the small customer_facts rows and the one row of cuts, and a load rewrites only the rows that differ
+-- (engagement/derived_update.py). Days since the last order are not stored: they change with every load
+-- (lifecycle/customer_stages.sql computes them at the moment asked for).
 with facts as (
     select * from dataset_facts
 ),
 
-purchase_totals as (
-    select
-        customer_id,
-        min(ordered_at) as first_order_at,
-        max(ordered_at) as last_order_at,
-        count(*) as order_count,
-        sum(net_revenue) as revenue,
-        arg_min(net_revenue, order_number) as first_order_revenue,
-        arg_min(discount, order_number) > 0 as is_first_order_discounted,
-        arg_max(days_since_previous_order, order_number) as gap_before_last_order_days
-    from order_facts
-    group by customer_id
-),
-
-activity_first_seen as (
-    select customer_id, min(first_at) as first_seen_at
-    from (
-        select customer_id, min(ordered_at) as first_at from orders where customer_id is not null group by all
-        union all
-        select customer_id, min(occurred_at) from events group by all
-        union all
-        select customer_id, min(responded_at) from surveys group by all
-        union all
-        select customer_id, min(assigned_at) from experiment_assignments group by all
-    ) as seen
-    group by customer_id
-),
-
-known_customers as (
-    select customer_id from customers
-    union
-    select customer_id from activity_first_seen
-),
-
-joined as (
-    select
-        k.customer_id,
-        coalesce(c.created_at, a.first_seen_at) as created_at,
-        c.customer_id is null as is_implied,
-        coalesce(c.acquisition_channel, 'unknown') as acquisition_channel,
-        c.country,
-        coalesce(c.is_loyalty_member, false) as is_loyalty_member,
-        c.loyalty_tier,
-        coalesce(c.accepts_marketing, false) as accepts_marketing,
-        p.first_order_at,
-        p.last_order_at,
-        coalesce(p.order_count, 0) as order_count,
-        coalesce(p.revenue, 0)::decimal(38, 2) as revenue,  -- a customer's total can pass an order's DECIMAL(18,2)
-        p.first_order_revenue,
-        coalesce(p.is_first_order_discounted, false) as is_first_order_discounted,
-        p.gap_before_last_order_days,
-        date_trunc('month', p.first_order_at)::date as cohort_month,
-        epoch(facts.as_of - p.last_order_at) / 86400.0 as days_since_last_order,
-        facts.at_risk_days,
-        facts.lapsed_days
-    from known_customers as k
-    left join customers as c using (customer_id)
-    left join purchase_totals as p using (customer_id)
-    left join activity_first_seen as a using (customer_id)
-    cross join facts
-),
-
-vip_cut as (
-    select quantile_cont(revenue, 0.9) as vip_revenue from joined where order_count > 0
-),
-
 final as (
     select
-        joined.* exclude (at_risk_days, lapsed_days),
+        f.customer_id,
+        f.created_at,
+        f.is_implied,
+        f.acquisition_channel,
+        f.country,
+        f.is_loyalty_member,
+        f.loyalty_tier,
+        f.accepts_marketing,
+        f.first_order_at,
+        f.last_order_at,
+        f.order_count,
+        f.revenue,
+        f.first_order_revenue,
+        f.is_first_order_discounted,
+        f.gap_before_last_order_days,
+        f.cohort_month,
         case
-            when order_count = 0 then 'prospect'
-            when days_since_last_order > lapsed_days then 'lapsed'
-            when days_since_last_order > at_risk_days then 'at_risk'
-            when gap_before_last_order_days > lapsed_days then 'won_back'
-            when revenue >= vip_cut.vip_revenue or loyalty_tier = 'gold' then 'vip'
-            when order_count = 1 then 'new'
+            when f.order_count = 0 then 'prospect'
+            when epoch(facts.as_of - f.last_order_at) / 86400.0 > facts.lapsed_days then 'lapsed'
+            when epoch(facts.as_of - f.last_order_at) / 86400.0 > facts.at_risk_days then 'at_risk'
+            when f.gap_before_last_order_days > facts.lapsed_days then 'won_back'
+            when f.revenue >= facts.vip_revenue or f.loyalty_tier = 'gold' then 'vip'
+            when f.order_count = 1 then 'new'
             else 'repeat'
         end as lifecycle_stage,
-        row_number() over (order by customer_id)::integer as customer_key
-    from joined
-    cross join vip_cut
+        f.customer_key
+    from customer_facts as f
+    cross join facts
 )
 
 select * from final

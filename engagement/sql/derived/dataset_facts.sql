@@ -1,7 +1,8 @@
 -- Grain: one row for the whole dataset.
 -- The "as of" moment every recency is measured from is the latest recorded activity, not the wall
 -- clock, so that an export analysed next month gives the same answers as today. The default
--- at-risk cut adapts to the brand: the 80th percentile of its own days between purchases. The default
+-- at-risk cut adapts to the brand: the 80th percentile of its own days between purchases; the VIP cut is the
+-- 90th percentile of its buyers' lifetime revenue. The default
 -- window of the pages (kpis.default_filters): the 12 months up to the last day of any activity (orders,
 -- events, surveys), or all of the
 -- data when shorter; the stored views of the pages' defaults read it from here.
@@ -17,6 +18,10 @@ gaps as (
     where days_since_previous_order is not null
 ),
 
+vip_cut as (
+    select quantile_cont(revenue, 0.9) as vip_revenue from customer_facts where order_count > 0
+),
+
 final as (
     select
         (select max(activity_at) from activity) as as_of,
@@ -24,8 +29,10 @@ final as (
         (select min(ordered_at) from order_facts) as first_order_at,
         (select max(ordered_at) from order_facts) as last_order_at,
         greatest(30, round(coalesce(gaps.p80_gap_days, 90)))::integer as at_risk_days,
-        greatest(180, 2 * round(coalesce(gaps.p80_gap_days, 90)))::integer as lapsed_days
+        greatest(180, 2 * round(coalesce(gaps.p80_gap_days, 90)))::integer as lapsed_days,
+        vip_cut.vip_revenue
     from gaps
+    cross join vip_cut
 ),
 
 with_default_window as (

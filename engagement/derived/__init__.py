@@ -21,13 +21,14 @@ from typing import TYPE_CHECKING, Callable
 
 import duckdb
 
+from engagement.derived import refits as model_refits, update as derived_update
 from engagement.retention import churn, clv_default, rfm
 from engagement.sql import quote_identifier, read_sql
 from engagement.warehouse.schema import KINDS
 from engagement.warehouse.store import stored_view_settings
 
 if TYPE_CHECKING:
-    from engagement.warehouse.store import Store
+    from engagement.warehouse.store import Change, Store
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,14 @@ class Derived:
     build: Callable[[Store, duckdb.DuckDBPyConnection], None] | None = None
     tables: tuple[str, ...] = ()
     settings: Callable[[], str] | None = None  # a fitted model's settings, part of the fingerprint
+    # How a load keeps it current (engagement/derived/update.py): "rebuilt" whole; "appended" (new rows only,
+    # never rebuilt: stable keys); "customers" (the rows of the customers whose inputs changed are replaced);
+    # "compared" (recomputed for every customer, cheaply, and only the rows that differ replaced);
+    # "sums" (additive per-group sums: the changed customers' old contributions subtracted, new ones added).
+    maintained: str = "rebuilt"
+    measures: tuple[str, ...] = ()  # for "sums": the additive columns, the first counting the group's rows
+    # Fitted after the write commits (engagement/derived/refits.py), not inside it: a load does not wait for it.
+    after_commit: bool = False
 
     def sql_texts(self) -> str:
         """The SQL this entry is built from (for the fingerprint and the schema browser)."""
@@ -60,17 +69,22 @@ def _rfm_scores(store: Store, cur: duckdb.DuckDBPyConnection) -> None:
 
 
 BUILD: tuple[Derived, ...] = (
-    Derived("order_facts", ("orders",)),
-    Derived("dataset_facts", ("events", "order_facts", "orders", "surveys")),
-    # Every id an activity names is a customer (implied customers), so customer_summary reads them all.
-    Derived("customer_summary", ("customers", "dataset_facts", "events", "experiment_assignments", "order_facts",
-                                 "orders", "surveys")),
-    Derived("customer_months", ("customer_summary", "order_facts")),
-    Derived("purchases", ("customer_summary", "order_facts")),
-    Derived("purchase_days", ("orders", "purchases")),
-    Derived("purchase_states", ("customer_summary", "order_facts")),
-    Derived("cohort_cells", ("customer_months", "customer_summary", "order_facts")),
-    Derived("survey_answers", ("customer_summary", "order_facts", "surveys")),
+    Derived("customer_keys", ("customers", "events", "experiment_assignments", "orders", "surveys"),
+            maintained="appended"),
+    Derived("order_facts", ("orders",), maintained="customers"),
+    # Every id an activity names is a customer (implied customers), so customer_facts reads them all.
+    Derived("customer_facts", ("customer_keys", "customers", "events", "experiment_assignments", "order_facts",
+                               "orders", "surveys"), maintained="customers"),
+    Derived("dataset_facts", ("customer_facts", "events", "order_facts", "orders", "surveys")),
+    Derived("customer_summary", ("customer_facts", "dataset_facts"), maintained="compared"),
+    Derived("customer_months", ("customer_summary", "order_facts"), maintained="customers"),
+    Derived("purchases", ("customer_summary", "order_facts"), maintained="customers"),
+    Derived("purchase_days", ("orders", "purchases"), maintained="sums",
+            measures=("orders", "revenue", "revenue_squared", "returning_revenue", "repeat_orders")),
+    Derived("purchase_states", ("customer_summary", "order_facts"), maintained="customers"),
+    Derived("cohort_cells", ("customer_months", "customer_summary", "order_facts"), maintained="sums",
+            measures=("active_customers", "purchases", "revenue")),
+    Derived("survey_answers", ("customer_summary", "order_facts", "surveys"), maintained="customers"),
     Derived("rfm_default_window_customers", ("dataset_facts", "purchases"), view="rfm/window_customers"),
     Derived("clv_calibration_summary", ("dataset_facts", "purchases"), view="clv/customer_summary"),
     Derived("clv_history_summary", ("dataset_facts", "purchases"), view="clv/customer_summary"),
@@ -80,10 +94,10 @@ BUILD: tuple[Derived, ...] = (
     Derived("churn_current_features",
             ("customer_summary", "dataset_facts", "events", "messages", "order_facts", "surveys"),
             view="churn/churn_features"),
-    Derived("message_send_days", ("customer_summary", "messages")),
-    Derived("click_facts", ("customer_summary", "events", "order_facts")),
-    Derived("click_purchases", ("click_facts", "order_facts")),
-    Derived("email_open_days", ("customer_summary", "events")),
+    Derived("message_send_days", ("customer_summary", "messages"), maintained="sums", measures=("sends",)),
+    Derived("click_facts", ("customer_summary", "events", "order_facts"), maintained="customers"),
+    Derived("click_purchases", ("click_facts", "order_facts"), maintained="customers"),
+    Derived("email_open_days", ("customer_summary", "events"), maintained="sums", measures=("opens",)),
     Derived("engagement_default_counts", ("customer_summary", "dataset_facts", "events", "order_facts"),
             view="engagement/customer_counts"),
     # Models fitted in Python on the stored inputs with the page's default settings; their results are kept in
@@ -92,9 +106,10 @@ BUILD: tuple[Derived, ...] = (
     Derived(clv_default.STORED_MODEL, ("clv_calibration_summary", "clv_history_summary", "dataset_facts",
                                        "order_facts", "purchases"),
             build=clv_default.store_default_clv_model, tables=clv_default.STORED_MODEL_TABLES,
-            settings=clv_default.model_settings),
+            settings=clv_default.model_settings, after_commit=True),
     Derived(churn.STORED_MODEL, ("churn_training_features", "churn_current_features", "dataset_facts", "order_facts"),
-            build=churn.store_default_churn_model, tables=churn.STORED_MODEL_TABLES, settings=churn.model_settings),
+            build=churn.store_default_churn_model, tables=churn.STORED_MODEL_TABLES, settings=churn.model_settings,
+            after_commit=True),
 )
 BY_NAME = {entry.name: entry for entry in BUILD}
 
@@ -119,6 +134,8 @@ BUILD_ORDER = build_order()
 # The tables built from SQL (stored views included), in build order; the fitted models' tables come after.
 DERIVED_TABLES = tuple(name for name in BUILD_ORDER if BY_NAME[name].build is None)
 STORED_VIEWS = {entry.name: entry.view for entry in BUILD if entry.view is not None}
+# The default CLV and churn fits, refitted after a write commits (engagement/derived/refits.py).
+FITTED_AFTER_COMMIT = tuple(name for name in BUILD_ORDER if BY_NAME[name].after_commit)
 # Kinds no entry reads (tests/test_store_derived.py checks the SQL): loading or undoing them leaves the derived
 # tables as they are, so a programme-cost upload does not pay for a full rebuild. (Experiment assignments are
 # read: an assigned id is a customer, one of customer_summary's implied customers.)
@@ -136,17 +153,44 @@ def derived_fingerprint() -> str:
     return hashlib.sha256("\n".join(texts).encode()).hexdigest()
 
 
+def build_entry(store: Store, cur: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Build one entry whole in ``cur``'s transaction (an appended one gets its new rows)."""
+    entry = BY_NAME[name]
+    if entry.build is not None:
+        entry.build(store, cur)
+    elif entry.maintained == "appended":
+        append_new_rows(cur, name)
+    elif entry.view is not None:
+        params = stored_view_settings(cur, name)
+        cur.execute(f"CREATE OR REPLACE TABLE {quote_identifier(name)} AS " + read_sql(entry.view), params)
+    else:
+        cur.execute(f"CREATE OR REPLACE TABLE {quote_identifier(name)} AS " + read_sql(f"derived/{name}"))
+
+
 def rebuild_derived(store: Store, cur: duckdb.DuckDBPyConnection) -> None:
-    """Build every entry in build order in ``cur``'s transaction."""
+    """Build every entry in build order in ``cur``'s transaction; the models fitted after the commit are marked
+    due (every customer changed)."""
     for name in BUILD_ORDER:
-        entry = BY_NAME[name]
-        if entry.build is not None:
-            entry.build(store, cur)
-        elif entry.view is not None:
-            params = stored_view_settings(cur, name)
-            cur.execute(f"CREATE OR REPLACE TABLE {quote_identifier(name)} AS " + read_sql(entry.view), params)
-        else:
-            cur.execute(f"CREATE OR REPLACE TABLE {quote_identifier(name)} AS " + read_sql(f"derived/{name}"))
+        if not BY_NAME[name].after_commit:
+            build_entry(store, cur, name)
+    model_refits.note_changed(cur, None)
+
+
+def refit_models(store: Store, cur: duckdb.DuckDBPyConnection) -> None:
+    """Fit the models fitted after commit, in ``cur``'s transaction (engagement/derived/refits.py calls it)."""
+    for name in FITTED_AFTER_COMMIT:
+        build_entry(store, cur, name)
+
+
+APPENDED_DDL = {
+    "customer_keys": "CREATE TABLE IF NOT EXISTS customer_keys (customer_id VARCHAR NOT NULL, customer_key INTEGER NOT NULL)",
+}
+
+
+def append_new_rows(cur: duckdb.DuckDBPyConnection, name: str) -> None:
+    """An appended entry (stable keys): create its table once, then add the rows its SQL selects as new."""
+    cur.execute(APPENDED_DDL[name])
+    cur.execute(f"INSERT INTO {quote_identifier(name)} " + read_sql(f"derived/{name}"))
 
 
 @dataclass(frozen=True)
@@ -161,6 +205,19 @@ class DerivedBuild:
 
     def rebuild(self, store: Store, cur: duckdb.DuckDBPyConnection) -> None:
         rebuild_derived(store, cur)
+
+    def update(self, store: Store, cur: duckdb.DuckDBPyConnection, change: Change) -> None:
+        """Update for ``change`` only (engagement/derived/update.py), or rebuild when that would cost more."""
+        changed = derived_update.update_derived(store, cur, change, BY_NAME, BUILD_ORDER, DERIVED_TABLES, build_entry)
+        if changed is None:
+            rebuild_derived(store, cur)
+        else:
+            model_refits.note_changed(cur, changed)
+
+    def after_commit(self, store: Store) -> None:
+        """Refit the default CLV and churn models when a write changed their inputs enough (in the background
+        when ``store.refit_in_background``)."""
+        model_refits.after_commit(store, refit_models)
 
 
 DERIVED_BUILD = DerivedBuild()

@@ -1,0 +1,191 @@
+"""Loads in proportion to what changed (issue 20): a full load, a weekly file and its undo, each against the full
+load or DuckDB's bare load of the same file, printed in the same run.
+
+    python -m benchmarks.incremental_benchmark [--rows 5000000] [--customers 500000] [--weekly 10000]
+
+Generates (fixed seed, in a temporary folder) a customers CSV, an orders CSV and a weekly orders CSV (``--weekly``
+orders in the 7 days after the data's end, 95 % by known customers), then prints:
+
+- bare: ``CREATE TABLE t AS SELECT * FROM read_csv(orders)`` into a fresh database file;
+- full load: ``ingest orders`` of the orders into a database holding the customers, derived tables included (an
+  initial load touches every customer: rebuilt whole), then the default CLV and churn fits (after the commit);
+- weekly file through the CLI: ``python -m engagement ingest orders weekly.csv`` in a new process (imports,
+  validation, load, the derived update, and the model refit the CLI runs before it exits; and the same with
+  ``--defer-fits``), against the full load;
+- warm weekly file, as the Data page runs it: ``ingest_file`` in a process that has the database open, returning
+  when the data and derived tables are in (the fits refit in the background), against the full load;
+- undo of that weekly load, warm and through the CLI;
+- peak memory (maximum resident set) of this process and of the CLI processes.
+
+Each figure is wall time, and CPU time (user + system, of this process or of the CLI's) in brackets: on a machine
+shared with other jobs the CPU ratios move less than the wall ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from engagement.intake.ingest import ingest_file
+from engagement.derived.refits import wait_for_refits
+from engagement.workbench import open_workbench
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_files(folder: Path, rows: int, customers: int, weekly: int) -> tuple[Path, Path, Path, Path]:
+    con = duckdb.connect()
+    con.execute("SELECT setseed(0.42)").fetchall()
+    paths = [folder / name for name in ("customers.csv", "orders.csv", "weekly.csv", "weekly2.csv")]
+    con.execute(f"""
+        COPY (SELECT 'c' || i AS customer_id, TIMESTAMP '2023-01-01' + to_seconds(CAST(random() * 3.0e7 AS BIGINT))
+                     AS created_at,
+                     ['paid_social', 'organic_search', 'referral', 'email'][1 + CAST(floor(random() * 4) AS INT)]
+                       AS acquisition_channel, 'US' AS country
+              FROM range({customers}) t(i)) TO '{paths[0]}' (HEADER)""").fetchall()
+    orders = f"""
+        SELECT '#' || (100000 + i) AS order_id, 'c' || CAST(floor(random() * {customers}) AS BIGINT) AS customer_id,
+               TIMESTAMP '2024-01-01' + to_seconds(CAST(random() * 5.0e7 AS BIGINT)) AS ordered_at,
+               round(5 + random() * 200, 2) AS net_revenue, round(random() * 10, 2) AS discount, 'USD' AS currency,
+               ['web', 'mobile_app', 'pos'][1 + CAST(floor(random() * 3) AS INT)] AS channel,
+               ['paid', 'fulfilled', 'paid', 'refunded'][1 + CAST(floor(random() * 4) AS INT)] AS status
+        FROM range({rows}) t(i)"""
+    con.execute(f"COPY ({orders}) TO '{paths[1]}' (HEADER)").fetchall()
+    for week, path in enumerate(paths[2:], start=1):
+        # The week after the data's end (5.0e7 s after 2024-01-01), 95 % known customers, 5 % new ones.
+        con.execute(f"""
+            COPY (SELECT 'w{week}-' || i AS order_id,
+                         CASE WHEN random() < 0.95 THEN 'c' || CAST(floor(random() * {customers}) AS BIGINT)
+                              ELSE 'new{week}-' || i END AS customer_id,
+                         TIMESTAMP '2024-01-01' + to_seconds(CAST(5.0e7 + (week - 1 + random()) * 7 * 86400 AS BIGINT))
+                           AS ordered_at,
+                         round(5 + random() * 200, 2) AS net_revenue, 0.0 AS discount, 'USD' AS currency,
+                         'web' AS channel, 'paid' AS status
+                  FROM range({weekly}) t(i), (SELECT {week} AS week)) TO '{path}' (HEADER)""").fetchall()
+    con.close()
+    return tuple(paths)  # type: ignore[return-value]
+
+
+class Took:
+    """Wall and CPU seconds of a block (CPU of this process, or of the child processes it waited for)."""
+
+    def __init__(self, children: bool = False):
+        self.who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+
+    def _cpu(self) -> float:
+        usage = resource.getrusage(self.who)
+        return usage.ru_utime + usage.ru_stime
+
+    def __enter__(self) -> "Took":
+        self.started, self.cpu_started = time.perf_counter(), self._cpu()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.wall, self.cpu = time.perf_counter() - self.started, self._cpu() - self.cpu_started
+
+    def __str__(self) -> str:
+        return f"{self.wall:.2f} s (CPU {self.cpu:.2f} s)"
+
+    def against(self, other: "Took", percent: bool = False) -> str:
+        if percent:
+            return f"{self.wall / other.wall:.1%} (CPU {self.cpu / other.cpu:.1%})"
+        return f"{self.wall / other.wall:.2f}x (CPU {self.cpu / other.cpu:.2f}x)"
+
+
+def bare_load(folder: Path, csv: Path) -> Took:
+    (folder / "bare.duckdb").unlink(missing_ok=True)
+    con = duckdb.connect(str(folder / "bare.duckdb"))
+    with Took() as took:
+        con.execute(f"CREATE OR REPLACE TABLE orders_raw AS SELECT * FROM read_csv('{csv}')").fetchall()
+    con.close()
+    (folder / "bare.duckdb").unlink()
+    return took
+
+
+def cli(*args: str, db: Path) -> tuple[Took, dict]:
+    """Run ``python -m engagement ARGS --db DB`` in a new process: its time, its JSON output."""
+    with Took(children=True) as took:
+        done = subprocess.run([sys.executable, "-m", "engagement", *args, "--db", str(db)], cwd=ROOT,
+                              capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if done.returncode:
+        raise SystemExit(f"{' '.join(args)} failed: {done.stderr[-2000:]}")
+    return took, json.loads(done.stdout)
+
+
+def peak_gib(who: int) -> float:
+    return resource.getrusage(who).ru_maxrss / 2 ** 20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--customers", type=int, default=500_000)
+    parser.add_argument("--weekly", type=int, default=10_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="incr-bench-", dir=ROOT / "data") as tmp:
+        folder = Path(tmp)
+        customers_csv, orders_csv, weekly_csv, weekly2_csv = write_files(folder, args.rows, args.customers,
+                                                                        args.weekly)
+        print(f"orders CSV: {args.rows:,} rows of {args.customers:,} customers, "
+              f"{orders_csv.stat().st_size / 1024 ** 2:,.0f} MB; weekly files: {args.weekly:,} orders each")
+        db = folder / "bench.duckdb"
+        store = open_workbench(db, read_only=False, readable=(folder,))
+        assert ingest_file(store, "customers", customers_csv, refresh_derived=False).status == "loaded"
+        store.refit_in_background = True  # the commit is timed apart from the fits that follow it
+
+        bare = bare_load(folder, orders_csv)
+        with Took() as full:
+            result = ingest_file(store, "orders", orders_csv)
+        assert result.status == "loaded", result.message
+        with Took() as fits:
+            wait_for_refits(store)
+        print(f"bare DuckDB load of the orders file: {bare}")
+        print(f"full load (validation, load, derived tables): {full} = {full.against(bare)} bare (goal <= 3x); "
+              f"the default CLV and churn fits after it: {fits.wall:.2f} s more")
+        store.close()
+
+        weekly_cli, out = cli("ingest", "orders", str(weekly_csv), db=db)
+        print(f"weekly file via the CLI (new process, fits refitted before it exits): {weekly_cli} "
+              f"= {weekly_cli.against(full, percent=True)} of the full load (goal <= 15 %)")
+        undo_cli, _ = cli("undo", str(out["load_id"]), db=db)
+        print(f"undo of it via the CLI (fits refitted): {undo_cli} = {undo_cli.against(full, percent=True)}")
+        deferred, out = cli("ingest", "orders", str(weekly_csv), "--defer-fits", db=db)
+        print(f"weekly file via the CLI with --defer-fits: {deferred} = {deferred.against(full, percent=True)}")
+        undo_deferred, _ = cli("undo", str(out["load_id"]), db=db)
+        print(f"undo of it via the CLI (fits refitted): {undo_deferred}")
+
+        store = open_workbench(db, read_only=False, readable=(folder,))
+        store.refit_in_background = True  # as the app runs it
+        ingest_file(store, "orders", weekly2_csv)  # warms the process (imports, validation suite)
+        wait_for_refits(store)
+        store.undo(int(store.loads()["load_id"].max()))
+        wait_for_refits(store)
+        with Took() as warm:
+            result = ingest_file(store, "orders", weekly2_csv)
+        assert result.status == "loaded", result.message
+        with Took() as fits:
+            wait_for_refits(store)
+        print(f"warm weekly file (in process, as the Data page runs it): {warm} = {warm.against(full, percent=True)} "
+              f"of the full load (goal <= 5 %); the fits refreshed in the background {fits.wall:.2f} s later")
+        with Took() as undo:
+            store.undo(result.summary.load_id)
+        wait_for_refits(store)
+        print(f"warm undo of it: {undo} = {undo.against(full, percent=True)} of the full load")
+        store.close()
+        print(f"peak memory: this process {peak_gib(resource.RUSAGE_SELF):.2f} GiB, "
+              f"largest CLI process {peak_gib(resource.RUSAGE_CHILDREN):.2f} GiB")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
