@@ -408,13 +408,16 @@ size unix_micros percentile element_at make_dt_interval sort_array collect_set c
 struct datediff year month quarter date_trunc struct_extract list_contains array_position aggregate
 """.split())
 # SQL files that only ever run on the DuckDB store: the workbench's own tables (load history, audit trail,
-# quarantine, saved notebooks), which warehouse mode does not have. Reason beside each.
+# quarantine, saved notebooks, annotations, alerts, targets), which warehouse mode does not have. Reason beside each.
 DUCKDB_ONLY = {
     "intake/audit_trail": "the store's audit trail", "intake/load_history": "the store's load log",
     "intake/quarantined_rows": "the store's quarantine", "notebook/create_saved_notebooks": "saved notebooks",
     "notebook/insert_version": "saved notebooks", "notebook/list_notebooks": "saved notebooks",
     "notebook/list_versions": "saved notebooks", "notebook/load_version": "saved notebooks",
     "notebook/next_version": "saved notebooks",
+    "annotations/create_annotations": "chart annotations", "annotations/delete_annotation": "chart annotations",
+    "annotations/insert_annotation": "chart annotations", "leadership/create_alert_events": "alerts",
+    "leadership/create_alert_rules": "alerts", "leadership/create_metric_targets": "metric targets",
 }
 
 
