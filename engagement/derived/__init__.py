@@ -187,6 +187,25 @@ APPENDED_DDL = {
 }
 
 
+# An appended entry's empty table, typed: where a full build starts from nothing (warehouse mode, read-only).
+APPENDED_EMPTY = {
+    "customer_keys": "SELECT CAST(NULL AS VARCHAR) AS customer_id, CAST(NULL AS INTEGER) AS customer_key WHERE 1 = 0",
+}
+
+
+def build_everything(store: Store, cur: duckdb.DuckDBPyConnection) -> None:
+    """Build every entry whole, the fitted models included, with no bookkeeping of loads and fits: what a
+    read-only engine over a brand's own tables (warehouse mode, ``warehouse/spark_store.py``) runs once when it
+    opens. Only ``CREATE OR REPLACE TABLE ... AS`` statements, so an engine that keeps them as cached views can run
+    it; an appended entry starts from its empty table, so its keys are numbered as on a new database."""
+    for name in BUILD_ORDER:
+        if BY_NAME[name].maintained == "appended":
+            cur.execute(f"CREATE OR REPLACE TABLE {quote_identifier(name)} AS {APPENDED_EMPTY[name]}")
+            cur.execute(f"CREATE OR REPLACE TABLE {quote_identifier(name)} AS " + read_sql(f"derived/{name}"))
+        else:
+            build_entry(store, cur, name)
+
+
 def append_new_rows(cur: duckdb.DuckDBPyConnection, name: str) -> None:
     """An appended entry (stable keys): create its table once, then add the rows its SQL selects as new."""
     cur.execute(APPENDED_DDL[name])
@@ -205,6 +224,9 @@ class DerivedBuild:
 
     def rebuild(self, store: Store, cur: duckdb.DuckDBPyConnection) -> None:
         rebuild_derived(store, cur)
+
+    def build_everything(self, store: Store, cur: duckdb.DuckDBPyConnection) -> None:
+        build_everything(store, cur)
 
     def update(self, store: Store, cur: duckdb.DuckDBPyConnection, change: Change) -> None:
         """Update for ``change`` only (engagement/derived/update.py), or rebuild when that would cost more."""

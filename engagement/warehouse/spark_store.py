@@ -66,7 +66,8 @@ class SparkStore:
         store.map_tables()
         if derived is not None:
             store.derived = derived
-            derived.rebuild(store, store.cursor())
+            # every entry whole, the fits included, with none of a writable store's load and fit bookkeeping
+            derived.build_everything(store, store.cursor())
         return store
 
     @property
