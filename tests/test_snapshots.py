@@ -231,3 +231,24 @@ def test_a_database_outside_data_publishes_under_the_sandbox_without_opening_its
     reader = snapshots.open_latest(db, derived=DERIVED_BUILD)
     assert reader.derived_are_current() and reader.snapshot_of.load_id == 0
     reader.close()
+
+
+def test_a_rebuild_at_open_publishes_a_fresh_snapshot_at_the_same_load(writable_copy):
+    """After an upgrade the app rebuilds the derived tables when it opens the file: the loads are the same, so the
+    latest snapshot looked current, and readers (the CLI, read-only instances) got the old version's tables and an
+    error telling them to upgrade the snapshot file. The rebuild now publishes a fresh snapshot."""
+    first = Store.open(writable_copy, read_only=False, derived=DERIVED_BUILD)
+    snapshots.enable(first, background=False)
+    before = snapshots.latest(writable_copy)
+    first.close()
+    assert before is not None
+    with duckdb.connect(str(writable_copy)) as con:  # as another version would have left it
+        con.execute("UPDATE derived_build SET fingerprint = 'built by an older version'")
+    store = open_workbench(writable_copy, read_only=False)  # rebuilds the derived tables
+    try:
+        assert store.derived_rebuilt
+        snapshots.enable(store, background=False)
+        after = snapshots.latest(writable_copy)
+        assert after.load_id == before.load_id and after.path != before.path
+    finally:
+        store.close()

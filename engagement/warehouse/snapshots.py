@@ -197,8 +197,8 @@ class SnapshotPublisher:
 
 def enable(store: "Store", keep: int = DEFAULT_KEEP, background: bool = True,
            publish_if_stale: bool = True) -> SnapshotPublisher | None:
-    """Publish a snapshot after every commit of ``store`` (and now, when the latest one is missing or stale
-    and ``publish_if_stale``).
+    """Publish a snapshot after every commit of ``store`` (and now, when the latest one is missing or stale, or
+    this process rebuilt the derived tables, e.g. after an upgrade, and ``publish_if_stale``).
 
     Nothing for an in-memory or read-only store, or when ``keep`` is 0.
     """
@@ -210,6 +210,7 @@ def enable(store: "Store", keep: int = DEFAULT_KEEP, background: bool = True,
         return publisher
     current = store.cursor().execute("SELECT coalesce(max(load_id), 0), count(undone_at) FROM loads").fetchall()[0]
     info = latest(store.path)
-    if info is None or not info.path.exists() or (info.load_id, info.undone) != tuple(current):
+    if info is None or not info.path.exists() or (info.load_id, info.undone) != tuple(current) \
+            or getattr(store, "derived_rebuilt", False):  # same loads, but the derived tables were just rebuilt
         publisher(store)
     return publisher

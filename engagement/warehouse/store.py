@@ -207,6 +207,7 @@ class Store:
         self.actor_required = False
         # Called with the store after every committed load, undo or rebuild (read-only snapshots publish here).
         self.after_commit: list[Callable[["Store"], None]] = []
+        self.derived_rebuilt = False  # refresh_derived ran in this process (see snapshots.enable)
         # The app sets this: model fits the derived build refits after a commit run in a background thread.
         self.refit_in_background = False
         # Set by `ingest --defer-fits`: leave the model refit to the next commit or `python -m engagement refit`.
@@ -656,6 +657,9 @@ class Store:
         self._builder()
         with self.write() as cur:
             self._refresh_derived(cur)
+        # Snapshots published before this rebuild hold the old derived tables at the same load: a publisher added
+        # after it (snapshots.enable, when the app or the CLI opens the file) publishes a fresh one.
+        self.derived_rebuilt = True
         self._committed()
 
     def stored_view_params(self, name: str, cursor: duckdb.DuckDBPyConnection | None = None) -> dict | None:
