@@ -252,3 +252,12 @@ def test_a_rebuild_at_open_publishes_a_fresh_snapshot_at_the_same_load(writable_
         assert after.load_id == before.load_id and after.path != before.path
     finally:
         store.close()
+    # The next process to open it (the app restarted) finds the snapshot current: the fingerprint it records
+    # is the database's, so nothing is copied again.
+    again = open_workbench(writable_copy, read_only=False)
+    try:
+        assert not again.derived_rebuilt
+        snapshots.enable(again, background=False)
+        assert snapshots.latest(writable_copy).path == after.path
+    finally:
+        again.close()

@@ -28,7 +28,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -52,6 +52,7 @@ class SnapshotInfo:
     undone: int
     published_at: datetime
     seconds: float
+    derived: str | None = None  # the fingerprint of the build that made its derived tables (None: not recorded)
 
     def describe(self) -> str:
         undone = f", {self.undone} undone" if self.undone else ""
@@ -60,7 +61,8 @@ class SnapshotInfo:
 
     def as_json(self) -> dict:
         return {"file": self.path.name, "load_id": self.load_id, "undone": self.undone,
-                "published_at": self.published_at.isoformat(), "seconds": round(self.seconds, 3)}
+                "published_at": self.published_at.isoformat(), "seconds": round(self.seconds, 3),
+                "derived": self.derived}
 
 
 def publish(store: "Store", keep: int = DEFAULT_KEEP) -> SnapshotInfo:
@@ -82,6 +84,7 @@ def publish(store: "Store", keep: int = DEFAULT_KEEP) -> SnapshotInfo:
                 load_id, undone = cur.execute(
                     f"SELECT coalesce(max(load_id), 0), count(undone_at) FROM {alias}.main.loads"
                 ).fetchall()[0]
+                derived = _fingerprint(cur, f"{alias}.main.")
                 cur.execute("COMMIT")
             except Exception:
                 cur.execute("ROLLBACK")
@@ -96,7 +99,7 @@ def publish(store: "Store", keep: int = DEFAULT_KEEP) -> SnapshotInfo:
     published_at = datetime.now(timezone.utc).replace(tzinfo=None)
     final = folder / f"snapshot-{time.time_ns():020d}-load{int(load_id)}.duckdb"
     os.replace(incoming, final)
-    info = SnapshotInfo(final, int(load_id), int(undone), published_at, time.perf_counter() - started)
+    info = SnapshotInfo(final, int(load_id), int(undone), published_at, time.perf_counter() - started, derived)
     pointer_tmp = folder / f".{POINTER}.{token}"
     pointer_tmp.write_text(json.dumps(info.as_json()), encoding="utf-8")
     os.replace(pointer_tmp, folder / POINTER)
@@ -113,7 +116,16 @@ def latest(db_path: str | os.PathLike[str]) -> SnapshotInfo | None:
     except (OSError, ValueError):
         return None
     return SnapshotInfo(folder / raw["file"], int(raw["load_id"]), int(raw.get("undone", 0)),
-                        datetime.fromisoformat(raw["published_at"]), float(raw.get("seconds", 0.0)))
+                        datetime.fromisoformat(raw["published_at"]), float(raw.get("seconds", 0.0)), raw.get("derived"))
+
+
+def _fingerprint(cur: Any, prefix: str = "") -> str:
+    """The derived-build fingerprint stored in a database (``prefix``: an attached one's ``alias.main.``)."""
+    try:
+        row = cur.execute(f"SELECT max(fingerprint) FROM {prefix}derived_build").fetchall()
+    except Exception:  # a database made before the table existed
+        return ""
+    return row[0][0] or "" if row else ""
 
 
 def open_latest(db_path: str | os.PathLike[str], attempts: int = 5,
@@ -210,7 +222,8 @@ def enable(store: "Store", keep: int = DEFAULT_KEEP, background: bool = True,
         return publisher
     current = store.cursor().execute("SELECT coalesce(max(load_id), 0), count(undone_at) FROM loads").fetchall()[0]
     info = latest(store.path)
+    # Same loads but other derived tables (rebuilt after an upgrade, here or by an earlier run): publish too.
     if info is None or not info.path.exists() or (info.load_id, info.undone) != tuple(current) \
-            or getattr(store, "derived_rebuilt", False):  # same loads, but the derived tables were just rebuilt
+            or info.derived != _fingerprint(store.cursor()) or getattr(store, "derived_rebuilt", False):
         publisher(store)
     return publisher
