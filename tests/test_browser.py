@@ -169,7 +169,7 @@ def test_upload_through_data_page_shows_in_overview(app_url, browser, demo_db_pa
 
     page.goto(f"{app_url}/data")
     _wait_rendered(page)
-    page.locator('input[type="file"]').set_input_files(str(export))
+    page.locator('input[type="file"]:not([multiple])').set_input_files(str(export))
     page.get_by_role("button", name="Validate and load into orders").click()
     page.locator('[data-testid="stAlertContentSuccess"]').wait_for(timeout=120_000)
     _wait_rendered(page)

@@ -185,7 +185,7 @@ def test_analyst_returns_to_deep_link_uploads_and_the_audit_trail_names_them(sig
     export.write_text(
         "order_id,customer_id,ordered_at,net_revenue,discount,currency,channel,status\n"
         f"#AUTH-1,{customer_id},2026-10-01 10:00:00,51.00,0,USD,web,paid\n", encoding="utf-8")
-    page.locator('input[type="file"]').set_input_files(str(export))
+    page.locator('input[type="file"]:not([multiple])').set_input_files(str(export))
     page.get_by_role("button", name="Validate and load into orders").click()
     page.locator('[data-testid="stAlertContentSuccess"]').wait_for(timeout=120_000)
     _wait_rendered(page)

@@ -71,7 +71,7 @@ def test_first_upload_starts_the_brands_database_and_the_sidebar_switches_back_t
     export.write_text(EUR_ORDERS, encoding="utf-8")
     page.goto(f"{url}/data")
     _wait_rendered(page)
-    page.locator('input[type="file"]').set_input_files(str(export))
+    page.locator('input[type="file"]:not([multiple])').set_input_files(str(export))
     page.get_by_role("button", name="Validate and load into orders").click()
     page.locator('[data-testid="stAlertContentSuccess"]').wait_for(timeout=120_000)
     _wait_rendered(page)
