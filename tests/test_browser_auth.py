@@ -177,7 +177,7 @@ def test_analyst_returns_to_deep_link_uploads_and_the_audit_trail_names_them(sig
     _sign_in(page, f"{url}/data?data_on_invalid=quarantine", "ana")
     # Streamlit's callback lands on the base URL; the remembered deep link brings the analyst back.
     assert "/data" in page.url and "data_on_invalid=quarantine" in page.url
-    assert page.locator('[data-testid="stFileUploader"]').count() == 1
+    assert page.locator('[data-testid="stFileUploader"]').count() == 2  # one file, and several at once
 
     with duckdb.connect(str(demo_db_path), read_only=True) as con:  # the demo this app's copy came from
         customer_id = con.execute("SELECT min(customer_id) FROM customers").fetchall()[0][0]
