@@ -82,7 +82,7 @@ def test_the_archive_is_a_copy_that_keeps_its_checksum(intake_store, tmp_path):
 def test_a_load_failing_after_archiving_leaves_no_archive_file(intake_store, tmp_path, monkeypatch, text, on_invalid):
     from engagement.warehouse.store import Store
 
-    def fail_after_archiving(self, cur):  # the derived rebuild runs after the archive copy, before COMMIT
+    def fail_after_archiving(self, cur, change=None):  # the derived rebuild runs after the archive copy, before COMMIT
         raise RuntimeError("injected fault")
 
     monkeypatch.setattr(Store, "_refresh_derived", fail_after_archiving)
