@@ -271,8 +271,8 @@ def test_the_data_page_loads_several_files_in_one_transaction(tmp_path, monkeypa
     store.close()
     monkeypatch.setenv("ENGAGEMENT_DB", str(db))
     monkeypatch.setenv("ENGAGEMENT_READ_ONLY", "0")
-    monkeypatch.setattr(ui, "require_app_shell", lambda: None)  # as tests/test_ingest.py's Data page tests
-    ui._process_store.clear()
+    monkeypatch.setattr(ui.session, "require_app_shell", lambda: None)  # as tests/test_ingest.py's Data page tests
+    ui.session._process_store.clear()
     try:
         at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
         at.run()
@@ -288,9 +288,9 @@ def test_the_data_page_loads_several_files_in_one_transaction(tmp_path, monkeypa
             "orders-tue.csv: Loaded 1 of 1 rows (1 new, 0 updated).",
             "surveys.csv: Loaded 1 of 1 rows (1 new, 0 updated).",
         ]
-        assert ui._process_store().table_counts()["orders"] == 9
+        assert ui.session._process_store().table_counts()["orders"] == 9
     finally:
-        ui._process_store.clear()
+        ui.session._process_store.clear()
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -335,12 +335,12 @@ def test_the_rfm_clv_page_says_which_load_the_fits_reflect_while_they_are_refres
     store.close()
     monkeypatch.setenv("ENGAGEMENT_DB", str(db))
     monkeypatch.setenv("ENGAGEMENT_READ_ONLY", "0")
-    monkeypatch.setattr(ui, "require_app_shell", lambda: None)
+    monkeypatch.setattr(ui.session, "require_app_shell", lambda: None)
     # The app starts refitting lagging fits when it opens the database; held here, so the page is seen meanwhile.
     from engagement.derived import refits as model_refits
 
     monkeypatch.setattr(model_refits, "after_commit", lambda store, refit: None)
-    ui._process_store.clear()
+    ui.session._process_store.clear()
     try:
         at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
         at.run()
@@ -349,4 +349,4 @@ def test_the_rfm_clv_page_says_which_load_the_fits_reflect_while_they_are_refres
         assert not at.exception, at.exception
         assert any("up to load 3; being refreshed" in info.value for info in at.info)
     finally:
-        ui._process_store.clear()
+        ui.session._process_store.clear()

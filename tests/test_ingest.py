@@ -236,8 +236,8 @@ def _data_page(db_path, monkeypatch, read_only: bool):
     monkeypatch.setenv("ENGAGEMENT_READ_ONLY", "1" if read_only else "0")
     # Under AppTest, Streamlit's legacy pages flag is set again on every run, so require_app_shell()
     # would st.rerun() each run and swallow button clicks; a real server clears it once for good.
-    monkeypatch.setattr(ui, "require_app_shell", lambda: None)
-    ui._process_store.clear()  # the store is a process-wide resource; point it at this database
+    monkeypatch.setattr(ui.session, "require_app_shell", lambda: None)
+    ui.session._process_store.clear()  # the store is a process-wide resource; point it at this database
     at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
     at.run()
     at.switch_page("pages/data.py")
@@ -256,7 +256,7 @@ def test_data_page_read_only_shows_history_without_controls(demo_db_path, monkey
         assert not [b for b in at.button if b.label == "Undo"]
         assert at.dataframe  # the load history
     finally:
-        ui._process_store.clear()
+        ui.session._process_store.clear()
 
 
 def test_data_page_uploads_validates_loads_and_undoes(intake_store, monkeypatch):
@@ -281,7 +281,7 @@ def test_data_page_uploads_validates_loads_and_undoes(intake_store, monkeypatch)
         undo[0].click().run()
         next(b for b in at.button if b.label == "Confirm undo").click().run()  # the page asks first (issue 14)
         assert not at.exception
-        store = ui._process_store()
+        store = ui.session._process_store()
         assert store.table_counts()["orders"] == 6  # back to the hand fixture's six orders
     finally:
-        ui._process_store.clear()
+        ui.session._process_store.clear()

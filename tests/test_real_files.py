@@ -223,11 +223,11 @@ def test_data_page_maps_a_line_item_file_and_marks_implied_customers(tmp_path, m
         captions = [c.value for c in at.caption]
         assert "3 line(s) made 2 order(s)." in captions
         assert any(c.startswith("2 implied customers") for c in captions), captions
-        store = ui._process_store()
+        store = ui.session._process_store()
         # I1: 2 x 3.50 + 1 x 1.00 = 8.00; I2: 4 x 2.25 = 9.00.
         assert store.cursor().execute("SELECT list(net_revenue::double ORDER BY order_id), list(DISTINCT currency) "
                                       "FROM orders WHERE order_id IN ('I1', 'I2')").fetchall()[0] == ([8.0, 9.0], ["USD"])
         customers = next(t for t in schema_browser.schema_tables(store) if t.name == "customers")
         assert "2 more customers are implied by activity" in customers.grain
     finally:
-        ui._process_store.clear()
+        ui.session._process_store.clear()

@@ -22,7 +22,7 @@ HOSTILE = ("![b](http://evil.example/x.png) [Claim your refund](http://evil.exam
            "<img src=x onerror=alert(1)> **bold** $x$ :red[hi]")
 NOTEBOOK = "weekly revenue"  # saved in the test database so that ?notebook=...&notebook_version=... is reachable
 
-# The URL keys app.py's sidebar reads (engagement/ui.py: sidebar_filters), tested on the Overview.
+# The URL keys app.py's sidebar reads (engagement/ui/sidebar.py: sidebar_filters), tested on the Overview.
 SIDEBAR_KEYS = ("start", "end", "channel", "segment")
 # Where a key is only read once other parameters pick the branch that shows its widget.
 CONTEXT: dict[str, dict[str, str]] = {

@@ -75,12 +75,12 @@ def test_the_first_upload_starts_the_brands_database_and_the_demo_stays_one_clic
 
     # The brand's database holds the brand's rows only; the demo's file is untouched. (Read through the app's
     # own connections: DuckDB refuses a second, differently configured one to the same file in a process.)
-    brand = ui._process_store().cursor()
-    assert ui._process_store().path == str(fresh / "workbench.duckdb")
+    brand = ui.session._process_store().cursor()
+    assert ui.session._process_store().path == str(fresh / "workbench.duckdb")
     assert brand.execute("SELECT order_id, currency FROM orders ORDER BY order_id").fetchall() == [
         ("#100001", "EUR"), ("#100002", "EUR"), ("#100003", "EUR")]
     assert brand.execute("SELECT count(*) FROM loads WHERE source_format = 'demo'").fetchall() == [(0,)]
-    demo = ui._database_store(str(fresh / "demo.duckdb"), True).cursor()
+    demo = ui.session._database_store(str(fresh / "demo.duckdb"), True).cursor()
     assert demo.execute("SELECT count(*) FROM orders").fetchall()[0][0] == demo_orders_before
 
     # The pages now show the brand's data, and say so; the sidebar switches back to the demo.

@@ -3,7 +3,7 @@
 Streamlit renders markdown (links, images, HTML-ish tags, math, :colour[...] directives) in st.markdown,
 st.write, st.caption, the alert boxes, titles, toasts, expander and tab titles, metric labels, widget
 labels and ``help`` tooltips. A survey comment such as ``![b](http://evil.example/x.png)`` passed to any of
-them makes every viewer's browser fetch the image. The scan below reads pages/, app.py and engagement/ui.py
+them makes every viewer's browser fetch the image. The scan below reads pages/, app.py and engagement/ui/
 with ``ast`` and fails on any such call whose text is not provably ours: a string literal, an UPPER_CASE
 constant, a value formatted with a numeric or date format spec (``{n:,}``, ``{day:%d %b %Y}``: str.format
 refuses those for strings), or a value that went through ``ui.plain``.
@@ -19,7 +19,8 @@ import pytest
 from engagement import ui
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = sorted((ROOT / "pages").glob("*.py")) + [ROOT / "app.py", ROOT / "engagement" / "ui.py"]
+UI_MODULES = sorted((ROOT / "engagement" / "ui").glob("*.py"))
+SOURCES = sorted((ROOT / "pages").glob("*.py")) + [ROOT / "app.py"] + UI_MODULES
 
 HOSTILE = ("![b](http://evil.example/x.png) [Claim your refund](http://evil.example/phish) "
            "<img src=x onerror=alert(1)> **bold** $x$ :red[hi]")
@@ -37,8 +38,8 @@ COLUMN_CONFIG_CALLS = {"Column", "TextColumn", "NumberColumn", "CheckboxColumn",
                        "LineChartColumn", "BarChartColumn", "ProgressColumn", "AreaChartColumn"}
 RENDERED_KEYWORDS = {"body", "label", "help", "placeholder", "caption"}
 SAFE_FUNCTIONS = {"plain", "format_value", "format_change", "len", "int", "float", "round", "abs", "sum", "max", "min"}
-# ui.py's own helpers receive labels from the pages, where the scan checks them at the call site.
-PASSED_THROUGH = {"engagement/ui.py": {"label"}}
+# The ui package's own helpers receive labels from the pages, where the scan checks them at the call site.
+PASSED_THROUGH = {p.relative_to(ROOT).as_posix(): {"label"} for p in UI_MODULES}
 
 
 def _called_name(func: ast.expr) -> str | None:

@@ -69,21 +69,21 @@ def test_data_page_asks_for_confirmation_before_an_undo(intake_store, monkeypatc
 
         button("data_undo_3").click().run()
         assert not at.exception, at.exception
-        assert ui._process_store().table_counts()["surveys"] == 6  # one click undoes nothing
+        assert ui.session._process_store().table_counts()["surveys"] == 6  # one click undoes nothing
         assert any("Undo load #3 (surveys)?" in w.value for w in at.warning)
         button("data_undo_cancel_3").click().run()
         assert not [b for b in at.button if b.key == "data_undo_confirm_3"]
-        assert ui._process_store().table_counts()["surveys"] == 6
+        assert ui.session._process_store().table_counts()["surveys"] == 6
 
         button("data_undo_1").click().run()
         button("data_undo_confirm_1").click().run()  # customers still named by loads 2 and 3: refused
         assert not at.exception, at.exception
         assert any("Undo load 3, then 2 first" in e.value for e in at.error)
-        assert ui._process_store().table_counts()["customers"] == 4
+        assert ui.session._process_store().table_counts()["customers"] == 4
 
         button("data_undo_3").click().run()
         button("data_undo_confirm_3").click().run()
         assert not at.exception, at.exception
-        assert ui._process_store().table_counts()["surveys"] == 0
+        assert ui.session._process_store().table_counts()["surveys"] == 0
     finally:
-        ui._process_store.clear()
+        ui.session._process_store.clear()

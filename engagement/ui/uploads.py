@@ -1,0 +1,73 @@
+"""The Data page's uploads: several files in one transaction, and the outcome of one validate/load."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from engagement.ui.auth import current_actor
+from engagement.ui.output import download_csv, table
+from engagement.ui.text import plain
+from engagement.warehouse import access
+from engagement.warehouse.store import Store
+
+
+def batch_upload(store: Store) -> None:
+    """The Data page's several files (a week's exports) loaded in one transaction with one derived update: all or
+    none. Each file's kind is read from its header."""
+    from engagement.intake.ingest import detect_kind, ingest_batch_bytes
+
+    with st.expander("Several files at once (one transaction: all load, or none)"):
+        uploads = st.file_uploader("Export files", accept_multiple_files=True, key="data_batch_upload",
+                                   type=["csv", "tsv", "txt", "gz", "parquet", "xlsx"])
+        if not uploads:
+            return
+        files = [(detect_kind(u.getvalue(), u.name)[0], u.getvalue(), u.name) for u in uploads]
+        st.dataframe(pd.DataFrame({"file": [plain(n) for _, _, n in files],
+                                   "kind": [plain(k or "not detected") for k, _, _ in files]}), hide_index=True)
+        unknown = [name for kind, _, name in files if kind is None]
+        if unknown:
+            st.error(plain(f"The kind of {', '.join(unknown)} could not be detected: load it alone above."))
+        elif st.button(f"Validate and load all {len(files)} files", key="data_batch_load", type="primary"):
+            try:
+                results = ingest_batch_bytes(store, files, actor=current_actor())
+            except access.WriteRefused as exc:
+                st.error(plain(exc))
+                return
+            for result in results:
+                (st.success if result.status == "loaded" else st.error)(plain(f"{result.file_name}: {result.message}"))
+
+
+def show_ingest_result(result: Any) -> None:
+    """The Data page's outcome of one validate/load (``IngestResult``): counts, every expectation, failing rows
+    with their row numbers."""
+    (st.success if result.status in ("loaded", "valid") else st.error)(plain(result.message))
+    d = result.as_dict()
+    cols = st.columns(5)
+    for column, key in zip(cols, ("rows_read", "rows_loaded", "rows_updated", "rows_quarantined", "rows_rejected")):
+        column.metric(plain(key.replace("_", " ").capitalize()), f"{d[key]:,}")
+    for note in result.notes:
+        st.caption(plain(note))
+    if result.report is None:
+        return
+    report = result.report
+    st.subheader(f"Validation report · {report.rows:,} rows · engine: {plain(report.engine)} · {report.seconds:.1f} s")
+    checks = report.results_frame().sort_values("success", kind="stable")  # failures first, suite order kept
+    warned = ~checks.success & (checks.level == "warning")
+    checks.insert(0, "result", checks.success.map({True: "pass", False: "FAIL"}).where(~warned, "warn"))
+    st.caption(f"{(~checks.success & ~warned).sum()} of {len(checks)} expectations fail"
+               f"{f'; {warned.sum()} warn (reported, the rows load)' if warned.any() else ''}.")
+    order = ["result", "description", "unexpected_count", "unexpected_percent", "level", "fix", "expectation",
+             "column", "element_count", "engine", "note"]
+    table(
+        checks[order], height=min(36 * (len(checks) + 1), 800), units={"unexpected_percent": "percent"},
+        column_config={"unexpected_count": st.column_config.NumberColumn("unexpected rows", format="%d")},
+    )
+    if result.failing_rows is not None and len(result.failing_rows):
+        st.markdown(f"**Failing rows** ({report.failing_row_count:,}; row numbers as a spreadsheet shows the file, "
+                    "header = row 1)")
+        st.dataframe(result.failing_rows.head(200), hide_index=True, width="stretch")
+        download_csv(result.failing_rows, f"failing_rows_{result.kind}.csv", label="Download failing rows (CSV)",
+                        key="data_failing_download")
