@@ -1,9 +1,18 @@
-"""Shared fixtures: a hand-built tiny store, and one demo database for the whole test session."""
+"""Shared fixtures: a hand-built tiny store, one demo database for the whole test session, the app driven by
+AppTest, and the real app on a local port for the browser tests."""
 
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, Iterator, Mapping, Sequence
 
 import pandas as pd
 import pytest
@@ -11,6 +20,10 @@ import pytest
 from engagement.warehouse.store import Store
 from engagement.workbench import open_workbench
 
+if TYPE_CHECKING:
+    from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
 # Real public datasets live in ../shared/data beside the project (read-only; see its README).
 SHARED_DATA = Path(os.environ.get("ENGAGEMENT_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
@@ -85,3 +98,126 @@ def app_env(demo_db_path, monkeypatch):
     monkeypatch.setenv("ENGAGEMENT_READ_ONLY", "1")
     yield
     os.environ.pop("ENGAGEMENT_DB", None)
+
+
+def open_app_page(page: str, params: Mapping[str, str] | None = None) -> AppTest:
+    """app.py under AppTest with ``params`` as the URL's query parameters, switched to ``page``; no exception."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    for key, value in (params or {}).items():
+        at.query_params[key] = value
+    at.run()
+    if page != "pages/overview.py":
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+# ------------------------------------------------- the real app on a local port, and Chromium (browser tests)
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_url(url: str, proc: subprocess.Popen, what: str, log: IO[str] | None = None) -> None:
+    """Return once ``url`` answers; fail with the process's output when it exits or stays silent for 90 s."""
+    def output() -> str:
+        if log is not None:
+            log.seek(0)
+            return log.read()
+        return proc.stdout.read() if proc.stdout else ""  # (the process has ended: the read returns)
+
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"{what} exited: {output()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    proc.wait()
+    pytest.fail(f"{what} did not start: {output()}")
+
+
+@contextmanager
+def streamlit_server(env: Mapping[str, str | None], *, args: Sequence[str] = (),
+                     port: int | None = None) -> Iterator[str]:
+    """``streamlit run app.py`` on a local port; yields its base URL and stops it on leaving.
+
+    ``env`` is laid over this process's environment (``None`` removes a variable); ``args`` are more
+    ``streamlit run`` options; ``port`` when the caller must know it first (a redirect URI names it). The
+    server's output goes to a file (a pipe nobody reads could fill and stall it) and is shown if it fails to start.
+    """
+    port = port or free_port()
+    environ = dict(os.environ)
+    for key, value in env.items():
+        if value is None:
+            environ.pop(key, None)
+        else:
+            environ[key] = value
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless",
+             "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *args],
+            cwd=ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT, text=True,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_for_url(f"{url}/_stcore/health", proc, "streamlit", log)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture(scope="session")
+def streamlit_app():
+    """A factory of app servers: ``with streamlit_app({"ENGAGEMENT_DB": str(db)}) as url: yield url`` in a
+    module's fixture (see :func:`streamlit_server`)."""
+    return streamlit_server
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium through Playwright, one per test module."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: the README's test command installs it (apt-get install chromium).")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def wait_rendered(page, timeout_ms: int = 120_000) -> None:
+    """Wait until a title is shown and the script has stayed finished (no running indicator, no
+    spinner) for two seconds: the indicator can appear a moment after the first elements paint."""
+    page.wait_for_selector("h1", timeout=timeout_ms)
+    idle = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]') && " \
+           "!document.querySelector('[data-testid=\"stSpinner\"]')"
+    deadline = time.time() + timeout_ms / 1000
+    quiet_since = None
+    while time.time() < deadline:
+        if page.evaluate(idle):
+            quiet_since = quiet_since or time.time()
+            if time.time() - quiet_since >= 2.0:
+                return
+        else:
+            quiet_since = None
+        page.wait_for_timeout(250)
+    raise AssertionError("the page kept running for too long")

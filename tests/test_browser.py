@@ -7,88 +7,37 @@ page are written to tests/screenshots/ for people to look at (never compared pix
 
 from __future__ import annotations
 
-import os
 import re
+from conftest import wait_rendered
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "tests" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PAGES = re.findall(r'st\.Page\("pages/([^"]+)\.py"', (ROOT / "app.py").read_text(encoding="utf-8"))
 
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def app_url(demo_db_path, tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: the README's test command installs it (apt-get install chromium).")
+def app_url(demo_db_path, tmp_path_factory, streamlit_app):
     db = tmp_path_factory.mktemp("browser") / "engagement.duckdb"
     shutil.copy(demo_db_path, db)
-    port = _free_port()
-    env = {**os.environ, "ENGAGEMENT_DB": str(db), "ENGAGEMENT_READ_ONLY": ""}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless",
-         "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start: " + (proc.stdout.read() if proc.stdout else ""))
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    with streamlit_app({"ENGAGEMENT_DB": str(db), "ENGAGEMENT_READ_ONLY": ""}) as url:
+        yield url
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-def _wait_rendered(page, timeout_ms: int = 120_000) -> None:
-    """Wait until a title is shown and the script has stayed finished (no running indicator, no
-    spinner) for two seconds: the indicator can appear a moment after the first elements paint."""
-    page.wait_for_selector("h1", timeout=timeout_ms)
-    idle = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]') && " \
-           "!document.querySelector('[data-testid=\"stSpinner\"]')"
-    deadline = time.time() + timeout_ms / 1000
-    quiet_since = None
-    while time.time() < deadline:
-        if page.evaluate(idle):
-            quiet_since = quiet_since or time.time()
-            if time.time() - quiet_since >= 2.0:
-                return
-        else:
-            quiet_since = None
-        page.wait_for_timeout(250)
-    raise AssertionError("the page kept running for too long")
+def load_orders_on_data_page(page, app_url: str, export: Path) -> None:
+    """Load an orders export through the Data page's single-file uploader, as a person does; no error shown."""
+    page.goto(f"{app_url}/data")
+    wait_rendered(page)
+    page.locator('input[type="file"]:not([multiple])').set_input_files(str(export))
+    page.get_by_role("button", name="Validate and load into orders").click()
+    page.locator('[data-testid="stAlertContentSuccess"]').wait_for(timeout=120_000)
+    wait_rendered(page)
+    _assert_no_error(page, "data")
 
 
 def _assert_no_error(page, name: str) -> None:
@@ -103,7 +52,7 @@ def test_every_page_renders_its_chart(app_url, browser, name):
     page = browser.new_page(viewport={"width": 1400, "height": 1800})
     path = "" if name == "overview" else name
     page.goto(f"{app_url}/{path}")
-    _wait_rendered(page)
+    wait_rendered(page)
     if name not in ("data", "sql_notebook", "methodology"):
         # Wait for what the page must show, not for a quiet spell: on a busy machine the status
         # widget can go quiet for two seconds between reruns before the chart arrives.
@@ -119,7 +68,7 @@ def test_every_page_renders_its_chart(app_url, browser, name):
 def test_overview_kpis_rendered(app_url, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1200})
     page.goto(app_url)
-    _wait_rendered(page)
+    wait_rendered(page)
     metrics = page.locator('[data-testid="stMetric"]')
     metrics.nth(5).wait_for(timeout=90_000)  # what the page must show, not a quiet spell (see above)
     assert metrics.count() >= 6
@@ -133,7 +82,7 @@ def test_shared_link_reopens_same_filters(app_url, browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1200})
     page = context.new_page()
     page.goto(f"{app_url}/?start=2026-01-01&end=2026-03-31&channel=referral")
-    _wait_rendered(page)
+    wait_rendered(page)
     page.get_by_text("01 Jan 2026 – 31 Mar 2026", exact=False).wait_for(timeout=60_000)
     page.locator('[data-testid="stSidebar"]').get_by_text("referral").wait_for(timeout=60_000)
     assert "start=2026-01-01" in page.url and "channel=referral" in page.url
@@ -164,20 +113,14 @@ def test_upload_through_data_page_shows_in_overview(app_url, browser, demo_db_pa
     context = browser.new_context(viewport={"width": 1400, "height": 1600})
     page = context.new_page()
     page.goto(app_url)
-    _wait_rendered(page)
+    wait_rendered(page)
     before = _aov_orders(page)
 
-    page.goto(f"{app_url}/data")
-    _wait_rendered(page)
-    page.locator('input[type="file"]:not([multiple])').set_input_files(str(export))
-    page.get_by_role("button", name="Validate and load into orders").click()
-    page.locator('[data-testid="stAlertContentSuccess"]').wait_for(timeout=120_000)
-    _wait_rendered(page)
-    _assert_no_error(page, "data")
+    load_orders_on_data_page(page, app_url, export)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "data_after_upload.png"), full_page=True)
 
     page.goto(app_url)
-    _wait_rendered(page)
+    wait_rendered(page)
     assert _aov_orders(page) == before + 3
     context.close()

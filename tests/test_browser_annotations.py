@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from engagement.value.kpis import data_range, default_filters
-from tests.test_browser import SCREENSHOTS, _assert_no_error, _wait_rendered, app_url, browser  # noqa: F401
+from conftest import wait_rendered
+from tests.test_browser import SCREENSHOTS, _assert_no_error, app_url  # noqa: F401 - the fixture is shared
 
 NOTE = "Loyalty relaunch & <i>new</i> tiers"  # markup in a note is text, on charts and in the sidebar
 CHART_PAGES = {"overview": "", "lifecycle": "lifecycle", "nps": "nps"}  # pages whose first view has a time axis
@@ -21,7 +22,7 @@ def test_annotation_from_the_sidebar_on_every_time_series_chart_and_in_the_expor
     day = default_filters(data_range(demo_store)).start + timedelta(days=75)
     page = browser.new_page(viewport={"width": 1400, "height": 1800}, accept_downloads=True)
     page.goto(app_url)
-    _wait_rendered(page)
+    wait_rendered(page)
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.get_by_text("Annotations (").click()
     form = sidebar.locator('[data-testid="stForm"]')
@@ -35,7 +36,7 @@ def test_annotation_from_the_sidebar_on_every_time_series_chart_and_in_the_expor
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for name in ("overview", "cohorts", "lifecycle", "nps", "data"):
         page.goto(f"{app_url}/{CHART_PAGES.get(name, name)}")
-        _wait_rendered(page)
+        wait_rendered(page)
         _sidebar_count(page, 1)
         if name in CHART_PAGES:
             # Streamlit draws Vega charts as SVG: the note is a text node of the chart, drawn as typed.
@@ -44,7 +45,7 @@ def test_annotation_from_the_sidebar_on_every_time_series_chart_and_in_the_expor
         page.screenshot(path=str(SCREENSHOTS / f"annotations_{name}.png"), full_page=True)
 
     page.goto(app_url)
-    _wait_rendered(page)
+    wait_rendered(page)
     page.get_by_role("button", name="Export chart").first.click()
     with page.expect_download(timeout=90_000) as download:
         page.get_by_role("button", name="SVG image").first.click()

@@ -12,20 +12,16 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from conftest import free_port, wait_for_url, wait_rendered
+
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "tests" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PAGES = re.findall(r'st\.Page\("pages/([^"]+)\.py"', (ROOT / "app.py").read_text(encoding="utf-8"))
 USERS = {
     "ana": {"sub": "ana", "email": "ana@example.com", "email_verified": True},    # analyst by address
@@ -37,47 +33,25 @@ ROLES = 'analyst = ["ana@example.com"]\nviewer = ["*@example.com"]\n'
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for(url: str, proc: subprocess.Popen, what: str) -> None:
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"{what} exited: " + (proc.stdout.read() if proc.stdout else ""))
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    pytest.fail(f"{what} did not start")
-
-
 @pytest.fixture(scope="module")
 def provider():
-    port = _free_port()
+    port = free_port()
     claims = [arg for user in USERS.values() for arg in ("--user-claims", json.dumps(user))]
     proc = subprocess.Popen([sys.executable, "-m", "oidc_provider_mock", "--port", str(port), *claims],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
-    _wait_for(f"{url}/.well-known/openid-configuration", proc, "oidc-provider-mock")
+    wait_for_url(f"{url}/.well-known/openid-configuration", proc, "oidc-provider-mock")
     yield url
     proc.terminate()
     proc.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
-def signed_app(provider, demo_db_path, tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: the README's test command installs it (apt-get install chromium).")
+def signed_app(provider, demo_db_path, tmp_path_factory, streamlit_app):
     folder = tmp_path_factory.mktemp("auth")
     db = folder / "engagement.duckdb"
     shutil.copy(demo_db_path, db)
-    port = _free_port()
+    port = free_port()  # the redirect URI names it
     url = f"http://127.0.0.1:{port}"
     secrets = folder / "secrets.toml"
     secrets.write_text(
@@ -89,45 +63,9 @@ def signed_app(provider, demo_db_path, tmp_path_factory):
         f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n', encoding="utf-8")
     roles = folder / "roles.toml"
     roles.write_text(ROLES, encoding="utf-8")
-    env = {**os.environ, "ENGAGEMENT_DB": str(db), "ENGAGEMENT_READ_ONLY": "", "ENGAGEMENT_ROLES_FILE": str(roles)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless",
-         "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-         "--secrets.files", str(secrets)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    _wait_for(f"{url}/_stcore/health", proc, "streamlit")
-    yield url, db
-    proc.terminate()
-    proc.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-def _wait_rendered(page, timeout_ms: int = 120_000) -> None:
-    """A title is shown and the script has stayed finished for two seconds (as tests/test_browser.py)."""
-    page.wait_for_selector("h1", timeout=timeout_ms)
-    idle = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]') && " \
-           "!document.querySelector('[data-testid=\"stSpinner\"]')"
-    deadline = time.time() + timeout_ms / 1000
-    quiet_since = None
-    while time.time() < deadline:
-        if page.evaluate(idle):
-            quiet_since = quiet_since or time.time()
-            if time.time() - quiet_since >= 2.0:
-                return
-        else:
-            quiet_since = None
-        page.wait_for_timeout(250)
-    raise AssertionError("the page kept running for too long")
+    env = {"ENGAGEMENT_DB": str(db), "ENGAGEMENT_READ_ONLY": "", "ENGAGEMENT_ROLES_FILE": str(roles)}
+    with streamlit_app(env, args=("--secrets.files", str(secrets)), port=port):
+        yield url, db
 
 
 DATA_SELECTORS = ('[data-testid="stMetric"]', ".vega-embed", '[data-testid="stDataFrame"]',
@@ -144,12 +82,12 @@ def _shows_no_data(page) -> None:
 def _sign_in(page, url: str, user: str) -> None:
     """Open ``url`` signed out, press Sign in, pick ``user`` on the provider's form, come back."""
     page.goto(url)
-    _wait_rendered(page)
+    wait_rendered(page)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("button", name=user, exact=True).click()  # the provider's predefined-user button
     page.wait_for_url(re.compile(r"^http://127\.0\.0\.1:\d+/(?!oauth2callback)"), timeout=60_000)
     page.get_by_text(f"Signed in as {USERS[user]['email']}").wait_for(timeout=120_000)
-    _wait_rendered(page)
+    wait_rendered(page)
 
 
 @pytest.mark.parametrize("path", [f"/{p}" if p != "overview" else "/" for p in PAGES]
@@ -158,7 +96,7 @@ def test_signed_out_visitor_sees_no_data(signed_app, browser, path):
     url, _ = signed_app
     page = browser.new_page(viewport={"width": 1400, "height": 1200})
     page.goto(url + path)
-    _wait_rendered(page)
+    wait_rendered(page)
     page.get_by_role("button", name="Sign in").wait_for(timeout=60_000)
     _shows_no_data(page)
     if path == "/":
@@ -188,7 +126,7 @@ def test_analyst_returns_to_deep_link_uploads_and_the_audit_trail_names_them(sig
     page.locator('input[type="file"]:not([multiple])').set_input_files(str(export))
     page.get_by_role("button", name="Validate and load into orders").click()
     page.locator('[data-testid="stAlertContentSuccess"]').wait_for(timeout=120_000)
-    _wait_rendered(page)
+    wait_rendered(page)
     page.get_by_role("heading", name="Audit trail").scroll_into_view_if_needed()
     latest = page.get_by_text("Latest: ana@example.com (analyst) · load · orders from orders_by_ana.csv")
     latest.wait_for(timeout=60_000)
@@ -212,14 +150,14 @@ def test_viewer_has_no_write_controls_and_a_crafted_write_is_refused(signed_app,
 
     # The notebook's cells are a viewer's tool; a write typed into one is refused and changes nothing.
     page.goto(f"{url}/sql_notebook")
-    _wait_rendered(page)
+    wait_rendered(page)
     assert page.get_by_role("button", name="Save").count() == 0
     cell = page.get_by_label("Cell 1")
     cell.fill("DELETE FROM loads")
     cell.press("Control+Enter")
-    _wait_rendered(page)
+    wait_rendered(page)
     page.get_by_role("button", name="Run", exact=True).first.click()
-    _wait_rendered(page)
+    wait_rendered(page)
     page.get_by_text("Refused:").first.wait_for(timeout=60_000)
     context.close()
 
@@ -229,12 +167,12 @@ def test_unlisted_or_unverified_address_sees_no_data(signed_app, browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1200})
     page = context.new_page()
     page.goto(f"{url}/cohorts")
-    _wait_rendered(page)
+    wait_rendered(page)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("button", name="mallory", exact=True).click()
     page.get_by_text("You are signed in as mallory@example.com, but this workbench has no role").wait_for(
         timeout=120_000)
-    _wait_rendered(page)
+    wait_rendered(page)
     for selector in DATA_SELECTORS:
         assert page.locator(selector).count() == 0, selector
     context.close()

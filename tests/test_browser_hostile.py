@@ -10,19 +10,13 @@ hostile text must show literally. Screenshots go to tests/screenshots/ for peopl
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
 from engagement.ui import WORD_JOINER
 from hostile_fixture import HOST, NOTEBOOK_NAME, build_hostile_db
-from test_browser import (  # noqa: F401 - the browser fixture is shared
-    CHROMIUM, PAGES, ROOT, SCREENSHOTS, _assert_no_error, _free_port, _wait_rendered, browser,
-)
+from conftest import wait_rendered
+from test_browser import PAGES, ROOT, SCREENSHOTS, _assert_no_error
 
 pytestmark = pytest.mark.browser
 
@@ -38,29 +32,10 @@ CRASHED_BEFORE = "cohorts?cohorts_grain=x"
 
 
 @pytest.fixture(scope="module")
-def hostile_url(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: the README's test command installs it (apt-get install chromium).")
+def hostile_url(tmp_path_factory, streamlit_app):
     db = build_hostile_db(tmp_path_factory.mktemp("hostile") / "engagement.duckdb")
-    port = _free_port()
-    env = {**os.environ, "ENGAGEMENT_DB": str(db), "ENGAGEMENT_READ_ONLY": ""}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless",
-         "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start: " + (proc.stdout.read() if proc.stdout else ""))
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=20)
+    with streamlit_app({"ENGAGEMENT_DB": str(db), "ENGAGEMENT_READ_ONLY": ""}) as url:
+        yield url
 
 
 def _visit(browser, base: str, path: str, screenshot: str | None = None):
@@ -82,7 +57,7 @@ def _visit(browser, base: str, path: str, screenshot: str | None = None):
     page.on("request", lambda request: None if urlsplit(request.url).netloc in (app_host, "")
             else foreign.append(request.url))
     page.goto(f"{base}/{path}")
-    _wait_rendered(page)
+    wait_rendered(page)
     if screenshot:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / screenshot), full_page=True)

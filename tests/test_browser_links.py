@@ -6,7 +6,8 @@ shared link's: what a colleague sees when the app was just restarted.
 
 from __future__ import annotations
 
-from tests.test_browser import SCREENSHOTS, _assert_no_error, _wait_rendered, app_url, browser  # noqa: F401
+from conftest import wait_rendered
+from tests.test_browser import SCREENSHOTS, _assert_no_error, app_url  # noqa: F401 - the fixture is shared
 
 
 def _cards(page) -> list[str]:
@@ -19,14 +20,14 @@ def test_a_filter_changed_in_the_sidebar_writes_the_url_and_a_fresh_context_show
     context = browser.new_context(viewport={"width": 1400, "height": 1400})
     page = context.new_page()
     page.goto(f"{app_url}/?start=2026-01-01&end=2026-06-30")
-    _wait_rendered(page)
+    wait_rendered(page)
     before = _cards(page)
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.locator('[data-testid="stMultiSelect"]').first.click()
     page.get_by_role("option", name="referral").click()
     page.keyboard.press("Escape")
     page.wait_for_url("**channel=referral**", timeout=60_000)
-    _wait_rendered(page)
+    wait_rendered(page)
     shared = page.url
     changed = _cards(page)
     assert changed != before  # the filter changed the numbers, so matching below means something
@@ -36,7 +37,7 @@ def test_a_filter_changed_in_the_sidebar_writes_the_url_and_a_fresh_context_show
     other = browser.new_context(viewport={"width": 1400, "height": 1400})  # someone else opens the link
     reopened = other.new_page()
     reopened.goto(shared)
-    _wait_rendered(reopened)
+    wait_rendered(reopened)
     assert _cards(reopened) == changed
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     reopened.screenshot(path=str(SCREENSHOTS / "overview_shared_link.png"), full_page=True)

@@ -11,7 +11,8 @@ browser): with the brand's data loaded, picking the demo shows the demo, and bac
 
 from __future__ import annotations
 
-from tests.test_browser import SCREENSHOTS, _assert_no_error, _wait_rendered, app_url, browser  # noqa: F401
+from conftest import wait_rendered
+from tests.test_browser import SCREENSHOTS, _assert_no_error, app_url  # noqa: F401 - the fixture is shared
 
 PHONE = {"width": 390, "height": 844}
 WIDE = {"width": 1400, "height": 1200}
@@ -20,9 +21,9 @@ WIDE = {"width": 1400, "height": 1200}
 def _open(browser, app_url, path: str, viewport: dict):
     page = browser.new_page(viewport=viewport)
     page.goto(f"{app_url}/{path}")
-    _wait_rendered(page)
+    wait_rendered(page)
     page.wait_for_selector(".vega-embed", state="attached", timeout=90_000)
-    _wait_rendered(page)
+    wait_rendered(page)
     _assert_no_error(page, path or "overview")
     return page
 

@@ -7,7 +7,8 @@ is what the page shows). The same for a number input on another page. This modul
 
 from __future__ import annotations
 
-from tests.test_browser import SCREENSHOTS, _assert_no_error, _wait_rendered, app_url, browser  # noqa: F401
+from conftest import wait_rendered
+from tests.test_browser import SCREENSHOTS, _assert_no_error, app_url  # noqa: F401 - the fixture is shared
 
 
 HEADINGS = {"Overview": "Overview", "Cohorts": "Acquisition cohorts", "Lifecycle": "Customer lifecycle"}
@@ -19,7 +20,7 @@ def _navigate(page, title: str) -> None:
     heading = HEADINGS[title]
     page.wait_for_function(f"() => [...document.querySelectorAll('h1')].some(h => h.innerText.startsWith({heading!r}))",
                            timeout=90_000)
-    _wait_rendered(page)
+    wait_rendered(page)
 
 
 def _radio_checked(page, label: str) -> bool:
@@ -31,11 +32,11 @@ def test_cohorts_grain_and_a_lifecycle_number_survive_leaving_and_coming_back(ap
     context = browser.new_context(viewport={"width": 1400, "height": 1200})
     page = context.new_page()
     page.goto(f"{app_url}/cohorts")
-    _wait_rendered(page)
+    wait_rendered(page)
     page.locator('[data-testid="stRadio"]').filter(has_text="Cohort by first purchase's").get_by_text(
         "week", exact=True).click()
     page.wait_for_url("**cohorts_grain=week**", timeout=60_000)
-    _wait_rendered(page)
+    wait_rendered(page)
     assert _radio_checked(page, "week")
 
     _navigate(page, "Overview")
@@ -53,7 +54,7 @@ def test_cohorts_grain_and_a_lifecycle_number_survive_leaving_and_coming_back(ap
     box.fill("120")
     box.press("Enter")
     page.wait_for_url("**lifecycle_min_tenure_days=120**", timeout=60_000)
-    _wait_rendered(page)
+    wait_rendered(page)
     _navigate(page, "Cohorts")
     assert _radio_checked(page, "week") and "cohorts_grain=week" in page.url
     _navigate(page, "Lifecycle")

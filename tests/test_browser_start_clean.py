@@ -7,44 +7,23 @@ Own server on a fresh folder holding only the demo's file (the test session's 5,
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 
 import pytest
 
-from tests.test_browser import ROOT, SCREENSHOTS, _assert_no_error, _free_port, _wait_rendered, browser  # noqa: F401
+from conftest import wait_rendered
+from tests.test_browser import SCREENSHOTS, _assert_no_error, load_orders_on_data_page
 from tests.test_start_clean import EUR_ORDERS
 
 
 @pytest.fixture(scope="module")
-def fresh_app(demo_db_path, tmp_path_factory):
+def fresh_app(demo_db_path, tmp_path_factory, streamlit_app):
     folder = tmp_path_factory.mktemp("fresh") / "data"
     folder.mkdir()
     shutil.copy(demo_db_path, folder / "demo.duckdb")
-    port = _free_port()
-    env = {**os.environ, "ENGAGEMENT_DB": str(folder / "workbench.duckdb"), "ENGAGEMENT_READ_ONLY": ""}
-    env.pop("ENGAGEMENT_DEMO_DB", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless",
-         "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start")
-    yield f"http://127.0.0.1:{port}", folder
-    proc.terminate()
-    proc.wait(timeout=20)
+    env = {"ENGAGEMENT_DB": str(folder / "workbench.duckdb"), "ENGAGEMENT_READ_ONLY": "", "ENGAGEMENT_DEMO_DB": None}
+    with streamlit_app(env) as url:
+        yield url, folder
 
 
 def _banner(page) -> bool:
@@ -62,20 +41,14 @@ def test_first_upload_starts_the_brands_database_and_the_sidebar_switches_back_t
     context = browser.new_context(viewport={"width": 1400, "height": 1400})
     page = context.new_page()
     page.goto(url)
-    _wait_rendered(page)
+    wait_rendered(page)
     sidebar = page.locator('[data-testid="stSidebar"]')
     assert _banner(page) and sidebar.get_by_text("Showing the demo brand").count() == 1
     assert not (folder / "workbench.duckdb").exists()
 
     export = folder / "shop_orders.csv"
     export.write_text(EUR_ORDERS, encoding="utf-8")
-    page.goto(f"{url}/data")
-    _wait_rendered(page)
-    page.locator('input[type="file"]:not([multiple])').set_input_files(str(export))
-    page.get_by_role("button", name="Validate and load into orders").click()
-    page.locator('[data-testid="stAlertContentSuccess"]').wait_for(timeout=120_000)
-    _wait_rendered(page)
-    _assert_no_error(page, "data")
+    load_orders_on_data_page(page, url, export)
     database = sidebar.locator('[data-testid="stRadio"]').filter(has_text="Database")
     database.get_by_role("radio", name="Your brand").wait_for(state="attached", timeout=60_000)
     assert database.get_by_role("radio", name="Your brand").is_checked()
@@ -84,7 +57,7 @@ def test_first_upload_starts_the_brands_database_and_the_sidebar_switches_back_t
 
     page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Overview", exact=True).click()
     page.wait_for_url("**db=brand**", timeout=60_000)
-    _wait_rendered(page)
+    wait_rendered(page)
     assert not _banner(page)  # the brand's own numbers, no demo notice
     assert _range_end(sidebar) == "2026-04-12"  # the brand's last order, not the demo's
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -92,7 +65,7 @@ def test_first_upload_starts_the_brands_database_and_the_sidebar_switches_back_t
 
     database.get_by_text("Demo brand", exact=True).click()
     page.wait_for_url("**db=demo**", timeout=60_000)
-    _wait_rendered(page)
+    wait_rendered(page)
     assert _banner(page)
     assert database.get_by_role("radio", name="Demo brand").is_checked()
     assert _range_end(sidebar) == "2026-10-31"  # the demo's own range again

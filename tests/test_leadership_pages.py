@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from conftest import open_app_page
 from streamlit.testing.v1 import AppTest
 
 from engagement import metrics
@@ -15,17 +16,8 @@ from engagement.leadership.summary import leadership_summary, period_filters
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _page(page: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    at.run()
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
 def test_summary_leads_with_its_headline_and_shows_the_numbers(app_env, demo_store):
-    at = _page("pages/summary.py")
+    at = open_app_page("pages/summary.py")
     expected = headline(leadership_summary(demo_store, period_filters(demo_store, 30)))
     first = at.markdown[0].value.replace("\\", "").replace("\u2060", "")
     assert first == f"**{expected[0]}**"
@@ -38,7 +30,7 @@ def test_summary_leads_with_its_headline_and_shows_the_numbers(app_env, demo_sto
 
 
 def test_methodology_renders_every_registered_metric(app_env):
-    at = _page("pages/methodology.py")
+    at = open_app_page("pages/methodology.py")
     shown = [m.value.replace("\\", "") for m in at.markdown]
     for m in metrics.METRICS.values():
         assert f"**{m.label}**: {m.formula}." in shown, m.key
@@ -83,7 +75,7 @@ def test_an_analyst_sets_a_target_on_the_summary_and_the_card_shows_it(demo_db_p
     monkeypatch.setenv("ENGAGEMENT_SNAPSHOTS", "0")
     ui.get_store.clear()
     try:
-        at = _page("pages/summary.py")
+        at = open_app_page("pages/summary.py")
         metric = next(s for s in at.selectbox if s.label == "Metric")  # the target form's (it comes first)
         metric.set_value("nps")
         next(t for t in at.text_input if t.label == "Target").input("99")

@@ -7,12 +7,11 @@ only the Engagement page checked its numbers on a reopened link.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
+from conftest import open_app_page
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[1]
 WIDGET_KINDS = ("radio", "selectbox", "number_input", "segmented_control", "multiselect")
 
 # One page widget per page and the value a reader picks (a non-default one, so the URL must carry it).
@@ -39,18 +38,6 @@ def _widget(at: AppTest, key: str):
     raise AssertionError(f"No widget with key {key!r} on the page.")
 
 
-def _open(page: str, params: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    for key, value in (params or {}).items():
-        at.query_params[key] = value
-    at.run()
-    if page != "pages/overview.py":
-        at.switch_page(page)
-        at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
 def _numbers(at: AppTest) -> dict[str, object]:
     """What a reader compares: every metric card and every table, in page order."""
     return {
@@ -68,7 +55,7 @@ def test_a_changed_page_reopened_from_its_url_shows_the_same_numbers(page, app_e
     # AppTest runs app.py (and so the sidebar) only on a session's first run; later runs execute the page file
     # alone. The sidebar filter therefore enters through the first URL, as a shared link's does; the sidebar's own
     # URL writing is checked in Chromium (tests/test_browser.py).
-    at = _open(page, {"channel": CHANNEL})
+    at = open_app_page(page, {"channel": CHANNEL})
     key, value = PAGE_CHANGES[page]
     if key:
         _widget(at, key).set_value(value)
@@ -79,7 +66,7 @@ def test_a_changed_page_reopened_from_its_url_shows_the_same_numbers(page, app_e
     assert at.session_state["filters"].channels == (CHANNEL,)
     if key:
         assert url.get(key) == str(value), f"changing {key} did not write the URL: {url}"
-    reopened = _open(page, url)
+    reopened = open_app_page(page, url)
     assert reopened.session_state["filters"] == at.session_state["filters"]
     assert _widget(reopened, key).value == value if key else True
     assert _numbers(reopened) == _numbers(at)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from scipy import stats as scipy_stats
+from conftest import open_app_page
 from streamlit.testing.v1 import AppTest
 
 from engagement import cli, metrics, ui
@@ -46,19 +47,6 @@ def test_sample_ratio_p_is_the_same_on_roi_and_experiments(demo_store, demo_db_p
 
 
 # ------------------------------------------------- the registry, and the numbers it formats on every page
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _page(page: str, **params: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    if page != "pages/overview.py":
-        at.switch_page(page)
-        at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
 
 
 def _texts(at: AppTest) -> str:
@@ -88,8 +76,8 @@ def test_registry_rounding_never_shows_minus_zero():
 
 def test_nps_change_reads_the_same_on_overview_nps_page_and_cli(app_env, demo_db_path):
     """Before: the demo's NPS change read "+13" on the Overview and "+12.7 pts" on the NPS page (issue 17)."""
-    overview = {m.label: m for m in _page("pages/overview.py").metric}
-    nps_page = {m.label: m for m in _page("pages/nps.py").metric}
+    overview = {m.label: m for m in open_app_page("pages/overview.py").metric}
+    nps_page = {m.label: m for m in open_app_page("pages/nps.py").metric}
     assert overview["NPS"].value == nps_page["NPS"].value
     assert nps_page["NPS"].delta == f"{overview['NPS'].delta} vs before"
     kpis = _cli_json(["report", "kpis", "--db", str(demo_db_path), "--format", "json"])
@@ -106,7 +94,7 @@ def test_roi_and_experiments_name_their_revenue_differences_apart_and_relate_the
     nothing saying that one is a plain difference of means and the other CUPED-adjusted."""
     experiment = "EXP-recs-email"  # the demo's holdout (engagement/demo.py)
     holdout = holdout_estimate(demo_store, experiment)
-    roi = _texts(_page("pages/roi.py", roi_method="holdout", roi_experiment=experiment))
+    roi = _texts(open_app_page("pages/roi.py", {"roi_method": "holdout", "roi_experiment": experiment}))
     unadjusted = metrics.metric("incremental_revenue_per_customer")
     assert f"{unadjusted.label}: {metrics.format_value(unadjusted.key, holdout.difference.difference)}" in roi
     assert "CUPED" in roi
@@ -115,7 +103,7 @@ def test_roi_and_experiments_name_their_revenue_differences_apart_and_relate_the
     # The Experiments page's unadjusted difference is ROI's difference (same arms, same 30-day window).
     assert revenue.estimate.mean_variant - revenue.estimate.mean_control == pytest.approx(
         holdout.difference.difference, rel=1e-9)
-    page = _texts(_page("pages/experiments.py", experiments_id=experiment))
+    page = _texts(open_app_page("pages/experiments.py", {"experiments_id": experiment}))
     adjusted = metrics.metric("revenue_per_customer_lift_cuped")
     assert adjusted.label in page
     assert metrics.format_change(adjusted.key, revenue.estimate.absolute_lift) in page
@@ -124,7 +112,7 @@ def test_roi_and_experiments_name_their_revenue_differences_apart_and_relate_the
 
 def test_average_p_alive_is_explained_against_the_lapsed_share(app_env):
     """Before: "Average P(alive) 88.9 %" with no word on why half the customers are lapsed."""
-    at = _page("pages/rfm_clv.py", rfm_clv_section="CLV forecast")
+    at = open_app_page("pages/rfm_clv.py", {"rfm_clv_section": "CLV forecast"})
     assert "Average P(alive)" in [m.label for m in at.metric]
     assert "lapsed" in _texts(at)
 
@@ -132,7 +120,7 @@ def test_average_p_alive_is_explained_against_the_lapsed_share(app_env):
 def test_overview_segment_filter_does_not_compare_today_s_stage_with_the_past(app_env):
     """Before: at_risk + repeat showed "repeat rate -42 pts": today's at-risk customers were repeat buyers in
     the period before. The page now says the filter is today's stage and shows no change."""
-    at = _page("pages/overview.py", segment="at_risk,repeat")
+    at = open_app_page("pages/overview.py", {"segment": "at_risk,repeat"})
     assert at.session_state["filters"].segments == ("at_risk", "repeat")
     assert all(m.delta in (None, "") for m in at.metric), [m.delta for m in at.metric]
     assert any("stage today" in i.value for i in at.info)
