@@ -36,7 +36,7 @@ import pandas as pd
 
 from engagement import config
 from engagement.warehouse.access import Actor
-from engagement.intake import readers
+from engagement.intake import folding, readers
 from engagement.warehouse import sandbox
 from engagement.intake import sources
 from engagement.intake import staging
@@ -49,7 +49,7 @@ from engagement.intake.validation import ValidationReport
 ON_INVALID = ("reject", "quarantine")
 FAILING_ROWS_LIMIT = 200_000
 TEMP_TABLES = (readers.RAW_TABLE, staging.MAPPED_TABLE, staging.STRICT_ROWS, staging.CHECKED_TABLE, staging.NUMBERED_ROWS,
-               staging.CHECKED_ROWS, staging.HEAD_TABLE, validation.FAILURES_TABLE, "folded_input")
+               staging.CHECKED_ROWS, staging.HEAD_TABLE, validation.FAILURES_TABLE, folding.FOLDED_TABLE)
 
 Progress = Callable[[str, float], None]
 
@@ -154,22 +154,6 @@ def _check_arguments(kind: str, source: str, on_invalid: str) -> None:
         raise ValueError(f"on_invalid must be one of {', '.join(ON_INVALID)}.")
 
 
-class _FileText:
-    """The text table of a lazily opened file (``readers.read_into(defer_text=True)``), read once when needed."""
-
-    def __init__(self, cur: duckdb.DuckDBPyConnection, info: ReadInfo, file_name: str,
-                 columns: tuple[str, ...] | None = None):
-        # Only the columns the mapping reads are copied (see SourcePlan.read_columns).
-        self.cur, self.info, self.file_name = cur, readers.only_columns(info, columns), file_name
-
-    @property
-    def deferred(self) -> bool:
-        return self.info.deferred_select is not None
-
-    def __call__(self) -> None:
-        self.info = readers.read_text(self.cur, self.info, self.file_name)
-
-
 def _plan(cur: duckdb.DuckDBPyConnection, kind: str, info: ReadInfo, source: str,
           mapping: dict[str, str] | None) -> sources.SourcePlan:
     """How the file's columns map to the kind's canonical columns (a saved mapping for the same header)."""
@@ -191,14 +175,9 @@ def _stage_and_validate(store: Store, cur: duckdb.DuckDBPyConnection, kind: str,
                         file_name: str, strict_customers: bool = False
                         ) -> tuple[staging.StagedInput, ValidationReport, ReadInfo, sources.SourcePlan]:
     suite = validation.load_suite(kind)
-    text = _FileText(cur, info, file_name, plan.read_columns)
+    text = folding.FileText(cur, info, file_name, plan.read_columns)
     if not plan.row_preserving:
-        text()  # folding or filtering rows needs the numbered text table first
-        # Written once: the float-id check, the typing pass, the failing rows and the quarantine each read
-        # the folded rows, and a view would fold the whole file again for each (measured on Online Retail's
-        # 541,909 lines: 8 folds, ~0.3 s each).
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE folded_input AS {plan.select_sql}").fetchall()
-        plan = sources.integer_ids(cur, kind, dataclasses.replace(plan, select_sql="SELECT * FROM folded_input"))
+        plan = folding.write_folded(cur, kind, plan, text)
     progress("reading and typing the columns", 0.35)
     # Reading straight from the file: a CSV error surfaces in the typing query.
     with readers.unreadable_text_rejected(file_name, info.delimiter) if text.deferred else nullcontext():

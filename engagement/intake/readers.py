@@ -75,6 +75,7 @@ class ReadInfo:
     notes: tuple[str, ...] = field(default_factory=tuple)
     # ``SELECT * FROM read_csv(...)`` of a file opened with ``defer_text=True`` and not yet read.
     deferred_select: str | None = None
+    deferred_reader: str | None = None  # its ``read_csv(...)`` call (see :func:`number_in_place`)
 
 
 def _quote(identifier: str) -> str:
@@ -355,7 +356,23 @@ def only_columns(info: ReadInfo, columns: tuple[str, ...] | None) -> ReadInfo:
         return info
     select = f"SELECT {', '.join(_quote(c) for c in columns)} FROM ({info.deferred_select})"
     return ReadInfo(info.file_format, info.encoding, info.delimiter, info.decimal_comma, info.columns, info.rows,
-                    info.notes, select)
+                    info.notes, select, info.deferred_reader)
+
+
+def number_in_place(cur: duckdb.DuckDBPyConnection, info: ReadInfo, columns: tuple[str, ...] | None) -> bool:
+    """``raw_input`` as a view over a lazily opened file (``defer_text``) numbering its rows as it reads them,
+    for a query that reads the text once (a fold): no text table. False (nothing done) when that is not possible.
+
+    ``WITH ORDINALITY`` counts the rows of DuckDB's parallel CSV reader in file order (it keeps insertion order),
+    so ``file_row`` is the number :func:`read_text` gives. Measured on Online Retail's 541,909 lines as CSV:
+    copying the 5 folded columns cost 0.21 s of CPU and folding the copy 0.10 s; folding the numbered file 0.19 s.
+    """
+    if info.deferred_reader is None or any(c.strip().lower() == "ordinality" for c in info.columns):
+        return False
+    selected = ", ".join(_quote(c) for c in (columns or info.columns))
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW {RAW_TABLE} AS SELECT {selected}, CAST(ordinality + 1 AS BIGINT) AS "
+                f"{ROW_COLUMN} FROM {info.deferred_reader} WITH ORDINALITY").fetchall()
+    return True
 
 
 @contextmanager
@@ -441,8 +458,9 @@ def _read_delimited(cur: duckdb.DuckDBPyConnection, path: Path, name: str, file_
         f"encoding={_literal(encoding)}, sample_size=-1, null_padding=true, "
         f"compression={_literal('gzip' if file_format == 'csv.gz' else 'none')}{'' if parallel else ', parallel=false'}"
     )
-    select = f"SELECT * FROM read_csv({file_literal(path)}, {options})"
-    opened = ReadInfo(file_format, encoding, delimiter, decimal_comma, (), None, tuple(notes), select)
+    reader = f"read_csv({file_literal(path)}, {options})"
+    select = f"SELECT * FROM {reader}"
+    opened = ReadInfo(file_format, encoding, delimiter, decimal_comma, (), None, tuple(notes), select, reader)
     if not defer_text:
         return read_text(cur, opened, name)
     with unreadable_text_rejected(name, delimiter):
@@ -452,7 +470,7 @@ def _read_delimited(cur: duckdb.DuckDBPyConnection, path: Path, name: str, file_
         columns = tuple(c for c in table_columns(cur, RAW_TABLE) if c != ROW_COLUMN)
         has_rows = cur.execute(f"SELECT count(*) FROM (SELECT 1 FROM {RAW_TABLE} LIMIT 1)").fetchall()[0][0]
     return ReadInfo(file_format, encoding, delimiter, decimal_comma, columns, None if has_rows else 0,
-                    tuple(notes), select)
+                    tuple(notes), select, reader)
 
 
 def _read_parquet(cur: duckdb.DuckDBPyConnection, path: Path, name: str) -> ReadInfo:

@@ -67,6 +67,9 @@ class SourcePlan:
     # is read into a table (``readers.read_text``): the failing rows and the quarantine quote the mapped
     # columns, never the others. Online Retail's fold reads 5 of its 8 columns (Description is most of its text).
     read_columns: tuple[str, ...] | None = None
+    # The SELECT has a ``line_count`` column (a fold: how many file rows each output row folds, every row once),
+    # dropped once summed: the file's rows are then counted without a text table (``folding.write_folded``).
+    counts_lines: bool = False
 
 
 def _quote(identifier: str) -> str:
@@ -287,7 +290,7 @@ def _line_items(kind: str, header: _Header, mapping: dict[str, Any], decimal_com
     return SourcePlan(
         source=source, select_sql=select,
         mapped={f: v if constant_of(v) is None else f"constant {constant_of(v)!r}" for f, v in mapping.items() if v},
-        ignored_columns=ignored, read_columns=tuple(c for c in header.columns if c in used),
+        ignored_columns=ignored, read_columns=tuple(c for c in header.columns if c in used), counts_lines=True,
         notes=("Line-item export: lines are folded into one order per order key (row numbers point at the order's "
                "first line); net revenue = the order total if mapped, else the sum of quantity x price. "
                "Cancellations (keys C + digits, or all lines negative) refund the order they name, or are kept as "
@@ -340,7 +343,8 @@ SELECT
          WHEN {financial} IN ('pending', 'authorized', 'partially_paid', 'unpaid') THEN 'pending'
          WHEN {financial} = 'paid' AND {fulfillment} = 'fulfilled' THEN 'fulfilled'
          ELSE {financial} END AS status,
-    min({ROW_COLUMN}) AS {ROW_COLUMN}
+    min({ROW_COLUMN}) AS {ROW_COLUMN},
+    count(*) AS line_count
 FROM {RAW_TABLE}
 GROUP BY {header.col('Name')}
 """
@@ -348,7 +352,7 @@ GROUP BY {header.col('Name')}
                                      "Lineitem quantity", "Lineitem price", "Discount Amount", "Refunded Amount",
                                      "Currency", "Source", "Cancelled at")}
     return SourcePlan(
-        source="shopify", select_sql=select,
+        source="shopify", select_sql=select, counts_lines=True,
         ignored_columns=tuple(c for c in header.columns if c not in used),
         notes=("Shopify orders export: line-item rows are folded into one row per order (row numbers point at "
                "the order's first line); net revenue = sum(quantity x price) - discount - refunded amount, "
