@@ -25,7 +25,7 @@ import hashlib
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from dataclasses import replace, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -48,8 +48,9 @@ from engagement.intake.validation import ValidationReport
 
 ON_INVALID = ("reject", "quarantine")
 FAILING_ROWS_LIMIT = 200_000
-TEMP_TABLES = (readers.RAW_TABLE, staging.MAPPED_TABLE, staging.STRICT_ROWS, staging.CHECKED_TABLE, staging.NUMBERED_ROWS,
-               staging.CHECKED_ROWS, staging.HEAD_TABLE, validation.FAILURES_TABLE, folding.FOLDED_TABLE)
+TEMP_TABLES = (readers.RAW_TABLE, readers.TYPED_TABLE, staging.MAPPED_TABLE, staging.STRICT_ROWS,
+               staging.CHECKED_TABLE, staging.NUMBERED_ROWS, staging.CHECKED_ROWS, staging.HEAD_TABLE,
+               validation.FAILURES_TABLE, folding.FOLDED_TABLE)
 
 Progress = Callable[[str, float], None]
 
@@ -122,8 +123,7 @@ def archive_dir_for(store: Store) -> Path | None:
 
 
 def _drop_temp_tables(cur: duckdb.DuckDBPyConnection) -> None:
-    for name in ("valid_rows",) + TEMP_TABLES + ("raw_unnumbered",):
-        readers.drop_temp(cur, name)
+    readers.drop_temp(cur, "valid_rows", *TEMP_TABLES, "raw_unnumbered")
 
 
 def _rejection_message(report: ValidationReport, rows: int, on_invalid: str) -> str:
@@ -164,7 +164,8 @@ def _plan(cur: duckdb.DuckDBPyConnection, kind: str, info: ReadInfo, source: str
         if saved is not None:
             mapping = saved["mapping"]
             mapping_notes = (f"Used the saved column mapping '{saved['name']}' (same header).",)
-    plan = sources.plan(kind, info.columns, source, info.decimal_comma, mapping, required=suite.required_columns)
+    plan = sources.plan(kind, info.columns, source, info.decimal_comma, mapping, required=suite.required_columns,
+                        column_types=dict(zip(info.columns, info.column_types)) if info.column_types else None)
     if plan.row_preserving:  # a folding plan is looked at once its rows are written (_stage_and_validate)
         plan = sources.integer_ids(cur, kind, plan)
     return dataclasses.replace(plan, notes=mapping_notes + plan.notes)
@@ -308,7 +309,8 @@ def _run(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: ReadInfo
         f"{column}: slash dates read month first (m/d/y)" for column, order in staged.date_orders
     ) + float_ids
     source_format = source_label or plan.source
-    failing = validation.failing_rows(cur, limit=FAILING_ROWS_LIMIT) if report.failing_row_count else None
+    failing = None if not report.failing_row_count else report.sample_failures if (  # all of them quoted already
+        len(report.sample_failures) == report.failing_row_count) else validation.failing_rows(cur, FAILING_ROWS_LIMIT)
     over_quarantine = on_invalid == "quarantine" and report.failing_row_count > config.max_quarantine_rows()
     rejected = bool(report.file_errors) or (report.row_errors and on_invalid == "reject") or over_quarantine
     common = dict(kind=kind, file_name=file_name, source_format=source_format, sha256=sha256, read_info=info,
@@ -326,8 +328,7 @@ def _run(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: ReadInfo
 
     if not report.failing_row_count:
         # Nothing to quote back from the file: free the text copy before the load needs memory.
-        for name in (staging.MAPPED_TABLE, readers.RAW_TABLE, "raw_unnumbered"):
-            readers.drop_temp(cur, name)
+        readers.drop_temp(cur, staging.MAPPED_TABLE, readers.RAW_TABLE, "raw_unnumbered")
     progress("archiving the raw file", 0.7)
     archive_path = _archive(store, archive_from, file_name, sha256) if archive_from is not None else None
     progress("loading in one transaction", 0.8)
@@ -550,7 +551,7 @@ def ingest_file(store: Store, kind: str, path: str | Path, *, source: str = "aut
     cur = store.cursor()
     # The checksum is computed in a second thread while DuckDB reads and types the file (hashlib and
     # DuckDB both release the GIL); it is first needed for the result, after validation.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as hasher:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as hasher, ExitStack() as scratch:
         digest = hasher.submit(file_sha256, path)
         try:
             # In parallel first; a file with line breaks in quoted cells is read again in one thread (every
@@ -558,7 +559,8 @@ def ingest_file(store: Store, kind: str, path: str | Path, *, source: str = "aut
             for parallel in (True, False):
                 progress("opening the file", 0.05)
                 try:
-                    info = readers.read_into(cur, path, file_name, defer_text=True, parallel=parallel)
+                    info = readers.read_into(cur, path, file_name, defer_text=True, parallel=parallel,
+                                             scratch=lambda: scratch.enter_context(sandbox.spool_folder()))
                     return _run(store, kind, cur, info, file_name=file_name, sha256_of=digest.result,
                                 source=source, on_invalid=on_invalid, mapping=mapping, dry_run=dry_run,
                                 progress=progress, engine=engine, archive_from=path, refresh_derived=refresh_derived,

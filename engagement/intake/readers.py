@@ -11,7 +11,7 @@ row could not be parsed instead of the reader failing on row 3,214,007.
 
 Formats are recognised from the content, not only the name: gzip, Parquet (``PAR1``), XLSX (a zip),
 otherwise delimited text. Text is UTF-8 (with or without a byte-order mark) or, when it is not valid
-UTF-8, Latin-1; the delimiter (``,``, ``;``, tab or ``|``) is taken from the header line, and a
+UTF-8, Latin-1, or Windows-1252 when it has bytes 0x80-0x9F (read through a UTF-8 copy); the delimiter (``,``, ``;``, tab or ``|``) is taken from the header line, and a
 semicolon file is assumed to write decimal commas (``12,50``), as European spreadsheet exports do.
 
 Problems that make the whole file unusable raise :class:`FileRejected` with a message that names the
@@ -26,7 +26,7 @@ import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import duckdb
 
@@ -34,13 +34,16 @@ from engagement.intake.inflated_size import inflation_bound, inflation_problem, 
 from engagement.warehouse.sandbox import escape_wildcards
 
 RAW_TABLE = "raw_input"
+TYPED_TABLE = "raw_typed"  # a Parquet file's columns as stored, with ``file_row`` (a fold reads typed values there)
 ROW_COLUMN = "file_row"
 SAMPLE_BYTES = 8 * 1024 * 1024
 SCAN_BYTES = 8 * 1024 * 1024  # the whole-file byte scan reads this much at a time
+ASCII_BLOCK = 64 * 1024  # what the scan looks at closely only when it holds a non-ASCII byte
 # C0 control characters other than tab, line feed and carriage return: invisible in every viewer, they break
 # exports and reports (0x1A, DOS's end of file, included).
 CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
 NOT_CONTROL = bytes(b for b in range(256) if b not in CONTROL_BYTES)
+NOT_C1 = bytes(b for b in range(256) if not 0x80 <= b <= 0x9F)
 CONTROL_RE = re.compile(b"[" + re.escape(CONTROL_BYTES) + b"]")
 # The start of a UTF-8 sequence of Western text (Latin-1 letters \xc2 \xc3, Œ Š \xc5, punctuation and € \xe2):
 # read as Latin-1 or Windows-1252 it is 'Ã©' or 'â€™', which no language writes, so it means UTF-8 text in the
@@ -76,6 +79,8 @@ class ReadInfo:
     # ``SELECT * FROM read_csv(...)`` of a file opened with ``defer_text=True`` and not yet read.
     deferred_select: str | None = None
     deferred_reader: str | None = None  # its ``read_csv(...)`` call (see :func:`number_in_place`)
+    # Parquet: each column's stored DuckDB type, in ``columns`` order; the view ``raw_typed`` holds the typed values
+    column_types: tuple[str, ...] | None = None
 
 
 def _quote(identifier: str) -> str:
@@ -125,13 +130,8 @@ def sniff_encoding(sample: bytes) -> str:
     """``utf-8`` when the sample decodes as UTF-8 (a cut multi-byte tail is allowed), else ``latin-1``."""
     if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
-    try:
-        sample.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError as exc:
-        if exc.start >= len(sample) - 3:
-            return "utf-8"
-        return "latin-1"
+    used, broken = _utf8_prefix(sample, final=False)
+    return "utf-8" if not broken or used >= len(sample) - 3 else "latin-1"
 
 
 def _line_at(data: bytes, position: int, encoding: str) -> str:
@@ -149,7 +149,8 @@ def scan_text(path: Path, file_format: str, name: str, encoding: str, sample: by
 
     Raises :class:`FileRejected` for a control character anywhere (line quoted) and for a file that mixes UTF-8
     and Latin-1 (neither encoding reads it right: the first line that is not UTF-8 is quoted). The sniffing
-    sample only covers the first megabytes; this is what catches the rest of a large file.
+    sample only covers the first megabytes; this is what catches the rest of a large file. A single-byte file
+    with bytes 0x80-0x9F is ``windows-1252`` (see :func:`_transcoded`).
     """
     if encoding == "utf-16":
         return encoding
@@ -158,15 +159,17 @@ def scan_text(path: Path, file_format: str, name: str, encoding: str, sample: by
         try:
             sample.decode("utf-8")
         except UnicodeDecodeError as exc:
-            first_bad = (sample.count(b"\n", 0, exc.start) + 1, _line_at(sample, exc.start, "latin-1"))
+            first_bad = (sample.count(b"\n", 0, exc.start) + 1, _line_at(sample, exc.start, "cp1252"))
     opener = gzip.open if file_format == "csv.gz" else open
     # Bytes of the file before ``buffer``; line numbers are counted only when a line is quoted (counting
     # every chunk's line breaks cost a sixth of the scan).
-    consumed, pending, seen_utf8 = 0, b"", False
+    consumed, pending, seen_utf8, windows = 0, b"", False, False
     opened = (path, opener)
     with opener(path, "rb") as handle:
+        handle.seek(len(sample))  # the sample is the file's first bytes: scanned first, not read again
+        ahead = sample
         while True:
-            chunk = handle.read(SCAN_BYTES)
+            chunk, ahead = (ahead, b"") if ahead else (handle.read(SCAN_BYTES), b"")
             buffer = pending + chunk
             if not buffer:
                 break
@@ -183,17 +186,20 @@ def scan_text(path: Path, file_format: str, name: str, encoding: str, sample: by
                     position = used
                     line = _lines_before(*opened, consumed) + buffer.count(b"\n", 0, position) + 1
                     if seen_utf8 or not buffer[:position].isascii():
-                        raise _mixed(name, (line, _line_at(buffer, position, "latin-1")))
+                        raise _mixed(name, (line, _line_at(buffer, position, "cp1252")))
                     encoding = "latin-1"  # ASCII so far, then Latin-1: the file is Latin-1 throughout
-                    first_bad = (line, _line_at(buffer, position, "latin-1"))
+                    first_bad = (line, _line_at(buffer, position, "cp1252"))
                 else:
-                    seen_utf8 = seen_utf8 or not buffer[:used].isascii()
+                    seen_utf8 = seen_utf8 or not (buffer if used == len(buffer) else buffer[:used]).isascii()
                     consumed += used
                     pending = buffer[used:]
                     if not chunk:
                         break
                     continue
-            for found in UTF8_LEAD.finditer(buffer):
+            windows = windows or bool(len(buffer.translate(None, NOT_C1)))
+            leads = (found for start, end in _non_ascii_blocks(buffer)
+                     for found in UTF8_LEAD.finditer(buffer, start, min(end + 1, len(buffer))))
+            for found in leads:
                 lead = buffer[found.start()]
                 width = 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
                 try:
@@ -207,7 +213,9 @@ def scan_text(path: Path, file_format: str, name: str, encoding: str, sample: by
             consumed += len(buffer) - len(pending)
             if not chunk:
                 break
-    return encoding
+    # Bytes 0x80-0x9F are control codes in Latin-1, which no text holds, and Excel's curly quotes, dashes and € in
+    # Windows-1252 (its superset): such a file is Windows-1252.
+    return "windows-1252" if encoding == "latin-1" and windows else encoding
 
 
 def _lines_before(path: Path, opener, position: int) -> int:
@@ -220,13 +228,41 @@ def _lines_before(path: Path, opener, position: int) -> int:
     return count
 
 
+def _non_ascii_blocks(buffer: bytes) -> Iterator[tuple[int, int]]:
+    """(start, end) of each ASCII_BLOCK-byte block of ``buffer`` holding a byte over 0x7F.
+
+    ``isascii`` runs at memory speed, while decoding a block (or searching it with a regular expression) costs
+    20-100 times more: an export is mostly ASCII (Online Retail's 49 MB CSV has 64 other bytes, in 27 of 748
+    blocks), so only those blocks are looked at closely.
+    """
+    if buffer.isascii():
+        return
+    for start in range(0, len(buffer), ASCII_BLOCK):
+        if not buffer[start:start + ASCII_BLOCK].isascii():
+            yield start, min(start + ASCII_BLOCK, len(buffer))
+
+
 def _utf8_prefix(buffer: bytes, final: bool) -> tuple[int, bool]:
     """How many leading bytes of ``buffer`` are valid UTF-8, and whether a bad byte follows them (else what
-    follows is a sequence cut by the chunk end, left for the next chunk unless ``final``)."""
-    try:
-        return codecs.utf_8_decode(buffer, "strict", final)[1], False
-    except UnicodeDecodeError as exc:
-        return exc.start, True
+    follows is a sequence cut by the chunk end, left for the next chunk unless ``final``).
+
+    Only the blocks holding non-ASCII bytes are decoded (ASCII is valid UTF-8 and ends no sequence); each with the
+    3 bytes after it, so that a sequence starting in the block is decoded whole.
+    """
+    valid = 0  # every byte before this one is valid (a sequence decoded past its block's end moves it on)
+    for start, end in _non_ascii_blocks(buffer):
+        start = max(start, valid)
+        if start >= end:
+            continue
+        stop = min(end + 3, len(buffer))
+        try:
+            used = codecs.utf_8_decode(buffer[start:stop], "strict", final and stop == len(buffer))[1]
+        except UnicodeDecodeError as exc:
+            return start + exc.start, True
+        valid = start + used
+        if stop == len(buffer) and valid < stop:
+            return valid, False  # a sequence cut by the chunk end
+    return len(buffer), False
 
 
 def _mixed(name: str, not_utf8: tuple[int, str] | None, utf8: tuple[int, str] | None = None) -> FileRejected:
@@ -260,14 +296,17 @@ def _text_sample(path: Path, file_format: str) -> bytes:
 
 
 def read_into(cur: duckdb.DuckDBPyConnection, path: str | Path, display_name: str | None = None,
-              defer_text: bool = False, parallel: bool = True) -> ReadInfo:
+              defer_text: bool = False, parallel: bool = True,
+              scratch: Callable[[], Path] | None = None) -> ReadInfo:
     """Read ``path`` into the temporary table ``raw_input`` (text columns + ``file_row``) on ``cur``.
 
     With ``defer_text``, delimited text is only opened: ``raw_input`` is a view over the file whose
     ``file_row`` is NULL, the header and the first data row are checked, and ``rows`` is None until
     :func:`read_text` reads it (other formats are read at once either way). ``parallel=False`` reads
     delimited text in one thread, which a file with line breaks in quoted cells needs
-    (:class:`QuotedLineBreaks`, raised by any statement that reads it in parallel).
+    (:class:`QuotedLineBreaks`, raised by any statement that reads it in parallel). ``scratch()`` gives a folder
+    DuckDB may read that lives as long as the load, for the UTF-8 copy of a Windows-1252 file (without it, such a
+    file is refused).
 
     Raises
     ------
@@ -291,7 +330,7 @@ def read_into(cur: duckdb.DuckDBPyConnection, path: str | Path, display_name: st
     elif file_format == "xlsx":
         info = _read_xlsx(cur, path, name)
     else:
-        info = _read_delimited(cur, path, name, file_format, defer_text, parallel)
+        info = _read_delimited(cur, path, name, file_format, defer_text, parallel, scratch)
     if not info.columns or all(not c.strip() for c in info.columns):
         raise FileRejected(f"{name} has no header row. Put the column names on the first line.")
     if info.rows == 0:
@@ -403,14 +442,16 @@ def table_columns(cur: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return names
 
 
-def drop_temp(cur: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Drop a temporary table or view if it exists, whichever it is. Looked up first, not tried: a failing
-    statement would abort the transaction of a batch of loads (Store.batch) this may run in."""
+def drop_temp(cur: duckdb.DuckDBPyConnection, *names: str) -> None:
+    """Drop temporary tables or views if they exist, whichever each is. Looked up first (all in one query), not
+    tried: a failing statement would abort the transaction of a batch of loads (Store.batch) this may run in."""
     found = cur.execute(
-        "SELECT 'TABLE' FROM duckdb_tables() WHERE temporary AND table_name = $name "
-        "UNION ALL SELECT 'VIEW' FROM duckdb_views() WHERE temporary AND view_name = $name", {"name": name}
+        "SELECT 'TABLE', table_name FROM duckdb_tables() WHERE temporary AND list_contains($names, table_name) "
+        "UNION ALL SELECT 'VIEW', view_name FROM duckdb_views() WHERE temporary AND list_contains($names, view_name)",
+        {"names": list(names)},
     ).fetchall()
-    for (kind,) in found:
+    order = {name: position for position, name in enumerate(names)}  # views before the tables they read
+    for kind, name in sorted(found, key=lambda item: order[item[1]]):
         cur.execute(f"DROP {kind} IF EXISTS temp.{_quote(name)}").fetchall()
 
 
@@ -429,7 +470,8 @@ def _number_rows(cur: duckdb.DuckDBPyConnection) -> tuple[tuple[str, ...], int]:
 
 
 def _read_delimited(cur: duckdb.DuckDBPyConnection, path: Path, name: str, file_format: str,
-                    defer_text: bool = False, parallel: bool = True) -> ReadInfo:
+                    defer_text: bool = False, parallel: bool = True,
+                    scratch: Callable[[], Path] | None = None) -> ReadInfo:
     sample = _text_sample(path, file_format)
     if not sample or sample.isspace():  # not strip(): that copies the 8 MB sample
         raise FileRejected(f"{name} is empty (no text). Export the data again; the file was probably not saved.")
@@ -443,7 +485,8 @@ def _read_delimited(cur: duckdb.DuckDBPyConnection, path: Path, name: str, file_
     # break byte ends the first line in UTF-8 and Latin-1 alike (never inside a character).
     first_break = sample.find(b"\n") if encoding != "utf-16" else -1
     head = sample[:first_break + 1] if first_break >= 0 else sample
-    lines = head.decode(encoding, errors="replace").lstrip("\ufeff").splitlines()
+    lines = head.decode("cp1252" if encoding == "windows-1252" else encoding, errors="replace"
+                        ).lstrip("\ufeff").splitlines()
     header_line = lines[0] if lines else ""
     delimiter = "\t" if file_format == "tsv" else sniff_delimiter(header_line)
     _refuse_duplicate_names(header_line, delimiter, name)
@@ -451,12 +494,17 @@ def _read_delimited(cur: duckdb.DuckDBPyConnection, path: Path, name: str, file_
     notes = []
     if encoding == "latin-1":
         notes.append("The file is not UTF-8; it was read as Latin-1 (Windows Western European).")
+    compressed = file_format == "csv.gz"
+    if encoding == "windows-1252":
+        notes.append("The file is not UTF-8; it was read as Windows-1252 (Windows Western European, with € and "
+                     "curly quotes) and converted to UTF-8.")
+        path, compressed = _transcoded(path, file_format, name, scratch), False
     if decimal_comma:
         notes.append("Semicolon-separated: numbers with a decimal comma (12,50) are read as 12.50.")
     options = (
         f"delim={_literal(delimiter)}, header=true, all_varchar=true, quote='\"', escape='\"', "
-        f"encoding={_literal(encoding)}, sample_size=-1, null_padding=true, "
-        f"compression={_literal('gzip' if file_format == 'csv.gz' else 'none')}{'' if parallel else ', parallel=false'}"
+        f"encoding={_literal('utf-8' if encoding == 'windows-1252' else encoding)}, sample_size=-1, null_padding=true, "
+        f"compression={_literal('gzip' if compressed else 'none')}{'' if parallel else ', parallel=false'}"
     )
     reader = f"read_csv({file_literal(path)}, {options})"
     select = f"SELECT * FROM {reader}"
@@ -464,13 +512,47 @@ def _read_delimited(cur: duckdb.DuckDBPyConnection, path: Path, name: str, file_
     if not defer_text:
         return read_text(cur, opened, name)
     with unreadable_text_rejected(name, delimiter):
+        # DuckDB's sniffer looks at the file once, here: the header's column names and whether a data row follows.
+        # Every later query names those columns and sniffs no more (each query binding a sniffing read_csv cost
+        # 0.015 s of CPU on Online Retail's CSV, and a lazily opened file is bound by four or five).
+        first = cur.execute(f"{select} LIMIT 1")
+        names = [d[0] for d in first.description]
+        has_rows = bool(first.fetchall())
+        typed_as_text = ", ".join(f"{_literal(c)}: 'VARCHAR'" for c in names)
+        reader = f"read_csv({file_literal(path)}, {options}, auto_detect=false, columns={{{typed_as_text}}})"
+        select = f"SELECT * FROM {reader}"
         cur.execute(
             f"CREATE OR REPLACE TEMP VIEW {RAW_TABLE} AS SELECT *, CAST(NULL AS BIGINT) AS {ROW_COLUMN} FROM ({select})"
         ).fetchall()
-        columns = tuple(c for c in table_columns(cur, RAW_TABLE) if c != ROW_COLUMN)
-        has_rows = cur.execute(f"SELECT count(*) FROM (SELECT 1 FROM {RAW_TABLE} LIMIT 1)").fetchall()[0][0]
+    columns = tuple(c for c in names if c != ROW_COLUMN)
     return ReadInfo(file_format, encoding, delimiter, decimal_comma, columns, None if has_rows else 0,
                     tuple(notes), select, reader)
+
+
+def _transcoded(path: Path, file_format: str, name: str, scratch: Callable[[], Path] | None) -> Path:
+    """A UTF-8 copy of a Windows-1252 file in ``scratch()``, which DuckDB reads instead of the file (its Latin-1
+    reader refuses bytes 0x80-0x9F); the archive and the checksum keep the original bytes.
+
+    Raises :class:`FileRejected` for a byte Windows-1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D), line quoted.
+    """
+    if scratch is None:
+        raise FileRejected(f"{name} is Windows-1252 text, which is read through a converted copy, and no folder "
+                           "was given for it. Save it again as CSV (UTF-8) and load it again. Nothing was loaded.")
+    target = scratch() / "utf8.csv"
+    opener = gzip.open if file_format == "csv.gz" else open
+    consumed = 0
+    with opener(path, "rb") as source, open(target, "wb") as out:
+        while chunk := source.read(SCAN_BYTES):
+            try:
+                out.write(chunk.decode("cp1252").encode("utf-8"))  # one byte, one character: no cut sequences
+            except UnicodeDecodeError as exc:
+                line = _lines_before(path, opener, consumed) + chunk.count(b"\n", 0, exc.start) + 1
+                raise FileRejected(
+                    f"{name} holds byte 0x{chunk[exc.start]:02X} on line {line:,}, which is no character in "
+                    f"Windows-1252 or Latin-1 text: {_line_at(chunk, exc.start, 'cp1252')!r}. Save the file again as "
+                    "CSV (UTF-8) and load it again. Nothing was loaded.") from exc
+            consumed += len(chunk)
+    return target
 
 
 def _read_parquet(cur: duckdb.DuckDBPyConnection, path: Path, name: str) -> ReadInfo:
@@ -485,14 +567,16 @@ def _read_parquet(cur: duckdb.DuckDBPyConnection, path: Path, name: str) -> Read
     # without sorting, and each query reads the (compressed, columnar) file again, only the columns it needs.
     # Copying Online Retail's 541,909 lines as text in file order cost 0.2-0.4 s; the fold reads the view as
     # fast as it read the copy.
-    cur.execute(
-        f"CREATE OR REPLACE TEMP VIEW {RAW_TABLE} AS SELECT {casts}, CAST(file_row_number + 2 AS BIGINT) AS "
-        f"{ROW_COLUMN} FROM read_parquet({file_literal(path)}, file_row_number=true)"
-    ).fetchall()
+    numbered = f"CAST(file_row_number + 2 AS BIGINT) AS {ROW_COLUMN} FROM read_parquet({file_literal(path)}, " \
+               "file_row_number=true)"
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW {RAW_TABLE} AS SELECT {casts}, {numbered}").fetchall()
+    typed = ", ".join(_quote(c[0]) for c in described)
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW {TYPED_TABLE} AS SELECT {typed}, {numbered}").fetchall()
     columns = tuple(c[0] for c in described)
     rows = cur.execute(f"SELECT count(*) FROM read_parquet({file_literal(path)})").fetchall()[0][0]
     return ReadInfo("parquet", None, None, False, columns, rows,
-                    ("Parquet has no header line: row numbers count data rows from 2, as a spreadsheet would.",))
+                    ("Parquet has no header line: row numbers count data rows from 2, as a spreadsheet would.",),
+                    column_types=tuple(str(c[1]) for c in described))
 
 
 def _read_xlsx(cur: duckdb.DuckDBPyConnection, path: Path, name: str) -> ReadInfo:
