@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from engagement.intake import readers
+from engagement.intake import readers, text_scan
 from engagement.intake.ingest import ingest_file
 
 from intake_fixtures import ORDERS_HEADER, intake_store, snapshot, table  # noqa: F401
@@ -22,7 +22,7 @@ PLAIN = "".join(ROW.format(i=i) for i in range(100, 160)).encode("ascii")  # ~2.
 def small_sample(monkeypatch):
     """A 256-byte sniffing sample and 1 KB scan chunks: the tail of a 3 KB file is past the sample."""
     monkeypatch.setattr(readers, "SAMPLE_BYTES", 256)
-    monkeypatch.setattr(readers, "SCAN_BYTES", 1024, raising=False)
+    monkeypatch.setattr(text_scan, "SCAN_BYTES", 1024)
 
 
 def _load(store, tmp_path, body: bytes, name="orders.csv", **kwargs):
@@ -86,8 +86,8 @@ def test_utf8_sequence_cut_by_a_scan_chunk_is_read(tmp_path, monkeypatch):
     path = tmp_path / "scan.csv"
     path.write_bytes(head + PLAIN)
     for chunk in range(len(head) - 8, len(head) - 2):  # every split around the two-byte \xc3\xa9
-        monkeypatch.setattr(readers, "SCAN_BYTES", chunk)
-        assert readers.scan_text(path, "csv", "scan.csv", "utf-8", head[:64]) == "utf-8", chunk
+        monkeypatch.setattr(text_scan, "SCAN_BYTES", chunk)
+        assert text_scan.scan_text(path, "csv", "scan.csv", "utf-8", head[:64]) == "utf-8", chunk
 
 
 FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures"
