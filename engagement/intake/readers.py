@@ -330,9 +330,10 @@ def _read_delimited(cur: duckdb.DuckDBPyConnection, path: Path, name: str, file_
         path, compressed = transcoded(path, file_format, name, scratch), False
     if decimal_comma:
         notes.append("Semicolon-separated: numbers with a decimal comma (12,50) are read as 12.50.")
+    read_as = "utf-8" if encoding == "windows-1252" else encoding  # the converted copy is UTF-8
     options = (
         f"delim={_literal(delimiter)}, header=true, all_varchar=true, quote='\"', escape='\"', "
-        f"encoding={_literal('utf-8' if encoding == 'windows-1252' else encoding)}, sample_size=-1, null_padding=true, "
+        f"encoding={_literal(read_as)}, sample_size=-1, null_padding=true, "
         f"compression={_literal('gzip' if compressed else 'none')}{'' if parallel else ', parallel=false'}"
     )
     reader = f"read_csv({file_literal(path)}, {options})"
