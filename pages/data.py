@@ -93,8 +93,9 @@ elif not ui.can_write(store):
             "audit trail below show what the numbers are built from.", icon=":material/lock:")
 else:
     upload = st.file_uploader("Export file", type=["csv", "tsv", "txt", "gz", "parquet", "xlsx"],
-                              key="data_upload", help="CSV (UTF-8 or Latin-1, comma/semicolon/tab), TSV, .csv.gz, "
-                                                      "Parquet or XLSX. Shopify and Klaviyo exports are recognised.")
+                              key="data_upload", help="CSV (UTF-8, Latin-1 or Windows-1252, comma/semicolon/tab), TSV, "
+                                                      ".csv.gz, Parquet or XLSX. Shopify and Klaviyo exports are "
+                                                      "recognised.")
     left, middle, right = st.columns(3)
     with left:
         kind_choice = ui.synced_choice("Kind", ("detect",) + KINDS, key="data_kind", default="detect",

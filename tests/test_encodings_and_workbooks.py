@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from engagement.intake import readers
+from engagement.intake import readers, text_scan
 from engagement.intake.ingest import ingest_file
 
 from intake_fixtures import ORDERS_HEADER, intake_store, snapshot, table  # noqa: F401
@@ -22,7 +22,7 @@ PLAIN = "".join(ROW.format(i=i) for i in range(100, 160)).encode("ascii")  # ~2.
 def small_sample(monkeypatch):
     """A 256-byte sniffing sample and 1 KB scan chunks: the tail of a 3 KB file is past the sample."""
     monkeypatch.setattr(readers, "SAMPLE_BYTES", 256)
-    monkeypatch.setattr(readers, "SCAN_BYTES", 1024, raising=False)
+    monkeypatch.setattr(text_scan, "SCAN_BYTES", 1024)
 
 
 def _load(store, tmp_path, body: bytes, name="orders.csv", **kwargs):
@@ -86,8 +86,8 @@ def test_utf8_sequence_cut_by_a_scan_chunk_is_read(tmp_path, monkeypatch):
     path = tmp_path / "scan.csv"
     path.write_bytes(head + PLAIN)
     for chunk in range(len(head) - 8, len(head) - 2):  # every split around the two-byte \xc3\xa9
-        monkeypatch.setattr(readers, "SCAN_BYTES", chunk)
-        assert readers.scan_text(path, "csv", "scan.csv", "utf-8", head[:64]) == "utf-8", chunk
+        monkeypatch.setattr(text_scan, "SCAN_BYTES", chunk)
+        assert text_scan.scan_text(path, "csv", "scan.csv", "utf-8", head[:64]) == "utf-8", chunk
 
 
 FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures"
@@ -179,3 +179,46 @@ def test_latin1_capitals_before_a_guillemet_are_not_called_mixed(intake_store, t
     assert result.status == "loaded", result.message
     assert result.read_info.encoding == "latin-1"
     assert table(intake_store, "SELECT channel FROM orders WHERE order_id = 'O2'").channel[0] == "«CAFÉ»"
+
+
+# Excel's "CSV" on Windows writes Windows-1252: the curly quotes, dash and euro sign below are bytes 0x93, 0x94,
+# 0x96 and 0x80, which DuckDB's Latin-1 reader refuses ("File is not latin-1 encoded").
+WINDOWS_TEXT = "Café – “quoted” €5"
+
+
+def test_a_windows_1252_export_loads_converted_with_a_note(intake_store, tmp_path, small_sample):
+    body = (ORDERS_HEADER + "\n").encode() + PLAIN + f"O1,A,2025-03-01 10:00:00,1.50,0,USD,{WINDOWS_TEXT},paid\n" \
+        .encode("cp1252")
+    assert b"\x93" in body and b"\x80" in body
+    result, _ = _load(intake_store, tmp_path, body)
+    assert result.status == "loaded", result.message
+    assert result.read_info.encoding == "windows-1252"
+    assert any("Windows-1252" in n for n in result.notes), result.notes
+    assert table(intake_store, "SELECT channel FROM orders WHERE order_id = 'O1'").channel[0] == WINDOWS_TEXT
+    # the archive keeps the bytes as exported, under their own checksum
+    import hashlib
+    from pathlib import Path
+
+    assert Path(result.archive_path).read_bytes() == body
+    assert result.sha256 == hashlib.sha256(body).hexdigest()
+
+
+def test_windows_1252_mixed_with_utf8_is_refused_quoting_the_first_bad_line(intake_store, tmp_path, small_sample):
+    body = (ORDERS_HEADER + "\n").encode() + f"O1,A,2025-03-01 10:00:00,1.50,0,USD,{WINDOWS_TEXT},paid\n" \
+        .encode("cp1252") + PLAIN + f"O2,A,2025-03-01 10:00:00,2.50,0,USD,{WINDOWS_TEXT},paid\n".encode("utf-8")
+    result, before = _load(intake_store, tmp_path, body)
+    assert result.status == "rejected", result.message
+    assert "mixes text encodings" in result.message
+    # line 2 is quoted as written (Windows-1252), line 63 (after 60 plain rows) is the UTF-8 one
+    assert f"line 2 is not UTF-8: 'O1,A,2025-03-01 10:00:00,1.50,0,USD,{WINDOWS_TEXT},paid'" in result.message
+    assert "line 63 is UTF-8" in result.message
+    assert snapshot(intake_store) == before
+
+
+def test_a_byte_windows_1252_leaves_undefined_is_refused_with_its_line(intake_store, tmp_path):
+    body = (ORDERS_HEADER + "\n").encode() + f"O1,A,2025-03-01 10:00:00,1.50,0,USD,{WINDOWS_TEXT},paid\n" \
+        .encode("cp1252") + b"O2,A,2025-03-01 10:00:00,2.50,0,USD,w\x81b,paid\n"
+    result, before = _load(intake_store, tmp_path, body)
+    assert result.status == "rejected", result.message
+    assert "byte 0x81 on line 3" in result.message and "Nothing was loaded" in result.message
+    assert snapshot(intake_store) == before

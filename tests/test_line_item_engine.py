@@ -44,3 +44,20 @@ def test_the_gx_row_limit_counts_a_line_item_files_lines(store, tmp_path, monkey
     # refunded 1.85 by C536366 = 22.35, partially refunded.
     got = store.cursor().execute("SELECT order_id, net_revenue::double, status FROM orders ORDER BY 1").fetchall()
     assert got == [("536365", 35.64, "paid"), ("536366", 22.35, "partially_refunded")]
+
+
+def test_lines_without_a_key_and_orders_of_unreadable_quantities_are_kept_in_quarantine(store, tmp_path):
+    # Both vanished from the fold (a NULL cancellation flag kept them out of both of its branches): 4 lines made
+    # 1 order and nothing was quarantined.
+    text = ("InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+            "536365,85123A,HEART,6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n"
+            "536366,22633,WARMER,abc,2010-12-01 08:28:00,1.85,17850,United Kingdom\n"
+            ",22632,WARMER,6,2010-12-01 08:28:00,1.85,17850,United Kingdom\n"
+            ",22632,WARMER,-6,2010-12-01 08:28:00,1.85,17850,United Kingdom\n")
+    result = ingest_file(store, "orders", write(tmp_path, "retail.csv", text), on_invalid="quarantine")
+    assert result.status == "loaded", result.message
+    assert "4 line(s) made 3 order(s)." in result.notes
+    assert result.summary.rows_loaded == 1 and result.summary.rows_quarantined == 2
+    quarantined = store.cursor().execute("SELECT row_number, reason FROM quarantine ORDER BY 1").fetchall()
+    assert [row for row, _ in quarantined] == [3, 4]  # the order's first line; the keyless lines' first
+    assert "net_revenue" in quarantined[0][1] and "order_id" in quarantined[1][1]

@@ -45,6 +45,7 @@ def folded_select(raw_table: str, row_column: str, key: str, quantity: str, pric
     ``key``: SQL of the order key; ``quantity``/``price``/``total``: SQL of typed DOUBLE values;
     ``first``: {canonical column: SQL aggregate of its first non-blank value} (customer_id, ordered_at,
     discount, currency, channel); ``status``: SQL aggregate of the source's status, or None ('paid').
+    ``line_count`` counts the lines each order folds, its cancellations' lines included (every line once).
     """
     # Each line's numbers are typed once, in a subquery, and the aggregates read the typed values: written
     # into every aggregate, the forgiving parse ran up to seven times per line (Online Retail's 541,909 lines).
@@ -64,7 +65,10 @@ def folded_select(raw_table: str, row_column: str, key: str, quantity: str, pric
 WITH orders AS (
     SELECT
         {key} AS order_key,
-        regexp_full_match({key}, '{CANCELLED_KEY}') OR bool_and({quantity} < 0) AS is_cancellation,
+        -- coalesce: a line without a key or an order of unreadable quantities is an order (refused by its
+        -- checks, kept in quarantine), not NULL, which neither branch of ``final`` would keep
+        coalesce(regexp_full_match({key}, '{CANCELLED_KEY}'), false) OR coalesce(bool_and({quantity} < 0), false)
+            AS is_cancellation,
         CASE WHEN regexp_full_match({key}, '{CANCELLED_KEY}') THEN substr({key}, 2) ELSE {key} END AS cancels,
         {fields},
         bool_and({line_ok}) AS lines_ok,
@@ -73,13 +77,14 @@ WITH orders AS (
                 {row_column}) FILTER (WHERE NOT {line_ok}) AS unreadable_line,
         coalesce({total_sql}, sum({quantity} * {price})) AS amount,
         {status or "NULL::VARCHAR"} AS source_status,
-        min({row_column}) AS {row_column}
+        min({row_column}) AS {row_column},
+        count(*) AS line_count
     FROM {lines}
     GROUP BY {key}
 ),
 
 refunds AS (
-    SELECT cancels, sum(abs(amount)) AS refunded
+    SELECT cancels, sum(abs(amount)) AS refunded, sum(line_count) AS refund_lines
     FROM orders
     WHERE is_cancellation AND cancels IN (SELECT order_key FROM orders WHERE NOT is_cancellation)
     GROUP BY cancels
@@ -93,7 +98,7 @@ final AS (
              ELSE 'unreadable line item: ' || o.unreadable_line END AS net_revenue{passthrough},
         CASE WHEN r.refunded IS NULL THEN coalesce(lower(o.source_status), 'paid')
              WHEN r.refunded >= o.amount THEN 'refunded' ELSE 'partially_refunded' END AS status,
-        o.{row_column}
+        o.{row_column}, o.line_count + coalesce(r.refund_lines, 0) AS line_count
     FROM orders AS o
     LEFT JOIN refunds AS r ON r.cancels = o.order_key
     WHERE NOT o.is_cancellation
@@ -102,9 +107,10 @@ final AS (
         c.order_key, c.customer_id, c.ordered_at,
         CASE WHEN c.lines_ok THEN CAST(round(abs(c.amount), 2) AS VARCHAR)
              ELSE 'unreadable line item: ' || c.unreadable_line END{passthrough},
-        'refunded', c.{row_column}
+        'refunded', c.{row_column}, c.line_count
     FROM orders AS c
-    WHERE c.is_cancellation AND c.cancels NOT IN (SELECT cancels FROM refunds)
+    -- IS NULL: a cancellation without a key is kept (and refused by the not-null check), never dropped
+    WHERE c.is_cancellation AND (c.cancels IS NULL OR c.cancels NOT IN (SELECT cancels FROM refunds))
 )
 
 SELECT * FROM final

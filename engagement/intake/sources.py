@@ -30,7 +30,7 @@ import duckdb
 from engagement.intake import line_items
 from engagement.warehouse.access import CLI_ACTOR, Actor
 from engagement.intake.parsing import money_sql
-from engagement.intake.readers import RAW_TABLE, ROW_COLUMN, FileRejected
+from engagement.intake.readers import RAW_TABLE, ROW_COLUMN, TYPED_TABLE, FileRejected
 from engagement.warehouse import audit
 from engagement.warehouse.schema import TABLES
 
@@ -67,6 +67,9 @@ class SourcePlan:
     # is read into a table (``readers.read_text``): the failing rows and the quarantine quote the mapped
     # columns, never the others. Online Retail's fold reads 5 of its 8 columns (Description is most of its text).
     read_columns: tuple[str, ...] | None = None
+    # The SELECT has a ``line_count`` column (a fold: how many file rows each output row folds, every row once),
+    # dropped once summed: the file's rows are then counted without a text table (``folding.write_folded``).
+    counts_lines: bool = False
 
 
 def _quote(identifier: str) -> str:
@@ -141,11 +144,13 @@ def detect_kind(columns: tuple[str, ...], source: str | None = None) -> str | No
 
 
 def plan(kind: str, columns: tuple[str, ...], source: str, decimal_comma: bool,
-         mapping: dict[str, str] | None = None, required: tuple[str, ...] | None = None) -> SourcePlan:
+         mapping: dict[str, str] | None = None, required: tuple[str, ...] | None = None,
+         column_types: dict[str, str] | None = None) -> SourcePlan:
     """The SELECT from ``raw_input`` to canonical columns of ``kind`` for this ``source``.
 
     ``required`` (the suite's ``expect_column_to_exist`` columns) is checked for canonical files and
-    mappings: a missing one rejects the file with a message naming it.
+    mappings: a missing one rejects the file with a message naming it. ``column_types`` (a Parquet file's
+    stored types, ``ReadInfo.column_types``): a line-item fold reads the typed values (``readers.TYPED_TABLE``).
     """
     header = _Header(columns)
     required = tuple(required if required is not None else TABLES[kind].required_columns)
@@ -153,7 +158,7 @@ def plan(kind: str, columns: tuple[str, ...], source: str, decimal_comma: bool,
     if mapping and preset and not any(mapping.get(f) for f in line_items.LINE_FIELDS):
         mapping = {**line_items.PRESETS[preset], **mapping}  # a known line-item layout, completed by the mapping
     if mapping and any(mapping.get(f) for f in line_items.LINE_FIELDS):
-        return _line_items(kind, header, mapping, decimal_comma, "mapping")
+        return _line_items(kind, header, mapping, decimal_comma, "mapping", column_types)
     if mapping:
         return _mapped(kind, header, mapping, "mapping", required)
     if source == "auto":
@@ -163,7 +168,8 @@ def plan(kind: str, columns: tuple[str, ...], source: str, decimal_comma: bool,
         if preset is None:
             raise FileRejected("No known line-item layout in this header: map its columns (line_quantity, "
                                "line_price and the order columns) on the Data page or with --map.")
-        return _line_items(kind, header, dict(line_items.PRESETS[preset]), decimal_comma, "line_items")
+        return _line_items(kind, header, dict(line_items.PRESETS[preset]), decimal_comma, "line_items",
+                           column_types)
     if source == "shopify":
         if header.has("Name", "Lineitem quantity"):
             if kind != "orders":
@@ -249,8 +255,19 @@ def _mapped(kind: str, header: _Header, mapping: dict[str, str], source: str,
     )
 
 
-def _line_items(kind: str, header: _Header, mapping: dict[str, Any], decimal_comma: bool, source: str) -> SourcePlan:
-    """One order per repeated order key of a line-level export (see engagement/intake/line_items.py)."""
+# Stored types whose values a fold reads as they are: the same DOUBLE (or text) as their text read back, since
+# DuckDB writes a DOUBLE as its shortest round-trip text; a FLOAT or DECIMAL cast to DOUBLE can differ in the
+# last bit from its text parsed, so those are read as text.
+EXACT_AS_DOUBLE = ("DOUBLE", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT")
+
+
+def _line_items(kind: str, header: _Header, mapping: dict[str, Any], decimal_comma: bool, source: str,
+                column_types: dict[str, str] | None = None) -> SourcePlan:
+    """One order per repeated order key of a line-level export (see engagement/intake/line_items.py).
+
+    With ``column_types`` (Parquet) the fold reads typed values and makes text of an order's fields once per
+    order, not per line: Online Retail's 541,909 lines made text and parsed again cost most of its fold.
+    """
     if kind != "orders":
         raise FileRejected(f"A line-item mapping (line_quantity, line_price) folds orders; load it as kind 'orders', "
                            f"not '{kind}'.")
@@ -260,34 +277,53 @@ def _line_items(kind: str, header: _Header, mapping: dict[str, Any], decimal_com
         raise FileRejected(f"The line-item mapping needs the column(s) {', '.join(missing)}; the file has: "
                            f"{', '.join(header.columns[:30])}.")
 
+    types = column_types or {}
+
+    def stored_type(field_name: str) -> str:
+        value = mapping.get(field_name)
+        return types.get(header.find(value), "VARCHAR") if isinstance(value, str) and header.find(value) else "VARCHAR"
+
     def column(field_name: str) -> str | None:
         value = mapping.get(field_name)
         if constant_of(value) is not None:
             return _lit(constant_of(value))
-        return _quote(header.find(value)) if value and header.find(value) else None
+        if not (value and header.find(value)):
+            return None
+        quoted = _quote(header.find(value))
+        return quoted if stored_type(field_name) == "VARCHAR" else f"CAST({quoted} AS VARCHAR)"
 
     def typed(field_name: str) -> str | None:
+        if stored_type(field_name) in EXACT_AS_DOUBLE:
+            return f"CAST({_quote(header.find(mapping[field_name]))} AS DOUBLE)"
         sql = column(field_name)
         return money_sql(sql, decimal_comma, "DOUBLE") if sql else None
 
+    def first_of(field_name: str) -> str | None:
+        sql = column(field_name)
+        if sql is None or sql.startswith("'"):
+            return sql
+        if stored_type(field_name) == "VARCHAR":
+            return _first(sql)
+        # a typed cell is blank only when NULL; its text is made once, for the order's first line
+        stored = _quote(header.find(mapping[field_name]))
+        return f"CAST(arg_min({stored}, {ROW_COLUMN}) FILTER (WHERE {stored} IS NOT NULL) AS VARCHAR)"
+
     first = {}
     for name in ("customer_id", "ordered_at", "discount", "currency", "channel"):
-        sql = column(name)
+        sql = first_of(name)
         if sql is not None:
-            first[name] = _first(sql) if not sql.startswith("'") else sql
+            first[name] = sql
         elif name in ("customer_id", "ordered_at"):
             first[name] = "NULL::VARCHAR"
-    status = column("status")
     select = line_items.folded_select(
-        RAW_TABLE, ROW_COLUMN, column("order_id"), typed("line_quantity"), typed("line_price"),
-        total=typed("order_total"), first=first,
-        status=(_first(status) if status and not status.startswith("'") else status))
+        TYPED_TABLE if column_types else RAW_TABLE, ROW_COLUMN, column("order_id"), typed("line_quantity"),
+        typed("line_price"), total=typed("order_total"), first=first, status=first_of("status"))
     used = {header.find(v) for v in mapping.values() if isinstance(v, str) and header.find(v)}
     ignored = tuple(c for c in header.columns if c not in used)
     return SourcePlan(
         source=source, select_sql=select,
         mapped={f: v if constant_of(v) is None else f"constant {constant_of(v)!r}" for f, v in mapping.items() if v},
-        ignored_columns=ignored, read_columns=tuple(c for c in header.columns if c in used),
+        ignored_columns=ignored, read_columns=tuple(c for c in header.columns if c in used), counts_lines=True,
         notes=("Line-item export: lines are folded into one order per order key (row numbers point at the order's "
                "first line); net revenue = the order total if mapped, else the sum of quantity x price. "
                "Cancellations (keys C + digits, or all lines negative) refund the order they name, or are kept as "
@@ -340,7 +376,8 @@ SELECT
          WHEN {financial} IN ('pending', 'authorized', 'partially_paid', 'unpaid') THEN 'pending'
          WHEN {financial} = 'paid' AND {fulfillment} = 'fulfilled' THEN 'fulfilled'
          ELSE {financial} END AS status,
-    min({ROW_COLUMN}) AS {ROW_COLUMN}
+    min({ROW_COLUMN}) AS {ROW_COLUMN},
+    count(*) AS line_count
 FROM {RAW_TABLE}
 GROUP BY {header.col('Name')}
 """
@@ -348,7 +385,7 @@ GROUP BY {header.col('Name')}
                                      "Lineitem quantity", "Lineitem price", "Discount Amount", "Refunded Amount",
                                      "Currency", "Source", "Cancelled at")}
     return SourcePlan(
-        source="shopify", select_sql=select,
+        source="shopify", select_sql=select, counts_lines=True,
         ignored_columns=tuple(c for c in header.columns if c not in used),
         notes=("Shopify orders export: line-item rows are folded into one row per order (row numbers point at "
                "the order's first line); net revenue = sum(quantity x price) - discount - refunded amount, "

@@ -415,8 +415,9 @@ def run_sql_checks(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_columns
             )
     else:
         cur.execute(f"CREATE OR REPLACE TEMP TABLE {FAILURES_TABLE} (file_row BIGINT, reason VARCHAR)").fetchall()
-    for e in suite.expectations:
-        cur.execute(f"DROP TABLE IF EXISTS dup_keys_{e.index}").fetchall()
+    for e in suite.expectations:  # the uniqueness checks' tables (_unique_failure_sql)
+        if e.type in ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"):
+            cur.execute(f"DROP TABLE IF EXISTS dup_keys_{e.index}").fetchall()
     ordered = [results[i] for i in sorted(results)]
     if not locate_failures:
         return ordered, sum(r.unexpected_count or 0 for r in ordered if r.level == "row")
