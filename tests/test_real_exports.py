@@ -132,9 +132,22 @@ def _cli(*args: str, env_db: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=600)
 
 
+def _read_cdnow(name: str) -> pd.DataFrame:
+    """shared/data's README: the master file has a header; the 1/10 sample has none and carries the master id
+    first, then its own sample id (1..2357), date, CDs and dollars."""
+    if name == "CDNOW_master.txt":
+        return pd.read_csv(DATA / "cdnow" / name, sep=r"\s+", dtype={"customer_id": str})
+    return pd.read_csv(DATA / "cdnow" / name, sep=r"\s+", header=None, dtype={0: str, 1: str},
+                       names=["customer_id", "sample_id", "date", "number_of_cds", "dollar_value"])
+
+
+# Row and customer counts from shared/data's README (master: 69,659 transactions of 23,570 customers;
+# sample: 6,919 rows of 2,357 customers), not from the file the test reads.
+@pytest.mark.parametrize("name, rows, customers_expected", [("CDNOW_master.txt", 69_659, 23_570),
+                                                   ("CDNOW_sample.txt", 6_919, 2_357)])
 @pytest.mark.skipif(not (DATA / "cdnow" / "CDNOW_master.txt").exists(), reason="shared CDNOW data not present")
-def test_cdnow_master_loads_through_the_cli_with_a_column_mapping(tmp_path):
-    raw = pd.read_csv(DATA / "cdnow" / "CDNOW_master.txt", sep=r"\s+", dtype={"customer_id": str})
+def test_cdnow_loads_through_the_cli_with_a_column_mapping(tmp_path, name, rows, customers_expected):
+    raw = _read_cdnow(name)
     export = pd.DataFrame({
         "Transaction": [f"t{i}" for i in range(len(raw))],
         "Customer": raw.customer_id,
@@ -142,7 +155,7 @@ def test_cdnow_master_loads_through_the_cli_with_a_column_mapping(tmp_path):
         "CDs": raw.number_of_cds,
         "Dollars": raw.dollar_value.map(lambda v: f"{v:.2f}"),
     })
-    path = tmp_path / "cdnow_master.csv"
+    path = tmp_path / (name.removesuffix(".txt").lower() + ".csv")
     export.to_csv(path, index=False)
     mapping = tmp_path / "mapping.json"
     mapping.write_text(json.dumps({"order_id": "Transaction", "status": {"constant": "paid"}}))
@@ -151,7 +164,7 @@ def test_cdnow_master_loads_through_the_cli_with_a_column_mapping(tmp_path):
                 "--map", "Customer=customer_id,Date=ordered_at,Dollars=net_revenue,currency=USD", env_db=db)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
-    assert out["rows_loaded"] == len(raw) == 69_659  # the README of shared/data: 69,659 transactions
+    assert out["rows_loaded"] == len(raw) == rows
     assert out["validation"]["engine"] == "great_expectations"
     con = duckdb.connect(str(db), read_only=True)
     try:
@@ -160,7 +173,7 @@ def test_cdnow_master_loads_through_the_cli_with_a_column_mapping(tmp_path):
         first, last = con.execute("SELECT min(ordered_at)::date, max(ordered_at)::date FROM orders").fetchall()[0]
     finally:
         con.close()
-    assert customers == implied == raw.customer_id.nunique() == 23_570
+    assert customers == implied == raw.customer_id.nunique() == customers_expected
     assert float(revenue) == pytest.approx(float(raw.dollar_value.sum()), abs=0.01)
     assert (str(first), str(last)) == ("1997-01-01", "1998-06-30")
 
