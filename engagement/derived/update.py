@@ -13,7 +13,10 @@ each entry of ``engagement.derived.BUILD`` is then kept current the way it decla
   stage a moved cut changed count as changed for the tables read downstream;
 - ``sums``: per-group additive sums over customers (per day, per cohort period): the changed customers' old
   contributions (the same SQL over their inputs before the write) are subtracted and their new ones added;
-- ``rebuilt``: built whole (the one-row dataset facts, the stored views of sliding default windows, the models).
+- ``deferred``: dropped (the stored views of the pages' default windows, and the RFM scores of one): their rows
+  depend on "as of", which a weekly file moves, so keeping them costs a build; readers run the view's query on
+  demand meanwhile (the same rows), and they are built again after the commit, before the model fits;
+- ``rebuilt``: built whole (the one-row dataset facts).
 
 A write that touches a large share of the customers (an initial load) is rebuilt whole: replacing most rows
 one customer at a time costs more than building them. ``tests/test_incremental_derived.py`` checks that after
@@ -168,6 +171,10 @@ class _Update:
     def _entry(self, store: Store, name: str) -> None:
         entry = self.entries[name]
         mode = entry.maintained
+        if mode == "deferred":  # built again after the commit (engagement.derived.restore_deferred)
+            self.cur.execute(f"DROP TABLE IF EXISTS main.{q(name)}")
+            self.changed[name] = "all"
+            return
         affected = None if mode in ("rebuilt", "compared") else self._affected(name, entry.inputs)
         if entry.build is not None or mode == "rebuilt" or (mode in ("customers", "sums") and affected is None):
             self.build_entry(store, self.cur, name)
