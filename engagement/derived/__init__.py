@@ -56,6 +56,8 @@ class Derived:
     # on demand, and built again after the commit, before the model fits; a full rebuild builds it in place).
     maintained: str = "rebuilt"
     measures: tuple[str, ...] = ()  # for "sums": the additive columns, the first counting the group's rows
+    # For "compared": the only columns computed from dataset_facts (tests/test_incremental_derived.py checks it).
+    cut_columns: tuple[str, ...] = ()
     # Fitted after the write commits (engagement/derived/refits.py), not inside it: a load does not wait for it.
     after_commit: bool = False
 
@@ -78,7 +80,8 @@ BUILD: tuple[Derived, ...] = (
     Derived("customer_facts", ("customer_keys", "customers", "events", "experiment_assignments", "order_facts",
                                "orders", "surveys"), maintained="customers"),
     Derived("dataset_facts", ("customer_facts", "events", "order_facts", "orders", "surveys")),
-    Derived("customer_summary", ("customer_facts", "dataset_facts"), maintained="compared"),
+    Derived("customer_summary", ("customer_facts", "dataset_facts"), maintained="compared",
+            cut_columns=("lifecycle_stage",)),
     Derived("customer_months", ("customer_summary", "order_facts"), maintained="customers"),
     Derived("purchases", ("customer_summary", "order_facts"), maintained="customers"),
     Derived("purchase_days", ("orders", "purchases"), maintained="sums",
