@@ -94,3 +94,29 @@ def test_a_weekly_load_leaves_the_stored_views_to_after_its_commit_and_readers_c
     for name in derived.DEFERRED:
         assert store.cursor().execute(f'SELECT * FROM "{name}" ORDER BY ALL').fetchall() == kept[name], name
     store.close()
+
+
+def test_cli_undo_can_defer_the_stored_views_and_fits_and_refit_builds_them(tmp_path, capsys):
+    import json
+
+    from engagement.cli import main
+
+    from engagement.intake.ingest import ingest_demo
+
+    db = tmp_path / "brand.duckdb"
+    store = open_workbench(db, read_only=False)
+    ingest_demo(store, customers=300, seed=7)  # one customer of 300 touched: updated, not rebuilt whole
+    customer = store.cursor().execute("SELECT min(customer_id) FROM customers").fetchall()[0][0]
+    load_id = store.load_frame("orders", _late_order("late-1", customer)).load_id
+    assert store.stored_view_params(rfm.STORED_WINDOW) is not None  # the library builds them after the commit
+    store.close()
+    assert main(["undo", str(load_id), "--defer-fits", "--db", str(db)]) == 0
+    store = open_workbench(db, read_only=True)
+    assert all(store.stored_view_params(name) is None for name in derived.STORED_VIEWS)
+    store.close()
+    capsys.readouterr()
+    assert main(["refit", "--db", str(db)]) == 0
+    assert json.loads(capsys.readouterr().out) == {"refitted": True}
+    store = open_workbench(db, read_only=True)
+    assert all(store.stored_view_params(name) is not None for name in derived.STORED_VIEWS)
+    store.close()

@@ -117,6 +117,7 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
 
 def cmd_undo(args: argparse.Namespace) -> int:
     store = open_store(args, read_only=False)
+    store.defer_refits = args.defer_fits
     try:
         store.undo(args.load_id)
     except ValueError as exc:
@@ -238,6 +239,8 @@ def add_load_parsers(commands) -> None:
 
     undo = commands.add_parser("undo", help="undo one load, restoring the rows it replaced")
     undo.add_argument("load_id", type=int)
+    undo.add_argument("--defer-fits", action="store_true",
+                      help="as for ingest: leave the stored views and the model refit to the next write or `refit`")
     add_db_option(undo)
     undo.set_defaults(handler=cmd_undo)
 

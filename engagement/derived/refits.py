@@ -94,12 +94,14 @@ class _Worker:
 _WORKERS: "weakref.WeakKeyDictionary[Store, _Worker]" = weakref.WeakKeyDictionary()
 
 
-def restore_now(store: Store, restore: Callable[[Store, duckdb.DuckDBPyConnection], bool]) -> bool:
+def restore_now(store: Store, restore: Callable[[Store, duckdb.DuckDBPyConnection], bool],
+                publish: bool = True) -> bool:
     """Build the stored views a write dropped again (``restore``: ``engagement.derived.restore_deferred``), in one
-    write transaction of their own, published as soon as it commits; True when there was anything to build."""
+    write transaction of their own, published when it commits (unless ``publish`` is false: the caller publishes);
+    True when there was anything to build."""
     with store.write() as cur:
         restored = restore(store, cur)
-    if restored:
+    if restored and publish:
         store.run_commit_hooks()
     return restored
 
@@ -140,9 +142,10 @@ def _refit_keeping_the_previous_fit(store: Store, refit: Callable, worker: _Work
     only: the write it follows is committed and stays (readers run a missing view's query on demand), the previous
     fit is kept, and :func:`fit_status` reports the error until a refit works."""
     try:
-        if restore is not None:
-            restore_now(store, restore)
-        refit_now(store, refit)
+        # One publish for both steps (a refit publishes its own commit): a snapshot copies the whole database.
+        restored = restore is not None and restore_now(store, restore, publish=False)
+        if not refit_now(store, refit) and restored:
+            store.run_commit_hooks()
         worker.error = None
     except Exception as exc:
         worker.error = f"{type(exc).__name__}: {exc}"
