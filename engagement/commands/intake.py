@@ -227,10 +227,10 @@ def add_load_parsers(commands) -> None:
                              help="an export of another kind for the same transaction (repeatable): a week's "
                                   "files load together, with one update of the derived tables, or not at all")
             sub.add_argument("--defer-fits", action="store_true",
-                             help="return once the data and derived tables are in; leave rebuilding the stored views of "
-                                  "the pages' default windows (pages compute them on demand meanwhile) and refitting "
-                                  "the default CLV and churn models to the next load or `refit` (pages show the fit's "
-                                  "load meanwhile)")
+                             help="return once the data and derived tables are in; leave rebuilding the stored "
+                                  "views of the pages' default windows (pages compute them on demand meanwhile) and "
+                                  "refitting the default CLV and churn models to the next load or `refit` (pages "
+                                  "show the fit's load meanwhile)")
         sub.set_defaults(handler=handler)
 
     refit = commands.add_parser("refit", help="refit the default CLV and churn models if the data moved since")
