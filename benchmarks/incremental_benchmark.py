@@ -10,8 +10,8 @@ orders in the 7 days after the data's end, 95 % by known customers), then prints
 - full load: ``ingest orders`` of the orders into a database holding the customers, derived tables included (an
   initial load touches every customer: rebuilt whole), then the default CLV and churn fits (after the commit);
 - weekly file through the CLI: ``python -m engagement ingest orders weekly.csv`` in a new process (imports,
-  validation, load, the derived update, and the model refit the CLI runs before it exits; and the same with
-  ``--defer-fits``), against the full load;
+  validation, load, the derived update, and the stored views and model refit the CLI builds after the commit
+  before it exits; and the same with ``--defer-fits``, which leaves those to ``refit``), against the full load;
 - warm weekly file, as the Data page runs it: ``ingest_file`` in a process that has the database open, returning
   when the data and derived tables are in (the fits refit in the background), against the full load;
 - undo of that weekly load, warm and through the CLI;
@@ -161,8 +161,12 @@ def main() -> None:
         print(f"undo of it via the CLI (fits refitted): {undo_cli} = {undo_cli.against(full, percent=True)}")
         deferred, out = cli("ingest", "orders", str(weekly_csv), "--defer-fits", db=db)
         print(f"weekly file via the CLI with --defer-fits: {deferred} = {deferred.against(full, percent=True)}")
-        undo_deferred, _ = cli("undo", str(out["load_id"]), db=db)
-        print(f"undo of it via the CLI (fits refitted): {undo_deferred}")
+        undo_deferred, _ = cli("undo", str(out["load_id"]), "--defer-fits", db=db)
+        print(f"undo of it via the CLI with --defer-fits: {undo_deferred} = "
+              f"{undo_deferred.against(full, percent=True)}")
+        with Took(children=True) as restored:
+            cli("refit", db=db)
+        print(f"then `refit` (the stored views both writes dropped, and the fits): {restored}")
 
         store = open_workbench(db, read_only=False, readable=(folder,))
         store.refit_in_background = True  # as the app runs it
@@ -182,6 +186,7 @@ def main() -> None:
         wait_for_refits(store)
         print(f"warm undo of it: {undo} = {undo.against(full, percent=True)} of the full load")
         store.close()
+        print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
         print(f"peak memory: this process {peak_gib(resource.RUSAGE_SELF):.2f} GiB, "
               f"largest CLI process {peak_gib(resource.RUSAGE_CHILDREN):.2f} GiB")
         shutil.rmtree(folder, ignore_errors=True)

@@ -136,7 +136,7 @@ def _loads_and_undos_equal_rebuilds(store, steps: int, seed: int, monkeypatch) -
     from engagement.derived import refits as model_refits, update as derived_update
 
     # The model fits after each commit are not derived tables compared here (and cost most of the time).
-    monkeypatch.setattr(model_refits, "after_commit", lambda store, refit: None)
+    monkeypatch.setattr(model_refits, "refit_due", lambda cur: False)
     updated_in_place = []
     update = derived_update.update_derived
     monkeypatch.setattr(derived_update, "update_derived", lambda *a: updated_in_place.append(update(*a)) or
@@ -339,7 +339,10 @@ def test_the_rfm_clv_page_says_which_load_the_fits_reflect_while_they_are_refres
     # The app starts refitting lagging fits when it opens the database; held here, so the page is seen meanwhile.
     from engagement.derived import refits as model_refits
 
-    monkeypatch.setattr(model_refits, "after_commit", lambda store, refit: None)
+    import threading
+
+    hold = threading.Event()
+    monkeypatch.setattr(model_refits, "refit_now", lambda store, refit: hold.wait(120) and False)
     ui.session._process_store.clear()
     try:
         at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
@@ -349,4 +352,5 @@ def test_the_rfm_clv_page_says_which_load_the_fits_reflect_while_they_are_refres
         assert not at.exception, at.exception
         assert any("up to load 3; being refreshed" in info.value for info in at.info)
     finally:
+        hold.set()
         ui.session._process_store.clear()

@@ -88,12 +88,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_refit(args: argparse.Namespace) -> int:
-    """Refit the default CLV and churn models when the data moved since their fit (after `ingest --defer-fits`)."""
-    from engagement.derived import refit_models
+    """Build the stored views a write dropped and refit the default CLV and churn models when the data moved since
+    their fit (after `ingest --defer-fits`)."""
+    from engagement.derived import refit_models, restore_deferred
     from engagement.derived.refits import refit_if_due
 
     store = open_store(args, read_only=False)
-    emit({"refitted": refit_if_due(store, refit_models)}, "json")
+    emit({"refitted": refit_if_due(store, refit_models, restore_deferred)}, "json")
     return 0
 
 
@@ -116,6 +117,7 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
 
 def cmd_undo(args: argparse.Namespace) -> int:
     store = open_store(args, read_only=False)
+    store.defer_refits = args.defer_fits
     try:
         store.undo(args.load_id)
     except ValueError as exc:
@@ -225,8 +227,10 @@ def add_load_parsers(commands) -> None:
                              help="an export of another kind for the same transaction (repeatable): a week's "
                                   "files load together, with one update of the derived tables, or not at all")
             sub.add_argument("--defer-fits", action="store_true",
-                             help="return once the data and derived tables are in; leave refitting the default CLV "
-                                  "and churn models to the next load or `refit` (pages show the fit's load meanwhile)")
+                             help="return once the data and derived tables are in; leave rebuilding the stored "
+                                  "views of the pages' default windows (pages compute them on demand meanwhile) and "
+                                  "refitting the default CLV and churn models to the next load or `refit` (pages "
+                                  "show the fit's load meanwhile)")
         sub.set_defaults(handler=handler)
 
     refit = commands.add_parser("refit", help="refit the default CLV and churn models if the data moved since")
@@ -235,6 +239,8 @@ def add_load_parsers(commands) -> None:
 
     undo = commands.add_parser("undo", help="undo one load, restoring the rows it replaced")
     undo.add_argument("load_id", type=int)
+    undo.add_argument("--defer-fits", action="store_true",
+                      help="as for ingest: leave the stored views and the model refit to the next write or `refit`")
     add_db_option(undo)
     undo.set_defaults(handler=cmd_undo)
 

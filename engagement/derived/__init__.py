@@ -51,9 +51,13 @@ class Derived:
     # How a load keeps it current (engagement/derived/update.py): "rebuilt" whole; "appended" (new rows only,
     # never rebuilt: stable keys); "customers" (the rows of the customers whose inputs changed are replaced);
     # "compared" (recomputed for every customer, cheaply, and only the rows that differ replaced);
-    # "sums" (additive per-group sums: the changed customers' old contributions subtracted, new ones added).
+    # "sums" (additive per-group sums: the changed customers' old contributions subtracted, new ones added);
+    # "deferred" (a stored view, or what is computed from one: dropped by the write, so that readers run its query
+    # on demand, and built again after the commit, before the model fits; a full rebuild builds it in place).
     maintained: str = "rebuilt"
     measures: tuple[str, ...] = ()  # for "sums": the additive columns, the first counting the group's rows
+    # For "compared": the only columns computed from dataset_facts (tests/test_incremental_derived.py checks it).
+    cut_columns: tuple[str, ...] = ()
     # Fitted after the write commits (engagement/derived/refits.py), not inside it: a load does not wait for it.
     after_commit: bool = False
 
@@ -76,7 +80,8 @@ BUILD: tuple[Derived, ...] = (
     Derived("customer_facts", ("customer_keys", "customers", "events", "experiment_assignments", "order_facts",
                                "orders", "surveys"), maintained="customers"),
     Derived("dataset_facts", ("customer_facts", "events", "order_facts", "orders", "surveys")),
-    Derived("customer_summary", ("customer_facts", "dataset_facts"), maintained="compared"),
+    Derived("customer_summary", ("customer_facts", "dataset_facts"), maintained="compared",
+            cut_columns=("lifecycle_stage",)),
     Derived("customer_months", ("customer_summary", "order_facts"), maintained="customers"),
     Derived("purchases", ("customer_summary", "order_facts"), maintained="customers"),
     Derived("purchase_days", ("orders", "purchases"), maintained="sums",
@@ -85,24 +90,27 @@ BUILD: tuple[Derived, ...] = (
     Derived("cohort_cells", ("customer_months", "customer_summary", "order_facts"), maintained="sums",
             measures=("active_customers", "purchases", "revenue")),
     Derived("survey_answers", ("customer_summary", "order_facts", "surveys"), maintained="customers"),
-    Derived("rfm_default_window_customers", ("dataset_facts", "purchases"), view="rfm/window_customers"),
-    Derived("clv_calibration_summary", ("dataset_facts", "purchases"), view="clv/customer_summary"),
-    Derived("clv_history_summary", ("dataset_facts", "purchases"), view="clv/customer_summary"),
+    Derived("rfm_default_window_customers", ("dataset_facts", "purchases"), view="rfm/window_customers",
+            maintained="deferred"),
+    Derived("clv_calibration_summary", ("dataset_facts", "purchases"), view="clv/customer_summary",
+            maintained="deferred"),
+    Derived("clv_history_summary", ("dataset_facts", "purchases"), view="clv/customer_summary",
+            maintained="deferred"),
     Derived("churn_training_features",
             ("customer_summary", "dataset_facts", "events", "messages", "order_facts", "surveys"),
-            view="churn/churn_features"),
+            view="churn/churn_features", maintained="deferred"),
     Derived("churn_current_features",
             ("customer_summary", "dataset_facts", "events", "messages", "order_facts", "surveys"),
-            view="churn/churn_features"),
+            view="churn/churn_features", maintained="deferred"),
     Derived("message_send_days", ("customer_summary", "messages"), maintained="sums", measures=("sends",)),
     Derived("click_facts", ("customer_summary", "events", "order_facts"), maintained="customers"),
     Derived("click_purchases", ("click_facts", "order_facts"), maintained="customers"),
     Derived("email_open_days", ("customer_summary", "events"), maintained="sums", measures=("opens",)),
     Derived("engagement_default_counts", ("customer_summary", "dataset_facts", "events", "order_facts"),
-            view="engagement/customer_counts"),
+            view="engagement/customer_counts", maintained="deferred"),
     # Models fitted in Python on the stored inputs with the page's default settings; their results are kept in
     # derived tables too (each module lists its tables as STORED_MODEL_TABLES).
-    Derived(rfm.STORED_SCORES, (rfm.STORED_WINDOW,), build=_rfm_scores),
+    Derived(rfm.STORED_SCORES, (rfm.STORED_WINDOW,), build=_rfm_scores, maintained="deferred"),
     Derived(clv_default.STORED_MODEL, ("clv_calibration_summary", "clv_history_summary", "dataset_facts",
                                        "order_facts", "purchases"),
             build=clv_default.store_default_clv_model, tables=clv_default.STORED_MODEL_TABLES,
@@ -136,6 +144,14 @@ DERIVED_TABLES = tuple(name for name in BUILD_ORDER if BY_NAME[name].build is No
 STORED_VIEWS = {entry.name: entry.view for entry in BUILD if entry.view is not None}
 # The default CLV and churn fits, refitted after a write commits (engagement/derived/refits.py).
 FITTED_AFTER_COMMIT = tuple(name for name in BUILD_ORDER if BY_NAME[name].after_commit)
+# Dropped by an incremental write and built again after its commit (restore_deferred), in build order. A stored
+# view's rows depend on "as of" (recency, T, the sliding default window), which a weekly file moves, so keeping
+# one current costs a build of it; readers check the table exists (Store.stored_view_params) and otherwise run
+# its query, which returns the same rows.
+DEFERRED = tuple(name for name in BUILD_ORDER if BY_NAME[name].maintained == "deferred")
+# The derived tables an incremental write keeps in place (the deferred ones may be missing between a write and
+# the rebuild after it).
+KEPT_BY_WRITES = tuple(name for name in DERIVED_TABLES if name not in DEFERRED)
 # Kinds no entry reads (tests/test_store_derived.py checks the SQL): loading or undoing them leaves the derived
 # tables as they are, so a programme-cost upload does not pay for a full rebuild. (Experiment assignments are
 # read: an assigned id is a customer, one of customer_summary's implied customers.)
@@ -174,6 +190,17 @@ def rebuild_derived(store: Store, cur: duckdb.DuckDBPyConnection) -> None:
         if not BY_NAME[name].after_commit:
             build_entry(store, cur, name)
     model_refits.note_changed(cur, None)
+
+
+def restore_deferred(store: Store, cur: duckdb.DuckDBPyConnection) -> bool:
+    """Build the deferred entries again, in ``cur``'s transaction, when a write dropped them; True when it did.
+    All of them, in build order: they are dropped together, and the RFM scores read the RFM window."""
+    existing = {r[0] for r in cur.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()}
+    if not {"derived_build", "dataset_facts"} <= existing or set(DEFERRED) <= existing:
+        return False
+    for name in DEFERRED:
+        build_entry(store, cur, name)
+    return True
 
 
 def refit_models(store: Store, cur: duckdb.DuckDBPyConnection) -> None:
@@ -230,16 +257,17 @@ class DerivedBuild:
 
     def update(self, store: Store, cur: duckdb.DuckDBPyConnection, change: Change) -> None:
         """Update for ``change`` only (engagement/derived/update.py), or rebuild when that would cost more."""
-        changed = derived_update.update_derived(store, cur, change, BY_NAME, BUILD_ORDER, DERIVED_TABLES, build_entry)
+        changed = derived_update.update_derived(store, cur, change, BY_NAME, BUILD_ORDER, KEPT_BY_WRITES,
+                                               build_entry)
         if changed is None:
             rebuild_derived(store, cur)
         else:
             model_refits.note_changed(cur, changed)
 
     def after_commit(self, store: Store) -> None:
-        """Refit the default CLV and churn models when a write changed their inputs enough (in the background
-        when ``store.refit_in_background``)."""
-        model_refits.after_commit(store, refit_models)
+        """Build the deferred stored views again, then refit the default CLV and churn models when a write changed
+        their inputs enough (in the background when ``store.refit_in_background``)."""
+        model_refits.after_commit(store, refit_models, restore_deferred)
 
 
 DERIVED_BUILD = DerivedBuild()

@@ -7,6 +7,10 @@ at least :data:`REFIT_SHARE` of the customers changed since the last fit, or the
 command line and the library refit at once, in the same call (a report run after ``ingest`` reads the new fit);
 the app refits in a background thread (``Store.refit_in_background``), so a load returns as soon as its data
 is in, and :func:`fit_status` tells the pages which load the stored fit reflects while the new one is computed.
+
+The stored views of the pages' default windows (``engagement.derived.DEFERRED``) are built here too, first, in a
+transaction of their own: an incremental write drops them (their rows move with "as of"), and until they are
+back the pages run their queries on demand, which give the same rows.
 """
 
 from __future__ import annotations
@@ -90,14 +94,28 @@ class _Worker:
 _WORKERS: "weakref.WeakKeyDictionary[Store, _Worker]" = weakref.WeakKeyDictionary()
 
 
-def after_commit(store: Store, refit: Callable[[Store, duckdb.DuckDBPyConnection], None]) -> None:
-    """Called after every committed write: refit now, or in the background when ``store.refit_in_background``
-    (one refit at a time; a write committed during one asks for another after it)."""
+def restore_now(store: Store, restore: Callable[[Store, duckdb.DuckDBPyConnection], bool],
+                publish: bool = True) -> bool:
+    """Build the stored views a write dropped again (``restore``: ``engagement.derived.restore_deferred``), in one
+    write transaction of their own, published when it commits (unless ``publish`` is false: the caller publishes);
+    True when there was anything to build."""
+    with store.write() as cur:
+        restored = restore(store, cur)
+    if restored and publish:
+        store.run_commit_hooks()
+    return restored
+
+
+def after_commit(store: Store, refit: Callable[[Store, duckdb.DuckDBPyConnection], None],
+                 restore: Callable[[Store, duckdb.DuckDBPyConnection], bool] | None = None) -> None:
+    """Called after every committed write: build the dropped stored views again (``restore``) and refit, now or
+    in the background when ``store.refit_in_background`` (one at a time; a write committed during one asks for
+    another after it)."""
     if store.read_only or store.defer_refits:
         return  # deferred: the next write's commit (or `python -m engagement refit`) refits
     worker = _WORKERS.setdefault(store, _Worker(threading.Lock()))
     if not store.refit_in_background:
-        _refit_keeping_the_previous_fit(store, refit, worker)
+        _refit_keeping_the_previous_fit(store, refit, worker, restore)
         return
     with worker.lock:
         if worker.running:
@@ -107,7 +125,7 @@ def after_commit(store: Store, refit: Callable[[Store, duckdb.DuckDBPyConnection
 
     def work() -> None:
         while True:
-            _refit_keeping_the_previous_fit(store, refit, worker)
+            _refit_keeping_the_previous_fit(store, refit, worker, restore)
             with worker.lock:
                 if not worker.again:
                     worker.running = False
@@ -118,11 +136,16 @@ def after_commit(store: Store, refit: Callable[[Store, duckdb.DuckDBPyConnection
     worker.thread.start()
 
 
-def _refit_keeping_the_previous_fit(store: Store, refit: Callable, worker: _Worker) -> None:
-    """Refit when due. A failure (a database error too) rolls back the refit only: the write it follows is
-    committed and stays, the previous fit is kept, and :func:`fit_status` reports the error until a refit works."""
+def _refit_keeping_the_previous_fit(store: Store, refit: Callable, worker: _Worker,
+                                    restore: Callable | None = None) -> None:
+    """Build the dropped stored views, then refit when due. A failure (a database error too) rolls back that step
+    only: the write it follows is committed and stays (readers run a missing view's query on demand), the previous
+    fit is kept, and :func:`fit_status` reports the error until a refit works."""
     try:
-        refit_now(store, refit)
+        # One publish for both steps (a refit publishes its own commit): a snapshot copies the whole database.
+        restored = restore is not None and restore_now(store, restore, publish=False)
+        if not refit_now(store, refit) and restored:
+            store.run_commit_hooks()
         worker.error = None
     except Exception as exc:
         worker.error = f"{type(exc).__name__}: {exc}"
@@ -168,6 +191,10 @@ def fit_status(store: Store, cursor: duckdb.DuckDBPyConnection | None = None) ->
     return FitStatus(state[0], refit_due(cur) or bool(worker and worker.running), error)
 
 
-def refit_if_due(store: Store, refit: Callable[[Store, duckdb.DuckDBPyConnection], None]) -> bool:
-    """Refit now when due, whatever the store's mode (the `refit` command)."""
+def refit_if_due(store: Store, refit: Callable[[Store, duckdb.DuckDBPyConnection], None],
+                 restore: Callable[[Store, duckdb.DuckDBPyConnection], bool] | None = None) -> bool:
+    """Build the dropped stored views again and refit now when due, whatever the store's mode (the `refit`
+    command); True when it refitted."""
+    if restore is not None:
+        restore_now(store, restore)
     return refit_now(store, refit)

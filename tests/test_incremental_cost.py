@@ -1,0 +1,122 @@
+"""Loads in proportion to what changed (issue 20): the maintenance rules that keep a weekly load's derived update
+small. Exactness after random loads and undos is tests/test_incremental_derived.py; these check the rules'
+premises and that the cheap paths are taken."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from engagement import derived
+from engagement.derived import update as derived_update
+from engagement.retention import rfm
+from engagement.sql import read_sql
+from engagement.workbench import open_workbench
+
+
+def _demo_store():
+    from engagement.intake.ingest import ingest_demo
+
+    store = open_workbench(":memory:", read_only=False)
+    ingest_demo(store, customers=300, seed=7)
+    return store
+
+
+def _late_order(order_id: str, customer_id: str) -> pd.DataFrame:
+    """An order a week after the demo's data ends: it moves "as of", and with it every default window."""
+    return pd.DataFrame({"order_id": [order_id], "customer_id": [customer_id],
+                         "ordered_at": [pd.Timestamp("2031-01-01")], "net_revenue": [20.0], "status": ["paid"],
+                         "currency": ["USD"]})
+
+
+def test_only_the_declared_cut_columns_of_a_compared_entry_read_the_dataset_facts():
+    """customer_summary is compared on its cut columns only (update.py): with every dataset-wide fact moved
+    (as of a year later, other recency and VIP cuts), every other column of every row stays the same."""
+    store = _demo_store()
+    cur = store.cursor()
+    for entry in derived.BUILD:
+        if entry.maintained != "compared":
+            continue
+        moved = ("SELECT * REPLACE (as_of + INTERVAL 400 DAY AS as_of, at_risk_days + 7 AS at_risk_days, "
+                 "lapsed_days + 11 AS lapsed_days, vip_revenue * 0.5 AS vip_revenue) FROM main.dataset_facts")
+        sql = derived_update._with_inputs(read_sql(f"derived/{entry.name}"), {"dataset_facts": moved})
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE moved AS {sql}")
+        kept = [r[0] for r in cur.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = $name AND table_schema = 'main' "
+            "ORDER BY ordinal_position", {"name": entry.name}).fetchall() if r[0] not in entry.cut_columns]
+        columns = ", ".join(f'"{c}"' for c in kept)
+        differing = cur.execute(
+            f'SELECT count(*) FROM (SELECT {columns} FROM moved EXCEPT ALL SELECT {columns} FROM main."{entry.name}")'
+        ).fetchall()[0][0]
+        assert entry.cut_columns and differing == 0, entry.name
+        stages_moved = cur.execute(
+            f'SELECT count(*) FROM moved JOIN main."{entry.name}" AS s USING (customer_id) '
+            f"WHERE moved.lifecycle_stage <> s.lifecycle_stage").fetchall()[0][0]
+        assert stages_moved > 0  # the moved facts do reach the cut columns
+    store.close()
+
+
+def test_a_weekly_load_leaves_the_stored_views_to_after_its_commit_and_readers_compute_them_meanwhile(monkeypatch):
+    store = _demo_store()
+    built_in_write = []
+    update = derived_update.update_derived
+
+    def recording(store_, cur, change, entries, order, tables, build_entry):
+        def build(s, c, name):
+            built_in_write.append(name)
+            return build_entry(s, c, name)
+        return update(store_, cur, change, entries, order, tables, build)
+
+    monkeypatch.setattr(derived_update, "update_derived", recording)
+    window = dict(store.stored_view_params(rfm.STORED_WINDOW))
+    store.defer_refits = True  # as `ingest --defer-fits`: nothing runs after the commit
+    customer = store.cursor().execute("SELECT min(customer_id) FROM customers").fetchall()[0][0]
+    store.load_frame("orders", _late_order("late-1", customer))
+    assert not set(built_in_write) & set(derived.DEFERRED)
+    # Dropped in the write: a page asking for the default window runs the view's query instead.
+    for name in derived.STORED_VIEWS:
+        assert store.stored_view_params(name) is None, name
+    moved = {**window, **{k: v for k, v in store.cursor().execute(
+        "SELECT default_window_start AS start, default_window_end_exclusive AS end_exclusive FROM dataset_facts"
+    ).df().iloc[0].items()}}
+    assert moved != window
+    on_demand = store.query("rfm/window_customers", moved).sort_values("customer_id", ignore_index=True)
+    # After the commit they are built again (here as the `refit` command does), equal to a full rebuild.
+    from engagement.derived.refits import restore_now
+
+    assert restore_now(store, derived.restore_deferred)
+    assert store.stored_view_params(rfm.STORED_WINDOW) == moved
+    stored = store.cursor().execute(f"SELECT * FROM {rfm.STORED_WINDOW}").df()
+    pd.testing.assert_frame_equal(stored.sort_values("customer_id", ignore_index=True)[on_demand.columns],
+                                  on_demand, check_dtype=False)
+    kept = {name: store.cursor().execute(f'SELECT * FROM "{name}" ORDER BY ALL').fetchall()
+            for name in derived.DEFERRED}
+    store.refresh_derived()
+    for name in derived.DEFERRED:
+        assert store.cursor().execute(f'SELECT * FROM "{name}" ORDER BY ALL').fetchall() == kept[name], name
+    store.close()
+
+
+def test_cli_undo_can_defer_the_stored_views_and_fits_and_refit_builds_them(tmp_path, capsys):
+    import json
+
+    from engagement.cli import main
+
+    from engagement.intake.ingest import ingest_demo
+
+    db = tmp_path / "brand.duckdb"
+    store = open_workbench(db, read_only=False)
+    ingest_demo(store, customers=300, seed=7)  # one customer of 300 touched: updated, not rebuilt whole
+    customer = store.cursor().execute("SELECT min(customer_id) FROM customers").fetchall()[0][0]
+    load_id = store.load_frame("orders", _late_order("late-1", customer)).load_id
+    assert store.stored_view_params(rfm.STORED_WINDOW) is not None  # the library builds them after the commit
+    store.close()
+    assert main(["undo", str(load_id), "--defer-fits", "--db", str(db)]) == 0
+    store = open_workbench(db, read_only=True)
+    assert all(store.stored_view_params(name) is None for name in derived.STORED_VIEWS)
+    store.close()
+    capsys.readouterr()
+    assert main(["refit", "--db", str(db)]) == 0
+    assert json.loads(capsys.readouterr().out) == {"refitted": True}
+    store = open_workbench(db, read_only=True)
+    assert all(store.stored_view_params(name) is not None for name in derived.STORED_VIEWS)
+    store.close()
