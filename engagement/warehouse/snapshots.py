@@ -12,7 +12,8 @@ copies are kept: a reader that opened an older one keeps reading it (a removed f
 Readers (a read-only app instance, ``report`` commands, scheduled jobs) open the latest snapshot read-only
 and say which load it reflects (:meth:`SnapshotInfo.describe`). The snapshot folder sits beside the
 database file; the store's sandbox allows that folder (and only it besides ``data/``) for a writable database
-wherever it is (``sandbox.harden``), since DuckDB writes the copy itself (ATTACH + COPY FROM DATABASE).
+wherever it is (``sandbox.harden``), since DuckDB writes the table-by-table copy itself (ATTACH + COPY FROM
+DATABASE).
 
 Cost, measured on 2 shared, busy cores (load average 25): on the 5M-order / 500k-customer benchmark database
 (670 MB), ``COPY FROM DATABASE`` took 55-66 s (22 s of CPU: every table compressed again), the file copy about
