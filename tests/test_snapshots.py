@@ -268,3 +268,50 @@ def test_a_rebuild_at_open_publishes_a_fresh_snapshot_at_the_same_load(writable_
         assert snapshots.latest(writable_copy).path == after.path
     finally:
         again.close()
+
+
+def _table_counts(cur) -> dict[str, int]:
+    return {name: cur.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0]
+            for (name,) in cur.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()}
+
+
+def test_publish_copies_the_checkpointed_file_not_table_by_table(writable_copy, monkeypatch):
+    """The snapshot is the database file copied after a checkpoint (about 1 s at 5M orders, where COPY FROM
+    DATABASE took a minute): the table-by-table copy is not used, and the copy holds the load just committed."""
+    store = open_workbench(writable_copy, read_only=False)
+    customer, day = _first_customer_and_last_day(store)
+    result = ingest_bytes(store, "orders", _orders_csv(customer, day, 3, "FILE"), "file.csv", actor=ANA)
+    assert result.status == "loaded", result.message
+
+    def refused(*args):
+        raise AssertionError("copied table by table")
+
+    monkeypatch.setattr(snapshots, "_copy_tables", refused)
+    info = snapshots.publish(store)
+    expected = _table_counts(store.cursor())
+    # The writer still holds the file: the copy must not release DuckDB's lock (a POSIX lock is released when
+    # the process closes any descriptor of the file).
+    other = subprocess.run([sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1], read_only=True)",
+                            str(writable_copy)], capture_output=True, text=True)
+    store.close()
+    assert other.returncode != 0 and "lock" in other.stderr.lower(), other.stderr[-500:]
+    assert info.load_id == result.summary.load_id
+    with duckdb.connect(str(info.path), read_only=True) as copy:
+        assert _table_counts(copy) == expected
+        assert copy.execute("SELECT count(*) FROM orders WHERE order_id LIKE '#FILE-%'").fetchall() == [(3,)]
+
+
+def test_publish_copies_table_by_table_while_a_write_holds_the_lock(writable_copy, monkeypatch):
+    """A write in progress (the store's write lock held) is waited for only so long: then the file copy gives
+    up, leaves nothing behind, and the snapshot is copied table by table, as of the last commit."""
+    monkeypatch.setattr(snapshots, "LOCK_WAIT_SECONDS", 0.1)
+    store = open_workbench(writable_copy, read_only=False)
+    try:
+        expected = _table_counts(store.cursor())
+        with store._write_lock:
+            info = snapshots.publish(store)
+        assert sorted(p.name for p in info.path.parent.iterdir() if p.name.startswith(".incoming")) == []
+    finally:
+        store.close()
+    with duckdb.connect(str(info.path), read_only=True) as copy:
+        assert _table_counts(copy) == expected

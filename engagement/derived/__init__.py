@@ -82,7 +82,7 @@ BUILD: tuple[Derived, ...] = (
     Derived("dataset_facts", ("customer_facts", "events", "order_facts", "orders", "surveys")),
     Derived("customer_summary", ("customer_facts", "dataset_facts"), maintained="compared",
             cut_columns=("lifecycle_stage",)),
-    Derived("customer_months", ("customer_summary", "order_facts"), maintained="customers"),
+    Derived("customer_months", ("order_facts",), maintained="customers"),
     Derived("purchases", ("customer_summary", "order_facts"), maintained="customers"),
     Derived("purchase_days", ("orders", "purchases"), maintained="sums",
             measures=("orders", "revenue", "revenue_squared", "returning_revenue", "repeat_orders")),

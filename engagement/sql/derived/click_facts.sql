@@ -19,6 +19,7 @@ timeline as (
     select customer_id, clicked_at as happened_at, 0 as is_purchase, event_id from clicks
     union all
     select customer_id, ordered_at, 1, null from order_facts
+    where customer_id in (select customer_id from clicks)  -- only the customers who clicked
 ),
 
 next_purchases as (

@@ -21,9 +21,14 @@ with purchase_totals as (
 ),
 
 activity_first_seen as (
+    -- An order is a purchase (order_facts, already grouped above) or not (refunded, cancelled, no status): only
+    -- the latter are grouped again here, not every order.
     select customer_id, min(first_at) as first_seen_at
     from (
-        select customer_id, min(ordered_at) as first_at from orders where customer_id is not null group by all
+        select customer_id, first_order_at as first_at from purchase_totals
+        union all
+        select customer_id, min(ordered_at) from orders
+        where customer_id is not null and (status in ('refunded', 'cancelled') or status is null) group by all
         union all
         select customer_id, min(occurred_at) from events group by all
         union all

@@ -13,6 +13,7 @@ with customer_purchases as (
         list(struct_pack(ordered_at := ordered_at, net_revenue := net_revenue) order by ordered_at, order_id)
             as purchases
     from order_facts
+    where customer_id in (select customer_id from surveys)  -- only the customers who answered a survey
     group by customer_id
 ),
 
