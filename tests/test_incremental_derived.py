@@ -79,7 +79,11 @@ def _small_file(rng: random.Random, store, kind: str, step: int) -> pd.DataFrame
         return pd.Timestamp(start) + pd.Timedelta(seconds=int(seconds))
 
     def stored_key(column: str) -> list[str]:
-        return [r[0] for r in cur.execute(f'SELECT "{column}" FROM "{kind}" USING SAMPLE 3 ROWS').fetchall()]
+        # Seeded from the test's generator (and ordered first: a sample reads rows in storage order), so a
+        # failing step can be replayed.
+        return [r[0] for r in cur.execute(
+            f'SELECT "{column}" FROM (SELECT "{column}" FROM "{kind}" ORDER BY 1) '
+            f'USING SAMPLE reservoir(3 ROWS) REPEATABLE ({rng.randrange(1_000_000)})').fetchall()]
 
     n = rng.randint(1, 6)
     if kind == "orders":
