@@ -97,7 +97,7 @@ if section == SECTIONS[1]:
                        help="Probability that a customer has not silently churned, given their purchase history.")
         cols[2].metric(f"Expected purchases, {clv.horizon_days:,} d", f"{clv.expected_purchases:,.0f}", border=True,
                        help="Sum over customers of E[purchase days in the horizon | history] (FHL 2005, eq. 10).")
-        cols[3].metric(f"Predicted revenue, {clv.horizon_days:,} d", f"${clv.predicted_revenue:,.0f}", border=True,
+        cols[3].metric(f"Predicted revenue, {clv.horizon_days:,} d", metrics.money(clv.predicted_revenue, 0), border=True,
                        help="Expected purchases × Gamma-Gamma expected purchase value, per customer, summed.")
         ui.chart(charts.forecast_bands_chart(clv), n=f"n = {clv.customers:,} customers", key="clv-bands")
         st.caption(ui.plain(metrics.metric("average_probability_alive").relates_to))

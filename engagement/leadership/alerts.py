@@ -25,6 +25,7 @@ from engagement import metrics
 from engagement.leadership.summary import (
     COMPARISONS, COMPUTED_METRICS, LeadershipSummary, leadership_summary, period_filters,
 )
+from engagement.value.currency import order_currencies
 from engagement.warehouse import audit
 from engagement.warehouse.access import Actor
 from engagement.warehouse.store import Store
@@ -231,7 +232,8 @@ def after_load(store: Store) -> None:
         if not store.has_table("alert_rules") or not store.cursor().execute(
                 "SELECT count(*) FROM alert_rules").fetchall()[0][0]:
             return
-        record(store, evaluate_all(store), notify="new")
+        with metrics.use_currency(order_currencies(store)):  # messages and e-mails name amounts
+            record(store, evaluate_all(store), notify="new")
     except Exception as exc:  # noqa: BLE001 (see docstring)
         _LOG.warning("evaluating alert rules after a commit failed: %s: %s", type(exc).__name__, exc)
 

@@ -159,3 +159,4 @@ def synced_multichoice(label: str, options: Sequence[Any], key: str, default: Se
     _remember(key, value)
     st.query_params[key] = ",".join(map(str, value))
     return value
+

@@ -74,6 +74,9 @@ def chart(figure: Any, *, n: str, key: str, container: Any = None, settings: str
     from engagement.charts.export import (EXPORT_LABELS, FORMATS, ChartStamp, chart_title, describe_filters,
                                           export_chart, file_stem)
 
+    from engagement.charts.currency import in_orders_currency
+
+    figure = in_orders_currency(figure)  # (shown and exported alike)
     place = container if container is not None else st
     place.altair_chart(figure, width="stretch")
     filters = st.session_state.get("filters")

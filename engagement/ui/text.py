@@ -9,6 +9,8 @@ import math
 import re
 from typing import Any
 
+from engagement.metrics import money
+
 
 # CommonMark lets a backslash escape any ASCII punctuation, and Streamlit's renderer (markdown, widget
 # labels, metric labels, expander titles, radio options) honours it. Escaping the characters that open
@@ -60,7 +62,7 @@ def format_value(value: float, unit: str) -> str:
     if unit == "share":
         return f"{value:.1%}"
     if unit == "money":
-        return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
+        return money(value)
     if unit == "days":  # a tenth of a day matters when the typical gap is a week
         return f"{value:,.1f} days" if abs(value) < 100 else f"{value:,.0f} days"
     if unit == "score":

@@ -1,0 +1,23 @@
+"""Charts write money in the orders' currency: the ``$`` of a d3 format ("$,.2f") is the locale's currency."""
+
+from __future__ import annotations
+
+import altair as alt
+
+from engagement import metrics
+
+
+def in_orders_currency(figure: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """``figure`` with Vega-Lite's number locale set to the current currency (``metrics.set_currency``); the
+    chart's other configuration is kept (``configure(locale=...)`` would replace it).
+
+    >>> import pandas as pd
+    >>> chart = alt.Chart(pd.DataFrame({"x": [1.5]})).mark_bar().encode(x=alt.X("x:Q", axis=alt.Axis(format="$.2f")))
+    >>> with metrics.use_currency(["EUR"]): in_orders_currency(chart).to_dict()["config"]["locale"]["number"]["currency"]
+    ['€', '']
+    """
+    shown = figure.copy(deep=False)
+    config = alt.Config() if shown.config is alt.Undefined else shown.config.copy(deep=True)
+    config.locale = alt.Locale(number=metrics.d3_currency_locale())
+    shown.config = config
+    return shown
