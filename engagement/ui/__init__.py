@@ -19,7 +19,7 @@ from engagement.ui.experiment_forms import (experiment_list_and_metadata, experi
                                             revenue_relation_caption)
 from engagement.ui.layout import phone_first, phone_layout, phone_only, wide_only
 from engagement.ui.leadership import headline, how_computed, leadership_settings, summary_cards, triggered_alerts
-from engagement.ui.links import (LINK_NOTICE, from_query, link_notice, synced_choice, synced_multichoice,
+from engagement.ui.links import (LINK_NOTICE, from_query, link_notice, page_alias, synced_choice, synced_multichoice,
                                  synced_number, synced_text)
 from engagement.ui.output import (chart, download_csv, download_csv_on_click, notebook_download, show_sql, table,
                                   table_config, title_with_fit_status, view_exports, view_recipe)
@@ -37,7 +37,7 @@ __all__ = [
     "current_filters", "data_version", "demo_banner", "download_csv", "download_csv_on_click",
     "experiment_list_and_metadata", "experiment_metadata_form", "format_value", "from_query", "get_store",
     "has_access", "headline", "how_computed", "leadership_settings", "link_notice", "money_in_orders_currency",
-    "notebook_download", "phone_first", "phone_layout", "phone_only", "plain", "require_access",
+    "notebook_download", "page_alias", "phone_first", "phone_layout", "phone_only", "plain", "require_access",
     "require_app_shell", "revenue_relation_caption", "rounds_to_zero", "show_ingest_result", "show_sql",
     "shown_database", "sidebar_annotations", "sidebar_database", "sidebar_filters", "sidebar_identity",
     "summary_cards", "synced_choice", "synced_multichoice", "synced_number", "synced_text", "table", "table_config",
