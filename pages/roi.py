@@ -77,7 +77,7 @@ def show_holdout(h) -> None:
     st.caption("A holdout is measured over the experiment's own dates: the sidebar date range does not apply, the "
                "acquisition-channel filter does (lifecycle stage is left out: it is measured after assignment).")
     ui.table(arms, width="content", column_config={
-        f"revenue per customer, {h.outcome_days} days": st.column_config.NumberColumn(format="dollar")})
+        f"revenue per customer, {h.outcome_days} days": st.column_config.NumberColumn(format=ui.money_format())})
     named = metrics.metric("incremental_revenue_per_customer")
     st.markdown(f"{ui.plain(named.label)}: **{metrics.format_value(named.key, d.difference)}** (95 % Welch CI "
                 f"{ui.format_value(d.ci_low, 'money')} to {ui.format_value(d.ci_high, 'money')}), times "

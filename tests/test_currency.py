@@ -69,3 +69,15 @@ def test_an_eur_shops_overview_shows_euros(tmp_path, monkeypatch):
         assert not [m.value for m in at.metric if "$" in str(m.value)]
     finally:
         ui.get_store.clear()
+
+
+def test_no_page_uses_streamlits_dollar_preset():
+    """NumberColumn(format="dollar") writes $ whatever the orders' currency: pages use ui.money_format()."""
+    from pathlib import Path
+
+    pages = sorted((Path(__file__).resolve().parents[1] / "pages").glob("*.py"))
+    assert [p.name for p in pages if '"dollar"' in p.read_text(encoding="utf-8")] == []
+    with metrics.use_currency(["EUR"]):
+        from engagement.ui.text import money_format
+
+        assert money_format() == "€%,.2f"

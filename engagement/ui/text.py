@@ -9,7 +9,7 @@ import math
 import re
 from typing import Any
 
-from engagement.metrics import money
+from engagement.metrics import money, printf_currency
 
 
 # CommonMark lets a backslash escape any ASCII punctuation, and Streamlit's renderer (markdown, widget
@@ -68,3 +68,10 @@ def format_value(value: float, unit: str) -> str:
     if unit == "score":
         return f"{value:+.0f}"
     return f"{value:,.2f}"
+
+
+def money_format(decimals: int = 2) -> str:
+    """A table column's printf format for amounts in the orders' currency (Streamlit's "dollar" preset says $
+    whatever the currency): ``st.column_config.NumberColumn(format=ui.money_format())``."""
+    prefix, suffix = printf_currency()
+    return f"{prefix}%,.{decimals}f{suffix}"
