@@ -81,3 +81,24 @@ def test_no_page_uses_streamlits_dollar_preset():
         from engagement.ui.text import money_format
 
         assert money_format() == "€%,.2f"
+
+
+def test_a_cli_command_shows_amounts_in_the_databases_currency(tmp_path):
+    """``open_store`` (every CLI command's database) sets the currency for the command (run here in a copied
+    context, so this test's own context keeps dollars)."""
+    import argparse
+    import contextvars
+
+    from engagement.commands.common import close_opened_stores, open_store
+
+    path = tmp_path / "eur.duckdb"
+    _store_in(path, ["EUR"] * 6).close()
+
+    def command() -> str:
+        open_store(argparse.Namespace(db=str(path), demo=False))
+        try:
+            return metrics.money(38.47)
+        finally:
+            close_opened_stores()
+
+    assert contextvars.copy_context().run(command) == "€38.47"
