@@ -102,3 +102,18 @@ def test_a_cli_command_shows_amounts_in_the_databases_currency(tmp_path):
             close_opened_stores()
 
     assert contextvars.copy_context().run(command) == "€38.47"
+
+
+def test_an_exported_chart_writes_the_currency_the_page_showed():
+    """The export (stamped: the chart inside a vertical concatenation) takes the page's locale with it: it runs
+    outside the page's run, and Altair refuses a configured chart inside a concatenation."""
+    from engagement.charts.export import ChartStamp, export_chart
+
+    frame = pd.DataFrame({"month": pd.to_datetime(["2025-01-01", "2025-02-01"]), "average_order_value": [38.47, 40.0],
+                          "order_value_sd": [1.0, 1.0], "orders": [10, 10], "ci_low": [37.0, 38.0],
+                          "ci_high": [40.0, 41.0]})
+    with metrics.use_currency(["EUR"]):
+        figure, locale = aov_trend_chart(frame), metrics.d3_currency_locale()
+        in_orders_currency(figure)  # what the page draws leaves the figure itself unconfigured
+    svg = export_chart(figure, ChartStamp("Jan 2025", "all", "n = 20 orders", ""), "svg", locale).decode("utf-8")
+    assert "€" in svg and "$" not in svg
