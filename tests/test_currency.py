@@ -117,3 +117,22 @@ def test_an_exported_chart_writes_the_currency_the_page_showed():
         in_orders_currency(figure)  # what the page draws leaves the figure itself unconfigured
     svg = export_chart(figure, ChartStamp("Jan 2025", "all", "n = 20 orders", ""), "svg", locale).decode("utf-8")
     assert "€" in svg and "$" not in svg
+
+
+def test_the_digests_revenue_chart_is_drawn_in_the_currency(monkeypatch):
+    """The digest's PNGs (``chart_png``) take the command's currency, as its text does."""
+    import json
+
+    import vl_convert
+
+    from engagement.charts import monthly_revenue_chart
+    from engagement.charts.summary import chart_png
+
+    seen, real = {}, vl_convert.vegalite_to_png
+    monkeypatch.setattr(vl_convert, "vegalite_to_png",
+                        lambda spec, **kw: seen.setdefault("spec", spec) and real(spec, **kw))
+    months = pd.date_range("2025-11-01", "2026-01-01", freq="MS")
+    chart = monthly_revenue_chart(pd.DataFrame({"month": months, "revenue": [1.0, 2.0, 3.0], "orders": [1, 2, 3]}))
+    with metrics.use_currency(["GBP"]):
+        assert chart_png(chart)[:4] == b"\x89PNG"
+    assert json.loads(seen["spec"])["config"]["locale"]["number"]["currency"] == ["£", ""]

@@ -15,7 +15,8 @@ def in_orders_currency(figure: alt.TopLevelMixin, number_locale: dict | None = N
 
     >>> import pandas as pd
     >>> chart = alt.Chart(pd.DataFrame({"x": [1.5]})).mark_bar().encode(x=alt.X("x:Q", axis=alt.Axis(format="$.2f")))
-    >>> with metrics.use_currency(["EUR"]): in_orders_currency(chart).to_dict()["config"]["locale"]["number"]["currency"]
+    >>> with metrics.use_currency(["EUR"]): shown = in_orders_currency(chart).to_dict()
+    >>> shown["config"]["locale"]["number"]["currency"]
     ['€', '']
     """
     shown = figure.copy(deep=False)
