@@ -165,8 +165,10 @@ def test_in_the_app_the_evaluation_and_its_email_run_off_the_loading_thread(stor
     rule = alerts.add_rule(store, "nps", "below", -50, email="cx@example.com")
     alerts.wait_for_alerts(store)
     load = store.load_frame("surveys", _detractors(["r7", "r8", "r9"]))
+    # The models refit in the background too, and their commit evaluates again: wait for both before the store
+    # closes after the test.
+    wait_for_refits(store)
     alerts.wait_for_alerts(store)
-    wait_for_refits(store)  # (the models refit in the background too; the store closes after the test)
     assert len(sent_from) == 1 and sent_from[0] is not threading.current_thread()
     assert _events(store)[-1][:3] == (rule.rule_id, load.load_id, True) and _events(store)[-1][4] == "cx@example.com"
 
@@ -183,7 +185,7 @@ def test_a_failure_in_the_background_is_logged_and_the_load_stands(store, monkey
     alerts.wait_for_alerts(store)
     with caplog.at_level("WARNING", logger="engagement.leadership.alerts"):
         load = store.load_frame("surveys", _detractors(["r7", "r8", "r9"]))
+        wait_for_refits(store)
         alerts.wait_for_alerts(store)
-    wait_for_refits(store)
     assert load.load_id and store.table_counts()["surveys"] == 9  # committed, whatever the evaluation did
     assert any("RuntimeError: the relay hung up" in r.getMessage() for r in caplog.records)
