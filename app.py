@@ -11,7 +11,10 @@ pages = {
         # Leadership's page first; analysts' Overview stays the default (a read-only leadership link can name
         # /summary, and the Overview is where an analyst checks a load).
         st.Page("pages/summary.py", title="Summary", icon=":material/summarize:"),
-        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        # The default page is served at "/" (url_path "" here frees "overview" for the alias): /overview, which a
+        # person types by analogy with /cohorts, opens it too instead of "Page not found".
+        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True, url_path=""),
+        ui.page_alias("pages/overview.py", "overview"),
     ],
     "Retention": [
         st.Page("pages/cohorts.py", title="Cohorts", icon=":material/grid_on:"),
@@ -41,6 +44,7 @@ store = ui.get_store()
 ui.sidebar_identity(store)
 ui.sidebar_database()
 ui.phone_layout()
+ui.money_in_orders_currency(store)
 ui.demo_banner(store)
 ui.sidebar_filters(store)
 ui.sidebar_annotations(store)

@@ -15,16 +15,102 @@ stays at the bottom of the import graph.
 from __future__ import annotations
 
 import math
+import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Iterator, Sequence
 
-__all__ = ["Metric", "METRICS", "metric", "format_value", "format_change", "change_rounds_to_zero", "registry_table"]
+__all__ = ["Metric", "METRICS", "metric", "format_value", "format_change", "change_rounds_to_zero", "registry_table",
+           "CURRENCY_SYMBOLS", "set_currency", "use_currency", "currency_label", "money", "printf_currency",
+           "d3_currency_locale"]
+
+# ------------------------------------------------------------------ money in the brand's currency
+# Amounts are shown in the currency of the loaded orders (intake quarantines orders in any other currency than
+# the most common one, so a database normally holds one). A code whose symbol is unambiguous gets the symbol
+# ("€38.47"); any other code is written out ("CHF 38.47": "$" alone would not say which dollar). When the orders
+# hold several currencies anyway (a warehouse table, read as it is), no symbol may claim the sum: it shows
+# the codes it adds, unconverted ("38.47 EUR+USD").
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "KRW": "₩", "ILS": "₪",
+                    "NGN": "₦", "PHP": "₱", "VND": "₫", "UAH": "₴", "TRY": "₺"}
+# Set per Streamlit run (a session's script thread), per CLI command and per digest: a context variable, so two
+# sessions showing two databases in one process never see each other's currency.
+_CURRENCY: ContextVar[tuple[str, ...]] = ContextVar("engagement_currency", default=("USD",))
+
+
+def _codes(codes: Sequence[str]) -> tuple[str, ...]:
+    # A code comes from a file (intake does not check its form): letters only, so no markup reaches a page.
+    cleaned = (re.sub(r"[^A-Z]", "", str(code).upper())[:8] for code in codes if code is not None)
+    return tuple(dict.fromkeys(code for code in cleaned if code)) or ("USD",)
+
+
+def set_currency(codes: Sequence[str]) -> None:
+    """Show money in ``codes`` (the loaded orders' currencies, most orders first) from here on in this context;
+    no codes (no orders yet) keeps dollars."""
+    _CURRENCY.set(_codes(codes))
+
+
+@contextmanager
+def use_currency(codes: Sequence[str]) -> Iterator[None]:
+    """:func:`set_currency` for a block (the digest, a test), restored after it."""
+    token = _CURRENCY.set(_codes(codes))
+    try:
+        yield
+    finally:
+        _CURRENCY.reset(token)
+
+
+def _affixes() -> tuple[str, str]:
+    """(prefix, suffix) written around an amount in the current currency."""
+    codes = _CURRENCY.get()
+    if len(codes) > 1:
+        return "", " " + "+".join(sorted(codes))
+    return (CURRENCY_SYMBOLS[codes[0]], "") if codes[0] in CURRENCY_SYMBOLS else (codes[0] + " ", "")
+
+
+def currency_label() -> str:
+    """The currency as a unit in a title: "$", "€", "CHF" or "EUR+USD".
+
+    >>> with use_currency(["EUR"]): currency_label()
+    '€'
+    """
+    prefix, suffix = _affixes()
+    return (prefix or suffix).strip()
+
+
+def money(value: float, decimals: int = 2, signed: bool = False) -> str:
+    """An amount in the current currency, the sign before the symbol.
+
+    >>> money(-1234.5)
+    '-$1,234.50'
+    >>> with use_currency(["EUR"]): money(38.47)
+    '€38.47'
+    >>> with use_currency(["CHF"]): money(2.5, signed=True)
+    '+CHF 2.50'
+    >>> with use_currency(["USD", "EUR"]): money(38.47)
+    '38.47 EUR+USD'
+    """
+    prefix, suffix = _affixes()
+    sign = "-" if round(value, decimals) < 0 else ("+" if signed else "")
+    return f"{sign}{prefix}{abs(value):,.{decimals}f}{suffix}"
+
+
+def printf_currency() -> tuple[str, str]:
+    """(prefix, suffix) around a printf number format (a table column): "%" doubled."""
+    return tuple(part.replace("%", "%%") for part in _affixes())  # type: ignore[return-value]
+
+
+def d3_currency_locale() -> dict[str, object]:
+    """Vega-Lite's number locale whose ``$`` in a d3 format ("$,.2f") writes the current currency."""
+    prefix, suffix = _affixes()
+    return {"decimal": ".", "thousands": ",", "grouping": [3], "currency": [prefix, suffix]}
 
 
 @dataclass(frozen=True)
 class Metric:
     """One metric's definition.
 
-    ``unit`` is "share" (a fraction, shown as %), "money" (dollars), "days" or "score" (a -100..+100 index).
+    ``unit`` is "share" (a fraction, shown as %), "money" (in the orders' currency: :func:`money`), "days" or "score" (a -100..+100 index).
     ``decimals`` is the rounding of the value as shown; a change of a share or a score is shown in points
     (``change_decimals`` of them), a change of money or days in the metric's own unit.
     """
@@ -136,7 +222,7 @@ def format_value(key: str, value: float | None) -> str:
     if m.unit == "share":
         return f"{value * 100:.{d}f}%"
     if m.unit == "money":
-        return f"-${-value:,.{d}f}" if round(value, d) < 0 else f"${abs(value) if round(value, d) == 0 else value:,.{d}f}"
+        return money(value, d)
     if m.unit == "days":  # a tenth of a day matters when the typical gap is a week, not when it is a season
         return f"{value:,.{d}f} days" if abs(value) < 100 else f"{value:,.0f} days"
     if m.unit == "score":
@@ -154,7 +240,7 @@ def format_change(key: str, change: float | None) -> str:
     if round(scaled, d) == 0:
         scaled = 0.0  # never "-0.0"
     if m.unit == "money":
-        return f"{'-' if scaled < 0 else '+'}${abs(scaled):,.{d}f}"
+        return money(scaled, d, signed=True)
     if m.unit == "days":
         return f"{scaled:+,.{d}f} days"
     return f"{scaled:+.{d}f} {m.change_unit}"

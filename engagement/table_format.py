@@ -97,7 +97,8 @@ def _printf(unit: str, column: str) -> tuple[str | None, float]:
     if unit == "percent":
         return "%.1f%%", 1.0
     if unit == "money":
-        return f"$%,.{2 if decimals is None else decimals}f", 1.0
+        prefix, suffix = metrics.printf_currency()
+        return f"{prefix}%,.{2 if decimals is None else decimals}f{suffix}", 1.0
     if unit == "days":
         return "%,.1f", 1.0
     if unit == "score":  # NPS is signed in the registry ("+37")

@@ -29,7 +29,8 @@ def open_workbench(path: str | Path | None = None, read_only: bool | None = None
     store = Store.open(path, read_only=read_only, readable=readable, derived=DERIVED_BUILD)
     if not store.read_only:
         # Alert rules are evaluated after every committed load or undo, before a snapshot publisher (added later
-        # by the app or the CLI) copies the database, so snapshots carry the evaluation too.
+        # by the app or the CLI) copies the database, so snapshots carry the evaluation too; in the app, in the
+        # background (the evaluation publishes again when it logged something: leadership/alerts.py).
         store.after_commit.append(alerts.after_load)
     if not store.read_only and not store.derived_are_current():
         store.refresh_derived()

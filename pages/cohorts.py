@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from engagement import ui
+from engagement import metrics, ui
 from engagement.notebook.export import LibraryCall
 from engagement.charts import cohorts as cohort_charts
 from engagement.retention.cohorts import GRAINS, METRICS, SPLITS, cohort_records, matrix_table, retention_matrix
@@ -64,7 +64,7 @@ else:
                   "old enough to have completed it")
 
     table = matrix_table(matrix, metric, split_value)
-    fmt = "%.1f%%" if unit == "share" else "$%.2f"
+    fmt = "%.1f%%" if unit == "share" else "%s%%.2f%s" % metrics.printf_currency()
     shown_table = table.copy()
     if unit == "share":
         period_columns = [col for col in shown_table.columns if col.startswith(grain)]

@@ -124,7 +124,7 @@ else:
                  column_config={"opens_activity": st.column_config.NumberColumn("Opens (activity only)"),
                                 **{c: st.column_config.NumberColumn(format="percent") for c in (
                                     "click_rate", "conversion_rate", "conversion_rate_ci_low", "conversion_rate_ci_high")},
-                                "revenue_after_click": st.column_config.NumberColumn(format="dollar")})
+                                "revenue_after_click": st.column_config.NumberColumn(format=ui.money_format())})
     st.caption("Click rate = recipients who clicked / recipients (Wilson 95 % CI). Conversion = clicks followed by "
                f"a purchase within {conversion_days:,} days / clicks. Opens are shown for reference and never rank a channel.")
     ui.download_csv(channels, "channel_engagement.csv")

@@ -12,7 +12,7 @@ st.markdown("How each number on these pages is defined and how its uncertainty i
             "definitions are printed by the command line and kept in `docs/metrics.md`; they all come from one "
             "registry (`engagement/metrics.py`), so they cannot drift apart.")
 
-UNITS = {"share": "a share (%)", "money": "money ($)", "days": "days", "score": "a score from -100 to +100",
+UNITS = {"share": "a share (%)", "money": "money (in the orders' currency)", "days": "days", "score": "a score from -100 to +100",
          "p": "a p-value"}
 # One block per metric, not a table: a table cuts long definitions off at the column's width.
 for m in metrics.METRICS.values():

@@ -158,7 +158,7 @@ else:  # Close the loop
         st.info(f"No {ui.plain(bottom)} in this period and selection.")
     else:
         ui.table(answers, column_config={
-            "lifetime_revenue": st.column_config.NumberColumn("lifetime revenue", format="dollar"),
+            "lifetime_revenue": st.column_config.NumberColumn("lifetime revenue", format=ui.money_format()),
             "has_purchased_since": st.column_config.CheckboxColumn("purchased since"),
         })
         ui.download_csv(answers, f"recent_{bottom}.csv", label=f"Download {bottom} (CSV)", key="nps_loop_csv")

@@ -43,11 +43,11 @@ if section == SECTIONS[0]:
         ui.table(table, column_config={
             "label": "Segment", "definition": "Definition", "customers": "Customers",
             "customer_share": st.column_config.NumberColumn("Customers %", format="percent"),
-            "revenue": st.column_config.NumberColumn("Revenue", format="dollar"),
+            "revenue": st.column_config.NumberColumn("Revenue", format=ui.money_format()),
             "revenue_share": st.column_config.NumberColumn("Revenue %", format="percent"),
-            "revenue_per_customer": st.column_config.NumberColumn("Revenue / customer", format="dollar"),
-            "revenue_per_customer_ci_low": st.column_config.NumberColumn("95% CI low", format="dollar"),
-            "revenue_per_customer_ci_high": st.column_config.NumberColumn("95% CI high", format="dollar"),
+            "revenue_per_customer": st.column_config.NumberColumn("Revenue / customer", format=ui.money_format()),
+            "revenue_per_customer_ci_low": st.column_config.NumberColumn("95% CI low", format=ui.money_format()),
+            "revenue_per_customer_ci_high": st.column_config.NumberColumn("95% CI high", format=ui.money_format()),
             "average_recency_days": st.column_config.NumberColumn("Avg days since order", format="%.0f"),
             "average_orders": st.column_config.NumberColumn("Avg orders", format="%.2f"),
         })
@@ -97,7 +97,7 @@ if section == SECTIONS[1]:
                        help="Probability that a customer has not silently churned, given their purchase history.")
         cols[2].metric(f"Expected purchases, {clv.horizon_days:,} d", f"{clv.expected_purchases:,.0f}", border=True,
                        help="Sum over customers of E[purchase days in the horizon | history] (FHL 2005, eq. 10).")
-        cols[3].metric(f"Predicted revenue, {clv.horizon_days:,} d", f"${clv.predicted_revenue:,.0f}", border=True,
+        cols[3].metric(f"Predicted revenue, {clv.horizon_days:,} d", metrics.money(clv.predicted_revenue, 0), border=True,
                        help="Expected purchases × Gamma-Gamma expected purchase value, per customer, summed.")
         ui.chart(charts.forecast_bands_chart(clv), n=f"n = {clv.customers:,} customers", key="clv-bands")
         st.caption(ui.plain(metrics.metric("average_probability_alive").relates_to))
@@ -113,11 +113,11 @@ if section == SECTIONS[1]:
         number = st.column_config.NumberColumn
         ui.table(clv.top_customers, column_config={
             "frequency": number("Repeat purchases"), "recency": number(f"Recency ({unit}s)", format="%.1f"),
-            "T": number(f"Age ({unit}s)", format="%.1f"), "monetary_value": number("Avg repeat value", format="dollar"),
+            "T": number(f"Age ({unit}s)", format="%.1f"), "monetary_value": number("Avg repeat value", format=ui.money_format()),
             "probability_alive": number("P(alive)", format="percent"),
             "expected_purchases": number("Expected purchases", format="%.2f"),
-            "expected_purchase_value": number("Expected value / purchase", format="dollar"),
-            "predicted_revenue": number(f"Predicted revenue ({clv.horizon_days} d)", format="dollar"),
+            "expected_purchase_value": number("Expected value / purchase", format=ui.money_format()),
+            "predicted_revenue": number(f"Predicted revenue ({clv.horizon_days} d)", format=ui.money_format()),
         })
         ui.download_csv(clv.top_customers, "clv_top_customers.csv", key="rfm_clv_top_csv")
 
@@ -192,7 +192,7 @@ if section == SECTIONS[3]:
         ui.table(churn.at_risk_customers, column_config={
             "churn_risk": st.column_config.NumberColumn("Churn risk", format="percent"),
             "recency_days": st.column_config.NumberColumn("Days since last order", format="%.0f"),
-            "revenue": st.column_config.NumberColumn("Lifetime revenue", format="dollar")})
+            "revenue": st.column_config.NumberColumn("Lifetime revenue", format=ui.money_format())})
         ui.download_csv(churn.at_risk_customers, "churn_at_risk_customers.csv", key="rfm_clv_churn_csv")
         ui.view_exports(ui.view_recipe("Churn risk", LibraryCall.of(
             fit_churn_model, int(horizon), filters.channels, filters.segments, result_name="churn",

@@ -51,7 +51,7 @@ with c3:
     cost_source = ui.synced_choice("Programme cost", ["loaded program_costs", "typed in"], key="roi_cost_source")
     programme, typed_cost = None, None
     if cost_source == "typed in":
-        typed_cost = ui.synced_number("Cost for the measured period ($)", key="roi_cost", default=10_000.0,
+        typed_cost = ui.synced_number(ui.plain(f"Cost for the measured period ({metrics.currency_label()})"), key="roi_cost", default=10_000.0,
                                       min_value=1.0, step=500.0)
     else:
         loaded = list(ui.view_data(programmes))
@@ -77,7 +77,7 @@ def show_holdout(h) -> None:
     st.caption("A holdout is measured over the experiment's own dates: the sidebar date range does not apply, the "
                "acquisition-channel filter does (lifecycle stage is left out: it is measured after assignment).")
     ui.table(arms, width="content", column_config={
-        f"revenue per customer, {h.outcome_days} days": st.column_config.NumberColumn(format="dollar")})
+        f"revenue per customer, {h.outcome_days} days": st.column_config.NumberColumn(format=ui.money_format())})
     named = metrics.metric("incremental_revenue_per_customer")
     st.markdown(f"{ui.plain(named.label)}: **{metrics.format_value(named.key, d.difference)}** (95 % Welch CI "
                 f"{ui.format_value(d.ci_low, 'money')} to {ui.format_value(d.ci_high, 'money')}), times "

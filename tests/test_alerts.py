@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from engagement.cli import main
+from engagement.derived.refits import wait_for_refits
 from engagement.leadership import alerts
 from engagement.leadership.summary import Change, leadership_summary, period_filters
 from engagement.warehouse.access import Actor, WriteRefused
@@ -143,3 +144,48 @@ def test_smtp_settings_come_from_the_environment_and_never_send_a_password_in_cl
     with pytest.raises(MailError, match="must be numbers"):
         settings_from_env({"ENGAGEMENT_SMTP_HOST": "h", "ENGAGEMENT_SMTP_PORT": "twenty-five"})
     assert settings_from_env({"ENGAGEMENT_SMTP_HOST": "h"}).port == 25
+
+
+def _detractors(ids):
+    return pd.DataFrame({"response_id": ids, "customer_id": ["A", "B", "D"],
+                         "responded_at": pd.to_datetime(["2025-03-01", "2025-03-02", "2025-03-03"]),
+                         "kind": ["nps"] * 3, "score": [0, 2, 5]})
+
+
+def test_in_the_app_the_evaluation_and_its_email_run_off_the_loading_thread(store, monkeypatch):
+    """The app's stores work after a commit in the background (``refit_in_background``): the load returns with
+    its data in, and the rule is evaluated and e-mailed on another thread (the same NPS case as above)."""
+    import threading
+
+    from engagement.leadership import mail
+
+    sent_from = []
+    monkeypatch.setattr(mail, "send", lambda to, subject, body: sent_from.append(threading.current_thread()))
+    store.refit_in_background = True
+    rule = alerts.add_rule(store, "nps", "below", -50, email="cx@example.com")
+    alerts.wait_for_alerts(store)
+    load = store.load_frame("surveys", _detractors(["r7", "r8", "r9"]))
+    # The models refit in the background too, and their commit evaluates again: wait for both before the store
+    # closes after the test.
+    wait_for_refits(store)
+    alerts.wait_for_alerts(store)
+    assert len(sent_from) == 1 and sent_from[0] is not threading.current_thread()
+    assert _events(store)[-1][:3] == (rule.rule_id, load.load_id, True) and _events(store)[-1][4] == "cx@example.com"
+
+
+def test_a_failure_in_the_background_is_logged_and_the_load_stands(store, monkeypatch, caplog):
+    from engagement.leadership import mail
+
+    def broken(to, subject, body):
+        raise RuntimeError("the relay hung up")
+
+    monkeypatch.setattr(mail, "send", broken)
+    store.refit_in_background = True
+    alerts.add_rule(store, "nps", "below", -50, email="cx@example.com")
+    alerts.wait_for_alerts(store)
+    with caplog.at_level("WARNING", logger="engagement.leadership.alerts"):
+        load = store.load_frame("surveys", _detractors(["r7", "r8", "r9"]))
+        wait_for_refits(store)
+        alerts.wait_for_alerts(store)
+    assert load.load_id and store.table_counts()["surveys"] == 9  # committed, whatever the evaluation did
+    assert any("RuntimeError: the relay hung up" in r.getMessage() for r in caplog.records)

@@ -65,6 +65,18 @@ def test_every_page_renders_its_chart(app_url, browser, name):
     page.close()
 
 
+def test_overview_opens_at_its_own_path_too(app_url, browser):
+    """/overview (as /cohorts names Cohorts) opens the Overview with the link's settings, not "Page not found"."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    page.goto(f"{app_url}/overview?start=2025-01-01")
+    wait_rendered(page)
+    assert page.get_by_text("Page not found").count() == 0
+    assert page.locator("h1").first.inner_text() == "Overview"
+    assert "start=2025-01-01" in page.url
+    _assert_no_error(page, "overview")
+    page.close()
+
+
 def test_overview_kpis_rendered(app_url, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1200})
     page.goto(app_url)

@@ -115,6 +115,37 @@ def test_text_from_data_is_text_in_every_format():
     assert "<script>alert(1)</script>" in pdf_text and "# Black *Friday*" in pdf_text
 
 
+def test_the_command_in_the_alerts_line_is_code_not_literal_backticks():
+    """Without alert rules the digest names the command that adds one: Markdown marks it with backticks, HTML
+    with <code>, the PDF in Courier; a reader of the HTML or the PDF sees no backtick."""
+    content = DigestContent("t", ["s"], ["h"], ["Metric"], [["x"]], [], [], [], [])
+    assert "(`python -m engagement alerts add`)" in render_markdown(content)
+    html_text = render_html(content)
+    assert "<code>python -m engagement alerts add</code>" in html_text and "`" not in html_text
+    pdf = PdfReader(io.BytesIO(render_pdf(content)))
+    pdf_text = " ".join(p.extract_text() for p in pdf.pages)
+    assert "python -m engagement alerts add" in pdf_text and "`" not in pdf_text
+    fonts = {str(f["/BaseFont"]) for page in pdf.pages for f in page["/Resources"]["/Font"].values()}
+    assert "/Courier" in fonts
+
+
+def test_the_monthly_chart_has_a_tick_per_bar_and_none_after_the_last():
+    """A year of monthly bars (the digest's revenue chart) is labelled with its 12 months: a bar spans its month,
+    so the scale runs to the next month's start, where Vega-Lite used to draw a 13th tick."""
+    import re
+
+    import pandas as pd
+    from vl_convert import vegalite_to_svg
+
+    from engagement.charts import monthly_revenue_chart
+
+    months = pd.date_range("2025-11-01", "2026-10-01", freq="MS")
+    chart = monthly_revenue_chart(pd.DataFrame({"month": months, "revenue": range(12), "orders": range(12)}))
+    svg = vegalite_to_svg(chart.properties(width=520).to_dict())
+    labels = re.findall(r">((?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4})<", svg)
+    assert labels == [f"{m:%b %Y}" for m in months]
+
+
 WRITER = """
 import sys
 from engagement.workbench import open_workbench

@@ -5,6 +5,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from engagement import metrics
 from engagement.charts.bounds import bound_tooltips
 from engagement.retention.cohorts import METRICS, CohortMatrix
 
@@ -46,7 +47,7 @@ def retention_heatmap(matrix: CohortMatrix, metric: str = "customers", split_val
     frame = frame[frame["is_mature"] & frame[column].notna()].copy()
     frame["value"] = frame[column]
     frame["cell_text"] = [
-        (f"{v:.0%}" if unit == "share" else f"${v:,.0f}") for v in frame["value"]
+        (f"{v:.0%}" if unit == "share" else metrics.money(v, 0)) for v in frame["value"]
     ]
     frame["row_label"] = [_row_label(row, matrix.grain) for _, row in frame.iterrows()] if len(frame) else []
     starts = frame.loc[frame["cohort_label"] != AVERAGE_ROW].drop_duplicates("row_label")
@@ -111,7 +112,7 @@ def ltv_curves(matrix: CohortMatrix, split_value: str | None = None) -> alt.Char
     x = alt.X("period_number:Q", title=_PERIOD_TITLE[matrix.grain], axis=alt.Axis(tickMinStep=1))
     lines = alt.Chart(cells).mark_line(strokeWidth=1.2, opacity=0.75).encode(
         x=x,
-        y=alt.Y("ltv:Q", title="Cumulative net revenue per customer ($)"),
+        y=alt.Y("ltv:Q", title=f"Cumulative net revenue per customer ({metrics.currency_label()})"),
         color=alt.Color("cohort_start:T", title="Cohort start", scale=alt.Scale(scheme="viridis"),
                         legend=alt.Legend(format="%b %Y" if matrix.grain != "week" else "%d %b %Y")),
         detail="cohort_label:N",

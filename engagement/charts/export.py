@@ -19,6 +19,8 @@ from typing import Any
 
 import altair as alt
 
+from engagement.charts.currency import in_orders_currency
+
 EXPORT_WIDTH = 720  # pixels of the plot in the file (the app stretches it to the page instead)
 PNG_SCALE = 2  # crisp on a slide
 FORMATS = {"png": "image/png", "svg": "image/svg+xml"}
@@ -76,13 +78,14 @@ def _vl_version() -> str:
     return "_".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2]).join(("v", ""))
 
 
-def export_chart(chart: alt.TopLevelMixin, stamp: ChartStamp, fmt: str) -> bytes:
-    """The stamped chart as PNG or SVG bytes (``fmt``: "png" or "svg")."""
+def export_chart(chart: alt.TopLevelMixin, stamp: ChartStamp, fmt: str, number_locale: dict | None = None) -> bytes:
+    """The stamped chart as PNG or SVG bytes (``fmt``: "png" or "svg"); ``number_locale``: the currency the page
+    showed (``metrics.d3_currency_locale()``, taken on the page: the export runs outside its run)."""
     import vl_convert
 
     if fmt not in FORMATS:
         raise ValueError(f"Charts export as {' or '.join(FORMATS)}, not {fmt!r}.")
-    spec = stamped(chart, stamp).to_dict()
+    spec = in_orders_currency(stamped(chart, stamp), number_locale).to_dict()
     if fmt == "svg":
         return vl_convert.vegalite_to_svg(spec, vl_version=_vl_version()).encode("utf-8")
     return bytes(vl_convert.vegalite_to_png(spec, vl_version=_vl_version(), scale=PNG_SCALE))

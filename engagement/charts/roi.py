@@ -5,6 +5,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from engagement import metrics
 from engagement.charts.bounds import bound_tooltips
 
 from engagement.value.roi import HoldoutEstimate, ObservationalEstimate, RoiResult
@@ -18,7 +19,7 @@ def adjustment_chart(estimate: ObservationalEstimate) -> alt.LayerChart:
         {"estimate": "Adjusted (OLS)", "value": estimate.adjusted,
          "ci_low": estimate.adjusted_ci_low, "ci_high": estimate.adjusted_ci_high, "interval": "HC1 robust, normal"},
     ])
-    title = "$ per customer"
+    title = f"{metrics.currency_label()} per customer"
     base = alt.Chart(frame).encode(x=alt.X("estimate:N", title=None, sort=list(frame["estimate"]),
                                            axis=alt.Axis(labelAngle=0)))
     bars = base.mark_bar(size=70).encode(
@@ -63,7 +64,7 @@ def holdout_difference_chart(holdout: HoldoutEstimate) -> alt.LayerChart:
                            "ci_low": d.ci_low, "ci_high": d.ci_high, "zero": 0.0}])
     base = alt.Chart(frame).encode(x=alt.X("label:N", title=None, axis=alt.Axis(labelAngle=0)))
     whiskers = base.mark_rule(strokeWidth=3).encode(
-        y=alt.Y("ci_low:Q", title="Treatment − control ($ per customer)", axis=alt.Axis(format="$,.2f")),
+        y=alt.Y("ci_low:Q", title=f"Treatment − control ({metrics.currency_label()} per customer)", axis=alt.Axis(format="$,.2f")),
         y2="ci_high:Q", tooltip=bound_tooltips("ci_low", "ci_high", "$,.2f"))
     point = base.mark_point(filled=True, size=150).encode(
         y="difference:Q", tooltip=[alt.Tooltip("difference:Q", title="Difference", format="$,.2f"),

@@ -46,7 +46,10 @@ def change_chart(summary) -> alt.Chart:
 
 
 def chart_png(chart: alt.TopLevelMixin, scale: float = 2.0) -> bytes:
-    """The chart as PNG bytes (vl-convert renders Vega-Lite without a browser)."""
+    """The chart as PNG bytes (vl-convert renders Vega-Lite without a browser), amounts in the current currency
+    (the digest's monthly revenue)."""
     import vl_convert
 
-    return vl_convert.vegalite_to_png(chart.properties(width=520).to_json(), scale=scale)
+    from engagement.charts.currency import in_orders_currency
+
+    return vl_convert.vegalite_to_png(in_orders_currency(chart.properties(width=520)).to_json(), scale=scale)

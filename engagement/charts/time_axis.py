@@ -36,20 +36,41 @@ def month_axis(first: Any, last: Any, **axis_kwargs: Any) -> alt.Axis:
     if months <= 2:
         ticks, label = alt.TickCount(interval="week", step=1), DAY_FORMAT
     else:
-        step = next((s for s in _MONTH_STEPS if months / s <= 13), 12)
-        ticks, label = alt.TickCount(interval="month", step=step), DATE_FORMAT
+        ticks, label = alt.TickCount(interval="month", step=_month_step(months)), DATE_FORMAT
     settings = {"format": label, "tickCount": ticks, "labelAngle": -45, "labelOverlap": True, "grid": False}
     return alt.Axis(**{**settings, **axis_kwargs})
+
+
+def _month_step(months: int) -> int:
+    return next((s for s in _MONTH_STEPS if months / s <= 13), 12)
+
+
+def month_ticks(first: Any, last: Any) -> list[dict[str, int]]:
+    """The month starts from ``first``'s month to ``last``'s (every 2nd, 3rd, ... as :func:`month_axis` steps), as
+    Vega-Lite DateTime objects (local time, as the data's dates are read).
+
+    >>> [t["month"] for t in month_ticks(pd.Timestamp("2025-11-01"), pd.Timestamp("2026-10-01"))]
+    [11, 12, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+    """
+    first, last = pd.Timestamp(first).to_period("M"), pd.Timestamp(last).to_period("M")
+    step = _month_step(_months_between(first.to_timestamp(), last.to_timestamp()))
+    return [{"year": p.year, "month": p.month, "date": 1} for p in pd.period_range(first, last, freq="M")[::step]]
 
 
 def time_x(field: str, values: pd.Series, title: str, time_unit: str | None = None) -> alt.X:
     """The x encoding of a time series: ``field`` on a temporal scale with :func:`month_axis` over ``values``.
 
-    ``time_unit="yearmonth"`` makes each bar span its month (monthly bars), as Vega-Lite's time units do.
+    ``time_unit="yearmonth"`` makes each bar span its month (monthly bars), as Vega-Lite's time units do. The
+    scale then runs to the end of the last month, where the axis would put a tick of its own ("Nov" after an
+    October bar, a 13th month on a year's bars): the ticks are the bars' own months instead.
     """
     dates = pd.to_datetime(values)
     kwargs: dict[str, Any] = {"timeUnit": time_unit} if time_unit else {}
-    return alt.X(f"{field}:T", title=title, axis=month_axis(dates.min(), dates.max()), **kwargs)
+    first, last = dates.min(), dates.max()
+    axis = month_axis(first, last)
+    if time_unit == "yearmonth" and pd.notna(first) and _months_between(first, last) > 2:
+        axis = month_axis(first, last, values=month_ticks(first, last))
+    return alt.X(f"{field}:T", title=title, axis=axis, **kwargs)
 
 
 def span(values: pd.Series, period: str | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:

@@ -162,7 +162,16 @@ def open_store(args: argparse.Namespace, read_only: bool = True, needs_derived: 
             store.close()
             raise CliError(str(exc)) from None
     _opened_stores.append(store)
+    _money_in_orders_currency(store)
     return store
+
+
+def _money_in_orders_currency(store) -> None:
+    """The command's amounts (text, CSV labels, the digest) in the loaded orders' currency (``metrics.money``)."""
+    from engagement import metrics
+    from engagement.value.currency import order_currencies
+
+    metrics.set_currency(order_currencies(store))
 
 
 def _engine(args: argparse.Namespace) -> str:
@@ -197,7 +206,9 @@ def open_warehouse_store(args: argparse.Namespace):
         else:
             raise CliError("--engine spark needs the brand's tables: --lake DIR (folders `lake export` wrote) or "
                            "--mapping FILE (a table mapping, see docs/warehouse.md; or $ENGAGEMENT_TABLE_MAPPING).")
-        return open_warehouse(mapping, master=args.spark_master)
+        store = open_warehouse(mapping, master=args.spark_master)
+        _money_in_orders_currency(store)
+        return store
     except MappingError as exc:
         raise CliError(str(exc)) from None
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from engagement import metrics
 from engagement.stats import abstats, intervals
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -29,7 +30,7 @@ def _unsigned_zero(value: float, decimals: int) -> float:
 
 
 def format_amount(value: float, unit: str, signed: bool = False) -> str:
-    """A metric value (or difference) in its unit: shares as %, money with $, counts with 3 decimals.
+    """A metric value (or difference) in its unit: shares as %, money in the orders' currency, counts with 3 decimals.
 
     >>> format_amount(-0.00004, "share", signed=True), format_amount(-0.0001, "count", True)
     ('+0.0 pts', '+0.000')
@@ -41,7 +42,7 @@ def format_amount(value: float, unit: str, signed: bool = False) -> str:
         return f"{_unsigned_zero(value * 100, 1):{sign}.1f} {'pts' if signed else '%'}"
     if unit == "money":
         cents = _unsigned_zero(value, 2)
-        return f"{'-' if cents < 0 else ('+' if signed else '')}${abs(cents):,.2f}"
+        return metrics.money(cents, signed=signed)
     return f"{_unsigned_zero(value, 3):{sign},.3f}"
 
 

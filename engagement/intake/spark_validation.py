@@ -17,7 +17,7 @@ import warnings
 from datetime import datetime
 from typing import Any
 
-from engagement.intake.validation import file_parameters, load_suite, run_parameters
+from engagement.intake.validation import expectation_outcome, file_parameters, load_suite, run_parameters
 
 _PANDAS_CONDITION = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*==\s*"([^"]*)"\s*$')
 
@@ -73,14 +73,8 @@ def validate_mapped_tables(store) -> list[dict[str, Any]]:
         by_index = {e.index: e for e in suite.expectations}
         for result in outcome.results:
             expectation = by_index[result.expectation_config.meta["index"]]
-            records.append({
-                "table": kind, "expectation": expectation.label, "level": expectation.level,
-                "success": bool(result.success),
-                "unexpected_count": result.result.get("unexpected_count"),
-                "element_count": result.result.get("element_count"),
-                "observed_value": result.result.get("observed_value"),
-                "raised": bool(result.exception_info.get("raised_exception")) if result.exception_info else False,
-            })
+            records.append({"table": kind, "expectation": expectation.label, "level": expectation.level,
+                            **expectation_outcome(result)})
     return records
 
 

@@ -462,17 +462,19 @@ def run_great_expectations(frame: pd.DataFrame, suite: Suite,
             {"type": e.type, "kwargs": e.kwargs, "meta": {**e.meta, "index": e.index}} for e in applicable
         ])
         outcome = batch.validate(gx_suite, result_format="SUMMARY", expectation_parameters=parameters)
-    found = {}
-    for result in outcome.results:
-        index = result.expectation_config.meta["index"]
-        found[index] = {
-            "success": bool(result.success),
-            "unexpected_count": result.result.get("unexpected_count"),
-            "element_count": result.result.get("element_count"),
-            "observed_value": result.result.get("observed_value"),
-            "raised": bool(result.exception_info.get("raised_exception")) if result.exception_info else False,
-        }
-    return found
+    return {result.expectation_config.meta["index"]: expectation_outcome(result) for result in outcome.results}
+
+
+def expectation_outcome(result: Any) -> dict[str, Any]:
+    """One GX ``ExpectationValidationResult`` as the row both validators report (pandas here, Spark in
+    ``spark_validation.py``): success, counts, observed value and whether the check itself raised."""
+    return {
+        "success": bool(result.success),
+        "unexpected_count": result.result.get("unexpected_count"),
+        "element_count": result.result.get("element_count"),
+        "observed_value": result.result.get("observed_value"),
+        "raised": bool(result.exception_info.get("raised_exception")) if result.exception_info else False,
+    }
 
 
 def _nanosecond_timestamps(frame: pd.DataFrame) -> pd.DataFrame:

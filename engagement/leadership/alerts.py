@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Iterable
@@ -25,6 +27,7 @@ from engagement import metrics
 from engagement.leadership.summary import (
     COMPARISONS, COMPUTED_METRICS, LeadershipSummary, leadership_summary, period_filters,
 )
+from engagement.value.currency import order_currencies
 from engagement.warehouse import audit
 from engagement.warehouse.access import Actor
 from engagement.warehouse.store import Store
@@ -226,14 +229,79 @@ def record(store: Store, results: list[AlertResult], notify: str = "new") -> lis
 
 def after_load(store: Store) -> None:
     """The after-commit hook ``open_workbench`` installs on writable stores: evaluate every rule, log it, e-mail
-    the newly triggered ones. A failure is logged, never raised: the load it follows has committed."""
+    the newly triggered ones. A failure is logged (this module's logger), never raised: the load it follows has
+    committed.
+
+    Where the store does its after-commit work in the background (the app: ``store.refit_in_background``), so does
+    this: a load returns when its data is in, not after the summaries and an SMTP round trip. One evaluation at a
+    time per store; a commit during one asks for another after it, which reads the data as it then is.
+    """
+    if not getattr(store, "refit_in_background", False):
+        _evaluate_and_notify(store)
+        return
+    worker = _EVALUATIONS.setdefault(store, _Evaluations(threading.Lock()))
+    with worker.lock:
+        if worker.running:
+            worker.again = True
+            return
+        worker.running = True
+
+    def work() -> None:
+        while True:
+            if _evaluate_and_notify(store):
+                _publish(store)
+            with worker.lock:
+                if not worker.again:
+                    worker.running = False
+                    return
+                worker.again = False
+
+    worker.thread = threading.Thread(target=work, name="alert-evaluation", daemon=True)
+    worker.thread.start()
+
+
+@dataclass
+class _Evaluations:
+    lock: threading.Lock
+    running: bool = False
+    again: bool = False
+    thread: threading.Thread | None = None
+
+
+_EVALUATIONS: "weakref.WeakKeyDictionary[Store, _Evaluations]" = weakref.WeakKeyDictionary()
+
+
+def _evaluate_and_notify(store: Store) -> bool:
+    """Evaluate, log and e-mail (see :func:`after_load`); whether it logged an evaluation."""
     try:
         if not store.has_table("alert_rules") or not store.cursor().execute(
                 "SELECT count(*) FROM alert_rules").fetchall()[0][0]:
-            return
-        record(store, evaluate_all(store), notify="new")
-    except Exception as exc:  # noqa: BLE001 (see docstring)
+            return False
+        before = store.cursor().execute("SELECT count(*) FROM alert_events").fetchall()[0][0]
+        with metrics.use_currency(order_currencies(store)):  # messages and e-mails name amounts
+            record(store, evaluate_all(store), notify="new")
+        return store.cursor().execute("SELECT count(*) FROM alert_events").fetchall()[0][0] != before
+    except Exception as exc:  # noqa: BLE001 (see after_load)
         _LOG.warning("evaluating alert rules after a commit failed: %s: %s", type(exc).__name__, exc)
+        return False
+
+
+def _publish(store: Store) -> None:
+    """After a background evaluation logged something: the store's other after-commit hooks (the snapshot
+    publisher), so that readers of snapshots see it, as they saw it when the evaluation ran before them."""
+    for hook in list(store.after_commit):
+        if hook is not after_load:
+            try:
+                hook(store)
+            except Exception as exc:  # noqa: BLE001 (the evaluation is logged; the next commit publishes)
+                _LOG.warning("publishing after an alert evaluation failed: %s: %s", type(exc).__name__, exc)
+
+
+def wait_for_alerts(store: Store) -> None:
+    """Block until a background evaluation of ``store``'s rules has finished (tests; a script that exits)."""
+    worker = _EVALUATIONS.get(store)
+    while worker is not None and worker.thread is not None and worker.running:
+        worker.thread.join()
 
 
 def latest_events(store: Store, cursor=None) -> list[dict]:

@@ -109,10 +109,12 @@ def render_markdown(content: DigestContent, image_names: Sequence[str] = ()) -> 
     return "\n".join(out) + "\n"
 
 
-def _sections(content: DigestContent, esc, heading: str, item: str) -> list[str]:
+def _sections(content: DigestContent, esc, heading: str, item: str, code=lambda command: f"`{command}`") -> list[str]:
+    """The alerts, experiments and annotations; ``code`` marks up a command in the format (Markdown's backticks
+    read as literal backticks in HTML and in the PDF)."""
     out = [f"{heading}Alerts", ""]
     out += [f"{item}{'TRIGGERED' if t else 'ok'}: {esc(rule)}. {esc(msg)}" for t, rule, msg in content.alerts] or \
-        [f"{item}No alert rules are set (`python -m engagement alerts add`)."]
+        [f"{item}No alert rules are set ({code('python -m engagement alerts add')})."]
     out += ["", f"{heading}Latest experiments", ""]
     out += [f"{item}{esc(name)}: {esc(phrase)}. Details: {esc(verdict)}" for name, phrase, verdict in content.experiments] or \
         [f"{item}No experiments loaded."]
@@ -138,7 +140,7 @@ def render_html(content: DigestContent) -> str:
     for title, png in content.images:
         parts.append(f"<figure><img alt='{e(title)}' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
                      f"<figcaption>{e(title)}</figcaption></figure>")
-    lines = _sections(content, e, "\x00", "\x01")
+    lines = _sections(content, e, "\x00", "\x01", code=lambda command: f"<code>{e(command)}</code>")
     for line in lines:
         if line.startswith("\x00"):
             parts.append(f"<h2>{line[1:]}</h2>")
@@ -184,7 +186,10 @@ def render_pdf(content: DigestContent) -> bytes:
     story += [Spacer(1, 6)] + [Paragraph("• " + escape(s), small) for s in content.sentences]
     for extra in images[1:]:
         story += extra
-    for line in _sections(content, escape, "\x00", "\x01"):
+    def courier(command: str) -> str:
+        return f'<font face="Courier">{escape(command)}</font>'
+
+    for line in _sections(content, escape, "\x00", "\x01", code=courier):
         if line.startswith("\x00"):
             story.append(Paragraph(line[1:], styles["Heading2"]))
         elif line.startswith("\x01"):

@@ -112,7 +112,7 @@ def headline(summary: LeadershipSummary, keys: Sequence[str] = SUMMARY_METRICS, 
 
 
 def _segment_value(value: float, unit: str) -> str:
-    return f"{value * 100:.1f}%" if unit == "share" else f"${value:,.2f}"
+    return f"{value * 100:.1f}%" if unit == "share" else metrics.money(value)
 
 
 def _segment_contrast(value: float, unit: str, kind: str) -> str:
@@ -120,7 +120,7 @@ def _segment_contrast(value: float, unit: str, kind: str) -> str:
         return f"{value:.2f}x"
     if unit == "share":
         return f"{value * 100:+.1f} pts"
-    return f"{'-' if value < 0 else '+'}${abs(value):,.2f}"
+    return metrics.money(value, signed=True)
 
 
 def segment_sentence(comparison) -> str:
@@ -160,14 +160,14 @@ def roi_sentence(result, observational: bool = False) -> str:
     caveat = (" This is an observational estimate: engaged customers differ in ways the model cannot see, so it "
               "likely overstates what the spending causes.") if observational else ""
     if interval == "no interval":
-        return f"The return on ${r.cost:,.0f} of spending is {r.roi:+.0%}, with no interval to judge it against chance.{caveat}"
+        return f"The return on {metrics.money(r.cost, 0)} of spending is {r.roi:+.0%}, with no interval to judge it against chance.{caveat}"
     if r.roi_ci_low > 0 and r.roi > 0:
         verdict = "it paid back more than it cost, beyond what chance explains"
     elif r.roi_ci_high < 0 and r.roi < 0:
         verdict = "it returned less than it cost, beyond what chance explains"
     else:
         verdict = "whether it pays back is within what chance explains (the interval includes break-even)"
-    return f"The return on ${r.cost:,.0f} of spending is {r.roi:+.0%} ({interval}): {verdict}.{caveat}"
+    return f"The return on {metrics.money(r.cost, 0)} of spending is {r.roi:+.0%} ({interval}): {verdict}.{caveat}"
 
 
 # An experiment's verdict in a CX lead's words; the full verdict (interval, correction, power) stays beside it.

@@ -19,16 +19,16 @@ from engagement.ui.experiment_forms import (experiment_list_and_metadata, experi
                                             revenue_relation_caption)
 from engagement.ui.layout import phone_first, phone_layout, phone_only, wide_only
 from engagement.ui.leadership import headline, how_computed, leadership_settings, summary_cards, triggered_alerts
-from engagement.ui.links import (LINK_NOTICE, from_query, link_notice, synced_choice, synced_multichoice,
+from engagement.ui.links import (LINK_NOTICE, from_query, link_notice, page_alias, synced_choice, synced_multichoice,
                                  synced_number, synced_text)
 from engagement.ui.output import (chart, download_csv, download_csv_on_click, notebook_download, show_sql, table,
                                   table_config, title_with_fit_status, view_exports, view_recipe)
 from engagement.ui.session import (BRAND, DATABASE_LABELS, DEMO, DEMO_ACTOR, DEMO_NOTICE, after_load, data_version,
-                                   demo_banner, get_store, require_app_shell, shown_database, sidebar_database,
-                                   upload_store, view_data, view_queries)
+                                   demo_banner, get_store, money_in_orders_currency, require_app_shell,
+                                   shown_database, sidebar_database, upload_store, view_data, view_queries)
 from engagement.ui.sidebar import annotations, current_filters, sidebar_annotations, sidebar_filters, \
     write_filters_to_url
-from engagement.ui.text import WORD_JOINER, format_value, plain, rounds_to_zero
+from engagement.ui.text import WORD_JOINER, format_value, money_format, plain, rounds_to_zero
 from engagement.ui.uploads import batch_upload, show_ingest_result
 
 __all__ = [
@@ -36,11 +36,11 @@ __all__ = [
     "after_load", "annotations", "auth_configured", "batch_upload", "can_write", "chart", "current_actor",
     "current_filters", "data_version", "demo_banner", "download_csv", "download_csv_on_click",
     "experiment_list_and_metadata", "experiment_metadata_form", "format_value", "from_query", "get_store",
-    "has_access", "headline", "how_computed", "leadership_settings", "link_notice", "notebook_download",
-    "phone_first", "phone_layout", "phone_only", "plain", "require_access", "require_app_shell",
-    "revenue_relation_caption", "rounds_to_zero", "show_ingest_result", "show_sql", "shown_database",
-    "sidebar_annotations", "sidebar_database", "sidebar_filters", "sidebar_identity", "summary_cards", "synced_choice",
-    "synced_multichoice", "synced_number", "synced_text", "table", "table_config", "title_with_fit_status",
-    "triggered_alerts", "upload_store", "view_data", "view_exports", "view_queries", "view_recipe", "wide_only",
-    "write_filters_to_url",
+    "has_access", "headline", "how_computed", "leadership_settings", "link_notice", "money_format",
+    "money_in_orders_currency", "notebook_download", "page_alias", "phone_first", "phone_layout", "phone_only",
+    "plain", "require_access", "require_app_shell", "revenue_relation_caption", "rounds_to_zero",
+    "show_ingest_result", "show_sql", "shown_database", "sidebar_annotations", "sidebar_database",
+    "sidebar_filters", "sidebar_identity", "summary_cards", "synced_choice", "synced_multichoice", "synced_number",
+    "synced_text", "table", "table_config", "title_with_fit_status", "triggered_alerts", "upload_store",
+    "view_data", "view_exports", "view_queries", "view_recipe", "wide_only", "write_filters_to_url",
 ]

@@ -159,3 +159,12 @@ def synced_multichoice(label: str, options: Sequence[Any], key: str, default: Se
     _remember(key, value)
     st.query_params[key] = ",".join(map(str, value))
     return value
+
+
+def page_alias(target: str, url_path: str) -> st.Page:
+    """A hidden page at ``/url_path`` that opens ``target`` with the same query parameters, so a link naming the
+    default page's own name (served at ``/``) reaches it instead of Streamlit's "Page not found"."""
+    def open_target() -> None:
+        st.switch_page(target, query_params=st.query_params.to_dict())
+
+    return st.Page(open_target, title=f"{url_path} (alias)", url_path=url_path, visibility="hidden")

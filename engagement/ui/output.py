@@ -74,8 +74,11 @@ def chart(figure: Any, *, n: str, key: str, container: Any = None, settings: str
     from engagement.charts.export import (EXPORT_LABELS, FORMATS, ChartStamp, chart_title, describe_filters,
                                           export_chart, file_stem)
 
+    from engagement import metrics
+    from engagement.charts.currency import in_orders_currency
+
     place = container if container is not None else st
-    place.altair_chart(figure, width="stretch")
+    place.altair_chart(in_orders_currency(figure), width="stretch")
     filters = st.session_state.get("filters")
     period, chosen = describe_filters(filters) if filters is not None else ("", "")
     stamp = ChartStamp(date_range=period, filters=chosen, n=n, settings=settings)
@@ -83,7 +86,8 @@ def chart(figure: Any, *, n: str, key: str, container: Any = None, settings: str
     with place.popover("Export chart", icon=":material/download:"):
         st.caption("The image carries the chart's title, date range, filters and n.")
         for fmt, mime in FORMATS.items():
-            st.download_button(EXPORT_LABELS[fmt], functools.partial(export_chart, figure, stamp, fmt),
+            st.download_button(EXPORT_LABELS[fmt], functools.partial(export_chart, figure, stamp, fmt,
+                                                                  metrics.d3_currency_locale()),
                                file_name=f"{stem}.{fmt}", mime=mime, on_click="ignore", key=f"{key}-{fmt}")
 
 

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from engagement import config
+from engagement import config, metrics
 from engagement.derived import DERIVED_BUILD
 from engagement.ui.auth import require_access
 from engagement.ui.links import from_query
@@ -242,6 +242,19 @@ def require_app_shell() -> None:
     if PagesManager.uses_pages_directory and not under_app_test:
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+def money_in_orders_currency(store: Store) -> None:
+    """Every amount this run shows is in the loaded orders' currency (``metrics.money``, the charts' locale); when
+    the orders hold several (a warehouse table, read as it is), the sidebar says the sums add them unconverted."""
+    from engagement.value.currency import order_currencies
+
+    codes = view_data(order_currencies)
+    metrics.set_currency(codes)
+    if len(codes) > 1:
+        st.sidebar.warning(plain(f"The orders are in {len(codes)} currencies ({', '.join(codes)}): amounts add "
+                                 f"them as they are, unconverted, and show the codes ({metrics.money(1234.5)})."),
+                           icon=":material/currency_exchange:")
 
 
 def demo_banner(store: Store) -> None:

@@ -9,6 +9,8 @@ import math
 import re
 from typing import Any
 
+from engagement.metrics import money, printf_currency
+
 
 # CommonMark lets a backslash escape any ASCII punctuation, and Streamlit's renderer (markdown, widget
 # labels, metric labels, expander titles, radio options) honours it. Escaping the characters that open
@@ -60,9 +62,16 @@ def format_value(value: float, unit: str) -> str:
     if unit == "share":
         return f"{value:.1%}"
     if unit == "money":
-        return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
+        return money(value)
     if unit == "days":  # a tenth of a day matters when the typical gap is a week
         return f"{value:,.1f} days" if abs(value) < 100 else f"{value:,.0f} days"
     if unit == "score":
         return f"{value:+.0f}"
     return f"{value:,.2f}"
+
+
+def money_format(decimals: int = 2) -> str:
+    """A table column's printf format for amounts in the orders' currency (Streamlit's "dollar" preset says $
+    whatever the currency): ``st.column_config.NumberColumn(format=ui.money_format())``."""
+    prefix, suffix = printf_currency()
+    return f"{prefix}%,.{decimals}f{suffix}"

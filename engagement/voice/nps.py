@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from engagement import metrics
 from engagement.filters import Filters
 from engagement.stats.intervals import format_p, mean_interval, normal_quantile, two_sided_p, wilson_interval
 from engagement.voice import csat
@@ -271,7 +272,8 @@ class BehaviourLink:
         def money(value: float, bounds: tuple[float, float]) -> str:
             if math.isnan(value):
                 return "–"
-            return f"${value:,.2f}" + ("" if math.isnan(bounds[0]) else f" (${bounds[0]:,.2f} – ${bounds[1]:,.2f})")
+            return metrics.money(value) + ("" if math.isnan(bounds[0]) else
+                                           f" ({metrics.money(bounds[0])} – {metrics.money(bounds[1])})")
 
         days = self.horizon_days
         return pd.DataFrame([{
@@ -369,8 +371,8 @@ def behaviour_verdict(link: BehaviourLink) -> str:
     else:
         text += "The difference could be chance: no evidence here that the score predicts repurchase."
     if not math.isnan(rev.ci_low):
-        text += (f" Revenue per customer differs by ${rev.difference:,.2f} "
-                 f"(95 % CI ${rev.ci_low:,.2f} to ${rev.ci_high:,.2f}, Welch {format_p(rev.p_value)}).")
+        text += (f" Revenue per customer differs by {metrics.money(rev.difference)} (95 % CI "
+                 f"{metrics.money(rev.ci_low)} to {metrics.money(rev.ci_high)}, Welch {format_p(rev.p_value)}).")
     return text
 
 

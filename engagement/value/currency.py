@@ -1,0 +1,20 @@
+"""The currency the loaded orders are in: what every amount on the pages, in the CLI and in the digest is shown in.
+
+Intake quarantines orders in another currency than the stored orders' most common one, so a database normally
+holds one; a warehouse table is read as it is and may hold several (``metrics.money`` then shows the codes).
+"""
+
+from __future__ import annotations
+
+from engagement.warehouse.store import Store
+
+
+def order_currencies(store: Store, cursor=None) -> tuple[str, ...]:
+    """The orders' currency codes, most orders first (empty without orders).
+
+    >>> from engagement.workbench import open_workbench
+    >>> store = open_workbench(":memory:", read_only=False)
+    >>> order_currencies(store)
+    ()
+    """
+    return tuple(store.query("kpis/order_currencies", cursor=cursor)["currency"])
