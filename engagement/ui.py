@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 import pandas as pd
 import streamlit as st
 
-from engagement import config
+from engagement import config, ui_warehouse
 from engagement.warehouse import access
 from engagement.warehouse.access import Actor, WriteRefused
 from engagement.exports import to_safe_csv
@@ -55,6 +55,8 @@ def get_store() -> Store:
     """
     require_app_shell()
     require_access()
+    if _guarded(ui_warehouse.active):  # ENGAGEMENT_ENGINE=spark: the pages on Spark (engagement/ui_warehouse.py)
+        return _guarded(ui_warehouse.store)
     return _guarded(lambda: _open_store(shown_database()))
 
 
@@ -108,6 +110,8 @@ def shown_database() -> str:
 
 def sidebar_database() -> None:
     """Which database the pages show, and the switch between the brand's and the demo (once the brand has data)."""
+    if _guarded(ui_warehouse.active):  # warehouse mode: the brand's tables on Spark, no database to pick
+        return
     shown = _guarded(shown_database)
     st.session_state[_SIDEBAR_SHOWED] = shown
     with st.sidebar:
@@ -199,6 +203,8 @@ def data_version(store: Store) -> str:
     The database file is part of it: a read-only instance moving to a newer snapshot, or two databases
     served by one process, never share cached results that happen to have the same load count.
     """
+    if getattr(store, "engine_name", "duckdb") == "spark":
+        return ui_warehouse.data_version(store)
     row = store.cursor().execute(
         "SELECT coalesce(max(load_id), 0), count(undone_at) FROM loads"
     ).fetchall()[0]
@@ -655,14 +661,14 @@ def annotations() -> pd.DataFrame:
     from engagement.leadership.annotations import list_annotations
 
     filters = st.session_state.get("filters")
-    return list_annotations(get_store(), filters.start if filters else None, filters.end if filters else None)
+    return list_annotations(ui_warehouse.settings_store(get_store()), filters.start if filters else None, filters.end if filters else None)
 
 
 def sidebar_annotations(store: Store) -> None:
     """A sidebar expander listing the annotations of the date range; analysts add and remove them here."""
     from engagement.leadership.annotations import AnnotationError, add_annotation, remove_annotation
 
-    notes = annotations()
+    notes, store = annotations(), ui_warehouse.settings_store(store)
     with st.sidebar.expander(f"Annotations ({len(notes):,} in range)", icon=":material/bookmark:"):
         st.caption("Dated notes (a campaign launch, a price change, Black Friday) drawn on every time-series "
                    "chart. Also `python -m engagement annotations`.")
@@ -739,7 +745,8 @@ def notebook_download(recipe: "ViewRecipe", label: str = "Open as notebook", key
     path = store.path if store.path == ":memory:" else os.path.abspath(store.path)
     name = file_name(recipe)
     # Built only when clicked (no nbformat import or notebook on every run), without a rerun.
-    st.download_button(label, functools.partial(notebook_text, recipe, path), file_name=name,
+    opener = ui_warehouse.notebook_opener(store)  # warehouse mode: the notebook opens the same tables on Spark
+    st.download_button(label, functools.partial(notebook_text, recipe, path, opener), file_name=name,
                        mime="application/x-ipynb+json", on_click="ignore",
                        key=key or f"notebook-{name}", icon=":material/download:",
                        help="A Jupyter notebook that recomputes this view with the engagement library "
@@ -942,13 +949,14 @@ def sidebar_identity(store: Store) -> None:
             if "_next_link_checked" not in st.session_state:
                 st.session_state["_next_link_checked"] = True
                 st.html(_RESTORE_LINK_JS, unsafe_allow_javascript=True)
-        elif store.read_only:
+        elif ui_warehouse.settings_store(store).read_only:  # warehouse mode: targets and notes may still be written
             st.caption(":material/lock: Read-only server: nobody can load, undo or save here.")
         else:
             st.caption(":material/lock_open: Sign-in is not configured: anyone who can open this URL can load, "
                        "undo and save. Configure `[auth]` in .streamlit/secrets.toml (README) for a shared server.")
         if store.snapshot_of is not None:
             st.caption(f"Showing {plain(store.snapshot_of.describe())}.")
+        st.caption(f":material/memory: {plain(ui_warehouse.engine_label(store))}")
 
 
 def title_with_fit_status(label: str) -> None:
@@ -1078,6 +1086,7 @@ def leadership_settings(store: Store, summary: Any) -> None:
     from engagement.leadership import alerts, targets
     from engagement.leadership.summary import COMPUTED_METRICS, SUMMARY_METRICS
 
+    store = ui_warehouse.settings_store(store)  # warehouse mode: the workbench's own DuckDB database
     rules = alerts.rules(store)
     saved = st.session_state.pop("leadership_saved", None)
     with st.expander(f"Targets and alert rules ({len(rules)} rules)", expanded=saved is not None):

@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-from engagement import ui
+from engagement import ui, ui_warehouse
 from engagement.charts.summary import change_chart, change_frame
 from engagement.leadership import alerts, headlines, targets
 from engagement.leadership.digest import digest_content
 from engagement.leadership.summary import CHANGE_METHODS, leadership_summary, period_filters, with_targets
 from engagement.notebook.export import LibraryCall
 
-store = ui.get_store()
+store = ui_warehouse.settings_store(ui.get_store())  # targets and rules (warehouse mode: the workbench's DuckDB)
 sidebar = ui.current_filters()
 
 st.title("Summary")

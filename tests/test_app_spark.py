@@ -1,0 +1,120 @@
+"""The app's pages in warehouse mode (ENGAGEMENT_ENGINE=spark): every view page runs on Spark over the demo written
+by ``lake export`` (the parity suite's session-wide warehouse, conftest.py: Spark starts and builds once), says so
+in the sidebar, and Show SQL shows the Spark SQL that ran. The Data page and the SQL notebook say what stays on
+DuckDB; targets and annotations live in the workbench's own DuckDB database.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+pytestmark = [
+    pytest.mark.spark,
+    pytest.mark.skipif(shutil.which("java") is None, reason="warehouse mode needs Java (pyspark starts a JVM)"),
+]
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = re.findall(r'st\.Page\("(pages/[^"]+\.py)"', (ROOT / "app.py").read_text(encoding="utf-8"))
+VIEW_PAGES = [p for p in PAGES if p not in ("pages/data.py", "pages/sql_notebook.py")]
+
+
+@pytest.fixture()
+def spark_app(warehouse, lake, tmp_path, monkeypatch):
+    """The app in warehouse mode over the session's lake; the workbench's own database is a new file in tmp_path
+    (read-only unless a test says otherwise), and there is no DuckDB data to fall back on."""
+    from engagement import ui, ui_warehouse
+
+    monkeypatch.setenv("ENGAGEMENT_ENGINE", "spark")
+    monkeypatch.setenv("ENGAGEMENT_TABLE_MAPPING", str(lake / "mapping.toml"))
+    monkeypatch.setenv("ENGAGEMENT_SPARK_MASTER", "local[2]")
+    monkeypatch.setenv("ENGAGEMENT_DB", str(tmp_path / "workbench.duckdb"))
+    monkeypatch.setenv("ENGAGEMENT_DEMO_DB", str(tmp_path / "no-demo.duckdb"))
+    monkeypatch.setenv("ENGAGEMENT_READ_ONLY", "1")
+    monkeypatch.delenv("ENGAGEMENT_LAKE", raising=False)
+    for cached in (ui.get_store, ui_warehouse._warehouse_store, ui_warehouse._settings_store):
+        cached.clear()
+    yield tmp_path
+    for cached in (ui.get_store, ui_warehouse._warehouse_store, ui_warehouse._settings_store):
+        cached.clear()
+
+
+def _open(page: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.run()
+    if page != "pages/overview.py":  # the default page
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _engine_caption(at: AppTest) -> str:
+    return " ".join(c.value for c in at.sidebar.caption if "Engine:" in c.value)
+
+
+@pytest.mark.parametrize("page", VIEW_PAGES)
+def test_every_view_page_runs_on_spark_and_says_so(page, spark_app, warehouse):
+    at = _open(page)
+    assert not at.error, [e.value for e in at.error]
+    assert at.title, f"{page} has no title"
+    assert "Engine: Spark (local[2])" in _engine_caption(at), _engine_caption(at)
+    shows = [e for e in at.expander if e.label == "Show SQL"]
+    if page == "pages/methodology.py":  # the registry's text: no view, no SQL
+        return
+    assert shows, f"{page} has no Show SQL"
+    assert any("Ran on Spark" in c.value for e in shows for c in e.caption)
+    # Show SQL shows the Spark SQL that ran: the engine's own translations of the page's SQL files.
+    ran = set(warehouse.engine._translated.values())
+    shown = [c.value for e in shows for c in e.code]
+    assert any(text in ran for text in shown), f"{page}: no Spark SQL among {len(shown)} code blocks"
+
+
+def test_the_data_page_says_loads_stay_on_the_brands_pipelines(spark_app):
+    at = _open("pages/data.py")
+    assert any("Loads stay on the brand's pipelines" in i.value and "validate --engine spark" in i.value
+               for i in at.info), [i.value for i in at.info]
+    assert not at.get("file_uploader") and not at.dataframe  # no upload, no DuckDB load history
+
+
+def test_the_sql_notebook_is_off_and_says_it_runs_on_duckdb_only(spark_app):
+    at = _open("pages/sql_notebook.py")
+    assert any("runs on DuckDB only" in i.value and "nothing on the Spark side runs user SQL" in i.value
+               for i in at.info), [i.value for i in at.info]
+    assert not at.text_area and not [b for b in at.button if b.label.startswith("Run")]
+
+
+def test_targets_and_annotations_are_kept_in_the_workbenchs_duckdb(spark_app, monkeypatch, warehouse):
+    """Warehouse mode writes nothing on Spark: a target set on the Summary page and an annotation go to the
+    workbench's own DuckDB database (ENGAGEMENT_DB), which the CLI and the digest read too."""
+    from engagement.leadership import targets
+    from engagement.leadership.annotations import add_annotation, list_annotations
+    from engagement.value.kpis import data_range
+    from engagement.warehouse.store import Store
+
+    monkeypatch.delenv("ENGAGEMENT_READ_ONLY")
+    side = Store.open(spark_app / "workbench.duckdb", read_only=False)
+    last = data_range(warehouse)[1]
+    add_annotation(side, last - timedelta(days=3), "Spring sale")
+    side.close()
+
+    at = _open("pages/summary.py")
+    assert [e for e in at.sidebar.expander if e.label.startswith("Annotations (1 in range)")]
+    target = next(t for t in at.text_input if t.label == "Target")
+    target.input("40%")
+    next(b for b in at.button if b.label == "Set target").click()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("Target set" in s.value for s in at.success)
+
+    from engagement import ui_warehouse
+
+    side = ui_warehouse.settings_store(warehouse)  # the app's own handle on the file (one connection per process)
+    assert side.path == str(spark_app / "workbench.duckdb") and not side.read_only
+    assert len(targets.targets(side)) == 1
+    assert list(list_annotations(side)["note"]) == ["Spring sale"]
