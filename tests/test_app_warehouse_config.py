@@ -11,8 +11,6 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engagement.warehouse.lake import MappingError, configured_mapping
-
 ROOT = Path(__file__).resolve().parents[1]
 MAPPING = '[tables.customers]\nparquet = "c"\n[tables.orders]\nparquet = "o"\n'
 
@@ -24,6 +22,8 @@ def _lake(folder: Path) -> Path:
 
 
 def test_the_app_and_the_cli_read_the_same_settings(tmp_path, monkeypatch):
+    from engagement.warehouse.lake import MappingError, configured_mapping
+
     lake = _lake(tmp_path / "lake")
     (tmp_path / "brand.toml").write_text(MAPPING, encoding="utf-8")
     monkeypatch.delenv("ENGAGEMENT_TABLE_MAPPING", raising=False)
@@ -113,3 +113,24 @@ def test_a_notebook_from_warehouse_mode_opens_the_same_tables_on_spark(tmp_path,
     assert "ENGAGEMENT_SPARK_SCHEMA', 'workbench'" in setup and "DB_PATH" not in setup
     compile(setup, "setup", "exec")
     nbformat.validate(notebook)
+
+
+def test_the_schema_fingerprint_follows_the_inputs(tmp_path):
+    """What decides whether ENGAGEMENT_SPARK_SCHEMA's tables are reused (no Spark needed)."""
+    import os
+
+    from engagement.warehouse.spark_schema import input_fingerprint, schema_name
+
+    part = tmp_path / "part-0.parquet"
+    part.write_bytes(b"x" * 10)
+    files = {"orders": (part.as_uri(),), "customers": ("s3://bucket/customers/part-0.parquet",)}
+    base = input_fingerprint(files, "[tables.orders]", "derived-v1")
+    assert base == input_fingerprint(dict(reversed(files.items())), "[tables.orders]", "derived-v1")
+    assert base != input_fingerprint(files, "[tables.orders]", "derived-v2")  # another version's SQL
+    assert base != input_fingerprint(files, "[tables.orders.columns]", "derived-v1")  # another mapping
+    os.utime(part, (part.stat().st_atime, part.stat().st_mtime + 5))
+    assert base != input_fingerprint(files, "[tables.orders]", "derived-v1")  # a rewritten file
+    assert input_fingerprint({**files, "surveys": ()}, "", "derived-v1") is None  # nothing to fingerprint
+    assert schema_name("workbench") == "workbench"
+    with pytest.raises(ValueError, match="not a plain schema name"):
+        schema_name("x; drop")

@@ -47,15 +47,17 @@ def _local_path(uri: str) -> Path | None:
     return Path(unquote(parsed.path)) if parsed.scheme in ("", "file") else None
 
 
-def input_fingerprint(session, kinds, mapping_text: str, derived_fingerprint: str) -> str | None:
+def input_fingerprint(input_files: dict[str, tuple[str, ...]], mapping_text: str,
+                      derived_fingerprint: str) -> str | None:
     """sha256 of everything the derived tables are computed from (see the module docstring); None when a
-    mapped source has no input files to fingerprint."""
+    mapped source has no input files to fingerprint. ``input_files``: each mapped table's ``inputFiles()``, taken
+    before the table is cached (a cached plan names none)."""
     parts = [mapping_text, derived_fingerprint]
     here = Path(__file__).parent
     for module in ("spark_sql.py", "engine.py", "spark_store.py", "spark_schema.py"):
         parts.append(hashlib.sha256((here / module).read_bytes()).hexdigest())
-    for kind in kinds:
-        files = sorted(session.table(kind).inputFiles())
+    for kind in sorted(input_files):
+        files = sorted(input_files[kind])
         if not files:
             return None
         for uri in files:

@@ -54,6 +54,7 @@ class SparkStore:
         self.after_commit: list = []
         self.derived = None
         self.reused = None  # the PersistedBuild read back instead of building, if any
+        self.input_files: dict[str, tuple[str, ...]] = {}
         self._last_query: QueryRecord | None = None
 
     @classmethod
@@ -91,8 +92,8 @@ class SparkStore:
         schema = spark_schema.schema_name()
         if schema is None:
             return None
-        fingerprint = spark_schema.input_fingerprint(self.engine.session, sorted(self.mapping.sources),
-                                                     mapping_toml(self.mapping), derived.fingerprint())
+        fingerprint = spark_schema.input_fingerprint(self.input_files, mapping_toml(self.mapping),
+                                                     derived.fingerprint())
         return None if fingerprint is None else spark_schema.PersistedBuild(self.engine.session, schema, fingerprint)
 
     @property
@@ -143,6 +144,7 @@ class SparkStore:
                     value = F.lit(None)
                 columns.append(value.cast(spark_type(column.sql_type)).alias(column.name))
             mapped = frame.select(*columns)
+            self.input_files[kind] = tuple(frame.inputFiles())  # before caching hides them (spark_schema.py)
             if self.cache_sources:
                 mapped = mapped.cache()
             mapped.createOrReplaceTempView(kind)
