@@ -729,7 +729,7 @@ def show_sql(recipe: "ViewRecipe", label: str = "Show SQL") -> None:
         for query in queries:
             st.code(sql_text(query), language="sql")
             if spark:
-                st.code(store.engine.statement(query.statement()), language="sql")
+                st.code(ui_warehouse.spark_sql(store, query), language="sql")
         for number, sql in enumerate(recipe.sql_cells, start=1):
             st.code(f"-- cell {number}\n{sql.strip()}", language="sql")
 

@@ -154,3 +154,17 @@ def notebook_opener(store) -> str | None:
             "# the derived tables (minutes on a local session) unless the workbench's schema holds a current build.\n"
             + (f"os.environ.setdefault('ENGAGEMENT_SPARK_SCHEMA', {schema!r})\n" if schema else "")
             + f"store = open_warehouse(configured_mapping({given}), master={spark_master()!r})\n")
+
+
+def spark_sql(store, query) -> str:
+    """The Spark SQL that ran for ``query`` (a ``QueryRecord``), for Show SQL: its whole statement when it ran as
+    one (inputs as CTEs), else the file's own text, which ran over its inputs materialised as views
+    (``Store.query_materialised``). Translating the CTE form afresh is not what ran, and can fail."""
+    for text in (query.statement(), query.sql):
+        ran = store.engine.translated(text)
+        if ran is not None:
+            return ran
+    try:
+        return store.engine.statement(query.statement())
+    except Exception as exc:  # noqa: BLE001 (a parse error, or a probe Spark refused: the text is not shown)
+        return f"-- {query.name}: no Spark translation of this chain on its own ({type(exc).__name__})"

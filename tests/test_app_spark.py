@@ -45,7 +45,9 @@ def spark_app(warehouse, lake, tmp_path, monkeypatch):
 
 
 def _open(page: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    # The timeout guards against a hang, it is no speed check: a page runs a few dozen Spark jobs, slow on a
+    # loaded 2-core machine.
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=900)
     at.switch_page(page)  # before the first run (by file name): the page alone, not the default page first
     at.run()
     assert not at.exception, [e.message for e in at.exception]

@@ -135,6 +135,10 @@ class SparkEngine:
             self._translated[sql] = translated
         return translated
 
+    def translated(self, sql: str) -> str | None:
+        """The Spark SQL that ran for DuckDB ``sql``, if it ran (Show SQL shows what ran, not a new translation)."""
+        return self._translated.get(sql)
+
     def _columns_of(self, duckdb_probe: str) -> list[str]:
         from engagement.warehouse.spark_sql import to_spark
 
