@@ -44,14 +44,21 @@ def spark_app(warehouse, lake, tmp_path, monkeypatch):
         cached.clear()
 
 
-def _open(page: str) -> AppTest:
+def _open(page: str) -> tuple[AppTest, str]:
+    """The app's first run (the router, its sidebar, the default page), then ``page``: AppTest runs a switched-to
+    page's file alone, so the sidebar is read from the first run. View data is cached across tests, as across a
+    server's sessions, so the default page costs Spark little after the first test."""
     # The timeout guards against a hang, it is no speed check: a page runs a few dozen Spark jobs, slow on a
     # loaded 2-core machine.
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=900)
-    at.switch_page(page)  # before the first run (by file name): the page alone, not the default page first
     at.run()
     assert not at.exception, [e.message for e in at.exception]
-    return at
+    sidebar = _engine_caption(at)
+    if page != "pages/overview.py":  # the default page
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at, sidebar
 
 
 def _engine_caption(at: AppTest) -> str:
@@ -60,10 +67,10 @@ def _engine_caption(at: AppTest) -> str:
 
 @pytest.mark.parametrize("page", VIEW_PAGES)
 def test_every_view_page_runs_on_spark_and_says_so(page, spark_app, warehouse):
-    at = _open(page)
+    at, sidebar = _open(page)
     assert not at.error, [e.value for e in at.error]
     assert at.title, f"{page} has no title"
-    assert "Engine: Spark (local[2])" in _engine_caption(at), _engine_caption(at)
+    assert "Engine: Spark (local[2])" in sidebar, sidebar
     shows = [e for e in at.expander if e.label == "Show SQL"]
     if page == "pages/methodology.py":  # the registry's text: no view, no SQL
         return
@@ -76,14 +83,14 @@ def test_every_view_page_runs_on_spark_and_says_so(page, spark_app, warehouse):
 
 
 def test_the_data_page_says_loads_stay_on_the_brands_pipelines(spark_app):
-    at = _open("pages/data.py")
+    at, _ = _open("pages/data.py")
     assert any("Loads stay on the brand's pipelines" in i.value and "validate --engine spark" in i.value
                for i in at.info), [i.value for i in at.info]
     assert not at.get("file_uploader") and not at.dataframe  # no upload, no DuckDB load history
 
 
 def test_the_sql_notebook_is_off_and_says_it_runs_on_duckdb_only(spark_app):
-    at = _open("pages/sql_notebook.py")
+    at, _ = _open("pages/sql_notebook.py")
     assert any("runs on DuckDB only" in i.value and "nothing on the Spark side runs user SQL" in i.value
                for i in at.info), [i.value for i in at.info]
     assert not at.text_area and not [b for b in at.button if b.label.startswith("Run")]
@@ -103,8 +110,10 @@ def test_targets_and_annotations_are_kept_in_the_workbenchs_duckdb(spark_app, mo
     add_annotation(side, last - timedelta(days=3), "Spring sale")
     side.close()
 
-    at = _open("pages/summary.py")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=900).run()  # the router draws the sidebar
     assert [e for e in at.sidebar.expander if e.label.startswith("Annotations (1 in range)")]
+    at.switch_page("pages/summary.py").run()
+    assert not at.exception, [e.message for e in at.exception]
     target = next(t for t in at.text_input if t.label == "Target")
     target.input("40%")
     next(b for b in at.button if b.label == "Set target").click()
