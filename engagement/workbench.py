@@ -48,8 +48,9 @@ def open_warehouse(mapping, master: str | None = None, engine=None):
     from engagement.warehouse.spark_store import SparkStore
 
     # One store per mapping per process: building the derived tables is the expensive part, and several
-    # commands (or tests) in one process read the same tables.
-    key = (repr(sorted(mapping.sources.items())), master)
+    # commands (or tests, or the app's sessions) in one process read the same tables. Keyed by the mapping only: a
+    # process has one SparkContext, which getOrCreate returns whatever master is asked for.
+    key = repr(sorted(mapping.sources.items()))
     store = _warehouses.get(key)
     if store is None or (engine is not None and store.engine is not engine):
         store = SparkStore.open(engine or SparkEngine.start(master), mapping, derived=DERIVED_BUILD)

@@ -13,6 +13,7 @@ from engagement.table_format import expand_json_column
 from engagement.intake.sources import SOURCES, parse_map_option, save_mapping, saved_mappings
 
 st.title("Data")
+ui.warehouse.stop_data_page()  # warehouse mode: loads stay on the brand's pipelines
 store = ui.upload_store()  # the brand's database, whatever the other pages show
 st.caption("Exports are read, checked against their Great Expectations suite (expectations/<kind>.json) and "
            "loaded in one transaction: a rejected file changes nothing, and every load can be undone.")

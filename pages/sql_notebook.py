@@ -13,10 +13,10 @@ from engagement.notebook.notebooks import (
 
 NEW = "(new notebook)"
 HEADINGS = {"canonical": "Loaded from exports", "derived": "Derived (rebuilt after every load)"}
+st.title("SQL notebook")
+ui.warehouse.stop_notebook()  # DuckDB's sandbox only: nothing on the Spark side runs user SQL
 store = ui.get_store()
 state = st.session_state
-
-st.title("SQL notebook")
 st.caption("Ask your own questions of the loaded data in DuckDB SQL. Queries are read-only, return at most the "
            "row limit and are cancelled after the time limit; files can only be read from data/.")
 

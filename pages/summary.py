@@ -9,7 +9,7 @@ from engagement.leadership.digest import digest_content
 from engagement.leadership.summary import CHANGE_METHODS, leadership_summary, period_filters, with_targets
 from engagement.notebook.export import LibraryCall
 
-store = ui.get_store()
+store = ui.warehouse.settings_store(ui.get_store())  # targets and rules (warehouse mode: the workbench's DuckDB)
 sidebar = ui.current_filters()
 
 st.title("Summary")

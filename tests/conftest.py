@@ -221,3 +221,40 @@ def wait_rendered(page, timeout_ms: int = 120_000) -> None:
             quiet_since = None
         page.wait_for_timeout(250)
     raise AssertionError("the page kept running for too long")
+
+
+# ------------------------------------------------------------------ warehouse mode (marker spark)
+# One SparkSession and one warehouse build for the whole test session, shared by tests/test_spark_parity.py (and
+# any other Spark test): starting Spark and building the derived tables on it are the slow parts.
+@pytest.fixture(scope="session")
+def spark_engine():
+    """local[2] with 2 shuffle partitions (the machine has 2 cores)."""
+    from engagement.warehouse.engine import SparkEngine
+
+    engine = SparkEngine.start("local[2]", shuffle_partitions=2)
+    engine.session.sparkContext.setLogLevel("ERROR")
+    yield engine
+    engine.stop()
+
+
+@pytest.fixture(scope="session")
+def lake(demo_db_path, tmp_path_factory):
+    """The demo written by ``lake export`` (Parquet folders and their mapping.toml)."""
+    import contextlib
+    import io
+
+    from engagement.cli import main
+
+    folder = tmp_path_factory.mktemp("lake") / "demo"
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["lake", "export", str(folder), "--db", str(demo_db_path)]) == 0
+    return folder
+
+
+@pytest.fixture(scope="session")
+def warehouse(lake, spark_engine):
+    """The demo on Spark, mapped back through the mapping ``lake export`` wrote, derived tables built."""
+    from engagement.warehouse.lake import read_mapping
+    from engagement.workbench import open_warehouse
+
+    return open_warehouse(read_mapping(lake / "mapping.toml"), engine=spark_engine)

@@ -42,29 +42,7 @@ REPORTS = sorted(name for name in build_parser()._subparsers._group_actions[0].c
                  ._subparsers._group_actions[0].choices if name != "loads")
 
 
-@pytest.fixture(scope="session")
-def spark_engine():
-    from engagement.warehouse.engine import SparkEngine
-
-    engine = SparkEngine.start("local[2]", shuffle_partitions=2)
-    engine.session.sparkContext.setLogLevel("ERROR")
-    yield engine
-    engine.stop()
-
-
-@pytest.fixture(scope="session")
-def lake(demo_db_path, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("lake") / "demo"
-    assert _run(["lake", "export", str(folder), "--db", str(demo_db_path)])[0] == 0
-    return folder
-
-
-@pytest.fixture(scope="session")
-def warehouse(lake, spark_engine):
-    from engagement.warehouse.lake import read_mapping
-    from engagement.workbench import open_warehouse
-
-    return open_warehouse(read_mapping(lake / "mapping.toml"), engine=spark_engine)
+# spark_engine, lake and warehouse: session fixtures in conftest.py, shared with tests/test_app_spark.py.
 
 
 def _run(argv: list[str]) -> tuple[int, str]:

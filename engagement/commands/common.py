@@ -191,22 +191,12 @@ def _engine(args: argparse.Namespace) -> str:
 
 def open_warehouse_store(args: argparse.Namespace):
     """Warehouse mode (``--engine spark``): the views on Spark over ``--lake DIR`` (the folders ``lake export``
-    wrote) or the table mapping ``--mapping FILE`` (default ``$ENGAGEMENT_TABLE_MAPPING``)."""
-    import os
-
-    from engagement.warehouse.lake import MappingError, lake_mapping, read_mapping
+    wrote) or the table mapping ``--mapping FILE`` (defaults ``$ENGAGEMENT_LAKE``, ``$ENGAGEMENT_TABLE_MAPPING``)."""
+    from engagement.warehouse.lake import MappingError, configured_mapping
     from engagement.workbench import open_warehouse
 
-    mapping_file = args.mapping or os.environ.get("ENGAGEMENT_TABLE_MAPPING", "").strip()
-    try:
-        if args.lake:
-            mapping = lake_mapping(args.lake)
-        elif mapping_file:
-            mapping = read_mapping(mapping_file)
-        else:
-            raise CliError("--engine spark needs the brand's tables: --lake DIR (folders `lake export` wrote) or "
-                           "--mapping FILE (a table mapping, see docs/warehouse.md; or $ENGAGEMENT_TABLE_MAPPING).")
-        store = open_warehouse(mapping, master=args.spark_master)
+    try:  # the same configuration the app reads (ENGAGEMENT_LAKE, ENGAGEMENT_TABLE_MAPPING)
+        store = open_warehouse(configured_mapping(args.lake, args.mapping), master=args.spark_master)
         _money_in_orders_currency(store)
         return store
     except MappingError as exc:

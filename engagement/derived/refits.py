@@ -182,6 +182,8 @@ class FitStatus:
 
 def fit_status(store: Store, cursor: duckdb.DuckDBPyConnection | None = None) -> FitStatus:
     """The stored fits' state for the pages (a read: works on a read-only store too)."""
+    if getattr(store, "engine_name", "duckdb") != "duckdb":  # warehouse mode fits when it opens: never lagging
+        return FitStatus(None, False, None)
     cur = cursor or store.cursor()
     state = _state(cur)
     worker = _WORKERS.get(store)

@@ -187,8 +187,9 @@ def _call_source(call: LibraryCall, recipe: ViewRecipe, imports: set[str]) -> st
 
 
 # ----------------------------------------------------------------- building
-def build_notebook(recipe: ViewRecipe, db_path: str | os.PathLike[str]):
-    """An ``nbformat`` v4 notebook reproducing ``recipe`` against the database at ``db_path``."""
+def build_notebook(recipe: ViewRecipe, db_path: str | os.PathLike[str], opener: str | None = None):
+    """An ``nbformat`` v4 notebook reproducing ``recipe`` against the database at ``db_path``, or, given
+    ``opener`` (Python source that sets ``store``: warehouse mode's, ``engagement.ui.warehouse``), against that."""
     import nbformat
     from nbformat import v4
 
@@ -197,12 +198,13 @@ def build_notebook(recipe: ViewRecipe, db_path: str | os.PathLike[str]):
     setup = []
     if recipe.filters is not None:
         setup.append(f"filters = {to_source(recipe.filters, setup_imports)}")
-    cells.append(v4.new_code_cell(
-        "\n".join(sorted(setup_imports)) + "\n\n"
+    opening = opener or (
         "# The database the workbench read. Opened read-only; when the workbench app holds it for\n"
         "# writing, open_store reads a snapshot copy instead (it says so).\n"
         f"DB_PATH = {str(db_path)!r}\n"
-        "store = open_store(DB_PATH)\n" + ("\n".join(setup) + "\n" if setup else "")
+        "store = open_store(DB_PATH)\n")
+    cells.append(v4.new_code_cell(
+        "\n".join(sorted(setup_imports)) + "\n\n" + opening + ("\n".join(setup) + "\n" if setup else "")
     ))
     for call in recipe.calls:
         imports: set[str] = {f"from {call.module} import {call.function}"}
@@ -270,11 +272,11 @@ def _sql_cells(call: LibraryCall) -> list:
     return cells
 
 
-def notebook_text(recipe: ViewRecipe, db_path: str | os.PathLike[str]) -> str:
+def notebook_text(recipe: ViewRecipe, db_path: str | os.PathLike[str], opener: str | None = None) -> str:
     """The ``.ipynb`` file's JSON text."""
     import nbformat
 
-    return nbformat.writes(build_notebook(recipe, db_path))
+    return nbformat.writes(build_notebook(recipe, db_path, opener))
 
 
 def sql_with_values(query: QueryRecord) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engagement import config
+from engagement.ui import warehouse as ui_warehouse
 from engagement.ui.text import plain
 from engagement.warehouse import access
 from engagement.warehouse.access import Actor
@@ -129,10 +130,14 @@ def sidebar_identity(store: Store) -> None:
             if "_next_link_checked" not in st.session_state:
                 st.session_state["_next_link_checked"] = True
                 st.html(_RESTORE_LINK_JS, unsafe_allow_javascript=True)
-        elif store.read_only:
+        elif ui_warehouse.settings_store(store).read_only:  # warehouse mode: targets and notes may still be written
             st.caption(":material/lock: Read-only server: nobody can load, undo or save here.")
+        elif getattr(store, "engine_name", "duckdb") == "spark":  # no loads or undos in warehouse mode
+            st.caption(":material/lock_open: Sign-in is not configured: anyone who can open this URL can save "
+                       "targets, alert rules and annotations. Configure `[auth]` in .streamlit/secrets.toml (README).")
         else:
             st.caption(":material/lock_open: Sign-in is not configured: anyone who can open this URL can load, "
                        "undo and save. Configure `[auth]` in .streamlit/secrets.toml (README) for a shared server.")
         if store.snapshot_of is not None:
             st.caption(f"Showing {plain(store.snapshot_of.describe())}.")
+        st.caption(f":material/memory: {plain(ui_warehouse.engine_label(store))}")

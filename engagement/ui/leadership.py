@@ -7,6 +7,7 @@ from typing import Any, Sequence
 import streamlit as st
 
 from engagement.ui.auth import can_write, current_actor
+from engagement.ui import warehouse as ui_warehouse
 from engagement.ui.text import plain
 from engagement.warehouse.access import WriteRefused
 from engagement.warehouse.store import Store
@@ -67,6 +68,7 @@ def leadership_settings(store: Store, summary: Any) -> None:
     from engagement.leadership import alerts, targets
     from engagement.leadership.summary import COMPUTED_METRICS, SUMMARY_METRICS
 
+    store = ui_warehouse.settings_store(store)  # warehouse mode: the workbench's own DuckDB database
     rules = alerts.rules(store)
     saved = st.session_state.pop("leadership_saved", None)
     with st.expander(f"Targets and alert rules ({len(rules)} rules)", expanded=saved is not None):

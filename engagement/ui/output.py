@@ -10,6 +10,7 @@ import streamlit as st
 from engagement.exports import to_safe_csv
 from engagement.filters import Filters
 from engagement.ui.session import get_store, view_queries
+from engagement.ui import warehouse as ui_warehouse
 from engagement.ui.text import plain
 
 if TYPE_CHECKING:
@@ -120,7 +121,7 @@ def show_sql(recipe: "ViewRecipe", label: str = "Show SQL") -> None:
         for query in queries:
             st.code(sql_text(query), language="sql")
             if spark:
-                st.code(store.engine.statement(query.statement()), language="sql")
+                st.code(ui_warehouse.spark_sql(store, query), language="sql")
         for number, sql in enumerate(recipe.sql_cells, start=1):
             st.code(f"-- cell {number}\n{sql.strip()}", language="sql")
 
@@ -136,7 +137,8 @@ def notebook_download(recipe: "ViewRecipe", label: str = "Open as notebook", key
     path = store.path if store.path == ":memory:" else os.path.abspath(store.path)
     name = file_name(recipe)
     # Built only when clicked (no nbformat import or notebook on every run), without a rerun.
-    st.download_button(label, functools.partial(notebook_text, recipe, path), file_name=name,
+    opener = ui_warehouse.notebook_opener(store)  # warehouse mode: the notebook opens the same tables on Spark
+    st.download_button(label, functools.partial(notebook_text, recipe, path, opener), file_name=name,
                        mime="application/x-ipynb+json", on_click="ignore",
                        key=key or f"notebook-{name}", icon=":material/download:",
                        help="A Jupyter notebook that recomputes this view with the engagement library "

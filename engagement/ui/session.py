@@ -16,6 +16,7 @@ from engagement import config, metrics
 from engagement.derived import DERIVED_BUILD
 from engagement.ui.auth import require_access
 from engagement.ui.links import from_query
+from engagement.ui import warehouse as ui_warehouse
 from engagement.ui.text import plain
 from engagement.warehouse import access, snapshots
 from engagement.warehouse.access import Actor
@@ -47,6 +48,8 @@ def get_store() -> Store:
     """
     require_app_shell()
     require_access()
+    if _guarded(ui_warehouse.active):  # ENGAGEMENT_ENGINE=spark: the pages on Spark (engagement/ui/warehouse.py)
+        return _guarded(ui_warehouse.store)
     return _guarded(lambda: _open_store(shown_database()))
 
 
@@ -100,6 +103,8 @@ def shown_database() -> str:
 
 def sidebar_database() -> None:
     """Which database the pages show, and the switch between the brand's and the demo (once the brand has data)."""
+    if _guarded(ui_warehouse.active):  # warehouse mode: the brand's tables on Spark, no database to pick
+        return
     shown = _guarded(shown_database)
     st.session_state[_SIDEBAR_SHOWED] = shown
     with st.sidebar:
@@ -191,6 +196,8 @@ def data_version(store: Store) -> str:
     The database file is part of it: a read-only instance moving to a newer snapshot, or two databases
     served by one process, never share cached results that happen to have the same load count.
     """
+    if getattr(store, "engine_name", "duckdb") == "spark":
+        return ui_warehouse.data_version(store)
     row = store.cursor().execute(
         "SELECT coalesce(max(load_id), 0), count(undone_at) FROM loads"
     ).fetchall()[0]

@@ -12,6 +12,7 @@ from engagement.ui import session
 from engagement.ui.auth import can_write, current_actor, require_access
 from engagement.ui.links import from_query, known_parts
 from engagement.ui.session import get_store, view_data
+from engagement.ui import warehouse as ui_warehouse
 from engagement.ui.text import plain
 from engagement.warehouse.access import WriteRefused
 from engagement.warehouse.store import Store
@@ -84,14 +85,15 @@ def annotations() -> pd.DataFrame:
     from engagement.leadership.annotations import list_annotations
 
     filters = st.session_state.get("filters")
-    return list_annotations(get_store(), filters.start if filters else None, filters.end if filters else None)
+    return list_annotations(ui_warehouse.settings_store(get_store()), filters.start if filters else None,
+                            filters.end if filters else None)
 
 
 def sidebar_annotations(store: Store) -> None:
     """A sidebar expander listing the annotations of the date range; analysts add and remove them here."""
     from engagement.leadership.annotations import AnnotationError, add_annotation, remove_annotation
 
-    notes = annotations()
+    notes, store = annotations(), ui_warehouse.settings_store(store)  # warehouse mode: the DuckDB settings file
     with st.sidebar.expander(f"Annotations ({len(notes):,} in range)", icon=":material/bookmark:"):
         st.caption("Dated notes (a campaign launch, a price change, Black Friday) drawn on every time-series "
                    "chart. Also `python -m engagement annotations`.")

@@ -93,6 +93,8 @@ class SparkEngine:
         self._translated: dict[str, str] = {}
         self._lock = threading.Lock()
         self._counter = 0
+        # While a build persists into the workbench's schema (spark_schema.PersistedBuild), the tables it creates.
+        self.persist = None
 
     @classmethod
     def start(cls, master: str | None = None, shuffle_partitions: int | None = None) -> "SparkEngine":
@@ -133,6 +135,10 @@ class SparkEngine:
             self._translated[sql] = translated
         return translated
 
+    def translated(self, sql: str) -> str | None:
+        """The Spark SQL that ran for DuckDB ``sql``, if it ran (Show SQL shows what ran, not a new translation)."""
+        return self._translated.get(sql)
+
     def _columns_of(self, duckdb_probe: str) -> list[str]:
         from engagement.warehouse.spark_sql import to_spark
 
@@ -159,6 +165,8 @@ class SparkEngine:
     def create_view(self, name: str, sql: str, params: dict[str, Any] | None = None, cache: bool = True) -> None:
         """A temporary view ``name`` holding the rows of ``sql`` (computed once when ``cache``)."""
         frame = self.dataframe(sql, params)
+        if self.persist is not None:
+            frame = self.persist.save(name, frame)
         self.drop_view(name)
         if cache:
             frame = frame.cache()

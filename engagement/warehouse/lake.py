@@ -34,6 +34,7 @@ writes to the brand's tables.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,6 +123,21 @@ def lake_mapping(folder: str | Path) -> TableMapping:
     if missing:
         raise MappingError(f"{folder} has no {' or '.join(missing)} folder; is it a folder `lake export` wrote?")
     return TableMapping(sources, origin=f"the lake {folder}")
+
+
+def configured_mapping(lake: str | Path | None = None, mapping: str | Path | None = None) -> TableMapping:
+    """The tables warehouse mode reads, for the CLI and the app alike: ``lake`` (``--lake``), else ``mapping``
+    (``--mapping``), else ``$ENGAGEMENT_LAKE`` (a folder ``lake export`` wrote), else
+    ``$ENGAGEMENT_TABLE_MAPPING`` (a TOML table mapping). MappingError when none is given."""
+    lake = lake or (None if mapping else os.environ.get("ENGAGEMENT_LAKE", "").strip())
+    mapping = mapping or os.environ.get("ENGAGEMENT_TABLE_MAPPING", "").strip()
+    if lake:
+        return lake_mapping(lake)
+    if mapping:
+        return read_mapping(mapping)
+    raise MappingError("Warehouse mode needs the brand's tables: --lake DIR or $ENGAGEMENT_LAKE (folders `lake "
+                       "export` wrote), or --mapping FILE or $ENGAGEMENT_TABLE_MAPPING (a table mapping, see "
+                       "docs/warehouse.md).")
 
 
 def mapping_toml(mapping: TableMapping) -> str:

@@ -53,6 +53,8 @@ class SparkStore:
         self.path = mapping.origin
         self.after_commit: list = []
         self.derived = None
+        self.reused = None  # the PersistedBuild read back instead of building, if any
+        self.input_files: dict[str, tuple[str, ...]] = {}
         self._last_query: QueryRecord | None = None
 
     @classmethod
@@ -66,16 +68,43 @@ class SparkStore:
         store.map_tables()
         if derived is not None:
             store.derived = derived
-            # every entry whole, the fits included, with none of a writable store's load and fit bookkeeping
-            derived.build_everything(store, store.cursor())
+            persisted = store.persisted_build(derived)
+            tables = persisted.stored_tables() if persisted is not None else None
+            if tables is not None:  # built by an earlier process from the same inputs: read back, not rebuilt
+                persisted.restore(tables)
+                store.reused = persisted
+                return store
+            engine.persist = persisted
+            try:  # every entry whole, the fits included, with none of a writable store's load and fit bookkeeping
+                derived.build_everything(store, store.cursor())
+            finally:
+                engine.persist = None
+            if persisted is not None:
+                persisted.finish()
         return store
+
+    def persisted_build(self, derived):
+        """The workbench's schema for this mapping's derived tables (``ENGAGEMENT_SPARK_SCHEMA``,
+        ``spark_schema.py``), or None: not configured, or a source without input files to fingerprint."""
+        from engagement.warehouse import spark_schema
+        from engagement.warehouse.lake import mapping_toml
+
+        schema = spark_schema.schema_name()
+        if schema is None:
+            return None
+        fingerprint = spark_schema.input_fingerprint(self.input_files, mapping_toml(self.mapping),
+                                                     derived.fingerprint())
+        return None if fingerprint is None else spark_schema.PersistedBuild(self.engine.session, schema, fingerprint)
 
     @property
     def engine_name(self) -> str:
         return self.engine.name
 
     def describe(self) -> str:
-        return f"Spark ({self.engine.session.conf.get('spark.master', 'Spark Connect')}) over {self.mapping.origin}"
+        where = f"Spark ({self.engine.session.conf.get('spark.master', 'Spark Connect')}) over {self.mapping.origin}"
+        if self.reused is not None:
+            where += f"; derived tables reused from schema {self.reused.schema}"
+        return where
 
     # ------------------------------------------------------------------ the mapped tables
     def map_tables(self) -> None:
@@ -115,6 +144,7 @@ class SparkStore:
                     value = F.lit(None)
                 columns.append(value.cast(spark_type(column.sql_type)).alias(column.name))
             mapped = frame.select(*columns)
+            self.input_files[kind] = tuple(frame.inputFiles())  # before caching hides them (spark_schema.py)
             if self.cache_sources:
                 mapped = mapped.cache()
             mapped.createOrReplaceTempView(kind)
