@@ -73,9 +73,10 @@ def _report(argv: list[str]) -> None:
 
 
 def _best(argv: list[str], runs: int) -> tuple[float, float]:
-    """The fastest of ``runs`` runs after the first (which warms caches and, on Spark, translates the SQL)."""
-    times = [_timed(lambda: _report(argv)) for _ in range(max(runs, 1) + 1)]
-    return min(times[1:])
+    """The fastest of ``runs`` runs after the first (which warms caches and, on Spark, translates the SQL);
+    ``runs`` 0: the first run alone (cold)."""
+    times = [_timed(lambda: _report(argv)) for _ in range(runs + 1)]
+    return min(times[1:] or times)
 
 
 def _report_args(report: str, experiment: str) -> list[str]:
@@ -94,15 +95,20 @@ def spark_figures(lake: Path, master: str, reports, experiment: str, runs: int) 
     from engagement.workbench import open_warehouse
 
     figures: dict = {}
+
+    def note(name: str, value) -> None:  # one JSON line per figure, so a run cut short keeps what it measured
+        figures[name] = value
+        print(json.dumps({name: value}), flush=True)
+
     box = {}
-    figures["start-up"] = _timed(lambda: box.setdefault("engine", SparkEngine.start(master)))
+    note("start-up", _timed(lambda: box.setdefault("engine", SparkEngine.start(master))))
     engine = box["engine"]
     engine.session.sparkContext.setLogLevel("ERROR")
-    figures["executors"] = engine.session.sparkContext.defaultParallelism
-    figures["derived build"] = _timed(lambda: open_warehouse(read_mapping(lake / "mapping.toml"), engine=engine))
+    note("executors", engine.session.sparkContext.defaultParallelism)
+    note("derived build", _timed(lambda: open_warehouse(read_mapping(lake / "mapping.toml"), engine=engine)))
     for report in reports:
-        figures[report] = _best(["report", *_report_args(report, experiment), "--engine", "spark", "--lake",
-                                 str(lake), "--format", "json"], runs)
+        note(report, _best(["report", *_report_args(report, experiment), "--engine", "spark", "--lake",
+                            str(lake), "--format", "json"], runs))
     engine.stop()
     return figures
 
@@ -129,7 +135,7 @@ def main() -> None:
     db, lake = Path(args.db), Path(args.lake)
     experiment = _first_experiment(db)
     if args.child:
-        print(json.dumps(spark_figures(lake, args.child, args.reports, experiment, args.runs)))
+        spark_figures(lake, args.child, args.reports, experiment, args.runs)
         return
 
     counts = _counts(db)
@@ -138,19 +144,24 @@ def main() -> None:
         wall, cpu = _timed(lambda: _report(["lake", "export", str(lake), "--db", str(db)]))
         print(f"lake export: {wall:.1f} s (CPU {cpu:.1f} s)", flush=True)
     columns = {"duckdb": duckdb_figures(db, args.reports, experiment, args.runs)}
-    print("duckdb done", flush=True)
+    print(f"duckdb: {json.dumps(columns['duckdb'])}", flush=True)
     for master in args.masters:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-        run = subprocess.run([sys.executable, "-m", "benchmarks.spark_benchmark", "--db", str(db), "--lake",
-                              str(lake), "--runs", str(args.runs), "--reports", *args.reports, "--child", master],
-                             cwd=ROOT, env=env, capture_output=True, text=True)
-        if run.returncode != 0:
-            tail = (run.stderr.strip().splitlines() or ["no output"])[-1]
-            columns[master] = None
-            print(f"{master}: could not run ({tail})", flush=True)
+        child = subprocess.Popen([sys.executable, "-m", "benchmarks.spark_benchmark", "--db", str(db), "--lake",
+                                  str(lake), "--runs", str(args.runs), "--reports", *args.reports, "--child", master],
+                                 cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        figures: dict = {}
+        for line in child.stdout:
+            if line.startswith("{"):
+                figures.update(json.loads(line))
+                print(f"{master}: {line.strip()}", flush=True)
+        error = child.stderr.read()
+        if child.wait() != 0:
+            tail = [line for line in error.strip().splitlines() if "Error" in line or "Exception" in line]
+            print(f"{master}: could not run ({(tail or ['no message'])[-1]})", flush=True)
+            columns[master] = None if "start-up" not in figures or "derived build" not in figures else figures
             continue
-        columns[master] = json.loads(run.stdout.strip().splitlines()[-1])
-        print(f"{master} done", flush=True)
+        columns[master] = figures
     _print_table(columns, args.reports)
 
 
@@ -172,14 +183,18 @@ def _print_table(columns: dict, reports) -> None:
     for row in ("start-up", "derived build", *reports):
         line = f"{row:16} {cell(columns['duckdb'][row]) if row in columns['duckdb'] else '-':>24}"
         for master in masters:
-            value = columns[master][row]
+            value = columns[master].get(row)
+            if value is None:
+                line += f" {'not measured':>24} {'':>6}"
+                continue
             ratio = f"{value[0] / columns['duckdb'][row][0]:5.1f}x" if row in columns["duckdb"] else ""
             line += f" {cell(value):>24} {ratio:>6}"
         print(line)
-    spark_total = {m: sum(columns[m][r][0] for r in reports) for m in masters}
-    duck_total = sum(columns["duckdb"][r][0] for r in reports)
-    print(f"{'every report':16} {duck_total:7.2f} s" + "".join(
-        f"   {m}: {spark_total[m]:7.2f} s ({spark_total[m] / duck_total:.1f}x)" for m in masters))
+    for master in masters:
+        done = [r for r in reports if r in columns[master]]
+        spark_total, duck_total = (sum(columns[m][r][0] for r in done) for m in (master, "duckdb"))
+        print(f"{master}: the {len(done)} reports measured, {spark_total:.2f} s against DuckDB's {duck_total:.2f} s "
+              f"({spark_total / duck_total:.1f}x)")
     for master in masters:
         print(f"{master}: {columns[master]['executors']} task slots")
     for master, figures in columns.items():

@@ -352,7 +352,7 @@ def test_churn_sample_and_scores_at_more_than_the_models_sample(population):
     current = {**training, "sample_customers": None}  # every buyer, scored as of the training cutoff
     duck_current = DuckDBEngine().arrow(con, sql, current)
     duck_risk = churn._predicted_risk(model, duck_current)
-    scored = spark_scores(spark.dataframe(sql, current), model, churn.FEATURES)
+    scored = spark_scores(spark.dataframe(sql, current), model, churn.FEATURES).cache()  # read twice below
     spark_risk = scored.select("customer_id", "churn_risk").toArrow().to_pandas().set_index("customer_id")
     assert len(spark_risk) == len(duck_risk) == buyers[0][0]
     np.testing.assert_allclose(spark_risk.loc[duck_current["customer_id"].to_pylist(), "churn_risk"].to_numpy(),
