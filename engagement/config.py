@@ -29,6 +29,10 @@ Settings come from environment variables so that the app, the CLI and a notebook
     Default 3.
 ``ENGAGEMENT_ROLES_FILE``
     TOML file with the ``analyst`` and ``viewer`` e-mail addresses (see ``engagement/warehouse/access.py``).
+``ENGAGEMENT_CHURN_SAMPLE_CUSTOMERS``
+    How many customers the churn model trains and holds out on (those with the smallest md5 of their id
+    among the buyers before the cutoff). Default 100000. The load stores the default's features; another size
+    computes its features when the model is fitted (a changed size refits at the next writable open).
 """
 
 from __future__ import annotations
@@ -104,3 +108,21 @@ def snapshots_kept() -> int:
         return max(0, int(os.environ.get("ENGAGEMENT_SNAPSHOTS", "3")))
     except ValueError:
         return 3
+
+
+DEFAULT_CHURN_SAMPLE_CUSTOMERS = 100_000
+
+
+def churn_sample_customers() -> int:
+    """The churn model's training and holdout sample size (``ENGAGEMENT_CHURN_SAMPLE_CUSTOMERS``)."""
+    configured = os.environ.get("ENGAGEMENT_CHURN_SAMPLE_CUSTOMERS", "").strip()
+    if not configured:
+        return DEFAULT_CHURN_SAMPLE_CUSTOMERS
+    try:
+        size = int(configured.replace("_", ""))
+    except ValueError:
+        size = 0
+    if size < 50:  # churn.py refuses to fit on fewer than 50 customers anyway
+        raise ValueError(f"ENGAGEMENT_CHURN_SAMPLE_CUSTOMERS must be a whole number of at least 50 customers, "
+                         f"not {configured!r}.")
+    return size

@@ -34,10 +34,10 @@ LAYERS = (  # bottom first: (layer, module prefixes)
     ("notebook", ("engagement.notebook",)),
     ("leadership", ("engagement.leadership",)),
     ("workbench", ("engagement.workbench",)),
-    ("presentation", ("engagement.ui", "engagement.ui_warehouse", "engagement.charts", "engagement.commands",
+    ("presentation", ("engagement.ui", "engagement.charts", "engagement.commands",
                       "engagement.cli", "engagement.__main__")),
 )
-PRESENTATION = ("engagement.ui", "engagement.ui_warehouse", "engagement.charts", "engagement.commands")
+PRESENTATION = ("engagement.ui", "engagement.charts", "engagement.commands")
 
 
 def _module_name(path: Path, root: Path) -> str:

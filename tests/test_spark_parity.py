@@ -208,3 +208,138 @@ def test_validate_engine_spark_runs_every_suite_on_the_mapped_tables(warehouse, 
     assert code == 0 and all(r["success"] for r in records), [r for r in records if not r["success"]]
     orders = [r for r in records if r["table"] == "orders" and r["element_count"] is not None]
     assert orders and {r["element_count"] for r in orders} == {warehouse.table_counts()["orders"]}
+
+
+# ------------------------------------------------------------------ churn scoring on Spark
+def test_churn_scoring_on_spark_leaves_every_customers_features_on_the_executors(warehouse, demo_store, monkeypatch):
+    """A fit on demand (a horizon other than the stored one) scores every current customer through mapInPandas:
+    no table of every customer's features reaches the driver, and the result equals DuckDB's."""
+    from pyspark.sql.classic.dataframe import DataFrame
+
+    from engagement.retention.churn import fit_churn_model
+
+    collected: list[tuple[tuple[str, ...], int]] = []
+    to_arrow, collect = DataFrame.toArrow, DataFrame.collect
+
+    def spy_to_arrow(frame):
+        table = to_arrow(frame)
+        collected.append((tuple(table.column_names), table.num_rows))
+        return table
+
+    def spy_collect(frame):
+        rows = collect(frame)
+        collected.append((tuple(frame.columns), len(rows)))
+        return rows
+
+    monkeypatch.setattr(DataFrame, "toArrow", spy_to_arrow)
+    monkeypatch.setattr(DataFrame, "collect", spy_collect)
+    spark = fit_churn_model(warehouse, 60)
+    monkeypatch.undo()
+    everyone = demo_store.cursor().execute("SELECT count(*) FROM churn_current_features").fetchall()[0][0]
+    feature_tables = [rows for columns, rows in collected if "recency_days" in columns]
+    assert feature_tables and max(feature_tables) < everyone  # the training sample came; the current rows did not
+    duck = fit_churn_model(demo_store, 60)
+    assert len(duck.at_risk_customers) > 0 and duck.risk_bands["customers"].sum() == everyone
+    for field in ("risk_bands", "at_risk_customers", "calibration", "feature_importance"):
+        assert_frames_match(getattr(duck, field), getattr(spark, field), field)
+    assert_json_match(duck.auc, spark.auc, "auc")
+
+
+# A population larger than the churn model's own training sample (100,000), so that the md5 order decides who is in
+# it at the model's scale: built in DuckDB SQL (cheap, exact types) and handed to a separate Spark session as Arrow,
+# without building the demo's derived tables at that size. Grain of each table as derived/<table>.sql's.
+POPULATION = 120_000
+SYNTHETIC = {
+    "customer_summary": f"""
+        select 'c' || lpad(i::varchar, 6, '0') as customer_id, i % 3 = 0 as is_loyalty_member,
+               i % 5 <> 0 as accepts_marketing, ['paid_social', 'referral', 'organic_search'][1 + i % 3]
+               as acquisition_channel, 'active' as lifecycle_stage,
+               TIMESTAMP '2024-01-01' + to_days((i * 7919) % 540) as first_order_at
+        from range({POPULATION}) as r(i)""",
+    "order_facts": """
+        select s.customer_id, s.first_order_at + to_days(k * (17 + (i * 31) % 97)) as ordered_at,
+               (5 + (i * 37 + k * 11) % 20000 / 100)::decimal(18, 2) as net_revenue,
+               ((i + k) % 4 = 0)::integer * 2.50::decimal(18, 2) as discount
+        from (select *, row_number() over (order by customer_id) - 1 as i from customer_summary) as s,
+             range(3) as n(k)
+        where k < 1 + i % 3""",
+    "events": """
+        select customer_id, ['site_visit', 'product_view', 'email_click', 'email_open', 'sms_click',
+               'support_ticket'][1 + ordinal % 6] as event_type, ordered_at - to_days(ordinal % 9) as occurred_at
+        from (select *, row_number() over (order by customer_id, ordered_at) as ordinal from order_facts)
+        where ordinal % 4 = 0""",
+    "messages": """
+        select customer_id, ordered_at - to_days(3) as sent_at from order_facts where net_revenue > 150""",
+    "surveys": """
+        select customer_id, 'nps' as kind, (length(customer_id) + ordinal % 11)::integer as score,
+               ordered_at + to_days(2) as responded_at
+        from (select *, row_number() over (order by customer_id, ordered_at) as ordinal from order_facts)
+        where ordinal % 6 = 0""",
+}
+
+
+@pytest.fixture(scope="module")
+def population(spark_engine, tmp_path_factory):
+    """(DuckDB connection, SparkEngine) holding the same synthetic tables; the Spark side reads them from Parquet
+    (as it reads a lake) in its own session (own temporary views: the demo's warehouse keeps its tables)."""
+    import duckdb
+
+    from engagement.warehouse.engine import SparkEngine
+
+    folder = tmp_path_factory.mktemp("population")
+    con = duckdb.connect()
+    session = spark_engine.session.newSession()
+    for key in ("spark.sql.session.timeZone", "spark.sql.ansi.enabled", "spark.sql.shuffle.partitions",
+                "spark.sql.execution.arrow.pyspark.enabled"):
+        session.conf.set(key, spark_engine.session.conf.get(key))
+    for name, sql in SYNTHETIC.items():
+        con.execute(f"CREATE TABLE {name} AS {sql}")
+        con.execute(f"COPY {name} TO '{folder / name}.parquet' (FORMAT parquet)")
+        session.read.parquet(str(folder / f"{name}.parquet")).createOrReplaceTempView(name)
+    yield con, SparkEngine(session)
+    con.close()
+
+
+def test_churn_sample_and_scores_at_more_than_the_models_sample(population):
+    """The md5 sample of 100,000 among 120,000 buyers is the same customers with the same features on both
+    engines, and every customer's risk scored on Spark (mapInPandas) equals the DuckDB path's, as do the bands
+    and the at-risk list."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from engagement.retention import churn
+    from engagement.retention.churn_scoring import spark_risk_summaries, spark_scores
+    from engagement.sql import read_sql
+    from engagement.warehouse.engine import DuckDBEngine
+
+    con, spark = population
+    sql = read_sql("churn/churn_features")
+    cutoff = dt.datetime(2025, 6, 1)
+    training = {"cutoff": cutoff, "label_end": cutoff + dt.timedelta(days=90), "channels": [], "segments": [],
+                "sample_customers": churn.TRAINING_SAMPLE_CUSTOMERS}
+    duck = DuckDBEngine().frame(con, sql, training)
+    on_spark = spark.frame(None, sql, training)
+    buyers = con.execute("SELECT count(*) FROM customer_summary WHERE first_order_at < $c", {"c": cutoff}).fetchall()
+    assert len(duck) == churn.TRAINING_SAMPLE_CUSTOMERS < buyers[0][0] <= POPULATION
+    assert on_spark["customer_id"].tolist() == duck["customer_id"].tolist()  # both ordered by id
+    for name in (*churn.FEATURES, "is_churned"):
+        np.testing.assert_allclose(on_spark[name].to_numpy(float), duck[name].to_numpy(float), rtol=REL, err_msg=name)
+    assert 0 < duck["is_churned"].mean() < 1
+
+    model = HistGradientBoostingClassifier(**churn.MODEL_PARAMETERS, random_state=churn.RANDOM_STATE)
+    model.fit(churn._feature_matrix(duck), duck["is_churned"].to_numpy())
+    current = {**training, "sample_customers": None}  # every buyer, scored as of the training cutoff
+    duck_current = DuckDBEngine().arrow(con, sql, current)
+    duck_risk = churn._predicted_risk(model, duck_current)
+    scored = spark_scores(spark.dataframe(sql, current), model, churn.FEATURES).cache()  # read twice below
+    spark_risk = scored.select("customer_id", "churn_risk").toArrow().to_pandas().set_index("customer_id")
+    assert len(spark_risk) == len(duck_risk) == buyers[0][0]
+    np.testing.assert_allclose(spark_risk.loc[duck_current["customer_id"].to_pylist(), "churn_risk"].to_numpy(),
+                               duck_risk, rtol=REL, atol=1e-12)
+    assert 0.05 < (duck_risk >= 0.5).mean() < 0.95  # both sides of the list's threshold are exercised
+    revenue = duck_current["revenue"].to_numpy()
+    bands, listed = spark_risk_summaries(scored, churn.AT_RISK_LIST_SIZE)
+    assert_frames_match(churn._risk_bands(duck_risk, revenue), bands, "risk bands")
+    at_risk = churn._at_risk_customers(duck_current, duck_risk, revenue)
+    assert len(at_risk) == churn.AT_RISK_LIST_SIZE
+    pd.testing.assert_frame_equal(at_risk.drop(columns="churn_risk"), listed.drop(columns="churn_risk"))
+    np.testing.assert_allclose(listed["churn_risk"], at_risk["churn_risk"], rtol=REL)

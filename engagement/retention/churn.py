@@ -2,7 +2,8 @@
 
 Training looks back: features are computed as of ``cutoff = end of data - N days`` and the label is
 whether the customer bought in the N days after it (``sql/churn/churn_features.sql``), for a fixed sample of
-the customers who bought before the cutoff (``TRAINING_SAMPLE_CUSTOMERS``, drawn by hash of their id). A
+the customers who bought before the cutoff (``ENGAGEMENT_CHURN_SAMPLE_CUSTOMERS``, default
+``TRAINING_SAMPLE_CUSTOMERS``, drawn by md5 of their id, the same on DuckDB and Spark). A
 random 30 % of them (fixed seed) is held out to measure discrimination (AUC with a 95 % interval) and
 calibration (predicted vs observed churn per decile of predicted risk), so users can judge how far
 to trust the scores. The fitted model then scores every customer as of the end of the data.
@@ -28,6 +29,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from engagement.config import DEFAULT_CHURN_SAMPLE_CUSTOMERS, churn_sample_customers
 from engagement.stats.auc import hanley_mcneil_interval, rank_auc
 from engagement.stats.intervals import wilson_interval
 from engagement.warehouse.query_records import QueryRecord
@@ -43,8 +45,10 @@ FEATURES = (
 RANDOM_STATE = 42
 # Customers whose features are computed to train and hold out: the SQL groups the history of these many (the
 # smallest hash of their id among those who bought before the cutoff), not of every customer (768,751 at the
-# 1M-customer demo's 60-day cutoff, where the sample cut the query's CPU from 2.7 s to 0.7 s).
-TRAINING_SAMPLE_CUSTOMERS = 100_000
+# 1M-customer demo's 60-day cutoff, where the sample cut the query's CPU from 2.7 s to 0.7 s). The default;
+# ENGAGEMENT_CHURN_SAMPLE_CUSTOMERS sets another (config.churn_sample_customers), whose features are then computed
+# when the model is fitted (derived/churn_training_features.sql stores the default's).
+TRAINING_SAMPLE_CUSTOMERS = DEFAULT_CHURN_SAMPLE_CUSTOMERS
 HOLDOUT_SHARE = 0.3
 # Beyond this the fit trains on a sample stratified by the label (fixed seed); holdout AUC is still on every
 # held-out customer. On the 1M-customer demo (725,361 customers, 217,520 held out), 100,000 training rows
@@ -122,7 +126,7 @@ def _training_features(store: Store, cutoff: datetime, horizon_days: int, channe
     """``churn/churn_features.sql`` for the training sample as of ``cutoff``: from the derived table when it stores
     exactly these parameters (the page's default horizon), otherwise computed on demand."""
     params = {"cutoff": cutoff, "label_end": cutoff + timedelta(days=horizon_days), "channels": list(channels),
-              "segments": list(segments), "sample_customers": TRAINING_SAMPLE_CUSTOMERS}
+              "segments": list(segments), "sample_customers": churn_sample_customers()}
     if store.stored_view_params(STORED_FEATURES[0], cursor) == params:
         return store.query(f"churn/stored_{STORED_FEATURES[0]}", cursor=cursor)
     return store.query("churn/churn_features", params, cursor=cursor)
@@ -130,7 +134,13 @@ def _training_features(store: Store, cutoff: datetime, horizon_days: int, channe
 
 def _current_features(store: Store, end_of_data: datetime, horizon_days: int, channels, segments, cursor):
     """``churn/churn_features.sql`` as of the end of the data for every selected customer (the rows to score), as
-    an Arrow table.
+    an Arrow table (see :func:`_current_request`)."""
+    name, params, inputs = _current_request(store, end_of_data, horizon_days, channels, segments, cursor)
+    return store.query_arrow(name, params, cursor=cursor, inputs=inputs)
+
+
+def _current_request(store: Store, end_of_data: datetime, horizon_days: int, channels, segments, cursor):
+    """The query of every selected customer's features as of the end of the data: (name, parameters, inputs).
 
     Their label window lies after the data, so no customer has a purchase in it and the rows are the same for
     any horizon: the derived table (every customer, as of this end of data) serves every request, narrowed to
@@ -142,13 +152,12 @@ def _current_features(store: Store, end_of_data: datetime, horizon_days: int, ch
     if stored is not None and {name: value for name, value in stored.items() if name != "label_end"} == every_customer:
         rows = QueryRecord(f"churn/stored_{STORED_FEATURES[1]}")
         if not channels and not segments:
-            return store.query_arrow(rows.name, cursor=cursor)
-        return store.query_arrow("churn/selected_churn_feature_rows",
-                                 {"channels": list(channels), "segments": list(segments)},
-                                 cursor=cursor, inputs=(("churn_feature_rows", rows),))
-    return store.query_arrow("churn/churn_features", {
+            return rows.name, {}, ()
+        return ("churn/selected_churn_feature_rows", {"channels": list(channels), "segments": list(segments)},
+                (("churn_feature_rows", rows),))
+    return "churn/churn_features", {
         "cutoff": end_of_data, "label_end": end_of_data + timedelta(days=horizon_days), "channels": list(channels),
-        "segments": list(segments), "sample_customers": None}, cursor=cursor)
+        "segments": list(segments), "sample_customers": None}, ()
 
 
 def fit_churn_model(store: Store, horizon_days: int = 90, channels: tuple[str, ...] = (),
@@ -229,9 +238,8 @@ def _train_and_score(store, frame, cutoff, end_of_data, horizon_days, channels, 
     feature_importance = pd.DataFrame({"feature": FEATURES, "auc_drop": auc_drop, "auc_drop_sd": auc_drop_sd}) \
         .sort_values("auc_drop", ascending=False, ignore_index=True)
 
-    current = _current_features(store, end_of_data, horizon_days, channels, segments, cursor)
-    risk = _predicted_risk(model, current)
-    revenue = current["revenue"].to_numpy()
+    risk_bands, at_risk_customers = _score_current(
+        store, model, _current_request(store, end_of_data, horizon_days, channels, segments, cursor), cursor)
     return ChurnModelResult(
         horizon_days=horizon_days, cutoff=cutoff.date(), training_customers=len(train),
         holdout_customers=len(holdout), holdout_churned=positives, auc=auc,
@@ -239,9 +247,29 @@ def _train_and_score(store, frame, cutoff, end_of_data, horizon_days, channels, 
         auc_ci_high=hanley_mcneil_interval(auc, positives, len(holdout) - positives)[1],
         brier_score=float(brier_score_loss(observed, predicted)), base_rate=positives / len(holdout),
         calibration=calibration_table(predicted, observed), feature_importance=feature_importance,
-        risk_bands=_risk_bands(risk, revenue),
-        at_risk_customers=_at_risk_customers(current, risk, revenue),
+        risk_bands=risk_bands, at_risk_customers=at_risk_customers,
     )
+
+
+def _score_current(store, model, request, cursor) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Score every customer of ``request`` (:func:`_current_request`): the risk bands and the at-risk list.
+
+    On DuckDB the features come to Python and are predicted here. On Spark (warehouse mode) they stay there:
+    the model runs on the executors through ``mapInPandas`` and only the bands and the list come back
+    (``churn_scoring.py``), with the same scores.
+    """
+    name, params, inputs = request
+    if store.engine_name == "spark":
+        from engagement.retention.churn_scoring import spark_risk_summaries, spark_scores
+
+        record = QueryRecord(name, dict(params), tuple(inputs))
+        store.remember_query(record)
+        features = store.engine.dataframe(record.statement(), record.all_params())
+        return spark_risk_summaries(spark_scores(features, model, FEATURES), AT_RISK_LIST_SIZE)
+    current = store.query_arrow(name, params, cursor=cursor, inputs=inputs)
+    risk = _predicted_risk(model, current)
+    revenue = current["revenue"].to_numpy()
+    return _risk_bands(risk, revenue), _at_risk_customers(current, risk, revenue)
 
 
 def _at_risk_customers(current, risk: np.ndarray, revenue: np.ndarray) -> pd.DataFrame:
@@ -351,7 +379,7 @@ def model_settings() -> str:
     so a change here (or another scikit-learn) refits at the next writable open."""
     return json.dumps({
         "features": FEATURES, "random_state": RANDOM_STATE, "holdout_share": HOLDOUT_SHARE,
-        "training_sample_customers": TRAINING_SAMPLE_CUSTOMERS, "max_training_rows": MAX_TRAINING_ROWS,
+        "training_sample_customers": churn_sample_customers(), "max_training_rows": MAX_TRAINING_ROWS,
         "model": MODEL_PARAMETERS, "importance_rows": IMPORTANCE_ROWS, "importance_repeats": IMPORTANCE_REPEATS,
         "at_risk_list_size": AT_RISK_LIST_SIZE, "scikit_learn": version("scikit-learn"),
         "training_sample": "md5(customer_id)",  # the portable hash that draws the training sample

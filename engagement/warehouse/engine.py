@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import sys
 import threading
 from decimal import Decimal
 from functools import lru_cache
@@ -103,6 +104,11 @@ class SparkEngine:
         from pyspark.sql import SparkSession
 
         master = spark_master(master)
+        # Python workers (churn scoring's mapInPandas) run PYSPARK_PYTHON, else `python3` from the PATH, which
+        # need not have pandas and scikit-learn: a local session's workers run this interpreter. A cluster's
+        # executors need their own Python with them (set PYSPARK_PYTHON or spark.pyspark.python there).
+        if master.startswith("local"):
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         builder = SparkSession.builder.appName("engagement-workbench")
         builder = builder.remote(master) if master.startswith("sc://") else builder.master(master)
         settings = {
