@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_link_roundtrip import PAGE_CHANGES, _open, _url, _widget
+from conftest import open_app_page
+from tests.test_link_roundtrip import PAGE_CHANGES, _url, _widget
 
 CHANGED = {page: change for page, change in PAGE_CHANGES.items() if change[0]}
 CHANGED["pages/engagement.py"] = ("engagement_threshold", 12.0)  # the round trip's 10.0 is the default
@@ -19,7 +20,7 @@ CHANGED["pages/engagement.py"] = ("engagement_threshold", 12.0)  # the round tri
 @pytest.mark.parametrize("page", sorted(CHANGED))
 def test_a_changed_setting_is_still_there_after_visiting_another_page(page, app_env):
     key, value = CHANGED[page]
-    at = _open(page)
+    at = open_app_page(page)
     _widget(at, key).set_value(value)
     at.run()
     assert _url(at).get(key) == str(value)
@@ -39,7 +40,7 @@ def test_a_changed_setting_is_still_there_after_visiting_another_page(page, app_
 def test_a_shared_link_still_wins_over_what_the_session_remembers(app_env):
     """The session remembers weekly cohorts; a link that says quarterly, opened in the same session, shows
     quarterly (the link is what its sender saw)."""
-    at = _open("pages/cohorts.py")
+    at = open_app_page("pages/cohorts.py")
     _widget(at, "cohorts_grain").set_value("week")
     at.run()
     for _ in range(2):  # away and back: weekly is remembered
