@@ -42,7 +42,7 @@ REPORTS = sorted(name for name in build_parser()._subparsers._group_actions[0].c
                  ._subparsers._group_actions[0].choices if name != "loads")
 
 
-# spark_engine, lake and warehouse: session fixtures in conftest.py, shared with tests/test_app_spark.py.
+# spark_engine, lake and warehouse: session fixtures in conftest.py (one Spark session for every Spark test).
 
 
 def _run(argv: list[str]) -> tuple[int, str]:
