@@ -207,13 +207,22 @@ def browser():
 def wait_rendered(page, timeout_ms: int = 120_000) -> None:
     """Wait until a title is shown and the script has stayed finished (no running indicator, no
     spinner) for two seconds: the indicator can appear a moment after the first elements paint."""
+    from playwright.sync_api import Error as PlaywrightError
+
     page.wait_for_selector("h1", timeout=timeout_ms)
     idle = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]') && " \
            "!document.querySelector('[data-testid=\"stSpinner\"]')"
     deadline = time.time() + timeout_ms / 1000
     quiet_since = None
     while time.time() < deadline:
-        if page.evaluate(idle):
+        try:
+            quiet = page.evaluate(idle)
+        except PlaywrightError as exc:  # a navigation meanwhile (after sign-in the app returns to the deep link)
+            if "context was destroyed" not in str(exc):
+                raise
+            page.wait_for_selector("h1", timeout=timeout_ms)
+            quiet = False
+        if quiet:
             quiet_since = quiet_since or time.time()
             if time.time() - quiet_since >= 2.0:
                 return

@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,9 @@ def _sign_in(page, url: str, user: str) -> None:
     page.get_by_role("button", name=user, exact=True).click()  # the provider's predefined-user button
     page.wait_for_url(re.compile(r"^http://127\.0\.0\.1:\d+/(?!oauth2callback)"), timeout=60_000)
     page.get_by_text(f"Signed in as {USERS[user]['email']}").wait_for(timeout=120_000)
+    # The app then returns to the deep link (a script in the sidebar): wait for that navigation, not past it.
+    path = urllib.parse.urlsplit(url).path
+    page.wait_for_url(lambda now: urllib.parse.urlsplit(now).path == path, timeout=60_000)
     wait_rendered(page)
 
 
