@@ -15,13 +15,13 @@ back the pages run their queries on demand, which give the same rows.
 
 from __future__ import annotations
 
-import threading
 import warnings
-import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 import duckdb
+
+from engagement.warehouse.background import CoalescingWorker, existing_worker, worker_for
 
 if TYPE_CHECKING:
     from engagement.warehouse.store import Store
@@ -82,16 +82,7 @@ def refit_now(store: Store, refit: Callable[[Store, duckdb.DuckDBPyConnection], 
     return True
 
 
-@dataclass
-class _Worker:
-    lock: threading.Lock
-    running: bool = False
-    again: bool = False
-    error: str | None = None
-    thread: threading.Thread | None = None
-
-
-_WORKERS: "weakref.WeakKeyDictionary[Store, _Worker]" = weakref.WeakKeyDictionary()
+PURPOSE = "model-refit"  # this module's background worker (engagement.warehouse.background)
 
 
 def restore_now(store: Store, restore: Callable[[Store, duckdb.DuckDBPyConnection], bool],
@@ -113,30 +104,14 @@ def after_commit(store: Store, refit: Callable[[Store, duckdb.DuckDBPyConnection
     another after it)."""
     if store.read_only or store.defer_refits:
         return  # deferred: the next write's commit (or `python -m engagement refit`) refits
-    worker = _WORKERS.setdefault(store, _Worker(threading.Lock()))
+    worker = worker_for(store, PURPOSE)
     if not store.refit_in_background:
         _refit_keeping_the_previous_fit(store, refit, worker, restore)
         return
-    with worker.lock:
-        if worker.running:
-            worker.again = True
-            return
-        worker.running = True
-
-    def work() -> None:
-        while True:
-            _refit_keeping_the_previous_fit(store, refit, worker, restore)
-            with worker.lock:
-                if not worker.again:
-                    worker.running = False
-                    return
-                worker.again = False
-
-    worker.thread = threading.Thread(target=work, name="model-refit", daemon=True)
-    worker.thread.start()
+    worker.request(lambda: _refit_keeping_the_previous_fit(store, refit, worker, restore))
 
 
-def _refit_keeping_the_previous_fit(store: Store, refit: Callable, worker: _Worker,
+def _refit_keeping_the_previous_fit(store: Store, refit: Callable, worker: CoalescingWorker,
                                     restore: Callable | None = None) -> None:
     """Build the dropped stored views, then refit when due. A failure (a database error too) rolls back that step
     only: the write it follows is committed and stays (readers run a missing view's query on demand), the previous
@@ -155,11 +130,9 @@ def _refit_keeping_the_previous_fit(store: Store, refit: Callable, worker: _Work
 
 def wait_for_refits(store: Store, timeout: float | None = None) -> None:
     """Block until a background refit of ``store`` has finished (benchmarks and tests)."""
-    worker = _WORKERS.get(store)
-    while worker is not None and worker.thread is not None and worker.running:
-        worker.thread.join(timeout)
-        if timeout is not None:
-            return
+    worker = existing_worker(store, PURPOSE)
+    if worker is not None:
+        worker.wait(timeout)
 
 
 @dataclass(frozen=True)
@@ -186,7 +159,7 @@ def fit_status(store: Store, cursor: duckdb.DuckDBPyConnection | None = None) ->
         return FitStatus(None, False, None)
     cur = cursor or store.cursor()
     state = _state(cur)
-    worker = _WORKERS.get(store)
+    worker = existing_worker(store, PURPOSE)
     error = worker.error if worker is not None else None
     if state is None:
         return FitStatus(None, False, error)

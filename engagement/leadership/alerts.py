@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
-import weakref
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Iterable
@@ -30,6 +28,7 @@ from engagement.leadership.summary import (
 from engagement.value.currency import order_currencies
 from engagement.warehouse import audit
 from engagement.warehouse.access import Actor
+from engagement.warehouse.background import existing_worker, worker_for
 from engagement.warehouse.store import Store
 
 KINDS = ("below", "above", "down_by", "up_by", "below_target")
@@ -227,6 +226,9 @@ def record(store: Store, results: list[AlertResult], notify: str = "new") -> lis
     return sent
 
 
+PURPOSE = "alert-evaluation"  # this module's background worker (engagement.warehouse.background)
+
+
 def after_load(store: Store) -> None:
     """The after-commit hook ``open_workbench`` installs on writable stores: evaluate every rule, log it, e-mail
     the newly triggered ones. A failure is logged (this module's logger), never raised: the load it follows has
@@ -239,36 +241,12 @@ def after_load(store: Store) -> None:
     if not getattr(store, "refit_in_background", False):
         _evaluate_and_notify(store)
         return
-    worker = _EVALUATIONS.setdefault(store, _Evaluations(threading.Lock()))
-    with worker.lock:
-        if worker.running:
-            worker.again = True
-            return
-        worker.running = True
 
-    def work() -> None:
-        while True:
-            if _evaluate_and_notify(store):
-                _publish(store)
-            with worker.lock:
-                if not worker.again:
-                    worker.running = False
-                    return
-                worker.again = False
+    def evaluate_then_publish() -> None:
+        if _evaluate_and_notify(store):
+            _publish(store)
 
-    worker.thread = threading.Thread(target=work, name="alert-evaluation", daemon=True)
-    worker.thread.start()
-
-
-@dataclass
-class _Evaluations:
-    lock: threading.Lock
-    running: bool = False
-    again: bool = False
-    thread: threading.Thread | None = None
-
-
-_EVALUATIONS: "weakref.WeakKeyDictionary[Store, _Evaluations]" = weakref.WeakKeyDictionary()
+    worker_for(store, PURPOSE).request(evaluate_then_publish)
 
 
 def _evaluate_and_notify(store: Store) -> bool:
@@ -299,9 +277,9 @@ def _publish(store: Store) -> None:
 
 def wait_for_alerts(store: Store) -> None:
     """Block until a background evaluation of ``store``'s rules has finished (tests; a script that exits)."""
-    worker = _EVALUATIONS.get(store)
-    while worker is not None and worker.thread is not None and worker.running:
-        worker.thread.join()
+    worker = existing_worker(store, PURPOSE)
+    if worker is not None:
+        worker.wait()
 
 
 def latest_events(store: Store, cursor=None) -> list[dict]:

@@ -1,0 +1,60 @@
+"""engagement.warehouse.background: after-commit work runs one at a time per store and purpose, and requests
+made during a run coalesce into exactly one more run (which sees what they wrote)."""
+
+from __future__ import annotations
+
+import threading
+
+from engagement.warehouse.background import CoalescingWorker, existing_worker, worker_for
+
+
+def test_requests_during_a_run_coalesce_into_one_more_run():
+    worker = CoalescingWorker("test")
+    started, release = threading.Event(), threading.Event()
+    runs, seen = [], []
+    state = {"writes": 1}
+
+    def task():
+        runs.append(state["writes"])
+        started.set()
+        release.wait(5)
+
+    worker.request(task)
+    assert started.wait(5)
+    for _ in range(3):  # three commits while the first run is under way
+        state["writes"] += 1
+        worker.request(task)
+    release.set()
+    worker.wait()
+    seen.extend(runs)
+    assert seen == [1, 4]  # one run for the first commit, one more for the three later ones, seeing all of them
+    assert not worker.running
+
+
+def test_a_task_that_raises_leaves_the_worker_usable():
+    worker = CoalescingWorker("test")
+    calls = []
+
+    def failing():
+        calls.append("failed")
+        raise RuntimeError("boom")
+
+    worker.request(failing)
+    worker.wait()
+    assert not worker.running
+    worker.request(lambda: calls.append("ran"))
+    worker.wait()
+    assert calls == ["failed", "ran"]
+
+
+def test_one_worker_per_store_and_purpose_gone_with_the_store():
+    class Store:  # any weak-referenceable object
+        pass
+
+    store = Store()
+    assert existing_worker(store, "refit") is None
+    refit = worker_for(store, "refit")
+    assert worker_for(store, "refit") is refit
+    assert worker_for(store, "alerts") is not refit
+    assert existing_worker(store, "refit") is refit
+    assert existing_worker(Store(), "refit") is None
