@@ -262,6 +262,29 @@ def test_a_rejected_file_leaves_the_whole_batch_unloaded(tmp_path):
     store.close()
 
 
+def test_a_batch_with_experiments_and_costs_updates_the_derived_tables_of_the_rest(tmp_path):
+    """Experiments and programme costs name no customer and no derived table reads them: a batch holding them
+    with orders (a brand's first week of every export) loads, and updates the derived tables for the orders.
+    It failed with a binder error on the experiments' missing customer_id."""
+    from engagement.intake.ingest import ingest_files
+
+    store = open_workbench(":memory:", read_only=False)
+    for kind, frame in hand_fixture_frames().items():
+        store.load_frame(kind, frame)
+    experiments, costs = tmp_path / "experiments.csv", tmp_path / "program_costs.csv"
+    experiments.write_text("experiment_id,name,primary_metric,intended_split\nEXP-week,Week test,conversion,0.5\n")
+    costs.write_text("period,program,channel,cost\n2025-03-01,loyalty,email,120.00\n")
+    orders_a, _, _ = _week_files(tmp_path)
+    results = ingest_files(store, [("experiments", experiments), ("orders", orders_a), ("program_costs", costs)])
+    assert [r.status for r in results] == ["loaded"] * 3, [r.message for r in results]
+    cur = store.cursor()
+    assert cur.execute("SELECT order_count FROM customer_summary WHERE customer_id = 'E'").fetchall() == [(1,)]
+    _keep_updated_tables(cur)
+    store.refresh_derived()
+    assert _tables_differing_from_kept(cur) == {}
+    store.close()
+
+
 def test_the_data_page_loads_several_files_in_one_transaction(tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 

@@ -308,8 +308,9 @@ class Store:
             try:
                 yield cur
                 loads = self._batch.loads
-                if any(self._derived_read(kind) for kind in loads):
-                    self._refresh_derived(cur, _change_of_loads(cur, loads))
+                read = {kind: ids for kind, ids in loads.items() if self._derived_read(kind)}
+                if read:  # the change names only what the derived tables read (experiments have no customer)
+                    self._refresh_derived(cur, _change_of_loads(cur, read))
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
