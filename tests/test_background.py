@@ -4,6 +4,7 @@ made during a run coalesce into exactly one more run (which sees what they wrote
 from __future__ import annotations
 
 import threading
+import time
 
 from engagement.warehouse.background import CoalescingWorker, existing_worker, worker_for
 
@@ -58,3 +59,23 @@ def test_one_worker_per_store_and_purpose_gone_with_the_store():
     assert worker_for(store, "alerts") is not refit
     assert existing_worker(store, "refit") is refit
     assert existing_worker(Store(), "refit") is None
+
+
+def test_closing_a_store_waits_for_its_background_work():
+    """Store.close waits for the refit / alert runs that use its connection (closing under a run made the alert
+    evaluation fail with "No open result set")."""
+    from engagement.workbench import open_workbench
+
+    store = open_workbench(":memory:", read_only=False)
+    worker = worker_for(store, "test-close")
+    started, finished = threading.Event(), []
+
+    def task():
+        started.set()
+        time.sleep(0.5)  # the close below is called meanwhile
+        finished.append(store.cursor().execute("SELECT 42").fetchall())
+
+    worker.request(task)
+    assert started.wait(5)
+    store.close()
+    assert finished == [[(42,)]] and not worker.running

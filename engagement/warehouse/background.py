@@ -55,8 +55,9 @@ class CoalescingWorker:
                 self._again = False
 
     def wait(self, timeout: float | None = None) -> None:
-        """Block until the runs under way and asked for have finished (or ``timeout`` seconds passed)."""
-        while self.running and self.thread is not None:
+        """Block until the runs under way and asked for have finished (or ``timeout`` seconds passed); at once
+        when called from the worker's own thread."""
+        while self.running and self.thread is not None and self.thread is not threading.current_thread():
             self.thread.join(timeout)
             if timeout is not None:
                 return
@@ -80,3 +81,12 @@ def existing_worker(store: object, purpose: str) -> CoalescingWorker | None:
     """The store's worker for ``purpose`` if one was ever made, else None (reading status makes none)."""
     with _REGISTRY_LOCK:
         return _REGISTRY.get(purpose, {}).get(store)
+
+
+def wait_for_all(store: object) -> None:
+    """Block until every background worker of ``store`` is idle (``Store.close``: a run must not find its
+    connection closed under it)."""
+    with _REGISTRY_LOCK:
+        workers = [w for by_store in _REGISTRY.values() if (w := by_store.get(store)) is not None]
+    for worker in workers:
+        worker.wait()

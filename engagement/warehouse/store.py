@@ -29,7 +29,7 @@ import pandas as pd
 from engagement import config
 from engagement.warehouse.access import CLI_ACTOR, Actor, WriteRefused, require_analyst
 from engagement.warehouse.engine import DuckDBEngine
-from engagement.warehouse import audit, sandbox
+from engagement.warehouse import audit, background, sandbox
 from engagement.warehouse.load_dependencies import refuse_if_needed
 from engagement.warehouse.lock_messages import lock_message
 from engagement.warehouse.query_records import QueryRecord, note_query, record_queries  # noqa: F401 (re-exported)
@@ -250,6 +250,9 @@ class Store:
         return self.engine.name
 
     def close(self) -> None:
+        """Close the database once the after-commit work running in the background (refit, alert evaluation)
+        has finished: it reads and writes through this connection."""
+        background.wait_for_all(self)
         self._connection.close()
 
     def derived_are_current(self) -> bool:
