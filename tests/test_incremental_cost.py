@@ -175,3 +175,17 @@ def test_cli_ingest_of_a_small_file_imports_great_expectations_on_another_thread
     assert main(["ingest", "orders", str(orders), "--db", str(tmp_path / "b.duckdb")]) == 0
     assert json.loads(capsys.readouterr().out)["validation"]["engine"] == "duckdb"
     assert "import-great-expectations" not in started
+
+
+def test_the_command_line_starts_without_scipy():
+    """scipy.special (about 0.5 s of CPU to import) is imported by the model fits that use it, not by every
+    command-line process: an undo or a report that fits nothing does not pay for it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = ("import sys; import engagement.cli, engagement.workbench, engagement.stats.bgnbd, "
+             "engagement.stats.gamma_gamma; print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))")
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert run.stdout.strip() == "[]"
