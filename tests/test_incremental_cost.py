@@ -120,3 +120,72 @@ def test_cli_undo_can_defer_the_stored_views_and_fits_and_refit_builds_them(tmp_
     store = open_workbench(db, read_only=True)
     assert all(store.stored_view_params(name) is not None for name in derived.STORED_VIEWS)
     store.close()
+
+
+def test_a_writable_database_checkpoints_after_its_commits_and_its_log_keeps_them(tmp_path):
+    """A commit leaves its write-ahead log to a later checkpoint (the threshold is raised from DuckDB's 16 MB,
+    which a weekly file's update exceeds), and the log is durable: the file and log copied right after the commit,
+    as a crash would leave them, open with the write in."""
+    import shutil
+
+    db = tmp_path / "brand.duckdb"
+    store = open_workbench(db, read_only=False)
+    threshold = store.cursor().execute("SELECT current_setting('checkpoint_threshold')").fetchall()[0][0]
+    assert threshold == "1.0 GiB"  # DuckDB spells the store's CHECKPOINT_THRESHOLD so
+    store.load_frame("orders", _late_order("late-1", "c-1"))
+    wal = tmp_path / "brand.duckdb.wal"
+    assert wal.stat().st_size > 0
+    crashed = tmp_path / "crashed"
+    crashed.mkdir()
+    shutil.copyfile(db, crashed / "brand.duckdb")
+    shutil.copyfile(wal, crashed / "brand.duckdb.wal")
+    expected = store.cursor().execute("SELECT * FROM purchases ORDER BY ALL").fetchall()
+    store.close()
+    copy = open_workbench(crashed / "brand.duckdb", read_only=False)
+    assert copy.cursor().execute("SELECT order_id FROM orders").fetchall() == [("late-1",)]
+    assert copy.cursor().execute("SELECT * FROM purchases ORDER BY ALL").fetchall() == expected
+    copy.close()
+
+
+def test_cli_ingest_of_a_small_file_imports_great_expectations_on_another_thread(tmp_path, monkeypatch, capsys):
+    """The CLI starts the validator's import while it opens the database and reads the file; not for a file the
+    SQL checks validate alone (over ENGAGEMENT_GX_MAX_ROWS rows, or the engine forced to DuckDB)."""
+    import json
+    import threading
+
+    from engagement.cli import main
+
+    started = []
+    start = threading.Thread.start
+
+    def recording_start(thread):
+        started.append(thread.name)
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", recording_start)
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_id,customer_id,ordered_at,net_revenue,status,currency\n"
+                      "o-1,c-1,2024-03-01 10:00:00,20.00,paid,USD\no-2,c-2,2024-03-02 11:00:00,35.50,paid,USD\n")
+    assert main(["ingest", "orders", str(orders), "--db", str(tmp_path / "a.duckdb")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["status"] == "loaded" and report["validation"]["engine"] == "great_expectations"
+    assert "import-great-expectations" in started
+    started.clear()
+    monkeypatch.setenv("ENGAGEMENT_VALIDATION_ENGINE", "duckdb")
+    assert main(["ingest", "orders", str(orders), "--db", str(tmp_path / "b.duckdb")]) == 0
+    assert json.loads(capsys.readouterr().out)["validation"]["engine"] == "duckdb"
+    assert "import-great-expectations" not in started
+
+
+def test_the_command_line_starts_without_scipy():
+    """scipy.special (about 0.5 s of CPU to import) is imported by the model fits that use it, not by every
+    command-line process: an undo or a report that fits nothing does not pay for it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = ("import sys; import engagement.cli, engagement.workbench, engagement.stats.bgnbd, "
+             "engagement.stats.gamma_gamma; print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))")
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert run.stdout.strip() == "[]"

@@ -71,6 +71,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         if kind not in KINDS or not name:
             raise SystemExit(f"error: --also takes KIND=FILE with KIND one of {', '.join(KINDS)}; got {pair!r}")
         files.append((kind, _existing_file(name)))
+    _import_validation_in_background(sum(file.stat().st_size for _, file in files))
     # DuckDB reads the files where they are
     store = open_store(args, read_only=False, readable=tuple(file for _, file in files))
     store.defer_refits = args.defer_fits
@@ -167,6 +168,33 @@ def cmd_report_loads(args: argparse.Namespace) -> int:
     else:
         emit(history.to_dict("records"), "csv")
     return 0
+
+
+# An export row is rarely shorter than this: a file of N bytes has at most about N / 32 rows.
+_MIN_ROW_BYTES = 32
+
+
+def _import_validation_in_background(total_bytes: int) -> None:
+    """Start importing Great Expectations on another thread when the files look small enough for it to validate
+    them (``validation.choose_engine``). The import is 3-4 s of CPU, mostly Python (scipy, SQLAlchemy, altair,
+    pyspark); meanwhile this thread opens the database and DuckDB reads, stages and checks the file, releasing the
+    GIL, so a weekly file's command ends that much sooner. Python's per-module import locks make the validator's
+    own ``import great_expectations`` wait for this one rather than import twice; a failure here is left for that
+    import to raise where it is reported."""
+    import threading
+
+    from engagement.intake import validation
+
+    if validation.choose_engine(total_bytes // _MIN_ROW_BYTES) != "great_expectations":
+        return
+
+    def load() -> None:
+        try:
+            import great_expectations  # noqa: F401
+        except Exception:  # reported by the validator's own import
+            pass
+
+    threading.Thread(target=load, name="import-great-expectations").start()
 
 
 def _existing_file(path: str):

@@ -18,7 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import digamma, gammaln
+
+# scipy.special is imported where it is used (as in bgnbd.py): a command-line process that fits nothing does not
+# pay its import.
 
 from engagement.stats.mle import single_threaded_blas, standard_errors_at
 
@@ -30,6 +32,8 @@ def log_likelihood_terms(params: np.ndarray, x: np.ndarray, m: np.ndarray) -> np
 
     ``f(m_x | p, q, gamma, x) = G(px+q) / (G(px) G(q)) * gamma^q * m_x^(px-1) * x^(px) / (gamma + m_x x)^(px+q)``
     """
+    from scipy.special import gammaln
+
     p, q, gamma = params
     px = p * x
     return (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(gamma)
@@ -56,6 +60,8 @@ class _Likelihood:
         self.sum_wx_log_mx = np.dot(self.wx, log_m + log_x)
 
     def value_and_gradient(self, params) -> tuple[float, np.ndarray]:
+        from scipy.special import digamma, gammaln
+
         p, q, gamma = params
         xu, wu, n = self.xu, self.weight_u, self.n
         pxu = p * xu
