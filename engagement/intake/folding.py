@@ -6,6 +6,10 @@ first line and to take the first non-blank value of an order-level field. Its ou
 temporary table ``folded_input``, which every later step reads (the float-id check, typing, failing rows and
 quarantine): a view would fold the whole file again for each (measured on Online Retail's 541,909 lines: 8
 folds, ~0.3 s each).
+
+A fold of typed (Parquet) columns whose text would be typed back without a forgiving parse
+(``SourcePlan.typed_fold``) is typed in the same statement instead: :func:`stage_typed` writes ``checked_rows``
+itself, and ``mapped_input`` is a view giving back, from the typed rows, the text the text path would show.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ from contextlib import nullcontext
 
 import duckdb
 
-from engagement.intake import readers, sources
-from engagement.intake.readers import ReadInfo
+from engagement.intake import readers, sources, staging
+from engagement.intake.parsing import blank_to_null
+from engagement.intake.readers import ROW_COLUMN, ReadInfo
+from engagement.warehouse.schema import TABLES
 
 FOLDED_TABLE = "folded_input"
 
@@ -58,3 +64,77 @@ def write_folded(cur: duckdb.DuckDBPyConnection, kind: str, plan: sources.Source
         if in_place:
             text.info = dataclasses.replace(text.info, rows=int(lines), deferred_select=None, deferred_reader=None)
     return sources.integer_ids(cur, kind, dataclasses.replace(plan, select_sql=f"SELECT * FROM {FOLDED_TABLE}"))
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def stage_typed(cur: duckdb.DuckDBPyConnection, kind: str, plan: sources.SourcePlan,
+                strict_customers: bool = False) -> tuple[staging.StagedInput, sources.SourcePlan]:
+    """Fold, read float-written ids as integers and type the orders in one statement writing ``checked_rows``
+    (what :func:`write_folded` then ``staging.stage`` make of the same file, in one write instead of two).
+
+    The fold writes the same text as on the text path, and each column is typed by the expression
+    ``staging`` gives it: text columns by ``blank_to_null``, net revenue by the plain cast (its forgiving parse
+    reads nothing more from the numbers and the "unreadable line item" text a fold writes), the order's time
+    kept as the TIMESTAMP it was stored as (its text, cast back, is the same value: every flag true). So every
+    value, flag, failing row and note is the text path's. ``mapped_input`` (the text that failing rows and
+    quarantine quote) is a view over ``checked_rows``: the typed value where its text is the same, else the
+    text kept beside it (``<column>__text``, NULL on nearly every row).
+
+    Measured on Online Retail's 541,909 lines (25,900 orders): the text path's folded table, float-id check and
+    typing pass cost 0.03 s of CPU after the fold; this one statement adds 0.005 s to the fold.
+    """
+    spec = TABLES[kind]
+    types = {c.name: c.sql_type for c in spec.columns}
+    columns = list(plan.fold_columns)
+    if any(types[c] not in ("VARCHAR", "TIMESTAMP") and not types[c].startswith("DECIMAL") for c in columns):
+        raise ValueError(f"stage_typed folds text, timestamp and money columns only, not {columns}")
+    ids = sources.id_columns(kind, columns)
+    floats = ", ".join(f"{sources.all_floats_sql(c)} AS {_quote(c + '__floats')}" for c in ids) or "true AS no_ids"
+    fixed = ", ".join(
+        f"CASE WHEN f.{_quote(c + '__floats')} THEN {sources.integer_text_sql('l.' + _quote(c))} ELSE l.{_quote(c)} END "
+        f"AS {_quote(c)}" for c in ids)
+    typed, kept, texts = [], [], []
+    for column in columns:
+        name, text = _quote(column), _quote(column + "__text")
+        if types[column] == "VARCHAR":
+            typed.append(f"{blank_to_null(name)} AS {_quote(column + '__typed')}")
+            kept.append(f"{_quote(column + '__typed')} AS {name}")
+            kept.append(f"CASE WHEN {name} IS DISTINCT FROM {_quote(column + '__typed')} THEN {name} END AS {text}")
+            texts.append(f"coalesce({text}, {name}) AS {name}")
+        elif types[column] == "TIMESTAMP":
+            kept.extend([name, f"true AS {_quote(column + '_parses')}"])
+            texts.append(f"CAST({name} AS VARCHAR) AS {name}")
+        else:
+            typed.append(f"try_cast({name} AS {types[column]}) AS {_quote(column + '__typed')}")
+            kept.extend([f"{_quote(column + '__typed')} AS {name}",
+                         f"({name} IS NULL OR {_quote(column + '__typed')} IS NOT NULL) AS {_quote(column + '_parses')}",
+                         f"{name} AS {text}"])
+            texts.append(f"{text} AS {name}")
+    flags = [_quote(c + "__floats") for c in ids]
+    rows = cur.execute(f"""
+CREATE OR REPLACE TEMP TABLE {staging.CHECKED_ROWS} AS
+WITH folded AS ({plan.typed_fold}),
+floats AS (SELECT {floats} FROM folded),
+fixed AS (SELECT l.* REPLACE ({fixed}), f.* FROM folded AS l, floats AS f),
+typed AS (SELECT *, {', '.join(typed)} FROM fixed)
+SELECT {ROW_COLUMN}, {', '.join(kept + flags)} FROM typed""" if ids else f"""
+CREATE OR REPLACE TEMP TABLE {staging.CHECKED_ROWS} AS
+WITH typed AS (SELECT *, {', '.join(typed)} FROM ({plan.typed_fold}))
+SELECT {ROW_COLUMN}, {', '.join(kept)} FROM typed""").fetchall()[0][0]
+    found = cur.execute(f"SELECT {', '.join(f'bool_or({f})' for f in flags)} FROM {staging.CHECKED_ROWS}"
+                        ).fetchall()[0] if flags and rows else ()
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW {staging.MAPPED_TABLE} AS SELECT {', '.join(texts)}, {ROW_COLUMN} "
+                f"FROM {staging.CHECKED_ROWS}").fetchall()
+    computed, reporting_currency = staging.checked_views(cur, kind, list(columns), True, True,
+                                                          strict_customers=strict_customers)
+    fixed_ids = [c for c, found_floats in zip(ids, found) if found_floats]
+    if fixed_ids:
+        plan = dataclasses.replace(plan, notes=plan.notes + (sources.float_ids_note(fixed_ids),))
+    staged = staging.StagedInput(
+        kind, int(rows), tuple(c for c in spec.column_names if c in columns),
+        tuple(f"{c.name}_parses" for c in spec.columns if c.name in columns and c.sql_type != "VARCHAR"),
+        computed, (), reporting_currency)
+    return staged, plan

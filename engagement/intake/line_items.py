@@ -38,6 +38,12 @@ def preset_for(has_columns) -> str | None:
     return None
 
 
+def folded_columns(first: dict[str, str]) -> list[str]:
+    """The canonical columns of :func:`folded_select`'s rows, in its order (``file_row`` and ``line_count`` follow)."""
+    return ["order_id", "customer_id", "ordered_at", "net_revenue",
+            *(name for name in first if name not in ("customer_id", "ordered_at")), "status"]
+
+
 def folded_select(raw_table: str, row_column: str, key: str, quantity: str, price: str, *,
                   total: str | None, first: dict[str, str], status: str | None) -> str:
     """SELECT of one canonical orders row per order key from line rows.
@@ -71,7 +77,8 @@ WITH orders AS (
             AS is_cancellation,
         CASE WHEN regexp_full_match({key}, '{CANCELLED_KEY}') THEN substr({key}, 2) ELSE {key} END AS cancels,
         {fields},
-        bool_and({line_ok}) AS lines_ok,
+        -- the first unreadable line's text (never NULL for such a line), NULL when every line was read: it
+        -- also says whether the lines were read (a bool_and of its own cost 0.002 s on Online Retail)
         arg_min(CASE WHEN NOT {line_ok} THEN coalesce(CAST({quantity} AS VARCHAR), '?') || ' x '
                      || coalesce(CAST({price} AS VARCHAR), '?') END,
                 {row_column}) FILTER (WHERE NOT {line_ok}) AS unreadable_line,
@@ -93,8 +100,8 @@ refunds AS (
 final AS (
     SELECT
         o.order_key AS order_id, o.customer_id, o.ordered_at,
-        CASE WHEN o.lines_ok AND r.refunded IS NULL THEN CAST(round(o.amount, 2) AS VARCHAR)
-             WHEN o.lines_ok THEN CAST(round(greatest(o.amount - r.refunded, 0), 2) AS VARCHAR)
+        CASE WHEN o.unreadable_line IS NULL AND r.refunded IS NULL THEN CAST(round(o.amount, 2) AS VARCHAR)
+             WHEN o.unreadable_line IS NULL THEN CAST(round(greatest(o.amount - r.refunded, 0), 2) AS VARCHAR)
              ELSE 'unreadable line item: ' || o.unreadable_line END AS net_revenue{passthrough},
         CASE WHEN r.refunded IS NULL THEN coalesce(lower(o.source_status), 'paid')
              WHEN r.refunded >= o.amount THEN 'refunded' ELSE 'partially_refunded' END AS status,
@@ -105,7 +112,7 @@ final AS (
     UNION ALL
     SELECT
         c.order_key, c.customer_id, c.ordered_at,
-        CASE WHEN c.lines_ok THEN CAST(round(abs(c.amount), 2) AS VARCHAR)
+        CASE WHEN c.unreadable_line IS NULL THEN CAST(round(abs(c.amount), 2) AS VARCHAR)
              ELSE 'unreadable line item: ' || c.unreadable_line END{passthrough},
         'refunded', c.{row_column}, c.line_count
     FROM orders AS c

@@ -189,7 +189,7 @@ def stage(cur: duckdb.DuckDBPyConnection, kind: str, select_sql: str, decimal_co
         forgiving |= needs_retry
         probes = _probe(cur, [c for c in typed_columns if c.name in forgiving], decimal_comma)
         cur.execute(_checked_sql(spec, file_columns, forgiving, probes, decimal_comma, extra)).fetchall()
-    computed, reporting_currency = _checked_views(cur, kind, present, numbered, has_customers_table,
+    computed, reporting_currency = checked_views(cur, kind, present, numbered, has_customers_table,
                                                   strict_customers=strict_customers)
     date_orders = tuple((name, order) for name, probe in probes.items()
                         if (order := _date_order(probe, decimal_comma)) is not None)
@@ -260,7 +260,7 @@ def stage_loaded(cur: duckdb.DuckDBPyConnection, kind: str, columns: tuple[str, 
                          + [f"true AS {_quote(flag)}" for flag in flags])
     cur.execute(f"CREATE OR REPLACE TEMP VIEW {CHECKED_ROWS} AS SELECT {selected} FROM main.{_quote(kind)} "
                 f"WHERE load_id = {int(load_id)}").fetchall()
-    computed, reporting_currency = _checked_views(cur, kind, list(columns), True, True, before_load_id=load_id,
+    computed, reporting_currency = checked_views(cur, kind, list(columns), True, True, before_load_id=load_id,
                                                   strict_customers=strict_customers)
     return StagedInput(kind, rows, columns, flags, computed, (), reporting_currency)
 
@@ -273,7 +273,7 @@ def _derived_columns(kind: str, present: list[str]) -> list[str]:
     return []
 
 
-def _checked_views(cur: duckdb.DuckDBPyConnection, kind: str, present: list[str], numbered: bool,
+def checked_views(cur: duckdb.DuckDBPyConnection, kind: str, present: list[str], numbered: bool,
                    has_tables: bool, before_load_id: int | None = None,
                    strict_customers: bool = False) -> tuple[tuple[str, ...], str | None]:
     """CREATE ``numbered_rows`` (``checked_rows`` with ``file_row``) and ``checked_input`` (plus the lookups).
