@@ -70,67 +70,100 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
+UNREADABLE_TABLE = "unreadable_lines"
+# A DOUBLE is written as digits and ".0" (17850.0) exactly when it is whole and below 1e16 in magnitude (above,
+# DuckDB writes 1e+16): what the float-id check's regular expression matches in its text, without the text.
+FLOAT_DIGITS_BELOW = "1e16"
+# Below 1e13 a DOUBLE rounded to cents is cast to DECIMAL(18,2) as its text would be read (its text has at most
+# 15 significant digits, which identify it); above, through the text, as the text path does.
+EXACT_CENTS_BELOW = "1e13"
+
+
 def stage_typed(cur: duckdb.DuckDBPyConnection, kind: str, plan: sources.SourcePlan,
                 strict_customers: bool = False) -> tuple[staging.StagedInput, sources.SourcePlan]:
-    """Fold, read float-written ids as integers and type the orders in one statement writing ``checked_rows``
-    (what :func:`write_folded` then ``staging.stage`` make of the same file, in one write instead of two).
+    """Fold, read float-written ids as integers and type the orders in one statement writing ``checked_rows``:
+    the values, flags, failing rows and notes of :func:`write_folded` then ``staging.stage`` on the same file, in
+    one write instead of two.
 
-    The fold writes the same text as on the text path, and each column is typed by the expression
-    ``staging`` gives it: text columns by ``blank_to_null``, net revenue by the plain cast (its forgiving parse
-    reads nothing more from the numbers and the "unreadable line item" text a fold writes), the order's time
-    kept as the TIMESTAMP it was stored as (its text, cast back, is the same value: every flag true). So every
-    value, flag, failing row and note is the text path's. ``mapped_input`` (the text that failing rows and
-    quarantine quote) is a view over ``checked_rows``: the typed value where its text is the same, else the
-    text kept beside it (``<column>__text``, NULL on nearly every row).
+    Each column is typed as the text path types the text its fold writes (``SourcePlan.fold_typing``): text as
+    ``staging`` types text (``blank_to_null``, the float-id check and fix of ``sources.integer_ids``); the
+    order's time kept as the TIMESTAMP it was stored as (its text cast back is the same value, so it always
+    parses); net revenue cast from the DOUBLE its text is written from (the same DECIMAL, see
+    EXACT_CENTS_BELOW), NULL when a line was unreadable; an id stored as DOUBLE checked and fixed from the
+    number (see FLOAT_DIGITS_BELOW). ``mapped_input``, the text failing rows and quarantine quote, is a view
+    over ``checked_rows`` giving back the text path's text: the value where they are the same, else the text
+    kept beside it (``<column>__text``, NULL on nearly every row), and the first unreadable line of an order
+    from ``unreadable_lines``, written only when there is one.
 
-    Measured on Online Retail's 541,909 lines (25,900 orders): the text path's folded table, float-id check and
-    typing pass cost 0.03 s of CPU after the fold; this one statement adds 0.005 s to the fold.
+    Measured on Online Retail's 541,909 lines (25,900 orders, CPU): the text path cost 0.085 s for the fold,
+    the folded table, the float-id check and the typing pass; this statement 0.05 s, as much as DuckDB's bare
+    aggregation of the same orders (benchmarks/online_retail_benchmark.py).
     """
     spec = TABLES[kind]
-    types = {c.name: c.sql_type for c in spec.columns}
-    columns = list(plan.fold_columns)
-    if any(types[c] not in ("VARCHAR", "TIMESTAMP") and not types[c].startswith("DECIMAL") for c in columns):
-        raise ValueError(f"stage_typed folds text, timestamp and money columns only, not {columns}")
-    ids = sources.id_columns(kind, columns)
-    floats = ", ".join(f"{sources.all_floats_sql(c)} AS {_quote(c + '__floats')}" for c in ids) or "true AS no_ids"
-    fixed = ", ".join(
-        f"CASE WHEN f.{_quote(c + '__floats')} THEN {sources.integer_text_sql('l.' + _quote(c))} ELSE l.{_quote(c)} END "
-        f"AS {_quote(c)}" for c in ids)
+    sql_types = {c.name: c.sql_type for c in spec.columns}
+    typing = dict(plan.fold_typing)
+    columns = list(typing)
+    floats, fixes, flags = [], [], []
+    for column in sources.id_columns(kind, columns):
+        name, flag = _quote(column), _quote(column + "__floats")
+        if typing[column] == "text":
+            floats.append(f"{sources.all_floats_sql(column)} AS {flag}")
+            fixes.append(f"CASE WHEN f.{flag} THEN {sources.integer_text_sql('l.' + name)} ELSE l.{name} END AS {name}")
+        elif typing[column] == "double_id":
+            floats.append(f"(count({name}) > 0 AND count({name}) = count({name}) FILTER (WHERE {name} = trunc({name}) "
+                          f"AND abs({name}) < {FLOAT_DIGITS_BELOW})) AS {flag}")
+            # -0.0 is written -0.0, whose integer text is -0 (not 0): that one value is fixed from its text
+            fixes.append(f"CASE WHEN NOT f.{flag} THEN CAST(l.{name} AS VARCHAR) WHEN l.{name} = 0 THEN "
+                         f"{sources.integer_text_sql(f'CAST(l.{name} AS VARCHAR)')} "
+                         f"ELSE CAST(CAST(l.{name} AS BIGINT) AS VARCHAR) END AS {name}")
+        else:
+            continue  # "same": an integer's text, never a float
+        flags.append(flag)
     typed, kept, texts = [], [], []
     for column in columns:
-        name, text = _quote(column), _quote(column + "__text")
-        if types[column] == "VARCHAR":
-            typed.append(f"{blank_to_null(name)} AS {_quote(column + '__typed')}")
-            kept.append(f"{_quote(column + '__typed')} AS {name}")
-            kept.append(f"CASE WHEN {name} IS DISTINCT FROM {_quote(column + '__typed')} THEN {name} END AS {text}")
-            texts.append(f"coalesce({text}, {name}) AS {name}")
-        elif types[column] == "TIMESTAMP":
+        name, text, value = _quote(column), _quote(column + "__text"), _quote(column + "__typed")
+        how = typing[column]
+        if how == "text":
+            typed.append(f"{blank_to_null(name)} AS {value}")
+            kept.extend([f"{value} AS {name}", f"CASE WHEN {name} IS DISTINCT FROM {value} THEN {name} END AS {text}"])
+            texts.append(f"coalesce(c.{text}, c.{name}) AS {name}")
+        elif how in ("same", "double_id"):
+            kept.append(name)
+            texts.append(f"c.{name}")
+        elif how == "timestamp":
             kept.extend([name, f"true AS {_quote(column + '_parses')}"])
-            texts.append(f"CAST({name} AS VARCHAR) AS {name}")
+            texts.append(f"CAST(c.{name} AS VARCHAR) AS {name}")
+        elif how == "money":
+            money = sql_types[column]
+            typed.append(f"CASE WHEN lines_ok THEN CASE WHEN abs({name}) < {EXACT_CENTS_BELOW} THEN try_cast({name} AS "
+                         f"{money}) ELSE try_cast(CAST({name} AS VARCHAR) AS {money}) END END AS {value}")
+            kept.extend([f"{value} AS {name}", f"{value} IS NOT NULL AS {_quote(column + '_parses')}",
+                         f"{name} AS {_quote(column + '__value')}", f"lines_ok AS {_quote(column + '__read')}"])
+            read = _quote(column + "__read")
+            # u.line: the first unreadable line of the order (joined below when there is one)
+            texts.append(f"CASE WHEN c.{read} THEN CAST(c.{_quote(column + '__value')} AS VARCHAR) "
+                         f"ELSE 'unreadable line item: ' || u.line END AS {name}")
         else:
-            typed.append(f"try_cast({name} AS {types[column]}) AS {_quote(column + '__typed')}")
-            kept.extend([f"{_quote(column + '__typed')} AS {name}",
-                         f"({name} IS NULL OR {_quote(column + '__typed')} IS NOT NULL) AS {_quote(column + '_parses')}",
-                         f"{name} AS {text}"])
-            texts.append(f"{text} AS {name}")
-    flags = [_quote(c + "__floats") for c in ids]
+            raise ValueError(f"{column}: no typing {how!r}")
+    fixed = (f"SELECT l.* REPLACE ({', '.join(fixes)}), f.* FROM folded AS l, (SELECT {', '.join(floats)} FROM folded) AS f"
+             if fixes else "SELECT * FROM folded")
     rows = cur.execute(f"""
 CREATE OR REPLACE TEMP TABLE {staging.CHECKED_ROWS} AS
 WITH folded AS ({plan.typed_fold}),
-floats AS (SELECT {floats} FROM folded),
-fixed AS (SELECT l.* REPLACE ({fixed}), f.* FROM folded AS l, floats AS f),
-typed AS (SELECT *, {', '.join(typed)} FROM fixed)
-SELECT {ROW_COLUMN}, {', '.join(kept + flags)} FROM typed""" if ids else f"""
-CREATE OR REPLACE TEMP TABLE {staging.CHECKED_ROWS} AS
-WITH typed AS (SELECT *, {', '.join(typed)} FROM ({plan.typed_fold}))
-SELECT {ROW_COLUMN}, {', '.join(kept)} FROM typed""").fetchall()[0][0]
-    found = cur.execute(f"SELECT {', '.join(f'bool_or({f})' for f in flags)} FROM {staging.CHECKED_ROWS}"
-                        ).fetchall()[0] if flags and rows else ()
-    cur.execute(f"CREATE OR REPLACE TEMP VIEW {staging.MAPPED_TABLE} AS SELECT {', '.join(texts)}, {ROW_COLUMN} "
-                f"FROM {staging.CHECKED_ROWS}").fetchall()
-    computed, reporting_currency = staging.checked_views(cur, kind, list(columns), True, True,
-                                                          strict_customers=strict_customers)
-    fixed_ids = [c for c, found_floats in zip(ids, found) if found_floats]
+typed AS (SELECT *, {', '.join(typed)} FROM ({fixed}))
+SELECT {ROW_COLUMN}, {', '.join(kept + flags)} FROM typed""").fetchall()[0][0]
+    unread, *found = cur.execute(
+        f"SELECT {', '.join([f'count(*) FILTER (WHERE NOT {read})'] + [f'bool_or({flag})' for flag in flags])} "
+        f"FROM {staging.CHECKED_ROWS}").fetchall()[0]
+    if unread:
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE {UNREADABLE_TABLE} AS {plan.unreadable_lines}").fetchall()
+    lines = (f"LEFT JOIN {UNREADABLE_TABLE} AS u ON u.{ROW_COLUMN} = c.{ROW_COLUMN}" if unread
+             else "CROSS JOIN (SELECT NULL::VARCHAR AS line) AS u")  # every line read: u.line is never reached
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW {staging.MAPPED_TABLE} AS SELECT {', '.join(texts)}, c.{ROW_COLUMN} "
+                f"FROM {staging.CHECKED_ROWS} AS c {lines}").fetchall()
+    computed, reporting_currency = staging.checked_views(cur, kind, columns, True, True,
+                                                         strict_customers=strict_customers)
+    fixed_ids = [flag.strip('"').removesuffix("__floats") for flag, was in zip(flags, found) if was]
     if fixed_ids:
         plan = dataclasses.replace(plan, notes=plan.notes + (sources.float_ids_note(fixed_ids),))
     staged = staging.StagedInput(

@@ -50,7 +50,7 @@ ON_INVALID = ("reject", "quarantine")
 FAILING_ROWS_LIMIT = 200_000
 TEMP_TABLES = (readers.RAW_TABLE, readers.TYPED_TABLE, staging.MAPPED_TABLE, staging.STRICT_ROWS,
                staging.CHECKED_TABLE, staging.NUMBERED_ROWS, staging.CHECKED_ROWS, staging.HEAD_TABLE,
-               validation.FAILURES_TABLE, folding.FOLDED_TABLE)
+               validation.FAILURES_TABLE, folding.FOLDED_TABLE, folding.UNREADABLE_TABLE)
 
 Progress = Callable[[str, float], None]
 

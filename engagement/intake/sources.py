@@ -70,10 +70,13 @@ class SourcePlan:
     # The SELECT has a ``line_count`` column (a fold: how many file rows each output row folds, every row once),
     # dropped once summed: the file's rows are then counted without a text table (``folding.write_folded``).
     counts_lines: bool = False
-    # A line-item fold of typed (Parquet) columns whose output ``folding.stage_typed`` can type in the same pass
-    # (see there): the fold's SELECT with the order's time kept as stored, and its canonical columns in order.
+    # A line-item fold of typed (Parquet) columns that ``folding.stage_typed`` types in the same statement (see
+    # there): the fold (``line_items.folded_select(typed=True)``), its canonical columns in order with how each
+    # is typed ("text": as staging types text, "same": its text is its value, "double_id": an id stored as
+    # DOUBLE, "timestamp", "money"), and the SELECT quoting unreadable lines (``line_items.unreadable_lines_select``).
     typed_fold: str | None = None
-    fold_columns: tuple[str, ...] = ()
+    fold_typing: tuple[tuple[str, str], ...] = ()
+    unreadable_lines: str | None = None
 
 
 def _quote(identifier: str) -> str:
@@ -262,6 +265,7 @@ def _mapped(kind: str, header: _Header, mapping: dict[str, str], source: str,
 # Stored types whose values a fold reads as they are: the same DOUBLE (or text) as their text read back, since
 # DuckDB writes a DOUBLE as its shortest round-trip text; a FLOAT or DECIMAL cast to DOUBLE can differ in the
 # last bit from its text parsed, so those are read as text.
+INTEGER_TYPES = ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT")
 EXACT_AS_DOUBLE = ("DOUBLE", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT")
 
 
@@ -323,23 +327,36 @@ def _line_items(kind: str, header: _Header, mapping: dict[str, Any], decimal_com
                 quantity=typed("line_quantity"), price=typed("line_price"), total=typed("order_total"),
                 status=first_of("status"))
     select = line_items.folded_select(**fold, first=first)
-    typed_fold = None
+    typed_fold, fold_typing, unreadable = None, (), None
     # Every number of the order read as stored, its time a TIMESTAMP and no discount (money read from text):
     # then the text the fold writes is typed back without a forgiving parse, so the typed values can be
     # written with the fold (folding.stage_typed); any other layout takes the text path.
     if (column_types and stored_type("ordered_at") == "TIMESTAMP" and "discount" not in first
             and all(stored_type(f) in EXACT_AS_DOUBLE for f in ("line_quantity", "line_price"))
             and (not mapping.get("order_total") or stored_type("order_total") in EXACT_AS_DOUBLE)):
+        kept, typing = dict(first), {"order_id": "text", "ordered_at": "timestamp", "net_revenue": "money"}
+        for name in kept:
+            typing.setdefault(name, "text")
         stored = _quote(header.find(mapping["ordered_at"]))
-        kept = {**first, "ordered_at": f"arg_min({stored}, {ROW_COLUMN}) FILTER (WHERE {stored} IS NOT NULL)"}
-        typed_fold = line_items.folded_select(**fold, first=kept)
+        kept["ordered_at"] = f"arg_min({stored}, {ROW_COLUMN}) FILTER (WHERE {stored} IS NOT NULL)"
+        if stored_type("customer_id") == "DOUBLE":  # the float-id check reads the number (folding.stage_typed)
+            customer = _quote(header.find(mapping["customer_id"]))
+            kept["customer_id"] = f"arg_min({customer}, {ROW_COLUMN}) FILTER (WHERE {customer} IS NOT NULL)"
+            typing["customer_id"] = "double_id"
+        elif stored_type("customer_id") in INTEGER_TYPES:  # an integer's text: no blank, no space, no float
+            typing["customer_id"] = "same"
+        typing["status"] = "text" if mapping.get("status") else "same"  # else paid, refunded, ... as written
+        typed_fold = line_items.folded_select(**fold, first=kept, typed=True)
+        fold_typing = tuple((name, typing[name]) for name in line_items.folded_columns(first))
+        unreadable = line_items.unreadable_lines_select(
+            fold["raw_table"], ROW_COLUMN, fold["key"], fold["quantity"], fold["price"], total=fold["total"])
     used = {header.find(v) for v in mapping.values() if isinstance(v, str) and header.find(v)}
     ignored = tuple(c for c in header.columns if c not in used)
     return SourcePlan(
         source=source, select_sql=select,
         mapped={f: v if constant_of(v) is None else f"constant {constant_of(v)!r}" for f, v in mapping.items() if v},
         ignored_columns=ignored, read_columns=tuple(c for c in header.columns if c in used), counts_lines=True,
-        typed_fold=typed_fold, fold_columns=tuple(line_items.folded_columns(first)),
+        typed_fold=typed_fold, fold_typing=fold_typing, unreadable_lines=unreadable,
         notes=("Line-item export: lines are folded into one order per order key (row numbers point at the order's "
                "first line); net revenue = the order total if mapped, else the sum of quantity x price. "
                "Cancellations (keys C + digits, or all lines negative) refund the order they name, or are kept as "
@@ -527,9 +544,14 @@ def id_columns(kind: str, columns) -> list[str]:
 
 
 def all_floats_sql(column: str) -> str:
-    """SQL aggregate, true when ``column`` has a value and every value is a whole number written as a float."""
+    """SQL aggregate, true when ``column`` has a value and every value is a whole number written as a float.
+
+    The regular expression reads only values with a point (a CASE evaluates its THEN on those rows alone): ids
+    without one, nearly all, cost a tenth (Online Retail's 25,900 invoice numbers: 0.0004 s against 0.0037 s).
+    """
     value = f"nullif(trim({_quote(column)}), '')"
-    return f"(count({value}) > 0 AND count({value}) = count({value}) FILTER (WHERE regexp_full_match({value}, '{FLOAT_ID}')))"
+    matches = f"CASE WHEN contains({value}, '.') THEN regexp_full_match({value}, '{FLOAT_ID}') ELSE false END"
+    return f"(count({value}) > 0 AND count({value}) = count({value}) FILTER (WHERE {matches}))"
 
 
 def integer_text_sql(column_sql: str) -> str:

@@ -361,6 +361,7 @@ def run_sql_checks(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_columns
     row_checks: list[tuple[Expectation, str, str]] = []
     params: dict[str, Any] = {}
     scratch: list[str] = []  # the uniqueness checks' tables of duplicated keys
+    located = 0  # rows written to row_failures (its CREATE ... AS returns the count)
     for e in suite.expectations:
         fix = e.meta.get("fix", "")
         if e.type == "expect_column_to_exist":
@@ -408,7 +409,7 @@ def run_sql_checks(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_columns
             failed = f"SELECT *, {', '.join(f'{failure} AS f{e.index}' for e, failure, _ in refusing)} FROM {CHECKED_TABLE}"
             failures_sql = (f"CREATE OR REPLACE TEMP TABLE {FAILURES_TABLE} AS SELECT {ROW_COLUMN}, "
                             f"{reason_sql} AS reason FROM ({failed}) flagged WHERE {any_failed} ORDER BY {ROW_COLUMN}")
-            cur.execute(failures_sql, _bound(failures_sql, {**params, **reasons})).fetchall()
+            located = cur.execute(failures_sql, _bound(failures_sql, {**params, **reasons})).fetchall()[0][0]
         else:
             cur.execute(f"CREATE OR REPLACE TEMP TABLE {FAILURES_TABLE} (file_row BIGINT, reason VARCHAR)").fetchall()
         for (e, _, _), count, base in zip(row_checks, counts, denominators):
@@ -423,8 +424,7 @@ def run_sql_checks(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_columns
     ordered = [results[i] for i in sorted(results)]
     if not locate_failures:
         return ordered, sum(r.unexpected_count or 0 for r in ordered if r.level == "row")
-    failing = cur.execute(f"SELECT count(*) FROM {FAILURES_TABLE}").fetchall()[0][0]
-    return ordered, failing
+    return ordered, located
 
 
 # ----------------------------------------------------------- GX evaluator
