@@ -152,9 +152,12 @@ CREATE OR REPLACE TEMP TABLE {staging.CHECKED_ROWS} AS
 WITH folded AS ({plan.typed_fold}),
 typed AS (SELECT *, {', '.join(typed)} FROM ({fixed}))
 SELECT {ROW_COLUMN}, {', '.join(kept + flags)} FROM typed""").fetchall()[0][0]
-    unread, *found = cur.execute(
-        f"SELECT {', '.join([f'count(*) FILTER (WHERE NOT {read})'] + [f'bool_or({flag})' for flag in flags])} "
-        f"FROM {staging.CHECKED_ROWS}").fetchall()[0]
+    # The keys of the fold's groups are unique; typed, they stay so unless trimming or the float fix changed one.
+    keys = [c for c in spec.key if typing.get(c) == "text"]
+    looks = ([f"count(*) FILTER (WHERE NOT {read})"] + [f"bool_or({flag})" for flag in flags]
+             + [f"count({_quote(c + '__text')})" for c in keys])
+    unread, *found = cur.execute(f"SELECT {', '.join(looks)} FROM {staging.CHECKED_ROWS}").fetchall()[0]
+    found, changed_keys = found[:len(flags)], found[len(flags):]
     if unread:
         cur.execute(f"CREATE OR REPLACE TEMP TABLE {UNREADABLE_TABLE} AS {plan.unreadable_lines}").fetchall()
     lines = (f"LEFT JOIN {UNREADABLE_TABLE} AS u ON u.{ROW_COLUMN} = c.{ROW_COLUMN}" if unread
@@ -169,5 +172,6 @@ SELECT {ROW_COLUMN}, {', '.join(kept + flags)} FROM typed""").fetchall()[0][0]
     staged = staging.StagedInput(
         kind, int(rows), tuple(c for c in spec.column_names if c in columns),
         tuple(f"{c.name}_parses" for c in spec.columns if c.name in columns and c.sql_type != "VARCHAR"),
-        computed, (), reporting_currency)
+        computed, (), reporting_currency,
+        unique=tuple(c for c, changed in zip(keys, changed_keys) if not changed and c not in fixed_ids))
     return staged, plan

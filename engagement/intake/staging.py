@@ -54,6 +54,9 @@ class StagedInput:
     computed: tuple[str, ...]
     date_orders: tuple[tuple[str, str], ...]
     reporting_currency: str | None
+    # Columns whose values no two rows share, by construction (a fold's order keys kept as they were grouped):
+    # their uniqueness check has nothing to find (validation's ``enforced``).
+    unique: tuple[str, ...] = ()
 
 
 def _quote(identifier: str) -> str:

@@ -353,8 +353,9 @@ def run_sql_checks(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_columns
 
     ``locate_failures=False`` counts only: ``row_failures`` stays empty and the second number is the sum of
     the expectations' failure counts (> 0 exactly when a row fails), not the number of failing rows.
-    ``enforced``: expectations no row can fail because writing a failing row raised (the one-pass load, see
-    :func:`row_failure_sql`); their failures are not evaluated again (counted 0), their bases are.
+    ``enforced``: expectations no row can fail, because writing a failing row raised (the one-pass load, see
+    :func:`row_failure_sql`) or because the rows are made so (a fold's order keys are unique,
+    ``StagedInput.unique``); their failures are not evaluated again (counted 0), their bases are.
     """
     parameters = file_parameters(suite, parameters, _sql_first_percentile(cur, checked_columns))
     results: dict[int, ExpectationResult] = {}
