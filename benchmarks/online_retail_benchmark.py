@@ -102,7 +102,7 @@ final AS (
 SELECT * FROM final
 """
 
-# Grain: one row per invoice; the baseline of the tables before 7 Dec 2026 (no cancellations, no first-line rule).
+# Grain: one row per invoice; the baseline of earlier tables (no cancellations, no first-line rule, no typed ids).
 PLAIN_AGGREGATES_SQL = """
 CREATE TABLE orders AS
 SELECT

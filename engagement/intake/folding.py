@@ -95,9 +95,9 @@ def stage_typed(cur: duckdb.DuckDBPyConnection, kind: str, plan: sources.SourceP
     kept beside it (``<column>__text``, NULL on nearly every row), and the first unreadable line of an order
     from ``unreadable_lines``, written only when there is one.
 
-    Measured on Online Retail's 541,909 lines (25,900 orders, CPU): the text path cost 0.085 s for the fold,
-    the folded table, the float-id check and the typing pass; this statement 0.05 s, as much as DuckDB's bare
-    aggregation of the same orders (benchmarks/online_retail_benchmark.py).
+    Measured on Online Retail's 541,909 lines (25,900 orders; CPU, median of 11, one run): the text path's fold,
+    folded table, float-id check and typing pass cost 0.106 s; this statement and its views 0.073 s; DuckDB's bare
+    aggregation of the same orders into a table 0.051 s (benchmarks/online_retail_benchmark.py).
     """
     spec = TABLES[kind]
     sql_types = {c.name: c.sql_type for c in spec.columns}
