@@ -193,7 +193,7 @@ def stage(cur: duckdb.DuckDBPyConnection, kind: str, select_sql: str, decimal_co
         probes = _probe(cur, [c for c in typed_columns if c.name in forgiving], decimal_comma)
         cur.execute(_checked_sql(spec, file_columns, forgiving, probes, decimal_comma, extra)).fetchall()
     computed, reporting_currency = checked_views(cur, kind, present, numbered, has_customers_table,
-                                                  strict_customers=strict_customers)
+                                                 strict_customers=strict_customers)
     date_orders = tuple((name, order) for name, probe in probes.items()
                         if (order := _date_order(probe, decimal_comma)) is not None)
     rows = cur.execute(f"SELECT count(*) FROM {CHECKED_ROWS}").fetchall()[0][0]
@@ -264,7 +264,7 @@ def stage_loaded(cur: duckdb.DuckDBPyConnection, kind: str, columns: tuple[str, 
     cur.execute(f"CREATE OR REPLACE TEMP VIEW {CHECKED_ROWS} AS SELECT {selected} FROM main.{_quote(kind)} "
                 f"WHERE load_id = {int(load_id)}").fetchall()
     computed, reporting_currency = checked_views(cur, kind, list(columns), True, True, before_load_id=load_id,
-                                                  strict_customers=strict_customers)
+                                                 strict_customers=strict_customers)
     return StagedInput(kind, rows, columns, flags, computed, (), reporting_currency)
 
 
@@ -277,8 +277,8 @@ def _derived_columns(kind: str, present: list[str]) -> list[str]:
 
 
 def checked_views(cur: duckdb.DuckDBPyConnection, kind: str, present: list[str], numbered: bool,
-                   has_tables: bool, before_load_id: int | None = None,
-                   strict_customers: bool = False) -> tuple[tuple[str, ...], str | None]:
+                  has_tables: bool, before_load_id: int | None = None,
+                  strict_customers: bool = False) -> tuple[tuple[str, ...], str | None]:
     """CREATE ``numbered_rows`` (``checked_rows`` with ``file_row``) and ``checked_input`` (plus the lookups).
 
     ``file_row`` is the row's position when it was typed straight from the file: the typing pass is a
