@@ -54,6 +54,9 @@ class StagedInput:
     computed: tuple[str, ...]
     date_orders: tuple[tuple[str, str], ...]
     reporting_currency: str | None
+    # Columns whose values no two rows share, by construction (a fold's order keys kept as they were grouped):
+    # their uniqueness check has nothing to find (validation's ``enforced``).
+    unique: tuple[str, ...] = ()
 
 
 def _quote(identifier: str) -> str:
@@ -189,8 +192,8 @@ def stage(cur: duckdb.DuckDBPyConnection, kind: str, select_sql: str, decimal_co
         forgiving |= needs_retry
         probes = _probe(cur, [c for c in typed_columns if c.name in forgiving], decimal_comma)
         cur.execute(_checked_sql(spec, file_columns, forgiving, probes, decimal_comma, extra)).fetchall()
-    computed, reporting_currency = _checked_views(cur, kind, present, numbered, has_customers_table,
-                                                  strict_customers=strict_customers)
+    computed, reporting_currency = checked_views(cur, kind, present, numbered, has_customers_table,
+                                                 strict_customers=strict_customers)
     date_orders = tuple((name, order) for name, probe in probes.items()
                         if (order := _date_order(probe, decimal_comma)) is not None)
     rows = cur.execute(f"SELECT count(*) FROM {CHECKED_ROWS}").fetchall()[0][0]
@@ -260,8 +263,8 @@ def stage_loaded(cur: duckdb.DuckDBPyConnection, kind: str, columns: tuple[str, 
                          + [f"true AS {_quote(flag)}" for flag in flags])
     cur.execute(f"CREATE OR REPLACE TEMP VIEW {CHECKED_ROWS} AS SELECT {selected} FROM main.{_quote(kind)} "
                 f"WHERE load_id = {int(load_id)}").fetchall()
-    computed, reporting_currency = _checked_views(cur, kind, list(columns), True, True, before_load_id=load_id,
-                                                  strict_customers=strict_customers)
+    computed, reporting_currency = checked_views(cur, kind, list(columns), True, True, before_load_id=load_id,
+                                                 strict_customers=strict_customers)
     return StagedInput(kind, rows, columns, flags, computed, (), reporting_currency)
 
 
@@ -273,9 +276,9 @@ def _derived_columns(kind: str, present: list[str]) -> list[str]:
     return []
 
 
-def _checked_views(cur: duckdb.DuckDBPyConnection, kind: str, present: list[str], numbered: bool,
-                   has_tables: bool, before_load_id: int | None = None,
-                   strict_customers: bool = False) -> tuple[tuple[str, ...], str | None]:
+def checked_views(cur: duckdb.DuckDBPyConnection, kind: str, present: list[str], numbered: bool,
+                  has_tables: bool, before_load_id: int | None = None,
+                  strict_customers: bool = False) -> tuple[tuple[str, ...], str | None]:
     """CREATE ``numbered_rows`` (``checked_rows`` with ``file_row``) and ``checked_input`` (plus the lookups).
 
     ``file_row`` is the row's position when it was typed straight from the file: the typing pass is a

@@ -291,20 +291,20 @@ def _failure_sql(e: Expectation, params: dict[str, Any], parameters: dict[str, A
     return None
 
 
-def _unique_failure_sql(cur: duckdb.DuckDBPyConnection, e: Expectation) -> str:
-    """Rows whose key occurs more than once. A hash aggregate finds the duplicated keys (cheap, and
-    usually none: then the predicate is the constant false); only then are rows matched to them."""
+def _unique_failure_sql(cur: duckdb.DuckDBPyConnection, e: Expectation, scratch: list[str]) -> str:
+    """Rows whose key occurs more than once. A hash aggregate counts the duplicated keys (cheap, and
+    usually none: then the predicate is the constant false); only then are they kept in a table (its name
+    added to ``scratch``) and rows matched to them."""
     table = f"dup_keys_{e.index}"
     cols = ", ".join(_quote(c) for c in e.columns)
     some_key = " OR ".join(f"{_quote(c)} IS NOT NULL" for c in e.columns)
     # Keys are file columns: read them without the lookups' joins (a join is computed even when unused).
     source = CHECKED_TABLE if set(e.columns) & set(LOOKUP_COLUMNS) else NUMBERED_ROWS
-    cur.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {cols} FROM {source} "
-        f"WHERE {some_key} GROUP BY ALL HAVING count(*) > 1"
-    ).fetchall()
-    if not cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]:
+    duplicated = f"SELECT {cols} FROM {source} WHERE {some_key} GROUP BY ALL HAVING count(*) > 1"
+    if not cur.execute(f"SELECT count(*) FROM ({duplicated})").fetchall()[0][0]:
         return "false"
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {duplicated}").fetchall()
+    scratch.append(table)
     match = " AND ".join(f"d.{_quote(c)} IS NOT DISTINCT FROM {CHECKED_TABLE}.{_quote(c)}" for c in e.columns)
     return f"(({some_key}) AND EXISTS (SELECT 1 FROM {table} d WHERE {match}))"
 
@@ -353,13 +353,16 @@ def run_sql_checks(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_columns
 
     ``locate_failures=False`` counts only: ``row_failures`` stays empty and the second number is the sum of
     the expectations' failure counts (> 0 exactly when a row fails), not the number of failing rows.
-    ``enforced``: expectations no row can fail because writing a failing row raised (the one-pass load, see
-    :func:`row_failure_sql`); their failures are not evaluated again (counted 0), their bases are.
+    ``enforced``: expectations no row can fail, because writing a failing row raised (the one-pass load, see
+    :func:`row_failure_sql`) or because the rows are made so (a fold's order keys are unique,
+    ``StagedInput.unique``); their failures are not evaluated again (counted 0), their bases are.
     """
     parameters = file_parameters(suite, parameters, _sql_first_percentile(cur, checked_columns))
     results: dict[int, ExpectationResult] = {}
     row_checks: list[tuple[Expectation, str, str]] = []
     params: dict[str, Any] = {}
+    scratch: list[str] = []  # the uniqueness checks' tables of duplicated keys
+    located = 0  # rows written to row_failures (its CREATE ... AS returns the count)
     for e in suite.expectations:
         fix = e.meta.get("fix", "")
         if e.type == "expect_column_to_exist":
@@ -378,7 +381,7 @@ def run_sql_checks(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_columns
         else:
             failure = "false" if e.index in enforced else _failure_sql(e, params, parameters)
             if failure == "__unique__":
-                failure = _unique_failure_sql(cur, e)
+                failure = _unique_failure_sql(cur, e, scratch)
             if failure is None:
                 raise ValueError(f"{suite.name}: expectation type {e.type} is not supported by the row checks.")
             row_checks.append((e, failure, _denominator_sql(e, params)))
@@ -397,15 +400,17 @@ def run_sql_checks(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_columns
         if any(counts) and not locate_failures:
             cur.execute(f"CREATE OR REPLACE TEMP TABLE {FAILURES_TABLE} (file_row BIGINT, reason VARCHAR)").fetchall()
         elif any(count for (e, _, _), count in zip(row_checks, counts) if e.level != "warning"):
-            # Warnings are counted, never located: their rows load.
-            refusing = [check for check in row_checks if check[0].level != "warning"]
+            # Warnings are counted, never located: their rows load. A check no row failed is false on every row:
+            # only the failed ones are evaluated again.
+            refusing = [check for check, count in zip(row_checks, counts) if check[0].level != "warning" and count]
             reasons = {f"r{e.index}": e.description for e, _, _ in refusing}
             any_failed = " OR ".join(f"f{e.index}" for e, _, _ in refusing)
             reason_sql = "concat_ws('; ', " + ", ".join(
                 f"CASE WHEN f{e.index} THEN $r{e.index} END" for e, _, _ in refusing) + ")"
+            failed = f"SELECT *, {', '.join(f'{failure} AS f{e.index}' for e, failure, _ in refusing)} FROM {CHECKED_TABLE}"
             failures_sql = (f"CREATE OR REPLACE TEMP TABLE {FAILURES_TABLE} AS SELECT {ROW_COLUMN}, "
-                            f"{reason_sql} AS reason FROM ({flagged}) flagged WHERE {any_failed} ORDER BY {ROW_COLUMN}")
-            cur.execute(failures_sql, _bound(failures_sql, {**params, **reasons})).fetchall()
+                            f"{reason_sql} AS reason FROM ({failed}) flagged WHERE {any_failed} ORDER BY {ROW_COLUMN}")
+            located = cur.execute(failures_sql, _bound(failures_sql, {**params, **reasons})).fetchall()[0][0]
         else:
             cur.execute(f"CREATE OR REPLACE TEMP TABLE {FAILURES_TABLE} (file_row BIGINT, reason VARCHAR)").fetchall()
         for (e, _, _), count, base in zip(row_checks, counts, denominators):
@@ -415,14 +420,12 @@ def run_sql_checks(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_columns
             )
     else:
         cur.execute(f"CREATE OR REPLACE TEMP TABLE {FAILURES_TABLE} (file_row BIGINT, reason VARCHAR)").fetchall()
-    for e in suite.expectations:  # the uniqueness checks' tables (_unique_failure_sql)
-        if e.type in ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"):
-            cur.execute(f"DROP TABLE IF EXISTS dup_keys_{e.index}").fetchall()
+    for table in scratch:
+        cur.execute(f"DROP TABLE IF EXISTS {table}").fetchall()
     ordered = [results[i] for i in sorted(results)]
     if not locate_failures:
         return ordered, sum(r.unexpected_count or 0 for r in ordered if r.level == "row")
-    failing = cur.execute(f"SELECT count(*) FROM {FAILURES_TABLE}").fetchall()[0][0]
-    return ordered, failing
+    return ordered, located
 
 
 # ----------------------------------------------------------- GX evaluator

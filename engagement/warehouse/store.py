@@ -556,9 +556,10 @@ class Store:
             raise ValueError(f"Unknown kind {kind!r}; expected one of {', '.join(KINDS)}.")
         spec = TABLES[kind]
         with self.write(cur):
-            load_id = cur.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchall()[0][0]
             target = _quote(kind)
-            had_rows = bool(cur.execute(f"SELECT count(*) FROM (SELECT 1 FROM {target} LIMIT 1)").fetchall()[0][0])
+            load_id, had_rows = cur.execute(  # one query: each costs about 0.5 ms of CPU however small
+                f"SELECT (SELECT coalesce(max(load_id), 0) + 1 FROM loads), "
+                f"(SELECT count(*) FROM (SELECT 1 FROM {target} LIMIT 1)) > 0").fetchall()[0]
             incoming = f"({_staging_select(spec, columns, source_table)})"
             # New rows first, then the stored rows they replace: the incoming rows are read once (they
             # may be a view over the file) and checked where they are stored.
@@ -585,12 +586,9 @@ class Store:
             n_quarantined = 0
             if quarantine_sql is not None:
                 cur.execute(QUARANTINE_DDL).fetchall()
-                cur.execute(
+                n_quarantined = cur.execute(  # an INSERT returns the rows it wrote
                     "INSERT INTO quarantine SELECT $load_id, $kind, row_number, reason, row_json "
                     f"FROM ({quarantine_sql})", {"load_id": load_id, "kind": kind},
-                ).fetchall()
-                n_quarantined = cur.execute(
-                    "SELECT count(*) FROM quarantine WHERE load_id = $load_id", {"load_id": load_id}
                 ).fetchall()[0][0]
             rows_read = rows_read if rows_read is not None else n_incoming + n_quarantined
             cur.execute(
