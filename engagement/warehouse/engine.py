@@ -8,8 +8,9 @@ never values formatted into the SQL).
 The library's views talk to a *cursor* (``store.cursor()``): on DuckDB a DuckDB cursor, on Spark a
 :class:`SparkCursor`, which offers the part of DuckDB's cursor API the views use (``execute``, ``sql``,
 ``fetchall``, ``df``, ``register``, ``from_arrow``, a relation's ``query``), so each view keeps one code path.
-Tables a view or the derived build creates (``CREATE [OR REPLACE] [TEMP] TABLE x AS ...``) become cached
-temporary views in the Spark session: warehouse mode never writes to the brand's catalog.
+Tables a view or the derived build creates (``CREATE [OR REPLACE] [TEMP] TABLE x AS ...``) become materialised
+temporary views in the Spark session (checkpointed: see ``create_view``): warehouse mode never writes to the
+brand's catalog.
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ class SparkEngine:
         self._translated: dict[str, str] = {}
         self._lock = threading.Lock()
         self._counter = 0
+        self._materialised: dict[str, Any] = {}  # view name -> its checkpointed DataFrame (create_view)
         # While a build persists into the workbench's schema (spark_schema.PersistedBuild), the tables it creates.
         self.persist = None
 
@@ -169,14 +171,24 @@ class SparkEngine:
 
     # ------------------------------------------------------------------ views
     def create_view(self, name: str, sql: str, params: dict[str, Any] | None = None, cache: bool = True) -> None:
-        """A temporary view ``name`` holding the rows of ``sql`` (computed once when ``cache``)."""
+        """A temporary view ``name`` holding the rows of ``sql`` (computed once, now, when ``cache``).
+
+        Materialised with its lineage cut (``localCheckpoint``), not ``cache()``: a temporary view keeps the whole
+        plan that made it, so with ``cache()`` every query over a derived table analysed again the plans of every
+        table upstream of it, each inlined once per reference (the derived tables read each other: customer_summary
+        alone holds customer_facts' plan, which holds order_facts' and customer_keys'...). Analysis, not the data,
+        then took minutes per statement; a checkpointed view is a leaf of a few bytes of plan."""
+        from pyspark import StorageLevel
+
         frame = self.dataframe(sql, params)
         if self.persist is not None:
             frame = self.persist.save(name, frame)
+        if cache:
+            # Computed before the view it replaces is released: the statement may read it (customer_keys does).
+            frame = frame.localCheckpoint(eager=True, storageLevel=StorageLevel.MEMORY_AND_DISK)
         self.drop_view(name)
         if cache:
-            frame = frame.cache()
-            frame.count()  # materialise now: a view that reads it later pays nothing
+            self._materialised[name] = frame
         frame.createOrReplaceTempView(name)
 
     def register_frame(self, name: str, frame: pd.DataFrame) -> None:
@@ -184,6 +196,7 @@ class SparkEngine:
         import pyarrow as pa
 
         table = pa.Table.from_pandas(frame, preserve_index=False)
+        self.drop_view(name)
         self.session.createDataFrame(table).createOrReplaceTempView(name)
 
     def drop_view(self, name: str) -> None:
@@ -193,6 +206,10 @@ class SparkEngine:
             except Exception:  # not cached
                 pass
         self.session.catalog.dropTempView(name)
+        frame = self._materialised.pop(name, None)
+        jdf = getattr(frame, "_jdf", None)  # Spark Connect frees a checkpoint when its DataFrame is collected
+        if jdf is not None:  # free its checkpointed blocks (an app re-creates its temporary tables per run)
+            jdf.queryExecution().analyzed().rdd().unpersist(False)
 
     def has_view(self, name: str) -> bool:
         return bool(self.session.catalog.tableExists(name))

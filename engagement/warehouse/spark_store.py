@@ -3,7 +3,7 @@
 :class:`SparkStore` offers the read side of :class:`engagement.warehouse.store.Store` (``query``,
 ``query_arrow``, ``cursor``, ``snapshot``, ``stored_view_params`` ...), so every view runs unchanged. Opening it
 reads each mapped table through the mapping (renamed and cast to the canonical types) into a temporary view
-named as the canonical table, then builds the derived tables with the same SQL as on DuckDB, as cached
+named as the canonical table, then builds the derived tables with the same SQL as on DuckDB, as materialised
 temporary views (the derived build it is handed, as ``Store.open`` is). It never writes: loads, undo and
 saved notebooks stay on DuckDB, and the brand's tables are only read.
 """
