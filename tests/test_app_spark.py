@@ -174,7 +174,7 @@ def test_targets_and_annotations_are_kept_in_the_workbenchs_duckdb(spark_app, mo
 
     monkeypatch.delenv("ENGAGEMENT_READ_ONLY")
     side = Store.open(spark_app / "workbench.duckdb", read_only=False)
-    last = data_range(warehouse)[1]
+    last = data_range(warehouse).last_order_date
     add_annotation(side, last - timedelta(days=3), "Spring sale")
     side.close()
 
