@@ -108,7 +108,7 @@ def read_mapping(path: str | Path) -> TableMapping:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise MappingError(f"Cannot read the table mapping {path}: {exc.strerror}.") from None
-    return parse_mapping(text, origin=f"The table mapping {path}", base=path.parent)
+    return parse_mapping(text, origin=f"the table mapping {path}", base=path.parent)
 
 
 def lake_mapping(folder: str | Path) -> TableMapping:
