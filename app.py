@@ -48,4 +48,4 @@ ui.money_in_orders_currency(store)
 ui.demo_banner(store)
 ui.sidebar_filters(store)
 ui.sidebar_annotations(store)
-st.navigation(pages).run()
+ui.run_page(st.navigation(pages))  # a Spark error shows as a message, not a Java traceback

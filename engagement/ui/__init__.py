@@ -30,6 +30,7 @@ from engagement.ui.sidebar import annotations, current_filters, sidebar_annotati
     write_filters_to_url
 from engagement.ui.text import WORD_JOINER, format_value, money_format, plain, rounds_to_zero
 from engagement.ui.uploads import batch_upload, show_ingest_result
+from engagement.ui.warehouse import run_page
 
 __all__ = [
     "BRAND", "DATABASE_LABELS", "DEMO", "DEMO_ACTOR", "DEMO_NOTICE", "LINK_NOTICE", "NEXT_LINK_KEY", "WORD_JOINER",
@@ -38,7 +39,7 @@ __all__ = [
     "experiment_list_and_metadata", "experiment_metadata_form", "format_value", "from_query", "get_store",
     "has_access", "headline", "how_computed", "leadership_settings", "link_notice", "money_format",
     "money_in_orders_currency", "notebook_download", "page_alias", "phone_first", "phone_layout", "phone_only",
-    "plain", "require_access", "require_app_shell", "revenue_relation_caption", "rounds_to_zero",
+    "plain", "require_access", "require_app_shell", "revenue_relation_caption", "rounds_to_zero", "run_page",
     "show_ingest_result", "show_sql", "shown_database", "sidebar_annotations", "sidebar_database",
     "sidebar_filters", "sidebar_identity", "summary_cards", "synced_choice", "synced_multichoice", "synced_number",
     "synced_text", "table", "table_config", "title_with_fit_status", "triggered_alerts", "upload_store",

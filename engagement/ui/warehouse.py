@@ -25,6 +25,7 @@ from typing import Any
 import streamlit as st
 
 from engagement import config
+from engagement.ui.text import plain
 from engagement.warehouse import snapshots
 from engagement.warehouse.engine import engine_name, spark_master
 from engagement.warehouse.store import Store, StoreLockedError
@@ -168,3 +169,26 @@ def spark_sql(store, query) -> str:
         return store.engine.statement(query.statement())
     except Exception as exc:  # noqa: BLE001 (a parse error, or a probe Spark refused: the text is not shown)
         return f"-- {query.name}: no Spark translation of this chain on its own ({type(exc).__name__})"
+
+
+def _is_spark_error(exc: BaseException) -> bool:
+    """Whether ``exc`` came from Spark (the JVM or pyspark), judged by its class's module: this module must not
+    import pyspark, which the embedded default never loads."""
+    return any(kind.__module__.split(".")[0] in ("pyspark", "py4j") for kind in type(exc).__mro__)
+
+
+def run_page(page) -> None:
+    """Run the navigation's page; on Spark, an error of the engine (memory, a lost executor, a query Spark
+    refuses) is shown as a message with its first line, the page's name and the settings that usually help,
+    not as a Java traceback. Streamlit's own control flow (stop, rerun) and the app's own errors pass."""
+    try:
+        page.run()
+    except Exception as exc:  # noqa: BLE001 (re-raised unless it is Spark's)
+        if not _is_spark_error(exc):
+            raise
+        first = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        st.error(f"Spark could not compute this page ({type(exc).__name__}): {plain(first[:400])}",
+                 icon=":material/error:")
+        st.caption("The engine's own message is above, as text. Memory errors on a local master usually go with "
+                   "more driver memory (ENGAGEMENT_SPARK_DRIVER_MEMORY, default 4g); a cluster's limits are its "
+                   "administrator's. The other pages are not affected: open them from the menu.")

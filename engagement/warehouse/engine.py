@@ -118,8 +118,9 @@ class SparkEngine:
             "spark.sql.ansi.enabled": "false",
             "spark.sql.execution.arrow.pyspark.enabled": "true",
             "spark.ui.enabled": "false",
-            # The planner needs more than the default 1 GB for the cohort matrix's plan (a local driver only).
-            "spark.driver.memory": os.environ.get("ENGAGEMENT_SPARK_DRIVER_MEMORY", "2g"),
+            # The planner needs more than the default 1 GB for the cohort matrix's plan, and 2 GB was too little
+            # to broadcast the Experiments page's join on the 5,000-customer demo (a local driver only).
+            "spark.driver.memory": os.environ.get("ENGAGEMENT_SPARK_DRIVER_MEMORY", "4g"),
             "spark.ui.showConsoleProgress": "false",
             "spark.sql.shuffle.partitions": str(shuffle_partitions or os.environ.get(
                 "ENGAGEMENT_SPARK_SHUFFLE_PARTITIONS", "8")),
