@@ -14,6 +14,16 @@ vip_cut as (
     where order_count > 0
 ),
 
+selected_buyers as (
+    -- The buyers the filters select, with the loyalty tier the VIP rule reads: one row per customer, joined to
+    -- their purchase states (which carry no customer attributes: derived/purchase_states.sql).
+    select customer_id, loyalty_tier
+    from customer_summary
+    where order_count > 0
+      and (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
+      and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
+),
+
 buyer_states as (
     -- The purchase in force at each moment: the last one on or before it.
     select
@@ -22,14 +32,13 @@ buyer_states as (
         p.orders_so_far,
         p.revenue_so_far,
         p.gap_before_this_order_days,
-        p.loyalty_tier,
+        b.loyalty_tier,
         epoch(m.moment_at - p.ordered_at) / 86400.0 as days_since_last_order
     from purchase_states as p
     join moments as m
       on m.moment_at >= p.ordered_at
      and m.moment_at < p.state_ends_at
-    where (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], p.acquisition_channel))
-      and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], p.current_lifecycle_stage))
+    join selected_buyers as b on b.customer_id = p.customer_id
 ),
 
 prospects as (
