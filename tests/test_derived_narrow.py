@@ -20,8 +20,9 @@ def test_purchase_tables_do_not_repeat_what_is_read_elsewhere(hand_store):
     cur = hand_store.cursor()
     # A purchase's state between purchases; channel, loyalty tier and stage come from customer_summary.
     assert _columns(cur, "purchase_states") == [
-        "customer_id", "ordered_at", "state_ends_at", "orders_so_far", "revenue_so_far", "gap_before_this_order_days"]
-    assert derived.BY_NAME["purchase_states"].inputs == ("order_facts",)
+        "customer_id", "customer_key", "ordered_at", "state_ends_at", "orders_so_far", "revenue_so_far",
+        "gap_before_this_order_days"]
+    assert derived.BY_NAME["purchase_states"].inputs == ("customer_keys", "order_facts")
     # No view reads the sales channel or currency of order_facts, nor the order id or discount of purchases.
     assert not {"channel", "currency"} & set(_columns(cur, "order_facts"))
     assert not {"order_id", "discount"} & set(_columns(cur, "purchases"))
