@@ -80,6 +80,21 @@ def test_stages_today_by_hand(life_store):
     assert vip["customer_id"].tolist() == ["V", "G"]  # by lifetime revenue, highest first
 
 
+
+def test_stages_today_with_channel_and_segment_filters_by_hand(life_store):
+    """The filters select customers by their own attributes (customer_summary), which purchase states do not
+    carry. Same customers as above: V alone came by referral; the other seven by e-mail, G still VIP through the
+    gold tier. The default stage (the segment filter) puts V (top decile of revenue) and G (gold) in "vip", and
+    the page's thresholds keep both there."""
+    referral = Filters(start=ALL_TIME.start, end=ALL_TIME.end, channels=("referral",))
+    assert _stages(current_stages(life_store, referral, THRESHOLDS)) == {"vip": 1}
+    email = Filters(start=ALL_TIME.start, end=ALL_TIME.end, channels=("email",))
+    assert _stages(current_stages(life_store, email, THRESHOLDS)) == {
+        "prospect": 1, "new": 1, "repeat": 1, "vip": 1, "won_back": 1, "at_risk": 1, "lapsed": 1}
+    vip = Filters(start=ALL_TIME.start, end=ALL_TIME.end, segments=("vip",))
+    assert _stages(current_stages(life_store, vip, THRESHOLDS)) == {"vip": 2}
+    assert stage_customers(life_store, vip, THRESHOLDS, "vip")["customer_id"].tolist() == ["V", "G"]
+
 def test_thresholds_change_the_stages(life_store):
     """At-risk after 90 days: K (76.5 days) is back to 'new'. VIP top 50 %: cut = position 3 -> 80, so K
     (80) is VIP too, R and W (100) as well, unless an earlier rule (won back) takes them first."""

@@ -82,12 +82,11 @@ BUILD: tuple[Derived, ...] = (
     Derived("dataset_facts", ("customer_facts", "events", "order_facts", "orders", "surveys")),
     Derived("customer_summary", ("customer_facts", "dataset_facts"), maintained="compared",
             cut_columns=("lifecycle_stage",)),
-    Derived("customer_months", ("order_facts",), maintained="customers"),
     Derived("purchases", ("customer_summary", "order_facts"), maintained="customers"),
     Derived("purchase_days", ("orders", "purchases"), maintained="sums",
             measures=("orders", "revenue", "revenue_squared", "returning_revenue", "repeat_orders")),
-    Derived("purchase_states", ("customer_summary", "order_facts"), maintained="customers"),
-    Derived("cohort_cells", ("customer_months", "customer_summary", "order_facts"), maintained="sums",
+    Derived("purchase_states", ("customer_keys", "order_facts"), maintained="customers"),
+    Derived("cohort_cells", ("customer_summary", "order_facts"), maintained="sums",
             measures=("active_customers", "purchases", "revenue")),
     Derived("survey_answers", ("customer_summary", "order_facts", "surveys"), maintained="customers"),
     Derived("rfm_default_window_customers", ("dataset_facts", "purchases"), view="rfm/window_customers",
@@ -183,9 +182,16 @@ def build_entry(store: Store, cur: duckdb.DuckDBPyConnection, name: str) -> None
         cur.execute(f"CREATE OR REPLACE TABLE {quote_identifier(name)} AS " + read_sql(f"derived/{name}"))
 
 
+# Tables an earlier version built and this one does not (customer_months is a CTE of cohort_cells now): a full
+# rebuild, which a new fingerprint causes, drops them, so that no table left unmaintained stays readable.
+RETIRED = ("customer_months",)
+
+
 def rebuild_derived(store: Store, cur: duckdb.DuckDBPyConnection) -> None:
     """Build every entry in build order in ``cur``'s transaction; the models fitted after the commit are marked
     due (every customer changed)."""
+    for name in RETIRED:
+        cur.execute(f"DROP TABLE IF EXISTS main.{quote_identifier(name)}")
     for name in BUILD_ORDER:
         if not BY_NAME[name].after_commit:
             build_entry(store, cur, name)
