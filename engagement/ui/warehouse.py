@@ -187,7 +187,7 @@ def run_page(page) -> None:
         if not _is_spark_error(exc):
             raise
         first = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
-        st.error(f"Spark could not compute this page ({type(exc).__name__}): {plain(first[:400])}",
+        st.error(f"Spark could not compute this page ({plain(type(exc).__name__)}): {plain(first[:400])}",
                  icon=":material/error:")
         st.caption("The engine's own message is above, as text. Memory errors on a local master usually go with "
                    "more driver memory (ENGAGEMENT_SPARK_DRIVER_MEMORY, default 4g); a cluster's limits are its "
