@@ -179,8 +179,8 @@ def _is_spark_error(exc: BaseException) -> bool:
 
 def run_page(page) -> None:
     """Run the navigation's page; on Spark, an error of the engine (memory, a lost executor, a query Spark
-    refuses) is shown as a message with its first line, the page's name and the settings that usually help,
-    not as a Java traceback. Streamlit's own control flow (stop, rerun) and the app's own errors pass."""
+    refuses) is shown as a message with its first line and the setting that usually helps, not as a Java
+    traceback. Streamlit's own control flow (stop, rerun) and the app's own errors pass."""
     try:
         page.run()
     except Exception as exc:  # noqa: BLE001 (re-raised unless it is Spark's)

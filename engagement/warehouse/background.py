@@ -39,7 +39,8 @@ class CoalescingWorker:
                 self._again = True
                 return
             self.running = True
-        self.thread = threading.Thread(target=self._loop, args=(task,), name=self.name, daemon=True)
+            # Set under the lock with ``running``: a wait() between the two must find the thread to join.
+            self.thread = threading.Thread(target=self._loop, args=(task,), name=self.name, daemon=True)
         self.thread.start()
 
     def _loop(self, task: Callable[[], object]) -> None:
