@@ -245,3 +245,35 @@ def test_a_second_open_reuses_the_derived_tables_persisted_in_the_workbenchs_sch
     finally:
         spark_engine.session.sql(f"DROP DATABASE IF EXISTS {schema} CASCADE")
         warehouse.map_tables()  # the canonical views back on the session's lake
+
+
+def test_two_builds_into_one_schema_at_once_never_mix_their_tables(spark_engine):
+    """Two processes building into one ENGAGEMENT_SPARK_SCHEMA at once (spark_schema.py): each writes its own
+    directory, so the manifest, whichever build wrote it last, names that build's rows, never the other's; the
+    losing fingerprint finds no build to reuse; a finished build removes the other's old directory, not its own."""
+    import uuid
+
+    from engagement.warehouse.spark_schema import PersistedBuild
+
+    session = spark_engine.session
+    schema = f"test_two_builds_{uuid.uuid4().hex[:8]}"
+    try:
+        first = PersistedBuild(session, schema, "a" * 64)
+        second = PersistedBuild(session, schema, "b" * 64)
+        first.save("two_builds_probe", session.sql("SELECT 'first' AS built_by"))
+        second.save("two_builds_probe", session.sql("SELECT 'second' AS built_by"))  # same table, meanwhile
+        assert second.finish() and first.finish()  # the first build finishes last: its manifest stands
+
+        reader = PersistedBuild(session, schema, "a" * 64)
+        assert reader.stored_tables() == ["two_builds_probe"]
+        reader.restore(["two_builds_probe"])
+        assert [r[0] for r in session.sql("SELECT built_by FROM two_builds_probe").collect()] == ["first"]
+        assert [r[0] for r in session.sql(f"SELECT built_by FROM {schema}.two_builds_probe").collect()] == ["first"]
+        assert PersistedBuild(session, schema, "b" * 64).stored_tables() is None
+
+        removed = first.remove_old_builds(older_than_seconds=-1)
+        assert removed == [second.build_dir.rsplit("/", 1)[-1]]
+        assert [r[0] for r in session.read.parquet(f"{first.build_dir}/two_builds_probe").collect()] == ["first"]
+    finally:
+        session.catalog.dropTempView("two_builds_probe")
+        session.sql(f"DROP DATABASE IF EXISTS {schema} CASCADE")

@@ -13,8 +13,16 @@ The fingerprint covers the table mapping, this version's derived SQL and model s
 ``spark_sql.py``, ``engine.py``, ``spark_store.py``), and each mapped source's input files (``DataFrame.inputFiles``:
 names, and size and modification time for local files). A source with no input files (a SQL view over a
 non-file table) cannot be fingerprinted: its derived tables are rebuilt at every open. The manifest is written
-last, so an interrupted build is never reused. Two processes building into one schema at the same time are not
-guarded against: give each mapping its own schema.
+last, so an interrupted build is never reused.
+
+Two processes may build into one schema at once (two app servers opening a changed lake, or an app and a CLI
+report). Each build therefore writes its tables into a directory of its own (``builds/<fingerprint>-<random>/``
+under the schema's location), and the manifest names that directory: a finished build never has its files
+overwritten by another, so the manifest, whichever build wrote it last, always points at one complete build whose
+fingerprint it records. The catalog names ``<schema>.<table>`` are pointed at the finished build before its manifest
+is written. A finished build removes the directories of other builds that are more than
+:data:`KEEP_OLD_BUILDS_SECONDS` old and that the manifest does not name (another process may still be writing or
+reading a recent one).
 """
 
 from __future__ import annotations
@@ -23,12 +31,16 @@ import hashlib
 import logging
 import os
 import re
+import time
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 _LOG = logging.getLogger(__name__)
 MANIFEST = "workbench_build"
+BUILDS = "builds"  # one directory per build under the schema's location
+KEEP_OLD_BUILDS_SECONDS = 7 * 24 * 3600
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -76,21 +88,25 @@ class PersistedBuild:
         self.fingerprint = fingerprint
         session.sql(f"CREATE DATABASE IF NOT EXISTS `{schema}`")
         self.location = session.catalog.getDatabase(schema).locationUri.rstrip("/")
+        # This build's own directory: no other build writes into it (see the module docstring).
+        self.build_dir = f"{self.location}/{BUILDS}/{fingerprint[:16]}-{uuid.uuid4().hex[:8]}"
         self.written: list[str] = []
         self.complete = True  # False once a table could not be written: no manifest then
 
     def _path(self, name: str) -> str:
-        return f"{self.location}/{name}"
+        return f"{self.build_dir}/{name}"
 
     # ------------------------------------------------------------------ reuse
     def stored_tables(self) -> list[str] | None:
-        """The tables of a finished build with this fingerprint, in build order; None when there is none."""
+        """The tables of a finished build with this fingerprint, in build order; None when there is none. Reading
+        them (:meth:`restore`) then reads that build's directory."""
         try:
-            rows = self.session.read.parquet(self._path(MANIFEST)).collect()
-        except Exception:  # no manifest yet (AnalysisException: path does not exist)
+            rows = self.session.read.parquet(f"{self.location}/{MANIFEST}").collect()
+        except Exception:  # no manifest yet (AnalysisException: path does not exist), or one being rewritten
             return None
-        if len(rows) != 1 or rows[0]["fingerprint"] != self.fingerprint:
+        if len(rows) != 1 or rows[0]["fingerprint"] != self.fingerprint or "build_dir" not in rows[0].asDict():
             return None
+        self.build_dir = rows[0]["build_dir"]
         return list(rows[0]["tables"])
 
     def restore(self, tables: list[str]) -> None:
@@ -100,8 +116,8 @@ class PersistedBuild:
 
     # ------------------------------------------------------------------ building
     def save(self, name: str, frame):
-        """Write ``frame`` (a derived table the build just computed) as ``<schema>.<name>`` and return it read
-        back from there; ``frame`` itself when it cannot be written (the build goes on, nothing is reused)."""
+        """Write ``frame`` (a derived table the build just computed) into this build's directory and return it
+        read back from there; ``frame`` itself when it cannot be written (the build goes on, nothing is reused)."""
         from pyspark.sql import functions as F
         from pyspark.sql.types import NullType
 
@@ -110,9 +126,7 @@ class PersistedBuild:
                                else F.col(f"`{f.name}`") for f in frame.schema.fields])
         path = self._path(name)
         try:
-            self.session.sql(f"DROP TABLE IF EXISTS `{self.schema}`.`{name}`")
             frame.write.mode("overwrite").parquet(path)
-            self.session.sql(f"CREATE TABLE `{self.schema}`.`{name}` USING parquet LOCATION '{path}'")
         except Exception as exc:  # an unsupported type, a full disk: warn, keep the cached view
             _LOG.warning("derived table %s not persisted in %s: %s", name, self.schema, str(exc).splitlines()[0])
             self.complete = False
@@ -122,13 +136,41 @@ class PersistedBuild:
         return self.session.read.parquet(path)
 
     def finish(self) -> bool:
-        """Write the manifest (last: a build interrupted before it is never reused). False when incomplete."""
+        """Name this build's tables in the catalog, then write the manifest (last: a build interrupted before it
+        is never reused), then remove old builds no manifest names. False when incomplete."""
         if not self.complete:
             return False
+        for name in self.written:
+            self.session.sql(f"DROP TABLE IF EXISTS `{self.schema}`.`{name}`")
+            self.session.sql(f"CREATE TABLE `{self.schema}`.`{name}` USING parquet LOCATION '{self._path(name)}'")
         manifest = self.session.createDataFrame(
-            [(self.fingerprint, datetime.now(timezone.utc).replace(tzinfo=None), self.written)],
-            "fingerprint string, built_at timestamp_ntz, tables array<string>")
+            [(self.fingerprint, datetime.now(timezone.utc).replace(tzinfo=None), self.written, self.build_dir)],
+            "fingerprint string, built_at timestamp_ntz, tables array<string>, build_dir string")
         self.session.sql(f"DROP TABLE IF EXISTS `{self.schema}`.`{MANIFEST}`")
-        manifest.coalesce(1).write.mode("overwrite").parquet(self._path(MANIFEST))
-        self.session.sql(f"CREATE TABLE `{self.schema}`.`{MANIFEST}` USING parquet LOCATION '{self._path(MANIFEST)}'")
+        manifest.coalesce(1).write.mode("overwrite").parquet(f"{self.location}/{MANIFEST}")
+        self.session.sql(f"CREATE TABLE `{self.schema}`.`{MANIFEST}` USING parquet "
+                         f"LOCATION '{self.location}/{MANIFEST}'")
+        self.remove_old_builds()
         return True
+
+    def remove_old_builds(self, older_than_seconds: float = KEEP_OLD_BUILDS_SECONDS) -> list[str]:
+        """Delete the build directories other than this one that were last written more than
+        ``older_than_seconds`` ago; their names. Through Hadoop's file system API, so any storage the session
+        writes to; nothing is removed (and a warning logged) where that API is not reachable (Spark Connect)."""
+        removed = []
+        try:
+            jvm, conf = self.session._jvm, self.session._jsc.hadoopConfiguration()
+            root = jvm.org.apache.hadoop.fs.Path(f"{self.location}/{BUILDS}")
+            fs = root.getFileSystem(conf)
+            if not fs.exists(root):
+                return removed
+            keep = self.build_dir.rstrip("/").rsplit("/", 1)[-1]
+            cutoff_ms = (time.time() - older_than_seconds) * 1000
+            for status in fs.listStatus(root):
+                name = status.getPath().getName()
+                if name != keep and status.getModificationTime() < cutoff_ms:
+                    fs.delete(status.getPath(), True)
+                    removed.append(name)
+        except Exception as exc:  # no JVM gateway: old builds stay, which costs only disk
+            _LOG.warning("old derived builds in %s not removed: %s", self.schema, str(exc).splitlines()[0])
+        return removed
