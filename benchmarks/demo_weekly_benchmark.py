@@ -24,19 +24,16 @@ other jobs the CPU ratios move less than the wall ones.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
 from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 
+from benchmarks.timing import Took, cli
 from engagement.derived.refits import wait_for_refits
 from engagement.intake.demo import DEMO_END, generate_demo
 from engagement.intake.ingest import ingest_file, ingest_files
@@ -46,30 +43,6 @@ from engagement.workbench import open_workbench
 ROOT = Path(__file__).resolve().parents[1]
 WEEKLY = {"orders": "ordered_at", "events": "occurred_at", "surveys": "responded_at"}  # the demo sends no messages
 # in its last days (its campaigns are monthly), so the messages stay whole in the history
-
-
-class Took:
-    """Wall and CPU seconds of a block (CPU of this process, or of the child processes it waited for)."""
-
-    def __init__(self, children: bool = False):
-        self.who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
-
-    def _cpu(self) -> float:
-        usage = resource.getrusage(self.who)
-        return usage.ru_utime + usage.ru_stime
-
-    def __enter__(self) -> "Took":
-        self.started, self.cpu_started = time.perf_counter(), self._cpu()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.wall, self.cpu = time.perf_counter() - self.started, self._cpu() - self.cpu_started
-
-    def __str__(self) -> str:
-        return f"{self.wall:.2f} s (CPU {self.cpu:.2f} s)"
-
-    def share(self, other: "Took") -> str:
-        return f"{self.wall / other.wall:.1%} (CPU {self.cpu / other.cpu:.1%})"
 
 
 def write_files(folder: Path, customers: int, seed: int, days: int) -> tuple[dict[str, Path], dict[str, Path]]:
@@ -111,16 +84,6 @@ def bare_load(folder: Path, files: dict[str, Path]) -> Took:
     return took
 
 
-def cli(*args: str, db: Path) -> tuple[Took, dict]:
-    """Run ``python -m engagement ARGS --db DB`` in a new process: its time, its JSON output."""
-    with Took(children=True) as took:
-        done = subprocess.run([sys.executable, "-m", "engagement", *args, "--db", str(db)], cwd=ROOT,
-                              capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    if done.returncode:
-        raise SystemExit(f"{' '.join(args)} failed: {done.stderr[-2000:]}")
-    return took, json.loads(done.stdout)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -157,8 +120,8 @@ def main() -> None:
                 undone, _ = cli("undo", str(out["load_id"]), "--defer-fits", db=db)
                 restored, _ = cli("refit", db=db)
                 rows.append((f"{kind}, CLI --defer-fits", loaded, undone, restored))
-                print(f"{kind} via the CLI: load {loaded} = {loaded.share(full)}; undo {undone} = "
-                      f"{undone.share(full)} (goal <= 15 %); then `refit` {restored}")
+                print(f"{kind} via the CLI: load {loaded} = {loaded.against(full, percent=True)}; undo {undone} = "
+                      f"{undone.against(full, percent=True)} (goal <= 15 %); then `refit` {restored}")
 
         store = open_workbench(db, read_only=False, readable=(folder,))
         store.refit_in_background = True  # as the app runs it
@@ -176,19 +139,19 @@ def main() -> None:
                 store.undo(result.summary.load_id)
             wait_for_refits(store)
             rows.append((f"{kind}, warm", loaded, undone, refitted))
-            print(f"{kind} warm: load {loaded} = {loaded.share(full)}; undo {undone} = {undone.share(full)} "
+            print(f"{kind} warm: load {loaded} = {loaded.against(full, percent=True)}; undo {undone} = {undone.against(full, percent=True)} "
                   f"(goal <= 5 %); stored views and fits in the background {refitted.wall:.2f} s after the load")
         with Took() as batch:
             results = ingest_files(store, list(weekly.items()))
         assert all(r.status == "loaded" for r in results), [r.message for r in results]
         wait_for_refits(store)
-        print(f"the {len(weekly)} weekly files as one batch, warm: {batch} = {batch.share(full)}")
+        print(f"the {len(weekly)} weekly files as one batch, warm: {batch} = {batch.against(full, percent=True)}")
         store.close()
 
         print("\n| weekly file | load | share of the full load | undo | share | after the commit |")
         print("|---|---|---|---|---|---|")
         for name, loaded, undone, after in rows:
-            print(f"| {name} | {loaded} | {loaded.share(full)} | {undone} | {undone.share(full)} | {after} |")
+            print(f"| {name} | {loaded} | {loaded.against(full, percent=True)} | {undone} | {undone.against(full, percent=True)} | {after} |")
         print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
         print(f"peak memory: this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20:.2f} GiB, "
               f"largest CLI process {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2 ** 20:.2f} GiB")

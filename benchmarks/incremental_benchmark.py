@@ -28,18 +28,15 @@ shared with other jobs the CPU ratios move less than the wall ones.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import duckdb
 
+from benchmarks.timing import Took, cli
 from engagement.intake.ingest import ingest_file
 from engagement.derived import FITTED_AFTER_COMMIT
 from engagement.derived.refits import wait_for_refits
@@ -82,32 +79,6 @@ def write_files(folder: Path, rows: int, customers: int, weekly: int) -> tuple[P
     return tuple(paths)  # type: ignore[return-value]
 
 
-class Took:
-    """Wall and CPU seconds of a block (CPU of this process, or of the child processes it waited for)."""
-
-    def __init__(self, children: bool = False):
-        self.who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
-
-    def _cpu(self) -> float:
-        usage = resource.getrusage(self.who)
-        return usage.ru_utime + usage.ru_stime
-
-    def __enter__(self) -> "Took":
-        self.started, self.cpu_started = time.perf_counter(), self._cpu()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.wall, self.cpu = time.perf_counter() - self.started, self._cpu() - self.cpu_started
-
-    def __str__(self) -> str:
-        return f"{self.wall:.2f} s (CPU {self.cpu:.2f} s)"
-
-    def against(self, other: "Took", percent: bool = False) -> str:
-        if percent:
-            return f"{self.wall / other.wall:.1%} (CPU {self.cpu / other.cpu:.1%})"
-        return f"{self.wall / other.wall:.2f}x (CPU {self.cpu / other.cpu:.2f}x)"
-
-
 def bare_load(folder: Path, csv: Path) -> Took:
     (folder / "bare.duckdb").unlink(missing_ok=True)
     con = duckdb.connect(str(folder / "bare.duckdb"))
@@ -116,16 +87,6 @@ def bare_load(folder: Path, csv: Path) -> Took:
     con.close()
     (folder / "bare.duckdb").unlink()
     return took
-
-
-def cli(*args: str, db: Path) -> tuple[Took, dict]:
-    """Run ``python -m engagement ARGS --db DB`` in a new process: its time, its JSON output."""
-    with Took(children=True) as took:
-        done = subprocess.run([sys.executable, "-m", "engagement", *args, "--db", str(db)], cwd=ROOT,
-                              capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    if done.returncode:
-        raise SystemExit(f"{' '.join(args)} failed: {done.stderr[-2000:]}")
-    return took, json.loads(done.stdout)
 
 
 def _time_entries() -> dict[str, Took]:

@@ -35,32 +35,11 @@ DEFAULT_REPORTS = ("kpis", "cohorts", "lifecycle", "clv", "nps", "nps-outcomes",
                    "engagement", "roi", "experiments", "experiment")
 
 
-def _tree_cpu(root: int) -> float:
-    """CPU seconds (user + system, with children already waited for) of ``root`` and every live descendant."""
-    tick = os.sysconf("SC_CLK_TCK")
-    parents, cpu = {}, {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(entry.name)] = int(fields[1])
-        cpu[int(entry.name)] = sum(int(v) for v in fields[11:15]) / tick
-    total, stack = 0.0, [root]
-    while stack:
-        pid = stack.pop()
-        total += cpu.get(pid, 0.0)
-        stack.extend(child for child, parent in parents.items() if parent == pid)
-    return total
-
-
 def _timed(function) -> tuple[float, float]:
     """Wall and CPU seconds of ``function()`` (CPU: this process's tree)."""
-    start, start_cpu = time.perf_counter(), _tree_cpu(os.getpid())
+    start, start_cpu = time.perf_counter(), tree_cpu(os.getpid())
     function()
-    return time.perf_counter() - start, _tree_cpu(os.getpid()) - start_cpu
+    return time.perf_counter() - start, tree_cpu(os.getpid()) - start_cpu
 
 
 def _report(argv: list[str]) -> None:

@@ -18,7 +18,7 @@ import os
 import time
 from pathlib import Path
 
-from benchmarks.spark_benchmark import _tree_cpu
+from benchmarks.timing import tree_cpu
 
 
 def main() -> None:
@@ -35,9 +35,9 @@ def main() -> None:
     from engagement.workbench import open_warehouse
 
     def since(start: float, start_cpu: float) -> str:
-        return f"{time.perf_counter() - start:8.1f} s (CPU {_tree_cpu(os.getpid()) - start_cpu:6.1f})"
+        return f"{time.perf_counter() - start:8.1f} s (CPU {tree_cpu(os.getpid()) - start_cpu:6.1f})"
 
-    start, start_cpu = time.perf_counter(), _tree_cpu(os.getpid())
+    start, start_cpu = time.perf_counter(), tree_cpu(os.getpid())
     engine = spark_engine.SparkEngine.start(args.master)
     engine.session.sparkContext.setLogLevel("ERROR")
     print(f"{'start-up':40} {since(start, start_cpu)}", flush=True)
@@ -52,7 +52,7 @@ def main() -> None:
         return result
 
     def timed_execute(self, sql, params=None):
-        began, began_cpu = time.perf_counter(), _tree_cpu(os.getpid())
+        began, began_cpu = time.perf_counter(), tree_cpu(os.getpid())
         result = execute(self, sql, params)
         created = spark_engine._CREATE.match(sql)
         print(f"  {created.group(1) if created else sql.split()[0]:38} {since(began, began_cpu)}", flush=True)
@@ -60,12 +60,12 @@ def main() -> None:
 
     spark_engine.SparkEngine.statement = timed_statement
     spark_engine.SparkCursor.execute = timed_execute
-    start, start_cpu = time.perf_counter(), _tree_cpu(os.getpid())
+    start, start_cpu = time.perf_counter(), tree_cpu(os.getpid())
     open_warehouse(read_mapping(lake / "mapping.toml"), engine=engine)
     print(f"{'derived build':40} {since(start, start_cpu)}; translating SQL {translating[0]:.1f} s", flush=True)
     spark_engine.SparkCursor.execute = execute
     for report in args.reports:
-        start, start_cpu = time.perf_counter(), _tree_cpu(os.getpid())
+        start, start_cpu = time.perf_counter(), tree_cpu(os.getpid())
         with contextlib.redirect_stdout(io.StringIO()):
             code = cli(["report", report, "--engine", "spark", "--lake", str(lake), "--format", "json"])
         print(f"{'report ' + report + ('' if code == 0 else f' (exit {code})'):40} {since(start, start_cpu)}",
