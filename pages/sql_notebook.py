@@ -171,5 +171,5 @@ with browser:
                 ui.table([{"column": c.name, "type": c.sql_type, "meaning": c.description} for c in table.columns])
                 if table.definition:
                     st.code(table.definition, language="sql")
-    with st.expander("Workbench bookkeeping tables"):
-        ui.table([{"table": t.name, "rows": t.rows, "grain": t.grain} for t in tables if t.kind == "workbench"])
+    st.caption("Cells see only these tables, with e-mail addresses masked. The workbench's own tables (load log, "
+               "audit trail, alert rules, saved notebooks, annotations) are not open to them (docs/access.md).")

@@ -1,0 +1,112 @@
+"""The database a notebook cell really runs against: only the tables :mod:`data_policy` allows, already masked.
+
+DuckDB has no per-table permissions: whatever database a query's instance has open (or attached) can be named,
+listed (``duckdb_tables()``, ``information_schema``) and read, whatever the parser was told. So the policy is
+enforced by what exists: a cell's instance holds a copy of the queryable tables with personal columns masked,
+and nothing else; the workbench database is not open or attached in it, and its file is not readable
+(``allowed_directories`` names ``data/`` minus database files, then ``lock_configuration``).
+
+- A store of a database file (the app, the CLI): the worker processes open a *policy copy*, a DuckDB file built
+  once per snapshot by a child process (:func:`build_file`: ATTACH the snapshot read-only, ``CREATE TABLE ... AS``
+  the masked SELECT of each queryable table, DETACH) in a private temporary folder, never in ``data/``.
+  On the demo database (37 MB) a copy took 1.3 s of CPU.
+- An in-memory store or a bare connection (tests, scripts): a fresh in-memory DuckDB instance is filled through
+  Arrow for each query (:func:`in_memory_copy`) and sandboxed like a worker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from engagement.notebook import data_policy
+
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+def queryable_columns(cursor: Any) -> dict[str, list[str]]:
+    """Each queryable table of the database behind ``cursor`` (main schema), with its columns in order."""
+    rows = cursor.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND NOT internal ORDER BY table_name, column_index"
+    ).fetchall()
+    tables: dict[str, list[str]] = {}
+    for table, column in rows:
+        if data_policy.is_queryable(table):
+            tables.setdefault(table, []).append(column)
+    return tables
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def copy_plan(cursor: Any, source_prefix: str) -> list[tuple[str, str]]:
+    """(table, masked SELECT) for every queryable table; ``source_prefix`` qualifies the source (``src.main.``)."""
+    return [(table, data_policy.masked_select(table, columns, source_prefix + _quote(table)))
+            for table, columns in queryable_columns(cursor).items()]
+
+
+def build_file(cursor: Any, source: str | Path, target: Path) -> None:
+    """Write the policy copy of the database file ``source`` to ``target`` (which must not exist), in a child
+    process: a DuckDB instance of this process closing its handle on ``source`` would drop the read lock the
+    app's own instance holds on it (POSIX locks belong to the process). ``cursor``: the app's view of the same
+    database, whose catalog says which tables and columns to copy."""
+    plan = copy_plan(cursor, "src.main.")
+    request = {"source": str(source), "target": str(target), "salt": secrets.token_hex(16),
+               "statements": [[table, select] for table, select in plan]}
+    done = subprocess.run([sys.executable, "-m", "engagement.notebook.worker_main", "--build"], cwd=_ROOT,
+                          input=json.dumps(request).encode(), capture_output=True,
+                          env={**os.environ, "PYTHONPATH": str(_ROOT)})
+    if done.returncode != 0:
+        Path(target).unlink(missing_ok=True)
+        lines = done.stderr.decode(errors="replace").strip().splitlines()
+        raise RuntimeError("The notebook's copy of the data could not be made: "
+                           + (lines[-1] if lines else f"exit {done.returncode}"))
+
+
+def in_memory_copy(connection: Any, folders: list[str], files: list[str]) -> duckdb.DuckDBPyConnection:
+    """A new, sandboxed in-memory DuckDB instance holding the policy copy of ``connection``'s tables.
+
+    ``folders`` and ``files``: what it may read (``worker.readable_files``). The caller closes it."""
+    salt = secrets.token_hex(16)
+    source = connection.cursor()
+    target = duckdb.connect(":memory:", config={
+        "autoinstall_known_extensions": False, "autoload_known_extensions": False, "threads": 2})
+    try:
+        for table, select in copy_plan(source, ""):
+            rows = source.sql(select, params={"salt": salt} if "$salt" in select else None).to_arrow_table()
+            target.register("policy_incoming", rows)
+            target.execute(f"CREATE TABLE {_quote(table)} AS SELECT * FROM policy_incoming").fetchall()
+            target.unregister("policy_incoming")
+        sandbox(target, folders, files)
+    except BaseException:
+        target.close()
+        raise
+    finally:
+        source.close()
+    return target
+
+
+def sandbox(connection: Any, folders: list[str], files: list[str], memory_limit: str | None = None) -> None:
+    """Lock a notebook instance down: no Python variables as tables, reads only ``folders`` and ``files``, no
+    extension installs (set at connect), ``memory_limit``; then no statement may change any of it."""
+    cursor = connection.cursor()
+    try:
+        cursor.execute("SET python_enable_replacements = false").fetchall()
+        cursor.execute("SET allowed_directories = $dirs", {"dirs": folders}).fetchall()
+        if files:
+            cursor.execute("SET allowed_paths = $paths", {"paths": files}).fetchall()
+        if memory_limit:
+            cursor.execute("SET memory_limit = $limit", {"limit": memory_limit}).fetchall()
+        cursor.execute("SET enable_external_access = false").fetchall()
+        cursor.execute("SET lock_configuration = true").fetchall()
+    finally:
+        cursor.close()
