@@ -17,8 +17,9 @@ st.title("SQL notebook")
 ui.warehouse.stop_notebook()  # DuckDB's sandbox only: nothing on the Spark side runs user SQL
 store = ui.get_store()
 state = st.session_state
-st.caption("Ask your own questions of the loaded data in DuckDB SQL. Queries are read-only, return at most the "
-           "row limit and are cancelled after the time limit; files can only be read from data/.")
+st.caption("Ask your own questions of the loaded and derived tables in DuckDB SQL (e-mail addresses masked). Queries "
+           "are read-only, return at most the row limit and are cancelled after the time limit; files can only be "
+           "read from data/.")
 
 saved = list_notebooks(store)
 top = st.columns([2, 1, 1, 1])
