@@ -229,3 +229,21 @@ def test_the_page_shows_a_refused_cell_in_plain_words(app_env):
     assert not at.exception
     assert any(w.value.startswith("**Refused:**") and "not open to the notebook" in w.value for w in at.warning)
     assert not any(e.label.startswith(("audit_log", "loads ·")) for e in at.expander)
+
+
+def test_the_policy_copy_is_made_once_per_snapshot_and_replaced_after_a_load(tmp_path):
+    """Beside the snapshots (the next process reuses it), never readable by a cell, and renewed with the data."""
+    store = open_workbench(tmp_path / "workbench.duckdb", read_only=False)
+    _fill(store)
+    first = Path(worker.POOL.policy_copy(store, worker.POOL.source(store)))
+    assert first.parent.parent == snapshots.snapshot_dir(store.path)
+    made = first.stat().st_mtime_ns
+    assert Path(worker.POOL.policy_copy(store, worker.POOL.source(store))) == first  # reused, not rebuilt
+    assert first.stat().st_mtime_ns == made
+    folders, files = worker.readable_files(Path(store.path).parent, store.path)
+    assert not any(str(first).startswith(f) for f in folders + files)
+    store.load_frame("orders", hand_fixture_frames()["orders"].assign(net_revenue=1.0))
+    second = Path(worker.POOL.policy_copy(store, worker.POOL.source(store)))
+    assert second != first and not first.exists()  # the older copy is removed
+    assert run_cell(store, "SELECT sum(net_revenue) AS s FROM orders").result.frame["s"].tolist() == [6.0]
+    store.close()

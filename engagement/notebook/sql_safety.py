@@ -32,6 +32,10 @@ personal data), which the engine must keep readable for loads. For a store of a 
 then runs in a worker process (``notebook/worker.py``) whose own read-only instance cannot read the spool or the
 archive either, under an operating-system memory cap; the parser check still runs here, on the app's catalog.
 
+Whatever the engine, the statement never meets the workbench database itself: it runs on a copy holding only the
+tables ``data_policy`` opens to the notebook (canonical and derived), personal columns masked
+(``notebook/policy_database.py``); the parser refuses the other tables by name too, saying why.
+
 Example
 -------
 >>> import duckdb
@@ -444,7 +448,8 @@ def isolated(connection: Any) -> bool:
 
 def _run_in_worker(store: Any, sql: str, max_rows: int, max_bytes: int, timeout_seconds: float,
                    data_dir: Path | None, cancelled: str) -> QueryResult:
-    """The parser check here, on the app's catalog; the statement itself in a worker (``notebook/worker.py``)."""
+    """The parser check here, on the app's catalog; the statement itself in a worker (``notebook/worker.py``), on
+    the policy copy of the store's latest snapshot (or of its own file when read-only)."""
     cursor = store.cursor()
     try:
         statement = check_query(cursor, sql, data_dir, _archive_beside(store))

@@ -21,7 +21,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -83,7 +82,7 @@ def readable_files(data_dir: Path, database: str | Path, refused: tuple[Path, ..
 
 
 class Worker:
-    """One child process with its DuckDB instance open on ``database``."""
+    """One child process with its DuckDB instance open on ``database`` (a policy copy: ``Pool.policy_copy``)."""
 
     def __init__(self, database: str, data_dir: Path):
         self.database = database
@@ -155,8 +154,7 @@ class Pool:
         self._slots = threading.BoundedSemaphore(size)
         self._idle: list[Worker] = []
         self._publish_lock = threading.Lock()
-        self._copies: dict[str, tuple[str, str]] = {}  # store's file -> (source it was made from, policy copy)
-        self._folder: Path | None = None  # private: never under data/, so no cell can read a copy's bytes
+        self._folder: Path | None = None  # for policy copies when the snapshot folder is read-only (not in data/)
 
     def run(self, database: str, data_dir: Path, sql: str, *, max_rows: int, max_bytes: int,
             timeout_seconds: float) -> Reply:
@@ -201,39 +199,21 @@ class Pool:
         for worker in idle:
             worker.kill()
         with self._publish_lock:
-            folder, self._folder, self._copies = self._folder, None, {}
+            folder, self._folder = self._folder, None
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
 
     def policy_copy(self, store: Any, source: str) -> str:
-        """The policy copy (``policy_database``) of ``source``, the file :meth:`source` chose for ``store``:
-        made once per source; the copy of an older source is removed (a worker still reading it keeps its open
-        file)."""
-        key = str(store.path)
+        """The policy copy (``policy_database.ensure_file``) of ``source``, the file :meth:`source` chose for
+        ``store``, made when missing."""
         with self._publish_lock:
-            made = self._copies.get(key)
-            if made and made[0] == source and Path(made[1]).exists():
-                return made[1]
             if self._folder is None or not self._folder.exists():
-                self._folder = Path(tempfile.mkdtemp(prefix="engagement-notebook-"))
-            # Named like the store's database, so that a cell's catalog name (workbench.main.orders) is the one
-            # the parser check saw in the app's catalog.
+                self._folder = policy_database.private_folder()
             cursor = store.cursor()
             try:
-                catalog = str(cursor.execute("SELECT current_database()").fetchall()[0][0])
-                folder = Path(tempfile.mkdtemp(dir=self._folder))
-                target = folder / f"{catalog}.duckdb"
-                try:
-                    policy_database.build_file(cursor, source, target)
-                except BaseException:
-                    shutil.rmtree(folder, ignore_errors=True)
-                    raise
+                return str(policy_database.ensure_file(cursor, source, self._folder))
             finally:
                 cursor.close()
-            if made:
-                shutil.rmtree(Path(made[1]).parent, ignore_errors=True)
-            self._copies[key] = (source, str(target))
-            return str(target)
 
     def source(self, store: Any) -> str:
         """The file ``store``'s policy copy is made from: its own when read-only, else its latest snapshot, published
@@ -253,4 +233,4 @@ class Pool:
 
 
 POOL = Pool()
-atexit.register(POOL.close)  # the policy copies live in a temporary folder
+atexit.register(POOL.close)  # the fallback folder of policy copies is temporary

@@ -1,9 +1,9 @@
 """The notebook's query worker: the child process that runs analysts' SQL (started by ``notebook/worker.py``).
 
-It opens its own DuckDB instance, read-only, on the workbench database (a read-only store's file, or the latest
-read-only snapshot of a writable one), sandboxes it more tightly than the app's own instance (no spool, no
-archive, no database files: only the folders and files of ``data/`` a query may read, and a private temp
-folder), and caps its own memory with the operating system (``RLIMIT_DATA``): a query that allocates past it
+It opens its own DuckDB instance, read-only, on the notebook's policy copy of the workbench database (only the
+tables ``data_policy`` allows, masked; written by :func:`build_copy`, run as ``worker_main --build``), sandboxes
+it more tightly than the app's own instance (no spool, no archive, no database files: only the folders and files
+of ``data/`` a query may read, and a private temp folder), and caps its own memory with the operating system (``RLIMIT_DATA``): a query that allocates past it
 fails or kills this process, never the app. Only the standard library, duckdb and pyarrow are imported here, so
 that starting a worker costs little.
 
@@ -127,7 +127,7 @@ def build_copy(request: dict[str, Any]) -> None:
     import duckdb
 
     target = request["target"]
-    incoming = target + ".incoming"
+    incoming = f"{target}.{os.getpid()}.incoming"  # another process may be making the same copy
     with duckdb.connect(incoming, config={"autoinstall_known_extensions": False,
                                           "autoload_known_extensions": False, "threads": 2}) as connection:
         connection.execute("ATTACH $source AS src (READ_ONLY)", {"source": request["source"]}).fetchall()
