@@ -242,8 +242,13 @@ def test_the_policy_copy_is_made_once_per_snapshot_and_replaced_after_a_load(tmp
     assert first.stat().st_mtime_ns == made
     folders, files = worker.readable_files(Path(store.path).parent, store.path)
     assert not any(str(first).startswith(f) for f in folders + files)
+    old_snapshot = Path(worker.POOL.source(store))
     store.load_frame("orders", hand_fixture_frames()["orders"].assign(net_revenue=1.0))
     second = Path(worker.POOL.policy_copy(store, worker.POOL.source(store)))
-    assert second != first and not first.exists()  # the older copy is removed
+    assert second != first and first.exists()  # its snapshot is still kept: a reader of it may use the copy
     assert run_cell(store, "SELECT sum(net_revenue) AS s FROM orders").result.frame["s"].tolist() == [6.0]
+    old_snapshot.unlink()  # as snapshots.publish prunes it
+    store.load_frame("orders", hand_fixture_frames()["orders"].assign(net_revenue=2.0))
+    third = Path(worker.POOL.policy_copy(store, worker.POOL.source(store)))
+    assert third != second and second.exists() and not first.exists()  # the copy of a pruned snapshot goes
     store.close()

@@ -68,10 +68,11 @@ def ensure_file(cursor: Any, source: str | Path, fallback: Path) -> Path:
     """The policy copy of the database file ``source``, built when missing; ``cursor`` reads the same database.
 
     It is kept in the snapshot folder (``source``'s own when it is a snapshot, else ``<source>.snapshots/``), or
-    in ``fallback`` when that cannot be written, in a folder named after the source, its size and modification
-    time and the copy plan (tables, columns, masks: a new policy makes a new copy), holding ``<catalog>.duckdb``:
-    a cell's catalog name (``workbench.main.orders``) is the one the parser check saw. Older copies there are
-    removed (a worker still reading one keeps its open file)."""
+    in ``fallback`` when that cannot be written, in a folder named after the source and a key of its size, mtime
+    and the copy plan (tables, columns, masks: a new policy makes a new copy), holding ``<catalog>.duckdb``:
+    a cell's catalog name (``workbench.main.orders``) is the one the parser check saw. Copies there of an older
+    state of the same source, or of a source that is gone (a pruned snapshot), are removed (a worker still reading
+    one keeps its open file); a copy of another snapshot that still exists stays, for the process reading it."""
     source = Path(source)
     plan = copy_plan(cursor, "src.main.")
     catalog = str(cursor.execute("SELECT current_database()").fetchall()[0][0])
@@ -79,7 +80,7 @@ def ensure_file(cursor: Any, source: str | Path, fallback: Path) -> Path:
     key = hashlib.sha256(json.dumps([source.name, stat.st_size, stat.st_mtime_ns, plan]).encode()).hexdigest()[:16]
     home = source.parent if source.parent.name.endswith(".snapshots") else source.with_name(source.name + ".snapshots")
     for folder in (home, fallback):
-        target = folder / f"{COPY_PREFIX}{key}" / f"{catalog}.duckdb"
+        target = folder / f"{COPY_PREFIX}{source.name}-{key}" / f"{catalog}.duckdb"
         if target.exists():
             return target
         try:
@@ -87,8 +88,10 @@ def ensure_file(cursor: Any, source: str | Path, fallback: Path) -> Path:
         except OSError:
             continue
         build_file(cursor, source, target, plan)
-        for old in folder.glob(f"{COPY_PREFIX}*"):
-            if old != target.parent:
+        for old in folder.glob(f"{COPY_PREFIX}*-*"):
+            made_from = old.name[len(COPY_PREFIX):].rsplit("-", 1)[0]
+            gone = not (folder / made_from).exists() and not (folder.parent / made_from).exists()
+            if old != target.parent and (made_from == source.name or gone):
                 shutil.rmtree(old, ignore_errors=True)
         return target
     raise RuntimeError(f"No folder to write the notebook's copy of the data in ({home}, {fallback}).")
