@@ -20,6 +20,13 @@ The engine enforces this, not only the parser: a cell runs against a separate da
 tables, already masked (``notebook/policy_database.py``), so no spelling (``snapshot.main.audit_log``,
 ``information_schema``, ``duckdb_tables()``, a file reader on the database file) can reach the rest.
 docs/access.md, "SQL notebook data policy", says the same for users.
+
+Example
+-------
+>>> is_queryable("customer_summary"), is_queryable("audit_log"), hidden_reason("replaced_customers")[:22]
+(True, False, 'rows a later load repl')
+>>> column_treatment("customers", "email"), column_treatment("engagement_default_counts", "email_clicks")
+('hash', 'keep')
 """
 
 from __future__ import annotations

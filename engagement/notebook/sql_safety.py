@@ -400,13 +400,20 @@ def run_query(
                  "or aggregate more.")
     if isolated(connection):
         return _run_in_worker(connection, sql, max_rows, max_bytes, timeout_seconds, data_dir, cancelled)
-    # Here too the statement runs on a copy holding only what data_policy allows, never on the store itself.
     refused = _archive_beside(connection)
-    policy = policy_database.in_memory_copy(
-        connection, *worker.readable_files(Path(data_dir or config.DATA_DIR), ":memory:", refused, True))
+    checker = connection.cursor()
+    try:  # first, so that a refused statement costs no copy
+        statement = check_query(checker, sql, data_dir, refused)
+    finally:
+        checker.close()
+    # Here too the statement runs on a copy holding only what data_policy allows, never on the store itself.
+    try:
+        policy = policy_database.in_memory_copy(
+            connection, *worker.readable_files(Path(data_dir or config.DATA_DIR), ":memory:", refused, True))
+    except (duckdb.Error, OSError) as exc:
+        raise QueryFailed(f"The notebook's copy of the data could not be made: {exc}") from None
     cursor = policy.cursor()
     try:
-        statement = check_query(cursor, sql, data_dir, refused)
         timer = threading.Timer(timeout_seconds, cancel)
         timer.daemon = True
         started = time.perf_counter()
