@@ -17,8 +17,9 @@ st.title("SQL notebook")
 ui.warehouse.stop_notebook()  # DuckDB's sandbox only: nothing on the Spark side runs user SQL
 store = ui.get_store()
 state = st.session_state
-st.caption("Ask your own questions of the loaded data in DuckDB SQL. Queries are read-only, return at most the "
-           "row limit and are cancelled after the time limit; files can only be read from data/.")
+st.caption("Ask your own questions of the loaded and derived tables in DuckDB SQL (e-mail addresses masked). Queries "
+           "are read-only, return at most the row limit and are cancelled after the time limit; files can only be "
+           "read from data/.")
 
 saved = list_notebooks(store)
 top = st.columns([2, 1, 1, 1])
@@ -171,5 +172,5 @@ with browser:
                 ui.table([{"column": c.name, "type": c.sql_type, "meaning": c.description} for c in table.columns])
                 if table.definition:
                     st.code(table.definition, language="sql")
-    with st.expander("Workbench bookkeeping tables"):
-        ui.table([{"table": t.name, "rows": t.rows, "grain": t.grain} for t in tables if t.kind == "workbench"])
+    st.caption("Cells see only these tables, with e-mail addresses masked. The workbench's own tables (load log, "
+               "audit trail, alert rules, saved notebooks, annotations) are not open to them (docs/access.md).")

@@ -106,7 +106,10 @@ def test_storage_refuses_clearly(hand_store, demo_store):
 def test_saved_notebooks_are_not_writable_from_a_cell(hand_store):
     save_notebook(hand_store, Notebook(name="keep", cells=(Cell("SELECT 1"),)))
     assert run_cell(hand_store, "DELETE FROM saved_notebooks").status == "refused"
-    assert run_cell(hand_store, "SELECT count(*) AS n FROM saved_notebooks").result.frame["n"].tolist() == [1]
+    # Nor readable: saved notebooks are the workbench's own table (data_policy); the Notebook picker opens them.
+    hidden = run_cell(hand_store, "SELECT count(*) AS n FROM saved_notebooks")
+    assert hidden.status == "refused" and "not open to the notebook" in hidden.message
+    assert list_notebooks(hand_store)["name"].tolist() == ["keep"]
 
 
 # ---------------------------------------------------------- schema browser
@@ -124,7 +127,7 @@ def test_schema_browser_lists_tables_columns_rows_and_definitions(hand_store):
         assert tables[name].kind == "derived"
         assert tables[name].definition == derived_definition(name)
         assert tables[name].grain and tables[name].grain.startswith("one row")
-    assert tables["loads"].kind == "workbench"
+    assert "loads" not in tables and "audit_log" not in tables  # the workbench's own (data_policy)
 
 
 def test_schema_browser_lists_the_churn_model_fitted_at_load_as_derived(demo_store):

@@ -2,7 +2,8 @@
 
 Canonical tables are described by :mod:`engagement.warehouse.schema` (grain, natural key, column meanings);
 derived tables by the first comment line (their grain) and the text of ``engagement/sql/derived/*.sql``.
-Types and row counts come from the database itself, so the browser shows what is really there.
+Types and row counts come from the database itself, so the browser shows what is really there; only the tables
+:mod:`engagement.notebook.data_policy` lets a cell query are listed, and a masked column says so.
 
 Example
 -------
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engagement.notebook import data_policy
 from engagement.retention import churn
 from engagement.retention import clv_default
 from engagement.retention import rfm
@@ -25,7 +27,7 @@ from engagement.derived import DERIVED_TABLES
 from engagement.sql import quote_identifier as _quote
 from engagement.warehouse.store import Store
 
-KIND_ORDER = {"canonical": 0, "derived": 1, "workbench": 2}
+KIND_ORDER = {"canonical": 0, "derived": 1}
 # Derived tables holding the results of models fitted at load, in build order, and their one-row tables.
 FITTED_AT_LOAD = clv_default.STORED_MODEL_TABLES + churn.STORED_MODEL_TABLES
 FITTED_AT_LOAD_ROWS = (clv_default.STORED_MODEL, churn.STORED_MODEL)
@@ -46,7 +48,7 @@ class TableInfo:
     """One queryable table. ``definition`` is the SQL that builds a derived table ('' otherwise)."""
 
     name: str
-    kind: str  # canonical, derived or workbench (load log, undo copies, quarantine, saved notebooks)
+    kind: str  # canonical or derived (the workbench's own tables are not open to the notebook: data_policy)
     grain: str
     rows: int
     columns: tuple[ColumnInfo, ...]
@@ -65,15 +67,17 @@ def _grain_comment(sql: str) -> str:
 
 
 def schema_tables(store: Store) -> list[TableInfo]:
-    """Every table of the workbench database: canonical first, then derived, then the workbench's own."""
+    """Every table a notebook cell may query (``data_policy``): canonical first, then derived."""
     cursor = store.cursor()
     columns = cursor.execute(
         "SELECT table_name, column_name, data_type FROM duckdb_columns() "
-        "WHERE schema_name = 'main' AND NOT internal ORDER BY table_name, column_index"
+        "WHERE database_name = current_database() AND schema_name = 'main' AND NOT internal "
+        "ORDER BY table_name, column_index"
     ).fetchall()
     by_table: dict[str, list[tuple[str, str]]] = {}
     for table, column, data_type in columns:
-        by_table.setdefault(table, []).append((column, data_type))
+        if data_policy.is_queryable(table):
+            by_table.setdefault(table, []).append((column, data_type))
     if not by_table:
         return []
     # Identifiers come from the catalog and are quoted; no user input reaches this statement.
@@ -86,7 +90,7 @@ def schema_tables(store: Store) -> list[TableInfo]:
         if name in TABLES:
             spec = TABLES[name]
             descriptions = {c.name: c.description for c in spec.columns}
-            descriptions["load_id"] = "The load that last wrote this row (see the loads table)."
+            descriptions["load_id"] = "The load that last wrote this row (the Data page lists the loads)."
             kind, grain, key, definition = "canonical", spec.grain, spec.key, ""
             if name == "customers" and "customer_summary" in by_table:
                 implied = cursor.execute("SELECT count(*) FROM customer_summary WHERE is_implied").fetchall()[0][0]
@@ -102,23 +106,27 @@ def schema_tables(store: Store) -> list[TableInfo]:
             definition = rfm.default_scores_run().statement()
             descriptions = {}
             kind, grain, key = "derived", _grain_comment(read_sql("rfm/stored_default_scores")), ()
-        elif name in FITTED_AT_LOAD:
+        else:  # FITTED_AT_LOAD: data_policy lets nothing else through
             # Filled from the models fitted at load (engagement/retention/clv_default.py, engagement/retention/churn.py): each one-row
             # table is built by its derived SQL, the others from the model's result; each is described by the SQL
             # that reads it back.
             definition = derived_definition(name) if name in FITTED_AT_LOAD_ROWS else ""
             descriptions = {}
             kind, grain, key = "derived", _grain_comment(read_sql(_READ_BACK[name])), ()
-        else:
-            descriptions, kind, grain, key, definition = {}, "workbench", _WORKBENCH_GRAINS.get(name, ""), (), ""
-            if name.startswith("replaced_"):
-                grain = f"one row per {name.removeprefix('replaced_')} row replaced by a later load (kept for undo)"
         tables.append(TableInfo(
             name=name, kind=kind, grain=grain, rows=int(counts.get(name, 0)), key=tuple(key),
-            columns=tuple(ColumnInfo(c, t, descriptions.get(c, "")) for c, t in cols), definition=definition,
+            columns=tuple(ColumnInfo(c, t, _masked(name, c, descriptions.get(c, ""))) for c, t in cols),
+            definition=definition,
         ))
     canonical_order = {k: i for i, k in enumerate(KINDS + DERIVED_TABLES + FITTED_AT_LOAD)}
     return sorted(tables, key=lambda t: (KIND_ORDER[t.kind], canonical_order.get(t.name, 99), t.name))
+
+
+def _masked(table: str, column: str, description: str) -> str:
+    treatment = data_policy.column_treatment(table, column)
+    note = {"hash": "Masked in the notebook: a keyed hash (masked-…), equal values stay equal.",
+            "scrub": "In the notebook, e-mail addresses and phone numbers in the text are removed."}.get(treatment)
+    return f"{description} {note}".strip() if note else description
 
 
 _DERIVED_COLUMNS = {
@@ -126,11 +134,4 @@ _DERIVED_COLUMNS = {
         "is_implied": "True when no customers export has this id: the customer is implied by activity (orders, "
                       "events, surveys, experiment assignments); created_at is then the first activity seen.",
     },
-}
-
-_WORKBENCH_GRAINS = {
-    "loads": "one row per load of an export (kept after undo, with undone_at)",
-    "quarantine": "one row per refused export row, with its reason",
-    "saved_notebooks": "one row per saved version of a named SQL notebook",
-    "annotations": "one row per dated note (campaign launch, price change) drawn on the time-series charts",
 }

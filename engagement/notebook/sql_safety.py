@@ -32,6 +32,10 @@ personal data), which the engine must keep readable for loads. For a store of a 
 then runs in a worker process (``notebook/worker.py``) whose own read-only instance cannot read the spool or the
 archive either, under an operating-system memory cap; the parser check still runs here, on the app's catalog.
 
+Whatever the engine, the statement never meets the workbench database itself: it runs on a copy holding only the
+tables ``data_policy`` opens to the notebook (canonical and derived), personal columns masked
+(``notebook/policy_database.py``); the parser refuses the other tables by name too, saying why.
+
 Example
 -------
 >>> import duckdb
@@ -59,7 +63,7 @@ import duckdb
 import pandas as pd
 
 from engagement import config
-from engagement.notebook import worker
+from engagement.notebook import data_policy, policy_database, worker
 from engagement.warehouse import sandbox
 
 DEFAULT_MAX_ROWS = 10_000
@@ -220,7 +224,9 @@ class _TreeCheck:
             "SELECT schema_name, table_name FROM duckdb_tables() "
             "UNION ALL SELECT schema_name, view_name FROM duckdb_views()"
         ).fetchall()
-        rows = [(s, n) for s, n in rows if n.lower() not in REFUSED_VIEWS]
+        # Only what data_policy allows: in the worker's case this check reads the app's own catalog.
+        rows = [(s, n) for s, n in rows if n.lower() not in REFUSED_VIEWS
+                and (s.lower() != "main" or data_policy.is_queryable(n))]
         self.tables = {name.lower() for _, name in rows} | {f"{s}.{n}".lower() for s, n in rows}
         self.functions = {
             name.lower() for (name,) in cursor.execute("SELECT DISTINCT function_name FROM duckdb_functions()").fetchall()
@@ -277,6 +283,12 @@ class _TreeCheck:
             raise QueryRefused(f"Only the workbench database can be queried, not {catalog!r}.")
         if qualified in self.tables or (schema and f"{schema}.{name}" in self.tables):
             return
+        hidden = data_policy.hidden_reason(name) if schema in ("", "main") else None
+        if hidden:
+            raise QueryRefused(
+                f"The table {ref['table_name']!r} is not open to the notebook: it holds {hidden}. Cells query "
+                "the loaded and derived tables, with personal data masked; the schema browser lists them."
+            )
         if "/" in name or "." in name or ":" in name or "\\" in name:
             raise QueryRefused(
                 f"Reading {ref['table_name']!r} as a file is refused. Query the workbench's tables, or "
@@ -371,7 +383,7 @@ def run_query(
     if not timeout_seconds > 0:  # also NaN
         raise ValueError("timeout_seconds must be positive.")
     timeout_seconds = min(float(timeout_seconds), MAX_TIMEOUT_SECONDS)
-    cursor = connection.cursor()
+    cursor: Any = None  # the policy copy's, below: cancel() interrupts it
     fired, finished = threading.Event(), threading.Event()
 
     def cancel() -> None:
@@ -388,8 +400,20 @@ def run_query(
                  "or aggregate more.")
     if isolated(connection):
         return _run_in_worker(connection, sql, max_rows, max_bytes, timeout_seconds, data_dir, cancelled)
+    refused = _archive_beside(connection)
+    checker = connection.cursor()
+    try:  # first, so that a refused statement costs no copy
+        statement = check_query(checker, sql, data_dir, refused)
+    finally:
+        checker.close()
+    # Here too the statement runs on a copy holding only what data_policy allows, never on the store itself.
     try:
-        statement = check_query(cursor, sql, data_dir, _archive_beside(connection))
+        policy = policy_database.in_memory_copy(
+            connection, *worker.readable_files(Path(data_dir or config.DATA_DIR), ":memory:", refused, True))
+    except (duckdb.Error, OSError) as exc:
+        raise QueryFailed(f"The notebook's copy of the data could not be made: {exc}") from None
+    cursor = policy.cursor()
+    try:
         timer = threading.Timer(timeout_seconds, cancel)
         timer.daemon = True
         started = time.perf_counter()
@@ -415,6 +439,7 @@ def run_query(
             raise QueryCancelled(cancelled)
     finally:
         cursor.close()  # drops the undrained rest of the result and rolls the transaction back
+        policy.close()
     truncated = table.num_rows > max_rows
     frame = _to_frame(connection, table.slice(0, max_rows))
     frame, infinite = infinite_timestamps_as_missing(frame)
@@ -430,14 +455,19 @@ def isolated(connection: Any) -> bool:
 
 def _run_in_worker(store: Any, sql: str, max_rows: int, max_bytes: int, timeout_seconds: float,
                    data_dir: Path | None, cancelled: str) -> QueryResult:
-    """The parser check here, on the app's catalog; the statement itself in a worker (``notebook/worker.py``)."""
+    """The parser check here, on the app's catalog; the statement itself in a worker (``notebook/worker.py``), on
+    the policy copy of the store's latest snapshot (or of its own file when read-only)."""
     cursor = store.cursor()
     try:
         statement = check_query(cursor, sql, data_dir, _archive_beside(store))
     finally:
         cursor.close()
     started = time.perf_counter()
-    reply = worker.POOL.run(worker.POOL.source(store), Path(data_dir or config.DATA_DIR), statement,
+    try:
+        copy = worker.POOL.policy_copy(store, worker.POOL.source(store))
+    except (RuntimeError, OSError, duckdb.Error) as exc:
+        raise QueryFailed(str(exc)) from None
+    reply = worker.POOL.run(copy, Path(data_dir or config.DATA_DIR), statement,
                             max_rows=max_rows, max_bytes=max_bytes, timeout_seconds=timeout_seconds)
     duration = time.perf_counter() - started
     if reply.status == "timeout":

@@ -2,9 +2,10 @@
 
 Why a process: inside the app's own DuckDB instance a query like ``SELECT repeat('x', 1e8) FROM range(15)``
 makes DuckDB build a 2,048-row vector (1.5 GB) before any byte can be counted, and that instance must be able
-to read the upload spool and archive for loads. A worker opens its own instance read-only on the database (a
-read-only store's file; for a writable store, which no other process may open, its latest read-only snapshot,
-published first when it is behind the last load), reads only ``data/`` minus the spool, the archive and the
+to read the upload spool and archive for loads. A worker opens its own instance read-only on the *policy copy* of the database
+(``policy_database``: only the tables ``data_policy`` allows, personal columns masked), made from a read-only
+store's file or, for a writable store, which no other process may open, from its latest read-only snapshot
+(published first when it is behind the last load). It reads only ``data/`` minus the spool, the archive and the
 database files, and runs under an operating-system memory cap: a runaway query kills the worker, not the app.
 
 Workers are kept warm per database file (at most :data:`MAX_WORKERS` at once, one query each at a time); a
@@ -13,8 +14,10 @@ worker that was killed, timed out or whose snapshot was replaced is not reused.
 
 from __future__ import annotations
 
+import atexit
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from engagement import config
+from engagement.notebook import policy_database
 from engagement.notebook.worker_main import read_frame, write_frame
 from engagement.warehouse import snapshots
 
@@ -47,22 +51,30 @@ class Reply:
     rows: int = 0
 
 
-def readable_files(data_dir: Path, database: str | Path, refused: tuple[Path, ...] = ()) -> tuple[list[str], list[str]]:
+def readable_files(data_dir: Path, database: str | Path, refused: tuple[Path, ...] = (),
+                   whole_when_clean: bool = False) -> tuple[list[str], list[str]]:
     """(folders, files) of ``data_dir`` a notebook query may read: everything but the spool, the archive,
-    snapshot folders and database files (DuckDB can allow folders and files, not forbid a subfolder)."""
+    snapshot folders and database files (DuckDB can allow folders and files, not forbid a subfolder).
+
+    ``whole_when_clean``: ``data_dir`` itself when it holds none of those (so that ``glob('data/*.csv')`` works),
+    for an instance that lives one query only: a spool made later must not become readable to a warm worker."""
     data_dir = Path(os.path.realpath(data_dir))
     database = Path(os.path.realpath(database))
     banned = {Path(os.path.realpath(p)) for p in (config.SPOOL_DIR, data_dir / "spool", data_dir / "archive",
                                                    database.parent / "archive", *refused)}
-    folders, files = [], []
+    folders, files, skipped = [], [], False
     if data_dir.is_dir():
         for entry in sorted(data_dir.iterdir()):
             real = Path(os.path.realpath(entry))
             if real in banned or any(b in real.parents for b in banned) or real == database or database in real.parents:
+                skipped = True
                 continue
             if entry.name.endswith((".snapshots", ".duckdb", ".duckdb.wal", ".wal")):
+                skipped = True
                 continue
             (folders if real.is_dir() else files).append(str(entry))
+        if whole_when_clean and not skipped and not any(b in data_dir.parents or b == data_dir for b in banned):
+            folders, files = [str(data_dir)], []
     # DuckDB matches the path as written; a folder given through a symbolic link is allowed by its real name too.
     folders += [os.path.realpath(f) for f in folders if os.path.realpath(f) != f]
     files += [os.path.realpath(f) for f in files if os.path.realpath(f) != f]
@@ -70,7 +82,7 @@ def readable_files(data_dir: Path, database: str | Path, refused: tuple[Path, ..
 
 
 class Worker:
-    """One child process with its DuckDB instance open on ``database``."""
+    """One child process with its DuckDB instance open on ``database`` (a policy copy: ``Pool.policy_copy``)."""
 
     def __init__(self, database: str, data_dir: Path):
         self.database = database
@@ -142,6 +154,7 @@ class Pool:
         self._slots = threading.BoundedSemaphore(size)
         self._idle: list[Worker] = []
         self._publish_lock = threading.Lock()
+        self._folder: Path | None = None  # for policy copies when the snapshot folder is read-only (not in data/)
 
     def run(self, database: str, data_dir: Path, sql: str, *, max_rows: int, max_bytes: int,
             timeout_seconds: float) -> Reply:
@@ -185,9 +198,25 @@ class Pool:
             idle, self._idle = self._idle, []
         for worker in idle:
             worker.kill()
+        with self._publish_lock:
+            folder, self._folder = self._folder, None
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def policy_copy(self, store: Any, source: str) -> str:
+        """The policy copy (``policy_database.ensure_file``) of ``source``, the file :meth:`source` chose for
+        ``store``, made when missing."""
+        with self._publish_lock:
+            if self._folder is None or not self._folder.exists():
+                self._folder = policy_database.private_folder()
+            cursor = store.cursor()
+            try:
+                return str(policy_database.ensure_file(cursor, source, self._folder))
+            finally:
+                cursor.close()
 
     def source(self, store: Any) -> str:
-        """The file a worker opens for ``store``: its own when read-only, else its latest snapshot, published
+        """The file ``store``'s policy copy is made from: its own when read-only, else its latest snapshot, published
         now when there is none or it is behind the last load or undo (the notebook shows committed data)."""
         if store.read_only:
             return str(store.path)
@@ -204,3 +233,4 @@ class Pool:
 
 
 POOL = Pool()
+atexit.register(POOL.close)  # the fallback folder of policy copies is temporary

@@ -1,9 +1,9 @@
 """The notebook's query worker: the child process that runs analysts' SQL (started by ``notebook/worker.py``).
 
-It opens its own DuckDB instance, read-only, on the workbench database (a read-only store's file, or the latest
-read-only snapshot of a writable one), sandboxes it more tightly than the app's own instance (no spool, no
-archive, no database files: only the folders and files of ``data/`` a query may read, and a private temp
-folder), and caps its own memory with the operating system (``RLIMIT_DATA``): a query that allocates past it
+It opens its own DuckDB instance, read-only, on the notebook's policy copy of the workbench database (only the
+tables ``data_policy`` allows, masked; written by :func:`build_copy`, run as ``worker_main --build``), sandboxes
+it more tightly than the app's own instance (no spool, no archive, no database files: only the folders and files
+of ``data/`` a query may read, and a private temp folder), and caps its own memory with the operating system (``RLIMIT_DATA``): a query that allocates past it
 fails or kills this process, never the app. Only the standard library, duckdb and pyarrow are imported here, so
 that starting a worker costs little.
 
@@ -69,6 +69,7 @@ def _open(setup: dict[str, Any]):
         "threads": int(setup.get("threads") or 2),
     })
     cursor = connection.cursor()
+    cursor.execute("SET python_enable_replacements = false").fetchall()  # no Python variable read as a table
     cursor.execute("SET temp_directory = $dir", {"dir": setup["temp_directory"]}).fetchall()
     cursor.execute("SET allowed_directories = $dirs", {"dirs": setup["allowed_directories"]}).fetchall()
     if setup.get("allowed_paths"):
@@ -120,7 +121,31 @@ def _run(connection, request: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
         cursor.close()
 
 
+def build_copy(request: dict[str, Any]) -> None:
+    """Write the notebook's policy copy (``policy_database.build_file``): the source database attached read-only,
+    each planned table created from its masked SELECT (``$salt``: the hash key, not stored), then detached."""
+    import duckdb
+
+    target = request["target"]
+    incoming = f"{target}.{os.getpid()}.incoming"  # another process may be making the same copy
+    with duckdb.connect(incoming, config={"autoinstall_known_extensions": False,
+                                          "autoload_known_extensions": False, "threads": 2}) as connection:
+        connection.execute("ATTACH $source AS src (READ_ONLY)", {"source": request["source"]}).fetchall()
+        connection.execute("BEGIN TRANSACTION").fetchall()  # every table as of one commit of the source
+        for table, select in request["statements"]:
+            quoted = '"' + table.replace('"', '""') + '"'
+            connection.execute(f"CREATE TABLE main.{quoted} AS {select}",
+                               {"salt": request["salt"]} if "$salt" in select else None).fetchall()
+        connection.execute("COMMIT").fetchall()
+        connection.execute("DETACH src").fetchall()
+        connection.execute("CHECKPOINT").fetchall()
+    os.replace(incoming, target)
+
+
 def main() -> int:
+    if sys.argv[1:] == ["--build"]:
+        build_copy(json.loads(sys.stdin.buffer.read()))
+        return 0
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing but frames on the pipe
     first = read_frame(stdin)
