@@ -404,8 +404,10 @@ def run_sql_checks(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_columns
         aggregates = ", ".join(
             f"count(*) FILTER (WHERE f{e.index}), {base}" for e, _, base in row_checks
         )
-        counts_sql = f"SELECT {aggregates} FROM ({flagged}) flagged"
-        values = cur.execute(counts_sql, _bound(counts_sql, params)).fetchall()[0]
+        # The values written in as literals, as row_failure_sql writes them for the one-pass load: bound as
+        # parameters, the statement is prepared first (Online Retail's 14 checks: ~0.001 s of its ~0.006 s of CPU).
+        counts_sql = with_values(f"SELECT {aggregates} FROM ({flagged}) flagged", params)
+        values = cur.execute(counts_sql).fetchall()[0]
         counts, denominators = values[0::2], values[1::2]
         # Pass 2, only when something failed: the failing rows with their reasons.
         if any(counts) and not locate_failures:
