@@ -197,7 +197,8 @@ def _stage_and_validate(store: Store, cur: duckdb.DuckDBPyConnection, kind: str,
     unique = frozenset(e.index for e in suite.expectations if e.type == "expect_column_values_to_be_unique"
                        and set(e.columns) <= set(staged.unique))  # nothing to find: not looked for
     report = validation.validate_checked(cur, suite, checked_columns, staged.columns, staged.rows, engine=engine,
-                                         read_text=text if text.deferred else None, enforced=unique)
+                                         read_text=text if text.deferred else None, enforced=unique,
+                                         first_percentiles=dict(staged.first_percentiles))
     info = text.info
     if info.rows is None:  # typed straight from the file, one row per file row, text never needed
         info = dataclasses.replace(info, rows=staged.rows, deferred_select=None)
@@ -307,7 +308,7 @@ def _run(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: ReadInfo
     folded = ((f"{info.rows:,} line(s) made {staged.rows:,} order(s).",)
               if kind == "orders" and not plan.row_preserving and info.rows else ())
     float_ids = _float_formatted_unknown_ids(cur, staged.columns) if strict_customers else ()
-    notes = info.notes + plan.notes + folded + _implied_customers_note(cur, kind, staged.columns) + tuple(
+    notes = info.notes + plan.notes + folded + _implied_customers_note(cur, kind, staged.columns, staged.activity) + tuple(
         f"{column}: dates read {order.replace('_', ' ')} (d/m/y)" if order == "day_first" else
         f"{column}: slash dates read month first (m/d/y)" for column, order in staged.date_orders
     ) + float_ids
@@ -368,11 +369,15 @@ def _run(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: ReadInfo
                         archive_path=archive_path, **common)
 
 
-def _implied_customers_note(cur: duckdb.DuckDBPyConnection, kind: str, columns: tuple[str, ...]) -> tuple[str, ...]:
-    """A note counting the customer ids of this file that no customers export has loaded (implied customers)."""
+def _implied_customers_note(cur: duckdb.DuckDBPyConnection, kind: str, columns: tuple[str, ...],
+                            counted: tuple[int, int] | None = None) -> tuple[str, ...]:
+    """A note counting the customer ids of this file that no customers export has loaded (implied customers).
+
+    ``counted``: (those ids, rows without a customer id) when the staging pass measured them (StagedInput.activity).
+    """
     if kind == "customers" or "customer_id" not in columns:
         return ()
-    implied, guests = cur.execute(
+    implied, guests = counted if counted is not None else cur.execute(
         f"SELECT count(DISTINCT customer_id) FILTER (WHERE customer_id NOT IN (SELECT customer_id FROM main.customers)), "
         f"count(*) FILTER (WHERE customer_id IS NULL) FROM {staging.CHECKED_TABLE}").fetchall()[0]
     notes = []

@@ -21,7 +21,7 @@ and the report counts it like any other expectation.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import duckdb
 
@@ -57,6 +57,11 @@ class StagedInput:
     # Columns whose values no two rows share, by construction (a fold's order keys kept as they were grouped):
     # their uniqueness check has nothing to find (validation's ``enforced``).
     unique: tuple[str, ...] = ()
+    # Measured by the staging pass's own aggregate (folding.stage_typed) instead of a query each: (column, 1st
+    # percentile) for the suite's long-before bounds, and (customer ids in no customers export, rows without one)
+    # for the implied-customers note. Empty / None: queried when needed.
+    first_percentiles: tuple[tuple[str, Any], ...] = ()
+    activity: tuple[int, int] | None = None
 
 
 def _quote(identifier: str) -> str:

@@ -214,10 +214,21 @@ def file_parameters(suite: Suite, parameters: dict[str, Any],
     return found
 
 
-def _sql_first_percentile(cur: duckdb.DuckDBPyConnection, columns: tuple[str, ...]) -> Callable[[str], Any]:
+def long_before_columns(suite: Suite) -> tuple[str, ...]:
+    """The columns whose 1st percentile :func:`file_parameters` asks for (the suite's long-before bounds)."""
+    return tuple(dict.fromkeys(
+        name.removesuffix(LONG_BEFORE_SUFFIX) for e in suite.expectations
+        for name in _parameter_names(e.kwargs.get("min_value")) if name.endswith(LONG_BEFORE_SUFFIX)))
+
+
+def _sql_first_percentile(cur: duckdb.DuckDBPyConnection, columns: tuple[str, ...],
+                          measured: dict[str, Any] | None = None) -> Callable[[str], Any]:
+    """The 1st percentile of a column of ``checked_input``: ``measured`` when the staging pass computed it."""
     def first(column: str) -> datetime | None:
         if column not in columns:
             return None
+        if measured and column in measured:
+            return measured[column]
         value = cur.execute(f"SELECT CAST(quantile_disc({_quote(column)}, 0.01) AS TIMESTAMP) "
                             f"FROM {CHECKED_TABLE}").fetchall()[0][0]
         return value
@@ -393,8 +404,10 @@ def run_sql_checks(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_columns
         aggregates = ", ".join(
             f"count(*) FILTER (WHERE f{e.index}), {base}" for e, _, base in row_checks
         )
-        counts_sql = f"SELECT {aggregates} FROM ({flagged}) flagged"
-        values = cur.execute(counts_sql, _bound(counts_sql, params)).fetchall()[0]
+        # The values written in as literals, as row_failure_sql writes them for the one-pass load: bound as
+        # parameters, the statement is prepared first (Online Retail's 14 checks: ~0.001 s of its ~0.006 s of CPU).
+        counts_sql = with_values(f"SELECT {aggregates} FROM ({flagged}) flagged", params)
+        values = cur.execute(counts_sql).fetchall()[0]
         counts, denominators = values[0::2], values[1::2]
         # Pass 2, only when something failed: the failing rows with their reasons.
         if any(counts) and not locate_failures:
@@ -528,8 +541,11 @@ def _merge(sql_results: list[ExpectationResult], gx_results: dict[int, dict[str,
 def validate_checked(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_columns: tuple[str, ...],
                      provided_columns: tuple[str, ...], rows: int, engine: str | None = None,
                      now: datetime | None = None, read_text: Callable[[], None] | None = None,
-                     locate_failures: bool = True, enforced: frozenset[int] = frozenset()) -> ValidationReport:
+                     locate_failures: bool = True, enforced: frozenset[int] = frozenset(),
+                     first_percentiles: dict[str, Any] | None = None) -> ValidationReport:
     """Validate the staged ``checked_input`` with ``suite``; leaves ``row_failures`` on ``cur``.
+
+    ``first_percentiles``: {column: 1st percentile} the staging pass measured (see :func:`long_before_columns`).
 
     ``read_text`` (see ``staging.stage``) is called before failing rows are quoted from the file's text.
     ``locate_failures=False`` (the one-pass load, which starts over on any failure) only counts: no failing
@@ -538,7 +554,8 @@ def validate_checked(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_colum
     import time
 
     started = time.perf_counter()
-    parameters = file_parameters(suite, run_parameters(now, suite), _sql_first_percentile(cur, checked_columns))
+    parameters = file_parameters(suite, run_parameters(now, suite),
+                                 _sql_first_percentile(cur, checked_columns, first_percentiles))
     engine = engine or choose_engine(rows)
     results, failing = run_sql_checks(cur, suite, checked_columns, provided_columns, rows, parameters,
                                       locate_failures=locate_failures, enforced=enforced)

@@ -584,8 +584,7 @@ class Store:
                     cur.execute(f"DELETE FROM {replaced}", {"load_id": load_id}).fetchall()
             rows_loaded = n_incoming - rows_updated
             n_quarantined = 0
-            if quarantine_sql is not None:
-                cur.execute(QUARANTINE_DDL).fetchall()
+            if quarantine_sql is not None:  # the table is made by ensure_schema, which every writable open runs
                 n_quarantined = cur.execute(  # an INSERT returns the rows it wrote
                     "INSERT INTO quarantine SELECT $load_id, $kind, row_number, reason, row_json "
                     f"FROM ({quarantine_sql})", {"load_id": load_id, "kind": kind},
