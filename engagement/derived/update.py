@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Callable
 
 import duckdb
 
+from engagement.derived import tail
 from engagement.sql import quote_identifier as q
 from engagement.sql import read_sql
 from engagement.warehouse.schema import KINDS, TABLES
@@ -75,6 +76,11 @@ class _Update:
         self.guests_touched = False
         # Entries a "sums" entry reads: their rows before the write are kept while it runs (old__<name>).
         self.needs_old = {i for e in entries.values() if e.maintained == "sums" for i in e.inputs}
+        # The tail path (engagement/derived/tail.py): the tail customers of the orders change, once order_facts
+        # classified them; per table kept by it, the customers whose whole old rows were copied (old__<name>).
+        self.tail: str | None = None
+        self.copied: dict[str, str] = {}
+        self.regrouped: str | None = None
 
     def run(self, store: Store) -> int | None:
         """Update every entry; the number of customers the write touched, or None (nothing written) when the
@@ -85,6 +91,9 @@ class _Update:
                 if not self.entries[name].after_commit:
                     self._entry(store, name)
         for name in self.temp:
+            self.cur.execute(f"DROP TABLE IF EXISTS temp.{q(name)}")
+        for (name,) in self.cur.execute("SELECT table_name FROM duckdb_tables() WHERE temporary "
+                                        "AND starts_with(table_name, 'tail')").fetchall():
             self.cur.execute(f"DROP TABLE IF EXISTS temp.{q(name)}")
         return touched
 
@@ -157,17 +166,57 @@ class _Update:
         rewritten = self.changed.get(table)
         if table in KINDS or rewritten is None:
             return current
+        if table in self.copied:
+            return self._before_tail(table, affected, current)
         return (f"SELECT * FROM ({current}) AS t WHERE customer_id NOT IN (SELECT customer_id FROM {q(rewritten)}) "
                 f"UNION ALL SELECT * EXCLUDE ({OLD_ROWID}) FROM {q('old__' + table)} "
                 f"WHERE customer_id IN (SELECT customer_id FROM {q(affected)})")
 
+    def _before_tail(self, table: str, affected: str, current: str) -> str:
+        """``table``'s rows of the affected customers before the write, where the tail path changed it: the old
+        copy for the customers copied whole; for the tail customers, their rows before the boundary (unchanged)
+        and the stored rows from the boundary on; the current rows for the rest."""
+        copied, number = q(self.copied[table]), q(tail.NUMBER[table])
+        in_tail = f"customer_id IN (SELECT customer_id FROM {q(self.tail)})"
+        not_copied = f"customer_id NOT IN (SELECT customer_id FROM {copied})"
+        in_affected = f"customer_id IN (SELECT customer_id FROM {q(affected)})"
+        old = f"{q('old__' + table)}" if table in self.needs_old else None
+        parts = [f"SELECT * FROM ({current}) AS t WHERE {not_copied} AND NOT {in_tail}",
+                 f"SELECT * FROM ({current}) AS t WHERE {not_copied} AND EXISTS (SELECT 1 FROM {q(self.tail)} AS c "
+                 f"WHERE c.customer_id = t.customer_id AND (t.{number} < c.kept OR c.added + c.removed = 0))",
+                 f"SELECT * EXCLUDE ({tail.ROWID}) FROM {q('tail_old__' + table)} WHERE {not_copied} AND {in_affected}"]
+        if old is not None:
+            parts.append(f"SELECT * EXCLUDE ({OLD_ROWID}) FROM {old} WHERE {in_affected}")
+        return " UNION ALL ".join(parts)
+
     def _shadows(self, entry, affected: str, before: bool = False) -> dict[str, str]:
         shadows = {}
+        same = self._tail_same(entry.name, affected)
         for i in entry.inputs:
             if i == "dataset_facts":
                 continue  # one row for the whole dataset, read whole
-            shadows[i] = self._before(i, affected) if before else self._narrowed(i, affected)
+            if same is not None and i in self.copied:
+                # Tail customers with unchanged grouping: only their rows from the boundary on (tail.TAIL_SUMS).
+                rest, ours = same
+                past = q(("tail_old__" if before else "tail_new__") + i)
+                narrowed = self._before(i, rest) if before else self._narrowed(i, rest)
+                shadows[i] = (f"{narrowed} UNION ALL SELECT * EXCLUDE ({tail.ROWID}) FROM {past} "
+                              f"WHERE customer_id IN (SELECT customer_id FROM {q(ours)})")
+            else:
+                shadows[i] = self._before(i, affected) if before else self._narrowed(i, affected)
         return shadows
+
+    def _tail_same(self, name: str, affected: str) -> tuple[str, str] | None:
+        """For a tail sum: (the affected customers taking the general path, the affected tail customers whose
+        grouping did not change), as temporary tables; None when the tail path was not taken."""
+        if name not in tail.TAIL_SUMS or self.tail is None or self.regrouped is None:
+            return None
+        ours = self._temp(f"same__{name}", f"SELECT customer_id FROM {q(self.tail)} WHERE kept > 0 "
+                          f"AND customer_id NOT IN (SELECT customer_id FROM {q(self.regrouped)}) "
+                          f"AND customer_id IN (SELECT customer_id FROM {q(affected)})")
+        rest = self._temp(f"rest__{name}", f"SELECT customer_id FROM {q(affected)} "
+                          f"WHERE customer_id NOT IN (SELECT customer_id FROM {q(ours)})")
+        return rest, ours
 
     # ------------------------------------------------------------------ one entry
     def _entry(self, store: Store, name: str) -> None:
@@ -186,6 +235,8 @@ class _Update:
             new = self._temp(f"new__{name}", sql)
             self.cur.execute(f"INSERT INTO {q(name)} SELECT * FROM {q(new)}")
             self.changed[name] = new
+        elif mode == "customers" and name in tail.NUMBER and self._tail_taken(name):
+            self._tail_rows(entry, affected)
         elif mode == "customers":
             self._replace_rows(name, affected, _with_inputs(read_sql(f"derived/{name}"), self._shadows(entry, affected)))
         elif mode == "compared":
@@ -194,6 +245,81 @@ class _Update:
             self._add_differences(entry, affected)
         else:
             raise ValueError(f"{name}: unknown maintenance {mode!r}")
+
+    # ------------------------------------------------------------------ the tail path (engagement/derived/tail.py)
+    def _tail_taken(self, name: str) -> bool:
+        if name == "order_facts":
+            orders = self.changed.get("orders")
+            if orders is None or orders == "all" or "customer_facts" not in self.tables:
+                return False
+            added, removed = self.change.kinds["orders"]
+            self.tail = tail.classify(self.cur, added, removed, orders)
+        return self.tail is not None
+
+    def _tail_rows(self, entry, affected: str) -> None:
+        """Keep ``entry`` (order_facts, purchases, purchase_states) for ``affected``: the tail customers by the
+        tail path, the rest (general) replaced whole; in purchases, the rows of customers whose attributes changed
+        are updated in place."""
+        cur, name = self.cur, entry.name
+        in_tail = f"customer_id IN (SELECT customer_id FROM {q(self.tail)})"
+        # purchases: the customers of the changed order facts; the others' rows change in their attributes only.
+        of = self.changed["order_facts"] if name == "purchases" else affected
+        general = self._temp(f"general__{name}", f"SELECT customer_id FROM {q(of)} WHERE NOT {in_tail}")
+        copy = general
+        if name == "purchases":
+            if self.regrouped is None:
+                old_summary = "old__customer_summary" if "old__customer_summary" in self.temp else None
+                self.regrouped = tail.grouping_changed(cur, old_summary)
+            copy = self._temp("copy__purchases", f"SELECT customer_id FROM {q(general)} UNION "
+                                                 f"SELECT customer_id FROM {q(self.regrouped)}")
+        self.copied[name] = copy
+        has_general = cur.execute(f"SELECT count(*) FROM {q(general)}").fetchall()[0][0] > 0
+        if name in self.needs_old:
+            # Copied with each row's rowid (see _replace_rows): the sums read the whole old rows of these.
+            old = self._temp(f"old__{name}", f"SELECT rowid AS {OLD_ROWID}, * FROM main.{q(name)} "
+                                             f"WHERE customer_id IN (SELECT customer_id FROM {q(copy)})")
+            if has_general:
+                cur.execute(f"DELETE FROM main.{q(name)} WHERE rowid IN (SELECT {OLD_ROWID} FROM {q(old)} "
+                            f"WHERE customer_id IN (SELECT customer_id FROM {q(general)}))")
+        elif has_general:
+            cur.execute(f"DELETE FROM main.{q(name)} WHERE customer_id IN (SELECT customer_id FROM {q(general)})")
+        tail.apply(cur, name, self._tail_new_rows(name))
+        if has_general:
+            sql = _with_inputs(read_sql(f"derived/{name}"), self._shadows(entry, general))
+            cur.execute(f"INSERT INTO main.{q(name)} {sql}")
+        if name == "purchases":
+            self._update_attributes(general)
+        self.changed[name] = affected
+
+    def _tail_new_rows(self, name: str) -> str:
+        """A SELECT of ``name``'s rows of the tail customers' added purchases (an empty rowid first)."""
+        if name == "order_facts":
+            return tail.new_order_facts()
+        facts = f"SELECT * EXCLUDE ({tail.ROWID}) FROM tail_new__order_facts WHERE {tail.ROWID} IS NULL"
+        theirs = f"customer_id IN (SELECT customer_id FROM {q(self.tail)})"
+        sql = _with_inputs(read_sql(f"derived/{name}"), {
+            "order_facts": facts,
+            "customer_summary": f"SELECT * FROM main.customer_summary WHERE {theirs}",
+            "customer_keys": f"SELECT * FROM main.customer_keys WHERE {theirs}",
+        })
+        if name == "purchase_states":  # the revenue so far goes on from the customer's revenue before the write
+            return (f"SELECT NULL::BIGINT AS {tail.ROWID}, s.* REPLACE ((s.revenue_so_far + c.old_revenue)::DECIMAL(38, 2) "
+                    f"AS revenue_so_far) FROM ({sql}) AS s JOIN {q(self.tail)} AS c USING (customer_id)")
+        return f"SELECT NULL::BIGINT AS {tail.ROWID}, * FROM ({sql})"
+
+    def _update_attributes(self, general: str) -> None:
+        """Set the customer attributes purchases repeats on every row, for the customers whose grouping changed
+        (the general ones were inserted with the current attributes)."""
+        def columns(table: str) -> list[str]:
+            return [d[0] for d in self.cur.execute(f"SELECT * FROM main.{q(table)} LIMIT 0").description]
+
+        summary, facts = set(columns("customer_summary")), set(columns("order_facts"))
+        attributes = [c for c in columns("purchases") if c in summary and c not in facts]
+        sets = ", ".join(f"{q(c)} = s.{q(c)}" for c in attributes)
+        self.cur.execute(
+            f"UPDATE main.purchases AS x SET {sets} FROM main.customer_summary AS s "
+            f"WHERE x.customer_id = s.customer_id AND s.customer_id IN (SELECT customer_id FROM {q(self.regrouped)}) "
+            f"AND s.customer_id NOT IN (SELECT customer_id FROM {q(general)})")
 
     def _replace_rows(self, name: str, affected: str, select: str) -> None:
         in_affected = f"customer_id IN (SELECT customer_id FROM {q(affected)})"

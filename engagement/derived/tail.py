@@ -1,0 +1,156 @@
+"""The tail path of the per-purchase tables (issue 20): a weekly file adds purchases after each customer's last one.
+
+``engagement/derived/update.py`` replaces every row of a changed customer ("customers" mode): for order_facts,
+purchases and purchase_states that rewrites a customer's whole history, read with a semi-join on the text id that
+decompresses every vector of a 4M-row table. For most customers a weekly file (or the undo of the latest one) only
+changes the end of their history, so here:
+
+- a *tail customer* of an orders change is one whose purchases before the change and after it share a prefix and
+  differ only after it: every added purchase is later than the customer's stored last purchase (strictly: a tie
+  of timestamps is ordered by order id, which the stored facts do not hold, so it takes the general path) and none
+  removed; or none added and the removed purchases are the customer's latest ones (an undo of the latest load);
+- the rows of a tail customer past the shared prefix are deleted, the boundary row (the last one kept) gets its
+  "next purchase" column again, and the added purchases are numbered on from the customer's last state
+  (customer_facts before the write: purchases, first and last purchase, revenue) and inserted;
+- every other changed customer keeps the general path.
+
+Rows of purchases repeat customer attributes (stage, channel...): those of a customer whose attributes changed are
+updated in place (one column's UPDATE, not a delete and insert of the customer's rows).
+
+The additive per-group tables (``sums``) purchase_days and cohort_cells then add, for a tail customer whose
+grouping attributes did not change, only the difference of the rows past the prefix, the boundary row included
+(:data:`TAIL_SUMS` says why that is exact for them). tests/test_incremental_derived.py compares every table with a
+full rebuild after appends, undos of the latest load, backfills and same-timestamp ties.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from engagement.sql import quote_identifier as q
+
+# The tables kept by the tail path: each customer's purchases, numbered in time order (ties by order id) by the
+# column given, with the column holding the next purchase's time (its value on the latest purchase).
+NUMBER = {"order_facts": "order_number", "purchases": "order_number", "purchase_states": "orders_so_far"}
+ENDS = {"order_facts": ("next_ordered_at", "NULL::TIMESTAMP"), "purchases": ("next_ordered_at", "'infinity'::TIMESTAMP"),
+        "purchase_states": ("state_ends_at", "'infinity'::TIMESTAMP")}
+# "sums" entries whose difference for a tail customer with unchanged grouping attributes is that of the rows past
+# the prefix, the boundary row counted before and after: purchase_days sums each purchase row on its own (its day,
+# number and revenue); cohort_cells counts per customer and period, and every earlier kept purchase lies in the
+# boundary's period or before it, so the boundary alone stands for them (that period is active before and after,
+# and its purchases and revenue change by the added or removed ones only).
+TAIL_SUMS = frozenset({"purchase_days", "cohort_cells"})
+# customer_summary columns that group or select rows of the tail sums and purchases; a tail customer any of
+# which changed takes the general path there (its every row moves group).
+GROUPING = ("acquisition_channel", "lifecycle_stage", "is_loyalty_member", "customer_key", "first_order_at",
+            "is_first_order_discounted", "cohort_month")
+# A purchase, as derived/order_facts.sql selects them.
+PURCHASE = "status NOT IN ('refunded', 'cancelled') AND customer_id IS NOT NULL"
+ROWID = "old__rowid"
+
+
+def classify(cur: duckdb.DuckDBPyConnection, added: str, removed: str, touched: str) -> str:
+    """Temporary table ``tail__customers`` of the tail customers among ``touched`` (customers of the orders change,
+    a temporary table), from the stored order_facts and customer_facts before they are updated: customer_id,
+    kept (purchases kept, the boundary's number), added, removed, first_added_at (the boundary's next purchase),
+    old_last_at, old_first_at and old_revenue (the customer's state before the write)."""
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE tail__added AS SELECT order_id, customer_id, ordered_at, net_revenue, "
+                f"coalesce(discount, 0) AS discount FROM ({added}) AS a WHERE {PURCHASE}")
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE tail__removed AS SELECT customer_id, order_id FROM ({removed}) AS r "
+                f"WHERE {PURCHASE}")
+    cur.execute(f"""
+        CREATE OR REPLACE TEMP TABLE tail__customers AS
+        WITH a AS (SELECT customer_id, count(*) AS n, min(ordered_at) AS first_at FROM tail__added GROUP BY ALL),
+        r AS (SELECT customer_id, count(*) AS n FROM tail__removed GROUP BY ALL),
+        c AS (
+            SELECT t.customer_id, coalesce(f.order_count, 0) AS old_count, coalesce(a.n, 0) AS added,
+                   coalesce(r.n, 0) AS removed, a.first_at AS first_added_at, f.last_order_at AS old_last_at,
+                   f.first_order_at AS old_first_at, coalesce(f.revenue, 0) AS old_revenue
+            FROM {q(touched)} AS t
+            LEFT JOIN a USING (customer_id) LEFT JOIN r USING (customer_id)
+            LEFT JOIN main.customer_facts AS f USING (customer_id)
+        )
+        SELECT *, old_count - removed AS kept FROM c
+        WHERE (removed = 0 AND (old_count = 0 OR added = 0 OR first_added_at > old_last_at))
+           OR (added = 0 AND removed > 0)""")
+    # Removals are a tail only when they are the customer's latest purchases: the stored rows past the kept ones
+    # must be exactly the removed orders.
+    if cur.execute("SELECT count(*) FROM tail__customers WHERE removed > 0").fetchall()[0][0]:
+        cur.execute("""
+            DELETE FROM tail__customers WHERE customer_id IN (
+                SELECT c.customer_id FROM tail__customers AS c
+                LEFT JOIN (
+                    SELECT o.customer_id, count(*) AS n
+                    FROM main.order_facts AS o
+                    JOIN tail__customers AS c USING (customer_id)
+                    JOIN tail__removed AS r USING (customer_id, order_id)
+                    WHERE c.removed > 0 AND o.order_number > c.kept
+                    GROUP BY ALL
+                ) AS latest USING (customer_id)
+                WHERE c.removed > 0 AND coalesce(latest.n, 0) <> c.removed)""")
+    return "tail__customers"
+
+
+def rows_past_prefix(cur: duckdb.DuckDBPyConnection, name: str) -> str:
+    """Temporary table ``tail_old__<name>``: the stored rows of the tail customers from the boundary on (the
+    boundary row and the removed ones), with their rowid, before they change."""
+    number = NUMBER[name]
+    return _temp(cur, f"tail_old__{name}",
+                 f"SELECT x.rowid AS {ROWID}, x.* FROM main.{q(name)} AS x JOIN tail__customers AS c USING (customer_id) "
+                 f"WHERE (c.added > 0 OR c.removed > 0) AND x.{q(number)} >= c.kept AND c.old_count > 0")
+
+
+def apply(cur: duckdb.DuckDBPyConnection, name: str, new_rows: str) -> str:
+    """Change ``name`` for the tail customers: delete their removed rows, set the boundary's next purchase again
+    and insert ``new_rows`` (a SELECT of the added purchases' rows, the table's columns). Returns the temporary
+    table ``tail_new__<name>`` of the rows past the prefix as they are now (the boundary with its rowid, the
+    inserted rows with none)."""
+    number, (ends, last) = NUMBER[name], ENDS[name]
+    old = rows_past_prefix(cur, name)
+    new = _temp(cur, f"tail_new__{name}",
+                f"SELECT o.* REPLACE (coalesce(c.first_added_at, {last}) AS {q(ends)}) FROM {q(old)} AS o "
+                f"JOIN tail__customers AS c USING (customer_id) WHERE o.{q(number)} = c.kept")
+    cur.execute(f"INSERT INTO {q(new)} BY NAME {new_rows}")
+    cur.execute(f"DELETE FROM main.{q(name)} WHERE rowid IN (SELECT o.{ROWID} FROM {q(old)} AS o "
+                f"JOIN tail__customers AS c USING (customer_id) WHERE o.{q(number)} > c.kept)")
+    cur.execute(f"UPDATE main.{q(name)} AS x SET {q(ends)} = n.{q(ends)} FROM {q(new)} AS n "
+                f"WHERE x.rowid = n.{ROWID} AND n.{ROWID} IS NOT NULL")
+    cur.execute(f"INSERT INTO main.{q(name)} BY NAME SELECT * EXCLUDE ({ROWID}) FROM {q(new)} WHERE {ROWID} IS NULL")
+    return new
+
+
+def new_order_facts() -> str:
+    """The order_facts rows of the tail customers' added purchases, numbered on from their last state."""
+    return """
+        WITH numbered AS (
+            SELECT a.order_id, a.customer_id, a.ordered_at, a.net_revenue, a.discount,
+                   c.kept + row_number() OVER w AS order_number,
+                   coalesce(lag(a.ordered_at) OVER w, c.old_last_at) AS previous_ordered_at,
+                   lead(a.ordered_at) OVER w AS next_ordered_at,
+                   coalesce(c.old_first_at, first_value(a.ordered_at) OVER w) AS first_ordered_at
+            FROM tail__added AS a JOIN tail__customers AS c USING (customer_id)
+            WINDOW w AS (PARTITION BY a.customer_id ORDER BY a.ordered_at, a.order_id)
+        )
+        SELECT NULL::BIGINT AS old__rowid, *,
+               epoch(ordered_at - previous_ordered_at) / 86400.0 AS days_since_previous_order
+        FROM numbered"""
+
+
+def grouping_changed(cur: duckdb.DuckDBPyConnection, old_summary: str | None) -> str:
+    """Temporary table of the customers whose :data:`GROUPING` columns of customer_summary the write changed
+    (``old_summary``: the copy of the rewritten rows as they were; None when none was kept, then every tail
+    customer counts as changed)."""
+    if old_summary is None:
+        return _temp(cur, "tail__regrouped", "SELECT customer_id FROM tail__customers")
+    columns = [r[0] for r in cur.execute("SELECT * FROM main.customer_summary LIMIT 0").description]
+    grouping = [c for c in GROUPING if c in columns]
+    old = ", ".join(f"o.{q(c)}" for c in grouping)
+    new = ", ".join(f"n.{q(c)}" for c in grouping)
+    return _temp(cur, "tail__regrouped",
+                 f"SELECT o.customer_id FROM {q(old_summary)} AS o LEFT JOIN main.customer_summary AS n "
+                 f"USING (customer_id) WHERE n.customer_id IS NULL OR ({old}) IS DISTINCT FROM ({new})")
+
+
+def _temp(cur: duckdb.DuckDBPyConnection, name: str, select: str) -> str:
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE {q(name)} AS {select}")
+    return name
