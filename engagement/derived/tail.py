@@ -46,94 +46,92 @@ GROUPING = ("acquisition_channel", "lifecycle_stage", "is_loyalty_member", "cust
             "is_first_order_discounted", "cohort_month")
 # A purchase, as derived/order_facts.sql selects them.
 PURCHASE = "status NOT IN ('refunded', 'cancelled') AND customer_id IS NOT NULL"
-ROWID = "old__rowid"
+CUSTOMERS = "tail__customers"
 
 
 def classify(cur: duckdb.DuckDBPyConnection, added: str, removed: str, touched: str) -> str:
     """Temporary table ``tail__customers`` of the tail customers among ``touched`` (customers of the orders change,
     a temporary table), from the stored order_facts and customer_facts before they are updated: customer_id,
-    kept (purchases kept, the boundary's number), added, removed, first_added_at (the boundary's next purchase),
-    old_last_at, old_first_at and old_revenue (the customer's state before the write)."""
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE tail__added AS SELECT order_id, customer_id, ordered_at, net_revenue, "
-                f"coalesce(discount, 0) AS discount FROM ({added}) AS a WHERE {PURCHASE}")
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE tail__removed AS SELECT customer_id, order_id FROM ({removed}) AS r "
-                f"WHERE {PURCHASE}")
-    cur.execute(f"""
-        CREATE OR REPLACE TEMP TABLE tail__customers AS
+    kept (purchases kept: the boundary's number), added, removed, first_added_at (the boundary's next purchase),
+    boundary_at (the boundary's time), old_first_at and old_revenue (the customer's before the write).
+    ``tail__added`` and ``tail__removed`` hold the change's purchases."""
+    columns = "order_id, customer_id, ordered_at, net_revenue, coalesce(discount, 0) AS discount"
+    _temp(cur, "tail__added", f"SELECT {columns} FROM ({added}) AS a WHERE {PURCHASE}")
+    _temp(cur, "tail__removed", f"SELECT {columns} FROM ({removed}) AS r WHERE {PURCHASE}")
+    _temp(cur, CUSTOMERS, f"""
         WITH a AS (SELECT customer_id, count(*) AS n, min(ordered_at) AS first_at FROM tail__added GROUP BY ALL),
         r AS (SELECT customer_id, count(*) AS n FROM tail__removed GROUP BY ALL),
         c AS (
             SELECT t.customer_id, coalesce(f.order_count, 0) AS old_count, coalesce(a.n, 0) AS added,
-                   coalesce(r.n, 0) AS removed, a.first_at AS first_added_at, f.last_order_at AS old_last_at,
+                   coalesce(r.n, 0) AS removed, a.first_at AS first_added_at, f.last_order_at AS boundary_at,
                    f.first_order_at AS old_first_at, coalesce(f.revenue, 0) AS old_revenue
             FROM {q(touched)} AS t
             LEFT JOIN a USING (customer_id) LEFT JOIN r USING (customer_id)
             LEFT JOIN main.customer_facts AS f USING (customer_id)
         )
         SELECT *, old_count - removed AS kept FROM c
-        WHERE (removed = 0 AND (old_count = 0 OR added = 0 OR first_added_at > old_last_at))
+        WHERE (removed = 0 AND (old_count = 0 OR added = 0 OR first_added_at > boundary_at))
            OR (added = 0 AND removed > 0)""")
-    # Removals are a tail only when they are the customer's latest purchases: the stored rows past the kept ones
-    # must be exactly the removed orders.
-    if cur.execute("SELECT count(*) FROM tail__customers WHERE removed > 0").fetchall()[0][0]:
-        cur.execute("""
-            DELETE FROM tail__customers WHERE customer_id IN (
-                SELECT c.customer_id FROM tail__customers AS c
-                LEFT JOIN (
-                    SELECT o.customer_id, count(*) AS n
-                    FROM main.order_facts AS o
-                    JOIN tail__customers AS c USING (customer_id)
-                    JOIN tail__removed AS r USING (customer_id, order_id)
-                    WHERE c.removed > 0 AND o.order_number > c.kept
-                    GROUP BY ALL
-                ) AS latest USING (customer_id)
-                WHERE c.removed > 0 AND coalesce(latest.n, 0) <> c.removed)""")
-    return "tail__customers"
+    if cur.execute(f"SELECT count(*) FROM {CUSTOMERS} WHERE removed > 0 AND kept > 0").fetchall()[0][0]:
+        # Removals are a tail only when they are the customer's latest purchases: the last purchase kept (read
+        # from order_facts by its number, three narrow columns) comes before the first removed one (the removed
+        # orders were purchases of this customer, so they are then exactly the ones numbered after it).
+        _temp(cur, "tail__boundaries", f"""
+            SELECT o.customer_id, o.ordered_at, o.order_id FROM main.order_facts AS o
+            JOIN {CUSTOMERS} AS c ON o.customer_id = c.customer_id AND o.order_number = c.kept
+            WHERE c.removed > 0 AND c.kept > 0""")
+        cur.execute(f"""
+            DELETE FROM {CUSTOMERS} WHERE removed > 0 AND kept > 0 AND customer_id NOT IN (
+                SELECT b.customer_id FROM tail__boundaries AS b
+                JOIN (SELECT customer_id, min((ordered_at, order_id)) AS first FROM tail__removed GROUP BY ALL) AS r
+                USING (customer_id)
+                WHERE (b.ordered_at, b.order_id) < r.first)""")
+        cur.execute(f"UPDATE {CUSTOMERS} AS c SET boundary_at = b.ordered_at FROM tail__boundaries AS b "
+                    "WHERE c.customer_id = b.customer_id AND c.removed > 0")
+    return CUSTOMERS
 
 
-def rows_past_prefix(cur: duckdb.DuckDBPyConnection, name: str) -> str:
-    """Temporary table ``tail_old__<name>``: the stored rows of the tail customers from the boundary on (the
-    boundary row and the removed ones), with their rowid, before they change."""
-    number = NUMBER[name]
-    return _temp(cur, f"tail_old__{name}",
-                 f"SELECT x.rowid AS {ROWID}, x.* FROM main.{q(name)} AS x JOIN tail__customers AS c USING (customer_id) "
-                 f"WHERE (c.added > 0 OR c.removed > 0) AND x.{q(number)} >= c.kept AND c.old_count > 0")
-
-
-def apply(cur: duckdb.DuckDBPyConnection, name: str, new_rows: str) -> str:
-    """Change ``name`` for the tail customers: delete their removed rows, set the boundary's next purchase again
-    and insert ``new_rows`` (a SELECT of the added purchases' rows, the table's columns). Returns the temporary
-    table ``tail_new__<name>`` of the rows past the prefix as they are now (the boundary with its rowid, the
-    inserted rows with none)."""
-    number, (ends, last) = NUMBER[name], ENDS[name]
-    old = rows_past_prefix(cur, name)
-    new = _temp(cur, f"tail_new__{name}",
-                f"SELECT o.* REPLACE (coalesce(c.first_added_at, {last}) AS {q(ends)}) FROM {q(old)} AS o "
-                f"JOIN tail__customers AS c USING (customer_id) WHERE o.{q(number)} = c.kept")
-    cur.execute(f"INSERT INTO {q(new)} BY NAME {new_rows}")
-    cur.execute(f"DELETE FROM main.{q(name)} WHERE rowid IN (SELECT o.{ROWID} FROM {q(old)} AS o "
-                f"JOIN tail__customers AS c USING (customer_id) WHERE o.{q(number)} > c.kept)")
-    cur.execute(f"UPDATE main.{q(name)} AS x SET {q(ends)} = n.{q(ends)} FROM {q(new)} AS n "
-                f"WHERE x.rowid = n.{ROWID} AND n.{ROWID} IS NOT NULL")
-    cur.execute(f"INSERT INTO main.{q(name)} BY NAME SELECT * EXCLUDE ({ROWID}) FROM {q(new)} WHERE {ROWID} IS NULL")
-    return new
-
-
-def new_order_facts() -> str:
-    """The order_facts rows of the tail customers' added purchases, numbered on from their last state."""
-    return """
+def numbered(source: str) -> str:
+    """order_facts rows of the tail customers' purchases in ``source`` (added or removed ones: all past the
+    boundary), numbered on from the boundary."""
+    return f"""
         WITH numbered AS (
             SELECT a.order_id, a.customer_id, a.ordered_at, a.net_revenue, a.discount,
                    c.kept + row_number() OVER w AS order_number,
-                   coalesce(lag(a.ordered_at) OVER w, c.old_last_at) AS previous_ordered_at,
+                   coalesce(lag(a.ordered_at) OVER w, c.boundary_at) AS previous_ordered_at,
                    lead(a.ordered_at) OVER w AS next_ordered_at,
                    coalesce(c.old_first_at, first_value(a.ordered_at) OVER w) AS first_ordered_at
-            FROM tail__added AS a JOIN tail__customers AS c USING (customer_id)
+            FROM {q(source)} AS a JOIN {CUSTOMERS} AS c USING (customer_id)
             WINDOW w AS (PARTITION BY a.customer_id ORDER BY a.ordered_at, a.order_id)
         )
-        SELECT NULL::BIGINT AS old__rowid, *,
-               epoch(ordered_at - previous_ordered_at) / 86400.0 AS days_since_previous_order
+        SELECT *, epoch(ordered_at - previous_ordered_at) / 86400.0 AS days_since_previous_order
         FROM numbered"""
+
+
+def edges() -> str:
+    """A stand-in for the boundary row of each tail customer whose rows change (order_facts columns): its number
+    and time, no revenue. Counted both before and after in the tail sums, where it cancels but for the period it
+    keeps active."""
+    return f"""
+        SELECT NULL::VARCHAR AS order_id, customer_id, boundary_at AS ordered_at, 0::DECIMAL(18, 2) AS net_revenue,
+               0::DECIMAL(18, 2) AS discount, kept AS order_number, NULL::TIMESTAMP AS previous_ordered_at,
+               NULL::TIMESTAMP AS next_ordered_at, old_first_at AS first_ordered_at,
+               NULL::DOUBLE AS days_since_previous_order
+        FROM {CUSTOMERS} WHERE kept > 0 AND added + removed > 0"""
+
+
+def keep(cur: duckdb.DuckDBPyConnection, name: str, new_rows: str) -> None:
+    """Change ``name`` for the tail customers: delete the removed rows, set the boundary's next purchase again and
+    insert ``new_rows`` (a SELECT of the added purchases' rows by column name). The deletes and the update find
+    their rows by a join on (customer, number): two narrow columns read, not every column of the table."""
+    number, (ends, last) = NUMBER[name], ENDS[name]
+    if cur.execute(f"SELECT count(*) FROM {CUSTOMERS} WHERE removed > 0").fetchall()[0][0]:
+        cur.execute(f"DELETE FROM main.{q(name)} AS x USING {CUSTOMERS} AS c WHERE x.customer_id = c.customer_id "
+                    f"AND c.removed > 0 AND x.{q(number)} > c.kept")
+    cur.execute(f"UPDATE main.{q(name)} AS x SET {q(ends)} = coalesce(c.first_added_at, {last}) FROM {CUSTOMERS} AS c "
+                f"WHERE x.customer_id = c.customer_id AND c.kept > 0 AND c.added + c.removed > 0 "
+                f"AND x.{q(number)} = c.kept")
+    cur.execute(f"INSERT INTO main.{q(name)} BY NAME {new_rows}")
 
 
 def grouping_changed(cur: duckdb.DuckDBPyConnection, old_summary: str | None) -> str:
@@ -141,7 +139,7 @@ def grouping_changed(cur: duckdb.DuckDBPyConnection, old_summary: str | None) ->
     (``old_summary``: the copy of the rewritten rows as they were; None when none was kept, then every tail
     customer counts as changed)."""
     if old_summary is None:
-        return _temp(cur, "tail__regrouped", "SELECT customer_id FROM tail__customers")
+        return _temp(cur, "tail__regrouped", f"SELECT customer_id FROM {CUSTOMERS}")
     columns = [r[0] for r in cur.execute("SELECT * FROM main.customer_summary LIMIT 0").description]
     grouping = [c for c in GROUPING if c in columns]
     old = ", ".join(f"o.{q(c)}" for c in grouping)

@@ -174,20 +174,24 @@ class _Update:
 
     def _before_tail(self, table: str, affected: str, current: str) -> str:
         """``table``'s rows of the affected customers before the write, where the tail path changed it: the old
-        copy for the customers copied whole; for the tail customers, their rows before the boundary (unchanged)
-        and the stored rows from the boundary on; the current rows for the rest."""
+        copy for the customers replaced whole; for the tail customers, their stored rows up to the boundary and
+        their removed rows (``tail_gone__``; the boundary's "next purchase" column is the new one: the sums read
+        none); in purchases, the attributes the customers had (old__customer_summary)."""
         copied, number = q(self.copied[table]), q(tail.NUMBER[table])
-        in_tail = f"customer_id IN (SELECT customer_id FROM {q(self.tail)})"
-        not_copied = f"customer_id NOT IN (SELECT customer_id FROM {copied})"
         in_affected = f"customer_id IN (SELECT customer_id FROM {q(affected)})"
-        old = f"{q('old__' + table)}" if table in self.needs_old else None
-        parts = [f"SELECT * FROM ({current}) AS t WHERE {not_copied} AND NOT {in_tail}",
-                 f"SELECT * FROM ({current}) AS t WHERE {not_copied} AND EXISTS (SELECT 1 FROM {q(self.tail)} AS c "
-                 f"WHERE c.customer_id = t.customer_id AND (t.{number} < c.kept OR c.added + c.removed = 0))",
-                 f"SELECT * EXCLUDE ({tail.ROWID}) FROM {q('tail_old__' + table)} WHERE {not_copied} AND {in_affected}"]
-        if old is not None:
-            parts.append(f"SELECT * EXCLUDE ({OLD_ROWID}) FROM {old} WHERE {in_affected}")
-        return " UNION ALL ".join(parts)
+        replace, join = "", ""
+        if table == "purchases" and "old__customer_summary" in self.temp:
+            replace = " REPLACE (" + ", ".join(
+                f"CASE WHEN o.customer_id IS NULL THEN t.{q(c)} ELSE o.{q(c)} END AS {q(c)}"
+                for c in self._attributes()) + ")"
+            join = "LEFT JOIN old__customer_summary AS o ON o.customer_id = t.customer_id"
+        parts = [f"SELECT t.*{replace} FROM ({current}) AS t {join} LEFT JOIN {tail.CUSTOMERS} AS c "
+                 f"ON c.customer_id = t.customer_id WHERE t.customer_id NOT IN (SELECT customer_id FROM {copied}) "
+                 f"AND (c.customer_id IS NULL OR t.{number} <= c.kept)"]
+        if table in self.needs_old:
+            parts.append(f"SELECT * EXCLUDE ({OLD_ROWID}) FROM {q('old__' + table)} WHERE {in_affected}")
+        parts.append(f"SELECT * FROM {q('tail_gone__' + table)} WHERE {in_affected}")
+        return " UNION ALL BY NAME ".join(parts)
 
     def _shadows(self, entry, affected: str, before: bool = False) -> dict[str, str]:
         shadows = {}
@@ -196,12 +200,14 @@ class _Update:
             if i == "dataset_facts":
                 continue  # one row for the whole dataset, read whole
             if same is not None and i in self.copied:
-                # Tail customers with unchanged grouping: only their rows from the boundary on (tail.TAIL_SUMS).
+                # Tail customers with unchanged grouping: only their rows past the boundary, and a stand-in for
+                # the boundary, before and after (tail.TAIL_SUMS says why that is exact).
                 rest, ours = same
-                past = q(("tail_old__" if before else "tail_new__") + i)
+                theirs = f"WHERE customer_id IN (SELECT customer_id FROM {q(ours)})"
+                past = q(("tail_gone__" if before else "tail_new__") + i)
                 narrowed = self._before(i, rest) if before else self._narrowed(i, rest)
-                shadows[i] = (f"{narrowed} UNION ALL SELECT * EXCLUDE ({tail.ROWID}) FROM {past} "
-                              f"WHERE customer_id IN (SELECT customer_id FROM {q(ours)})")
+                shadows[i] = (f"{narrowed} UNION ALL BY NAME SELECT * FROM {q('tail_edge__' + i)} {theirs} "
+                              f"UNION ALL BY NAME SELECT * FROM {past} {theirs}")
             else:
                 shadows[i] = self._before(i, affected) if before else self._narrowed(i, affected)
         return shadows
@@ -261,65 +267,67 @@ class _Update:
         tail path, the rest (general) replaced whole; in purchases, the rows of customers whose attributes changed
         are updated in place."""
         cur, name = self.cur, entry.name
-        in_tail = f"customer_id IN (SELECT customer_id FROM {q(self.tail)})"
         # purchases: the customers of the changed order facts; the others' rows change in their attributes only.
         of = self.changed["order_facts"] if name == "purchases" else affected
-        general = self._temp(f"general__{name}", f"SELECT customer_id FROM {q(of)} WHERE NOT {in_tail}")
-        copy = general
-        if name == "purchases":
-            if self.regrouped is None:
-                old_summary = "old__customer_summary" if "old__customer_summary" in self.temp else None
-                self.regrouped = tail.grouping_changed(cur, old_summary)
-            copy = self._temp("copy__purchases", f"SELECT customer_id FROM {q(general)} UNION "
-                                                 f"SELECT customer_id FROM {q(self.regrouped)}")
-        self.copied[name] = copy
+        general = self._temp(f"general__{name}", f"SELECT customer_id FROM {q(of)} "
+                                                 f"WHERE customer_id NOT IN (SELECT customer_id FROM {tail.CUSTOMERS})")
+        if name == "purchases" and self.regrouped is None:
+            old_summary = "old__customer_summary" if "old__customer_summary" in self.temp else None
+            self.regrouped = tail.grouping_changed(cur, old_summary)
+        self.copied[name] = general
         has_general = cur.execute(f"SELECT count(*) FROM {q(general)}").fetchall()[0][0] > 0
         if name in self.needs_old:
             # Copied with each row's rowid (see _replace_rows): the sums read the whole old rows of these.
-            old = self._temp(f"old__{name}", f"SELECT rowid AS {OLD_ROWID}, * FROM main.{q(name)} "
-                                             f"WHERE customer_id IN (SELECT customer_id FROM {q(copy)})")
+            where = f"customer_id IN (SELECT customer_id FROM {q(general)})" if has_general else "false"
+            old = self._temp(f"old__{name}", f"SELECT rowid AS {OLD_ROWID}, * FROM main.{q(name)} WHERE {where}")
             if has_general:
-                cur.execute(f"DELETE FROM main.{q(name)} WHERE rowid IN (SELECT {OLD_ROWID} FROM {q(old)} "
-                            f"WHERE customer_id IN (SELECT customer_id FROM {q(general)}))")
+                cur.execute(f"DELETE FROM main.{q(name)} WHERE rowid IN (SELECT {OLD_ROWID} FROM {q(old)})")
         elif has_general:
             cur.execute(f"DELETE FROM main.{q(name)} WHERE customer_id IN (SELECT customer_id FROM {q(general)})")
-        tail.apply(cur, name, self._tail_new_rows(name))
+        if name == "purchase_states":
+            tail.keep(cur, name, self._tail_of(name, "new"))
+        else:  # read by the tail sums: the rows past the boundary kept as temporary tables
+            for part in ("new", "gone", "edge"):
+                self._temp(f"tail_{part}__{name}", self._tail_of(name, part))
+            tail.keep(cur, name, f"SELECT * FROM tail_new__{name}")
         if has_general:
             sql = _with_inputs(read_sql(f"derived/{name}"), self._shadows(entry, general))
             cur.execute(f"INSERT INTO main.{q(name)} {sql}")
         if name == "purchases":
-            self._update_attributes(general)
+            sets = ", ".join(f"{q(c)} = s.{q(c)}" for c in self._attributes())
+            cur.execute(
+                f"UPDATE main.purchases AS x SET {sets} FROM main.customer_summary AS s WHERE x.customer_id = "
+                f"s.customer_id AND s.customer_id IN (SELECT customer_id FROM {q(self.regrouped)}) "
+                f"AND s.customer_id NOT IN (SELECT customer_id FROM {q(general)})")
         self.changed[name] = affected
 
-    def _tail_new_rows(self, name: str) -> str:
-        """A SELECT of ``name``'s rows of the tail customers' added purchases (an empty rowid first)."""
+    def _tail_of(self, name: str, part: str) -> str:
+        """A SELECT of ``name``'s rows of the tail customers: ``new`` (the added purchases), ``gone`` (the removed
+        ones, as they were) or ``edge`` (tail.edges, the boundary's stand-in)."""
         if name == "order_facts":
-            return tail.new_order_facts()
-        facts = f"SELECT * EXCLUDE ({tail.ROWID}) FROM tail_new__order_facts WHERE {tail.ROWID} IS NULL"
-        theirs = f"customer_id IN (SELECT customer_id FROM {q(self.tail)})"
+            return tail.edges() if part == "edge" else tail.numbered("tail__added" if part == "new" else "tail__removed")
+        theirs = f"customer_id IN (SELECT customer_id FROM {tail.CUSTOMERS})"
+        summary = f"SELECT * FROM main.customer_summary WHERE {theirs}"
+        if part == "gone" and "old__customer_summary" in self.temp:  # the attributes the customer had
+            summary = (f"SELECT * EXCLUDE ({OLD_ROWID}) FROM old__customer_summary WHERE {theirs} UNION ALL BY NAME "
+                       f"{summary} AND customer_id NOT IN (SELECT customer_id FROM old__customer_summary)")
         sql = _with_inputs(read_sql(f"derived/{name}"), {
-            "order_facts": facts,
-            "customer_summary": f"SELECT * FROM main.customer_summary WHERE {theirs}",
+            "order_facts": f"SELECT * FROM tail_{part}__order_facts",
+            "customer_summary": summary,
             "customer_keys": f"SELECT * FROM main.customer_keys WHERE {theirs}",
         })
         if name == "purchase_states":  # the revenue so far goes on from the customer's revenue before the write
-            return (f"SELECT NULL::BIGINT AS {tail.ROWID}, s.* REPLACE ((s.revenue_so_far + c.old_revenue)::DECIMAL(38, 2) "
-                    f"AS revenue_so_far) FROM ({sql}) AS s JOIN {q(self.tail)} AS c USING (customer_id)")
-        return f"SELECT NULL::BIGINT AS {tail.ROWID}, * FROM ({sql})"
+            return (f"SELECT s.* REPLACE ((s.revenue_so_far + c.old_revenue)::DECIMAL(38, 2) AS revenue_so_far) "
+                    f"FROM ({sql}) AS s JOIN {tail.CUSTOMERS} AS c USING (customer_id)")
+        return sql
 
-    def _update_attributes(self, general: str) -> None:
-        """Set the customer attributes purchases repeats on every row, for the customers whose grouping changed
-        (the general ones were inserted with the current attributes)."""
+    def _attributes(self) -> list[str]:
+        """The customer attributes purchases repeats on every row (its columns from customer_summary)."""
         def columns(table: str) -> list[str]:
             return [d[0] for d in self.cur.execute(f"SELECT * FROM main.{q(table)} LIMIT 0").description]
 
         summary, facts = set(columns("customer_summary")), set(columns("order_facts"))
-        attributes = [c for c in columns("purchases") if c in summary and c not in facts]
-        sets = ", ".join(f"{q(c)} = s.{q(c)}" for c in attributes)
-        self.cur.execute(
-            f"UPDATE main.purchases AS x SET {sets} FROM main.customer_summary AS s "
-            f"WHERE x.customer_id = s.customer_id AND s.customer_id IN (SELECT customer_id FROM {q(self.regrouped)}) "
-            f"AND s.customer_id NOT IN (SELECT customer_id FROM {q(general)})")
+        return [c for c in columns("purchases") if c in summary and c not in facts]
 
     def _replace_rows(self, name: str, affected: str, select: str) -> None:
         in_affected = f"customer_id IN (SELECT customer_id FROM {q(affected)})"
