@@ -61,12 +61,18 @@ def classify(cur: duckdb.DuckDBPyConnection, added: str, removed: str, touched: 
     _temp(cur, CUSTOMERS, f"""
         WITH a AS (SELECT customer_id, count(*) AS n, min(ordered_at) AS first_at FROM tail__added GROUP BY ALL),
         r AS (SELECT customer_id, count(*) AS n FROM tail__removed GROUP BY ALL),
+        every AS (  -- every order row of the change, purchase or not
+            SELECT customer_id, count(*) AS n FROM (SELECT customer_id FROM ({added}) AS a UNION ALL
+                                                    SELECT customer_id FROM ({removed}) AS r) AS o GROUP BY ALL
+        ),
         c AS (
             SELECT t.customer_id, coalesce(f.order_count, 0) AS old_count, coalesce(a.n, 0) AS added,
-                   coalesce(r.n, 0) AS removed, a.first_at AS first_added_at, f.last_order_at AS boundary_at,
+                   coalesce(r.n, 0) AS removed, coalesce(every.n, 0) - coalesce(a.n, 0) - coalesce(r.n, 0) AS others,
+                   f.customer_id IS NOT NULL AS has_facts, a.first_at AS first_added_at, f.last_order_at AS boundary_at,
+                   NULL::DOUBLE AS boundary_gap,
                    f.first_order_at AS old_first_at, coalesce(f.revenue, 0) AS old_revenue, k.customer_key
             FROM {q(touched)} AS t
-            LEFT JOIN a USING (customer_id) LEFT JOIN r USING (customer_id)
+            LEFT JOIN a USING (customer_id) LEFT JOIN r USING (customer_id) LEFT JOIN every USING (customer_id)
             LEFT JOIN main.customer_facts AS f USING (customer_id)
             LEFT JOIN main.customer_keys AS k USING (customer_id)
         )
@@ -78,7 +84,8 @@ def classify(cur: duckdb.DuckDBPyConnection, added: str, removed: str, touched: 
         # from order_facts by its number, three narrow columns) comes before the first removed one (the removed
         # orders were purchases of this customer, so they are then exactly the ones numbered after it).
         _temp(cur, "tail__boundaries", f"""
-            SELECT o.customer_id, o.ordered_at, o.order_id FROM main.order_facts AS o
+            SELECT o.customer_id, o.ordered_at, o.order_id, o.days_since_previous_order
+            FROM main.order_facts AS o
             JOIN {CUSTOMERS} AS c ON o.customer_id = c.customer_id AND o.order_number = c.kept
             WHERE c.removed > 0 AND c.kept > 0""")
         cur.execute(f"""
@@ -87,7 +94,8 @@ def classify(cur: duckdb.DuckDBPyConnection, added: str, removed: str, touched: 
                 JOIN (SELECT customer_id, min((ordered_at, order_id)) AS first FROM tail__removed GROUP BY ALL) AS r
                 USING (customer_id)
                 WHERE (b.ordered_at, b.order_id) < r.first)""")
-        cur.execute(f"UPDATE {CUSTOMERS} AS c SET boundary_at = b.ordered_at FROM tail__boundaries AS b "
+        cur.execute(f"UPDATE {CUSTOMERS} AS c SET boundary_at = b.ordered_at, "
+                    "boundary_gap = b.days_since_previous_order FROM tail__boundaries AS b "
                     "WHERE c.customer_id = b.customer_id AND c.removed > 0")
     return CUSTOMERS
 
@@ -137,6 +145,50 @@ def keep(cur: duckdb.DuckDBPyConnection, name: str, new_rows: str) -> None:
                 f"WHERE x.{key} = c.{key} AND c.kept > 0 AND c.added + c.removed > 0 "
                 f"AND x.{q(number)} = c.kept")
     cur.execute(f"INSERT INTO main.{q(name)} BY NAME {new_rows}")
+
+
+def facts_updated(cur: duckdb.DuckDBPyConnection, others: list[str]) -> str:
+    """Update customer_facts in place for the tail customers whose facts follow from their last state and the
+    change alone: a stored row, purchases only added or only removed (some kept), no other order row of theirs
+    in the change and no row of another kind (``others``: temporary tables of the customers other kinds touched).
+    Returns the temporary table of those customers (the rest of the changed customers take the general path).
+    Created is the first activity of an implied customer: a purchase after the last can only move it earlier
+    when there was none; the first purchase and its revenue stay when any is kept."""
+    not_other = "".join(f" AND customer_id NOT IN (SELECT customer_id FROM {q(o)})" for o in others)
+    updated = _temp(cur, "tail__facts", f"""
+        SELECT customer_id FROM {CUSTOMERS}
+        WHERE has_facts AND others = 0 AND ((added > 0 AND removed = 0) OR (added = 0 AND removed > 0 AND kept > 0))
+        {not_other}""")
+    cur.execute(f"""
+        UPDATE main.customer_facts AS f SET
+            order_count = u.kept + u.added,
+            revenue = (f.revenue + u.delta_revenue)::DECIMAL(38, 2),
+            last_order_at = u.last_at,
+            gap_before_last_order_days = u.gap,
+            first_order_at = coalesce(f.first_order_at, u.first_at),
+            first_order_revenue = CASE WHEN f.order_count = 0 THEN u.first_revenue ELSE f.first_order_revenue END,
+            is_first_order_discounted = CASE WHEN f.order_count = 0 THEN u.first_discounted
+                                             ELSE f.is_first_order_discounted END,
+            cohort_month = date_trunc('month', coalesce(f.first_order_at, u.first_at))::DATE,
+            created_at = CASE WHEN f.is_implied THEN least(f.created_at, u.first_at) ELSE f.created_at END
+        FROM (
+            SELECT c.customer_id, c.kept, c.added,
+                   coalesce(n.revenue, 0) - coalesce(g.revenue, 0) AS delta_revenue,
+                   coalesce(n.last_at, c.boundary_at) AS last_at,
+                   CASE WHEN c.added > 0 THEN n.gap ELSE c.boundary_gap END AS gap,
+                   n.first_at, n.first_revenue, n.first_discounted
+            FROM {CUSTOMERS} AS c
+            LEFT JOIN (SELECT customer_id, sum(net_revenue) AS revenue, max(ordered_at) AS last_at,
+                              arg_max(days_since_previous_order, order_number) AS gap, min(ordered_at) AS first_at,
+                              arg_min(net_revenue, order_number) AS first_revenue,
+                              arg_min(discount, order_number) > 0 AS first_discounted
+                       FROM tail_new__order_facts GROUP BY ALL) AS n USING (customer_id)
+            LEFT JOIN (SELECT customer_id, sum(net_revenue) AS revenue FROM tail__removed GROUP BY ALL) AS g
+                USING (customer_id)
+            WHERE c.customer_id IN (SELECT customer_id FROM {q(updated)})
+        ) AS u
+        WHERE f.customer_id = u.customer_id""")
+    return updated
 
 
 def grouping_changed(cur: duckdb.DuckDBPyConnection, old_summary: str | None) -> str:

@@ -81,6 +81,7 @@ class _Update:
         self.tail: str | None = None
         self.copied: dict[str, str] = {}
         self.regrouped: str | None = None
+        self.reads: dict[tuple[str, str], str] | None = None  # while a sum is computed: rows read, by input
         # Derived tables carrying the stable integer customer_key beside the id (rows are found by it).
         self.keyed = {r[0] for r in cur.execute(
             "SELECT table_name FROM duckdb_columns() WHERE NOT internal AND schema_name = 'main' "
@@ -161,8 +162,14 @@ class _Update:
         return where
 
     def _narrowed(self, table: str, affected: str) -> str:
-        """``table``'s current rows of the affected customers."""
-        return f"SELECT * FROM main.{q(table)} WHERE {self._where(table, affected)}"
+        """``table``'s current rows of the affected customers (read once per sum: its before and after both
+        read them, and each read of a large table costs a scan of it)."""
+        select = f"SELECT * FROM main.{q(table)} WHERE {self._where(table, affected)}"
+        if self.reads is None:
+            return select
+        if (table, affected) not in self.reads:
+            self.reads[(table, affected)] = self._temp(f"read__{table}__{affected}", select)
+        return f"SELECT * FROM {q(self.reads[(table, affected)])}"
 
     def _before(self, table: str, affected: str) -> str:
         """``table``'s rows of the affected customers as they were before the write."""
@@ -257,6 +264,8 @@ class _Update:
             self.changed[name] = new
         elif mode == "customers" and name in tail.NUMBER and self._tail_taken(name):
             self._tail_rows(entry, affected)
+        elif mode == "customers" and name == "customer_facts" and self.tail is not None:
+            self._tail_facts(entry, affected)
         elif mode == "customers":
             self._replace_rows(name, affected, _with_inputs(read_sql(f"derived/{name}"), self._shadows(entry, affected)))
         elif mode == "compared":
@@ -313,6 +322,34 @@ class _Update:
                 f"UPDATE main.purchases AS x SET {sets} FROM main.customer_summary AS s WHERE x.customer_key = "
                 f"s.customer_key AND s.customer_id IN (SELECT customer_id FROM {q(self.regrouped)}) "
                 f"AND s.customer_id NOT IN (SELECT customer_id FROM {q(general)})")
+        self.changed[name] = affected
+
+    def _tail_facts(self, entry, affected: str) -> None:
+        """customer_facts: updated in place for the tail customers whose facts follow from their last state
+        (tail.facts_updated); the customers new to this write computed from its added rows (they have no other);
+        the rest replaced whole. Each of the latter two reads nothing when it has no customer: the whole reads of
+        orders, order_facts and events narrowed to the changed customers were most of this entry's cost."""
+        cur, name = self.cur, entry.name
+        others = [t for k, t in self.changed.items() if k in KINDS and k != "orders"]
+        updated = tail.facts_updated(cur, others)
+        new_keys = self.changed.get("customer_keys")
+        new = self._temp("new_ids__customer_facts", f"SELECT customer_id FROM {q(affected)} WHERE customer_id NOT IN "
+                         f"(SELECT customer_id FROM {q(updated)})" + (
+                             f" AND customer_id IN (SELECT customer_id FROM {q(new_keys)})"
+                             if new_keys not in (None, "all") else " AND false"))
+        general = self._temp("general__customer_facts", f"SELECT customer_id FROM {q(affected)} WHERE customer_id NOT IN "
+                             f"(SELECT customer_id FROM {q(updated)}) AND customer_id NOT IN "
+                             f"(SELECT customer_id FROM {q(new)})")
+        if cur.execute(f"SELECT count(*) FROM {q(new)}").fetchall()[0][0]:
+            theirs = f"customer_id IN (SELECT customer_id FROM {q(new)})"
+            shadows = {i: (f"SELECT * FROM ({self.change.kinds[i][0]}) AS a WHERE {theirs}" if i in self.change.kinds
+                           else f"SELECT * FROM main.{q(i)} WHERE false") for i in entry.inputs if i in KINDS}
+            shadows["order_facts"] = f"SELECT * FROM tail_new__order_facts WHERE {theirs}"
+            shadows["customer_keys"] = f"SELECT * FROM main.customer_keys WHERE {theirs}"
+            cur.execute(f"INSERT INTO main.{q(name)} " + _with_inputs(read_sql(f"derived/{name}"), shadows))
+        if cur.execute(f"SELECT count(*) FROM {q(general)}").fetchall()[0][0]:
+            self._replace_rows(name, general,
+                               _with_inputs(read_sql(f"derived/{name}"), self._shadows(entry, general)))
         self.changed[name] = affected
 
     def _tail_of(self, name: str, part: str) -> str:
@@ -387,8 +424,10 @@ class _Update:
             "AND table_schema = 'main' AND table_name = $name ORDER BY ordinal_position", {"name": name}).fetchall()]
         groups = [c for c in columns if c not in measures]
         sql = read_sql(f"derived/{name}")
+        self.reads = {}
         after = _with_inputs(sql, self._shadows(entry, affected))
         before = _with_inputs(sql, self._shadows(entry, affected, before=True))
+        self.reads = None
         g = ", ".join(q(c) for c in groups)
         sums = ", ".join(f"sum({q(m)}) AS {q(m)}" for m in measures)
         negated = ", ".join(f"-{q(m)} AS {q(m)}" for m in measures)
