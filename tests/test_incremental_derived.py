@@ -395,6 +395,10 @@ def _sixty_customers():
     store = open_workbench(":memory:", read_only=False)
     store.load_frame("orders", pd.DataFrame(rows, columns=["order_id", "customer_id", "ordered_at", "net_revenue"])
                      .assign(status="paid", currency="USD"))
+    # s1 exists through a survey answer only (an implied customer: created at its first activity).
+    store.load_frame("surveys", pd.DataFrame({"response_id": ["r1"], "customer_id": ["s1"],
+                                              "responded_at": [pd.Timestamp("2025-04-01")], "kind": ["nps"],
+                                              "score": [9]}))
     return store
 
 
@@ -443,15 +447,19 @@ def test_appends_after_the_last_purchase_take_the_tail_path_and_equal_a_rebuild(
         ("t-b", "c01", at, 20.0), ("t-a", "c01", at, 30.0),  # a tie among the added: numbered by order id
         ("t-c", "c02", at + pd.Timedelta(days=3), 25.0),
         ("t-d", "n1", at, 40.0),  # a new customer: the whole history is the tail
+        ("t-s", "s1", pd.Timestamp("2025-03-15"), 8.0),  # s1's first purchase, before its first answer
         ("t-e", "c03", pd.Timestamp("2025-01-20"), 15.0),  # a backfill before c03's last purchase: not a tail
         # At the exact time of c04's last purchase (b04-2), with an order id sorting before it: it is numbered
         # before that purchase, so c04's change is not at the end of its history.
         ("a04", "c04", pd.Timestamp("2025-03-06"), 12.0),
     ))
     tails = seen[-1]
-    assert {c: tails[c] for c in ("c01", "c02", "n1")} == {"c01": (3, 2), "c02": (3, 1), "n1": (0, 1)}
+    assert {c: tails[c] for c in ("c01", "c02", "n1", "s1")} == {
+        "c01": (3, 2), "c02": (3, 1), "n1": (0, 1), "s1": (0, 1)}
     assert "c03" not in tails and "c04" not in tails
     cur = store.cursor()
+    assert cur.execute("SELECT created_at FROM customer_facts WHERE customer_id = 's1'").fetchall() == [
+        (pd.Timestamp("2025-03-15").to_pydatetime(),)]
     assert cur.execute("SELECT order_id, order_number, previous_ordered_at FROM order_facts WHERE customer_id = 'c01' "
                        "AND order_number > 3 ORDER BY 2").fetchall() == [
         ("t-a", 4, pd.Timestamp("2025-03-03").to_pydatetime()), ("t-b", 5, at.to_pydatetime())]
