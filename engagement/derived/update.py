@@ -86,7 +86,6 @@ class _Update:
         self.tail: str | None = None
         self.copied: dict[str, str] = {}
         self.regrouped: str | None = None
-        self.reads: dict[tuple[str, str], str] | None = None  # while a sum is computed: rows read, by input
         # Derived tables carrying the stable integer customer_key beside the id (rows are found by it).
         self.keyed = {r[0] for r in cur.execute(
             "SELECT table_name FROM duckdb_columns() WHERE NOT internal AND schema_name = 'main' "
@@ -170,14 +169,10 @@ class _Update:
         return where
 
     def _narrowed(self, table: str, affected: str) -> str:
-        """``table``'s current rows of the affected customers (read once per sum: its before and after both
-        read them, and each read of a large table costs a scan of it)."""
-        select = f"SELECT * FROM main.{q(table)} WHERE {self._where(table, affected)}"
-        if self.reads is None:
-            return select
-        if (table, affected) not in self.reads:
-            self.reads[(table, affected)] = self._temp(f"read__{table}__{affected}", select)
-        return f"SELECT * FROM {q(self.reads[(table, affected)])}"
+        """``table``'s current rows of the affected customers. (Materialising them once for a sum's before and
+        after was measured and not taken: it reads every column, where each read of the SQL reads only those it
+        needs; purchase_days 0.28 -> 0.71 CPU s at 5M orders.)"""
+        return f"SELECT * FROM main.{q(table)} WHERE {self._where(table, affected)}"
 
     def _before(self, table: str, affected: str) -> str:
         """``table``'s rows of the affected customers as they were before the write."""
@@ -432,10 +427,8 @@ class _Update:
             "AND table_schema = 'main' AND table_name = $name ORDER BY ordinal_position", {"name": name}).fetchall()]
         groups = [c for c in columns if c not in measures]
         sql = read_sql(f"derived/{name}")
-        self.reads = {}
         after = _with_inputs(sql, self._shadows(entry, affected))
         before = _with_inputs(sql, self._shadows(entry, affected, before=True))
-        self.reads = None
         g = ", ".join(q(c) for c in groups)
         sums = ", ".join(f"sum({q(m)}) AS {q(m)}" for m in measures)
         negated = ", ".join(f"-{q(m)} AS {q(m)}" for m in measures)
