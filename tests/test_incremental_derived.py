@@ -381,3 +381,121 @@ def test_the_rfm_clv_page_says_which_load_the_fits_reflect_while_they_are_refres
     finally:
         hold.set()
         ui.session._process_store.clear()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The tail path (engagement/derived/tail.py): customers whose change is only at the end of their history.
+
+def _sixty_customers():
+    """60 customers with 3 purchases each, customer cNN's last on 2025-03-02 + NN days (a write naming a few of
+    them stays under the share that rebuilds everything)."""
+    start = pd.Timestamp("2025-01-01")
+    rows = [(f"b{c:02d}-{i}", f"c{c:02d}", start + pd.Timedelta(days=30 * i + c), 10.0 + c + i)
+            for c in range(60) for i in range(3)]
+    store = open_workbench(":memory:", read_only=False)
+    store.load_frame("orders", pd.DataFrame(rows, columns=["order_id", "customer_id", "ordered_at", "net_revenue"])
+                     .assign(status="paid", currency="USD"))
+    # s1 exists through a survey answer only (an implied customer: created at its first activity).
+    store.load_frame("surveys", pd.DataFrame({"response_id": ["r1"], "customer_id": ["s1"],
+                                              "responded_at": [pd.Timestamp("2025-04-01")], "kind": ["nps"],
+                                              "score": [9]}))
+    return store
+
+
+def _orders(*rows) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["order_id", "customer_id", "ordered_at", "net_revenue"]).assign(
+        status="paid", currency="USD")
+
+
+def _spy_on_the_tail(monkeypatch) -> list[dict[str, tuple[int, int]]]:
+    """Per derived update: the tail customers -> (purchases kept, added); the update is checked not rebuilt whole."""
+    from engagement.derived import refits as model_refits, tail, update as derived_update
+
+    monkeypatch.setattr(model_refits, "refit_due", lambda cur: False)
+    seen: list[dict] = []
+    classify = tail.classify
+
+    def spied(cur, *args):
+        name = classify(cur, *args)
+        seen.append({c: (k, a) for c, k, a in cur.execute(f"SELECT customer_id, kept, added FROM {name}").fetchall()})
+        return name
+
+    monkeypatch.setattr(tail, "classify", spied)
+    update = derived_update.update_derived
+
+    def not_rebuilt(*args):
+        touched = update(*args)
+        assert touched is not None, "the write rebuilt the derived tables whole"
+        return touched
+
+    monkeypatch.setattr(derived_update, "update_derived", not_rebuilt)
+    return seen
+
+
+def _equals_a_rebuild(store) -> None:
+    cur = store.cursor()
+    _keep_updated_tables(cur)
+    store.refresh_derived()
+    assert _tables_differing_from_kept(cur) == {}
+
+
+def test_appends_after_the_last_purchase_take_the_tail_path_and_equal_a_rebuild(monkeypatch):
+    store = _sixty_customers()
+    seen = _spy_on_the_tail(monkeypatch)
+    at = pd.Timestamp("2025-06-01 10:00")
+    load = store.load_frame("orders", _orders(
+        ("t-b", "c01", at, 20.0), ("t-a", "c01", at, 30.0),  # a tie among the added: numbered by order id
+        ("t-c", "c02", at + pd.Timedelta(days=3), 25.0),
+        ("t-d", "n1", at, 40.0),  # a new customer: the whole history is the tail
+        ("t-s", "s1", pd.Timestamp("2025-03-15"), 8.0),  # s1's first purchase, before its first answer
+        ("t-e", "c03", pd.Timestamp("2025-01-20"), 15.0),  # a backfill before c03's last purchase: not a tail
+        # At the exact time of c04's last purchase (b04-2), with an order id sorting before it: it is numbered
+        # before that purchase, so c04's change is not at the end of its history.
+        ("a04", "c04", pd.Timestamp("2025-03-06"), 12.0),
+    ))
+    tails = seen[-1]
+    assert {c: tails[c] for c in ("c01", "c02", "n1", "s1")} == {
+        "c01": (3, 2), "c02": (3, 1), "n1": (0, 1), "s1": (0, 1)}
+    assert "c03" not in tails and "c04" not in tails
+    cur = store.cursor()
+    assert cur.execute("SELECT created_at FROM customer_facts WHERE customer_id = 's1'").fetchall() == [
+        (pd.Timestamp("2025-03-15").to_pydatetime(),)]
+    assert cur.execute("SELECT order_id, order_number, previous_ordered_at FROM order_facts WHERE customer_id = 'c01' "
+                       "AND order_number > 3 ORDER BY 2").fetchall() == [
+        ("t-a", 4, pd.Timestamp("2025-03-03").to_pydatetime()), ("t-b", 5, at.to_pydatetime())]
+    _equals_a_rebuild(store)
+    # The undo of that latest load removes each tail customer's latest purchases.
+    store.undo(load.load_id)
+    tails = seen[-1]
+    assert {c: tails[c] for c in ("c01", "c02", "n1")} == {"c01": (3, 0), "c02": (3, 0), "n1": (0, 0)}
+    assert "c03" not in tails and "c04" not in tails
+    _equals_a_rebuild(store)
+
+
+def test_an_undo_of_purchases_before_the_last_takes_the_general_path_and_equals_a_rebuild(monkeypatch):
+    store = _sixty_customers()
+    seen = _spy_on_the_tail(monkeypatch)
+    backfill = store.load_frame("orders", _orders(("t-f", "c05", pd.Timestamp("2025-02-01"), 9.0)))
+    assert "c05" not in seen[-1]
+    store.load_frame("orders", _orders(("t-g", "c06", pd.Timestamp("2025-07-01"), 9.0)))
+    assert seen[-1]["c06"] == (3, 1)
+    _equals_a_rebuild(store)
+    store.undo(backfill.load_id)  # c05's removed purchase is its second of four, not its latest
+    assert "c05" not in seen[-1]
+    _equals_a_rebuild(store)
+
+
+def test_a_purchase_in_the_period_of_the_customers_last_one_counts_the_customer_active_once(monkeypatch):
+    """c58 (a VIP: its revenue is in the top decile) buys again on the day of its last purchase, before "as of":
+    its stage and cohort stay, so cohort_cells and purchase_days add the new purchase alone; that period was
+    already active for it (tail.TAIL_SUMS), before the purchase and after its undo."""
+    store = _sixty_customers()
+    seen = _spy_on_the_tail(monkeypatch)
+    stage = "SELECT lifecycle_stage FROM customer_summary WHERE customer_id = 'c58'"
+    assert store.cursor().execute(stage).fetchall() == [("vip",)]
+    load = store.load_frame("orders", _orders(("t-h", "c58", pd.Timestamp("2025-04-29 12:00"), 20.0)))
+    assert seen[-1]["c58"] == (3, 1) and store.cursor().execute(stage).fetchall() == [("vip",)]
+    _equals_a_rebuild(store)
+    store.undo(load.load_id)
+    assert seen[-1]["c58"] == (3, 0)
+    _equals_a_rebuild(store)

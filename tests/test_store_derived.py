@@ -56,11 +56,12 @@ def test_a_programme_cost_load_and_its_undo_do_not_rebuild_but_an_order_load_doe
     assert _derived_table_oids(hand_store) == before
 
     hand_store.load_frame("orders", pd.DataFrame({
-        "order_id": ["rebuild-1"], "customer_id": ["A"], "ordered_at": [pd.Timestamp("2025-02-01")],
-        "net_revenue": [10.0], "status": ["paid"], "currency": ["USD"]}))
+        "order_id": ["rebuild-1", "rebuild-2"], "customer_id": ["A", "B"],
+        "ordered_at": [pd.Timestamp("2025-02-01")] * 2, "net_revenue": [10.0] * 2, "status": ["paid"] * 2,
+        "currency": ["USD"] * 2}))
     after_orders = _derived_table_oids(hand_store)
-    # An order of one of four customers is a quarter of them: rebuilt whole (issue 20's small loads update in
-    # place: tests/test_incremental_derived.py); customer_keys is appended to, never rebuilt (stable keys).
+    # Orders of two of four customers are half of them, past FULL_REBUILD_SHARE: rebuilt whole (issue 20's small
+    # loads update in place: tests/test_incremental_derived.py); customer_keys is appended to, never rebuilt.
     assert all(after_orders[name] != before[name] for name in before if name != "customer_keys")
 
 
