@@ -201,6 +201,7 @@ def main() -> None:
               f"(CPU {(full.cpu + published.cpu) / bare.cpu:.2f}x)")
         store.close()
         if args.full_load_only:
+            print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
             print(f"peak memory: this process {peak_gib(resource.RUSAGE_SELF):.2f} GiB")
             return
 
