@@ -8,7 +8,9 @@ orders in the 7 days after the data's end, 95 % by known customers), then prints
 
 - bare: ``CREATE TABLE t AS SELECT * FROM read_csv(orders)`` into a fresh database file;
 - full load: ``ingest orders`` of the orders into a database holding the customers, derived tables included (an
-  initial load touches every customer: rebuilt whole), then the default CLV and churn fits (after the commit);
+  initial load touches every customer: rebuilt whole), then, after the commit and printed apart, the stored views
+  of the pages' default queries and the default CLV and churn fits (in the background, as the app runs them;
+  the CLI builds them before it exits);
 - weekly file through the CLI: ``python -m engagement ingest orders weekly.csv`` in a new process (imports,
   validation, load, the derived update, and the stored views and model refit the CLI builds after the commit
   before it exits; and the same with ``--defer-fits``, which leaves those to ``refit``), against the full load;
@@ -38,12 +40,13 @@ import duckdb
 
 from benchmarks.timing import Took, cli
 from engagement.intake.ingest import ingest_file
-from engagement.derived import FITTED_AFTER_COMMIT
+from engagement.derived import DEFERRED, FITTED_AFTER_COMMIT
 from engagement.derived.refits import wait_for_refits
 from engagement.warehouse import snapshots
 from engagement.workbench import open_workbench
 
 ROOT = Path(__file__).resolve().parents[1]
+AFTER_COMMIT = (*DEFERRED, *FITTED_AFTER_COMMIT)  # built after the full load commits, not in it
 
 
 def write_files(folder: Path, rows: int, customers: int, weekly: int) -> tuple[Path, Path, Path, Path]:
@@ -145,10 +148,12 @@ def main() -> None:
         with Took() as fits:
             wait_for_refits(store)
         print(f"bare DuckDB load of the orders file: {bare}")
-        print(f"full load (validation, load, derived tables): {full} = {full.against(bare)} bare (goal <= 3x); "
-              f"the default CLV and churn fits after it: {fits.wall:.2f} s more")
+        print(f"full load (validation, load, derived tables but the stored views, commit): {full} = "
+              f"{full.against(bare)} bare (goal <= 3x)")
+        print(f"after its commit, in the background: the stored views and the default CLV and churn fits: {fits}; "
+              f"load + those = {(full.wall + fits.wall) / bare.wall:.2f}x bare (CPU {(full.cpu + fits.cpu) / bare.cpu:.2f}x)")
         for name, took in sorted(entries.items(), key=lambda item: -item[1].cpu):
-            after = " (fitted after the commit: not in the full load)" if name in FITTED_AFTER_COMMIT else ""
+            after = " (after the commit: not in the full load)" if name in AFTER_COMMIT else ""
             print(f"    {name:34s} {took}{after}")
         with Took() as published:  # the CLI publishes before it exits (the app on a background thread)
             snapshots.publish(store)
@@ -157,6 +162,7 @@ def main() -> None:
               f"(CPU {(full.cpu + published.cpu) / bare.cpu:.2f}x)")
         store.close()
         if args.full_load_only:
+            print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
             print(f"peak memory: this process {peak_gib(resource.RUSAGE_SELF):.2f} GiB")
             return
 

@@ -52,8 +52,8 @@ class Derived:
     # never rebuilt: stable keys); "customers" (the rows of the customers whose inputs changed are replaced);
     # "compared" (recomputed for every customer, cheaply, and only the rows that differ replaced);
     # "sums" (additive per-group sums: the changed customers' old contributions subtracted, new ones added);
-    # "deferred" (a stored view, or what is computed from one: dropped by the write, so that readers run its query
-    # on demand, and built again after the commit, before the model fits; a full rebuild builds it in place).
+    # "deferred" (a stored view, or what is computed from one: dropped by the write, full rebuilds included, so
+    # that readers run its query on demand, and built again after the commit, before the model fits).
     maintained: str = "rebuilt"
     measures: tuple[str, ...] = ()  # for "sums": the additive columns, the first counting the group's rows
     # For "compared": the only columns computed from dataset_facts (tests/test_incremental_derived.py checks it).
@@ -143,10 +143,10 @@ DERIVED_TABLES = tuple(name for name in BUILD_ORDER if BY_NAME[name].build is No
 STORED_VIEWS = {entry.name: entry.view for entry in BUILD if entry.view is not None}
 # The default CLV and churn fits, refitted after a write commits (engagement/derived/refits.py).
 FITTED_AFTER_COMMIT = tuple(name for name in BUILD_ORDER if BY_NAME[name].after_commit)
-# Dropped by an incremental write and built again after its commit (restore_deferred), in build order. A stored
-# view's rows depend on "as of" (recency, T, the sliding default window), which a weekly file moves, so keeping
-# one current costs a build of it; readers check the table exists (Store.stored_view_params) and otherwise run
-# its query, which returns the same rows.
+# Dropped by every write that changes the derived tables (an incremental update or a full rebuild) and built
+# again after its commit (restore_deferred), in build order. A stored view's rows depend on "as of" (recency, T,
+# the sliding default window), which a weekly file moves, so keeping one current costs a build of it; readers
+# check the table exists (Store.stored_view_params) and otherwise run its query, which returns the same rows.
 DEFERRED = tuple(name for name in BUILD_ORDER if BY_NAME[name].maintained == "deferred")
 # The derived tables an incremental write keeps in place (the deferred ones may be missing between a write and
 # the rebuild after it).
@@ -188,12 +188,20 @@ RETIRED = ("customer_months",)
 
 
 def rebuild_derived(store: Store, cur: duckdb.DuckDBPyConnection) -> None:
-    """Build every entry in build order in ``cur``'s transaction; the models fitted after the commit are marked
-    due (every customer changed)."""
+    """Build every entry in build order in ``cur``'s transaction, except the deferred ones, which are dropped and
+    built after the commit (:func:`restore_deferred`), as after an incremental write; the models fitted after
+    the commit are marked due (every customer changed).
+
+    The stored views are caches of the pages' default queries, and a reader runs the query when the table is
+    missing (``Store.stored_view_params``), so the pages stay exact meanwhile; building them in the load's
+    transaction made every full load wait for them (about 5 of 36 CPU s at 5M orders, benchmarks/README.md)."""
     for name in RETIRED:
         cur.execute(f"DROP TABLE IF EXISTS main.{quote_identifier(name)}")
     for name in BUILD_ORDER:
-        if not BY_NAME[name].after_commit:
+        entry = BY_NAME[name]
+        if entry.maintained == "deferred":
+            cur.execute(f"DROP TABLE IF EXISTS main.{quote_identifier(name)}")
+        elif not entry.after_commit:
             build_entry(store, cur, name)
     model_refits.note_changed(cur, None)
 

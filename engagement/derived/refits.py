@@ -9,8 +9,9 @@ the app refits in a background thread (``Store.refit_in_background``), so a load
 is in, and :func:`fit_status` tells the pages which load the stored fit reflects while the new one is computed.
 
 The stored views of the pages' default windows (``engagement.derived.DEFERRED``) are built here too, first, in a
-transaction of their own: an incremental write drops them (their rows move with "as of"), and until they are
-back the pages run their queries on demand, which give the same rows.
+transaction of their own: every write that changes the derived tables drops them (their rows move with "as of";
+a full load does not wait for them either), and until they are back the pages run their queries on demand,
+which give the same rows.
 """
 
 from __future__ import annotations
