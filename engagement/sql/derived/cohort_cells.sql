@@ -3,49 +3,66 @@
 -- Counts distinct active customers, purchases and revenue, so a cohort view is a small group-by over this
 -- table whatever the filters. Period 0 holds every customer of the cohort (their first purchase is in it),
 -- so the cohort size is the period-0 count.
+-- One pass over the purchases, no grouping per customer: a customer is active in a period once, counted on the
+-- purchase that opens it (the customer's first purchase, or one whose previous purchase, order_facts'
+-- previous_ordered_at, is in an earlier period; a customer's purchases are consecutive in time, so exactly one
+-- purchase opens each period they bought in). Grouping by customer and period first (about one group per
+-- purchase for weeks) cost 40 % more CPU (benchmarks/README.md). Still additive per customer, as the
+-- incremental update's sums need (engagement/derived/update.py).
 with buyers as (
     select customer_id, first_order_at, acquisition_channel, is_first_order_discounted, lifecycle_stage
     from customer_summary
     where order_count > 0
 ),
 
-customer_months as (
-    -- One row per customer per calendar month with a purchase. Kept a CTE, not a table: nothing else reads it,
-    -- and writing its 3M rows at 5M orders cost about 2 CPU s of the load (benchmarks/README.md).
-    select customer_id, date_trunc('month', ordered_at)::date as activity_month, count(*) as orders,
-           sum(net_revenue) as revenue
-    from order_facts
-    group by all
+buyer_purchases as (
+    select b.first_order_at, b.acquisition_channel, b.is_first_order_discounted, b.lifecycle_stage,
+           o.ordered_at, o.previous_ordered_at, o.net_revenue
+    from order_facts as o
+    join buyers as b using (customer_id)
 ),
 
-customer_periods as (
-    -- Quarters nest months; only weeks need the purchases again.
-    select 'month' as cohort_grain, customer_id, activity_month as period_start, orders as purchases, revenue
-    from customer_months
+purchase_periods as (
+    select
+        'week' as cohort_grain,
+        date_trunc('week', first_order_at)::date as cohort_start,
+        date_diff('week', date_trunc('week', first_order_at)::date, date_trunc('week', ordered_at)::date)
+            as period_number,
+        previous_ordered_at is null or date_trunc('week', previous_ordered_at) <> date_trunc('week', ordered_at)
+            as opens_period,
+        acquisition_channel, is_first_order_discounted, lifecycle_stage, net_revenue
+    from buyer_purchases
     union all
-    select 'quarter', customer_id, date_trunc('quarter', activity_month)::date, sum(orders), sum(revenue)
-    from customer_months
-    group by all
+    select
+        'month',
+        date_trunc('month', first_order_at)::date,
+        date_diff('month', date_trunc('month', first_order_at)::date, date_trunc('month', ordered_at)::date),
+        previous_ordered_at is null or date_trunc('month', previous_ordered_at) <> date_trunc('month', ordered_at),
+        acquisition_channel, is_first_order_discounted, lifecycle_stage, net_revenue
+    from buyer_purchases
     union all
-    select 'week', customer_id, date_trunc('week', ordered_at)::date, count(*), sum(net_revenue)
-    from order_facts
-    group by all
+    select
+        'quarter',
+        date_trunc('quarter', first_order_at)::date,
+        date_diff('quarter', date_trunc('quarter', first_order_at)::date, date_trunc('quarter', ordered_at)::date),
+        previous_ordered_at is null
+            or date_trunc('quarter', previous_ordered_at) <> date_trunc('quarter', ordered_at),
+        acquisition_channel, is_first_order_discounted, lifecycle_stage, net_revenue
+    from buyer_purchases
 ),
 
 final as (
     select
-        p.cohort_grain,
-        date_trunc(p.cohort_grain, b.first_order_at)::date as cohort_start,
-        date_diff(p.cohort_grain, date_trunc(p.cohort_grain, b.first_order_at)::date, p.period_start)
-            as period_number,
-        b.acquisition_channel,
-        b.is_first_order_discounted,
-        b.lifecycle_stage,
-        count(*) as active_customers,
-        sum(p.purchases) as purchases,
-        sum(p.revenue)::decimal(38, 2) as revenue
-    from customer_periods as p
-    join buyers as b using (customer_id)
+        cohort_grain,
+        cohort_start,
+        period_number,
+        acquisition_channel,
+        is_first_order_discounted,
+        lifecycle_stage,
+        count(*) filter (where opens_period) as active_customers,
+        sum(1) as purchases,  -- a sum, as when it added per-customer counts (DuckDB: HUGEINT)
+        sum(net_revenue)::decimal(38, 2) as revenue
+    from purchase_periods
     group by all
 )
 
