@@ -116,7 +116,10 @@ def numbered(source: str) -> str:
         WITH numbered AS (
             SELECT a.order_id, a.customer_id, a.ordered_at, a.net_revenue, a.discount,
                    c.kept + row_number() OVER w AS order_number,
-                   coalesce(lag(a.ordered_at) OVER w, c.boundary_at) AS previous_ordered_at,
+                   -- The boundary's time before the first; none when no purchase is kept (a removed first
+                   -- purchase has no previous one: cohort_cells counts a period as opened on such a row).
+                   coalesce(lag(a.ordered_at) OVER w, CASE WHEN c.kept > 0 THEN c.boundary_at END)
+                       AS previous_ordered_at,
                    lead(a.ordered_at) OVER w AS next_ordered_at,
                    coalesce(c.old_first_at, first_value(a.ordered_at) OVER w) AS first_ordered_at
             FROM {q(source)} AS a JOIN {CUSTOMERS} AS c USING (customer_id)
