@@ -12,7 +12,7 @@ from engagement.notebook.notebooks import (
 )
 
 NEW = "(new notebook)"
-HEADINGS = {"canonical": "Loaded from exports", "derived": "Derived (rebuilt after every load)"}
+HEADINGS = {"canonical": "Loaded from exports", "derived": "Derived (kept current by every load)"}
 st.title("SQL notebook")
 ui.warehouse.stop_notebook()  # DuckDB's sandbox only: nothing on the Spark side runs user SQL
 store = ui.get_store()
