@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from engagement.warehouse.schema import KINDS
-from engagement.warehouse.store import Store, replaced_table
+from engagement.warehouse.loading import replaced_table
+from engagement.warehouse.store import Store
 from engagement.workbench import open_workbench
 
 from conftest import hand_fixture_frames

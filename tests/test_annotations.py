@@ -13,7 +13,8 @@ from engagement.leadership.annotations import (AnnotationError, MAX_NOTE_LENGTH,
                                                remove_annotation)
 from engagement.warehouse.access import ANALYST, VIEWER, Actor, WriteRefused
 from engagement.warehouse.audit import audit_trail
-from engagement.warehouse.store import ReadOnlyStoreError, Store
+from engagement.warehouse.errors import ReadOnlyStoreError
+from engagement.warehouse.store import Store
 
 ANA = Actor("ana@example.com", ANALYST, "oidc")
 VIC = Actor("vic@example.com", VIEWER, "oidc")

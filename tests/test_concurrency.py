@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engagement.warehouse.store import ReadOnlyStoreError, Store
+from engagement.warehouse.errors import ReadOnlyStoreError
+from engagement.warehouse.store import Store
 from engagement.workbench import open_workbench
 
 from conftest import hand_fixture_frames

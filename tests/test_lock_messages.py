@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from engagement.cli import main
-from engagement.warehouse.store import Store, StoreLockedError
+from engagement.warehouse.errors import StoreLockedError
+from engagement.warehouse.store import Store
 
 from intake_fixtures import ORDERS_HEADER, write
 

@@ -27,7 +27,7 @@ from engagement.notebook.export import (
 )
 from engagement.sql import read_sql
 from engagement.notebook.sql_safety import run_query
-from engagement.warehouse.store import QueryRecord, record_queries
+from engagement.warehouse.query_records import QueryRecord, record_queries
 
 ROOT = Path(__file__).resolve().parents[1]
 FILTERS = Filters(datetime.date(2025, 6, 1), datetime.date(2026, 5, 31), channels=("paid_social", "referral"))

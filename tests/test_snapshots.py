@@ -25,7 +25,8 @@ from engagement.warehouse.access import ANALYST, Actor
 from engagement.derived import DERIVED_BUILD
 from engagement.intake.ingest import ingest_bytes
 from engagement.warehouse import snapshots
-from engagement.warehouse.store import Store, StoreLockedError
+from engagement.warehouse.errors import StoreLockedError
+from engagement.warehouse.store import Store
 from engagement.workbench import open_workbench
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -21,7 +21,8 @@ from engagement.notebook.notebooks import (
     run_all, run_cell, save_notebook, share_query, update_cell,
 )
 from engagement.derived import DERIVED_TABLES
-from engagement.warehouse.store import ReadOnlyStoreError, Store
+from engagement.warehouse.errors import ReadOnlyStoreError
+from engagement.warehouse.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -113,7 +113,8 @@ def test_a_read_only_instance_on_a_stale_database_says_how_to_upgrade_it(tmp_pat
     """A read-only instance cannot rebuild: reports stop with the fix (`upgrade`), which rebuilds once; a
     command that reads no view (validate) still runs."""
     from engagement.cli import main
-    from engagement.warehouse.store import Store, StoreOutdatedError
+    from engagement.warehouse.errors import StoreOutdatedError
+    from engagement.warehouse.store import Store
     from engagement.workbench import open_workbench
 
     path = tmp_path / "stale.duckdb"

@@ -28,7 +28,7 @@ from engagement.voice.nps import NPS_SCALE, survey_breakdown
 from engagement.notebook.export import LibraryCall, ViewRecipe, notebook_text, sql_text
 from engagement.retention.rfm import rfm_segments
 from engagement.notebook.sql_safety import run_query
-from engagement.warehouse.store import record_queries
+from engagement.warehouse.query_records import record_queries
 
 FILTERS = Filters(start=date(2025, 11, 1), end=date(2026, 10, 31), channels=("referral",))
 

@@ -123,7 +123,7 @@ def open_store(args: argparse.Namespace, read_only: bool = True, needs_derived: 
     reads views (``needs_derived``): a writable open (``upgrade``, ``ingest``) rebuilds them. The store is
     closed when the command returns (``close_opened_stores``).
     """
-    from engagement.warehouse.store import StoreLockedError, StoreOutdatedError
+    from engagement.warehouse.errors import StoreLockedError, StoreOutdatedError
     from engagement.workbench import open_workbench
 
     if hasattr(args, "engine") and _engine(args) == "spark":

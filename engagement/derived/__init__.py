@@ -28,7 +28,8 @@ from engagement.warehouse.schema import KINDS
 from engagement.warehouse.store import stored_view_settings
 
 if TYPE_CHECKING:
-    from engagement.warehouse.store import Change, Store
+    from engagement.warehouse.loading import Change
+    from engagement.warehouse.store import Store
 
 
 @dataclass(frozen=True)

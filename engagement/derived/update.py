@@ -1,6 +1,6 @@
 """Keep the derived tables current after a load or undo by changing only what the load changed (issue 20).
 
-The store hands the derived build a :class:`~engagement.warehouse.store.Change`: for each canonical kind the
+The store hands the derived build a :class:`~engagement.warehouse.loading.Change`: for each canonical kind the
 write touched, SQL selecting the rows it added and the rows it removed. From them come the touched customers;
 each entry of ``engagement.derived.BUILD`` is then kept current the way it declares (``Derived.maintained``):
 
@@ -42,7 +42,8 @@ from engagement.sql import read_sql
 from engagement.warehouse.schema import KINDS, TABLES
 
 if TYPE_CHECKING:
-    from engagement.warehouse.store import Change, Store
+    from engagement.warehouse.loading import Change
+    from engagement.warehouse.store import Store
 
 # A write touching more than this share of the customers, or of the purchases (through their customers), rebuilds
 # every derived table instead: replacing most rows customer by customer costs more than building them, and

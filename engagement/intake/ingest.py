@@ -43,7 +43,8 @@ from engagement.intake import staging
 from engagement.intake import validation
 from engagement.intake.readers import FileRejected, ReadInfo
 from engagement.warehouse.schema import KINDS, TABLES
-from engagement.warehouse.store import LoadSummary, Store
+from engagement.warehouse.loading import LoadSummary
+from engagement.warehouse.store import Store
 from engagement.intake.validation import ValidationReport
 
 ON_INVALID = ("reject", "quarantine")

@@ -51,7 +51,9 @@ import pandas as pd
 
 from engagement.filters import Filters
 from engagement.sql import sql_literal_value, with_values
-from engagement.warehouse.store import QueryRecord, Store, StoreLockedError
+from engagement.warehouse.errors import StoreLockedError
+from engagement.warehouse.query_records import QueryRecord
+from engagement.warehouse.store import Store
 
 NOTEBOOK_KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
 

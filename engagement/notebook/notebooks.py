@@ -32,7 +32,8 @@ from engagement.notebook.sql_safety import (
     DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT_SECONDS, QueryCancelled, QueryFailed, QueryRefused, QueryResult, run_query,
 )
 from engagement.warehouse import audit
-from engagement.warehouse.store import ReadOnlyStoreError, Store
+from engagement.warehouse.errors import ReadOnlyStoreError
+from engagement.warehouse.store import Store
 
 MAX_NAME_LENGTH = 80
 NOTEBOOK_PARAM = "notebook"

@@ -20,7 +20,9 @@ from engagement.ui import warehouse as ui_warehouse
 from engagement.ui.text import plain
 from engagement.warehouse import access, snapshots
 from engagement.warehouse.access import Actor
-from engagement.warehouse.store import QueryRecord, Store, StoreLockedError, StoreOutdatedError, record_queries
+from engagement.warehouse.errors import StoreLockedError, StoreOutdatedError
+from engagement.warehouse.query_records import QueryRecord, record_queries
+from engagement.warehouse.store import Store
 from engagement.workbench import open_workbench
 
 DEMO_ACTOR = Actor("app: demo data on first start", access.ANALYST, "app")

@@ -28,7 +28,8 @@ from engagement import config
 from engagement.ui.text import plain
 from engagement.warehouse import snapshots
 from engagement.warehouse.engine import engine_name, spark_master
-from engagement.warehouse.store import Store, StoreLockedError
+from engagement.warehouse.errors import StoreLockedError
+from engagement.warehouse.store import Store
 
 DATA_PAGE_NOTICE = (
     "Warehouse mode: the pages read the brand's own tables on Spark, read-only. Loads stay on the brand's "

@@ -1,4 +1,6 @@
-"""The DuckDB store: canonical tables, the load log, derived tables and query access.
+"""The DuckDB store: opening (sandboxed, locked per file), transactions, read snapshots, the schema, the
+derived build it is handed, and query access. Its write path (loads and their undo) is in
+:mod:`engagement.warehouse.loading`, its errors in :mod:`engagement.warehouse.errors`.
 
 One ``Store`` (one DuckDB connection) per process; every thread or Streamlit session works on its
 own ``store.cursor()``. Every write is one transaction (:meth:`Store.write`): a reader sees the data before a
@@ -15,11 +17,8 @@ True
 
 from __future__ import annotations
 
-import json
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol
 
@@ -30,10 +29,11 @@ from engagement import config
 from engagement.warehouse.access import CLI_ACTOR, Actor, WriteRefused, require_analyst
 from engagement.warehouse.engine import DuckDBEngine
 from engagement.warehouse import audit, background, sandbox
-from engagement.warehouse.load_dependencies import refuse_if_needed
+from engagement.warehouse.errors import ReadOnlyStoreError, StoreLockedError, StoreOutdatedError
+from engagement.warehouse.loading import QUARANTINE_DDL, Change, LoadingMixin, change_of_loads, replaced_table
 from engagement.warehouse.lock_messages import lock_message
-from engagement.warehouse.query_records import QueryRecord, note_query, record_queries  # noqa: F401 (re-exported)
-from engagement.warehouse.schema import KINDS, TABLES, TableSpec
+from engagement.warehouse.query_records import QueryRecord, note_query
+from engagement.warehouse.schema import KINDS, TABLES
 from engagement.sql import quote_identifier as _quote
 from engagement.sql import read_sql
 
@@ -67,50 +67,6 @@ DERIVED_BUILD_DDL = "CREATE TABLE IF NOT EXISTS derived_build (fingerprint VARCH
 # evaluations): created with the schema, so a read-only snapshot of any database this version opened has them.
 APP_TABLE_SQL = ("annotations/create_annotations", "leadership/create_metric_targets", "leadership/create_alert_rules", "leadership/create_alert_events")
 
-QUARANTINE_DDL = (
-    "CREATE TABLE IF NOT EXISTS quarantine (load_id BIGINT, kind VARCHAR, row_number BIGINT, "
-    "reason VARCHAR, row_json JSON)"
-)
-
-
-def _quarantine_payload(rows: pd.DataFrame) -> pd.DataFrame:
-    """Refused rows as (row_number, reason, row_json): the row kept as JSON text, never dropped."""
-    return pd.DataFrame({
-        "row_number": rows["row_number"] if "row_number" in rows else range(1, len(rows) + 1),
-        "reason": rows["reason"] if "reason" in rows else "refused by validation",
-        "row_json": [
-            json.dumps(r, default=str)
-            for r in rows.drop(columns=[c for c in ("row_number", "reason") if c in rows]).to_dict("records")
-        ],
-    })
-
-
-@dataclass(frozen=True)
-class Change:
-    """What one write changed in the canonical tables, for the derived build: per kind, a SELECT of the rows it
-    added and one of the rows it removed (the table's columns, then load_id), readable in the write's
-    transaction on its cursor (they read temporary tables the store made there)."""
-
-    kinds: dict[str, tuple[str, str]]
-
-
-def _change_of_loads(cur: duckdb.DuckDBPyConnection, loads: dict[str, list[int]]) -> Change:
-    """The change made by ``loads`` (kind -> load ids) of this transaction: rows they wrote and rows of earlier
-    loads they replaced (a row one of them wrote and a later one replaced is neither)."""
-    cur.execute("CREATE OR REPLACE TEMP TABLE change_loads (load_id BIGINT)")
-    for ids in loads.values():
-        cur.executemany("INSERT INTO change_loads VALUES (?)", [[i] for i in ids])
-    kinds = {}
-    for kind in loads:
-        columns = ", ".join(_quote(c) for c in TABLES[kind].column_names + ["load_id"])
-        in_change = "load_id IN (SELECT load_id FROM change_loads)"
-        kinds[kind] = (
-            f"SELECT * FROM main.{_quote(kind)} WHERE {in_change}",
-            f"SELECT {columns} FROM main.{_quote(replaced_table(kind))} "
-            f"WHERE replaced_by_load_id IN (SELECT load_id FROM change_loads) AND NOT {in_change}",
-        )
-    return Change(kinds)
-
 
 class DerivedBuilder(Protocol):
     """What rebuilds the derived tables after a write (``engagement.derived.DERIVED_BUILD``)."""
@@ -137,10 +93,6 @@ def stored_view_settings(cur: duckdb.DuckDBPyConnection, name: str) -> dict[str,
     return dict(zip(relation.columns, relation.fetchall()[0]))
 
 
-class ReadOnlyStoreError(RuntimeError):
-    """A write was attempted on a store opened read-only."""
-
-
 # A write's commit checkpoints (folds the write-ahead log into the file) only past this much log. DuckDB's default,
 # 16 MB, made a weekly file's commit (about 100 MB of log on the 5M-order benchmark database) pay a checkpoint of
 # about 1.3 s of CPU before the Data page could answer. The log is as durable as the file; the checkpoint now
@@ -156,54 +108,7 @@ def _checkpoint_later(connection: duckdb.DuckDBPyConnection) -> None:
         connection.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'").fetchall()
 
 
-class StoreLockedError(RuntimeError):
-    """Another process holds the database file (DuckDB allows one writing process per file)."""
-
-
-class StoreOutdatedError(RuntimeError):
-    """A read-only store whose derived tables were built by other derived SQL (another version)."""
-
-
-@dataclass(frozen=True)
-class LoadSummary:
-    load_id: int
-    kind: str
-    rows_read: int
-    rows_loaded: int
-    rows_updated: int
-    rows_quarantined: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "load_id": self.load_id, "kind": self.kind, "rows_read": self.rows_read,
-            "rows_loaded": self.rows_loaded, "rows_updated": self.rows_updated,
-            "rows_quarantined": self.rows_quarantined,
-        }
-
-
-def replaced_table(kind: str) -> str:
-    """Table keeping the rows a load overwrote, so that the load can be undone."""
-    return f"replaced_{kind}"
-
-
-def _staging_select(spec: TableSpec, frame_columns: list[str], source: str = "incoming_frame") -> str:
-    """SELECT that casts a registered frame to the table's types; absent optional columns are NULL."""
-    parts = []
-    for column in spec.columns:
-        if column.name in frame_columns:
-            parts.append(f"CAST({_quote(column.name)} AS {column.sql_type}) AS {_quote(column.name)}")
-        elif spec.name == "events" and column.name == "event_id":
-            # Exports without an event id get a deterministic one, so reloading is idempotent.
-            parts.append(
-                "md5(concat_ws('|', customer_id, CAST(occurred_at AS VARCHAR), event_type, "
-                "coalesce(campaign_id, ''))) AS event_id"
-            )
-        else:
-            parts.append(f"CAST(NULL AS {column.sql_type}) AS {_quote(column.name)}")
-    return "SELECT " + ", ".join(parts) + " FROM " + _quote(source)
-
-
-class Store:
+class Store(LoadingMixin):
     """A DuckDB database holding the canonical and derived tables."""
 
     def __init__(self, connection: duckdb.DuckDBPyConnection, path: str, read_only: bool,
@@ -330,7 +235,7 @@ class Store:
                 loads = self._batch.loads
                 read = {kind: ids for kind, ids in loads.items() if self._derived_read(kind)}
                 if read:  # the change names only what the derived tables read (experiments have no customer)
-                    self._refresh_derived(cur, _change_of_loads(cur, read))
+                    self._refresh_derived(cur, change_of_loads(cur, read))
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
@@ -468,207 +373,7 @@ class Store:
         rule an analyst saved): readers of snapshots then see it too."""
         self._committed()
 
-    # ------------------------------------------------------------------ loads
-    def load_frame(
-        self,
-        kind: str,
-        frame: pd.DataFrame,
-        *,
-        file_name: str | None = None,
-        sha256: str | None = None,
-        source_format: str = "canonical",
-        rows_read: int | None = None,
-        quarantined: pd.DataFrame | None = None,
-        validation_summary: dict | None = None,
-        refresh_derived: bool = True,
-        actor: Actor | None = None,
-    ) -> LoadSummary:
-        """Upsert ``frame`` (canonical columns of ``kind``) by natural key in one transaction.
-
-        Rows whose key already exists replace the stored row (the old row is kept in
-        ``replaced_<kind>`` for undo); new keys are inserted. Derived tables are rebuilt before the
-        transaction commits (``refresh_derived=False`` skips that for a batch of loads that ends with
-        ``refresh_derived()``). ``quarantined`` rows (refused by validation) are stored in
-        ``quarantine`` with their reason and counted, never dropped.
-        """
-        acting = self.authorize(actor, f"loading {kind}")
-        if kind not in TABLES:
-            raise ValueError(f"Unknown kind {kind!r}; expected one of {', '.join(KINDS)}.")
-        cur = self.cursor()
-        cur.register("incoming_frame", frame)
-        if quarantined is not None and len(quarantined):
-            cur.register("quarantine_frame", _quarantine_payload(quarantined))
-        try:
-            return self._load(
-                cur, kind, "incoming_frame", list(frame.columns),
-                quarantine_sql="SELECT * FROM quarantine_frame" if quarantined is not None and len(quarantined)
-                else None,
-                file_name=file_name, sha256=sha256, source_format=source_format, rows_read=rows_read,
-                validation_summary=validation_summary, refresh_derived=refresh_derived, actor=acting,
-            )
-        finally:
-            cur.unregister("incoming_frame")
-            if quarantined is not None and len(quarantined):
-                cur.unregister("quarantine_frame")
-
-    def load_table(
-        self,
-        kind: str,
-        cursor: duckdb.DuckDBPyConnection,
-        source_table: str,
-        columns: list[str],
-        *,
-        quarantine_sql: str | None = None,
-        file_name: str | None = None,
-        sha256: str | None = None,
-        source_format: str = "canonical",
-        rows_read: int | None = None,
-        validation_summary: dict | None = None,
-        refresh_derived: bool = True,
-        check_loaded: Callable[[duckdb.DuckDBPyConnection, int, int], dict[str, Any]] | None = None,
-        actor: Actor | None = None,
-    ) -> LoadSummary:
-        """Like :meth:`load_frame`, from a (temporary) table or view visible to ``cursor``.
-
-        Used by ingest for large files: the rows never leave DuckDB. ``quarantine_sql`` selects
-        ``(row_number, reason, row_json)`` for the refused rows.
-
-        ``check_loaded(cursor, load_id, rows)`` is called inside the transaction right after the rows are
-        inserted (``WHERE load_id = load_id`` selects them; no stored row has been replaced yet): raising
-        refuses the load (rolled back, the exception propagates), and the dict it returns overrides the
-        load's record (``sha256``, ``rows_read``, ``validation_summary``). Ingest validates a clean file
-        this way after writing it once, instead of writing it to a temporary table first.
-        """
-        acting = self.authorize(actor, f"loading {kind}")
-        return self._load(
-            cursor, kind, source_table, columns, quarantine_sql=quarantine_sql, file_name=file_name,
-            sha256=sha256, source_format=source_format, rows_read=rows_read,
-            validation_summary=validation_summary, refresh_derived=refresh_derived, check_loaded=check_loaded,
-            actor=acting,
-        )
-
-    def _load(self, cur: duckdb.DuckDBPyConnection, kind: str, source_table: str, columns: list[str], *,
-              quarantine_sql: str | None, file_name: str | None, sha256: str | None, source_format: str,
-              rows_read: int | None, validation_summary: dict | None, refresh_derived: bool,
-              check_loaded: Callable[[duckdb.DuckDBPyConnection, int, int], dict[str, Any]] | None = None,
-              actor: Actor = CLI_ACTOR) -> LoadSummary:
-        if kind not in TABLES:
-            raise ValueError(f"Unknown kind {kind!r}; expected one of {', '.join(KINDS)}.")
-        spec = TABLES[kind]
-        with self.write(cur):
-            target = _quote(kind)
-            load_id, had_rows = cur.execute(  # one query: each costs about 0.5 ms of CPU however small
-                f"SELECT (SELECT coalesce(max(load_id), 0) + 1 FROM loads), "
-                f"(SELECT count(*) FROM (SELECT 1 FROM {target} LIMIT 1)) > 0").fetchall()[0]
-            incoming = f"({_staging_select(spec, columns, source_table)})"
-            # New rows first, then the stored rows they replace: the incoming rows are read once (they
-            # may be a view over the file) and checked where they are stored.
-            n_incoming = cur.execute(
-                f"INSERT INTO {target} SELECT *, $load_id FROM {incoming}", {"load_id": load_id}
-            ).fetchall()[0][0]
-            record = dict(check_loaded(cur, load_id, n_incoming)) if check_loaded is not None else {}
-            sha256 = record.get("sha256", sha256)
-            rows_read = record.get("rows_read", rows_read)
-            validation_summary = record.get("validation_summary", validation_summary)
-            rows_updated = 0
-            if had_rows:
-                # Stored rows (of earlier loads) with a key this load brings: kept for undo, then removed.
-                key_match = " AND ".join(f"s.{_quote(k)} = t.{_quote(k)}" for k in spec.key)
-                replaced = (f"{target} t WHERE t.load_id < $load_id AND EXISTS "
-                            f"(SELECT 1 FROM {target} s WHERE s.load_id = $load_id AND {key_match})")
-                rows_updated = cur.execute(
-                    f"INSERT INTO {_quote(replaced_table(kind))} SELECT t.*, $load_id FROM {replaced}",
-                    {"load_id": load_id},
-                ).fetchall()[0][0]
-                if rows_updated:
-                    cur.execute(f"DELETE FROM {replaced}", {"load_id": load_id}).fetchall()
-            rows_loaded = n_incoming - rows_updated
-            n_quarantined = 0
-            if quarantine_sql is not None:  # the table is made by ensure_schema, which every writable open runs
-                n_quarantined = cur.execute(  # an INSERT returns the rows it wrote
-                    "INSERT INTO quarantine SELECT $load_id, $kind, row_number, reason, row_json "
-                    f"FROM ({quarantine_sql})", {"load_id": load_id, "kind": kind},
-                ).fetchall()[0][0]
-            rows_read = rows_read if rows_read is not None else n_incoming + n_quarantined
-            cur.execute(
-                "INSERT INTO loads VALUES ($load_id, $kind, $file_name, $sha256, $source_format, $rows_read, "
-                "$rows_loaded, $rows_updated, $rows_quarantined, $validation_summary, $loaded_at, NULL)",
-                {
-                    "load_id": load_id, "kind": kind, "file_name": file_name, "sha256": sha256,
-                    "source_format": source_format, "rows_read": rows_read,
-                    "rows_loaded": rows_loaded, "rows_updated": rows_updated,
-                    "rows_quarantined": n_quarantined,
-                    "validation_summary": json.dumps(validation_summary or {}, default=str),
-                    "loaded_at": datetime.now(timezone.utc).replace(tzinfo=None),
-                },
-            ).fetchall()
-            # The audit row commits (or rolls back) with the load it records.
-            audit.record(cur, actor, "load", target=f"{kind} from {file_name or 'a frame'}", load_id=load_id,
-                         detail=f"{rows_loaded:,} new, {rows_updated:,} updated, {n_quarantined:,} quarantined")
-            batch = self.batch_cursor() is not None
-            if batch:  # the batch updates the derived tables once, for all its loads, and publishes after it
-                self._batch.loads.setdefault(kind, []).append(load_id)
-            derived_current = (refresh_derived or not self._derived_read(kind)) and not batch
-            if refresh_derived and self._derived_read(kind) and not batch:
-                self._refresh_derived(cur, _change_of_loads(cur, {kind: [load_id]}))
-        if derived_current:  # after the commit; a batch load publishes once, after its closing refresh_derived()
-            self._committed()
-        return LoadSummary(
-            load_id=load_id, kind=kind, rows_read=rows_read,
-            rows_loaded=rows_loaded, rows_updated=rows_updated, rows_quarantined=n_quarantined,
-        )
-
-    def undo(self, load_id: int, actor: Actor | None = None) -> None:
-        """Undo one load: remove its rows and bring back the rows it replaced, in one transaction.
-
-        Refused when a later, still active load replaced rows this load wrote (undo that one first), and
-        for a customers load whose customers other loads still name (:class:`UndoBlocked` names them).
-        """
-        acting = self.authorize(actor, f"undoing load {load_id}")
-        with self.write() as cur:
-            row = cur.execute(
-                "SELECT kind, undone_at FROM loads WHERE load_id = $id", {"id": load_id}
-            ).fetchall()
-            if not row:
-                raise ValueError(f"There is no load {load_id}.")
-            kind, undone_at = row[0]
-            if undone_at is not None:
-                raise ValueError(f"Load {load_id} was already undone at {undone_at}.")
-            replaced = _quote(replaced_table(kind))
-            blocking = cur.execute(
-                f"SELECT min(replaced_by_load_id) FROM {replaced} WHERE load_id = $id", {"id": load_id}
-            ).fetchall()[0][0]
-            if blocking is not None:
-                raise ValueError(
-                    f"Load {blocking} overwrote rows of load {load_id}; undo load {blocking} first."
-                )
-            refuse_if_needed(cur, kind, load_id)  # orders (etc.) naming customers only this load holds
-            spec = TABLES[kind]
-            columns = ", ".join(_quote(c) for c in spec.column_names + ["load_id"])
-            # What the undo removes and brings back, kept for the derived update (temporary: this write only).
-            cur.execute(f"CREATE OR REPLACE TEMP TABLE undo_removed AS SELECT * FROM {_quote(kind)} WHERE load_id = $id",
-                        {"id": load_id})
-            cur.execute(f"CREATE OR REPLACE TEMP TABLE undo_added AS SELECT {columns} FROM {replaced} "
-                        "WHERE replaced_by_load_id = $id", {"id": load_id})
-            cur.execute(f"DELETE FROM {_quote(kind)} WHERE load_id = $id", {"id": load_id})
-            cur.execute(
-                f"INSERT INTO {_quote(kind)} SELECT {columns} FROM {replaced} WHERE replaced_by_load_id = $id",
-                {"id": load_id},
-            )
-            cur.execute(f"DELETE FROM {replaced} WHERE replaced_by_load_id = $id", {"id": load_id})
-            cur.execute(QUARANTINE_DDL)
-            cur.execute("DELETE FROM quarantine WHERE load_id = $id", {"id": load_id})
-            cur.execute(
-                "UPDATE loads SET undone_at = $at WHERE load_id = $id",
-                {"id": load_id, "at": datetime.now(timezone.utc).replace(tzinfo=None)},
-            )
-            audit.record(cur, acting, "undo", target=kind, load_id=load_id)
-            if self._derived_read(kind):
-                self._refresh_derived(cur, Change({kind: ("SELECT * FROM undo_added", "SELECT * FROM undo_removed")}))
-            cur.execute("DROP TABLE undo_removed")
-            cur.execute("DROP TABLE undo_added")
-        self._committed()
-
+    # ---------------------------------------------------------- derived tables
     def refresh_derived(self, actor: Actor | None = None) -> None:
         """Rebuild every derived table in one transaction."""
         self.authorize(actor, "rebuilding the derived tables")
