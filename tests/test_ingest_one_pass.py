@@ -14,7 +14,7 @@ from datetime import datetime
 
 import pytest
 
-from engagement.intake import ingest
+from engagement.intake import one_file
 from engagement.intake import staging
 from engagement.intake.demo import generate_demo
 from engagement.intake.ingest import ingest_file
@@ -29,14 +29,14 @@ from intake_fixtures import ORDERS_HEADER, intake_store, snapshot, table, write 
 def one_pass_results(monkeypatch):
     """Every result the one-pass path returned (None: it fell back to two passes)."""
     results = []
-    original = ingest._load_in_one_pass
+    original = one_file._load_in_one_pass
 
     def recording(*args, **kwargs):
         result = original(*args, **kwargs)
         results.append(result)
         return result
 
-    monkeypatch.setattr(ingest, "_load_in_one_pass", recording)
+    monkeypatch.setattr(one_file, "_load_in_one_pass", recording)
     return results
 
 
@@ -85,7 +85,7 @@ def test_every_demo_kind_stores_the_same_rows_in_one_pass_as_in_two(tmp_path, mo
     assert len(one_pass_results) == len(one_results) and all(r is not None for r in one_pass_results)
     assert one_results[-1].summary.rows_updated == one_results[-1].rows_read > 0
 
-    monkeypatch.setattr(ingest, "_load_in_one_pass", lambda *args, **kwargs: None)
+    monkeypatch.setattr(one_file, "_load_in_one_pass", lambda *args, **kwargs: None)
     two = open_workbench(tmp_path / "two" / "engagement.duckdb", read_only=False)
     two_results = _load_all(two, paths)
     assert [r.as_dict()["rows_loaded"] for r in one_results] == [r.as_dict()["rows_loaded"] for r in two_results]

@@ -1,6 +1,6 @@
 """Which validator a line-item export gets: the GX row limit counts the file's lines, not the orders they fold
 into (issue 16's benchmark: Online Retail's 541,909 lines make 25,900 orders; over the limit, the suite's SQL
-translation validates it, as it does any file of that size). engagement/intake/ingest.py says why, with figures.
+translation validates it, as it does any file of that size). engagement/intake/one_file.py says why, with figures.
 """
 
 from __future__ import annotations

@@ -94,6 +94,7 @@ def test_a_load_failing_after_archiving_leaves_no_archive_file(intake_store, tmp
 
 _KILLED_LOAD = """
 import os, signal, sys
+import engagement.intake.archive as archive
 import engagement.intake.ingest as ingest
 from engagement.warehouse.store import Store
 os.environ["ENGAGEMENT_VALIDATION_ENGINE"] = "duckdb"
@@ -102,7 +103,7 @@ kill = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
 if where == "before_commit":
     Store._refresh_derived = kill
 else:  # committed, killed before the copy got its final name
-    ingest._publish_archive = kill
+    archive.publish_archive = kill
 ingest.ingest_file(Store.open(sys.argv[1], read_only=False), "orders", sys.argv[2])
 """
 

@@ -1,12 +1,13 @@
-"""The one load path every export takes into the store, the demo brand included.
+"""The one load path every export takes into the store, the demo brand included: its entry points.
 
-read (``readers``) -> map to canonical columns (``sources``) -> type and flag (``staging``) ->
-validate with the kind's suite (``validation``) -> load in one transaction (``Store.load_table``).
+A file on disk (:func:`ingest_file`), an upload held in memory (:func:`ingest_bytes`), several files in one
+transaction (:func:`ingest_files`, :func:`ingest_batch_bytes`), a frame of canonical columns
+(:func:`ingest_frame`) and the demo brand (:func:`ingest_demo`); and what the Data page reads back of past
+loads (:func:`load_history`, :func:`quarantined_rows`, :func:`activity_counts`, :func:`detect_kind`).
 
-A clean delimited file takes one pass (:func:`_load_in_one_pass`): typed straight from the file into
-its table inside the load's transaction and validated there; any failing check or any cell that needs
-the forgiving parsers rolls that attempt back, and the file takes the two passes above (typed into a
-temporary table and validated, so that failing rows can be quoted with their row numbers).
+This module opens the file (size limit, DuckDB's sandbox, the reader, the checksum in a second thread) and
+owns the cursor and its temporary tables; ``one_file`` runs one opened file (plan, typing, validation, one
+pass or two, the result), ``archive`` keeps the raw file.
 
 Row accounting: ``rows_read`` counts the rows of the kind after mapping (a Shopify orders export is
 counted in orders, not line items). A loaded file always has ``rows_read = rows_loaded +
@@ -20,40 +21,34 @@ Example (a file on disk)::
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, nullcontext
-from dataclasses import replace, dataclass, field
-from datetime import datetime, timezone
+from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import duckdb
 import pandas as pd
 
 from engagement import config
 from engagement.warehouse.access import Actor
-from engagement.intake import folding, readers
+from engagement.intake import archive, folding, readers
 from engagement.warehouse import sandbox
 from engagement.intake import sources
 from engagement.intake import staging
 from engagement.intake import validation
-from engagement.intake.readers import FileRejected, ReadInfo
+from engagement.intake.one_file import IngestResult, Progress, run_one_file
+from engagement.intake.readers import FileRejected
 from engagement.warehouse.schema import KINDS, TABLES
 from engagement.warehouse.loading import LoadSummary
 from engagement.warehouse.store import Store
-from engagement.intake.validation import ValidationReport
 
 ON_INVALID = ("reject", "quarantine")
-FAILING_ROWS_LIMIT = 200_000
 TEMP_TABLES = (readers.RAW_TABLE, readers.TYPED_TABLE, staging.MAPPED_TABLE, staging.STRICT_ROWS,
                staging.CHECKED_TABLE, staging.NUMBERED_ROWS, staging.CHECKED_ROWS, staging.HEAD_TABLE,
                validation.FAILURES_TABLE, folding.FOLDED_TABLE, folding.UNREADABLE_TABLE)
-
-Progress = Callable[[str, float], None]
 
 
 class IngestRejected(ValueError):
@@ -62,46 +57,6 @@ class IngestRejected(ValueError):
     def __init__(self, result: "IngestResult"):
         super().__init__(result.message)
         self.result = result
-
-
-@dataclass(frozen=True)
-class IngestResult:
-    """What happened to one file: status, counts, the validation report and the reason in words."""
-
-    status: str  # "loaded", "rejected" or, for validate-only runs, "valid" / "invalid"
-    kind: str
-    file_name: str
-    message: str
-    source_format: str | None = None
-    sha256: str | None = None
-    read_info: ReadInfo | None = None
-    report: ValidationReport | None = None
-    summary: LoadSummary | None = None
-    rows_read: int = 0
-    notes: tuple[str, ...] = ()
-    archive_path: str | None = None
-    failing_rows: pd.DataFrame | None = field(default=None, compare=False, hash=False)
-
-    @property
-    def rows_rejected(self) -> int:
-        return self.rows_read if self.status in ("rejected", "invalid") else 0
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON summary for the CLI (snake_case keys)."""
-        summary = self.summary
-        return {
-            "status": self.status, "kind": self.kind, "file_name": self.file_name, "message": self.message,
-            "source_format": self.source_format, "sha256": self.sha256,
-            "rows_read": self.rows_read,
-            "rows_loaded": summary.rows_loaded if summary else 0,
-            "rows_updated": summary.rows_updated if summary else 0,
-            "rows_quarantined": summary.rows_quarantined if summary else 0,
-            "rows_rejected": self.rows_rejected,
-            "load_id": summary.load_id if summary else None,
-            "archive_path": self.archive_path,
-            "notes": list(self.notes),
-            "validation": self.report.as_dict() if self.report else None,
-        }
 
 
 def _no_progress(stage: str, fraction: float) -> None:
@@ -113,34 +68,8 @@ def file_sha256(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def archive_dir_for(store: Store) -> Path | None:
-    """``data/archive`` beside the database file; None for an in-memory store (nothing to keep it with)."""
-    if store.path == ":memory:":
-        return None
-    return Path(store.path).resolve().parent / "archive"
-
-
 def _drop_temp_tables(cur: duckdb.DuckDBPyConnection) -> None:
     readers.drop_temp(cur, "valid_rows", *TEMP_TABLES, "raw_unnumbered")
-
-
-def _rejection_message(report: ValidationReport, rows: int, on_invalid: str) -> str:
-    limit = config.max_quarantine_rows()
-    if not report.file_errors and on_invalid == "quarantine" and report.failing_row_count > limit:
-        return (f"Rejected: {report.failing_row_count:,} of {rows:,} rows fail validation, more than the "
-                f"{limit:,} rows one load may keep in quarantine (ENGAGEMENT_MAX_QUARANTINE_ROWS). Nothing was "
-                "loaded. So many failures usually mean a wrong column mapping or the wrong export kind: check "
-                "the first failing rows, fix the export, and load it again.")
-    if report.file_errors:
-        problems = "; ".join(f"{r.description} ({r.note or 'failed'}) - {r.fix}" for r in report.file_errors)
-        return f"Rejected: the file fails a file-level check: {problems}. Nothing was loaded."
-    problems = "; ".join(
-        f"{r.description}: {r.unexpected_count:,} row(s)" for r in report.row_errors if r.unexpected_count
-    )
-    hint = (" Fix them (download the failing rows), or load with on-invalid = quarantine to load the "
-            f"{rows - report.failing_row_count:,} valid rows and keep these in quarantine.")
-    return (f"Rejected: {report.failing_row_count:,} of {rows:,} rows fail validation ({problems}). "
-            f"Nothing was loaded.{hint if on_invalid == 'reject' else ''}")
 
 
 def _check_arguments(kind: str, source: str, on_invalid: str) -> None:
@@ -150,353 +79,6 @@ def _check_arguments(kind: str, source: str, on_invalid: str) -> None:
         raise ValueError(f"Unknown source {source!r}; expected one of {', '.join(sources.SOURCES)}.")
     if on_invalid not in ON_INVALID:
         raise ValueError(f"on_invalid must be one of {', '.join(ON_INVALID)}.")
-
-
-def _plan(cur: duckdb.DuckDBPyConnection, kind: str, info: ReadInfo, source: str,
-          mapping: dict[str, str] | None) -> sources.SourcePlan:
-    """How the file's columns map to the kind's canonical columns (a saved mapping for the same header)."""
-    suite = validation.load_suite(kind)
-    mapping_notes: tuple[str, ...] = ()
-    if mapping is None and source == "auto":
-        saved = sources.mapping_for_header(cur, kind, info.columns)
-        if saved is not None:
-            mapping = saved["mapping"]
-            mapping_notes = (f"Used the saved column mapping '{saved['name']}' (same header).",)
-    plan = sources.plan(kind, info.columns, source, info.decimal_comma, mapping, required=suite.required_columns,
-                        column_types=dict(zip(info.columns, info.column_types)) if info.column_types else None)
-    if plan.row_preserving:  # a folding plan is looked at once its rows are written (_stage_and_validate)
-        plan = sources.integer_ids(cur, kind, plan)
-    return dataclasses.replace(plan, notes=mapping_notes + plan.notes)
-
-
-def _stage_and_validate(store: Store, cur: duckdb.DuckDBPyConnection, kind: str, info: ReadInfo,
-                        plan: sources.SourcePlan, progress: Progress, engine: str | None,
-                        file_name: str, strict_customers: bool = False
-                        ) -> tuple[staging.StagedInput, ValidationReport, ReadInfo, sources.SourcePlan]:
-    suite = validation.load_suite(kind)
-    text = folding.FileText(cur, info, file_name, plan.read_columns)
-    if plan.typed_fold is not None and not text.deferred:
-        progress("folding and typing the lines", 0.35)
-        staged, plan = folding.stage_typed(cur, kind, plan, strict_customers=strict_customers)
-    else:
-        if not plan.row_preserving:
-            plan = folding.write_folded(cur, kind, plan, text)
-        progress("reading and typing the columns", 0.35)
-        # Reading straight from the file: a CSV error surfaces in the typing query.
-        with readers.unreadable_text_rejected(file_name, info.delimiter) if text.deferred else nullcontext():
-            staged = staging.stage(cur, kind, plan.select_sql, info.decimal_comma,
-                                   read_text=text if text.deferred else None, strict_customers=strict_customers)
-    progress(f"validating {staged.rows:,} rows", 0.5)
-    checked_columns = staged.columns + staged.parse_flags + staged.computed
-    if engine is None and text.info.rows:
-        # The GX row limit counts the rows of the file, as the README states it: a line-item file over it is
-        # validated by the suite's SQL translation, like any file of that size, although its folded orders are
-        # fewer. Measured on Online Retail (541,909 lines, 25,900 orders, 2 cores): GX costs 0.15-0.4 s whatever
-        # the row count (100 rows: 0.30 s, 25,900: 0.41 s under load), as much as the rest of the intake; the
-        # SQL checks evaluate every expectation of the same suite in 0.02 s.
-        engine = validation.choose_engine(max(staged.rows, text.info.rows))
-    unique = frozenset(e.index for e in suite.expectations if e.type == "expect_column_values_to_be_unique"
-                       and set(e.columns) <= set(staged.unique))  # nothing to find: not looked for
-    report = validation.validate_checked(cur, suite, checked_columns, staged.columns, staged.rows, engine=engine,
-                                         read_text=text if text.deferred else None, enforced=unique,
-                                         first_percentiles=dict(staged.first_percentiles))
-    info = text.info
-    if info.rows is None:  # typed straight from the file, one row per file row, text never needed
-        info = dataclasses.replace(info, rows=staged.rows, deferred_select=None)
-    return staged, report, info, plan
-
-
-class _NotInOnePass(Exception):
-    """The rows written in one pass fail a check: the load is rolled back and takes the two-pass path."""
-
-
-def _load_in_one_pass(store: Store, cur: duckdb.DuckDBPyConnection, kind: str, info: ReadInfo,
-                      plan: sources.SourcePlan, *, file_name: str, sha256_of: Callable[[], str | None],
-                      progress: Progress, engine: str | None, archive_from: Path | None,
-                      refresh_derived: bool, source_label: str | None,
-                      strict_customers: bool = False, actor: Actor | None = None) -> IngestResult | None:
-    """Load a clean file writing every row once: typed straight from the file into its table, validated
-    there, in the load's transaction. None (nothing loaded, nothing archived) when any cell needs the
-    forgiving parsers or any check fails: the caller then takes the two-pass path, which types the
-    file into a temporary table, validates it and quotes failing rows with their row numbers.
-
-    Measured on a 5M-row orders CSV: the two-pass path wrote every row twice (temporary table, then
-    the table) and validated the temporary copy: 1.9-2.1x DuckDB's bare read of the file; one pass
-    writes once, and the checks read the stored, compressed rows faster (README, Benchmarks).
-    """
-    suite = validation.load_suite(kind)
-    enforced: set[int] = set()
-
-    def failing_row_sql(columns: tuple[str, ...]) -> str | None:
-        sql, indices = validation.row_failure_sql(suite, columns, validation.run_parameters(suite=suite))
-        enforced.update(indices)
-        return sql
-
-    try:
-        columns = staging.stage_strict(cur, kind, plan.select_sql, info.decimal_comma, failing_row_sql)
-    except duckdb.Error:
-        return None  # unreadable head: the two-pass path says why
-    if columns is None:
-        return None
-    checked: dict[str, Any] = {}
-
-    def check_loaded(load_cur: duckdb.DuckDBPyConnection, load_id: int, rows: int) -> dict[str, Any]:
-        progress(f"validating {rows:,} rows", 0.5)
-        staged = staging.stage_loaded(load_cur, kind, columns, load_id, rows, strict_customers=strict_customers)
-        report = validation.validate_checked(load_cur, suite, staged.columns + staged.parse_flags + staged.computed,
-                                             staged.columns, rows, engine=engine, locate_failures=False,
-                                             enforced=frozenset(enforced))
-        if report.file_errors or report.failing_row_count:
-            raise _NotInOnePass()
-        sha256 = sha256_of()
-        progress("archiving the raw file", 0.7)
-        archive_path = _archive(store, archive_from, file_name, sha256) if archive_from is not None else None
-        checked["archive_path"] = archive_path  # discarded if anything below fails
-        read = dataclasses.replace(info, rows=rows, deferred_select=None,
-                                   notes=info.notes + _implied_customers_note(load_cur, kind, columns))
-        checked.update(report=report, rows=rows, sha256=sha256, archive_path=archive_path, info=read)
-        progress("refreshing derived tables and committing", 0.8)
-        return {"sha256": sha256, "rows_read": rows,
-                "validation_summary": _load_record(report, read.notes + plan.notes, archive_path, read)}
-
-    progress("reading, typing and writing the rows", 0.35)
-    try:
-        summary = store.load_table(kind, cur, staging.STRICT_ROWS, list(columns), file_name=file_name,
-                                   source_format=source_label or plan.source, refresh_derived=refresh_derived,
-                                   check_loaded=check_loaded, actor=actor)
-    except BaseException as exc:
-        _discard_archive(checked.get("archive_path"))
-        if isinstance(exc, _NotInOnePass):
-            return None
-        if not isinstance(exc, duckdb.Error) or checked:  # read and checked: a failure after that is not the file's
-            raise
-        return None  # a cell needs the forgiving parse (or the file cannot be read as typed): two passes
-    _publish_archive(checked["archive_path"])
-    progress("done", 1.0)
-    rows = checked["rows"]
-    return IngestResult(
-        "loaded", kind, file_name, _loaded_message(summary, rows),
-        source_format=source_label or plan.source, sha256=checked["sha256"], read_info=checked["info"],
-        report=checked["report"], summary=summary, rows_read=rows, notes=checked["info"].notes + plan.notes,
-        archive_path=checked["archive_path"],
-    )
-
-
-def _run(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: ReadInfo, *, file_name: str,
-         sha256_of: Callable[[], str | None], source: str, on_invalid: str, mapping: dict[str, str] | None,
-         dry_run: bool, progress: Progress, engine: str | None, archive_from: Path | None,
-         refresh_derived: bool = True, source_label: str | None = None,
-         strict_customers: bool = False, actor: Actor | None = None) -> IngestResult:
-    try:
-        plan = _plan(cur, kind, info, source, mapping)
-        # One pass rolls back its own attempt when a row fails; inside a batch that would end the batch's
-        # transaction, so a batch validates every file before writing it (two passes).
-        if not dry_run and plan.row_preserving and info.deferred_select is not None and store.batch_cursor() is None:
-            loaded = _load_in_one_pass(store, cur, kind, info, plan, file_name=file_name, sha256_of=sha256_of,
-                                       progress=progress, engine=engine, archive_from=archive_from,
-                                       refresh_derived=refresh_derived, source_label=source_label,
-                                       strict_customers=strict_customers, actor=actor)
-            if loaded is not None:
-                return loaded
-        staged, report, info, plan = _stage_and_validate(store, cur, kind, info, plan, progress, engine, file_name,
-                                                   strict_customers=strict_customers)
-    except readers.QuotedLineBreaks:
-        raise  # read again in one thread (ingest_file)
-    except FileRejected as exc:
-        return IngestResult("rejected" if not dry_run else "invalid", kind, file_name, str(exc),
-                            sha256=sha256_of(), read_info=info, notes=info.notes)
-    sha256 = sha256_of()
-    folded = ((f"{info.rows:,} line(s) made {staged.rows:,} order(s).",)
-              if kind == "orders" and not plan.row_preserving and info.rows else ())
-    float_ids = _float_formatted_unknown_ids(cur, staged.columns) if strict_customers else ()
-    notes = info.notes + plan.notes + folded + _implied_customers_note(cur, kind, staged.columns, staged.activity) + tuple(
-        f"{column}: dates read {order.replace('_', ' ')} (d/m/y)" if order == "day_first" else
-        f"{column}: slash dates read month first (m/d/y)" for column, order in staged.date_orders
-    ) + float_ids
-    source_format = source_label or plan.source
-    failing = None if not report.failing_row_count else report.sample_failures if (  # all of them quoted already
-        len(report.sample_failures) == report.failing_row_count) else validation.failing_rows(cur, FAILING_ROWS_LIMIT)
-    over_quarantine = on_invalid == "quarantine" and report.failing_row_count > config.max_quarantine_rows()
-    rejected = bool(report.file_errors) or (report.row_errors and on_invalid == "reject") or over_quarantine
-    common = dict(kind=kind, file_name=file_name, source_format=source_format, sha256=sha256, read_info=info,
-                  report=report, rows_read=staged.rows, notes=notes, failing_rows=failing)
-    if dry_run:
-        status = "invalid" if rejected else "valid"
-        message = _rejection_message(report, staged.rows, on_invalid) if rejected else (
-            f"Valid: {staged.rows:,} rows pass every check." if report.success else
-            f"{report.failing_row_count:,} of {staged.rows:,} rows fail; with on-invalid = quarantine the other "
-            f"{staged.rows - report.failing_row_count:,} would load.")
-        return IngestResult(status, message=message, **common)
-    if rejected:
-        message = " ".join((_rejection_message(report, staged.rows, on_invalid),) + float_ids)
-        return IngestResult("rejected", message=message, **common)
-
-    if not report.failing_row_count and info.file_format != "parquet":
-        # Nothing to quote back from the file: free the text copy before the load needs memory (a Parquet
-        # file's text is a view over the file: nothing to free).
-        readers.drop_temp(cur, staging.MAPPED_TABLE, readers.RAW_TABLE, "raw_unnumbered")
-    progress("archiving the raw file", 0.7)
-    archive_path = _archive(store, archive_from, file_name, sha256) if archive_from is not None else None
-    progress("loading in one transaction", 0.8)
-    columns = list(staged.columns)
-    column_sql = ", ".join(f'"{c}"' for c in columns)
-    without_failures = (
-        f" WHERE NOT EXISTS (SELECT 1 FROM {validation.FAILURES_TABLE} f WHERE f.file_row = c.file_row)"
-        if report.failing_row_count else ""
-    )
-    cur.execute(
-        f"CREATE OR REPLACE TEMP VIEW valid_rows AS SELECT {column_sql} FROM {staging.NUMBERED_ROWS} c"
-        f"{without_failures}"
-    ).fetchall()
-    quarantine_sql = None
-    if report.failing_row_count:
-        quarantine_sql = (
-            f"SELECT f.file_row AS row_number, f.reason, CAST(to_json(m) AS VARCHAR) AS row_json "
-            f"FROM {validation.FAILURES_TABLE} f JOIN {staging.MAPPED_TABLE} m USING (file_row)"
-        )
-    try:
-        summary = store.load_table(
-            kind, cur, "valid_rows", columns, quarantine_sql=quarantine_sql, file_name=file_name, sha256=sha256,
-            source_format=source_format, rows_read=staged.rows,
-            validation_summary=_load_record(report, notes, archive_path, info), refresh_derived=refresh_derived,
-            actor=actor,
-        )
-    except BaseException:
-        _discard_archive(archive_path)
-        raise
-    _publish_archive(archive_path)
-    progress("done", 1.0)
-    return IngestResult("loaded", message=_loaded_message(summary, staged.rows), summary=summary,
-                        archive_path=archive_path, **common)
-
-
-def _implied_customers_note(cur: duckdb.DuckDBPyConnection, kind: str, columns: tuple[str, ...],
-                            counted: tuple[int, int] | None = None) -> tuple[str, ...]:
-    """A note counting the customer ids of this file that no customers export has loaded (implied customers).
-
-    ``counted``: (those ids, rows without a customer id) when the staging pass measured them (StagedInput.activity).
-    """
-    if kind == "customers" or "customer_id" not in columns:
-        return ()
-    implied, guests = counted if counted is not None else cur.execute(
-        f"SELECT count(DISTINCT customer_id) FILTER (WHERE customer_id NOT IN (SELECT customer_id FROM main.customers)), "
-        f"count(*) FILTER (WHERE customer_id IS NULL) FROM {staging.CHECKED_TABLE}").fetchall()[0]
-    notes = []
-    if implied:
-        notes.append(f"{implied:,} customer id(s) are in no customers export: they are kept as implied customers "
-                     "(a customer exists when any activity names the id; a customers export adds attributes later).")
-    if guests and kind == "orders":
-        notes.append(f"{guests:,} guest order(s) have no customer id: kept, counted in revenue and order totals, "
-                     "left out of customer-level views.")
-    return tuple(notes)
-
-
-def _float_formatted_unknown_ids(cur: duckdb.DuckDBPyConnection, columns: tuple[str, ...]) -> tuple[str, ...]:
-    """Strict mode: a note when unknown customer ids match known ones once a float's ``.0`` is dropped on
-    either side (``17850.0`` against ``17850``): the refusal's cause is the format, not missing customers."""
-    if "customer_id" not in columns:
-        return ()
-    found = cur.execute(
-        f"""SELECT u.customer_id, k.customer_id, count(*) OVER ()
-            FROM (SELECT DISTINCT customer_id FROM {staging.CHECKED_TABLE} WHERE NOT customer_is_known) u
-            JOIN main.customers k
-              ON regexp_replace(u.customer_id, '\\.0+$', '') = regexp_replace(k.customer_id, '\\.0+$', '')
-            ORDER BY 1 LIMIT 1""").fetchall()
-    if not found:
-        return ()
-    theirs, ours, count = found[0]
-    return (f"{count:,} unknown customer id(s) differ from known customers only by float formatting "
-            f"({theirs!r} in this file, {ours!r} stored): a spreadsheet or pandas wrote the ids as floats. "
-            "Export the ids as text or whole numbers (or load the customers export the same way) and load again.",)
-
-
-def activity_counts(store: Store) -> dict[str, int]:
-    """Implied customers (named by activity, in no customers export) and guest orders, for the Data page."""
-    try:
-        row = store.cursor().execute(
-            "SELECT (SELECT count(*) FROM customer_summary WHERE is_implied), "
-            "(SELECT count(*) FROM orders WHERE customer_id IS NULL)").fetchall()[0]
-    except duckdb.CatalogException:  # derived tables of another version, not rebuilt on a read-only open
-        return {"implied_customers": 0, "guest_orders": 0}
-    return {"implied_customers": int(row[0]), "guest_orders": int(row[1])}
-
-
-def _load_record(report: ValidationReport, notes: tuple[str, ...], archive_path: str | None,
-                 info: ReadInfo) -> dict[str, Any]:
-    """What the ``loads`` table keeps of a load's validation and reading (its ``validation_summary``)."""
-    return {**report.as_dict(), "notes": list(notes), "archive_path": archive_path,
-            "file_format": info.file_format, "encoding": info.encoding, "delimiter": info.delimiter}
-
-
-def _loaded_message(summary: LoadSummary, rows: int) -> str:
-    loaded = summary.rows_loaded + summary.rows_updated
-    return (f"Loaded {loaded:,} of {rows:,} rows ({summary.rows_loaded:,} new, {summary.rows_updated:,} updated)"
-            f"{f', {summary.rows_quarantined:,} kept in quarantine' if summary.rows_quarantined else ''}.")
-
-
-PARTIAL_PREFIX = ".partial-"  # a hidden name in the archive folder, followed by the writer's pid
-
-
-def _archive(store: Store, path: Path, file_name: str, sha256: str | None) -> str | None:
-    """Copy the raw file to the archive under a temporary name; the path it will have once the load commits.
-
-    A copy, not a hard link: a link shares the bytes, so appending to the original later changed the
-    archived file and broke its recorded sha256. The copy is published by :func:`_publish_archive` after the
-    load commits and removed by :func:`_discard_archive` when it fails, so no archive file outlives a load
-    that did not happen (a process killed in between leaves only a partial copy, which the next load
-    settles: :func:`_settle_partial_archives`).
-    """
-    directory = archive_dir_for(store)
-    if directory is None:
-        return None
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
-    safe_name = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in Path(file_name).name)
-    target = directory / f"{stamp}-{(sha256 or 'nohash')[:12]}-{safe_name}"
-    directory.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(path, _partial_path(target))
-    return str(target)
-
-
-def _partial_path(target: Path) -> Path:
-    """Where an archive copy waits for its load to commit (named by the writing process)."""
-    return target.parent / f"{PARTIAL_PREFIX}{os.getpid()}-{target.name}"
-
-
-def _publish_archive(archive_path: str | None) -> None:
-    if archive_path is not None:
-        os.replace(_partial_path(Path(archive_path)), archive_path)
-
-
-def _discard_archive(archive_path: str | None) -> None:
-    if archive_path is not None:
-        _partial_path(Path(archive_path)).unlink(missing_ok=True)
-
-
-def _settle_partial_archives(store: Store) -> None:
-    """Finish what a killed writer left: a partial copy whose load committed is published, any other removed.
-
-    Only partial copies of other processes: DuckDB lets one process write a database file, so theirs died.
-    """
-    directory = archive_dir_for(store)
-    if directory is None or not directory.is_dir():
-        return
-    cur = store.cursor()
-    try:
-        for partial in directory.glob(f"{PARTIAL_PREFIX}*"):
-            pid, _, name = partial.name[len(PARTIAL_PREFIX):].partition("-")
-            if pid == str(os.getpid()) or not name:
-                continue
-            target = directory / name
-            committed = cur.execute(
-                "SELECT count(*) FROM loads WHERE json_extract_string(validation_summary, '$.archive_path') = $path",
-                {"path": str(target)},
-            ).fetchall()[0][0]
-            if committed:
-                os.replace(partial, target)
-            else:
-                partial.unlink(missing_ok=True)
-    finally:
-        _close(store, cur)
 
 
 def _release(store: Store, cur: duckdb.DuckDBPyConnection) -> None:
@@ -565,7 +147,7 @@ def ingest_file(store: Store, kind: str, path: str | Path, *, source: str = "aut
                                engine=engine, refresh_derived=refresh_derived,
                                strict_customers=strict_customers)
     if not dry_run:
-        _settle_partial_archives(store)
+        archive.settle_partial_archives(store)
     cur = store.cursor()
     # The checksum is computed in a second thread while DuckDB reads and types the file (hashlib and
     # DuckDB both release the GIL); it is first needed for the result, after validation.
@@ -579,7 +161,7 @@ def ingest_file(store: Store, kind: str, path: str | Path, *, source: str = "aut
                 try:
                     info = readers.read_into(cur, path, file_name, defer_text=True, parallel=parallel,
                                              scratch=lambda: scratch.enter_context(sandbox.spool_folder()))
-                    return _run(store, kind, cur, info, file_name=file_name, sha256_of=digest.result,
+                    return run_one_file(store, kind, cur, info, file_name=file_name, sha256_of=digest.result,
                                 source=source, on_invalid=on_invalid, mapping=mapping, dry_run=dry_run,
                                 progress=progress, engine=engine, archive_from=path, refresh_derived=refresh_derived,
                                 strict_customers=strict_customers, actor=actor)
@@ -667,7 +249,7 @@ def ingest_frame(
     cur = store.cursor()
     try:
         info = readers.register_frame(cur, frame)
-        result = _run(store, kind, cur, info, file_name=file_name or f"{kind}-frame", sha256_of=lambda: sha256,
+        result = run_one_file(store, kind, cur, info, file_name=file_name or f"{kind}-frame", sha256_of=lambda: sha256,
                       source="canonical", on_invalid=on_invalid, mapping=None, dry_run=False,
                       progress=_no_progress, engine=None, archive_from=None, refresh_derived=refresh_derived,
                       source_label=source_format, strict_customers=strict_customers, actor=actor)
@@ -704,6 +286,17 @@ def load_history(store: Store, limit: int = 200) -> pd.DataFrame:
 def quarantined_rows(store: Store, load_id: int) -> pd.DataFrame:
     """The rows a load kept in quarantine: original row number, reason and the row as JSON text."""
     return store.query("intake/quarantined_rows", {"load_id": load_id})
+
+
+def activity_counts(store: Store) -> dict[str, int]:
+    """Implied customers (named by activity, in no customers export) and guest orders, for the Data page."""
+    try:
+        row = store.cursor().execute(
+            "SELECT (SELECT count(*) FROM customer_summary WHERE is_implied), "
+            "(SELECT count(*) FROM orders WHERE customer_id IS NULL)").fetchall()[0]
+    except duckdb.CatalogException:  # derived tables of another version, not rebuilt on a read-only open
+        return {"implied_customers": 0, "guest_orders": 0}
+    return {"implied_customers": int(row[0]), "guest_orders": int(row[1])}
 
 
 def detect_kind(data: bytes, file_name: str) -> tuple[str | None, str, tuple[str, ...]]:

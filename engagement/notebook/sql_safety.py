@@ -496,7 +496,7 @@ def _too_big(max_bytes: int, rows: int) -> str:
 
 
 def _archive_beside(connection: Any) -> tuple[Path, ...]:
-    """The upload archive beside a store's database file (``ingest.archive_dir_for``), to refuse it."""
+    """The upload archive beside a store's database file (``intake.archive.archive_dir_for``), to refuse it."""
     path = getattr(connection, "path", None)
     return (Path(path).resolve().parent / "archive",) if path and path != ":memory:" else ()
 
