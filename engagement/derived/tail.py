@@ -32,6 +32,8 @@ full rebuild after appends, undos of the latest load, backfills and same-timesta
 
 from __future__ import annotations
 
+from typing import Callable
+
 import duckdb
 
 from engagement.sql import quote_identifier as q
@@ -54,18 +56,20 @@ GROUPING = ("acquisition_channel", "lifecycle_stage", "is_loyalty_member", "cust
 # A purchase, as derived/order_facts.sql selects them.
 PURCHASE = "status NOT IN ('refunded', 'cancelled') AND customer_id IS NOT NULL"
 CUSTOMERS = "tail__customers"
+# The derived update's maker of temporary tables (name, SELECT) -> name: it drops them when the update ends.
+Temp = Callable[[str, str], str]
 
 
-def classify(cur: duckdb.DuckDBPyConnection, added: str, removed: str, touched: str) -> str:
+def classify(cur: duckdb.DuckDBPyConnection, temp: Temp, added: str, removed: str, touched: str) -> str:
     """Temporary table ``tail__customers`` of the tail customers among ``touched`` (customers of the orders change,
     a temporary table), from the stored customer_facts and purchase_states before they are updated: customer_id,
     kept (purchases kept: the boundary's number), added, removed, first_added_at (the boundary's next purchase),
     boundary_at (the boundary's time), old_first_at and old_revenue (the customer's before the write).
     ``tail__added`` and ``tail__removed`` hold the change's purchases."""
     columns = "order_id, customer_id, ordered_at, net_revenue, coalesce(discount, 0) AS discount"
-    _temp(cur, "tail__added", f"SELECT {columns} FROM ({added}) AS a WHERE {PURCHASE}")
-    _temp(cur, "tail__removed", f"SELECT {columns} FROM ({removed}) AS r WHERE {PURCHASE}")
-    _temp(cur, CUSTOMERS, f"""
+    temp("tail__added", f"SELECT {columns} FROM ({added}) AS a WHERE {PURCHASE}")
+    temp("tail__removed", f"SELECT {columns} FROM ({removed}) AS r WHERE {PURCHASE}")
+    temp(CUSTOMERS, f"""
         WITH a AS (SELECT customer_id, count(*) AS n, min(ordered_at) AS first_at FROM tail__added GROUP BY ALL),
         r AS (SELECT customer_id, count(*) AS n FROM tail__removed GROUP BY ALL),
         every AS (  -- every order row of the change, purchase or not
@@ -92,7 +96,7 @@ def classify(cur: duckdb.DuckDBPyConnection, added: str, removed: str, touched: 
         # then exactly the ones numbered after it; a tie of times takes the general path). Read from
         # purchase_states (before its update: numbered as order_facts) by the integer key, about half the cost
         # of reading order_facts by the text id.
-        _temp(cur, "tail__boundaries", f"""
+        temp("tail__boundaries", f"""
             SELECT c.customer_id, s.ordered_at, s.gap_before_this_order_days AS days_since_previous_order
             FROM main.purchase_states AS s
             JOIN {CUSTOMERS} AS c ON s.customer_key = c.customer_key AND s.orders_so_far = c.kept
@@ -159,7 +163,7 @@ def keep(cur: duckdb.DuckDBPyConnection, name: str, new_rows: str) -> None:
     cur.execute(f"INSERT INTO main.{q(name)} BY NAME {new_rows}")
 
 
-def facts_updated(cur: duckdb.DuckDBPyConnection, others: list[str]) -> str:
+def facts_updated(cur: duckdb.DuckDBPyConnection, temp: Temp, others: list[str]) -> str:
     """Update customer_facts in place for the tail customers whose facts follow from their last state and the
     change alone: a stored row, purchases only added or only removed (some kept), no other order row of theirs
     in the change and no row of another kind (``others``: temporary tables of the customers other kinds touched).
@@ -167,7 +171,7 @@ def facts_updated(cur: duckdb.DuckDBPyConnection, others: list[str]) -> str:
     Created is the first activity of an implied customer: a purchase after the last can only move it earlier
     when there was none; the first purchase and its revenue stay when any is kept."""
     not_other = "".join(f" AND customer_id NOT IN (SELECT customer_id FROM {q(o)})" for o in others)
-    updated = _temp(cur, "tail__facts", f"""
+    updated = temp("tail__facts", f"""
         SELECT customer_id FROM {CUSTOMERS}
         WHERE has_facts AND others = 0 AND ((added > 0 AND removed = 0) OR (added = 0 AND removed > 0 AND kept > 0))
         {not_other}""")
@@ -203,21 +207,17 @@ def facts_updated(cur: duckdb.DuckDBPyConnection, others: list[str]) -> str:
     return updated
 
 
-def grouping_changed(cur: duckdb.DuckDBPyConnection, old_summary: str | None) -> str:
+def grouping_changed(cur: duckdb.DuckDBPyConnection, temp: Temp, old_summary: str | None) -> str:
     """Temporary table of the customers whose :data:`GROUPING` columns of customer_summary the write changed
     (``old_summary``: the copy of the rewritten rows as they were; None when none was kept, then every tail
     customer counts as changed)."""
     if old_summary is None:
-        return _temp(cur, "tail__regrouped", f"SELECT customer_id FROM {CUSTOMERS}")
+        return temp("tail__regrouped", f"SELECT customer_id FROM {CUSTOMERS}")
     columns = [r[0] for r in cur.execute("SELECT * FROM main.customer_summary LIMIT 0").description]
     grouping = [c for c in GROUPING if c in columns]
     old = ", ".join(f"o.{q(c)}" for c in grouping)
     new = ", ".join(f"n.{q(c)}" for c in grouping)
-    return _temp(cur, "tail__regrouped",
-                 f"SELECT o.customer_id FROM {q(old_summary)} AS o LEFT JOIN main.customer_summary AS n "
-                 f"USING (customer_id) WHERE n.customer_id IS NULL OR ({old}) IS DISTINCT FROM ({new})")
+    return temp("tail__regrouped",
+                f"SELECT o.customer_id FROM {q(old_summary)} AS o LEFT JOIN main.customer_summary AS n "
+                f"USING (customer_id) WHERE n.customer_id IS NULL OR ({old}) IS DISTINCT FROM ({new})")
 
-
-def _temp(cur: duckdb.DuckDBPyConnection, name: str, select: str) -> str:
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE {q(name)} AS {select}")
-    return name

@@ -71,7 +71,7 @@ class TailPath:
             if orders is None or orders == "all" or "customer_facts" not in self.tables:
                 return False
             added, removed = self.change.kinds["orders"]
-            self.tail = tail.classify(self.cur, added, removed, orders)
+            self.tail = tail.classify(self.cur, self._temp, added, removed, orders)
         return self.tail is not None
 
     def _tail_rows(self, entry, affected: str) -> None:
@@ -85,7 +85,7 @@ class TailPath:
                                                  f"WHERE customer_id NOT IN (SELECT customer_id FROM {tail.CUSTOMERS})")
         if name == "purchases" and self.regrouped is None:
             old_summary = "old__customer_summary" if "old__customer_summary" in self.temp else None
-            self.regrouped = tail.grouping_changed(cur, old_summary)
+            self.regrouped = tail.grouping_changed(cur, self._temp, old_summary)
         self.copied[name] = general
         has_general = cur.execute(f"SELECT count(*) FROM {q(general)}").fetchall()[0][0] > 0
         if name in self.needs_old:
@@ -120,7 +120,7 @@ class TailPath:
         orders, order_facts and events narrowed to the changed customers were most of this entry's cost."""
         cur, name = self.cur, entry.name
         others = [t for k, t in self.changed.items() if k in KINDS and k != "orders"]
-        updated = tail.facts_updated(cur, others)
+        updated = tail.facts_updated(cur, self._temp, others)
         new_keys = self.changed.get("customer_keys")
         new = self._temp("new_ids__customer_facts", f"SELECT customer_id FROM {q(affected)} WHERE customer_id NOT IN "
                          f"(SELECT customer_id FROM {q(updated)})" + (

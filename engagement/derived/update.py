@@ -94,9 +94,6 @@ class _Update(TailPath):
                     self._entry(store, name)
         for name in self.temp:
             self.cur.execute(f"DROP TABLE IF EXISTS temp.{q(name)}")
-        for (name,) in self.cur.execute("SELECT table_name FROM duckdb_tables() WHERE temporary "
-                                        "AND starts_with(table_name, 'tail')").fetchall():
-            self.cur.execute(f"DROP TABLE IF EXISTS temp.{q(name)}")
         return touched
 
     # ------------------------------------------------------------------ what the write touched
