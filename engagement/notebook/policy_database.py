@@ -33,7 +33,7 @@ from typing import Any
 import duckdb
 
 from engagement import config
-from engagement.notebook import data_policy
+from engagement.notebook import data_policy, worker_main
 
 _ROOT = Path(__file__).resolve().parents[2]
 
@@ -134,27 +134,10 @@ def in_memory_copy(connection: Any, folders: list[str], files: list[str]) -> duc
             target.register("policy_incoming", rows)
             target.execute(f"CREATE TABLE {_quote(table)} AS SELECT * FROM policy_incoming").fetchall()
             target.unregister("policy_incoming")
-        sandbox(target, folders, files, config.memory_limit())
+        worker_main.lock_down(target, folders, files, config.memory_limit())
     except BaseException:
         target.close()
         raise
     finally:
         source.close()
     return target
-
-
-def sandbox(connection: Any, folders: list[str], files: list[str], memory_limit: str | None = None) -> None:
-    """Lock a notebook instance down: no Python variables as tables, reads only ``folders`` and ``files``, no
-    extension installs (set at connect), ``memory_limit``; then no statement may change any of it."""
-    cursor = connection.cursor()
-    try:
-        cursor.execute("SET python_enable_replacements = false").fetchall()
-        cursor.execute("SET allowed_directories = $dirs", {"dirs": folders}).fetchall()
-        if files:
-            cursor.execute("SET allowed_paths = $paths", {"paths": files}).fetchall()
-        if memory_limit:
-            cursor.execute("SET memory_limit = $limit", {"limit": memory_limit}).fetchall()
-        cursor.execute("SET enable_external_access = false").fetchall()
-        cursor.execute("SET lock_configuration = true").fetchall()
-    finally:
-        cursor.close()

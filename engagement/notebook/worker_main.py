@@ -68,18 +68,30 @@ def _open(setup: dict[str, Any]):
         "autoinstall_known_extensions": False, "autoload_known_extensions": False,
         "threads": int(setup.get("threads") or 2),
     })
-    cursor = connection.cursor()
-    cursor.execute("SET python_enable_replacements = false").fetchall()  # no Python variable read as a table
-    cursor.execute("SET temp_directory = $dir", {"dir": setup["temp_directory"]}).fetchall()
-    cursor.execute("SET allowed_directories = $dirs", {"dirs": setup["allowed_directories"]}).fetchall()
-    if setup.get("allowed_paths"):
-        cursor.execute("SET allowed_paths = $paths", {"paths": setup["allowed_paths"]}).fetchall()
-    if setup.get("memory_limit"):
-        cursor.execute("SET memory_limit = $limit", {"limit": setup["memory_limit"]}).fetchall()
-    cursor.execute("SET enable_external_access = false").fetchall()
-    cursor.execute("SET lock_configuration = true").fetchall()
-    cursor.close()
+    lock_down(connection, setup["allowed_directories"], setup.get("allowed_paths") or [],
+              setup.get("memory_limit"), setup["temp_directory"])
     return connection
+
+
+def lock_down(connection, folders: list[str], files: list[str], memory_limit: str | None = None,
+              temp_directory: str | None = None) -> None:
+    """Lock a notebook instance down (a worker's, or an in-memory policy copy's: ``policy_database``): no Python
+    variable read as a table, reads only ``folders`` and ``files``, ``memory_limit``; then no statement may change
+    any of it. Extension installs are switched off when the instance is opened (its connect config)."""
+    cursor = connection.cursor()
+    try:
+        cursor.execute("SET python_enable_replacements = false").fetchall()
+        if temp_directory:
+            cursor.execute("SET temp_directory = $dir", {"dir": temp_directory}).fetchall()
+        cursor.execute("SET allowed_directories = $dirs", {"dirs": folders}).fetchall()
+        if files:
+            cursor.execute("SET allowed_paths = $paths", {"paths": files}).fetchall()
+        if memory_limit:
+            cursor.execute("SET memory_limit = $limit", {"limit": memory_limit}).fetchall()
+        cursor.execute("SET enable_external_access = false").fetchall()
+        cursor.execute("SET lock_configuration = true").fetchall()
+    finally:
+        cursor.close()
 
 
 def _run(connection, request: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
