@@ -159,12 +159,10 @@ SELECT {ROW_COLUMN}, {', '.join(kept)} FROM typed""").fetchall()[0][0]
     activity = ["count(DISTINCT customer_id) FILTER (WHERE customer_id NOT IN (SELECT customer_id FROM main.customers))",
                 "count(*) FILTER (WHERE customer_id IS NULL)"] if "customer_id" in columns and kind != "customers" else []
     # A text id: every value a whole number written as a float (sources.all_floats_sql; the typed text is the folded
-    # text trimmed, NULL when blank, so it needs no trim here). A DOUBLE id: its values, and those written as integer
+    # text trimmed, NULL when blank, so it is read as it is). A DOUBLE id: its values, and those written as integer
     # text (no point, exponent, nan or inf): all of them exactly when every value is whole and below 1e16.
     integer_text = "NOT (contains({0}, '.') OR contains({0}, 'e') OR contains({0}, 'n'))"
-    as_float = f"CASE WHEN contains({{0}}, '.') THEN regexp_full_match({{0}}, '{sources.FLOAT_ID}') ELSE false END"
-    float_looks = [f"(count({_quote(c)}) > 0 AND count({_quote(c)}) = count({_quote(c)}) FILTER (WHERE "
-                   f"{as_float.format(_quote(c))}))" if how == "text" else
+    float_looks = [sources.all_floats_sql(c, trimmed=True) if how == "text" else
                    f"count({_quote(c)}), count({_quote(c)}) FILTER (WHERE {integer_text.format(_quote(c))})"
                    for c, how in checks]
     looks = ([f"count(*) FILTER (WHERE NOT {read})"] + float_looks

@@ -543,13 +543,14 @@ def id_columns(kind: str, columns) -> list[str]:
     return [c.name for c in TABLES[kind].columns if c.name.endswith("_id") and c.sql_type == "VARCHAR" and c.name in columns]
 
 
-def all_floats_sql(column: str) -> str:
+def all_floats_sql(column: str, trimmed: bool = False) -> str:
     """SQL aggregate, true when ``column`` has a value and every value is a whole number written as a float.
+    ``trimmed``: the column is already trimmed, NULL where blank (a typed fold's text), so it is read as it is.
 
     The regular expression reads only values with a point (a CASE evaluates its THEN on those rows alone): ids
     without one, nearly all, cost a tenth (Online Retail's 25,900 invoice numbers: 0.0004 s against 0.0037 s).
     """
-    value = f"nullif(trim({_quote(column)}), '')"
+    value = _quote(column) if trimmed else f"nullif(trim({_quote(column)}), '')"
     matches = f"CASE WHEN contains({value}, '.') THEN regexp_full_match({value}, '{FLOAT_ID}') ELSE false END"
     return f"(count({value}) > 0 AND count({value}) = count({value}) FILTER (WHERE {matches}))"
 
