@@ -14,7 +14,10 @@ Personal data inside the queryable tables:
   copy: ``count(DISTINCT email)`` and duplicate checks still work. Empty stays empty.
 - :data:`FREE_TEXT_COLUMNS` (survey comments, which the comment themes need) keep their words, with e-mail
   addresses and phone numbers written inside them replaced by ``[e-mail removed]`` / ``[phone removed]``.
-- ``customer_id`` stays as the store platform's identifier: every table joins on it.
+- ``customer_id`` stays as the store platform's identifier: every table joins on it. Except when the brand's ids
+  are e-mail addresses (a Klaviyo profile export, a Shopify export of guest e-mails): when any id is one
+  (:data:`EMAIL_PATTERN`), ``customer_id`` is hashed in every table with the same key, so joins and counts of
+  distinct customers still work and no address is readable (:func:`column_treatment` with ``hash_ids``).
 
 The engine enforces this, not only the parser: a cell runs against a separate database holding only these
 tables, already masked (``notebook/policy_database.py``), so no spelling (``snapshot.main.audit_log``,
@@ -66,6 +69,8 @@ PERSONAL_COLUMN_NAMES = frozenset({
     "email", "email_address", "e_mail", "phone", "phone_number", "mobile", "mobile_number",
     "first_name", "last_name", "full_name", "customer_name", "address", "street_address",
 })
+# Columns holding the customer's id: hashed everywhere, with one key, when the ids are e-mail addresses.
+ID_COLUMN_NAMES = frozenset({"customer_id"})
 FREE_TEXT_COLUMNS = {
     ("surveys", "comment"): "respondents' own words",
     ("survey_answers", "comment"): "respondents' own words (copied from surveys)",
@@ -95,22 +100,25 @@ def hidden_reason(table: str) -> str | None:
     return None
 
 
-def column_treatment(table: str, column: str) -> str:
-    """``'hash'``, ``'scrub'`` (free text) or ``'keep'`` for a column of a queryable table."""
+def column_treatment(table: str, column: str, hash_ids: bool = False) -> str:
+    """``'hash'``, ``'scrub'`` (free text) or ``'keep'`` for a column of a queryable table; ``hash_ids``: the
+    customer ids are e-mail addresses (``policy_database.ids_are_personal``), so the id columns are hashed too."""
     key = (table.lower(), column.lower())
     if key in PERSONAL_COLUMNS or column.lower() in PERSONAL_COLUMN_NAMES:
+        return "hash"
+    if hash_ids and column.lower() in ID_COLUMN_NAMES:
         return "hash"
     if key in FREE_TEXT_COLUMNS:
         return "scrub"
     return "keep"
 
 
-def masked_select(table: str, columns: list[str], source: str) -> str:
+def masked_select(table: str, columns: list[str], source: str, hash_ids: bool = False) -> str:
     """``SELECT`` of ``table``'s queryable form from ``source`` (a quoted, qualified table name); ``$salt`` is
     the copy's hash key, bound by the caller. Identifiers come from the catalog and are quoted here."""
     replaced = []
     for column in columns:
-        treatment = column_treatment(table, column)
+        treatment = column_treatment(table, column, hash_ids)
         quoted = '"' + column.replace('"', '""') + '"'
         if treatment == "hash":
             # CAST: a personal column typed otherwise (a phone number as BIGINT) is hashed as text.

@@ -55,9 +55,24 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def ids_are_personal(cursor: Any) -> bool:
+    """Whether any customer id of the database behind ``cursor`` is an e-mail address. customer_keys names every
+    id any table holds (about 20 ms for 500,000 ids); before the first derived build, customers does."""
+    tables = {r[0] for r in cursor.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' "
+        "AND table_name IN ('customer_keys', 'customers')").fetchall()}
+    source = "customer_keys" if "customer_keys" in tables else "customers" if "customers" in tables else None
+    if source is None:
+        return False
+    return bool(cursor.execute(
+        f"SELECT EXISTS (SELECT 1 FROM {source} WHERE regexp_matches(customer_id, $pattern))",
+        {"pattern": data_policy.EMAIL_PATTERN}).fetchall()[0][0])
+
+
 def copy_plan(cursor: Any, source_prefix: str) -> list[tuple[str, str]]:
     """(table, masked SELECT) for every queryable table; ``source_prefix`` qualifies the source (``src.main.``)."""
-    return [(table, data_policy.masked_select(table, columns, source_prefix + _quote(table)))
+    hash_ids = ids_are_personal(cursor)
+    return [(table, data_policy.masked_select(table, columns, source_prefix + _quote(table), hash_ids))
             for table, columns in queryable_columns(cursor).items()]
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engagement.notebook import data_policy
+from engagement.notebook import data_policy, policy_database
 from engagement.retention import churn
 from engagement.retention import clv_default
 from engagement.retention import rfm
@@ -84,6 +84,7 @@ def schema_tables(store: Store) -> list[TableInfo]:
     names = list(by_table)
     counts_sql = "SELECT " + ", ".join(f"(SELECT count(*) FROM {_quote(t)})" for t in names)
     counts = dict(zip(names, cursor.execute(counts_sql).fetchall()[0]))
+    hash_ids = policy_database.ids_are_personal(cursor)  # the notebook hashes ids that are e-mail addresses
 
     tables = []
     for name, cols in by_table.items():
@@ -115,15 +116,15 @@ def schema_tables(store: Store) -> list[TableInfo]:
             kind, grain, key = "derived", _grain_comment(read_sql(_READ_BACK[name])), ()
         tables.append(TableInfo(
             name=name, kind=kind, grain=grain, rows=int(counts.get(name, 0)), key=tuple(key),
-            columns=tuple(ColumnInfo(c, t, _masked(name, c, descriptions.get(c, ""))) for c, t in cols),
+            columns=tuple(ColumnInfo(c, t, _masked(name, c, descriptions.get(c, ""), hash_ids)) for c, t in cols),
             definition=definition,
         ))
     canonical_order = {k: i for i, k in enumerate(KINDS + DERIVED_TABLES + FITTED_AT_LOAD)}
     return sorted(tables, key=lambda t: (KIND_ORDER[t.kind], canonical_order.get(t.name, 99), t.name))
 
 
-def _masked(table: str, column: str, description: str) -> str:
-    treatment = data_policy.column_treatment(table, column)
+def _masked(table: str, column: str, description: str, hash_ids: bool) -> str:
+    treatment = data_policy.column_treatment(table, column, hash_ids)
     note = {"hash": "Masked in the notebook: a keyed hash (masked-…), equal values stay equal.",
             "scrub": "In the notebook, e-mail addresses and phone numbers in the text are removed."}.get(treatment)
     return f"{description} {note}".strip() if note else description
