@@ -2,8 +2,9 @@
 ``python -m engagement ARGS`` in this process with timers around its phases and prints, on stderr, one line per
 phase (CPU of the whole process, every thread, and wall) after the command's own output.
 
-Phases are exclusive (a phase's time inside another is counted once, in the inner one); "other" is what no
-phase covers (argument parsing, reading and staging the file, the load's statements, printing). The import of
+Phases are exclusive (a phase's time inside another is counted once, in the inner one): the load's own phase is
+what remains of it once the checks, the derived update and the snapshot publish inside it are taken out. "other" is
+what no phase covers (argument parsing, reading the file's schema and planning its mapping, printing). The import of
 Great Expectations, which the CLI runs on a background thread beside the database work, runs on the main thread
 here, so that its CPU is not mixed into the phases it overlaps; the total CPU is the same. The process ends as
 ``python -m engagement`` does (``process_exit``); the few milliseconds after the report are not in it.
@@ -78,6 +79,8 @@ def _instrument() -> None:
         timed(module, "open_store", "open the database (schema check, derived check)")
     timed(validation, "run_sql_checks", "SQL checks of the suite")
     timed(validation, "run_great_expectations", "Great Expectations run")
+    timed(Store, "_load", "the load: file into its table, bookkeeping, commit")
+    timed(Store, "undo", "the undo: rows out and back, bookkeeping, commit")
     timed(Store, "_refresh_derived", "derived update")
     timed(snapshots, "publish", "snapshot publish: copy the file, open and check the copy")
     copy_file = snapshots._copy_file
@@ -101,7 +104,7 @@ def report() -> None:
     print(f"{'phase':60s} {'CPU s':>7s} {'wall s':>7s}", file=sys.stderr)
     for name, (phase_cpu, phase_wall) in _phases.items():
         print(f"{name:60s} {phase_cpu:7.2f} {phase_wall:7.2f}", file=sys.stderr)
-    print(f"{'other (parsing, reading and staging, the load statements)':60s} {cpu - covered_cpu:7.2f} "
+    print(f"{'other (arguments, the file schema and mapping, printing)':60s} {cpu - covered_cpu:7.2f} "
           f"{wall - covered_wall:7.2f}", file=sys.stderr)
     print(f"{'whole process (from the first import)':60s} {cpu:7.2f} {wall:7.2f}", file=sys.stderr)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
