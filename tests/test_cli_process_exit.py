@@ -26,8 +26,10 @@ CANARY = textwrap.dedent("""
 
 
 def _run(script: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    # Buffered output, as a user's shell gives it (PYTHONUNBUFFERED would hide an output left unflushed).
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
     return subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+                          env={**env, "PYTHONPATH": str(ROOT)}, timeout=120)
 
 
 def test_the_cli_process_skips_the_teardown_and_keeps_its_exit_code_and_message(tmp_path):
