@@ -26,6 +26,8 @@ def _end_now() -> None:
     """The last exit handler: flush the output and end the process without tearing down the modules."""
     code = _exit_code
     for stream in (sys.stdout, sys.stderr):
+        if stream is None:  # no console (pythonw)
+            continue
         try:
             stream.flush()
         except (OSError, ValueError):  # a closed pipe: Python's exit reports 120 when stdout cannot be flushed
