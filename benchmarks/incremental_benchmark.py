@@ -21,7 +21,10 @@ orders in the 7 days after the data's end, 95 % by known customers), then prints
 - peak memory (maximum resident set) of this process and of the CLI processes.
 
 ``--full-load-only`` stops after the full load and its snapshot; ``--profile`` prints each derived entry's time in
-the full load (wall and CPU; the whole derived build too).
+the full load (wall and CPU; the whole derived build too); ``--phases`` loads and undoes the weekly file once more
+through the CLI and prints where each process's CPU went (imports, opening, validation, the derived update, the
+snapshot's checkpoint and copy, closing: ``benchmarks.cli_phases``), and times the weekly command once more with
+the SQL checks alone validating the file (``ENGAGEMENT_VALIDATION_ENGINE=duckdb``: no Great Expectations).
 
 Each figure is wall time, and CPU time (user + system, of this process or of the CLI's) in brackets: on a machine
 shared with other jobs the CPU ratios move less than the wall ones.
@@ -128,6 +131,9 @@ def main() -> None:
                         help="stop after the full load and its snapshot (no weekly files, no undo)")
     parser.add_argument("--profile", action="store_true",
                         help="print the time of each derived entry the full load builds")
+    parser.add_argument("--phases", action="store_true",
+                        help="load and undo the weekly file once more through the CLI (--defer-fits), printing where "
+                             "each process's CPU went (benchmarks.cli_phases)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="incr-bench-", dir=ROOT / "data") as tmp:
         folder = Path(tmp)
@@ -176,6 +182,19 @@ def main() -> None:
         undo_deferred, _ = cli("undo", str(out["load_id"]), "--defer-fits", db=db)
         print(f"undo of it via the CLI with --defer-fits: {undo_deferred} = "
               f"{undo_deferred.against(full, percent=True)}")
+        if args.phases:
+            print("the same two commands again, phase by phase (benchmarks.cli_phases):")
+            phased, out = cli("ingest", "orders", str(weekly_csv), "--defer-fits", db=db, phases=True)
+            print(f"  weekly file: {phased} = {phased.against(full, percent=True)}")
+            phased, _ = cli("undo", str(out["load_id"]), "--defer-fits", db=db, phases=True)
+            print(f"  undo: {phased} = {phased.against(full, percent=True)}")
+            # Not a policy: what the weekly command costs when the SQL evaluator alone validates the file.
+            sql_only = {"ENGAGEMENT_VALIDATION_ENGINE": "duckdb"}
+            weekly_sql, out = cli("ingest", "orders", str(weekly_csv), "--defer-fits", db=db, env=sql_only)
+            print(f"weekly file via the CLI with --defer-fits, validated by the SQL checks alone (no Great "
+                  f"Expectations: ENGAGEMENT_VALIDATION_ENGINE=duckdb): {weekly_sql} = "
+                  f"{weekly_sql.against(full, percent=True)}")
+            cli("undo", str(out["load_id"]), "--defer-fits", db=db)
         with Took(children=True) as restored:
             cli("refit", db=db)
         print(f"then `refit` (the stored views both writes dropped, and the fits): {restored}")

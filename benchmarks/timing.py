@@ -68,13 +68,19 @@ class Took:
         return f"{self.wall / other.wall:.2f}x (CPU {self.cpu / other.cpu:.2f}x)"
 
 
-def cli(*args: str, db: Path) -> tuple[Took, dict]:
-    """Run ``python -m engagement ARGS --db DB`` in a new process: its time, its JSON output."""
+def cli(*args: str, db: Path, phases: bool = False, env: dict[str, str] | None = None) -> tuple[Took, dict]:
+    """Run ``python -m engagement ARGS --db DB`` in a new process: its time, its JSON output. ``phases``: run it
+    through ``benchmarks.cli_phases`` and print where its CPU went; ``env``: more environment variables."""
+    module = "benchmarks.cli_phases" if phases else "engagement"
     with Took(children=True) as took:
-        done = subprocess.run([sys.executable, "-m", "engagement", *args, "--db", str(db)], cwd=ROOT,
-                              capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        done = subprocess.run([sys.executable, "-m", module, *args, "--db", str(db)], cwd=ROOT,
+                              capture_output=True, text=True,
+                              env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
     if done.returncode:
         raise SystemExit(f"{' '.join(args)} failed: {done.stderr[-2000:]}")
+    if phases:
+        table = done.stderr[done.stderr.rfind("\nphase ") + 1:]  # the table cli_phases prints last
+        print("\n".join(f"    {line}" for line in table.splitlines()))
     return took, json.loads(done.stdout)
 
 

@@ -1,5 +1,10 @@
-import sys
+from engagement.commands.process_exit import run_then_exit
 
-from engagement.cli import main
 
-sys.exit(main())
+def _command() -> int:
+    from engagement.cli import main  # imported after the exit handler is registered (see process_exit)
+
+    return main()
+
+
+run_then_exit(_command)
