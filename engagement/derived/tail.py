@@ -27,9 +27,9 @@ boundary row counted before and after (:data:`TAIL_SUMS` says why that is exact 
 
 Measured on a 5M-order / 500,000-customer database, a 10,000-order weekly file in process (CPU s of the derived
 update): 4.0 -> 2.0 for the load, 3.9 -> 2.3 for its undo; order_facts + purchases + purchase_states (since folded
-into the other two) 1.6 -> 0.6,
-customer_facts 0.45 -> 0.1 (the load; an undo's vanished new customers take the general path). tests/test_incremental_derived.py compares every table with a
-full rebuild after appends, undos of the latest load, backfills and same-timestamp ties.
+into the other two) 1.6 -> 0.6, customer_facts 0.45 -> 0.1 (the load; an undo's vanished new customers take the
+general path). tests/test_incremental_derived.py compares every table with a full rebuild after appends, undos of
+the latest load, backfills and same-timestamp ties.
 """
 
 from __future__ import annotations
