@@ -86,7 +86,6 @@ BUILD: tuple[Derived, ...] = (
     Derived("purchases", ("customer_summary", "order_facts"), maintained="customers"),
     Derived("purchase_days", ("orders", "purchases"), maintained="sums",
             measures=("orders", "revenue", "revenue_squared", "returning_revenue", "repeat_orders")),
-    Derived("purchase_states", ("customer_keys", "order_facts"), maintained="customers"),
     Derived("cohort_cells", ("customer_summary", "order_facts"), maintained="sums",
             measures=("active_customers", "purchases", "revenue")),
     Derived("survey_answers", ("customer_summary", "order_facts", "surveys"), maintained="customers"),
@@ -183,9 +182,10 @@ def build_entry(store: Store, cur: duckdb.DuckDBPyConnection, name: str) -> None
         cur.execute(f"CREATE OR REPLACE TABLE {quote_identifier(name)} AS " + read_sql(f"derived/{name}"))
 
 
-# Tables an earlier version built and this one does not (customer_months is a CTE of cohort_cells now): a full
-# rebuild, which a new fingerprint causes, drops them, so that no table left unmaintained stays readable.
-RETIRED = ("customer_months",)
+# Tables an earlier version built and this one does not (customer_months is a CTE of cohort_cells now; the
+# columns of purchase_states are purchases' now): a full rebuild, which a new fingerprint causes, drops them, so
+# that no table left unmaintained stays readable.
+RETIRED = ("customer_months", "purchase_states")
 
 
 def rebuild_derived(store: Store, cur: duckdb.DuckDBPyConnection) -> None:

@@ -1,7 +1,7 @@
 """The tail path of the per-purchase tables (issue 20): a weekly file adds purchases after each customer's last one.
 
-``engagement/derived/update.py`` replaces every row of a changed customer ("customers" mode): for order_facts,
-purchases and purchase_states that rewrites a customer's whole history, read with a semi-join on the text id that
+``engagement/derived/update.py`` replaces every row of a changed customer ("customers" mode): for order_facts
+and purchases that rewrites a customer's whole history, read with a semi-join on the text id that
 decompresses every vector of a 4M-row table. For most customers a weekly file (or the undo of the latest one) only
 changes the end of their history, so here:
 
@@ -12,7 +12,8 @@ changes the end of their history, so here:
   strictly later than the last one kept (an undo of the latest load);
 - the rows of a tail customer past the shared prefix are deleted, the boundary row (the last one kept) gets its
   "next purchase" column again, and the added purchases are numbered on from the customer's last state
-  (customer_facts before the write: purchases, first and last purchase, revenue) and inserted;
+  (customer_facts before the write: purchases, first and last purchase, revenue, which the revenue so far goes on
+  from) and inserted;
 - every other changed customer keeps the general path.
 
 Rows of purchases repeat customer attributes (stage, channel...): those of a customer whose attributes changed are
@@ -25,9 +26,10 @@ grouping attributes did not change, only the difference of the rows past the pre
 boundary row counted before and after (:data:`TAIL_SUMS` says why that is exact for them).
 
 Measured on a 5M-order / 500,000-customer database, a 10,000-order weekly file in process (CPU s of the derived
-update): 4.0 -> 2.0 for the load, 3.9 -> 2.3 for its undo; order_facts + purchases + purchase_states 1.6 -> 0.6,
-customer_facts 0.45 -> 0.1 (the load; an undo's vanished new customers take the general path). tests/test_incremental_derived.py compares every table with a
-full rebuild after appends, undos of the latest load, backfills and same-timestamp ties.
+update): 4.0 -> 2.0 for the load, 3.9 -> 2.3 for its undo; order_facts + purchases + purchase_states (since folded
+into the other two) 1.6 -> 0.6, customer_facts 0.45 -> 0.1 (the load; an undo's vanished new customers take the
+general path). tests/test_incremental_derived.py compares every table with a full rebuild after appends, undos of
+the latest load, backfills and same-timestamp ties.
 """
 
 from __future__ import annotations
@@ -40,9 +42,8 @@ from engagement.sql import quote_identifier as q
 
 # The tables kept by the tail path: each customer's purchases, numbered in time order (ties by order id) by the
 # column given, with the column holding the next purchase's time (its value on the latest purchase).
-NUMBER = {"order_facts": "order_number", "purchases": "order_number", "purchase_states": "orders_so_far"}
-ENDS = {"order_facts": ("next_ordered_at", "NULL::TIMESTAMP"), "purchases": ("next_ordered_at", "'infinity'::TIMESTAMP"),
-        "purchase_states": ("state_ends_at", "'infinity'::TIMESTAMP")}
+NUMBER = {"order_facts": "order_number", "purchases": "order_number"}
+ENDS = {"order_facts": ("next_ordered_at", "NULL::TIMESTAMP"), "purchases": ("next_ordered_at", "'infinity'::TIMESTAMP")}
 # "sums" entries whose difference for a tail customer with unchanged grouping attributes is that of the rows past
 # the prefix, the boundary row counted before and after: purchase_days sums each purchase row on its own (its day,
 # number and revenue); cohort_cells counts per customer and period, and every earlier kept purchase lies in the
@@ -62,16 +63,17 @@ Temp = Callable[[str, str], str]
 
 def classify(cur: duckdb.DuckDBPyConnection, temp: Temp, added: str, removed: str, touched: str) -> str:
     """Temporary table ``tail__customers`` of the tail customers among ``touched`` (customers of the orders change,
-    a temporary table), from the stored customer_facts and purchase_states before they are updated: customer_id,
+    a temporary table), from the stored customer_facts and purchases before they are updated: customer_id,
     kept (purchases kept: the boundary's number), added, removed, first_added_at (the boundary's next purchase),
-    boundary_at (the boundary's time), old_first_at and old_revenue (the customer's before the write).
+    boundary_at (the boundary's time), old_first_at (the customer's first purchase before the write) and
+    kept_revenue (the revenue of the purchases kept: the revenue so far of the boundary).
     ``tail__added`` and ``tail__removed`` hold the change's purchases."""
     columns = "order_id, customer_id, ordered_at, net_revenue, coalesce(discount, 0) AS discount"
     temp("tail__added", f"SELECT {columns} FROM ({added}) AS a WHERE {PURCHASE}")
     temp("tail__removed", f"SELECT {columns} FROM ({removed}) AS r WHERE {PURCHASE}")
     temp(CUSTOMERS, f"""
         WITH a AS (SELECT customer_id, count(*) AS n, min(ordered_at) AS first_at FROM tail__added GROUP BY ALL),
-        r AS (SELECT customer_id, count(*) AS n FROM tail__removed GROUP BY ALL),
+        r AS (SELECT customer_id, count(*) AS n, sum(net_revenue) AS revenue FROM tail__removed GROUP BY ALL),
         every AS (  -- every order row of the change, purchase or not
             SELECT customer_id, count(*) AS n FROM (SELECT customer_id FROM ({added}) AS a UNION ALL
                                                     SELECT customer_id FROM ({removed}) AS r) AS o GROUP BY ALL
@@ -81,7 +83,8 @@ def classify(cur: duckdb.DuckDBPyConnection, temp: Temp, added: str, removed: st
                    coalesce(r.n, 0) AS removed, coalesce(every.n, 0) - coalesce(a.n, 0) - coalesce(r.n, 0) AS others,
                    f.customer_id IS NOT NULL AS has_facts, a.first_at AS first_added_at, f.last_order_at AS boundary_at,
                    NULL::DOUBLE AS boundary_gap,
-                   f.first_order_at AS old_first_at, coalesce(f.revenue, 0) AS old_revenue, k.customer_key
+                   f.first_order_at AS old_first_at,
+                   coalesce(f.revenue, 0) - coalesce(r.revenue, 0) AS kept_revenue, k.customer_key
             FROM {q(touched)} AS t
             LEFT JOIN a USING (customer_id) LEFT JOIN r USING (customer_id) LEFT JOIN every USING (customer_id)
             LEFT JOIN main.customer_facts AS f USING (customer_id)
@@ -94,12 +97,12 @@ def classify(cur: duckdb.DuckDBPyConnection, temp: Temp, added: str, removed: st
         # Removals are a tail only when they are the customer's latest purchases: the last purchase kept comes
         # strictly before the first removed one (the removed orders were purchases of this customer, so they are
         # then exactly the ones numbered after it; a tie of times takes the general path). Read from
-        # purchase_states (before its update: numbered as order_facts) by the integer key, about half the cost
-        # of reading order_facts by the text id.
+        # purchases (before its update: numbered as order_facts) by the integer key, about half the cost of
+        # reading order_facts by the text id.
         temp("tail__boundaries", f"""
-            SELECT c.customer_id, s.ordered_at, s.gap_before_this_order_days AS days_since_previous_order
-            FROM main.purchase_states AS s
-            JOIN {CUSTOMERS} AS c ON s.customer_key = c.customer_key AND s.orders_so_far = c.kept
+            SELECT c.customer_id, s.ordered_at, s.days_since_previous_order
+            FROM main.purchases AS s
+            JOIN {CUSTOMERS} AS c ON s.customer_key = c.customer_key AND s.order_number = c.kept
             WHERE c.removed > 0 AND c.kept > 0""")
         cur.execute(f"""
             DELETE FROM {CUSTOMERS} WHERE removed > 0 AND kept > 0 AND customer_id NOT IN (
@@ -115,7 +118,7 @@ def classify(cur: duckdb.DuckDBPyConnection, temp: Temp, added: str, removed: st
 
 def numbered(source: str) -> str:
     """order_facts rows of the tail customers' purchases in ``source`` (added or removed ones: all past the
-    boundary), numbered on from the boundary."""
+    boundary), numbered on from the boundary, their revenue so far going on from the boundary's."""
     return f"""
         WITH numbered AS (
             SELECT a.order_id, a.customer_id, a.ordered_at, a.net_revenue, a.discount,
@@ -125,9 +128,11 @@ def numbered(source: str) -> str:
                    coalesce(lag(a.ordered_at) OVER w, CASE WHEN c.kept > 0 THEN c.boundary_at END)
                        AS previous_ordered_at,
                    lead(a.ordered_at) OVER w AS next_ordered_at,
-                   coalesce(c.old_first_at, first_value(a.ordered_at) OVER w) AS first_ordered_at
+                   coalesce(c.old_first_at, first_value(a.ordered_at) OVER w) AS first_ordered_at,
+                   (c.kept_revenue + sum(a.net_revenue) OVER w)::DECIMAL(38, 2) AS revenue_so_far
             FROM {q(source)} AS a JOIN {CUSTOMERS} AS c USING (customer_id)
-            WINDOW w AS (PARTITION BY a.customer_id ORDER BY a.ordered_at, a.order_id)
+            WINDOW w AS (PARTITION BY a.customer_id ORDER BY a.ordered_at, a.order_id
+                         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
         )
         SELECT *, epoch(ordered_at - previous_ordered_at) / 86400.0 AS days_since_previous_order
         FROM numbered"""
@@ -141,7 +146,7 @@ def edges() -> str:
         SELECT NULL::VARCHAR AS order_id, customer_id, boundary_at AS ordered_at, 0::DECIMAL(18, 2) AS net_revenue,
                0::DECIMAL(18, 2) AS discount, kept AS order_number, NULL::TIMESTAMP AS previous_ordered_at,
                NULL::TIMESTAMP AS next_ordered_at, old_first_at AS first_ordered_at,
-               NULL::DOUBLE AS days_since_previous_order
+               NULL::DOUBLE AS days_since_previous_order, kept_revenue::DECIMAL(38, 2) AS revenue_so_far
         FROM {CUSTOMERS} WHERE kept > 0 AND added + removed > 0"""
 
 

@@ -1,5 +1,5 @@
 """The tail path's part of the derived update (``engagement/derived/update.py``'s ``_Update`` inherits it): which
-customers' rows of order_facts, purchases, purchase_states and customer_facts it keeps (``engagement/derived/
+customers' rows of order_facts, purchases and customer_facts it keeps (``engagement/derived/
 tail.py`` holds its SQL), and the rows the tail sums read before and after the write."""
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class TailPath:
         return self.tail is not None
 
     def _tail_rows(self, entry, affected: str) -> None:
-        """Keep ``entry`` (order_facts, purchases, purchase_states) for ``affected``: the tail customers by the
+        """Keep ``entry`` (order_facts, purchases) for ``affected``: the tail customers by the
         tail path, the rest (general) replaced whole; in purchases, the rows of customers whose attributes changed
         are updated in place."""
         cur, name = self.cur, entry.name
@@ -96,12 +96,10 @@ class TailPath:
                 cur.execute(f"DELETE FROM main.{q(name)} WHERE rowid IN (SELECT {OLD_ROWID} FROM {q(old)})")
         elif has_general:
             cur.execute(f"DELETE FROM main.{q(name)} WHERE customer_id IN (SELECT customer_id FROM {q(general)})")
-        if name == "purchase_states":
-            tail.keep(cur, name, self._tail_of(name, "new"))
-        else:  # read by the tail sums: the rows past the boundary kept as temporary tables
-            for part in ("new", "gone", "edge"):
-                self._temp(f"tail_{part}__{name}", self._tail_of(name, part))
-            tail.keep(cur, name, f"SELECT * FROM tail_new__{name}")
+        # Read by the tail sums: the rows past the boundary kept as temporary tables.
+        for part in ("new", "gone", "edge"):
+            self._temp(f"tail_{part}__{name}", self._tail_of(name, part))
+        tail.keep(cur, name, f"SELECT * FROM tail_new__{name}")
         if has_general:
             sql = with_inputs(read_sql(f"derived/{name}"), self._shadows(entry, general))
             cur.execute(f"INSERT INTO main.{q(name)} {sql}")
@@ -151,15 +149,10 @@ class TailPath:
         if part == "gone" and "old__customer_summary" in self.temp:  # the attributes the customer had
             summary = (f"SELECT * EXCLUDE ({OLD_ROWID}) FROM old__customer_summary WHERE {theirs} UNION ALL BY NAME "
                        f"{summary} AND customer_id NOT IN (SELECT customer_id FROM old__customer_summary)")
-        sql = with_inputs(read_sql(f"derived/{name}"), {
+        return with_inputs(read_sql(f"derived/{name}"), {
             "order_facts": f"SELECT * FROM tail_{part}__order_facts",
             "customer_summary": summary,
-            "customer_keys": f"SELECT * FROM main.customer_keys WHERE {theirs}",
         })
-        if name == "purchase_states":  # the revenue so far goes on from the customer's revenue before the write
-            return (f"SELECT s.* REPLACE ((s.revenue_so_far + c.old_revenue)::DECIMAL(38, 2) AS revenue_so_far) "
-                    f"FROM ({sql}) AS s JOIN {tail.CUSTOMERS} AS c USING (customer_id)")
-        return sql
 
     def _attributes(self) -> list[str]:
         """The customer attributes purchases repeats on every row (its columns from customer_summary)."""

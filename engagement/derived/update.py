@@ -20,9 +20,9 @@ each entry of ``engagement.derived.BUILD`` is then kept current the way it decla
 - ``rebuilt``: built whole (the one-row dataset facts).
 
 An orders change takes the tail path (``engagement/derived/tail.py``) for the customers whose change is only at
-the end of their history (a weekly file, the undo of the latest one): order_facts, purchases, purchase_states and
-customer_facts get their new rows or values from each customer's last state instead of a rewrite of the whole
-history, and purchase_days and cohort_cells add only those rows' difference where the customer's grouping stayed.
+the end of their history (a weekly file, the undo of the latest one): order_facts, purchases and customer_facts
+get their new rows or values from each customer's last state instead of a rewrite of the whole history, and
+purchase_days and cohort_cells add only those rows' difference where the customer's grouping stayed.
 
 A write that touches a large share of the customers (an initial load) is rebuilt whole: replacing most rows
 one customer at a time costs more than building them. ``tests/test_incremental_derived.py`` checks that after

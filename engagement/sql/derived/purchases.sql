@@ -6,7 +6,9 @@
 -- times are never null, so window counts compare them without null checks: previous_ordered_at is
 -- '-infinity' on a first purchase, next_ordered_at 'infinity' on the latest one. The order id and discount are
 -- not carried (no view reads them here; order_facts has them): a text column of 4M rows costs about a second to
--- write.
+-- write. It is also each customer's state from one purchase until the next (next_ordered_at), with the purchases
+-- and revenue so far: the lifecycle stages at any past moment are a range join of these rows with the moments
+-- (sql/lifecycle/customer_stages.sql), so no third per-purchase table is built for them.
 with final as (
     select
         o.customer_id,
@@ -17,6 +19,7 @@ with final as (
         coalesce(o.previous_ordered_at, '-infinity'::timestamp) as previous_ordered_at,
         coalesce(o.next_ordered_at, 'infinity'::timestamp) as next_ordered_at,
         o.first_ordered_at,
+        o.revenue_so_far,
         s.acquisition_channel,
         s.lifecycle_stage,
         s.is_loyalty_member,

@@ -14,19 +14,6 @@ vip_cut as (
     where order_count > 0
 ),
 
-unselected_buyers as (
-    -- The buyers the filters leave out (purchase_states carries no customer attributes), as an anti-join: with
-    -- no filter this is empty once the parameters are bound, so the page's default view probes nothing; a
-    -- "selected" semi-join would probe a hash table of every buyer with each state row (3x the time at 5M).
-    -- A customer without a channel or stage is left out by a filter on it, as a WHERE on the columns did.
-    select customer_key
-    from customer_summary
-    where order_count > 0 and customer_key is not null
-      and not coalesce(
-          (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
-          and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage)), false)
-),
-
 tier_vips as (
     -- Buyers whose loyalty tier makes them VIP at every moment ($vip_tiers).
     select customer_key
@@ -35,21 +22,25 @@ tier_vips as (
 ),
 
 buyer_states as (
-    -- The purchase in force at each moment: the last one on or before it.
+    -- The purchase in force at each moment: the last one on or before it, until the next one (purchases'
+    -- next_ordered_at is 'infinity' on a customer's latest purchase, so the range join is two plain comparisons).
+    -- The filters select on the customer's attributes purchases repeats on every row; a customer without a channel
+    -- or stage is left out by a filter on it.
     select
         m.moment_at,
         p.customer_id,
-        p.orders_so_far,
+        p.order_number as orders_so_far,
         p.revenue_so_far,
-        p.gap_before_this_order_days,
+        p.days_since_previous_order as gap_before_this_order_days,
         -- a semi-join (mark) on the few tier VIPs: a LEFT JOIN here was planned twice as slow at 5M orders
         p.customer_key in (select customer_key from tier_vips) as is_tier_vip,
         epoch(m.moment_at - p.ordered_at) / 86400.0 as days_since_last_order
-    from purchase_states as p
+    from purchases as p
     join moments as m
       on m.moment_at >= p.ordered_at
-     and m.moment_at < p.state_ends_at
-    where p.customer_key not in (select customer_key from unselected_buyers)
+     and m.moment_at < p.next_ordered_at
+    where (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], p.acquisition_channel))
+      and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], p.lifecycle_stage))
 ),
 
 prospects as (
