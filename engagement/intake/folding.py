@@ -9,7 +9,9 @@ folds, ~0.3 s each).
 
 A fold of typed (Parquet) columns whose text would be typed back without a forgiving parse
 (``SourcePlan.typed_fold``) is typed in the same statement instead: :func:`stage_typed` writes ``checked_rows``
-itself, and ``mapped_input`` is a view giving back, from the typed rows, the text the text path would show.
+itself, and ``mapped_input`` is a view giving back, from the typed rows, the text the text path would show. A
+line-item CSV is tried that way first (:func:`stage_typed_csv`: its line numbers read as DOUBLE by DuckDB's CSV
+reader), and takes the text path when a value would not read plainly.
 """
 
 from __future__ import annotations
