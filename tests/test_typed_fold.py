@@ -179,3 +179,21 @@ def test_a_csv_value_the_typed_read_cannot_take_late_in_the_file_is_read_by_the_
         assert ("501500", "2010-12-25 08:00:00") in {(row[0], str(row[2])) for row in typed["orders"]}
     if late == "utc offset":  # converted to UTC, as the text path converts it
         assert ("501500", "2010-12-06 07:00:00") in {(row[0], str(row[2])) for row in typed["orders"]}
+
+
+def test_a_batch_reads_a_csv_of_lines_by_the_text_path(intake_store, tmp_path):
+    """Inside a batch (one transaction for a week's files) a typed read that fails would end the transaction: a
+    late cell the typed reader refuses must still load, quarantined and quoted, with the batch's other file."""
+    from engagement.intake.ingest import ingest_files
+
+    rows = [f"5{i:05d},A,{'six' if i == 1_500 else 2},2010-12-01 08:00:00,2.5,12000.0,UK" for i in range(2_000)]
+    csv = tmp_path / "lines.csv"
+    csv.write_text(",".join(HEADER) + "\n" + "\n".join(rows) + "\n")
+    second = tmp_path / "more.csv"
+    second.write_text(",".join(HEADER) + "\n600000,A,1,2010-12-02 08:00:00,3.0,12001.0,UK\n")
+    results = ingest_files(intake_store, [("orders", csv), ("orders", second)], on_invalid="quarantine",
+                           refresh_derived=False)
+    assert [r.status for r in results] == ["loaded", "loaded"], [r.message for r in results]
+    assert results[0].summary.rows_quarantined == 1 and results[0].summary.rows_loaded == 1_999
+    quarantined = intake_store.cursor().execute("SELECT row_number, row_json FROM quarantine").fetchall()
+    assert [(n, json.loads(text)["net_revenue"]) for n, text in quarantined] == [(1_502, "unreadable line item: ? x 2.5")]
