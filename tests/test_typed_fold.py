@@ -196,4 +196,5 @@ def test_a_batch_reads_a_csv_of_lines_by_the_text_path(intake_store, tmp_path):
     assert [r.status for r in results] == ["loaded", "loaded"], [r.message for r in results]
     assert results[0].summary.rows_quarantined == 1 and results[0].summary.rows_loaded == 1_999
     quarantined = intake_store.cursor().execute("SELECT row_number, row_json FROM quarantine").fetchall()
-    assert [(n, json.loads(text)["net_revenue"]) for n, text in quarantined] == [(1_502, "unreadable line item: ? x 2.5")]
+    assert [(n, json.loads(text)["net_revenue"]) for n, text in quarantined] == [
+        (1_502, "unreadable line item: ? x 2.5")]

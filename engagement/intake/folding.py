@@ -135,11 +135,12 @@ def stage_typed(cur: duckdb.DuckDBPyConnection, kind: str, plan: sources.SourceP
         how = typing[column]
         if how == "text" and column in float_ids:  # as sources.integer_ids then staging make them
             integer, is_float = _quote(column + "__integer"), _quote(column + "__float")
+            trimmed = blank_to_null(name)
             typed.extend([f"{sources.integer_text_sql(name)} AS {integer}",
                           f"{blank_to_null(sources.integer_text_sql(name))} AS {value}",
-                          f"{blank_to_null(name)} IS NULL OR {sources.float_id_sql(blank_to_null(name))} AS {is_float}"])
-            kept.extend([f"{value} AS {name}", f"CASE WHEN {integer} IS DISTINCT FROM {value} THEN {integer} END AS {text}",
-                         is_float])
+                          f"{trimmed} IS NULL OR {sources.float_id_sql(trimmed)} AS {is_float}"])
+            kept.extend([f"{value} AS {name}",
+                         f"CASE WHEN {integer} IS DISTINCT FROM {value} THEN {integer} END AS {text}", is_float])
             texts.append(f"coalesce(c.{text}, c.{name}) AS {name}")
         elif how == "text":
             typed.append(f"{blank_to_null(name)} AS {value}")
@@ -153,8 +154,8 @@ def stage_typed(cur: duckdb.DuckDBPyConnection, kind: str, plan: sources.SourceP
             texts.append(f"CAST(c.{name} AS VARCHAR) AS {name}")
         elif how == "text_timestamp":  # as staging's plain pass types the folded text (staging._checked_select)
             typed.append(f"CAST(try_cast({name} AS TIMESTAMP) AS TIMESTAMP) AS {value}")
-            kept.extend([f"{value} AS {name}", f"({name} IS NULL OR {value} IS NOT NULL) AS {_quote(column + '_parses')}",
-                         f"{name} AS {text}"])
+            parses = f"({name} IS NULL OR {value} IS NOT NULL) AS {_quote(column + '_parses')}"
+            kept.extend([f"{value} AS {name}", parses, f"{name} AS {text}"])
             texts.append(f"c.{text} AS {name}")
         elif how == "money":
             money = sql_types[column]
@@ -271,13 +272,14 @@ def stage_typed_csv(cur: duckdb.DuckDBPyConnection, kind: str, plan: sources.Sou
     first = dict(zip(info.columns, info.first_row))
     probes = [f"$n{i} IS NULL OR try_cast($n{i} AS DOUBLE) IS NOT NULL" for i, _ in enumerate(plan.csv_types)]
     values = {f"n{i}": first.get(column) for i, (column, _) in enumerate(plan.csv_types)}
-    probes.append(f"$t IS NULL OR (try_cast($t AS TIMESTAMP) IS NOT NULL AND NOT regexp_matches($t, '{OFFSET_PATTERN}'))")
+    probes.append(f"$t IS NULL OR (try_cast($t AS TIMESTAMP) IS NOT NULL "
+                  f"AND NOT regexp_matches($t, '{OFFSET_PATTERN}'))")
     values["t"] = first.get(plan.csv_time)
     ids = [(column, first.get(header)) for column, header in plan.csv_ids]
     floats = [f"coalesce({sources.float_id_sql(f'trim($i{i})')}, false)" for i, _ in enumerate(ids)]
     values.update({f"i{i}": value for i, (_, value) in enumerate(ids)})
-    readable, *first_floats = cur.execute(f"SELECT {' AND '.join(f'({probe})' for probe in probes)}{''.join(', ' + f for f in floats)}",
-                                          values).fetchall()[0]
+    readable = " AND ".join(f"({probe})" for probe in probes)
+    readable, *first_floats = cur.execute(f"SELECT {', '.join([readable] + floats)}", values).fetchall()[0]
     if not readable:
         return None
     reader = readers.typed_reader(info.reader_options, info.columns, dict(plan.csv_types))
@@ -285,8 +287,8 @@ def stage_typed_csv(cur: duckdb.DuckDBPyConnection, kind: str, plan: sources.Sou
     cur.execute(f"CREATE OR REPLACE TEMP VIEW {readers.TYPED_TABLE} AS SELECT {selected}, "
                 f"CAST(ordinality + 1 AS BIGINT) AS {ROW_COLUMN} FROM {reader} WITH ORDINALITY").fetchall()
     try:
-        done = stage_typed(cur, kind, typed, strict_customers=strict_customers, count_lines=True,
-                           float_ids=tuple(column for (column, _), first_float in zip(ids, first_floats) if first_float))
+        float_ids = tuple(column for (column, _), first_float in zip(ids, first_floats) if first_float)
+        done = stage_typed(cur, kind, typed, strict_customers=strict_customers, count_lines=True, float_ids=float_ids)
     except duckdb.Error:  # a value the typed reader cannot read (or a malformed file: the text path says why)
         return None
     if done is None:
