@@ -68,7 +68,7 @@ def folded_select(raw_table: str, row_column: str, key: str, quantity: str, pric
 
     ``typed`` (for ``folding.stage_typed``): net revenue is the DOUBLE the text is written from, NULL-free, and
     ``lines_ok`` says whether every line of the order was read (else its text quotes the first unreadable line:
-    :func:`unreadable_lines_select`, only when there is one); no ``line_count``.
+    :func:`unreadable_lines_select`, only when there is one).
     """
     lines = _typed_lines(raw_table, quantity, price, total)
     quantity, price = "line_quantity__typed", "line_price__typed"
@@ -86,7 +86,8 @@ def folded_select(raw_table: str, row_column: str, key: str, quantity: str, pric
         order_revenue = ("CASE WHEN r.refunded IS NULL THEN round(o.amount, 2) "
                          "ELSE round(greatest(o.amount - r.refunded, 0), 2) END AS net_revenue")
         refund_revenue = "round(abs(c.amount), 2)"
-        order_lines, refund_lines, counted = ", o.lines_ok", ", c.lines_ok", ""
+        order_lines = ", o.lines_ok, o.line_count + coalesce(r.refund_lines, 0) AS line_count"
+        refund_lines, counted = ", c.lines_ok, c.line_count", ", sum(line_count) AS refund_lines"
     else:
         # The first unreadable line's text (never NULL for such a line), NULL when every line was read: it also
         # says whether the lines were read. The text is built for such lines only (a CASE inside the aggregate).

@@ -110,7 +110,8 @@ def _plan(cur: duckdb.DuckDBPyConnection, kind: str, info: ReadInfo, source: str
             mapping = saved["mapping"]
             mapping_notes = (f"Used the saved column mapping '{saved['name']}' (same header).",)
     plan = sources.plan(kind, info.columns, source, info.decimal_comma, mapping, required=suite.required_columns,
-                        column_types=dict(zip(info.columns, info.column_types)) if info.column_types else None)
+                        column_types=dict(zip(info.columns, info.column_types)) if info.column_types else None,
+                        lazy_csv=info.reader_options is not None)
     if plan.row_preserving:  # a folding plan is looked at once its rows are written (_stage_and_validate)
         plan = sources.integer_ids(cur, kind, plan)
     return dataclasses.replace(plan, notes=mapping_notes + plan.notes)
@@ -122,10 +123,15 @@ def _stage_and_validate(store: Store, cur: duckdb.DuckDBPyConnection, kind: str,
                         ) -> tuple[staging.StagedInput, ValidationReport, ReadInfo, sources.SourcePlan]:
     suite = validation.load_suite(kind)
     text = folding.FileText(cur, info, file_name, plan.read_columns)
+    staged = None
     if plan.typed_fold is not None and not text.deferred:
         progress("folding and typing the lines", 0.35)
-        staged, plan = folding.stage_typed(cur, kind, plan, strict_customers=strict_customers)
-    else:
+        staged, plan, _ = folding.stage_typed(cur, kind, plan, strict_customers=strict_customers)
+    elif plan.typed_csv is not None and text.deferred and store.batch_cursor() is None:
+        # Not in a batch: a typed read that fails would end the batch's transaction.
+        progress("folding and typing the lines", 0.35)
+        staged, plan = folding.stage_typed_csv(cur, kind, plan, text, strict_customers=strict_customers) or (None, plan)
+    if staged is None:
         if not plan.row_preserving:
             plan = folding.write_folded(cur, kind, plan, text)
         progress("reading and typing the columns", 0.35)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import gzip
 import re
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -59,6 +59,10 @@ class ReadInfo:
     # ``SELECT * FROM read_csv(...)`` of a file opened with ``defer_text=True`` and not yet read.
     deferred_select: str | None = None
     deferred_reader: str | None = None  # its ``read_csv(...)`` call (see :func:`number_in_place`)
+    # A lazily opened file: the options of that call before its ``columns`` (see :func:`typed_reader`) and the text
+    # of its first data row, in ``columns`` order (what a typed read is tried on first).
+    reader_options: str | None = None
+    first_row: tuple[str | None, ...] | None = None
     # Parquet: each column's stored DuckDB type, in ``columns`` order; the view ``raw_typed`` holds the typed values
     column_types: tuple[str, ...] | None = None
 
@@ -223,8 +227,7 @@ def only_columns(info: ReadInfo, columns: tuple[str, ...] | None) -> ReadInfo:
     if info.deferred_select is None or columns is None or not columns:
         return info
     select = f"SELECT {', '.join(_quote(c) for c in columns)} FROM ({info.deferred_select})"
-    return ReadInfo(info.file_format, info.encoding, info.delimiter, info.decimal_comma, info.columns, info.rows,
-                    info.notes, select, info.deferred_reader)
+    return replace(info, deferred_select=select)
 
 
 def number_in_place(cur: duckdb.DuckDBPyConnection, info: ReadInfo, columns: tuple[str, ...] | None) -> bool:
@@ -347,16 +350,24 @@ def _read_delimited(cur: duckdb.DuckDBPyConnection, path: Path, name: str, file_
         # 0.015 s of CPU on Online Retail's CSV, and a lazily opened file is bound by four or five).
         first = cur.execute(f"{select} LIMIT 1")
         names = [d[0] for d in first.description]
-        has_rows = bool(first.fetchall())
-        typed_as_text = ", ".join(f"{_literal(c)}: 'VARCHAR'" for c in names)
-        reader = f"read_csv({file_literal(path)}, {options}, auto_detect=false, columns={{{typed_as_text}}})"
+        head = first.fetchall()
+        reader_options = f"{file_literal(path)}, {options}, auto_detect=false"
+        reader = typed_reader(reader_options, names, {})
         select = f"SELECT * FROM {reader}"
         cur.execute(
             f"CREATE OR REPLACE TEMP VIEW {RAW_TABLE} AS SELECT *, CAST(NULL AS BIGINT) AS {ROW_COLUMN} FROM ({select})"
         ).fetchall()
     columns = tuple(c for c in names if c != ROW_COLUMN)
-    return ReadInfo(file_format, encoding, delimiter, decimal_comma, columns, None if has_rows else 0,
-                    tuple(notes), select, reader)
+    first_row = tuple(v for c, v in zip(names, head[0]) if c != ROW_COLUMN) if head else None
+    return ReadInfo(file_format, encoding, delimiter, decimal_comma, columns, None if head else 0,
+                    tuple(notes), select, reader, reader_options if ROW_COLUMN not in names else None, first_row)
+
+
+def typed_reader(reader_options: str, names: list[str] | tuple[str, ...], types: dict[str, str]) -> str:
+    """The ``read_csv(...)`` call of a lazily opened file reading the columns ``types`` names as those DuckDB types
+    and every other column as text: it raises on the first cell that type cannot read."""
+    columns = ", ".join(f"{_literal(c)}: {_literal(types.get(c, 'VARCHAR'))}" for c in names)
+    return f"read_csv({reader_options}, columns={{{columns}}})"
 
 
 def _read_parquet(cur: duckdb.DuckDBPyConnection, path: Path, name: str) -> ReadInfo:

@@ -73,10 +73,18 @@ class SourcePlan:
     # A line-item fold of typed (Parquet) columns that ``folding.stage_typed`` types in the same statement (see
     # there): the fold (``line_items.folded_select(typed=True)``), its canonical columns in order with how each
     # is typed ("text": as staging types text, "same": its text is its value, "double_id": an id stored as
-    # DOUBLE, "timestamp", "money"), and the SELECT quoting unreadable lines (``line_items.unreadable_lines_select``).
+    # DOUBLE, "timestamp", "text_timestamp": text typed as staging's plain cast types it, "money"), and the SELECT
+    # quoting unreadable lines (``line_items.unreadable_lines_select``).
     typed_fold: str | None = None
     fold_typing: tuple[tuple[str, str], ...] = ()
     unreadable_lines: str | None = None
+    # A line-item fold of a lazily opened CSV: the same fold reading the line numbers as DOUBLE
+    # (``csv_types``, for ``readers.typed_reader``), typed in one statement (``folding.stage_typed_csv``), which
+    # is tried first; this plan, the text path, is taken when the CSV reader or the plain casts cannot read a value.
+    typed_csv: SourcePlan | None = None
+    csv_types: tuple[tuple[str, str], ...] = ()
+    csv_time: str | None = None  # the CSV's column of the order time (text, typed per order)
+    csv_ids: tuple[tuple[str, str], ...] = ()  # (id column, the CSV's column) of the text ids it folds
 
 
 def _quote(identifier: str) -> str:
@@ -152,12 +160,14 @@ def detect_kind(columns: tuple[str, ...], source: str | None = None) -> str | No
 
 def plan(kind: str, columns: tuple[str, ...], source: str, decimal_comma: bool,
          mapping: dict[str, str] | None = None, required: tuple[str, ...] | None = None,
-         column_types: dict[str, str] | None = None) -> SourcePlan:
+         column_types: dict[str, str] | None = None, lazy_csv: bool = False) -> SourcePlan:
     """The SELECT from ``raw_input`` to canonical columns of ``kind`` for this ``source``.
 
     ``required`` (the suite's ``expect_column_to_exist`` columns) is checked for canonical files and
     mappings: a missing one rejects the file with a message naming it. ``column_types`` (a Parquet file's
     stored types, ``ReadInfo.column_types``): a line-item fold reads the typed values (``readers.TYPED_TABLE``).
+    ``lazy_csv`` (a lazily opened CSV, not decimal-comma): a line-item fold gets its typed variant
+    (``SourcePlan.typed_csv``).
     """
     header = _Header(columns)
     required = tuple(required if required is not None else TABLES[kind].required_columns)
@@ -165,7 +175,7 @@ def plan(kind: str, columns: tuple[str, ...], source: str, decimal_comma: bool,
     if mapping and preset and not any(mapping.get(f) for f in line_items.LINE_FIELDS):
         mapping = {**line_items.PRESETS[preset], **mapping}  # a known line-item layout, completed by the mapping
     if mapping and any(mapping.get(f) for f in line_items.LINE_FIELDS):
-        return _line_items(kind, header, mapping, decimal_comma, "mapping", column_types)
+        return _with_typed_csv(kind, header, mapping, decimal_comma, "mapping", column_types, lazy_csv)
     if mapping:
         return _mapped(kind, header, mapping, "mapping", required)
     if source == "auto":
@@ -175,8 +185,8 @@ def plan(kind: str, columns: tuple[str, ...], source: str, decimal_comma: bool,
         if preset is None:
             raise FileRejected("No known line-item layout in this header: map its columns (line_quantity, "
                                "line_price and the order columns) on the Data page or with --map.")
-        return _line_items(kind, header, dict(line_items.PRESETS[preset]), decimal_comma, "line_items",
-                           column_types)
+        return _with_typed_csv(kind, header, dict(line_items.PRESETS[preset]), decimal_comma, "line_items",
+                               column_types, lazy_csv)
     if source == "shopify":
         if header.has("Name", "Lineitem quantity"):
             if kind != "orders":
@@ -269,12 +279,32 @@ INTEGER_TYPES = ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT
 EXACT_AS_DOUBLE = ("DOUBLE", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT")
 
 
+def _with_typed_csv(kind: str, header: _Header, mapping: dict[str, Any], decimal_comma: bool, source: str,
+                    column_types: dict[str, str] | None, lazy_csv: bool) -> SourcePlan:
+    """:func:`_line_items`, with its typed variant for a lazily opened CSV (``SourcePlan.typed_csv``): the line
+    numbers (quantity, price, order total) read as DOUBLE by the CSV reader, every other column as text."""
+    text_plan = _line_items(kind, header, mapping, decimal_comma, source, column_types)
+    if not lazy_csv or decimal_comma or column_types:
+        return text_plan
+    types = {header.find(mapping[f]): "DOUBLE" for f in ("line_quantity", "line_price", "order_total")
+             if isinstance(mapping.get(f), str) and header.find(mapping[f])}
+    typed = _line_items(kind, header, mapping, decimal_comma, source,
+                        {**{c: "VARCHAR" for c in header.columns}, **types}, text_times=True)
+    if typed.typed_fold is None:
+        return text_plan
+    ids = tuple((c, header.find(mapping[c])) for c in id_columns(kind, ("order_id", "customer_id"))
+                if isinstance(mapping.get(c), str) and header.find(mapping[c]))
+    return dataclasses.replace(text_plan, typed_csv=typed, csv_types=tuple(types.items()),
+                               csv_time=header.find(mapping["ordered_at"]), csv_ids=ids)
+
+
 def _line_items(kind: str, header: _Header, mapping: dict[str, Any], decimal_comma: bool, source: str,
-                column_types: dict[str, str] | None = None) -> SourcePlan:
+                column_types: dict[str, str] | None = None, text_times: bool = False) -> SourcePlan:
     """One order per repeated order key of a line-level export (see engagement/intake/line_items.py).
 
     With ``column_types`` (Parquet) the fold reads typed values and makes text of an order's fields once per
     order, not per line: Online Retail's 541,909 lines made text and parsed again cost most of its fold.
+    ``text_times`` (a CSV's typed fold): an order time stored as text is typed in the fold ("text_timestamp").
     """
     if kind != "orders":
         raise FileRejected(f"A line-item mapping (line_quantity, line_price) folds orders; load it as kind 'orders', "
@@ -331,14 +361,19 @@ def _line_items(kind: str, header: _Header, mapping: dict[str, Any], decimal_com
     # Every number of the order read as stored, its time a TIMESTAMP and no discount (money read from text):
     # then the text the fold writes is typed back without a forgiving parse, so the typed values can be
     # written with the fold (folding.stage_typed); any other layout takes the text path.
-    if (column_types and stored_type("ordered_at") == "TIMESTAMP" and "discount" not in first
+    # A CSV's time is kept as the text of the order's first line that has one (as the text path folds it) and
+    # typed per order: its text is what failing rows quote.
+    time_as_text = text_times and stored_type("ordered_at") == "VARCHAR"
+    if (column_types and (stored_type("ordered_at") == "TIMESTAMP" or time_as_text) and "discount" not in first
             and all(stored_type(f) in EXACT_AS_DOUBLE for f in ("line_quantity", "line_price"))
             and (not mapping.get("order_total") or stored_type("order_total") in EXACT_AS_DOUBLE)):
-        kept, typing = dict(first), {"order_id": "text", "ordered_at": "timestamp", "net_revenue": "money"}
+        kept, typing = dict(first), {"order_id": "text", "net_revenue": "money",
+                                     "ordered_at": "text_timestamp" if time_as_text else "timestamp"}
         for name in kept:
             typing.setdefault(name, "text")
-        stored = _quote(header.find(mapping["ordered_at"]))
-        kept["ordered_at"] = f"arg_min({stored}, {ROW_COLUMN}) FILTER (WHERE {stored} IS NOT NULL)"
+        if not time_as_text:
+            stored = _quote(header.find(mapping["ordered_at"]))
+            kept["ordered_at"] = f"arg_min({stored}, {ROW_COLUMN}) FILTER (WHERE {stored} IS NOT NULL)"
         if stored_type("customer_id") == "DOUBLE":  # the float-id check reads the number (folding.stage_typed)
             customer = _quote(header.find(mapping["customer_id"]))
             kept["customer_id"] = f"arg_min({customer}, {ROW_COLUMN}) FILTER (WHERE {customer} IS NOT NULL)"
@@ -551,8 +586,12 @@ def all_floats_sql(column: str, trimmed: bool = False) -> str:
     without one, nearly all, cost a tenth (Online Retail's 25,900 invoice numbers: 0.0004 s against 0.0037 s).
     """
     value = _quote(column) if trimmed else f"nullif(trim({_quote(column)}), '')"
-    matches = f"CASE WHEN contains({value}, '.') THEN regexp_full_match({value}, '{FLOAT_ID}') ELSE false END"
-    return f"(count({value}) > 0 AND count({value}) = count({value}) FILTER (WHERE {matches}))"
+    return f"(count({value}) > 0 AND count({value}) = count({value}) FILTER (WHERE {float_id_sql(value)}))"
+
+
+def float_id_sql(value_sql: str) -> str:
+    """SQL true when the (trimmed) text is a whole number written as a float (``17850.0``)."""
+    return f"CASE WHEN contains({value_sql}, '.') THEN regexp_full_match({value_sql}, '{FLOAT_ID}') ELSE false END"
 
 
 def integer_text_sql(column_sql: str) -> str:
