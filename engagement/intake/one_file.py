@@ -263,7 +263,8 @@ def run_one_file(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: 
     ) + float_ids
     source_format = source_label or plan.source
     failing = None if not report.failing_row_count else report.sample_failures if (  # all of them quoted already
-        len(report.sample_failures) == report.failing_row_count) else validation.failing_rows(cur, FAILING_ROWS_LIMIT)
+        len(report.sample_failures) == report.failing_row_count) else validation.failing_rows(
+        cur, FAILING_ROWS_LIMIT, source=validation.QUOTED_TABLE)
     over_quarantine = on_invalid == "quarantine" and report.failing_row_count > config.max_quarantine_rows()
     rejected = bool(report.file_errors) or (report.row_errors and on_invalid == "reject") or over_quarantine
     common = dict(kind=kind, file_name=file_name, source_format=source_format, sha256=sha256, read_info=info,
@@ -279,9 +280,9 @@ def run_one_file(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: 
         message = " ".join((_rejection_message(report, staged.rows, on_invalid),) + float_ids)
         return IngestResult("rejected", message=message, **common)
 
-    if not report.failing_row_count and info.file_format != "parquet":
-        # Nothing to quote back from the file: free the text copy before the load needs memory (a Parquet
-        # file's text is a view over the file: nothing to free).
+    if info.file_format != "parquet":
+        # The failing rows' text is quoted already (validation.quote_failures): free the text copy before the
+        # load needs memory (a Parquet file's text is a view over the file: nothing to free).
         readers.drop_temp(cur, staging.MAPPED_TABLE, readers.RAW_TABLE, "raw_unnumbered")
     progress("archiving the raw file", 0.7)
     archive_path = archive.archive_copy(store, archive_from, file_name, sha256) if archive_from is not None else None
@@ -300,7 +301,7 @@ def run_one_file(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: 
     if report.failing_row_count:
         quarantine_sql = (
             f"SELECT f.file_row AS row_number, f.reason, CAST(to_json(m) AS VARCHAR) AS row_json "
-            f"FROM {validation.FAILURES_TABLE} f JOIN {staging.MAPPED_TABLE} m USING (file_row)"
+            f"FROM {validation.FAILURES_TABLE} f JOIN {validation.QUOTED_TABLE} m USING (file_row)"
         )
     try:
         summary = store.load_table(
