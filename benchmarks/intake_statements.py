@@ -4,8 +4,8 @@ the store's cursors while one orders file is validated and loaded, against DuckD
     python -m benchmarks.intake_statements --folder data/h5 [--orders orders.csv] [--derived] [--on-invalid quarantine]
 
 ``--folder`` holds ``customers.csv`` and the orders file (written there, fixed seed, 5M orders of 500,000 customers
-as ``benchmarks.incremental_benchmark`` writes them, when absent); a fresh database ``intake.duckdb`` is made there
-on every run. Without ``--derived`` the load leaves the derived tables alone (the intake only); with it, their build
+as ``benchmarks.incremental_benchmark`` writes them, when absent); a fresh database is made in its subfolder
+``intake-run`` on every run (removed at the end, with the raw files the loads archived beside it). Without ``--derived`` the load leaves the derived tables alone (the intake only); with it, their build
 is timed as one entry. CPU is this process's (user + system, every DuckDB thread): a statement's figure includes
 whatever else ran meanwhile (the checksum thread), so the sum is printed beside the total.
 """
@@ -79,9 +79,10 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     if not (folder / "customers.csv").exists() or not (folder / args.orders).exists():
         write_files(folder)
-    db = folder / "intake.duckdb"
-    for leftover in folder.glob("intake.duckdb*"):
-        shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+    run = folder / "intake-run"
+    shutil.rmtree(run, ignore_errors=True)
+    run.mkdir()
+    db = run / "intake.duckdb"
     store = open_workbench(db, read_only=False, readable=(folder,))
     assert ingest_file(store, "customers", folder / "customers.csv", refresh_derived=False).status == "loaded"
     store.refit_in_background = True
@@ -119,6 +120,7 @@ def main() -> None:
     finally:
         Store.cursor, Store._refresh_derived = cursor, refresh
     store.close()
+    shutil.rmtree(run, ignore_errors=True)  # the database and its archive of the raw files (GBs at this size)
     assert result.status == "loaded", result.message
     intake = [r for r in records if r[0] == "intake"]
     derived = [r for r in records if r[1].startswith("(the derived")]
