@@ -48,7 +48,7 @@ from engagement.warehouse.store import Store
 ON_INVALID = ("reject", "quarantine")
 TEMP_TABLES = (readers.RAW_TABLE, readers.TYPED_TABLE, staging.MAPPED_TABLE, staging.STRICT_ROWS,
                staging.CHECKED_TABLE, staging.NUMBERED_ROWS, staging.CHECKED_ROWS, staging.HEAD_TABLE,
-               validation.FAILURES_TABLE, folding.FOLDED_TABLE, folding.UNREADABLE_TABLE)
+               validation.FAILURES_TABLE, validation.QUOTED_TABLE, folding.FOLDED_TABLE, folding.UNREADABLE_TABLE)
 
 
 class IngestRejected(ValueError):

@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 import duckdb
 
-from engagement.intake.parsing import OFFSET_PATTERN, offset_probe_sql, slash_date_probe_sql, typed_sql
+from engagement.intake.parsing import has_offset_sql, offset_probe_sql, slash_date_probe_sql, typed_sql
 from engagement.intake.readers import ROW_COLUMN, table_columns
 from engagement.warehouse.schema import TABLES
 
@@ -358,7 +358,7 @@ def _checked_select(spec, file_columns: list[str], forgiving: set[str], probes: 
         inner.append(f"{name} IS NOT NULL AS {present_flag}")
         outer.extend([name, f"(NOT {present_flag} OR {name} IS NOT NULL) AS {flag}"])
         if column.sql_type in ("TIMESTAMP", "DATE"):
-            inner.append(f"regexp_matches({name}, '{OFFSET_PATTERN}') AS {_quote(column.name + '__offset')}")
+            inner.append(f"{has_offset_sql(name)} AS {_quote(column.name + '__offset')}")
             outer.append(_quote(column.name + "__offset"))
     return f"SELECT {', '.join(outer + extra)} FROM (SELECT {', '.join(inner)} FROM {source}) typed"
 

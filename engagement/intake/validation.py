@@ -47,6 +47,8 @@ from engagement.intake.staging import CHECKED_TABLE, LOOKUP_COLUMNS, MAPPED_TABL
 from engagement.sql import with_values
 
 FAILURES_TABLE = "row_failures"
+QUOTED_TABLE = "failing_text"  # the text of the failing rows (quote_failures)
+QUOTED_ROWS = 200_000
 SAMPLE_ROWS = 20
 DEFAULT_GX_MAX_ROWS = 250_000
 LONG_BEFORE_SUFFIX = "_long_before"
@@ -303,19 +305,25 @@ def _failure_sql(e: Expectation, params: dict[str, Any], parameters: dict[str, A
 
 
 def _unique_failure_sql(cur: duckdb.DuckDBPyConnection, e: Expectation, scratch: list[str]) -> str:
-    """Rows whose key occurs more than once. A hash aggregate counts the duplicated keys (cheap, and
-    usually none: then the predicate is the constant false); only then are they kept in a table (its name
-    added to ``scratch``) and rows matched to them."""
+    """Rows whose key occurs more than once. A first look counts the keys' distinct 64-bit hashes: when there
+    are as many as keys, no key repeats (equal keys hash alike) and the predicate is the constant false, the
+    usual case. Otherwise the duplicated keys are kept in a table (its name added to ``scratch``; a hash
+    collision alone leaves it empty: false again) and rows matched to them.
+
+    Measured on 5M stored order ids (2 cores): the distinct hashes cost 0.61 CPU s, grouping the text keys
+    0.69-1.02 s (a hash table of fixed-size values instead of strings)."""
     table = f"dup_keys_{e.index}"
     cols = ", ".join(_quote(c) for c in e.columns)
     some_key = " OR ".join(f"{_quote(c)} IS NOT NULL" for c in e.columns)
     # Keys are file columns: read them without the lookups' joins (a join is computed even when unused).
     source = CHECKED_TABLE if set(e.columns) & set(LOOKUP_COLUMNS) else NUMBERED_ROWS
-    duplicated = f"SELECT {cols} FROM {source} WHERE {some_key} GROUP BY ALL HAVING count(*) > 1"
-    if not cur.execute(f"SELECT count(*) FROM ({duplicated})").fetchall()[0][0]:
+    if cur.execute(f"SELECT count(*) = count(DISTINCT hash({cols})) FROM {source} WHERE {some_key}"
+                   ).fetchall()[0][0]:
         return "false"
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {duplicated}").fetchall()
+    duplicated = f"SELECT {cols} FROM {source} WHERE {some_key} GROUP BY ALL HAVING count(*) > 1"
     scratch.append(table)
+    if not cur.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {duplicated}").fetchall()[0][0]:
+        return "false"
     match = " AND ".join(f"d.{_quote(c)} IS NOT DISTINCT FROM {CHECKED_TABLE}.{_quote(c)}" for c in e.columns)
     return f"(({some_key}) AND EXISTS (SELECT 1 FROM {table} d WHERE {match}))"
 
@@ -568,17 +576,36 @@ def validate_checked(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_colum
         read_text()
     # Without failures, an empty frame of the same columns: the text (maybe still the file) is not read.
     quoted = failing and locate_failures
+    if quoted:
+        quote_failures(cur)
+    sample = failing_rows(cur, limit=SAMPLE_ROWS if quoted else 0, source=QUOTED_TABLE if quoted else MAPPED_TABLE)
     return ValidationReport(
         kind=suite.kind, rows=rows, engine=engine, results=tuple(results), failing_row_count=failing,
-        sample_failures=failing_rows(cur, limit=SAMPLE_ROWS if quoted else 0), seconds=time.perf_counter() - started,
+        sample_failures=sample, seconds=time.perf_counter() - started,
     )
 
 
-def failing_rows(cur: duckdb.DuckDBPyConnection, limit: int | None = None) -> pd.DataFrame:
-    """Failing rows as the file had them (mapped text columns), with reason and original row number."""
+def quote_failures(cur: duckdb.DuckDBPyConnection) -> None:
+    """CREATE ``failing_text``: the mapped text rows (``file_row`` included) of the failing rows, read once.
+
+    The sample of the report, the failing rows of the result and the quarantine's JSON all quote these rows;
+    each joined the failures to the whole text table before (on a 5M-row orders file with 100 failing rows:
+    three scans of 5M text rows, 0.34 CPU s each). At most QUOTED_ROWS rows: as many as a load may
+    quarantine (a file with more is rejected) or a result lists (``one_file.FAILING_ROWS_LIMIT``).
+    """
+    cap = max(QUOTED_ROWS, config.max_quarantine_rows())
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE {QUOTED_TABLE} AS SELECT * FROM {MAPPED_TABLE} WHERE {ROW_COLUMN} IN "
+                f"(SELECT {ROW_COLUMN} FROM {FAILURES_TABLE} ORDER BY {ROW_COLUMN} LIMIT {int(cap)})").fetchall()
+
+
+def failing_rows(cur: duckdb.DuckDBPyConnection, limit: int | None = None,
+                 source: str = MAPPED_TABLE) -> pd.DataFrame:
+    """Failing rows as the file had them (mapped text columns), with reason and original row number.
+
+    ``source``: the text rows, ``failing_text`` once :func:`quote_failures` has kept those of the failures."""
     limit_sql = "" if limit is None else " LIMIT $limit"
     return cur.execute(
         f"SELECT f.{ROW_COLUMN} AS row_number, f.reason, m.* EXCLUDE ({ROW_COLUMN}) "
-        f"FROM {FAILURES_TABLE} f JOIN {MAPPED_TABLE} m USING ({ROW_COLUMN}) ORDER BY f.{ROW_COLUMN}{limit_sql}",
+        f"FROM {FAILURES_TABLE} f JOIN {source} m USING ({ROW_COLUMN}) ORDER BY f.{ROW_COLUMN}{limit_sql}",
         {"limit": limit} if limit is not None else {},
     ).df()
