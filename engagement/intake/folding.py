@@ -119,13 +119,19 @@ def stage_typed(cur: duckdb.DuckDBPyConnection, kind: str, plan: sources.SourceP
     # fix the check then keeps, or undoes when some id is not whole); a text id is fixed after the look, in the
     # rare file whose every id is a float.
     fixes, checks = [], []  # checks: (column, how) of the id columns, in the look's order
+    wholes = []  # a DOUBLE id's "written as integer text" flag, kept for the look (see below)
     for column in sources.id_columns(kind, columns):
         name = _quote(column)
         if typing[column] == "double_id":
             # -0.0 is written -0.0, whose integer text is -0 (not 0): that one value is fixed from its text
-            fixes.append(f"CASE WHEN {name} = trunc({name}) AND abs({name}) < {FLOAT_DIGITS_BELOW} THEN CASE WHEN "
+            whole = f"{name} = trunc({name}) AND abs({name}) < {FLOAT_DIGITS_BELOW}"
+            fixes.append(f"CASE WHEN {whole} THEN CASE WHEN "
                          f"{name} = 0 THEN {sources.integer_text_sql(f'CAST({name} AS VARCHAR)')} ELSE "
                          f"CAST(CAST({name} AS BIGINT) AS VARCHAR) END ELSE CAST({name} AS VARCHAR) END AS {name}")
+            # Written as integer text exactly when whole and below 1e16 (any other DOUBLE's text has a point, an
+            # exponent, nan or inf): the look counts this flag instead of searching the written text three times
+            # (1.5 ms of CPU on Online Retail's 25,900 orders).
+            wholes.append(f"{whole} AS {_quote(column + '__whole')}")
         elif typing[column] != "text":
             continue  # "same": an integer's text, never a float
         checks.append((column, typing[column]))
@@ -148,6 +154,8 @@ def stage_typed(cur: duckdb.DuckDBPyConnection, kind: str, plan: sources.SourceP
             texts.append(f"coalesce(c.{text}, c.{name}) AS {name}")
         elif how in ("same", "double_id"):
             kept.append(name)
+            if how == "double_id" and column in dict(checks):
+                kept.append(_quote(column + "__whole"))
             texts.append(f"c.{name}")
         elif how == "timestamp":
             kept.extend([name, f"true AS {_quote(column + '_parses')}"])
@@ -171,7 +179,8 @@ def stage_typed(cur: duckdb.DuckDBPyConnection, kind: str, plan: sources.SourceP
             raise ValueError(f"{column}: no typing {how!r}")
     if count_lines:
         kept.append("line_count")
-    fixed = f"SELECT * REPLACE ({', '.join(fixes)}) FROM folded" if fixes else "SELECT * FROM folded"
+    fixed = f"SELECT * REPLACE ({', '.join(fixes)}), {', '.join(wholes)} FROM folded" if fixes else \
+        "SELECT * FROM folded"
     rows = cur.execute(f"""
 CREATE OR REPLACE TEMP TABLE {staging.CHECKED_ROWS} AS
 WITH folded AS ({plan.typed_fold}),
@@ -191,12 +200,12 @@ SELECT {ROW_COLUMN}, {', '.join(kept)} FROM typed""").fetchall()[0][0]
     integer_text = "NOT (contains({0}, '.') OR contains({0}, 'e') OR contains({0}, 'n'))"
     float_looks = [f"(count({_quote(c)}) > 0 AND count(*) FILTER (WHERE NOT {_quote(c + '__float')}) = 0)"
                    if c in float_ids else sources.all_floats_sql(c, trimmed=True) if how == "text" else
-                   f"count({_quote(c)}), count({_quote(c)}) FILTER (WHERE {integer_text.format(_quote(c))})"
+                   f"count({_quote(c)}), count_if({_quote(c + '__whole')})"
                    for c, how in checks]
     # Times staging's plain pass would leave to its forgiving pass (unread, or with a UTC offset), and the lines.
     forgiven = [f"count(*) FILTER (WHERE NOT {_quote(c + '_parses')} OR regexp_matches({_quote(c + '__text')}, "
                 f"'{OFFSET_PATTERN}'))" for c in columns if typing[c] == "text_timestamp"]
-    looks = ([f"count(*) FILTER (WHERE NOT {read})", f"{'sum(line_count)' if count_lines else 'NULL'}"]
+    looks = ([f"count_if(NOT {read})", f"{'sum(line_count)' if count_lines else 'NULL'}"]
              + forgiven + float_looks
              + [f"count({_quote(c + '__text')})" for c in keys]
              + [f"CAST(quantile_disc({_quote(c)}, 0.01) AS TIMESTAMP)" for c in percentiles] + activity)

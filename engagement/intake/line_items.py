@@ -74,7 +74,8 @@ def folded_select(raw_table: str, row_column: str, key: str, quantity: str, pric
     quantity, price = "line_quantity__typed", "line_price__typed"
     total = "order_total__typed" if total else None
     fields = ",\n        ".join(f"{sql} AS {name}" for name, sql in first.items())
-    total_sql = f"arg_min({total}, {row_column}) FILTER (WHERE {total} IS NOT NULL)" if total else "NULL::DOUBLE"
+    # arg_min skips a NULL total (the first line that has one), as sources.first_of relies on: no FILTER needed
+    total_sql = f"arg_min({total}, {row_column})" if total else "NULL::DOUBLE"
     passthrough = ", ".join(name for name in first if name not in ("customer_id", "ordered_at"))
     passthrough = f", {passthrough}" if passthrough else ""
     if typed:

@@ -323,6 +323,12 @@ def run_one_file(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: 
         f" WHERE NOT EXISTS (SELECT 1 FROM {validation.FAILURES_TABLE} f WHERE f.file_row = c.file_row)"
         if report.failing_row_count else ""
     )
+    sampled = report.sample_failures
+    if 0 < report.failing_row_count == len(sampled) and "row_number" in sampled.columns:
+        # The report's sample holds every failing row: their numbers written in, a filter instead of a join
+        # (0.5 ms of CPU on Online Retail's 2 of 25,900 orders); a row without a number is kept, as by NOT EXISTS
+        listed = ", ".join(str(int(n)) for n in sampled["row_number"])
+        without_failures = f" WHERE NOT coalesce(c.file_row IN ({listed}), false)"
     cur.execute(
         f"CREATE OR REPLACE TEMP VIEW valid_rows AS SELECT {column_sql} FROM {staging.NUMBERED_ROWS} c"
         f"{without_failures}"

@@ -372,7 +372,10 @@ def typed_reader(reader_options: str, names: list[str] | tuple[str, ...], types:
 
 def _read_parquet(cur: duckdb.DuckDBPyConnection, path: Path, name: str) -> ReadInfo:
     try:
-        described = cur.execute(f"DESCRIBE SELECT * FROM read_parquet({file_literal(path)})").fetchall()
+        # The columns and the row count (from the file's footer) in one statement: each costs about 0.5 ms of CPU.
+        described = cur.execute(f"SELECT column_name, column_type, (SELECT count(*) FROM read_parquet("
+                                f"{file_literal(path)})) FROM (DESCRIBE SELECT * FROM read_parquet("
+                                f"{file_literal(path)}))").fetchall()
     except duckdb.Error as exc:
         raise FileRejected(
             f"{name} is not a readable Parquet file ({str(exc).splitlines()[0]}). Write it again, or export CSV."
@@ -388,7 +391,7 @@ def _read_parquet(cur: duckdb.DuckDBPyConnection, path: Path, name: str) -> Read
     typed = ", ".join(_quote(c[0]) for c in described)
     cur.execute(f"CREATE OR REPLACE TEMP VIEW {TYPED_TABLE} AS SELECT {typed}, {numbered}").fetchall()
     columns = tuple(c[0] for c in described)
-    rows = cur.execute(f"SELECT count(*) FROM read_parquet({file_literal(path)})").fetchall()[0][0]
+    rows = described[0][2] if described else 0
     return ReadInfo("parquet", None, None, False, columns, rows,
                     ("Parquet has no header line: row numbers count data rows from 2, as a spreadsheet would.",),
                     column_types=tuple(str(c[1]) for c in described))

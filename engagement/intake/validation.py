@@ -357,11 +357,14 @@ def row_failure_sql(suite: Suite, columns: tuple[str, ...],
 def _denominator_sql(e: Expectation, params: dict[str, Any]) -> str:
     """GX's unexpected_percent base: non-null values (all rows for not_null), within the row condition."""
     when = _condition_sql(e, params, f"e{e.index}")
+    # No FILTER without a row condition: each FILTER clause is its own pass over the rows (Online Retail's 14
+    # checks: ~0.3 ms of CPU per load).
+    within = "" if when == "true" else f" FILTER (WHERE {when})"
     if e.type == "expect_column_values_to_not_be_null":
-        return f"count(*) FILTER (WHERE {when})"
+        return f"count(*){within}"
     if e.type == "expect_compound_columns_to_be_unique":
         return "count(*) FILTER (WHERE NOT (" + " AND ".join(f"{_quote(c)} IS NULL" for c in e.columns) + "))"
-    return f"count({_quote(e.columns[0])}) FILTER (WHERE {when})"
+    return f"count({_quote(e.columns[0])}){within}"
 
 
 def run_sql_checks(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_columns: tuple[str, ...],
@@ -409,9 +412,9 @@ def run_sql_checks(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_columns
         # Pass 1: counts and bases in one aggregate over the flags (windows for uniqueness inside).
         flags = ", ".join(f"{failure} AS f{e.index}" for e, failure, _ in row_checks)
         flagged = f"SELECT *, {flags} FROM {CHECKED_TABLE}"
-        aggregates = ", ".join(
-            f"count(*) FILTER (WHERE f{e.index}), {base}" for e, _, base in row_checks
-        )
+        # count_if, not count(*) FILTER (WHERE f): the same count (a NULL flag counts in neither), about 1.3 ms
+        # less CPU on Online Retail's 25,900 orders (a FILTER clause per aggregate costs a selection each).
+        aggregates = ", ".join(f"count_if(f{e.index}), {base}" for e, _, base in row_checks)
         # The values written in as literals, as row_failure_sql writes them for the one-pass load: bound as
         # parameters, the statement is prepared first (Online Retail's 14 checks: ~0.001 s of its ~0.006 s of CPU).
         counts_sql = with_values(f"SELECT {aggregates} FROM ({flagged}) flagged", params)
