@@ -499,3 +499,29 @@ def test_a_purchase_in_the_period_of_the_customers_last_one_counts_the_customer_
     store.undo(load.load_id)
     assert seen[-1]["c58"] == (3, 0)
     _equals_a_rebuild(store)
+
+
+def test_a_customer_named_by_two_kinds_of_a_batch_counts_once_toward_the_refits(tmp_path, monkeypatch):
+    """The number of customers a write changed (it feeds the refit decision, refits.REFIT_SHARE) counts each
+    customer once, as the full-rebuild threshold does; it was a sum over kinds (a customer in the orders and the
+    surveys of one batch counted twice)."""
+    from engagement.derived import update as derived_update
+    from engagement.intake.ingest import ingest_demo, ingest_files
+
+    monkeypatch.setenv("ENGAGEMENT_VALIDATION_ENGINE", "duckdb")  # GX costs seconds per file on a busy machine
+    store = open_workbench(":memory:", read_only=False)
+    ingest_demo(store, customers=300, seed=7)
+    a, b = (r[0] for r in store.cursor().execute(
+        "SELECT customer_id FROM customers ORDER BY customer_id LIMIT 2").fetchall())
+    day = store.cursor().execute("SELECT max(ordered_at)::DATE FROM orders").fetchall()[0][0]
+    counted = []
+    update = derived_update.update_derived
+    monkeypatch.setattr(derived_update, "update_derived", lambda *a: counted.append(update(*a)) or counted[-1])
+    orders, surveys = tmp_path / "orders.csv", tmp_path / "surveys.csv"
+    orders.write_text(ORDERS_CSV + f"w1,{a},{day} 23:00:00,25.00,0,USD,web,paid\n"
+                                   f"w2,{b},{day} 23:10:00,40.00,0,USD,web,paid\n")
+    surveys.write_text(f"response_id,customer_id,responded_at,kind,score\nw-r1,{a},{day} 23:20:00,nps,9\n")
+    results = ingest_files(store, [("orders", orders), ("surveys", surveys)])
+    assert [r.status for r in results] == ["loaded"] * 2, [r.message for r in results]
+    assert counted == [2]  # a and b (a named by both files): hand count of the files above
+    store.close()

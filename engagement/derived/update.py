@@ -99,7 +99,6 @@ class _Update(TailPath):
     # ------------------------------------------------------------------ what the write touched
     def _touched(self) -> int | None:
         cur = self.cur
-        total = 0
         kinds = []
         for kind, (added, removed) in self.change.kinds.items():
             table = self._temp(f"touched__{kind}",
@@ -107,7 +106,6 @@ class _Update(TailPath):
                                "WHERE customer_id IS NOT NULL")
             self.changed[kind] = table
             kinds.append(f"SELECT customer_id FROM {q(table)}")
-            total += cur.execute(f"SELECT count(*) FROM {q(table)}").fetchall()[0][0]
             if kind == "orders":
                 self.guests_touched = bool(cur.execute(
                     f"SELECT count(*) FROM (({added}) UNION ALL ({removed})) AS rows WHERE customer_id IS NULL"
@@ -124,7 +122,9 @@ class _Update(TailPath):
         theirs, purchases = cur.execute(
             f"SELECT count(*) FILTER (WHERE customer_id IN ({touched})), count(*) FROM main.order_facts"
         ).fetchall()[0]
-        return total if theirs <= FULL_REBUILD_SHARE * purchases else None
+        # Each customer once, whatever the kinds that name them: the refit decision (refits.REFIT_SHARE) counts
+        # customers, as the threshold above does.
+        return distinct if theirs <= FULL_REBUILD_SHARE * purchases else None
 
     def _temp(self, name: str, select: str) -> str:
         self.cur.execute(f"CREATE OR REPLACE TEMP TABLE {q(name)} AS {select}")
