@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Callable
 import duckdb
 
 from engagement.derived import tail
+from engagement.derived.movers import CutMovers
 from engagement.derived.tail_path import OLD_ROWID, TailPath, with_inputs as _with_inputs
 from engagement.sql import quote_identifier as q
 from engagement.sql import read_sql
@@ -58,7 +59,7 @@ if TYPE_CHECKING:
 FULL_REBUILD_SHARE = 0.4
 
 
-class _Update(TailPath):
+class _Update(TailPath, CutMovers):
     """One derived update in one write's transaction; temporary tables live on its cursor and are dropped at
     the end."""
 
@@ -69,6 +70,7 @@ class _Update(TailPath):
         self.entries, self.order, self.tables, self.build_entry = entries, order, tables, build_entry
         self.temp: list[str] = []
         self.keys: dict[str, str] = {}  # temporary table of customers -> that of their keys (_keys)
+        self.split: dict[str, tuple] = {}  # tail sum -> its tail and other customers (TailPath._tail_same)
         # name -> temporary table of the customers whose rows of that table or kind changed; "all" when rebuilt.
         self.changed: dict[str, str] = {}
         self.guests_touched = False
@@ -286,6 +288,7 @@ class _Update(TailPath):
                 f"JOIN main.{q(name)} AS o USING ({key}) WHERE ({cuts}) IS DISTINCT FROM ({stored})",
             )
             self._replace_rows(name, differ, _with_inputs(read_sql(f"derived/{name}"), self._shadows(entry, differ)))
+            self._note_cut_movers(entry, differ, changed)
             return
         self._replace_rows(name, differ,
                            f"SELECT * FROM {q(new)} WHERE customer_id IN (SELECT customer_id FROM {q(differ)})")
@@ -297,15 +300,23 @@ class _Update(TailPath):
             "AND table_schema = 'main' AND table_name = $name ORDER BY ordinal_position", {"name": name}).fetchall()]
         groups = [c for c in columns if c not in measures]
         sql = read_sql(f"derived/{name}")
-        after = _with_inputs(sql, self._shadows(entry, affected))
-        before = _with_inputs(sql, self._shadows(entry, affected, before=True))
+        # Customers whose stage alone moved: their history read once (engagement/derived/movers.py).
+        movers = self._movers(entry, affected, groups)
+        moved, parts = ("", []) if movers is None else self._moved_sums(entry, movers, groups, list(measures))
+        rest = affected if movers is None else self._temp(
+            f"unmoved__{name}",
+            f"SELECT customer_id FROM {q(affected)} WHERE customer_id NOT IN (SELECT customer_id FROM {q(movers)})")
+        after = _with_inputs(sql, self._shadows(entry, rest))
+        before = _with_inputs(sql, self._shadows(entry, rest, before=True))
         g = ", ".join(q(c) for c in groups)
         sums = ", ".join(f"sum({q(m)}) AS {q(m)}" for m in measures)
         negated = ", ".join(f"-{q(m)} AS {q(m)}" for m in measures)
+        parts = [f"SELECT {g}, {', '.join(q(m) for m in measures)} FROM ({after}) AS n",
+                 f"SELECT {g}, {negated} FROM ({before}) AS o", *parts]
         delta = self._temp(
             f"delta__{name}",
-            f"SELECT {g}, {sums} FROM (SELECT {g}, {', '.join(q(m) for m in measures)} FROM ({after}) AS n "
-            f"UNION ALL SELECT {g}, {negated} FROM ({before}) AS o) AS d GROUP BY {g}",
+            (f"WITH {moved} " if moved else "") +
+            f"SELECT {g}, {sums} FROM ({' UNION ALL '.join(parts)}) AS d GROUP BY {g}",
         )
         same = " AND ".join(f"x.{q(c)} IS NOT DISTINCT FROM d.{q(c)}" for c in groups)
         stored = f"SELECT {', '.join('x.' + q(c) for c in columns)} FROM main.{q(name)} AS x " \
