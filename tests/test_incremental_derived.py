@@ -555,3 +555,29 @@ def test_customers_whose_stage_alone_moved_are_summed_from_one_read_and_equal_a_
     store.undo(load.load_id)
     assert moved["cohort_cells"] == stage_only  # each moves back
     _equals_a_rebuild(store)
+
+
+def test_the_at_risk_cut_is_kept_without_the_percentile_only_while_the_gaps_round_to_it(monkeypatch):
+    """dataset_facts after a write skips the 80th percentile of the gaps between purchases when counting the gaps
+    shows it still rounds to the stored cut (engagement/derived/gap_cut.py), and computes it when it moved."""
+    from engagement.derived import gap_cut
+
+    store = _sixty_customers()  # 120 gaps of 30 days: the percentile is 30, the at-risk cut 30 days
+    _spy_on_the_tail(monkeypatch)
+    kept = []
+    find = gap_cut.kept_gap_cut
+    monkeypatch.setattr(gap_cut, "kept_gap_cut", lambda cur: kept.append(find(cur)) or kept[-1])
+    cuts = "SELECT at_risk_days, lapsed_days FROM dataset_facts"
+    assert store.cursor().execute(cuts).fetchall() == [(30, 180)]
+    store.load_frame("orders", _orders(("g-1", "c01", pd.Timestamp("2025-03-05"), 5.0)))  # a gap of 2 days
+    assert kept[-1] is not None and store.cursor().execute(cuts).fetchall() == [(30, 180)]
+    _equals_a_rebuild(store)
+    # 40 gaps of 100 days (10 customers, 16 % of them): of 161 gaps sorted, the percentile's (rank 128) is 100.
+    load = store.load_frame("orders", _orders(*(
+        (f"g-{c}-{i}", f"c{c:02d}", pd.Timestamp("2025-03-02") + pd.Timedelta(days=c + 100 * i), 5.0)
+        for c in range(10, 20) for i in range(1, 5))))
+    assert kept[-1] is None and store.cursor().execute(cuts).fetchall() == [(100, 200)]
+    _equals_a_rebuild(store)
+    store.undo(load.load_id)
+    assert kept[-1] is None and store.cursor().execute(cuts).fetchall() == [(30, 180)]
+    _equals_a_rebuild(store)

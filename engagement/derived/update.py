@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Callable
 
 import duckdb
 
-from engagement.derived import tail
+from engagement.derived import gap_cut, tail
 from engagement.derived.movers import CutMovers
 from engagement.derived.tail_path import OLD_ROWID, TailPath, with_inputs as _with_inputs
 from engagement.sql import quote_identifier as q
@@ -221,7 +221,13 @@ class _Update(TailPath, CutMovers):
             self.changed[name] = "all"
             return
         affected = None if mode in ("rebuilt", "compared") else self._affected(name, entry.inputs)
-        if entry.build is not None or mode == "rebuilt" or (mode in ("customers", "sums") and affected is None):
+        kept = gap_cut.kept_gap_cut(self.cur) if name == "dataset_facts" and mode == "rebuilt" else None
+        if kept is not None:  # the percentile over every gap left out (engagement/derived/gap_cut.py)
+            shadow, params = kept
+            self.cur.execute(f"CREATE OR REPLACE TABLE main.{q(name)} AS "
+                             + _with_inputs(read_sql(f"derived/{name}"), {"order_facts": shadow}), params)
+            self.changed[name] = "all"
+        elif entry.build is not None or mode == "rebuilt" or (mode in ("customers", "sums") and affected is None):
             self.build_entry(store, self.cur, name)
             self.changed[name] = "all"
         elif mode == "appended":
