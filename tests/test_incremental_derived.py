@@ -527,36 +527,6 @@ def test_a_customer_named_by_two_kinds_of_a_batch_counts_once_toward_the_refits(
     store.close()
 
 
-def test_customers_whose_stage_alone_moved_are_summed_from_one_read_and_equal_a_rebuild(monkeypatch):
-    """A late purchase of c01 moves "as of" by months: customers it does not name move to at-risk or lapsed with
-    nothing else changed. The sums add their rows under the new stage and subtract them under the old from one
-    read of their history (engagement/derived/movers.py); the tables equal a rebuild, after the load and its undo."""
-    from engagement.derived import movers as cut_movers
-
-    store = _sixty_customers()
-    moved: dict[str, set] = {}
-    find = cut_movers.CutMovers._movers
-
-    def spied(self, entry, affected, groups):
-        name = find(self, entry, affected, groups)
-        if name is not None:
-            moved[entry.name] = {r[0] for r in self.cur.execute(f"SELECT customer_id FROM {name}").fetchall()}
-        return name
-
-    monkeypatch.setattr(cut_movers.CutMovers, "_movers", spied)
-    stages = "SELECT customer_id, lifecycle_stage FROM customer_summary ORDER BY ALL"
-    before = dict(store.cursor().execute(stages).fetchall())
-    load = store.load_frame("orders", _orders(("t-late", "c01", pd.Timestamp("2025-12-01"), 30.0)))
-    after = dict(store.cursor().execute(stages).fetchall())
-    stage_only = {c for c in before if c != "c01" and before[c] != after[c]}
-    assert stage_only
-    assert moved["cohort_cells"] == moved["purchase_days"] == stage_only
-    _equals_a_rebuild(store)
-    store.undo(load.load_id)
-    assert moved["cohort_cells"] == stage_only  # each moves back
-    _equals_a_rebuild(store)
-
-
 def test_the_at_risk_cut_is_kept_without_the_percentile_only_while_the_gaps_round_to_it(monkeypatch):
     """dataset_facts after a write skips the 80th percentile of the gaps between purchases when counting the gaps
     shows it still rounds to the stored cut (engagement/derived/gap_cut.py), and computes it when it moved."""

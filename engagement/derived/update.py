@@ -23,6 +23,8 @@ An orders change takes the tail path (``engagement/derived/tail.py``) for the cu
 the end of their history (a weekly file, the undo of the latest one): order_facts, purchases, purchase_states and
 customer_facts get their new rows or values from each customer's last state instead of a rewrite of the whole
 history, and purchase_days and cohort_cells add only those rows' difference where the customer's grouping stayed.
+dataset_facts leaves out its percentile over every gap while counting shows the at-risk cut has not moved
+(``engagement/derived/gap_cut.py``).
 
 A write that touches a large share of the customers (an initial load) is rebuilt whole: replacing most rows
 one customer at a time costs more than building them. ``tests/test_incremental_derived.py`` checks that after
@@ -36,7 +38,6 @@ from typing import TYPE_CHECKING, Callable
 import duckdb
 
 from engagement.derived import gap_cut, tail
-from engagement.derived.movers import CutMovers
 from engagement.derived.tail_path import OLD_ROWID, TailPath, with_inputs as _with_inputs
 from engagement.sql import quote_identifier as q
 from engagement.sql import read_sql
@@ -59,7 +60,7 @@ if TYPE_CHECKING:
 FULL_REBUILD_SHARE = 0.4
 
 
-class _Update(TailPath, CutMovers):
+class _Update(TailPath):
     """One derived update in one write's transaction; temporary tables live on its cursor and are dropped at
     the end."""
 
@@ -294,7 +295,6 @@ class _Update(TailPath, CutMovers):
                 f"JOIN main.{q(name)} AS o USING ({key}) WHERE ({cuts}) IS DISTINCT FROM ({stored})",
             )
             self._replace_rows(name, differ, _with_inputs(read_sql(f"derived/{name}"), self._shadows(entry, differ)))
-            self._note_cut_movers(entry, differ, changed)
             return
         self._replace_rows(name, differ,
                            f"SELECT * FROM {q(new)} WHERE customer_id IN (SELECT customer_id FROM {q(differ)})")
@@ -306,23 +306,15 @@ class _Update(TailPath, CutMovers):
             "AND table_schema = 'main' AND table_name = $name ORDER BY ordinal_position", {"name": name}).fetchall()]
         groups = [c for c in columns if c not in measures]
         sql = read_sql(f"derived/{name}")
-        # Customers whose stage alone moved: their history read once (engagement/derived/movers.py).
-        movers = self._movers(entry, affected, groups)
-        moved, parts = ("", []) if movers is None else self._moved_sums(entry, movers, groups, list(measures))
-        rest = affected if movers is None else self._temp(
-            f"unmoved__{name}",
-            f"SELECT customer_id FROM {q(affected)} WHERE customer_id NOT IN (SELECT customer_id FROM {q(movers)})")
-        after = _with_inputs(sql, self._shadows(entry, rest))
-        before = _with_inputs(sql, self._shadows(entry, rest, before=True))
+        after = _with_inputs(sql, self._shadows(entry, affected))
+        before = _with_inputs(sql, self._shadows(entry, affected, before=True))
         g = ", ".join(q(c) for c in groups)
         sums = ", ".join(f"sum({q(m)}) AS {q(m)}" for m in measures)
         negated = ", ".join(f"-{q(m)} AS {q(m)}" for m in measures)
-        parts = [f"SELECT {g}, {', '.join(q(m) for m in measures)} FROM ({after}) AS n",
-                 f"SELECT {g}, {negated} FROM ({before}) AS o", *parts]
         delta = self._temp(
             f"delta__{name}",
-            (f"WITH {moved} " if moved else "") +
-            f"SELECT {g}, {sums} FROM ({' UNION ALL '.join(parts)}) AS d GROUP BY {g}",
+            f"SELECT {g}, {sums} FROM (SELECT {g}, {', '.join(q(m) for m in measures)} FROM ({after}) AS n "
+            f"UNION ALL SELECT {g}, {negated} FROM ({before}) AS o) AS d GROUP BY {g}",
         )
         same = " AND ".join(f"x.{q(c)} IS NOT DISTINCT FROM d.{q(c)}" for c in groups)
         stored = f"SELECT {', '.join('x.' + q(c) for c in columns)} FROM main.{q(name)} AS x " \
