@@ -21,10 +21,11 @@ orders in the 7 days after the data's end, 95 % by known customers), then prints
 - peak memory (maximum resident set) of this process and of the CLI processes.
 
 ``--full-load-only`` stops after the full load and its snapshot; ``--profile`` prints each derived entry's time in
-the full load (wall and CPU; the whole derived build too); ``--phases`` loads and undoes the weekly file once more
-through the CLI and prints where each process's CPU went (imports, opening, validation, the derived update, the
-snapshot's checkpoint and copy, closing: ``benchmarks.cli_phases``), and times the weekly command once more with
-the SQL checks alone validating the file (``ENGAGEMENT_VALIDATION_ENGINE=duckdb``: no Great Expectations).
+the full load (wall and CPU; the whole derived build too) and in the warm weekly load's and its undo's update;
+``--phases`` loads and undoes the weekly file once more through the CLI and prints where each process's CPU went
+(imports, opening, validation, the derived update, the snapshot's checkpoint and copy, closing:
+``benchmarks.cli_phases``), and times the weekly command once more with the SQL checks alone validating the file
+(``ENGAGEMENT_VALIDATION_ENGINE=duckdb``: no Great Expectations).
 
 Each figure is wall time, and CPU time (user + system, of this process or of the CLI's) in brackets: on a machine
 shared with other jobs the CPU ratios move less than the wall ones.
@@ -118,6 +119,35 @@ def _time_entries() -> dict[str, Took]:
     return entries
 
 
+def _time_update_entries() -> dict[str, Took]:
+    """Time each derived entry as an incremental write updates it (``--profile``): its name -> :class:`Took`,
+    and the update's look at what the write touched as "(touched)"; cleared by the caller between writes."""
+    from engagement.derived import update
+
+    entries: dict[str, Took] = {}
+    entry, touched = update._Update._entry, update._Update._touched
+
+    def timed_entry(self, store, name):
+        with Took() as took:
+            entry(self, store, name)
+        entries[name] = took
+
+    def timed_touched(self):
+        with Took() as took:
+            answer = touched(self)
+        entries["(touched)"] = took
+        return answer
+
+    update._Update._entry, update._Update._touched = timed_entry, timed_touched
+    return entries
+
+
+def _print_entries(entries: dict[str, Took]) -> None:
+    for name, took in sorted(entries.items(), key=lambda item: -item[1].cpu):
+        if took.cpu >= 0.005:
+            print(f"    {name:34s} {took}")
+
+
 def peak_gib(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / 2 ** 20
 
@@ -205,6 +235,7 @@ def main() -> None:
         wait_for_refits(store)
         store.undo(int(store.loads()["load_id"].max()))
         wait_for_refits(store)
+        updated = _time_update_entries() if args.profile else {}
         with Took() as warm:
             result = ingest_file(store, "orders", weekly2_csv)
         assert result.status == "loaded", result.message
@@ -212,10 +243,13 @@ def main() -> None:
             wait_for_refits(store)
         print(f"warm weekly file (in process, as the Data page runs it): {warm} = {warm.against(full, percent=True)} "
               f"of the full load (goal <= 5 %); the fits refreshed in the background {fits.wall:.2f} s later")
+        _print_entries(updated)
+        updated.clear()
         with Took() as undo:
             store.undo(result.summary.load_id)
         wait_for_refits(store)
         print(f"warm undo of it: {undo} = {undo.against(full, percent=True)} of the full load")
+        _print_entries(updated)
         store.close()
         print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
         print(f"peak memory: this process {peak_gib(resource.RUSAGE_SELF):.2f} GiB, "

@@ -499,3 +499,55 @@ def test_a_purchase_in_the_period_of_the_customers_last_one_counts_the_customer_
     store.undo(load.load_id)
     assert seen[-1]["c58"] == (3, 0)
     _equals_a_rebuild(store)
+
+
+def test_a_customer_named_by_two_kinds_of_a_batch_counts_once_toward_the_refits(tmp_path, monkeypatch):
+    """The number of customers a write changed (it feeds the refit decision, refits.REFIT_SHARE) counts each
+    customer once, as the full-rebuild threshold does; it was a sum over kinds (a customer in the orders and the
+    surveys of one batch counted twice)."""
+    from engagement.derived import update as derived_update
+    from engagement.intake.ingest import ingest_demo, ingest_files
+
+    monkeypatch.setenv("ENGAGEMENT_VALIDATION_ENGINE", "duckdb")  # GX costs seconds per file on a busy machine
+    store = open_workbench(":memory:", read_only=False)
+    ingest_demo(store, customers=300, seed=7)
+    a, b = (r[0] for r in store.cursor().execute(
+        "SELECT customer_id FROM customers ORDER BY customer_id LIMIT 2").fetchall())
+    day = store.cursor().execute("SELECT max(ordered_at)::DATE FROM orders").fetchall()[0][0]
+    counted = []
+    update = derived_update.update_derived
+    monkeypatch.setattr(derived_update, "update_derived", lambda *a: counted.append(update(*a)) or counted[-1])
+    orders, surveys = tmp_path / "orders.csv", tmp_path / "surveys.csv"
+    orders.write_text(ORDERS_CSV + f"w1,{a},{day} 23:00:00,25.00,0,USD,web,paid\n"
+                                   f"w2,{b},{day} 23:10:00,40.00,0,USD,web,paid\n")
+    surveys.write_text(f"response_id,customer_id,responded_at,kind,score\nw-r1,{a},{day} 23:20:00,nps,9\n")
+    results = ingest_files(store, [("orders", orders), ("surveys", surveys)])
+    assert [r.status for r in results] == ["loaded"] * 2, [r.message for r in results]
+    assert counted == [2]  # a and b (a named by both files): hand count of the files above
+    store.close()
+
+
+def test_the_at_risk_cut_is_kept_without_the_percentile_only_while_the_gaps_round_to_it(monkeypatch):
+    """dataset_facts after a write skips the 80th percentile of the gaps between purchases when counting the gaps
+    shows it still rounds to the stored cut (engagement/derived/gap_cut.py), and computes it when it moved."""
+    from engagement.derived import gap_cut
+
+    store = _sixty_customers()  # 120 gaps of 30 days: the percentile is 30, the at-risk cut 30 days
+    _spy_on_the_tail(monkeypatch)
+    kept = []
+    find = gap_cut.kept_gap_cut
+    monkeypatch.setattr(gap_cut, "kept_gap_cut", lambda cur: kept.append(find(cur)) or kept[-1])
+    cuts = "SELECT at_risk_days, lapsed_days FROM dataset_facts"
+    assert store.cursor().execute(cuts).fetchall() == [(30, 180)]
+    store.load_frame("orders", _orders(("g-1", "c01", pd.Timestamp("2025-03-05"), 5.0)))  # a gap of 2 days
+    assert kept[-1] is not None and store.cursor().execute(cuts).fetchall() == [(30, 180)]
+    _equals_a_rebuild(store)
+    # 40 gaps of 100 days (10 customers, 16 % of them): of 161 gaps sorted, the percentile's (rank 128) is 100.
+    load = store.load_frame("orders", _orders(*(
+        (f"g-{c}-{i}", f"c{c:02d}", pd.Timestamp("2025-03-02") + pd.Timedelta(days=c + 100 * i), 5.0)
+        for c in range(10, 20) for i in range(1, 5))))
+    assert kept[-1] is None and store.cursor().execute(cuts).fetchall() == [(100, 200)]
+    _equals_a_rebuild(store)
+    store.undo(load.load_id)
+    assert kept[-1] is None and store.cursor().execute(cuts).fetchall() == [(30, 180)]
+    _equals_a_rebuild(store)

@@ -32,6 +32,8 @@ class TailPath:
     (``_temp``, ``temp``), the customers changed per table (``changed``) and its row selections (``_narrowed``,
     ``_before``, ``_shadows``, ``_replace_rows``)."""
 
+    split: dict  # tail sum -> (its affected customers, _tail_same's answer for them)
+
     def _before_tail(self, table: str, affected: str, current: str) -> str:
         """``table``'s rows of the affected customers before the write, where the tail path changed it: the old
         copy for the customers replaced whole; for the tail customers, their stored rows up to the boundary and
@@ -58,11 +60,14 @@ class TailPath:
         grouping did not change), as temporary tables; None when the tail path was not taken."""
         if name not in tail.TAIL_SUMS or self.tail is None or self.regrouped is None:
             return None
+        if self.split.get(name, (None,))[0] == affected:  # the sum's "before" reads the split its "after" made
+            return self.split[name][1]
         ours = self._temp(f"same__{name}", f"SELECT customer_id FROM {q(self.tail)} WHERE kept > 0 "
                           f"AND customer_id NOT IN (SELECT customer_id FROM {q(self.regrouped)}) "
                           f"AND customer_id IN (SELECT customer_id FROM {q(affected)})")
         rest = self._temp(f"rest__{name}", f"SELECT customer_id FROM {q(affected)} "
                           f"WHERE customer_id NOT IN (SELECT customer_id FROM {q(ours)})")
+        self.split[name] = (affected, (rest, ours))
         return rest, ours
 
     def _tail_taken(self, name: str) -> bool:

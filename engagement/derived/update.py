@@ -23,6 +23,8 @@ An orders change takes the tail path (``engagement/derived/tail.py``) for the cu
 the end of their history (a weekly file, the undo of the latest one): order_facts, purchases and customer_facts
 get their new rows or values from each customer's last state instead of a rewrite of the whole history, and
 purchase_days and cohort_cells add only those rows' difference where the customer's grouping stayed.
+dataset_facts leaves out its percentile over every gap while counting shows the at-risk cut has not moved
+(``engagement/derived/gap_cut.py``).
 
 A write that touches a large share of the customers (an initial load) is rebuilt whole: replacing most rows
 one customer at a time costs more than building them. ``tests/test_incremental_derived.py`` checks that after
@@ -35,7 +37,7 @@ from typing import TYPE_CHECKING, Callable
 
 import duckdb
 
-from engagement.derived import tail
+from engagement.derived import gap_cut, tail
 from engagement.derived.tail_path import OLD_ROWID, TailPath, with_inputs as _with_inputs
 from engagement.sql import quote_identifier as q
 from engagement.sql import read_sql
@@ -68,6 +70,8 @@ class _Update(TailPath):
         self.change = change
         self.entries, self.order, self.tables, self.build_entry = entries, order, tables, build_entry
         self.temp: list[str] = []
+        self.keys: dict[str, str] = {}  # temporary table of customers -> that of their keys (_keys)
+        self.split: dict[str, tuple] = {}  # tail sum -> its tail and other customers (TailPath._tail_same)
         # name -> temporary table of the customers whose rows of that table or kind changed; "all" when rebuilt.
         self.changed: dict[str, str] = {}
         self.guests_touched = False
@@ -99,7 +103,6 @@ class _Update(TailPath):
     # ------------------------------------------------------------------ what the write touched
     def _touched(self) -> int | None:
         cur = self.cur
-        total = 0
         kinds = []
         for kind, (added, removed) in self.change.kinds.items():
             table = self._temp(f"touched__{kind}",
@@ -107,7 +110,6 @@ class _Update(TailPath):
                                "WHERE customer_id IS NOT NULL")
             self.changed[kind] = table
             kinds.append(f"SELECT customer_id FROM {q(table)}")
-            total += cur.execute(f"SELECT count(*) FROM {q(table)}").fetchall()[0][0]
             if kind == "orders":
                 self.guests_touched = bool(cur.execute(
                     f"SELECT count(*) FROM (({added}) UNION ALL ({removed})) AS rows WHERE customer_id IS NULL"
@@ -124,12 +126,24 @@ class _Update(TailPath):
         theirs, purchases = cur.execute(
             f"SELECT count(*) FILTER (WHERE customer_id IN ({touched})), count(*) FROM main.order_facts"
         ).fetchall()[0]
-        return total if theirs <= FULL_REBUILD_SHARE * purchases else None
+        # Each customer once, whatever the kinds that name them: the refit decision (refits.REFIT_SHARE) counts
+        # customers, as the threshold above does.
+        return distinct if theirs <= FULL_REBUILD_SHARE * purchases else None
 
     def _temp(self, name: str, select: str) -> str:
         self.cur.execute(f"CREATE OR REPLACE TEMP TABLE {q(name)} AS {select}")
         self.temp.append(name)
+        self.keys.pop(name, None)
         return name
+
+    def _keys(self, affected: str) -> str:
+        """Temporary table of the integer keys of the customers in ``affected``, looked up once: each keyed
+        table narrowed to them (before and after, per input) read customer_keys again by the text id."""
+        if affected not in self.keys:
+            keys = self._temp(f"keys__{affected}", f"SELECT customer_key FROM main.customer_keys "
+                                                   f"WHERE customer_id IN (SELECT customer_id FROM {q(affected)})")
+            self.keys[affected] = keys
+        return self.keys[affected]
 
     # ------------------------------------------------------------------ inputs narrowed to customers
     def _affected(self, name: str, inputs: tuple[str, ...]) -> str | None:
@@ -151,8 +165,7 @@ class _Update(TailPath):
         if table in self.keyed:
             # By the integer key where the table has it: a semi-join on the text id decompresses and hashes every
             # id of the table (0.25 against 0.07 CPU s for 10,000 customers' rows of 4M purchases).
-            where = (f"customer_key IN (SELECT k.customer_key FROM main.customer_keys AS k "
-                     f"WHERE k.customer_id IN (SELECT customer_id FROM {q(affected)}))")
+            where = f"customer_key IN (SELECT customer_key FROM {q(self._keys(affected))})"
         if table == "orders" and self.guests_touched:
             where += " OR customer_id IS NULL"
         return where
@@ -209,7 +222,13 @@ class _Update(TailPath):
             self.changed[name] = "all"
             return
         affected = None if mode in ("rebuilt", "compared") else self._affected(name, entry.inputs)
-        if entry.build is not None or mode == "rebuilt" or (mode in ("customers", "sums") and affected is None):
+        kept = gap_cut.kept_gap_cut(self.cur) if name == "dataset_facts" and mode == "rebuilt" else None
+        if kept is not None:  # the percentile over every gap left out (engagement/derived/gap_cut.py)
+            shadow, params = kept
+            self.cur.execute(f"CREATE OR REPLACE TABLE main.{q(name)} AS "
+                             + _with_inputs(read_sql(f"derived/{name}"), {"order_facts": shadow}), params)
+            self.changed[name] = "all"
+        elif entry.build is not None or mode == "rebuilt" or (mode in ("customers", "sums") and affected is None):
             self.build_entry(store, self.cur, name)
             self.changed[name] = "all"
         elif mode == "appended":
@@ -254,7 +273,8 @@ class _Update(TailPath):
         if changed is not None:
             # Only the cut columns are computed for every customer (the SQL's other columns are not read), and
             # whole rows for the customers that differ: 0.2 -> 0.1 CPU s at 500,000 customers.
-            columns = ", ".join(q(c) for c in ("customer_id", *entry.cut_columns))
+            key = "customer_key" if name in self.keyed else "customer_id"  # the integer key: a cheaper join
+            columns = ", ".join(q(c) for c in dict.fromkeys(("customer_id", key, *entry.cut_columns)))
             new = self._temp(f"new__{name}", f"SELECT {columns} FROM ({read_sql(f'derived/{name}')}) AS n")
         else:
             new = self._temp(f"new__{name}", read_sql(f"derived/{name}"))
@@ -272,7 +292,7 @@ class _Update(TailPath):
             differ = self._temp(
                 f"affected__{name}",
                 f"SELECT customer_id FROM {q(changed)} UNION SELECT n.customer_id FROM {q(new)} AS n "
-                f"JOIN main.{q(name)} AS o USING (customer_id) WHERE ({cuts}) IS DISTINCT FROM ({stored})",
+                f"JOIN main.{q(name)} AS o USING ({key}) WHERE ({cuts}) IS DISTINCT FROM ({stored})",
             )
             self._replace_rows(name, differ, _with_inputs(read_sql(f"derived/{name}"), self._shadows(entry, differ)))
             return

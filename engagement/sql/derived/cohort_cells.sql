@@ -4,22 +4,20 @@
 -- table whatever the filters. Period 0 holds every customer of the cohort (their first purchase is in it),
 -- so the cohort size is the period-0 count.
 -- One pass over the purchases, no grouping per customer: a customer is active in a period once, counted on the
--- purchase that opens it (the customer's first purchase, or one whose previous purchase, order_facts'
--- previous_ordered_at, is in an earlier period; a customer's purchases are consecutive in time, so exactly one
--- purchase opens each period they bought in). Grouping by customer and period first (about one group per
--- purchase for weeks) cost about 1.5x the CPU (0.57 against 0.37 s at 1M orders, benchmarks/README.md). Still
--- additive per customer, as the incremental update's sums need (engagement/derived/update.py).
-with buyers as (
-    select customer_id, first_order_at, acquisition_channel, is_first_order_discounted, lifecycle_stage
-    from customer_summary
-    where order_count > 0
-),
-
-buyer_purchases as (
-    select b.first_order_at, b.acquisition_channel, b.is_first_order_discounted, b.lifecycle_stage,
-           o.ordered_at, o.previous_ordered_at, o.net_revenue
-    from order_facts as o
-    join buyers as b using (customer_id)
+-- purchase that opens it (the customer's first purchase, whose previous_ordered_at is null or purchases'
+-- '-infinity', or one whose previous purchase is in an earlier period; a customer's purchases are consecutive in
+-- time, so exactly one purchase opens each period they bought in). Grouping by customer and period first (about
+-- one group per purchase for weeks) cost about 1.5x the CPU (0.57 against 0.37 s at 1M orders,
+-- benchmarks/README.md). Still additive per customer, as the incremental update's sums need
+-- (engagement/derived/update.py).
+-- Read from purchases (which carries the stage, channel and first purchase time) joined to customer_summary by
+-- the integer customer_key for the discount flag: a load's update reads its customers' rows by that key, where
+-- order_facts could only be read by the text id (a semi-join decompressing every id of 4M rows).
+with buyer_purchases as (
+    select p.first_ordered_at as first_order_at, p.acquisition_channel, s.is_first_order_discounted,
+           p.lifecycle_stage, p.ordered_at, p.previous_ordered_at, p.net_revenue
+    from purchases as p
+    join customer_summary as s using (customer_key)
 ),
 
 purchase_periods as (
