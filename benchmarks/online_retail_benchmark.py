@@ -66,8 +66,10 @@ WITH invoices AS (
         InvoiceNo AS invoice,
         regexp_full_match(InvoiceNo, '[Cc][0-9]+') OR bool_and(Quantity < 0) AS is_cancellation,
         CASE WHEN regexp_full_match(InvoiceNo, '[Cc][0-9]+') THEN substr(InvoiceNo, 2) ELSE InvoiceNo END AS cancels,
-        arg_min(CustomerID, line) FILTER (WHERE CustomerID IS NOT NULL) AS customer_id,
-        arg_min(InvoiceDate, line) FILTER (WHERE InvoiceDate IS NOT NULL) AS ordered_at,
+        -- arg_min skips lines whose first argument is NULL: the first line that has one (no FILTER needed, and
+        -- the intake's fold has none either: about 8 % of this statement's CPU)
+        arg_min(CustomerID, line) AS customer_id,
+        arg_min(InvoiceDate, line) AS ordered_at,
         sum(Quantity * UnitPrice) AS amount
     FROM {lines}
     GROUP BY InvoiceNo
