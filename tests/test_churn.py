@@ -186,3 +186,23 @@ def test_at_risk_list_is_the_full_sort_head():
     expected = everyone[everyone["churn_risk"] >= 0.5].sort_values(
         ["revenue", "customer_id"], ascending=[False, True]).head(AT_RISK_LIST_SIZE).reset_index(drop=True)
     pd.testing.assert_frame_equal(listed, expected, check_exact=True)
+
+
+def test_a_holdout_of_one_class_is_refused_with_the_reason_not_reported_as_an_auc_of_nan():
+    """A brand whose latest order is years after the rest (a gap in its history): every customer of the holdout
+    has churned, so the holdout AUC is not defined (0 of 0 pairs); the model is refused as too little history,
+    as a one-class training set is, instead of showing "Holdout AUC nan"."""
+    import pandas as pd
+
+    from engagement.intake.ingest import ingest_demo
+    from engagement.workbench import open_workbench
+
+    store = open_workbench(":memory:", read_only=False)
+    ingest_demo(store, customers=300, seed=7)
+    customer = store.cursor().execute("SELECT min(customer_id) FROM customers").fetchall()[0][0]
+    store.load_frame("orders", pd.DataFrame({
+        "order_id": ["late"], "customer_id": [customer], "ordered_at": [pd.Timestamp("2031-01-01")],
+        "net_revenue": [20.0], "status": ["paid"], "currency": ["USD"]}))
+    with pytest.raises(ValueError, match=r"its holdout of \d+ customers .* are all churned; try a shorter horizon"):
+        fit_churn_model(store, 90)
+    store.close()

@@ -221,6 +221,13 @@ def _train_and_score(store, frame, cutoff, end_of_data, horizon_days, channels, 
     rng = np.random.default_rng(RANDOM_STATE)
     is_holdout = rng.random(len(frame)) < HOLDOUT_SHARE
     train, holdout = frame[~is_holdout], frame[is_holdout]
+    for part, rows in (("training set", train), ("holdout", holdout)):
+        if rows["is_churned"].nunique() < 2:  # no model to fit, or an AUC that is not defined (0 of 0 pairs)
+            only = "churned" if len(rows) and rows["is_churned"].iloc[0] else "retained"
+            raise ValueError(
+                f"Too little history to train a churn model with a {horizon_days}-day horizon: its {part} of "
+                f"{len(rows)} customers (who bought before {cutoff:%Y-%m-%d}) are all {only}; try a shorter horizon."
+            )
     if len(train) > MAX_TRAINING_ROWS:
         train = train.groupby("is_churned", group_keys=False).sample(
             frac=MAX_TRAINING_ROWS / len(train), random_state=RANDOM_STATE)
