@@ -52,3 +52,24 @@ def intake_store(tmp_path, monkeypatch) -> Store:
 
 def table(store: Store, sql: str) -> pd.DataFrame:
     return store.cursor().execute(sql).df()
+
+
+def recording(monkeypatch) -> list[str]:
+    """Every statement run on a cursor the store hands out, as text with its whitespace collapsed."""
+    seen: list[str] = []
+    real = Store.cursor
+
+    class Recording:
+        def __init__(self, cursor):
+            self._cursor = cursor
+
+        def execute(self, sql, *args, **kwargs):
+            seen.append(" ".join(str(sql).split()))
+            return self._cursor.execute(sql, *args, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(self._cursor, name)
+
+    monkeypatch.setattr(Store, "cursor", lambda self: (lambda c: c if isinstance(c, Recording) else Recording(c))(
+        real(self)))
+    return seen

@@ -18,7 +18,8 @@ import pytest
 
 from engagement.intake import sources
 from engagement.intake.ingest import ingest_file
-from engagement.warehouse.store import Store
+
+from intake_fixtures import recording
 
 
 @pytest.fixture()
@@ -48,31 +49,11 @@ def _line_items(tmp_path) -> tuple[pd.DataFrame, object]:
     return frame, path
 
 
-def _recording(monkeypatch) -> list[str]:
-    """Every statement run on a cursor the store hands out, as text."""
-    seen: list[str] = []
-    real = Store.cursor
-
-    class Recording:
-        def __init__(self, cursor):
-            self._cursor = cursor
-
-        def execute(self, sql, *args, **kwargs):
-            seen.append(str(sql))
-            return self._cursor.execute(sql, *args, **kwargs)
-
-        def __getattr__(self, name):
-            return getattr(self._cursor, name)
-
-    monkeypatch.setattr(Store, "cursor", lambda self: (lambda c: c if isinstance(c, Recording) else Recording(c))(
-        real(self)))
-    return seen
-
 
 def test_a_typed_fold_measures_the_percentile_and_the_implied_customers_in_its_one_look(store, tmp_path,
                                                                                         monkeypatch):
     frame, path = _line_items(tmp_path)
-    seen = _recording(monkeypatch)
+    seen = recording(monkeypatch)
     result = ingest_file(store, "orders", path, on_invalid="quarantine")
     assert result.status == "loaded", result.message
     # One statement measures both (before: one query for the percentile, one for the implied-customer counts).

@@ -12,38 +12,17 @@ from __future__ import annotations
 import json
 
 from engagement.intake.ingest import ingest_file
-from engagement.warehouse.store import Store
 
-from intake_fixtures import ORDERS_HEADER, intake_store, table, write  # noqa: F401
+from intake_fixtures import ORDERS_HEADER, intake_store, recording, table, write  # noqa: F401
 
 FAILING = range(3, 90, 3)  # 29 failing orders, more than the report's sample of 20
 
-
-def _recording(monkeypatch) -> list[str]:
-    """Every statement run on a cursor the store hands out, as text."""
-    seen: list[str] = []
-    real = Store.cursor
-
-    class Recording:
-        def __init__(self, cursor):
-            self._cursor = cursor
-
-        def execute(self, sql, *args, **kwargs):
-            seen.append(" ".join(str(sql).split()))
-            return self._cursor.execute(sql, *args, **kwargs)
-
-        def __getattr__(self, name):
-            return getattr(self._cursor, name)
-
-    monkeypatch.setattr(Store, "cursor", lambda self: (lambda c: c if isinstance(c, Recording) else Recording(c))(
-        real(self)))
-    return seen
 
 
 def test_failing_rows_are_quoted_from_one_read_of_the_text(intake_store, tmp_path, monkeypatch):
     lines = [f"q{n},A,2025-03-01 10:00:00,{'-' if n in FAILING else ''}{n}.50 ,0,USD,web,paid" for n in range(100)]
     path = write(tmp_path, "orders.csv", "\n".join([ORDERS_HEADER] + lines) + "\n")
-    seen = _recording(monkeypatch)
+    seen = recording(monkeypatch)
     result = ingest_file(intake_store, "orders", path, on_invalid="quarantine")
     assert result.status == "loaded", result.message
     # Statements reading the text rows of the failures: one (the old code joined them three times).
@@ -80,7 +59,7 @@ def test_after_failing_rows_the_text_is_read_first_and_typed_from(intake_store, 
     """The one-pass attempt met a failing row: the text table, which quoting needs, is read before the typing pass,
     which then reads it instead of the file (the file read once more, not twice)."""
     lines = [f"t{n},A,2025-03-01 10:00:00,{'-' if n == 40 else ''}{n}.25,0,USD,web,paid" for n in range(60)]
-    seen = _recording(monkeypatch)
+    seen = recording(monkeypatch)
     result = ingest_file(intake_store, "orders", write(tmp_path, "orders.csv", "\n".join([ORDERS_HEADER] + lines)),
                          on_invalid="quarantine")
     assert result.status == "loaded", result.message
@@ -96,7 +75,7 @@ def test_a_cell_past_the_head_needing_the_forgiving_parse_reads_the_file_twice_n
     text is read once, then typed from twice (plain cast, then the forgiving parsers)."""
     lines = [f"h{n},A,2025-03-01 10:00:00,{'$' if n == 10_019 else ''}{n % 50}.75,0,USD,web,paid"
              for n in range(10_030)]
-    seen = _recording(monkeypatch)
+    seen = recording(monkeypatch)
     result = ingest_file(intake_store, "orders", write(tmp_path, "orders.csv", "\n".join([ORDERS_HEADER] + lines)))
     assert result.status == "loaded", result.message
     assert _file_reads(seen) == ["text", "typed", "typed"]
