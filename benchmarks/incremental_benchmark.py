@@ -42,6 +42,7 @@ from pathlib import Path
 
 import duckdb
 
+from benchmarks.synthetic import write_customers_and_orders
 from benchmarks.timing import Took, cli
 from engagement.intake.ingest import ingest_file
 from engagement.derived import DEFERRED, FITTED_AFTER_COMMIT
@@ -55,22 +56,8 @@ AFTER_COMMIT = (*DEFERRED, *FITTED_AFTER_COMMIT)  # built after the full load co
 
 def write_files(folder: Path, rows: int, customers: int, weekly: int) -> tuple[Path, Path, Path, Path]:
     con = duckdb.connect()
-    con.execute("SELECT setseed(0.42)").fetchall()
     paths = [folder / name for name in ("customers.csv", "orders.csv", "weekly.csv", "weekly2.csv")]
-    con.execute(f"""
-        COPY (SELECT 'c' || i AS customer_id, TIMESTAMP '2023-01-01' + to_seconds(CAST(random() * 3.0e7 AS BIGINT))
-                     AS created_at,
-                     ['paid_social', 'organic_search', 'referral', 'email'][1 + CAST(floor(random() * 4) AS INT)]
-                       AS acquisition_channel, 'US' AS country
-              FROM range({customers}) t(i)) TO '{paths[0]}' (HEADER)""").fetchall()
-    orders = f"""
-        SELECT '#' || (100000 + i) AS order_id, 'c' || CAST(floor(random() * {customers}) AS BIGINT) AS customer_id,
-               TIMESTAMP '2024-01-01' + to_seconds(CAST(random() * 5.0e7 AS BIGINT)) AS ordered_at,
-               round(5 + random() * 200, 2) AS net_revenue, round(random() * 10, 2) AS discount, 'USD' AS currency,
-               ['web', 'mobile_app', 'pos'][1 + CAST(floor(random() * 3) AS INT)] AS channel,
-               ['paid', 'fulfilled', 'paid', 'refunded'][1 + CAST(floor(random() * 4) AS INT)] AS status
-        FROM range({rows}) t(i)"""
-    con.execute(f"COPY ({orders}) TO '{paths[1]}' (HEADER)").fetchall()
+    write_customers_and_orders(con, paths[0], paths[1], rows, customers)
     for week, path in enumerate(paths[2:], start=1):
         # The week after the data's end (5.0e7 s after 2024-01-01), 95 % known customers, 5 % new ones.
         con.execute(f"""

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from benchmarks.synthetic import write_customers_and_orders
 from benchmarks.timing import Took
 from engagement.intake.ingest import ingest_file
 from engagement.warehouse.store import Store
@@ -27,22 +28,9 @@ TIMED = ("execute", "executemany", "sql", "fetchall", "fetchone", "df")
 
 
 def write_files(folder: Path, rows: int = 5_000_000, customers: int = 500_000) -> None:
-    """The customers and orders of ``benchmarks.incremental_benchmark`` (same seed and SQL)."""
+    """The customers and orders of ``benchmarks.incremental_benchmark`` (``benchmarks.synthetic``)."""
     con = duckdb.connect()
-    con.execute("SELECT setseed(0.42)").fetchall()
-    con.execute(f"""
-        COPY (SELECT 'c' || i AS customer_id, TIMESTAMP '2023-01-01' + to_seconds(CAST(random() * 3.0e7 AS BIGINT))
-                     AS created_at,
-                     ['paid_social', 'organic_search', 'referral', 'email'][1 + CAST(floor(random() * 4) AS INT)]
-                       AS acquisition_channel, 'US' AS country
-              FROM range({customers}) t(i)) TO '{folder / "customers.csv"}' (HEADER)""").fetchall()
-    con.execute(f"""
-        COPY (SELECT '#' || (100000 + i) AS order_id, 'c' || CAST(floor(random() * {customers}) AS BIGINT) AS customer_id,
-                     TIMESTAMP '2024-01-01' + to_seconds(CAST(random() * 5.0e7 AS BIGINT)) AS ordered_at,
-                     round(5 + random() * 200, 2) AS net_revenue, round(random() * 10, 2) AS discount, 'USD' AS currency,
-                     ['web', 'mobile_app', 'pos'][1 + CAST(floor(random() * 3) AS INT)] AS channel,
-                     ['paid', 'fulfilled', 'paid', 'refunded'][1 + CAST(floor(random() * 4) AS INT)] AS status
-              FROM range({rows}) t(i)) TO '{folder / "orders.csv"}' (HEADER)""").fetchall()
+    write_customers_and_orders(con, folder / "customers.csv", folder / "orders.csv", rows, customers)
     con.close()
 
 
