@@ -69,9 +69,25 @@ def ids_are_personal(cursor: Any) -> bool:
         {"pattern": data_policy.EMAIL_PATTERN}).fetchall()[0][0])
 
 
-def copy_plan(cursor: Any, source_prefix: str) -> list[tuple[str, str]]:
-    """(table, masked SELECT) for every queryable table; ``source_prefix`` qualifies the source (``src.main.``)."""
-    hash_ids = ids_are_personal(cursor)
+# Whether a database file's customer ids are e-mail addresses, by (file, size, mtime): the identity the policy
+# copy's own key trusts. A published snapshot never changes, so the scan runs once per snapshot, not per cell.
+_PERSONAL_IDS: dict[tuple[str, int, int], bool] = {}
+
+
+def _file_ids_are_personal(cursor: Any, source: Path, stat: os.stat_result) -> bool:
+    identity = (str(source.resolve()), stat.st_size, stat.st_mtime_ns)
+    if identity not in _PERSONAL_IDS:
+        if len(_PERSONAL_IDS) >= 64:  # one entry per snapshot a process has read: keep it small
+            _PERSONAL_IDS.clear()
+        _PERSONAL_IDS[identity] = ids_are_personal(cursor)
+    return _PERSONAL_IDS[identity]
+
+
+def copy_plan(cursor: Any, source_prefix: str, hash_ids: bool | None = None) -> list[tuple[str, str]]:
+    """(table, masked SELECT) for every queryable table; ``source_prefix`` qualifies the source (``src.main.``).
+    ``hash_ids``: whether the ids are e-mail addresses, when the caller already knows (else looked up)."""
+    if hash_ids is None:
+        hash_ids = ids_are_personal(cursor)
     return [(table, data_policy.masked_select(table, columns, source_prefix + _quote(table), hash_ids))
             for table, columns in queryable_columns(cursor).items()]
 
@@ -89,9 +105,9 @@ def ensure_file(cursor: Any, source: str | Path, fallback: Path) -> Path:
     state of the same source, or of a source that is gone (a pruned snapshot), are removed (a worker still reading
     one keeps its open file); a copy of another snapshot that still exists stays, for the process reading it."""
     source = Path(source)
-    plan = copy_plan(cursor, "src.main.")
-    catalog = str(cursor.execute("SELECT current_database()").fetchall()[0][0])
     stat = source.stat()
+    plan = copy_plan(cursor, "src.main.", _file_ids_are_personal(cursor, source, stat))
+    catalog = str(cursor.execute("SELECT current_database()").fetchall()[0][0])
     key = hashlib.sha256(json.dumps([source.name, stat.st_size, stat.st_mtime_ns, plan]).encode()).hexdigest()[:16]
     home = source.parent if source.parent.name.endswith(".snapshots") else source.with_name(source.name + ".snapshots")
     for folder in (home, fallback):
