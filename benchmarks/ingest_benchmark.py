@@ -4,7 +4,8 @@
 
 Generates (fixed seed, in a temporary folder) a customers CSV and an orders CSV, loads the customers,
 then times, alternating the two so that both see the same load on a shared machine (best of ``--runs``
-each, every figure printed):
+each, every figure printed as wall clock and CPU of this process, user + system of every thread: on a shared
+machine the wall clock also measures waiting for a core):
 
 - baseline: ``CREATE TABLE t AS SELECT * FROM read_csv(file)`` into a fresh database file;
 - ingest: ``ingest_file`` for the orders (read, map, type, validate with the suite, load in one
@@ -32,6 +33,7 @@ from pathlib import Path
 import duckdb
 
 
+from benchmarks.timing import Took
 from engagement.intake.ingest import ingest_file
 from engagement.warehouse.store import Store
 from engagement.workbench import open_workbench
@@ -72,34 +74,35 @@ def write_failing_copy(folder: Path, orders_csv: Path, failing: int = 100) -> Pa
     return target
 
 
-def baseline_seconds(folder: Path, csv: Path) -> float:
+def baseline_seconds(folder: Path, csv: Path) -> Took:
     (folder / "baseline.duckdb").unlink(missing_ok=True)
     con = duckdb.connect(str(folder / "baseline.duckdb"))
-    started = time.perf_counter()
-    con.execute(f"CREATE OR REPLACE TABLE orders_raw AS SELECT * FROM read_csv('{csv}')").fetchall()
-    seconds = time.perf_counter() - started
+    with Took() as took:
+        con.execute(f"CREATE OR REPLACE TABLE orders_raw AS SELECT * FROM read_csv('{csv}')").fetchall()
     con.close()
-    return seconds
+    return took
 
 
 def timed_ingest(store: Store, csv: Path, refresh_derived: bool,
-                 on_invalid: str = "reject") -> tuple[float, list[tuple[str, float]], object]:
+                 on_invalid: str = "reject") -> tuple[Took, list[tuple[str, float]], object]:
     marks: list[tuple[str, float]] = []
-    started = time.perf_counter()
-    result = ingest_file(store, "orders", csv, progress=lambda stage, _: marks.append((stage, time.perf_counter())),
-                         refresh_derived=refresh_derived, on_invalid=on_invalid)
-    total = time.perf_counter() - started
-    stages = [(name, end - start) for (name, start), (_, end) in zip(marks, marks[1:] + [("end", started + total)])]
-    return total, stages, result
+    with Took() as took:
+        result = ingest_file(store, "orders", csv,
+                             progress=lambda stage, _: marks.append((stage, time.perf_counter())),
+                             refresh_derived=refresh_derived, on_invalid=on_invalid)
+    end = took.started + took.wall
+    stages = [(name, finish - start) for (name, start), (_, finish) in zip(marks, marks[1:] + [("end", end)])]
+    return took, stages, result
 
 
-def report(rows: int, base: float, label: str, total: float, stages: list[tuple[str, float]], result) -> None:
-    print(f"ingest ({label}): {total:.2f} s = {rows / total / 1e6:.2f} M rows/s, "
-          f"ratio to baseline {total / base:.2f}x; engine {result.report.engine}; "
+def report(rows: int, base: Took, label: str, took: Took, stages: list[tuple[str, float]], result) -> None:
+    print(f"ingest ({label}): {took.wall:.2f} s wall ({took.cpu:.2f} s CPU) = {rows / took.wall / 1e6:.2f} M rows/s, "
+          f"ratio to baseline {took.wall / base.wall:.2f}x wall, {took.cpu / base.cpu:.2f}x CPU; "
+          f"engine {result.report.engine}; "
           f"loaded {result.summary.rows_loaded:,} new / {result.summary.rows_updated:,} updated"
           f"{f' / {result.summary.rows_quarantined:,} quarantined' if result.summary.rows_quarantined else ''}")
     for name, seconds in stages:
-        print(f"    {name:<32} {seconds:6.2f} s")
+        print(f"    {name:<32} {seconds:6.2f} s wall")
 
 
 def main() -> None:
@@ -116,9 +119,10 @@ def main() -> None:
         print(f"orders CSV: {args.rows:,} rows, {size_mb:,.0f} MB")
 
         store = open_workbench(folder / "customers.duckdb", read_only=False, readable=(folder,))
-        started = time.perf_counter()
-        customers = ingest_file(store, "customers", customers_csv, refresh_derived=False)
-        print(f"customers ingest ({customers.rows_read:,} rows): {time.perf_counter() - started:.2f} s, {customers.status}")
+        with Took() as took:
+            customers = ingest_file(store, "customers", customers_csv, refresh_derived=False)
+        print(f"customers ingest ({customers.rows_read:,} rows): {took.wall:.2f} s wall ({took.cpu:.2f} s CPU), "
+              f"{customers.status}")
         store.close()
 
         bases, ingests = [], []
@@ -126,30 +130,32 @@ def main() -> None:
             bases.append(baseline_seconds(folder, orders_csv))
             shutil.copyfile(folder / "customers.duckdb", folder / "bench.duckdb")
             store = open_workbench(folder / "bench.duckdb", read_only=False, readable=(folder,))
-            total, stages, result = timed_ingest(store, orders_csv, refresh_derived=False)
+            took, stages, result = timed_ingest(store, orders_csv, refresh_derived=False)
             assert result.status == "loaded", result.message
-            ingests.append((total, stages, result))
+            ingests.append((took, stages, result))
             store.close()
-            print(f"run {run + 1}: baseline {bases[-1]:.2f} s, validation + load {total:.2f} s "
-                  f"({total / bases[-1]:.2f}x)")
-        base = min(bases)
-        print(f"baseline CREATE TABLE AS SELECT * FROM read_csv: {base:.2f} s ({args.rows / base / 1e6:.2f} M rows/s)")
-        total, stages, result = min(ingests, key=lambda run: run[0])
-        report(args.rows, base, "validation + load", total, stages, result)
+            print(f"run {run + 1}: baseline {bases[-1].wall:.2f} s wall ({bases[-1].cpu:.2f} s CPU), validation + "
+                  f"load {took.wall:.2f} s ({took.cpu:.2f} s CPU): {took.wall / bases[-1].wall:.2f}x wall, "
+                  f"{took.cpu / bases[-1].cpu:.2f}x CPU")
+        base = min(bases, key=lambda b: b.cpu)
+        print(f"baseline CREATE TABLE AS SELECT * FROM read_csv: {base.wall:.2f} s wall ({base.cpu:.2f} s CPU), "
+              f"{args.rows / base.wall / 1e6:.2f} M rows/s")
+        took, stages, result = min(ingests, key=lambda run: run[0].cpu)
+        report(args.rows, base, "validation + load", took, stages, result)
 
         failing_csv = write_failing_copy(folder, orders_csv)
         shutil.copyfile(folder / "customers.duckdb", folder / "failing.duckdb")
         store = open_workbench(folder / "failing.duckdb", read_only=False, readable=(folder,))
-        total, stages, result = timed_ingest(store, failing_csv, refresh_derived=False, on_invalid="quarantine")
+        took, stages, result = timed_ingest(store, failing_csv, refresh_derived=False, on_invalid="quarantine")
         assert result.status == "loaded" and result.summary.rows_quarantined == 100, result.message
         store.close()
         (folder / "failing.duckdb").unlink()
-        report(args.rows, base, "100 failing rows quarantined: one-pass attempt + two passes", total, stages, result)
+        report(args.rows, base, "100 failing rows quarantined: one-pass attempt + two passes", took, stages, result)
 
         store = open_workbench(folder / "bench.duckdb", read_only=False, readable=(folder,))
-        total, stages, result = timed_ingest(store, orders_csv, refresh_derived=True)
+        took, stages, result = timed_ingest(store, orders_csv, refresh_derived=True)
         assert result.status == "loaded", result.message
-        report(args.rows, base, "validation + load + derived-table rebuild", total, stages, result)
+        report(args.rows, base, "validation + load + derived-table rebuild", took, stages, result)
         if args.with_gx:
             from engagement.intake import staging
             from engagement.intake import validation
@@ -161,11 +167,10 @@ def main() -> None:
             staged = staging.stage(cur, "orders", plan("orders", info.columns, "canonical", False).select_sql, False)
             columns = staged.columns + staged.parse_flags + staged.computed
             frame = cur.execute(f"SELECT {', '.join(columns)} FROM {staging.CHECKED_TABLE}").df()
-            started = time.perf_counter()
-            validation.run_great_expectations(frame, validation.load_suite("orders"), validation.run_parameters())
-            gx_seconds = time.perf_counter() - started
-            print(f"option not taken: GX on pandas over all {args.rows:,} rows: {gx_seconds:.2f} s "
-                  f"({gx_seconds / base:.1f}x the baseline on its own)")
+            with Took() as gx:
+                validation.run_great_expectations(frame, validation.load_suite("orders"), validation.run_parameters())
+            print(f"option not taken: GX on pandas over all {args.rows:,} rows: {gx.wall:.2f} s wall ({gx.cpu:.2f} s "
+                  f"CPU), {gx.cpu / base.cpu:.1f}x the baseline's CPU on its own")
         store.close()
 
 
