@@ -10,7 +10,8 @@ from engagement.intake.ingest import ON_INVALID, activity_counts, detect_kind, i
 from engagement.intake.line_items import LINE_FIELDS
 from engagement.warehouse.schema import KINDS, TABLES
 from engagement.table_format import expand_json_column
-from engagement.intake.sources import SOURCES, parse_map_option, save_mapping, saved_mappings
+from engagement.intake.saved_mappings import save_mapping, saved_mappings
+from engagement.intake.sources import SOURCES, parse_map_option
 
 st.title("Data")
 ui.warehouse.stop_data_page()  # warehouse mode: loads stay on the brand's pipelines

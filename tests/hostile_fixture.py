@@ -63,7 +63,7 @@ def build_hostile_db(path: Path) -> Path:
     """Load :func:`hostile_frames` into a new database at ``path`` the way the Data page does."""
     from engagement.intake.ingest import ingest_bytes
     from engagement.warehouse.schema import KINDS
-    from engagement.intake.sources import save_mapping
+    from engagement.intake.saved_mappings import save_mapping
     from engagement.sql import quote_identifier
     from engagement.notebook.notebooks import Cell, Notebook, save_notebook
     from engagement.workbench import open_workbench

@@ -14,7 +14,7 @@ import pytest
 from engagement.warehouse import access
 from engagement.warehouse.access import ANALYST, VIEWER, Actor, RolesFileError, WriteRefused, parse_roles
 from engagement.intake.ingest import ingest_bytes
-from engagement.intake.sources import save_mapping
+from engagement.intake.saved_mappings import save_mapping
 from engagement.notebook.notebooks import Cell, Notebook, list_notebooks, save_notebook
 from engagement.warehouse.audit import audit_trail
 from engagement.warehouse.store import Store

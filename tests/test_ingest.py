@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from engagement.intake.ingest import ingest_file, load_history, quarantined_rows
-from engagement.intake.sources import detect_source, save_mapping, saved_mappings
+from engagement.intake.saved_mappings import save_mapping, saved_mappings
+from engagement.intake.sources import detect_source
 
 from intake_fixtures import ORDERS_HEADER, intake_store, snapshot, table, write  # noqa: F401
 

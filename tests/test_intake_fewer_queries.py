@@ -3,7 +3,7 @@
 - A typed (Parquet) fold looks at its folded orders once (``folding.stage_typed``); that one aggregate also measures
   the 1st percentile the suite's long-before bound needs and the implied-customer counts of the load's note, which
   validation and ingest each queried again.
-- A fold's float-id check reads all of its orders in one query (``sources.integer_ids``), as the typed fold does: the
+- A fold's float-id check reads all of its orders in one query (``float_written_ids.integer_ids``), as the typed fold does: the
   head of the folded table no longer decides alone (its first 1,000 orders are in no particular order).
 
 Expected figures come from the rows the tests write (pandas / plain Python), not from the intake.
@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 import pandas as pd
 import pytest
 
-from engagement.intake import sources
+from engagement.intake import float_written_ids
+from engagement.intake.source_plan import SourcePlan
 from engagement.intake.ingest import ingest_file
 
 from intake_fixtures import recording
@@ -87,12 +88,12 @@ def test_a_folds_float_ids_are_checked_on_all_its_orders_not_its_head(store):
     cur.execute("CREATE TEMP TABLE folded_input AS SELECT 'o' || range AS order_id, "
                 "CASE WHEN range >= 1000 THEN CAST(17850 + range AS VARCHAR) || '.0' END AS customer_id "
                 "FROM range(1005) ORDER BY range")
-    plan = sources.SourcePlan("line_items", "SELECT * FROM folded_input", counts_lines=True)
-    fixed = sources.integer_ids(cur, "orders", plan)
+    plan = SourcePlan("line_items", "SELECT * FROM folded_input", counts_lines=True)
+    fixed = float_written_ids.integer_ids(cur, "orders", plan)
     assert any("customer_id: every value is a whole number written as a float" in n for n in fixed.notes)
     got = cur.execute(f"SELECT customer_id FROM ({fixed.select_sql}) WHERE customer_id IS NOT NULL "
                       "ORDER BY 1").fetchall()
     assert got == [(str(17850 + n),) for n in range(1000, 1005)]
     # A file read row by row keeps the head's look (a large file of ordinary ids costs one small query).
-    assert sources.integer_ids(cur, "orders", sources.SourcePlan("canonical", "SELECT * FROM folded_input")) \
+    assert float_written_ids.integer_ids(cur, "orders", SourcePlan("canonical", "SELECT * FROM folded_input")) \
         .notes == ()

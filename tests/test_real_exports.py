@@ -240,13 +240,13 @@ def test_a_line_item_file_is_folded_once_for_every_later_read(intake_store, tmp_
     """The folded orders are written once (``folded_input``) and every later step reads that table: a view
     folded the whole file again for the float-id check, the typing pass, the failing rows and the
     quarantine (8 folds of Online Retail's 541,909 lines, ~0.3 s each, benchmarks/online_retail_benchmark.py)."""
-    from engagement.intake import folding, sources
+    from engagement.intake import float_written_ids, folding
 
     # The text path's folded table (a CSV's typed fold, tried first, writes its orders once too: test_typed_fold.py).
     monkeypatch.setattr(folding, "stage_typed_csv", lambda *a, **k: None)
     seen = []
-    real = sources.integer_ids
-    monkeypatch.setattr(sources, "integer_ids", lambda cur, kind, plan: seen.append(plan.select_sql) or
+    real = float_written_ids.integer_ids
+    monkeypatch.setattr(float_written_ids, "integer_ids", lambda cur, kind, plan: seen.append(plan.select_sql) or
                         real(cur, kind, plan))
     text = "InvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n" + "\n".join([
         "536365,85123A,6,2010-12-01 08:26:00,2.55,17850.0,United Kingdom",

@@ -21,9 +21,10 @@ from contextlib import nullcontext
 
 import duckdb
 
-from engagement.intake import readers, sources, staging, validation
+from engagement.intake import float_written_ids, readers, staging, validation
 from engagement.intake.parsing import OFFSET_PATTERN, blank_to_null
 from engagement.intake.readers import ROW_COLUMN, ReadInfo
+from engagement.intake.source_plan import SourcePlan
 from engagement.warehouse.schema import TABLES
 
 FOLDED_TABLE = "folded_input"
@@ -46,8 +47,8 @@ class FileText:
         self.info = readers.read_text(self.cur, self.info, self.file_name)
 
 
-def write_folded(cur: duckdb.DuckDBPyConnection, kind: str, plan: sources.SourcePlan,
-                 text: FileText) -> sources.SourcePlan:
+def write_folded(cur: duckdb.DuckDBPyConnection, kind: str, plan: SourcePlan,
+                 text: FileText) -> SourcePlan:
     """Write the plan's output into ``folded_input``; the plan reading it (float ids read as integers).
 
     A fold that counts its lines (``SourcePlan.counts_lines``) reads a lazily opened file where it is, its rows
@@ -65,7 +66,7 @@ def write_folded(cur: duckdb.DuckDBPyConnection, kind: str, plan: sources.Source
         cur.execute(f"ALTER TABLE {FOLDED_TABLE} DROP COLUMN line_count").fetchall()
         if in_place:
             text.info = dataclasses.replace(text.info, rows=int(lines), deferred_select=None, deferred_reader=None)
-    return sources.integer_ids(cur, kind, dataclasses.replace(plan, select_sql=f"SELECT * FROM {FOLDED_TABLE}"))
+    return float_written_ids.integer_ids(cur, kind, dataclasses.replace(plan, select_sql=f"SELECT * FROM {FOLDED_TABLE}"))
 
 
 def _quote(identifier: str) -> str:
@@ -81,15 +82,15 @@ FLOAT_DIGITS_BELOW = "1e16"
 EXACT_CENTS_BELOW = "1e13"
 
 
-def stage_typed(cur: duckdb.DuckDBPyConnection, kind: str, plan: sources.SourcePlan,
+def stage_typed(cur: duckdb.DuckDBPyConnection, kind: str, plan: SourcePlan,
                 strict_customers: bool = False, count_lines: bool = False, float_ids: tuple[str, ...] = ()
-                ) -> tuple[staging.StagedInput, sources.SourcePlan, int | None] | None:
+                ) -> tuple[staging.StagedInput, SourcePlan, int | None] | None:
     """Fold, read float-written ids as integers and type the orders in one statement writing ``checked_rows``:
     the values, flags, failing rows and notes of :func:`write_folded` then ``staging.stage`` on the same file, in
     one write instead of two.
 
     Each column is typed as the text path types the text its fold writes (``SourcePlan.fold_typing``): text as
-    ``staging`` types text (``blank_to_null``, the float-id check and fix of ``sources.integer_ids``); the
+    ``staging`` types text (``blank_to_null``, the float-id check and fix of ``float_written_ids.integer_ids``); the
     order's time kept as the TIMESTAMP it was stored as (its text cast back is the same value, so it always
     parses); net revenue cast from the DOUBLE its text is written from (the same DECIMAL, see
     EXACT_CENTS_BELOW), NULL when a line was unreadable; an id stored as DOUBLE checked and fixed from the
@@ -120,13 +121,13 @@ def stage_typed(cur: duckdb.DuckDBPyConnection, kind: str, plan: sources.SourceP
     # rare file whose every id is a float.
     fixes, checks = [], []  # checks: (column, how) of the id columns, in the look's order
     wholes = []  # a DOUBLE id's "written as integer text" flag, kept for the look (see below)
-    for column in sources.id_columns(kind, columns):
+    for column in float_written_ids.id_columns(kind, columns):
         name = _quote(column)
         if typing[column] == "double_id":
             # -0.0 is written -0.0, whose integer text is -0 (not 0): that one value is fixed from its text
             whole = f"{name} = trunc({name}) AND abs({name}) < {FLOAT_DIGITS_BELOW}"
             fixes.append(f"CASE WHEN {whole} THEN CASE WHEN "
-                         f"{name} = 0 THEN {sources.integer_text_sql(f'CAST({name} AS VARCHAR)')} ELSE "
+                         f"{name} = 0 THEN {float_written_ids.integer_text_sql(f'CAST({name} AS VARCHAR)')} ELSE "
                          f"CAST(CAST({name} AS BIGINT) AS VARCHAR) END ELSE CAST({name} AS VARCHAR) END AS {name}")
             # Written as integer text exactly when whole and below 1e16 (any other DOUBLE's text has a point, an
             # exponent, nan or inf): the look counts this flag instead of searching the written text three times
@@ -139,12 +140,12 @@ def stage_typed(cur: duckdb.DuckDBPyConnection, kind: str, plan: sources.SourceP
     for column in columns:
         name, text, value = _quote(column), _quote(column + "__text"), _quote(column + "__typed")
         how = typing[column]
-        if how == "text" and column in float_ids:  # as sources.integer_ids then staging make them
+        if how == "text" and column in float_ids:  # as float_written_ids.integer_ids then staging make them
             integer, is_float = _quote(column + "__integer"), _quote(column + "__float")
             trimmed = blank_to_null(name)
-            typed.extend([f"{sources.integer_text_sql(name)} AS {integer}",
-                          f"{blank_to_null(sources.integer_text_sql(name))} AS {value}",
-                          f"{trimmed} IS NULL OR {sources.float_id_sql(trimmed)} AS {is_float}"])
+            typed.extend([f"{float_written_ids.integer_text_sql(name)} AS {integer}",
+                          f"{blank_to_null(float_written_ids.integer_text_sql(name))} AS {value}",
+                          f"{trimmed} IS NULL OR {float_written_ids.float_id_sql(trimmed)} AS {is_float}"])
             kept.extend([f"{value} AS {name}",
                          f"CASE WHEN {integer} IS DISTINCT FROM {value} THEN {integer} END AS {text}", is_float])
             texts.append(f"coalesce(c.{text}, c.{name}) AS {name}")
@@ -194,12 +195,12 @@ SELECT {ROW_COLUMN}, {', '.join(kept)} FROM typed""").fetchall()[0][0]
     percentiles = [c for c in validation.long_before_columns(validation.load_suite(kind)) if c in columns]
     activity = ["count(DISTINCT customer_id) FILTER (WHERE customer_id NOT IN (SELECT customer_id FROM main.customers))",
                 "count(*) FILTER (WHERE customer_id IS NULL)"] if "customer_id" in columns and kind != "customers" else []
-    # A text id: every value a whole number written as a float (sources.all_floats_sql; the typed text is the folded
+    # A text id: every value a whole number written as a float (float_written_ids.all_floats_sql; the typed text is the folded
     # text trimmed, NULL when blank, so it is read as it is). A DOUBLE id: its values, and those written as integer
     # text (no point, exponent, nan or inf): all of them exactly when every value is whole and below 1e16.
     integer_text = "NOT (contains({0}, '.') OR contains({0}, 'e') OR contains({0}, 'n'))"
     float_looks = [f"(count({_quote(c)}) > 0 AND count(*) FILTER (WHERE NOT {_quote(c + '__float')}) = 0)"
-                   if c in float_ids else sources.all_floats_sql(c, trimmed=True) if how == "text" else
+                   if c in float_ids else float_written_ids.all_floats_sql(c, trimmed=True) if how == "text" else
                    f"count({_quote(c)}), count_if({_quote(c + '__whole')})"
                    for c, how in checks]
     # Times staging's plain pass would leave to its forgiving pass (unread, or with a UTC offset), and the lines.
@@ -236,7 +237,7 @@ SELECT {ROW_COLUMN}, {', '.join(kept)} FROM typed""").fetchall()[0][0]
                     f"WHERE {integer_text.format(name)}").fetchall()
     for column in (c for c in fixed_ids if typing[c] == "text" and c not in float_ids):  # as the float fix makes it
         name, text = _quote(column), _quote(column + "__text")
-        integer = sources.integer_text_sql(f"coalesce({text}, {name})")  # the folded text's integer text
+        integer = float_written_ids.integer_text_sql(f"coalesce({text}, {name})")  # the folded text's integer text
         cur.execute(f"UPDATE {staging.CHECKED_ROWS} SET {name} = {blank_to_null(integer)}, {text} = CASE WHEN "
                     f"{integer} IS DISTINCT FROM {blank_to_null(integer)} THEN {integer} END").fetchall()
     if undone or any(typing[c] == "text" and c not in float_ids for c in fixed_ids):
@@ -250,7 +251,7 @@ SELECT {ROW_COLUMN}, {', '.join(kept)} FROM typed""").fetchall()[0][0]
     computed, reporting_currency = staging.checked_views(cur, kind, columns, True, True,
                                                          strict_customers=strict_customers)
     if fixed_ids:
-        plan = dataclasses.replace(plan, notes=plan.notes + (sources.float_ids_note(fixed_ids),))
+        plan = dataclasses.replace(plan, notes=plan.notes + (float_written_ids.float_ids_note(fixed_ids),))
     staged = staging.StagedInput(
         kind, int(rows), tuple(c for c in spec.column_names if c in columns),
         tuple(f"{c.name}_parses" for c in spec.columns if c.name in columns and c.sql_type != "VARCHAR"),
@@ -260,8 +261,8 @@ SELECT {ROW_COLUMN}, {', '.join(kept)} FROM typed""").fetchall()[0][0]
     return staged, plan, None if line_total is None else int(line_total)
 
 
-def stage_typed_csv(cur: duckdb.DuckDBPyConnection, kind: str, plan: sources.SourcePlan, text: FileText,
-                    strict_customers: bool = False) -> tuple[staging.StagedInput, sources.SourcePlan] | None:
+def stage_typed_csv(cur: duckdb.DuckDBPyConnection, kind: str, plan: SourcePlan, text: FileText,
+                    strict_customers: bool = False) -> tuple[staging.StagedInput, SourcePlan] | None:
     """:func:`stage_typed` for a line-item fold of a lazily opened CSV (``SourcePlan.typed_csv``): the line numbers
     read as DOUBLE by DuckDB's CSV reader, the rest as text, numbered as read (as ``readers.number_in_place``).
     ``text.info`` then holds the file's row count (the lines folded).
@@ -285,7 +286,7 @@ def stage_typed_csv(cur: duckdb.DuckDBPyConnection, kind: str, plan: sources.Sou
                   f"AND NOT regexp_matches($t, '{OFFSET_PATTERN}'))")
     values["t"] = first.get(plan.csv_time)
     ids = [(column, first.get(header)) for column, header in plan.csv_ids]
-    floats = [f"coalesce({sources.float_id_sql(f'trim($i{i})')}, false)" for i, _ in enumerate(ids)]
+    floats = [f"coalesce({float_written_ids.float_id_sql(f'trim($i{i})')}, false)" for i, _ in enumerate(ids)]
     values.update({f"i{i}": value for i, (_, value) in enumerate(ids)})
     readable = " AND ".join(f"({probe})" for probe in probes)
     readable, *first_floats = cur.execute(f"SELECT {', '.join([readable] + floats)}", values).fetchall()[0]

@@ -28,10 +28,11 @@ import pandas as pd
 from engagement import config
 from engagement.warehouse.access import Actor
 from engagement.intake import archive, folding, readers
-from engagement.intake import sources
+from engagement.intake import float_written_ids, saved_mappings, sources
 from engagement.intake import staging
 from engagement.intake import validation
 from engagement.intake.readers import FileRejected, ReadInfo
+from engagement.intake.source_plan import SourcePlan
 from engagement.warehouse.loading import LoadSummary
 from engagement.warehouse.store import Store
 from engagement.intake.validation import ValidationReport
@@ -100,12 +101,12 @@ def _rejection_message(report: ValidationReport, rows: int, on_invalid: str) -> 
 
 
 def _plan(cur: duckdb.DuckDBPyConnection, kind: str, info: ReadInfo, source: str,
-          mapping: dict[str, str] | None) -> sources.SourcePlan:
+          mapping: dict[str, str] | None) -> SourcePlan:
     """How the file's columns map to the kind's canonical columns (a saved mapping for the same header)."""
     suite = validation.load_suite(kind)
     mapping_notes: tuple[str, ...] = ()
     if mapping is None and source == "auto":
-        saved = sources.mapping_for_header(cur, kind, info.columns)
+        saved = saved_mappings.mapping_for_header(cur, kind, info.columns)
         if saved is not None:
             mapping = saved["mapping"]
             mapping_notes = (f"Used the saved column mapping '{saved['name']}' (same header).",)
@@ -113,14 +114,14 @@ def _plan(cur: duckdb.DuckDBPyConnection, kind: str, info: ReadInfo, source: str
                         column_types=dict(zip(info.columns, info.column_types)) if info.column_types else None,
                         lazy_csv=info.reader_options is not None)
     if plan.row_preserving:  # a folding plan is looked at once its rows are written (_stage_and_validate)
-        plan = sources.integer_ids(cur, kind, plan)
+        plan = float_written_ids.integer_ids(cur, kind, plan)
     return dataclasses.replace(plan, notes=mapping_notes + plan.notes)
 
 
 def _stage_and_validate(store: Store, cur: duckdb.DuckDBPyConnection, kind: str, info: ReadInfo,
-                        plan: sources.SourcePlan, progress: Progress, engine: str | None,
+                        plan: SourcePlan, progress: Progress, engine: str | None,
                         file_name: str, strict_customers: bool = False, text_first: bool = False
-                        ) -> tuple[staging.StagedInput, ValidationReport, ReadInfo, sources.SourcePlan]:
+                        ) -> tuple[staging.StagedInput, ValidationReport, ReadInfo, SourcePlan]:
     """``text_first``: the one-pass attempt found rows that fail or need the forgiving parse, so the text table
     will be read: it is read first and the rows typed from it (one read of the file, not two)."""
     suite = validation.load_suite(kind)
@@ -176,7 +177,7 @@ _ROW_REFUSALS = ("a row fails a check", "needs the forgiving parse")
 
 
 def _load_in_one_pass(store: Store, cur: duckdb.DuckDBPyConnection, kind: str, info: ReadInfo,
-                      plan: sources.SourcePlan, *, file_name: str, sha256_of: Callable[[], str | None],
+                      plan: SourcePlan, *, file_name: str, sha256_of: Callable[[], str | None],
                       progress: Progress, engine: str | None, archive_from: Path | None,
                       refresh_derived: bool, source_label: str | None,
                       strict_customers: bool = False, actor: Actor | None = None,
