@@ -2,7 +2,8 @@
 -- window), plus per split value per period one row with cohort_start null: all cohorts together, using only
 -- the cells those cohorts have fully lived through. Sufficient statistics only; engagement/retention/cohorts.py makes
 -- the rates and intervals. A period a cohort has not finished yet (as of the data's latest activity) is not
--- mature: its counts are null, never 0.
+-- mature: its counts are null, never 0. cohort_cells has no lifecycle stage: with a stage filter ($segments) it is
+-- read from cohorts/stage_cells.sql, the same cells for the customers in those stages (engagement/retention/cohorts.py).
 with facts as (
     select as_of from dataset_facts
 ),
@@ -25,7 +26,6 @@ cells as (
       and cohort_start >= date_trunc($grain, $start::timestamp)::date
       and cohort_start < $end_exclusive
       and (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
-      and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
     group by all
 ),
 

@@ -1,11 +1,11 @@
 -- Grain: one row per calendar month in the window ($start, $end_exclusive) for the selected customers
--- ($channels, $segments; an empty list selects all), summed from the daily totals in `purchase_days`.
+-- ($channels, $segments; an empty list selects all), summed from the daily totals in `purchase_days`. It has no
+-- stage: with a stage filter, kpis/stage_purchase_days.sql's rows (which read $segments) are read under its name.
 with selected_days as (
     select *
     from purchase_days
     where purchase_day >= $start::date and purchase_day < $end_exclusive::date
       and (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
-      and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
 ),
 
 monthly as (

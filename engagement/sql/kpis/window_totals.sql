@@ -5,7 +5,8 @@
 -- No grouping by customer: a customer bought in the window exactly when one of their purchases in it has
 -- no earlier purchase in it (its previous one is before $start; '-infinity' when there is none), and bought
 -- at least twice when that purchase's next one is also before $end_exclusive. Order sums come from
--- `purchase_days`.
+-- `purchase_days` (with a stage filter, kpis/stage_purchase_days.sql's rows read under that name: purchase_days
+-- has no stage).
 with day_totals as (
     select
         coalesce(sum(orders), 0)::bigint as orders,
@@ -16,7 +17,6 @@ with day_totals as (
     from purchase_days
     where purchase_day >= $start::date and purchase_day < $end_exclusive::date
       and (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
-      and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
 ),
 
 order_totals as (
