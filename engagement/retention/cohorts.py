@@ -31,7 +31,6 @@ import pandas as pd
 
 from engagement.filters import Filters
 from engagement.stats.intervals import normal_quantile
-from engagement.warehouse.query_records import QueryRecord
 from engagement.warehouse.store import Store
 
 GRAINS = ("month", "week", "quarter")
@@ -129,13 +128,7 @@ def retention_matrix(store: Store, filters: Filters, grain: str = "month", split
     """
     _check(grain, split)
     cur = cursor or store.cursor()
-    # cohort_cells carries no lifecycle stage (a load moves the stage of customers who bought nothing): a stage
-    # filter reads the same cells of those customers from purchases, under cohort_cells' name (the matrix's own
-    # SQL does not read $segments).
-    params = {**filters.params(), "grain": grain}
-    stage_cells = (("cohort_cells", QueryRecord("cohorts/stage_cells", params)),) if filters.segments else ()
-    matrix_params = {key: value for key, value in params.items() if key != "segments"}
-    frame = store.query("cohorts/retention_matrix", {**matrix_params, "split": split}, cursor=cur, inputs=stage_cells)
+    frame = store.query("cohorts/retention_matrix", {**filters.params(), "grain": grain, "split": split}, cursor=cur)
     as_of_rows = cur.execute("SELECT as_of FROM dataset_facts").fetchall()
     as_of = as_of_rows[0][0] if as_of_rows else None
 

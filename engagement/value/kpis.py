@@ -18,7 +18,6 @@ from engagement.filters import Filters
 from engagement import metrics
 from engagement.stats.intervals import mean_interval, median_rank_bounds, wilson_interval
 from engagement.voice.nps import NPS_INTERVAL_METHOD, nps_summary
-from engagement.warehouse.query_records import QueryRecord
 from engagement.warehouse.store import Store
 
 # Definitions shown on hover in the app, in the README table and in the CLI's JSON.
@@ -78,19 +77,10 @@ class Kpi:
         return self.value - self.previous_value
 
 
-def _stage_days(filters: Filters) -> tuple[tuple[str, QueryRecord], ...]:
-    """purchase_days carries no lifecycle stage (a load moves the stage of customers who bought nothing): with a
-    stage filter, the same daily sums of those customers' purchases are read under its name."""
-    if not filters.segments:
-        return ()
-    return (("purchase_days", QueryRecord("kpis/stage_purchase_days", filters.params())),)
-
-
 def window_totals(store: Store, filters: Filters, cursor=None) -> dict[str, Any]:
     """Sufficient statistics for one window (``kpis/window_totals.sql``), plus the median gap between
     purchases and the order statistics bounding its interval (:func:`gap_order_statistics`)."""
-    totals = store.query("kpis/window_totals", filters.params(), cursor=cursor,
-                         inputs=_stage_days(filters)).iloc[0].to_dict()
+    totals = store.query("kpis/window_totals", filters.params(), cursor=cursor).iloc[0].to_dict()
     n_gaps = int(totals["gaps"] or 0)
     totals["median_gap_days"] = totals["gap_ci_low"] = totals["gap_ci_high"] = math.nan
     if n_gaps:
@@ -170,9 +160,7 @@ def overview_kpis(store: Store, filters: Filters, cursor=None) -> list[Kpi]:
 
 def aov_by_month(store: Store, filters: Filters, cursor=None) -> pd.DataFrame:
     """Average order value per month with a 95 % t interval (one row per month)."""
-    params = filters.params()
-    del params["segments"]  # read by the stage filter's daily sums only (_stage_days)
-    frame = store.query("kpis/aov_by_month", params, cursor=cursor, inputs=_stage_days(filters))
+    frame = store.query("kpis/aov_by_month", filters.params(), cursor=cursor)
     bounds = [
         mean_interval(m, sd if sd == sd else math.nan, int(n))
         for m, sd, n in zip(frame["average_order_value"], frame["order_value_sd"], frame["orders"])
