@@ -2,7 +2,7 @@
 -- per acquisition channel per first-order discount flag.
 -- No lifecycle stage: a customer's stage today moves with "as of" and the brand's cuts, which a weekly file moves
 -- for tens of thousands of customers who bought nothing; carried here, each of them had their whole history read
--- and their cells moved. A stage filter reads purchases instead (cohorts/stage_cells.sql).
+-- and their cells moved. A stage filter reads purchases instead (cohorts/retention_matrix.sql).
 -- Counts distinct active customers, purchases and revenue, so a cohort view is a small group-by over this
 -- table whatever the filters. Period 0 holds every customer of the cohort (their first purchase is in it),
 -- so the cohort size is the period-0 count.

@@ -1,7 +1,7 @@
 -- Grain: one row per purchase day per acquisition channel per loyalty membership.
 -- No lifecycle stage: it moves with "as of" and the brand's cuts for customers who bought nothing, whose every
 -- purchase day a weekly file would then have moved. A stage filter reads purchases instead
--- (kpis/stage_purchase_days.sql).
+-- (kpis/window_totals.sql, kpis/aov_by_month.sql).
 -- Additive sums of the purchases made that day (from `purchases`), so windowed totals and monthly
 -- trends add up a few thousand rows instead of reading every purchase. Windows start and end on
 -- whole days (engagement/filters.py), so sums over these rows are exact. Squares are exact too, DECIMAL(38,4)
