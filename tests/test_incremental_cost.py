@@ -190,3 +190,41 @@ def test_the_command_line_starts_without_scipy():
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1])
     assert run.stdout.strip() == "[]"
+
+
+def test_the_sums_without_a_stage_read_no_column_computed_from_the_cuts():
+    """purchase_days and cohort_cells declare that they read no cut column (Derived.reads_cuts), so a load leaves
+    out of their update the customers whose stage alone moved: their SQL names no cut column of a compared entry."""
+    cut_columns = {c for entry in derived.BUILD for c in entry.cut_columns}
+    free = [entry for entry in derived.BUILD if not entry.reads_cuts]
+    assert {entry.name for entry in free} == {"purchase_days", "cohort_cells"}
+    for entry in free:
+        assert entry.maintained == "sums"
+        assert not [c for c in cut_columns if c in read_sql(f"derived/{entry.name}")], entry.name
+
+
+def test_a_load_moving_every_stage_updates_the_daily_and_cohort_sums_of_its_own_customers_only(monkeypatch):
+    """A late order moves "as of", and with it the stage of many customers who bought nothing; the sums without a
+    stage (cohort_cells, purchase_days) are updated for the one customer of the order, and equal a rebuild."""
+    store = _demo_store()
+    cur = store.cursor()
+    before = dict(cur.execute("SELECT customer_id, lifecycle_stage FROM customer_summary").fetchall())
+    sized = {}
+    add = derived_update._Update._add_differences
+
+    def recording(self, entry, affected):
+        sized[entry.name] = self.cur.execute(f'SELECT count(*) FROM "{affected}"').fetchall()[0][0]
+        return add(self, entry, affected)
+
+    monkeypatch.setattr(derived_update._Update, "_add_differences", recording)
+    customer = cur.execute("SELECT min(customer_id) FROM order_facts").fetchall()[0][0]
+    store.load_frame("orders", _late_order("late-1", customer))
+    after = dict(cur.execute("SELECT customer_id, lifecycle_stage FROM customer_summary").fetchall())
+    assert sum(before[c] != after[c] for c in before if c != customer) > 20  # the premise: many stages moved
+    assert sized["cohort_cells"] == sized["purchase_days"] == 1
+    kept = {name: cur.execute(f'SELECT * FROM "{name}" ORDER BY ALL').fetchall()
+            for name in ("cohort_cells", "purchase_days", "purchases", "customer_summary")}
+    store.refresh_derived()
+    for name, rows in kept.items():
+        assert cur.execute(f'SELECT * FROM "{name}" ORDER BY ALL').fetchall() == rows, name
+    store.close()

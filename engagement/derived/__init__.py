@@ -59,6 +59,10 @@ class Derived:
     measures: tuple[str, ...] = ()  # for "sums": the additive columns, the first counting the group's rows
     # For "compared": the only columns computed from dataset_facts (tests/test_incremental_derived.py checks it).
     cut_columns: tuple[str, ...] = ()
+    # For "sums": reads none of those cut columns, nor purchases' copy of them (tests/test_incremental_cost.py
+    # checks it), so the customers whose rows changed in them alone (a stage moved by "as of" and the cuts) are
+    # left out of its update.
+    reads_cuts: bool = True
     # Fitted after the write commits (engagement/derived/refits.py), not inside it: a load does not wait for it.
     after_commit: bool = False
 
@@ -85,9 +89,9 @@ BUILD: tuple[Derived, ...] = (
             cut_columns=("lifecycle_stage",)),
     Derived("purchases", ("customer_summary", "order_facts"), maintained="customers"),
     Derived("purchase_days", ("orders", "purchases"), maintained="sums",
-            measures=("orders", "revenue", "revenue_squared", "returning_revenue", "repeat_orders")),
+            measures=("orders", "revenue", "revenue_squared", "returning_revenue", "repeat_orders"), reads_cuts=False),
     Derived("cohort_cells", ("customer_summary", "purchases"), maintained="sums",
-            measures=("active_customers", "purchases", "revenue")),
+            measures=("active_customers", "purchases", "revenue"), reads_cuts=False),
     Derived("survey_answers", ("customer_summary", "order_facts", "surveys"), maintained="customers"),
     Derived("rfm_default_window_customers", ("dataset_facts", "purchases"), view="rfm/window_customers",
             maintained="deferred"),

@@ -50,9 +50,9 @@ ENDS = {"order_facts": ("next_ordered_at", "NULL::TIMESTAMP"), "purchases": ("ne
 # boundary's period or before it, so the boundary alone stands for them (that period is active before and after,
 # and its purchases and revenue change by the added or removed ones only).
 TAIL_SUMS = frozenset({"purchase_days", "cohort_cells"})
-# customer_summary columns that group or select rows of the tail sums and purchases; a tail customer any of
-# which changed takes the general path there (its every row moves group).
-GROUPING = ("acquisition_channel", "lifecycle_stage", "is_loyalty_member", "customer_key", "first_order_at",
+# customer_summary columns that group or select rows of the tail sums; a tail customer any of which changed takes
+# the general path there (its every row moves group). Not the lifecycle stage: the sums carry none.
+GROUPING = ("acquisition_channel", "is_loyalty_member", "customer_key", "first_order_at",
             "is_first_order_discounted", "cohort_month")
 # A purchase, as derived/order_facts.sql selects them.
 PURCHASE = "status NOT IN ('refunded', 'cancelled') AND customer_id IS NOT NULL"
@@ -212,17 +212,18 @@ def facts_updated(cur: duckdb.DuckDBPyConnection, temp: Temp, others: list[str])
     return updated
 
 
-def grouping_changed(cur: duckdb.DuckDBPyConnection, temp: Temp, old_summary: str | None) -> str:
-    """Temporary table of the customers whose :data:`GROUPING` columns of customer_summary the write changed
+def grouping_changed(cur: duckdb.DuckDBPyConnection, temp: Temp, old_summary: str | None,
+                     grouping: tuple[str, ...] = GROUPING, name: str = "tail__regrouped") -> str:
+    """Temporary table ``name`` of the customers whose ``grouping`` columns of customer_summary the write changed
     (``old_summary``: the copy of the rewritten rows as they were; None when none was kept, then every tail
     customer counts as changed)."""
     if old_summary is None:
-        return temp("tail__regrouped", f"SELECT customer_id FROM {CUSTOMERS}")
+        return temp(name, f"SELECT customer_id FROM {CUSTOMERS}")
     columns = [r[0] for r in cur.execute("SELECT * FROM main.customer_summary LIMIT 0").description]
-    grouping = [c for c in GROUPING if c in columns]
+    grouping = [c for c in grouping if c in columns]
     old = ", ".join(f"o.{q(c)}" for c in grouping)
     new = ", ".join(f"n.{q(c)}" for c in grouping)
-    return temp("tail__regrouped",
+    return temp(name,
                 f"SELECT o.customer_id FROM {q(old_summary)} AS o LEFT JOIN main.customer_summary AS n "
                 f"USING (customer_id) WHERE n.customer_id IS NULL OR ({old}) IS DISTINCT FROM ({new})")
 

@@ -88,9 +88,12 @@ class TailPath:
         of = self.changed["order_facts"] if name == "purchases" else affected
         general = self._temp(f"general__{name}", f"SELECT customer_id FROM {q(of)} "
                                                  f"WHERE customer_id NOT IN (SELECT customer_id FROM {tail.CUSTOMERS})")
-        if name == "purchases" and self.regrouped is None:
+        if name == "purchases":
             old_summary = "old__customer_summary" if "old__customer_summary" in self.temp else None
             self.regrouped = tail.grouping_changed(cur, self._temp, old_summary)
+            # The attributes purchases repeats (the stage among them) are updated in place where they changed.
+            restated = tail.grouping_changed(cur, self._temp, old_summary, tuple(self._attributes()),
+                                             "tail__restated")
         self.copied[name] = general
         has_general = cur.execute(f"SELECT count(*) FROM {q(general)}").fetchall()[0][0] > 0
         if name in self.needs_old:
@@ -112,7 +115,7 @@ class TailPath:
             sets = ", ".join(f"{q(c)} = s.{q(c)}" for c in self._attributes() if c != "customer_key")
             cur.execute(
                 f"UPDATE main.purchases AS x SET {sets} FROM main.customer_summary AS s WHERE x.customer_key = "
-                f"s.customer_key AND s.customer_id IN (SELECT customer_id FROM {q(self.regrouped)}) "
+                f"s.customer_key AND s.customer_id IN (SELECT customer_id FROM {q(restated)}) "
                 f"AND s.customer_id NOT IN (SELECT customer_id FROM {q(general)})")
         self.changed[name] = affected
 

@@ -74,6 +74,10 @@ class _Update(TailPath):
         self.split: dict[str, tuple] = {}  # tail sum -> its tail and other customers (TailPath._tail_same)
         # name -> temporary table of the customers whose rows of that table or kind changed; "all" when rebuilt.
         self.changed: dict[str, str] = {}
+        # name -> temporary table of the customers among changed[name] whose rows changed only in columns computed
+        # from the dataset's cuts (their stage, moved by "as of" and the at-risk and lapsed days): sums that read
+        # no such column (Derived.reads_cuts) leave them out.
+        self.cut_only: dict[str, str | None] = {}
         self.guests_touched = False
         # Entries a "sums" entry reads: their rows before the write are kept while it runs (old__<name>).
         self.needs_old = {i for e in entries.values() if e.maintained == "sums" for i in e.inputs}
@@ -146,18 +150,41 @@ class _Update(TailPath):
         return self.keys[affected]
 
     # ------------------------------------------------------------------ inputs narrowed to customers
-    def _affected(self, name: str, inputs: tuple[str, ...]) -> str | None:
-        """Temporary table of the customers whose inputs of ``name`` changed; None when an input was rebuilt
-        whole (then ``name`` is too)."""
+    def _affected(self, name: str, inputs: tuple[str, ...], reads_cuts: bool = True) -> str | None:
+        """Temporary table of the customers whose inputs of ``name`` changed (when ``name`` does not read the cut
+        columns, in other columns than those); None when an input was rebuilt whole (then ``name`` is too)."""
         parts = []
         for i in inputs:
             got = self.changed.get(i)
             if got == "all":
                 return None
             if got is not None:
-                parts.append(f"SELECT customer_id FROM {q(got)}")
+                cut_only = None if reads_cuts else self._cut_only(i)
+                parts.append(f"SELECT customer_id FROM {q(got)}" + (
+                    f" WHERE customer_id NOT IN (SELECT customer_id FROM {q(cut_only)})" if cut_only else ""))
         select = " UNION ".join(parts) if parts else "SELECT NULL::VARCHAR AS customer_id WHERE false"
         return self._temp(f"affected__{name}", select)
+
+    def _cut_only(self, name: str) -> str | None:
+        """Temporary table of the customers whose rows of ``name`` changed in its cut columns alone (None: no such
+        customer is known). A compared entry finds them (_compare); an entry kept per customer inherits them from
+        its inputs when no other input of theirs changed (purchases copies customer_summary's stage)."""
+        if name not in self.cut_only:
+            entry = self.entries.get(name)
+            self.cut_only[name] = None
+            if entry is not None and entry.maintained == "customers" and self.changed.get(name) not in (None, "all"):
+                changed = {i: self.changed[i] for i in entry.inputs if i in self.changed}
+                cut = {i: self._cut_only(i) for i in changed}
+                if "all" not in changed.values() and any(cut.values()):
+                    others = " UNION ".join(
+                        f"SELECT customer_id FROM {q(t)}" + (
+                            f" WHERE customer_id NOT IN (SELECT customer_id FROM {q(cut[i])})" if cut[i] else "")
+                        for i, t in changed.items())
+                    self.cut_only[name] = self._temp(
+                        f"cut_only__{name}",
+                        " UNION ".join(f"SELECT customer_id FROM {q(t)}" for t in cut.values() if t)
+                        + f" EXCEPT ({others})")
+        return self.cut_only[name]
 
     def _where(self, table: str, affected: str) -> str:
         """The rows of the affected customers (and every guest order, when the write touched one)."""
@@ -221,7 +248,7 @@ class _Update(TailPath):
             self.cur.execute(f"DROP TABLE IF EXISTS main.{q(name)}")
             self.changed[name] = "all"
             return
-        affected = None if mode in ("rebuilt", "compared") else self._affected(name, entry.inputs)
+        affected = None if mode in ("rebuilt", "compared") else self._affected(name, entry.inputs, entry.reads_cuts)
         kept = gap_cut.kept_gap_cut(self.cur) if name == "dataset_facts" and mode == "rebuilt" else None
         if kept is not None:  # the percentile over every gap left out (engagement/derived/gap_cut.py)
             shadow, params = kept
@@ -289,10 +316,16 @@ class _Update(TailPath):
             # every other column, so comparing those columns (by customer) finds the rest of the rows that differ.
             cuts = ", ".join(f"n.{q(c)}" for c in entry.cut_columns)
             stored = ", ".join(f"o.{q(c)}" for c in entry.cut_columns)
+            moved = self._temp(
+                f"cut_only__{name}",
+                f"SELECT n.customer_id FROM {q(new)} AS n JOIN main.{q(name)} AS o USING ({key}) "
+                f"WHERE ({cuts}) IS DISTINCT FROM ({stored}) "
+                f"AND n.customer_id NOT IN (SELECT customer_id FROM {q(changed)})",
+            )
+            self.cut_only[name] = moved
             differ = self._temp(
                 f"affected__{name}",
-                f"SELECT customer_id FROM {q(changed)} UNION SELECT n.customer_id FROM {q(new)} AS n "
-                f"JOIN main.{q(name)} AS o USING ({key}) WHERE ({cuts}) IS DISTINCT FROM ({stored})",
+                f"SELECT customer_id FROM {q(changed)} UNION ALL SELECT customer_id FROM {q(moved)}",
             )
             self._replace_rows(name, differ, _with_inputs(read_sql(f"derived/{name}"), self._shadows(entry, differ)))
             return

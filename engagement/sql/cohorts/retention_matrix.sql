@@ -3,8 +3,40 @@
 -- the cells those cohorts have fully lived through. Sufficient statistics only; engagement/retention/cohorts.py makes
 -- the rates and intervals. A period a cohort has not finished yet (as of the data's latest activity) is not
 -- mature: its counts are null, never 0.
+-- cohort_cells carries no lifecycle stage (a customer's stage today moves with every load's "as of" and cuts: see
+-- derived/cohort_cells.sql). With a stage filter the same counts are made from the purchases of the customers in
+-- those stages (purchases carries each customer's current stage), as derived/cohort_cells.sql makes them: a
+-- period is counted on the purchase that opens it. Each branch is cut by its constant condition on $segments
+-- before it reads anything, so the matrix without a stage filter reads cohort_cells alone.
 with facts as (
     select as_of from dataset_facts
+),
+
+stored_cells as (
+    select acquisition_channel, is_first_order_discounted, cohort_start, period_number, active_customers, purchases,
+           revenue
+    from cohort_cells
+    where len($segments::varchar[]) = 0 and cohort_grain = $grain
+),
+
+stage_purchases as (
+    select
+        p.acquisition_channel,
+        s.is_first_order_discounted,
+        date_trunc($grain, p.first_ordered_at)::date as cohort_start,
+        date_diff($grain, date_trunc($grain, p.first_ordered_at)::date, date_trunc($grain, p.ordered_at)::date)
+            as period_number,
+        case
+            when p.previous_ordered_at is null
+                or date_trunc($grain, p.previous_ordered_at) <> date_trunc($grain, p.ordered_at) then 1
+            else 0
+        end as active_customers,
+        1 as purchases,
+        p.net_revenue as revenue
+    from purchases as p
+    join (select customer_key, is_first_order_discounted from customer_summary
+          where list_contains($segments::varchar[], lifecycle_stage)) as s using (customer_key)
+    where len($segments::varchar[]) > 0 and list_contains($segments::varchar[], p.lifecycle_stage)
 ),
 
 cells as (
@@ -20,12 +52,10 @@ cells as (
         sum(active_customers) as active_customers,
         sum(purchases) as purchases,
         sum(revenue)::double as revenue
-    from cohort_cells
-    where cohort_grain = $grain
-      and cohort_start >= date_trunc($grain, $start::timestamp)::date
+    from (select * from stored_cells union all select * from stage_purchases) as selected
+    where cohort_start >= date_trunc($grain, $start::timestamp)::date
       and cohort_start < $end_exclusive
       and (len($channels::varchar[]) = 0 or list_contains($channels::varchar[], acquisition_channel))
-      and (len($segments::varchar[]) = 0 or list_contains($segments::varchar[], lifecycle_stage))
     group by all
 ),
 

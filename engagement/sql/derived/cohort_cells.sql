@@ -1,5 +1,8 @@
 -- Grain: one row per cohort grain (week, month, quarter) per acquisition cohort per period since acquisition
--- per acquisition channel per first-order discount flag per default lifecycle stage.
+-- per acquisition channel per first-order discount flag.
+-- No lifecycle stage: a customer's stage today moves with "as of" and the brand's cuts, which a weekly file moves
+-- for tens of thousands of customers who bought nothing; carried here, each of them had their whole history read
+-- and their cells moved. A stage filter reads purchases instead (cohorts/retention_matrix.sql).
 -- Counts distinct active customers, purchases and revenue, so a cohort view is a small group-by over this
 -- table whatever the filters. Period 0 holds every customer of the cohort (their first purchase is in it),
 -- so the cohort size is the period-0 count.
@@ -10,12 +13,12 @@
 -- one group per purchase for weeks) cost about 1.5x the CPU (0.57 against 0.37 s at 1M orders,
 -- benchmarks/README.md). Still additive per customer, as the incremental update's sums need
 -- (engagement/derived/update.py).
--- Read from purchases (which carries the stage, channel and first purchase time) joined to customer_summary by
+-- Read from purchases (which carries the channel and first purchase time) joined to customer_summary by
 -- the integer customer_key for the discount flag: a load's update reads its customers' rows by that key, where
 -- order_facts could only be read by the text id (a semi-join decompressing every id of 4M rows).
 with buyer_purchases as (
     select p.first_ordered_at as first_order_at, p.acquisition_channel, s.is_first_order_discounted,
-           p.lifecycle_stage, p.ordered_at, p.previous_ordered_at, p.net_revenue
+           p.ordered_at, p.previous_ordered_at, p.net_revenue
     from purchases as p
     join customer_summary as s using (customer_key)
 ),
@@ -28,7 +31,7 @@ purchase_periods as (
             as period_number,
         previous_ordered_at is null or date_trunc('week', previous_ordered_at) <> date_trunc('week', ordered_at)
             as opens_period,
-        acquisition_channel, is_first_order_discounted, lifecycle_stage, net_revenue
+        acquisition_channel, is_first_order_discounted, net_revenue
     from buyer_purchases
     union all
     select
@@ -36,7 +39,7 @@ purchase_periods as (
         date_trunc('month', first_order_at)::date,
         date_diff('month', date_trunc('month', first_order_at)::date, date_trunc('month', ordered_at)::date),
         previous_ordered_at is null or date_trunc('month', previous_ordered_at) <> date_trunc('month', ordered_at),
-        acquisition_channel, is_first_order_discounted, lifecycle_stage, net_revenue
+        acquisition_channel, is_first_order_discounted, net_revenue
     from buyer_purchases
     union all
     select
@@ -45,7 +48,7 @@ purchase_periods as (
         date_diff('quarter', date_trunc('quarter', first_order_at)::date, date_trunc('quarter', ordered_at)::date),
         previous_ordered_at is null
             or date_trunc('quarter', previous_ordered_at) <> date_trunc('quarter', ordered_at),
-        acquisition_channel, is_first_order_discounted, lifecycle_stage, net_revenue
+        acquisition_channel, is_first_order_discounted, net_revenue
     from buyer_purchases
 ),
 
@@ -56,7 +59,6 @@ final as (
         period_number,
         acquisition_channel,
         is_first_order_discounted,
-        lifecycle_stage,
         count(*) filter (where opens_period) as active_customers,
         sum(1) as purchases,  -- a sum, as when it added per-customer counts (DuckDB: HUGEINT)
         sum(net_revenue)::decimal(38, 2) as revenue
