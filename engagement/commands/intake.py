@@ -177,8 +177,8 @@ _MIN_ROW_BYTES = 32
 
 def _import_validation_in_background(total_bytes: int, without_spark: bool = False) -> None:
     """Start importing Great Expectations on another thread when the files look small enough for it to validate
-    them (``validation.choose_engine``). The import is 2.5-3 s of CPU, mostly Python (scipy, SQLAlchemy, altair,
-    pyspark); meanwhile this thread opens the database and DuckDB reads, stages and checks the file, releasing the
+    them (``validation.choose_engine``). The import is 2.5-3 s of CPU, mostly Python (GX's pydantic models,
+    scipy.stats, altair, pyspark); meanwhile this thread opens the database and DuckDB reads, stages and checks the file, releasing the
     GIL, so a weekly file's command ends that much sooner. Python's per-module import locks make the validator's
     own ``import great_expectations`` wait for this one rather than import twice; a failure here is left for that
     import to raise where it is reported.
