@@ -72,6 +72,26 @@ def test_the_cli_ingest_validates_with_great_expectations_without_pyspark_and_th
     assert cli["validation"]["failing_rows"] == here["validation"]["failing_rows"] == 7
 
 
+def test_the_cli_validate_command_imports_great_expectations_without_pyspark_too(tmp_path, monkeypatch):
+    path = write(tmp_path, "orders.csv", FILE)
+    done = subprocess.run([sys.executable, "-v", "-m", "engagement", "validate", "orders", str(path),
+                           "--db", str(tmp_path / "none.duckdb")],
+                          cwd=ROOT, env=_environment(), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1, done.stderr[-3000:]  # the file has failing rows: reported, exit 1
+    loaded = re.findall(r"^# code object from '?(\S+?)'?$", done.stderr, flags=re.M)
+    assert any(re.search(r"/great_expectations/(__pycache__/)?__init__\.", path) for path in loaded)
+    assert [path for path in loaded if "site-packages/pyspark/" in path] == []
+    cli = json.loads(done.stdout)
+    monkeypatch.delenv("ENGAGEMENT_VALIDATION_ENGINE", raising=False)
+    store = open_workbench(":memory:", read_only=False, readable=(tmp_path,))
+    try:
+        here = json.loads(to_json(ingest_file(store, "orders", path, dry_run=True).as_dict()))
+    finally:
+        store.close()
+    assert cli["validation"]["engine"] == here["validation"]["engine"] == "great_expectations"
+    assert cli["validation"]["expectations"] == here["validation"]["expectations"]
+
+
 def test_pyspark_imports_after_the_hidden_gx_import_and_spark_validation_says_why_it_refuses():
     script = (
         "import sys\n"

@@ -41,6 +41,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         raise CliError("validate needs KIND FILE (or --engine spark with --lake DIR or --table-mapping FILE).")
     path = database_path(args)
     file = _existing_file(args.file)
+    # DuckDB only, as for ingest: the Spark path is _validate_warehouse above.
+    _import_validation_in_background(file.stat().st_size, without_spark=getattr(args, "one_command_process", False))
     store = open_store(args, read_only=True, needs_derived=False, readable=(file,)) \
         if Path(path).exists() or path == ":memory:" else Store.open(":memory:", read_only=False, readable=(file,))
     result = ingest_file(store, args.kind, file, source=args.source,
@@ -183,8 +185,8 @@ def _import_validation_in_background(total_bytes: int, without_spark: bool = Fal
     own ``import great_expectations`` wait for this one rather than import twice; a failure here is left for that
     import to raise where it is reported.
 
-    ``without_spark``: the process ends after this load (``python -m engagement``), which writes to DuckDB only,
-    so GX is imported without pyspark (``gx_import.import_without_spark``: 0.4-0.5 s of CPU less)."""
+    ``without_spark``: the process ends after this load or check (``python -m engagement``), which uses DuckDB
+    only, so GX is imported without pyspark (``gx_import.import_without_spark``: 0.4-0.5 s of CPU less)."""
     import threading
 
     from engagement.intake import validation
