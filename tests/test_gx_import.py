@@ -1,5 +1,5 @@
-"""`python -m engagement ingest` imports Great Expectations without pyspark (engagement/intake/gx_import.py), and
-validates exactly as GX with its Spark support does; a process that hid pyspark can import it again later, and
+"""`python -m engagement ingest` and `validate` import Great Expectations without pyspark
+(engagement/intake/gx_import.py), and validate exactly as GX with its Spark support does; a process that hid pyspark can import it again later, and
 refuses a Spark validation with the reason."""
 
 from __future__ import annotations
@@ -41,6 +41,14 @@ def _environment() -> dict[str, str]:
     return env
 
 
+def _assert_gx_ran_without_pyspark(verbose_stderr: str) -> None:
+    """``python -v`` names the file of every module it loads (from source or cache): GX's and altair's files were
+    loaded, no file under pyspark's folder was (GX's ``compatibility/pyspark.py`` is not under it)."""
+    assert re.search(r"/great_expectations/(__pycache__/)?__init__\.", verbose_stderr)
+    assert re.search(r"/altair/(__pycache__/)?__init__\.", verbose_stderr)
+    assert re.findall(r"\S*site-packages/pyspark/\S*", verbose_stderr) == []
+
+
 def test_the_cli_ingest_validates_with_great_expectations_without_pyspark_and_the_same_results(tmp_path,
                                                                                                monkeypatch):
     path = write(tmp_path, "orders.csv", FILE)
@@ -48,11 +56,7 @@ def test_the_cli_ingest_validates_with_great_expectations_without_pyspark_and_th
                            "--on-invalid", "quarantine", "--db", str(tmp_path / "cli.duckdb")],
                           cwd=ROOT, env=_environment(), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    # -v names the file of every module it runs ("# code object from ..."): GX ran, no file of pyspark did.
-    loaded = re.findall(r"^# code object from '?(\S+?)'?$", done.stderr, flags=re.M)
-    assert any(re.search(r"/great_expectations/(__pycache__/)?__init__\.", path) for path in loaded)
-    assert any(re.search(r"/altair/(__pycache__/)?__init__\.", path) for path in loaded)
-    assert [path for path in loaded if "site-packages/pyspark/" in path] == []
+    _assert_gx_ran_without_pyspark(done.stderr)
     cli = json.loads(done.stdout)
 
     # The same file in this process, where GX was imported with pyspark (installed for warehouse mode).
@@ -78,9 +82,7 @@ def test_the_cli_validate_command_imports_great_expectations_without_pyspark_too
                            "--db", str(tmp_path / "none.duckdb")],
                           cwd=ROOT, env=_environment(), capture_output=True, text=True, timeout=600)
     assert done.returncode == 1, done.stderr[-3000:]  # the file has failing rows: reported, exit 1
-    loaded = re.findall(r"^# code object from '?(\S+?)'?$", done.stderr, flags=re.M)
-    assert any(re.search(r"/great_expectations/(__pycache__/)?__init__\.", path) for path in loaded)
-    assert [path for path in loaded if "site-packages/pyspark/" in path] == []
+    _assert_gx_ran_without_pyspark(done.stderr)
     cli = json.loads(done.stdout)
     monkeypatch.delenv("ENGAGEMENT_VALIDATION_ENGINE", raising=False)
     store = open_workbench(":memory:", read_only=False, readable=(tmp_path,))
