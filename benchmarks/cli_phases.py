@@ -67,12 +67,17 @@ def _instrument() -> None:
 
     background = intake._import_validation_in_background
 
-    def import_here(total_bytes: int) -> None:
+    def import_here(total_bytes: int, without_spark: bool = False) -> None:
         if validation.choose_engine(total_bytes // intake._MIN_ROW_BYTES) == "great_expectations":
-            with phase("import great_expectations"):
-                import great_expectations  # noqa: F401
+            with phase("import great_expectations" + (" (without pyspark)" if without_spark else "")):
+                if without_spark:
+                    from engagement.intake.gx_import import import_without_spark
+
+                    import_without_spark()
+                else:
+                    import great_expectations  # noqa: F401
         else:
-            background(total_bytes)
+            background(total_bytes, without_spark)
 
     intake._import_validation_in_background = import_here
     for module in (common, intake):  # intake took its own reference at import
@@ -116,7 +121,7 @@ def main() -> int:
     _instrument()
     from engagement.cli import main as cli_main
 
-    code = cli_main(sys.argv[1:])
+    code = cli_main(sys.argv[1:], one_command_process=True)  # as python -m engagement runs it
     report()
     return code
 

@@ -20,7 +20,7 @@ orders in the 7 days after the data's end, 95 % by known customers), then prints
 - the read-only snapshot published after the full load (the CLI waits for it; the app publishes in the background);
 - peak memory (maximum resident set) of this process and of the CLI processes.
 
-``--full-load-only`` stops after the full load and its snapshot; ``--profile`` prints each derived entry's time in
+``--files DIR`` writes the generated files into DIR once and reuses them. ``--full-load-only`` stops after the full load and its snapshot; ``--profile`` prints each derived entry's time in
 the full load (wall and CPU; the whole derived build too) and in the warm weekly load's and its undo's update;
 ``--phases`` loads and undoes the weekly file once more through the CLI and prints where each process's CPU went
 (imports, opening, validation, the derived update, the snapshot's checkpoint and copy, closing:
@@ -71,6 +71,21 @@ def write_files(folder: Path, rows: int, customers: int, weekly: int) -> tuple[P
                   FROM range({weekly}) t(i), (SELECT {week} AS week)) TO '{path}' (HEADER)""").fetchall()
     con.close()
     return tuple(paths)  # type: ignore[return-value]
+
+
+def generated_files(args: argparse.Namespace, scratch: Path) -> tuple[Path, Path, Path, Path]:
+    """The four CSV files: written into ``scratch``, or into ``--files`` unless a run with the same sizes (named
+    in the folder's ``sizes.txt``) wrote them there already."""
+    if args.files is None:
+        return write_files(scratch, args.rows, args.customers, args.weekly)
+    args.files.mkdir(parents=True, exist_ok=True)
+    sizes, stamp = args.files / "sizes.txt", f"{args.rows} {args.customers} {args.weekly}"
+    names = ("customers.csv", "orders.csv", "weekly.csv", "weekly2.csv")
+    if not sizes.exists() or sizes.read_text() != stamp or not all((args.files / n).exists() for n in names):
+        sizes.unlink(missing_ok=True)
+        write_files(args.files, args.rows, args.customers, args.weekly)
+        sizes.write_text(stamp)
+    return tuple(args.files.resolve() / name for name in names)  # type: ignore[return-value]
 
 
 def bare_load(folder: Path, csv: Path) -> Took:
@@ -148,18 +163,20 @@ def main() -> None:
                         help="stop after the full load and its snapshot (no weekly files, no undo)")
     parser.add_argument("--profile", action="store_true",
                         help="print the time of each derived entry the full load builds")
+    parser.add_argument("--files", type=Path,
+                        help="folder for the generated CSV files: written there once, reused by later runs with the "
+                             "same --rows, --customers and --weekly (default: a temporary folder, removed after)")
     parser.add_argument("--phases", action="store_true",
                         help="load and undo the weekly file once more through the CLI (--defer-fits), printing where "
                              "each process's CPU went (benchmarks.cli_phases)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="incr-bench-", dir=ROOT / "data") as tmp:
         folder = Path(tmp)
-        customers_csv, orders_csv, weekly_csv, weekly2_csv = write_files(folder, args.rows, args.customers,
-                                                                        args.weekly)
+        customers_csv, orders_csv, weekly_csv, weekly2_csv = generated_files(args, folder)
         print(f"orders CSV: {args.rows:,} rows of {args.customers:,} customers, "
               f"{orders_csv.stat().st_size / 1024 ** 2:,.0f} MB; weekly files: {args.weekly:,} orders each")
         db = folder / "bench.duckdb"
-        store = open_workbench(db, read_only=False, readable=(folder,))
+        store = open_workbench(db, read_only=False, readable=(folder, *([args.files] if args.files else [])))
         assert ingest_file(store, "customers", customers_csv, refresh_derived=False).status == "loaded"
         store.refit_in_background = True  # the commit is timed apart from the fits that follow it
 
@@ -216,7 +233,7 @@ def main() -> None:
             cli("refit", db=db)
         print(f"then `refit` (the stored views both writes dropped, and the fits): {restored}")
 
-        store = open_workbench(db, read_only=False, readable=(folder,))
+        store = open_workbench(db, read_only=False, readable=(folder, *([args.files] if args.files else [])))
         store.refit_in_background = True  # as the app runs it
         ingest_file(store, "orders", weekly2_csv)  # warms the process (imports, validation suite)
         wait_for_refits(store)

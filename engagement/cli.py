@@ -85,12 +85,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, one_command_process: bool = False) -> int:
+    """Run one command; its exit code. ``one_command_process``: this process ends after the command
+    (``python -m engagement``), so the command may leave out imports only another command in the same process
+    could need (``ingest`` imports Great Expectations without Spark: ``intake.gx_import``). A notebook or a test
+    calling ``main`` repeatedly leaves it False."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
+    args.one_command_process = one_command_process
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)

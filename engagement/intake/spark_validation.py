@@ -52,6 +52,9 @@ def validate_mapped_tables(store) -> list[dict[str, Any]]:
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    from engagement.intake.gx_import import require_spark_support
+
+    require_spark_support()
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     context = gx.get_context(mode="ephemeral")

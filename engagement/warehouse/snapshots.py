@@ -115,7 +115,14 @@ def _copy_file(store: "Store", incoming: Path) -> tuple[int, int, str] | None:
 
     The copy is opened and checked (the same newest load, undone loads and derived build as the source had after
     the checkpoint); None, and nothing left behind, when the lock is busy, a write-ahead log remains after the
-    checkpoint, or the check fails: the caller then copies table by table."""
+    checkpoint, or the check fails: the caller then copies table by table.
+
+    The checkpoint is not an extra cost: it is the one closing the store would run (a weekly orders file's CLI
+    load on the 5M-order database, CPU: 0.40-0.76 s here and 0.05-0.11 s at close, against 0.48-0.54 s at close
+    without a snapshot). Copying after the close instead would drop DuckDB's lock on the file, and another
+    writer opening it mid-copy would tear the copy in blocks the check does not read. The copy is the kernel's
+    (``sendfile``; ``cp`` and ``copy_file_range`` cost the same on ext4, 0.14-0.15 s of system CPU for 575 MB
+    on an idle machine, 0.5-1.3 s when other jobs load the cores)."""
     source = Path(store.path)
     if not store._write_lock.acquire(timeout=LOCK_WAIT_SECONDS):
         return None
