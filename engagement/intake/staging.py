@@ -283,7 +283,8 @@ def _derived_columns(kind: str, present: list[str]) -> list[str]:
 
 def checked_views(cur: duckdb.DuckDBPyConnection, kind: str, present: list[str], numbered: bool,
                   has_tables: bool, before_load_id: int | None = None,
-                  strict_customers: bool = False) -> tuple[tuple[str, ...], str | None]:
+                  strict_customers: bool = False, flags: list[str] | tuple[str, ...] = ()
+                  ) -> tuple[tuple[str, ...], str | None]:
     """CREATE ``numbered_rows`` (``checked_rows`` with ``file_row``) and ``checked_input`` (plus the lookups).
 
     ``file_row`` is the row's position when it was typed straight from the file: the typing pass is a
@@ -299,10 +300,15 @@ def checked_views(cur: duckdb.DuckDBPyConnection, kind: str, present: list[str],
     the id (customer_summary derives the implied ones); strict mode keeps the refusal of ids missing from
     the customers table.
 
+    ``flags``: ``<column>_parses`` flags computed from the row (``expression AS name``) that ``checked_rows`` does
+    not hold, added to ``numbered_rows``.
+
     Returns the lookup columns and the reporting currency (None when the file has no currency column).
     """
     row_number = "" if numbered else f"CAST(rowid + 2 AS BIGINT) AS {ROW_COLUMN}, "
-    cur.execute(f"CREATE OR REPLACE TEMP VIEW {NUMBERED_ROWS} AS SELECT {row_number}* FROM {CHECKED_ROWS}").fetchall()
+    added = "".join(f", {flag}" for flag in flags)
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW {NUMBERED_ROWS} AS SELECT {row_number}*{added} FROM {CHECKED_ROWS}"
+                ).fetchall()
     lookups, reporting_currency = [], None
     if "customer_id" in present and kind != "customers":
         known = ("true" if not strict_customers else
