@@ -114,6 +114,7 @@ def _plan(cur: duckdb.DuckDBPyConnection, kind: str, info: ReadInfo, source: str
                         column_types=dict(zip(info.columns, info.column_types)) if info.column_types else None,
                         lazy_csv=info.reader_options is not None)
     if plan.row_preserving:  # a folding plan is looked at once its rows are written (_stage_and_validate)
+        readers.text_view(cur, info)
         plan = float_written_ids.integer_ids(cur, kind, plan)
     return dataclasses.replace(plan, notes=mapping_notes + plan.notes)
 
@@ -137,6 +138,7 @@ def _stage_and_validate(store: Store, cur: duckdb.DuckDBPyConnection, kind: str,
         progress("folding and typing the lines", 0.35)
         staged, plan = folding.stage_typed_csv(cur, kind, plan, text, strict_customers=strict_customers) or (None, plan)
     if staged is None:
+        text.info = readers.text_view(cur, text.info)  # the text path reads raw_input
         if not plan.row_preserving:
             plan = folding.write_folded(cur, kind, plan, text)
         progress("reading and typing the columns", 0.35)
