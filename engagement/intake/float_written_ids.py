@@ -28,7 +28,9 @@ def all_floats_sql(column: str, trimmed: bool = False) -> str:
     without one, nearly all, cost a tenth (Online Retail's 25,900 invoice numbers: 0.0004 s against 0.0037 s).
     """
     value = quote_identifier(column) if trimmed else f"nullif(trim({quote_identifier(column)}), '')"
-    return f"(count({value}) > 0 AND count({value}) = count({value}) FILTER (WHERE {float_id_sql(value)}))"
+    # count_if, not count(value) FILTER: the same count (the test is false where the value is NULL), without the
+    # selection a FILTER clause makes (about 0.2 ms of CPU on Online Retail's 25,900 orders)
+    return f"(count({value}) > 0 AND count({value}) = count_if({float_id_sql(value)}))"
 
 
 def float_id_sql(value_sql: str) -> str:

@@ -409,16 +409,18 @@ def run_sql_checks(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_columns
             row_checks.append((e, failure, _denominator_sql(e, params)))
 
     if row_checks:
-        # Pass 1: counts and bases in one aggregate over the flags (windows for uniqueness inside).
-        flags = ", ".join(f"{failure} AS f{e.index}" for e, failure, _ in row_checks)
-        flagged = f"SELECT *, {flags} FROM {CHECKED_TABLE}"
+        # Pass 1: counts and bases in one aggregate (windows for uniqueness inside), each failure counted where it
+        # is written and each distinct aggregate once (Online Retail's 14 checks: 28 aggregates of which 22 differ,
+        # five bases are count(*)): 3.7 ms of CPU instead of 4.7 ms with flag columns in a subquery, every base again.
         # count_if, not count(*) FILTER (WHERE f): the same count (a NULL flag counts in neither), about 1.3 ms
         # less CPU on Online Retail's 25,900 orders (a FILTER clause per aggregate costs a selection each).
-        aggregates = ", ".join(f"count_if(f{e.index}), {base}" for e, _, base in row_checks)
+        wanted = [aggregate for _, failure, base in row_checks for aggregate in (f"count_if({failure})", base)]
+        distinct = list(dict.fromkeys(wanted))
         # The values written in as literals, as row_failure_sql writes them for the one-pass load: bound as
         # parameters, the statement is prepared first (Online Retail's 14 checks: ~0.001 s of its ~0.006 s of CPU).
-        counts_sql = with_values(f"SELECT {aggregates} FROM ({flagged}) flagged", params)
-        values = cur.execute(counts_sql).fetchall()[0]
+        counts_sql = with_values(f"SELECT {', '.join(distinct)} FROM {CHECKED_TABLE}", params)
+        found = dict(zip(distinct, cur.execute(counts_sql).fetchall()[0]))
+        values = [found[aggregate] for aggregate in wanted]
         counts, denominators = values[0::2], values[1::2]
         # Pass 2, only when something failed: the failing rows with their reasons.
         if any(counts) and not locate_failures:
