@@ -213,7 +213,7 @@ SELECT {ROW_COLUMN}, {', '.join(kept)} FROM typed""").fetchall()[0][0]
                    f"count({_quote(c)}), count_if({_quote(c + '__whole')})"
                    for c, how in checks]
     # Times staging's plain pass would leave to its forgiving pass (unread, or with a UTC offset), and the lines.
-    forgiven = [f"count(*) FILTER (WHERE NOT {_quote(c + '_parses')} OR regexp_matches({_quote(c + '__text')}, "
+    forgiven = [f"count_if(NOT {_quote(c + '_parses')} OR regexp_matches({_quote(c + '__text')}, "
                 f"'{OFFSET_PATTERN}'))" for c in columns if typing[c] == "text_timestamp"]
     looks = ([f"count_if({_quote(read_value)} IS NULL)" if read_value else "0", f"{'sum(line_count)' if count_lines else 'NULL'}"]
              + forgiven + float_looks
