@@ -69,7 +69,7 @@ def file_sha256(path: Path) -> str:
 
 
 def _drop_temp_tables(cur: duckdb.DuckDBPyConnection) -> None:
-    readers.drop_temp(cur, "valid_rows", *TEMP_TABLES, "raw_unnumbered")
+    readers.drop_temp(cur, *TEMP_TABLES, "raw_unnumbered")
 
 
 def _check_arguments(kind: str, source: str, on_invalid: str) -> None:

@@ -332,10 +332,8 @@ def run_one_file(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: 
         # (0.5 ms of CPU on Online Retail's 2 of 25,900 orders); a row without a number is kept, as by NOT EXISTS
         listed = ", ".join(str(int(n)) for n in sampled["row_number"])
         without_failures = f" WHERE NOT coalesce(c.file_row IN ({listed}), false)"
-    cur.execute(
-        f"CREATE OR REPLACE TEMP VIEW valid_rows AS SELECT {column_sql} FROM {staging.NUMBERED_ROWS} c"
-        f"{without_failures}"
-    ).fetchall()
+    # Read once, by the load's INSERT: a subquery, not a view made for it (0.5 ms of CPU on Online Retail)
+    valid_rows = f"(SELECT {column_sql} FROM {staging.NUMBERED_ROWS} c{without_failures})"
     quarantine_sql = None
     if report.failing_row_count:
         quarantine_sql = (
@@ -344,7 +342,7 @@ def run_one_file(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: 
         )
     try:
         summary = store.load_table(
-            kind, cur, "valid_rows", columns, quarantine_sql=quarantine_sql, file_name=file_name, sha256=sha256,
+            kind, cur, valid_rows, columns, quarantine_sql=quarantine_sql, file_name=file_name, sha256=sha256,
             source_format=source_format, rows_read=staged.rows,
             validation_summary=_load_record(report, notes, archive_path, info), refresh_derived=refresh_derived,
             actor=actor,

@@ -90,7 +90,9 @@ def change_of_loads(cur: duckdb.DuckDBPyConnection, loads: dict[str, list[int]])
 
 
 def _staging_select(spec: TableSpec, frame_columns: list[str], source: str = "incoming_frame") -> str:
-    """SELECT that casts a registered frame to the table's types; absent optional columns are NULL."""
+    """SELECT that casts a registered frame to the table's types; absent optional columns are NULL.
+
+    ``source``: a table or view name, or a parenthesized SELECT (written as it is)."""
     parts = []
     for column in spec.columns:
         if column.name in frame_columns:
@@ -103,7 +105,7 @@ def _staging_select(spec: TableSpec, frame_columns: list[str], source: str = "in
             )
         else:
             parts.append(f"CAST(NULL AS {column.sql_type}) AS {_quote(column.name)}")
-    return "SELECT " + ", ".join(parts) + " FROM " + _quote(source)
+    return "SELECT " + ", ".join(parts) + " FROM " + (source if source.startswith("(") else _quote(source))
 
 
 class LoadingMixin:
@@ -172,7 +174,8 @@ class LoadingMixin:
         check_loaded: Callable[[duckdb.DuckDBPyConnection, int, int], dict[str, Any]] | None = None,
         actor: Actor | None = None,
     ) -> LoadSummary:
-        """Like :meth:`load_frame`, from a (temporary) table or view visible to ``cursor``.
+        """Like :meth:`load_frame`, from a (temporary) table or view visible to ``cursor``, or a parenthesized SELECT
+        of them (``source_table``).
 
         Used by ingest for large files: the rows never leave DuckDB. ``quarantine_sql`` selects
         ``(row_number, reason, row_json)`` for the refused rows.
