@@ -158,7 +158,7 @@ def main() -> None:
         report(args.rows, base, "validation + load + derived-table rebuild", took, stages, result)
         if args.with_gx:
             from engagement.intake import staging
-            from engagement.intake import validation
+            from engagement.intake import gx_checks, suites
             from engagement.intake.readers import read_into
             from engagement.intake.sources import plan
 
@@ -168,7 +168,7 @@ def main() -> None:
             columns = staged.columns + staged.parse_flags + staged.computed
             frame = cur.execute(f"SELECT {', '.join(columns)} FROM {staging.CHECKED_TABLE}").df()
             with Took() as gx:
-                validation.run_great_expectations(frame, validation.load_suite("orders"), validation.run_parameters())
+                gx_checks.run_great_expectations(frame, suites.load_suite("orders"), suites.run_parameters())
             print(f"option not taken: GX on pandas over all {args.rows:,} rows: {gx.wall:.2f} s wall ({gx.cpu:.2f} s "
                   f"CPU), {gx.cpu / base.cpu:.1f}x the baseline's CPU on its own")
         store.close()

@@ -237,7 +237,7 @@ def test_validate_engine_spark_runs_every_suite_on_the_mapped_tables(warehouse, 
     """GX's Spark datasource on the tables Spark read from the lake: every expectation of every mapped table's
     suite runs (none raises) and the demo passes them, as it passed them on loading."""
     from engagement.intake.spark_validation import applicable_expectations
-    from engagement.intake.validation import load_suite
+    from engagement.intake.suites import load_suite
     from engagement.warehouse.schema import TABLES
 
     code, out = _run(["validate", "--engine", "spark", "--table-mapping", str(lake / "mapping.toml")])

@@ -12,7 +12,7 @@ from engagement import config
 from engagement.intake import readers
 from engagement.intake import sources
 from engagement.intake import staging
-from engagement.intake import validation
+from engagement.intake import gx_checks, sql_checks, suites, validation
 from engagement.intake.ingest import ingest_file
 from engagement.warehouse.schema import KINDS, TABLES
 from engagement.workbench import open_workbench
@@ -47,7 +47,7 @@ def staged_bad_orders(tmp_path):
         store.load_frame(kind, frame)
     cur = store.cursor()
     info = readers.read_into(cur, write(tmp_path, "bad.csv", BAD_ORDERS))
-    suite = validation.load_suite("orders")
+    suite = suites.load_suite("orders")
     plan = sources.plan("orders", info.columns, "canonical", False, required=suite.required_columns)
     staged = staging.stage(cur, "orders", plan.select_sql, False, strict_customers=True)
     yield cur, suite, staged
@@ -60,7 +60,7 @@ def _by_description(results):
 
 def test_every_kind_has_a_suite_with_the_required_checks():
     for kind in KINDS:
-        suite = validation.load_suite(kind)
+        suite = suites.load_suite(kind)
         types = {e.type for e in suite.expectations}
         assert set(suite.required_columns) >= set(TABLES[kind].required_columns) - {"event_id"}
         assert "expect_table_row_count_to_be_between" in types
@@ -73,9 +73,9 @@ def test_every_kind_has_a_suite_with_the_required_checks():
 
 def test_sql_counts_match_a_hand_count(staged_bad_orders):
     cur, suite, staged = staged_bad_orders
-    results, failing = validation.run_sql_checks(
+    results, failing = sql_checks.run_sql_checks(
         cur, suite, staged.columns + staged.parse_flags + staged.computed, staged.columns, staged.rows,
-        validation.run_parameters(NOW))
+        suites.run_parameters(NOW))
     got = {d: r.unexpected_count for d, r in _by_description(results).items() if r.unexpected_count}
     assert got == {
         "ordered_at is empty or unreadable": 2, "net_revenue is empty or unreadable": 1,
@@ -97,10 +97,10 @@ def test_sql_counts_match_a_hand_count(staged_bad_orders):
 def test_great_expectations_agrees_with_the_sql_checks(staged_bad_orders):
     cur, suite, staged = staged_bad_orders
     columns = staged.columns + staged.parse_flags + staged.computed
-    sql_results, _ = validation.run_sql_checks(cur, suite, columns, staged.columns, staged.rows,
-                                               validation.run_parameters(NOW))
+    sql_results, _ = sql_checks.run_sql_checks(cur, suite, columns, staged.columns, staged.rows,
+                                               suites.run_parameters(NOW))
     frame = cur.execute(f"SELECT {', '.join(columns)} FROM {staging.CHECKED_TABLE}").df()
-    gx = validation.run_great_expectations(frame, suite, validation.run_parameters(NOW))
+    gx = gx_checks.run_great_expectations(frame, suite, suites.run_parameters(NOW))
     compared = 0
     for expectation, sql in zip(suite.expectations, sql_results):
         if expectation.index not in gx:
@@ -192,7 +192,7 @@ def test_gx_gets_nanosecond_timestamps_where_they_fit():
         "typo_at": pd.Series([datetime(9999, 1, 1), datetime(2020, 1, 1)], dtype="datetime64[us]"),
         "order_id": ["a", "b"],
     })
-    out = validation._nanosecond_timestamps(frame)
+    out = gx_checks._nanosecond_timestamps(frame)
     assert str(out.ordered_at.dtype) == "datetime64[ns]" and str(out.shipped_at.dtype) == "datetime64[ns, UTC]"
     assert str(out.typo_at.dtype) == "datetime64[us]" and out.order_id.tolist() == ["a", "b"]
     assert out.ordered_at.tolist()[0] == frame.ordered_at.tolist()[0] and pd.isna(out.ordered_at[1])

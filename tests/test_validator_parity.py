@@ -2,7 +2,7 @@
 every export kind (test_validation.py checks orders against a hand count; this covers the other kinds too).
 
 Which validator runs is a size rule (``validation.choose_engine``); a file GX validates is also checked by the SQL
-translation, and a disagreement refuses it (``validation._merge``). So the two must agree on every kind, and on
+translation, and a disagreement refuses it (``gx_checks.merge_with_sql_counts``). So the two must agree on every kind, and on
 files with failures, not only on clean ones."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
-from engagement.intake import readers, sources, staging, validation
+from engagement.intake import gx_checks, readers, sources, sql_checks, staging, suites
 from engagement.intake.demo import generate_demo
 from engagement.warehouse.schema import KINDS, TABLES
 from engagement.workbench import open_workbench
@@ -55,15 +55,15 @@ def test_great_expectations_and_the_sql_checks_agree_on_every_kind(kind, demo_fr
         _with_failures(kind, demo_frames[kind]).to_csv(path, index=False)
         cur = store.cursor()
         info = readers.read_into(cur, path)
-        suite = validation.load_suite(kind)
+        suite = suites.load_suite(kind)
         plan = sources.plan(kind, info.columns, "canonical", False, required=suite.required_columns)
         staged = staging.stage(cur, kind, plan.select_sql, False, strict_customers=True)
         columns = staged.columns + staged.parse_flags + staged.computed
-        parameters = validation.run_parameters(NOW, suite)
-        sql_results, failing = validation.run_sql_checks(cur, suite, columns, staged.columns, staged.rows,
+        parameters = suites.run_parameters(NOW, suite)
+        sql_results, failing = sql_checks.run_sql_checks(cur, suite, columns, staged.columns, staged.rows,
                                                          parameters)
         frame = cur.execute(f"SELECT {', '.join(columns)} FROM {staging.CHECKED_TABLE}").df()
-        gx = validation.run_great_expectations(frame, suite, parameters)
+        gx = gx_checks.run_great_expectations(frame, suite, parameters)
     finally:
         store.close()
     compared = counted = 0

@@ -21,7 +21,7 @@ from contextlib import nullcontext
 
 import duckdb
 
-from engagement.intake import float_written_ids, readers, staging, validation
+from engagement.intake import float_written_ids, readers, staging, suites
 from engagement.intake.parsing import OFFSET_PATTERN, blank_to_null
 from engagement.intake.readers import ROW_COLUMN, ReadInfo
 from engagement.intake.source_plan import SourcePlan
@@ -202,7 +202,7 @@ SELECT {ROW_COLUMN}, {', '.join(kept)} FROM typed""").fetchall()[0][0]
     # The same aggregate measures what validation and the load's notes would each query again: the 1st percentile
     # of the suite's long-before columns and the implied-customers counts (each query costs ~0.001-0.003 s of CPU,
     # most of it planning, on Online Retail's 25,900 orders).
-    percentiles = [c for c in validation.long_before_columns(validation.load_suite(kind)) if c in columns]
+    percentiles = [c for c in suites.long_before_columns(suites.load_suite(kind)) if c in columns]
     activity = ["count(DISTINCT customer_id) FILTER (WHERE customer_id NOT IN (SELECT customer_id FROM main.customers))",
                 "count_if(customer_id IS NULL)"] if "customer_id" in columns and kind != "customers" else []
     # A text id: every value a whole number written as a float (float_written_ids.all_floats_sql; the typed text is the folded

@@ -38,7 +38,7 @@ from engagement.intake import archive, folding, readers
 from engagement.warehouse import sandbox
 from engagement.intake import sources
 from engagement.intake import staging
-from engagement.intake import validation
+from engagement.intake import sql_checks, validation
 from engagement.intake.one_file import IngestResult, Progress, run_one_file
 from engagement.intake.readers import FileRejected
 from engagement.warehouse.schema import KINDS, TABLES
@@ -48,7 +48,7 @@ from engagement.warehouse.store import Store
 ON_INVALID = ("reject", "quarantine")
 TEMP_TABLES = (readers.RAW_TABLE, readers.TYPED_TABLE, staging.MAPPED_TABLE, staging.STRICT_ROWS,
                staging.CHECKED_TABLE, staging.NUMBERED_ROWS, staging.CHECKED_ROWS, staging.HEAD_TABLE,
-               validation.FAILURES_TABLE, validation.QUOTED_TABLE, folding.FOLDED_TABLE, folding.UNREADABLE_TABLE)
+               sql_checks.FAILURES_TABLE, validation.QUOTED_TABLE, folding.FOLDED_TABLE, folding.UNREADABLE_TABLE)
 
 
 class IngestRejected(ValueError):

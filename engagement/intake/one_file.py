@@ -30,12 +30,12 @@ from engagement.warehouse.access import Actor
 from engagement.intake import archive, folding, readers
 from engagement.intake import float_written_ids, saved_mappings, sources
 from engagement.intake import staging
-from engagement.intake import validation
+from engagement.intake import sql_checks, suites, validation
 from engagement.intake.readers import FileRejected, ReadInfo
 from engagement.intake.source_plan import SourcePlan
 from engagement.warehouse.loading import LoadSummary
 from engagement.warehouse.store import Store
-from engagement.intake.validation import ValidationReport
+from engagement.intake.suites import ValidationReport
 
 FAILING_ROWS_LIMIT = 200_000
 
@@ -103,7 +103,7 @@ def _rejection_message(report: ValidationReport, rows: int, on_invalid: str) -> 
 def _plan(cur: duckdb.DuckDBPyConnection, kind: str, info: ReadInfo, source: str,
           mapping: dict[str, str] | None) -> SourcePlan:
     """How the file's columns map to the kind's canonical columns (a saved mapping for the same header)."""
-    suite = validation.load_suite(kind)
+    suite = suites.load_suite(kind)
     mapping_notes: tuple[str, ...] = ()
     if mapping is None and source == "auto":
         saved = saved_mappings.mapping_for_header(cur, kind, info.columns)
@@ -125,7 +125,7 @@ def _stage_and_validate(store: Store, cur: duckdb.DuckDBPyConnection, kind: str,
                         ) -> tuple[staging.StagedInput, ValidationReport, ReadInfo, SourcePlan]:
     """``text_first``: the one-pass attempt found rows that fail or need the forgiving parse, so the text table
     will be read: it is read first and the rows typed from it (one read of the file, not two)."""
-    suite = validation.load_suite(kind)
+    suite = suites.load_suite(kind)
     text = folding.FileText(cur, info, file_name, plan.read_columns)
     staged = None
     if text_first and text.deferred and plan.row_preserving:
@@ -195,11 +195,11 @@ def _load_in_one_pass(store: Store, cur: duckdb.DuckDBPyConnection, kind: str, i
     the table) and validated the temporary copy: 1.9-2.1x DuckDB's bare read of the file; one pass
     writes once, and the checks read the stored, compressed rows faster (README, Benchmarks).
     """
-    suite = validation.load_suite(kind)
+    suite = suites.load_suite(kind)
     enforced: set[int] = set()
 
     def failing_row_sql(columns: tuple[str, ...]) -> str | None:
-        sql, indices = validation.row_failure_sql(suite, columns, validation.run_parameters(suite=suite))
+        sql, indices = sql_checks.row_failure_sql(suite, columns, suites.run_parameters(suite=suite))
         enforced.update(indices)
         return sql
 
@@ -323,7 +323,7 @@ def run_one_file(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: 
     columns = list(staged.columns)
     column_sql = ", ".join(f'"{c}"' for c in columns)
     without_failures = (
-        f" WHERE NOT EXISTS (SELECT 1 FROM {validation.FAILURES_TABLE} f WHERE f.file_row = c.file_row)"
+        f" WHERE NOT EXISTS (SELECT 1 FROM {sql_checks.FAILURES_TABLE} f WHERE f.file_row = c.file_row)"
         if report.failing_row_count else ""
     )
     sampled = report.sample_failures
@@ -338,7 +338,7 @@ def run_one_file(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: 
     if report.failing_row_count:
         quarantine_sql = (
             f"SELECT f.file_row AS row_number, f.reason, CAST(to_json(m) AS VARCHAR) AS row_json "
-            f"FROM {validation.FAILURES_TABLE} f JOIN {validation.QUOTED_TABLE} m USING (file_row)"
+            f"FROM {sql_checks.FAILURES_TABLE} f JOIN {validation.QUOTED_TABLE} m USING (file_row)"
         )
     try:
         summary = store.load_table(

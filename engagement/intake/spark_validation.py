@@ -17,7 +17,8 @@ import warnings
 from datetime import datetime
 from typing import Any
 
-from engagement.intake.validation import expectation_outcome, file_parameters, load_suite, run_parameters
+from engagement.intake.gx_checks import expectation_outcome
+from engagement.intake.suites import file_parameters, load_suite, run_parameters
 
 _PANDAS_CONDITION = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*==\s*"([^"]*)"\s*$')
 

@@ -220,7 +220,7 @@ def stage_strict(cur: duckdb.DuckDBPyConnection, kind: str, select_sql: str, dec
     error, and the caller falls back to :func:`stage`. So the rows are typed exactly as ``stage`` would
     type them, or not at all.
 
-    ``failing_row_sql(columns)`` gives SQL true on a row that fails a check (validation.row_failure_sql):
+    ``failing_row_sql(columns)`` gives SQL true on a row that fails a check (sql_checks.row_failure_sql):
     reading such a row raises too, so a file with failing rows stops at the first one.
 
     Returns the view's columns, or None when the file's head already needs the forgiving pass.
