@@ -1,16 +1,7 @@
 """Checking an export against its Great Expectations suite (:mod:`engagement.intake.suites`), and finding the rows
 that fail.
 
-Suites live in ``expectations/<kind>.json`` (GX 1.x suite JSON: ``name``, ``expectations`` of
-``type``/``kwargs``/``meta``) and are read at run time: editing the JSON changes the checks.
-``meta.level`` says what a failure means: ``file`` rejects the whole file, ``row`` rejects or
-quarantines the failing rows, ``warning`` is reported and loads (sentinel dates such as 1970-01-01).
-Bounds live in the suite: ``meta.parameters`` gives values for ``{"$PARAMETER": name}`` (ISO dates are
-read as timestamps, e.g. ``earliest``); ``now`` is the clock plus a day of slack; ``<column>_long_before`` is
-the column's 1st percentile in the file minus ``meta.long_before_years`` years (a date long before the rest
-of the file). ``meta.description`` is the per-row reason, ``meta.fix`` what to do.
-
-Two evaluators read the same suite:
+What a suite holds and what its levels mean: :mod:`engagement.intake.suites`. Two evaluators read the same suite:
 
 - ``gx_checks.run_great_expectations``: GX 1.x, pandas engine, ``SUMMARY`` result format (counts only;
   ``COMPLETE`` costs seconds and gigabytes when many rows fail).
