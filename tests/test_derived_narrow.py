@@ -26,6 +26,10 @@ def test_purchase_tables_do_not_repeat_what_is_read_elsewhere(hand_store):
     # No view reads the sales channel or currency of order_facts, nor the order id or discount of purchases.
     assert not {"channel", "currency"} & set(_columns(cur, "order_facts"))
     assert not {"order_id", "discount"} & set(_columns(cur, "purchases"))
+    # The customer's first purchase time is customer_summary's first_order_at: purchases reads it there, and
+    # order_facts' window does not compute it again for every purchase.
+    assert "first_ordered_at" not in _columns(cur, "order_facts")
+    assert "first_ordered_at" in _columns(cur, "purchases")
     # customer_months was read by cohort_cells alone: a CTE there now.
     assert "customer_months" not in derived.BY_NAME
 

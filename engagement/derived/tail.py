@@ -65,7 +65,7 @@ def classify(cur: duckdb.DuckDBPyConnection, temp: Temp, added: str, removed: st
     """Temporary table ``tail__customers`` of the tail customers among ``touched`` (customers of the orders change,
     a temporary table), from the stored customer_facts and purchases before they are updated: customer_id,
     kept (purchases kept: the boundary's number), added, removed, first_added_at (the boundary's next purchase),
-    boundary_at (the boundary's time), old_first_at (the customer's first purchase before the write) and
+    boundary_at (the boundary's time) and
     kept_revenue (the revenue of the purchases kept: the revenue so far of the boundary).
     ``tail__added`` and ``tail__removed`` hold the change's purchases."""
     columns = "order_id, customer_id, ordered_at, net_revenue, coalesce(discount, 0) AS discount"
@@ -83,7 +83,6 @@ def classify(cur: duckdb.DuckDBPyConnection, temp: Temp, added: str, removed: st
                    coalesce(r.n, 0) AS removed, coalesce(every.n, 0) - coalesce(a.n, 0) - coalesce(r.n, 0) AS others,
                    f.customer_id IS NOT NULL AS has_facts, a.first_at AS first_added_at, f.last_order_at AS boundary_at,
                    NULL::DOUBLE AS boundary_gap,
-                   f.first_order_at AS old_first_at,
                    coalesce(f.revenue, 0) - coalesce(r.revenue, 0) AS kept_revenue, k.customer_key
             FROM {q(touched)} AS t
             LEFT JOIN a USING (customer_id) LEFT JOIN r USING (customer_id) LEFT JOIN every USING (customer_id)
@@ -128,7 +127,6 @@ def numbered(source: str) -> str:
                    coalesce(lag(a.ordered_at) OVER w, CASE WHEN c.kept > 0 THEN c.boundary_at END)
                        AS previous_ordered_at,
                    lead(a.ordered_at) OVER w AS next_ordered_at,
-                   coalesce(c.old_first_at, first_value(a.ordered_at) OVER w) AS first_ordered_at,
                    (c.kept_revenue + sum(a.net_revenue) OVER w)::DECIMAL(38, 2) AS revenue_so_far
             FROM {q(source)} AS a JOIN {CUSTOMERS} AS c USING (customer_id)
             WINDOW w AS (PARTITION BY a.customer_id ORDER BY a.ordered_at, a.order_id
@@ -145,7 +143,7 @@ def edges() -> str:
     return f"""
         SELECT NULL::VARCHAR AS order_id, customer_id, boundary_at AS ordered_at, 0::DECIMAL(18, 2) AS net_revenue,
                0::DECIMAL(18, 2) AS discount, kept AS order_number, NULL::TIMESTAMP AS previous_ordered_at,
-               NULL::TIMESTAMP AS next_ordered_at, old_first_at AS first_ordered_at,
+               NULL::TIMESTAMP AS next_ordered_at,
                NULL::DOUBLE AS days_since_previous_order, kept_revenue::DECIMAL(38, 2) AS revenue_so_far
         FROM {CUSTOMERS} WHERE kept > 0 AND added + removed > 0"""
 

@@ -18,7 +18,7 @@ with final as (
         o.days_since_previous_order,
         coalesce(o.previous_ordered_at, '-infinity'::timestamp) as previous_ordered_at,
         coalesce(o.next_ordered_at, 'infinity'::timestamp) as next_ordered_at,
-        o.first_ordered_at,
+        s.first_order_at as first_ordered_at,  -- the customer's first purchase (order_facts has no column of it)
         o.revenue_so_far,
         s.acquisition_channel,
         s.lifecycle_stage,
