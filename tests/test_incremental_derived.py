@@ -501,6 +501,50 @@ def test_a_purchase_in_the_period_of_the_customers_last_one_counts_the_customer_
     _equals_a_rebuild(store)
 
 
+def test_an_undo_leaving_customers_without_purchases_keeps_their_facts_without_the_general_path(monkeypatch):
+    """The undo of the load that brought a customer's every purchase: customer_facts' general path (its SQL over
+    the orders, order facts and events narrowed to the customers by a scan of every row's id) reads only the
+    customer whose first activity is the removed purchase and who has another left (s2); k1 (a customers record),
+    s1 (an earlier survey answer) and n1 (nothing else: its row goes) are set from their stored rows
+    (tail.facts_emptied). Before, all four took the general path."""
+    from engagement.derived import update as derived_update
+
+    store = _sixty_customers()
+    seen = _spy_on_the_tail(monkeypatch)
+    store.load_frame("customers", pd.DataFrame({
+        "customer_id": ["k1"], "created_at": [pd.Timestamp("2025-01-05")], "acquisition_channel": ["referral"],
+        "country": ["US"], "is_loyalty_member": [True], "loyalty_tier": ["gold"], "accepts_marketing": [True]}))
+    store.load_frame("surveys", pd.DataFrame({"response_id": ["r2"], "customer_id": ["s2"],
+                                              "responded_at": [pd.Timestamp("2025-06-01")], "kind": ["nps"],
+                                              "score": [7]}))
+    load = store.load_frame("orders", _orders(
+        ("u-n", "n1", pd.Timestamp("2025-05-01"), 40.0), ("u-k", "k1", pd.Timestamp("2025-05-02"), 30.0),
+        ("u-s", "s1", pd.Timestamp("2025-05-03"), 20.0), ("u-t", "s2", pd.Timestamp("2025-05-04"), 10.0),
+        ("u-c", "c01", pd.Timestamp("2025-06-01"), 15.0)))
+    _equals_a_rebuild(store)
+    general: list[set[str]] = []
+    replace = derived_update._Update._replace_rows
+
+    def recording(self, name, affected, select):
+        if name == "customer_facts":
+            general.append({r[0] for r in self.cur.execute(f'SELECT customer_id FROM "{affected}"').fetchall()})
+        return replace(self, name, affected, select)
+
+    monkeypatch.setattr(derived_update._Update, "_replace_rows", recording)
+    store.undo(load.load_id)
+    assert {c: seen[-1][c] for c in ("n1", "k1", "s1", "s2", "c01")} == {
+        "n1": (0, 0), "k1": (0, 0), "s1": (0, 0), "s2": (0, 0), "c01": (3, 0)}
+    assert general == [{"s2"}]
+    cur = store.cursor()
+    facts = {r[0]: r[1:] for r in cur.execute(
+        "SELECT customer_id, order_count, created_at FROM customer_facts WHERE customer_id IN ('n1', 'k1', 's1', 's2')"
+    ).fetchall()}
+    assert facts == {"k1": (0, pd.Timestamp("2025-01-05").to_pydatetime()),  # from the record and the answers
+                     "s1": (0, pd.Timestamp("2025-04-01").to_pydatetime()),
+                     "s2": (0, pd.Timestamp("2025-06-01").to_pydatetime())}
+    _equals_a_rebuild(store)
+
+
 def test_a_customer_named_by_two_kinds_of_a_batch_counts_once_toward_the_refits(tmp_path, monkeypatch):
     """The number of customers a write changed (it feeds the refit decision, refits.REFIT_SHARE) counts each
     customer once, as the full-rebuild threshold does; it was a sum over kinds (a customer in the orders and the

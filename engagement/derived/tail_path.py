@@ -121,12 +121,16 @@ class TailPath:
 
     def _tail_facts(self, entry, affected: str) -> None:
         """customer_facts: updated in place for the tail customers whose facts follow from their last state
-        (tail.facts_updated); the customers new to this write computed from its added rows (they have no other);
+        (tail.facts_updated) or who have no purchase left (tail.facts_emptied: deleted when nothing of theirs
+        is); the customers new to this write computed from its added rows (they have no other);
         the rest replaced whole. Each of the latter two reads nothing when it has no customer: the whole reads of
         orders, order_facts and events narrowed to the changed customers were most of this entry's cost."""
         cur, name = self.cur, entry.name
         others = [t for k, t in self.changed.items() if k in KINDS and k != "orders"]
         updated = tail.facts_updated(cur, self._temp, others)
+        emptied = tail.facts_emptied(cur, self._temp, others,
+                                     tuple(i for i in entry.inputs if i in KINDS and i != "customers"))
+        cur.execute(f"INSERT INTO {q(updated)} SELECT customer_id FROM {q(emptied)}")  # both kept in place
         new_keys = self.changed.get("customer_keys")
         new = self._temp("new_ids__customer_facts", f"SELECT customer_id FROM {q(affected)} WHERE customer_id NOT IN "
                          f"(SELECT customer_id FROM {q(updated)})" + (
