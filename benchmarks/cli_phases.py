@@ -61,7 +61,7 @@ def _instrument() -> None:
         import engagement.intake.ingest  # noqa: F401
         import engagement.derived  # noqa: F401
     from engagement.commands import common, intake
-    from engagement.intake import validation
+    from engagement.intake import gx_checks, sql_checks, validation
     from engagement.warehouse import snapshots
     from engagement.warehouse.store import Store
 
@@ -82,8 +82,8 @@ def _instrument() -> None:
     intake._import_validation_in_background = import_here
     for module in (common, intake):  # intake took its own reference at import
         timed(module, "open_store", "open the database (schema check, derived check)")
-    timed(validation, "run_sql_checks", "SQL checks of the suite")
-    timed(validation, "run_great_expectations", "Great Expectations run")
+    timed(sql_checks, "run_sql_checks", "SQL checks of the suite")
+    timed(gx_checks, "run_great_expectations", "Great Expectations run")
     timed(Store, "_load", "the load: file into its table, bookkeeping, commit")
     timed(Store, "undo", "the undo: rows out and back, bookkeeping, commit")
     timed(Store, "_refresh_derived", "derived update")
