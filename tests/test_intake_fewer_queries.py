@@ -5,6 +5,8 @@
   validation and ingest each queried again.
 - A fold's float-id check reads all of its orders in one query (``float_written_ids.integer_ids``), as the typed fold does: the
   head of the folded table no longer decides alone (its first 1,000 orders are in no particular order).
+- A load reads its kind's suite (``expectations/<kind>.json``) once and passes it on: the plan, the one-pass attempt,
+  the typed fold and validation each read and parsed it.
 
 Expected figures come from the rows the tests write (pandas / plain Python), not from the intake.
 """
@@ -97,3 +99,22 @@ def test_a_folds_float_ids_are_checked_on_all_its_orders_not_its_head(store):
     # A file read row by row keeps the head's look (a large file of ordinary ids costs one small query).
     assert float_written_ids.integer_ids(cur, "orders", SourcePlan("canonical", "SELECT * FROM folded_input")) \
         .notes == ()
+
+
+def test_a_load_reads_its_suite_once(store, tmp_path, monkeypatch):
+    # The plan, the one-pass attempt, the typed fold and validation each read and parsed expectations/orders.json
+    # (three reads on a Parquet line-item file); the load reads it once and passes it on, with the same outcome.
+    from engagement.intake import suites
+
+    reads = []
+    read = suites.load_suite
+    monkeypatch.setattr(suites, "load_suite", lambda kind, path=None: reads.append(kind) or read(kind, path))
+    frame, path = _line_items(tmp_path)
+    frame.to_csv(tmp_path / "retail.csv", index=False)
+    for name in ("retail.parquet", "retail.csv"):  # the typed fold, then the CSV's (the same orders again)
+        reads.clear()
+        result = ingest_file(store, "orders", tmp_path / name, on_invalid="quarantine")
+        assert result.status == "loaded", result.message
+        assert reads == ["orders"], (name, reads)
+        # one order per invoice, as pandas counts them
+        assert result.summary.rows_loaded + result.summary.rows_updated == frame["InvoiceNo"].nunique() == 301

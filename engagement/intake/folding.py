@@ -83,8 +83,8 @@ EXACT_CENTS_BELOW = "1e13"
 
 
 def stage_typed(cur: duckdb.DuckDBPyConnection, kind: str, plan: SourcePlan,
-                strict_customers: bool = False, count_lines: bool = False, float_ids: tuple[str, ...] = ()
-                ) -> tuple[staging.StagedInput, SourcePlan, int | None] | None:
+                strict_customers: bool = False, count_lines: bool = False, float_ids: tuple[str, ...] = (),
+                suite: suites.Suite | None = None) -> tuple[staging.StagedInput, SourcePlan, int | None] | None:
     """Fold, read float-written ids as integers and type the orders in one statement writing ``checked_rows``:
     the values, flags, failing rows and notes of :func:`write_folded` then ``staging.stage`` on the same file, in
     one write instead of two.
@@ -98,6 +98,7 @@ def stage_typed(cur: duckdb.DuckDBPyConnection, kind: str, plan: SourcePlan,
     over ``checked_rows`` giving back the text path's text: the value where they are the same, else the text
     kept beside it (``<column>__text``, NULL on nearly every row), and the first unreadable line of an order
     from ``unreadable_lines``, written only when there is one.
+    ``suite``: the kind's suite when the caller has read it (it is read once per load); else read here.
 
     An order time kept as text ("text_timestamp", a CSV's) is typed by staging's plain cast; when an order's time
     needs more (a cell the cast cannot read, a UTC offset: staging's forgiving second pass), None is returned
@@ -202,7 +203,7 @@ SELECT {ROW_COLUMN}, {', '.join(kept)} FROM typed""").fetchall()[0][0]
     # The same aggregate measures what validation and the load's notes would each query again: the 1st percentile
     # of the suite's long-before columns and the implied-customers counts (each query costs ~0.001-0.003 s of CPU,
     # most of it planning, on Online Retail's 25,900 orders).
-    percentiles = [c for c in suites.long_before_columns(suites.load_suite(kind)) if c in columns]
+    percentiles = [c for c in suites.long_before_columns(suite or suites.load_suite(kind)) if c in columns]
     activity = ["count(DISTINCT customer_id) FILTER (WHERE customer_id NOT IN (SELECT customer_id FROM main.customers))",
                 "count_if(customer_id IS NULL)"] if "customer_id" in columns and kind != "customers" else []
     # A text id: every value a whole number written as a float (float_written_ids.all_floats_sql; the typed text is the folded
@@ -272,7 +273,8 @@ SELECT {ROW_COLUMN}, {', '.join(kept)} FROM typed""").fetchall()[0][0]
 
 
 def stage_typed_csv(cur: duckdb.DuckDBPyConnection, kind: str, plan: SourcePlan, text: FileText,
-                    strict_customers: bool = False) -> tuple[staging.StagedInput, SourcePlan] | None:
+                    strict_customers: bool = False, suite: suites.Suite | None = None
+                    ) -> tuple[staging.StagedInput, SourcePlan] | None:
     """:func:`stage_typed` for a line-item fold of a lazily opened CSV (``SourcePlan.typed_csv``): the line numbers
     read as DOUBLE by DuckDB's CSV reader, the rest as text, numbered as read (as ``readers.number_in_place``).
     ``text.info`` then holds the file's row count (the lines folded).
@@ -308,7 +310,8 @@ def stage_typed_csv(cur: duckdb.DuckDBPyConnection, kind: str, plan: SourcePlan,
                 f"CAST(ordinality + 1 AS BIGINT) AS {ROW_COLUMN} FROM {reader} WITH ORDINALITY").fetchall()
     try:
         float_ids = tuple(column for (column, _), first_float in zip(ids, first_floats) if first_float)
-        done = stage_typed(cur, kind, typed, strict_customers=strict_customers, count_lines=True, float_ids=float_ids)
+        done = stage_typed(cur, kind, typed, strict_customers=strict_customers, count_lines=True, float_ids=float_ids,
+                           suite=suite)
     except duckdb.Error:  # a value the typed reader cannot read (or a malformed file: the text path says why)
         return None
     if done is None:

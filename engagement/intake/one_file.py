@@ -101,9 +101,8 @@ def _rejection_message(report: ValidationReport, rows: int, on_invalid: str) -> 
 
 
 def _plan(cur: duckdb.DuckDBPyConnection, kind: str, info: ReadInfo, source: str,
-          mapping: dict[str, str] | None) -> SourcePlan:
+          mapping: dict[str, str] | None, suite: suites.Suite) -> SourcePlan:
     """How the file's columns map to the kind's canonical columns (a saved mapping for the same header)."""
-    suite = suites.load_suite(kind)
     mapping_notes: tuple[str, ...] = ()
     if mapping is None and source == "auto":
         saved = saved_mappings.mapping_for_header(cur, kind, info.columns)
@@ -121,22 +120,23 @@ def _plan(cur: duckdb.DuckDBPyConnection, kind: str, info: ReadInfo, source: str
 
 def _stage_and_validate(store: Store, cur: duckdb.DuckDBPyConnection, kind: str, info: ReadInfo,
                         plan: SourcePlan, progress: Progress, engine: str | None,
-                        file_name: str, strict_customers: bool = False, text_first: bool = False
+                        file_name: str, suite: suites.Suite, strict_customers: bool = False,
+                        text_first: bool = False
                         ) -> tuple[staging.StagedInput, ValidationReport, ReadInfo, SourcePlan]:
     """``text_first``: the one-pass attempt found rows that fail or need the forgiving parse, so the text table
     will be read: it is read first and the rows typed from it (one read of the file, not two)."""
-    suite = suites.load_suite(kind)
     text = folding.FileText(cur, info, file_name, plan.read_columns)
     staged = None
     if text_first and text.deferred and plan.row_preserving:
         text()
     if plan.typed_fold is not None and not text.deferred:
         progress("folding and typing the lines", 0.35)
-        staged, plan, _ = folding.stage_typed(cur, kind, plan, strict_customers=strict_customers)
+        staged, plan, _ = folding.stage_typed(cur, kind, plan, strict_customers=strict_customers, suite=suite)
     elif plan.typed_csv is not None and text.deferred and store.batch_cursor() is None:
         # Not in a batch: a typed read that fails would end the batch's transaction.
         progress("folding and typing the lines", 0.35)
-        staged, plan = folding.stage_typed_csv(cur, kind, plan, text, strict_customers=strict_customers) or (None, plan)
+        staged, plan = folding.stage_typed_csv(cur, kind, plan, text, strict_customers=strict_customers,
+                                                   suite=suite) or (None, plan)
     if staged is None:
         text.info = readers.text_view(cur, text.info)  # the text path reads raw_input
         if not plan.row_preserving:
@@ -181,7 +181,7 @@ _ROW_REFUSALS = ("a row fails a check", "needs the forgiving parse")
 def _load_in_one_pass(store: Store, cur: duckdb.DuckDBPyConnection, kind: str, info: ReadInfo,
                       plan: SourcePlan, *, file_name: str, sha256_of: Callable[[], str | None],
                       progress: Progress, engine: str | None, archive_from: Path | None,
-                      refresh_derived: bool, source_label: str | None,
+                      refresh_derived: bool, source_label: str | None, suite: suites.Suite,
                       strict_customers: bool = False, actor: Actor | None = None,
                       fell_back: set[str] | None = None) -> IngestResult | None:
     """Load a clean file writing every row once: typed straight from the file into its table, validated
@@ -195,7 +195,6 @@ def _load_in_one_pass(store: Store, cur: duckdb.DuckDBPyConnection, kind: str, i
     the table) and validated the temporary copy: 1.9-2.1x DuckDB's bare read of the file; one pass
     writes once, and the checks read the stored, compressed rows faster (README, Benchmarks).
     """
-    suite = suites.load_suite(kind)
     enforced: set[int] = set()
 
     def failing_row_sql(columns: tuple[str, ...]) -> str | None:
@@ -267,19 +266,21 @@ def run_one_file(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: 
          refresh_derived: bool = True, source_label: str | None = None,
          strict_customers: bool = False, actor: Actor | None = None) -> IngestResult:
     try:
-        plan = _plan(cur, kind, info, source, mapping)
+        # Read once per load (each read and parse of the suite's JSON cost 0.1-0.4 ms on every load, three times).
+        suite = suites.load_suite(kind)
+        plan = _plan(cur, kind, info, source, mapping, suite)
         # One pass rolls back its own attempt when a row fails; inside a batch that would end the batch's
         # transaction, so a batch validates every file before writing it (two passes).
         fell_back: set[str] = set()
         if not dry_run and plan.row_preserving and info.deferred_select is not None and store.batch_cursor() is None:
             loaded = _load_in_one_pass(store, cur, kind, info, plan, file_name=file_name, sha256_of=sha256_of,
                                        progress=progress, engine=engine, archive_from=archive_from,
-                                       refresh_derived=refresh_derived, source_label=source_label,
+                                       refresh_derived=refresh_derived, source_label=source_label, suite=suite,
                                        strict_customers=strict_customers, actor=actor, fell_back=fell_back)
             if loaded is not None:
                 return loaded
         staged, report, info, plan = _stage_and_validate(store, cur, kind, info, plan, progress, engine, file_name,
-                                                         strict_customers=strict_customers,
+                                                         suite, strict_customers=strict_customers,
                                                          text_first="text needed" in fell_back)
     except readers.QuotedLineBreaks:
         raise  # read again in one thread (ingest_file)
