@@ -92,6 +92,36 @@ def test_a_load_failing_after_archiving_leaves_no_archive_file(intake_store, tmp
     assert table(intake_store, "SELECT count(*) AS n FROM loads WHERE kind = 'orders'").n[0] == 1  # the fixture's
 
 
+
+def test_the_archive_copy_is_made_beside_the_read_and_kept_only_for_a_load(intake_store, tmp_path, monkeypatch):
+    """The copy is written by the checksum's thread while DuckDB reads and validates the file (a 328 MB export's copy
+    no longer waits for validation), and a file that is not loaded (rejected, or a fallback from the one-pass path to
+    the two passes) leaves one archived copy at most: its own, once loaded."""
+    import threading
+
+    import engagement.intake.archive as archive
+
+    threads = []
+    copy = archive.archive_copy
+
+    def recording_copy(*args):
+        threads.append(threading.current_thread().name)
+        return copy(*args)
+
+    monkeypatch.setattr(archive, "archive_copy", recording_copy)
+    rejected = ingest_file(intake_store, "orders", write(tmp_path, "bad.csv", ONE_ORDER + "n9,A,2025-04-01,-5,0,USD,web,paid\n"))
+    assert rejected.status == "rejected" and _archived_files(intake_store) == []
+    assert ingest_file(intake_store, "orders", write(tmp_path, "bad2.csv", ONE_ORDER), dry_run=True).status == "valid"
+    assert _archived_files(intake_store) == []  # a dry run makes no copy
+    # a failing row: the one-pass attempt rolls back, the two passes load the valid row with the same copy
+    loaded = ingest_file(intake_store, "orders", write(tmp_path, "quarantined.csv",
+                                                      ONE_ORDER + "n9,A,2025-04-01,-5,0,USD,web,paid\n"),
+                         on_invalid="quarantine")
+    assert loaded.status == "loaded", loaded.message
+    assert _archived_files(intake_store) == [Path(loaded.archive_path)]
+    assert len(threads) == 2 and all(name.startswith("sha256") for name in threads)
+
+
 _KILLED_LOAD = """
 import os, signal, sys
 import engagement.intake.archive as archive

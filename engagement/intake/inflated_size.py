@@ -56,14 +56,27 @@ def zip_size(path) -> int:
         return 0
 
 
-def _parquet_size(path: Path) -> int:
+def _parquet_metadata(path: Path):
+    """The Parquet footer as pyarrow reads it, None for a file it cannot read (the reader reports why)."""
     import pyarrow.parquet as pq
 
     try:
-        metadata = pq.ParquetFile(path).metadata
-    except Exception:  # pyarrow raises several types for a broken file; the reader reports it
+        return pq.ParquetFile(path).metadata
+    except Exception:  # pyarrow raises several types for a broken file
+        return None
+
+
+def _parquet_size(path: Path) -> int:
+    metadata = _parquet_metadata(path)
+    if metadata is None:
         return 0
     return sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+
+
+def parquet_rows(path: Path) -> int | None:
+    """The rows a Parquet file's footer counts (None when pyarrow cannot read it)."""
+    metadata = _parquet_metadata(path)
+    return None if metadata is None else int(metadata.num_rows)
 
 
 def inflation_problem(path: Path, file_format: str, name: str) -> str | None:

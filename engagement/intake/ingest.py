@@ -149,10 +149,13 @@ def ingest_file(store: Store, kind: str, path: str | Path, *, source: str = "aut
     if not dry_run:
         archive.settle_partial_archives(store)
     cur = store.cursor()
-    # The checksum is computed in a second thread while DuckDB reads and types the file (hashlib and
-    # DuckDB both release the GIL); it is first needed for the result, after validation.
+    # The checksum, then the archive copy (named by it), are made in a second thread while DuckDB reads, types
+    # and validates the file (hashlib, the kernel's copy and DuckDB all release the GIL); they are first needed
+    # for the result and the load's record, after validation. The copy waits under a temporary name until the
+    # load commits (archive.py); one that is not published is removed below.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as hasher, ExitStack() as scratch:
         digest = hasher.submit(file_sha256, path)
+        copy = None if dry_run else hasher.submit(lambda: archive.archive_copy(store, path, file_name, digest.result()))
         try:
             # In parallel first; a file with line breaks in quoted cells is read again in one thread (every
             # statement before that failed, so nothing was written).
@@ -163,7 +166,8 @@ def ingest_file(store: Store, kind: str, path: str | Path, *, source: str = "aut
                                              scratch=lambda: scratch.enter_context(sandbox.spool_folder()))
                     return run_one_file(store, kind, cur, info, file_name=file_name, sha256_of=digest.result,
                                 source=source, on_invalid=on_invalid, mapping=mapping, dry_run=dry_run,
-                                progress=progress, engine=engine, archive_from=path, refresh_derived=refresh_derived,
+                                progress=progress, engine=engine, archive_of=copy and copy.result,
+                                refresh_derived=refresh_derived,
                                 strict_customers=strict_customers, actor=actor)
                 except readers.QuotedLineBreaks:
                     if not parallel:
@@ -174,6 +178,8 @@ def ingest_file(store: Store, kind: str, path: str | Path, *, source: str = "aut
                                         sha256=digest.result())
         finally:
             _release(store, cur)
+            if copy is not None and copy.exception() is None:
+                archive.discard_archive(copy.result())  # not published: the load did not happen
 
 
 class _BatchRejected(Exception):
@@ -251,7 +257,7 @@ def ingest_frame(
         info = readers.register_frame(cur, frame)
         result = run_one_file(store, kind, cur, info, file_name=file_name or f"{kind}-frame", sha256_of=lambda: sha256,
                       source="canonical", on_invalid=on_invalid, mapping=None, dry_run=False,
-                      progress=_no_progress, engine=None, archive_from=None, refresh_derived=refresh_derived,
+                      progress=_no_progress, engine=None, archive_of=None, refresh_derived=refresh_derived,
                       source_label=source_format, strict_customers=strict_customers, actor=actor)
     finally:
         _release(store, cur)

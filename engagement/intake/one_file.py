@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 import duckdb
@@ -180,7 +179,7 @@ _ROW_REFUSALS = ("a row fails a check", "needs the forgiving parse")
 
 def _load_in_one_pass(store: Store, cur: duckdb.DuckDBPyConnection, kind: str, info: ReadInfo,
                       plan: SourcePlan, *, file_name: str, sha256_of: Callable[[], str | None],
-                      progress: Progress, engine: str | None, archive_from: Path | None,
+                      progress: Progress, engine: str | None, archive_of: Callable[[], str | None] | None,
                       refresh_derived: bool, source_label: str | None, suite: suites.Suite,
                       strict_customers: bool = False, actor: Actor | None = None,
                       fell_back: set[str] | None = None) -> IngestResult | None:
@@ -220,9 +219,7 @@ def _load_in_one_pass(store: Store, cur: duckdb.DuckDBPyConnection, kind: str, i
             raise _NotInOnePass(bool(report.failing_row_count))
         sha256 = sha256_of()
         progress("archiving the raw file", 0.7)
-        archive_path = (archive.archive_copy(store, archive_from, file_name, sha256)
-                        if archive_from is not None else None)
-        checked["archive_path"] = archive_path  # discarded if anything below fails
+        archive_path = archive_of() if archive_of is not None else None  # published once the load commits
         read = dataclasses.replace(info, rows=rows, deferred_select=None,
                                    notes=info.notes + _implied_customers_note(load_cur, kind, columns))
         checked.update(report=report, rows=rows, sha256=sha256, archive_path=archive_path, info=read)
@@ -236,7 +233,6 @@ def _load_in_one_pass(store: Store, cur: duckdb.DuckDBPyConnection, kind: str, i
                                    source_format=source_label or plan.source, refresh_derived=refresh_derived,
                                    check_loaded=check_loaded, actor=actor)
     except BaseException as exc:
-        archive.discard_archive(checked.get("archive_path"))
         fell_back = fell_back if fell_back is not None else set()
         if isinstance(exc, _NotInOnePass):
             if exc.rows_fail:
@@ -262,7 +258,7 @@ def _load_in_one_pass(store: Store, cur: duckdb.DuckDBPyConnection, kind: str, i
 
 def run_one_file(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: ReadInfo, *, file_name: str,
          sha256_of: Callable[[], str | None], source: str, on_invalid: str, mapping: dict[str, str] | None,
-         dry_run: bool, progress: Progress, engine: str | None, archive_from: Path | None,
+         dry_run: bool, progress: Progress, engine: str | None, archive_of: Callable[[], str | None] | None,
          refresh_derived: bool = True, source_label: str | None = None,
          strict_customers: bool = False, actor: Actor | None = None) -> IngestResult:
     try:
@@ -274,7 +270,7 @@ def run_one_file(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: 
         fell_back: set[str] = set()
         if not dry_run and plan.row_preserving and info.deferred_select is not None and store.batch_cursor() is None:
             loaded = _load_in_one_pass(store, cur, kind, info, plan, file_name=file_name, sha256_of=sha256_of,
-                                       progress=progress, engine=engine, archive_from=archive_from,
+                                       progress=progress, engine=engine, archive_of=archive_of,
                                        refresh_derived=refresh_derived, source_label=source_label, suite=suite,
                                        strict_customers=strict_customers, actor=actor, fell_back=fell_back)
             if loaded is not None:
@@ -319,7 +315,7 @@ def run_one_file(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: 
         # load needs memory (a Parquet file's text is a view over the file: nothing to free).
         readers.drop_temp(cur, staging.MAPPED_TABLE, readers.RAW_TABLE, "raw_unnumbered")
     progress("archiving the raw file", 0.7)
-    archive_path = archive.archive_copy(store, archive_from, file_name, sha256) if archive_from is not None else None
+    archive_path = archive_of() if archive_of is not None else None  # published once the load commits
     progress("loading in one transaction", 0.8)
     columns = list(staged.columns)
     column_sql = ", ".join(f'"{c}"' for c in columns)
@@ -337,20 +333,13 @@ def run_one_file(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: 
     valid_rows = f"(SELECT {column_sql} FROM {staging.NUMBERED_ROWS} c{without_failures})"
     quarantine_sql = None
     if report.failing_row_count:
-        quarantine_sql = (
-            f"SELECT f.file_row AS row_number, f.reason, CAST(to_json(m) AS VARCHAR) AS row_json "
-            f"FROM {sql_checks.FAILURES_TABLE} f JOIN {validation.QUOTED_TABLE} m USING (file_row)"
-        )
-    try:
-        summary = store.load_table(
-            kind, cur, valid_rows, columns, quarantine_sql=quarantine_sql, file_name=file_name, sha256=sha256,
-            source_format=source_format, rows_read=staged.rows,
-            validation_summary=_load_record(report, notes, archive_path, info), refresh_derived=refresh_derived,
-            actor=actor,
-        )
-    except BaseException:
-        archive.discard_archive(archive_path)
-        raise
+        quarantine_sql = f"SELECT row_number, reason, row_json FROM {validation.QUOTED_TABLE}"
+    summary = store.load_table(
+        kind, cur, valid_rows, columns, quarantine_sql=quarantine_sql, file_name=file_name, sha256=sha256,
+        source_format=source_format, rows_read=staged.rows,
+        validation_summary=_load_record(report, notes, archive_path, info), refresh_derived=refresh_derived,
+        actor=actor,
+    )
     archive.publish_archive(archive_path)
     progress("done", 1.0)
     return IngestResult("loaded", message=_loaded_message(summary, staged.rows), summary=summary,

@@ -29,7 +29,7 @@ from typing import Callable, Iterator
 
 import duckdb
 
-from engagement.intake.inflated_size import inflation_bound, inflation_problem, zip_size
+from engagement.intake.inflated_size import inflation_bound, inflation_problem, parquet_rows, zip_size
 from engagement.intake.refusals import FileRejected, QuotedLineBreaks
 from engagement.intake.text_scan import SCAN_BYTES, scan_text, sniff_encoding, transcoded
 from engagement.warehouse.sandbox import escape_wildcards
@@ -385,10 +385,13 @@ def typed_reader(reader_options: str, names: list[str] | tuple[str, ...], types:
 
 def _read_parquet(cur: duckdb.DuckDBPyConnection, path: Path, name: str) -> ReadInfo:
     try:
-        # The columns and the row count (from the file's footer) in one statement: each costs about 0.5 ms of CPU.
-        described = cur.execute(f"SELECT column_name, column_type, (SELECT count(*) FROM read_parquet("
-                                f"{file_literal(path)})) FROM (DESCRIBE SELECT * FROM read_parquet("
-                                f"{file_literal(path)}))").fetchall()
+        # The columns from a relation (bound, not run) and the row count from the file's footer: 0.5-0.7 ms of CPU
+        # less than DESCRIBE and count(*) in one statement.
+        relation = cur.read_parquet(str(path))
+        described = [(column, str(sql_type)) for column, sql_type in zip(relation.columns, relation.types)]
+        rows = parquet_rows(path)
+        if rows is None:
+            rows = cur.execute(f"SELECT count(*) FROM read_parquet({file_literal(path)})").fetchall()[0][0]
     except duckdb.Error as exc:
         raise FileRejected(
             f"{name} is not a readable Parquet file ({str(exc).splitlines()[0]}). Write it again, or export CSV."
@@ -404,7 +407,6 @@ def _read_parquet(cur: duckdb.DuckDBPyConnection, path: Path, name: str) -> Read
     typed = ", ".join(_quote(c[0]) for c in described)
     cur.execute(f"CREATE OR REPLACE TEMP VIEW {TYPED_TABLE} AS SELECT {typed}, {numbered}").fetchall()
     columns = tuple(c[0] for c in described)
-    rows = described[0][2] if described else 0
     return ReadInfo("parquet", None, None, False, columns, rows,
                     ("Parquet has no header line: row numbers count data rows from 2, as a spreadsheet would.",),
                     column_types=tuple(str(c[1]) for c in described), text_view=text)
