@@ -5,6 +5,7 @@ refuses a Spark validation with the reason."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import subprocess
@@ -42,11 +43,14 @@ def _environment() -> dict[str, str]:
 
 
 def _assert_gx_ran_without_pyspark(verbose_stderr: str) -> None:
-    """``python -v`` names the file of every module it loads (from source or cache): GX's and altair's files were
-    loaded, no file under pyspark's folder was (GX's ``compatibility/pyspark.py`` is not under it)."""
+    """``python -v`` names the file of every module it loads (from source or cache): GX's files and the module that
+    imports altair and scipy.stats were loaded; no file under pyspark's folder was (GX's
+    ``compatibility/pyspark.py`` is not under it), nor altair's and scipy.stats' (deferred to their first use)."""
     assert re.search(r"/great_expectations/(__pycache__/)?__init__\.", verbose_stderr)
-    assert re.search(r"/altair/(__pycache__/)?__init__\.", verbose_stderr)
+    assert re.search(r"/expect_column_kl_divergence_to_be_less_than\.", verbose_stderr)
     assert re.findall(r"\S*site-packages/pyspark/\S*", verbose_stderr) == []
+    assert not re.search(r"/altair/(__pycache__/)?__init__\.", verbose_stderr)
+    assert not re.search(r"/scipy/stats/(__pycache__/)?__init__\.", verbose_stderr)
 
 
 def test_the_cli_ingest_validates_with_great_expectations_without_pyspark_and_the_same_results(tmp_path,
@@ -111,3 +115,24 @@ def test_pyspark_imports_after_the_hidden_gx_import_and_spark_validation_says_wh
                           text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "without Spark support" in done.stdout and "in its own process" in done.stdout
+
+
+def test_the_modules_deferred_at_the_gx_import_load_at_their_first_use():
+    """scipy.stats and altair, deferred while GX is imported (gx_import._DEFERRED), are loaded when GX's module first
+    uses them, give the same results, and any later import gets the real module, not the stand-in."""
+    script = (
+        "import sys\n"
+        "from engagement.intake.gx_import import import_without_spark\n"
+        "import_without_spark()\n"
+        "assert 'scipy.stats' not in sys.modules and 'altair' not in sys.modules\n"
+        "from great_expectations.expectations.core import expect_column_kl_divergence_to_be_less_than as kl\n"
+        "print(kl.stats.entropy([0.5, 0.5], [0.9, 0.1]))\n"
+        "import scipy.stats, altair\n"
+        "assert type(sys.modules['scipy.stats']).__name__ == 'module' and kl.stats.entropy is scipy.stats.entropy\n"
+        "assert kl.alt.Chart is altair.Chart and type(sys.modules['altair']).__name__ == 'module'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=_environment(), capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    # KL divergence of (0.5, 0.5) from (0.9, 0.1), by hand: 0.5 ln(0.5/0.9) + 0.5 ln(0.5/0.1) = 0.5108256...
+    assert abs(float(done.stdout) - (0.5 * math.log(0.5 / 0.9) + 0.5 * math.log(0.5 / 0.1))) < 1e-12
