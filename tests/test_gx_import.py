@@ -98,6 +98,14 @@ def test_the_cli_validate_command_imports_great_expectations_without_pyspark_too
     assert cli["validation"]["expectations"] == here["validation"]["expectations"]
 
 
+def _run_script(script: str) -> subprocess.CompletedProcess:
+    """Run ``script`` in a new Python process from the project folder; it must exit 0."""
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=_environment(), capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
 def test_pyspark_imports_after_the_hidden_gx_import_and_spark_validation_says_why_it_refuses():
     script = (
         "import sys\n"
@@ -111,9 +119,7 @@ def test_pyspark_imports_after_the_hidden_gx_import_and_spark_validation_says_wh
         "except RuntimeError as exc:\n"
         "    print(exc)\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=_environment(), capture_output=True,
-                          text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = _run_script(script)
     assert "without Spark support" in done.stdout and "in its own process" in done.stdout
 
 
@@ -131,8 +137,6 @@ def test_the_modules_deferred_at_the_gx_import_load_at_their_first_use():
         "assert type(sys.modules['scipy.stats']).__name__ == 'module' and kl.stats.entropy is scipy.stats.entropy\n"
         "assert kl.alt.Chart is altair.Chart and type(sys.modules['altair']).__name__ == 'module'\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=_environment(), capture_output=True,
-                          text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = _run_script(script)
     # KL divergence of (0.5, 0.5) from (0.9, 0.1), by hand: 0.5 ln(0.5/0.9) + 0.5 ln(0.5/0.1) = 0.5108256...
     assert abs(float(done.stdout) - (0.5 * math.log(0.5 / 0.9) + 0.5 * math.log(0.5 / 0.1))) < 1e-12
