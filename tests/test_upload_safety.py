@@ -122,6 +122,33 @@ def test_the_archive_copy_is_made_beside_the_read_and_kept_only_for_a_load(intak
     assert len(threads) == 2 and all(name.startswith("sha256") for name in threads)
 
 
+
+def test_a_spooled_upload_is_archived_by_a_link_not_a_copy(tmp_path, monkeypatch):
+    """An upload (spooled by ingest_bytes, removed after the load) is nobody else's: the archive links it instead of
+    copying its bytes, and keeps them, with their checksum, once the spool is gone."""
+    import hashlib
+    import shutil
+
+    from engagement import config
+    from engagement.intake.ingest import ingest_bytes
+    from engagement.workbench import open_workbench
+
+    monkeypatch.setenv("ENGAGEMENT_VALIDATION_ENGINE", "duckdb")
+    monkeypatch.setattr(config, "SPOOL_DIR", tmp_path / "spool")  # beside the database: one file system
+    store = open_workbench(tmp_path / "db" / "engagement.duckdb", read_only=False)
+    copied = []
+    monkeypatch.setattr(shutil, "copyfile", lambda *args: copied.append(args))
+    try:
+        result = ingest_bytes(store, "orders", ONE_ORDER.encode(), "orders.csv")
+    finally:
+        store.close()
+    assert result.status == "loaded", result.message
+    archived = Path(result.archive_path)
+    assert copied == [] and archived.read_bytes() == ONE_ORDER.encode()
+    assert archived.stat().st_nlink == 1  # the spooled upload was removed: the archive holds the only name
+    assert hashlib.sha256(archived.read_bytes()).hexdigest() == result.sha256
+
+
 _KILLED_LOAD = """
 import os, signal, sys
 import engagement.intake.archive as archive

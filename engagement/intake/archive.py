@@ -14,6 +14,7 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
+from engagement import config
 from engagement.warehouse.store import Store
 
 
@@ -30,11 +31,11 @@ PARTIAL_PREFIX = ".partial-"  # a hidden name in the archive folder, followed by
 def archive_copy(store: Store, path: Path, file_name: str, sha256: str | None) -> str | None:
     """Copy the raw file to the archive under a temporary name; the path it will have once the load commits.
 
-    A copy, not a hard link: a link shares the bytes, so appending to the original later changed the
-    archived file and broke its recorded sha256. The copy is published by :func:`publish_archive` after the
-    load commits and removed by :func:`discard_archive` when it fails, so no archive file outlives a load
-    that did not happen (a process killed in between leaves only a partial copy, which the next load
-    settles: :func:`settle_partial_archives`).
+    A copy, not a hard link, of a file of the user's: a link shares the bytes, so appending to the original
+    later changed the archived file and broke its recorded sha256 (a spooled upload is linked: :func:`_spooled`).
+    The copy is published by :func:`publish_archive` after the load commits and removed by
+    :func:`discard_archive` when it fails, so no archive file outlives a load that did not happen (a process
+    killed in between leaves only a partial copy, which the next load settles: :func:`settle_partial_archives`).
     """
     directory = archive_dir_for(store)
     if directory is None:
@@ -43,8 +44,22 @@ def archive_copy(store: Store, path: Path, file_name: str, sha256: str | None) -
     safe_name = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in Path(file_name).name)
     target = directory / f"{stamp}-{(sha256 or 'nohash')[:12]}-{safe_name}"
     directory.mkdir(parents=True, exist_ok=True)
+    if _spooled(path):
+        # An upload spooled by this process (the Data page's, or a file copied into the sandbox) is nobody else's
+        # and is removed after the load: its bytes cannot change, so the archive links it instead of copying it
+        # (a 328 MB upload's copy is 0.15-0.3 s). Another file system: copied.
+        try:
+            os.link(path, _partial_path(target))
+            return str(target)
+        except OSError:
+            pass
     shutil.copyfile(path, _partial_path(target))
     return str(target)
+
+
+def _spooled(path: Path) -> bool:
+    """Whether ``path`` is in the upload spool (``sandbox.spool_folder``)."""
+    return Path(os.path.realpath(config.SPOOL_DIR)) in Path(os.path.realpath(path)).parents
 
 
 def _partial_path(target: Path) -> Path:
