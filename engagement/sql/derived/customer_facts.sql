@@ -6,26 +6,33 @@
 -- so a load changes the rows of the customers it names and no others. customer_summary adds the stage.
 -- customer_key is the customer's stable integer key (derived/customer_keys.sql: assigned once, when the id first
 -- appears): views that group many rows by customer group by this integer, about 3x cheaper than by the text id.
-with purchase_totals as (
-    -- From each customer's first and last purchase rows alone (order_facts numbers them and carries the revenue
-    -- so far and the gap before each): about 1M rows grouped at 5M orders instead of every purchase, and no
-    -- arg_min/arg_max over them.
-    select
-        customer_id,
-        min(ordered_at) as first_order_at,
-        max(ordered_at) as last_order_at,
-        max(order_number) as order_count,
-        max(revenue_so_far) filter (where next_ordered_at is null) as revenue,
-        max(net_revenue) filter (where order_number = 1) as first_order_revenue,
-        max(discount) filter (where order_number = 1) > 0 as is_first_order_discounted,
-        max(days_since_previous_order) filter (where next_ordered_at is null) as gap_before_last_order_days
+with first_purchases as (
+    select customer_id, ordered_at as first_order_at, net_revenue as first_order_revenue,
+           discount > 0 as is_first_order_discounted
     from order_facts
-    where order_number = 1 or next_ordered_at is null
-    group by customer_id
+    where order_number = 1
+),
+
+purchase_totals as (
+    -- Each customer's first purchase row joined to their latest (order_facts numbers them and carries the revenue
+    -- so far and the gap before each; every buyer has exactly one of each, the same row for a single purchase):
+    -- a join of two 500,000-row halves at 5M orders is about 10 % cheaper for this entry (1.26 -> 1.14 CPU s) than
+    -- grouping the million first and latest rows by the text id.
+    select
+        f.customer_id,
+        f.first_order_at,
+        l.ordered_at as last_order_at,
+        l.order_number as order_count,
+        l.revenue_so_far as revenue,
+        f.first_order_revenue,
+        f.is_first_order_discounted,
+        l.days_since_previous_order as gap_before_last_order_days
+    from first_purchases as f
+    join order_facts as l on l.customer_id = f.customer_id and l.next_ordered_at is null
 ),
 
 activity_first_seen as (
-    -- An order is a purchase (order_facts, already grouped above) or not (refunded, cancelled, no status): only
+    -- An order is a purchase (order_facts, already read above) or not (refunded, cancelled, no status): only
     -- the latter are grouped again here, not every order.
     select customer_id, min(first_at) as first_seen_at
     from (
