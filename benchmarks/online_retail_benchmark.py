@@ -194,8 +194,9 @@ def intake(file: Path, folder: Path) -> tuple[float, float, float, float, str]:
         started = time.perf_counter()
         store.refresh_derived()
         rebuilt = time.perf_counter() - started
-        return loaded, loaded_cpu, sum(beside), rebuilt, f"{result.message} Engine: {result.report.engine}. " + " ".join(
+        said = f"{result.message} Engine: {result.report.engine}. " + " ".join(
             n for n in result.notes if "line(s) made" in n)
+        return loaded, loaded_cpu, sum(beside), rebuilt, said
     finally:
         ingest_module.file_sha256, archive.archive_copy = sha256, copy
         store.close()
@@ -250,8 +251,8 @@ def main() -> None:
                   f"{min(cpu_ratios):.1f}-{max(cpu_ratios):.1f}x)")
         beside = [(a - c) / b for a, b, c in zip(figures["intake_cpu"], figures["same_cpu"], figures["beside_cpu"])]
         print(f"intake CPU without the checksum and archive copy's thread (read + validation + aggregation + load) / "
-              f"bare same orders: median {statistics.median(beside):.2f}x (range {min(beside):.1f}-{max(beside):.1f}x); "
-              f"that thread: median {median['beside_cpu'] * 1000:.1f} ms of CPU")
+              f"bare same orders: median {statistics.median(beside):.2f}x (range {min(beside):.1f}-"
+              f"{max(beside):.1f}x); that thread: median {median['beside_cpu'] * 1000:.1f} ms of CPU")
         print(f"median: intake read + validation + aggregation + load {median['intake']:.3f} s (CPU "
               f"{median['intake_cpu']:.3f} s); bare same orders {median['same']:.3f} s (CPU {median['same_cpu']:.3f} s); "
               f"bare plain aggregates {median['plain']:.3f} s (CPU {median['plain_cpu']:.3f} s); derived rebuild "

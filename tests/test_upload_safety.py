@@ -109,14 +109,13 @@ def test_the_archive_copy_is_made_beside_the_read_and_kept_only_for_a_load(intak
         return copy(*args)
 
     monkeypatch.setattr(archive, "archive_copy", recording_copy)
-    rejected = ingest_file(intake_store, "orders", write(tmp_path, "bad.csv", ONE_ORDER + "n9,A,2025-04-01,-5,0,USD,web,paid\n"))
+    failing = ONE_ORDER + "n9,A,2025-04-01,-5,0,USD,web,paid\n"
+    rejected = ingest_file(intake_store, "orders", write(tmp_path, "bad.csv", failing))
     assert rejected.status == "rejected" and _archived_files(intake_store) == []
     assert ingest_file(intake_store, "orders", write(tmp_path, "bad2.csv", ONE_ORDER), dry_run=True).status == "valid"
     assert _archived_files(intake_store) == []  # a dry run makes no copy
     # a failing row: the one-pass attempt rolls back, the two passes load the valid row with the same copy
-    loaded = ingest_file(intake_store, "orders", write(tmp_path, "quarantined.csv",
-                                                      ONE_ORDER + "n9,A,2025-04-01,-5,0,USD,web,paid\n"),
-                         on_invalid="quarantine")
+    loaded = ingest_file(intake_store, "orders", write(tmp_path, "quarantined.csv", failing), on_invalid="quarantine")
     assert loaded.status == "loaded", loaded.message
     assert _archived_files(intake_store) == [Path(loaded.archive_path)]
     assert len(threads) == 2 and all(name.startswith("sha256") for name in threads)
