@@ -8,10 +8,11 @@ each entry of ``engagement.derived.BUILD`` is then kept current the way it decla
 - ``customers``: every row belongs to one customer and depends only on that customer's rows, so the rows of the
   customers whose inputs changed are deleted and computed again from the same SQL file, its inputs narrowed to
   those customers (each input is shadowed by a CTE of the same name reading ``main.<input>``);
-- ``compared``: one row per customer that depends on the dataset's cuts (customer_summary's stage): recomputed
-  for every customer from small inputs, and only the rows that differ are rewritten, so the customers whose
-  stage a moved cut changed count as changed for the tables read downstream; found as the customers whose own
-  inputs changed and those whose ``cut_columns`` (the only columns reading ``dataset_facts``) differ;
+- ``compared``: one row per customer that depends on the dataset's cuts (customer_summary's stage): only the rows
+  that differ are rewritten, so the customers whose stage a moved cut changed count as changed for the tables read
+  downstream; found as the customers whose own inputs changed and those whose ``cut_columns`` (the only columns
+  reading ``dataset_facts``) differ, computed for the customers between the cuts' old and new values
+  (``Derived.cut_bounds``), or for every customer when those are not known;
 - ``sums``: per-group additive sums over customers (per day, per cohort period): the changed customers' old
   contributions (the same SQL over their inputs before the write) are subtracted and their new ones added;
 - ``deferred``: dropped (the stored views of the pages' default windows, and the RFM scores of one): their rows
@@ -81,6 +82,10 @@ class _Update(TailPath):
         self.guests_touched = False
         # Entries a "sums" entry reads: their rows before the write are kept while it runs (old__<name>).
         self.needs_old = {i for e in entries.values() if e.maintained == "sums" for i in e.inputs}
+        # The dataset-wide facts a compared entry's cut bounds read (Derived.cut_bounds): their row before the write
+        # is kept (cuts_before__<name>), so that only the customers between the old and new bounds are compared.
+        self.cut_sources = {i for e in entries.values() if e.cut_bounds for i in e.inputs
+                            if entries.get(i) is not None and entries[i].maintained == "rebuilt"}
         # The tail path (engagement/derived/tail.py): the tail customers of the orders change, once order_facts
         # classified them; per table kept by it, the customers whose whole old rows were copied (old__<name>).
         self.tail: str | None = None
@@ -134,8 +139,8 @@ class _Update(TailPath):
         # customers, as the threshold above does.
         return distinct if theirs <= FULL_REBUILD_SHARE * purchases else None
 
-    def _temp(self, name: str, select: str) -> str:
-        self.cur.execute(f"CREATE OR REPLACE TEMP TABLE {q(name)} AS {select}")
+    def _temp(self, name: str, select: str, params: dict | None = None) -> str:
+        self.cur.execute(f"CREATE OR REPLACE TEMP TABLE {q(name)} AS {select}", params)
         self.temp.append(name)
         self.keys.pop(name, None)
         return name
@@ -249,6 +254,8 @@ class _Update(TailPath):
             self.changed[name] = "all"
             return
         affected = None if mode in ("rebuilt", "compared") else self._affected(name, entry.inputs, entry.reads_cuts)
+        if name in self.cut_sources:
+            self._temp(f"cuts_before__{name}", f"SELECT * FROM main.{q(name)}")
         kept = gap_cut.kept_gap_cut(self.cur) if name == "dataset_facts" and mode == "rebuilt" else None
         if kept is not None:  # the percentile over every gap left out (engagement/derived/gap_cut.py)
             shadow, params = kept
@@ -281,7 +288,7 @@ class _Update(TailPath):
             raise ValueError(f"{name}: unknown maintenance {mode!r}")
 
     def _replace_rows(self, name: str, affected: str, select: str) -> None:
-        in_affected = f"customer_id IN (SELECT customer_id FROM {q(affected)})"
+        in_affected = self._where(name, affected)  # by the integer key where the table has it
         if name in self.needs_old:
             # The copy keeps each row's rowid: deleting by it reads no column of the table, where matching the
             # customer ids again decompressed every vector holding one of them (0.02 s against 0.18 s of CPU
@@ -302,7 +309,8 @@ class _Update(TailPath):
             # whole rows for the customers that differ: 0.2 -> 0.1 CPU s at 500,000 customers.
             key = "customer_key" if name in self.keyed else "customer_id"  # the integer key: a cheaper join
             columns = ", ".join(q(c) for c in dict.fromkeys(("customer_id", key, *entry.cut_columns)))
-            new = self._temp(f"new__{name}", f"SELECT {columns} FROM ({read_sql(f'derived/{name}')}) AS n")
+            sql, params = self._between_bounds(entry, per_customer)
+            new = self._temp(f"new__{name}", f"SELECT {columns} FROM ({sql}) AS n", params)
         else:
             new = self._temp(f"new__{name}", read_sql(f"derived/{name}"))
         if changed is None:  # every row compared, every column
@@ -331,6 +339,31 @@ class _Update(TailPath):
             return
         self._replace_rows(name, differ,
                            f"SELECT * FROM {q(new)} WHERE customer_id IN (SELECT customer_id FROM {q(differ)})")
+
+    def _between_bounds(self, entry, per_customer: tuple[str, ...]) -> tuple[str, dict]:
+        """A compared entry's SQL reading, of its per-customer input, only the customers whose cut columns a move
+        of the dataset's facts can change (Derived.cut_bounds: a column between a bound's old and new values), with
+        its parameters; the SQL over every customer when that is not known (no bounds, no old facts kept, a bound
+        without a value)."""
+        whole = read_sql(f"derived/{entry.name}"), {}
+        sources = [i for i in entry.inputs if i in self.cut_sources]
+        if not entry.cut_bounds or len(per_customer) != 1 or len(sources) != 1 \
+                or f"cuts_before__{sources[0]}" not in self.temp:
+            return whole
+        old, new = q(f"cuts_before__{sources[0]}"), f"main.{q(sources[0])}"
+        ranges = []
+        for i, (_, bound, margin) in enumerate(entry.cut_bounds):
+            ranges.append(f"least(o.b{i}, n.b{i}) - {margin}, greatest(o.b{i}, n.b{i}) + {margin}")
+        bounds = ", ".join(f"{bound} AS b{i}" for i, (_, bound, _) in enumerate(entry.cut_bounds))
+        rows = self.cur.execute(f"SELECT {', '.join(ranges)} FROM (SELECT {bounds} FROM {old}) AS o, "
+                                f"(SELECT {bounds} FROM {new}) AS n").fetchall()
+        if len(rows) != 1 or any(v is None for v in rows[0]):
+            return whole
+        params = {f"cut_bound_{i}": v for i, v in enumerate(rows[0])}
+        between = " OR ".join(f"{q(column)} BETWEEN $cut_bound_{2 * i} AND $cut_bound_{2 * i + 1}"
+                              for i, (column, _, _) in enumerate(entry.cut_bounds))
+        shadow = f"SELECT * FROM main.{q(per_customer[0])} WHERE {between}"
+        return _with_inputs(read_sql(f"derived/{entry.name}"), {per_customer[0]: shadow}), params
 
     def _add_differences(self, entry, affected: str) -> None:
         name, measures = entry.name, entry.measures
