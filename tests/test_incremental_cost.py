@@ -260,7 +260,8 @@ def test_the_cut_bounds_of_a_compared_entry_hold_every_customer_whose_cut_column
 
 def test_a_load_moving_as_of_compares_and_restates_only_the_customers_between_the_old_and_new_cuts(monkeypatch):
     """A late order moves "as of": customer_summary computes the stage of the customers between the old and new
-    cuts only, purchases sets the stage alone of those whose stage alone moved, and both equal a rebuild."""
+    cuts only and sets it in place for those whose stage alone moved (it replaces the order's customer's row
+    alone), purchases sets the stage alone of those, and both equal a rebuild."""
     store = _demo_store()
     cur = store.cursor()
     sized = {}
@@ -268,7 +269,7 @@ def test_a_load_moving_as_of_compares_and_restates_only_the_customers_between_th
 
     def recording(self, name, select, *params):
         made = temp(self, name, select, *params)
-        if name in ("new__customer_summary", "tail__restated"):
+        if name in ("new__customer_summary", "tail__restated", "old__customer_summary"):
             sized[name] = self.cur.execute(
                 f'SELECT count(*), count(*) FILTER (WHERE {"NOT others_moved" if name == "tail__restated" else "true"})'
                 f' FROM "{made}"').fetchall()[0]
@@ -281,6 +282,7 @@ def test_a_load_moving_as_of_compares_and_restates_only_the_customers_between_th
     assert 0 < sized["new__customer_summary"][0] < customers / 2
     restated, stage_only = sized["tail__restated"]
     assert restated > 20 and stage_only == restated  # an orders file changes no other attribute
+    assert sized["old__customer_summary"][0] == 1  # the order's customer's row replaced; the stages set in place
     kept = {name: cur.execute(f'SELECT * FROM "{name}" ORDER BY ALL').fetchall()
             for name in ("purchases", "customer_summary")}
     store.refresh_derived()

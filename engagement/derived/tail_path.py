@@ -120,7 +120,8 @@ class TailPath:
         attributes = [c for c in self._attributes() if c != "customer_key"]
         cuts = [c for c in attributes if c in self.entries["customer_summary"].cut_columns]
         old_summary = "old__customer_summary" if "old__customer_summary" in self.temp else None
-        restated = tail.attributes_changed(self._temp, attributes, cuts, general, old_summary)
+        restated = tail.attributes_changed(self._temp, attributes, cuts, general, old_summary,
+                                           self.cut_only.get("customer_summary"))
         for columns, which in ((cuts, "NOT r.others_moved"), (attributes, "r.others_moved")):
             if columns and self.cur.execute(f"SELECT count(*) FROM {q(restated)} AS r WHERE {which}").fetchall()[0][0]:
                 sets = ", ".join(f"{q(c)} = r.{q(c)}" for c in columns)
