@@ -227,9 +227,10 @@ def grouping_changed(cur: duckdb.DuckDBPyConnection, temp: Temp, old_summary: st
     grouping = [c for c in GROUPING if c in columns]
     old = ", ".join(f"o.{q(c)}" for c in grouping)
     new = ", ".join(f"n.{q(c)}" for c in grouping)
+    key = "customer_key" if "customer_key" in columns else "customer_id"  # the integer key: a cheaper join
     return temp(name,
                 f"SELECT o.customer_id FROM {q(old_summary)} AS o LEFT JOIN main.customer_summary AS n "
-                f"USING (customer_id) WHERE n.customer_id IS NULL OR ({old}) IS DISTINCT FROM ({new})")
+                f"USING ({key}) WHERE n.customer_id IS NULL OR ({old}) IS DISTINCT FROM ({new})")
 
 
 def attributes_changed(temp: Temp, attributes: list[str], cuts: list[str], general: str,
