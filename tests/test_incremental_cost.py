@@ -228,3 +228,64 @@ def test_a_load_moving_every_stage_updates_the_daily_and_cohort_sums_of_its_own_
     for name, rows in kept.items():
         assert cur.execute(f'SELECT * FROM "{name}" ORDER BY ALL').fetchall() == rows, name
     store.close()
+
+
+def test_the_cut_bounds_of_a_compared_entry_hold_every_customer_whose_cut_columns_a_move_changes():
+    """customer_summary declares where its stage compares a customer's column with the dataset's facts
+    (Derived.cut_bounds): with every dataset-wide fact moved, each customer whose stage moves has a column between a
+    bound's old and new values (margin added), and most customers have none (they are not compared)."""
+    store = _demo_store()
+    cur = store.cursor()
+    entry = derived.BY_NAME["customer_summary"]
+    moved = ("SELECT * REPLACE (as_of + INTERVAL 40 DAY AS as_of, at_risk_days + 7 AS at_risk_days, "
+             "lapsed_days + 11 AS lapsed_days, vip_revenue * 0.9 AS vip_revenue) FROM main.dataset_facts")
+    cur.execute("CREATE TEMP TABLE moved_facts AS " + moved)
+    cur.execute("CREATE TEMP TABLE moved AS " + derived_update._with_inputs(read_sql("derived/customer_summary"),
+                                                                            {"dataset_facts": moved}))
+    between = " OR ".join(
+        f"f.{column} BETWEEN least(o.{i}, n.{i}) - {margin} AND greatest(o.{i}, n.{i}) + {margin}"
+        for column, margin, i in ((c, m, f"b{i}") for i, (c, _, m) in enumerate(entry.cut_bounds)))
+    bounds = ", ".join(f"{bound} AS b{i}" for i, (_, bound, _) in enumerate(entry.cut_bounds))
+    candidates = (f"SELECT f.customer_id FROM customer_facts AS f, (SELECT {bounds} FROM main.dataset_facts) AS o, "
+                  f"(SELECT {bounds} FROM moved_facts) AS n WHERE {between}")
+    changed, outside, compared, customers = cur.execute(f"""
+        SELECT count(*), count(*) FILTER (WHERE customer_id NOT IN ({candidates})),
+               (SELECT count(*) FROM ({candidates})), (SELECT count(*) FROM customer_facts)
+        FROM moved JOIN main.customer_summary AS s USING (customer_id)
+        WHERE moved.lifecycle_stage <> s.lifecycle_stage""").fetchall()[0]
+    assert changed > 20 and outside == 0  # the premise (many stages moved), and the bounds hold them all
+    assert compared < customers / 2
+    store.close()
+
+
+def test_a_load_moving_as_of_compares_and_restates_only_the_customers_between_the_old_and_new_cuts(monkeypatch):
+    """A late order moves "as of": customer_summary computes the stage of the customers between the old and new
+    cuts only and sets it in place for those whose stage alone moved (it replaces the order's customer's row
+    alone), purchases sets the stage alone of those, and both equal a rebuild."""
+    store = _demo_store()
+    cur = store.cursor()
+    sized = {}
+    temp = derived_update._Update._temp
+
+    def recording(self, name, select, *params):
+        made = temp(self, name, select, *params)
+        if name in ("new__customer_summary", "tail__restated", "old__customer_summary"):
+            sized[name] = self.cur.execute(
+                f'SELECT count(*), count(*) FILTER (WHERE {"NOT others_moved" if name == "tail__restated" else "true"})'
+                f' FROM "{made}"').fetchall()[0]
+        return made
+
+    monkeypatch.setattr(derived_update._Update, "_temp", recording)
+    customer = cur.execute("SELECT min(customer_id) FROM order_facts").fetchall()[0][0]
+    customers = cur.execute("SELECT count(*) FROM customer_summary").fetchall()[0][0]
+    store.load_frame("orders", _late_order("late-1", customer))
+    assert 0 < sized["new__customer_summary"][0] < customers / 2
+    restated, stage_only = sized["tail__restated"]
+    assert restated > 20 and stage_only == restated  # an orders file changes no other attribute
+    assert sized["old__customer_summary"][0] == 1  # the order's customer's row replaced; the stages set in place
+    kept = {name: cur.execute(f'SELECT * FROM "{name}" ORDER BY ALL').fetchall()
+            for name in ("purchases", "customer_summary")}
+    store.refresh_derived()
+    for name, rows in kept.items():
+        assert cur.execute(f'SELECT * FROM "{name}" ORDER BY ALL').fetchall() == rows, name
+    store.close()

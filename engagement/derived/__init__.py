@@ -59,6 +59,12 @@ class Derived:
     measures: tuple[str, ...] = ()  # for "sums": the additive columns, the first counting the group's rows
     # For "compared": the only columns computed from dataset_facts (tests/test_incremental_derived.py checks it).
     cut_columns: tuple[str, ...] = ()
+    # For "compared": where each cut column compares a per-customer column with the dataset's facts, as (the
+    # per-customer input's column, the dataset_facts expression it is compared with, a margin covering the
+    # comparison's rounding). A customer whose own inputs did not change can change in a cut column only if one of
+    # its columns lies between that expression's old and new values (margins added), so only those customers are
+    # compared; none declared: every customer is (tests/test_incremental_cost.py checks the declaration).
+    cut_bounds: tuple[tuple[str, str, str], ...] = ()
     # For "sums": reads none of those cut columns, nor purchases' copy of them (tests/test_incremental_cost.py
     # checks it), so the customers whose rows changed in them alone (a stage moved by "as of" and the cuts) are
     # left out of its update.
@@ -86,7 +92,13 @@ BUILD: tuple[Derived, ...] = (
                                "orders", "surveys"), maintained="customers"),
     Derived("dataset_facts", ("customer_facts", "events", "order_facts", "orders", "surveys")),
     Derived("customer_summary", ("customer_facts", "dataset_facts"), maintained="compared",
-            cut_columns=("lifecycle_stage",)),
+            cut_columns=("lifecycle_stage",),
+            # The stage compares the days since the last purchase with the lapsed and at-risk days (a last purchase
+            # before as_of less those days), the gap before it with the lapsed days, the revenue with the VIP cut.
+            cut_bounds=(("last_order_at", "as_of - to_days(lapsed_days)", "INTERVAL 1 DAY"),
+                        ("last_order_at", "as_of - to_days(at_risk_days)", "INTERVAL 1 DAY"),
+                        ("gap_before_last_order_days", "lapsed_days", "1"),
+                        ("revenue", "vip_revenue", "1"))),
     Derived("purchases", ("customer_summary", "order_facts"), maintained="customers"),
     Derived("purchase_days", ("orders", "purchases"), maintained="sums",
             measures=("orders", "revenue", "revenue_squared", "returning_revenue", "repeat_orders"), reads_cuts=False),

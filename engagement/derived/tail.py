@@ -18,8 +18,9 @@ changes the end of their history, so here:
 
 Rows of purchases repeat customer attributes (stage, channel...): those of a customer whose attributes changed are
 updated in place (an UPDATE of those columns by the integer key: 0.07 CPU s for 75,000 of 4M rows, where reading
-them to delete and insert cost 0.25 s before their writes). customer_facts of a tail customer follows from its
-stored row and the change (:func:`facts_updated`).
+them to delete and insert cost 0.25 s before their writes); a customer whose stage alone moved (most of them: "as
+of" moved) gets that column alone, from a temporary table of keys and stages (:func:`attributes_changed`).
+customer_facts of a tail customer follows from its stored row and the change (:func:`facts_updated`).
 
 The additive per-group tables (``sums``) purchase_days and cohort_cells then add, for a tail customer whose
 grouping attributes did not change, only the difference of the rows past the prefix, with a stand-in for the
@@ -158,9 +159,13 @@ def keep(cur: duckdb.DuckDBPyConnection, name: str, new_rows: str) -> None:
     # 10,000 customers in 4M purchases).
     key = "customer_key" if "customer_key" in [d[0] for d in cur.execute(
         f"SELECT * FROM main.{q(name)} LIMIT 0").description] else "customer_id"
-    if cur.execute(f"SELECT count(*) FROM {CUSTOMERS} WHERE removed > 0").fetchall()[0][0]:
+    first = cur.execute(f"SELECT min(r.ordered_at) FROM tail__removed AS r JOIN {CUSTOMERS} AS c USING (customer_id) "
+                        "WHERE c.removed > 0").fetchall()[0][0]
+    if first is not None:
+        # The rows deleted are the removed purchases, none earlier than the first of them: that bound lets the scan
+        # skip the row groups holding only earlier purchases (all but the latest load's, in an undo of it).
         cur.execute(f"DELETE FROM main.{q(name)} AS x USING {CUSTOMERS} AS c WHERE x.{key} = c.{key} "
-                    f"AND c.removed > 0 AND x.{q(number)} > c.kept")
+                    f"AND c.removed > 0 AND x.{q(number)} > c.kept AND x.ordered_at >= $first", {"first": first})
     cur.execute(f"UPDATE main.{q(name)} AS x SET {q(ends)} = coalesce(c.first_added_at, {last}) FROM {CUSTOMERS} AS c "
                 f"WHERE x.{key} = c.{key} AND c.kept > 0 AND c.added + c.removed > 0 "
                 f"AND x.{q(number)} = c.kept")
@@ -211,21 +216,52 @@ def facts_updated(cur: duckdb.DuckDBPyConnection, temp: Temp, others: list[str])
     return updated
 
 
-def grouping_changed(cur: duckdb.DuckDBPyConnection, temp: Temp, old_summary: str | None,
-                     grouping: tuple[str, ...] = GROUPING, name: str = "tail__regrouped") -> str:
-    """Temporary table ``name`` of the customers whose ``grouping`` columns of customer_summary the write changed
-    (``old_summary``: the copy of the rewritten rows as they were; None when none was kept, then every tail
-    customer counts as changed)."""
+def grouping_changed(cur: duckdb.DuckDBPyConnection, temp: Temp, old_summary: str | None) -> str:
+    """Temporary table ``tail__regrouped`` of the customers whose :data:`GROUPING` columns of customer_summary the
+    write changed (``old_summary``: the copy of the rewritten rows as they were; None when none was kept, then
+    every tail customer counts as changed)."""
+    name = "tail__regrouped"
     if old_summary is None:
         return temp(name, f"SELECT customer_id FROM {CUSTOMERS}")
     columns = [r[0] for r in cur.execute("SELECT * FROM main.customer_summary LIMIT 0").description]
-    grouping = [c for c in grouping if c in columns]
+    grouping = [c for c in GROUPING if c in columns]
     old = ", ".join(f"o.{q(c)}" for c in grouping)
     new = ", ".join(f"n.{q(c)}" for c in grouping)
+    key = "customer_key" if "customer_key" in columns else "customer_id"  # the integer key: a cheaper join
     return temp(name,
                 f"SELECT o.customer_id FROM {q(old_summary)} AS o LEFT JOIN main.customer_summary AS n "
-                f"USING (customer_id) WHERE n.customer_id IS NULL OR ({old}) IS DISTINCT FROM ({new})")
+                f"USING ({key}) WHERE n.customer_id IS NULL OR ({old}) IS DISTINCT FROM ({new})")
 
+
+def attributes_changed(temp: Temp, attributes: list[str], cuts: list[str], general: str,
+                       old_summary: str | None, cut_only: str | None) -> str:
+    """Temporary table ``tail__restated`` of the customers outside ``general`` whose customer_summary
+    ``attributes`` the write changed (``old_summary``: the copy of the replaced rows as they were; None when none
+    was kept, then every tail customer counts as changed; ``cut_only``: the customers whose ``cuts`` alone it set in
+    place, with their new values): customer_key, the new attributes (the cuts alone for ``cut_only``), and
+    others_moved (an attribute other than the ``cuts`` changed; true for every one when no old rows were kept)."""
+    new = ", ".join(f"n.{q(c)}" for c in attributes)
+    rest = [c for c in attributes if c not in cuts]
+    moved = "" if cut_only is None else (
+        f"UNION ALL BY NAME SELECT customer_key, {', '.join(q(c) for c in cuts)}, false AS others_moved "
+        f"FROM {q(cut_only)} WHERE customer_id NOT IN (SELECT customer_id FROM {q(general)})")
+    if old_summary is None:
+        return temp("tail__restated", f"SELECT n.customer_key, {new}, true AS others_moved "
+                                      f"FROM main.customer_summary AS n WHERE n.customer_id IN "
+                                      f"(SELECT customer_id FROM {CUSTOMERS}) AND n.customer_id NOT IN "
+                                      f"(SELECT customer_id FROM {q(general)}) {moved}")
+
+    def differ(columns: list[str]) -> str:
+        if not columns:
+            return "false"
+        return (f"({', '.join(f'o.{q(c)}' for c in columns)}) IS DISTINCT FROM "
+                f"({', '.join(f'n.{q(c)}' for c in columns)})")
+
+    return temp("tail__restated", f"""
+        SELECT n.customer_key, {new}, {differ(rest)} AS others_moved
+        FROM {q(old_summary)} AS o JOIN main.customer_summary AS n USING (customer_key)
+        WHERE {differ(attributes)} AND o.customer_id NOT IN (SELECT customer_id FROM {q(general)})
+        {moved}""")
 
 
 def facts_emptied(cur: duckdb.DuckDBPyConnection, temp: Temp, others: list[str], activity: tuple[str, ...]) -> str:

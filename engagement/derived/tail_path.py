@@ -91,9 +91,6 @@ class TailPath:
         if name == "purchases":
             old_summary = "old__customer_summary" if "old__customer_summary" in self.temp else None
             self.regrouped = tail.grouping_changed(cur, self._temp, old_summary)
-            # The attributes purchases repeats (the stage among them) are updated in place where they changed.
-            restated = tail.grouping_changed(cur, self._temp, old_summary, tuple(self._attributes()),
-                                             "tail__restated")
         self.copied[name] = general
         has_general = cur.execute(f"SELECT count(*) FROM {q(general)}").fetchall()[0][0] > 0
         if name in self.needs_old:
@@ -112,12 +109,24 @@ class TailPath:
             sql = with_inputs(read_sql(f"derived/{name}"), self._shadows(entry, general))
             cur.execute(f"INSERT INTO main.{q(name)} {sql}")
         if name == "purchases":
-            sets = ", ".join(f"{q(c)} = s.{q(c)}" for c in self._attributes() if c != "customer_key")
-            cur.execute(
-                f"UPDATE main.purchases AS x SET {sets} FROM main.customer_summary AS s WHERE x.customer_key = "
-                f"s.customer_key AND s.customer_id IN (SELECT customer_id FROM {q(restated)}) "
-                f"AND s.customer_id NOT IN (SELECT customer_id FROM {q(general)})")
+            self._restate(general)
         self.changed[name] = affected
+
+    def _restate(self, general: str) -> None:
+        """Update in place the customer attributes purchases repeats (the stage among them) for the customers,
+        not replaced whole (``general``), whose attributes changed. A stage moved by "as of" and the cuts (about
+        25,000 customers after a weekly file at 500,000) is the usual change: that column alone is set, from a
+        temporary table of (key, stage), which costs about half of setting every attribute from customer_summary."""
+        attributes = [c for c in self._attributes() if c != "customer_key"]
+        cuts = [c for c in attributes if c in self.entries["customer_summary"].cut_columns]
+        old_summary = "old__customer_summary" if "old__customer_summary" in self.temp else None
+        restated = tail.attributes_changed(self._temp, attributes, cuts, general, old_summary,
+                                           self.cut_only.get("customer_summary"))
+        for columns, which in ((cuts, "NOT r.others_moved"), (attributes, "r.others_moved")):
+            if columns and self.cur.execute(f"SELECT count(*) FROM {q(restated)} AS r WHERE {which}").fetchall()[0][0]:
+                sets = ", ".join(f"{q(c)} = r.{q(c)}" for c in columns)
+                self.cur.execute(f"UPDATE main.purchases AS x SET {sets} FROM {q(restated)} AS r "
+                                 f"WHERE x.customer_key = r.customer_key AND {which}")
 
     def _tail_facts(self, entry, affected: str) -> None:
         """customer_facts: updated in place for the tail customers whose facts follow from their last state
@@ -157,7 +166,9 @@ class TailPath:
         if name == "order_facts":
             return tail.edges() if part == "edge" else tail.numbered("tail__added" if part == "new" else "tail__removed")
         theirs = f"customer_id IN (SELECT customer_id FROM {tail.CUSTOMERS})"
-        summary = f"SELECT * FROM main.customer_summary WHERE {theirs}"
+        # By the integer key where the table has it (tail.CUSTOMERS holds it): 0.03 -> 0.01 CPU s per read at 500,000.
+        key = "customer_key" if "customer_summary" in self.keyed else "customer_id"
+        summary = f"SELECT * FROM main.customer_summary WHERE {key} IN (SELECT {key} FROM {tail.CUSTOMERS})"
         if part == "gone" and "old__customer_summary" in self.temp:  # the attributes the customer had
             summary = (f"SELECT * EXCLUDE ({OLD_ROWID}) FROM old__customer_summary WHERE {theirs} UNION ALL BY NAME "
                        f"{summary} AND customer_id NOT IN (SELECT customer_id FROM old__customer_summary)")

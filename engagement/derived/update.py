@@ -8,10 +8,11 @@ each entry of ``engagement.derived.BUILD`` is then kept current the way it decla
 - ``customers``: every row belongs to one customer and depends only on that customer's rows, so the rows of the
   customers whose inputs changed are deleted and computed again from the same SQL file, its inputs narrowed to
   those customers (each input is shadowed by a CTE of the same name reading ``main.<input>``);
-- ``compared``: one row per customer that depends on the dataset's cuts (customer_summary's stage): recomputed
-  for every customer from small inputs, and only the rows that differ are rewritten, so the customers whose
-  stage a moved cut changed count as changed for the tables read downstream; found as the customers whose own
-  inputs changed and those whose ``cut_columns`` (the only columns reading ``dataset_facts``) differ;
+- ``compared``: one row per customer that depends on the dataset's cuts (customer_summary's stage): only the rows
+  that differ are rewritten, so the customers whose stage a moved cut changed count as changed for the tables read
+  downstream; found as the customers whose own inputs changed and those whose ``cut_columns`` (the only columns
+  reading ``dataset_facts``) differ, computed for the customers between the cuts' old and new values
+  (``Derived.cut_bounds``), or for every customer when those are not known;
 - ``sums``: per-group additive sums over customers (per day, per cohort period): the changed customers' old
   contributions (the same SQL over their inputs before the write) are subtracted and their new ones added;
 - ``deferred``: dropped (the stored views of the pages' default windows, and the RFM scores of one): their rows
@@ -81,6 +82,10 @@ class _Update(TailPath):
         self.guests_touched = False
         # Entries a "sums" entry reads: their rows before the write are kept while it runs (old__<name>).
         self.needs_old = {i for e in entries.values() if e.maintained == "sums" for i in e.inputs}
+        # The dataset-wide facts a compared entry's cut bounds read (Derived.cut_bounds): their row before the write
+        # is kept (cuts_before__<name>), so that only the customers between the old and new bounds are compared.
+        self.cut_sources = {i for e in entries.values() if e.cut_bounds for i in e.inputs
+                            if entries.get(i) is not None and entries[i].maintained == "rebuilt"}
         # The tail path (engagement/derived/tail.py): the tail customers of the orders change, once order_facts
         # classified them; per table kept by it, the customers whose whole old rows were copied (old__<name>).
         self.tail: str | None = None
@@ -127,15 +132,18 @@ class _Update(TailPath):
             return None
         touched = " UNION ".join(f"SELECT customer_id FROM {q(t)}" for t in self.changed.values()) or \
             "SELECT NULL::VARCHAR AS customer_id WHERE false"
+        # Their purchases from customer_facts' counts (one row per customer; its order_count numbers the customer's
+        # order_facts rows): the same figures as counting order_facts by the text id, 0.04 -> 0.01 CPU s at 5M.
         theirs, purchases = cur.execute(
-            f"SELECT count(*) FILTER (WHERE customer_id IN ({touched})), count(*) FROM main.order_facts"
+            f"SELECT coalesce(sum(order_count) FILTER (WHERE customer_id IN ({touched})), 0), "
+            "coalesce(sum(order_count), 0) FROM main.customer_facts"
         ).fetchall()[0]
         # Each customer once, whatever the kinds that name them: the refit decision (refits.REFIT_SHARE) counts
         # customers, as the threshold above does.
         return distinct if theirs <= FULL_REBUILD_SHARE * purchases else None
 
-    def _temp(self, name: str, select: str) -> str:
-        self.cur.execute(f"CREATE OR REPLACE TEMP TABLE {q(name)} AS {select}")
+    def _temp(self, name: str, select: str, params: dict | None = None) -> str:
+        self.cur.execute(f"CREATE OR REPLACE TEMP TABLE {q(name)} AS {select}", params)
         self.temp.append(name)
         self.keys.pop(name, None)
         return name
@@ -217,9 +225,16 @@ class _Update(TailPath):
             return current
         if table in self.copied:
             return self._before_tail(table, affected, current)
-        return (f"SELECT * FROM ({current}) AS t WHERE customer_id NOT IN (SELECT customer_id FROM {q(rewritten)}) "
-                f"UNION ALL SELECT * EXCLUDE ({OLD_ROWID}) FROM {q('old__' + table)} "
-                f"WHERE customer_id IN (SELECT customer_id FROM {q(affected)})")
+        before = (f"SELECT * FROM ({current}) AS t WHERE customer_id NOT IN (SELECT customer_id FROM {q(rewritten)}) "
+                  f"UNION ALL SELECT * EXCLUDE ({OLD_ROWID}) FROM {q('old__' + table)} "
+                  f"WHERE customer_id IN (SELECT customer_id FROM {q(affected)})")
+        entry = self.entries.get(table)
+        if entry is not None and entry.maintained == "compared" and self.cut_only.get(table):
+            # The customers whose cut columns alone were set in place (_compare): their rows with the old values.
+            was = ", ".join(f"m.{q('old__' + c)} AS {q(c)}" for c in entry.cut_columns)
+            before += (f" UNION ALL SELECT t.* REPLACE ({was}) FROM ({current}) AS t "
+                       f"JOIN {q(self.cut_only[table])} AS m USING (customer_id)")
+        return before
 
     def _shadows(self, entry, affected: str, before: bool = False) -> dict[str, str]:
         shadows = {}
@@ -249,6 +264,8 @@ class _Update(TailPath):
             self.changed[name] = "all"
             return
         affected = None if mode in ("rebuilt", "compared") else self._affected(name, entry.inputs, entry.reads_cuts)
+        if name in self.cut_sources:
+            self._temp(f"cuts_before__{name}", f"SELECT * FROM main.{q(name)}")
         kept = gap_cut.kept_gap_cut(self.cur) if name == "dataset_facts" and mode == "rebuilt" else None
         if kept is not None:  # the percentile over every gap left out (engagement/derived/gap_cut.py)
             shadow, params = kept
@@ -281,7 +298,7 @@ class _Update(TailPath):
             raise ValueError(f"{name}: unknown maintenance {mode!r}")
 
     def _replace_rows(self, name: str, affected: str, select: str) -> None:
-        in_affected = f"customer_id IN (SELECT customer_id FROM {q(affected)})"
+        in_affected = self._where(name, affected)  # by the integer key where the table has it
         if name in self.needs_old:
             # The copy keeps each row's rowid: deleting by it reads no column of the table, where matching the
             # customer ids again decompressed every vector holding one of them (0.02 s against 0.18 s of CPU
@@ -302,7 +319,8 @@ class _Update(TailPath):
             # whole rows for the customers that differ: 0.2 -> 0.1 CPU s at 500,000 customers.
             key = "customer_key" if name in self.keyed else "customer_id"  # the integer key: a cheaper join
             columns = ", ".join(q(c) for c in dict.fromkeys(("customer_id", key, *entry.cut_columns)))
-            new = self._temp(f"new__{name}", f"SELECT {columns} FROM ({read_sql(f'derived/{name}')}) AS n")
+            sql, params = self._between_bounds(entry, per_customer)
+            new = self._temp(f"new__{name}", f"SELECT {columns} FROM ({sql}) AS n", params)
         else:
             new = self._temp(f"new__{name}", read_sql(f"derived/{name}"))
         if changed is None:  # every row compared, every column
@@ -316,9 +334,10 @@ class _Update(TailPath):
             # every other column, so comparing those columns (by customer) finds the rest of the rows that differ.
             cuts = ", ".join(f"n.{q(c)}" for c in entry.cut_columns)
             stored = ", ".join(f"o.{q(c)}" for c in entry.cut_columns)
+            was = ", ".join(f"o.{q(c)} AS {q('old__' + c)}" for c in entry.cut_columns)
             moved = self._temp(
                 f"cut_only__{name}",
-                f"SELECT n.customer_id FROM {q(new)} AS n JOIN main.{q(name)} AS o USING ({key}) "
+                f"SELECT n.*, {was} FROM {q(new)} AS n JOIN main.{q(name)} AS o USING ({key}) "
                 f"WHERE ({cuts}) IS DISTINCT FROM ({stored}) "
                 f"AND n.customer_id NOT IN (SELECT customer_id FROM {q(changed)})",
             )
@@ -327,10 +346,42 @@ class _Update(TailPath):
                 f"affected__{name}",
                 f"SELECT customer_id FROM {q(changed)} UNION ALL SELECT customer_id FROM {q(moved)}",
             )
-            self._replace_rows(name, differ, _with_inputs(read_sql(f"derived/{name}"), self._shadows(entry, differ)))
+            self._replace_rows(name, changed, _with_inputs(read_sql(f"derived/{name}"),
+                                                           self._shadows(entry, changed)))
+            # The rest (a stage moved by "as of": about 25,000 customers after a weekly file at 500,000) differ in
+            # their cut columns alone: those are set in place (0.05 -> 0.015 CPU s against replacing their rows),
+            # and their old values kept beside the new (_before reads them), not their whole rows.
+            sets = ", ".join(f"{q(c)} = m.{q(c)}" for c in entry.cut_columns)
+            self.cur.execute(f"UPDATE main.{q(name)} AS x SET {sets} FROM {q(moved)} AS m WHERE x.{key} = m.{key}")
+            self.changed[name] = differ
             return
         self._replace_rows(name, differ,
                            f"SELECT * FROM {q(new)} WHERE customer_id IN (SELECT customer_id FROM {q(differ)})")
+
+    def _between_bounds(self, entry, per_customer: tuple[str, ...]) -> tuple[str, dict]:
+        """A compared entry's SQL reading, of its per-customer input, only the customers whose cut columns a move
+        of the dataset's facts can change (Derived.cut_bounds: a column between a bound's old and new values), with
+        its parameters; the SQL over every customer when that is not known (no bounds, no old facts kept, a bound
+        without a value)."""
+        whole = read_sql(f"derived/{entry.name}"), {}
+        sources = [i for i in entry.inputs if i in self.cut_sources]
+        if not entry.cut_bounds or len(per_customer) != 1 or len(sources) != 1 \
+                or f"cuts_before__{sources[0]}" not in self.temp:
+            return whole
+        old, new = q(f"cuts_before__{sources[0]}"), f"main.{q(sources[0])}"
+        ranges = []
+        for i, (_, bound, margin) in enumerate(entry.cut_bounds):
+            ranges.append(f"least(o.b{i}, n.b{i}) - {margin}, greatest(o.b{i}, n.b{i}) + {margin}")
+        bounds = ", ".join(f"{bound} AS b{i}" for i, (_, bound, _) in enumerate(entry.cut_bounds))
+        rows = self.cur.execute(f"SELECT {', '.join(ranges)} FROM (SELECT {bounds} FROM {old}) AS o, "
+                                f"(SELECT {bounds} FROM {new}) AS n").fetchall()
+        if len(rows) != 1 or any(v is None for v in rows[0]):
+            return whole
+        params = {f"cut_bound_{i}": v for i, v in enumerate(rows[0])}
+        between = " OR ".join(f"{q(column)} BETWEEN $cut_bound_{2 * i} AND $cut_bound_{2 * i + 1}"
+                              for i, (column, _, _) in enumerate(entry.cut_bounds))
+        shadow = f"SELECT * FROM main.{q(per_customer[0])} WHERE {between}"
+        return _with_inputs(read_sql(f"derived/{entry.name}"), {per_customer[0]: shadow}), params
 
     def _add_differences(self, entry, affected: str) -> None:
         name, measures = entry.name, entry.measures
