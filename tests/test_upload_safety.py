@@ -148,6 +148,22 @@ def test_a_spooled_upload_is_archived_by_a_link_not_a_copy(tmp_path, monkeypatch
     assert hashlib.sha256(archived.read_bytes()).hexdigest() == result.sha256
 
 
+
+def test_a_batch_keeps_archive_copies_only_when_it_commits(intake_store, tmp_path):
+    """Files loaded in one transaction (a week's exports) are archived when the batch commits; a batch rolled back
+    because one file is rejected leaves no archive copy of the files before it (their loads did not happen)."""
+    from engagement.intake.ingest import ingest_files
+
+    good, bad = write(tmp_path, "good.csv", ONE_ORDER), write(tmp_path, "bad.csv", OTHER_ORDERS.replace(",20.00,", ",-20.00,"))
+    rolled_back = ingest_files(intake_store, [("orders", good), ("orders", bad)])
+    assert [r.status for r in rolled_back] == ["rejected", "rejected"]
+    assert _archived_files(intake_store) == [] and all(r.archive_path is None for r in rolled_back)
+    committed = ingest_files(intake_store, [("orders", good), ("orders", write(tmp_path, "other.csv", OTHER_ORDERS))])
+    assert [r.status for r in committed] == ["loaded", "loaded"]
+    assert _archived_files(intake_store) == sorted(Path(r.archive_path) for r in committed)
+    assert [Path(r.archive_path).read_bytes() for r in committed] == [ONE_ORDER.encode(), OTHER_ORDERS.encode()]
+
+
 _KILLED_LOAD = """
 import os, signal, sys
 import engagement.intake.archive as archive

@@ -156,6 +156,7 @@ def ingest_file(store: Store, kind: str, path: str | Path, *, source: str = "aut
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as hasher, ExitStack() as scratch:
         digest = hasher.submit(file_sha256, path)
         copy = None if dry_run else hasher.submit(lambda: archive.archive_copy(store, path, file_name, digest.result()))
+        result = None
         try:
             # In parallel first; a file with line breaks in quoted cells is read again in one thread (every
             # statement before that failed, so nothing was written).
@@ -164,11 +165,12 @@ def ingest_file(store: Store, kind: str, path: str | Path, *, source: str = "aut
                 try:
                     info = readers.read_into(cur, path, file_name, defer_text=True, parallel=parallel,
                                              scratch=lambda: scratch.enter_context(sandbox.spool_folder()))
-                    return run_one_file(store, kind, cur, info, file_name=file_name, sha256_of=digest.result,
-                                source=source, on_invalid=on_invalid, mapping=mapping, dry_run=dry_run,
-                                progress=progress, engine=engine, archive_of=copy and copy.result,
-                                refresh_derived=refresh_derived,
-                                strict_customers=strict_customers, actor=actor)
+                    result = run_one_file(store, kind, cur, info, file_name=file_name, sha256_of=digest.result,
+                                          source=source, on_invalid=on_invalid, mapping=mapping, dry_run=dry_run,
+                                          progress=progress, engine=engine, archive_of=copy and copy.result,
+                                          refresh_derived=refresh_derived, strict_customers=strict_customers,
+                                          actor=actor)
+                    return result
                 except readers.QuotedLineBreaks:
                     if not parallel:
                         raise
@@ -177,9 +179,12 @@ def ingest_file(store: Store, kind: str, path: str | Path, *, source: str = "aut
                     return IngestResult("rejected" if not dry_run else "invalid", kind, file_name, str(exc),
                                         sha256=digest.result())
         finally:
+            # A load inside a batch is published or discarded with the batch (ingest_files); any other copy that
+            # was not published belongs to a load that did not happen.
+            batched = result is not None and result.status == "loaded" and store.batch_cursor() is not None
             _release(store, cur)
-            if copy is not None and copy.exception() is None:
-                archive.discard_archive(copy.result())  # not published: the load did not happen
+            if copy is not None and copy.exception() is None and not batched:
+                archive.discard_archive(copy.result())
 
 
 class _BatchRejected(Exception):
@@ -197,14 +202,21 @@ def ingest_files(store: Store, files: list[tuple[str, str | Path]], **kwargs: An
                 results.append(ingest_file(store, kind, path, **kwargs))
                 if results[-1].status != "loaded":
                     raise _BatchRejected
-    except _BatchRejected:
+    except BaseException as exc:
+        for result in results:  # rolled back: none of the batch's loads happened, so none keeps its archive copy
+            archive.discard_archive(result.archive_path)
+        if not isinstance(exc, _BatchRejected):
+            raise
         rejected = results[-1]
         results = [
-            replace(result, status="rejected", summary=None,
+            replace(result, status="rejected", summary=None, archive_path=None,
                     message=f"Not loaded: {rejected.file_name} in the same batch was rejected, so none of its "
                             "files was loaded.")
             for result in results[:-1]
         ] + [rejected]
+        return results
+    for result in results:  # committed: the archive copies get their names
+        archive.publish_archive(result.archive_path)
     return results
 
 

@@ -245,7 +245,8 @@ def _load_in_one_pass(store: Store, cur: duckdb.DuckDBPyConnection, kind: str, i
         if any(refusal in str(exc) for refusal in _ROW_REFUSALS):
             fell_back.add("text needed")
         return None
-    archive.publish_archive(checked["archive_path"])
+    if store.batch_cursor() is None:  # in a batch: published once the batch commits (ingest.ingest_files)
+        archive.publish_archive(checked["archive_path"])
     progress("done", 1.0)
     rows = checked["rows"]
     return IngestResult(
@@ -340,7 +341,8 @@ def run_one_file(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: 
         validation_summary=_load_record(report, notes, archive_path, info), refresh_derived=refresh_derived,
         actor=actor,
     )
-    archive.publish_archive(archive_path)
+    if store.batch_cursor() is None:  # in a batch: published once the batch commits (ingest.ingest_files)
+        archive.publish_archive(archive_path)
     progress("done", 1.0)
     return IngestResult("loaded", message=_loaded_message(summary, staged.rows), summary=summary,
                         archive_path=archive_path, **common)
