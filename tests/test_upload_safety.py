@@ -154,7 +154,8 @@ def test_a_batch_keeps_archive_copies_only_when_it_commits(intake_store, tmp_pat
     because one file is rejected leaves no archive copy of the files before it (their loads did not happen)."""
     from engagement.intake.ingest import ingest_files
 
-    good, bad = write(tmp_path, "good.csv", ONE_ORDER), write(tmp_path, "bad.csv", OTHER_ORDERS.replace(",20.00,", ",-20.00,"))
+    good = write(tmp_path, "good.csv", ONE_ORDER)
+    bad = write(tmp_path, "bad.csv", OTHER_ORDERS.replace(",20.00,", ",-20.00,"))  # a negative amount: rejected
     rolled_back = ingest_files(intake_store, [("orders", good), ("orders", bad)])
     assert [r.status for r in rolled_back] == ["rejected", "rejected"]
     assert _archived_files(intake_store) == [] and all(r.archive_path is None for r in rolled_back)
