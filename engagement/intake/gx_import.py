@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import threading
 import types
 
 _SPARK = "pyspark"
@@ -27,6 +28,7 @@ _SPARK = "pyspark"
 # altair as alt``) and used only inside its methods, which no suite of ours calls: 0.56-0.62 and 0.17-0.20 s of
 # CPU of every one-command process that validates with GX.
 _DEFERRED = ("scipy.stats", "altair")
+_STAND_INS = threading.Lock()  # guards taking a stand-in out of sys.modules
 
 
 class _Deferred(types.ModuleType):
@@ -37,8 +39,9 @@ class _Deferred(types.ModuleType):
     module's ``__spec__``, which loads it). Removed right after, so any later import gets the real module."""
 
     def __getattr__(self, name: str):  # any name it lacks (``__path__``, a submodule's import, included)
-        if sys.modules.get(self.__name__) is self:
-            del sys.modules[self.__name__]
+        with _STAND_INS:  # two threads at once: one removes it, both import the real module (Python's import lock)
+            if sys.modules.get(self.__name__) is self:
+                del sys.modules[self.__name__]
         return getattr(importlib.import_module(self.__name__), name)
 
 
@@ -57,9 +60,10 @@ def import_without_spark() -> None:
     finally:
         if _SPARK in sys.modules and sys.modules[_SPARK] is None:
             del sys.modules[_SPARK]
-        for name, stand_in in deferred.items():
-            if sys.modules.get(name) is stand_in:
-                del sys.modules[name]
+        with _STAND_INS:
+            for name, stand_in in deferred.items():
+                if sys.modules.get(name) is stand_in:
+                    del sys.modules[name]
 
 
 def gx_has_spark() -> bool:
