@@ -49,6 +49,34 @@ def test_a_full_rebuild_builds_no_stored_view_in_its_write_and_readers_get_the_s
     store.close()
 
 
+def test_a_refit_builds_again_the_stored_views_a_write_dropped_after_they_were_restored(monkeypatch):
+    """After a commit the stored views are restored in one transaction and the fits refitted in a second; a write
+    committed between the two (the Data page's undo right after a load) drops the views again, and the churn fit read
+    its features' settings from a missing table (TypeError, the fit kept as it was). The refit's transaction builds
+    them first."""
+    import warnings
+
+    from engagement.derived import refits
+    from engagement.intake.ingest import ingest_demo
+    from engagement.warehouse.background import worker_for
+
+    store = open_workbench(":memory:", read_only=False)
+    ingest_demo(store, customers=300, seed=7)
+    store.defer_refits = True
+    store.refresh_derived()  # a write: the stored views dropped, the fits due
+    assert not any(_stored(store).values()) and refits.refit_due(store.cursor())
+    # The views were restored, then a write dropped them again before the refit's transaction began.
+    monkeypatch.setattr(refits, "restore_now", lambda store_, restore, publish=True: True)
+    worker = worker_for(store, refits.PURPOSE)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # the failed refit's warning would raise here
+        refits._refit_keeping_the_previous_fit(store, derived.refit_models, worker, derived.restore_deferred)
+    assert worker.error is None
+    assert all(_stored(store).values()) and not refits.refit_due(store.cursor())
+    assert store.cursor().execute("SELECT count(*) FROM churn_default_model").fetchall()[0][0] == 1
+    store.close()
+
+
 def _orders_csv(path):
     rows = [(f"o{c}-{i}", f"c{c}", pd.Timestamp("2025-01-01") + pd.Timedelta(days=7 * c + 40 * i),
              10.0 + c + i, 0, "USD", "web", "paid") for c in range(30) for i in range(1 + c % 4)]

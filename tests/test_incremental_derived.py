@@ -369,7 +369,7 @@ def test_the_rfm_clv_page_says_which_load_the_fits_reflect_while_they_are_refres
     import threading
 
     hold = threading.Event()
-    monkeypatch.setattr(model_refits, "refit_now", lambda store, refit: hold.wait(120) and False)
+    monkeypatch.setattr(model_refits, "refit_now", lambda store, refit, restore=None: hold.wait(120) and False)
     ui.session._process_store.clear()
     try:
         at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)

@@ -69,11 +69,17 @@ def refit_due(cur: duckdb.DuckDBPyConnection) -> bool:
     return changed > 0 and changed >= REFIT_SHARE * customers
 
 
-def refit_now(store: Store, refit: Callable[[Store, duckdb.DuckDBPyConnection], None]) -> bool:
-    """Refit in one write transaction when due; True when it refitted. Publishes (the store's commit hooks)."""
+def refit_now(store: Store, refit: Callable[[Store, duckdb.DuckDBPyConnection], None],
+              restore: Callable[[Store, duckdb.DuckDBPyConnection], bool] | None = None) -> bool:
+    """Refit in one write transaction when due; True when it refitted. Publishes (the store's commit hooks).
+
+    ``restore``: the stored views the fits read (the churn features) are built first in the same transaction when
+    missing: a write committed since they were restored (an undo right after a load, in the app) drops them again."""
     with store.write() as cur:
         if not refit_due(cur):
             return False
+        if restore is not None:
+            restore(store, cur)
         refit(store, cur)
         cur.execute(
             "UPDATE model_fit_state SET fitted_through_load = (SELECT max(load_id) FROM loads WHERE undone_at IS NULL), "
@@ -120,7 +126,7 @@ def _refit_keeping_the_previous_fit(store: Store, refit: Callable, worker: Coale
     try:
         # One publish for both steps (a refit publishes its own commit): a snapshot copies the whole database.
         restored = restore is not None and restore_now(store, restore, publish=False)
-        if not refit_now(store, refit) and restored:
+        if not refit_now(store, refit, restore) and restored:
             store.run_commit_hooks()
         worker.error = None
     except Exception as exc:
