@@ -44,6 +44,26 @@ def test_a_parquet_file_named_like_a_pattern_reads_only_itself(intake_store, tmp
     assert result.status == "loaded" and result.rows_read == 1, result.message
 
 
+def test_a_parquet_file_named_like_a_pattern_read_where_it_is_takes_its_own_columns(tmp_path, monkeypatch):
+    """Read in place (its folder readable by DuckDB's sandbox, so not copied into the upload spool), the file's
+    columns are its own, not those of a sibling its name would match as a pattern and that sorts before it."""
+    from engagement.workbench import open_workbench
+
+    monkeypatch.setenv("ENGAGEMENT_VALIDATION_ENGINE", "duckdb")
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    columns = ORDERS_HEADER.split(",")
+    pd.DataFrame([["n1", "A", "2025-04-01 09:00:00", "10.00", "0", "USD", "web", "paid"]],
+                 columns=columns).to_parquet(folder / "p*.parquet")
+    pd.DataFrame({"x": [1]}).to_parquet(folder / "p!.parquet")  # another layout, first in the pattern's order
+    store = open_workbench(tmp_path / "db" / "engagement.duckdb", read_only=False, readable=(folder,))
+    try:
+        result = ingest_file(store, "orders", folder / "p*.parquet")
+    finally:
+        store.close()
+    assert result.status == "loaded" and result.rows_read == 1, result.message
+
+
 def test_cli_ingest_of_a_pattern_name_reads_only_that_file(intake_store, tmp_path, capsys):
     from engagement.cli import main
 
