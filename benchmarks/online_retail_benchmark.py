@@ -189,7 +189,6 @@ def intake(file: Path, folder: Path) -> tuple[float, float, float, float, str]:
         started, cpu = time.perf_counter(), time.process_time()
         result = ingest_file(store, "orders", file, on_invalid="quarantine", refresh_derived=False)
         loaded, loaded_cpu = time.perf_counter() - started, time.process_time() - cpu
-        ingest_module.file_sha256, archive.archive_copy = sha256, copy
         assert result.status == "loaded", result.message
         started = time.perf_counter()
         store.refresh_derived()
