@@ -12,15 +12,15 @@ it as not installed. The block is lifted right after, so a later ``import pyspar
 without Spark in that process. That is why only a process that runs one command which cannot reach Spark uses it
 (``python -m engagement ingest``: loads write to DuckDB only), and :func:`require_spark_support` refuses, with
 the reason, a Spark validation in a process where GX was imported this way (it would otherwise fail deep in GX).
-The same import defers scipy.stats and altair, which GX imports for one expectation we never use (``_Deferred``).
+The same import defers scipy.stats and altair, which GX imports for one expectation we never use: a stand-in
+(``stand_ins.StandIn``) sits in ``sys.modules`` while GX is imported and imports the real module on its first use.
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
-import threading
-import types
+
+from engagement.stand_ins import StandIn, take_out
 
 _SPARK = "pyspark"
 
@@ -28,21 +28,6 @@ _SPARK = "pyspark"
 # altair as alt``) and used only inside its methods, which no suite of ours calls: 0.56-0.62 and 0.17-0.20 s of
 # CPU of every one-command process that validates with GX.
 _DEFERRED = ("scipy.stats", "altair")
-_STAND_INS = threading.Lock()  # guards taking a stand-in out of sys.modules
-
-
-class _Deferred(types.ModuleType):
-    """Stands for a module while GX is imported, and imports it on the first use of any of its names.
-
-    Held in ``sys.modules`` only during GX's import (an ``import`` statement then finds it there and binds it without
-    loading anything: ``importlib.util.LazyLoader`` could not do this, since the import system reads a lazy
-    module's ``__spec__``, which loads it). Removed right after, so any later import gets the real module."""
-
-    def __getattr__(self, name: str):  # any name it lacks (``__path__``, a submodule's import, included)
-        with _STAND_INS:  # two threads at once: one removes it, both import the real module (Python's import lock)
-            if sys.modules.get(self.__name__) is self:
-                del sys.modules[self.__name__]
-        return getattr(importlib.import_module(self.__name__), name)
 
 
 def import_without_spark() -> None:
@@ -53,17 +38,15 @@ def import_without_spark() -> None:
         import great_expectations  # noqa: F401
         return
     sys.modules[_SPARK] = None  # type: ignore[assignment]  # "import pyspark" now raises ModuleNotFoundError
-    deferred = {name: _Deferred(name) for name in _DEFERRED if name not in sys.modules}
+    deferred = {name: StandIn(name) for name in _DEFERRED if name not in sys.modules}
     sys.modules.update(deferred)
     try:
         import great_expectations  # noqa: F401
     finally:
         if _SPARK in sys.modules and sys.modules[_SPARK] is None:
             del sys.modules[_SPARK]
-        with _STAND_INS:
-            for name, stand_in in deferred.items():
-                if sys.modules.get(name) is stand_in:
-                    del sys.modules[name]
+        for stand_in in deferred.values():
+            take_out(stand_in)
 
 
 def gx_has_spark() -> bool:

@@ -6,6 +6,7 @@ holds one; a warehouse table is read as it is and may hold several (``metrics.mo
 
 from __future__ import annotations
 
+from engagement.sql import read_sql
 from engagement.warehouse.store import Store
 
 
@@ -17,4 +18,6 @@ def order_currencies(store: Store, cursor=None) -> tuple[str, ...]:
     >>> order_currencies(store)
     ()
     """
-    return tuple(store.query("kpis/order_currencies", cursor=cursor)["currency"])
+    # Rows, not a DataFrame: a command that shows no table (``undo``) then never imports pandas (stand_ins.py).
+    rows = (cursor or store.cursor()).execute(read_sql("kpis/order_currencies")).fetchall()
+    return tuple(currency for currency, _ in rows)
