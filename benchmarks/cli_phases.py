@@ -53,9 +53,13 @@ def timed(owner, attribute: str, name: str) -> None:
 
 
 def _instrument() -> None:
-    with phase("import duckdb, pandas"):
+    from engagement.stand_ins import StandIn, defer_library_imports
+
+    defer_library_imports()  # as python -m engagement does (engagement/__main__.py)
+    # pandas, numpy and pyarrow, imported where the library first reads one of their names (if it does)
+    timed(StandIn, "__getattr__", "import pandas, numpy or pyarrow at its first use")
+    with phase("import duckdb"):
         import duckdb  # noqa: F401
-        import pandas  # noqa: F401
     with phase("import engagement (CLI and what ingest/undo import)"):
         import engagement.cli  # noqa: F401
         import engagement.intake.ingest  # noqa: F401
