@@ -102,13 +102,14 @@ def test_recipe_notebook_holds_the_calls_and_the_exact_sql(demo_store):
 
 def test_show_sql_text_runs_in_a_sql_cell_and_gives_the_same_rows(demo_store):
     """What "Show SQL" shows, pasted into the SQL notebook, returns exactly what the view's query returned."""
-    for name in ("kpis/window_totals", "kpis/aov_by_month"):
-        query = QueryRecord(name, FILTERS.params())
+    for name in ("kpis/window_totals", "kpis/aov_by_month"):  # both read the window's days, chained in as a CTE
+        days = QueryRecord("kpis/selected_days", FILTERS.params())
+        query = QueryRecord(name, FILTERS.params(), inputs=(("selected_days", days),))
         shown = sql_text(query)
         code_lines = [line for line in shown.splitlines() if not line.lstrip().startswith("--")]
         assert not any("$" in line for line in code_lines)  # every parameter filled in
         pasted = run_query(demo_store, shown)
-        expected = demo_store.query(name, FILTERS.params())
+        expected = demo_store.query(name, FILTERS.params(), inputs=query.inputs)
         # Same rows and values; floating-point aggregates (stddev over DOUBLE) may differ in the last bits
         # between two runs of the same query, because DuckDB sums in parallel.
         pd.testing.assert_frame_equal(pasted.frame.reset_index(drop=True), expected.reset_index(drop=True),

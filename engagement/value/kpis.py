@@ -18,6 +18,7 @@ from engagement.filters import Filters
 from engagement import metrics
 from engagement.stats.intervals import mean_interval, median_rank_bounds, wilson_interval
 from engagement.voice.nps import NPS_INTERVAL_METHOD, nps_summary
+from engagement.warehouse.query_records import QueryRecord
 from engagement.warehouse.store import Store
 
 # Definitions shown on hover in the app, in the README table and in the CLI's JSON.
@@ -77,10 +78,16 @@ class Kpi:
         return self.value - self.previous_value
 
 
+def _selected_days(filters: Filters) -> tuple[tuple[str, QueryRecord], ...]:
+    """The order sums of the window and selection, as the Overview's SQL files read them (``selected_days``)."""
+    return (("selected_days", QueryRecord("kpis/selected_days", filters.params())),)
+
+
 def window_totals(store: Store, filters: Filters, cursor=None) -> dict[str, Any]:
     """Sufficient statistics for one window (``kpis/window_totals.sql``), plus the median gap between
     purchases and the order statistics bounding its interval (:func:`gap_order_statistics`)."""
-    totals = store.query("kpis/window_totals", filters.params(), cursor=cursor).iloc[0].to_dict()
+    totals = store.query("kpis/window_totals", filters.params(), cursor=cursor,
+                         inputs=_selected_days(filters)).iloc[0].to_dict()
     n_gaps = int(totals["gaps"] or 0)
     totals["median_gap_days"] = totals["gap_ci_low"] = totals["gap_ci_high"] = math.nan
     if n_gaps:
@@ -160,7 +167,8 @@ def overview_kpis(store: Store, filters: Filters, cursor=None) -> list[Kpi]:
 
 def aov_by_month(store: Store, filters: Filters, cursor=None) -> pd.DataFrame:
     """Average order value per month with a 95 % t interval (one row per month)."""
-    frame = store.query("kpis/aov_by_month", filters.params(), cursor=cursor)
+    frame = store.query("kpis/aov_by_month", filters.params(), cursor=cursor, inputs=_selected_days(filters))
+    frame = frame.sort_values("month", ignore_index=True)  # the file orders its rows, a chained run need not keep it
     bounds = [
         mean_interval(m, sd if sd == sd else math.nan, int(n))
         for m, sd, n in zip(frame["average_order_value"], frame["order_value_sd"], frame["orders"])
