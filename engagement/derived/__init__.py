@@ -94,10 +94,10 @@ BUILD: tuple[Derived, ...] = (
     Derived("order_facts", ("orders",), maintained="customers", uncompressed=("order_id", "customer_id")),
     # Every id an activity names is a customer (implied customers), so customer_facts reads them all.
     Derived("customer_facts", ("customer_keys", "customers", "events", "experiment_assignments", "order_facts",
-                               "orders", "surveys"), maintained="customers"),
+                               "orders", "surveys"), maintained="customers", uncompressed=("customer_id",)),
     Derived("dataset_facts", ("customer_facts", "events", "order_facts", "orders", "surveys")),
     Derived("customer_summary", ("customer_facts", "dataset_facts"), maintained="compared",
-            cut_columns=("lifecycle_stage",),
+            cut_columns=("lifecycle_stage",), uncompressed=("customer_id",),
             # The stage compares the days since the last purchase with the lapsed and at-risk days (a last purchase
             # before as_of less those days), the gap before it with the lapsed days, the revenue with the VIP cut.
             cut_bounds=(("last_order_at", "as_of - to_days(lapsed_days)", "INTERVAL 1 DAY"),
@@ -262,7 +262,9 @@ def refit_models(store: Store, cur: duckdb.DuckDBPyConnection) -> None:
 
 
 APPENDED_DDL = {
-    "customer_keys": "CREATE TABLE IF NOT EXISTS customer_keys (customer_id VARCHAR NOT NULL, customer_key INTEGER NOT NULL)",
+    # The ids uncompressed, as Derived.uncompressed declares them for the other tables (0.69 -> 0.56 CPU s at 500,000).
+    "customer_keys": "CREATE TABLE IF NOT EXISTS customer_keys "
+                     "(customer_id VARCHAR USING COMPRESSION uncompressed NOT NULL, customer_key INTEGER NOT NULL)",
 }
 
 
