@@ -73,8 +73,9 @@ class Derived:
     after_commit: bool = False
     # Text columns stored uncompressed (DuckDB only): ids unique per row or repeated only by a customer's few
     # purchases. DuckDB's default for text (DICT_FSST) spent about a CPU second per such column at 3.75M
-    # purchases (order_facts' two ids written: 2.1 CPU s, 0.8 uncompressed; its whole build 4.3 -> 3.4) for
-    # files about 45 MB smaller, and a scan of the uncompressed ids took less CPU (0.27 against 0.37 s).
+    # purchases (order_facts' two ids written: 2.1 CPU s, 0.8 uncompressed; its whole build 4.3 -> 3.4). The
+    # price is space: the 5M-order database file grew 556 -> 661 MB with the five tables' ids uncompressed (the
+    # snapshot copies it); a scan of the uncompressed ids took less CPU (0.27 against 0.37 s).
     uncompressed: tuple[str, ...] = ()
 
     def sql_texts(self) -> str:
