@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from engagement.stand_ins import StandIn, defer_library_imports
+from engagement.stand_ins import StandIn, defer_library_imports, end_deferral
 
 from intake_fixtures import ORDERS_HEADER, write
 
@@ -87,8 +87,26 @@ def test_the_library_s_plain_import_binds_a_stand_in_that_loads_the_module_on_fi
         elsewhere = {"__name__": "another_package.module"}
         exec(f"import {b}", elsewhere)  # another package's import: the real module at once
         assert elsewhere[b] is sys.modules[b] and not isinstance(elsewhere[b], StandIn)
+        assert builtins.__import__ is not before  # the hook, while a module is left to defer
         exec(f"from {c} import VALUE", library)  # a from-import: the real module
         assert library["VALUE"] == 42 and c in sys.modules
+        assert builtins.__import__ is before  # every one imported: the hook removed itself
+    finally:
+        restore()
+    assert builtins.__import__ is before
+
+
+def test_end_deferral_removes_the_hook_and_bound_stand_ins_still_import_on_first_use(probe_modules):
+    a, *_ = probe_modules
+    before = builtins.__import__
+    restore = defer_library_imports(names=probe_modules, package="engagement")
+    try:
+        library = {"__name__": "engagement.some_view"}
+        exec(f"import {a} as alias", library)
+        end_deferral()  # as gx_import does before importing Great Expectations (which imports pandas)
+        assert builtins.__import__ is before and a not in sys.modules
+        assert library["alias"].VALUE == 42 and a in sys.modules
+        end_deferral()  # nothing left to end: no error
     finally:
         restore()
     assert builtins.__import__ is before

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import sys
 
-from engagement.stand_ins import StandIn, take_out
+from engagement.stand_ins import StandIn, end_deferral, take_out
 
 _SPARK = "pyspark"
 
@@ -37,6 +37,7 @@ def import_without_spark() -> None:
     if "great_expectations" in sys.modules or _SPARK in sys.modules:
         import great_expectations  # noqa: F401
         return
+    end_deferral()  # GX imports pandas, numpy and pyarrow: the library's deferred imports of them end here
     sys.modules[_SPARK] = None  # type: ignore[assignment]  # "import pyspark" now raises ModuleNotFoundError
     deferred = {name: StandIn(name) for name in _DEFERRED if name not in sys.modules}
     sys.modules.update(deferred)
