@@ -70,7 +70,7 @@ def probe_modules(tmp_path, monkeypatch):
 def test_the_library_s_plain_import_binds_a_stand_in_that_loads_the_module_on_first_use(probe_modules):
     a, b, c = probe_modules
     before = builtins.__import__
-    restore = defer_library_imports(names=probe_modules, package="engagement")
+    defer_library_imports(names=probe_modules, package="engagement")
     try:
         library = {"__name__": "engagement.some_view"}
         exec(f"import {a} as alias", library)
@@ -92,14 +92,14 @@ def test_the_library_s_plain_import_binds_a_stand_in_that_loads_the_module_on_fi
         assert library["VALUE"] == 42 and c in sys.modules
         assert builtins.__import__ is before  # every one imported: the hook removed itself
     finally:
-        restore()
+        end_deferral()
     assert builtins.__import__ is before
 
 
 def test_end_deferral_removes_the_hook_and_bound_stand_ins_still_import_on_first_use(probe_modules):
     a, *_ = probe_modules
     before = builtins.__import__
-    restore = defer_library_imports(names=probe_modules, package="engagement")
+    defer_library_imports(names=probe_modules, package="engagement")
     try:
         library = {"__name__": "engagement.some_view"}
         exec(f"import {a} as alias", library)
@@ -108,5 +108,5 @@ def test_end_deferral_removes_the_hook_and_bound_stand_ins_still_import_on_first
         assert library["alias"].VALUE == 42 and a in sys.modules
         end_deferral()  # nothing left to end: no error
     finally:
-        restore()
+        end_deferral()
     assert builtins.__import__ is before
