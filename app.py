@@ -5,6 +5,7 @@ import streamlit as st
 from engagement import ui
 
 st.set_page_config(page_title="Engagement Workbench", page_icon="📈", layout="wide")
+ui.begin_run()  # one store for the whole run: a snapshot published meanwhile is read by the next run
 
 pages = {
     "Overview": [

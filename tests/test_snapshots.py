@@ -192,6 +192,49 @@ def test_read_only_instance_and_report_answer_old_or_new_while_the_writer_loads(
     assert all(state(reading) in (state((old_app, old_caption)), state((new_app, new_caption))) for reading in apps)
 
 
+def test_a_snapshot_published_during_a_run_is_read_by_the_next_run(writable_copy, monkeypatch):
+    """One app run reads one snapshot: the sidebar's "as of load #N" and every number under it. A snapshot the
+    writer publishes mid-run (here: right after the demo banner, before the filters and the page) is read from the
+    next run on; before, the page's numbers came from it under the caption of the one before."""
+    from engagement import ui
+
+    store = open_workbench(writable_copy, read_only=False)
+    snapshots.enable(store, keep=5, background=False)
+    old = snapshots.latest(writable_copy)
+    customer, day = _first_customer_and_last_day(store)
+    result = ingest_bytes(store, "orders", _orders_csv(customer, day, 40, "MID"), "mid.csv", actor=ANA)
+    assert result.status == "loaded", result.message
+    new = snapshots.latest(writable_copy)
+    store.close()
+    assert new.load_id == old.load_id + 1
+    pointer = snapshots.snapshot_dir(writable_copy) / snapshots.POINTER
+    monkeypatch.setenv("ENGAGEMENT_DB", str(writable_copy))
+    monkeypatch.setenv("ENGAGEMENT_READ_ONLY", "1")
+
+    def reading_at(info):
+        pointer.write_text(json.dumps(info.as_json()), encoding="utf-8")
+        ui.get_store.clear()
+        return _app_reading(writable_copy)
+
+    old_alone, new_alone = reading_at(old), reading_at(new)
+    assert old_alone[0] != new_alone[0]  # 40 orders of $500+ move the cards
+    pointer.write_text(json.dumps(old.as_json()), encoding="utf-8")
+    ui.get_store.clear()
+    banner = ui.demo_banner
+
+    def banner_then_a_publish(store):
+        banner(store)
+        pointer.write_text(json.dumps(new.as_json()), encoding="utf-8")
+
+    monkeypatch.setattr(ui, "demo_banner", banner_then_a_publish)
+    during = _app_reading(writable_copy)
+    monkeypatch.setattr(ui, "demo_banner", banner)
+    after = _app_reading(writable_copy)
+    ui.get_store.clear()
+    assert f"as of load #{old.load_id}," in during[1] and during[0] == old_alone[0]
+    assert f"as of load #{new.load_id}," in after[1] and after[0] == new_alone[0]
+
+
 def _last_load_id(path) -> int:
     """The newest load of the database at ``path`` (the file must be free)."""
     store = Store.open(path, read_only=True)

@@ -7,10 +7,12 @@ and arguments and shared by sessions (``st.cache_data``).
 from __future__ import annotations
 
 import importlib
+import weakref
 from pathlib import Path
 from typing import Any, Callable
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from engagement import config, metrics
 from engagement.derived import DERIVED_BUILD
@@ -69,7 +71,26 @@ def _database_path(which: str) -> str:
     return str(config.demo_db_path() if which == DEMO else config.db_path())
 
 
+_RUN_STORES = "_engagement_run_stores"  # the stores this session's current run reads, by database (begin_run)
+
+
+def begin_run() -> None:
+    """Start a run of the app (app.py calls it first): every part of the run reads the same store.
+
+    A read-only instance moves to a newer snapshot when the writer publishes one; without this, a snapshot
+    published during a run would give the sidebar's "as of load #N" and the first cards one load and the rest
+    of the page the next. Pinned here, the next run moves. A fragment's rerun (no app.py) keeps the pin of the
+    run that drew the page around it."""
+    st.session_state[_RUN_STORES] = {}
+
+
 def _open_store(which: str) -> Store:
+    pinned = st.session_state.get(_RUN_STORES) if get_script_run_ctx(suppress_warning=True) else None
+    # A weak reference: the session does not keep a store open that the process dropped (the run's own variables
+    # hold it while the run lasts).
+    run_store = pinned[which]() if pinned is not None and which in pinned else None
+    if run_store is not None:
+        return run_store
     path = _database_path(which)
     store = _database_store(path, which == DEMO)
     if store.snapshot_of is not None:
@@ -78,6 +99,8 @@ def _open_store(which: str) -> Store:
         if newest is not None and newest.path != store.snapshot_of.path and newest.path.exists():
             _database_store.clear(path, which == DEMO)
             store = _database_store(path, which == DEMO)
+    if pinned is not None:
+        pinned[which] = weakref.ref(store)
     return store
 
 
