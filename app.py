@@ -5,7 +5,6 @@ import streamlit as st
 from engagement import ui
 
 st.set_page_config(page_title="Engagement Workbench", page_icon="📈", layout="wide")
-ui.begin_run()  # one store for the whole run: a snapshot published meanwhile is read by the next run
 
 pages = {
     "Overview": [
@@ -36,17 +35,19 @@ pages = {
         st.Page("pages/methodology.py", title="Methodology", icon=":material/menu_book:"),
     ],
 }
-if not ui.has_access():
-    # Signed out (or no role): no page runs, but the requested page stays in the address bar for after sign-in.
-    st.navigation(pages, position="hidden")
-    ui.require_access()
+# One run, one state of the data: a load committed or a snapshot published meanwhile shows from the next run.
+with ui.app_run():
+    if not ui.has_access():
+        # Signed out (or no role): no page runs, but the requested page stays in the address bar for after sign-in.
+        st.navigation(pages, position="hidden")
+        ui.require_access()
 
-store = ui.get_store()
-ui.sidebar_identity(store)
-ui.sidebar_database()
-ui.phone_layout()
-ui.money_in_orders_currency(store)
-ui.demo_banner(store)
-ui.sidebar_filters(store)
-ui.sidebar_annotations(store)
-ui.run_page(st.navigation(pages))  # a Spark error shows as a message, not a Java traceback
+    store = ui.get_store()
+    ui.sidebar_identity(store)
+    ui.sidebar_database()
+    ui.phone_layout()
+    ui.money_in_orders_currency(store)
+    ui.demo_banner(store)
+    ui.sidebar_filters(store)
+    ui.sidebar_annotations(store)
+    ui.run_page(st.navigation(pages))  # a Spark error shows as a message, not a Java traceback

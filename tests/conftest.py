@@ -92,6 +92,23 @@ def demo_store(demo_db_path) -> Store:
 
 
 @pytest.fixture()
+def writable_app(demo_db_path, tmp_path, monkeypatch) -> Path:
+    """The app (AppTest, in this process) on a writable copy of the demo database, no snapshots published."""
+    import shutil
+
+    from engagement import ui
+
+    db = tmp_path / "engagement.duckdb"
+    shutil.copy(demo_db_path, db)
+    monkeypatch.setenv("ENGAGEMENT_DB", str(db))
+    monkeypatch.setenv("ENGAGEMENT_READ_ONLY", "")
+    monkeypatch.setenv("ENGAGEMENT_SNAPSHOTS", "0")
+    ui.get_store.clear()
+    yield db
+    ui.get_store.clear()
+
+
+@pytest.fixture()
 def app_env(demo_db_path, monkeypatch):
     """Point the app at the demo database (read-only, so tests share it safely)."""
     monkeypatch.setenv("ENGAGEMENT_DB", str(demo_db_path))

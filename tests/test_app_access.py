@@ -7,11 +7,9 @@ one place the app reads identity from); the browser test (test_browser_auth.py) 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import duckdb
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from engagement import ui
@@ -19,18 +17,6 @@ from engagement.warehouse.access import VIEWER, Actor
 
 ROOT = Path(__file__).resolve().parents[1]
 VIC = Actor("vic@example.com", VIEWER, "oidc")
-
-
-@pytest.fixture()
-def writable_app(demo_db_path, tmp_path, monkeypatch):
-    db = tmp_path / "engagement.duckdb"
-    shutil.copy(demo_db_path, db)
-    monkeypatch.setenv("ENGAGEMENT_DB", str(db))
-    monkeypatch.setenv("ENGAGEMENT_READ_ONLY", "")
-    monkeypatch.setenv("ENGAGEMENT_SNAPSHOTS", "0")  # nothing here reads them
-    ui.get_store.clear()
-    yield db
-    ui.get_store.clear()
 
 
 def test_without_sign_in_the_sidebar_says_anyone_may_write(writable_app):

@@ -23,7 +23,7 @@ from engagement.ui.links import (LINK_NOTICE, from_query, link_notice, page_alia
                                  synced_number, synced_text)
 from engagement.ui.output import (chart, download_csv, download_csv_on_click, notebook_download, show_sql, table,
                                   table_config, title_with_fit_status, view_exports, view_recipe)
-from engagement.ui.session import (BRAND, DATABASE_LABELS, DEMO, DEMO_ACTOR, DEMO_NOTICE, after_load, begin_run,
+from engagement.ui.session import (BRAND, DATABASE_LABELS, DEMO, DEMO_ACTOR, DEMO_NOTICE, after_load, app_run,
                                    data_version, demo_banner, get_store, money_in_orders_currency, require_app_shell,
                                    shown_database, sidebar_database, upload_store, view_data, view_queries)
 from engagement.ui.sidebar import annotations, current_filters, sidebar_annotations, sidebar_filters, \
@@ -34,7 +34,7 @@ from engagement.ui.warehouse import run_page
 
 __all__ = [
     "BRAND", "DATABASE_LABELS", "DEMO", "DEMO_ACTOR", "DEMO_NOTICE", "LINK_NOTICE", "NEXT_LINK_KEY", "WORD_JOINER",
-    "after_load", "annotations", "auth_configured", "batch_upload", "begin_run", "can_write", "chart", "current_actor",
+    "after_load", "annotations", "app_run", "auth_configured", "batch_upload", "can_write", "chart", "current_actor",
     "current_filters", "data_version", "demo_banner", "download_csv", "download_csv_on_click",
     "experiment_list_and_metadata", "experiment_metadata_form", "format_value", "from_query", "get_store",
     "has_access", "headline", "how_computed", "leadership_settings", "link_notice", "money_format",

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import importlib
 import weakref
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
@@ -71,21 +72,69 @@ def _database_path(which: str) -> str:
     return str(config.demo_db_path() if which == DEMO else config.db_path())
 
 
-_RUN_STORES = "_engagement_run_stores"  # the stores this session's current run reads, by database (begin_run)
+_RUN_STORES = "_engagement_run_stores"  # the stores this session's current run reads, by database (app_run)
+_RUN_READS = "_engagement_run_reads"  # their read transactions, by database file (writable stores)
 
 
-def begin_run() -> None:
-    """Start a run of the app (app.py calls it first): every part of the run reads the same store.
+@contextmanager
+def app_run() -> Iterator[None]:
+    """One run of the app (app.py runs its whole body in it): every part of the run reads the same data.
 
-    A read-only instance moves to a newer snapshot when the writer publishes one; without this, a snapshot
-    published during a run would give the sidebar's "as of load #N" and the first cards one load and the rest
-    of the page the next. Pinned here, the next run moves. A fragment's rerun (no app.py) keeps the pin of the
-    run that drew the page around it."""
-    st.session_state[_RUN_STORES] = {}
+    - A read-only instance reads the writer's snapshots and moves to a newer one when it is published; a snapshot
+      published during a run is read from the next run on (else the sidebar's "as of load #N" and the first cards
+      showed one load and the rest of the page the next).
+    - On the writing instance the run's views read one transaction, begun at its first view: a load another session
+      commits meanwhile shows from the next run on. A write of this session's own (an upload on the Data page) ends
+      it, so what follows in the same run shows the write.
+    A fragment's rerun (no app.py) keeps the stores of the run that drew the page around it; its views read one
+    transaction each."""
+    _end_run_reads()
+    st.session_state[_RUN_STORES], st.session_state[_RUN_READS] = {}, {}
+    try:
+        yield
+    finally:
+        _end_run_reads()
+        st.session_state.pop(_RUN_READS, None)
+
+
+def _run_state(key: str) -> dict | None:
+    """This run's entry of ``key`` (None outside a script run or outside :func:`app_run`)."""
+    return st.session_state.get(key) if get_script_run_ctx(suppress_warning=True) else None
+
+
+def _run_reads(store: Store) -> Any:
+    """The run's read transaction on ``store`` (begun here at its first view), or None: outside :func:`app_run`,
+    and for a store whose data cannot change under the run (read-only: a snapshot, or a file no one can write)
+    or that is not DuckDB's."""
+    reads = _run_state(_RUN_READS)
+    if reads is None or store.read_only or getattr(store, "engine_name", "duckdb") != "duckdb":
+        return None
+    if store.path not in reads:
+        reads[store.path] = store.begin_reads()
+    return reads[store.path]
+
+
+def _end_run_reads(path: str | None = None) -> None:
+    """Roll back and close this run's read transactions (``path``: that database's only)."""
+    reads = _run_state(_RUN_READS) or {}
+    for key in [k for k in reads if path is None or k == path]:
+        cursor = reads.pop(key)
+        try:
+            cursor.execute("ROLLBACK")
+        except Exception:  # noqa: BLE001  # an aborted or closed transaction: nothing to keep either way
+            pass
+        cursor.close()
+
+
+def _own_write_committed(store: Store) -> None:
+    """After a commit: a write by this session's run (its script thread) ends the run's read transaction on that
+    store, so the rest of the run shows the write. Other threads (another session's run, a background refit) have
+    no run of this session: nothing to do."""
+    _end_run_reads(store.path)
 
 
 def _open_store(which: str) -> Store:
-    pinned = st.session_state.get(_RUN_STORES) if get_script_run_ctx(suppress_warning=True) else None
+    pinned = _run_state(_RUN_STORES)
     # A weak reference: the session does not keep a store open that the process dropped (the run's own variables
     # hold it while the run lasts).
     run_store = pinned[which]() if pinned is not None and which in pinned else None
@@ -203,6 +252,7 @@ def _database_store(path: str, demo: bool) -> Store:
         store.refit_in_background = True  # a load returns when its data is in; the model fits follow (issue 20)
         DERIVED_BUILD.after_commit(store)  # fits a CLI load left lagging (ingest --defer-fits) start refitting now
         snapshots.enable(store, keep=config.snapshots_kept(), background=True)
+        store.after_commit.append(_own_write_committed)
     return store
 
 
@@ -223,7 +273,7 @@ def data_version(store: Store) -> str:
     """
     if getattr(store, "engine_name", "duckdb") == "spark":
         return ui_warehouse.data_version(store)
-    row = store.cursor().execute(
+    row = (_run_reads(store) or store.cursor()).execute(
         "SELECT coalesce(max(load_id), 0), count(undone_at) FROM loads"
     ).fetchall()[0]
     return f"{store.path}:{row[0]}-{row[1]}"
@@ -234,8 +284,10 @@ def _cached_call(module: str, name: str, version: str, args: tuple, kwargs: tupl
     """The result and the SQL files (with parameters) the call ran, for "Show SQL" and notebooks."""
     function = getattr(importlib.import_module(module), name)
     store = get_store()
-    # One snapshot per view: its queries all see the same committed data even while a load commits.
-    with record_queries() as queries, store.snapshot():
+    # One read transaction per view (the run's, app_run): its queries all see the same committed data even while
+    # a load commits, the data its version names.
+    reads = _run_reads(store)
+    with record_queries() as queries, (store.snapshot(reads) if reads is not None else store.snapshot()):
         result = function(store, *args, **dict(kwargs))
     return result, tuple(queries)
 

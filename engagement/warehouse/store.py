@@ -292,12 +292,22 @@ class Store(LoadingMixin):
         cur.execute("INSERT INTO derived_build VALUES ($fingerprint)", {"fingerprint": self.derived.fingerprint()})
 
     @contextmanager
-    def snapshot(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def snapshot(self, reads: duckdb.DuckDBPyConnection | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """Run a block's reads in one transaction: a view made of several queries sees one committed state,
         never the data before a load in one query and after it in the next. Per thread; nests.
+
+        ``reads``: a cursor whose read transaction (:meth:`begin_reads`) spans several blocks (an app run's
+        views): the block reads through it and leaves it open.
         """
         if getattr(self._snapshot, "cursor", None) is not None:
             yield self._snapshot.cursor
+            return
+        if reads is not None:
+            self._snapshot.cursor = reads
+            try:
+                yield reads
+            finally:
+                self._snapshot.cursor = None
             return
         cur = self._connection.cursor()
         cur.execute("BEGIN TRANSACTION")
@@ -308,6 +318,13 @@ class Store(LoadingMixin):
             self._snapshot.cursor = None
             cur.execute("ROLLBACK")  # reads only: nothing to keep
             cur.close()
+
+    def begin_reads(self) -> duckdb.DuckDBPyConnection:
+        """A cursor in a read transaction of its own (for :meth:`snapshot`'s ``reads``): it sees the data committed
+        when it began until its holder rolls it back and closes it. Writes never go through it."""
+        cur = self._connection.cursor()
+        cur.execute("BEGIN TRANSACTION")
+        return cur
 
     # ----------------------------------------------------------------- schema
     def ensure_schema(self) -> None:
