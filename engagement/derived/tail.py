@@ -60,7 +60,7 @@ GROUPING = ("acquisition_channel", "is_loyalty_member", "customer_key", "first_o
 PURCHASE = "status NOT IN ('refunded', 'cancelled') AND customer_id IS NOT NULL"
 CUSTOMERS = "tail__customers"
 # The derived update's maker of temporary tables (name, SELECT) -> name: it drops them when the update ends.
-Temp = Callable[[str, str], str]
+Temp = Callable[..., str]  # (name, SELECT, parameters=None)
 
 
 def classify(cur: duckdb.DuckDBPyConnection, temp: Temp, added: str, removed: str, touched: str) -> str:
@@ -94,17 +94,21 @@ def classify(cur: duckdb.DuckDBPyConnection, temp: Temp, added: str, removed: st
         SELECT *, old_count - removed AS kept FROM c
         WHERE (removed = 0 AND (old_count = 0 OR added = 0 OR first_added_at > boundary_at))
            OR (added = 0 AND removed > 0)""")
-    if cur.execute(f"SELECT count(*) FROM {CUSTOMERS} WHERE removed > 0 AND kept > 0").fetchall()[0][0]:
+    removing, first = cur.execute(f"SELECT count(*) FILTER (WHERE removed > 0 AND kept > 0), "
+                                  f"(SELECT min(ordered_at) FROM tail__removed) FROM {CUSTOMERS}").fetchall()[0]
+    if removing:
         # Removals are a tail only when they are the customer's latest purchases: the last purchase kept comes
         # strictly before the first removed one (the removed orders were purchases of this customer, so they are
         # then exactly the ones numbered after it; a tie of times takes the general path). Read from
         # purchases (before its update: numbered as order_facts) by the integer key, about half the cost of
-        # reading order_facts by the text id.
+        # reading order_facts by the text id. The next purchase of the row numbered ``kept`` is never before the
+        # customer's first removed one (either that row comes after it, or the rows after it are as many as the
+        # removed ones, so they are the removed ones): a filter the scan applies before the join.
         temp("tail__boundaries", f"""
             SELECT c.customer_id, s.ordered_at, s.days_since_previous_order
             FROM main.purchases AS s
             JOIN {CUSTOMERS} AS c ON s.customer_key = c.customer_key AND s.order_number = c.kept
-            WHERE c.removed > 0 AND c.kept > 0""")
+            WHERE c.removed > 0 AND c.kept > 0 AND s.next_ordered_at >= $first""", {"first": first})
         cur.execute(f"""
             DELETE FROM {CUSTOMERS} WHERE removed > 0 AND kept > 0 AND customer_id NOT IN (
                 SELECT b.customer_id FROM tail__boundaries AS b
@@ -166,9 +170,15 @@ def keep(cur: duckdb.DuckDBPyConnection, name: str, new_rows: str) -> None:
         # skip the row groups holding only earlier purchases (all but the latest load's, in an undo of it).
         cur.execute(f"DELETE FROM main.{q(name)} AS x USING {CUSTOMERS} AS c WHERE x.{key} = c.{key} "
                     f"AND c.removed > 0 AND x.{q(number)} > c.kept AND x.ordered_at >= $first", {"first": first})
+    # The boundary row is the customer's latest before the change (purchases only added: its next purchase is the
+    # end value) or the one just before its first removed purchase (its next purchase is that one, not before
+    # ``first``): a filter the scan applies before the join (order_facts by the text id, 9,500 customers in 3.75M
+    # rows: 0.155 -> 0.104 CPU s under load).
+    latest = f"x.{q(ends)} IS NULL" if last == "NULL::TIMESTAMP" else f"x.{q(ends)} = {last}"
+    boundary = latest if first is None else f"({latest} OR x.{q(ends)} >= $first)"
     cur.execute(f"UPDATE main.{q(name)} AS x SET {q(ends)} = coalesce(c.first_added_at, {last}) FROM {CUSTOMERS} AS c "
                 f"WHERE x.{key} = c.{key} AND c.kept > 0 AND c.added + c.removed > 0 "
-                f"AND x.{q(number)} = c.kept")
+                f"AND x.{q(number)} = c.kept AND {boundary}", {"first": first} if first is not None else None)
     cur.execute(f"INSERT INTO main.{q(name)} BY NAME {new_rows}")
 
 
