@@ -68,3 +68,34 @@ def test_a_write_of_the_runs_own_session_shows_in_the_same_run(writable_app, mon
     monkeypatch.setattr(ui, "demo_banner", banner)
     assert during != before
     assert during == _cards()
+
+
+def _failing_view(store):
+    store.cursor().execute("SELECT * FROM no_such_table").fetchall()
+
+
+def _load_count(store):
+    return store.cursor().execute("SELECT count(*) FROM loads").fetchall()[0][0]
+
+
+def _views_after_a_failing_one():
+    import duckdb
+    import streamlit as st
+
+    from engagement import ui
+    from tests.test_app_run import _failing_view, _load_count
+
+    with ui.app_run():
+        try:
+            ui.view_data(_failing_view)
+        except duckdb.Error as exc:
+            st.write(f"failed: {type(exc).__name__}")
+        st.write(f"loads: {ui.view_data(_load_count)}")
+
+
+def test_a_view_that_fails_in_the_database_leaves_the_runs_other_views_working(writable_app):
+    """A database error aborts the transaction it ran in: the run's next views read another one."""
+    at = AppTest.from_function(_views_after_a_failing_one, default_timeout=180).run()
+    assert not at.exception, [e.message for e in at.exception]
+    texts = [m.value for m in at.markdown]
+    assert texts[0].startswith("failed: CatalogException") and texts[1].startswith("loads: "), texts

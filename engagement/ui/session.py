@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import duckdb
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -287,8 +288,14 @@ def _cached_call(module: str, name: str, version: str, args: tuple, kwargs: tupl
     # One read transaction per view (the run's, app_run): its queries all see the same committed data even while
     # a load commits, the data its version names.
     reads = _run_reads(store)
-    with record_queries() as queries, (store.snapshot(reads) if reads is not None else store.snapshot()):
-        result = function(store, *args, **dict(kwargs))
+    try:
+        with record_queries() as queries, (store.snapshot(reads) if reads is not None else store.snapshot()):
+            result = function(store, *args, **dict(kwargs))
+    except duckdb.Error:
+        # The error aborted the run's transaction: the run's next views begin another instead of failing too.
+        if reads is not None:
+            _end_run_reads(store.path)
+        raise
     return result, tuple(queries)
 
 
