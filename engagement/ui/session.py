@@ -289,7 +289,7 @@ def _cached_call(module: str, name: str, version: str, args: tuple, kwargs: tupl
     # a load commits, the data its version names.
     reads = _run_reads(store)
     try:
-        with record_queries() as queries, (store.snapshot(reads) if reads is not None else store.snapshot()):
+        with record_queries() as queries, store.snapshot(reads):
             result = function(store, *args, **dict(kwargs))
     except duckdb.Error:
         # The error aborted the run's transaction: the run's next views begin another instead of failing too.

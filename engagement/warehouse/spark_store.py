@@ -154,9 +154,10 @@ class SparkStore:
         return self.engine.cursor()
 
     @contextmanager
-    def snapshot(self) -> Iterator[SparkCursor]:
+    def snapshot(self, reads: SparkCursor | None = None) -> Iterator[SparkCursor]:
         """The views' one-read-transaction block: the mapped tables are read as they are (a lakehouse table
-        being written meanwhile is the brand's pipeline's concern), the derived views are fixed."""
+        being written meanwhile is the brand's pipeline's concern), the derived views are fixed. ``reads`` is the
+        DuckDB store's (a run's read transaction, ``Store.begin_reads``): Spark has none, so it is never given."""
         yield self.cursor()
 
     def query(self, name: str, params: dict[str, Any] | None = None, cursor=None,

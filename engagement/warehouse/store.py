@@ -302,22 +302,15 @@ class Store(LoadingMixin):
         if getattr(self._snapshot, "cursor", None) is not None:
             yield self._snapshot.cursor
             return
-        if reads is not None:
-            self._snapshot.cursor = reads
-            try:
-                yield reads
-            finally:
-                self._snapshot.cursor = None
-            return
-        cur = self._connection.cursor()
-        cur.execute("BEGIN TRANSACTION")
+        cur = reads if reads is not None else self.begin_reads()
         self._snapshot.cursor = cur
         try:
             yield cur
         finally:
             self._snapshot.cursor = None
-            cur.execute("ROLLBACK")  # reads only: nothing to keep
-            cur.close()
+            if reads is None:  # the block's own transaction: reads only, nothing to keep
+                cur.execute("ROLLBACK")
+                cur.close()
 
     def begin_reads(self) -> duckdb.DuckDBPyConnection:
         """A cursor in a read transaction of its own (for :meth:`snapshot`'s ``reads``): it sees the data committed
