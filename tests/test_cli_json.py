@@ -85,3 +85,35 @@ def test_every_command_prints_json_through_the_one_encoder():
                 if not (module.name == "common.py" and function == "to_json" and strict):
                     offenders.append(f"{module.name}:{node.lineno}")
     assert offenders == []
+
+
+def test_sql_json_prints_a_missing_value_as_a_plain_null(tmp_path, capsys):
+    """A SQL NULL in a text or timestamp column is missing, not a computation that failed: null with no reason
+    (it printed "NaT" for a timestamp, and "not a number" as the reason of a missing text)."""
+    db = tmp_path / "e.duckdb"
+    Store.open(db, read_only=False).close()
+    assert main(["sql", "SELECT NULL::VARCHAR AS note, NULL::TIMESTAMP AS undone_at, 'a' AS kind, 3 AS n",
+                 "--db", str(db), "--format", "json"]) == 0
+    (row,) = _strict_json(capsys.readouterr().out)
+    assert row == {"note": None, "undone_at": None, "kind": "a", "n": 3}
+
+
+def test_load_history_json_says_null_for_a_load_no_one_undid(demo_db_path, tmp_path, capsys):
+    db = tmp_path / "copy.duckdb"
+    db.write_bytes(demo_db_path.read_bytes())
+    assert main(["report", "loads", "--db", str(db)]) == 0
+    loads = _strict_json(capsys.readouterr().out)["loads"]
+    standing = [load for load in loads if load["undone_at"] is None]
+    assert standing, loads
+    for load in standing:
+        assert load["undone_by"] is None and "undone_by_null_reason" not in load
+        assert "undone_at_null_reason" not in load
+
+
+def test_sql_with_a_relative_database_path_from_another_folder(tmp_path, monkeypatch, capsys):
+    """The notebook's copy of the data is made in a child process started in the project folder: a relative
+    --db named a file there ("Cannot open file .../e.duckdb.snapshots/...: No such file")."""
+    Store.open(tmp_path / "e.duckdb", read_only=False).close()
+    monkeypatch.chdir(tmp_path)
+    assert main(["sql", "SELECT 41 + 1 AS answer", "--db", "e.duckdb", "--format", "json"]) == 0
+    assert _strict_json(capsys.readouterr().out) == [{"answer": 42}]

@@ -26,12 +26,24 @@ def parse_date(value: str) -> date:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date; use YYYY-MM-DD") from None
 
 
+def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A frame's rows as records, a missing value (NULL, NaT, a text column's NaN) as None: printed as null with no
+    reason, since nothing was computed. A float column's NaN stays NaN, which :func:`json_ready` explains."""
+    out = frame.astype(object)
+    for column in frame.columns[[not pd.api.types.is_float_dtype(t) for t in frame.dtypes]]:
+        out[column] = out[column].where(frame[column].notna(), None)
+    return out.to_dict("records")
+
+
 def json_safe(value: Any) -> Any:
-    """JSON-safe scalars: NaN and infinities become null, numpy and Decimal values become plain numbers."""
+    """JSON-safe scalars: NaN and infinities become null, numpy and Decimal values become plain numbers; a missing
+    timestamp (NaT) or pandas' NA is null too."""
     if isinstance(value, dict):
         return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [json_safe(v) for v in value]
+    if value is pd.NaT or value is pd.NA:
+        return None
     value = _plain(value)
     if isinstance(value, float) and not math.isfinite(value):
         return None

@@ -87,12 +87,12 @@ def add_experiment_report_parser(reports) -> None:
 
 def cmd_report_experiments(args: argparse.Namespace) -> int:
     """Every assigned experiment: metadata, dates, arms, units, sample-ratio status, primary metric's verdict."""
-    from engagement.commands.common import json_safe
+    from engagement.commands.common import frame_records, json_safe
     from engagement.experiments.catalog import experiments_list
 
     frame = experiments_list(open_store(args))
     records = [json_safe({k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()})
-               for r in frame.to_dict("records")]
+               for r in frame_records(frame)]
     emit({"experiments": records} if args.format == "json" else records, args.format)
     return 0
 

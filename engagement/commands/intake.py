@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from engagement.commands.common import CliError, add_db_option, database_path, emit, open_store
+from engagement.commands.common import CliError, add_db_option, database_path, emit, frame_records, open_store
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -163,13 +163,13 @@ def cmd_report_loads(args: argparse.Namespace) -> int:
     trail = audit_trail(store, limit=args.limit)
     for action, column in (("load", "loaded_by"), ("undo", "undone_by")):
         actors = trail[trail.action == action].drop_duplicates("load_id").set_index("load_id")["actor"]
-        history[column] = history.load_id.map(actors)  # None for loads made before the audit trail
+        # None for loads made before the audit trail, and for loads no one undid (text: a missing actor, not a NaN)
+        history[column] = history.load_id.map(actors).astype("string")
     source = store.snapshot_of.describe() if store.snapshot_of is not None else f"the database {store.path}"
     if args.format == "json":
-        emit({"source": source, "loads": history.to_dict("records"), "audit_trail": trail.to_dict("records")},
-             "json")
+        emit({"source": source, "loads": frame_records(history), "audit_trail": frame_records(trail)}, "json")
     else:
-        emit(history.to_dict("records"), "csv")
+        emit(frame_records(history), "csv")
     return 0
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from engagement.commands.common import CliError, add_db_option, database_path, add_format_option, emit
+from engagement.commands.common import CliError, add_db_option, database_path, add_format_option, emit, \
+    frame_records
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
@@ -35,7 +36,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
     finally:
         store.close()
     if args.format == "json":
-        emit(result.frame.to_dict("records"), "json")
+        emit(frame_records(result.frame), "json")
     else:
         sys.stdout.write(to_safe_csv(result.frame))
     more = f"; more rows exist, raise --max-rows (now {args.max_rows:,})" if result.truncated else ""

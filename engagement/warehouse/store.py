@@ -17,6 +17,7 @@ True
 
 from __future__ import annotations
 
+import os
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -148,6 +149,10 @@ class Store(LoadingMixin):
         ``engagement.workbench.open_workbench``, which hands it over and rebuilds stale derived tables.
         """
         path = str(path if path is not None else config.db_path())
+        if path != ":memory:":
+            # Absolute: the notebook's copy and its query workers run in child processes from the project folder,
+            # where a relative --db named another file (or none).
+            path = os.path.abspath(path)
         read_only = config.read_only() if read_only is None else read_only
         if path != ":memory:" and not read_only:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
