@@ -15,9 +15,12 @@ st.title("Overview")
 # The headline reads this page's own numbers: the window and the period just before it, as the cards compare.
 ui.headline(headline(ui.view_data(leadership_summary, filters, "previous", models=False),
                      keys=("repeat_purchase_rate", "nps", "active_loyalty_members_90d", "average_order_value")))
+kpis = ui.view_data(overview_kpis, filters)
+previous_dates = f"{previous.start:%d %b %Y} – {previous.end:%d %b %Y}"
 st.caption(
-    f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y} ({filters.days:,} days), compared with "
-    f"{previous.start:%d %b %Y} – {previous.end:%d %b %Y}. Hover a number for its definition."
+    f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y} ({filters.days:,} days), "
+    + (f"not compared with the period before ({previous_dates})" if kpis[0].previous_note else f"compared with {previous_dates}")
+    + ". Hover a number for its definition."
 )
 
 # The segment filter selects customers by their lifecycle stage today (customer_summary), not the stage they had
@@ -29,7 +32,10 @@ if filters.segments:
             "so changes against the period before are not shown: they would compare what today's "
             f"{ui.plain(', '.join(filters.segments))} customers did before they reached that stage.")
 
-kpis = ui.view_data(overview_kpis, filters)
+if compare and kpis[0].previous_note:
+    compare = False
+    st.info(ui.plain(f"Not compared with the period before: {kpis[0].previous_note}. Pick a later start date in "
+                     "the sidebar to compare like with like."), icon=":material/info:")
 body = st.container()  # the cards, then the charts; a phone shows the charts first (six cards fill its screen)
 for row in (kpis[:3], kpis[3:]):
     for column, kpi in zip(body.columns(3), row):

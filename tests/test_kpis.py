@@ -65,12 +65,24 @@ def test_nps_by_hand(kpis):
     assert k.ci_high == pytest.approx(57.4566, abs=1e-3)
 
 
-def test_previous_period_by_hand(kpis):
-    """The 90 days before (3 Oct - 31 Dec 2024): only C's o5, so one buyer, no repeat; one answer (10)."""
-    assert kpis["repeat_purchase_rate"].previous_n == 1
-    assert kpis["repeat_purchase_rate"].previous_value == 0.0
-    assert kpis["nps"].previous_value == pytest.approx(100.0)
-    assert kpis["nps"].previous_n == 1
+def test_previous_period_by_hand(hand_store):
+    """January 2025 against December 2024, the data's first month (its first activity is o5 on 1 Dec): only C's
+    o5, so one buyer, no repeat; one answer (r6, 10)."""
+    january = {k.key: k for k in overview_kpis(hand_store, Filters(start=date(2025, 1, 1), end=date(2025, 1, 31)))}
+    assert january["repeat_purchase_rate"].previous_note == ""
+    assert january["repeat_purchase_rate"].previous_n == 1
+    assert january["repeat_purchase_rate"].previous_value == 0.0
+    assert january["nps"].previous_value == pytest.approx(100.0)
+    assert january["nps"].previous_n == 1
+
+
+def test_a_period_before_the_data_starts_inside_is_not_compared(kpis):
+    """Q1 2025's 90 days before (3 Oct - 31 Dec 2024) hold data on 1-31 Dec only: not compared (the same one
+    buyer and one answer would have been set against a quarter)."""
+    for k in kpis.values():
+        assert k.previous_n == 0 and math.isnan(k.previous_value)
+        assert k.previous_note == ("the data starts on 01 Dec 2024, so the period before (03 Oct 2024 – 31 Dec "
+                                   "2024) has data for only 31 of its 90 days")
 
 
 def test_filters_select_customers(hand_store):

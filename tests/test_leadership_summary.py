@@ -4,7 +4,7 @@ against statsmodels), its comparison windows are the ones it names, and targets 
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from statsmodels.stats.proportion import confint_proportions_2indep
@@ -124,3 +124,29 @@ def test_latest_experiments_read_in_plain_words(summary):
         .startswith("results not trustworthy")
     assert experiment_phrase({"primary_metric": "revenue_per_customer", "status": "inconclusive"}).startswith(
         "no clear difference in revenue per customer")
+
+
+def test_a_period_before_that_the_data_starts_inside_is_not_compared(demo_store):
+    """Online Retail's default year (10 Dec 2010 - 9 Dec 2011) against the period before, of which the data held
+    its last 9 days: the Overview said the repeat rate "rose from 18.8% to 64.8%, more than chance explains",
+    comparing 365 days of buying with 9. The same shape on the demo: a year whose period before has 9 days of data.
+    """
+    from engagement.leadership.headlines import headline
+    from engagement.value.kpis import data_range
+
+    first = data_range(demo_store).first_order_date
+    year = Filters(start=first + timedelta(days=9), end=first + timedelta(days=9 + 364))
+    kpis = overview_kpis(demo_store, year)
+    assert all(math.isnan(k.previous_value) and k.previous_n == 0 for k in kpis)
+    assert "has data for only 9 of its 365 days" in kpis[0].previous_note
+    summary = leadership_summary(demo_store, year, models=False)
+    assert all(not n.changes for n in summary.numbers)
+    assert summary.comparison_note.startswith("Not compared: the data starts on")
+    said = " ".join(headline(summary))
+    assert " rose " not in said and " fell " not in said and "against" not in said
+    # Covered from its first day on: compared, as before.
+    covered = Filters(start=first + timedelta(days=365), end=first + timedelta(days=365 + 364))
+    assert covered.previous_period().start == first
+    assert all(k.previous_note == "" and k.previous_n > 0 for k in overview_kpis(demo_store, covered)
+               if k.key != "nps")
+    assert "previous" in leadership_summary(demo_store, covered, models=False).number("repeat_purchase_rate").changes

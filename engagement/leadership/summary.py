@@ -30,7 +30,7 @@ from typing import Any
 from engagement import metrics
 from engagement.filters import Filters
 from engagement.leadership.targets import Target, targets
-from engagement.value.kpis import data_range, kpis_from_totals, window_totals
+from engagement.value.kpis import data_range, kpis_from_totals, uncovered_note, window_totals
 from engagement.stats.intervals import two_sided_p, welch_interval
 from engagement.voice.nps import nps_difference
 from engagement.voice.survey_scale import proportion_difference
@@ -187,19 +187,21 @@ def leadership_summary(store: Store, filters: Filters, comparison: str = "auto",
     if comparison not in ("auto", *COMPARISONS):
         raise ValueError(f"comparison must be auto, year or previous, not {comparison!r}.")
     span = data_range(store, cursor)
-    last_year = same_period_last_year(filters)
-    covers_year = span.first_order_date is not None and span.first_order_date <= last_year.start
+    windows = {"previous": filters.previous_period(), "year": same_period_last_year(filters)}
+    # A window the data starts inside is not compared (value.kpis.uncovered_note): its few days are not like
+    # the period's.
+    uncovered = {name: uncovered_note(span, window, COMPARISONS[name]) for name, window in windows.items()}
+    windows = {name: window for name, window in windows.items() if not uncovered[name]}
     if comparison == "auto":
-        comparison = "year" if covers_year else "previous"
-        note = ("Compared with the same period last year." if covers_year else
-                "Compared with the period before: the data does not reach back to the same period last year.")
+        comparison = "year" if "year" in windows else "previous"
+        note = ("Compared with the same period last year." if "year" in windows else
+                "Compared with the period before: the data does not reach back to the same period last year."
+                if "previous" in windows else f"Not compared: {uncovered['previous']}.")
     else:
-        note = f"Compared with {COMPARISONS[comparison]}."
+        note = (f"Compared with {COMPARISONS[comparison]}." if comparison in windows
+                else f"Not compared: {uncovered[comparison]}.")
     now_totals = window_totals(store, filters, cursor)
     now = kpis_from_totals(now_totals)
-    windows = {"previous": filters.previous_period()}
-    if covers_year:
-        windows["year"] = last_year
     compared = {} if filters.segments else {
         name: (window, window_totals(store, window, cursor)) for name, window in windows.items()}
     if filters.segments:
