@@ -33,4 +33,6 @@ st.markdown(
     "- A figure without an interval (revenue from returning customers) is given with its change, and the "
     "headline says the change cannot be judged against chance.\n"
     "- The Summary compares with the **same period last year** when the data covers it (seasonality makes "
-    "December against November meaningless), else with the period just before, and says which.")
+    "December against November meaningless), else with the period just before, and says which.\n"
+    "- A comparison period is used only when the data covers it from its first day: a period the data starts "
+    "inside holds a few days of buying, not a period's worth, so it is not compared and the page says why.")
