@@ -171,7 +171,15 @@ def test_missing_required_column(intake_store, tmp_path):
     text = "order_id,customer_id,ordered_at,status\nx1,A,2025-03-01,paid\n"
     result = _rejected(intake_store, tmp_path, "orders", "o.csv", text)
     assert "Missing required column for orders: net_revenue" in result.message
-    assert "map them on the Data page" in result.message
+    assert "the Data page's column mapping" in result.message and "--map" in result.message
+
+
+def test_a_file_separated_by_spaces_is_called_one_column(intake_store, tmp_path):
+    """CDNOW_master.txt's layout: spaces between the values, read as one column that no mapping can fix."""
+    text = " customer_id  date number_of_cds  dollar_value\n 00001 19970101  1   11.77\n 00002 19970112  1   12.00\n"
+    result = _rejected(intake_store, tmp_path, "orders", "cdnow.txt", text)
+    assert "It was read as one column" in result.message and "Save it as CSV" in result.message
+    assert "--map" not in result.message
 
 
 def test_extra_unknown_columns_are_ignored_and_said_so(intake_store, tmp_path):

@@ -140,10 +140,17 @@ def _require(kind: str, header: Header, mapping: dict[str, Any], source: str, re
     missing = [c for c in required if constant_of(mapping.get(c)) is None
                and not (mapping.get(c) and header.find(mapping[c]))]
     if missing:
+        # One column whose name has several words (CDNOW's "customer_id  date number_of_cds  dollar_value"): the
+        # separator was not recognised, which no mapping can fix.
+        one_column = len(header.columns) == 1 and len(header.columns[0].split()) > 1
         raise FileRejected(
             f"Missing required column{'s' if len(missing) > 1 else ''} for {kind}: {', '.join(missing)}. "
-            f"The file has: {', '.join(header.columns[:30])}. Rename the column(s) in the file, or map them on "
-            f"the Data page (column mapping){'' if source != 'canonical' else ' or pass --source shopify/klaviyo'}."
+            f"The file has: {', '.join(header.columns[:30])}. "
+            + ("It was read as one column: its values are not separated by commas, semicolons or tabs (spaces "
+               "are not read as a separator). Save it as CSV and load it again." if one_column else
+               "Rename the column(s) in the file, or map them: the Data page's column mapping, or "
+               "--map \"THEIRS=OURS,...\" on the command line"
+               f"{'' if source != 'canonical' else ' (or pass --source shopify/klaviyo)'}.")
         )
 
 
