@@ -214,3 +214,28 @@ def test_no_library_module_imports_another_modules_private_names():
                 wrong += [f"{path.relative_to(ROOT)}: {node.module}.{a.name}" for a in node.names
                           if a.name.startswith("_")]
     assert wrong == []
+
+
+def test_only_the_app_glue_imports_streamlit():
+    """The library is usable from a notebook and the CLI without Streamlit: only ``engagement.ui`` (the app's glue)
+    names it, and every other module imports with Streamlit unavailable (a lazy import inside a function of a
+    lower module would pass the source check and fail here only when that function runs; the source check
+    below sees those too)."""
+    import subprocess
+    import sys
+
+    naming = sorted(
+        _module_name(path, ROOT) for path in PACKAGE.rglob("*.py")
+        if any((isinstance(node, ast.Import) and any(a.name.split(".")[0] == "streamlit" for a in node.names))
+               or (isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "streamlit")
+               for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))))
+    assert naming and all(name.startswith("engagement.ui") for name in naming), naming
+    library = sorted(name for name in import_graph() if not name.startswith("engagement.ui")
+                     and name != "engagement.__main__")
+    script = ("import importlib, sys\nsys.modules['streamlit'] = None\nfailed = []\n"
+              f"for name in {library!r}:\n"
+              "    try:\n        importlib.import_module(name)\n"
+              "    except ImportError as exc:\n        failed.append(f'{name}: {exc}')\n"
+              "print('\\n'.join(failed))\nsys.exit(1 if failed else 0)\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
