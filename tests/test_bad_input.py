@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import os
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -78,6 +79,39 @@ def test_utf8_with_bom_keeps_the_first_column_name(intake_store, tmp_path):
     result = ingest_file(intake_store, "customers", write(tmp_path, "c.csv", text))
     assert result.status == "loaded", result.message
     assert table(intake_store, "SELECT email FROM customers WHERE customer_id = 'E'").email[0] == "żaneta@example.com"
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_mixed_line_endings_are_read_with_one_kind(intake_store, tmp_path, compressed):
+    """A header written by one tool (LF) over rows exported on Windows (CR LF), as CDNOW_master.txt with a header
+    line added: DuckDB reads one kind of line ending per file and refused it ("Error when sniffing file"). The
+    file is read through a copy with LF alone; the archive keeps the bytes the user gave."""
+    import hashlib
+
+    raw = (ORDERS_HEADER + "\n" + "m1,A,2025-01-01,10.00,0,USD,web,paid\r\n"
+           + 'm2,B,2025-01-02,20.50,0,USD,"web\r\nshop",paid\r\n' + "m3,C,2025-01-03,30.25,0,USD,pos,paid\n").encode()
+    path = tmp_path / ("o.csv.gz" if compressed else "o.csv")
+    path.write_bytes(gzip.compress(raw) if compressed else raw)
+    result = ingest_file(intake_store, "orders", path)
+    assert result.status == "loaded", result.message
+    assert any("CR LF" in note for note in result.notes), result.notes
+    rows = table(intake_store, "SELECT order_id, net_revenue, channel FROM orders WHERE order_id LIKE 'm%' ORDER BY 1")
+    assert list(rows.order_id) == ["m1", "m2", "m3"]
+    assert list(rows.net_revenue) == [Decimal("10.00"), Decimal("20.50"), Decimal("30.25")]
+    assert list(rows.channel) == ["web", "web\nshop", "pos"]  # the quoted cell's CR LF read as LF
+    assert result.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert Path(result.archive_path).read_bytes() == path.read_bytes()  # a byte-for-byte copy of the user's file
+
+
+def test_windows_line_endings_with_line_breaks_in_cells_are_read_as_they_are(intake_store, tmp_path):
+    """Excel's CSV: CR LF between rows, LF alone inside a multi-line cell. DuckDB reads it (in one thread): no
+    copy and no note."""
+    raw = ORDERS_HEADER + "\r\n" + 'w1,A,2025-01-01,10.00,0,USD,"web\nshop",paid\r\nw2,B,2025-01-02,5.00,0,USD,pos,paid\r\n'
+    result = ingest_file(intake_store, "orders", write(tmp_path, "w.csv", raw))
+    assert result.status == "loaded", result.message
+    assert not any("CR LF" in note for note in result.notes)
+    assert list(table(intake_store, "SELECT channel FROM orders WHERE order_id LIKE 'w%' ORDER BY order_id").channel) == [
+        "web\nshop", "pos"]
 
 
 def test_semicolons_and_decimal_commas(intake_store, tmp_path):

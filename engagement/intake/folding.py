@@ -59,7 +59,7 @@ def write_folded(cur: duckdb.DuckDBPyConnection, kind: str, plan: SourcePlan,
     if not in_place:
         text()
     # Read from the file itself: a CSV error surfaces in this query.
-    with readers.unreadable_text_rejected(text.file_name, text.info.delimiter) if in_place else nullcontext():
+    with readers.unreadable_text_rejected(text.file_name, text.info.delimiter, text.info) if in_place else nullcontext():
         cur.execute(f"CREATE OR REPLACE TEMP TABLE {FOLDED_TABLE} AS {plan.select_sql}").fetchall()
     if plan.counts_lines:
         lines = cur.execute(f"SELECT coalesce(sum(line_count), 0) FROM {FOLDED_TABLE}").fetchall()[0][0]

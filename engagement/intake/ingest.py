@@ -158,13 +158,16 @@ def ingest_file(store: Store, kind: str, path: str | Path, *, source: str = "aut
         copy = None if dry_run else hasher.submit(lambda: archive.archive_copy(store, path, file_name, digest.result()))
         result = None
         try:
-            # In parallel first; a file with line breaks in quoted cells is read again in one thread (every
-            # statement before that failed, so nothing was written).
-            for parallel in (True, False):
+            # In parallel first; a file with line breaks in quoted cells is read again in one thread, and one
+            # mixing CR LF and LF line endings through a copy with LF alone (every statement before that failed, so
+            # nothing was written).
+            read_path, read_notes, parallel = path, (), True
+            while True:
                 progress("opening the file", 0.05)
                 try:
-                    info = readers.read_into(cur, path, file_name, defer_text=True, parallel=parallel,
-                                             scratch=lambda: scratch.enter_context(sandbox.spool_folder()))
+                    info = readers.read_into(cur, read_path, file_name, defer_text=True, parallel=parallel,
+                                             scratch=lambda: scratch.enter_context(sandbox.spool_folder()),
+                                             notes=read_notes)
                     result = run_one_file(store, kind, cur, info, file_name=file_name, sha256_of=digest.result,
                                           source=source, on_invalid=on_invalid, mapping=mapping, dry_run=dry_run,
                                           progress=progress, engine=engine, archive_of=copy and copy.result,
@@ -174,6 +177,15 @@ def ingest_file(store: Store, kind: str, path: str | Path, *, source: str = "aut
                 except readers.QuotedLineBreaks:
                     if not parallel:
                         raise
+                    parallel = False
+                    _drop_temp_tables(cur)
+                except readers.MixedLineEndings as exc:
+                    if read_notes:  # the copy has LF alone: not the cause
+                        return IngestResult("rejected" if not dry_run else "invalid", kind, file_name, str(exc),
+                                            sha256=digest.result())
+                    read_path = readers.uniform_copy(path, file_name,
+                                                     lambda: scratch.enter_context(sandbox.spool_folder()))
+                    read_notes = (readers.UNIFORM_LINE_ENDINGS_NOTE,)
                     _drop_temp_tables(cur)
                 except FileRejected as exc:
                     return IngestResult("rejected" if not dry_run else "invalid", kind, file_name, str(exc),

@@ -142,7 +142,7 @@ def _stage_and_validate(store: Store, cur: duckdb.DuckDBPyConnection, kind: str,
             plan = folding.write_folded(cur, kind, plan, text)
         progress("reading and typing the columns", 0.35)
         # Reading straight from the file: a CSV error surfaces in the typing query.
-        with readers.unreadable_text_rejected(file_name, info.delimiter) if text.deferred else nullcontext():
+        with readers.unreadable_text_rejected(file_name, info.delimiter, info) if text.deferred else nullcontext():
             staged = staging.stage(cur, kind, plan.select_sql, info.decimal_comma,
                                    read_text=text if text.deferred else None, strict_customers=strict_customers)
     progress(f"validating {staged.rows:,} rows", 0.5)
@@ -279,8 +279,8 @@ def run_one_file(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: 
         staged, report, info, plan = _stage_and_validate(store, cur, kind, info, plan, progress, engine, file_name,
                                                          suite, strict_customers=strict_customers,
                                                          text_first="text needed" in fell_back)
-    except readers.QuotedLineBreaks:
-        raise  # read again in one thread (ingest_file)
+    except (readers.QuotedLineBreaks, readers.MixedLineEndings):
+        raise  # read again in one thread, or through a copy with one kind of line ending (ingest_file)
     except FileRejected as exc:
         return IngestResult("rejected" if not dry_run else "invalid", kind, file_name, str(exc),
                             sha256=sha256_of(), read_info=info, notes=info.notes)

@@ -30,8 +30,9 @@ from typing import Callable, Iterator
 import duckdb
 
 from engagement.intake.inflated_size import inflation_bound, inflation_problem, parquet_rows, zip_size
-from engagement.intake.refusals import FileRejected, QuotedLineBreaks
-from engagement.intake.text_scan import SCAN_BYTES, scan_text, sniff_encoding, transcoded
+from engagement.intake.refusals import FileRejected, MixedLineEndings, QuotedLineBreaks
+from engagement.intake.text_scan import SCAN_BYTES, mixes_line_endings, scan_text, sniff_encoding, transcoded, \
+    uniform_line_endings
 from engagement.warehouse.sandbox import escape_wildcards
 
 RAW_TABLE = "raw_input"
@@ -67,6 +68,8 @@ class ReadInfo:
     column_types: tuple[str, ...] | None = None
     # Parquet: the CREATE of ``raw_input`` (the text view), run only when something reads it (:func:`text_view`)
     text_view: str | None = field(default=None, compare=False, repr=False)
+    # Delimited text: the file DuckDB reads, looked at again when it cannot parse it (:func:`unreadable_text_rejected`)
+    path: Path | None = field(default=None, compare=False, repr=False)
 
 
 def _quote(identifier: str) -> str:
@@ -132,7 +135,7 @@ def _text_sample(path: Path, file_format: str) -> bytes:
 
 def read_into(cur: duckdb.DuckDBPyConnection, path: str | Path, display_name: str | None = None,
               defer_text: bool = False, parallel: bool = True,
-              scratch: Callable[[], Path] | None = None) -> ReadInfo:
+              scratch: Callable[[], Path] | None = None, notes: tuple[str, ...] = ()) -> ReadInfo:
     """Read ``path`` into the temporary table ``raw_input`` (text columns + ``file_row``) on ``cur``.
 
     With ``defer_text``, delimited text is only opened: ``raw_input`` is a view over the file whose
@@ -141,7 +144,7 @@ def read_into(cur: duckdb.DuckDBPyConnection, path: str | Path, display_name: st
     delimited text in one thread, which a file with line breaks in quoted cells needs
     (:class:`QuotedLineBreaks`, raised by any statement that reads it in parallel). ``scratch()`` gives a folder
     DuckDB may read that lives as long as the load, for the UTF-8 copy of a Windows-1252 file (without it, such a
-    file is refused).
+    file is refused). ``notes``: how the caller changed the file before this read (added to the read's notes).
 
     Raises
     ------
@@ -166,6 +169,8 @@ def read_into(cur: duckdb.DuckDBPyConnection, path: str | Path, display_name: st
         info = _read_xlsx(cur, path, name)
     else:
         info = _read_delimited(cur, path, name, file_format, defer_text, parallel, scratch)
+    if notes:
+        info = replace(info, notes=tuple(notes) + info.notes)
     if not info.columns or all(not c.strip() for c in info.columns):
         raise FileRejected(f"{name} has no header row. Put the column names on the first line.")
     if info.rows == 0:
@@ -173,6 +178,18 @@ def read_into(cur: duckdb.DuckDBPyConnection, path: str | Path, display_name: st
             f"{name} has a header but no data rows. Export again with the date range that holds the data."
         )
     return info
+
+
+UNIFORM_LINE_ENDINGS_NOTE = ("Some lines ended with CR LF (Windows) and others with LF alone: the file was read with "
+                             "LF line endings throughout (line breaks inside quoted cells too).")
+
+
+def uniform_copy(path: Path, name: str, scratch: Callable[[], Path] | None) -> Path:
+    """A copy of the delimited file ``path`` (gzip-compressed or not) whose lines all end with LF, in ``scratch()``
+    (:class:`MixedLineEndings`); the caller reads it instead, with :data:`UNIFORM_LINE_ENDINGS_NOTE`."""
+    with open(path, "rb") as handle:
+        file_format = sniff_format(handle.read(8), name)
+    return uniform_line_endings(path, file_format, scratch, name)
 
 
 def _ole_message(path: Path, name: str) -> str:
@@ -214,11 +231,11 @@ def read_text(cur: duckdb.DuckDBPyConnection, info: ReadInfo, display_name: str)
     """
     if info.deferred_select is None:
         return info
-    with unreadable_text_rejected(display_name, info.delimiter):
+    with unreadable_text_rejected(display_name, info.delimiter, info):
         cur.execute(f"CREATE OR REPLACE TEMP TABLE raw_unnumbered AS {info.deferred_select}").fetchall()
     columns, rows = _number_rows(cur)
     return ReadInfo(info.file_format, info.encoding, info.delimiter, info.decimal_comma, info.columns or columns,
-                    rows, info.notes)
+                    rows, info.notes, path=info.path)
 
 
 def text_view(cur: duckdb.DuckDBPyConnection, info: ReadInfo) -> ReadInfo:
@@ -260,10 +277,13 @@ def number_in_place(cur: duckdb.DuckDBPyConnection, info: ReadInfo, columns: tup
 
 
 @contextmanager
-def unreadable_text_rejected(display_name: str, delimiter: str | None) -> Iterator[None]:
+def unreadable_text_rejected(display_name: str, delimiter: str | None, info: ReadInfo | None = None
+                             ) -> Iterator[None]:
     """Turn a DuckDB error raised while parsing delimited text into :class:`FileRejected`.
 
-    Wraps every statement that parses the file: with ``defer_text`` that is the staging query.
+    Wraps every statement that parses the file: with ``defer_text`` that is the staging query. ``info``: how the
+    file was opened; a file ending some lines with CR LF and others with LF alone (looked at only now, after the
+    failure) raises :class:`MixedLineEndings`, and the caller reads a copy with one kind.
     """
     try:
         yield
@@ -273,6 +293,8 @@ def unreadable_text_rejected(display_name: str, delimiter: str | None) -> Iterat
         if "quoted new lines" in str(exc):
             raise QuotedLineBreaks(f"{display_name} has line breaks inside quoted cells; read it in one thread.") \
                 from exc
+        if info is not None and info.path is not None and mixes_line_endings(_text_sample(info.path, info.file_format)):
+            raise MixedLineEndings(f"{display_name} ends some lines with CR LF and others with LF alone.") from exc
         raise FileRejected(
             f"{display_name} could not be read as {separated}-separated text: {first}. Check that every row has "
             "the same number of columns and that quotes are closed; re-export as CSV (UTF-8)."
@@ -354,10 +376,11 @@ def _read_delimited(cur: duckdb.DuckDBPyConnection, path: Path, name: str, file_
     )
     reader = f"read_csv({file_literal(path)}, {options})"
     select = f"SELECT * FROM {reader}"
-    opened = ReadInfo(file_format, encoding, delimiter, decimal_comma, (), None, tuple(notes), select, reader)
+    opened = ReadInfo(file_format, encoding, delimiter, decimal_comma, (), None, tuple(notes), select, reader,
+                      path=path)
     if not defer_text:
         return read_text(cur, opened, name)
-    with unreadable_text_rejected(name, delimiter):
+    with unreadable_text_rejected(name, delimiter, opened):
         # DuckDB's sniffer looks at the file once, here: the header's column names and whether a data row follows.
         # Every later query names those columns and sniffs no more (each query binding a sniffing read_csv cost
         # 0.015 s of CPU on Online Retail's CSV, and a lazily opened file is bound by four or five).
@@ -373,7 +396,8 @@ def _read_delimited(cur: duckdb.DuckDBPyConnection, path: Path, name: str, file_
     columns = tuple(c for c in names if c != ROW_COLUMN)
     first_row = tuple(v for c, v in zip(names, head[0]) if c != ROW_COLUMN) if head else None
     return ReadInfo(file_format, encoding, delimiter, decimal_comma, columns, None if head else 0,
-                    tuple(notes), select, reader, reader_options if ROW_COLUMN not in names else None, first_row)
+                    tuple(notes), select, reader, reader_options if ROW_COLUMN not in names else None, first_row,
+                    path=path)
 
 
 def typed_reader(reader_options: str, names: list[str] | tuple[str, ...], types: dict[str, str]) -> str:

@@ -206,3 +206,31 @@ def transcoded(path: Path, file_format: str, name: str, scratch: Callable[[], Pa
                     "CSV (UTF-8) and load it again. Nothing was loaded.") from exc
             consumed += len(chunk)
     return target
+
+
+def mixes_line_endings(sample: bytes) -> bool:
+    """Whether the sample ends some lines with CR LF (Windows) and others with a bare LF (a header written by one
+    tool over rows of another, or files joined together): DuckDB's reader takes one kind per file and cannot
+    parse the rest. A bare LF may also be a line break inside a quoted cell of a Windows file, so this is asked
+    only once DuckDB failed to read the file."""
+    crlf = sample.count(b"\r\n")
+    return bool(crlf) and sample.count(b"\n") > crlf
+
+
+def uniform_line_endings(path: Path, file_format: str, scratch: Callable[[], Path] | None, name: str) -> Path:
+    """A copy of ``path`` in ``scratch()`` whose lines all end with LF (every CR LF made LF, inside quoted cells
+    too), which DuckDB reads instead of the file; the archive and the checksum keep the original bytes."""
+    if scratch is None:
+        raise FileRejected(f"{name} ends some lines with CR LF (Windows) and others with LF alone, which is read "
+                           "through a copy with one kind, and no folder was given for it. Save the file again (a "
+                           "spreadsheet or editor writes one kind) and load it again. Nothing was loaded.")
+    target = scratch() / "uniform_line_endings.csv"
+    opener = gzip.open if file_format == "csv.gz" else open
+    with opener(path, "rb") as source, open(target, "wb") as out:
+        held = b""  # a CR at a chunk's end, which the next chunk's LF may follow
+        while chunk := source.read(SCAN_BYTES):
+            chunk = held + chunk
+            held = b"\r" if chunk.endswith(b"\r") else b""
+            out.write((chunk[:-1] if held else chunk).replace(b"\r\n", b"\n"))
+        out.write(held)
+    return target
