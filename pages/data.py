@@ -44,6 +44,8 @@ def mapping_form(data: bytes, name: str, kind: str, header: tuple) -> None:
                                            help=ui.plain(help_text))
             if picked != "—":
                 mapping[field] = picked
+            elif guess != "—":
+                mapping[field] = None  # not read, though a column has its name (a mapping reads those otherwise)
         constants = st.text_input("Fixed values for fields the file lacks (FIELD=VALUE, ...)", value="",
                                   key="data_mapping_constants", placeholder="currency=GBP, status=paid")
         mapping_name = st.text_input("Save as", value=f"{kind} from {name}", key="data_mapping_name")

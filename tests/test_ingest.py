@@ -196,6 +196,28 @@ def test_unknown_layout_is_mapped_and_the_mapping_reused(intake_store, tmp_path)
     assert table(intake_store, "SELECT count(*) AS n FROM orders WHERE order_id IN ('x1', 'x2')").n[0] == 2
 
 
+def test_a_mapping_names_only_what_differs(intake_store, tmp_path):
+    """``--map "amount=net_revenue"`` on a file whose other columns have our names: the other fields read their
+    own columns (they were all missing: "Missing required columns for orders: order_id, customer_id, ..."). A
+    field mapped to None (the Data page's "—") is not read, even from a column of its name."""
+    text = "order_id,customer_id,ordered_at,amount,discount,status\ny1,A,2025-04-01,10.00,1.50,paid\n"
+    result = ingest_file(intake_store, "orders", write(tmp_path, "partial.csv", text),
+                         mapping={"net_revenue": "amount"})
+    assert result.status == "loaded", result.message
+    row = table(intake_store, "SELECT customer_id, net_revenue, discount, status FROM orders WHERE order_id = 'y1'")
+    assert row.values.tolist() == [["A", Decimal("10.00"), Decimal("1.50"), "paid"]]
+    again = ingest_file(intake_store, "orders", write(tmp_path, "partial2.csv", text.replace("y1", "y2")),
+                        mapping={"net_revenue": "amount", "discount": None})
+    assert again.status == "loaded", again.message
+    assert table(intake_store, "SELECT discount FROM orders WHERE order_id = 'y2'").discount.isna().all()
+    # A column the mapping reads for another field is not read again under its own name.
+    swapped = "order_id,customer_id,ordered_at,net_revenue,status\nz1,A,2025-04-01,3.00,paid\n"
+    both = ingest_file(intake_store, "orders", write(tmp_path, "swapped.csv", swapped),
+                       mapping={"customer_id": "order_id", "order_id": "customer_id"})
+    assert both.status == "loaded", both.message
+    assert table(intake_store, "SELECT order_id FROM orders WHERE customer_id = 'z1'").order_id.tolist() == ["A"]
+
+
 def test_the_demo_went_through_validation(demo_store):
     loads = demo_store.loads()
     assert set(loads.kind) == {"customers", "orders", "events", "messages", "surveys",

@@ -76,7 +76,10 @@ def plan(kind: str, columns: tuple[str, ...], source: str, decimal_comma: bool,
     required = tuple(required if required is not None else TABLES[kind].required_columns)
     preset = line_items.preset_for(header.has) if source in ("auto", "line_items") else None
     if mapping and preset and not any(mapping.get(f) for f in line_items.LINE_FIELDS):
-        mapping = {**line_items.PRESETS[preset], **mapping}  # a known line-item layout, completed by the mapping
+        # a known line-item layout, completed by the mapping (a field it leaves unread keeps the layout's column)
+        mapping = {**line_items.PRESETS[preset], **{k: v for k, v in mapping.items() if v is not None}}
+    if mapping:
+        mapping = _completed(kind, header, mapping)
     if mapping and any(mapping.get(f) for f in line_items.LINE_FIELDS):
         return _with_typed_csv(kind, header, mapping, decimal_comma, "mapping", column_types, lazy_csv)
     if mapping:
@@ -109,6 +112,19 @@ def plan(kind: str, columns: tuple[str, ...], source: str, decimal_comma: bool,
             raise FileRejected(f"This is a Klaviyo profiles export; load it as kind 'customers', not '{kind}'.")
         return vendor_exports.klaviyo_profiles(header)
     return _mapped(kind, header, {c: c for c in TABLES[kind].column_names}, "canonical", required)
+
+
+def _completed(kind: str, header: Header, mapping: dict[str, Any]) -> dict[str, Any]:
+    """A mapping names what differs from the file's own names (``--map "amount=net_revenue"``): every field it
+    does not name reads the column of the field's name, as without a mapping, unless the mapping reads that
+    column for another field. A field mapped to None (the Data page's "—") stays unread."""
+    used = {header.find(v) for v in mapping.values() if isinstance(v, str)}
+    completed = dict(mapping)
+    for column in TABLES[kind].column_names:
+        found = header.find(column) if column not in mapping else None
+        if found and found not in used:
+            completed[column] = found
+    return completed
 
 
 def constant_of(value: Any) -> str | None:
