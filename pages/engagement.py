@@ -8,7 +8,8 @@ from engagement.leadership.headlines import segment_sentence
 from engagement.notebook.export import LibraryCall
 from engagement.charts import engagement as charts
 from engagement.value.engagement_score import (
-    BEHAVIOURS, CIRCULARITY_NOTE, DEFAULT_THRESHOLD, REVENUE_SHARE_DEFINITION, SCORE_DEFINITION, EngagementWeights,
+    BEHAVIOURS, CIRCULARITY_NOTE, DEFAULT_THRESHOLD, PURCHASES_ONLY_NOTE, REVENUE_SHARE_DEFINITION, SCORE_DEFINITION,
+    EngagementWeights,
     channel_engagement, comparisons_as_records, engagement_view,
 )
 
@@ -38,7 +39,10 @@ if view.customers == 0:
 
 repeat, revenue, ltv = view.comparisons
 with headline_slot:
-    ui.headline([segment_sentence(repeat), segment_sentence(revenue)])
+    if view.purchases_only:  # no finding to state: engaged means frequent buyer here
+        st.warning(PURCHASES_ONLY_NOTE, icon=":material/warning:")
+    else:
+        ui.headline([segment_sentence(repeat), segment_sentence(revenue)])
 share = view.engaged_revenue_share
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Engaged customers", f"{view.engaged_customers:,}", border=True,

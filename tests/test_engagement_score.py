@@ -242,3 +242,32 @@ def test_charts_carry_intervals_and_threshold(score_store):
     channels = channel_engagement(score_store, WINDOW)
     spec = charts.channel_engagement_chart(channels).to_dict()
     assert [panel["title"] for panel in spec["hconcat"]] == ["Recipients who clicked", "Clicks followed by a purchase"]
+
+
+def test_a_score_made_of_purchases_alone_is_called_that_not_a_finding(app_env, demo_store, score_store):
+    """An orders-only brand (Online Retail): every point came from purchases, so "engaged" meant "bought at least
+    four times" (3 points each, threshold 10) and the page's headline said engaged customers' repeat rate was
+    "higher: 100.0% against 46.6%, more than chance explains". The demo's weights set to 0 for every other
+    behaviour give the same situation; the hand fixture with its events does not."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    orders_only = EngagementWeights(email_clicks=0.0, sms_clicks=0.0, site_visits=0.0, reviews=0.0, referrals=0.0,
+                                    community_posts=0.0)
+    filters = default_filters(data_range(demo_store))
+    assert engagement_view(demo_store, filters, orders_only).purchases_only
+    assert not engagement_view(demo_store, filters).purchases_only
+    assert not engagement_view(score_store, WINDOW).purchases_only
+    assert not engagement_view(demo_store, filters, EngagementWeights(orders=0.0)).purchases_only
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
+    for name in ("email_clicks", "sms_clicks", "site_visits", "reviews", "referrals", "community_posts"):
+        at.query_params[f"engagement_w_{name}"] = "0.0"
+    at.run()
+    at.switch_page("pages/engagement.py")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("Every score point in this period comes from purchases" in w.value for w in at.warning)
+    shown = " ".join(m.value for m in at.markdown)
+    assert "more than chance explains" not in shown

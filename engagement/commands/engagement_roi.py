@@ -35,7 +35,9 @@ def _weights(raw: str | None):
 
 
 def cmd_report_engagement(args: argparse.Namespace) -> int:
-    from engagement.value.engagement_score import channel_engagement, comparisons_as_records, engagement_view
+    from engagement.value.engagement_score import (
+        PURCHASES_ONLY_NOTE, channel_engagement, comparisons_as_records, engagement_view,
+    )
 
     store = open_store(args)
     filters = filters_from_args(store, args)
@@ -48,6 +50,9 @@ def cmd_report_engagement(args: argparse.Namespace) -> int:
             "start": filters.start.isoformat(), "end": filters.end.isoformat(),
             "weights": weights.params(), "threshold": args.threshold,
             "customers": view.customers, "engaged_customers": view.engaged_customers,
+            # Engaged = frequent buyer when purchases make every point: the comparisons hold by construction.
+            "purchases_only": view.purchases_only,
+            **({"purchases_only_note": PURCHASES_ONLY_NOTE} if view.purchases_only else {}),
             "comparisons": records,
             "score_components": view.components.drop(columns=["population"]).to_dict("records"),
             "channels": channels.to_dict("records"),

@@ -70,6 +70,12 @@ REVENUE_SHARE_DEFINITION = (
     "Share of the period's net revenue that came from engaged customers. 95 % interval: delta method "
     "for a ratio of totals, customers as the sampling unit."
 )
+PURCHASES_ONLY_NOTE = (
+    "Every score point in this period comes from purchases: no e-mail or SMS click, site visit, review, referral "
+    "or community post is loaded for it (or their weights are 0). Engaged customers are then simply those who "
+    "bought most often, so they differ from the others by construction: the comparisons below describe frequent "
+    "buyers, not engagement. Load e-mail and SMS events (Data page) to measure engagement."
+)
 CIRCULARITY_NOTE = (
     "Purchases count towards the score, so part of the gap between engaged and unengaged customers is "
     "there by construction (set the purchase weight to 0 to compare on the other behaviours only). The ROI "
@@ -145,6 +151,14 @@ class EngagementView:
     components: pd.DataFrame  # one row per behaviour or activity
     distribution: pd.DataFrame  # one row per score bucket and engaged flag
     top_customers: pd.DataFrame  # the highest scores, one row per customer (``top`` rows at most)
+
+    @property
+    def purchases_only(self) -> bool:
+        """Every score point of the period comes from purchases: no other scored behaviour happened in it (an
+        orders-only brand: Online Retail) or its weights are 0. "Engaged" then means "bought at least so many
+        times", so engaged customers' higher repeat rate and revenue hold by construction, not as a finding."""
+        points = self.components.set_index("behaviour")["points"].fillna(0.0)
+        return bool(points.get("orders", 0.0) > 0 and points.drop("orders", errors="ignore").sum() == 0)
 
 
 def score_params(filters: Filters, weights: EngagementWeights, threshold: float) -> dict:
