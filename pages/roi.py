@@ -8,7 +8,7 @@ from engagement.leadership.headlines import roi_sentence
 from engagement.experiments.catalog import metadata_for
 from engagement.notebook.export import LibraryCall
 from engagement.charts import roi as charts
-from engagement.value.engagement_score import DEFAULT_THRESHOLD, EngagementWeights
+from engagement.value.engagement_score import DEFAULT_THRESHOLD, PURCHASES_ONLY_NOTE, EngagementWeights
 from engagement.experiments.verdicts import p_phrase
 from engagement.value.roi import (
     METHOD_HOLDOUT, METHOD_LABELS, ROI_INTERVAL_NOTE, SRM_ALPHA, RoiInputError, experiments, holdout_banner,
@@ -115,6 +115,8 @@ if r.method == METHOD_HOLDOUT:
     banner = {"success": st.success, "error": st.error, "info": st.info}[kind]
     banner(f"**{METHOD_LABELS[r.method]}**: {ui.plain(report.holdout.experiment_id)}. {sentence}")
 else:
+    if report.observational is not None and report.observational.purchases_only:
+        st.warning(PURCHASES_ONLY_NOTE, icon=":material/warning:")
     st.warning(f"**{METHOD_LABELS[r.method]}.** Engaged customers may differ from others in ways the covariates do not "
                "capture (how much they like the product, say), so the adjusted gap likely still overstates what "
                "engagement spending causes. A holdout would measure it.")

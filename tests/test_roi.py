@@ -307,3 +307,12 @@ def test_holdout_banner_says_caused_only_when_the_interval_excludes_zero():
     kind, text = holdout_banner(RoiResult(**{**base, "incremental_revenue_ci_low": 5.0,
                                              "incremental_revenue_ci_high": 80.0}))
     assert kind == "success" and "caused" in text
+
+
+def test_an_engagement_score_of_purchases_alone_is_flagged(demo_store, demo_filters):
+    """An orders-only brand scores engagement on purchases alone: "engaged" then means "bought most often before",
+    and the observational ROI says so (the demo with every other weight 0 is that situation)."""
+    orders_only = EngagementWeights(email_clicks=0.0, sms_clicks=0.0, site_visits=0.0, reviews=0.0, referrals=0.0,
+                                    community_posts=0.0)
+    assert observational_estimate(demo_store, demo_filters, post_days=90, weights=orders_only).purchases_only
+    assert not observational_estimate(demo_store, demo_filters, post_days=90).purchases_only

@@ -34,7 +34,9 @@ import numpy as np
 import pandas as pd
 
 from engagement.stats import abstats
-from engagement.value.engagement_score import DEFAULT_THRESHOLD, EngagementWeights, materialise_scores
+from engagement.value.engagement_score import (
+    DEFAULT_THRESHOLD, PURCHASES_ONLY_NOTE, EngagementWeights, materialise_scores,
+)
 from engagement.experiments.analysis import list_experiments
 from engagement.experiments.catalog import metadata_for, sample_ratio
 from engagement.filters import Filters
@@ -96,6 +98,9 @@ class ObservationalEstimate:
     adjusted_ci_low: float
     adjusted_ci_high: float
     fit: OlsFit
+    # Every pre-period score point came from purchases (engagement_score.EngagementView.purchases_only): "engaged"
+    # is "bought most often before", not a programme's effect.
+    purchases_only: bool = False
 
     @property
     def shrinkage(self) -> float:
@@ -256,6 +261,9 @@ def observational_estimate(store: Store, filters: Filters, post_days: int = 90,
             raise RoiInputError("The covariates are collinear in this selection (e.g. one channel only "
                                 "with no variation); the adjusted comparison cannot be computed.") from exc
         intercepts = [beta[0]] + [beta[0] + b for b in beta[1 + len(REGRESSORS):]]
+        scored = (("customer_scores", outcomes.inputs[0][1]),)
+        purchases_only = bool(store.query_materialised("roi/purchases_only", {"w_orders": float(weights.orders)},
+                                                       cur, scored)["purchases_only"].iloc[0])
         meat = store.query_materialised("roi/ols_residual_moments", {
             "channel_names": list(moments["acquisition_channel"]), "channel_intercepts": [float(b) for b in intercepts],
             **{f"b_{name}": float(beta[1 + i]) for i, name in enumerate(REGRESSORS)},
@@ -274,7 +282,7 @@ def observational_estimate(store: Store, filters: Filters, post_days: int = 90,
     z = normal_quantile(0.975)
     b, se = fit.coefficient("engaged"), fit.se("engaged")
     return ObservationalEstimate(pre.start, cutoff, filters.end, float(threshold), naive, b, se,
-                                 b - z * se, b + z * se, fit)
+                                 b - z * se, b + z * se, fit, purchases_only)
 
 
 SRM_ALPHA = abstats.SRM_THRESHOLD  # a sample-ratio test below this flags a broken assignment
@@ -458,7 +466,8 @@ def report_as_record(report: RoiReport) -> dict:
             "naive_difference": o.naive.difference, "naive_ci_low": o.naive.ci_low, "naive_ci_high": o.naive.ci_high,
             "adjusted_difference": o.adjusted, "adjusted_ci_low": o.adjusted_ci_low,
             "adjusted_ci_high": o.adjusted_ci_high, "adjusted_se_hc1": o.adjusted_se,
-            "shrinkage": o.shrinkage, "r_squared": o.fit.r_squared,
+            "shrinkage": o.shrinkage, "r_squared": o.fit.r_squared, "purchases_only": o.purchases_only,
+            **({"purchases_only_note": PURCHASES_ONLY_NOTE} if o.purchases_only else {}),
             "model": "post_revenue ~ engaged + pre_spend + tenure_years + C(acquisition_channel), OLS, HC1 SE",
         })
     return {k: (None if isinstance(v, float) and math.isinf(v) else v) for k, v in record.items()}
