@@ -6,7 +6,9 @@ import streamlit as st
 from engagement import metrics, ui
 from engagement.notebook.export import LibraryCall
 from engagement.charts import cohorts as cohort_charts
-from engagement.retention.cohorts import GRAINS, METRICS, SPLITS, cohort_records, matrix_table, retention_matrix
+from engagement.retention.cohorts import (
+    GRAINS, METRICS, SPLITS, cohort_records, first_purchase_span, matrix_table, retention_matrix,
+)
 
 filters = ui.current_filters()
 
@@ -33,7 +35,22 @@ column, label, unit, definition = METRICS[metric]
 st.caption(f"**{ui.plain(label)}.** {ui.plain(definition)} Cells a cohort has not lived through yet are blank, not 0 %. "
            "The top row averages all cohorts, weighted by cohort size, over the cells they have completed.")
 
-if matrix.cells.empty:
+first_cohort, last_cohort = ui.view_data(first_purchase_span)
+
+
+def start_range_on(day) -> None:
+    st.session_state["date_range"] = (day, max(day, filters.end))  # the sidebar's widget, before it is drawn
+
+
+if matrix.cells.empty and last_cohort is not None and last_cohort < filters.start:
+    # Cohorts are grouped by first purchase: a range after the last one holds none, whatever it holds otherwise.
+    st.warning(f"No customer made a first purchase between {filters.start:%d %b %Y} and {filters.end:%d %b %Y}: "
+               f"the first purchases in this data run from {first_cohort:%d %b %Y} to {last_cohort:%d %b %Y}. "
+               "Cohorts are grouped by first purchase, so start the sidebar's date range on or before "
+               f"{last_cohort:%d %b %Y} to see them.")
+    st.button(f"Start the date range on {first_cohort:%d %b %Y}", on_click=start_range_on, args=(first_cohort,),
+              key="cohorts_widen")
+elif matrix.cells.empty:
     st.warning("No cohort in this selection has completed its first period yet. Widen the date range in the "
                "sidebar or clear the channel and segment filters.")
 else:

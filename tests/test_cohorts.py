@@ -10,7 +10,7 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from engagement.charts import cohorts as cohort_charts
-from engagement.retention.cohorts import cohort_records, matrix_table, retention_matrix
+from engagement.retention.cohorts import cohort_records, first_purchase_span, matrix_table, retention_matrix
 from engagement.filters import Filters
 from engagement.workbench import open_workbench
 
@@ -288,3 +288,33 @@ def test_a_month_whose_data_ends_at_23_57_on_its_last_day_is_complete():
     march = matrix.cells[(matrix.cells["cohort_label"] == "2025-03") & (matrix.cells["period_number"] == 0)].iloc[0]
     assert march["is_mature"] and march["cohort_customers"] == 2
     assert matrix.averages.loc[matrix.averages["period_number"] == 0, "cohort_customers"].sum() == 4
+
+
+
+def early_cohorts_database(path):
+    """Two customers who first buy in January 2025 and keep buying to December (CDNOW's shape)."""
+    store = open_workbench(path, read_only=False)
+    days = ["2025-01-05", "2025-01-20", "2025-03-01", "2025-07-01", "2025-09-01", "2025-12-01"]
+    store.load_frame("orders", pd.DataFrame({
+        "order_id": [f"o{i}" for i in range(len(days))], "customer_id": ["A", "B", "A", "B", "A", "B"],
+        "ordered_at": pd.to_datetime(days), "net_revenue": [10.0] * len(days), "status": ["paid"] * len(days)}))
+    store.close()
+    return path
+
+
+def test_a_date_range_after_every_first_purchase_says_so(tmp_path, monkeypatch):
+    """CDNOW's customers all first bought in Q1 1997 and its default range is the last 12 months (from July 1997):
+    the page said "No cohort in this selection has completed its first period yet", which was not the cause. The
+    button it offers is clicked in tests/test_browser_cohorts.py (a real browser)."""
+    from conftest import open_app_page
+
+    db = early_cohorts_database(tmp_path / "early.duckdb")
+    store = open_workbench(db, read_only=True)
+    assert first_purchase_span(store) == (date(2025, 1, 5), date(2025, 1, 20))
+    store.close()
+    monkeypatch.setenv("ENGAGEMENT_DB", str(db))
+    at = open_app_page("pages/cohorts.py", {"start": "2025-06-01", "end": "2025-12-01"})
+    (warning,) = [w.value for w in at.warning]
+    assert ("No customer made a first purchase between 01 Jun 2025 and 01 Dec 2025: the first purchases in this "
+            "data run from 05 Jan 2025 to 20 Jan 2025") in warning
+    assert at.button(key="cohorts_widen").label == "Start the date range on 05 Jan 2025"

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -150,6 +150,18 @@ def retention_matrix(store: Store, filters: Filters, grain: str = "month", split
         cells=frame.loc[~is_average, columns].reset_index(drop=True),
         averages=frame.loc[is_average, columns].reset_index(drop=True),
     )
+
+
+def first_purchase_span(store: Store, cursor=None) -> tuple[date | None, date | None]:
+    """The first and last day any customer made a first purchase: the span of the cohorts (None, None without
+    purchases). A date range outside it holds no cohort (CDNOW's customers all first bought in Q1 1997, and its
+    default range is the last 12 months, from July 1997)."""
+    row = store.query("cohorts/first_purchase_span", cursor=cursor).iloc[0]
+
+    def as_date(value: Any) -> date | None:
+        return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
+
+    return as_date(row["first_cohort_day"]), as_date(row["last_cohort_day"])
 
 
 def matrix_table(matrix: CohortMatrix, metric: str = "customers", split_value: str | None = None) -> pd.DataFrame:
