@@ -99,6 +99,17 @@ def test_without_smtp_settings_the_file_is_kept_and_the_error_says_what_to_set(t
     assert "ENGAGEMENT_SMTP_HOST" in capsys.readouterr().err and out.exists()
 
 
+def test_the_format_follows_the_file_name(tmp_path, capsys, demo_db_path):
+    """--out digest.md without --format wrote a PDF named .md; the extension now names the format, and a --format
+    that contradicts it is refused before anything is written."""
+    record = _run(capsys, "digest", "--out", str(tmp_path / "digest.md"), "--db", str(demo_db_path))
+    assert record["format"] == "md" and (tmp_path / "digest.md").read_text().startswith("# Engagement digest")
+    assert main(["digest", "--format", "pdf", "--out", str(tmp_path / "other.html"), "--db", str(demo_db_path)]) == 1
+    assert "disagree" in capsys.readouterr().err and not (tmp_path / "other.html").exists()
+    record = _run(capsys, "digest", "--out", str(tmp_path / "digest"), "--db", str(demo_db_path))
+    assert record["format"] == "pdf" and (tmp_path / "digest").read_bytes().startswith(b"%PDF")
+
+
 def test_bad_period_is_a_clear_error(tmp_path, capsys, demo_db_path):
     assert main(["digest", "--period", "soon", "--out", str(tmp_path / "d.pdf"), "--db", str(demo_db_path)]) == 1
     assert "30d" in capsys.readouterr().err

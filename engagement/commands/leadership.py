@@ -57,10 +57,20 @@ def digest_charts(store, summary) -> list[tuple[str, bytes]]:
     return images
 
 
+def _digest_format(given: str | None, out: Path) -> str:
+    """--format, else the one --out's extension names (digest.md is Markdown; it was a PDF named .md), else PDF; a
+    --format that contradicts the extension is refused rather than written under a misleading name."""
+    named = {".pdf": "pdf", ".html": "html", ".htm": "html", ".md": "md", ".markdown": "md"}.get(out.suffix.lower())
+    if given is not None and named is not None and given != named:
+        raise CliError(f"--format {given} and --out {out.name} disagree: name the file .{given}, or drop --format.")
+    return given or named or "pdf"
+
+
 def cmd_digest(args: argparse.Namespace) -> int:
     from engagement.leadership import alerts, digest, mail
     from engagement.leadership.annotations import list_annotations
 
+    args.format = _digest_format(args.format, Path(args.out))
     store = open_store(args)
     summary = _summary(store, args)
     noted = list_annotations(store, summary.filters.start, summary.filters.end)
@@ -186,8 +196,9 @@ def add_leadership_parsers(commands) -> None:
     digest.add_argument("--period", default="30d", help="the last N days of data: 30d, 6w, 3m, 1y (default 30d)")
     digest.add_argument("--comparison", choices=("auto", "year", "previous"), default="auto",
                         help="what the headline compares with (default: the same period last year when covered)")
-    digest.add_argument("--format", choices=FORMATS, default="pdf")
-    digest.add_argument("--out", required=True, help="file to write")
+    digest.add_argument("--format", choices=FORMATS,
+                        help="pdf, html or md (default: the one --out's extension names, else pdf)")
+    digest.add_argument("--out", required=True, help="file to write (.pdf, .html or .md)")
     digest.add_argument("--email", help="also send it to this address (SMTP from ENGAGEMENT_SMTP_* variables)")
     add_filter_options(digest)
     add_db_option(digest)
