@@ -43,11 +43,12 @@ for row in (kpis[:3], kpis[3:]):
         if compare and kpi.previous_n and kpi.value == kpi.value and kpi.previous_value == kpi.previous_value:
             delta = metrics.format_change(kpi.key, kpi.change)  # the registry's rounding, as on every page
         color = "inverse" if kpi.key == "median_days_between_orders" else "normal"
-        if delta is not None and metrics.change_rounds_to_zero(kpi.key, kpi.change):
-            color = "off"  # an unchanged figure is neither good nor bad news
+        unchanged = delta is not None and metrics.change_rounds_to_zero(kpi.key, kpi.change)
+        if unchanged:
+            color = "off"  # an unchanged figure is neither good nor bad news, and points neither up nor down
         column.metric(
             ui.plain(kpi.label), metrics.format_value(kpi.key, kpi.value), delta=delta, help=ui.plain(kpi.definition),
-            delta_color=color,
+            delta_color=color, delta_arrow="off" if unchanged else "auto",
             border=True,
         )
         interval = (

@@ -223,3 +223,26 @@ def test_cli_report_kpis_refuses_a_start_after_the_end(demo_db_path, capsys):
 
     assert main(["report", "kpis", "--db", str(demo_db_path), "--start", "2026-01-01", "--end", "2025-01-01"]) == 1
     assert "before the start date" in capsys.readouterr().err
+
+
+def test_a_change_that_rounds_to_zero_has_no_arrow(tmp_path, monkeypatch):
+    """Two identical two-week periods (one $10 purchase by each of two customers; C's order on 2 January only
+    makes the data cover the period before): the AOV's change is "+$0.00", which Streamlit drew with an up arrow,
+    as a rise; it is grey and arrowless (direction NONE)."""
+    from streamlit.proto.Metric_pb2 import Metric
+
+    from conftest import open_app_page
+    from engagement.workbench import open_workbench
+
+    db = tmp_path / "flat.duckdb"
+    store = open_workbench(db, read_only=False)
+    store.load_frame("orders", pd.DataFrame({
+        "order_id": ["c0", "a1", "b1", "a2", "b2"], "customer_id": ["C", "A", "B", "A", "B"],
+        "ordered_at": pd.to_datetime(["2025-01-02", "2025-01-20", "2025-01-22", "2025-02-03", "2025-02-14"]),
+        "net_revenue": [10.0] * 5, "status": ["paid"] * 5}))
+    store.close()
+    monkeypatch.setenv("ENGAGEMENT_DB", str(db))
+    at = open_app_page("pages/overview.py", {"start": "2025-02-01", "end": "2025-02-14"})
+    aov = next(m for m in at.metric if m.label == "Average order value")
+    assert aov.delta == "+$0.00" and aov.proto.direction == Metric.MetricDirection.NONE
+    assert aov.proto.color == Metric.MetricColor.GRAY

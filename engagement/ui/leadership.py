@@ -39,9 +39,10 @@ def summary_cards(summary: Any) -> None:
             change = number.change(summary.comparison)
             usable = change is not None and change.n and change.value == change.value
             delta = metrics.format_change(number.key, change.change) if usable else None
+            unchanged = usable and metrics.change_rounds_to_zero(number.key, change.change)  # "+0.0 pts": no arrow
             column.metric(plain(number.label), metrics.format_value(number.key, number.value), delta=delta,
                           delta_color="normal" if usable and change.significant else "off", border=True,
-                          help=plain(metrics.metric(number.key).formula))
+                          delta_arrow="off" if unchanged else "auto", help=plain(metrics.metric(number.key).formula))
             notes = [f"n = {number.n:,}"]
             if usable:
                 notes.append(("beyond chance" if change.significant else "within chance" if change.has_interval
