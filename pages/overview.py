@@ -17,11 +17,10 @@ ui.headline(headline(ui.view_data(leadership_summary, filters, "previous", model
                      keys=("repeat_purchase_rate", "nps", "active_loyalty_members_90d", "average_order_value")))
 kpis = ui.view_data(overview_kpis, filters)
 previous_dates = f"{previous.start:%d %b %Y} – {previous.end:%d %b %Y}"
-st.caption(
-    f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y} ({filters.days:,} days), "
-    + (f"not compared with the period before ({previous_dates})" if kpis[0].previous_note else f"compared with {previous_dates}")
-    + ". Hover a number for its definition."
-)
+compared = f"not compared with the period before ({previous_dates})" if kpis[0].previous_note else \
+    f"compared with {previous_dates}"
+st.caption(ui.plain(f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y} ({filters.days:,} days), {compared}. "
+                    "Hover a number for its definition."))
 
 # The segment filter selects customers by their lifecycle stage today (customer_summary), not the stage they had
 # in each window: comparing windows would compare different kinds of customers (today's at-risk customers were

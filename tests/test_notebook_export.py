@@ -81,10 +81,12 @@ def test_library_calls_must_be_importable():
 
 
 def test_recipe_notebook_holds_the_calls_and_the_exact_sql(demo_store):
+    # The demo's last 12 months: the data covers the period before them, so both windows run (value.kpis).
+    filters = Filters(datetime.date(2025, 11, 1), datetime.date(2026, 10, 31), channels=("paid_social", "referral"))
     with record_queries() as queries:
-        overview_kpis(demo_store, FILTERS)
-    recipe = ViewRecipe("Overview KPIs", (LibraryCall.of(overview_kpis, FILTERS, result_name="kpis").with_queries(queries),),
-                        filters=FILTERS)
+        overview_kpis(demo_store, filters)
+    recipe = ViewRecipe("Overview KPIs", (LibraryCall.of(overview_kpis, filters, result_name="kpis").with_queries(queries),),
+                        filters=filters)
     notebook = build_notebook(recipe, "/data/engagement.duckdb")
     nbformat.validate(notebook)
     sources = "\n".join(c.source for c in notebook.cells)
@@ -93,9 +95,9 @@ def test_recipe_notebook_holds_the_calls_and_the_exact_sql(demo_store):
     assert read_sql("kpis/window_totals").strip() in sources  # the SQL text, in full
     # Two windows ran (the period and the one before), each shown with its own parameters.
     windows = [q for q in recipe.queries() if q.name == "kpis/window_totals"]
-    assert [q.params["start"] for q in windows] == [datetime.datetime(2025, 6, 1), datetime.datetime(2024, 6, 1)]
+    assert [q.params["start"] for q in windows] == [datetime.datetime(2025, 11, 1), datetime.datetime(2024, 11, 1)]
     assert all(f"engagement/sql/{q.name}.sql" in sources for q in recipe.queries())
-    assert "datetime.datetime(2025, 6, 1, 0, 0)" in sources and "datetime.datetime(2024, 6, 1, 0, 0)" in sources
+    assert "datetime.datetime(2025, 11, 1, 0, 0)" in sources and "datetime.datetime(2024, 11, 1, 0, 0)" in sources
     assert file_name(recipe) == "overview-kpis.ipynb"
     assert "-- engagement/sql/kpis/window_totals.sql" in sql_text(QueryRecord("kpis/window_totals", {"start": 1}))
 

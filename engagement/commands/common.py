@@ -42,7 +42,7 @@ def json_safe(value: Any) -> Any:
         return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [json_safe(v) for v in value]
-    if value is pd.NaT or value is pd.NA:
+    if type(value).__name__ in ("NaTType", "NAType"):  # by name: reading pd.NaT would import pandas (stand_ins)
         return None
     value = _plain(value)
     if isinstance(value, float) and not math.isfinite(value):
