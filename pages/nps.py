@@ -9,7 +9,7 @@ from engagement.charts import nps as charts
 from engagement.voice.themes import MAX_COMMENTS, PROBLEM_TEXT, survey_comment_themes
 from engagement.voice.csat import CSAT_SCALE
 from engagement.voice.nps import (
-    DIMENSIONS, NPS_SCALE, SMALL_GROUP_MIN, behaviour_after_answer, behaviour_verdict, bottom_box_answers,
+    DIMENSIONS, NPS_SCALE, SMALL_GROUP_MIN, answer_span, behaviour_after_answer, behaviour_verdict, bottom_box_answers,
     compare_groups, compare_with_previous_period, difference_sentence, survey_breakdown, survey_trend,
 )
 
@@ -25,7 +25,14 @@ definition = (
 )
 overall = ui.view_data(survey_breakdown, filters, scale)
 if overall.empty or int(overall["responses"].sum()) == 0:
-    st.warning(f"No {ui.plain(survey)} answers in this period and selection. Widen the date range or clear the filters.")
+    span = ui.view_data(answer_span, scale)
+    if not span.answers:  # an orders-only brand: no date range or filter can show any
+        st.info(f"No {ui.plain(survey)} answers are loaded. Load a surveys export on the Data page (one row per "
+                f"answer, kind = {ui.plain(scale.kind)}) to see {ui.plain(survey)} here.", icon=":material/info:")
+    else:
+        st.warning(f"No {ui.plain(survey)} answers in this period and selection. The {span.answers:,} loaded ones "
+                   f"were given from {span.first_day:%d %b %Y} to {span.last_day:%d %b %Y}: widen the date range "
+                   "or clear the filters.")
     st.stop()
 row = overall.iloc[0]
 versus_before = ui.view_data(compare_with_previous_period, filters, scale)

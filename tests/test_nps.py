@@ -473,3 +473,29 @@ def test_report_help_lists_the_survey_commands(capsys):
     assert cli_main(["report", "--help"]) == 0
     text = capsys.readouterr().out
     assert all(name in text for name in ("nps", "csat", "nps-outcomes", "csat-outcomes", "95 % interval"))
+
+
+def test_an_empty_survey_page_says_whether_answers_exist_at_all(tmp_path, monkeypatch, demo_store):
+    """An orders-only brand (Online Retail) has no survey answers: the page said "Widen the date range or clear the
+    filters", which cannot help. It now says none is loaded; a window without answers names where they are."""
+    import pandas as pd
+
+    from conftest import open_app_page
+    from engagement.voice.nps import answer_span
+    from engagement.workbench import open_workbench
+
+    span = answer_span(demo_store)
+    answers = demo_store.cursor().execute("SELECT count(*), min(responded_at)::DATE, max(responded_at)::DATE "
+                                          "FROM survey_answers WHERE kind = 'nps'").fetchall()[0]
+    assert (span.answers, span.first_day, span.last_day) == answers and span.answers > 0
+
+    db = tmp_path / "orders_only.duckdb"
+    store = open_workbench(db, read_only=False)
+    store.load_frame("orders", pd.DataFrame({
+        "order_id": ["o1", "o2"], "customer_id": ["A", "B"], "ordered_at": pd.to_datetime(["2025-01-10", "2025-02-10"]),
+        "net_revenue": [10.0, 20.0], "status": ["paid", "paid"]}))
+    store.close()
+    monkeypatch.setenv("ENGAGEMENT_DB", str(db))
+    at = open_app_page("pages/nps.py")
+    assert any("No NPS answers are loaded. Load a surveys export" in i.value for i in at.info)
+    assert not any("Widen the date range" in w.value for w in at.warning)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -208,6 +209,25 @@ def survey_trend(store: Store, filters: Filters, scale: SurveyScale = NPS_SCALE,
 def _counts(frame: pd.DataFrame, group_value: str | None = None) -> tuple[int, int, int]:
     rows = frame if group_value is None else frame[frame["group_value"] == group_value]
     return tuple(int(rows[c].sum()) for c in ("top_box", "middle", "bottom_box"))  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class AnswerSpan:
+    """Every answer of one survey kind, whatever the window: how many, and the first and last day one was given."""
+
+    answers: int
+    first_day: date | None
+    last_day: date | None
+
+
+def answer_span(store: Store, scale: SurveyScale = NPS_SCALE, cursor=None) -> AnswerSpan:
+    """How many answers of ``scale``'s kind are loaded, and when (an empty window: load surveys, or move there)."""
+    row = store.query("nps/answer_span", {"kind": scale.kind}, cursor=cursor).iloc[0]
+
+    def as_date(value) -> date | None:
+        return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
+
+    return AnswerSpan(int(row["answers"]), as_date(row["first_day"]), as_date(row["last_day"]))
 
 
 def compare_with_previous_period(store: Store, filters: Filters, scale: SurveyScale = NPS_SCALE,
