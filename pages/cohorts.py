@@ -7,7 +7,8 @@ from engagement import metrics, ui
 from engagement.notebook.export import LibraryCall
 from engagement.charts import cohorts as cohort_charts
 from engagement.retention.cohorts import (
-    GRAINS, METRICS, SPLITS, cohort_records, first_purchase_span, matrix_table, retention_matrix,
+    GRAINS, METRICS, SPLITS, before_every_window_note, cohort_records, first_purchase_span, matrix_table,
+    retention_matrix,
 )
 
 filters = ui.current_filters()
@@ -42,12 +43,11 @@ def start_range_on(day) -> None:
     st.session_state["date_range"] = (day, max(day, filters.end))  # the sidebar's widget, before it is drawn
 
 
-if matrix.cells.empty and last_cohort is not None and last_cohort < filters.start:
+before_window = before_every_window_note((first_cohort, last_cohort), filters)
+if matrix.cells.empty and before_window:
     # Cohorts are grouped by first purchase: a range after the last one holds none, whatever it holds otherwise.
-    st.warning(f"No customer made a first purchase between {filters.start:%d %b %Y} and {filters.end:%d %b %Y}: "
-               f"the first purchases in this data run from {first_cohort:%d %b %Y} to {last_cohort:%d %b %Y}. "
-               "Cohorts are grouped by first purchase, so start the sidebar's date range on or before "
-               f"{last_cohort:%d %b %Y} to see them.")
+    st.warning(ui.plain(f"{before_window} Cohorts are grouped by first purchase, so start the sidebar's date range "
+                        f"on or before {last_cohort:%d %b %Y} to see them."))
     st.button(f"Start the date range on {first_cohort:%d %b %Y}", on_click=start_range_on, args=(first_cohort,),
               key="cohorts_widen")
 elif matrix.cells.empty:

@@ -318,3 +318,18 @@ def test_a_date_range_after_every_first_purchase_says_so(tmp_path, monkeypatch):
     assert ("No customer made a first purchase between 01 Jun 2025 and 01 Dec 2025: the first purchases in this "
             "data run from 05 Jan 2025 to 20 Jan 2025") in warning
     assert at.button(key="cohorts_widen").label == "Start the date range on 05 Jan 2025"
+
+
+def test_report_cohorts_says_why_a_window_after_every_first_purchase_is_empty(tmp_path, capsys):
+    import json
+
+    from engagement.cli import main
+
+    db = early_cohorts_database(tmp_path / "early.duckdb")
+    assert main(["report", "cohorts", "--db", str(db), "--start", "2025-06-01", "--end", "2025-12-01"]) == 0
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    assert report["cells"] == [] and "Pass --start 2025-01-05 (or earlier)" in report["empty_reason"]
+    assert "the first purchases in this data run from 05 Jan 2025 to 20 Jan 2025" in err
+    assert main(["report", "cohorts", "--db", str(db), "--start", "2025-01-01", "--end", "2025-12-01"]) == 0
+    assert "empty_reason" not in json.loads(capsys.readouterr().out)

@@ -34,12 +34,19 @@ def cmd_report_kpis(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- retention: cohorts and lifecycle
 def cmd_report_cohorts(args: argparse.Namespace) -> int:
-    from engagement.retention.cohorts import METRICS, cohort_records, retention_matrix
+    from engagement.retention.cohorts import (
+        METRICS, before_every_window_note, cohort_records, first_purchase_span, retention_matrix,
+    )
 
     store = open_store(args)
     filters = filters_from_args(store, args)
     matrix = retention_matrix(store, filters, grain=args.grain, split=args.split)
     records = cohort_records(matrix, args.metric)
+    span = first_purchase_span(store)
+    empty = before_every_window_note(span, filters) if matrix.cells.empty else None
+    if empty:  # CDNOW's default window: every customer first bought before it
+        empty += f" Pass --start {span[0].isoformat()} (or earlier) to see them."
+        print(empty, file=sys.stderr)
     if args.format == "json":
         column, label, unit, definition = METRICS[args.metric]
         emit({
@@ -47,6 +54,7 @@ def cmd_report_cohorts(args: argparse.Namespace) -> int:
             "definition": definition, "start": filters.start.isoformat(), "end": filters.end.isoformat(),
             "as_of": str(matrix.as_of) if matrix.as_of else None,
             "note": "cohort 'all' is the cohort-size-weighted average over mature cells; immature cells are null",
+            **({"empty_reason": empty} if empty else {}),
             "cells": records,
         }, "json")
     else:

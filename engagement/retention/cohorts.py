@@ -164,6 +164,16 @@ def first_purchase_span(store: Store, cursor=None) -> tuple[date | None, date | 
     return as_date(row["first_cohort_day"]), as_date(row["last_cohort_day"])
 
 
+def before_every_window_note(span: tuple[date | None, date | None], filters: Filters) -> str | None:
+    """Why a window holds no cohort when every first purchase came before it (cohorts group customers by their
+    first purchase); None otherwise. The caller says how to move the window (the sidebar, or ``--start``)."""
+    first, last = span
+    if last is None or last >= filters.start:
+        return None
+    return (f"No customer made a first purchase between {filters.start:%d %b %Y} and {filters.end:%d %b %Y}: the "
+            f"first purchases in this data run from {first:%d %b %Y} to {last:%d %b %Y}.")
+
+
 def matrix_table(matrix: CohortMatrix, metric: str = "customers", split_value: str | None = None) -> pd.DataFrame:
     """The heatmap as a table: one row per cohort (weighted average first), one column per period.
 
