@@ -37,19 +37,12 @@ st.caption(f"**{ui.plain(label)}.** {ui.plain(definition)} Cells a cohort has no
            "The top row averages all cohorts, weighted by cohort size, over the cells they have completed.")
 
 first_cohort, last_cohort = ui.view_data(first_purchase_span)
-
-
-def start_range_on(day) -> None:
-    st.session_state["date_range"] = (day, max(day, filters.end))  # the sidebar's widget, before it is drawn
-
-
 before_window = before_every_window_note((first_cohort, last_cohort), filters)
 if matrix.cells.empty and before_window:
     # Cohorts are grouped by first purchase: a range after the last one holds none, whatever it holds otherwise.
     st.warning(ui.plain(f"{before_window} Cohorts are grouped by first purchase, so start the sidebar's date range "
                         f"on or before {last_cohort:%d %b %Y} to see them."))
-    st.button(f"Start the date range on {first_cohort:%d %b %Y}", on_click=start_range_on, args=(first_cohort,),
-              key="cohorts_widen")
+    ui.start_range_button(first_cohort, key="cohorts_widen")
 elif matrix.cells.empty:
     st.warning("No cohort in this selection has completed its first period yet. Widen the date range in the "
                "sidebar or clear the channel and segment filters.")

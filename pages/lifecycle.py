@@ -11,6 +11,7 @@ from engagement.retention.lifecycle import (
     purchase_funnel, stage_customers, stage_definitions, stage_sizes, stage_transitions, time_to_second_purchase,
     transition_days,
 )
+from engagement.retention.cohorts import before_every_window_note, first_purchase_span
 
 filters = ui.current_filters()
 defaults = ui.view_data(default_thresholds)
@@ -98,7 +99,15 @@ if funnel.steps[0].customers:
                "days before the data's end, so recent buyers who had no time to return do not drag the rates "
                "down. Conversion: share of the previous step who made one more purchase (95 % Wilson CI).")
 else:
-    st.info("No first purchases in this window old enough for the funnel. Lower the minimum age or widen the dates.")
+    first_buyer, last_buyer = ui.view_data(first_purchase_span)
+    before_window = before_every_window_note((first_buyer, last_buyer), filters)
+    if before_window:  # CDNOW's default range: every customer first bought before it
+        st.info(ui.plain(f"{before_window} The funnel and the time to a second purchase follow first-time buyers, so "
+                         f"start the sidebar's date range on or before {last_buyer:%d %b %Y} to see them."))
+        ui.start_range_button(first_buyer, key="lifecycle_widen")
+    else:
+        st.info("No first purchases in this window old enough for the funnel. Lower the minimum age or widen the "
+                "dates.")
 
 km = ui.view_data(time_to_second_purchase, filters)
 if km.subjects:
@@ -122,7 +131,8 @@ stage = ui.synced_choice("Stage", list(STAGES), key="lifecycle_list_stage", defa
                          format_func=STAGE_LABELS.get)
 count = int(current.loc[current["lifecycle_stage"] == stage, "customers"].sum()) if total else 0
 st.caption(f"{count:,} customers are {STAGE_LABELS[stage].lower()} today: {ui.plain(definitions[stage])} The file has the "
-           "e-mail address and marketing consent; import only consenting customers into your e-mail tool.")
+           "e-mail address and marketing consent where a customers export gave them; import only consenting "
+           "customers into your e-mail tool.")
 ui.download_csv_on_click(lambda: stage_customers(store, filters, thresholds, stage), f"customers_{stage}.csv",
                          label=f"Download the {count:,} {STAGE_LABELS[stage].lower()} customers (CSV)",
                          key="lifecycle_download_stage")

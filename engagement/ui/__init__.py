@@ -27,7 +27,7 @@ from engagement.ui.session import (BRAND, DATABASE_LABELS, DEMO, DEMO_ACTOR, DEM
                                    data_version, demo_banner, get_store, money_in_orders_currency, require_app_shell,
                                    shown_database, sidebar_database, upload_store, view_data, view_queries)
 from engagement.ui.sidebar import annotations, current_filters, sidebar_annotations, sidebar_filters, \
-    write_filters_to_url
+    start_range_button, write_filters_to_url
 from engagement.ui.text import WORD_JOINER, format_value, money_format, plain, rounds_to_zero
 from engagement.ui.uploads import batch_upload, show_ingest_result
 from engagement.ui.warehouse import run_page
@@ -41,7 +41,7 @@ __all__ = [
     "money_in_orders_currency", "notebook_download", "page_alias", "phone_first", "phone_layout", "phone_only",
     "plain", "require_access", "require_app_shell", "revenue_relation_caption", "rounds_to_zero", "run_page",
     "show_ingest_result", "show_sql", "shown_database", "sidebar_annotations", "sidebar_database",
-    "sidebar_filters", "sidebar_identity", "summary_cards", "synced_choice", "synced_multichoice", "synced_number",
+    "sidebar_filters", "sidebar_identity", "start_range_button", "summary_cards", "synced_choice", "synced_multichoice", "synced_number",
     "synced_text", "table", "table_config", "title_with_fit_status", "triggered_alerts", "upload_store",
     "view_data", "view_exports", "view_queries", "view_recipe", "wide_only", "write_filters_to_url",
 ]

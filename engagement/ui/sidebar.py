@@ -62,6 +62,16 @@ def sidebar_filters(store: Store) -> Filters:
     return filters
 
 
+def start_range_button(day: date, key: str) -> None:
+    """A button that starts the sidebar's date range on ``day`` (its end kept): for a page whose view is empty
+    because everything it groups by (first purchases) came before the range."""
+    def start_on() -> None:
+        end = st.session_state["filters"].end
+        st.session_state["date_range"] = (day, max(day, end))  # the sidebar's widget, set before it is drawn
+
+    st.button(f"Start the date range on {day:%d %b %Y}", on_click=start_on, key=key)
+
+
 def write_filters_to_url(filters: Filters) -> None:
     st.query_params["start"] = filters.start.isoformat()
     st.query_params["end"] = filters.end.isoformat()
