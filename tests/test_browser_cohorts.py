@@ -1,6 +1,6 @@
 """End-to-end: on a brand whose customers all first bought before the sidebar's date range (CDNOW's shape), the
-Cohorts page and the Lifecycle funnel say so and their buttons start the range on the first cohort, in a real browser (AppTest keeps the
-date widget's old value across a callback, so it cannot show this)."""
+Cohorts page and the Lifecycle funnel say so, and their buttons start the range on the first cohort, in a real
+browser (AppTest keeps the date widget's old value across a callback, so it cannot show this)."""
 
 from __future__ import annotations
 
@@ -17,26 +17,18 @@ def early_url(streamlit_app, tmp_path_factory):
         yield url
 
 
-def test_the_cohorts_button_starts_the_range_on_the_first_cohort(early_url, browser):
+@pytest.mark.parametrize("path, said, shown_after", [
+    ("cohorts", "No customer made a first purchase between 01 Jun 2025 and 01 Dec 2025", "Customers in these cohorts"),
+    ("lifecycle", "The funnel and the time to a second purchase follow first-time buyers", "first-time buyers, "),
+])
+def test_the_button_starts_the_range_on_the_first_cohort(early_url, browser, path, said, shown_after):
     page = browser.new_page(viewport={"width": 1400, "height": 1600})
-    page.goto(f"{early_url}/cohorts?start=2025-06-01&end=2025-12-01")
+    page.goto(f"{early_url}/{path}?start=2025-06-01&end=2025-12-01")
     wait_rendered(page)
-    assert page.get_by_text("No customer made a first purchase between 01 Jun 2025 and 01 Dec 2025").count() == 1
+    assert page.get_by_text(said).count() == 1
     page.get_by_role("button", name="Start the date range on 05 Jan 2025").click()
-    page.get_by_text("Customers in these cohorts").wait_for(timeout=90_000)
+    page.get_by_text(shown_after).first.wait_for(timeout=90_000)
     wait_rendered(page)
     assert "start=2025-01-05" in page.url and "end=2025-12-01" in page.url
-    assert page.get_by_text("No customer made a first purchase").count() == 0
-    page.close()
-
-
-def test_the_lifecycle_funnel_offers_the_same_range(early_url, browser):
-    page = browser.new_page(viewport={"width": 1400, "height": 1600})
-    page.goto(f"{early_url}/lifecycle?start=2025-06-01&end=2025-12-01")
-    wait_rendered(page)
-    assert page.get_by_text("The funnel and the time to a second purchase follow first-time buyers").count() == 1
-    page.get_by_role("button", name="Start the date range on 05 Jan 2025").click()
-    page.get_by_text("first-time buyers, ").first.wait_for(timeout=90_000)
-    wait_rendered(page)
-    assert "start=2025-01-05" in page.url
+    assert page.get_by_text(said).count() == 0
     page.close()
