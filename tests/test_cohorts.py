@@ -333,3 +333,19 @@ def test_report_cohorts_says_why_a_window_after_every_first_purchase_is_empty(tm
     assert "the first purchases in this data run from 05 Jan 2025 to 20 Jan 2025" in err
     assert main(["report", "cohorts", "--db", str(db), "--start", "2025-01-01", "--end", "2025-12-01"]) == 0
     assert "empty_reason" not in json.loads(capsys.readouterr().out)
+
+
+def test_report_lifecycle_gives_no_share_without_first_time_buyers(tmp_path, capsys):
+    """With every first purchase before the window, the time to a second purchase has no subject: its shares are
+    null with the reason (they were 0 % with an interval of 0 % to 0 %), and the funnel says why it is empty."""
+    import json
+
+    from engagement.cli import main
+
+    db = early_cohorts_database(tmp_path / "early.duckdb")
+    assert main(["report", "lifecycle", "--db", str(db), "--start", "2025-06-01", "--end", "2025-12-01"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["time_to_second_purchase"]["within_30_days"] == {
+        "share": None, "ci_low": None, "ci_high": None, "share_null_reason": "no first-time buyer in the window",
+        "ci_low_null_reason": "no first-time buyer in the window", "ci_high_null_reason": "no first-time buyer in the window"}
+    assert report["funnel"]["empty_reason"].startswith("No customer made a first purchase between 01 Jun 2025")

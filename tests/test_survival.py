@@ -90,4 +90,5 @@ def test_all_censored_gives_no_curve_and_no_median():
 def test_no_subjects_gives_an_empty_result():
     km = kaplan_meier([], [], [])
     assert km.subjects == 0 and km.table.empty and math.isnan(km.median)
-    assert km.event_probability_by(30) == (0.0, 0.0, 0.0)
+    # No subject: the share by any time is undefined, not 0 % with an interval of 0 % to 0 %.
+    assert all(math.isnan(v) for v in km.event_probability_by(30))

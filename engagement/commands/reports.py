@@ -70,6 +70,7 @@ def cmd_report_lifecycle(args: argparse.Namespace) -> int:
         StageThresholds, current_stages, default_thresholds, purchase_funnel, stage_definitions,
         time_to_second_purchase,
     )
+    from engagement.retention.cohorts import before_every_window_note, first_purchase_span
 
     store = open_store(args)
     filters = filters_from_args(store, args)
@@ -102,7 +103,11 @@ def cmd_report_lifecycle(args: argparse.Namespace) -> int:
     by_day = {}
     for days in (30, 90, 180, 365):
         share, low, high = km.event_probability_by(days)
-        by_day[f"within_{days}_days"] = {"share": share, "ci_low": low, "ci_high": high}
+        by_day[f"within_{days}_days"] = {"share": share, "ci_low": low, "ci_high": high, **(
+            {f"{k}_null_reason": "no first-time buyer in the window" for k in ("share", "ci_low", "ci_high")}
+            if not km.subjects else {})}
+    # CDNOW's default window: every customer first bought before it, so the funnel and the wait are empty.
+    empty = before_every_window_note(first_purchase_span(store), filters) if not km.subjects else None
     emit({
         "as_of": str(defaults.as_of) if defaults.as_of else None,
         "thresholds": {"at_risk_days": thresholds.at_risk_days, "lapsed_days": thresholds.lapsed_days,
@@ -111,7 +116,8 @@ def cmd_report_lifecycle(args: argparse.Namespace) -> int:
         "customers": sum(s["customers"] for s in stages),
         "stages": stages,
         "funnel": {"first_purchase_from": filters.start.isoformat(), "first_purchase_to": filters.end.isoformat(),
-                   "min_tenure_days": funnel.min_tenure_days, "steps": funnel_records},
+                   "min_tenure_days": funnel.min_tenure_days, "steps": funnel_records,
+                   **({"empty_reason": empty} if empty else {})},
         "time_to_second_purchase": {
             "method": "Kaplan-Meier; customers without a second purchase are censored at the data's end",
             "first_time_buyers": km.subjects, "second_purchases": km.events, "censored": km.censored,

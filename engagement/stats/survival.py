@@ -51,7 +51,10 @@ class KaplanMeierResult:
         return 1.0 if earlier.empty else float(earlier["survival"].iloc[-1])
 
     def event_probability_by(self, time: float) -> tuple[float, float, float]:
-        """1 - S(time) with its pointwise interval: the share who had the event by ``time``."""
+        """1 - S(time) with its pointwise interval: the share who had the event by ``time`` (undefined, NaN, with no
+        subjects: no first-time buyer is not "0 % came back, 95 % CI 0 % to 0 %")."""
+        if not self.subjects:
+            return (math.nan, math.nan, math.nan)
         earlier = self.table[self.table["time"] <= time]
         if earlier.empty:
             return (0.0, 0.0, 0.0)
