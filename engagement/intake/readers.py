@@ -184,12 +184,24 @@ UNIFORM_LINE_ENDINGS_NOTE = ("Some lines ended with CR LF (Windows) and others w
                              "LF line endings throughout (line breaks inside quoted cells too).")
 
 
+def _compression_of(path: Path, name: str) -> str:
+    """``csv.gz`` or ``csv`` from the file's first bytes (the file DuckDB read: a converted copy is not gzip)."""
+    with open(path, "rb") as handle:
+        return sniff_format(handle.read(8), name)
+
+
+def _mixes_line_endings(path: Path, name: str) -> bool:
+    """Whether the first megabytes of the delimited file ``path`` end lines in both ways (asked after a failure)."""
+    try:
+        return mixes_line_endings(_text_sample(path, _compression_of(path, name)))
+    except (FileRejected, OSError):
+        return False  # unreadable here too: the parse error is the message
+
+
 def uniform_copy(path: Path, name: str, scratch: Callable[[], Path] | None) -> Path:
     """A copy of the delimited file ``path`` (gzip-compressed or not) whose lines all end with LF, in ``scratch()``
     (:class:`MixedLineEndings`); the caller reads it instead, with :data:`UNIFORM_LINE_ENDINGS_NOTE`."""
-    with open(path, "rb") as handle:
-        file_format = sniff_format(handle.read(8), name)
-    return uniform_line_endings(path, file_format, scratch, name)
+    return uniform_line_endings(path, _compression_of(path, name), scratch, name)
 
 
 def _ole_message(path: Path, name: str) -> str:
@@ -293,7 +305,7 @@ def unreadable_text_rejected(display_name: str, delimiter: str | None, info: Rea
         if "quoted new lines" in str(exc):
             raise QuotedLineBreaks(f"{display_name} has line breaks inside quoted cells; read it in one thread.") \
                 from exc
-        if info is not None and info.path is not None and mixes_line_endings(_text_sample(info.path, info.file_format)):
+        if info is not None and info.path is not None and _mixes_line_endings(info.path, display_name):
             raise MixedLineEndings(f"{display_name} ends some lines with CR LF and others with LF alone.") from exc
         raise FileRejected(
             f"{display_name} could not be read as {separated}-separated text: {first}. Check that every row has "
