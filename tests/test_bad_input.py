@@ -103,6 +103,18 @@ def test_mixed_line_endings_are_read_with_one_kind(intake_store, tmp_path, compr
     assert Path(result.archive_path).read_bytes() == path.read_bytes()  # a byte-for-byte copy of the user's file
 
 
+def test_a_windows_1252_gzip_file_that_does_not_parse_gets_the_parse_error(intake_store, tmp_path):
+    """Such a file is read through an uncompressed UTF-8 copy: looking at that copy as gzip (for mixed line endings,
+    after the parse failed) said "utf8.csv could not be decompressed" instead of the parse error."""
+    text = ORDERS_HEADER + "\nx1,A,2025-01-01,10.00,0,EUR,web \x80,paid\nx2,B,2025-01-02,\"5.00,0,EUR,web,paid\n"
+    path = tmp_path / "o.csv.gz"
+    path.write_bytes(gzip.compress(text.encode("latin-1")))
+    before = snapshot(intake_store)
+    result = ingest_file(intake_store, "orders", path)
+    assert result.status == "rejected" and "could not be read as ','-separated text" in result.message, result.message
+    assert "decompressed" not in result.message and snapshot(intake_store) == before
+
+
 def test_windows_line_endings_with_line_breaks_in_cells_are_read_as_they_are(intake_store, tmp_path):
     """Excel's CSV: CR LF between rows, LF alone inside a multi-line cell. DuckDB reads it (in one thread): no
     copy and no note."""
