@@ -113,6 +113,8 @@ def test_a_windows_1252_gzip_file_that_does_not_parse_gets_the_parse_error(intak
     result = ingest_file(intake_store, "orders", path)
     assert result.status == "rejected" and "could not be read as ','-separated text" in result.message, result.message
     assert "decompressed" not in result.message and snapshot(intake_store) == before
+    # The server's own paths (the spool, the converted copy) are not shown; the file is named as the user named it.
+    assert "spool" not in result.message and "utf8.csv" not in result.message and '"o.csv.gz"' in result.message
 
 
 def test_windows_line_endings_with_line_breaks_in_cells_are_read_as_they_are(intake_store, tmp_path):

@@ -301,6 +301,8 @@ def unreadable_text_rejected(display_name: str, delimiter: str | None, info: Rea
         yield
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0]
+        if info is not None and info.path is not None:  # the server's path (a spool folder, a converted copy): no
+            first = first.replace(str(info.path), display_name)  # reader of the message needs it, nor should see it
         separated = "tab" if delimiter == "\t" else repr(delimiter)
         if "quoted new lines" in str(exc):
             raise QuotedLineBreaks(f"{display_name} has line breaks inside quoted cells; read it in one thread.") \
