@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+import pandas as pd
+
 
 @dataclass(frozen=True)
 class Filters:
@@ -45,3 +47,8 @@ class Filters:
             "channels": list(self.channels),
             "segments": list(self.segments),
         }
+
+
+def as_date(value: Any) -> date | None:
+    """A date or timestamp read from a query (a pandas Timestamp included) as a calendar day; None for NULL."""
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).date()

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engagement.filters import as_date
 from engagement.stats.bgnbd import UNIT_DAYS, BgNbdFit, fit_bgnbd
 from engagement.retention.clv_forecast import forecast_customers
 from engagement.stats.gamma_gamma import GammaGammaFit, fit_gamma_gamma
@@ -170,7 +171,6 @@ def summary_data_from_orders(store: Store, calibration_end: date, observation_en
 def observation_window(store: Store, cursor=None) -> tuple[date | None, date | None]:
     """(first purchase day, observation end) of the dataset."""
     row = store.query("clv/observation_window", cursor=cursor).iloc[0]
-    as_date = (lambda v: None if v is None or pd.isna(v) else pd.Timestamp(v).date())
     return as_date(row["first_purchase_day"]), as_date(row["observation_end"])
 
 

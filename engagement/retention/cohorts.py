@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engagement.filters import Filters
+from engagement.filters import Filters, as_date
 from engagement.stats.intervals import normal_quantile
 from engagement.warehouse.store import Store
 
@@ -157,10 +157,6 @@ def first_purchase_span(store: Store, cursor=None) -> tuple[date | None, date | 
     purchases). A date range outside it holds no cohort (CDNOW's customers all first bought in Q1 1997, and its
     default range is the last 12 months, from July 1997)."""
     row = store.query("cohorts/first_purchase_span", cursor=cursor).iloc[0]
-
-    def as_date(value: Any) -> date | None:
-        return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
-
     return as_date(row["first_cohort_day"]), as_date(row["last_cohort_day"])
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engagement.filters import Filters
+from engagement.filters import Filters, as_date
 from engagement import metrics
 from engagement.stats.intervals import mean_interval, median_rank_bounds, wilson_interval
 from engagement.voice.nps import NPS_INTERVAL_METHOD, nps_summary
@@ -211,9 +211,6 @@ class DataRange:
 def data_range(store: Store, cursor=None) -> DataRange:
     """Span of purchase dates and the channel/segment choices for the shared filters."""
     row = store.query("kpis/data_range", cursor=cursor).iloc[0]
-
-    def as_date(value):
-        return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
 
     def as_tuple(value):
         return () if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) else tuple(value)

@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from engagement import metrics
-from engagement.filters import Filters
+from engagement.filters import Filters, as_date
 from engagement.stats.intervals import format_p, mean_interval, normal_quantile, two_sided_p, wilson_interval
 from engagement.voice import csat
 from engagement.voice.survey_scale import SurveyDifference, SurveyScale, proportion_difference  # noqa: F401 (re-exported)
@@ -223,10 +223,6 @@ class AnswerSpan:
 def answer_span(store: Store, scale: SurveyScale = NPS_SCALE, cursor=None) -> AnswerSpan:
     """How many answers of ``scale``'s kind are loaded, and when (an empty window: load surveys, or move there)."""
     row = store.query("nps/answer_span", {"kind": scale.kind}, cursor=cursor).iloc[0]
-
-    def as_date(value) -> date | None:
-        return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
-
     return AnswerSpan(int(row["answers"]), as_date(row["first_day"]), as_date(row["last_day"]))
 
 
