@@ -36,9 +36,9 @@ column, label, unit, definition = METRICS[metric]
 st.caption(f"**{ui.plain(label)}.** {ui.plain(definition)} Cells a cohort has not lived through yet are blank, not 0 %. "
            "The top row averages all cohorts, weighted by cohort size, over the cells they have completed.")
 
-first_cohort, last_cohort = ui.view_data(first_purchase_span)
+first_cohort, last_cohort = ui.view_data(first_purchase_span) if matrix.cells.empty else (None, None)
 before_window = before_every_window_note((first_cohort, last_cohort), filters)
-if matrix.cells.empty and before_window:
+if before_window:
     # Cohorts are grouped by first purchase: a range after the last one holds none, whatever it holds otherwise.
     st.warning(ui.plain(f"{before_window} Cohorts are grouped by first purchase, so start the sidebar's date range "
                         f"on or before {last_cohort:%d %b %Y} to see them."))

@@ -42,8 +42,8 @@ def cmd_report_cohorts(args: argparse.Namespace) -> int:
     filters = filters_from_args(store, args)
     matrix = retention_matrix(store, filters, grain=args.grain, split=args.split)
     records = cohort_records(matrix, args.metric)
-    span = first_purchase_span(store)
-    empty = before_every_window_note(span, filters) if matrix.cells.empty else None
+    span = first_purchase_span(store) if matrix.cells.empty else (None, None)
+    empty = before_every_window_note(span, filters)
     if empty:  # CDNOW's default window: every customer first bought before it
         empty += f" Pass --start {span[0].isoformat()} (or earlier) to see them."
         print(empty, file=sys.stderr)

@@ -301,13 +301,14 @@ def unreadable_text_rejected(display_name: str, delimiter: str | None, info: Rea
         yield
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0]
-        if info is not None and info.path is not None:  # the server's path (a spool folder, a converted copy): no
-            first = first.replace(str(info.path), display_name)  # reader of the message needs it, nor should see it
+        path = info.path if info is not None else None
+        if path is not None:  # the server's path (a spool folder, a converted copy): no reader of the message
+            first = first.replace(str(path), display_name)  # needs it, nor should see it
         separated = "tab" if delimiter == "\t" else repr(delimiter)
         if "quoted new lines" in str(exc):
             raise QuotedLineBreaks(f"{display_name} has line breaks inside quoted cells; read it in one thread.") \
                 from exc
-        if info is not None and info.path is not None and _mixes_line_endings(info.path, display_name):
+        if path is not None and _mixes_line_endings(path, display_name):
             raise MixedLineEndings(f"{display_name} ends some lines with CR LF and others with LF alone.") from exc
         raise FileRejected(
             f"{display_name} could not be read as {separated}-separated text: {first}. Check that every row has "

@@ -41,7 +41,7 @@ __all__ = [
     "money_in_orders_currency", "notebook_download", "page_alias", "phone_first", "phone_layout", "phone_only",
     "plain", "require_access", "require_app_shell", "revenue_relation_caption", "rounds_to_zero", "run_page",
     "show_ingest_result", "show_sql", "shown_database", "sidebar_annotations", "sidebar_database",
-    "sidebar_filters", "sidebar_identity", "start_range_button", "summary_cards", "synced_choice", "synced_multichoice", "synced_number",
-    "synced_text", "table", "table_config", "title_with_fit_status", "triggered_alerts", "upload_store",
+    "sidebar_filters", "sidebar_identity", "start_range_button", "summary_cards", "synced_choice",
+    "synced_multichoice", "synced_number", "synced_text", "table", "table_config", "title_with_fit_status", "triggered_alerts", "upload_store",
     "view_data", "view_exports", "view_queries", "view_recipe", "wide_only", "write_filters_to_url",
 ]
