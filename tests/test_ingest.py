@@ -332,3 +332,33 @@ def test_the_load_notes_count_what_loads(intake_store, tmp_path):
         assert "2 guest order(s)" in said and "1 customer id(s) are in no customers export" in said, said
     finally:
         empty.close()
+
+
+def test_data_page_report_marks_checks_of_absent_columns_not_applicable(intake_store, monkeypatch):
+    """A check on a column the file lacks checked nothing: the report listed it as "pass" with "None" for its
+    counts (as it did for the file-level checks, which have no row count). It is now "n/a", last, with its reason,
+    and a count that does not exist is a blank cell."""
+    from engagement import ui
+
+    db = intake_store.path
+    intake_store.close()
+    at = _data_page(db, monkeypatch, read_only=False)
+    try:
+        text = "order_id,customer_id,ordered_at,net_revenue,status\nv1,A,2025-04-01,10,paid\nv2,A,2025-04-02,-1,paid\n"
+        at.get("file_uploader")[0].set_value(("no_discount.csv", text.encode(), "text/csv"))
+        at.run()
+        next(b for b in at.button if b.label == "Validate only").click().run()
+        assert not at.exception, at.exception
+        report = at.dataframe[0].value
+        by_check = report.set_index("description")
+        assert by_check.loc["discount is not a number", "result"] == "n/a"
+        assert by_check.loc["discount is not a number", "note"] == "not applicable: the file has no such column"
+        assert by_check.loc["net_revenue is negative", ["result", "Unexpected rows", "Unexpected %"]].tolist() == [
+            "FAIL", "1", "50.0%"]
+        assert by_check.loc["has an order_id column", ["result", "Unexpected rows"]].tolist() == ["pass", ""]
+        assert report.result.tolist()[0] == "FAIL" and set(report.result.tolist()[-3:]) == {"n/a"}
+        cells = report[["Unexpected rows", "Unexpected %", "Rows checked"]].to_numpy().ravel().tolist()
+        assert None not in cells and not any(pd.isna(c) for c in cells)
+        assert any("3 not applicable (the file has no such column)" in c.value for c in at.caption)
+    finally:
+        ui.session._process_store.clear()

@@ -89,7 +89,7 @@ def merge_with_sql_counts(sql_results: list[ExpectationResult], gx_results: dict
     merged = []
     for e, sql in zip(suite.expectations, sql_results):
         gx_result = gx_results.get(e.index)
-        if gx_result is None or sql.note.startswith("not applicable"):
+        if gx_result is None or not sql.applicable:
             merged.append(sql)
             continue
         gx_count = gx_result["unexpected_count"]

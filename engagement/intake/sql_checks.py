@@ -11,7 +11,9 @@ import duckdb
 
 from engagement.intake.readers import ROW_COLUMN
 from engagement.intake.staging import CHECKED_TABLE, LOOKUP_COLUMNS, NUMBERED_ROWS
-from engagement.intake.suites import Expectation, ExpectationResult, Suite, file_parameters, resolve_parameter
+from engagement.intake.suites import (
+    NOT_APPLICABLE, Expectation, ExpectationResult, Suite, file_parameters, resolve_parameter,
+)
 from engagement.sql import quote_identifier, with_values
 
 FAILURES_TABLE = "row_failures"
@@ -171,7 +173,7 @@ def run_sql_checks(cur: duckdb.DuckDBPyConnection, suite: Suite, checked_columns
         elif any(c not in checked_columns for c in e.columns):
             results[e.index] = ExpectationResult(e.label, ", ".join(e.columns), e.description, fix, e.level, True,
                                                  None, None, None, "duckdb",
-                                                 note="not applicable: the file has no such column")
+                                                 note=NOT_APPLICABLE)
         else:
             failure = "false" if e.index in enforced else _failure_sql(e, params, parameters)
             if failure == "__unique__":

@@ -26,6 +26,8 @@ from engagement import config
 LONG_BEFORE_SUFFIX = "_long_before"
 DEFAULT_LONG_BEFORE_YEARS = 10
 CLOCK_SLACK = timedelta(days=1)
+# The note of a row check on a column the file does not have: nothing was checked, so it neither passed nor failed.
+NOT_APPLICABLE = "not applicable: the file has no such column"
 
 
 @dataclass(frozen=True)
@@ -85,10 +87,14 @@ class ExpectationResult:
     engine: str
     note: str = ""
 
+    @property
+    def applicable(self) -> bool:
+        return self.note != NOT_APPLICABLE
+
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in (
             "expectation", "column", "description", "fix", "level", "success", "element_count",
-            "unexpected_count", "unexpected_percent", "engine", "note")}
+            "unexpected_count", "unexpected_percent", "engine", "note", "applicable")}
 
 
 @dataclass(frozen=True)

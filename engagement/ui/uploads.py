@@ -40,6 +40,38 @@ def batch_upload(store: Store) -> None:
                 (st.success if result.status == "loaded" else st.error)(plain(f"{result.file_name}: {result.message}"))
 
 
+CHECK_ORDER = {"FAIL": 0, "warn": 1, "pass": 2, "n/a": 3}
+
+
+def checks_table(checks: pd.DataFrame) -> pd.DataFrame:
+    """The validation report's expectations as the Data page lists them: failures first, then warnings, passes
+    and the checks of columns the file does not have ("n/a": nothing was checked, so not "pass"). Counts are
+    text: a file-level check has no count of rows, and a blank cell says so where a number column shows "None"."""
+    warned = ~checks.success & (checks.level == "warning")
+    result = checks.success.map({True: "pass", False: "FAIL"}).where(~warned, "warn").where(checks.applicable, "n/a")
+    shown = checks.assign(
+        result=result,
+        unexpected_count=[f"{int(n):,}" if pd.notna(n) else "" for n in checks.unexpected_count],
+        unexpected_percent=[f"{p:.1f}%" if pd.notna(p) else "" for p in checks.unexpected_percent],
+        element_count=[f"{int(n):,}" if pd.notna(n) else "" for n in checks.element_count],
+    )
+    shown = shown.iloc[shown.result.map(CHECK_ORDER).argsort(kind="stable")]
+    order = ["result", "description", "unexpected_count", "unexpected_percent", "level", "note", "fix",
+             "expectation", "column", "element_count", "engine"]
+    return shown[order].rename(columns={"unexpected_count": "Unexpected rows", "unexpected_percent": "Unexpected %",
+                                        "element_count": "Rows checked"})
+
+
+def checks_summary(shown: pd.DataFrame) -> str:
+    counts = shown.result.value_counts()
+    parts = [f"{counts.get('FAIL', 0)} of {len(shown)} expectations fail"]
+    if counts.get("warn", 0):
+        parts.append(f"{counts['warn']} warn (reported, the rows load)")
+    if counts.get("n/a", 0):
+        parts.append(f"{counts['n/a']} not applicable (the file has no such column)")
+    return "; ".join(parts) + "."
+
+
 def show_ingest_result(result: Any) -> None:
     """The Data page's outcome of one validate/load (``IngestResult``): counts, every expectation, failing rows
     with their row numbers."""
@@ -54,17 +86,9 @@ def show_ingest_result(result: Any) -> None:
         return
     report = result.report
     st.subheader(f"Validation report · {report.rows:,} rows · engine: {plain(report.engine)} · {report.seconds:.1f} s")
-    checks = report.results_frame().sort_values("success", kind="stable")  # failures first, suite order kept
-    warned = ~checks.success & (checks.level == "warning")
-    checks.insert(0, "result", checks.success.map({True: "pass", False: "FAIL"}).where(~warned, "warn"))
-    st.caption(f"{(~checks.success & ~warned).sum()} of {len(checks)} expectations fail"
-               f"{f'; {warned.sum()} warn (reported, the rows load)' if warned.any() else ''}.")
-    order = ["result", "description", "unexpected_count", "unexpected_percent", "level", "fix", "expectation",
-             "column", "element_count", "engine", "note"]
-    table(
-        checks[order], height=min(36 * (len(checks) + 1), 800), units={"unexpected_percent": "percent"},
-        column_config={"unexpected_count": st.column_config.NumberColumn("unexpected rows", format="%d")},
-    )
+    shown = checks_table(report.results_frame())
+    st.caption(plain(checks_summary(shown)))
+    table(shown, height=min(36 * (len(shown) + 1), 800))
     if result.failing_rows is not None and len(result.failing_rows):
         st.markdown(f"**Failing rows** ({report.failing_row_count:,}; row numbers as a spreadsheet shows the file, "
                     "header = row 1)")
