@@ -72,7 +72,15 @@ def mapping_form(data: bytes, name: str, kind: str, header: tuple) -> None:
 
 def confirm_undo(row) -> None:
     """The second step of an undo: say what it changes, then undo only on an explicit confirmation. The store
-    checks the role (a viewer is refused even if a button shows) and the loads that still need this one."""
+    checks the role (a viewer is refused even if a button shows) and the loads that still need this one; a load that
+    cannot be undone now says why instead of asking."""
+    refusal = store.undo_refusal(int(row.load_id))
+    if refusal is not None:
+        st.error(ui.plain(refusal))
+        if st.button("Close", key=f"data_undo_cancel_{row.load_id}"):
+            st.session_state.pop("data_undo_pending", None)
+            st.rerun()
+        return
     st.warning(f"Undo load #{row.load_id:d} ({ui.plain(row.kind)})? Its {row.rows_loaded:,} new rows are removed and the "
                f"{row.rows_updated:,} rows it replaced come back; the derived tables are rebuilt.")
     confirm, cancel, _ = st.columns([1, 1, 4])

@@ -75,10 +75,15 @@ def test_data_page_asks_for_confirmation_before_an_undo(intake_store, monkeypatc
         assert not [b for b in at.button if b.key == "data_undo_confirm_3"]
         assert ui.session._process_store().table_counts()["surveys"] == 6
 
+        # Customers still named by loads 2 and 3: the page says why before asking, and offers no confirmation
+        # (it asked first, and only the confirmed undo was refused).
         button("data_undo_1").click().run()
-        button("data_undo_confirm_1").click().run()  # customers still named by loads 2 and 3: refused
         assert not at.exception, at.exception
         assert any("Undo load 3, then 2 first" in e.value for e in at.error)
+        assert not [b for b in at.button if b.key == "data_undo_confirm_1"]
+        assert not any("Undo load #1" in w.value for w in at.warning)
+        button("data_undo_cancel_1").click().run()
+        assert not any("Undo load 3, then 2 first" in e.value for e in at.error)
         assert ui.session._process_store().table_counts()["customers"] == 4
 
         button("data_undo_3").click().run()
@@ -87,3 +92,13 @@ def test_data_page_asks_for_confirmation_before_an_undo(intake_store, monkeypatc
         assert ui.session._process_store().table_counts()["surveys"] == 0
     finally:
         ui.session._process_store.clear()
+
+
+def test_undo_refusal_says_what_undo_would_refuse(intake_store):
+    """The Data page's question before an undo reads the same checks as the undo: nothing for a load that can go,
+    the undo's own message for one that cannot."""
+    assert intake_store.undo_refusal(3) is None
+    assert "Undo load 3, then 2 first" in intake_store.undo_refusal(1)
+    assert intake_store.undo_refusal(99) == "There is no load 99."
+    intake_store.undo(3)
+    assert intake_store.undo_refusal(3).startswith("Load 3 was already undone at ")

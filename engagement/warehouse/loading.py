@@ -111,6 +111,24 @@ def _staging_select(spec: TableSpec, frame_columns: list[str], source: str = "in
     return "SELECT " + ", ".join(parts) + " FROM " + (source if source.startswith("(") else _quote(source))
 
 
+def refuse_undo_if_needed(cur: duckdb.DuckDBPyConnection, load_id: int) -> str:
+    """The kind of load ``load_id``, or ValueError when it cannot be undone: no such load, undone already, a later
+    active load replaced rows it wrote, or (:class:`UndoBlocked`) other loads name customers only it holds."""
+    row = cur.execute("SELECT kind, undone_at FROM loads WHERE load_id = $id", {"id": load_id}).fetchall()
+    if not row:
+        raise ValueError(f"There is no load {load_id}.")
+    kind, undone_at = row[0]
+    if undone_at is not None:
+        raise ValueError(f"Load {load_id} was already undone at {undone_at}.")
+    blocking = cur.execute(
+        f"SELECT min(replaced_by_load_id) FROM {_quote(replaced_table(kind))} WHERE load_id = $id", {"id": load_id}
+    ).fetchall()[0][0]
+    if blocking is not None:
+        raise ValueError(f"Load {blocking} overwrote rows of load {load_id}; undo load {blocking} first.")
+    refuse_if_needed(cur, kind, load_id)  # orders (etc.) naming customers only this load holds
+    return kind
+
+
 class LoadingMixin:
     """Loads and undo, mixed into :class:`~engagement.warehouse.store.Store`: they write through its
     transactions (``cursor``, ``write``; inside an open ``batch``, its cursor and the loads it collects),
@@ -276,6 +294,15 @@ class LoadingMixin:
             rows_loaded=rows_loaded, rows_updated=rows_updated, rows_quarantined=n_quarantined,
         )
 
+    def undo_refusal(self, load_id: int) -> str | None:
+        """Why :meth:`undo` would refuse load ``load_id`` as the data stand now, or None: the Data page says it
+        before asking to confirm (the undo checks again in its own transaction)."""
+        try:
+            refuse_undo_if_needed(self.cursor(), load_id)
+        except ValueError as exc:
+            return str(exc)
+        return None
+
     def undo(self, load_id: int, actor: Actor | None = None) -> None:
         """Undo one load: remove its rows and bring back the rows it replaced, in one transaction.
 
@@ -284,23 +311,8 @@ class LoadingMixin:
         """
         acting = self.authorize(actor, f"undoing load {load_id}")
         with self.write() as cur:
-            row = cur.execute(
-                "SELECT kind, undone_at FROM loads WHERE load_id = $id", {"id": load_id}
-            ).fetchall()
-            if not row:
-                raise ValueError(f"There is no load {load_id}.")
-            kind, undone_at = row[0]
-            if undone_at is not None:
-                raise ValueError(f"Load {load_id} was already undone at {undone_at}.")
+            kind = refuse_undo_if_needed(cur, load_id)
             replaced = _quote(replaced_table(kind))
-            blocking = cur.execute(
-                f"SELECT min(replaced_by_load_id) FROM {replaced} WHERE load_id = $id", {"id": load_id}
-            ).fetchall()[0][0]
-            if blocking is not None:
-                raise ValueError(
-                    f"Load {blocking} overwrote rows of load {load_id}; undo load {blocking} first."
-                )
-            refuse_if_needed(cur, kind, load_id)  # orders (etc.) naming customers only this load holds
             spec = TABLES[kind]
             columns = ", ".join(_quote(c) for c in spec.column_names + ["load_id"])
             # What the undo removes and brings back, kept for the derived update (temporary: this write only).
