@@ -123,10 +123,11 @@ def cmd_undo(args: argparse.Namespace) -> int:
     store = open_store(args, read_only=False)
     store.defer_refits = args.defer_fits
     try:
-        store.undo(args.load_id)
+        note = store.undo(args.load_id)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
-    emit({"load_id": args.load_id, "status": "undone", "table_counts": store.table_counts()}, "json")
+    emit({"load_id": args.load_id, "status": "undone", "table_counts": store.table_counts(),
+          **({"note": note} if note else {})}, "json")
     return 0
 
 

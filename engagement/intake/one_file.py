@@ -26,6 +26,7 @@ import pandas as pd
 
 from engagement import config
 from engagement.warehouse.access import Actor
+from engagement.warehouse.load_dependencies import IMPLYING_KINDS
 from engagement.intake import archive, folding, readers
 from engagement.intake import float_written_ids, saved_mappings, sources
 from engagement.intake import staging
@@ -370,13 +371,32 @@ def _implied_customers_note(cur: duckdb.DuckDBPyConnection, kind: str, columns: 
         + (f"WHERE {staging.ROW_COLUMN} NOT IN (SELECT {staging.ROW_COLUMN} FROM {sql_checks.FAILURES_TABLE}) "
            if loaded_only else "") + "GROUP BY customer_id)").fetchall()[0]
     notes = []
-    if implied:
+    if implied and kind not in IMPLYING_KINDS:  # messages: the brand's sends make no customer
+        notes.extend(_unnamed_recipients_note(cur, loaded_only))
+    elif implied:
         notes.append(f"{implied:,} customer id(s) are in no customers export: they are kept as implied customers "
                      "(a customer exists when any activity names the id; a customers export adds attributes later).")
     if guests and kind == "orders":
         notes.append(f"{guests:,} guest order(s) have no customer id: kept, counted in revenue and order totals, "
                      "left out of customer-level views.")
     return tuple(notes)
+
+
+def _unnamed_recipients_note(cur: duckdb.DuckDBPyConnection, loaded_only: bool) -> tuple[str, ...]:
+    """Messages naming ids that neither a customers export nor any activity (orders, events, surveys, assignments,
+    this transaction's included) names: they load, but make no customer. Run only when the file has ids missing
+    from the customers table, which are few on a brand that loads its customers."""
+    tables = " UNION ALL ".join(f"SELECT customer_id FROM main.{kind}" for kind in ("customers",) + IMPLYING_KINDS)
+    unnamed = cur.execute(
+        f"SELECT count(DISTINCT customer_id) FROM {staging.CHECKED_TABLE} WHERE customer_id IS NOT NULL "
+        + (f"AND {staging.ROW_COLUMN} NOT IN (SELECT {staging.ROW_COLUMN} FROM {sql_checks.FAILURES_TABLE}) "
+           if loaded_only else "")
+        + f"AND customer_id NOT IN ({tables})").fetchall()[0][0]
+    if not unnamed:
+        return ()
+    return (f"{unnamed:,} customer id(s) are in no customers export and named by no order, event, survey or "
+            "experiment assignment: their messages load, but a message alone does not make a customer, so "
+            "customer-level views leave them out until an export or activity names them.",)
 
 
 def _float_formatted_unknown_ids(cur: duckdb.DuckDBPyConnection, columns: tuple[str, ...]) -> tuple[str, ...]:

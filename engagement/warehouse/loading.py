@@ -18,7 +18,7 @@ import pandas as pd
 
 from engagement.warehouse import audit
 from engagement.warehouse.access import CLI_ACTOR, Actor
-from engagement.warehouse.load_dependencies import refuse_if_needed
+from engagement.warehouse.load_dependencies import customers_left_implied
 from engagement.warehouse.schema import KINDS, TABLES, TableSpec
 from engagement.sql import quote_identifier as _quote
 
@@ -113,7 +113,7 @@ def _staging_select(spec: TableSpec, frame_columns: list[str], source: str = "in
 
 def refuse_undo_if_needed(cur: duckdb.DuckDBPyConnection, load_id: int) -> str:
     """The kind of load ``load_id``, or ValueError when it cannot be undone: no such load, undone already, a later
-    active load replaced rows it wrote, or (:class:`UndoBlocked`) other loads name customers only it holds."""
+    active load replaced rows it wrote (undo that one first)."""
     row = cur.execute("SELECT kind, undone_at FROM loads WHERE load_id = $id", {"id": load_id}).fetchall()
     if not row:
         raise ValueError(f"There is no load {load_id}.")
@@ -125,7 +125,6 @@ def refuse_undo_if_needed(cur: duckdb.DuckDBPyConnection, load_id: int) -> str:
     ).fetchall()[0][0]
     if blocking is not None:
         raise ValueError(f"Load {blocking} overwrote rows of load {load_id}; undo load {blocking} first.")
-    refuse_if_needed(cur, kind, load_id)  # orders (etc.) naming customers only this load holds
     return kind
 
 
@@ -303,15 +302,23 @@ class LoadingMixin:
             return str(exc)
         return None
 
-    def undo(self, load_id: int, actor: Actor | None = None) -> None:
+    def undo_note(self, load_id: int) -> str | None:
+        """What an undo of load ``load_id`` leaves behind beyond its own rows, as the data stand now, or None:
+        customers that later loads name stay as implied customers (the Data page says it before asking)."""
+        row = self.cursor().execute("SELECT kind FROM loads WHERE load_id = $id", {"id": load_id}).fetchall()
+        return customers_left_implied(self.cursor(), row[0][0], load_id) if row else None
+
+    def undo(self, load_id: int, actor: Actor | None = None) -> str | None:
         """Undo one load: remove its rows and bring back the rows it replaced, in one transaction.
 
-        Refused when a later, still active load replaced rows this load wrote (undo that one first), and
-        for a customers load whose customers other loads still name (:class:`UndoBlocked` names them).
+        Refused when a later, still active load replaced rows this load wrote (undo that one first). Returns
+        what it left behind (:meth:`undo_note`: customers of an undone customers load that later loads name stay
+        implied), or None.
         """
         acting = self.authorize(actor, f"undoing load {load_id}")
         with self.write() as cur:
             kind = refuse_undo_if_needed(cur, load_id)
+            note = customers_left_implied(cur, kind, load_id)
             replaced = _quote(replaced_table(kind))
             spec = TABLES[kind]
             columns = ", ".join(_quote(c) for c in spec.column_names + ["load_id"])
@@ -338,3 +345,4 @@ class LoadingMixin:
             cur.execute("DROP TABLE undo_removed")
             cur.execute("DROP TABLE undo_added")
         self._committed()
+        return note
