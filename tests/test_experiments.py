@@ -241,6 +241,30 @@ def test_hillstrom_file_path_matches_statsmodels_on_the_same_rows(hillstrom):
             assert r.status == "positive", r.verdict
 
 
+def test_a_covariate_constant_in_every_arm_adjusts_nothing_and_says_so(hillstrom):
+    """Hillstrom as loaded into a store has no order before its assignment, so the CUPED covariate (revenue before
+    assignment) is 0 for every unit. The verdicts said "CUPED-adjusted, variance 0.0 % lower" and tested with the
+    unpooled CUPED z. Now the comparison is the plain one: statsmodels' pooled two-proportion z and Welch t on the
+    raw rows (as with CUPED off), no verdict claims an adjustment, and a note says why."""
+    flat = hillstrom.assign(before=0.0)
+    analysis = unit_file_analysis(flat, "segment", ["conversion", "spend"], AnalysisOptions(control=CONTROL),
+                                  covariate="before")
+    control = flat[flat.segment == CONTROL]
+    for r in analysis.results:
+        arm = flat[flat.segment == r.variant]
+        if r.kind == "binary":
+            _, p = proportions_ztest([arm[r.metric].sum(), control[r.metric].sum()], [len(arm), len(control)])
+        else:
+            _, p, _ = ttest_ind(arm[r.metric], control[r.metric], usevar="unequal")
+        assert r.estimate.p_value == pytest.approx(p, rel=1e-6), r.verdict
+        assert math.isnan(r.estimate.variance_reduction) and "CUPED" not in r.verdict
+    assert any(n.startswith("CUPED is on but adjusted nothing") for n in analysis.notes)
+    # A covariate that varies is still used (history: variance cut as in the OLS test below), with no such note.
+    used = unit_file_analysis(hillstrom, "segment", ["spend"], AnalysisOptions(control=CONTROL), covariate="history")
+    assert all(r.estimate.variance_reduction > 0 and "CUPED-adjusted" in r.verdict for r in used.results)
+    assert not any(n.startswith("CUPED is on but adjusted nothing") for n in used.notes)
+
+
 def test_hillstrom_cuped_equals_ols_on_raw_rows(hillstrom):
     """spend ~ arm dummies + history (OLS, statsmodels) gives the same adjusted lifts."""
     import statsmodels.api as sm

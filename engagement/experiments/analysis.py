@@ -199,7 +199,8 @@ def _compare_group(group: pd.DataFrame, specs: Mapping[str, MetricSpec], control
         arms = {v: _stats_for(r) for v, r in rows.groupby("variant", sort=True)}
         if control not in arms:
             continue
-        with_covariate = options.use_cuped and all(a.has_covariate for a in arms.values())
+        with_covariate = (options.use_cuped and all(a.has_covariate for a in arms.values())
+                          and abstats.covariate_varies(list(arms.values())))
         theta = abstats.cuped_slope(list(arms.values())) if with_covariate else None
         grand_x = (sum(a.covariate_total for a in arms.values()) / sum(a.n for a in arms.values())
                    if with_covariate else None)
@@ -273,6 +274,13 @@ def _finish(raw: list[dict[str, Any]], control: str, options: AnalysisOptions, s
     return results
 
 
+COVARIATE_COLUMNS = ("covariate_total", "covariate_sum_squares", "cross_products")
+CONSTANT_COVARIATE_NOTE = (
+    "CUPED is on but adjusted nothing: the covariate has the same value for every unit of an arm (for a loaded "
+    "experiment, no assigned customer bought in the window before assignment), so it explains none of the "
+    "variation. Every lift below is the plain comparison.")
+
+
 def analyze(name: str, stats: pd.DataFrame, specs: Mapping[str, MetricSpec], unit_counts: Mapping[str, int],
             options: AnalysisOptions, segment_by: str = "none", notes: Sequence[str] = ()) -> ExperimentAnalysis:
     """Analyse sufficient statistics (one row per segment, variant and metric).
@@ -312,6 +320,10 @@ def analyze(name: str, stats: pd.DataFrame, specs: Mapping[str, MetricSpec], uni
             segment_srm.append((str(segment), abstats.sample_ratio_check(
                 {v: int(counts.get(v, 0)) for v in variants}, planned or None)))
         segment_results = _finish(raw, control, options, srm.failed)
+    if (options.use_cuped and set(COVARIATE_COLUMNS) <= set(stats.columns)
+            and stats[list(COVARIATE_COLUMNS)].notna().all(axis=None)
+            and all(math.isnan(r.estimate.adjusted_mean_control) for r in results)):
+        notes = [*notes, CONSTANT_COVARIATE_NOTE]
     return ExperimentAnalysis(name, control, variants, srm, options, tuple(results), segment_by,
                               tuple(segment_results), tuple(notes), tuple(segment_srm))
 

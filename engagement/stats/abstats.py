@@ -261,6 +261,15 @@ def cuped_slope(arms: Sequence[SampleStats]) -> float:
     return sxy / sxx if sxx > 0 else 0.0
 
 
+def covariate_varies(arms: Sequence[SampleStats]) -> bool:
+    """Whether the covariate varies within any arm: CUPED's slope is the within-arm regression (S_xy / S_xx), so
+    a covariate constant in every arm (S_xx = 0, e.g. no unit had pre-period revenue) adjusts nothing, and the
+    comparison is the plain one. Zero up to rounding: S_xx of a constant c is n c^2 - (n c)^2 / n in floats."""
+    sxx = sum(a.centred_covariate_squares() for a in arms)
+    scale = sum(a.covariate_sum_squares for a in arms)
+    return sxx > 1e-12 * scale
+
+
 def _adjusted_moments(arm: SampleStats, theta: float, grand_covariate_mean: float) -> _Moments:
     """Mean and variance of ``metric - theta * (covariate - grand mean)`` in one arm."""
     mean = arm.mean - theta * (arm.covariate_mean - grand_covariate_mean)
