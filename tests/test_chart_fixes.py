@@ -162,6 +162,23 @@ def test_every_time_axis_ticks_on_months_in_one_format(time_series):
             assert axis["format"] == DATE_FORMAT and axis["tickCount"]["interval"] == "month", name
 
 
+def test_a_monthly_series_of_one_or_two_months_is_labelled_by_its_months():
+    """Hillstrom loaded as outcomes has one month of orders: the revenue bar spanning March was labelled with weekly
+    dates ("02 Mar 2008", "09 Mar 2008", ...) and the single AOV point had no tick at all. A monthly series now
+    ticks on its own months in the one format; a series of weeks keeps its weekly, day-labelled ticks."""
+    march = pd.DataFrame({"month": pd.to_datetime(["2008-03-01"]), "revenue": [67_249.0], "orders": [578],
+                          "average_order_value": [116.36], "ci_low": [107.55], "ci_high": [125.18]})
+    for chart in (charts.monthly_revenue_chart(march), charts.aov_trend_chart(march)):
+        axes = [l["encoding"]["x"]["axis"] for l in _layers(chart.to_dict()) if _temporal_x(l)]
+        assert axes and all(a["format"] == DATE_FORMAT and a["values"] == [{"year": 2008, "month": 3, "date": 1}]
+                            and "tickCount" not in a for a in axes), axes
+    weeks = pd.Series(pd.to_datetime(["2008-03-03", "2008-03-10"]))
+    from engagement.charts.time_axis import DAY_FORMAT, time_x
+
+    axis = time_x("week", weeks, "Week").to_dict()["axis"]
+    assert axis["format"] == DAY_FORMAT and axis["tickCount"] == {"interval": "week", "step": 1}
+
+
 def test_interval_layers_label_and_format_their_bounds(time_series, other_charts):
     """Hovering a band or an error bar names the lower and upper bound, formatted (the Overview AOV band read
     "Average order value ($) 59.9833287059 · ci_high 61.5779586685")."""

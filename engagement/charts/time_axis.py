@@ -68,9 +68,19 @@ def time_x(field: str, values: pd.Series, title: str, time_unit: str | None = No
     kwargs: dict[str, Any] = {"timeUnit": time_unit} if time_unit else {}
     first, last = dates.min(), dates.max()
     axis = month_axis(first, last)
-    if time_unit == "yearmonth" and pd.notna(first) and _months_between(first, last) > 2:
+    if pd.notna(first) and time_unit == "yearmonth" and _months_between(first, last) > 2:
         axis = month_axis(first, last, values=month_ticks(first, last))
+    elif pd.notna(first) and _months_between(first, last) <= 2 and (time_unit == "yearmonth" or _month_starts(dates)):
+        # One or two months of a monthly series: weekly ticks labelled by day ("02 Mar 2008" under a March bar)
+        # or, for a single point, no tick at all; the series' own months instead.
+        axis = month_axis(first, last, values=month_ticks(first, last), format=DATE_FORMAT, tickCount=alt.Undefined)
     return alt.X(f"{field}:T", title=title, axis=axis, **kwargs)
+
+
+def _month_starts(dates: pd.Series) -> bool:
+    """Whether every date is the first of its month at midnight (a monthly series)."""
+    known = dates.dropna()
+    return bool(len(known)) and bool(((known.dt.day == 1) & (known == known.dt.normalize())).all())
 
 
 def span(values: pd.Series, period: str | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:
