@@ -71,21 +71,25 @@ if sizes["customers"].sum():
 # ---------------------------------------------------------------- transitions
 st.subheader("Stage to stage")
 month_ends = [day.isoformat() for day in transition_days(defaults)] or [filters.end.isoformat()]
-left, right = st.columns(2)
-with left:
-    from_text = ui.synced_choice("From (end of day)", month_ends[:-1] or month_ends, key="lifecycle_from",
-                                 default=month_ends[max(0, len(month_ends) - 7)])
-with right:
-    to_text = ui.synced_choice("To (end of day)", month_ends, key="lifecycle_to", default=month_ends[-1])
-from_day, to_day = pd.Timestamp(from_text).date(), pd.Timestamp(to_text).date()
-if to_day <= from_day:
-    st.warning("Pick a 'To' date after the 'From' date.")
+if len(month_ends) < 2:  # one moment (Hillstrom: one week of data): there is no "From" before a "To"
+    st.info(f"The data has one moment to compare ({month_ends[0]}): stage to stage needs two, so it shows once "
+            "the data spans a month end.")
 else:
-    transitions = ui.view_data(stage_transitions, filters, thresholds, from_day, to_day)
-    ui.chart(lifecycle_charts.transition_heatmap(transitions), key="lifecycle-transitions",
-             n=f"n = {int(transitions.frame['customers'].sum()):,} customers")
-    st.caption("Each row sums to 100 %: where the customers of that stage on the first date were on the second. "
-               "'Not yet known' are customers who signed up or first bought in between. Hover for counts and CIs.")
+    left, right = st.columns(2)
+    with left:
+        from_text = ui.synced_choice("From (end of day)", month_ends[:-1] or month_ends, key="lifecycle_from",
+                                     default=month_ends[max(0, len(month_ends) - 7)])
+    with right:
+        to_text = ui.synced_choice("To (end of day)", month_ends, key="lifecycle_to", default=month_ends[-1])
+    from_day, to_day = pd.Timestamp(from_text).date(), pd.Timestamp(to_text).date()
+    if to_day <= from_day:
+        st.warning("Pick a 'To' date after the 'From' date.")
+    else:
+        transitions = ui.view_data(stage_transitions, filters, thresholds, from_day, to_day)
+        ui.chart(lifecycle_charts.transition_heatmap(transitions), key="lifecycle-transitions",
+                 n=f"n = {int(transitions.frame['customers'].sum()):,} customers")
+        st.caption("Each row sums to 100 %: where the customers of that stage on the first date were on the second. "
+                   "'Not yet known' are customers who signed up or first bought in between. Hover for counts and CIs.")
 
 # ---------------------------------------------------------------- funnel and time to second purchase
 st.subheader("Coming back: the purchase funnel")
@@ -111,14 +115,20 @@ else:
 
 km = ui.view_data(time_to_second_purchase, filters)
 if km.subjects:
-    ui.chart(lifecycle_charts.time_to_second_purchase_chart(km), n=f"n = {km.subjects:,} first-time buyers",
-             key="lifecycle-km")
+    if km.events:
+        ui.chart(lifecycle_charts.time_to_second_purchase_chart(km), n=f"n = {km.subjects:,} first-time buyers",
+                 key="lifecycle-km")
+    else:
+        st.info(f"None of the {km.subjects:,} first-time buyers has bought a second time yet (watched for up to "
+                f"{km.follow_up:,.0f} days after their first purchase), so there is no curve to draw.")
     cells = st.columns(5)
     for column, days in zip(cells, (30, 90, 180, 365)):
         share, low, high = km.event_probability_by(days)
-        column.metric(f"Within {days:,} days", f"{share:.1%}", border=True,
+        known = km.followed(days)
+        column.metric(f"Within {days:,} days", f"{share:.1%}" if known else "–", border=True,
                       help=f"Share of first-time buyers who bought a second time within {days:,} days (Kaplan-Meier).")
-        column.caption(f"95 % CI {low:.1%}–{high:.1%}")
+        column.caption(f"95 % CI {low:.1%}–{high:.1%}" if known else
+                       f"not known yet: no first-time buyer was watched {days:,} days")
     median = f"{km.median:.0f} days" if km.median == km.median else "–"
     cells[4].metric("Median wait", median, border=True,
                     help="Days by which half the first-time buyers have bought a second time (Kaplan-Meier); "

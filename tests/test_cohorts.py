@@ -349,3 +349,36 @@ def test_report_lifecycle_gives_no_share_without_first_time_buyers(tmp_path, cap
         "share": None, "ci_low": None, "ci_high": None, "share_null_reason": "no first-time buyer in the window",
         "ci_low_null_reason": "no first-time buyer in the window", "ci_high_null_reason": "no first-time buyer in the window"}
     assert report["funnel"]["empty_reason"].startswith("No customer made a first purchase between 01 Jun 2025")
+
+
+def test_time_to_second_purchase_is_unknown_past_the_longest_watch(tmp_path, capsys, monkeypatch):
+    """Hillstrom loaded as outcomes: every first purchase on the data's last day, so no buyer was watched a single
+    day. The page drew an empty curve and read "Within 30 days 0.0 %, 95 % CI 0.0 %-0.0 %"; `report lifecycle`
+    gave 0. Now the shares past the longest watch are unknown, with the reason, and the page says why no curve."""
+    import json
+
+    from conftest import open_app_page
+    from engagement.cli import main
+
+    db = tmp_path / "last_day.duckdb"
+    store = open_workbench(db, read_only=False)
+    store.load_frame("orders", pd.DataFrame({
+        "order_id": ["o1", "o2", "o3"], "customer_id": ["A", "B", "C"],
+        "ordered_at": pd.to_datetime(["2025-03-08 12:00"] * 3), "net_revenue": [10.0] * 3, "status": ["paid"] * 3}))
+    store.close()
+    assert main(["report", "lifecycle", "--db", str(db), "--start", "2025-01-01", "--end", "2025-03-08"]) == 0
+    km = json.loads(capsys.readouterr().out)["time_to_second_purchase"]
+    assert km["first_time_buyers"] == 3 and km["within_30_days"]["share"] is None
+    assert km["within_30_days"]["share_null_reason"] == (
+        "no first-time buyer was watched 30 days yet (the longest watch: 0 days)")
+    monkeypatch.setenv("ENGAGEMENT_DB", str(db))
+    at = open_app_page("pages/lifecycle.py", {"start": "2025-01-01", "end": "2025-03-08"})
+    assert not at.exception, at.exception
+    assert any(i.value.startswith("None of the 3 first-time buyers has bought a second time yet") for i in at.info)
+    within = {m.label: m.value for m in at.metric if m.label.startswith("Within")}
+    assert within == {f"Within {d} days": "–" for d in (30, 90, 180, 365)}
+    assert "not known yet: no first-time buyer was watched 30 days" in [c.value for c in at.caption]
+    # One moment of data: stage to stage says why it has nothing to compare ("Pick a 'To' date after the 'From'
+    # date" offered a choice of one date).
+    assert any(i.value.startswith("The data has one moment to compare (2025-03-08)") for i in at.info)
+    assert not at.warning

@@ -76,8 +76,21 @@ def test_random_rows_match_statsmodels():
 def test_event_probability_by_reads_the_step_function(six_mp):
     assert six_mp.event_probability_by(5)[0] == 0.0
     assert six_mp.event_probability_by(6.5)[0] == pytest.approx(1 - 18 / 21)
-    share, low, high = six_mp.event_probability_by(100)
+    share, low, high = six_mp.event_probability_by(35)  # the longest follow-up (censored)
     assert share == pytest.approx(1 - 0.448, abs=5e-4) and low < share < high
+
+
+def test_past_the_longest_follow_up_the_share_is_unknown(six_mp):
+    """Nobody in the 6-MP arm was watched past 35 weeks: the share by week 100 is unknown, not the plateau (R's
+    summary(survfit(...), times = 100, extend = FALSE) returns no row). Hillstrom's 578 buyers, all censored on the
+    day of their first purchase, read "within 30 days: 0.0 %, 95 % CI 0.0 % to 0.0 %"."""
+    assert six_mp.follow_up == 35 and not six_mp.followed(35.5)
+    assert all(math.isnan(v) for v in six_mp.event_probability_by(100))
+    same_day = kaplan_meier([0], [0], [578])
+    assert same_day.event_probability_by(0) == (0.0, 0.0, 0.0)
+    assert all(math.isnan(v) for v in same_day.event_probability_by(30))
+    everyone = kaplan_meier([1, 2], [1, 1], [0, 0])  # S falls to 0 at 2: known afterwards
+    assert everyone.event_probability_by(10) == (1.0, 1.0, 1.0)
 
 
 def test_all_censored_gives_no_curve_and_no_median():

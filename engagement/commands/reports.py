@@ -103,9 +103,11 @@ def cmd_report_lifecycle(args: argparse.Namespace) -> int:
     by_day = {}
     for days in (30, 90, 180, 365):
         share, low, high = km.event_probability_by(days)
+        reason = ("no first-time buyer in the window" if not km.subjects else
+                  f"no first-time buyer was watched {days} days yet (the longest watch: {km.follow_up:.0f} days)"
+                  if not km.followed(days) else None)
         by_day[f"within_{days}_days"] = {"share": share, "ci_low": low, "ci_high": high, **(
-            {f"{k}_null_reason": "no first-time buyer in the window" for k in ("share", "ci_low", "ci_high")}
-            if not km.subjects else {})}
+            {f"{k}_null_reason": reason for k in ("share", "ci_low", "ci_high")} if reason else {})}
     # CDNOW's default window: every customer first bought before it, so the funnel and the wait are empty.
     empty = before_every_window_note(first_purchase_span(store), filters) if not km.subjects else None
     emit({

@@ -44,6 +44,16 @@ class KaplanMeierResult:
     median_ci_low: float
     median_ci_high: float
     confidence: float
+    follow_up: float = math.nan  # the longest observed time, event or censored
+
+    def followed(self, time: float) -> bool:
+        """Whether the curve is known at ``time``: some subject was observed that long, or every subject had the
+        event (S fell to 0). Past the longest follow-up the curve is unknown (R's ``summary(survfit(...), times,
+        extend = FALSE)`` leaves such times out)."""
+        if not self.subjects:
+            return False
+        ended = not self.table.empty and float(self.table["survival"].iloc[-1]) == 0.0
+        return time <= self.follow_up or ended
 
     def survival_at(self, time: float) -> float:
         """S(time): the share still without an event just after ``time`` (1.0 before the first event)."""
@@ -51,9 +61,10 @@ class KaplanMeierResult:
         return 1.0 if earlier.empty else float(earlier["survival"].iloc[-1])
 
     def event_probability_by(self, time: float) -> tuple[float, float, float]:
-        """1 - S(time) with its pointwise interval: the share who had the event by ``time`` (undefined, NaN, with no
-        subjects: no first-time buyer is not "0 % came back, 95 % CI 0 % to 0 %")."""
-        if not self.subjects:
+        """1 - S(time) with its pointwise interval: the share who had the event by ``time``. Undefined (NaN) with no
+        subjects, and past the longest follow-up (:meth:`followed`): no first-time buyer, or none watched 30 days,
+        is not "0 % came back within 30 days, 95 % CI 0 % to 0 %"."""
+        if not self.followed(time):
             return (math.nan, math.nan, math.nan)
         earlier = self.table[self.table["time"] <= time]
         if earlier.empty:
@@ -91,6 +102,7 @@ def kaplan_meier(times: Sequence[float], events: Sequence[int], censored: Sequen
         return KaplanMeierResult(table=empty, subjects=0, events=0, censored=0, median=math.nan,
                                  median_ci_low=math.nan, median_ci_high=math.nan, confidence=confidence)
     subjects = int(frame["events"].sum() + frame["censored"].sum())
+    follow_up = float(frame["time"].max())
     # At risk at t: everyone whose time is t or later (events and censorings at t both count).
     leaving = (frame["events"] + frame["censored"]).to_numpy()
     at_risk = subjects - np.concatenate([[0], np.cumsum(leaving)[:-1]])
@@ -118,6 +130,7 @@ def kaplan_meier(times: Sequence[float], events: Sequence[int], censored: Sequen
     return KaplanMeierResult(
         table=frame, subjects=subjects, events=int(np.sum(d)), censored=subjects - int(np.sum(d)),
         median=median, median_ci_low=median_low, median_ci_high=median_high, confidence=confidence,
+        follow_up=follow_up,
     )
 
 
