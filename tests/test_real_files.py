@@ -192,6 +192,26 @@ def test_hillstrom_as_assignments_plus_outcomes(store, tmp_path):
     # Every assigned customer exists (implied by the assignment), buyers or not.
     assert store.cursor().execute("SELECT count(*) FROM customer_summary WHERE is_implied").fetchall()[0][0] == 64_000
 
+    # The ROI page's holdout names the Experiments page's control ("No E-Mail"); it found none, since it knew only
+    # arms named control or holdout, and said "No experiment with a control arm is loaded". Both e-mails pooled
+    # against no e-mail over two weeks: scipy's Welch test on the raw spend column gives the same difference and CI.
+    from scipy import stats as scipy_stats
+
+    from engagement.experiments.analysis import ExperimentQuery, experiment_analysis
+    from engagement.value.roi import experiments as roi_experiments, holdout_estimate
+
+    assert experiment_analysis(store, ExperimentQuery("hillstrom_2008")).control == "No E-Mail"
+    (known,) = roi_experiments(store).itertuples()
+    assert (known.control_variant, known.control_customers, known.has_control) == ("No E-Mail", 21_306, True)
+    holdout = holdout_estimate(store, "hillstrom_2008", outcome_days=14)
+    treated, control = raw.spend[raw.segment != "No E-Mail"], raw.spend[raw.segment == "No E-Mail"]
+    welch = scipy_stats.ttest_ind(treated, control, equal_var=False)
+    low, high = welch.confidence_interval(0.95)
+    d = holdout.difference
+    assert (d.treated_n, d.control_n) == (42_694, 21_306)
+    assert d.difference == pytest.approx(treated.mean() - control.mean(), rel=1e-9)
+    assert (d.ci_low, d.ci_high) == pytest.approx((low, high), rel=1e-6)
+
 
 def test_data_page_maps_a_line_item_file_and_marks_implied_customers(tmp_path, monkeypatch):
     """The user's path on the Data page: an unknown line-item layout, the column-mapping form (line columns and a

@@ -64,7 +64,7 @@ def holdout_difference_chart(holdout: HoldoutEstimate) -> alt.LayerChart:
                            "ci_low": d.ci_low, "ci_high": d.ci_high, "zero": 0.0}])
     base = alt.Chart(frame).encode(x=alt.X("label:N", title=None, axis=alt.Axis(labelAngle=0)))
     whiskers = base.mark_rule(strokeWidth=3).encode(
-        y=alt.Y("ci_low:Q", title=f"Treatment − control ({metrics.currency_label()} per customer)", axis=alt.Axis(format="$,.2f")),
+        y=alt.Y("ci_low:Q", title=f"{metrics.currency_label()} per customer", axis=alt.Axis(format="$,.2f")),
         y2="ci_high:Q", tooltip=bound_tooltips("ci_low", "ci_high", "$,.2f"))
     point = base.mark_point(filled=True, size=150).encode(
         y="difference:Q", tooltip=[alt.Tooltip("difference:Q", title="Difference", format="$,.2f"),

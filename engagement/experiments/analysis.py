@@ -160,13 +160,19 @@ def _stats_for(rows: pd.DataFrame) -> abstats.SampleStats:
     )
 
 
-def guess_control(variants: Sequence[str]) -> str | None:
-    """The variant that looks like a control ("control", "holdout", "No E-Mail", ...), else the first."""
+def control_arm(variants: Sequence[str]) -> str | None:
+    """The first variant (in the order given) named like a control ("control", "holdout", "baseline", "A", "No
+    E-Mail", ...), or None. The ROI page's holdout uses it too, so both pages call the same arm the control."""
     for variant in variants:
         name = str(variant).strip().lower()
         if name in ("control", "holdout", "baseline", "a") or "control" in name or name.startswith(("no ", "no_")):
             return variant
-    return variants[0] if variants else None
+    return None
+
+
+def guess_control(variants: Sequence[str]) -> str | None:
+    """The variant that looks like a control (:func:`control_arm`), else the first."""
+    return control_arm(variants) or (variants[0] if variants else None)
 
 
 def _pick_control(variants: Sequence[str], control: str | None) -> str:

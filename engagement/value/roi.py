@@ -37,7 +37,7 @@ from engagement.stats import abstats
 from engagement.value.engagement_score import (
     DEFAULT_THRESHOLD, PURCHASES_ONLY_NOTE, EngagementWeights, materialise_scores,
 )
-from engagement.experiments.analysis import list_experiments
+from engagement.experiments.analysis import control_arm, list_experiments
 from engagement.experiments.catalog import metadata_for, sample_ratio
 from engagement.filters import Filters
 from engagement.stats.intervals import normal_quantile, welch_interval
@@ -294,6 +294,10 @@ def experiments(store: Store) -> pd.DataFrame:
     split, :func:`engagement.experiments.catalog.sample_ratio`), so both pages quote one number."""
     frame = store.query("roi/experiments")
     arms = list_experiments(store)
+    units = {(e, v): int(n) for e, v, n in zip(arms["experiment_id"], arms["variant"], arms["units"])}
+    frame["control_variant"] = [control_arm(list(v)) for v in frame["variants"]]
+    frame["control_customers"] = [units.get((e, c), 0) for e, c in zip(frame["experiment_id"], frame["control_variant"])]
+    frame["has_control"] = (frame["control_customers"] > 0) & (frame["control_customers"] < frame["customers"])
     frame["srm_p_value"] = [sample_ratio(store, e, arms=arms).p_value if n else math.nan
                             for e, n in zip(frame["experiment_id"], frame["customers"])]
     return frame
@@ -310,6 +314,7 @@ def holdout_estimate(store: Store, experiment_id: str, outcome_days: int = 30,
         raise RoiInputError(f"Experiment {experiment_id!r} has no control (or holdout) arm to compare with.")
     arms = store.query("roi/holdout_outcomes", {
         "experiment_id": experiment_id, "outcome_days": int(outcome_days), "channels": list(channels),
+        "control_variant": str(row["control_variant"].iloc[0]),
     }).set_index("arm")
     if set(arms.index) != {"control", "treatment"}:
         raise RoiInputError(f"Experiment {experiment_id!r} has no customers in one arm for this selection.")

@@ -1,7 +1,7 @@
 -- Grain: one row per arm (control, treatment) of experiment $experiment_id among customers of the
 -- selected acquisition channels ($channels; empty = all): customers, and the sum and sum of squares
--- of each customer's net revenue in the $outcome_days days from assignment. Arms other than
--- control/holdout are pooled as treatment.
+-- of each customer's net revenue in the $outcome_days days from assignment. The arm $control_variant is the
+-- control (engagement.experiments.analysis.control_arm); the other arms are pooled as treatment.
 with selected_customers as (
     select customer_id
     from customer_summary
@@ -12,7 +12,7 @@ assigned as (
     select
         a.customer_id,
         a.assigned_at,
-        case when lower(a.variant) in ('control', 'holdout') then 'control' else 'treatment' end as arm
+        case when a.variant = $control_variant then 'control' else 'treatment' end as arm
     from experiment_assignments as a
     semi join selected_customers using (customer_id)
     where a.experiment_id = $experiment_id
