@@ -360,5 +360,8 @@ def test_data_page_report_marks_checks_of_absent_columns_not_applicable(intake_s
         cells = report[["Unexpected rows", "Unexpected %", "Rows checked"]].to_numpy().ravel().tolist()
         assert None not in cells and not any(pd.isna(c) for c in cells)
         assert any("3 not applicable (the file has no such column)" in c.value for c in at.caption)
+        from engagement.ui.uploads import _share
+
+        assert [_share(p) for p in (None, 0.0, 2 / 25_900 * 100, 0.05, 14.27)] == ["", "0.0%", "<0.1%", "0.1%", "14.3%"]
     finally:
         ui.session._process_store.clear()
