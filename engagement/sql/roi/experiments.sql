@@ -1,6 +1,7 @@
--- Grain: one row per experiment in experiment_assignments: its arms, size and assignment span, and the moment the data ends (to tell whether every outcome window is complete). Which arm is the
--- control (a holdout the ROI page can measure incremental revenue against) is decided in Python by the
--- Experiments page's own rule (engagement.experiments.analysis.control_arm), so both pages name one control.
+-- Grain: one row per experiment in experiment_assignments: its arms, size and assignment span, and the moment
+-- the data ends (to tell whether every outcome window is complete). Which arm is the control (a holdout the ROI
+-- page can measure incremental revenue against) is decided in Python by the Experiments page's own rule
+-- (engagement.experiments.analysis.control_arm), so both pages name one control.
 with final as (
     select
         experiment_id,
