@@ -82,8 +82,8 @@ def confirm_undo(row) -> None:
             st.rerun()
         return
     note = store.undo_note(int(row.load_id))
-    st.warning(ui.plain(f"Undo load #{row.load_id:d} ({row.kind})? Its {row.rows_loaded:,} new rows are removed and the "
-                        f"{row.rows_updated:,} rows it replaced come back; the derived tables are rebuilt."
+    st.warning(ui.plain(f"Undo load #{row.load_id:d} ({row.kind})? Its {row.rows_loaded:,} new rows are removed and "
+                        f"the {row.rows_updated:,} rows it replaced come back; the derived tables are rebuilt."
                         + (f" {note}" if note else "")))
     confirm, cancel, _ = st.columns([1, 1, 4])
     if confirm.button("Confirm undo", key=f"data_undo_confirm_{row.load_id}", type="primary"):

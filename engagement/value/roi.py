@@ -296,7 +296,8 @@ def experiments(store: Store) -> pd.DataFrame:
     arms = list_experiments(store)
     units = {(e, v): int(n) for e, v, n in zip(arms["experiment_id"], arms["variant"], arms["units"])}
     frame["control_variant"] = [control_arm(list(v)) for v in frame["variants"]]
-    frame["control_customers"] = [units.get((e, c), 0) for e, c in zip(frame["experiment_id"], frame["control_variant"])]
+    frame["control_customers"] = [units.get((e, c), 0)
+                                  for e, c in zip(frame["experiment_id"], frame["control_variant"])]
     frame["has_control"] = (frame["control_customers"] > 0) & (frame["control_customers"] < frame["customers"])
     frame["srm_p_value"] = [sample_ratio(store, e, arms=arms).p_value if n else math.nan
                             for e, n in zip(frame["experiment_id"], frame["customers"])]
