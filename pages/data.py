@@ -70,35 +70,6 @@ def mapping_form(data: bytes, name: str, kind: str, header: tuple) -> None:
         st.rerun()
 
 
-def confirm_undo(row) -> None:
-    """The second step of an undo: say what it changes, then undo only on an explicit confirmation. The store
-    checks the role (a viewer is refused even if a button shows) and whether a later load replaced this one's rows; a
-    load that cannot be undone now says why instead of asking, and the question says which customers stay implied."""
-    refusal = store.undo_refusal(int(row.load_id))
-    if refusal is not None:
-        st.error(ui.plain(refusal))
-        if st.button("Close", key=f"data_undo_cancel_{row.load_id}"):
-            st.session_state.pop("data_undo_pending", None)
-            st.rerun()
-        return
-    note = store.undo_note(int(row.load_id))
-    st.warning(ui.plain(f"Undo load #{row.load_id:d} ({row.kind})? Its {row.rows_loaded:,} new rows are removed and "
-                        f"the {row.rows_updated:,} rows it replaced come back; the derived tables are rebuilt."
-                        + (f" {note}" if note else "")))
-    confirm, cancel, _ = st.columns([1, 1, 4])
-    if confirm.button("Confirm undo", key=f"data_undo_confirm_{row.load_id}", type="primary"):
-        st.session_state.pop("data_undo_pending", None)
-        try:
-            store.undo(int(row.load_id), actor=ui.current_actor())  # its note was in the question
-            st.toast(f"Load {row.load_id:d} undone.")
-            st.rerun()
-        except (ValueError, WriteRefused) as exc:  # refused (a later load replaced its rows, or not an analyst)
-            st.error(ui.plain(exc))
-    if cancel.button("Cancel", key=f"data_undo_cancel_{row.load_id}"):
-        st.session_state.pop("data_undo_pending", None)
-        st.rerun()
-
-
 if store.read_only:
     st.info("This workbench is opened read-only: uploading, mapping and undo are switched off. "
             "The load history below shows what the numbers are built from.", icon=":material/lock:")
@@ -182,7 +153,7 @@ else:
             if button.button("Undo", key=f"data_undo_{row.load_id}"):
                 st.session_state["data_undo_pending"] = int(row.load_id)  # asked to confirm below
             if st.session_state.get("data_undo_pending") == row.load_id:
-                confirm_undo(row)
+                ui.confirm_undo(store, row)
     with_quarantine = history[history.rows_quarantined > 0]
     if not with_quarantine.empty:
         load_id = ui.synced_choice("Quarantined rows of load", with_quarantine.load_id.tolist(),

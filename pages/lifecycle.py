@@ -72,8 +72,8 @@ if sizes["customers"].sum():
 st.subheader("Stage to stage")
 month_ends = [day.isoformat() for day in transition_days(defaults)] or [filters.end.isoformat()]
 if len(month_ends) < 2:  # one moment (Hillstrom: one week of data): there is no "From" before a "To"
-    st.info(f"The data has one moment to compare ({month_ends[0]}): stage to stage needs two, so it shows once "
-            "the data spans a month end.")
+    st.info(ui.plain(f"The data has one moment to compare ({month_ends[0]}): stage to stage needs two, so it shows "
+                     "once the data spans a month end."))
 else:
     left, right = st.columns(2)
     with left:

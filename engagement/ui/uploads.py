@@ -94,7 +94,7 @@ def show_ingest_result(result: Any) -> None:
         return
     report = result.report
     took = f"{report.seconds:.2f}" if report.seconds < 0.1 else f"{report.seconds:.1f}"
-    st.subheader(f"Validation report · {report.rows:,} rows · engine: {plain(report.engine)} · {took} s")
+    st.subheader(plain(f"Validation report · {report.rows:,} rows · engine: {report.engine} · {took} s"))
     shown = checks_table(report.results_frame())
     st.caption(plain(checks_summary(shown)))
     table(shown, height=min(36 * (len(shown) + 1), 800))
@@ -104,3 +104,32 @@ def show_ingest_result(result: Any) -> None:
         st.dataframe(result.failing_rows.head(200), hide_index=True, width="stretch")
         download_csv(result.failing_rows, f"failing_rows_{result.kind}.csv", label="Download failing rows (CSV)",
                         key="data_failing_download")
+
+
+def confirm_undo(store: Store, row: Any) -> None:
+    """The second step of an undo: say what it changes, then undo only on an explicit confirmation. The store
+    checks the role (a viewer is refused even if a button shows) and whether a later load replaced this one's rows; a
+    load that cannot be undone now says why instead of asking, and the question says which customers stay implied."""
+    refusal = store.undo_refusal(int(row.load_id))
+    if refusal is not None:
+        st.error(plain(refusal))
+        if st.button("Close", key=f"data_undo_cancel_{row.load_id}"):
+            st.session_state.pop("data_undo_pending", None)
+            st.rerun()
+        return
+    note = store.undo_note(int(row.load_id))
+    st.warning(plain(f"Undo load #{row.load_id:d} ({row.kind})? Its {row.rows_loaded:,} new rows are removed and "
+                     f"the {row.rows_updated:,} rows it replaced come back; the derived tables are rebuilt."
+                     + (f" {note}" if note else "")))
+    confirm, cancel, _ = st.columns([1, 1, 4])
+    if confirm.button("Confirm undo", key=f"data_undo_confirm_{row.load_id}", type="primary"):
+        st.session_state.pop("data_undo_pending", None)
+        try:
+            store.undo(int(row.load_id), actor=current_actor())  # its note was in the question
+            st.toast(f"Load {row.load_id:d} undone.")
+            st.rerun()
+        except (ValueError, access.WriteRefused) as exc:  # refused (a later load replaced its rows, or not an analyst)
+            st.error(plain(exc))
+    if cancel.button("Cancel", key=f"data_undo_cancel_{row.load_id}"):
+        st.session_state.pop("data_undo_pending", None)
+        st.rerun()
