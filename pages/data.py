@@ -153,7 +153,7 @@ else:
             if button.button("Undo", key=f"data_undo_{row.load_id}"):
                 st.session_state["data_undo_pending"] = int(row.load_id)  # asked to confirm below
             if st.session_state.get("data_undo_pending") == row.load_id:
-                ui.confirm_undo(store, row)
+                ui.confirm_undo(store, row, ui.current_actor())
     with_quarantine = history[history.rows_quarantined > 0]
     if not with_quarantine.empty:
         load_id = ui.synced_choice("Quarantined rows of load", with_quarantine.load_id.tolist(),

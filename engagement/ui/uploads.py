@@ -106,8 +106,9 @@ def show_ingest_result(result: Any) -> None:
                         key="data_failing_download")
 
 
-def confirm_undo(store: Store, row: Any) -> None:
-    """The second step of an undo: say what it changes, then undo only on an explicit confirmation. The store
+def confirm_undo(store: Store, row: Any, actor: Any) -> None:
+    """The second step of an undo: say what it changes, then undo only on an explicit confirmation as ``actor``
+    (the page's signed-in user, :func:`current_actor`). The store
     checks the role (a viewer is refused even if a button shows) and whether a later load replaced this one's rows; a
     load that cannot be undone now says why instead of asking, and the question says which customers stay implied."""
     refusal = store.undo_refusal(int(row.load_id))
@@ -125,7 +126,7 @@ def confirm_undo(store: Store, row: Any) -> None:
     if confirm.button("Confirm undo", key=f"data_undo_confirm_{row.load_id}", type="primary"):
         st.session_state.pop("data_undo_pending", None)
         try:
-            store.undo(int(row.load_id), actor=current_actor())  # its note was in the question
+            store.undo(int(row.load_id), actor=actor)  # its note was in the question
             st.toast(f"Load {row.load_id:d} undone.")
             st.rerun()
         except (ValueError, access.WriteRefused) as exc:  # refused (a later load replaced its rows, or not an analyst)
