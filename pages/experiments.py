@@ -7,18 +7,14 @@ from engagement import ui
 from engagement.stats import abstats
 from engagement.notebook.export import LibraryCall
 from engagement.charts.experiments import forest_plot
-from engagement.experiments.inputs import parse_split, read_unit_file, summary_analysis, unit_file_analysis
+from engagement.experiments.inputs import (
+    guess_variant_column, parse_split, read_unit_file, summary_analysis, unit_file_analysis,
+)
 from engagement.experiments.analysis import (
     RESULTS_METHOD_NOTE, SEGMENT_BY_OPTIONS, AnalysisOptions, ExperimentInputError, ExperimentQuery,
     experiment_analysis, guess_control, list_experiments, result_records, results_table, srm_table, with_options,
 )
 from engagement.warehouse.schema import ENGAGEMENT_EVENT_TYPES
-
-BADGES = {"positive": ":green-badge[:material/trending_up: Raised]",
-          "negative": ":red-badge[:material/trending_down: Lowered]",
-          "inconclusive": ":gray-badge[:material/remove: No clear difference]",
-          "early": ":orange-badge[:material/hourglass_top: Too early]",
-          "untrustworthy": ":violet-badge[:material/gpp_bad: Untrustworthy]", "no_data": ":gray-badge[No data]"}
 
 st.title("Experiments")
 st.caption("Did the personalised campaign really work, and by how much? The sample-ratio check comes first: if "
@@ -96,7 +92,8 @@ try:
         frame = read_unit_file(upload, upload.name)
         columns = list(frame.columns)
         a, b, c, d = st.columns(4)
-        variant_col = ui.synced_choice("Variant column", columns, key="experiments_variant_col", widget=a.selectbox)
+        variant_col = ui.synced_choice("Variant column", columns, key="experiments_variant_col", widget=a.selectbox,
+                                       default=guess_variant_column(frame))
         variants = sorted(frame[variant_col].dropna().astype(str).unique())
         control = ui.synced_choice("Control variant", variants, key="experiments_control",
                                    default=guess_control(variants), widget=b.selectbox)
@@ -147,7 +144,7 @@ if any(r.status == "early" for r in analysis.results):
 # ------------------------------------------------------------------ verdicts and lifts
 st.subheader("Verdicts")
 for result in analysis.results:
-    st.markdown(f"{BADGES[result.status]} {ui.plain(result.verdict)}")
+    st.markdown(f"{ui.VERDICT_BADGES[result.status]} {ui.plain(result.verdict)}")
 
 ui.chart(forest_plot(analysis.results), n=(units := f"n = {sum(analysis.srm.observed):,} units"), key="exp-forest")
 ui.table(results_table(analysis.results))

@@ -241,6 +241,18 @@ def test_hillstrom_file_path_matches_statsmodels_on_the_same_rows(hillstrom):
             assert r.status == "positive", r.verdict
 
 
+def test_the_variant_column_is_guessed_from_the_file(hillstrom):
+    """The per-unit file path offered the first column (Hillstrom's recency, 1-12) as the variant column, with "1"
+    as its control; the column named like an arm comes first, else a text column of a few values."""
+    from engagement.experiments.inputs import guess_variant_column
+
+    assert guess_variant_column(hillstrom) == "segment"
+    assert guess_variant_column(pd.DataFrame({"user": ["u1", "u2", "u3"], "spend": [1.0, 2.0, 0.0],
+                                              "bucket_name": ["A", "B", "A"]})) == "bucket_name"
+    assert guess_variant_column(pd.DataFrame({"x": [1, 2], "y": [3, 4]})) == "x"
+    assert guess_variant_column(pd.DataFrame()) is None
+
+
 def test_a_covariate_constant_in_every_arm_adjusts_nothing_and_says_so(hillstrom):
     """Hillstrom as loaded into a store has no order before its assignment, so the CUPED covariate (revenue before
     assignment) is 0 for every unit. The verdicts said "CUPED-adjusted, variance 0.0 % lower" and tested with the

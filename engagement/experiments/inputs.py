@@ -35,6 +35,25 @@ def read_unit_file(source: str | Path | IO[bytes], file_name: str | None = None)
         raise ExperimentInputError(f"Could not read {file_name or source} as CSV or Parquet: {exc}") from None
 
 
+VARIANT_NAMES = ("variant", "arm", "group", "treatment", "segment", "bucket", "cell", "test_group", "variation")
+
+
+def guess_variant_column(frame: pd.DataFrame) -> str | None:
+    """The column that most likely names each unit's arm: one named like it (``VARIANT_NAMES``: Hillstrom's
+    ``segment``), else the first text column with 2 to 20 distinct values that repeat (not a unit id), else the
+    first column; None for no columns. The page offers it first; the analyst can pick another."""
+    columns = list(frame.columns)
+    named = [c for c in columns if str(c).strip().lower() in VARIANT_NAMES]
+    if named:
+        return named[0]
+    for column in columns:
+        values = frame[column]
+        distinct = values.nunique(dropna=True)
+        if not pd.api.types.is_numeric_dtype(values) and 2 <= distinct <= 20 and distinct < len(values):
+            return column
+    return columns[0] if columns else None
+
+
 def _numeric(frame: pd.DataFrame, column: str) -> pd.Series:
     values = pd.to_numeric(frame[column], errors="coerce")
     bad = values.isna() & frame[column].notna()

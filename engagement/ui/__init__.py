@@ -16,7 +16,7 @@ Pages use it as ``from engagement import ui`` and ``ui.table(...)``; the names b
 from engagement.ui.auth import (NEXT_LINK_KEY, auth_configured, can_write, current_actor, has_access,
                                 require_access, sidebar_identity)
 from engagement.ui.experiment_forms import (experiment_list_and_metadata, experiment_metadata_form,
-                                            revenue_relation_caption)
+                                            revenue_relation_caption, VERDICT_BADGES)
 from engagement.ui.layout import phone_first, phone_layout, phone_only, wide_only
 from engagement.ui.leadership import headline, how_computed, leadership_settings, summary_cards, triggered_alerts
 from engagement.ui.links import (LINK_NOTICE, from_query, link_notice, page_alias, synced_choice, synced_multichoice,
@@ -33,7 +33,8 @@ from engagement.ui.uploads import batch_upload, confirm_undo, show_ingest_result
 from engagement.ui.warehouse import run_page
 
 __all__ = [
-    "BRAND", "DATABASE_LABELS", "DEMO", "DEMO_ACTOR", "DEMO_NOTICE", "LINK_NOTICE", "NEXT_LINK_KEY", "WORD_JOINER",
+    "BRAND", "DATABASE_LABELS", "DEMO", "DEMO_ACTOR", "DEMO_NOTICE", "LINK_NOTICE", "NEXT_LINK_KEY", "VERDICT_BADGES",
+    "WORD_JOINER",
     "after_load", "annotations", "app_run", "auth_configured", "batch_upload", "can_write", "chart", "confirm_undo",
     "current_actor",
     "current_filters", "data_version", "demo_banner", "download_csv", "download_csv_on_click",
@@ -43,6 +44,7 @@ __all__ = [
     "plain", "require_access", "require_app_shell", "revenue_relation_caption", "rounds_to_zero", "run_page",
     "show_ingest_result", "show_sql", "shown_database", "sidebar_annotations", "sidebar_database",
     "sidebar_filters", "sidebar_identity", "start_range_button", "summary_cards", "synced_choice",
-    "synced_multichoice", "synced_number", "synced_text", "table", "table_config", "title_with_fit_status", "triggered_alerts", "upload_store",
+    "synced_multichoice", "synced_number", "synced_text", "table", "table_config", "title_with_fit_status",
+    "triggered_alerts", "upload_store",
     "view_data", "view_exports", "view_queries", "view_recipe", "wide_only", "write_filters_to_url",
 ]

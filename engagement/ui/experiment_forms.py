@@ -15,6 +15,14 @@ from engagement.warehouse.access import WriteRefused
 if TYPE_CHECKING:
     from engagement.experiments.catalog import ExperimentMetadata
 
+# A verdict's status as a coloured badge (Streamlit markdown), shown before its sentence (which goes through plain).
+VERDICT_BADGES = {"positive": ":green-badge[:material/trending_up: Raised]",
+                  "negative": ":red-badge[:material/trending_down: Lowered]",
+                  "inconclusive": ":gray-badge[:material/remove: No clear difference]",
+                  "early": ":orange-badge[:material/hourglass_top: Too early]",
+                  "untrustworthy": ":violet-badge[:material/gpp_bad: Untrustworthy]", "no_data": ":gray-badge[No data]"}
+
+
 
 def experiment_metadata_form(experiment_id: str, meta: "ExperimentMetadata | None") -> None:
     """Analysts describe the experiment; the row is saved through the validated load path (a new load)."""
