@@ -167,3 +167,17 @@ def expand_json_column(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     taken = [k for k in keys if k in frame.columns]
     spread = spread.rename(columns={k: f"{k} (in the file)" for k in taken})
     return pd.concat([frame.drop(columns=[column]), spread], axis=1)
+
+
+def as_file_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows as the file had them (failing or quarantined rows): a missing text value, an empty cell in the file
+    (a guest order's customer id), shows as an empty cell rather than Streamlit's grey "None", which reads as if
+    the file said None. Number columns (the row number) are left as they are."""
+    text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])
+            and not pd.api.types.is_datetime64_any_dtype(frame[c])]
+    if not text or frame.empty:
+        return frame
+    shown = frame.copy()
+    for column in text:
+        shown[column] = shown[column].astype(object).where(shown[column].notna(), "")
+    return shown

@@ -9,7 +9,7 @@ from engagement.warehouse.audit import audit_trail
 from engagement.intake.ingest import ON_INVALID, activity_counts, detect_kind, ingest_bytes, load_history, quarantined_rows
 from engagement.intake.line_items import LINE_FIELDS
 from engagement.warehouse.schema import KINDS, TABLES
-from engagement.table_format import expand_json_column
+from engagement.table_format import as_file_text, expand_json_column
 from engagement.intake.saved_mappings import save_mapping, saved_mappings
 from engagement.intake.sources import SOURCES, parse_map_option
 
@@ -159,7 +159,7 @@ else:
         load_id = ui.synced_choice("Quarantined rows of load", with_quarantine.load_id.tolist(),
                                    key="data_quarantine_load")
         rows = quarantined_rows(store, int(load_id))
-        ui.table(expand_json_column(rows, "row_json"), units={"row_number": "id"})  # the file's own columns
+        ui.table(as_file_text(expand_json_column(rows, "row_json")), units={"row_number": "id"})  # the file's text
         ui.download_csv(rows, f"quarantine_load_{load_id}.csv", label="Download quarantined rows (CSV)",
                         key="data_quarantine_download")
 

@@ -311,6 +311,30 @@ def test_data_page_uploads_validates_loads_and_undoes(intake_store, monkeypatch)
         ui.session._process_store.clear()
 
 
+def test_data_page_shows_failing_and_quarantined_rows_as_the_file_had_them(intake_store, monkeypatch):
+    """A failing guest order (no customer id) showed Streamlit's grey "None" in its customer_id cell, as if the file
+    said None: the failing rows and the quarantined rows now show the file's empty cell as empty."""
+    from engagement import ui
+
+    db = intake_store.path
+    intake_store.close()
+    at = _data_page(db, monkeypatch, read_only=False)
+    try:
+        text = ORDERS_HEADER + "\ng1,,2025-04-01,-1,0,USD,web,paid\ng2,A,2025-04-01,10,0,USD,web,paid\n"
+        at.get("file_uploader")[0].set_value(("guests.csv", text.encode(), "text/csv"))
+        at.run()
+        at.radio(key="data_on_invalid").set_value("quarantine").run()
+        next(b for b in at.button if b.label.startswith("Validate and load")).click().run()
+        assert not at.exception, at.exception
+        failing = next(d.value for d in at.dataframe if "reason" in d.value.columns and "row_json" not in d.value)
+        assert failing[["row_number", "order_id", "customer_id"]].values.tolist() == [[2, "g1", ""]]
+        at.run()
+        quarantined = at.dataframe[-2].value  # above the audit trail
+        assert quarantined.loc[quarantined["order_id"] == "g1", "customer_id"].tolist() == [""], quarantined
+    finally:
+        ui.session._process_store.clear()
+
+
 def test_the_load_notes_count_what_loads(intake_store, tmp_path):
     """The notes' counts of implied customers and guest orders are those of the rows that load: Online Retail's two
     quarantined orders have no customer id, and the note said 3,710 guest orders where 3,708 loaded (the Data page's

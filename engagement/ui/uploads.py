@@ -9,6 +9,7 @@ import streamlit as st
 
 from engagement.ui.auth import current_actor
 from engagement.ui.output import download_csv, table
+from engagement.table_format import as_file_text
 from engagement.ui.text import plain
 from engagement.warehouse import access
 from engagement.warehouse.store import Store
@@ -101,7 +102,7 @@ def show_ingest_result(result: Any) -> None:
     if result.failing_rows is not None and len(result.failing_rows):
         st.markdown(f"**Failing rows** ({report.failing_row_count:,}; row numbers as a spreadsheet shows the file, "
                     "header = row 1)")
-        st.dataframe(result.failing_rows.head(200), hide_index=True, width="stretch")
+        table(as_file_text(result.failing_rows.head(200)), units={"row_number": "id"})  # the file's own text
         download_csv(result.failing_rows, f"failing_rows_{result.kind}.csv", label="Download failing rows (CSV)",
                         key="data_failing_download")
 
