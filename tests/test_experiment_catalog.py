@@ -8,6 +8,7 @@ import shutil
 from contextlib import redirect_stdout
 
 import duckdb
+import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
@@ -89,24 +90,33 @@ def test_report_experiments_lists_each_experiment_with_independent_counts(demo_d
     assert list(frame["experiment_id"]) == list(listed)
 
 
-def test_the_experiments_page_lists_experiments_and_saves_an_analyst_edit(writable_demo, monkeypatch):
+def _experiments_page(store, monkeypatch, experiment_id: str):
+    """The app's Experiments page on ``store``'s database (closed here: the app opens it for writing itself),
+    showing ``experiment_id``."""
     from pathlib import Path
 
     from streamlit.testing.v1 import AppTest
 
     from engagement import ui
 
-    path = writable_demo.path
-    writable_demo.close()  # the app opens it for writing itself
+    path = store.path
+    store.close()
     monkeypatch.setenv("ENGAGEMENT_DB", str(path))
     monkeypatch.delenv("ENGAGEMENT_READ_ONLY", raising=False)
     ui.get_store.clear()
     at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=180)
-    at.query_params["experiments_id"] = "EXP-subject-line"
+    at.query_params["experiments_id"] = experiment_id
     at.run()
     at.switch_page("pages/experiments.py")
     at.run()
     assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_the_experiments_page_lists_experiments_and_saves_an_analyst_edit(writable_demo, monkeypatch):
+    from engagement import ui
+
+    at = _experiments_page(writable_demo, monkeypatch, "EXP-subject-line")
     listing = at.dataframe[0].value
     assert set(listing["experiment_id"]) == {"EXP-recs-email", "EXP-subject-line", "EXP-sms-winback"}
     name = next(t for t in at.text_input if t.label == "Name")
@@ -119,4 +129,19 @@ def test_the_experiments_page_lists_experiments_and_saves_an_analyst_edit(writab
     assert next(t for t in at.text_input if t.label == "Name").value == "Subject line, second look"
     listing = at.dataframe[0].value
     assert listing.loc[listing["experiment_id"] == "EXP-subject-line", "name"].item() == "Subject line, second look"
+    ui.get_store.clear()
+
+
+def test_the_metadata_forms_split_example_names_the_experiments_arms(writable_demo, monkeypatch):
+    """The intended split's example read "control=50,treatment=50" whatever the arms: Hillstrom's three arms (and
+    their names) were not in it."""
+    from engagement import ui
+
+    arms = ["Mens E-Mail", "No E-Mail", "Womens E-Mail"]
+    writable_demo.load_frame("experiment_assignments", pd.DataFrame({
+        "experiment_id": "EXP-three", "customer_id": [f"C{i:06d}" for i in range(1, 31)],
+        "variant": [arms[i % 3] for i in range(30)], "assigned_at": pd.Timestamp("2026-06-01")}))
+    at = _experiments_page(writable_demo, monkeypatch, "EXP-three")
+    split = next(t for t in at.text_input if t.label == "Intended split" and t.key != "experiments_split")
+    assert split.placeholder == "Mens E-Mail=33.3,No E-Mail=33.3,Womens E-Mail=33.3"
     ui.get_store.clear()

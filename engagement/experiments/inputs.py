@@ -168,6 +168,19 @@ def summary_analysis(summary: pd.DataFrame, kind: str, options: AnalysisOptions,
     return analyze("typed-in summary", stats, {"metric": spec}, units, with_options(options, use_cuped=False))
 
 
+def split_example(arms: Sequence[str]) -> str:
+    """An intended split written for these arms, equal shares: the metadata form's placeholder, so that an
+    experiment of three arms is not shown "control=50,treatment=50". Fewer than two arms: the generic example.
+
+    >>> split_example(["Mens E-Mail", "No E-Mail", "Womens E-Mail"])
+    'Mens E-Mail=33.3,No E-Mail=33.3,Womens E-Mail=33.3'
+    """
+    names = [str(a) for a in arms]
+    if len(names) < 2 or any("," in n for n in names):  # a comma cannot be written in name=share pairs
+        return "control=50,treatment=50"
+    return ",".join(f"{n}={100 / len(names):.3g}" for n in names)
+
+
 def parse_split(text: str) -> tuple[tuple[str, float], ...]:
     """``"control=50,treatment=50"`` -> (("control", 0.5), ("treatment", 0.5)); empty text -> ()."""
     pairs = []

@@ -24,10 +24,12 @@ VERDICT_BADGES = {"positive": ":green-badge[:material/trending_up: Raised]",
 
 
 
-def experiment_metadata_form(experiment_id: str, meta: "ExperimentMetadata | None") -> None:
-    """Analysts describe the experiment; the row is saved through the validated load path (a new load)."""
+def experiment_metadata_form(experiment_id: str, meta: "ExperimentMetadata | None", arms: Sequence[str] = ()) -> None:
+    """Analysts describe the experiment; the row is saved through the validated load path (a new load). ``arms``:
+    the experiment's variants, which the intended split's example names."""
     from engagement.experiments.catalog import METADATA_METRICS, ExperimentMetadata
     from engagement.intake.experiment_metadata import save_metadata
+    from engagement.experiments.inputs import split_example
     from engagement.experiments.options import ExperimentInputError
 
     store = get_store()
@@ -50,7 +52,7 @@ def experiment_metadata_form(experiment_id: str, meta: "ExperimentMetadata | Non
                                   if meta.primary_metric in METADATA_METRICS else 0)
             guardrails = d.multiselect("Guardrail metrics", list(METADATA_METRICS),
                                        [g for g in meta.guardrail_metrics.split(",") if g in METADATA_METRICS])
-            split = e.text_input("Intended split", meta.intended_split, placeholder="control=50,treatment=50")
+            split = e.text_input("Intended split", meta.intended_split, placeholder=split_example(arms))
             f, g, h = st.columns(3)
             planned = f.number_input("Planned units per arm (0 = not planned)", min_value=0, step=100,
                                      value=int(meta.planned_units or 0))
@@ -71,6 +73,7 @@ def experiment_metadata_form(experiment_id: str, meta: "ExperimentMetadata | Non
 def experiment_list_and_metadata(experiment_id: str, options: Any, split_typed: bool, planned_typed: bool) -> Any:
     """The Experiments page's list of every loaded experiment (as ``report experiments``) and the chosen one's
     metadata form; returns ``options`` with the metadata's split and planned units where none was typed."""
+    from engagement.experiments.analysis import list_experiments
     from engagement.experiments.catalog import experiments_list, metadata_for, options_with_metadata
 
     listing = view_data(experiments_list)
@@ -81,7 +84,8 @@ def experiment_list_and_metadata(experiment_id: str, options: Any, split_typed: 
                    "(p < 0.001 = mismatch), and the verdict of its primary metric (conversion when none is set) "
                    "with the default settings.")
     meta = view_data(metadata_for, experiment_id)
-    experiment_metadata_form(experiment_id, meta)
+    arms = view_data(list_experiments)
+    experiment_metadata_form(experiment_id, meta, arms.loc[arms.experiment_id == experiment_id, "variant"].tolist())
     return options_with_metadata(options, meta, split_typed=split_typed, planned_typed=planned_typed)
 
 
