@@ -43,7 +43,7 @@ def test_a_customers_load_that_replaced_customers_brings_them_back(intake_store)
         "order_id": ["e1"], "customer_id": ["E"], "ordered_at": pd.to_datetime(["2025-03-02"]),
         "net_revenue": [10.0], "status": ["paid"], "currency": ["USD"],
     }))
-    assert intake_store.undo_note(4).startswith("1 customers of load 4 are named by 1 orders of load 5:")
+    assert intake_store.undo_preview(4).note.startswith("1 customers of load 4 are named by 1 orders of load 5:")
     intake_store.undo(4)
     assert table(intake_store, "SELECT acquisition_channel FROM customers WHERE customer_id = 'A'").iloc[0, 0] \
         == "paid_social"  # the fixture's row, restored
@@ -111,10 +111,11 @@ def test_data_page_asks_for_confirmation_before_an_undo(intake_store, monkeypatc
 def test_undo_refusal_says_what_undo_would_refuse(intake_store):
     """The Data page's question before an undo reads the same checks as the undo: nothing for a load that can go,
     the undo's own message for one that cannot."""
-    assert intake_store.undo_refusal(3) is None and intake_store.undo_refusal(1) is None
-    assert intake_store.undo_refusal(99) == "There is no load 99."
+    assert intake_store.undo_preview(3).refusal is None and intake_store.undo_preview(1).refusal is None
+    assert intake_store.undo_preview(99).refusal == "There is no load 99."
     intake_store.undo(3)
-    assert intake_store.undo_refusal(3).startswith("Load 3 was already undone at ")
+    assert intake_store.undo_preview(3).refusal.startswith("Load 3 was already undone at ")
+    assert intake_store.undo_preview(3).note is None  # a refused undo leaves nothing behind to describe
     with pytest.raises(ValueError, match="already undone"):
         intake_store.undo(3)
 
@@ -193,7 +194,7 @@ def test_a_message_alone_makes_no_customer_and_the_notes_say_so(intake_store, tm
 
     # D (customers load 1) is named by nothing else: messaged now, it is named only by a message.
     intake_store.load_frame("messages", _naming("messages", "D"))
-    note = intake_store.undo_note(1)
+    note = intake_store.undo_preview(1).note
     assert note.startswith("3 customers of load 1 are named by 6 surveys of load 3, 6 orders of load 2: they stay")
     assert note.endswith("1 more customers of load 1 are named only by 1 messages of load 5: a message alone does not "
                          "make a customer, so they leave the customer-level views (their messages stay loaded).")

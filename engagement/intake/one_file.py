@@ -353,6 +353,10 @@ def run_one_file(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: 
                         archive_path=archive_path, **common)
 
 
+# A checked row that validation did not locate as failing (``row_failures``): with quarantine, the rows that load.
+_NOT_FAILING = f"{staging.ROW_COLUMN} NOT IN (SELECT {staging.ROW_COLUMN} FROM {sql_checks.FAILURES_TABLE})"
+
+
 def _implied_customers_note(cur: duckdb.DuckDBPyConnection, kind: str, columns: tuple[str, ...],
                             counted: tuple[int, int] | None = None, loaded_only: bool = False) -> tuple[str, ...]:
     """A note counting the customer ids of this file that no customers export has loaded (implied customers).
@@ -368,8 +372,7 @@ def _implied_customers_note(cur: duckdb.DuckDBPyConnection, kind: str, columns: 
         "SELECT count(*) FILTER (WHERE customer_id IS NOT NULL AND customer_id NOT IN "
         "(SELECT customer_id FROM main.customers)), coalesce(sum(rows) FILTER (WHERE customer_id IS NULL), 0) "
         f"FROM (SELECT customer_id, count(*) AS rows FROM {staging.CHECKED_TABLE} "
-        + (f"WHERE {staging.ROW_COLUMN} NOT IN (SELECT {staging.ROW_COLUMN} FROM {sql_checks.FAILURES_TABLE}) "
-           if loaded_only else "") + "GROUP BY customer_id)").fetchall()[0]
+        + (f"WHERE {_NOT_FAILING} " if loaded_only else "") + "GROUP BY customer_id)").fetchall()[0]
     notes = []
     if implied and kind not in IMPLYING_KINDS:  # messages: the brand's sends make no customer
         notes.extend(_unnamed_recipients_note(cur, loaded_only))
@@ -389,8 +392,7 @@ def _unnamed_recipients_note(cur: duckdb.DuckDBPyConnection, loaded_only: bool) 
     tables = " UNION ALL ".join(f"SELECT customer_id FROM main.{kind}" for kind in ("customers",) + IMPLYING_KINDS)
     unnamed = cur.execute(
         f"SELECT count(DISTINCT customer_id) FROM {staging.CHECKED_TABLE} WHERE customer_id IS NOT NULL "
-        + (f"AND {staging.ROW_COLUMN} NOT IN (SELECT {staging.ROW_COLUMN} FROM {sql_checks.FAILURES_TABLE}) "
-           if loaded_only else "")
+        + (f"AND {_NOT_FAILING} " if loaded_only else "")
         + f"AND customer_id NOT IN ({tables})").fetchall()[0][0]
     if not unnamed:
         return ()

@@ -112,14 +112,14 @@ def confirm_undo(store: Store, row: Any, actor: Any) -> None:
     (the page's signed-in user, :func:`current_actor`). The store
     checks the role (a viewer is refused even if a button shows) and whether a later load replaced this one's rows; a
     load that cannot be undone now says why instead of asking, and the question says which customers stay implied."""
-    refusal = store.undo_refusal(int(row.load_id))
-    if refusal is not None:
-        st.error(plain(refusal))
+    preview = store.undo_preview(int(row.load_id))  # one read of the load's row
+    if preview.refusal is not None:
+        st.error(plain(preview.refusal))
         if st.button("Close", key=f"data_undo_cancel_{row.load_id}"):
             st.session_state.pop("data_undo_pending", None)
             st.rerun()
         return
-    note = store.undo_note(int(row.load_id))
+    note = preview.note
     st.warning(plain(f"Undo load #{row.load_id:d} ({row.kind})? Its {row.rows_loaded:,} new rows are removed and "
                      f"the {row.rows_updated:,} rows it replaced come back; the derived tables are rebuilt."
                      + (f" {note}" if note else "")))

@@ -111,6 +111,15 @@ def _staging_select(spec: TableSpec, frame_columns: list[str], source: str = "in
     return "SELECT " + ", ".join(parts) + " FROM " + (source if source.startswith("(") else _quote(source))
 
 
+@dataclass(frozen=True)
+class UndoPreview:
+    """:meth:`LoadingMixin.undo_preview`: ``refusal`` (why the undo would be refused) or ``note`` (what it leaves
+    behind), each None when there is nothing to say."""
+
+    refusal: str | None = None
+    note: str | None = None
+
+
 def refuse_undo_if_needed(cur: duckdb.DuckDBPyConnection, load_id: int) -> str:
     """The kind of load ``load_id``, or ValueError when it cannot be undone: no such load, undone already, a later
     active load replaced rows it wrote (undo that one first)."""
@@ -293,26 +302,23 @@ class LoadingMixin:
             rows_loaded=rows_loaded, rows_updated=rows_updated, rows_quarantined=n_quarantined,
         )
 
-    def undo_refusal(self, load_id: int) -> str | None:
-        """Why :meth:`undo` would refuse load ``load_id`` as the data stand now, or None: the Data page says it
-        before asking to confirm (the undo checks again in its own transaction)."""
+    def undo_preview(self, load_id: int) -> UndoPreview:
+        """What :meth:`undo` of load ``load_id`` would do as the data stand now, from one read of its row: why it
+        would be refused, or what it leaves behind beyond its own rows (customers that later loads name stay as
+        implied customers). The Data page says it before asking to confirm; the undo checks again in its own
+        transaction."""
+        cur = self.cursor()
         try:
-            refuse_undo_if_needed(self.cursor(), load_id)
+            kind = refuse_undo_if_needed(cur, load_id)
         except ValueError as exc:
-            return str(exc)
-        return None
-
-    def undo_note(self, load_id: int) -> str | None:
-        """What an undo of load ``load_id`` leaves behind beyond its own rows, as the data stand now, or None:
-        customers that later loads name stay as implied customers (the Data page says it before asking)."""
-        row = self.cursor().execute("SELECT kind FROM loads WHERE load_id = $id", {"id": load_id}).fetchall()
-        return customers_left_implied(self.cursor(), row[0][0], load_id) if row else None
+            return UndoPreview(refusal=str(exc))
+        return UndoPreview(note=customers_left_implied(cur, kind, load_id))
 
     def undo(self, load_id: int, actor: Actor | None = None) -> str | None:
         """Undo one load: remove its rows and bring back the rows it replaced, in one transaction.
 
         Refused when a later, still active load replaced rows this load wrote (undo that one first). Returns
-        what it left behind (:meth:`undo_note`: customers of an undone customers load that later loads name stay
+        what it left behind (:meth:`undo_preview`'s note: customers of an undone customers load that later loads name stay
         implied), or None.
         """
         acting = self.authorize(actor, f"undoing load {load_id}")
