@@ -81,7 +81,7 @@ else:
         shown_table[period_columns] = shown_table[period_columns] * 100
     table_config = {col: st.column_config.NumberColumn(ui.plain(col.replace("_", " ").capitalize()), format=fmt)
                     for col in shown_table.columns if col.startswith(grain)} | {
-                        "cohort_customers": st.column_config.NumberColumn("Cohort size", format="%d")}
+                        "cohort_customers": st.column_config.NumberColumn("Cohort size", format="%,d")}
     n, settings = f"n = {customers:,} customers in their cohorts", f"{grain}ly cohorts, split: {split}"
     with ui.wide_only("cohorts_heatmap"):
         ui.chart(cohort_charts.retention_heatmap(matrix, metric, split_value), n=n, key="cohorts-heatmap",

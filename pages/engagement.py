@@ -98,18 +98,14 @@ ui.chart(charts.score_distribution_chart(view), n=f"n = {view.customers:,} custo
          container=right)
 components = view.components
 table_columns = ["label", "weight", "occurrences", "customers", "customer_share", "points", "share_of_points"]
-formats = {"label": st.column_config.TextColumn("Behaviour"),
-           "customer_share": st.column_config.NumberColumn("Share of customers", format="percent"),
-           "share_of_points": st.column_config.NumberColumn("Share of points", format="percent"),
-           "points": st.column_config.NumberColumn("Points", format="localized"),
-           "occurrences": st.column_config.NumberColumn("Times", format="localized"),
-           "customers": st.column_config.NumberColumn("Customers", format="localized")}
+labels = {"label": "Behaviour", "customer_share": "Share of customers", "share_of_points": "Share of points",
+          "occurrences": "Times"}  # formats from the registry: shares to one decimal, counts with separators
 left, right = st.columns([3, 2])
 left.markdown("**Engagement** (scored)")
-ui.table(components[components["kind"] == "engagement"][table_columns], column_config=formats, container=left)
+ui.table(components[components["kind"] == "engagement"][table_columns], labels=labels, container=left)
 right.markdown("**Activity** (recorded, never scored: an open or a follow costs the customer nothing)")
 ui.table(components[components["kind"] == "activity"][["label", "occurrences", "customers", "customer_share"]],
-         column_config=formats, container=right)
+         labels=labels, container=right)
 
 st.subheader("Channel engagement: clicks and purchases, not opens")
 conversion_days = ui.synced_number("A click converts when a purchase follows within (days)", key="engagement_conversion_days",
@@ -125,10 +121,7 @@ else:
                            "conversion_rate", "conversion_rate_ci_low", "conversion_rate_ci_high",
                            "orders_after_click", "revenue_after_click", "opens_activity"]],
                  hide_index=True, width="stretch",
-                 column_config={"opens_activity": st.column_config.NumberColumn("Opens (activity only)"),
-                                **{c: st.column_config.NumberColumn(format="percent") for c in (
-                                    "click_rate", "conversion_rate", "conversion_rate_ci_low", "conversion_rate_ci_high")},
-                                "revenue_after_click": st.column_config.NumberColumn(format=ui.money_format())})
+                 labels={"opens_activity": "Opens (activity only)"})  # rates to one decimal, as everywhere
     st.caption("Click rate = recipients who clicked / recipients (Wilson 95 % CI). Conversion = clicks followed by "
                f"a purchase within {conversion_days:,} days / clicks. Opens are shown for reference and never rank a channel.")
     ui.download_csv(channels, "channel_engagement.csv")

@@ -40,14 +40,10 @@ if section == SECTIONS[0]:
             "revenue_per_customer", "revenue_per_customer_ci_low", "revenue_per_customer_ci_high",
             "average_recency_days", "average_orders",
         ]]
-        ui.table(table, column_config={
-            "label": "Segment", "definition": "Definition", "customers": "Customers",
-            "customer_share": st.column_config.NumberColumn("Customers %", format="percent"),
-            "revenue": st.column_config.NumberColumn("Revenue", format=ui.money_format()),
-            "revenue_share": st.column_config.NumberColumn("Revenue %", format="percent"),
-            "revenue_per_customer": st.column_config.NumberColumn("Revenue / customer", format=ui.money_format()),
-            "revenue_per_customer_ci_low": st.column_config.NumberColumn("95% CI low", format=ui.money_format()),
-            "revenue_per_customer_ci_high": st.column_config.NumberColumn("95% CI high", format=ui.money_format()),
+        ui.table(table, labels={  # the registry's formats: counts with separators, shares to one decimal
+            "label": "Segment", "customer_share": "Customers %", "revenue_share": "Revenue %",
+            "revenue_per_customer": "Revenue / customer", "revenue_per_customer_ci_low": "95% CI low",
+            "revenue_per_customer_ci_high": "95% CI high"}, column_config={
             "average_recency_days": st.column_config.NumberColumn("Avg days since order", format="%.0f"),
             "average_orders": st.column_config.NumberColumn("Avg orders", format="%.2f"),
         })
@@ -111,10 +107,9 @@ if section == SECTIONS[1]:
         )
         st.markdown(f"**Top {len(clv.top_customers)} customers by predicted revenue**")
         number = st.column_config.NumberColumn
-        ui.table(clv.top_customers, column_config={
+        ui.table(clv.top_customers, labels={"probability_alive": "P(alive)"}, column_config={
             "frequency": number("Repeat purchases"), "recency": number(f"Recency ({unit}s)", format="%.1f"),
             "T": number(f"Age ({unit}s)", format="%.1f"), "monetary_value": number("Avg repeat value", format=ui.money_format()),
-            "probability_alive": number("P(alive)", format="percent"),
             "expected_purchases": number("Expected purchases", format="%.2f"),
             "expected_purchase_value": number("Expected value / purchase", format=ui.money_format()),
             "predicted_revenue": number(f"Predicted revenue ({clv.horizon_days} d)", format=ui.money_format()),
@@ -143,8 +138,8 @@ if section == SECTIONS[2]:
             f"{ui.plain(clv.bgnbd.fit_status)}."
         )
         ui.table(check.bins[["frequency_label", "customers", "predicted_mean", "actual_mean", "actual_ci_low",
-                                 "actual_ci_high"]], width="content", column_config={
-            "frequency_label": "Calibration repeat purchases", "customers": "Customers",
+                                 "actual_ci_high"]], width="content",
+                 labels={"frequency_label": "Calibration repeat purchases"}, column_config={
             **{c: st.column_config.NumberColumn(ui.plain(c.replace("_", " ").capitalize()), format="%.2f")
                for c in ("predicted_mean", "actual_mean", "actual_ci_low", "actual_ci_high")}})
 
@@ -189,8 +184,7 @@ if section == SECTIONS[3]:
         with st.expander("Calibration table (holdout)"):
             ui.table(churn.calibration)
         st.markdown(f"**Highest-value customers likely to churn (top {len(churn.at_risk_customers)})**")
-        ui.table(churn.at_risk_customers, column_config={
-            "churn_risk": st.column_config.NumberColumn("Churn risk", format="percent"),
+        ui.table(churn.at_risk_customers, labels={"churn_risk": "Churn risk"}, column_config={
             "recency_days": st.column_config.NumberColumn("Days since last order", format="%.0f"),
             "revenue": st.column_config.NumberColumn("Lifetime revenue", format=ui.money_format())})
         ui.download_csv(churn.at_risk_customers, "churn_at_risk_customers.csv", key="rfm_clv_churn_csv")
