@@ -92,3 +92,24 @@ def test_an_analyst_sets_a_target_on_the_summary_and_the_card_shows_it(demo_db_p
         store.close()
     finally:
         ui.get_store.clear()
+
+
+def test_the_changes_chart_labels_zero_on_a_wide_chart():
+    """CDNOW's repeat rate against the year before (+1.9 pts, 95 % CI -0.7 to +4.5) on a chart as wide as the
+    Summary's column: the axis ticked every 0.2 points and hid every other label, zero among them, so the dashed
+    zero line had no label. Rendered by Vega (vl-convert) as the browser would, and its labels read."""
+    import re
+
+    import pandas as pd
+    import vl_convert
+
+    from engagement.charts.summary import changes_chart
+
+    frame = pd.DataFrame([{"metric": "Repeat purchase rate", "change": 1.9, "ci_low": -0.7, "ci_high": 4.5,
+                           "verdict": "within chance", "shown_change": "+1.9 pts"}])
+    chart = changes_chart(frame, "the same period last year").properties(width=700)
+    svg = vl_convert.vegalite_to_svg(chart.configure_axis(labelFontSize=12).to_json())  # Streamlit's label size
+    # Labels Vega hides for overlapping are drawn with opacity 0.
+    shown = [text for opacity, text in re.findall(r'<text[^>]*opacity="([^"]*)"[^>]*>([^<]*)</text>', svg)
+             if float(opacity) > 0]
+    assert "0" in shown, shown

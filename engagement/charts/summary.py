@@ -26,14 +26,21 @@ def change_frame(summary) -> pd.DataFrame:
 
 def change_chart(summary) -> alt.Chart:
     """Each change with its 95 % interval against a zero line: a bar crossing zero is within chance."""
-    frame = change_frame(summary)
-    title = [f"Change against {summary.comparison_label}", "in points, with 95 % intervals"]  # two short lines
+    return changes_chart(change_frame(summary), summary.comparison_label)
+
+
+def changes_chart(frame: pd.DataFrame, comparison_label: str) -> alt.Chart:
+    """:func:`change_chart` of the rows of :func:`change_frame`."""
+    title = [f"Change against {comparison_label}", "in points, with 95 % intervals"]  # two short lines
     base = alt.Chart(frame).encode(y=alt.Y("metric:N", title=None, sort=None, axis=alt.Axis(labelLimit=260)))
     colour = alt.Color("verdict:N", title=None, scale=alt.Scale(domain=["beyond chance", "within chance"],
                                                                   range=["#1f5fa8", "#9aa5b1"]),
                        legend=alt.Legend(orient="bottom"))
     bars = base.mark_rule(strokeWidth=3).encode(
-        x=alt.X("ci_low:Q", title="Change (points)"), x2="ci_high:Q", color=colour,
+        # Few ticks: at Vega's default count a wide chart gets one every 0.2 points and hides every other label
+        # (CDNOW's -0.7 to +4.5 read -1.0, -0.6, -0.2, 0.2: no 0 under the zero line). A tick count keeps
+        # d3's round steps, whose multiples always include 0.
+        x=alt.X("ci_low:Q", title="Change (points)", axis=alt.Axis(tickCount=6)), x2="ci_high:Q", color=colour,
         tooltip=[alt.Tooltip("metric:N", title="Metric"), alt.Tooltip("shown_change:N", title="Change"),
                  alt.Tooltip("ci_low:Q", title="95 % CI from (pts)", format="+.1f"),
                  alt.Tooltip("ci_high:Q", title="95 % CI to (pts)", format="+.1f")])
