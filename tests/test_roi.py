@@ -316,3 +316,14 @@ def test_an_engagement_score_of_purchases_alone_is_flagged(demo_store, demo_filt
                                     community_posts=0.0)
     assert observational_estimate(demo_store, demo_filters, post_days=90, weights=orders_only).purchases_only
     assert not observational_estimate(demo_store, demo_filters, post_days=90).purchases_only
+
+
+def test_no_loaded_cost_names_its_period_as_the_pages_do(demo_store, demo_filters, monkeypatch):
+    """The refusal wrote its dates as 1998-04-02 beside pages that write 02 Apr 1998 (CDNOW, which loads no
+    programme costs)."""
+    from engagement.value import roi
+
+    monkeypatch.setattr(roi, "programme_cost", lambda *args, **kwargs: 0.0)
+    with pytest.raises(RoiInputError, match=r"between \d\d [A-Z][a-z]{2} \d{4} and \d\d [A-Z][a-z]{2} \d{4} "
+                                            r"\(the outcome period\); type a cost in instead"):
+        roi.roi_report(demo_store, demo_filters, method=METHOD_OBSERVATIONAL)

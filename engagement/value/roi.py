@@ -411,10 +411,10 @@ def roi_report(store: Store, filters: Filters, margin: float = 0.4, method: str 
         if chosen == METHOD_HOLDOUT and programme is None:
             programme = programmes(store)[0]  # the only programme loaded: unambiguous
         cost = programme_cost(store, start, end, programme)
-        source = f"program_costs: {programme or 'all programmes'}, {start} – {end}, prorated by day"
+        source = f"program_costs: {programme or 'all programmes'}, {start:%d %b %Y} – {end:%d %b %Y}, prorated by day"
         if cost <= 0:
-            raise RoiInputError(f"No programme cost is loaded for {programme or 'any programme'} between {start} "
-                                f"and {end}; type a cost in instead.")
+            raise RoiInputError(f"No programme cost is loaded for {programme or 'any programme'} between "
+                                f"{start:%d %b %Y} and {end:%d %b %Y} (the outcome period); type a cost in instead.")
     revenue, low, high = (units * value for value in per_customer)
     months = ((end - start).days + 1) / DAYS_PER_MONTH
     (roi, roi_low, roi_high), (payback, payback_low, payback_high) = roi_from_incremental(
