@@ -130,12 +130,9 @@ else:
         with st.expander(f"Saved column mappings ({len(saved)})"):
             ui.table(pd.DataFrame(saved).drop(columns=["header_signature"]))
 
-counts = activity_counts(store)
-if counts["implied_customers"] or counts["guest_orders"]:
-    st.caption(f"{counts['implied_customers']:,} implied customers: named by orders, events, surveys or "
-               "experiment assignments but in no customers export (customer_summary.is_implied; a customers "
-               f"export adds their attributes). {counts['guest_orders']:,} guest orders without a customer id: in "
-               "revenue and order totals, left out of customer-level views.")
+caption = ui.activity_caption(activity_counts(store))
+if caption:
+    st.caption(caption)
 
 st.header("Load history")
 history = load_history(store)
@@ -171,5 +168,6 @@ if trail.empty:
 else:
     latest = trail.iloc[0]
     st.text(f"Latest: {latest.actor} ({latest.role or 'no role'}) · {latest.action} · {latest.target or ''} · "
-            f"{latest.acted_at:%Y-%m-%d %H:%M:%S} UTC")  # st.text: names and file names are shown as typed
-    ui.table(trail, column_config={"acted_at": st.column_config.DatetimeColumn("When (UTC)")})
+            f"{latest.acted_at:%d %b %Y, %H:%M:%S} UTC")  # st.text: names and file names are shown as typed
+    ui.table(trail, column_config={"acted_at": st.column_config.DatetimeColumn(  # as the history, with seconds
+        "When (UTC)", format="D MMM YYYY, HH:mm:ss")})

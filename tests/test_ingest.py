@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -331,6 +332,11 @@ def test_data_page_shows_failing_and_quarantined_rows_as_the_file_had_them(intak
         at.run()
         quarantined = at.dataframe[-2].value  # above the audit trail
         assert quarantined.loc[quarantined["order_id"] == "g1", "customer_id"].tolist() == [""], quarantined
+        # The audit trail writes its moments as the load history does (it wrote 2026-12-07 09:02:16), with seconds.
+        latest = next(t.value for t in at.text if t.value.startswith("Latest:"))
+        assert re.search(r"· \d\d [A-Z][a-z]{2} \d{4}, \d\d:\d\d:\d\d UTC$", latest), latest
+        trail = json.loads(at.dataframe[-1].proto.columns)
+        assert trail["acted_at"]["type_config"]["format"] == "D MMM YYYY, HH:mm:ss", trail["acted_at"]
     finally:
         ui.session._process_store.clear()
 
@@ -389,3 +395,15 @@ def test_data_page_report_marks_checks_of_absent_columns_not_applicable(intake_s
         assert [_share(p) for p in (None, 0.0, 2 / 25_900 * 100, 0.05, 14.27)] == ["", "0.0%", "<0.1%", "0.1%", "14.3%"]
     finally:
         ui.session._process_store.clear()
+
+
+def test_the_data_pages_activity_line_names_only_what_there_is():
+    """CDNOW (orders of customers no customers export names, no guest orders) read "23,570 implied customers ...
+    0 guest orders without a customer id ..."."""
+    from engagement.ui.uploads import activity_caption
+
+    only_implied = activity_caption({"implied_customers": 23_570, "guest_orders": 0})
+    assert only_implied.startswith("23,570 implied customers:") and "guest" not in only_implied
+    only_guests = activity_caption({"implied_customers": 0, "guest_orders": 3_708})
+    assert only_guests.startswith("3,708 guest orders without a customer id") and "implied" not in only_guests
+    assert activity_caption({"implied_customers": 0, "guest_orders": 0}) is None

@@ -29,14 +29,14 @@ from engagement.ui.session import (BRAND, DATABASE_LABELS, DEMO, DEMO_ACTOR, DEM
 from engagement.ui.sidebar import annotations, current_filters, sidebar_annotations, sidebar_filters, \
     start_range_button, write_filters_to_url
 from engagement.ui.text import WORD_JOINER, format_value, money_format, plain, rounds_to_zero
-from engagement.ui.uploads import batch_upload, confirm_undo, show_ingest_result
+from engagement.ui.uploads import activity_caption, batch_upload, confirm_undo, show_ingest_result
 from engagement.ui.warehouse import run_page
 
 __all__ = [
     "BRAND", "DATABASE_LABELS", "DEMO", "DEMO_ACTOR", "DEMO_NOTICE", "LINK_NOTICE", "NEXT_LINK_KEY", "VERDICT_BADGES",
     "WORD_JOINER",
-    "after_load", "annotations", "app_run", "auth_configured", "batch_upload", "can_write", "chart", "confirm_undo",
-    "current_actor",
+    "activity_caption", "after_load", "annotations", "app_run", "auth_configured", "batch_upload", "can_write", "chart",
+    "confirm_undo", "current_actor",
     "current_filters", "data_version", "demo_banner", "download_csv", "download_csv_on_click",
     "experiment_list_and_metadata", "experiment_metadata_form", "format_value", "from_query", "get_store",
     "has_access", "headline", "how_computed", "leadership_settings", "link_notice", "money_format",

@@ -107,6 +107,20 @@ def show_ingest_result(result: Any) -> None:
                         key="data_failing_download")
 
 
+def activity_caption(counts: dict[str, int]) -> str | None:
+    """The Data page's line on implied customers and guest orders (``intake.ingest.activity_counts``), naming
+    only what there is: CDNOW's read "... 0 guest orders without a customer id ...". None when neither exists."""
+    parts = []
+    if counts["implied_customers"]:
+        parts.append(f"{counts['implied_customers']:,} implied customers: named by orders, events, surveys or "
+                     "experiment assignments but in no customers export (customer_summary.is_implied; a customers "
+                     "export adds their attributes).")
+    if counts["guest_orders"]:
+        parts.append(f"{counts['guest_orders']:,} guest orders without a customer id: in revenue and order totals, "
+                     "left out of customer-level views.")
+    return " ".join(parts) or None
+
+
 def confirm_undo(store: Store, row: Any, actor: Any) -> None:
     """The second step of an undo: say what it changes, then undo only on an explicit confirmation as ``actor``
     (the page's signed-in user, :func:`current_actor`). The store
