@@ -167,7 +167,7 @@ with browser:
     for kind in HEADINGS:
         st.caption(HEADINGS[kind])
         for table in (t for t in tables if t.kind == kind):
-            with st.expander(f"{ui.plain(table.name)} · {table.rows:,} rows"):
+            with st.expander(f"{ui.plain(table.name)} · {table.rows:,} row{'' if table.rows == 1 else 's'}"):
                 st.caption(ui.plain(f"Grain: {table.grain}" + (f". Key: {', '.join(table.key)}" if table.key else "")))
                 ui.table([{"column": c.name, "type": c.sql_type, "meaning": c.description} for c in table.columns])
                 if table.definition:
