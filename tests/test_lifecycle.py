@@ -128,6 +128,11 @@ def test_transition_matrix_by_hand(life_store):
     assert matrix.to_at == datetime(2025, 6, 30, 12, 0)  # capped at the latest activity
     spec = lifecycle_charts.transition_heatmap(matrix).to_dict()
     assert any(t["title"] == "Customers" for t in spec["layer"][0]["encoding"]["tooltip"])
+    # The colour legend hangs from the top of the rows and Streamlit fits the whole chart into its height: the
+    # rows get that height less the chart's title and top axis (about 95 px, measured in Chromium), and the legend
+    # needs its gradient plus about 36 px for its title and last label. At Vega's default 200 px, "0%" was cut off.
+    legend = spec["layer"][0]["encoding"]["color"]["legend"]
+    assert legend.get("gradientLength", 200) + 36 <= spec["height"] - 95, legend
 
 
 def test_funnel_by_hand_with_wilson_from_statsmodels(life_store):

@@ -45,6 +45,9 @@ def stage_sizes_chart(sizes: pd.DataFrame, annotations: pd.DataFrame | None = No
     return annotated([bars], notes, height=340, title="Customers by lifecycle stage over time")
 
 
+LEGEND_LENGTH = 140  # px: the colour legend of the transition heatmap, shorter than its eight rows
+
+
 def transition_heatmap(matrix: TransitionMatrix) -> alt.Chart:
     """Rows: stage on the first date; columns: stage on the second; colour and text: row share."""
     frame = matrix.frame.copy()
@@ -67,8 +70,10 @@ def transition_heatmap(matrix: TransitionMatrix) -> alt.Chart:
         alt.Tooltip("ci_high:Q", title="Upper 95 % bound", format=".1%"),
     ]
     rect = base.mark_rect().encode(
+        # The legend hangs from the top of the rows and Streamlit fits the whole chart into its height: at
+        # Vega's default length (200 px) its "0%" fell below the chart's last row and was cut off.
         color=alt.Color("share_of_from:Q", title="Share of row", scale=alt.Scale(scheme="oranges", domain=[0, 1]),
-                        legend=alt.Legend(format=".0%")),
+                        legend=alt.Legend(format=".0%", gradientLength=LEGEND_LENGTH)),
         tooltip=tooltip,
     )
     text = base.mark_text(fontSize=11).encode(
