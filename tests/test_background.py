@@ -79,3 +79,23 @@ def test_closing_a_store_waits_for_its_background_work():
     assert started.wait(5)
     store.close()
     assert finished == [[(42,)]] and not worker.running
+
+
+def test_the_process_exits_after_the_run_under_way_not_through_it(tmp_path):
+    """The workers' threads are daemons: Python stopped them mid-run at exit, and a run inside DuckDB then aborted
+    the whole process (exit status 134, "FATAL: exception not rethrown") after a test session had passed. The run
+    under way now finishes first: here a run that is still sleeping when the main thread ends writes its file."""
+    import subprocess
+    import sys
+
+    marker = tmp_path / "finished"
+    script = (
+        "import time\n"
+        "from engagement.warehouse.background import worker_for\n"
+        "class Store: pass\n"
+        "store = Store()\n"
+        f"worker_for(store, 'test').request(lambda: (time.sleep(1.0), open({str(marker)!r}, 'w').write('ok')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert marker.read_text() == "ok"

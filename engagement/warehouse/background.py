@@ -9,8 +9,10 @@ This module is that mechanism, once; the callers say what a run does.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
+import time
 import weakref
 from typing import Callable
 
@@ -66,6 +68,25 @@ class CoalescingWorker:
 
 _REGISTRY: "dict[str, weakref.WeakKeyDictionary[object, CoalescingWorker]]" = {}
 _REGISTRY_LOCK = threading.Lock()
+EXIT_WAIT_SECONDS = 120.0  # a refit at 1M customers takes about 15 s; past this the process exits anyway
+
+
+def _finish_at_exit(timeout: float = EXIT_WAIT_SECONDS) -> None:
+    """Let the runs under way finish before the interpreter ends (the app stopped, a test session ending). The
+    workers' threads are daemons, and Python stopped them mid-statement: DuckDB's threads then aborted the whole
+    process ("terminate called after throwing an instance of ''", exit status 134) after every test had passed.
+    A run's write is one transaction, so the data was safe either way; the exit status and the refit were not."""
+    deadline = time.monotonic() + timeout
+    with _REGISTRY_LOCK:
+        workers = [worker for by_store in _REGISTRY.values() for worker in list(by_store.values())]
+    for worker in workers:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        worker.wait(remaining)
+
+
+atexit.register(_finish_at_exit)
 
 
 def worker_for(store: object, purpose: str) -> CoalescingWorker:

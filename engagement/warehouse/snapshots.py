@@ -28,7 +28,6 @@ import logging
 import os
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from engagement.sql import quote_identifier
+from engagement.warehouse.background import CoalescingWorker, worker_for
 from engagement.warehouse.sandbox import snapshot_dir  # noqa: F401 (re-exported: the CLI asks for it here)
 
 if TYPE_CHECKING:
@@ -224,11 +224,16 @@ def open_latest(db_path: str | os.PathLike[str], attempts: int = 5,
                       "publishes one after its next load or undo (or when it opens the database).")
 
 
+PURPOSE = "snapshot"  # the background worker's name (engagement.warehouse.background)
+
+
 class SnapshotPublisher:
     """Publishes after every commit of one store; in the background, one publish at a time.
 
     A commit while a publish runs marks the copy stale, and one more publish follows: the latest snapshot
-    always catches up with the latest commit, and bursts of loads do not queue copies.
+    always catches up with the latest commit, and bursts of loads do not queue copies. The runs are the store's
+    ``background`` worker for snapshots: closing the store, or the process ending, waits for a publish under way
+    (a daemon thread stopped mid-copy aborted the whole process at exit).
     """
 
     def __init__(self, keep: int = DEFAULT_KEEP, background: bool = True):
@@ -236,29 +241,14 @@ class SnapshotPublisher:
         self.background = background
         self.last: SnapshotInfo | None = None
         self.last_error: str | None = None
-        self._lock = threading.Lock()
-        self._stale = False
-        self._thread: threading.Thread | None = None
+        self._worker: CoalescingWorker | None = None
 
     def __call__(self, store: "Store") -> None:
         if not self.background:
             self._publish(store)
             return
-        with self._lock:
-            if self._thread is not None:
-                self._stale = True
-                return
-            self._thread = threading.Thread(target=self._run, args=(store,), name="snapshot-publisher", daemon=True)
-            self._thread.start()
-
-    def _run(self, store: "Store") -> None:
-        while True:
-            self._publish(store)
-            with self._lock:
-                if not self._stale:
-                    self._thread = None
-                    return
-                self._stale = False
+        self._worker = worker_for(store, PURPOSE)
+        self._worker.request(lambda: self._publish(store))
 
     def _publish(self, store: "Store") -> None:
         try:
@@ -271,9 +261,8 @@ class SnapshotPublisher:
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until no publish is running (tests; a CLI command before it exits)."""
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
+        if self._worker is not None:
+            self._worker.wait(timeout)
 
 
 def enable(store: "Store", keep: int = DEFAULT_KEEP, background: bool = True,
