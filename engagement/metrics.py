@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 __all__ = ["Metric", "METRICS", "metric", "format_value", "format_change", "change_rounds_to_zero", "registry_table",
-           "CURRENCY_SYMBOLS", "set_currency", "use_currency", "currency_label", "money", "printf_currency",
+           "CURRENCY_SYMBOLS", "set_currency", "use_currency", "currency_label", "with_currency", "money",
+           "printf_currency",
            "d3_currency_locale"]
 
 # ------------------------------------------------------------------ money in the brand's currency
@@ -41,12 +42,13 @@ _CURRENCY: ContextVar[tuple[str, ...]] = ContextVar("engagement_currency", defau
 def _codes(codes: Sequence[str]) -> tuple[str, ...]:
     # A code comes from a file (intake does not check its form): letters only, so no markup reaches a page.
     cleaned = (re.sub(r"[^A-Z]", "", str(code).upper())[:8] for code in codes if code is not None)
-    return tuple(dict.fromkeys(code for code in cleaned if code)) or ("USD",)
+    return tuple(dict.fromkeys(code for code in cleaned if code))
 
 
 def set_currency(codes: Sequence[str]) -> None:
-    """Show money in ``codes`` (the loaded orders' currencies, most orders first) from here on in this context;
-    no codes (no orders yet) keeps dollars."""
+    """Show money in ``codes`` (the loaded orders' currencies, most orders first) from here on in this context.
+    No codes (orders that name no currency, as Online Retail's, which are pounds): amounts carry no currency sign
+    rather than a dollar sign the data never gave. Without a call (a notebook, a test) amounts are in dollars."""
     _CURRENCY.set(_codes(codes))
 
 
@@ -63,13 +65,15 @@ def use_currency(codes: Sequence[str]) -> Iterator[None]:
 def _affixes() -> tuple[str, str]:
     """(prefix, suffix) written around an amount in the current currency."""
     codes = _CURRENCY.get()
+    if not codes:  # the orders name no currency
+        return "", ""
     if len(codes) > 1:
         return "", " " + "+".join(sorted(codes))
     return (CURRENCY_SYMBOLS[codes[0]], "") if codes[0] in CURRENCY_SYMBOLS else (codes[0] + " ", "")
 
 
 def currency_label() -> str:
-    """The currency as a unit in a title: "$", "€", "CHF" or "EUR+USD".
+    """The currency as a unit in a title: "$", "€", "CHF" or "EUR+USD"; "" when the orders name none.
 
     >>> with use_currency(["EUR"]): currency_label()
     '€'
@@ -78,10 +82,23 @@ def currency_label() -> str:
     return (prefix or suffix).strip()
 
 
+def with_currency(title: str) -> str:
+    """A money axis or field title with its currency: "Net revenue ($)", or "Net revenue" when the orders name
+    no currency.
+
+    >>> with use_currency(["GBP"]): with_currency("Net revenue")
+    'Net revenue (£)'
+    >>> with use_currency([]): with_currency("Net revenue"), money(515.57)
+    ('Net revenue', '515.57')
+    """
+    label = currency_label()
+    return f"{title} ({label})" if label else title
+
+
 def money(value: float, decimals: int = 2, signed: bool = False) -> str:
     """An amount in the current currency, the sign before the symbol.
 
-    >>> money(-1234.5)
+    >>> with use_currency(["USD"]): money(-1234.5)
     '-$1,234.50'
     >>> with use_currency(["EUR"]): money(38.47)
     '€38.47'

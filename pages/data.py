@@ -92,9 +92,13 @@ else:
                                       widget=st.radio, horizontal=True,
                                       help="reject: any failing row rejects the file. quarantine: load the valid "
                                            "rows, keep the failing ones (with reason and row number).")
-    st.checkbox("Strict customers", key="data_strict_customers",
-                help="Refuse rows naming a customer no customers export has loaded. Off: such ids are implied "
-                     "customers (a customer exists when any activity names the id).")
+    strict_col, fixed_col = st.columns([1, 2])
+    strict_col.checkbox("Strict customers", key="data_strict_customers",
+                        help="Refuse rows naming a customer no customers export has loaded. Off: such ids are "
+                             "implied customers (a customer exists when any activity names the id).")
+    fixed = fixed_col.text_input("Fixed values for fields the file lacks", key="data_fixed_values",
+                                 placeholder="currency=GBP", help="FIELD=VALUE, ...: every row of the file gets the "
+                                 "value (orders without a currency column: currency=GBP; as --map on the CLI).")
     if upload is not None:
         data = upload.getvalue()
         detected, detected_source, header = detect_kind(data, upload.name)
@@ -106,12 +110,17 @@ else:
         validate_col, load_col = st.columns(2)
         run_validate = validate_col.button("Validate only", key="data_validate", width="stretch")
         run_load = load_col.button(f"Validate and load into {ui.plain(kind)}", key="data_load", type="primary", width="stretch")
+        try:
+            constants = parse_map_option(fixed, kind) if fixed.strip() else None
+        except ValueError as exc:  # typed: said, and nothing runs
+            st.error(ui.plain(exc))
+            run_validate = run_load = False
         if run_validate or run_load:
             bar = st.progress(0.0, text="starting")
             try:
                 st.session_state["data_result"] = ingest_bytes(
                     store, kind, data, upload.name, source=source, on_invalid=on_invalid, dry_run=run_validate,
-                    strict_customers=st.session_state.get("data_strict_customers", False),
+                    strict_customers=st.session_state.get("data_strict_customers", False), mapping=constants,
                     progress=lambda stage, fraction: bar.progress(fraction, text=stage), actor=ui.current_actor(),
                 )
             except WriteRefused as exc:

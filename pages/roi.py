@@ -51,8 +51,8 @@ with c3:
     cost_source = ui.synced_choice("Programme cost", ["loaded program_costs", "typed in"], key="roi_cost_source")
     programme, typed_cost = None, None
     if cost_source == "typed in":
-        typed_cost = ui.synced_number(ui.plain(f"Cost for the measured period ({metrics.currency_label()})"), key="roi_cost", default=10_000.0,
-                                      min_value=1.0, step=500.0)
+        typed_cost = ui.synced_number(ui.plain(metrics.with_currency("Cost for the measured period")), key="roi_cost",
+                                      default=10_000.0, min_value=1.0, step=500.0)
     else:
         loaded = list(ui.view_data(programmes))
         default = None

@@ -63,6 +63,17 @@ def hand_fixture_frames() -> dict[str, pd.DataFrame]:
     return {"customers": customers, "orders": orders, "surveys": surveys}
 
 
+@pytest.fixture(autouse=True)
+def _currency_of_the_test():
+    """Each test starts in dollars and leaves no currency behind: an AppTest run sets the currency of the
+    database it shows in this thread's context (``metrics.set_currency``), which outlived the test."""
+    from engagement import metrics
+
+    token = metrics._CURRENCY.set(("USD",))
+    yield
+    metrics._CURRENCY.reset(token)
+
+
 @pytest.fixture()
 def hand_store() -> Store:
     store = open_workbench(":memory:", read_only=False)

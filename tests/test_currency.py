@@ -32,7 +32,8 @@ def test_the_orders_currency_is_read_from_the_orders():
 
 @pytest.mark.parametrize("codes, value, shown", [
     (["EUR"], 38.47, "€38.47"), (["GBP"], -1234.5, "-£1,234.50"), (["CHF"], 38.47, "CHF 38.47"),
-    (["EUR", "USD"], 38.47, "38.47 EUR+USD"), ([], 38.47, "$38.47"), (["<img src=x>"], 1, "IMGSRCX 1.00"),
+    (["EUR", "USD"], 38.47, "38.47 EUR+USD"), (["<img src=x>"], 1, "IMGSRCX 1.00"),
+    ([], 38.47, "38.47"),  # orders that name no currency (Online Retail's pounds): no sign rather than "$"
 ])
 def test_money_names_the_currency_and_claims_no_symbol_for_a_mixed_sum(codes, value, shown):
     with metrics.use_currency(codes):
@@ -69,6 +70,43 @@ def test_an_eur_shops_overview_shows_euros(tmp_path, monkeypatch):
         assert not [m.value for m in at.metric if "$" in str(m.value)]
     finally:
         ui.get_store.clear()
+
+
+def test_orders_without_a_currency_show_amounts_without_a_dollar_sign(tmp_path, monkeypatch):
+    """Online Retail's export has no currency column and its amounts are pounds: the Overview showed "$515.57".
+    Orders that name no currency are shown without a sign, and the sidebar says how to name it."""
+    from engagement.value.currency import NO_CURRENCY_NOTE
+
+    path = tmp_path / "none.duckdb"
+    _store_in(path, [None] * 6).close()
+    monkeypatch.setenv("ENGAGEMENT_DB", str(path))
+    monkeypatch.setenv("ENGAGEMENT_READ_ONLY", "1")
+    monkeypatch.setenv("ENGAGEMENT_SNAPSHOTS", "0")
+    from engagement import ui
+
+    ui.get_store.clear()
+    try:
+        at = open_app_page("pages/overview.py", {"start": "2024-11-01", "end": "2025-03-31"})
+        value = next(m.value for m in at.metric if m.label == "Average order value")
+        assert value[0].isdigit() and "$" not in value, value
+        assert NO_CURRENCY_NOTE in [c.value for c in at.sidebar.caption]
+    finally:
+        ui.get_store.clear()
+
+
+def test_an_orders_file_without_currency_says_so_and_a_fixed_value_names_it(tmp_path):
+    from engagement.intake.ingest import ingest_file
+
+    store = open_workbench(tmp_path / "fixed.duckdb", read_only=False)
+    file = tmp_path / "orders.csv"
+    file.write_text("order_id,customer_id,ordered_at,net_revenue,status\no1,A,2025-04-01,10,paid\n")
+    plain = ingest_file(store, "orders", file)
+    assert plain.status == "loaded" and any("has no currency column" in n for n in plain.notes), plain.notes
+    file.write_text("order_id,customer_id,ordered_at,net_revenue,status\no2,B,2025-04-02,12,paid\n")
+    named = ingest_file(store, "orders", file, mapping={"currency": {"constant": "GBP"}})
+    assert named.status == "loaded" and not any("currency" in n for n in named.notes), named.notes
+    assert order_currencies(store) == ("GBP",)
+    store.close()
 
 
 def test_no_page_uses_streamlits_dollar_preset():

@@ -407,3 +407,30 @@ def test_the_data_pages_activity_line_names_only_what_there_is():
     only_guests = activity_caption({"implied_customers": 0, "guest_orders": 3_708})
     assert only_guests.startswith("3,708 guest orders without a customer id") and "implied" not in only_guests
     assert activity_caption({"implied_customers": 0, "guest_orders": 0}) is None
+
+
+def test_data_page_fixed_values_name_what_the_file_lacks(intake_store, monkeypatch):
+    """A file without a currency column (Online Retail's) could be given one on the CLI (--map currency=GBP) but not
+    on the Data page unless a required column was missing. A typed value that names no field refuses the run."""
+    from engagement import ui
+
+    db = intake_store.path
+    intake_store.close()
+    at = _data_page(db, monkeypatch, read_only=False)
+    try:
+        text = "order_id,customer_id,ordered_at,net_revenue,status\nf1,A,2025-04-01,10,paid\n"
+        at.get("file_uploader")[0].set_value(("pounds.csv", text.encode(), "text/csv"))
+        at.run()
+        at.text_input(key="data_fixed_values").set_value("colour=blue").run()
+        next(b for b in at.button if b.label.startswith("Validate and load")).click().run()
+        assert any("names no orders field" in e.value for e in at.error), [e.value for e in at.error]
+        assert not at.success  # nothing ran
+        at.text_input(key="data_fixed_values").set_value("currency=USD").run()  # the stored orders' currency
+        next(b for b in at.button if b.label.startswith("Validate and load")).click().run()
+        assert not at.exception, at.exception
+        said = [e.value for e in [*at.error, *at.warning, *at.info]]
+        assert any("Loaded 1 of 1 rows" in s.value for s in at.success), said
+        store = ui.session._process_store()
+        assert store.cursor().execute("SELECT currency FROM orders WHERE order_id = 'f1'").fetchall() == [("USD",)]
+    finally:
+        ui.session._process_store.clear()

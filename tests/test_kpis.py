@@ -239,7 +239,7 @@ def test_a_change_that_rounds_to_zero_has_no_arrow(tmp_path, monkeypatch):
     store.load_frame("orders", pd.DataFrame({
         "order_id": ["c0", "a1", "b1", "a2", "b2"], "customer_id": ["C", "A", "B", "A", "B"],
         "ordered_at": pd.to_datetime(["2025-01-02", "2025-01-20", "2025-01-22", "2025-02-03", "2025-02-14"]),
-        "net_revenue": [10.0] * 5, "status": ["paid"] * 5}))
+        "net_revenue": [10.0] * 5, "status": ["paid"] * 5, "currency": ["USD"] * 5}))
     store.close()
     monkeypatch.setenv("ENGAGEMENT_DB", str(db))
     at = open_app_page("pages/overview.py", {"start": "2025-02-01", "end": "2025-02-14"})

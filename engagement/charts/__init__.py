@@ -21,7 +21,7 @@ def aov_trend_chart(frame: pd.DataFrame, annotations: pd.DataFrame | None = None
     x = time_x("month", frame["month"], "Month")
     base = alt.Chart(frame).encode(x=x)
     band = base.mark_area(opacity=0.25).encode(
-        y=alt.Y("ci_low:Q", title=f"Average order value ({metrics.currency_label()})", scale=alt.Scale(zero=False),
+        y=alt.Y("ci_low:Q", title=metrics.with_currency("Average order value"), scale=alt.Scale(zero=False),
                 axis=alt.Axis(format="$,.0f")),
         y2="ci_high:Q",
         tooltip=[alt.Tooltip("month:T", title="Month", format=DATE_FORMAT),
@@ -46,7 +46,7 @@ def monthly_revenue_chart(frame: pd.DataFrame, annotations: pd.DataFrame | None 
     x = time_x("month", frame["month"], "Month", time_unit="yearmonth")
     bars = alt.Chart(frame).mark_bar().encode(
         x=x,
-        y=alt.Y("revenue:Q", title=f"Net revenue ({metrics.currency_label()})", axis=alt.Axis(format="$,.0f")),
+        y=alt.Y("revenue:Q", title=metrics.with_currency("Net revenue"), axis=alt.Axis(format="$,.0f")),
         tooltip=[
             alt.Tooltip("month:T", title="Month", format=DATE_FORMAT),
             alt.Tooltip("revenue:Q", title="Net revenue", format="$,.0f"),

@@ -112,7 +112,7 @@ def ltv_curves(matrix: CohortMatrix, split_value: str | None = None) -> alt.Char
     x = alt.X("period_number:Q", title=_PERIOD_TITLE[matrix.grain], axis=alt.Axis(tickMinStep=1))
     lines = alt.Chart(cells).mark_line(strokeWidth=1.2, opacity=0.75).encode(
         x=x,
-        y=alt.Y("ltv:Q", title=f"Cumulative net revenue per customer ({metrics.currency_label()})"),
+        y=alt.Y("ltv:Q", title=metrics.with_currency("Cumulative net revenue per customer")),
         color=alt.Color("cohort_start:T", title="Cohort start", scale=alt.Scale(scheme="viridis"),
                         legend=alt.Legend(format="%b %Y" if matrix.grain != "week" else "%d %b %Y")),
         detail="cohort_label:N",

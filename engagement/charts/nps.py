@@ -125,7 +125,7 @@ def behaviour_chart(link: BehaviourLink, measure: str = "repurchase") -> alt.Cha
         axis = alt.Axis(format="%")
     else:
         value, low, high, title, fmt = "revenue_per_customer", "revenue_ci_low", "revenue_ci_high", \
-            f"Revenue per customer in {link.horizon_days} days ({metrics.currency_label()})", "$,.2f"
+            metrics.with_currency(f"Revenue per customer in {link.horizon_days} days"), "$,.2f"
         axis = alt.Axis(format="$,.0f")
     order = list(frame["answer"])
     base = alt.Chart(frame).encode(y=alt.Y("answer:N", title=None, sort=order))

@@ -19,7 +19,7 @@ def adjustment_chart(estimate: ObservationalEstimate) -> alt.LayerChart:
         {"estimate": "Adjusted (OLS)", "value": estimate.adjusted,
          "ci_low": estimate.adjusted_ci_low, "ci_high": estimate.adjusted_ci_high, "interval": "HC1 robust, normal"},
     ])
-    title = f"{metrics.currency_label()} per customer"
+    title = f"{metrics.currency_label() or 'Revenue'} per customer"
     base = alt.Chart(frame).encode(x=alt.X("estimate:N", title=None, sort=list(frame["estimate"]),
                                            axis=alt.Axis(labelAngle=0)))
     bars = base.mark_bar(size=70).encode(
@@ -64,7 +64,8 @@ def holdout_difference_chart(holdout: HoldoutEstimate) -> alt.LayerChart:
                            "ci_low": d.ci_low, "ci_high": d.ci_high, "zero": 0.0}])
     base = alt.Chart(frame).encode(x=alt.X("label:N", title=None, axis=alt.Axis(labelAngle=0)))
     whiskers = base.mark_rule(strokeWidth=3).encode(
-        y=alt.Y("ci_low:Q", title=f"{metrics.currency_label()} per customer", axis=alt.Axis(format="$,.2f")),
+        y=alt.Y("ci_low:Q", title=f"{metrics.currency_label() or 'Revenue'} per customer",
+                axis=alt.Axis(format="$,.2f")),
         y2="ci_high:Q", tooltip=bound_tooltips("ci_low", "ci_high", "$,.2f"))
     point = base.mark_point(filled=True, size=150).encode(
         y="difference:Q", tooltip=[alt.Tooltip("difference:Q", title="Difference", format="$,.2f"),

@@ -222,7 +222,8 @@ def _load_in_one_pass(store: Store, cur: duckdb.DuckDBPyConnection, kind: str, i
         progress("archiving the raw file", 0.7)
         archive_path = archive_of() if archive_of is not None else None  # published once the load commits
         read = dataclasses.replace(info, rows=rows, deferred_select=None,
-                                   notes=info.notes + _implied_customers_note(load_cur, kind, columns))
+                                   notes=info.notes + _implied_customers_note(load_cur, kind, columns)
+                                   + _no_currency_note(kind, columns))
         checked.update(report=report, rows=rows, sha256=sha256, archive_path=archive_path, info=read)
         progress("refreshing derived tables and committing", 0.8)
         return {"sha256": sha256, "rows_read": rows,
@@ -296,7 +297,7 @@ def run_one_file(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: 
         cur, kind, staged.columns, None if quarantined else staged.activity, loaded_only=quarantined) + tuple(
         f"{column}: dates read {order.replace('_', ' ')} (d/m/y)" if order == "day_first" else
         f"{column}: slash dates read month first (m/d/y)" for column, order in staged.date_orders
-    ) + float_ids
+    ) + float_ids + _no_currency_note(kind, staged.columns)
     source_format = source_label or plan.source
     failing = None if not report.failing_row_count else report.sample_failures if (  # all of them quoted already
         len(report.sample_failures) == report.failing_row_count) else validation.failing_rows(
@@ -351,6 +352,16 @@ def run_one_file(store: Store, kind: str, cur: duckdb.DuckDBPyConnection, info: 
     progress("done", 1.0)
     return IngestResult("loaded", message=_loaded_message(summary, staged.rows), summary=summary,
                         archive_path=archive_path, **common)
+
+
+def _no_currency_note(kind: str, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """Orders without a currency column (Online Retail's, which are pounds): they name no currency, and the pages
+    show amounts in the currency other orders name, or without a sign; the note says how to name it."""
+    if kind != "orders" or "currency" in columns:
+        return ()
+    return ("The file has no currency column, so its orders name no currency: amounts are shown in the currency "
+            "other loaded orders name, or without a currency sign. To name it, load the file with a fixed value "
+            "(Data page: Fixed values, currency=GBP; CLI: --map currency=GBP).",)
 
 
 # A checked row that validation did not locate as failing (``row_failures``): with quarantine, the rows that load.

@@ -338,10 +338,12 @@ def require_app_shell() -> None:
 def money_in_orders_currency(store: Store) -> None:
     """Every amount this run shows is in the loaded orders' currency (``metrics.money``, the charts' locale); when
     the orders hold several (a warehouse table, read as it is), the sidebar says the sums add them unconverted."""
-    from engagement.value.currency import order_currencies
+    from engagement.value.currency import NO_CURRENCY_NOTE, order_currencies, orders_without_currency
 
     codes = view_data(order_currencies)
     metrics.set_currency(codes)
+    if not codes and view_data(orders_without_currency):
+        st.sidebar.caption(NO_CURRENCY_NOTE)
     if len(codes) > 1:
         st.sidebar.warning(plain(f"The orders are in {len(codes)} currencies ({', '.join(codes)}): amounts add "
                                  f"them as they are, unconverted, and show the codes ({metrics.money(1234.5)})."),

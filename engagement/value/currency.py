@@ -21,3 +21,21 @@ def order_currencies(store: Store, cursor=None) -> tuple[str, ...]:
     # Rows, not a DataFrame: a command that shows no table (``undo``) then never imports pandas (stand_ins.py).
     rows = (cursor or store.cursor()).execute(read_sql("kpis/order_currencies")).fetchall()
     return tuple(currency for currency, _ in rows)
+
+
+def orders_without_currency(store: Store, cursor=None) -> bool:
+    """True when orders are loaded and none names a currency: amounts are then shown without a currency sign.
+
+    >>> from engagement.workbench import open_workbench
+    >>> store = open_workbench(":memory:", read_only=False)
+    >>> orders_without_currency(store)  # nothing loaded: nothing to say
+    False
+    """
+    orders, with_currency = (cursor or store.cursor()).execute(read_sql("kpis/currency_coverage")).fetchall()[0]
+    return orders > 0 and with_currency == 0
+
+
+# Where a brand says its currency when its exports do not (the Data page's sidebar notice, the intake's note).
+NO_CURRENCY_NOTE = ("The orders name no currency, so amounts are shown without a currency sign. Load them with a "
+                    "currency column, or with a fixed value (Data page: \"Fixed values\", currency=GBP; CLI: "
+                    "--map currency=GBP), to show it.")
