@@ -54,22 +54,26 @@ def test_metric_values_table_columns_and_chart_axes_follow_the_currency():
     assert "(€)" in str(chart) and "($)" not in str(chart)
 
 
-def test_an_eur_shops_overview_shows_euros(tmp_path, monkeypatch):
-    path = tmp_path / "eur.duckdb"
-    _store_in(path, ["EUR"] * 6).close()
+def _overview_of(path, currencies, monkeypatch):
+    """The Overview of the hand fixture with its orders in ``currencies``, opened read-only by the app."""
+    from engagement import ui
+
+    _store_in(path, currencies).close()
     monkeypatch.setenv("ENGAGEMENT_DB", str(path))
     monkeypatch.setenv("ENGAGEMENT_READ_ONLY", "1")
     monkeypatch.setenv("ENGAGEMENT_SNAPSHOTS", "0")
-    from engagement import ui
-
     ui.get_store.clear()
     try:
-        at = open_app_page("pages/overview.py", {"start": "2024-11-01", "end": "2025-03-31"})
-        money = {m.label: m.value for m in at.metric if "order value" in m.label.lower()}
-        assert money and all(v.startswith("€") for v in money.values()), money
-        assert not [m.value for m in at.metric if "$" in str(m.value)]
+        return open_app_page("pages/overview.py", {"start": "2024-11-01", "end": "2025-03-31"})
     finally:
         ui.get_store.clear()
+
+
+def test_an_eur_shops_overview_shows_euros(tmp_path, monkeypatch):
+    at = _overview_of(tmp_path / "eur.duckdb", ["EUR"] * 6, monkeypatch)
+    money = {m.label: m.value for m in at.metric if "order value" in m.label.lower()}
+    assert money and all(v.startswith("€") for v in money.values()), money
+    assert not [m.value for m in at.metric if "$" in str(m.value)]
 
 
 def test_orders_without_a_currency_show_amounts_without_a_dollar_sign(tmp_path, monkeypatch):
@@ -77,21 +81,10 @@ def test_orders_without_a_currency_show_amounts_without_a_dollar_sign(tmp_path, 
     Orders that name no currency are shown without a sign, and the sidebar says how to name it."""
     from engagement.value.currency import NO_CURRENCY_NOTE
 
-    path = tmp_path / "none.duckdb"
-    _store_in(path, [None] * 6).close()
-    monkeypatch.setenv("ENGAGEMENT_DB", str(path))
-    monkeypatch.setenv("ENGAGEMENT_READ_ONLY", "1")
-    monkeypatch.setenv("ENGAGEMENT_SNAPSHOTS", "0")
-    from engagement import ui
-
-    ui.get_store.clear()
-    try:
-        at = open_app_page("pages/overview.py", {"start": "2024-11-01", "end": "2025-03-31"})
-        value = next(m.value for m in at.metric if m.label == "Average order value")
-        assert value[0].isdigit() and "$" not in value, value
-        assert NO_CURRENCY_NOTE in [c.value for c in at.sidebar.caption]
-    finally:
-        ui.get_store.clear()
+    at = _overview_of(tmp_path / "none.duckdb", [None] * 6, monkeypatch)
+    value = next(m.value for m in at.metric if m.label == "Average order value")
+    assert value[0].isdigit() and "$" not in value, value
+    assert NO_CURRENCY_NOTE in [c.value for c in at.sidebar.caption]
 
 
 def test_an_orders_file_without_currency_says_so_and_a_fixed_value_names_it(tmp_path):
