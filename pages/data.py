@@ -141,7 +141,7 @@ else:
 
 caption = ui.activity_caption(activity_counts(store))
 if caption:
-    st.caption(caption)
+    st.caption(ui.plain(caption))
 
 st.header("Load history")
 history = load_history(store)

@@ -52,7 +52,7 @@ def experiment_metadata_form(experiment_id: str, meta: "ExperimentMetadata | Non
                                   if meta.primary_metric in METADATA_METRICS else 0)
             guardrails = d.multiselect("Guardrail metrics", list(METADATA_METRICS),
                                        [g for g in meta.guardrail_metrics.split(",") if g in METADATA_METRICS])
-            split = e.text_input("Intended split", meta.intended_split, placeholder=split_example(arms))
+            split = e.text_input("Intended split", meta.intended_split, placeholder=plain(split_example(arms)))
             f, g, h = st.columns(3)
             planned = f.number_input("Planned units per arm (0 = not planned)", min_value=0, step=100,
                                      value=int(meta.planned_units or 0))
