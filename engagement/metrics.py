@@ -82,6 +82,10 @@ def currency_label() -> str:
     return (prefix or suffix).strip()
 
 
+# How a brand names the currency its exports leave out: the load's note and the app's sidebar both say it.
+NAME_THE_CURRENCY = "with a fixed value (Data page: Fixed values, currency=GBP; CLI: --map currency=GBP)"
+
+
 def with_currency(title: str) -> str:
     """A money axis or field title with its currency: "Net revenue ($)", or "Net revenue" when the orders name
     no currency.

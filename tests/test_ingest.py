@@ -270,6 +270,16 @@ def _data_page(db_path, monkeypatch, read_only: bool):
     return at
 
 
+def _upload(at, name: str, text: str) -> None:
+    """Drop ``text`` on the Data page's uploader as the file ``name``."""
+    at.get("file_uploader")[0].set_value((name, text.encode(), "text/csv"))
+    at.run()
+
+
+def _validate_and_load(at) -> None:
+    next(b for b in at.button if b.label.startswith("Validate and load")).click().run()
+
+
 def test_data_page_read_only_shows_history_without_controls(demo_db_path, monkeypatch):
     from engagement import ui
 
@@ -293,10 +303,9 @@ def test_data_page_uploads_validates_loads_and_undoes(intake_store, monkeypatch)
     try:
         assert not at.exception, at.exception
         text = ORDERS_HEADER + "\nw1,A,2025-04-01,10,0,USD,web,paid\nw2,A,2025-04-01,-1,0,USD,web,paid\n"
-        at.get("file_uploader")[0].set_value(("weekly.csv", text.encode(), "text/csv"))
-        at.run()
+        _upload(at, "weekly.csv", text)
         at.radio(key="data_on_invalid").set_value("quarantine").run()
-        next(b for b in at.button if b.label.startswith("Validate and load")).click().run()
+        _validate_and_load(at)
         assert not at.exception, at.exception
         assert any("Loaded 1 of 2 rows" in s.value for s in at.success)
         metrics = {m.label: m.value for m in at.metric}
@@ -322,10 +331,9 @@ def test_data_page_shows_failing_and_quarantined_rows_as_the_file_had_them(intak
     at = _data_page(db, monkeypatch, read_only=False)
     try:
         text = ORDERS_HEADER + "\ng1,,2025-04-01,-1,0,USD,web,paid\ng2,A,2025-04-01,10,0,USD,web,paid\n"
-        at.get("file_uploader")[0].set_value(("guests.csv", text.encode(), "text/csv"))
-        at.run()
+        _upload(at, "guests.csv", text)
         at.radio(key="data_on_invalid").set_value("quarantine").run()
-        next(b for b in at.button if b.label.startswith("Validate and load")).click().run()
+        _validate_and_load(at)
         assert not at.exception, at.exception
         failing = next(d.value for d in at.dataframe if "reason" in d.value.columns and "row_json" not in d.value)
         assert failing[["row_number", "order_id", "customer_id"]].values.tolist() == [[2, "g1", ""]]
@@ -375,8 +383,7 @@ def test_data_page_report_marks_checks_of_absent_columns_not_applicable(intake_s
     at = _data_page(db, monkeypatch, read_only=False)
     try:
         text = "order_id,customer_id,ordered_at,net_revenue,status\nv1,A,2025-04-01,10,paid\nv2,A,2025-04-02,-1,paid\n"
-        at.get("file_uploader")[0].set_value(("no_discount.csv", text.encode(), "text/csv"))
-        at.run()
+        _upload(at, "no_discount.csv", text)
         next(b for b in at.button if b.label == "Validate only").click().run()
         assert not at.exception, at.exception
         report = at.dataframe[0].value
@@ -419,14 +426,13 @@ def test_data_page_fixed_values_name_what_the_file_lacks(intake_store, monkeypat
     at = _data_page(db, monkeypatch, read_only=False)
     try:
         text = "order_id,customer_id,ordered_at,net_revenue,status\nf1,A,2025-04-01,10,paid\n"
-        at.get("file_uploader")[0].set_value(("pounds.csv", text.encode(), "text/csv"))
-        at.run()
+        _upload(at, "pounds.csv", text)
         at.text_input(key="data_fixed_values").set_value("colour=blue").run()
-        next(b for b in at.button if b.label.startswith("Validate and load")).click().run()
+        _validate_and_load(at)
         assert any("names no orders field" in e.value for e in at.error), [e.value for e in at.error]
         assert not at.success  # nothing ran
         at.text_input(key="data_fixed_values").set_value("currency=USD").run()  # the stored orders' currency
-        next(b for b in at.button if b.label.startswith("Validate and load")).click().run()
+        _validate_and_load(at)
         assert not at.exception, at.exception
         said = [e.value for e in [*at.error, *at.warning, *at.info]]
         assert any("Loaded 1 of 1 rows" in s.value for s in at.success), said

@@ -11,6 +11,11 @@ from engagement.charts.bounds import bound_tooltips
 from engagement.value.roi import HoldoutEstimate, ObservationalEstimate, RoiResult
 
 
+def _per_customer_title() -> str:
+    """"$ per customer", or "Revenue per customer" when the orders name no currency."""
+    return f"{metrics.currency_label() or 'Revenue'} per customer"
+
+
 def adjustment_chart(estimate: ObservationalEstimate) -> alt.LayerChart:
     """Naive and regression-adjusted revenue gap per customer, each with its 95 % interval."""
     frame = pd.DataFrame([
@@ -19,7 +24,7 @@ def adjustment_chart(estimate: ObservationalEstimate) -> alt.LayerChart:
         {"estimate": "Adjusted (OLS)", "value": estimate.adjusted,
          "ci_low": estimate.adjusted_ci_low, "ci_high": estimate.adjusted_ci_high, "interval": "HC1 robust, normal"},
     ])
-    title = f"{metrics.currency_label() or 'Revenue'} per customer"
+    title = _per_customer_title()
     base = alt.Chart(frame).encode(x=alt.X("estimate:N", title=None, sort=list(frame["estimate"]),
                                            axis=alt.Axis(labelAngle=0)))
     bars = base.mark_bar(size=70).encode(
@@ -64,8 +69,7 @@ def holdout_difference_chart(holdout: HoldoutEstimate) -> alt.LayerChart:
                            "ci_low": d.ci_low, "ci_high": d.ci_high, "zero": 0.0}])
     base = alt.Chart(frame).encode(x=alt.X("label:N", title=None, axis=alt.Axis(labelAngle=0)))
     whiskers = base.mark_rule(strokeWidth=3).encode(
-        y=alt.Y("ci_low:Q", title=f"{metrics.currency_label() or 'Revenue'} per customer",
-                axis=alt.Axis(format="$,.2f")),
+        y=alt.Y("ci_low:Q", title=_per_customer_title(), axis=alt.Axis(format="$,.2f")),
         y2="ci_high:Q", tooltip=bound_tooltips("ci_low", "ci_high", "$,.2f"))
     point = base.mark_point(filled=True, size=150).encode(
         y="difference:Q", tooltip=[alt.Tooltip("difference:Q", title="Difference", format="$,.2f"),

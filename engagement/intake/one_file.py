@@ -24,7 +24,7 @@ from typing import Any, Callable
 import duckdb
 import pandas as pd
 
-from engagement import config
+from engagement import config, metrics
 from engagement.warehouse.access import Actor
 from engagement.warehouse.load_dependencies import IMPLYING_KINDS
 from engagement.intake import archive, folding, readers
@@ -360,8 +360,8 @@ def _no_currency_note(kind: str, columns: tuple[str, ...]) -> tuple[str, ...]:
     if kind != "orders" or "currency" in columns:
         return ()
     return ("The file has no currency column, so its orders name no currency: amounts are shown in the currency "
-            "other loaded orders name, or without a currency sign. To name it, load the file with a fixed value "
-            "(Data page: Fixed values, currency=GBP; CLI: --map currency=GBP).",)
+            "other loaded orders name, or without a currency sign. To name it, load the file "
+            f"{metrics.NAME_THE_CURRENCY}.",)
 
 
 # A checked row that validation did not locate as failing (``row_failures``): with quarantine, the rows that load.

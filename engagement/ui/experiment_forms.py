@@ -23,7 +23,6 @@ VERDICT_BADGES = {"positive": ":green-badge[:material/trending_up: Raised]",
                   "untrustworthy": ":violet-badge[:material/gpp_bad: Untrustworthy]", "no_data": ":gray-badge[No data]"}
 
 
-
 def experiment_metadata_form(experiment_id: str, meta: "ExperimentMetadata | None", arms: Sequence[str] = ()) -> None:
     """Analysts describe the experiment; the row is saved through the validated load path (a new load). ``arms``:
     the experiment's variants, which the intended split's example names."""

@@ -7,9 +7,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from engagement.table_format import as_file_text
 from engagement.ui.auth import current_actor
 from engagement.ui.output import download_csv, table
-from engagement.table_format import as_file_text
 from engagement.ui.text import plain
 from engagement.warehouse import access
 from engagement.warehouse.store import Store

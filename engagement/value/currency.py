@@ -6,6 +6,7 @@ holds one; a warehouse table is read as it is and may hold several (``metrics.mo
 
 from __future__ import annotations
 
+from engagement import metrics
 from engagement.sql import read_sql
 from engagement.warehouse.store import Store
 
@@ -37,5 +38,4 @@ def orders_without_currency(store: Store, cursor=None) -> bool:
 
 # Where a brand says its currency when its exports do not (the Data page's sidebar notice, the intake's note).
 NO_CURRENCY_NOTE = ("The orders name no currency, so amounts are shown without a currency sign. Load them with a "
-                    "currency column, or with a fixed value (Data page: \"Fixed values\", currency=GBP; CLI: "
-                    "--map currency=GBP), to show it.")
+                    f"currency column, or {metrics.NAME_THE_CURRENCY}, to show it.")
